@@ -1,0 +1,51 @@
+"""vzcore: virtual Zarr stores from archival files, with xarray's combine semantics.
+
+Scan each file once, record where every chunk lives, combine with xarray, and write the
+result as kerchunk references or an Icechunk repository that plain xarray/zarr/fsspec open
+instantly. Formats come from plugins (``pip install vz-hdf5``); see :func:`list_plugins`.
+"""
+
+from __future__ import annotations
+
+from vzcore import accessor as _accessor  # registers the ``.virtualize`` accessor
+from vzcore.api import open_virtual_datatree, open_virtual_dataset, open_virtual_mfdataset
+from vzcore.errors import (
+    CombineError,
+    CorruptFileError,
+    UnsupportedFeatureError,
+    UnsupportedFormatError,
+    VZError,
+    WriteError,
+)
+from vzcore.group import ManifestGroup, Variable
+from vzcore.hookspecs import hookimpl
+from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.plugins import list_plugins, refresh_plugins, register_plugin
+from vzcore.registry import Magic, ReaderSpec, WriterSpec
+
+__all__ = [
+    "ArrayMetadata",
+    "ChunkManifest",
+    "CombineError",
+    "CorruptFileError",
+    "Magic",
+    "ManifestArray",
+    "ManifestGroup",
+    "ReaderSpec",
+    "UnsupportedFeatureError",
+    "UnsupportedFormatError",
+    "VZError",
+    "Variable",
+    "WriteError",
+    "WriterSpec",
+    "hookimpl",
+    "list_plugins",
+    "open_virtual_datatree",
+    "open_virtual_dataset",
+    "open_virtual_mfdataset",
+    "refresh_plugins",
+    "register_plugin",
+]
+
+__version__ = "0.1.0"
+del _accessor

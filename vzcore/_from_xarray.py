@@ -1,0 +1,99 @@
+"""xarray -> ManifestGroup: what writers receive.
+
+Virtual variables (ManifestArrays, bare or inside xarray's wrappers or a structural dask
+graph) pass through with their attributes. In-memory variables are CF-encoded with
+xarray's own encoder, using the encoding they were decoded with (units, calendar, dtype,
+``_FillValue``), so a time axis combined from files with different units is re-encoded in
+one unit and written as real data. Attributes are converted to JSON-safe values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from vzcore._dask_graph import dask_to_manifest_array, is_dask_array, unwrap_duck_array
+from vzcore.errors import NotVirtualizableError
+from vzcore.group import ManifestGroup, Variable
+from vzcore.manifests import ManifestArray
+
+__all__ = ["dataset_to_group", "datatree_to_group", "json_safe", "virtual_data"]
+
+# Encoding keys that describe values (kept when re-encoding loaded variables); the others
+# (chunksizes, zlib, source, preferred_chunks, ...) describe the original storage.
+_VALUE_ENCODING = ("units", "calendar", "dtype", "_FillValue", "missing_value",
+                   "scale_factor", "add_offset")
+
+
+def json_safe(value: Any) -> Any:
+    """Return ``value`` with numpy scalars/arrays and bytes turned into JSON-safe Python."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def virtual_data(name: str, var: xr.Variable) -> ManifestArray | np.ndarray | None:
+    """Return the ManifestArray behind ``var``, numpy values for plain data, or None."""
+    raw = var._data  # the wrapped array, before xarray converts anything
+    if is_dask_array(raw):
+        return dask_to_manifest_array(raw, name)
+    inner = unwrap_duck_array(raw)
+    if isinstance(inner, ManifestArray):
+        return inner
+    return None
+
+
+def _encode_loaded(name: str, var: xr.Variable) -> tuple[np.ndarray, dict[str, Any]]:
+    var = var.copy(deep=False)
+    var.encoding = {k: v for k, v in var.encoding.items() if k in _VALUE_ENCODING}
+    # Without a _FillValue in its encoding the source had none: do not invent one.
+    var.encoding.setdefault("_FillValue", None)
+    encoded = xr.conventions.encode_cf_variable(var, name=name)
+    values = np.asarray(encoded.values)
+    return values, dict(encoded.attrs)
+
+
+def dataset_to_group(ds: xr.Dataset) -> ManifestGroup:
+    """Convert a (virtual) Dataset into the ManifestGroup that writers consume."""
+    variables, global_attrs = xr.conventions.encode_dataset_coordinates(ds)
+    out = ManifestGroup(attrs=json_safe(dict(global_attrs)))
+    for name, var in variables.items():
+        key = str(name)
+        data = virtual_data(key, var)
+        attrs = dict(var.attrs)
+        if "coordinates" in var.encoding and "coordinates" not in attrs:
+            attrs["coordinates"] = var.encoding["coordinates"]
+        if isinstance(data, ManifestArray):
+            out.variables[key] = Variable(var.dims, data, json_safe(attrs))
+            continue
+        if data is not None:
+            var = xr.Variable(var.dims, data, var.attrs, var.encoding)
+        try:
+            values, enc_attrs = _encode_loaded(key, var)
+        except Exception as err:  # xarray's encoder: report which variable failed
+            raise NotVirtualizableError(
+                f"variable {key!r} holds in-memory values that could not be CF-encoded for "
+                f"writing: {type(err).__name__}: {err}"
+            ) from err
+        if "coordinates" in attrs:
+            enc_attrs.setdefault("coordinates", attrs["coordinates"])
+        out.variables[key] = Variable(var.dims, values, json_safe(enc_attrs))
+    return out
+
+
+def datatree_to_group(tree: xr.DataTree) -> ManifestGroup:
+    """Convert a (virtual) DataTree into a ManifestGroup tree."""
+    root = dataset_to_group(tree.to_dataset(inherit=False))
+    for name, child in tree.children.items():
+        root.groups[str(name)] = datatree_to_group(child)
+    return root

@@ -1,0 +1,55 @@
+"""First-party plugins vzcore can suggest installing when no installed plugin fits.
+
+This is a catalogue of names only (no parsing): it lets the "No reader for 'x.tif':
+install vz-tiff" message name the right distribution for a format that is not installed.
+"""
+
+from __future__ import annotations
+
+from vzcore.registry import Magic
+
+__all__ = ["KNOWN_READERS", "KNOWN_WRITERS", "suggest_reader", "suggest_writer"]
+
+_HDF5_USER_BLOCKS = (0, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+KNOWN_READERS: dict[str, tuple[str, tuple[str, ...], tuple[Magic, ...]]] = {
+    "hdf5": (
+        "vz-hdf5",
+        (".nc", ".nc4", ".h5", ".hdf5", ".he5", ".hdf"),
+        (Magic(b"\x89HDF\r\n\x1a\n", _HDF5_USER_BLOCKS),),
+    ),
+    "netcdf3": (
+        "vz-netcdf3",
+        (".nc", ".cdf", ".nc3"),
+        (Magic(b"CDF\x01"), Magic(b"CDF\x02"), Magic(b"CDF\x05")),
+    ),
+    "tiff": (
+        "vz-tiff",
+        (".tif", ".tiff", ".gtiff", ".cog"),
+        (Magic(b"II*\x00"), Magic(b"MM\x00*"), Magic(b"II+\x00"), Magic(b"MM\x00+")),
+    ),
+    "kerchunk": ("vz-kerchunk", (".json", ".parq", ".parquet"), ()),
+}
+
+KNOWN_WRITERS: dict[str, str] = {
+    "kerchunk": "vz-kerchunk",
+    "parquet": "vz-parquet",
+    "icechunk": "vz-icechunk",
+}
+
+
+def suggest_reader(url: str, head: bytes) -> str | None:
+    """Return the distribution that would read this file, judged by magic bytes then name."""
+    for dist, _, magics in KNOWN_READERS.values():
+        if any(m.found_in(head) for m in magics):
+            return dist
+    lowered = url.lower().rstrip("/")
+    for dist, exts, magics in KNOWN_READERS.values():
+        if (not magics or not head) and any(lowered.endswith(e) for e in exts):
+            return dist
+    return None
+
+
+def suggest_writer(name: str) -> str | None:
+    """Return the distribution that provides writer ``name``."""
+    return KNOWN_WRITERS.get(name)

@@ -1,0 +1,170 @@
+"""ManifestGroup -> xarray: virtual variables stay encoded, loadable ones are decoded.
+
+Loadable variables (by default the 1-D dimension coordinates, which ``combine="by_coords"``
+needs) are read through their manifests and CF-decoded with xarray's own decoders, so a
+time axis becomes ``datetime64`` whatever units each file used. Every other variable stays
+a :class:`~vzcore.manifests.ManifestArray` with its CF encoding attributes
+(``_FillValue``, ``scale_factor``, ``units``, ...) untouched, so whoever reads the written
+references decodes it exactly as the original would be decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from vzcore.errors import VZError
+from vzcore.manifests import ManifestArray
+from vzcore.manifests.loading import load_values
+
+if TYPE_CHECKING:
+    from vzcore.group import ManifestGroup, Variable
+
+__all__ = ["DecodeOptions", "group_to_dataset", "group_to_datatree"]
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """xarray's decoder flags, applied to loaded variables only."""
+
+    mask_and_scale: bool = True
+    decode_times: bool | Any = True
+    concat_characters: bool = True
+    decode_coords: bool | str = True
+    use_cftime: bool | None = None
+    decode_timedelta: bool | Any = None
+
+
+def _default_loadable(group: ManifestGroup) -> list[str]:
+    return [name for name, v in group.variables.items() if v.dims == (name,)]
+
+
+def _decode(name: str, var: xr.Variable, opts: DecodeOptions) -> xr.Variable:
+    kwargs: dict[str, Any] = {
+        "mask_and_scale": opts.mask_and_scale,
+        "decode_times": opts.decode_times,
+        "concat_characters": opts.concat_characters,
+        "decode_timedelta": opts.decode_timedelta,
+    }
+    if opts.use_cftime is not None:
+        kwargs["use_cftime"] = opts.use_cftime
+    decoded = xr.conventions.decode_cf_variable(name, var, **kwargs)
+    return decoded.load()
+
+
+def _coordinate_names(attrs: dict[str, Any]) -> list[str]:
+    raw = attrs.get("coordinates")
+    return raw.split() if isinstance(raw, str) else []
+
+
+def group_to_dataset(
+    group: ManifestGroup,
+    *,
+    loadable_variables: Iterable[str] | None = None,
+    drop_variables: Iterable[str] | str | None = None,
+    decode: DecodeOptions | None = None,
+    storage_options: dict[str, Any] | None = None,
+    source: str = "",
+) -> xr.Dataset:
+    """Turn one group's variables into an xarray Dataset of ManifestArrays and loaded arrays.
+
+    Parameters
+    ----------
+    group
+        The group to convert (its child groups are ignored here).
+    loadable_variables
+        Variables to read and decode into memory; None means the 1-D dimension coordinates.
+    drop_variables
+        Variables to leave out.
+    decode
+        Decoder flags for the loaded variables.
+    storage_options
+        fsspec options used to read loaded variables.
+    source
+        Where the group came from, for error messages.
+    """
+    opts = decode or DecodeOptions()
+    drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
+    names = [n for n in group.variables if n not in drop]
+    if loadable_variables is None:
+        loadable = set(_default_loadable(group)) - drop
+    else:
+        loadable = set(loadable_variables)
+        unknown = loadable - set(names)
+        if unknown:
+            raise VZError(
+                f"loadable_variables names {sorted(unknown)} that {source or 'the file'!r} does "
+                f"not have (or that were dropped); its variables are {sorted(names)}"
+            )
+
+    variables: dict[str, xr.Variable] = {}
+    for name in names:
+        v = group.variables[name]
+        variables[name] = _to_variable(name, v, name in loadable, opts, storage_options)
+
+    coord_names: set[str] = {n for n, v in variables.items() if v.dims == (n,)}
+    if opts.decode_coords:
+        for v in variables.values():
+            listed = _coordinate_names(v.attrs)
+            if listed and all(c in variables for c in listed):
+                coord_names.update(listed)
+                v.encoding["coordinates"] = v.attrs.pop("coordinates")
+        global_listed = _coordinate_names(group.attrs)
+        coord_names.update(c for c in global_listed if c in variables)
+    attrs = dict(group.attrs)
+    ds = xr.Dataset(
+        {n: v for n, v in variables.items() if n not in coord_names},
+        coords={n: v for n, v in variables.items() if n in coord_names},
+        attrs=attrs,
+    )
+    if source:
+        ds.encoding["source"] = source
+    return ds
+
+
+def _to_variable(
+    name: str,
+    v: Variable,
+    load: bool,
+    opts: DecodeOptions,
+    storage_options: dict[str, Any] | None,
+) -> xr.Variable:
+    data = v.data
+    if not load:
+        return xr.Variable(v.dims, data, dict(v.attrs))
+    values = load_values(data, storage_options) if isinstance(data, ManifestArray) else data
+    raw = xr.Variable(v.dims, np.asarray(values), dict(v.attrs))
+    decoded = _decode(name, raw, opts)
+    if decoded.dims == (name,):
+        return xr.IndexVariable(decoded.dims, decoded.values, decoded.attrs, decoded.encoding)
+    return decoded
+
+
+def group_to_datatree(
+    group: ManifestGroup,
+    *,
+    loadable_variables: Iterable[str] | None = None,
+    drop_variables: Iterable[str] | str | None = None,
+    decode: DecodeOptions | None = None,
+    storage_options: dict[str, Any] | None = None,
+    source: str = "",
+) -> xr.DataTree:
+    """Turn a group and all its descendants into an xarray DataTree."""
+    datasets: dict[str, xr.Dataset] = {}
+    for path, node in group.walk():
+        names = set(node.variables)
+        datasets["/" + path] = group_to_dataset(
+            node,
+            loadable_variables=None
+            if loadable_variables is None
+            else [n for n in loadable_variables if n in names],
+            drop_variables=drop_variables,
+            decode=decode,
+            storage_options=storage_options,
+            source=source,
+        )
+    return xr.DataTree.from_dict(datasets)

@@ -1,0 +1,148 @@
+"""The exceptions and warnings vzcore raises.
+
+Every error derives from :class:`VZError` and from the builtin exception a caller would
+naturally catch (``ValueError``, ``NotImplementedError``, ``OSError``, ``TypeError``).
+Each exception formats its own message from structured fields, and every message says
+*what* went wrong (the URL, variable or plugin, shown with ``!r``), *why*, and *what next*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "CombineError",
+    "CorruptFileError",
+    "NoReaderFoundError",
+    "NoWriterFoundError",
+    "NotVirtualizableError",
+    "PluginLoadError",
+    "UnsupportedFeatureError",
+    "UnsupportedFormatError",
+    "VZError",
+    "VZPluginLoadWarning",
+    "VZWarning",
+    "VirtualArrayValuesError",
+    "WriteError",
+]
+
+
+class VZError(Exception):
+    """Base class of every error raised by vzcore and its plugins."""
+
+
+class UnsupportedFormatError(VZError, ValueError):
+    """A file is not in a format that the chosen (or any installed) reader understands."""
+
+
+class NoReaderFoundError(UnsupportedFormatError):
+    """No installed reader recognises a file.
+
+    Parameters
+    ----------
+    url
+        The file that could not be matched.
+    installed
+        Names of the readers that are installed.
+    hint
+        Distribution that would handle the file, when the format is known.
+    """
+
+    def __init__(self, url: str, installed: Iterable[str], hint: str | None = None) -> None:
+        self.url = url
+        self.installed = tuple(installed)
+        self.hint = hint
+        if hint is not None:
+            next_step = f"install {hint} (pip install {hint})"
+        else:
+            next_step = (
+                "pass reader=<name> to force one, or install a plugin for this format "
+                f"(installed readers: {', '.join(self.installed) or 'none'})"
+            )
+        super().__init__(f"No reader for {url!r}: {next_step}")
+
+
+class NoWriterFoundError(VZError, ValueError):
+    """No installed writer produces the requested output format."""
+
+    def __init__(self, name: str, installed: Iterable[str], hint: str | None = None) -> None:
+        self.name = name
+        self.installed = tuple(installed)
+        self.hint = hint
+        if hint is not None:
+            next_step = f"install {hint} (pip install {hint})"
+        else:
+            next_step = f"installed writers: {', '.join(self.installed) or 'none'}"
+        super().__init__(f"No writer for format {name!r}: {next_step}")
+
+
+class UnsupportedFeatureError(VZError, NotImplementedError):
+    """A variable uses a feature (filter, dtype, layout) that cannot be referenced virtually.
+
+    Parameters
+    ----------
+    url
+        The file holding the variable.
+    variable
+        The variable's name (path inside the file).
+    feature
+        What is unsupported, e.g. ``"filter 32001 (blosc)"``.
+    hint
+        What the user can do instead.
+    """
+
+    def __init__(self, url: str, variable: str | None, feature: str, hint: str = "") -> None:
+        self.url = url
+        self.variable = variable
+        self.feature = feature
+        self.hint = hint
+        where = f"variable {variable!r} in {url!r}" if variable else repr(url)
+        msg = f"Cannot virtualize {where}: unsupported {feature}"
+        if hint:
+            msg += f"; {hint}"
+        super().__init__(msg)
+
+
+class CorruptFileError(VZError, OSError):
+    """A file is truncated, corrupt or otherwise unreadable as its format."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"Cannot read {url!r}: {reason}; the file looks corrupt or truncated")
+
+
+class CombineError(VZError, ValueError):
+    """Virtual datasets (or arrays) cannot be combined because their layouts disagree."""
+
+
+class NotVirtualizableError(VZError, TypeError):
+    """A dataset variable is neither virtual nor plain in-memory data (e.g. a computed dask graph)."""
+
+
+class VirtualArrayValuesError(VZError, TypeError):
+    """An operation needs the values of a virtual array, which vzcore never reads implicitly."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        super().__init__(
+            f"{operation} needs the values of a ManifestArray, which holds only chunk references. "
+            "Load the variable instead (loadable_variables=[...] when opening), or write the virtual "
+            "dataset out (ds.virtualize.to_kerchunk(...)) and open the result with xarray."
+        )
+
+
+class WriteError(VZError, OSError):
+    """An output could not be written; the target is left as it was."""
+
+
+class PluginLoadError(VZError, ImportError):
+    """A plugin failed to load (raised instead of a warning when ``VZCORE_STRICT_PLUGINS=1``)."""
+
+
+class VZWarning(UserWarning):
+    """Base class of vzcore's warnings."""
+
+
+class VZPluginLoadWarning(VZWarning):
+    """A plugin could not be loaded and was skipped."""

@@ -1,0 +1,415 @@
+"""The chunk manifest: where every chunk of one array lives.
+
+A :class:`ChunkManifest` is columnar and shaped like the array's chunk grid. It holds a
+small table of unique paths and, per chunk, three numpy arrays:
+
+* ``path_index``: index into the path table, in the smallest unsigned integer type that
+  fits, with two sentinels at the top of the type's range: ``MISSING`` (no chunk stored,
+  it reads as the array's fill value) and ``INLINE`` (the chunk's bytes are held in the
+  manifest itself, in a side table keyed by the chunk's flat C-order index);
+* ``offsets`` and ``lengths`` (``uint64``): the byte range inside the file.
+
+So a chunk costs 17 to 20 bytes however long its path is, and concatenating manifests is
+numpy work on whole arrays: the path tables are merged and the index arrays remapped and
+concatenated, with no Python loop per chunk. Manifests are immutable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vzcore.errors import CombineError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["ChunkManifest", "ChunkRef"]
+
+ChunkRef = tuple[str, int, int] | bytes
+"""One chunk: ``(path, offset, length)`` for bytes in a file, or the chunk's own bytes."""
+
+_INDEX_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32), np.dtype(np.uint64))
+
+
+def _index_dtype(n_paths: int) -> np.dtype[np.unsignedinteger]:
+    """Return the smallest unsigned dtype holding ``n_paths`` indexes plus two sentinels."""
+    for dt in _INDEX_DTYPES:
+        if n_paths + 2 <= np.iinfo(dt).max + 1:
+            return dt
+    raise OverflowError(f"too many paths in one manifest: {n_paths}")  # pragma: no cover
+
+
+class ChunkManifest:
+    """The chunk index of one array, shaped like its chunk grid.
+
+    Parameters
+    ----------
+    paths
+        Unique paths (absolute URLs) that the chunks point into.
+    path_index
+        Per chunk, an index into ``paths`` or one of the sentinels :meth:`missing_code` and
+        :meth:`inline_code` of its dtype. Its shape is the chunk grid's shape.
+    offsets, lengths
+        Per chunk byte offset and length (``uint64``), same shape as ``path_index``.
+    inline
+        Bytes of inline chunks, keyed by flat C-order chunk index.
+    """
+
+    __slots__ = ("_inline", "_lengths", "_offsets", "_path_index", "_paths")
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        path_index: ArrayLike,
+        offsets: ArrayLike,
+        lengths: ArrayLike,
+        inline: Mapping[int, bytes] | None = None,
+    ) -> None:
+        self._paths = tuple(paths)
+        dtype = _index_dtype(len(self._paths))
+        pi = np.asarray(path_index)
+        if pi.dtype.kind != "u":
+            raise TypeError(f"path_index must be an unsigned integer array, got {pi.dtype}")
+        pi = self._recode(pi, dtype)
+        off = np.asarray(offsets, dtype=np.uint64)
+        ln = np.asarray(lengths, dtype=np.uint64)
+        if not (pi.shape == off.shape == ln.shape):
+            raise ValueError(
+                f"path_index, offsets and lengths must share one shape, got "
+                f"{pi.shape}, {off.shape} and {ln.shape}"
+            )
+        inline_map = dict(inline or {})
+        n_real = len(self._paths)
+        real = pi[pi < n_real]
+        if real.size and int(real.max()) >= n_real:  # pragma: no cover - guarded by mask
+            raise ValueError("path_index points past the path table")
+        inline_code = np.iinfo(dtype).max - 1
+        n_inline = int(np.count_nonzero(pi == inline_code))
+        if n_inline != len(inline_map) or any(
+            not 0 <= k < pi.size or pi.flat[k] != inline_code for k in inline_map
+        ):
+            raise ValueError("inline chunk table does not match the INLINE entries of path_index")
+        bad = (pi < n_real) | (pi >= inline_code)
+        if not bool(bad.all()):
+            raise ValueError("path_index holds values that are neither a path nor a sentinel")
+        for arr in (pi, off, ln):
+            arr.flags.writeable = False
+        self._path_index: NDArray[np.unsignedinteger] = pi
+        self._offsets: NDArray[np.uint64] = off
+        self._lengths: NDArray[np.uint64] = ln
+        self._inline = inline_map
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls, grid_shape: tuple[int, ...]) -> ChunkManifest:
+        """Return a manifest in which every chunk is missing."""
+        dtype = _index_dtype(0)
+        return cls(
+            (),
+            np.full(grid_shape, np.iinfo(dtype).max, dtype=dtype),
+            np.zeros(grid_shape, np.uint64),
+            np.zeros(grid_shape, np.uint64),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        paths: ArrayLike,
+        offsets: ArrayLike,
+        lengths: ArrayLike,
+        inline: Mapping[tuple[int, ...], bytes] | None = None,
+    ) -> ChunkManifest:
+        """Build a manifest from per-chunk paths (``""`` for a missing chunk).
+
+        Parameters
+        ----------
+        paths
+            Array of strings shaped like the chunk grid; ``""`` marks a missing chunk.
+        offsets, lengths
+            Integer arrays of the same shape.
+        inline
+            Inline chunk bytes keyed by chunk grid index; these entries' paths are ignored.
+        """
+        p = np.asarray(paths, dtype=object)
+        p = np.where(p == None, "", p).astype(str)  # noqa: E711  # elementwise None test
+        uniq, inverse = np.unique(p.ravel(), return_inverse=True)
+        has_empty = int(uniq.size > 0 and uniq[0] == "")  # "" sorts first
+        table = [str(u) for u in uniq[has_empty:]]
+        dtype = _index_dtype(len(table))
+        codes = inverse.reshape(p.shape).astype(np.int64) - has_empty
+        codes[codes < 0] = np.iinfo(dtype).max
+        pi = codes.astype(dtype)
+        flat_inline: dict[int, bytes] = {}
+        off = np.array(offsets, dtype=np.uint64)
+        ln = np.array(lengths, dtype=np.uint64)
+        if inline:
+            code = np.iinfo(pi.dtype).max - 1
+            for idx, data in inline.items():
+                pi[idx] = code
+                off[idx] = 0
+                ln[idx] = len(data)
+                flat_inline[int(np.ravel_multi_index(idx, pi.shape))] = bytes(data)
+        return cls(table, pi, off, ln, flat_inline)
+
+    @staticmethod
+    def _recode(pi: NDArray[np.unsignedinteger], dtype: np.dtype[np.unsignedinteger]) -> NDArray:
+        """Cast ``pi`` to ``dtype`` keeping the two sentinels at the top of the new range."""
+        if pi.dtype == dtype:
+            return pi
+        old = np.iinfo(pi.dtype).max
+        new = pi.astype(dtype)
+        new[pi == old] = np.iinfo(dtype).max
+        new[pi == old - 1] = np.iinfo(dtype).max - 1
+        return new
+
+    @classmethod
+    def from_refs(
+        cls, refs: Mapping[tuple[int, ...], ChunkRef], grid_shape: tuple[int, ...]
+    ) -> ChunkManifest:
+        """Build a manifest from a mapping of chunk index to reference (small manifests)."""
+        paths = np.full(grid_shape, "", dtype=object)
+        offsets = np.zeros(grid_shape, np.uint64)
+        lengths = np.zeros(grid_shape, np.uint64)
+        inline: dict[tuple[int, ...], bytes] = {}
+        for idx, ref in refs.items():
+            if isinstance(ref, bytes | bytearray | memoryview):
+                inline[idx] = bytes(ref)
+            else:
+                paths[idx], offsets[idx], lengths[idx] = ref
+        return cls.from_arrays(paths, offsets, lengths, inline)
+
+    # -- properties --------------------------------------------------------------------
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The unique paths the chunks point into."""
+        return self._paths
+
+    @property
+    def path_index(self) -> NDArray[np.unsignedinteger]:
+        """Per chunk index into :attr:`paths` (read-only), or a sentinel."""
+        return self._path_index
+
+    @property
+    def offsets(self) -> NDArray[np.uint64]:
+        """Per chunk byte offset (read-only)."""
+        return self._offsets
+
+    @property
+    def lengths(self) -> NDArray[np.uint64]:
+        """Per chunk byte length (read-only)."""
+        return self._lengths
+
+    @property
+    def inline(self) -> Mapping[int, bytes]:
+        """Bytes of inline chunks keyed by flat C-order chunk index."""
+        return self._inline
+
+    @property
+    def missing_code(self) -> int:
+        """The ``path_index`` value that marks a missing chunk."""
+        return int(np.iinfo(self._path_index.dtype).max)
+
+    @property
+    def inline_code(self) -> int:
+        """The ``path_index`` value that marks an inline chunk."""
+        return int(np.iinfo(self._path_index.dtype).max) - 1
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        """Shape of the chunk grid."""
+        return self._path_index.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions of the chunk grid."""
+        return self._path_index.ndim
+
+    @property
+    def nchunks(self) -> int:
+        """Number of chunks in the grid, missing ones included."""
+        return self._path_index.size
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the manifest (index arrays, path table and inline bytes)."""
+        return (
+            self._path_index.nbytes
+            + self._offsets.nbytes
+            + self._lengths.nbytes
+            + sum(len(p) for p in self._paths)
+            + sum(len(b) for b in self._inline.values())
+        )
+
+    def missing(self) -> NDArray[np.bool_]:
+        """Return a boolean grid, True where the chunk is not stored."""
+        return self._path_index == self.missing_code
+
+    def is_inline(self) -> NDArray[np.bool_]:
+        """Return a boolean grid, True where the chunk's bytes are held inline."""
+        return self._path_index == self.inline_code
+
+    def path_array(self) -> NDArray[np.object_]:
+        """Return per-chunk paths as an object array (``None`` for missing or inline chunks)."""
+        table = np.array([*self._paths, None, None], dtype=object)
+        codes = np.minimum(self._path_index, len(self._paths)).astype(np.intp)
+        return table[codes]
+
+    def __getitem__(self, idx: tuple[int, ...]) -> ChunkRef | None:
+        """Return the reference of one chunk, or None when it is missing."""
+        code = int(self._path_index[idx])
+        if code == self.missing_code:
+            return None
+        if code == self.inline_code:
+            return self._inline[int(np.ravel_multi_index(idx, self.grid_shape))]
+        return (self._paths[code], int(self._offsets[idx]), int(self._lengths[idx]))
+
+    def iter_refs(self) -> Iterator[tuple[tuple[int, ...], ChunkRef]]:
+        """Yield ``(chunk index, reference)`` for every stored chunk, in C order."""
+        paths = self._paths
+        n_paths = len(paths)
+        pi = self._path_index.ravel()
+        offs = self._offsets.ravel().tolist()
+        lens = self._lengths.ravel().tolist()
+        shape = self.grid_shape
+        for flat in np.flatnonzero(pi != self.missing_code).tolist():
+            code = int(pi[flat])
+            idx = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+            if code < n_paths:
+                yield idx, (paths[code], offs[flat], lens[flat])
+            else:
+                yield idx, self._inline[flat]
+
+    # -- transformations ---------------------------------------------------------------
+
+    def rename_paths(self, func: Callable[[str], str]) -> ChunkManifest:
+        """Return a copy whose paths are ``func(path)``: O(unique paths) work."""
+        new = [func(p) for p in self._paths]
+        if len(set(new)) == len(new):
+            return ChunkManifest(new, self._path_index, self._offsets, self._lengths, self._inline)
+        # Two paths were renamed to the same one: merge them.
+        uniq = list(dict.fromkeys(new))
+        lut = np.array([uniq.index(p) for p in new], dtype=np.intp)
+        dtype = _index_dtype(len(uniq))
+        pi = self._path_index
+        real = pi < len(self._paths)
+        out = self._recode(pi, dtype).copy()
+        out[real] = lut[pi[real].astype(np.intp)]
+        return ChunkManifest(uniq, out, self._offsets, self._lengths, self._inline)
+
+    def slice_grid(self, key: tuple[slice, ...]) -> ChunkManifest:
+        """Return the manifest of a block of the chunk grid (``key``: one slice per axis)."""
+        pi = self._path_index[key]
+        inline: dict[int, bytes] = {}
+        if self._inline:
+            flat_all = np.arange(self.nchunks).reshape(self.grid_shape)[key]
+            keep = {int(f): i for i, f in enumerate(flat_all.ravel().tolist())}
+            inline = {keep[k]: v for k, v in self._inline.items() if k in keep}
+        return ChunkManifest(self._paths, pi, self._offsets[key], self._lengths[key], inline)
+
+    def expand_dims(self, axis: int) -> ChunkManifest:
+        """Return the manifest with a new grid axis of length 1 at ``axis``."""
+        return ChunkManifest(
+            self._paths,
+            np.expand_dims(self._path_index, axis),
+            np.expand_dims(self._offsets, axis),
+            np.expand_dims(self._lengths, axis),
+            self._inline,
+        )
+
+    def broadcast_to(self, grid_shape: tuple[int, ...]) -> ChunkManifest:
+        """Return the manifest repeated along size-1 (or new leading) grid axes."""
+        pi = np.broadcast_to(self._path_index, grid_shape)
+        inline: dict[int, bytes] = {}
+        if self._inline:
+            flat = np.arange(self.nchunks).reshape(self.grid_shape)
+            flat_b = np.broadcast_to(flat, grid_shape).ravel()
+            for new_flat in np.flatnonzero(np.isin(flat_b, list(self._inline))).tolist():
+                inline[new_flat] = self._inline[int(flat_b[new_flat])]
+        return ChunkManifest(
+            self._paths,
+            np.ascontiguousarray(pi),
+            np.ascontiguousarray(np.broadcast_to(self._offsets, grid_shape)),
+            np.ascontiguousarray(np.broadcast_to(self._lengths, grid_shape)),
+            inline,
+        )
+
+    @staticmethod
+    def concatenate(manifests: Sequence[ChunkManifest], axis: int) -> ChunkManifest:
+        """Concatenate manifests along a grid axis, merging their path tables."""
+        if not manifests:
+            raise ValueError("need at least one manifest to concatenate")
+        ndim = manifests[0].ndim
+        for m in manifests:
+            if m.ndim != ndim:
+                raise CombineError(
+                    f"cannot concatenate chunk grids of {ndim} and {m.ndim} dimensions"
+                )
+        table: dict[str, int] = {}
+        for m in manifests:
+            for p in m.paths:
+                table.setdefault(p, len(table))
+        dtype = _index_dtype(len(table))
+        new_missing = np.iinfo(dtype).max
+        new_inline = new_missing - 1
+        parts = []
+        inline: dict[int, bytes] = {}
+        total = list(manifests[0].grid_shape)
+        total[axis] = sum(m.grid_shape[axis] for m in manifests)
+        start = 0
+        for m in manifests:
+            lut = np.array(
+                [table[p] for p in m.paths] + [new_inline, new_missing], dtype=dtype
+            )
+            pi = m.path_index
+            n = len(m.paths)
+            codes = np.where(pi >= m.inline_code, pi - m.inline_code + n, pi)
+            parts.append(lut[codes])
+            if m.inline:
+                old = np.unravel_index(np.fromiter(m.inline, np.intp), m.grid_shape)
+                moved = list(old)
+                moved[axis] = moved[axis] + start
+                flat_new = np.ravel_multi_index(tuple(moved), tuple(total))
+                for f_new, data in zip(flat_new.tolist(), m.inline.values(), strict=True):
+                    inline[f_new] = data
+            start += m.grid_shape[axis]
+        return ChunkManifest(
+            list(table),
+            np.concatenate(parts, axis=axis),
+            np.concatenate([m.offsets for m in manifests], axis=axis),
+            np.concatenate([m.lengths for m in manifests], axis=axis),
+            inline,
+        )
+
+    # -- comparison --------------------------------------------------------------------
+
+    def chunk_equal(self, other: ChunkManifest) -> NDArray[np.bool_]:
+        """Return a boolean grid, True where both manifests reference the same bytes."""
+        if self.grid_shape != other.grid_shape:
+            raise ValueError(f"grid shapes differ: {self.grid_shape} vs {other.grid_shape}")
+        mine = self.path_array()
+        theirs = other.path_array()
+        eq = (mine == theirs) & (self._offsets == other.offsets) & (self._lengths == other.lengths)
+        eq &= self.missing() == other.missing()
+        both_inline = self.is_inline() & other.is_inline()
+        for flat in np.flatnonzero(both_inline).tolist():
+            eq.flat[flat] = self._inline[flat] == other.inline[flat]
+        eq[self.is_inline() != other.is_inline()] = False
+        return np.asarray(eq, dtype=bool)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChunkManifest):
+            return NotImplemented
+        return self.grid_shape == other.grid_shape and bool(self.chunk_equal(other).all())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking value type: not hashable
+
+    def __repr__(self) -> str:
+        return (
+            f"ChunkManifest(grid_shape={self.grid_shape}, paths={len(self._paths)}, "
+            f"missing={int(self.missing().sum())}, inline={len(self._inline)})"
+        )

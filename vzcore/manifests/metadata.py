@@ -1,0 +1,100 @@
+"""Format-neutral array metadata: what zarr needs to decode a virtual array's chunks.
+
+The codec pipeline is an ordered tuple of numcodecs configurations (``{"id": "zlib",
+"level": 4}``), applied in *encoding* order to the chunk's raw bytes in ``dtype`` (whose
+byte order is part of the dtype). Writers translate this into zarr v2 ``filters`` /
+``compressor`` or a zarr v3 ``codecs`` list; nothing here is specific to one output format.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ArrayMetadata", "CodecConfig"]
+
+CodecConfig = dict[str, Any]
+"""A numcodecs codec configuration: ``{"id": <codec id>, **parameters}``."""
+
+
+def _same_fill(a: object, b: object) -> bool:
+    """Compare fill values, with NaN equal to NaN and bytes compared exactly."""
+    if a is None or b is None:
+        return a is b
+    try:
+        fa, fb = np.asarray(a), np.asarray(b)
+        if fa.dtype.kind in "fc" and fb.dtype.kind in "fc":
+            return bool(np.array_equal(fa, fb, equal_nan=True))
+        return bool(np.array_equal(fa, fb))
+    except (TypeError, ValueError):  # pragma: no cover - exotic structured fills
+        return a == b
+
+
+@dataclass(frozen=True)
+class ArrayMetadata:
+    """Shape, dtype, chunking and encoding of a virtual array.
+
+    Examples
+    --------
+    >>> ArrayMetadata(shape=(10,), dtype=np.dtype("<f4"), chunk_shape=(5,)).grid_shape
+    (2,)
+    """
+
+    shape: tuple[int, ...]
+    """Array shape."""
+    dtype: np.dtype[Any]
+    """Element type as stored, byte order included."""
+    chunk_shape: tuple[int, ...]
+    """Shape of every chunk (edge chunks are stored full size, as in zarr)."""
+    fill_value: Any = None
+    """Value of elements in chunks that are not stored; None means the dtype's zero."""
+    codecs: tuple[CodecConfig, ...] = ()
+    """numcodecs configurations in encoding order (filters first, compressor last)."""
+    dimension_names: tuple[str, ...] | None = None
+    """Names of the dimensions, when the source names them."""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Writer hints that do not affect decoding (e.g. the source's own dtype string)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        object.__setattr__(self, "chunk_shape", tuple(int(c) for c in self.chunk_shape))
+        object.__setattr__(self, "dtype", np.dtype(self.dtype))
+        object.__setattr__(self, "codecs", tuple(dict(c) for c in self.codecs))
+        if len(self.shape) != len(self.chunk_shape):
+            raise ValueError(
+                f"shape {self.shape} and chunk_shape {self.chunk_shape} differ in length"
+            )
+        if any(c <= 0 for c in self.chunk_shape):
+            raise ValueError(f"chunk sizes must be positive, got {self.chunk_shape}")
+        if self.dimension_names is not None:
+            names = tuple(self.dimension_names)
+            if len(names) != len(self.shape):
+                raise ValueError(f"{len(names)} dimension names for {len(self.shape)} dimensions")
+            object.__setattr__(self, "dimension_names", names)
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        """Number of chunks along each axis."""
+        return tuple(math.ceil(s / c) for s, c in zip(self.shape, self.chunk_shape, strict=True))
+
+    def differences(self, other: ArrayMetadata) -> list[str]:
+        """Describe how ``other`` differs in encoding (dtype, chunks, codecs, fill value)."""
+        out = []
+        if self.dtype != other.dtype:
+            out.append(f"dtype {self.dtype.str} vs {other.dtype.str}")
+        if self.chunk_shape != other.chunk_shape:
+            out.append(f"chunk shape {self.chunk_shape} vs {other.chunk_shape}")
+        if self.codecs != other.codecs:
+            out.append(f"codecs {list(self.codecs)} vs {list(other.codecs)}")
+        if not _same_fill(self.fill_value, other.fill_value):
+            out.append(f"fill value {self.fill_value!r} vs {other.fill_value!r}")
+        return out
+
+    def replace(self, **changes: Any) -> ArrayMetadata:
+        """Return a copy with some fields changed."""
+        from dataclasses import replace
+
+        return replace(self, **changes)

@@ -1,0 +1,311 @@
+"""Plugin discovery and the façade the rest of vzcore uses to reach readers and writers.
+
+Plugins are found through entry points in the ``vzcore`` group, loaded lazily on first
+use and cached; :func:`refresh_plugins` scans again. A plugin that fails to import or to
+register is skipped with a :class:`~vzcore.errors.VZPluginLoadWarning` naming it (one
+broken plugin never breaks the others); ``VZCORE_STRICT_PLUGINS=1`` turns that into a
+:class:`~vzcore.errors.PluginLoadError`.
+
+Environment switches:
+
+``VZCORE_DISABLE_PLUGINS``
+    Comma-separated entry-point names to skip, or ``*`` for all.
+``VZCORE_PLUGINS``
+    Comma-separated allow list: only these plugins load.
+``VZCORE_TRACE_PLUGINS``
+    When set, log each plugin as it loads (logger ``vzcore.plugins``).
+
+Only this module touches ``pm.hook``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from vzcore import hookspecs
+from vzcore._known_plugins import suggest_reader, suggest_writer
+from vzcore.errors import NoReaderFoundError, NoWriterFoundError, PluginLoadError, VZPluginLoadWarning
+from vzcore.registry import ReaderRegistry, ReaderSpec, WriterRegistry, WriterSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = [
+    "PluginInfo",
+    "find_reader",
+    "get_reader",
+    "get_writer",
+    "list_plugins",
+    "readers",
+    "refresh_plugins",
+    "register_plugin",
+    "writers",
+]
+
+logger = logging.getLogger("vzcore.plugins")
+ENTRY_POINT_GROUP = "vzcore"
+_HEAD_CAP = 65536
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What :func:`list_plugins` reports for one installed plugin."""
+
+    name: str
+    """Entry-point name."""
+    distribution: str
+    """Distribution that ships it."""
+    version: str
+    """That distribution's version."""
+    readers: tuple[str, ...]
+    """Names of the readers it registers."""
+    writers: tuple[str, ...]
+    """Names of the writers it registers."""
+
+
+def _env_list(name: str) -> set[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return {p.strip() for p in raw.split(",") if p.strip()}
+
+
+def _dist_of(ep: EntryPoint) -> tuple[str, str]:
+    dist = ep.dist
+    if dist is None:  # pragma: no cover - entry points built by hand
+        return "", ""
+    return dist.metadata["Name"] or dist.name, dist.version
+
+
+class _Manager:
+    """Owns the pluggy manager, the registries and the loading policy."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._extra: list[tuple[str, object]] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self._readers = ReaderRegistry()
+        self._writers = WriterRegistry()
+        self._info: dict[str, tuple[str, str]] = {}
+
+    # -- loading -------------------------------------------------------------------------
+
+    def _ensure(self) -> None:
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            self._reset()
+            for ep in self._entry_points():
+                self._load_entry_point(ep)
+            for name, obj in self._extra:
+                self._register(obj, name, "", "")
+            self._call_registration_hooks()
+            self._pm.check_pending()
+            self._loaded = True
+
+    @staticmethod
+    def _entry_points() -> Iterable[EntryPoint]:
+        blocked = _env_list("VZCORE_DISABLE_PLUGINS") or set()
+        allowed = _env_list("VZCORE_PLUGINS")
+        seen: set[str] = set()
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if "*" in blocked or ep.name in blocked:
+                logger.debug("plugin %r blocked by VZCORE_DISABLE_PLUGINS", ep.name)
+                continue
+            if allowed is not None and ep.name not in allowed:
+                continue
+            if ep.name in seen:
+                _warn(ep.name, _dist_of(ep), "another installed plugin already uses this name")
+                continue
+            seen.add(ep.name)
+            yield ep
+
+    def _load_entry_point(self, ep: EntryPoint) -> None:
+        dist = _dist_of(ep)
+        if os.environ.get("VZCORE_TRACE_PLUGINS"):
+            logger.info("loading plugin %r from %s %s", ep.name, *dist)
+        try:
+            module = ep.load()
+        except Exception as err:  # plugin boundary: a broken plugin must not break the others
+            _warn(ep.name, dist, f"import failed: {type(err).__name__}: {err}", err)
+            return
+        self._register(module, ep.name, *dist)
+
+    def _register(self, obj: object, name: str, distribution: str, version: str) -> None:
+        try:
+            self._pm.register(obj, name=name)
+        except Exception as err:  # plugin boundary: invalid hook implementations
+            _warn(name, (distribution, version), f"registration failed: {err}", err)
+            return
+        self._info[name] = (distribution, version)
+
+    def _call_registration_hooks(self) -> None:
+        calls: list[tuple[str, Any]] = [
+            ("vz_register_readers", self._readers),
+            ("vz_register_writers", self._writers),
+        ]
+        for hook_name, registry in calls:
+            caller = getattr(self._pm.hook, hook_name)
+            # Each implementation is called on its own so one failure stays contained.
+            for impl in reversed(caller.get_hookimpls()):
+                dist, version = self._info.get(impl.plugin_name, ("", ""))
+                registry._begin(impl.plugin_name, dist, version)
+                try:
+                    impl.function(**{a: registry for a in impl.argnames})
+                except Exception as err:  # plugin boundary: the plugin's own code failed
+                    registry._drop_plugin(impl.plugin_name)
+                    _warn(impl.plugin_name, (dist, version), f"{hook_name} failed: {err}", err)
+            registry._begin("", "", "")
+
+    # -- queries -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        with self._lock:
+            self._loaded = False
+
+    def register(self, obj: object, name: str) -> None:
+        with self._lock:
+            self._extra = [(n, o) for n, o in self._extra if n != name] + [(name, obj)]
+            self._loaded = False
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            self._extra = [(n, o) for n, o in self._extra if n != name]
+            self._loaded = False
+
+    @property
+    def readers(self) -> ReaderRegistry:
+        self._ensure()
+        return self._readers
+
+    @property
+    def writers(self) -> WriterRegistry:
+        self._ensure()
+        return self._writers
+
+    def plugins(self) -> list[PluginInfo]:
+        self._ensure()
+        out = []
+        for name, (dist, version) in self._info.items():
+            out.append(
+                PluginInfo(
+                    name=name,
+                    distribution=dist,
+                    version=version,
+                    readers=tuple(s.name for s in self._readers.values() if s.plugin == name),
+                    writers=tuple(s.name for s in self._writers.values() if s.plugin == name),
+                )
+            )
+        return out
+
+
+def _warn(
+    name: str, dist: tuple[str, str], cause: str, err: BaseException | None = None
+) -> None:
+    distribution, version = dist
+    where = f" ({distribution} {version})" if distribution else ""
+    msg = (
+        f"vzcore plugin {name!r}{where} was skipped: {cause}. Reinstall or upgrade it, or "
+        f"set VZCORE_DISABLE_PLUGINS={name} to silence this."
+    )
+    if os.environ.get("VZCORE_STRICT_PLUGINS", "") not in ("", "0"):
+        raise PluginLoadError(msg) from err
+    warnings.warn(msg, VZPluginLoadWarning, stacklevel=4)
+
+
+_manager = _Manager()
+
+
+def refresh_plugins() -> None:
+    """Forget the discovered plugins; the next lookup scans the entry points again."""
+    _manager.refresh()
+
+
+def register_plugin(plugin: object, name: str) -> None:
+    """Register an in-process plugin object (a module or instance with hook implementations).
+
+    Useful in tests and notebooks; installed plugins are found through entry points.
+    """
+    _manager.register(plugin, name)
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin added with :func:`register_plugin`."""
+    _manager.unregister(name)
+
+
+def list_plugins() -> list[PluginInfo]:
+    """Return the installed plugins with their versions, readers and writers."""
+    return _manager.plugins()
+
+
+def readers() -> list[ReaderSpec]:
+    """Return the descriptors of every installed reader."""
+    return _manager.readers.values()
+
+
+def writers() -> list[WriterSpec]:
+    """Return the descriptors of every installed writer."""
+    return _manager.writers.values()
+
+
+def get_reader(name: str) -> ReaderSpec:
+    """Return the reader registered as ``name``, or raise NoReaderFoundError with a hint."""
+    registry = _manager.readers
+    if name in registry:
+        return registry[name]
+    from vzcore._known_plugins import KNOWN_READERS
+
+    hint = KNOWN_READERS[name][0] if name in KNOWN_READERS else None
+    raise NoReaderFoundError(f"<reader={name!r}>", list(registry), hint)
+
+
+def get_writer(name: str) -> WriterSpec:
+    """Return the writer registered as ``name``, or raise NoWriterFoundError with a hint."""
+    registry = _manager.writers
+    if name in registry:
+        return registry[name]
+    raise NoWriterFoundError(name, list(registry), suggest_writer(name))
+
+
+def head_size() -> int:
+    """Number of leading bytes needed to test every registered magic signature."""
+    spans = [m.span for s in _manager.readers.values() for m in s.magic]
+    return min(max(spans, default=16), _HEAD_CAP)
+
+
+def find_reader(url: str, head: bytes) -> ReaderSpec:
+    """Pick the reader for a file from its first bytes, then its name.
+
+    Readers whose magic signature matches come first (highest ``priority`` wins); a reader
+    class may refine the choice with a ``sniff(head, url)`` classmethod. When no signature
+    matches, readers without signatures are tried by extension.
+    """
+    specs = _manager.readers.values()
+    lowered = url.lower().rstrip("/")
+    by_magic = [s for s in specs if any(m.found_in(head) for m in s.magic)]
+    by_ext = [
+        s for s in specs if not s.magic and any(lowered.endswith(e) for e in s.extensions)
+    ]
+    for group in (by_magic, by_ext):
+        group.sort(key=lambda s: (-s.priority, not any(lowered.endswith(e) for e in s.extensions)))
+        for spec in group:
+            sniff = getattr(spec.load_class(), "sniff", None) if len(group) > 1 else None
+            if sniff is None or sniff(head, url):
+                return spec
+    raise NoReaderFoundError(url, [s.name for s in specs], suggest_reader(url, head))

@@ -142,6 +142,9 @@ class ManifestArray:
     def __eq__(self, other: object) -> Any:  # type: ignore[override]  # elementwise, like numpy
         return _equal(self, other)
 
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]  # elementwise
+        return ~_equal(self, other)
+
     __hash__ = None  # type: ignore[assignment]  # elementwise __eq__: not hashable
 
     def __copy__(self) -> ManifestArray:
@@ -149,6 +152,14 @@ class ManifestArray:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ManifestArray:
         return self  # immutable
+
+    def _needs_values(self, *args: Any) -> Any:
+        raise VirtualArrayValuesError("Arithmetic on a virtual array")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _needs_values
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = _needs_values
+    __pow__ = __neg__ = __abs__ = __lt__ = __le__ = __gt__ = __ge__ = _needs_values
+    __and__ = __or__ = __xor__ = __invert__ = _needs_values
 
     def __bool__(self) -> bool:
         raise VirtualArrayValuesError("Testing the truth value of a virtual array")

@@ -136,6 +136,8 @@ class ChunkManifest:
         """
         p = np.asarray(paths, dtype=object)
         p = np.where(p == None, "", p).astype(str)  # noqa: E711  # elementwise None test
+        for idx in inline or {}:
+            p[idx] = ""  # inline chunks have no path
         uniq, inverse = np.unique(p.ravel(), return_inverse=True)
         has_empty = int(uniq.size > 0 and uniq[0] == "")  # "" sorts first
         table = [str(u) for u in uniq[has_empty:]]

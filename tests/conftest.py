@@ -1,0 +1,41 @@
+"""Shared fixtures for core tests: no format library is imported here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TOY_SRC = Path(__file__).parent / "toy_plugin"
+
+
+@pytest.fixture(scope="session")
+def toy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Install the toy third-party plugin distribution with pip into a private directory."""
+    target = tmp_path_factory.mktemp("toy-site")
+    build = tmp_path_factory.mktemp("toy-build")
+    src = build / "toy_plugin"
+    # Build from a copy so the source tree stays clean.
+    subprocess.run(["cp", "-r", str(TOY_SRC), str(src)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-deps", "--no-build-isolation", "--target", str(target), str(src)],
+        check=True,
+    )
+    return target
+
+
+@pytest.fixture
+def toy_installed(toy_site: Path, monkeypatch: pytest.MonkeyPatch):
+    """Make the installed toy plugin visible to entry-point discovery for one test."""
+    import vzcore
+
+    monkeypatch.syspath_prepend(str(toy_site))
+    vzcore.refresh_plugins()
+    yield toy_site
+    monkeypatch.undo()
+    for mod in [m for m in sys.modules if m == "vz_toy" or m.startswith("vz_toy.")]:
+        del sys.modules[mod]
+    vzcore.refresh_plugins()

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from vzcore.errors import CombineError
+from vzcore.manifests import ChunkManifest
+
+
+def make(paths, offsets=None, lengths=None, inline=None):
+    paths = np.asarray(paths, dtype=object)
+    offsets = np.arange(paths.size).reshape(paths.shape) * 100 if offsets is None else offsets
+    lengths = np.full(paths.shape, 10) if lengths is None else lengths
+    return ChunkManifest.from_arrays(paths, offsets, lengths, inline)
+
+
+def test_from_arrays_builds_a_path_table_and_marks_missing():
+    m = make([["a", ""], ["b", "a"]])
+    assert m.paths == ("a", "b")
+    assert m.path_index.dtype == np.uint8
+    assert m.missing().tolist() == [[False, True], [False, False]]
+    assert m[(0, 0)] == ("a", 0, 10)
+    assert m[(0, 1)] is None
+    assert m[(1, 0)] == ("b", 200, 10)
+
+
+def test_index_arrays_are_read_only():
+    m = make(["a", "b"])
+    with pytest.raises(ValueError, match="read-only"):
+        m.offsets[0] = 5
+
+
+def test_inline_chunks_round_trip():
+    m = make([["a", "x"]], inline={(0, 1): b"\x01\x02"})
+    assert m[(0, 1)] == b"\x01\x02"
+    assert m.is_inline().tolist() == [[False, True]]
+    assert dict(m.iter_refs()) == {(0, 0): ("a", 0, 10), (0, 1): b"\x01\x02"}
+
+
+def test_inline_table_must_match_the_index():
+    with pytest.raises(ValueError, match="inline"):
+        ChunkManifest(["a"], np.array([0, 254], np.uint8), [0, 0], [1, 1], inline={})
+
+
+def test_bytes_per_chunk_do_not_depend_on_path_length():
+    n = 100_000
+    long = "s3://bucket/" + "x" * 500 + "/file.nc"
+    m = ChunkManifest([long], np.zeros(n, np.uint8), np.arange(n), np.full(n, 7))
+    assert m.nbytes / n <= 17.01
+
+
+def test_concatenate_merges_path_tables_and_keeps_sentinels():
+    a = make([["p", ""]])
+    b = make([["q", "p"]], inline=None)
+    c = make([["", "x"]], inline={(0, 1): b"zz"})
+    out = ChunkManifest.concatenate([a, b, c], axis=0)
+    assert out.grid_shape == (3, 2)
+    assert sorted(out.paths) == ["p", "q"]
+    assert out[(0, 0)][0] == "p"
+    assert out[(0, 1)] is None
+    assert out[(1, 0)][0] == "q"
+    assert out[(1, 1)][0] == "p"
+    assert out[(2, 0)] is None
+    assert out[(2, 1)] == b"zz"
+
+
+def test_concatenate_grows_the_index_dtype_past_254_paths():
+    parts = [make([f"f{i}"]) for i in range(300)]
+    out = ChunkManifest.concatenate(parts, axis=0)
+    assert out.path_index.dtype == np.uint16
+    assert out[(299,)] == ("f299", 0, 10)
+
+
+def test_concatenate_rejects_mismatched_ndim():
+    with pytest.raises(CombineError):
+        ChunkManifest.concatenate([make(["a"]), make([["a"]])], axis=0)
+
+
+def test_broadcast_expand_and_slice():
+    m = make(["a", "b"], inline=None)
+    e = m.expand_dims(0)
+    assert e.grid_shape == (1, 2)
+    b = e.broadcast_to((3, 2))
+    assert b.grid_shape == (3, 2)
+    assert b[(2, 1)] == ("b", 100, 10)
+    s = b.slice_grid((slice(1, 3), slice(1, 2)))
+    assert s.grid_shape == (2, 1)
+    assert s[(0, 0)] == ("b", 100, 10)
+
+
+def test_rename_paths_is_per_path_and_merges_duplicates():
+    m = make(["/data/a.nc", "/data/b.nc", "/other/a.nc"])
+    r = m.rename_paths(lambda p: "s3://bkt/" + p.rsplit("/", 1)[1])
+    assert r.paths == ("s3://bkt/a.nc", "s3://bkt/b.nc")
+    assert r[(2,)] == ("s3://bkt/a.nc", 200, 10)
+
+
+def test_equality_compares_references():
+    assert make(["a", "b"]) == make(["a", "b"])
+    assert make(["a", "b"]) != make(["a", "c"])
+    assert make(["a", ""]).chunk_equal(make(["a", "b"])).tolist() == [True, False]

@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+
+from vzcore.errors import CombineError, VirtualArrayValuesError
+from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+
+
+def marr(shape, chunks, path="file:///a.nc", dtype="<f4", codecs=(), fill=None):
+    meta = ArrayMetadata(shape=shape, dtype=np.dtype(dtype), chunk_shape=chunks,
+                         codecs=codecs, fill_value=fill)
+    grid = meta.grid_shape
+    n = int(np.prod(grid))
+    man = ChunkManifest.from_arrays(np.full(grid, path, dtype=object),
+                                    np.arange(n).reshape(grid) * 1000, np.full(grid, 10))
+    return ManifestArray(meta, man)
+
+
+def test_grid_must_match_metadata():
+    meta = ArrayMetadata(shape=(10,), dtype=np.dtype("f4"), chunk_shape=(5,))
+    with pytest.raises(ValueError, match="grid"):
+        ManifestArray(meta, ChunkManifest.empty((3,)))
+
+
+def test_concatenate_joins_manifests():
+    a, b = marr((4, 6), (2, 3), "file:///a"), marr((3, 6), (2, 3), "file:///b")
+    c = np.concatenate([a, b], axis=0)
+    assert isinstance(c, ManifestArray)
+    assert c.shape == (7, 6)
+    assert c.manifest.grid_shape == (4, 2)
+    assert c.manifest[(3, 1)][0] == "file:///b"
+
+
+def test_concatenate_refuses_chunks_that_do_not_tile():
+    a, b = marr((5, 6), (2, 3), "file:///a"), marr((4, 6), (2, 3), "file:///b")
+    with pytest.raises(CombineError, match="not a multiple of the chunk size"):
+        np.concatenate([a, b], axis=0)
+
+
+def test_concatenate_names_both_sources_when_codecs_differ():
+    a = marr((4,), (2,), "file:///a.nc", codecs=({"id": "zlib", "level": 1},))
+    b = marr((4,), (2,), "file:///b.nc", codecs=({"id": "zlib", "level": 9},))
+    with pytest.raises(CombineError) as info:
+        np.concatenate([a, b])
+    msg = str(info.value)
+    assert "a.nc" in msg and "b.nc" in msg and "codecs" in msg
+
+
+def test_concatenate_with_numpy_needs_values():
+    with pytest.raises(VirtualArrayValuesError):
+        np.concatenate([marr((2,), (2,)), np.zeros(2, "f4")])
+
+
+def test_stack_and_expand_dims():
+    a, b = marr((4,), (2,), "file:///a"), marr((4,), (2,), "file:///b")
+    s = np.stack([a, b], axis=0)
+    assert s.shape == (2, 4) and s.chunk_shape == (1, 2)
+    assert s.manifest[(1, 0)][0] == "file:///b"
+    e = np.expand_dims(a, 1)
+    assert e.shape == (4, 1) and e.chunk_shape == (2, 1)
+
+
+def test_broadcast_to_repeats_references_along_new_axes():
+    a = marr((4,), (2,))
+    b = np.broadcast_to(a, (3, 4))
+    assert b.shape == (3, 4) and b.chunk_shape == (1, 2)
+    assert b.manifest[(2, 1)] == a.manifest[(1,)]
+    with pytest.raises(ValueError, match="broadcast"):
+        np.broadcast_to(a, (3, 5))
+
+
+def test_result_type_and_astype():
+    a = marr((4,), (2,), dtype="<i2")
+    assert np.result_type(a, a) == np.dtype("i2")
+    assert a.astype("i2") is a
+    with pytest.raises(VirtualArrayValuesError, match="Casting"):
+        a.astype("f8")
+
+
+def test_chunk_aligned_indexing():
+    a = marr((10, 6), (4, 3))
+    sub = a[4:10, 3:]
+    assert sub.shape == (6, 3)
+    assert sub.manifest[(0, 0)] == a.manifest[(1, 1)]
+    assert a[None].shape == (1, 10, 6)
+    assert a[..., :3].shape == (10, 3)
+    with pytest.raises(IndexError, match="whole chunks"):
+        a[1:5]
+    with pytest.raises(IndexError, match="whole chunks"):
+        a[0]
+
+
+def test_integer_index_along_unit_chunks_drops_the_axis():
+    a = marr((3, 4), (1, 2))
+    row = a[2]
+    assert row.shape == (4,) and row.manifest[(1,)] == a.manifest[(2, 1)]
+
+
+def test_values_are_never_read_implicitly():
+    a = marr((4,), (2,))
+    with pytest.raises(VirtualArrayValuesError, match="np.asarray"):
+        np.asarray(a)
+    with pytest.raises(VirtualArrayValuesError):
+        a + 1
+    with pytest.raises(VirtualArrayValuesError):
+        np.mean(a)
+    with pytest.raises(VirtualArrayValuesError):
+        bool(a)
+
+
+def test_equality_by_reference():
+    a, b = marr((4,), (2,), "file:///a"), marr((4,), (2,), "file:///b")
+    assert (a == a).all()
+    assert not (a == b).any()
+    assert (a == a).shape == (4,)

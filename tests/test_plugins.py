@@ -1,0 +1,219 @@
+"""Plugin discovery, failure policy, sniffing and install hints."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import types
+import warnings
+from pathlib import Path
+
+import pytest
+
+import vzcore
+from vzcore import plugins
+from vzcore.errors import NoReaderFoundError, NoWriterFoundError, PluginLoadError, VZPluginLoadWarning
+from vzcore.registry import Magic, ReaderSpec, WriterSpec
+
+
+def _fake_dist(site: Path, dist: str, version: str, entry_points: dict[str, str]) -> None:
+    """Create a ``*.dist-info`` so importlib.metadata discovers entry points without pip."""
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    eps = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[vzcore]\n{eps}\n")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    vzcore.refresh_plugins()
+    yield tmp_path
+    monkeypatch.undo()
+    for name in [m for m in sys.modules if m.startswith("fakeplug_")]:
+        del sys.modules[name]
+    vzcore.refresh_plugins()
+
+
+def _write_module(site: Path, name: str, body: str) -> None:
+    (site / f"{name}.py").write_text(textwrap.dedent(body))
+
+
+GOOD = """
+import vzcore
+from vzcore.registry import Magic, ReaderSpec, WriterSpec
+
+@vzcore.hookimpl
+def vz_register_readers(registry):
+    registry.add(ReaderSpec(name="fakefmt", load="fakeplug_good_impl:Reader",
+                            magic=(Magic(b"FAKE"),), extensions=(".fake",)))
+
+@vzcore.hookimpl
+def vz_register_writers(registry):
+    registry.add(WriterSpec(name="fakeout", load="fakeplug_good_impl:Writer"))
+"""
+
+
+def test_entry_point_plugin_is_discovered_with_its_version(site):
+    _write_module(site, "fakeplug_good", GOOD)
+    _fake_dist(site, "vz-fake", "2.5.0", {"fake": "fakeplug_good"})
+    info = {p.name: p for p in vzcore.list_plugins()}
+    assert info["fake"].distribution == "vz-fake"
+    assert info["fake"].version == "2.5.0"
+    assert info["fake"].readers == ("fakefmt",)
+    assert info["fake"].writers == ("fakeout",)
+    spec = plugins.find_reader("file:///x.bin", b"FAKE....")
+    assert spec.name == "fakefmt" and spec.distribution == "vz-fake"
+
+
+def test_broken_plugin_is_skipped_with_a_warning_naming_it(site):
+    _write_module(site, "fakeplug_good", GOOD)
+    _write_module(site, "fakeplug_broken", "raise RuntimeError('boom at import')\n")
+    _fake_dist(site, "vz-fake", "1.0", {"fake": "fakeplug_good"})
+    _fake_dist(site, "vz-broken", "0.3", {"broken": "fakeplug_broken"})
+    with pytest.warns(VZPluginLoadWarning, match=r"'broken' \(vz-broken 0.3\).*boom at import"):
+        names = {p.name for p in vzcore.list_plugins()}
+    assert "fake" in names and "broken" not in names
+
+
+def test_plugin_whose_hook_fails_is_dropped_alone(site):
+    _write_module(site, "fakeplug_good", GOOD)
+    _write_module(site, "fakeplug_badhook", """
+        import vzcore
+        from vzcore.registry import ReaderSpec
+
+        @vzcore.hookimpl
+        def vz_register_readers(registry):
+            registry.add(ReaderSpec(name="half", load="x:Y"))
+            raise ValueError("hook exploded")
+    """)
+    _fake_dist(site, "vz-fake", "1.0", {"fake": "fakeplug_good"})
+    _fake_dist(site, "vz-badhook", "1.0", {"badhook": "fakeplug_badhook"})
+    with pytest.warns(VZPluginLoadWarning, match="hook exploded"):
+        names = [s.name for s in plugins.readers()]
+    assert "fakefmt" in names and "half" not in names
+
+
+def test_strict_mode_raises(site, monkeypatch):
+    _write_module(site, "fakeplug_broken", "raise RuntimeError('boom')\n")
+    _fake_dist(site, "vz-broken", "0.3", {"broken": "fakeplug_broken"})
+    monkeypatch.setenv("VZCORE_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginLoadError, match="broken"):
+        vzcore.list_plugins()
+
+
+def test_block_and_allow_lists(site, monkeypatch):
+    _write_module(site, "fakeplug_good", GOOD)
+    _fake_dist(site, "vz-fake", "1.0", {"fake": "fakeplug_good"})
+    monkeypatch.setenv("VZCORE_DISABLE_PLUGINS", "fake")
+    assert "fake" not in {p.name for p in vzcore.list_plugins()}
+    monkeypatch.setenv("VZCORE_DISABLE_PLUGINS", "*")
+    vzcore.refresh_plugins()
+    assert vzcore.list_plugins() == []
+    monkeypatch.delenv("VZCORE_DISABLE_PLUGINS")
+    monkeypatch.setenv("VZCORE_PLUGINS", "nothing-else")
+    vzcore.refresh_plugins()
+    assert vzcore.list_plugins() == []
+
+
+def test_registering_a_plugin_object_in_process():
+    mod = types.ModuleType("inproc")
+
+    @vzcore.hookimpl
+    def vz_register_writers(registry):
+        registry.add(WriterSpec(name="inproc-writer", load="json:dumps"))
+
+    mod.vz_register_writers = vz_register_writers
+    vzcore.register_plugin(mod, "inproc")
+    try:
+        assert plugins.get_writer("inproc-writer").load_class() is __import__("json").dumps
+    finally:
+        plugins.unregister_plugin("inproc")
+    with pytest.raises(NoWriterFoundError):
+        plugins.get_writer("inproc-writer")
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "dist"),
+    [
+        ("x.tif", b"II*\x00" + bytes(12), "vz-tiff"),
+        ("x.tif", b"MM\x00+" + bytes(12), "vz-tiff"),
+        ("x.nc", b"CDF\x02" + bytes(12), "vz-netcdf3"),
+        ("x.h5", bytes(512) + b"\x89HDF\r\n\x1a\n", "vz-hdf5"),
+        ("refs.json", b'{"version": 1}', "vz-kerchunk"),
+    ],
+)
+def test_missing_reader_names_the_distribution_to_install(monkeypatch, name, head, dist):
+    monkeypatch.setenv("VZCORE_DISABLE_PLUGINS", "*")
+    vzcore.refresh_plugins()
+    try:
+        with pytest.raises(NoReaderFoundError) as info:
+            plugins.find_reader(f"file:///data/{name}", head)
+    finally:
+        monkeypatch.delenv("VZCORE_DISABLE_PLUGINS")
+        vzcore.refresh_plugins()
+    assert str(info.value) == f"No reader for 'file:///data/{name}': install {dist} (pip install {dist})"
+
+
+def test_missing_reader_through_open_virtual_dataset(tmp_path, monkeypatch):
+    path = tmp_path / "x.tif"
+    path.write_bytes(b"II*\x00" + bytes(64))
+    monkeypatch.setenv("VZCORE_DISABLE_PLUGINS", "*")
+    vzcore.refresh_plugins()
+    try:
+        with pytest.raises(NoReaderFoundError, match=r"No reader for '.*x\.tif': install vz-tiff"):
+            vzcore.open_virtual_dataset(path)
+    finally:
+        monkeypatch.delenv("VZCORE_DISABLE_PLUGINS")
+        vzcore.refresh_plugins()
+
+
+def test_missing_writer_names_the_distribution(monkeypatch):
+    monkeypatch.setenv("VZCORE_DISABLE_PLUGINS", "*")
+    vzcore.refresh_plugins()
+    try:
+        with pytest.raises(NoWriterFoundError, match=r"install vz-icechunk \(pip install vz-icechunk\)"):
+            plugins.get_writer("icechunk")
+    finally:
+        monkeypatch.delenv("VZCORE_DISABLE_PLUGINS")
+        vzcore.refresh_plugins()
+
+
+def test_magic_at_user_block_offsets():
+    m = Magic(b"\x89HDF\r\n\x1a\n", (0, 512, 1024))
+    assert m.found_in(bytes(1024) + b"\x89HDF\r\n\x1a\n")
+    assert not m.found_in(bytes(100) + b"\x89HDF\r\n\x1a\n")
+
+
+def test_reader_priority_and_sniff(site):
+    _write_module(site, "fakeplug_two", """
+        import vzcore
+        from vzcore.registry import Magic, ReaderSpec
+
+        class Picky:
+            name = "picky"
+            @classmethod
+            def sniff(cls, head, url):
+                return b"PICKY" in head
+
+        class Plain:
+            name = "plain"
+
+        @vzcore.hookimpl
+        def vz_register_readers(registry):
+            registry.add(ReaderSpec(name="picky", load="fakeplug_two:Picky",
+                                    magic=(Magic(b"SAME"),), priority=10))
+            registry.add(ReaderSpec(name="plain", load="fakeplug_two:Plain",
+                                    magic=(Magic(b"SAME"),)))
+    """)
+    _fake_dist(site, "vz-two", "1.0", {"two": "fakeplug_two"})
+    assert plugins.find_reader("file:///f", b"SAME PICKY").name == "picky"
+    assert plugins.find_reader("file:///f", b"SAME other").name == "plain"
+
+
+def test_no_warning_from_a_clean_environment():
+    vzcore.refresh_plugins()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vzcore.list_plugins()

@@ -1,0 +1,300 @@
+"""The kerchunk JSON writer: a ManifestGroup tree as a kerchunk reference file (spec version 1).
+
+Output layout::
+
+    {"version": 1,
+     "templates": {"u0": "file:///data/a.nc", ...},        # only when it shrinks the output
+     "refs": {".zgroup": "{...}", ".zattrs": "{...}", ".zmetadata": "{...}",
+              "var/.zarray": "{...}", "var/.zattrs": "{...}",
+              "var/0.0": ["{{u0}}", 4096, 1000],          # virtual chunk: [url, offset, length]
+              "coord/0": "base64:...",                    # inline chunk (in-memory data)
+              "group/.zgroup": "{...}", "group/var/...": ...}}
+
+Metadata documents are JSON strings, as kerchunk writes them; the zarr v2 conventions
+(codecs, fill value, in-memory variables, keys) are those of :mod:`vz_kerchunk._refs`.
+The file opens with ``fsspec.filesystem("reference", fo=path)`` and with
+``xr.open_dataset(path, engine="kerchunk")``; consolidated metadata (``.zmetadata``) is
+always written so that xarray's zarr engine opens it without a warning.
+
+The JSON text is produced in blocks straight from the manifests' numpy arrays (keys from
+:func:`~vz_kerchunk._refs.chunk_key_table`, one ``%``-format per chunk), never as one big
+dict, so writing a million references takes well under a second and memory stays bounded.
+No xarray import here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+
+from vz_kerchunk._atomic import Mode, atomic_text_file
+from vz_kerchunk._refs import ArrayRefs, MissingChunks, StoreRefs, build_store_refs, iter_missing
+
+if TYPE_CHECKING:
+    from vzcore.group import ManifestGroup
+
+__all__ = ["KerchunkWriter", "choose_templates", "refs_dict"]
+
+_BLOCK = 1 << 16
+"""Chunk references formatted per block of JSON text."""
+
+_REF = '"%s":[%s,%d,%d]'
+
+
+def _template_ref(name: str) -> str:
+    return "{{" + name + "}}"
+
+
+def choose_templates(counts: dict[str, int]) -> dict[str, str]:
+    """Pick URL templates that shrink the output: ``{url: template name}``.
+
+    A URL referenced ``n`` times becomes a template (``"u0"``, ``"u1"``, ..., the most used
+    first) when ``n * (len(url) - len("{{uK}}"))`` exceeds the template's own definition.
+    No templates at all when a URL contains ``"{{"``, which fsspec would try to expand.
+
+    Parameters
+    ----------
+    counts
+        Number of chunk references to each URL.
+    """
+    if any("{{" in url for url in counts):
+        return {}
+    chosen: dict[str, str] = {}
+    for url, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        name = f"u{len(chosen)}"
+        size = len(json.dumps(url))
+        short = len(_template_ref(name)) + 2
+        definition = len(json.dumps(name)) + 1 + size + 1
+        if n * (size - short) > definition:
+            chosen[url] = name
+    return chosen
+
+
+def _metadata_strings(store: StoreRefs) -> dict[str, str]:
+    docs = {k: json.dumps(v, separators=(",", ":")) for k, v in store.metadata.items()}
+    # .zmetadata right after the root documents, as zarr writes it.
+    out: dict[str, str] = {}
+    for k, v in docs.items():
+        out[k] = v
+        if k == ".zattrs":
+            out[".zmetadata"] = json.dumps(store.consolidated(), separators=(",", ":"))
+    return out
+
+
+def _b64(raw: bytes) -> str:
+    return "base64:" + base64.b64encode(raw).decode("ascii")
+
+
+def _array_entries_json(arr: ArrayRefs, url_tokens: dict[str, str]) -> Iterator[str]:
+    """Yield JSON text of the chunk entries of one array, ``","``-joined blocks."""
+    m = arr.manifest
+    prefix = json.dumps(f"{arr.path}/")[1:-1]
+    keys = arr.keys(prefix)
+    pi = m.path_index.ravel()
+    n_paths = len(m.paths)
+    tokens = [url_tokens[p] for p in m.paths]
+    real = np.flatnonzero(pi < n_paths)
+    offsets = m.offsets.ravel()
+    lengths = m.lengths.ravel()
+    for start in range(0, real.size, _BLOCK):
+        sel = real[start : start + _BLOCK]
+        yield ",".join(
+            map(
+                _REF.__mod__,
+                zip(
+                    keys[sel].tolist(),
+                    map(tokens.__getitem__, pi[sel].tolist()),
+                    offsets[sel].tolist(),
+                    lengths[sel].tolist(),
+                    strict=True,
+                ),
+            )
+        )
+    if m.inline:
+        yield ",".join(f'"{keys[i]}":"{_b64(raw)}"' for i, raw in sorted(m.inline.items()))
+    if arr.fill_chunk is not None:
+        fill = _b64(arr.fill_chunk)
+        missing = np.fromiter(iter_missing(arr), dtype=np.intp)
+        for start in range(0, missing.size, _BLOCK):
+            yield ",".join(f'"{k}":"{fill}"' for k in keys[missing[start : start + _BLOCK]].tolist())
+
+
+def _array_entries_dict(arr: ArrayRefs, url_tokens: dict[str, str]) -> dict[str, Any]:
+    m = arr.manifest
+    keys = arr.keys()
+    pi = m.path_index.ravel()
+    tokens = [url_tokens[p] for p in m.paths]
+    real = np.flatnonzero(pi < len(m.paths))
+    out: dict[str, Any] = dict(
+        zip(
+            keys[real].tolist(),
+            [
+                [tokens[p], o, n]
+                for p, o, n in zip(
+                    pi[real].tolist(),
+                    m.offsets.ravel()[real].tolist(),
+                    m.lengths.ravel()[real].tolist(),
+                    strict=True,
+                )
+            ],
+            strict=True,
+        )
+    )
+    for i, raw in sorted(m.inline.items()):
+        out[str(keys[i])] = _b64(raw)
+    if arr.fill_chunk is not None:
+        fill = _b64(arr.fill_chunk)
+        missing = np.fromiter(iter_missing(arr), dtype=np.intp)
+        out.update(dict.fromkeys(keys[missing].tolist(), fill))
+    return out
+
+
+def _url_tokens(store: StoreRefs, templates: dict[str, str], quoted: bool) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for arr in store.arrays:
+        for url in arr.manifest.paths:
+            if url not in tokens:
+                raw = _template_ref(templates[url]) if url in templates else url
+                tokens[url] = json.dumps(raw) if quoted else raw
+    return tokens
+
+
+def refs_dict(store: StoreRefs, *, templates: bool = True) -> dict[str, Any]:
+    """Return the kerchunk reference dict (spec version 1) of a planned store.
+
+    Parameters
+    ----------
+    store
+        The plan made by :func:`~vz_kerchunk._refs.build_store_refs`.
+    templates
+        Replace repeated URLs by ``{{uK}}`` templates where it shrinks the output.
+    """
+    chosen = choose_templates(store.url_counts()) if templates else {}
+    tokens = _url_tokens(store, chosen, quoted=False)
+    refs: dict[str, Any] = dict(_metadata_strings(store))
+    for arr in store.arrays:
+        refs.update(_array_entries_dict(arr, tokens))
+    out: dict[str, Any] = {"version": 1}
+    if chosen:
+        out["templates"] = {name: url for url, name in chosen.items()}
+    out["refs"] = refs
+    return out
+
+
+def iter_json(store: StoreRefs, *, templates: bool = True) -> Iterator[str]:
+    """Yield the JSON text of the reference file in pieces.
+
+    Parsed, the text equals :func:`refs_dict` of the same store.
+    """
+    chosen = choose_templates(store.url_counts()) if templates else {}
+    tokens = _url_tokens(store, chosen, quoted=True)
+    yield '{"version":1'
+    if chosen:
+        yield ',"templates":' + json.dumps(
+            {name: url for url, name in chosen.items()}, separators=(",", ":")
+        )
+    yield ',"refs":{'
+    # Metadata first: there is always at least ".zgroup", so every later piece starts with ",".
+    yield ",".join(
+        f"{json.dumps(k)}:{json.dumps(v)}" for k, v in _metadata_strings(store).items()
+    )
+    for arr in store.arrays:
+        for piece in _array_entries_json(arr, tokens):
+            if piece:
+                yield "," + piece
+    yield "}}"
+
+
+class KerchunkWriter:
+    """Writes a virtual dataset tree as kerchunk JSON references (zarr format 2 metadata).
+
+    Examples
+    --------
+    >>> refs = KerchunkWriter().write(group, None, format="dict")  # doctest: +SKIP
+    >>> KerchunkWriter().write(group, "combined.json")  # doctest: +SKIP
+    """
+
+    name: ClassVar[str] = "kerchunk"
+    """The writer's name, as registered (``format="json"`` and ``"dict"`` are its outputs)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def write(
+        self,
+        group: ManifestGroup,
+        target: str | os.PathLike[str] | None = None,
+        *,
+        format: Literal["json", "dict"] = "json",  # the accessor's option name
+        mode: Mode = "w-",
+        templates: bool = True,
+        zarr_format: int = 2,
+        missing_chunks: MissingChunks = "fill",
+    ) -> dict[str, Any] | None:
+        """Write ``group`` and its descendants as kerchunk references.
+
+        Parameters
+        ----------
+        group
+            Root of the tree. Virtual variables become chunk references; in-memory
+            variables are written as real data, inline (see :mod:`vz_kerchunk._refs`).
+        target
+            Local path or ``file://`` URL of the JSON file; None with ``format="dict"``.
+        format
+            ``"json"`` writes the file; ``"dict"`` returns the references instead.
+        mode
+            ``"w-"`` (default) refuses to replace an existing file; ``"w"`` replaces it.
+            Either way the file is replaced atomically.
+        templates
+            Replace repeated URLs by ``{{u0}}``-style templates when that shrinks the output.
+        zarr_format
+            Only 2 for now (zarr v3 metadata in references is planned).
+        missing_chunks
+            ``"fill"`` (default): when a virtual array's missing chunks would read back
+            differently from the source, store an encoded fill chunk for each;
+            ``"error"``: raise WriteError instead.
+
+        Returns
+        -------
+        dict or None
+            The reference dict for ``format="dict"``, else None.
+
+        Raises
+        ------
+        vzcore.errors.WriteError
+            The target exists (``mode="w-"``), cannot be written, or something in the tree
+            cannot be represented; an existing target is then left as it was.
+        """
+        if zarr_format != 2:
+            raise NotImplementedError(
+                f"zarr_format={zarr_format!r}: the kerchunk writer writes zarr format 2 "
+                "metadata only for now; pass zarr_format=2."
+            )
+        if format == "dict":
+            if target is not None:
+                raise ValueError(
+                    "format='dict' returns the references and writes nothing; pass "
+                    "target=None, or format='json' to write a file."
+                )
+            return refs_dict(build_store_refs(group, missing_chunks=missing_chunks),
+                             templates=templates)
+        if format != "json":
+            hint = " (the 'parquet' writer, pip install vz-parquet)" if format == "parquet" else ""
+            raise ValueError(
+                f"format must be 'json' or 'dict' for the kerchunk writer, got {format!r}{hint}"
+            )
+        if target is None:
+            raise ValueError("format='json' needs a target path; use format='dict' for a dict")
+        if mode not in ("w", "w-"):
+            raise ValueError(f"mode must be 'w' or 'w-', got {mode!r}")
+        # Plan first: a tree that cannot be written fails before any file is touched.
+        store = build_store_refs(group, missing_chunks=missing_chunks)
+        with atomic_text_file(target, mode) as f:
+            for piece in iter_json(store, templates=templates):
+                f.write(piece)
+        return None

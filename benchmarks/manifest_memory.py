@@ -32,17 +32,26 @@ base = tracemalloc.get_traced_memory()[0]
 
 # (import statement, build statement): imports happen before measuring.
 TOOLS = {
-    "vzcore": ("from vzcore.manifests import ChunkManifest", """
+    "vzcore": (
+        "from vzcore.manifests import ChunkManifest",
+        """
 m = ChunkManifest([path], np.zeros(grid, np.uint8), offsets.copy(), lengths.copy())
-"""),
-    "virtualizarr": ("from virtualizarr.manifests import ChunkManifest", """
+""",
+    ),
+    "virtualizarr": (
+        "from virtualizarr.manifests import ChunkManifest",
+        """
 m = ChunkManifest.from_arrays(paths=np.full(grid, path, dtype=np.dtypes.StringDType()),
                               offsets=offsets.copy(), lengths=lengths.copy())
-"""),
-    "kerchunk": ("import kerchunk", """
+""",
+    ),
+    "kerchunk": (
+        "import kerchunk",
+        """
 m = {f"var/{i}.{j}": [path, int(offsets[i, j]), int(lengths[i, j])]
      for i in range(grid[0]) for j in range(grid[1])}
-"""),
+""",
+    ),
 }
 
 REPORT = """
@@ -55,7 +64,7 @@ print(json.dumps({"bytes": used}))
 def measure(tool: str, n: int, plen: int) -> float | None:
     imports, build = TOOLS[tool]
     code = imports + "\n" + SETUP.format(n=n, plen=plen) + START + build + REPORT
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         if "ModuleNotFoundError" in proc.stderr:
             return None

@@ -20,8 +20,19 @@ def toy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Build from a copy so the source tree stays clean.
     subprocess.run(["cp", "-r", str(TOY_SRC), str(src)], check=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--no-build-isolation", "--target", str(target), str(src)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(src),
+        ],
         check=True,
     )
     return target

@@ -4,8 +4,19 @@ import subprocess
 import sys
 
 # pyarrow is absent from the list: pandas 3 (imported by xarray) imports it when installed.
-HEAVY = ["h5py", "netCDF4", "tifffile", "kerchunk", "zarr", "icechunk", "imagecodecs",
-         "fsspec", "numcodecs", "dask", "scipy"]
+HEAVY = [
+    "h5py",
+    "netCDF4",
+    "tifffile",
+    "kerchunk",
+    "zarr",
+    "icechunk",
+    "imagecodecs",
+    "fsspec",
+    "numcodecs",
+    "dask",
+    "scipy",
+]
 
 
 def test_import_and_list_plugins_import_no_format_library():

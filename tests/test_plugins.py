@@ -12,8 +12,13 @@ import pytest
 
 import vzcore
 from vzcore import plugins
-from vzcore.errors import NoReaderFoundError, NoWriterFoundError, PluginLoadError, VZPluginLoadWarning
-from vzcore.registry import Magic, ReaderSpec, WriterSpec
+from vzcore.errors import (
+    NoReaderFoundError,
+    NoWriterFoundError,
+    PluginLoadError,
+    VZPluginLoadWarning,
+)
+from vzcore.registry import Magic, WriterSpec
 
 
 def _fake_dist(site: Path, dist: str, version: str, entry_points: dict[str, str]) -> None:
@@ -64,7 +69,8 @@ def test_entry_point_plugin_is_discovered_with_its_version(site):
     assert info["fake"].readers == ("fakefmt",)
     assert info["fake"].writers == ("fakeout",)
     spec = plugins.find_reader("file:///x.bin", b"FAKE....")
-    assert spec.name == "fakefmt" and spec.distribution == "vz-fake"
+    assert spec.name == "fakefmt"
+    assert spec.distribution == "vz-fake"
 
 
 def test_broken_plugin_is_skipped_with_a_warning_naming_it(site):
@@ -74,12 +80,16 @@ def test_broken_plugin_is_skipped_with_a_warning_naming_it(site):
     _fake_dist(site, "vz-broken", "0.3", {"broken": "fakeplug_broken"})
     with pytest.warns(VZPluginLoadWarning, match=r"'broken' \(vz-broken 0.3\).*boom at import"):
         names = {p.name for p in vzcore.list_plugins()}
-    assert "fake" in names and "broken" not in names
+    assert "fake" in names
+    assert "broken" not in names
 
 
 def test_plugin_whose_hook_fails_is_dropped_alone(site):
     _write_module(site, "fakeplug_good", GOOD)
-    _write_module(site, "fakeplug_badhook", """
+    _write_module(
+        site,
+        "fakeplug_badhook",
+        """
         import vzcore
         from vzcore.registry import ReaderSpec
 
@@ -87,12 +97,14 @@ def test_plugin_whose_hook_fails_is_dropped_alone(site):
         def vz_register_readers(registry):
             registry.add(ReaderSpec(name="half", load="x:Y"))
             raise ValueError("hook exploded")
-    """)
+    """,
+    )
     _fake_dist(site, "vz-fake", "1.0", {"fake": "fakeplug_good"})
     _fake_dist(site, "vz-badhook", "1.0", {"badhook": "fakeplug_badhook"})
     with pytest.warns(VZPluginLoadWarning, match="hook exploded"):
         names = [s.name for s in plugins.readers()]
-    assert "fakefmt" in names and "half" not in names
+    assert "fakefmt" in names
+    assert "half" not in names
 
 
 def test_strict_mode_raises(site, monkeypatch):
@@ -153,7 +165,10 @@ def test_missing_reader_names_the_distribution_to_install(monkeypatch, name, hea
     finally:
         monkeypatch.delenv("VZCORE_DISABLE_PLUGINS")
         vzcore.refresh_plugins()
-    assert str(info.value) == f"No reader for 'file:///data/{name}': install {dist} (pip install {dist})"
+    assert (
+        str(info.value)
+        == f"No reader for 'file:///data/{name}': install {dist} (pip install {dist})"
+    )
 
 
 def test_missing_reader_through_open_virtual_dataset(tmp_path, monkeypatch):
@@ -173,7 +188,9 @@ def test_missing_writer_names_the_distribution(monkeypatch):
     monkeypatch.setenv("VZCORE_DISABLE_PLUGINS", "*")
     vzcore.refresh_plugins()
     try:
-        with pytest.raises(NoWriterFoundError, match=r"install vz-icechunk \(pip install vz-icechunk\)"):
+        with pytest.raises(
+            NoWriterFoundError, match=r"install vz-icechunk \(pip install vz-icechunk\)"
+        ):
             plugins.get_writer("icechunk")
     finally:
         monkeypatch.delenv("VZCORE_DISABLE_PLUGINS")
@@ -187,7 +204,10 @@ def test_magic_at_user_block_offsets():
 
 
 def test_reader_priority_and_sniff(site):
-    _write_module(site, "fakeplug_two", """
+    _write_module(
+        site,
+        "fakeplug_two",
+        """
         import vzcore
         from vzcore.registry import Magic, ReaderSpec
 
@@ -206,7 +226,8 @@ def test_reader_priority_and_sniff(site):
                                     magic=(Magic(b"SAME"),), priority=10))
             registry.add(ReaderSpec(name="plain", load="fakeplug_two:Plain",
                                     magic=(Magic(b"SAME"),)))
-    """)
+    """,
+    )
     _fake_dist(site, "vz-two", "1.0", {"two": "fakeplug_two"})
     assert plugins.find_reader("file:///f", b"SAME PICKY").name == "picky"
     assert plugins.find_reader("file:///f", b"SAME other").name == "plain"

@@ -17,13 +17,21 @@ def _write_files(directory, n=3, steps=4):
     for i in range(n):
         t = np.arange(i * steps, (i + 1) * steps, dtype="i8")
         p = directory / f"f{i}.toy"
-        write_toy(str(p), {
-            "time": (("time",), t, {"units": "days since 2000-01-01"}),
-            "x": (("x",), np.arange(6.0), {}),
-            "v": (("time", "x"), np.arange(i * 24, (i + 1) * 24, dtype="f4").reshape(4, 6),
-                  {"_FillValue": -1.0, "units": "K"}),
-            "static": (("x",), np.arange(6, dtype="i2"), {}),
-        }, attrs={"title": "toy"}, chunks={"v": (2, 3)})
+        write_toy(
+            str(p),
+            {
+                "time": (("time",), t, {"units": "days since 2000-01-01"}),
+                "x": (("x",), np.arange(6.0), {}),
+                "v": (
+                    ("time", "x"),
+                    np.arange(i * 24, (i + 1) * 24, dtype="f4").reshape(4, 6),
+                    {"_FillValue": -1.0, "units": "K"},
+                ),
+                "static": (("x",), np.arange(6, dtype="i2"), {}),
+            },
+            attrs={"title": "toy"},
+            chunks={"v": (2, 3)},
+        )
         paths.append(p)
     return paths
 
@@ -48,18 +56,26 @@ def test_xarray_engine_opens_the_toy_format(toy_installed, tmp_path):
 
 def test_open_mfdataset_graph_turns_back_into_manifests(toy_installed, tmp_path):
     paths = _write_files(tmp_path)
-    ds = xr.open_mfdataset(sorted(paths)[::-1], engine="virtualizarr", combine="by_coords",
-                           data_vars="all", coords="different", compat="no_conflicts",
-                           join="outer")
+    ds = xr.open_mfdataset(
+        sorted(paths)[::-1],
+        engine="virtualizarr",
+        combine="by_coords",
+        data_vars="all",
+        coords="different",
+        compat="no_conflicts",
+        join="outer",
+    )
     group = ds.virtualize.to_group()
     v = group.variables["v"].data
     assert isinstance(v, ManifestArray)
-    assert v.shape == (12, 6) and v.chunk_shape == (2, 3)
+    assert v.shape == (12, 6)
+    assert v.chunk_shape == (2, 3)
     files = v.manifest.path_array()[:, 0]
     assert [f.rsplit("/", 1)[1] for f in files] == ["f0.toy"] * 2 + ["f1.toy"] * 2 + ["f2.toy"] * 2
     # The static variable is broadcast along time by xarray's defaults, by reference.
     s = group.variables["static"].data
-    assert isinstance(s, ManifestArray) and s.shape == (12, 6)
+    assert isinstance(s, ManifestArray)
+    assert s.shape == (12, 6)
     assert group.variables["time"].attrs["units"] == "days since 2000-01-01"
     assert group.variables["time"].data.tolist() == list(range(12))
 
@@ -68,8 +84,15 @@ def test_a_graph_that_computes_on_values_is_refused(toy_installed, tmp_path):
     from vzcore.errors import NotVirtualizableError
 
     paths = _write_files(tmp_path)
-    ds = xr.open_mfdataset(paths, engine="virtualizarr", combine="by_coords", data_vars="minimal",
-                           coords="minimal", compat="override", join="outer")
+    ds = xr.open_mfdataset(
+        paths,
+        engine="virtualizarr",
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        join="outer",
+    )
     ds["v"] = ds["v"] * 2
     with pytest.raises(NotVirtualizableError, match="'v'"):
         ds.virtualize.to_group()
@@ -78,14 +101,21 @@ def test_a_graph_that_computes_on_values_is_refused(toy_installed, tmp_path):
 def test_bare_manifest_arrays_combine_with_xarray(toy_installed, tmp_path):
     paths = _write_files(tmp_path)
     dss = [vzcore.open_virtual_dataset(p) for p in paths[::-1]]
-    combined = xr.combine_by_coords(dss, data_vars="minimal", coords="minimal",
-                                    compat="override", join="outer", combine_attrs="override")
+    combined = xr.combine_by_coords(
+        dss,
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        join="outer",
+        combine_attrs="override",
+    )
     assert isinstance(combined["v"].data, ManifestArray)
     assert combined["v"].shape == (12, 6)
     assert isinstance(combined["static"].data, ManifestArray)
     assert combined["static"].dims == ("x",)
-    mf = vzcore.open_virtual_mfdataset(str(tmp_path / "f*.toy"), data_vars="minimal",
-                                       coords="minimal", compat="override")
+    mf = vzcore.open_virtual_mfdataset(
+        str(tmp_path / "f*.toy"), data_vars="minimal", coords="minimal", compat="override"
+    )
     assert mf["v"].data.manifest == combined["v"].data.manifest
 
 

@@ -8,7 +8,7 @@ instantly. Formats come from plugins (``pip install vz-hdf5``); see :func:`list_
 from __future__ import annotations
 
 from vzcore import accessor as _accessor  # registers the ``.virtualize`` accessor
-from vzcore.api import open_virtual_datatree, open_virtual_dataset, open_virtual_mfdataset
+from vzcore.api import open_virtual_dataset, open_virtual_datatree, open_virtual_mfdataset
 from vzcore.errors import (
     CombineError,
     CorruptFileError,
@@ -40,8 +40,8 @@ __all__ = [
     "WriterSpec",
     "hookimpl",
     "list_plugins",
-    "open_virtual_datatree",
     "open_virtual_dataset",
+    "open_virtual_datatree",
     "open_virtual_mfdataset",
     "refresh_plugins",
     "register_plugin",

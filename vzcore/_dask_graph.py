@@ -27,7 +27,7 @@ def is_dask_array(obj: Any) -> bool:
 
 
 def _is_xarray_wrapper(obj: Any) -> bool:
-    """True for xarray's lazy indexing adapters (which all offer ``get_duck_array``)."""
+    """Return True for xarray's lazy indexing adapters (all offer ``get_duck_array``)."""
     return type(obj).__module__.startswith("xarray.") and hasattr(obj, "get_duck_array")
 
 
@@ -156,9 +156,7 @@ def dask_to_manifest_array(array: Any, name: str = "") -> ManifestArray | np.nda
     from dask._task_spec import DataNode
 
     replay = _Replay(dict(array.__dask_graph__()), name)
-    if not any(
-        isinstance(n, DataNode) and _holds_manifest(n.value) for n in replay.graph.values()
-    ):
+    if not any(isinstance(n, DataNode) and _holds_manifest(n.value) for n in replay.graph.values()):
         return np.asarray(array.compute())
     keys = array.__dask_keys__()
     try:

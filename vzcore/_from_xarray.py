@@ -23,8 +23,15 @@ __all__ = ["dataset_to_group", "datatree_to_group", "json_safe", "virtual_data"]
 
 # Encoding keys that describe values (kept when re-encoding loaded variables); the others
 # (chunksizes, zlib, source, preferred_chunks, ...) describe the original storage.
-_VALUE_ENCODING = ("units", "calendar", "dtype", "_FillValue", "missing_value",
-                   "scale_factor", "add_offset")
+_VALUE_ENCODING = (
+    "units",
+    "calendar",
+    "dtype",
+    "_FillValue",
+    "missing_value",
+    "scale_factor",
+    "add_offset",
+)
 
 
 def json_safe(value: Any) -> Any:

@@ -21,7 +21,9 @@ __all__ = ["VirtualizeDataTreeAccessor", "VirtualizeDatasetAccessor"]
 _KERCHUNK_FORMATS = {"json": "kerchunk", "dict": "kerchunk", "parquet": "parquet"}
 
 
-def _path_mapper(func_or_prefix_map: Callable[[str], str] | Mapping[str, str]) -> Callable[[str], str]:
+def _path_mapper(
+    func_or_prefix_map: Callable[[str], str] | Mapping[str, str],
+) -> Callable[[str], str]:
     if callable(func_or_prefix_map):
         return func_or_prefix_map
     prefixes = sorted(func_or_prefix_map.items(), key=lambda kv: -len(kv[0]))
@@ -41,7 +43,7 @@ class _Virtualize:
     def to_group(self) -> Any:
         raise NotImplementedError
 
-    def write(self, target: Any, format: str, **options: Any) -> Any:  # noqa: A002
+    def write(self, target: Any, format: str, **options: Any) -> Any:
         """Write with any installed writer.
 
         Parameters
@@ -53,13 +55,16 @@ class _Virtualize:
         **options
             Writer options.
         """
-        spec = plugins.get_writer(format)
+        return self._dispatch(format, target, options)
+
+    def _dispatch(self, writer: str, target: Any, options: dict[str, Any]) -> Any:
+        spec = plugins.get_writer(writer)
         return spec.load_class()().write(self.to_group(), target, **options)
 
     def to_kerchunk(
         self,
         path: str | os.PathLike[str] | None = None,
-        format: Literal["json", "parquet", "dict"] = "json",  # noqa: A002
+        format: Literal["json", "parquet", "dict"] = "json",
         **options: Any,
     ) -> dict[str, Any] | None:
         """Write kerchunk references; return them as a dict when ``format="dict"``.
@@ -86,7 +91,7 @@ class _Virtualize:
         if writer == "kerchunk":
             options["format"] = format
         target = None if path is None else os.fspath(path)
-        result: dict[str, Any] | None = self.write(target, writer, **options)
+        result: dict[str, Any] | None = self._dispatch(writer, target, options)
         return result
 
     def to_icechunk(
@@ -111,7 +116,8 @@ class _Virtualize:
         **options
             Writer options.
         """
-        self.write(store_or_session, "icechunk", group=group, append_dim=append_dim, **options)
+        options.update(group=group, append_dim=append_dim)
+        self._dispatch("icechunk", store_or_session, options)
 
 
 @xr.register_dataset_accessor("virtualize")

@@ -33,7 +33,7 @@ from vzcore.errors import VZError
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
 
-__all__ = ["open_virtual_datatree", "open_virtual_dataset", "open_virtual_mfdataset", "read_group"]
+__all__ = ["open_virtual_dataset", "open_virtual_datatree", "open_virtual_mfdataset", "read_group"]
 
 
 def read_group(
@@ -52,8 +52,9 @@ def read_group(
     else:
         spec = plugins.get_reader(reader)
     instance = spec.load_class()()
-    return instance.read(full, group=group, storage_options=storage_options,
-                         **(reader_options or {}))
+    return instance.read(
+        full, group=group, storage_options=storage_options, **(reader_options or {})
+    )
 
 
 def open_virtual_dataset(
@@ -102,8 +103,13 @@ def open_virtual_dataset(
         Virtual variables hold :class:`~vzcore.manifests.ManifestArray` objects.
     """
     full = to_url(url)
-    tree = read_group(full, reader=reader, group=group, storage_options=storage_options,
-                      reader_options=reader_options)
+    tree = read_group(
+        full,
+        reader=reader,
+        group=group,
+        storage_options=storage_options,
+        reader_options=reader_options,
+    )
     return group_to_dataset(
         tree,
         loadable_variables=loadable_variables,
@@ -133,8 +139,13 @@ def open_virtual_datatree(
 ) -> xr.DataTree:
     """Open a file's whole group hierarchy as a virtual DataTree (see open_virtual_dataset)."""
     full = to_url(url)
-    tree = read_group(full, reader=reader, group=group, storage_options=storage_options,
-                      reader_options=reader_options)
+    tree = read_group(
+        full,
+        reader=reader,
+        group=group,
+        storage_options=storage_options,
+        reader_options=reader_options,
+    )
     return group_to_datatree(
         tree,
         loadable_variables=loadable_variables,

@@ -32,7 +32,12 @@ import pluggy
 
 from vzcore import hookspecs
 from vzcore._known_plugins import suggest_reader, suggest_writer
-from vzcore.errors import NoReaderFoundError, NoWriterFoundError, PluginLoadError, VZPluginLoadWarning
+from vzcore.errors import (
+    NoReaderFoundError,
+    NoWriterFoundError,
+    PluginLoadError,
+    VZPluginLoadWarning,
+)
 from vzcore.registry import ReaderRegistry, ReaderSpec, WriterRegistry, WriterSpec
 
 if TYPE_CHECKING:
@@ -141,7 +146,7 @@ class _Manager:
             logger.info("loading plugin %r from %s %s", ep.name, *dist)
         try:
             module = ep.load()
-        except Exception as err:  # plugin boundary: a broken plugin must not break the others
+        except Exception as err:  # noqa: BLE001  # plugin boundary: one broken plugin must not break the others
             _warn(ep.name, dist, f"import failed: {type(err).__name__}: {err}", err)
             return
         self._register(module, ep.name, *dist)
@@ -149,7 +154,7 @@ class _Manager:
     def _register(self, obj: object, name: str, distribution: str, version: str) -> None:
         try:
             self._pm.register(obj, name=name)
-        except Exception as err:  # plugin boundary: invalid hook implementations
+        except Exception as err:  # noqa: BLE001  # plugin boundary: invalid hook implementations
             _warn(name, (distribution, version), f"registration failed: {err}", err)
             return
         self._info[name] = (distribution, version)
@@ -166,8 +171,8 @@ class _Manager:
                 dist, version = self._info.get(impl.plugin_name, ("", ""))
                 registry._begin(impl.plugin_name, dist, version)
                 try:
-                    impl.function(**{a: registry for a in impl.argnames})
-                except Exception as err:  # plugin boundary: the plugin's own code failed
+                    impl.function(**dict.fromkeys(impl.argnames, registry))
+                except Exception as err:  # noqa: BLE001  # plugin boundary: the plugin's code failed
                     registry._drop_plugin(impl.plugin_name)
                     _warn(impl.plugin_name, (dist, version), f"{hook_name} failed: {err}", err)
             registry._begin("", "", "")
@@ -214,9 +219,7 @@ class _Manager:
         return out
 
 
-def _warn(
-    name: str, dist: tuple[str, str], cause: str, err: BaseException | None = None
-) -> None:
+def _warn(name: str, dist: tuple[str, str], cause: str, err: BaseException | None = None) -> None:
     distribution, version = dist
     where = f" ({distribution} {version})" if distribution else ""
     msg = (
@@ -284,7 +287,7 @@ def get_writer(name: str) -> WriterSpec:
 
 
 def head_size() -> int:
-    """Number of leading bytes needed to test every registered magic signature."""
+    """Return how many leading bytes are needed to test every registered signature."""
     spans = [m.span for s in _manager.readers.values() for m in s.magic]
     return min(max(spans, default=16), _HEAD_CAP)
 
@@ -299,9 +302,7 @@ def find_reader(url: str, head: bytes) -> ReaderSpec:
     specs = _manager.readers.values()
     lowered = url.lower().rstrip("/")
     by_magic = [s for s in specs if any(m.found_in(head) for m in s.magic)]
-    by_ext = [
-        s for s in specs if not s.magic and any(lowered.endswith(e) for e in s.extensions)
-    ]
+    by_ext = [s for s in specs if not s.magic and any(lowered.endswith(e) for e in s.extensions)]
     for group in (by_magic, by_ext):
         group.sort(key=lambda s: (-s.priority, not any(lowered.endswith(e) for e in s.extensions)))
         for spec in group:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from vzcore.errors import PluginLoadError
 
@@ -110,10 +110,7 @@ class WriterSpec(_Spec):
         return cls
 
 
-S = TypeVar("S", ReaderSpec, WriterSpec)
-
-
-class _Registry(Generic[S]):
+class _Registry[S: (ReaderSpec, WriterSpec)]:
     """Collects descriptors from plugins; plugins only call :meth:`add`."""
 
     def __init__(self) -> None:
@@ -149,7 +146,7 @@ class _Registry(Generic[S]):
         return len(self._specs)
 
     def values(self) -> list[S]:
-        """Registered descriptors, in registration order."""
+        """Return the registered descriptors, in registration order."""
         return list(self._specs.values())
 
 

@@ -16,7 +16,7 @@ import xarray as xr
 from xarray.backends import BackendEntrypoint
 
 from vzcore import accessor as _accessor  # noqa: F401  # registers ``.virtualize``
-from vzcore.api import open_virtual_datatree, open_virtual_dataset
+from vzcore.api import open_virtual_dataset, open_virtual_datatree
 
 __all__ = ["VirtualiZarrBackendEntrypoint"]
 

@@ -42,17 +42,30 @@ def write_sample_files(
                 "wind": (("time", "lat", "lon"), packed, {"units": "m s-1"}),
                 "elevation": (("lat", "lon"), elevation, {"units": "m"}),
             },
-            coords={"time": times, "lat": ("lat", lat, {"units": "degrees_north"}),
-                    "lon": ("lon", lon, {"units": "degrees_east"})},
+            coords={
+                "time": times,
+                "lat": ("lat", lat, {"units": "degrees_north"}),
+                "lon": ("lon", lon, {"units": "degrees_east"}),
+            },
             attrs={"title": "vzcore sample", "source_file": i},
         )
         units = f"days since {times[0]:%Y-%m-%d}" if per_file_units else "days since 2000-01-01"
         encoding = {
-            "temp": {"zlib": True, "shuffle": True, "complevel": 4, "chunksizes": (2, 3, 4),
-                     "_FillValue": np.float32(-9999.0)},
+            "temp": {
+                "zlib": True,
+                "shuffle": True,
+                "complevel": 4,
+                "chunksizes": (2, 3, 4),
+                "_FillValue": np.float32(-9999.0),
+            },
             "counts": {"chunksizes": (steps, 6, 8), "_FillValue": None},
-            "wind": {"dtype": "i2", "scale_factor": 0.01, "add_offset": 10.0,
-                     "_FillValue": np.int16(-32767), "zlib": True},
+            "wind": {
+                "dtype": "i2",
+                "scale_factor": 0.01,
+                "add_offset": 10.0,
+                "_FillValue": np.int16(-32767),
+                "zlib": True,
+            },
             "elevation": {"contiguous": True, "_FillValue": None},
             "time": {"units": units, "calendar": "proleptic_gregorian", "dtype": "i4"},
         }

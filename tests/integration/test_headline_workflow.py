@@ -13,17 +13,19 @@ pytest.importorskip("vz_kerchunk")
 pytest.importorskip("netCDF4")
 fsspec = pytest.importorskip("fsspec")
 
-from .conftest import write_sample_files  # noqa: E402
+from .conftest import write_sample_files
 
 COMBINE_VARIANTS = [
     pytest.param({}, id="xarray-defaults"),
-    pytest.param(dict(data_vars="minimal", coords="minimal", compat="override"), id="minimal"),
+    pytest.param({"data_vars": "minimal", "coords": "minimal", "compat": "override"}, id="minimal"),
 ]
 
 
 def _headline(glob: str, out: str, **combine_kwargs):
     # This is the workflow from the README, verbatim apart from the combine arguments.
-    virtual_ds = xr.open_mfdataset(glob, engine="virtualizarr", combine="by_coords", **combine_kwargs)
+    virtual_ds = xr.open_mfdataset(
+        glob, engine="virtualizarr", combine="by_coords", **combine_kwargs
+    )
     virtual_ds.virtualize.to_kerchunk(out, format="json")
     fs = fsspec.filesystem("reference", fo=out)
     m = fs.get_mapper("")
@@ -52,16 +54,23 @@ def test_workflow_equals_netcdf4_engine(tmp_path, combine_kwargs):
     refs = fsspec.filesystem("reference", fo=out).references
     urls = {v[0] for v in refs.values() if isinstance(v, list)}
     for url in urls:
-        assert url.startswith("file:///") or url.startswith("{{"), url
+        assert url.startswith(("file:///", "{{")), url
 
 
 def test_time_units_differing_per_file(tmp_path):
     paths = write_sample_files(tmp_path, n_files=3, per_file_units=True)
     out = str(tmp_path / "combined.json")
-    ds = _headline(str(tmp_path / "sample_*.nc"), out, data_vars="minimal", coords="minimal",
-                   compat="override")
-    expected = xr.open_mfdataset(paths, engine="netcdf4", combine="by_coords",
-                                 data_vars="minimal", coords="minimal", compat="override")
+    ds = _headline(
+        str(tmp_path / "sample_*.nc"), out, data_vars="minimal", coords="minimal", compat="override"
+    )
+    expected = xr.open_mfdataset(
+        paths,
+        engine="netcdf4",
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    )
     np.testing.assert_array_equal(ds["time"].values, expected["time"].values)
     assert ds.sizes["time"] == 12
     assert len(np.unique(ds["time"].values)) == 12
@@ -73,12 +82,20 @@ def test_same_result_through_bare_manifest_arrays(tmp_path):
 
     paths = write_sample_files(tmp_path, n_files=4)
     vds = vzcore.open_virtual_mfdataset(
-        [os.fspath(p) for p in paths[::-1]], data_vars="minimal", coords="minimal",
+        [os.fspath(p) for p in paths[::-1]],
+        data_vars="minimal",
+        coords="minimal",
         compat="override",
     )
     refs = vds.virtualize.to_kerchunk(format="dict")
     m = fsspec.filesystem("reference", fo=refs).get_mapper("")
     ds = xr.open_dataset(m, engine="zarr")
-    expected = xr.open_mfdataset(paths, engine="netcdf4", combine="by_coords",
-                                 data_vars="minimal", coords="minimal", compat="override")
+    expected = xr.open_mfdataset(
+        paths,
+        engine="netcdf4",
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    )
     xr.testing.assert_identical(ds.load(), expected.load())

@@ -191,8 +191,11 @@ class ManifestArray:
     # -- indexing ----------------------------------------------------------------------
 
     def __getitem__(self, key: Any) -> ManifestArray:
-        """Select whole chunks: slices on chunk boundaries, ``None`` to add an axis,
-        integers only along axes whose chunk size is 1."""
+        """Select whole chunks.
+
+        Slices must fall on chunk boundaries, ``None`` adds an axis, and integers are
+        allowed only along axes whose chunk size is 1.
+        """
         if not isinstance(key, tuple):
             key = (key,)
         n_ellipsis = sum(k is Ellipsis for k in key)
@@ -322,7 +325,8 @@ def _concatenate(arrays: Sequence[Any], /, axis: int | None = 0, **kwargs: Any) 
                 "one of them."
             )
         if other.ndim != first.ndim or any(
-            s != o for i, (s, o) in enumerate(zip(first.shape, other.shape, strict=True))
+            s != o
+            for i, (s, o) in enumerate(zip(first.shape, other.shape, strict=True))
             if i != axis
         ):
             raise CombineError(
@@ -348,8 +352,8 @@ def _concatenate(arrays: Sequence[Any], /, axis: int | None = 0, **kwargs: Any) 
 def _expand_dims(arr: ManifestArray, axis: int) -> ManifestArray:
     axis = axis + arr.ndim + 1 if axis < 0 else axis
     meta = arr.metadata.replace(
-        shape=arr.shape[:axis] + (1,) + arr.shape[axis:],
-        chunk_shape=arr.chunk_shape[:axis] + (1,) + arr.chunk_shape[axis:],
+        shape=(*arr.shape[:axis], 1, *arr.shape[axis:]),
+        chunk_shape=(*arr.chunk_shape[:axis], 1, *arr.chunk_shape[axis:]),
         dimension_names=None,  # the new axis has no name here; xarray names dimensions
     )
     return ManifestArray(meta, arr.manifest.expand_dims(axis))
@@ -393,9 +397,10 @@ def _broadcast_to(array: Any, shape: Sequence[int], subok: bool = False) -> Mani
             raise VirtualArrayValuesError(
                 f"Broadcasting axis {i - n_new} (length 1, stored in chunks of {chunks[i]})"
             )
-    grid = tuple(t if s == 1 else g for s, t, g in zip(
-        src, shape, (1,) * n_new + arr.manifest.grid_shape, strict=True
-    ))
+    grid = tuple(
+        t if s == 1 else g
+        for s, t, g in zip(src, shape, (1,) * n_new + arr.manifest.grid_shape, strict=True)
+    )
     manifest = arr.manifest
     for _ in range(n_new):
         manifest = manifest.expand_dims(0)

@@ -37,8 +37,9 @@ def decode_chunk(data: bytes, metadata: ArrayMetadata, where: str = "") -> np.nd
     if isinstance(buf, np.ndarray) and buf.dtype == object:
         arr = buf
     else:
-        arr = np.frombuffer(memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf,
-                            dtype=metadata.dtype)
+        arr = np.frombuffer(
+            memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf, dtype=metadata.dtype
+        )
     n = int(np.prod(metadata.chunk_shape))
     if arr.size != n:
         raise CorruptFileError(
@@ -95,5 +96,3 @@ def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = N
         for f in handles.values():
             f.close()
     return out
-
-

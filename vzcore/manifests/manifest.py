@@ -135,7 +135,7 @@ class ChunkManifest:
             Inline chunk bytes keyed by chunk grid index; these entries' paths are ignored.
         """
         p = np.asarray(paths, dtype=object)
-        p = np.where(p == None, "", p).astype(str)  # noqa: E711  # elementwise None test
+        p = np.where(p == None, "", p).astype(str)  # elementwise None test
         for idx in inline or {}:
             p[idx] = ""  # inline chunks have no path
         uniq, inverse = np.unique(p.ravel(), return_inverse=True)
@@ -364,9 +364,7 @@ class ChunkManifest:
         total[axis] = sum(m.grid_shape[axis] for m in manifests)
         start = 0
         for m in manifests:
-            lut = np.array(
-                [table[p] for p in m.paths] + [new_inline, new_missing], dtype=dtype
-            )
+            lut = np.array([table[p] for p in m.paths] + [new_inline, new_missing], dtype=dtype)
             pi = m.path_index
             n = len(m.paths)
             codes = np.where(pi >= m.inline_code, pi - m.inline_code + n, pi)
@@ -376,8 +374,7 @@ class ChunkManifest:
                 moved = list(old)
                 moved[axis] = moved[axis] + start
                 flat_new = np.ravel_multi_index(tuple(moved), tuple(total))
-                for f_new, data in zip(flat_new.tolist(), m.inline.values(), strict=True):
-                    inline[f_new] = data
+                inline.update(zip(flat_new.tolist(), m.inline.values(), strict=True))
             start += m.grid_shape[axis]
         return ChunkManifest(
             list(table),

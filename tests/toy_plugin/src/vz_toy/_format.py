@@ -32,20 +32,26 @@ def write_toy(
         refs = []
         for idx in itertools.product(*(range(g) for g in grid)):
             block = np.zeros(cshape, values.dtype)
-            src = tuple(slice(i * c, min((i + 1) * c, s))
-                        for i, c, s in zip(idx, cshape, values.shape, strict=True))
+            src = tuple(
+                slice(i * c, min((i + 1) * c, s))
+                for i, c, s in zip(idx, cshape, values.shape, strict=True)
+            )
             block[tuple(slice(0, s.stop - s.start) for s in src)] = values[src]
             raw = block.tobytes()
             data = zlib.compress(raw) if compress else raw
             refs.append([list(idx), sum(len(b) for b in blobs), len(data)])
             blobs.append(data)
         header["variables"][name] = {
-            "dims": list(dims), "shape": list(values.shape), "dtype": values.dtype.str,
-            "chunks": list(cshape), "attrs": vattrs, "compressed": compress, "refs": refs,
+            "dims": list(dims),
+            "shape": list(values.shape),
+            "dtype": values.dtype.str,
+            "chunks": list(cshape),
+            "attrs": vattrs,
+            "compressed": compress,
+            "refs": refs,
         }
     head = json.dumps(header).encode()
     # Offsets in the header are relative to the data section; the reader rebases them.
     with open(path, "wb") as f:
         f.write(MAGIC + struct.pack("<I", len(head)) + head)
-        for b in blobs:
-            f.write(b)
+        f.writelines(blobs)

@@ -17,8 +17,14 @@ class ToyReader:
 
     name: ClassVar[str] = "toy"
 
-    def read(self, url: str, *, group: str | None = None,
-             storage_options: dict[str, Any] | None = None, **options: Any) -> ManifestGroup:
+    def read(
+        self,
+        url: str,
+        *,
+        group: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> ManifestGroup:
         """Read the header of ``url``."""
         with fsspec.open(url, "rb", **(storage_options or {})) as f:
             head = f.read(10)
@@ -30,7 +36,9 @@ class ToyReader:
         out = ManifestGroup(attrs=header["attrs"])
         for name, v in header["variables"].items():
             meta = ArrayMetadata(
-                shape=tuple(v["shape"]), dtype=v["dtype"], chunk_shape=tuple(v["chunks"]),
+                shape=tuple(v["shape"]),
+                dtype=v["dtype"],
+                chunk_shape=tuple(v["chunks"]),
                 codecs=({"id": "zlib", "level": 6},) if v["compressed"] else (),
                 dimension_names=tuple(v["dims"]),
             )

@@ -1,0 +1,24 @@
+"""Conformance suites that reader and writer plugins subclass (third parties too).
+
+Example, in a plugin's tests::
+
+    from vzcore.testing import ReaderTests
+
+    class TestMyReader(ReaderTests):
+        reader_name = "myformat"
+
+        @pytest.fixture
+        def sample(self, tmp_path):
+            path = write_my_file(tmp_path / "a.myf")
+            return path, {"data": reference_library_read(path)}
+
+        @pytest.fixture
+        def corrupt_file(self, tmp_path):
+            ...
+
+The suites need pytest; importing this module is only for tests.
+"""
+
+from vzcore.testing._suites import ReaderTests, WriterTests
+
+__all__ = ["ReaderTests", "WriterTests"]

@@ -1,0 +1,13 @@
+"""vz-hdf5: the HDF5 / netCDF4 reader plugin for vzcore.
+
+Installing this distribution makes ``vzcore.open_virtual_dataset("file.nc")`` (and
+``xr.open_dataset(..., engine="virtualizarr")``) work on HDF5 and netCDF4 files. The
+reader itself lives in :mod:`vz_hdf5._reader` and is imported only when a file is opened;
+importing this package never imports h5py.
+"""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

@@ -1,0 +1,130 @@
+"""Conversion of HDF5 attributes into JSON-safe Python values.
+
+Conventions (chosen to match what netCDF4-python and h5netcdf return, made JSON-safe):
+
+* numbers become Python ``int`` / ``float`` / ``bool``; a one-element array (netCDF
+  stores every attribute as an array) becomes its single element;
+* fixed- and variable-length strings become ``str`` (UTF-8, falling back to Latin-1 so no
+  byte is lost); arrays of strings become lists of ``str``;
+* an empty (null dataspace) attribute becomes ``""`` for strings and ``[]`` otherwise;
+* complex numbers become ``[real, imag]``; compound values become ``{field: value}``;
+* object references become the referenced object's path (``"/group/var"``), a null
+  reference ``None``; region references become the path of the referenced dataset.
+
+The netCDF-4 bookkeeping attributes (:data:`HIDDEN_ATTRS`) are never returned.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import h5py
+
+__all__ = ["HIDDEN_ATTRS", "jsonable", "read_attrs"]
+
+HIDDEN_ATTRS = frozenset(
+    {
+        "REFERENCE_LIST",
+        "CLASS",
+        "DIMENSION_LIST",
+        "NAME",
+        "_Netcdf4Dimid",
+        "_Netcdf4Coordinates",
+        "_nc3_strict",
+        "_NCProperties",
+        "_SuperblockVersion",
+        "_IsNetcdf4",
+    }
+)
+"""netCDF-4 and dimension-scale internals, hidden like netCDF4-python and h5netcdf do."""
+
+
+def _text(b: bytes) -> str:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return b.decode("latin-1")
+
+
+def _ref_name(ref: Any, file: h5py.File | None) -> str | None:
+    if not ref or file is None:
+        return None
+    try:
+        name = file[ref].name
+    except (KeyError, ValueError, OSError, TypeError):  # dangling or anonymous target
+        return None
+    return str(name) if name is not None else None
+
+
+def jsonable(value: Any, file: h5py.File | None = None) -> Any:
+    """Return ``value`` (as h5py reads an attribute) as JSON-safe Python data."""
+    import h5py
+
+    if isinstance(value, h5py.Empty):
+        return "" if value.dtype.kind in "SUO" else []
+    if isinstance(value, str | bool | int | float) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return _text(value)
+    if isinstance(value, h5py.Reference | h5py.RegionReference):
+        return _ref_name(value, file)
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return jsonable(value[()], file)
+        if value.dtype.names is None and value.dtype.kind in "biuf":
+            items: list[Any] = value.tolist()
+            if value.size == 1 and value.ndim == 1:
+                return items[0]
+            return items
+        if value.dtype.names is None and value.dtype.kind != "V":
+            out: list[Any] = jsonable(value.tolist(), file)  # nested lists
+        else:
+            out = [jsonable(v, file) for v in value]
+        if value.ndim == 1 and value.size == 1:
+            return out[0]
+        return out
+    if isinstance(value, np.void):
+        if value.dtype.names is not None:
+            return {n: jsonable(value[n], file) for n in value.dtype.names}
+        return _text(value.tobytes())
+    if isinstance(value, np.generic):
+        if np.iscomplexobj(value):
+            c = complex(value.item())
+            return [c.real, c.imag]
+        if isinstance(value, np.datetime64 | np.timedelta64):
+            return str(value)
+        return jsonable(value.item(), file)
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if isinstance(value, tuple | list):
+        return [jsonable(v, file) for v in value]
+    return str(value)
+
+
+def read_attrs(
+    obj: h5py.HLObject, hidden: frozenset[str] = HIDDEN_ATTRS
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read the visible attributes of ``obj``.
+
+    Returns
+    -------
+    attrs
+        JSON-safe attribute values by name, in the file's order.
+    dtypes
+        The stored numpy dtype string of every numeric attribute (``"<f4"``), which JSON
+        cannot carry; CF decoding uses it (e.g. a ``float32`` ``scale_factor``).
+    """
+    attrs: dict[str, Any] = {}
+    dtypes: dict[str, str] = {}
+    h5attrs = obj.attrs
+    for name in h5attrs:
+        if name in hidden:
+            continue
+        value = h5attrs[name]
+        if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "biufc":
+            dtypes[name] = value.dtype.str
+        attrs[name] = jsonable(value, obj.file)
+    return attrs, dtypes

@@ -1,0 +1,660 @@
+"""The HDF5 / netCDF4 reader: one file in, a :class:`vzcore.ManifestGroup` out.
+
+For every dataset of the requested group (and its subgroups) the reader records the
+dataset's zarr-level metadata and where each chunk's bytes sit in the file:
+
+* **chunked** datasets: one manifest entry per allocated chunk, found with HDF5's own
+  chunk iteration (``DatasetID.chunk_iter``) filling numpy arrays; unallocated chunks are
+  missing and read as the dataset's fill value;
+* **contiguous** datasets: one chunk holding the whole array (missing when unallocated);
+* **compact** datasets (data inside the object header): one inline chunk;
+* **variable-length strings** (values in the global heap): their values are read and
+  stored as inline chunks encoded with numcodecs' ``vlen-utf8`` codec, dtype ``object``,
+  on the dataset's own chunk grid (so files with the same chunking still concatenate).
+
+Dimension names come from netCDF-4 dimension scales (``DIMENSION_LIST`` /
+``_Netcdf4Coordinates``); axes without a scale get phony dimensions named exactly as
+h5netcdf's ``phony_dims="sort"`` (and netCDF-C) name them: ``phony_dim_0``, ``phony_dim_1``,
+... counted over the whole file, one per distinct size per group. Dimension scales that are
+"a netCDF dimension but not a netCDF variable" never appear as variables, and netCDF-4
+bookkeeping attributes never appear as attributes.
+
+``ArrayMetadata.fill_value`` is the HDF5 dataset fill value (what an unallocated chunk reads
+as; ``None`` when the file keeps HDF5's default of zeros); the CF ``_FillValue`` attribute is
+kept in ``attrs`` exactly as stored. Anything that cannot be referenced byte for byte raises
+:class:`~vzcore.errors.UnsupportedFeatureError` naming the file, variable and feature.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NoReturn
+from urllib.parse import unquote
+
+import h5py
+import numpy as np
+from vzcore.errors import CorruptFileError, UnsupportedFeatureError, VZError
+from vzcore.group import ManifestGroup, Variable
+from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+
+from vz_hdf5._attrs import read_attrs
+from vz_hdf5._filters import codecs_for_pipeline
+
+__all__ = ["HDF5Reader"]
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+NOT_A_VARIABLE = b"This is a netCDF dimension but not a netCDF variable"
+NON_COORD_PREFIX = "_nc4_non_coord_"
+
+_MISSING = np.iinfo(np.uint8).max
+_INLINE = _MISSING - 1
+
+
+def _local_path(url: str) -> str | None:
+    """Return the local path of a ``file://`` URL (or plain path), else None."""
+    if url.startswith("file://"):
+        path = url[len("file://") :]
+        if not os.path.exists(path) and os.path.exists(unquote(path)):
+            path = unquote(path)
+        return path
+    if "://" not in url:
+        return url
+    return None
+
+
+@contextmanager
+def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[tuple[h5py.File, int]]:
+    """Open ``url`` with h5py (local files by path, others through fsspec)."""
+    local = _local_path(url)
+    fobj: Any = None
+    try:
+        if local is not None:
+            size = os.path.getsize(local)
+            h5 = h5py.File(local, "r")
+        else:
+            import fsspec
+
+            fobj = fsspec.open(url, "rb", **(storage_options or {})).open()
+            fsize: int | None = getattr(fobj, "size", None)
+            if fsize is None:
+                fsize = int(fobj.seek(0, os.SEEK_END))
+                fobj.seek(0)
+            size = fsize
+            h5 = h5py.File(fobj, "r")
+    except FileNotFoundError:
+        if fobj is not None:
+            fobj.close()
+        raise
+    except OSError as err:  # h5py reports corrupt/truncated/non-HDF5 files as bare OSError
+        if fobj is not None:
+            fobj.close()
+        raise CorruptFileError(url, f"HDF5 cannot open it ({err})") from err
+    try:
+        yield h5, int(size)
+    finally:
+        h5.close()
+        if fobj is not None:
+            fobj.close()
+
+
+class HDF5Reader:
+    """Read HDF5 and netCDF4 files into virtual arrays.
+
+    Reader options (``reader_options=`` in vzcore's API):
+
+    ``drop_variables``
+        Names (or paths inside the file) of datasets to skip before they are parsed, so a
+        variable using an unsupported feature can be left out on purpose.
+    ``load_unsupported``
+        When True, a dataset that cannot be referenced virtually (unsupported filter,
+        dtype or layout) is read into memory with h5py and kept as a numpy array instead
+        of raising. Default False.
+
+    Examples
+    --------
+    >>> group = HDF5Reader().read("file:///data/air.nc")  # doctest: +SKIP
+    >>> group.variables["air"].data  # doctest: +SKIP
+    ManifestArray<shape=(2920, 25, 53), dtype=int16, chunks=(730, 13, 27), nchunks=16>
+    """
+
+    name: ClassVar[str] = "hdf5"
+
+    @classmethod
+    def sniff(cls, head: bytes, url: str) -> bool:
+        """Return True when ``head`` holds the HDF5 signature at 0 or a user-block offset."""
+        if head[:8] == HDF5_SIGNATURE:
+            return True
+        offset = 512
+        while offset + 8 <= len(head):
+            if head[offset : offset + 8] == HDF5_SIGNATURE:
+                return True
+            offset *= 2
+        return False
+
+    def read(
+        self,
+        url: str,
+        *,
+        group: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+        **options: Any,  # reader options, validated below
+    ) -> ManifestGroup:
+        """Return the group at ``group`` (root when None) with its subgroups.
+
+        Parameters
+        ----------
+        url
+            Absolute URL of the file (``file:///...``, ``s3://...``).
+        group
+            Path of the group inside the file (``"a/b"`` or ``"/a/b"``).
+        storage_options
+            fsspec options for non-local URLs.
+        **options
+            ``drop_variables`` and ``load_unsupported`` (see the class docstring).
+
+        Raises
+        ------
+        UnsupportedFeatureError
+            A dataset uses a filter, dtype or layout with no exact virtual representation.
+        CorruptFileError
+            The file is not readable as HDF5 (truncated, corrupt).
+        """
+        unknown = set(options) - {"drop_variables", "load_unsupported"}
+        if unknown:
+            raise TypeError(
+                f"unknown reader option(s) {sorted(unknown)} for the 'hdf5' reader; "
+                "valid options are 'drop_variables' and 'load_unsupported'"
+            )
+        drop = options.get("drop_variables") or ()
+        if isinstance(drop, str):
+            drop = (drop,)
+        with _open(url, storage_options) as (h5, size):
+            scanner = _Scanner(
+                url, h5, size, drop=frozenset(drop),
+                load_unsupported=bool(options.get("load_unsupported", False)),
+            )
+            try:
+                return scanner.scan(group)
+            except VZError:
+                raise
+            except (OSError, RuntimeError) as err:  # h5py: damaged object headers, heaps
+                raise CorruptFileError(url, f"HDF5 failed reading metadata ({err})") from err
+
+
+# -- group survey ----------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    """One dataset of a group, with what dimension naming needs."""
+
+    name: str
+    dset: h5py.Dataset
+    is_scale: bool
+    dimlist: Any  # DIMENSION_LIST value (array of reference arrays) or None
+
+
+@dataclass
+class _Survey:
+    """The datasets, subgroups and dimension table of one group."""
+
+    datasets: list[_Entry] = field(default_factory=list)
+    groups: list[tuple[str, h5py.Group]] = field(default_factory=list)
+    dims: dict[str, int] = field(default_factory=dict)
+    """Dimensions of the group in netCDF order: labeled ones, then phony ones."""
+
+
+def _is_scale(attrs: h5py.AttributeManager) -> bool:
+    if "CLASS" not in attrs:
+        return False
+    cls = attrs["CLASS"]
+    if isinstance(cls, np.ndarray):
+        cls = cls.item() if cls.size == 1 else b""
+    if isinstance(cls, str):
+        cls = cls.encode()
+    return bool(cls == b"DIMENSION_SCALE")
+
+
+def _not_a_variable(attrs: h5py.AttributeManager) -> bool:
+    if "NAME" not in attrs:
+        return False
+    name = attrs["NAME"]
+    if isinstance(name, str):
+        name = name.encode()
+    return isinstance(name, bytes | np.bytes_) and NOT_A_VARIABLE in bytes(name)
+
+
+class _Scanner:
+    """Walks one open file; holds the per-file state (phony dimension counter)."""
+
+    def __init__(
+        self,
+        url: str,
+        h5: h5py.File,
+        size: int,
+        *,
+        drop: frozenset[str] = frozenset(),
+        load_unsupported: bool = False,
+    ) -> None:
+        self.url = url
+        self.h5 = h5
+        self.size = size
+        self.drop = drop
+        self.load_unsupported = load_unsupported
+        self.phony_count = 0
+        self._dimids: dict[str, dict[int, str]] = {}
+
+    # -- traversal ---------------------------------------------------------------------
+
+    def scan(self, group: str | None) -> ManifestGroup:
+        path = "/" + (group or "").strip("/")
+        if path == "/":
+            return self._group(self.h5)
+        obj = self.h5.get(path)
+        if not isinstance(obj, h5py.Group):
+            available = []
+            self.h5.visit(lambda n: available.append(n) if isinstance(self.h5[n], h5py.Group)
+                          else None)
+            raise ValueError(  # noqa: TRY004  # a missing group is a bad value, not a type
+                f"group {group!r} not found in {self.url!r}; groups in the file: "
+                f"{sorted(available) or 'none besides the root'}"
+            )
+        self._count_phony_before(path)
+        return self._group(obj)
+
+    def _count_phony_before(self, target: str) -> None:
+        """Advance the phony counter over groups that precede ``target`` (pre-order)."""
+
+        def visit(grp: h5py.Group) -> bool:
+            if grp.name == target:
+                return True
+            survey = self._survey(grp)
+            return any(visit(child) for _, child in survey.groups)
+
+        visit(self.h5)
+
+    def _survey(self, grp: h5py.Group) -> _Survey:
+        survey = _Survey()
+        labeled_max: list[int | None] = []
+        phony: Counter[int] = Counter()
+        for name in grp:
+            link = grp.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                raise UnsupportedFeatureError(
+                    self.url,
+                    f"{grp.name.rstrip('/')}/{name}",
+                    f"external link to {link.filename!r}:{link.path!r}",
+                    "open the target file itself",
+                )
+            try:
+                obj = grp[name]
+            except KeyError:  # dangling soft link: nothing to read
+                continue
+            if isinstance(obj, h5py.Group):
+                survey.groups.append((name, obj))
+                continue
+            if not isinstance(obj, h5py.Dataset):
+                continue  # committed datatypes (netCDF-4 user types)
+            attrs = obj.attrs
+            is_scale = _is_scale(attrs)
+            dimlist = attrs.get("DIMENSION_LIST")
+            shape = obj.shape or ()
+            if is_scale:
+                survey.dims[name] = shape[0] if shape else 0
+                labeled_max.append(obj.maxshape[0] if obj.maxshape else None)
+            elif shape:
+                unlabeled = (
+                    list(shape)
+                    if dimlist is None
+                    else [s for s, refs in zip(shape, dimlist, strict=False) if len(refs) == 0]
+                )
+                if unlabeled:
+                    phony |= Counter(unlabeled)
+            survey.datasets.append(_Entry(name, obj, is_scale, dimlist))
+        labeled = Counter(labeled_max)
+        for size, count in phony.items():
+            for _ in range(labeled[size], count):
+                survey.dims[f"phony_dim_{self.phony_count}"] = size
+                self.phony_count += 1
+        return survey
+
+    def _group(self, grp: h5py.Group) -> ManifestGroup:
+        survey = self._survey(grp)
+        attrs, _ = read_attrs(grp)
+        variables: dict[str, Variable] = {}
+        for entry in survey.datasets:
+            if entry.is_scale and _not_a_variable(entry.dset.attrs):
+                continue
+            name = entry.name
+            name = name.removeprefix(NON_COORD_PREFIX)
+            if name in self.drop or entry.dset.name in self.drop:
+                continue
+            dims = self._dims(entry, survey, grp)
+            variables[name] = self._variable(entry.dset, dims)
+        groups = {name: self._group(child) for name, child in survey.groups}
+        return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
+
+    # -- dimensions ----------------------------------------------------------------------
+
+    def _dimid_names(self, grp: h5py.Group) -> dict[int, str]:
+        """Map netCDF dimension ids to names for ``grp`` and its ancestors."""
+        key = grp.name
+        if key in self._dimids:
+            return self._dimids[key]
+        out: dict[int, str] = {}
+        if key != "/":
+            out.update(self._dimid_names(grp.parent))
+        for name in grp:
+            obj = grp.get(name)
+            if isinstance(obj, h5py.Dataset) and _is_scale(obj.attrs):
+                dimid = obj.attrs.get("_Netcdf4Dimid")
+                if dimid is not None:
+                    out[int(np.asarray(dimid).ravel()[0])] = name
+        self._dimids[key] = out
+        return out
+
+    def _ref_basename(self, ref: Any) -> str | None:
+        try:
+            target = self.h5[ref].name
+        except (KeyError, ValueError, OSError, TypeError):
+            return None
+        return str(target).rsplit("/", 1)[-1] if target else None
+
+    def _dims(self, entry: _Entry, survey: _Survey, grp: h5py.Group) -> tuple[str, ...]:
+        dset = entry.dset
+        shape = dset.shape or ()
+        if not shape:
+            return ()
+        names: list[str | None] = [None] * len(shape)
+        attrs = dset.attrs
+        if entry.is_scale:
+            if "_Netcdf4Coordinates" in attrs:
+                ids = np.asarray(attrs["_Netcdf4Coordinates"]).ravel().tolist()
+                table = self._dimid_names(grp)
+                if len(ids) == len(shape) and all(int(i) in table for i in ids):
+                    return tuple(table[int(i)] for i in ids)
+            names[0] = entry.name
+        if entry.dimlist is not None:
+            for axis, refs in enumerate(entry.dimlist):
+                if axis < len(shape) and names[axis] is None and len(refs):
+                    names[axis] = self._ref_basename(refs[-1])
+        used: Counter[int] = Counter()
+        for axis, n in enumerate(names):
+            if n is not None:
+                continue
+            size = shape[axis]
+            candidates = [d for d, s in survey.dims.items() if s == size]
+            k = used[size]
+            used[size] += 1
+            if k < len(candidates):
+                names[axis] = candidates[k]
+            else:  # a labeled/unlabeled mix h5netcdf would refuse: give it its own phony dim
+                new = f"phony_dim_{self.phony_count}"
+                self.phony_count += 1
+                survey.dims[new] = size
+                names[axis] = new
+        return tuple(n for n in names if n is not None)
+
+    # -- variables -----------------------------------------------------------------------
+
+    def _variable(self, dset: h5py.Dataset, dims: tuple[str, ...]) -> Variable:
+        attrs, attr_dtypes = read_attrs(dset)
+        try:
+            data: ManifestArray | np.ndarray = self._array(dset, dims, attr_dtypes)
+        except UnsupportedFeatureError:
+            if not self.load_unsupported or dset.shape is None:
+                raise
+            data = np.asarray(dset[()])
+        return Variable(dims, data, attrs)
+
+    def _unsupported(self, dset: h5py.Dataset, feature: str, hint: str = "") -> NoReturn:
+        raise UnsupportedFeatureError(
+            self.url,
+            dset.name,
+            feature,
+            hint or "leave it out with reader_options={'drop_variables': [...]} or load it "
+            "with reader_options={'load_unsupported': True}",
+        )
+
+    def _check_dtype(self, dset: h5py.Dataset, dtype: np.dtype[Any]) -> str:
+        """Return ``"vlen-str"`` or ``"raw"``; raise for types without a byte-exact view."""
+        info = h5py.check_string_dtype(dtype)
+        if info is not None and info.length is None:
+            return "vlen-str"
+        if h5py.check_ref_dtype(dtype) is not None:
+            self._unsupported(dset, f"dtype {dtype} (HDF5 object/region references)")
+        if h5py.check_vlen_dtype(dtype) is not None:
+            self._unsupported(dset, "variable-length sequence dtype (HDF5 vlen)")
+        if dtype.kind == "O":
+            self._unsupported(dset, f"object dtype {dtype}")
+        if dtype.names is not None:
+            for fname in dtype.names:
+                sub = dtype.fields[fname][0] if dtype.fields else dtype
+                if sub.hasobject:
+                    self._unsupported(
+                        dset, f"compound dtype whose field {fname!r} is variable-length"
+                    )
+        if dtype.subdtype is not None:
+            self._unsupported(dset, f"HDF5 array element type {dtype}")
+        tid = dset.id.get_type()
+        if tid.get_size() != dtype.itemsize:
+            self._unsupported(
+                dset,
+                f"HDF5 type of {tid.get_size()} bytes that h5py converts to {dtype}",
+            )
+        if tid.get_class() in (h5py.h5t.INTEGER, h5py.h5t.FLOAT) and (
+            tid.get_precision() != 8 * tid.get_size() or tid.get_offset() != 0
+        ):
+            self._unsupported(
+                dset,
+                f"HDF5 {dtype} with {tid.get_precision()} significant bits at bit offset "
+                f"{tid.get_offset()} (padded number type)",
+            )
+        return "raw"
+
+    def _fill_value(self, dset: h5py.Dataset, plist: Any, kind: str) -> Any:
+        if plist.fill_value_defined() != h5py.h5d.FILL_VALUE_USER_DEFINED:
+            return None
+        value = dset.fillvalue
+        if kind == "vlen-str":
+            if isinstance(value, bytes):
+                return value.decode("utf-8", "surrogateescape") or None
+            return value or None
+        arr = np.asarray(value, dtype=dset.dtype)
+        if arr.dtype.names is not None or arr.dtype.kind == "V":
+            return arr.tobytes()
+        if arr.dtype.kind == "S":
+            return arr.item()
+        item = arr.item()
+        if isinstance(item, complex):
+            return item
+        return item
+
+    def _array(
+        self, dset: h5py.Dataset, dims: tuple[str, ...], attr_dtypes: dict[str, str]
+    ) -> ManifestArray:
+        shape = dset.shape
+        if shape is None:
+            self._unsupported(dset, "null dataspace (H5S_NULL: a dataset without a shape)")
+        dtype = dset.dtype
+        dsid = dset.id
+        plist = dsid.get_create_plist()
+        layout = plist.get_layout()
+        if layout == h5py.h5d.VIRTUAL:
+            self._unsupported(dset, "virtual dataset layout (HDF5 VDS)")
+        if plist.get_external_count():
+            files = [plist.get_external(i)[0].decode() for i in range(plist.get_external_count())]
+            self._unsupported(
+                dset,
+                f"external raw data storage in {files}",
+                "its bytes live in other files whose paths HDF5 resolves at read time; "
+                "rewrite the dataset into the file (h5repack) or load it",
+            )
+        kind = self._check_dtype(dset, dtype)
+        filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+        filters = [(int(f[0]), int(f[1]), tuple(int(c) for c in f[2]),
+                    f[3].decode("ascii", "replace") if isinstance(f[3], bytes) else str(f[3]))
+                   for f in filters]
+        codecs = () if kind == "vlen-str" else codecs_for_pipeline(
+            filters, dtype, self.url, dset.name
+        )
+        fill = self._fill_value(dset, plist, kind)
+        if layout == h5py.h5d.CHUNKED:
+            chunks = tuple(int(c) for c in dset.chunks)
+        else:
+            chunks = tuple(max(int(s), 1) for s in shape)
+        extra: dict[str, Any] = {"hdf5_layout": {0: "compact", 1: "contiguous", 2: "chunked"}.get(
+            layout, str(layout))}
+        if attr_dtypes:
+            extra["attr_dtypes"] = attr_dtypes
+        enum = h5py.check_enum_dtype(dtype)
+        if enum is not None and dtype != np.dtype(bool):
+            extra["enum"] = {str(k): int(v) for k, v in enum.items()}
+            dtype = np.dtype(dtype.str)  # drop h5py's dtype metadata
+
+        if kind == "vlen-str":
+            manifest = self._vlen_manifest(dset, chunks)
+            meta = ArrayMetadata(
+                shape, np.dtype(object), chunks, fill, ({"id": "vlen-utf8"},), dims, extra
+            )
+            return ManifestArray(meta, manifest)
+
+        grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
+        if layout == h5py.h5d.CHUNKED:
+            manifest = self._chunked_manifest(dset, shape, chunks, grid)
+        elif layout == h5py.h5d.CONTIGUOUS:
+            manifest = self._contiguous_manifest(dset, shape, dtype, grid)
+        elif layout == h5py.h5d.COMPACT:
+            manifest = self._compact_manifest(dset, dtype, grid)
+        else:  # pragma: no cover - HDF5 has no other layouts today
+            self._unsupported(dset, f"HDF5 layout {layout}")
+        meta = ArrayMetadata(shape, dtype, chunks, fill, codecs, dims, extra)
+        return ManifestArray(meta, manifest)
+
+    # -- manifests -----------------------------------------------------------------------
+
+    def _manifest(
+        self, grid: tuple[int, ...], path_index: np.ndarray, offsets: np.ndarray,
+        lengths: np.ndarray, inline: dict[int, bytes] | None = None,
+    ) -> ChunkManifest:
+        return ChunkManifest((self.url,), path_index.reshape(grid), offsets.reshape(grid),
+                             lengths.reshape(grid), inline)
+
+    def _check_extent(self, dset: h5py.Dataset, end: int) -> None:
+        if end > self.size:
+            raise CorruptFileError(
+                self.url,
+                f"dataset {dset.name!r} has chunk bytes up to offset {end}, past the end of "
+                f"the file ({self.size} bytes)",
+            )
+
+    def _chunked_manifest(
+        self, dset: h5py.Dataset, shape: tuple[int, ...], chunks: tuple[int, ...],
+        grid: tuple[int, ...],
+    ) -> ChunkManifest:
+        n = math.prod(grid)
+        pi = np.full(n, _MISSING, np.uint8)
+        off = np.zeros(n, np.uint64)
+        ln = np.zeros(n, np.uint64)
+        if n:
+            rows = _chunk_rows(dset.id, len(shape))
+            if rows.shape[0]:
+                ndim = len(shape)
+                masks = rows[:, ndim + 2]
+                if masks.any():
+                    bad = rows[np.flatnonzero(masks)[0], :ndim].tolist()
+                    self._unsupported(
+                        dset,
+                        f"chunks stored with some filters skipped (filter mask "
+                        f"{int(masks.max()):#x}, e.g. the chunk at {bad}); one codec pipeline "
+                        "cannot decode them all",
+                        "rewrite the dataset (h5repack) or load it",
+                    )
+                idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
+                flat = np.ravel_multi_index(tuple(idx.T.astype(np.intp)), grid)
+                pi[flat] = 0
+                off[flat] = rows[:, ndim]
+                ln[flat] = rows[:, ndim + 1]
+                self._check_extent(dset, int((rows[:, ndim] + rows[:, ndim + 1]).max()))
+        return self._manifest(grid, pi, off, ln)
+
+    def _contiguous_manifest(
+        self, dset: h5py.Dataset, shape: tuple[int, ...], dtype: np.dtype[Any],
+        grid: tuple[int, ...],
+    ) -> ChunkManifest:
+        n = math.prod(grid)
+        pi = np.full(n, _MISSING, np.uint8)
+        off = np.zeros(n, np.uint64)
+        ln = np.zeros(n, np.uint64)
+        nbytes = math.prod(shape) * dtype.itemsize
+        offset = dset.id.get_offset()
+        if n and nbytes and offset is not None:
+            pi[0] = 0
+            off[0] = offset
+            ln[0] = nbytes
+            self._check_extent(dset, int(offset) + nbytes)
+        return self._manifest(grid, pi, off, ln)
+
+    def _compact_manifest(
+        self, dset: h5py.Dataset, dtype: np.dtype[Any], grid: tuple[int, ...]
+    ) -> ChunkManifest:
+        n = math.prod(grid)
+        pi = np.full(n, _MISSING, np.uint8)
+        off = np.zeros(n, np.uint64)
+        ln = np.zeros(n, np.uint64)
+        inline: dict[int, bytes] = {}
+        if n and dset.size:
+            raw = np.ascontiguousarray(dset[()], dtype=dtype).tobytes()
+            pi[0] = _INLINE
+            ln[0] = len(raw)
+            inline[0] = raw
+        return self._manifest(grid, pi, off, ln, inline)
+
+    def _vlen_manifest(self, dset: h5py.Dataset, chunks: tuple[int, ...]) -> ChunkManifest:
+        from numcodecs import VLenUTF8
+
+        shape = dset.shape
+        grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
+        n = math.prod(grid)
+        pi = np.full(n, _INLINE, np.uint8)
+        off = np.zeros(n, np.uint64)
+        ln = np.zeros(n, np.uint64)
+        inline: dict[int, bytes] = {}
+        if n:
+            values = np.asarray(dset.asstr("utf-8", "surrogateescape")[()], dtype=object)
+            codec = VLenUTF8()
+            for flat in range(n):
+                idx = np.unravel_index(flat, grid) if grid else ()
+                sel = tuple(slice(i * c, min((i + 1) * c, s))
+                            for i, c, s in zip(idx, chunks, shape, strict=True))
+                block = np.full(chunks, "", dtype=object)
+                part = values[sel]
+                block[tuple(slice(0, p) for p in part.shape)] = part
+                raw = bytes(codec.encode(block))
+                inline[flat] = raw
+                ln[flat] = len(raw)
+        return self._manifest(grid, pi, off, ln, inline)
+
+
+def _chunk_rows(dsid: h5py.h5d.DatasetID, ndim: int) -> np.ndarray:
+    """Return one row per allocated chunk: element offsets, byte offset, size, filter mask."""
+    rows: list[tuple[int, ...]] = []
+    append = rows.append
+    if hasattr(dsid, "chunk_iter"):
+        dsid.chunk_iter(
+            lambda info: append((*info.chunk_offset, info.byte_offset, info.size,
+                                 info.filter_mask))
+        )
+    else:  # pragma: no cover - HDF5 < 1.12.3 lacks H5Dchunk_iter
+        for i in range(dsid.get_num_chunks()):
+            info = dsid.get_chunk_info(i)
+            append((*info.chunk_offset, info.byte_offset, info.size, info.filter_mask))
+    if not rows:
+        return np.zeros((0, ndim + 3), np.uint64)
+    return np.array(rows, dtype=np.uint64)
+

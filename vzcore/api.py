@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import glob as _glob
 import os
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import xarray as xr
 
 from vzcore import plugins
+from vzcore._executors import Parallel, map_files
 from vzcore._to_xarray import DecodeOptions, group_to_dataset, group_to_datatree
 from vzcore._urls import read_head, to_url
-from vzcore.errors import VZError
+from vzcore.errors import CombineError, VZError, VZSkippedFilesWarning
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
@@ -174,6 +177,47 @@ def _expand_paths(paths: str | os.PathLike[str] | Sequence[Any]) -> list[Any]:
     return list(paths)
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """A file that could not be scanned (travels back from workers instead of raising)."""
+
+    path: str
+    error: BaseException
+
+
+def _scan_one(item: tuple[Any, dict[str, Any]]) -> xr.Dataset | _Failed:
+    path, kwargs = item
+    try:
+        return open_virtual_dataset(path, **kwargs)
+    except (VZError, OSError) as err:
+        return _Failed(os.fspath(path), err)
+
+
+def _flatten(nested: Any) -> list[Any]:
+    if isinstance(nested, list):
+        return [x for item in nested for x in _flatten(item)]
+    return [nested]
+
+
+def _unflatten(nested: Any, flat: Iterator[Any]) -> Any:
+    if isinstance(nested, list):
+        return [_unflatten(item, flat) for item in nested]
+    return next(flat)
+
+
+def _missing_variables(datasets: list[xr.Dataset], paths: list[Any]) -> str:
+    names = set().union(*(set(ds.variables) for ds in datasets))
+    lines = []
+    for name in sorted(map(str, names)):
+        lacking = [os.fspath(p) for ds, p in zip(datasets, paths, strict=True)
+                   if name not in ds.variables]
+        if lacking:
+            shown = ", ".join(repr(p) for p in lacking[:3])
+            more = f" (+{len(lacking) - 3} more)" if len(lacking) > 3 else ""
+            lines.append(f"{name!r} is missing from {shown}{more}")
+    return "; ".join(lines)
+
+
 def open_virtual_mfdataset(
     paths: str | os.PathLike[str] | Sequence[Any],
     *,
@@ -185,6 +229,9 @@ def open_virtual_mfdataset(
     compat: Any = "no_conflicts",
     join: Any = "outer",
     combine_attrs: Any = "override",
+    parallel: Parallel = False,
+    progress: bool | None = None,
+    errors: Literal["raise", "warn", "skip"] = "raise",
     **open_kwargs: Any,  # passed to open_virtual_dataset (reader, loadable_variables, ...)
 ) -> xr.Dataset:
     """Open many files as one virtual dataset, combined with xarray's semantics.
@@ -198,21 +245,48 @@ def open_virtual_mfdataset(
     concat_dim
         Dimension(s) to concatenate along for ``combine="nested"``.
     preprocess
-        Function applied to each file's dataset before combining.
+        Function applied to each file's dataset before combining (in this process).
     data_vars, coords, compat, join, combine_attrs
         As in :func:`xarray.open_mfdataset`.
+    parallel
+        ``False`` (serial), ``"threads"``, ``"processes"``, ``"dask"`` (the active
+        dask.distributed Client, else dask's default scheduler) or any
+        :class:`concurrent.futures.Executor`.
+    progress
+        Show a progress bar; None shows one only on an interactive terminal.
+    errors
+        What to do with a file that cannot be scanned: ``"raise"``, ``"warn"`` (skip it
+        with a warning listing every skipped file) or ``"skip"``. Skipped files are listed
+        in the result's ``encoding["skipped_files"]`` either way.
     **open_kwargs
         Passed to :func:`open_virtual_dataset` for every file.
     """
+    if errors not in ("raise", "warn", "skip"):
+        raise VZError(f"errors must be 'raise', 'warn' or 'skip', got {errors!r}")
     expanded = _expand_paths(paths)
+    flat_paths = _flatten(expanded)
+    if not flat_paths:
+        raise VZError("open_virtual_mfdataset needs at least one file")
+    scanned = map_files(_scan_one, [(p, open_kwargs) for p in flat_paths], parallel, progress)
 
-    def _open(p: Any) -> Any:
-        if isinstance(p, list):
-            return [_open(q) for q in p]
-        ds = open_virtual_dataset(p, **open_kwargs)
-        return preprocess(ds) if preprocess is not None else ds
+    failed = [r for r in scanned if isinstance(r, _Failed)]
+    if failed and (errors == "raise" or combine == "nested"):
+        first = failed[0]
+        if errors != "raise":
+            raise VZError(
+                f"{len(failed)} file(s) could not be scanned and combine='nested' cannot skip "
+                f"files without breaking the nesting; first: {first.path!r}: {first.error}"
+            ) from first.error
+        raise first.error
+    if failed and errors == "warn":
+        listing = "; ".join(f"{f.path!r}: {f.error}" for f in failed)
+        warnings.warn(f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+                      VZSkippedFilesWarning, stacklevel=2)
+    kept = [(p, r) for p, r in zip(flat_paths, scanned, strict=True) if not isinstance(r, _Failed)]
+    if not kept:
+        raise VZError("none of the files could be scanned") from failed[0].error
+    datasets = [preprocess(ds) if preprocess is not None else ds for _, ds in kept]
 
-    datasets = _open(expanded)
     combine_kwargs: dict[str, Any] = {
         "data_vars": data_vars,
         "coords": coords,
@@ -220,10 +294,24 @@ def open_virtual_mfdataset(
         "join": join,
         "combine_attrs": combine_attrs,
     }
-    if combine == "nested":
-        if concat_dim is None:
-            raise VZError("combine='nested' needs concat_dim (a dimension name or None list)")
-        return xr.combine_nested(datasets, concat_dim=concat_dim, **combine_kwargs)
-    if combine == "by_coords":
-        return xr.combine_by_coords(datasets, **combine_kwargs)
-    raise VZError(f"combine must be 'by_coords' or 'nested', got {combine!r}")
+    try:
+        if combine == "nested":
+            if concat_dim is None:
+                raise VZError("combine='nested' needs concat_dim (a dimension name or a list)")
+            nested = _unflatten(expanded, iter(datasets))
+            result = xr.combine_nested(nested, concat_dim=concat_dim, **combine_kwargs)
+        elif combine == "by_coords":
+            result = xr.combine_by_coords(datasets, **combine_kwargs)
+        else:
+            raise VZError(f"combine must be 'by_coords' or 'nested', got {combine!r}")
+    except VZError:
+        raise
+    except (ValueError, KeyError, IndexError) as err:
+        missing = _missing_variables(datasets, [p for p, _ in kept])
+        raise CombineError(
+            f"cannot combine {len(datasets)} files with combine={combine!r}: {err}"
+            + (f". Variables differ between files: {missing}" if missing else "")
+        ) from err
+    if failed:
+        result.encoding["skipped_files"] = [f.path for f in failed]
+    return result

@@ -21,6 +21,7 @@ __all__ = [
     "UnsupportedFormatError",
     "VZError",
     "VZPluginLoadWarning",
+    "VZSkippedFilesWarning",
     "VZWarning",
     "VirtualArrayValuesError",
     "WriteError",
@@ -146,3 +147,7 @@ class VZWarning(UserWarning):
 
 class VZPluginLoadWarning(VZWarning):
     """A plugin could not be loaded and was skipped."""
+
+
+class VZSkippedFilesWarning(VZWarning):
+    """Files that could not be scanned were left out of a combined dataset."""

@@ -515,7 +515,7 @@ class _Scanner:
         enum = h5py.check_enum_dtype(dtype)
         if enum is not None and dtype != np.dtype(bool):
             extra["enum"] = {str(k): int(v) for k, v in enum.items()}
-            dtype = np.dtype(dtype.str)  # drop h5py's dtype metadata
+        dtype = _plain_dtype(dtype)
 
         if kind == "vlen-str":
             manifest = self._vlen_manifest(dset, chunks)
@@ -639,6 +639,24 @@ class _Scanner:
                 inline[flat] = raw
                 ln[flat] = len(raw)
         return self._manifest(grid, pi, off, ln, inline)
+
+
+def _plain_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """Return ``dtype`` without h5py's metadata (enum maps, string encodings), layout kept."""
+    if dtype.names is not None and dtype.fields is not None:
+        fields = [dtype.fields[n] for n in dtype.names]
+        return np.dtype(
+            {
+                "names": list(dtype.names),
+                "formats": [_plain_dtype(f[0]) for f in fields],
+                "offsets": [f[1] for f in fields],
+                "itemsize": dtype.itemsize,
+            }
+        )
+    if dtype.subdtype is not None:
+        base, shape = dtype.subdtype
+        return np.dtype((_plain_dtype(base), shape))
+    return np.dtype(dtype.str)
 
 
 def _chunk_rows(dsid: h5py.h5d.DatasetID, ndim: int) -> np.ndarray:

@@ -1,0 +1,742 @@
+"""The TIFF reader: tifffile's parsing of pages and series, turned into chunk manifests.
+
+One *series* (tifffile's grouping of pages into an n-d array: a plain page, a stack of
+pages, a shaped/ImageJ/OME hyperstack) becomes one array; each strip or tile of each page
+is one chunk, referenced where it lies in the file. Nothing is decoded at scan time, with
+one exception (see *Short last strips*).
+
+Layout of the tree:
+
+* the root holds the first series, as variable ``band_data`` (``variable_name=``), at full
+  resolution;
+* its reduced-resolution levels (COG overviews, SubIFD pyramids) are child groups
+  ``overview_1``, ``overview_2``, ... whose dimensions that differ in size from level 0 get
+  the level as suffix (``y1``, ``x1``: tifffile's convention; xarray's DataTree needs
+  distinct names for differently sized dimensions);
+* further series (e.g. a mask, a thumbnail, images of other shapes) are child groups
+  ``series_1``, ``series_2``, ..., each with its own ``overview_<n>`` children.
+
+Dimension names come from tifffile's axes codes: ``Y`` -> ``y``, ``X`` -> ``x``, ``S``
+(samples) -> ``band``, the others by tifffile's axis names (``T`` -> ``time``, ``Z`` ->
+``depth``, ``C`` -> ``channel``, ``I`` -> ``sequence``, ``Q`` -> ``other``, ...); a
+repeated name gets ``_2``, ``_3``. So a single-band image is ``("y", "x")``, a planar
+(separate) multi-band image ``("band", "y", "x")`` like rioxarray, and a pixel-interleaved
+(contig) RGB image ``("y", "x", "band")``: its samples are interleaved on disk, and a
+virtual array cannot be transposed.
+
+Short last strips: TIFF's last strip is shorter when the image height is not a multiple
+of RowsPerStrip, while zarr stores edge chunks full size and fails on a chunk that decodes
+short. Uncompressed strips are therefore split into chunks of ``gcd(RowsPerStrip,
+height)`` rows, all referenced exactly. A compressed short strip (lossless compressions
+only) is read, decompressed, padded with zeros to the full chunk and compressed again into
+an inline chunk (``short_strips="inline"``, the default: one strip read per page); with
+``short_strips="error"``, or for lossy image compressions, it raises
+:class:`~vzcore.errors.UnsupportedFeatureError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import tifffile
+from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.group import ManifestGroup, Variable
+from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+
+from vz_tiff._codecs import compression_codec, predictor_codec, register_codecs
+from vz_tiff._geo import GeoInfo, band_attrs, coordinate_attrs, parse_geo, spatial_ref_attrs
+
+if TYPE_CHECKING:
+    from vzcore.manifests import CodecConfig
+
+__all__ = ["TiffReader"]
+
+register_codecs()
+
+_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_SHORT_STRIPS = ("inline", "error")
+_DIM_NAMES = {"Y": "y", "X": "x", "S": "band"}
+_OVERVIEW = "overview_"
+_SERIES = "series_"
+_UINT8_MISSING = np.iinfo(np.uint8).max
+_UINT8_INLINE = _UINT8_MISSING - 1
+
+
+def _dim_names(axes: str) -> tuple[str, ...]:
+    """Map tifffile axes codes to unique dimension names."""
+    known = tifffile.TIFF.AXES_NAMES
+    names: list[str] = []
+    for code in axes:
+        base = _DIM_NAMES.get(code) or known.get(code, code.lower())
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base}_{n}"
+        names.append(name)
+    return tuple(names)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+@dataclass
+class _File:
+    """An open TIFF file and what manifests need to know about it."""
+
+    url: str
+    tif: tifffile.TiffFile
+    size: int | None
+    local: bool
+
+
+@contextmanager
+def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
+    import fsspec
+    from fsspec.implementations.local import LocalFileSystem
+
+    fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    local = isinstance(fs, LocalFileSystem)
+    handle = None if local else fs.open(path, "rb")
+    try:
+        try:
+            size: int | None = int(fs.size(path))
+        except (OSError, TypeError, ValueError):  # some filesystems cannot tell
+            size = None
+        try:
+            tif = tifffile.TiffFile(path if local else handle)
+        except tifffile.TiffFileError as err:
+            raise CorruptFileError(url, f"tifffile cannot parse it ({err})") from err
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError, IndexError, KeyError, struct.error) as err:
+            raise CorruptFileError(url, f"{type(err).__name__}: {err}") from err
+        try:
+            yield _File(url, tif, size, local)
+        finally:
+            tif.close()
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the segments (strips/tiles) of one page map onto a 5-d chunk grid.
+
+    The 5 axes are tifffile's ``shaped`` ones: separate samples, depth, length, width,
+    contiguous samples.
+    """
+
+    shaped: tuple[int, int, int, int, int]
+    chunk: tuple[int, int, int, int, int]
+    grid: tuple[int, int, int, int, int]
+
+
+class TiffReader:
+    """Reads TIFF, BigTIFF, GeoTIFF and COG files into a ManifestGroup.
+
+    Options of :meth:`read` (pass them as ``reader_options=`` through vzcore):
+
+    ``variable_name``
+        Name of the image variable in every group (default ``"band_data"``, rioxarray's).
+    ``short_strips``
+        ``"inline"`` (default) or ``"error"``: what to do with a compressed last strip that
+        is shorter than the others (see the module documentation).
+    ``overviews``
+        Include reduced-resolution levels as ``overview_<n>`` groups (default True).
+    """
+
+    name: ClassVar[str] = "tiff"
+
+    @classmethod
+    def sniff(cls, head: bytes, url: str) -> bool:
+        """Return True when ``head`` starts with a TIFF or BigTIFF header."""
+        return head[:4] in _MAGICS
+
+    def read(
+        self,
+        url: str,
+        *,
+        group: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+        variable_name: str = "band_data",
+        short_strips: str = "inline",
+        overviews: bool = True,
+        **options: Any,  # unknown options are refused below
+    ) -> ManifestGroup:
+        """Return the group at ``group`` (the root when None) with all its descendants.
+
+        Parameters
+        ----------
+        url
+            Absolute URL of the TIFF file.
+        group
+            ``None`` or ``""`` for the whole file, ``"overview_<n>"``, ``"series_<i>"`` or
+            ``"series_<i>/overview_<n>"`` for one part of it.
+        storage_options
+            fsspec options for remote URLs.
+        variable_name, short_strips, overviews
+            See the class documentation.
+        **options
+            Not accepted: raises TypeError naming the valid options.
+        """
+        if options:
+            raise TypeError(
+                f"unknown option(s) {sorted(options)} for the 'tiff' reader; valid options are "
+                "variable_name, short_strips and overviews"
+            )
+        if short_strips not in _SHORT_STRIPS:
+            raise ValueError(
+                f"short_strips={short_strips!r} is not valid for the 'tiff' reader: use one of "
+                f"{', '.join(map(repr, _SHORT_STRIPS))}"
+            )
+        with _open(url, storage_options) as f:
+            builder = _Builder(f, variable_name, short_strips)
+            nseries = len(f.tif.series)
+            if nseries == 0:
+                raise CorruptFileError(url, "the file holds no image")
+            series_index, level = _parse_group(url, group, nseries)
+            if level is not None:
+                return builder.level_group(series_index, level)
+            node = builder.series_group(series_index, overviews)
+            if series_index == 0 and not group:
+                for i in range(1, nseries):
+                    node.groups[f"{_SERIES}{i}"] = builder.series_group(i, overviews)
+            return node
+
+
+def _parse_group(url: str, group: str | None, nseries: int) -> tuple[int, int | None]:
+    """Return ``(series index, level or None for the series with its overviews)``."""
+    if not group or group.strip("/") == "":
+        return 0, None
+    parts = group.strip("/").split("/")
+    series = 0
+    if parts[0].startswith(_SERIES):
+        number = parts.pop(0)[len(_SERIES) :]
+        if not number.isdigit() or not 0 < int(number) < nseries:
+            _bad_group(url, group, nseries)
+        series = int(number)
+    if not parts:
+        return series, None
+    if len(parts) == 1 and parts[0].startswith(_OVERVIEW):
+        number = parts[0][len(_OVERVIEW) :]
+        if number.isdigit() and int(number) > 0:
+            return series, int(number)
+    _bad_group(url, group, nseries)
+    raise AssertionError  # pragma: no cover - _bad_group always raises
+
+
+def _bad_group(url: str, group: str, nseries: int) -> None:
+    valid = "'', 'overview_<n>'"
+    if nseries > 1:
+        valid += f", 'series_<i>' and 'series_<i>/overview_<n>' with 1 <= i < {nseries}"
+    raise ValueError(
+        f"group {group!r} does not exist in {url!r}: a TIFF file's groups are {valid}"
+    )
+
+
+class _Builder:
+    """Builds the groups of one open file."""
+
+    def __init__(self, f: _File, variable_name: str, short_strips: str) -> None:
+        self.f = f
+        self.variable_name = variable_name
+        self.short_strips = short_strips
+
+    # -- groups --------------------------------------------------------------------------
+
+    def series_group(self, index: int, overviews: bool) -> ManifestGroup:
+        """Return the group of series ``index`` with its overview groups."""
+        series = self.f.tif.series[index]
+        node = self._group(series, series, index, 0)
+        if overviews:
+            for level in range(1, len(series.levels)):
+                node.groups[f"{_OVERVIEW}{level}"] = self._group(
+                    series.levels[level], series, index, level
+                )
+        return node
+
+    def level_group(self, index: int, level: int) -> ManifestGroup:
+        """Return the group of one overview level of series ``index``."""
+        series = self.f.tif.series[index]
+        if level >= len(series.levels):
+            raise ValueError(
+                f"group {self._group_path(index, level)!r} does not exist in {self.f.url!r}: "
+                f"its series {index} has {len(series.levels) - 1} overview level(s)"
+            )
+        return self._group(series.levels[level], series, index, level)
+
+    @staticmethod
+    def _group_path(index: int, level: int) -> str:
+        parts = [f"{_SERIES}{index}"] if index else []
+        if level:
+            parts.append(f"{_OVERVIEW}{level}")
+        return "/".join(parts)
+
+    def _group(self, series: Any, base: Any, index: int, level: int) -> ManifestGroup:
+        """Return the group of ``series``, level ``level`` of series ``base``."""
+        where = "/".join(p for p in (self._group_path(index, level), self.variable_name) if p)
+        dims = _dim_names(base.axes)
+        if level and len(series.shape) == len(base.shape):
+            dims = tuple(
+                d if s == s0 else f"{d}{level}"
+                for d, s, s0 in zip(dims, series.shape, base.shape, strict=True)
+            )
+        elif level:
+            dims = tuple(f"{d}{level}" for d in _dim_names(series.axes))
+        array, nodata = self._array(series, dims, where)
+        kf = series.keyframe
+        base_kf = base.keyframe
+        attrs: dict[str, Any] = {}
+        variables: dict[str, Variable] = {}
+        if nodata is not None:
+            attrs["_FillValue"] = nodata
+        nbands = kf.samplesperpixel
+        attrs.update(band_attrs(base_kf.tags.valueof(42112), nbands))
+        attrs.update(self._tifffile_metadata(base))
+        geo = parse_geo(base_kf.tags)
+        if "band" in dims:
+            n = array.shape[dims.index("band")]
+            variables["band"] = Variable(("band",), np.arange(1, n + 1, dtype=np.int64))
+        if geo is not None:
+            if level:
+                geo = geo.scaled(
+                    base_kf.imagelength, base_kf.imagewidth, kf.imagelength, kf.imagewidth
+                )
+            self._add_geo(geo, dims, array.shape, variables, attrs)
+        variables[self.variable_name] = Variable(dims, array, attrs)
+        # Coordinates first, then the data variable (the order xarray shows).
+        ordered = {k: v for k, v in variables.items() if k != self.variable_name}
+        ordered[self.variable_name] = variables[self.variable_name]
+        return ManifestGroup(variables=ordered)
+
+    @staticmethod
+    def _tifffile_metadata(series: Any) -> dict[str, Any]:
+        """Return the user keys of tifffile's JSON ImageDescription (shaped series)."""
+        if getattr(series, "kind", "") != "shaped":
+            return {}
+        description = series.keyframe.description or ""
+        try:
+            meta = json.loads(description)
+        except ValueError:
+            return {}
+        if not isinstance(meta, dict):
+            return {}
+        return {
+            k: _json_safe(v) for k, v in meta.items() if k not in ("shape", "axes") and
+            isinstance(k, str)
+        }
+
+    def _add_geo(
+        self,
+        geo: GeoInfo,
+        dims: tuple[str, ...],
+        shape: tuple[int, ...],
+        variables: dict[str, Variable],
+        attrs: dict[str, Any],
+    ) -> None:
+        attrs["AREA_OR_POINT"] = "Point" if geo.pixel_is_point else "Area"
+        attrs["grid_mapping"] = "spatial_ref"
+        attrs["coordinates"] = "spatial_ref"
+        variables["spatial_ref"] = Variable((), np.array(0, dtype=np.int64),
+                                            spatial_ref_attrs(geo))
+        ydim = next((d for d in dims if d == "y" or (d.startswith("y") and d[1:].isdigit())),
+                    None)
+        xdim = next((d for d in dims if d == "x" or (d.startswith("x") and d[1:].isdigit())),
+                    None)
+        if ydim is None or xdim is None:
+            return
+        coords = geo.coordinates(shape[dims.index(ydim)], shape[dims.index(xdim)])
+        if coords is None:
+            return
+        yattrs, xattrs = coordinate_attrs(geo)
+        variables[ydim] = Variable((ydim,), coords[0], yattrs)
+        variables[xdim] = Variable((xdim,), coords[1], xattrs)
+
+    # -- arrays ------------------------------------------------------------------------
+
+    def _unsupported(self, where: str, feature: str, hint: str = "") -> UnsupportedFeatureError:
+        return UnsupportedFeatureError(self.f.url, where, feature, hint)
+
+    def _array(
+        self, series: Any, dims: tuple[str, ...], where: str
+    ) -> tuple[ManifestArray, Any]:
+        """Return the ManifestArray of one series level and its nodata value (or None)."""
+        kf = series.keyframe
+        f = self.f
+        if kf.dtype is None or kf.sampleformat not in (1, 2, 3, 6):
+            raise self._unsupported(
+                where, f"SampleFormat {int(kf.sampleformat)} with {kf.bitspersample} bits",
+                "only unsigned/signed integers, IEEE floats and complex floats map to zarr",
+            )
+        if kf.fillorder != 1:
+            raise self._unsupported(where, "FillOrder 2 (bits in reversed order)")
+        comp = compression_codec(
+            int(kf.compression),
+            photometric=int(kf.photometric),
+            planarconfig=int(kf.planarconfig),
+            extrasamples=tuple(int(e) for e in kf.extrasamples),
+            samplesperpixel=int(kf.samplesperpixel),
+            bitspersample=int(kf.bitspersample),
+            is_jfif=bool(kf.is_jfif),
+        )
+        if comp is None:
+            code = int(kf.compression)
+            try:
+                label = tifffile.COMPRESSION(code).name
+            except ValueError:
+                label = "unknown"
+            raise self._unsupported(
+                where, f"compression {label} ({code})",
+                "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
+                "JPEG 2000, JPEG XL",
+            )
+        if kf.bitspersample != kf.dtype.itemsize * 8 and not (comp.image and kf.dtype.kind == "u"):
+            raise self._unsupported(
+                where, f"{kf.bitspersample}-bit samples",
+                "packed integers have no zarr dtype; convert the file (e.g. gdal_translate "
+                "-ot UInt16)",
+            )
+        if kf.is_subsampled and kf.compression != 7:
+            raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
+        if kf.jpegtables is not None or kf.jpegheader is not None:
+            raise self._unsupported(
+                where, "JPEG compression with shared JPEGTables",
+                "the imagecodecs_jpeg codec cannot take its tables from JSON metadata; "
+                "re-encode the file without JPEG tables or load the values instead",
+            )
+        if comp.image and kf.predictor != 1:
+            raise self._unsupported(where, f"Predictor {int(kf.predictor)} with {comp.name}")
+
+        layout = self._layout(kf, where)
+        shaped = layout.shaped
+        itemsize = kf.dtype.itemsize
+        # Image codecs decode to native-endian arrays; bytes codecs give the file's bytes.
+        dtype = kf.dtype.newbyteorder("=" if comp.image else f.tif.byteorder)
+        dtype = np.dtype(dtype.str)  # explicit byte order ("<u2", ">f4", "|u1")
+
+        paths, page_path, offsets, counts = self._segments(series, layout, where)
+        nseg_shape = layout.grid
+        npages = offsets.shape[0]
+        offsets = offsets.reshape((npages, *nseg_shape))
+        counts = counts.reshape((npages, *nseg_shape))
+        path_index = np.broadcast_to(
+            page_path.reshape((npages,) + (1,) * 5), offsets.shape
+        ).copy()
+        missing = (offsets == 0) | (counts == 0) | (path_index == _UINT8_MISSING)
+        chunk = list(layout.chunk)
+        grid = list(layout.grid)
+        inline: dict[int, bytes] = {}
+
+        length, width = shaped[2], shaped[3]
+        rows = layout.chunk[2]
+        short = not kf.is_tiled and length % rows != 0
+        if comp.codec is None:
+            chunk_bytes = math.prod(layout.chunk) * itemsize
+            if kf.is_tiled:
+                lengths = np.full(offsets.shape, chunk_bytes, dtype=np.uint64)
+                self._check_sizes(counts, missing, lengths, where)
+            else:
+                offsets, counts, missing, path_index, rows = self._split_strips(
+                    offsets, counts, missing, path_index, rows, length, width * shaped[4] * itemsize,
+                    where,
+                )
+                chunk[2] = rows
+                grid[2] = offsets.shape[3]
+                lengths = np.full(offsets.shape, rows * width * shaped[4] * itemsize, np.uint64)
+        else:
+            lengths = counts.astype(np.uint64)
+            if short:
+                if comp.image or self.short_strips == "error":
+                    raise self._unsupported(
+                        where,
+                        f"a short last strip ({length % rows} of {rows} rows) compressed with "
+                        f"{comp.name}",
+                        "zarr needs full-size edge chunks; "
+                        + ("with short_strips='inline' lossless strips are re-encoded inline"
+                           if not comp.image else
+                           "rewrite the file tiled or with RowsPerStrip dividing the height"),
+                    )
+                inline = self._pad_short_strips(
+                    series, offsets, counts, missing, path_index, comp.codec, layout, itemsize,
+                )
+
+        target = tuple(int(s) for s in series.shape)
+        shape_map = _fit(npages, shaped, tuple(chunk), tuple(grid), target)
+        if shape_map is None:
+            raise self._unsupported(
+                where, f"series layout (shape {target} from pages of shape {shaped})",
+            )
+        final_chunk, final_grid, width_axis = shape_map
+        codecs: list[CodecConfig] = []
+        if kf.predictor != 1:
+            if width_axis is None or (shaped[4] > 1 and width_axis != len(target) - 2):
+                raise self._unsupported(where, "a predictor on this series layout")
+            pred = predictor_codec(
+                int(kf.predictor), chunk_shape=final_chunk, dtype_str=dtype.str,
+                contig_samples=shaped[4] > 1,
+            )
+            if pred is None:
+                raise self._unsupported(where, f"Predictor {int(kf.predictor)}")
+            pred[1]["axis"] = width_axis - len(target)
+            codecs.append(pred[1])
+        if comp.codec is not None:
+            codecs.append(comp.codec)
+
+        pi = np.where(missing, _UINT8_MISSING, path_index).astype(np.uint8)
+        if inline:
+            flat = pi.reshape(-1)
+            for k in inline:
+                flat[k] = _UINT8_INLINE
+        manifest = ChunkManifest(
+            paths,
+            pi.reshape(final_grid),
+            np.where(missing, 0, offsets).reshape(final_grid),
+            np.where(missing, 0, lengths).reshape(final_grid),
+            inline,
+        )
+        nodata = self._nodata(kf, dtype)
+        metadata = ArrayMetadata(
+            shape=target,
+            dtype=dtype,
+            chunk_shape=final_chunk,
+            fill_value=nodata,
+            codecs=tuple(codecs),
+            dimension_names=dims,
+        )
+        return ManifestArray(metadata, manifest), nodata
+
+    @staticmethod
+    def _nodata(kf: Any, dtype: np.dtype[Any]) -> Any:
+        if kf.tags.valueof(42113) is None:
+            return None
+        value = np.asarray(kf.nodata).astype(dtype).item()
+        return value
+
+    def _layout(self, kf: Any, where: str) -> _Layout:
+        ss, depth, length, width, sc = (int(v) for v in kf.shaped)
+        if kf.is_tiled:
+            td, tl, tw = int(kf.tiledepth), int(kf.tilelength), int(kf.tilewidth)
+            chunk = (1, td, tl, tw, sc)
+            grid = (ss, math.ceil(depth / td), math.ceil(length / tl), math.ceil(width / tw), 1)
+        else:
+            if depth != 1:
+                raise self._unsupported(where, "volumetric (ImageDepth > 1) strips")
+            rows = min(int(kf.rowsperstrip) or length, length) or 1
+            chunk = (1, 1, rows, width, sc)
+            grid = (ss, 1, math.ceil(length / rows), 1, 1)
+        return _Layout((ss, depth, length, width, sc), chunk, grid)
+
+    def _segments(
+        self, series: Any, layout: _Layout, where: str
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Return the path table, per-page path index, and per-page segment offsets/counts."""
+        f = self.f
+        kf = series.keyframe
+        nseg = math.prod(layout.grid)
+        page_size = math.prod(layout.shaped)
+        npages = max(int(series.size) // page_size, 1) if page_size else 1
+        pages = list(series.pages)
+        offsets = np.zeros((npages, nseg), dtype=np.uint64)
+        counts = np.zeros((npages, nseg), dtype=np.uint64)
+        page_path = np.full(npages, _UINT8_MISSING, dtype=np.uint8)
+        paths: list[str] = [f.url]
+        parents: dict[int, int] = {id(f.tif): 0}
+        if len(pages) < npages:
+            # A truncated series (tifffile/ImageJ write one IFD for contiguous pages).
+            first = pages[0] if pages else None
+            if first is None or kf.compression != 1 or series.dataoffset is None:
+                raise self._unsupported(
+                    where, f"a truncated series ({len(pages)} IFDs for {npages} pages) that is "
+                    "not stored contiguously and uncompressed",
+                )
+            base = np.asarray(first.dataoffsets, dtype=np.uint64)
+            step = np.uint64(page_size * kf.dtype.itemsize)
+            if base.size != nseg:
+                raise CorruptFileError(f.url, f"{where}: {base.size} segments where {nseg} "
+                                       "were expected")
+            offsets[:] = base[None, :] + np.arange(npages, dtype=np.uint64)[:, None] * step
+            per_segment = np.asarray(first.databytecounts, dtype=np.uint64)
+            counts[:] = per_segment[None, :]
+            page_path[:] = 0
+        else:
+            for i, page in enumerate(pages[:npages]):
+                if page is None:
+                    continue
+                offs = page.dataoffsets
+                if len(offs) != nseg or len(page.databytecounts) != nseg:
+                    raise CorruptFileError(
+                        f.url, f"{where}: page {i} has {len(offs)} strips/tiles where {nseg} "
+                        "were expected",
+                    )
+                offsets[i] = offs
+                counts[i] = page.databytecounts
+                parent = page.parent
+                code = parents.get(id(parent))
+                if code is None:
+                    code = parents[id(parent)] = self._add_parent(parent, paths, where)
+                page_path[i] = code
+        present = (offsets > 0) & (counts > 0) & (page_path[:, None] == 0)
+        if f.size is not None and present.any():
+            ends = (offsets + counts)[present]
+            if int(ends.max()) > f.size:
+                raise CorruptFileError(
+                    f.url, f"{where}: strips/tiles end at byte {int(ends.max())} but the file "
+                    f"has only {f.size} bytes",
+                )
+        return paths, page_path, offsets, counts
+
+    def _add_parent(self, parent: Any, paths: list[str], where: str) -> int:
+        """Register another file of a multi-file series (OME-TIFF) and return its index."""
+        if not self.f.local:
+            raise self._unsupported(
+                where, "a multi-file series on a remote filesystem",
+                "open the files where they can be listed locally, or each file on its own",
+            )
+        from vzcore._urls import to_url
+
+        paths.append(to_url(parent.filehandle.path))
+        if len(paths) >= _UINT8_INLINE:
+            raise self._unsupported(where, "a series spread over more than 253 files")
+        return len(paths) - 1
+
+    def _check_sizes(
+        self, counts: np.ndarray, missing: np.ndarray, needed: np.ndarray, where: str
+    ) -> None:
+        short = ~missing & (counts < needed)
+        if short.any():
+            raise CorruptFileError(
+                self.f.url,
+                f"{where}: {int(short.sum())} uncompressed strip(s)/tile(s) hold fewer bytes "
+                "than their pixels need",
+            )
+
+    def _split_strips(
+        self,
+        offsets: np.ndarray,
+        counts: np.ndarray,
+        missing: np.ndarray,
+        path_index: np.ndarray,
+        rows: int,
+        length: int,
+        row_bytes: int,
+        where: str,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """Cut uncompressed strips into chunks of ``gcd(rows, length)`` rows (exact edges)."""
+        nstrips = offsets.shape[3]
+        rows_in = np.minimum(rows, length - np.arange(nstrips) * rows).astype(np.uint64)
+        needed = np.broadcast_to(
+            (rows_in * np.uint64(row_bytes)).reshape(1, 1, 1, nstrips, 1, 1), counts.shape
+        )
+        self._check_sizes(counts, missing, needed, where)
+        if length % rows == 0:
+            return offsets, counts, missing, path_index, rows
+        sub = math.gcd(rows, length)
+        per = rows // sub
+        n = length // sub
+        t = np.arange(n)
+        strip = t // per
+        step = (t % per).astype(np.uint64) * np.uint64(sub * row_bytes)
+        offsets = offsets[:, :, :, strip] + step.reshape(1, 1, 1, n, 1, 1)
+        return (offsets, counts[:, :, :, strip], missing[:, :, :, strip],
+                path_index[:, :, :, strip], sub)
+
+    def _pad_short_strips(
+        self,
+        series: Any,
+        offsets: np.ndarray,
+        counts: np.ndarray,
+        missing: np.ndarray,
+        path_index: np.ndarray,
+        codec_config: CodecConfig,
+        layout: _Layout,
+        itemsize: int,
+    ) -> dict[int, bytes]:
+        """Re-encode each present short last strip padded to a full chunk; key: flat index."""
+        import numcodecs
+
+        codec = numcodecs.get_codec(dict(codec_config))
+        full = math.prod(layout.chunk) * itemsize
+        last = offsets.shape[3] - 1
+        handles = {0: self.f.tif.filehandle}
+        pages = list(series.pages)
+        out: dict[int, bytes] = {}
+        for page, s in np.ndindex(offsets.shape[0], offsets.shape[1]):
+            idx = (page, s, 0, last, 0, 0)
+            if missing[idx]:
+                continue
+            code = int(path_index[idx])
+            fh = handles.get(code)
+            if fh is None:
+                fh = handles[code] = pages[page].parent.filehandle
+            fh.seek(int(offsets[idx]))
+            raw = fh.read(int(counts[idx]))
+            try:
+                decoded = bytes(memoryview(codec.decode(raw)).cast("B"))
+            except Exception as err:  # codec boundary: any decoder failure means bad data
+                raise CorruptFileError(
+                    self.f.url, f"the last strip of page {page} does not decode: {err}"
+                ) from err
+            padded = decoded[:full].ljust(full, b"\x00")
+            out[int(np.ravel_multi_index(idx, offsets.shape))] = bytes(codec.encode(padded))
+        return out
+
+
+def _fit(
+    npages: int,
+    shaped: tuple[int, ...],
+    chunk: tuple[int, ...],
+    grid: tuple[int, ...],
+    target: tuple[int, ...],
+) -> tuple[tuple[int, ...], tuple[int, ...], int | None] | None:
+    """Map ``(pages, *shaped)`` onto tifffile's series shape ``target``.
+
+    tifffile's series shape is the page axes (whose product is the number of pages)
+    followed by the page's 5-d shape without its length-1 axes (and with length-1 axes
+    of its own anywhere). Returns the chunk shape, the chunk grid and the position of the
+    image-width axis in ``target`` (None when squeezed away), or None when ``target`` is
+    not such a shape.
+    """
+    core = [ax for ax in range(5) if shaped[ax] != 1]
+    core_sizes = [shaped[ax] for ax in core]
+    for k in range(len(target) + 1):
+        if math.prod(target[:k]) != npages:
+            continue
+        rest = target[k:]
+        if [s for s in rest if s != 1] != core_sizes:
+            continue
+        out_chunk = [1] * k
+        out_grid = list(target[:k])
+        width_axis = None
+        pos = 0
+        for i, s in enumerate(rest):
+            if s == 1:
+                out_chunk.append(1)
+                out_grid.append(1)
+                continue
+            ax = core[pos]
+            pos += 1
+            out_chunk.append(chunk[ax])
+            out_grid.append(grid[ax])
+            if ax == 3:
+                width_axis = k + i
+        return tuple(out_chunk), tuple(out_grid), width_axis
+    return None

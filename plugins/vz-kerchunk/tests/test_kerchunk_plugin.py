@@ -1,0 +1,97 @@
+"""vz-kerchunk as a vzcore plugin: registration, lazy import, and the workflow through vzcore."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("vz_kerchunk")
+xr = pytest.importorskip("xarray")
+
+from .conftest import assert_same, reopen
+
+
+def test_writer_is_registered():
+    import vzcore
+    from vzcore import plugins
+    from vzcore.types import Writer
+
+    from vz_kerchunk import KerchunkWriter
+
+    spec = plugins.get_writer("kerchunk")
+    assert spec.load_class() is KerchunkWriter
+    assert isinstance(KerchunkWriter(), Writer)
+    info = {p.name: p for p in vzcore.list_plugins()}["kerchunk"]
+    assert info.distribution == "vz-kerchunk"
+    assert info.writers == ("kerchunk",)
+
+
+def test_plugin_module_imports_nothing_heavy():
+    # vzcore itself imports xarray (its accessor); the plugin must add no format library.
+    code = (
+        "import sys, vzcore\n"
+        "before = set(sys.modules)\n"
+        "import vz_kerchunk, vz_kerchunk.plugin\n"
+        "heavy = {'vz_kerchunk._writer', 'vz_kerchunk._refs', 'numcodecs', 'kerchunk', 'zarr',"
+        " 'fsspec', 'h5py'}\n"
+        "print(sorted(heavy & (set(sys.modules) - before)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_writer_sources_never_import_xarray_or_format_libraries():
+    import ast
+    from pathlib import Path
+
+    import vz_kerchunk
+
+    banned = {"xarray", "kerchunk", "zarr", "fsspec", "h5py"}
+    for source in Path(vz_kerchunk.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not {n.split(".")[0] for n in names} & banned, (source.name, names)
+
+
+def _sample(path):
+    rng = np.random.default_rng(7)
+    temp = rng.normal(280, 5, (3, 4, 5)).astype("f4")
+    temp[1, 1, 1] = np.nan
+    ds = xr.Dataset(
+        {
+            "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
+            "counts": (("time", "lat", "lon"), rng.integers(0, 3, (3, 4, 5)).astype("i4")),
+        },
+        coords={"time": np.array(["2001-01-01", "2001-01-02", "2001-01-03"], "datetime64[ns]"),
+                "lat": np.linspace(-30, 30, 4), "lon": np.linspace(0, 40, 5)},
+        attrs={"title": "end to end"},
+    )
+    ds.to_netcdf(path, engine="netcdf4", encoding={
+        "temp": {"zlib": True, "shuffle": True, "chunksizes": (1, 2, 5),
+                 "_FillValue": np.float32(-1e30)},
+        "counts": {"_FillValue": None},
+        "time": {"units": "days since 2001-01-01", "dtype": "i4"},
+    })
+
+
+def test_end_to_end_through_vzcore(tmp_path):
+    pytest.importorskip("vz_hdf5")
+    pytest.importorskip("netCDF4")
+    import vzcore
+
+    path = tmp_path / "in.nc"
+    _sample(path)
+    vds = vzcore.open_virtual_dataset(str(path))
+    out = str(tmp_path / "refs.json")
+    vds.virtualize.write(out, "kerchunk", mode="w")
+    with xr.open_dataset(path, engine="netcdf4") as expected:
+        for ds in reopen(out):
+            assert_same(ds, expected)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -340,7 +341,7 @@ def parse_header(source: ByteSource, url: str, *, block_size: int = _DEFAULT_BLO
     cur = _Cursor(source, url, block_size)
     magic = cur.take(4)
     if magic not in MAGICS:
-        raise cur.fail(f"the file starts with {magic!r}, not CDF\x01, CDF\x02 or CDF\x05")
+        raise cur.fail(f"the file starts with {magic!r}, not one of {list(MAGICS)!r}")
     cur.version = MAGICS[magic]
 
     cur.what = "the record count"
@@ -505,11 +506,6 @@ def _layout(
                 f"variable {s.name!r} starts at offset {s.begin}, inside the header "
                 f"({header_size} bytes)"
             )
-        if size is not None and s.begin > size:
-            raise cur.fail(
-                f"variable {s.name!r} starts at offset {s.begin}, past the end "
-                f"of the file ({size} bytes)"
-            )
 
     def slab(s: _VarSpec) -> int:
         inner = [dims[i].length for i in s.dim_ids if not dims[i].is_record]
@@ -526,13 +522,6 @@ def _layout(
         recsize = sum(slabs[s.name] + (-slabs[s.name] % 4) for s in rec)
     begin_rec = min((s.begin for s in rec), default=0)
     used = max((s.begin - begin_rec + slabs[s.name] for s in rec), default=0)
-    for s in rec:
-        if s.begin - begin_rec + slabs[s.name] > recsize:
-            raise cur.fail(
-                f"record variable {s.name!r} (offset {s.begin}, {slabs[s.name]} bytes per "
-                f"record) does not fit in the {recsize}-byte record starting at {begin_rec}"
-            )
-
     if streaming:
         if not rec:
             numrecs = 0
@@ -545,13 +534,23 @@ def _layout(
     else:
         numrecs = raw_numrecs
 
+    if numrecs:  # without records, record variables hold no byte (scipy gives vsize 0)
+        for s in rec:
+            if s.begin - begin_rec + slabs[s.name] > recsize:
+                raise cur.fail(
+                    f"record variable {s.name!r} (offset {s.begin}, {slabs[s.name]} bytes per "
+                    f"record) does not fit in the {recsize}-byte record starting at {begin_rec}"
+                )
+    _check_overlaps(cur, specs, slabs, rec, begin_rec, used, recsize, numrecs)
     variables: list[VariableHeader] = []
     for s in specs:
         vdims = tuple(dims[i] for i in s.dim_ids)
         shape = tuple(numrecs if d.is_record else d.length for d in vdims)
         n = slabs[s.name]
         if vdims and vdims[0].is_record:
-            end = s.begin + (numrecs - 1) * recsize + n if numrecs else s.begin
+            # Without records a record variable has no data: its begin may be at or
+            # past the end of the file (netCDF-C writes it so).
+            end = s.begin + (numrecs - 1) * recsize + n if numrecs else 0
         else:
             end = s.begin + n
         if end > _MAX_OFFSET:
@@ -573,3 +572,45 @@ def _layout(
         recsize=recsize,
         file_size=size,
     )
+
+
+def _check_overlaps(
+    cur: _Cursor,
+    specs: list[_VarSpec],
+    slabs: dict[str, int],
+    rec: list[_VarSpec],
+    begin_rec: int,
+    used: int,
+    recsize: int,
+    numrecs: int,
+) -> None:
+    """Refuse variables whose data share bytes (netCDF-C refuses such files too).
+
+    Fixed-size variables must not overlap each other nor the records; the slabs of the
+    record variables must not overlap inside a record. scipy.io.netcdf_file (1.18) writes such files when
+    a scalar variable sits next to record variables (its data lands inside record 1).
+    """
+    rec_names = {s.name for s in rec}
+    spans = sorted(
+        (s.begin, s.begin + slabs[s.name], s.name) for s in specs if s.name not in rec_names
+    )
+    if rec and numrecs:
+        spans.append((begin_rec, begin_rec + (numrecs - 1) * recsize + used, "<records>"))
+        spans.sort()
+    for (_, end, a), (start, _, b) in pairwise(spans):
+        if start < end:
+            which = "the record data" if "<records>" in (a, b) else ""
+            names = [n for n in (a, b) if n != "<records>"]
+            raise cur.fail(
+                f"the data of variable {names[0]!r} overlaps "
+                + (which or f"that of variable {names[1]!r}")
+                + f" (offsets {start} < {end})"
+            )
+    if not numrecs:
+        return
+    slabs_in_record = sorted((s.begin, s.begin + slabs[s.name], s.name) for s in rec)
+    for (_, end, a), (start, _, b) in pairwise(slabs_in_record):
+        if start < end:
+            raise cur.fail(
+                f"the record slabs of variables {a!r} and {b!r} overlap (offsets {start} < {end})"
+            )

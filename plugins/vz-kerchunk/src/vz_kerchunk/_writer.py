@@ -28,7 +28,7 @@ import base64
 import json
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -230,7 +230,7 @@ class KerchunkWriter:
         group: ManifestGroup,
         target: str | os.PathLike[str] | None = None,
         *,
-        format: Literal["json", "dict"] = "json",  # the accessor's option name
+        format: str = "json",  # the accessor's option name; validated below
         mode: Mode = "w-",
         templates: bool = True,
         zarr_format: int = 2,

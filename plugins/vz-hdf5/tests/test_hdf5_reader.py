@@ -397,3 +397,60 @@ def test_chunk_iter_offsets_match_get_chunk_info(hx, nc4_file: Path) -> None:
             info = dsid.get_chunk_info(i)
             idx = tuple(o // c for o, c in zip(info.chunk_offset, (2, 3, 4), strict=True))
             assert temp.manifest[idx][1:] == (info.byte_offset, info.size)
+
+
+# -- hdf5plugin filters ------------------------------------------------------------------
+
+def _hdf5plugin():
+    hdf5plugin = pytest.importorskip("hdf5plugin")
+    pytest.importorskip("imagecodecs")
+    # netCDF4's wheels point HDF5_PLUGIN_PATH at their own filter builds, which win over
+    # hdf5plugin's when netCDF4 is imported first; force hdf5plugin's registration.
+    hdf5plugin.register(force=True)
+    return hdf5plugin
+
+
+_PLUGIN_CASES = {
+    "blosc_lz4": ("Blosc", {"cname": "lz4", "clevel": 5, "shuffle": 1}, "blosc"),
+    "blosc_zstd_bitshuffle": ("Blosc", {"cname": "zstd", "clevel": 3, "shuffle": 2}, "blosc"),
+    "zstd": ("Zstd", {"clevel": 5}, "zstd"),
+    "lz4": ("LZ4", {}, "imagecodecs_lz4h5"),
+    "bzip2": ("BZip2", {"blocksize": 5}, "bz2"),
+    "bitshuffle": ("Bitshuffle", {"cname": "none"}, "imagecodecs_bitshuffle"),
+    "bitshuffle_lz4": ("Bitshuffle", {"cname": "lz4"}, "imagecodecs_bitshuffle"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_PLUGIN_CASES))
+def test_hdf5plugin_filters(hx, tmp_path: Path, case: str) -> None:
+    hdf5plugin = _hdf5plugin()
+    cls, kwargs, codec_id = _PLUGIN_CASES[case]
+    path = tmp_path / f"{case}.h5"
+    data = (np.arange(20000, dtype="f4") % 37).reshape(200, 100)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("v", data=data, chunks=(50, 100), **getattr(hdf5plugin, cls)(**kwargs))
+        f.create_dataset("edge", data=data[:, :90], chunks=(64, 64),
+                         **getattr(hdf5plugin, cls)(**kwargs))
+    group = hx.read(path)
+    assert group.variables["v"].data.metadata.codecs[0]["id"] == codec_id
+    assert hx.assert_same_as_h5py(path, group) == 2
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "match", "chunks"),
+    [
+        ("Bitshuffle", {"cname": "zstd"}, r"32008 \(bitshuffle\) with zstd", (50, 100)),
+        ("Bitshuffle", {"cname": "lz4"}, r"not a multiple of 8", (50, 101)),
+        ("Zfp", {"rate": 16}, r"32013 \(zfp\)", (50, 100)),
+        ("Blosc2", {"cname": "zstd"}, r"32026 \(blosc2\)", (50, 100)),
+    ],
+)
+def test_hdf5plugin_unsupported(hx, tmp_path: Path, cls: str, kwargs: dict, match: str,
+                                chunks: tuple[int, int]) -> None:
+    hdf5plugin = _hdf5plugin()
+    path = tmp_path / "p.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("v", data=np.ones((100, 202), "f4"), chunks=chunks,
+                         **getattr(hdf5plugin, cls)(**kwargs))
+    with pytest.raises(UnsupportedFeatureError, match=match):
+        hx.read(path)

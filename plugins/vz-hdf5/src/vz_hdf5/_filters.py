@@ -92,6 +92,7 @@ def codecs_for_pipeline(
     dtype: np.dtype[Any],
     url: str,
     variable: str,
+    chunk_elements: int = 0,
 ) -> tuple[CodecConfig, ...]:
     """Map an HDF5 filter pipeline to numcodecs configurations, in encoding order.
 
@@ -104,6 +105,8 @@ def codecs_for_pipeline(
         The dataset's element type (shuffle and bitshuffle work on its item size).
     url, variable
         For error messages.
+    chunk_elements
+        Number of elements in one chunk (some filters' formats depend on it).
 
     Returns
     -------
@@ -177,23 +180,31 @@ def codecs_for_pipeline(
         elif code == 32008:
             # cd: major, minor, element size, block size, compression (0 none, 2 lz4, 3 zstd)
             compression = int(cd[4]) if len(cd) > 4 else 0
-            if compression != 0:
+            itemsize = int(cd[2]) if len(cd) > 2 else int(dtype.itemsize)
+            blocksize = int(cd[3]) if len(cd) > 3 else 0
+            _need_imagecodecs(url, variable, feature)
+            _register_imagecodecs("Bitshuffle")
+            out.append(
+                {"id": "imagecodecs_bitshuffle", "itemsize": itemsize, "blocksize": blocksize}
+            )
+            if compression == 2 and chunk_elements and chunk_elements % 8 == 0:
+                # The LZ4 variant writes the HDF5-LZ4 container (sizes header, then
+                # length-prefixed LZ4 blocks) around bitshuffled blocks; with a whole
+                # number of 8-element groups nothing is left over outside the blocks.
+                _register_imagecodecs("Lz4h5")
+                out.append({"id": "imagecodecs_lz4h5"})
+            elif compression != 0:
                 raise UnsupportedFeatureError(
                     url,
                     variable,
                     f"{feature} with {'lz4' if compression == 2 else 'zstd'} compression",
-                    "no numcodecs/imagecodecs codec decodes the bitshuffle HDF5 filter's "
-                    "blocked, compressed chunk format",
+                    "no numcodecs/imagecodecs codec decodes this bitshuffle chunk format"
+                    + (
+                        f" (chunks of {chunk_elements} elements, not a multiple of 8)"
+                        if compression == 2
+                        else ""
+                    ),
                 )
-            _need_imagecodecs(url, variable, feature)
-            _register_imagecodecs("Bitshuffle")
-            out.append(
-                {
-                    "id": "imagecodecs_bitshuffle",
-                    "itemsize": int(cd[2]) if len(cd) > 2 else int(dtype.itemsize),
-                    "blocksize": int(cd[3]) if len(cd) > 3 else 0,
-                }
-            )
         elif code in (5, 6):
             raise UnsupportedFeatureError(
                 url,

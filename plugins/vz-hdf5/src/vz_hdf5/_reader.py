@@ -500,14 +500,14 @@ class _Scanner:
         filters = [(int(f[0]), int(f[1]), tuple(int(c) for c in f[2]),
                     f[3].decode("ascii", "replace") if isinstance(f[3], bytes) else str(f[3]))
                    for f in filters]
-        codecs = () if kind == "vlen-str" else codecs_for_pipeline(
-            filters, dtype, self.url, dset.name
-        )
-        fill = self._fill_value(dset, plist, kind)
         if layout == h5py.h5d.CHUNKED:
             chunks = tuple(int(c) for c in dset.chunks)
         else:
             chunks = tuple(max(int(s), 1) for s in shape)
+        codecs = () if kind == "vlen-str" else codecs_for_pipeline(
+            filters, dtype, self.url, dset.name, math.prod(chunks)
+        )
+        fill = self._fill_value(dset, plist, kind)
         extra: dict[str, Any] = {"hdf5_layout": {0: "compact", 1: "contiguous", 2: "chunked"}.get(
             layout, str(layout))}
         if attr_dtypes:

@@ -10,8 +10,8 @@ the written references needs ``imagecodecs.numcodecs.register_codecs()`` first.
 
 Compressions fall in two kinds. *Bytes codecs* (deflate, LZW, PackBits, zstd, LZMA)
 decompress to the raw bytes of the chunk in the file's byte order. *Image codecs* (JPEG,
-WebP, PNG, JPEG 2000, JPEG XL) decode to an array in the machine's byte order, so their
-arrays are declared native-endian.
+WebP, PNG, JPEG 2000, JPEG XL, JPEG XR, LERC) decode to an array in the machine's byte
+order, so their arrays are declared native-endian.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ IMAGE_CODECS: dict[int, tuple[str, str]] = {
     34712: ("JPEG 2000", "imagecodecs_jpeg2k"),
     50002: ("JPEG XL", "imagecodecs_jpegxl"),
     52546: ("JPEG XL (DNG)", "imagecodecs_jpegxl"),
+    34934: ("JPEG XR", "imagecodecs_jpegxr"),
+    34887: ("LERC", "imagecodecs_lerc"),
 }
 """Image compressions that decode to an array: tag value -> (name, codec id)."""
 

@@ -407,7 +407,7 @@ class _Builder:
             raise self._unsupported(
                 where, f"compression {label} ({code})",
                 "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
-                "JPEG 2000, JPEG XL",
+                "JPEG 2000, JPEG XL, JPEG XR, LERC",
             )
         if kf.bitspersample != kf.dtype.itemsize * 8 and not (comp.image and kf.dtype.kind == "u"):
             raise self._unsupported(

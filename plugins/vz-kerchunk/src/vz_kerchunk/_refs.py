@@ -73,6 +73,9 @@ ARRAY_FILTERS = frozenset(
 )
 """numcodecs ids of array-to-array filters, never written as a zarr v2 ``compressor``."""
 
+MAX_FILL_BYTES = 16 * 2**20
+"""Most bytes of encoded fill chunks stored for one array's missing chunks (16 MiB)."""
+
 _FILL_ATTR = "_FillValue"
 _DIMS_ATTR = "_ARRAY_DIMENSIONS"
 
@@ -555,6 +558,14 @@ def _array_refs(
                     "store encoded fill chunks for them."
                 )
             fill_chunk = _encode_fill_chunk(path, meta, source)
+            if len(fill_chunk) * n_missing > MAX_FILL_BYTES:
+                raise WriteError(
+                    f"Cannot write variable {path!r}: {n_missing} of its chunks are missing and "
+                    f"must read as {source!r}, but storing them as encoded fill chunks would "
+                    f"take {len(fill_chunk) * n_missing} bytes (more than {MAX_FILL_BYTES}); "
+                    "drop or load the variable, or give it a _FillValue attribute equal to "
+                    f"{source!r} if masking those values is acceptable."
+                )
     filters, compressor = v2_filters_compressor(meta.codecs)
     zarray = {
         "zarr_format": 2,

@@ -454,3 +454,51 @@ def test_hdf5plugin_unsupported(hx, tmp_path: Path, cls: str, kwargs: dict, matc
                          **getattr(hdf5plugin, cls)(**kwargs))
     with pytest.raises(UnsupportedFeatureError, match=match):
         hx.read(path)
+
+
+def test_opaque_and_nested_compound(hx, tmp_path: Path) -> None:
+    path = tmp_path / "types.h5"
+    opaque = np.dtype("V6")
+    inner = np.dtype([("x", "<u2"), ("y", ">f4")])
+    outer = np.dtype([("id", "<i8"), ("pos", inner), ("tag", "S3"), ("vec", "<f4", (3,))])
+    with h5py.File(path, "w") as f:
+        f.create_dataset("opaque", data=np.frombuffer(bytes(range(24)), dtype=opaque))
+        rec = np.zeros(4, outer)
+        rec["id"] = [1, 2, 3, 4]
+        rec["pos"]["y"] = [0.5, 1.5, 2.5, 3.5]
+        rec["tag"] = [b"a", b"bb", b"ccc", b""]
+        rec["vec"] = np.arange(12).reshape(4, 3)
+        f.create_dataset("nested", data=rec, chunks=(3,), compression="gzip", shuffle=True)
+        f.create_dataset("i1", data=np.arange(-5, 5, dtype="i1"))
+        f.create_dataset("u8be", data=np.arange(10, dtype=">u8"), chunks=(4,))
+        f.create_dataset("f2", data=np.linspace(0, 1, 10).astype("<f2"), chunks=(5,))
+        f.create_dataset("c16", data=np.arange(4) * (1 + 2j), chunks=(2,))
+    group = hx.read(path)
+    assert group.variables["opaque"].data.dtype == opaque
+    assert group.variables["nested"].data.dtype == outer
+    assert hx.assert_same_as_h5py(path, group) == 6
+
+
+@pytest.mark.parametrize("fixture", ["nc4_file", "h5_file", "xr_files"])
+def test_no_dataset_is_dropped(hx, request: pytest.FixtureRequest, fixture: str) -> None:
+    files = request.getfixturevalue(fixture)
+    for path in files if isinstance(files, list) else [files]:
+        group = hx.read(path)
+        seen = {
+            f"/{gpath}/{name}".replace("//", "/")
+            for gpath, g in group.walk()
+            for name in g.variables
+        }
+        expected = set()
+        with h5py.File(path, "r") as f:
+
+            def visit(name: str, obj: object) -> None:
+                if not isinstance(obj, h5py.Dataset):
+                    return
+                tag = obj.attrs.get("NAME", b"")
+                if isinstance(tag, bytes) and tag.startswith(b"This is a netCDF dimension"):
+                    return
+                expected.add("/" + name.replace("_nc4_non_coord_", ""))
+
+            f.visititems(visit)
+        assert seen == expected

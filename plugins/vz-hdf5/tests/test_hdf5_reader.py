@@ -479,6 +479,22 @@ def test_opaque_and_nested_compound(hx, tmp_path: Path) -> None:
     assert hx.assert_same_as_h5py(path, group) == 6
 
 
+def _datasets_in(path: Path) -> set[str]:
+    expected = set()
+
+    def visit(name: str, obj: object) -> None:
+        if not isinstance(obj, h5py.Dataset):
+            return
+        tag = obj.attrs.get("NAME", b"")
+        if isinstance(tag, bytes) and tag.startswith(b"This is a netCDF dimension"):
+            return
+        expected.add("/" + name.replace("_nc4_non_coord_", ""))
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return expected
+
+
 @pytest.mark.parametrize("fixture", ["nc4_file", "h5_file", "xr_files"])
 def test_no_dataset_is_dropped(hx, request: pytest.FixtureRequest, fixture: str) -> None:
     files = request.getfixturevalue(fixture)
@@ -489,16 +505,4 @@ def test_no_dataset_is_dropped(hx, request: pytest.FixtureRequest, fixture: str)
             for gpath, g in group.walk()
             for name in g.variables
         }
-        expected = set()
-        with h5py.File(path, "r") as f:
-
-            def visit(name: str, obj: object) -> None:
-                if not isinstance(obj, h5py.Dataset):
-                    return
-                tag = obj.attrs.get("NAME", b"")
-                if isinstance(tag, bytes) and tag.startswith(b"This is a netCDF dimension"):
-                    return
-                expected.add("/" + name.replace("_nc4_non_coord_", ""))
-
-            f.visititems(visit)
-        assert seen == expected
+        assert seen == _datasets_in(path)

@@ -357,6 +357,7 @@ def test_dict_format_equals_json_file(tmp_path, chunk_file):
             "a": Variable(("y", "x"), chunk_file.array(a, (2, 2), fill_value=-5,
                                                        missing=[(0, 0)]), {}),
             "t": Variable(("y",), np.arange(5), {"units": "days since 2001-01-01"}),
+            'wärme "q"': Variable(("x",), chunk_file.array(np.arange(6.0), (4,)), {"n": "ü"}),
         },
         groups={"g": ManifestGroup(variables={
             "b": Variable(("x",), chunk_file.array(np.arange(6.0), (3,)), {})
@@ -369,6 +370,7 @@ def test_dict_format_equals_json_file(tmp_path, chunk_file):
     m = fsspec.filesystem("reference", fo=refs).get_mapper("")
     ds = xr.open_dataset(m, engine="zarr")
     assert int(ds["a"].values[0, 0]) == -5
+    np.testing.assert_array_equal(ds['wärme "q"'].values, np.arange(6.0))
 
 
 def test_large_manifest_is_fast(tmp_path):

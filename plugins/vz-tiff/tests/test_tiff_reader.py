@@ -570,3 +570,27 @@ class TestTiffReaderConformance(ReaderTests):
         path = tmp_path / "corrupt.tif"
         path.write_bytes(b"MM\x00*" + b"\x00\x00\xff\xff" + b"\x01" * 8)
         return path
+
+
+@pytest.mark.parametrize(
+    ("dtype", "text", "expected"),
+    [
+        ("float32", "-3.4028234663852886e+38", float(np.float32(-3.4028234663852886e38))),
+        ("float32", "nan", "nan"),
+        ("uint8", "255", 255),
+        ("uint8", "-1", None),
+        ("int16", "1.5", None),
+        ("int16", "none", None),
+    ],
+)
+def test_gdal_nodata_parsing(write: Any, dtype: str, text: str, expected: Any) -> None:
+    path = write("n.tif", np.zeros((4, 4), dtype), metadata=None,
+                 extratags=[(42113, "s", 0, text, True)])
+    var = read(path).variables["band_data"]
+    got = var.attrs.get("_FillValue")
+    if expected == "nan":
+        assert math.isnan(got)
+        assert math.isnan(var.data.fill_value)
+    else:
+        assert got == expected
+        assert var.data.fill_value == expected

@@ -302,7 +302,7 @@ class _Builder:
             )
         elif level:
             dims = tuple(f"{d}{level}" for d in _dim_names(series.axes))
-        array, nodata = self._array(series, dims, where)
+        array, nodata = self._array(series, base, dims, where)
         kf = series.keyframe
         base_kf = base.keyframe
         attrs: dict[str, Any] = {}
@@ -377,9 +377,13 @@ class _Builder:
         return UnsupportedFeatureError(self.f.url, where, feature, hint)
 
     def _array(
-        self, series: Any, dims: tuple[str, ...], where: str
+        self, series: Any, base: Any, dims: tuple[str, ...], where: str
     ) -> tuple[ManifestArray, Any]:
-        """Return the ManifestArray of one series level and its nodata value (or None)."""
+        """Return the ManifestArray of one series level and its nodata value (or None).
+
+        ``base`` is the full-resolution series, whose GDAL_NODATA applies to overviews
+        that have none of their own (as in GDAL).
+        """
         kf = series.keyframe
         f = self.f
         if kf.dtype is None or kf.sampleformat not in (1, 2, 3, 6):
@@ -513,7 +517,7 @@ class _Builder:
             np.where(missing, 0, lengths).reshape(final_grid),
             inline,
         )
-        nodata = self._nodata(kf, dtype)
+        nodata = self._nodata(kf, base.keyframe, dtype)
         metadata = ArrayMetadata(
             shape=target,
             dtype=dtype,
@@ -525,11 +529,13 @@ class _Builder:
         return ManifestArray(metadata, manifest), nodata
 
     @staticmethod
-    def _nodata(kf: Any, dtype: np.dtype[Any]) -> Any:
-        if kf.tags.valueof(42113) is None:
-            return None
-        value = np.asarray(kf.nodata).astype(dtype).item()
-        return value
+    def _nodata(kf: Any, base_kf: Any, dtype: np.dtype[Any]) -> Any:
+        """Return GDAL_NODATA as a Python scalar of ``dtype``, or None without the tag."""
+        for page in (kf, base_kf):
+            text = page.tags.valueof(42113)
+            if text is not None:
+                return _parse_nodata(str(text), dtype)
+        return None
 
     def _layout(self, kf: Any, where: str) -> _Layout:
         ss, depth, length, width, sc = (int(v) for v in kf.shaped)
@@ -698,6 +704,23 @@ class _Builder:
             padded = decoded[:full].ljust(full, b"\x00")
             out[int(np.ravel_multi_index(idx, offsets.shape))] = bytes(codec.encode(padded))
         return out
+
+
+def _parse_nodata(text: str, dtype: np.dtype[Any]) -> Any:
+    """Return a GDAL_NODATA string as a value of ``dtype``, or None when it is not one."""
+    try:
+        number = float(text.strip().replace(",", "."))
+    except ValueError:
+        return None
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not number.is_integer() or not info.min <= number <= info.max:
+            return None  # GDAL ignores a nodata value the data type cannot hold
+        return int(number)
+    if dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            return float(np.asarray(number).astype(dtype))
+    return None
 
 
 def _fit(

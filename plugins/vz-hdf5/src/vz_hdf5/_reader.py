@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,38 @@ def _local_path(url: str) -> str | None:
     if "://" not in url:
         return url
     return None
+
+
+class _RawReader:
+    """Positional reads of raw bytes (for the native chunk-index reader)."""
+
+    def __init__(self, local: str | None, url: str, storage_options: dict[str, Any] | None):
+        self._local = local
+        self._url = url
+        self._storage_options = storage_options
+        self._fd: int | None = None
+        self._fobj: Any = None
+
+    def __call__(self, offset: int, size: int) -> bytes:
+        if self._local is not None:
+            if self._fd is None:
+                self._fd = os.open(self._local, os.O_RDONLY)
+            return os.pread(self._fd, size, offset)
+        if self._fobj is None:
+            import fsspec
+
+            self._fobj = fsspec.open(self._url, "rb", **(self._storage_options or {})).open()
+        self._fobj.seek(offset)
+        data: bytes = self._fobj.read(size)
+        return data
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._fobj is not None:
+            self._fobj.close()
+            self._fobj = None
 
 
 @contextmanager
@@ -164,26 +197,40 @@ class HDF5Reader:
         CorruptFileError
             The file is not readable as HDF5 (truncated, corrupt).
         """
-        unknown = set(options) - {"drop_variables", "load_unsupported"}
+        valid = ("drop_variables", "load_unsupported", "chunk_index")
+        unknown = set(options) - set(valid)
         if unknown:
             raise TypeError(
                 f"unknown reader option(s) {sorted(unknown)} for the 'hdf5' reader; "
-                "valid options are 'drop_variables' and 'load_unsupported'"
+                f"valid options are {', '.join(map(repr, valid))}"
             )
         drop = options.get("drop_variables") or ()
         if isinstance(drop, str):
             drop = (drop,)
-        with _open(url, storage_options) as (h5, size):
-            scanner = _Scanner(
-                url, h5, size, drop=frozenset(drop),
-                load_unsupported=bool(options.get("load_unsupported", False)),
+        chunk_index = options.get("chunk_index", "auto")
+        if chunk_index not in ("auto", "hdf5"):
+            raise ValueError(
+                f"chunk_index must be 'auto' (native v1 B-tree reader, falling back to HDF5) "
+                f"or 'hdf5' (HDF5's chunk_iter), got {chunk_index!r}"
             )
-            try:
-                return scanner.scan(group)
-            except VZError:
-                raise
-            except (OSError, RuntimeError) as err:  # h5py: damaged object headers, heaps
-                raise CorruptFileError(url, f"HDF5 failed reading metadata ({err})") from err
+        raw = _RawReader(_local_path(url), url, storage_options)
+        try:
+            with _open(url, storage_options) as (h5, size):
+                scanner = _Scanner(
+                    url, h5, size, drop=frozenset(drop),
+                    load_unsupported=bool(options.get("load_unsupported", False)),
+                    raw=raw if chunk_index == "auto" else None,
+                )
+                try:
+                    return scanner.scan(group)
+                except VZError:
+                    raise
+                except (OSError, RuntimeError) as err:  # h5py: damaged headers, heaps
+                    raise CorruptFileError(
+                        url, f"HDF5 failed reading metadata ({err})"
+                    ) from err
+        finally:
+            raw.close()
 
 
 # -- group survey ----------------------------------------------------------------------
@@ -240,8 +287,13 @@ class _Scanner:
         *,
         drop: frozenset[str] = frozenset(),
         load_unsupported: bool = False,
+        raw: _RawReader | None = None,
     ) -> None:
         self.url = url
+        self.raw = raw
+        fcpl = h5.id.get_create_plist()
+        self.base = int(fcpl.get_userblock())
+        self.sizeof_addr, self.sizeof_len = (int(x) for x in fcpl.get_sizes())
         self.h5 = h5
         self.size = size
         self.drop = drop
@@ -526,7 +578,7 @@ class _Scanner:
 
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
         if layout == h5py.h5d.CHUNKED:
-            manifest = self._chunked_manifest(dset, shape, chunks, grid)
+            manifest, extra["chunk_index"] = self._chunked_manifest(dset, shape, chunks, grid)
         elif layout == h5py.h5d.CONTIGUOUS:
             manifest = self._contiguous_manifest(dset, shape, dtype, grid)
         elif layout == h5py.h5d.COMPACT:
@@ -556,15 +608,29 @@ class _Scanner:
     def _chunked_manifest(
         self, dset: h5py.Dataset, shape: tuple[int, ...], chunks: tuple[int, ...],
         grid: tuple[int, ...],
-    ) -> ChunkManifest:
+    ) -> tuple[ChunkManifest, str]:
+        """Return the manifest and how its index was read.
+
+        The second item is ``"v1-btree"`` (native reader), ``"hdf5"`` (``chunk_iter``) or
+        ``"none"`` (an empty array).
+        """
         n = math.prod(grid)
         pi = np.full(n, _MISSING, np.uint8)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
+        how = "hdf5" if n else "none"
         if n:
-            rows = _chunk_rows(dset.id, len(shape))
+            rows = self._native_rows(dset, len(shape))
+            if rows is None:
+                rows = _chunk_rows(dset.id, len(shape))
+            else:
+                how = "v1-btree"
+            ndim = len(shape)
+            idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
+            inside = (idx < np.asarray(grid, np.uint64)).all(axis=1)
+            if not inside.all():  # chunks left behind by shrinking the dataset
+                rows, idx = rows[inside], idx[inside]
             if rows.shape[0]:
-                ndim = len(shape)
                 masks = rows[:, ndim + 2]
                 if masks.any():
                     bad = rows[np.flatnonzero(masks)[0], :ndim].tolist()
@@ -575,13 +641,28 @@ class _Scanner:
                         "cannot decode them all",
                         "rewrite the dataset (h5repack) or load it",
                     )
-                idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
                 flat = np.ravel_multi_index(tuple(idx.T.astype(np.intp)), grid)
                 pi[flat] = 0
                 off[flat] = rows[:, ndim]
                 ln[flat] = rows[:, ndim + 1]
                 self._check_extent(dset, int((rows[:, ndim] + rows[:, ndim + 1]).max()))
-        return self._manifest(grid, pi, off, ln)
+        return self._manifest(grid, pi, off, ln), how
+
+    def _native_rows(self, dset: h5py.Dataset, ndim: int) -> np.ndarray | None:
+        """Chunk rows from the native v1 B-tree reader, or None to use ``chunk_iter``."""
+        if self.raw is None:
+            return None
+        from vz_hdf5._btree import ChunkIndexError, read_v1_chunk_rows
+
+        try:
+            # H5Gget_objinfo is O(1); H5Oget_info also sizes the chunk index (walks it).
+            addr = h5py.h5g.get_objinfo(dset.id).objno[0]
+            return read_v1_chunk_rows(
+                self.raw, int(addr), base=self.base, sizeof_addr=self.sizeof_addr,
+                sizeof_len=self.sizeof_len, ndim=ndim,
+            )
+        except (ChunkIndexError, IndexError, ValueError, struct.error):
+            return None  # let HDF5 itself read (and judge) the index
 
     def _contiguous_manifest(
         self, dset: h5py.Dataset, shape: tuple[int, ...], dtype: np.dtype[Any],

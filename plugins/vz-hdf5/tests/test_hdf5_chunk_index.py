@@ -1,0 +1,137 @@
+"""The native v1 B-tree chunk-index reader gives exactly what HDF5's chunk_iter gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("vz_hdf5")
+
+import h5py
+
+
+def _same_manifests(a, b) -> int:
+    """Assert two groups have identical manifests; return the number of chunked arrays."""
+    from vzcore.manifests import ManifestArray
+
+    chunked = 0
+    for (pa, ga), (pb, gb) in zip(a.walk(), b.walk(), strict=True):
+        assert pa == pb
+        assert list(ga.variables) == list(gb.variables)
+        for name, va in ga.variables.items():
+            da, db = va.data, gb.variables[name].data
+            if not isinstance(da, ManifestArray):
+                continue
+            ma, mb = da.manifest, db.manifest
+            assert ma.paths == mb.paths, name
+            np.testing.assert_array_equal(ma.path_index, mb.path_index, err_msg=name)
+            np.testing.assert_array_equal(ma.offsets, mb.offsets, err_msg=name)
+            np.testing.assert_array_equal(ma.lengths, mb.lengths, err_msg=name)
+            assert dict(ma.inline) == dict(mb.inline), name
+            chunked += da.metadata.extra.get("hdf5_layout") == "chunked"
+    return chunked
+
+
+def _methods(group) -> set[str]:
+    return {
+        v.data.metadata.extra["chunk_index"]
+        for _, g in group.walk()
+        for v in g.variables.values()
+        if hasattr(v.data, "metadata")
+        and v.data.metadata.extra.get("chunk_index", "none") != "none"
+    }
+
+
+@pytest.mark.parametrize("fixture", ["nc4_file", "h5_file", "xr_files"])
+def test_native_matches_chunk_iter_on_fixtures(hx, request, fixture: str) -> None:
+    files = request.getfixturevalue(fixture)
+    for path in files if isinstance(files, list) else [files]:
+        native = hx.read(path)
+        hdf5 = hx.read(path, chunk_index="hdf5")
+        assert _same_manifests(native, hdf5) > 0
+        assert _methods(native) == {"v1-btree"}
+        assert _methods(hdf5) == {"hdf5"}
+
+
+def _write(path: Path, **file_kwargs) -> None:
+    rng = np.random.default_rng(3)
+    with h5py.File(path, "w", **file_kwargs) as f:
+        # 40 x 50 = 2000 chunks: a B-tree several levels deep
+        f.create_dataset("many", data=rng.random((400, 500)).astype("f4"), chunks=(10, 10),
+                         compression="gzip", compression_opts=1)
+        sparse = f.create_dataset("sparse", shape=(100, 100), dtype="i2", chunks=(7, 9),
+                                  fillvalue=-5)
+        sparse[::13, ::11] = 3
+        grow = f.create_dataset("grow", shape=(5, 4), maxshape=(None, 4), dtype="i8",
+                                chunks=(2, 4))
+        grow[:] = 1
+        grow.resize((11, 4))
+        grow[5:] = 2
+        shrink = f.create_dataset("shrink", data=np.arange(100.0), maxshape=(None,),
+                                  chunks=(8,))
+        shrink.resize((30,))
+        d = f.create_dataset("with_attrs", data=np.arange(64, dtype="u1"), chunks=(16,))
+        for i in range(40):  # object-header continuation blocks
+            d.attrs[f"attr_{i:02d}"] = np.arange(i + 1)
+        g = f.create_group("g")
+        g.create_dataset("x", data=np.arange(1000, dtype=">i4").reshape(10, 100),
+                         chunks=(3, 30), shuffle=True, compression="gzip")
+
+
+@pytest.mark.parametrize(
+    ("file_kwargs", "native"),
+    [
+        ({}, True),
+        ({"libver": ("v108", "v108")}, True),  # v2 object headers, layout v3
+        ({"userblock_size": 1024}, True),
+        ({"libver": "latest"}, False),  # layout v4: newer indexes, chunk_iter fallback
+        ({"track_order": True}, True),
+    ],
+)
+def test_native_matches_chunk_iter(hx, tmp_path: Path, file_kwargs: dict, native: bool) -> None:
+    path = tmp_path / "idx.h5"
+    _write(path, **file_kwargs)
+    a = hx.read(path)
+    b = hx.read(path, chunk_index="hdf5")
+    assert _same_manifests(a, b) == 6
+    assert _methods(a) == ({"v1-btree"} if native else {"hdf5"})
+    assert hx.assert_same_as_h5py(path, a) == 6
+
+
+def test_four_byte_addresses(hx, tmp_path: Path) -> None:
+    path = tmp_path / "small_addr.h5"
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_sizes(4, 4)
+    fid = h5py.h5f.create(str(path).encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl)
+    with h5py.File(fid) as f:
+        f.create_dataset("v", data=np.arange(300, dtype="f8").reshape(30, 10), chunks=(4, 4),
+                         compression="gzip")
+    a = hx.read(path)
+    b = hx.read(path, chunk_index="hdf5")
+    assert _same_manifests(a, b) == 1
+    assert _methods(a) == {"v1-btree"}
+    assert hx.assert_same_as_h5py(path, a) == 1
+
+
+def test_remote_native_index(hx, tmp_path: Path, nc4_file: Path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    from vz_hdf5._reader import HDF5Reader
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/vzh-idx/f.nc", nc4_file.read_bytes())
+    try:
+        remote = HDF5Reader().read("memory://vzh-idx/f.nc")
+        assert _methods(remote) == {"v1-btree"}
+        local = hx.read(nc4_file)
+        for name, var in local.variables.items():
+            np.testing.assert_array_equal(var.data.manifest.offsets,
+                                          remote.variables[name].data.manifest.offsets)
+    finally:
+        fs.rm("/vzh-idx", recursive=True)
+
+
+def test_bad_chunk_index_option(hx, nc4_file: Path) -> None:
+    with pytest.raises(ValueError, match="chunk_index must be"):
+        hx.read(nc4_file, chunk_index="fast")

@@ -97,3 +97,10 @@ def test_equality_compares_references():
     assert make(["a", "b"]) == make(["a", "b"])
     assert make(["a", "b"]) != make(["a", "c"])
     assert make(["a", ""]).chunk_equal(make(["a", "b"])).tolist() == [True, False]
+
+
+def test_scalar_grid():
+    m = ChunkManifest.from_refs({(): ("file:///s.nc", 8, 4)}, ())
+    assert m.grid_shape == ()
+    assert m[()] == ("file:///s.nc", 8, 4)
+    assert dict(m.iter_refs()) == {(): ("file:///s.nc", 8, 4)}

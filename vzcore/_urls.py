@@ -19,7 +19,8 @@ def to_url(path: str | os.PathLike[str]) -> str:
         if s.startswith("file://"):
             return "file://" + str(Path(s[len("file://") :]).resolve())
         return s
-    return Path(s).expanduser().resolve().as_uri()
+    # Not Path.as_uri(): fsspec does not undo its percent-encoding of spaces and the like.
+    return "file://" + str(Path(s).expanduser().resolve())
 
 
 def open_url(url: str, storage_options: dict[str, Any] | None = None) -> Any:

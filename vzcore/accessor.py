@@ -43,7 +43,7 @@ class _Virtualize:
     def to_group(self) -> Any:
         raise NotImplementedError
 
-    def write(self, target: Any, format: str, **options: Any) -> Any:
+    def write(self, target: Any, format: str, /, **options: Any) -> Any:
         """Write with any installed writer.
 
         Parameters

@@ -142,7 +142,7 @@ class ChunkManifest:
         has_empty = int(uniq.size > 0 and uniq[0] == "")  # "" sorts first
         table = [str(u) for u in uniq[has_empty:]]
         dtype = _index_dtype(len(table))
-        codes = inverse.reshape(p.shape).astype(np.int64) - has_empty
+        codes = np.asarray(inverse.reshape(p.shape).astype(np.int64) - has_empty)
         codes[codes < 0] = np.iinfo(dtype).max
         pi = codes.astype(dtype)
         flat_inline: dict[int, bytes] = {}

@@ -12,14 +12,18 @@ has no sub-groups):
   ``max_chunk_bytes`` is split on the next axis the same way. With zero records the shape is
   0 on the record axis and the manifest holds no chunk.
 * **dtypes** are the stored big-endian ones (``>i2``, ``>f4``, ``i1``, ...); no codecs.
-* **char variables** become fixed-width byte strings, the way xarray decodes netCDF: the
+* **char variables** become fixed-width byte strings where xarray would make them so: the
   last dimension (the string length ``n``) is folded into an ``S<n>`` dtype and dropped
-  from the dimensions, so a ``char name(station, strlen)`` variable is an ``S<strlen>``
-  array over ``(station,)``. The bytes are unchanged, so the chunks stay virtual. The one
-  exception is a 1-D char variable along the record dimension of a file with several record
-  variables (one character per record, interleaved with other data): its few bytes are read
-  at scan time and returned as a 0-d numpy ``S<numrecs>`` array (up to
-  ``max_loaded_bytes``, otherwise :class:`~vzcore.errors.UnsupportedFeatureError`).
+  from the dimensions, so ``char name(station, strlen)`` is an ``S<strlen>`` array over
+  ``(station,)``. xarray folds only "stackable" dimensions (see :func:`string_dimensions`:
+  no variable of that name, and used only as the last dimension of char variables); other
+  char variables stay ``S1`` arrays over all their dimensions, e.g. a one-character flag
+  per record, ``char flag(time)``. Either way the bytes are unchanged and the chunks stay
+  virtual. The one exception: 1-D char variables along a stackable record dimension when
+  there are several record variables (all such strings, interleaved record by record)
+  cannot be one contiguous string; their bytes (one per record) are read at scan time and
+  returned as a 0-d numpy ``S<numrecs>`` array, up to ``max_loaded_bytes``, beyond which
+  :class:`~vzcore.errors.UnsupportedFeatureError` is raised.
 * **Attributes** are JSON-safe: one value -> a Python scalar, several -> a list, char ->
   ``str`` (UTF-8, NUL bytes removed, as netCDF4-python reads them; ``_FillValue`` keeps
   its NULs). CF attributes (``_FillValue``, ``scale_factor``, ...) are kept as stored.
@@ -45,7 +49,13 @@ from vz_netcdf3._header import MAGICS, Attribute, Header, VariableHeader, parse_
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["DEFAULT_MAX_CHUNK_BYTES", "Netcdf3Reader", "outer_chunk", "read_header"]
+__all__ = [
+    "DEFAULT_MAX_CHUNK_BYTES",
+    "Netcdf3Reader",
+    "outer_chunk",
+    "read_header",
+    "string_dimensions",
+]
 
 DEFAULT_MAX_CHUNK_BYTES = 32 * 2**20
 """Fixed-size variables (and record slabs) above this many bytes are split in chunks."""
@@ -168,6 +178,33 @@ def outer_chunk(length: int, row_bytes: int, max_bytes: int | None) -> int:
     return int(divisors[divisors > ideal].min())
 
 
+def string_dimensions(header: Header) -> set[str]:
+    """Return the dimensions that hold string lengths, by xarray's rule.
+
+    xarray concatenates the characters of a ``char`` variable along its last dimension when
+    that dimension is "stackable": no variable has its name, and every variable that uses
+    it is a ``char`` variable using it as its last dimension (``xarray.conventions``,
+    ``decode_cf_variables``). Other char variables stay arrays of single characters.
+
+    Parameters
+    ----------
+    header
+        A parsed header.
+
+    Returns
+    -------
+    set of str
+        Names of the dimensions folded into ``S<n>`` dtypes.
+    """
+    names = {v.name for v in header.variables}
+    out = {d.name for d in header.dimensions if d.name not in names}
+    for v in header.variables:
+        for i, d in enumerate(v.dimensions):
+            if not v.nc_type.is_char or i != len(v.dimensions) - 1:
+                out.discard(d.name)
+    return out
+
+
 def _attr_value(attr: Attribute) -> Any:
     """Return an attribute's value as a JSON-safe Python value."""
     if attr.nc_type.is_char:
@@ -208,9 +245,9 @@ class Netcdf3Reader:
         Fixed-size variables (and record slabs) larger than this are split on their outer
         axis (default 32 MiB); None or 0 keeps one chunk per variable (per record).
     max_loaded_bytes
-        Upper bound of the char data read at scan time for variables that cannot be
-        referenced (1-D char variables along the record dimension when other record
-        variables are interleaved); default 1 MiB.
+        Upper bound of the char data read at scan time for strings that cannot be
+        referenced (1-D char variables along a string-length record dimension shared by
+        several record variables, see the module docstring); default 1 MiB.
     header_block_size
         Bytes of the first header read (64 KiB); longer headers are read in more blocks.
     """
@@ -292,9 +329,10 @@ class Netcdf3Reader:
         source = _FsspecSource(url, storage_options)
         header = parse_header(source, url, block_size=block)
         root = ManifestGroup(attrs={a.name: _attr_value(a) for a in header.attributes})
+        string_dims = string_dimensions(header)
         for var in header.variables:
             root.variables[var.name] = self._variable(
-                url, header, var, max_chunk, max_loaded, source
+                url, header, var, max_chunk, max_loaded, source, string_dims
             )
         return root
 
@@ -308,12 +346,13 @@ class Netcdf3Reader:
         max_chunk: int | None,
         max_loaded: int,
         source: _FsspecSource,
+        string_dims: set[str],
     ) -> Variable:
         attrs = {a.name: _attr_value(a) for a in var.attributes}
         dims = tuple(d.name for d in var.dimensions)
         shape = var.shape
         dtype = var.nc_type.dtype
-        if var.nc_type.is_char and shape:
+        if var.nc_type.is_char and shape and dims[-1] in string_dims:
             width = shape[-1]
             if var.is_record and len(shape) == 1 and len(header.record_variables) > 1:
                 data = self._load_record_chars(url, header, var, max_loaded, source)

@@ -40,9 +40,9 @@ def assert_same_as_h5py(path: Path, group: Any, h5path: str = "/") -> int:
         for gpath, g in group.walk():
             base = h5path.rstrip("/") + ("/" + gpath if gpath else "")
             for name, var in g.variables.items():
-                h5name = f"{base}/{name}"
+                h5name = f"{base}/_nc4_non_coord_{name}"
                 if h5name not in f:
-                    h5name = f"{base}/_nc4_non_coord_{name}"
+                    h5name = f"{base}/{name}"
                 expected = h5_raw(f[h5name])
                 dset_dtype = f[h5name].dtype
                 # numpy scalars are always native-endian: compare with the stored dtype

@@ -506,3 +506,27 @@ def test_no_dataset_is_dropped(hx, request: pytest.FixtureRequest, fixture: str)
             for name in g.variables
         }
         assert seen == _datasets_in(path)
+
+
+def test_netcdf4_coordinate_corner_cases(hx, tmp_path: Path) -> None:
+    h5netcdf = pytest.importorskip("h5netcdf")
+    path = tmp_path / "odd.nc"
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("x", 3)
+        ds.createDimension("n", 4)
+        ds.createDimension("y", 2)
+        two_d = ds.createVariable("x", "f4", ("x", "n"))  # 2-D coordinate variable
+        two_d[:] = np.arange(12).reshape(3, 4)
+        non_coord = ds.createVariable("y", "i4", ("x",))  # stored as _nc4_non_coord_y
+        non_coord[:] = [1, 2, 3]
+        z = ds.createVariable("z", "f8", ("y", "x", "n"))
+        z[:] = 1.0
+        chars = ds.createVariable("s", "S1", ("x", "n"))
+        chars[:] = np.array([list("abcd")] * 3, dtype="S1")
+    group = hx.read(path)
+    assert list(group.variables) == ["x", "y", "z", "s"]
+    with h5netcdf.File(path, "r") as ref:
+        for name, var in group.variables.items():
+            assert var.dims == ref.variables[name].dimensions, name
+    assert group.variables["s"].data.dtype == np.dtype("S1")
+    assert hx.assert_same_as_h5py(path, group) == 4

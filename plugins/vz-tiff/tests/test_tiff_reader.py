@@ -594,3 +594,19 @@ def test_gdal_nodata_parsing(write: Any, dtype: str, text: str, expected: Any) -
     else:
         assert got == expected
         assert var.data.fill_value == expected
+
+
+def test_ome_tiff(write: Any) -> None:
+    data = np.arange(2 * 3 * 20 * 30, dtype=np.uint16).reshape(2, 3, 20, 30)
+    path = write("o.ome.tif", data, ome=True, metadata={"axes": "TCYX"}, compression="zlib",
+                 tile=(16, 16))
+    array = assert_matches(path)
+    assert array.metadata.dimension_names == ("time", "channel", "y", "x")
+
+
+def test_jpeg_separate_planes(write: Any) -> None:
+    data = (np.arange(3 * 32 * 48) % 250).astype(np.uint8).reshape(3, 32, 48)
+    path = write("js.tif", data, photometric="rgb", planarconfig="separate", compression="jpeg",
+                 tile=(16, 16))
+    array = assert_matches(path)
+    assert array.metadata.dimension_names == ("band", "y", "x")

@@ -107,8 +107,8 @@ def compression_codec(
     if compression == 1:
         return Compression("uncompressed", None, image=False)
     if compression in BYTES_CODECS:
-        name, config = BYTES_CODECS[compression]
-        return Compression(name, dict(config), image=False)
+        name, bytes_config = BYTES_CODECS[compression]
+        return Compression(name, dict(bytes_config), image=False)
     if compression not in IMAGE_CODECS:
         return None
     name, codec_id = IMAGE_CODECS[compression]

@@ -121,7 +121,7 @@ def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
         except (OSError, TypeError, ValueError):  # some filesystems cannot tell
             size = None
         try:
-            tif = tifffile.TiffFile(path if local else handle)
+            tif = tifffile.TiffFile(handle if handle is not None else path)
         except tifffile.TiffFileError as err:
             raise CorruptFileError(url, f"tifffile cannot parse it ({err})") from err
         except FileNotFoundError:

@@ -10,12 +10,12 @@ import vzcore
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
-netCDF4 = pytest.importorskip("netCDF4")
+netcdf4 = pytest.importorskip("netCDF4")
 fsspec = pytest.importorskip("fsspec")
 
 
 def _grouped_file(path):
-    with netCDF4.Dataset(path, "w") as f:
+    with netcdf4.Dataset(path, "w") as f:
         f.title = "root"
         f.createDimension("x", 4)
         v = f.createVariable("top", "i4", ("x",))

@@ -150,12 +150,16 @@ def test_predictor_on_interleaved_rgb(write: Any, predictor: Any) -> None:
 # -- samples, planar configuration, pages, series --------------------------------------------
 
 
-@pytest.mark.parametrize("compression", [None, "zlib"])
+@pytest.mark.parametrize(
+    ("compression", "predictor"), [(None, None), ("zlib", None), ("zlib", True)]
+)
 @pytest.mark.parametrize("layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"])
-def test_planar_separate_bands(write: Any, compression: str | None, layout: dict[str, Any]) -> None:
+def test_planar_separate_bands(
+    write: Any, compression: str | None, predictor: Any, layout: dict[str, Any]
+) -> None:
     data = (np.arange(4 * 37 * 50, dtype=np.uint16) % 3001).reshape(4, 37, 50)
     path = write("sep.tif", data, photometric="minisblack", planarconfig="separate",
-                 compression=compression, **layout)
+                 compression=compression, predictor=predictor, **layout)
     array = assert_matches(path)
     assert array.metadata.dimension_names == ("band", "y", "x")
     group = read(path)

@@ -322,11 +322,8 @@ class _Builder:
                     base_kf.imagelength, base_kf.imagewidth, kf.imagelength, kf.imagewidth
                 )
             self._add_geo(geo, dims, array.shape, variables, attrs)
-        variables[self.variable_name] = Variable(dims, array, attrs)
-        # Coordinates first, then the data variable (the order xarray shows).
-        ordered = {k: v for k, v in variables.items() if k != self.variable_name}
-        ordered[self.variable_name] = variables[self.variable_name]
-        return ManifestGroup(variables=ordered)
+        variables[self.variable_name] = Variable(dims, array, attrs)  # after its coordinates
+        return ManifestGroup(variables=variables)
 
     @staticmethod
     def _tifffile_metadata(series: Any) -> dict[str, Any]:

@@ -420,7 +420,7 @@ class _Builder:
             raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
         if kf.jpegtables is not None or kf.jpegheader is not None:
             raise self._unsupported(
-                where, "JPEG compression with shared JPEGTables",
+                where, "JPEG compression with shared JPEGTables (or an NDPI JPEG header)",
                 "the imagecodecs_jpeg codec cannot take its tables from JSON metadata; "
                 "re-encode the file without JPEG tables or load the values instead",
             )

@@ -44,7 +44,9 @@ class Build:
     raw_tags: dict[str, int] = field(default_factory=dict)
 
     def nn(self, x: int) -> bytes:
-        return struct.pack(">q" if self.version == 5 else ">i", x)
+        if self.version == 5:
+            return struct.pack(">q", x)
+        return struct.pack(">I" if x >= 0 else ">i", x)  # unsigned; negatives for hostility
 
     def off(self, x: int) -> bytes:
         return struct.pack(">i" if self.version == 1 else ">q", x)
@@ -149,8 +151,13 @@ def test_bad_magic():
     corrupt(b"CD", "the file ends")
 
 
-def test_negative_record_count():
-    corrupt(Build(numrecs=-2).bytes(), "record count is negative")
+def test_record_count():
+    corrupt(Build(version=5, numrecs=-2).bytes(), "record count is negative")
+    # CDF-1/CDF-2 counts are unsigned: 0xFFFFFFFE records (none stored: no record variable).
+    assert parse(Build(version=2, numrecs=-2).bytes()).numrecs == 2**32 - 2
+    b = Build(version=2, numrecs=-2, dims=[("t", 0)], variables=[f4_var(ids=[0])])
+    b.data = b"\0" * 16
+    corrupt(b.bytes(), "file has only")
 
 
 def test_streaming_without_records():
@@ -201,7 +208,10 @@ def test_names():
     corrupt(Build(dims=[("x", 1), ("x", 2)]).bytes(), "defined twice")
     corrupt(Build(gatts=[("a", 2, b"x", 1), ("a", 2, b"y", 1)]).bytes(), "appears twice")
     data = bytearray(Build(dims=[("x", 1)]).bytes())
-    data[16:20] = struct.pack(">i", -4)  # name length
+    data[16:20] = struct.pack(">i", -4)  # name length, unsigned: 4294967292
+    corrupt(bytes(data), "more than the")
+    data = bytearray(Build(version=5, dims=[("x", 1)]).bytes())
+    data[24:32] = struct.pack(">q", -4)  # CDF-5 name length: signed 64-bit
     corrupt(bytes(data), "negative")
     b = Build(dims=[("x", 1)], variables=[f4_var("v", [0]), f4_var("v", [0])], data=b"\0" * 8)
     corrupt(b.bytes(), "'v' is defined twice")
@@ -299,3 +309,37 @@ def test_unknown_size_reads_on_until_the_end():
     h = parse_header(Source(b.bytes(), known_size=False), URL, block_size=64)
     assert h.file_size is None
     assert h.variables[0].shape == (2,)
+
+
+@pytest.mark.parametrize("version", [2, 5])
+def test_offsets_beyond_4_gib(tmp_path, version):
+    # A sparse file: a 5 GiB fixed-size variable, then a record variable past 4 GiB.
+    from vz_netcdf3._reader import Netcdf3Reader
+
+    rows, cols = 1280, 2**19  # float64: 4 MiB per row, 5 GiB in all
+    dims = [("t", 0), ("y", rows), ("x", cols)]
+    b = Build(version=version, numrecs=3, dims=dims)
+    b.variables = [("big", [1, 2], [], 6, 0, 0), ("r", [0], [], 4, 4, 0)]
+    size = len(b.header([0, 0]))
+    big_end = size + rows * cols * 8
+    b.variables = [("big", [1, 2], [], 6, 2**32 - 1, size), ("r", [0], [], 4, 4, big_end)]
+    path = tmp_path / "sparse.nc"
+    with open(path, "wb") as f:
+        f.write(b.bytes())
+        f.truncate(big_end + 3 * 4)
+    group = Netcdf3Reader().read(path.as_uri())
+    big = group.variables["big"].data
+    assert big.metadata.chunk_shape == (8, cols)  # split at 32 MiB
+    offsets = big.manifest.offsets.ravel()
+    assert offsets.dtype == np.uint64
+    assert int(offsets[-1]) == size + (rows - 8) * cols * 8 > 2**32
+    r = group.variables["r"].data.manifest.offsets.ravel().tolist()
+    assert r == [big_end, big_end + 4, big_end + 8]
+
+
+def test_classic_offsets_are_32_bit():
+    # CDF-1 stores begin as a signed 32-bit int: a variable cannot start past 2 GiB.
+    b = Build(version=1, dims=[("x", 2)], variables=[f4_var(ids=[0], begin=0)])
+    data = bytearray(b.bytes())
+    data[-4:] = struct.pack(">I", 2**31)  # read back as negative
+    corrupt(bytes(data), "negative")

@@ -16,8 +16,8 @@ PnetCDF's CDF-5 extension. Everything is big-endian::
     var        = name nelems [dimid ...] vatt_list nc_type vsize begin
 
 Tags and ``nc_type`` are 32-bit; ``NON_NEG`` (counts, lengths, dimension ids, ``vsize``) is
-32-bit in CDF-1/CDF-2 and 64-bit in CDF-5; ``begin`` is 32-bit in CDF-1 and 64-bit
-otherwise.
+unsigned 32-bit in CDF-1/CDF-2 (netCDF-C reads it as ``size_t``) and 64-bit in CDF-5;
+``begin`` is signed 32-bit in CDF-1 and 64-bit otherwise.
 
 Record variables (first dimension unlimited) store one slab per record; the slabs of all
 record variables are interleaved record by record, so record ``r`` of a variable starts at
@@ -281,9 +281,18 @@ class _Cursor:
         value: int = struct.unpack(">q", self.take(8))[0]
         return value
 
+    def uint32(self) -> int:
+        value: int = struct.unpack(">I", self.take(4))[0]
+        return value
+
     def non_neg(self) -> int:
-        """Read a NON_NEG field: 32-bit before CDF-5, 64-bit in CDF-5."""
-        value = self.int64() if self.version == 5 else self.int32()
+        """Read a NON_NEG field: unsigned 32-bit before CDF-5, 64-bit in CDF-5.
+
+        netCDF-C reads these as ``size_t`` (``ncx_get_size_t``): in CDF-1/CDF-2 a length
+        or a ``vsize`` may use the 32nd bit (dimensions up to 2**32 - 4 elements, ``vsize``
+        2**32 - 1 for variables over 4 GiB).
+        """
+        value = self.int64() if self.version == 5 else self.uint32()
         if value < 0:
             raise self.fail(f"{self.what} is negative ({value})")
         return value
@@ -345,8 +354,12 @@ def parse_header(source: ByteSource, url: str, *, block_size: int = _DEFAULT_BLO
     cur.version = MAGICS[magic]
 
     cur.what = "the record count"
-    raw_numrecs = cur.int64() if cur.version == 5 else cur.int32()
-    streaming = raw_numrecs == -1
+    if cur.version == 5:
+        raw_numrecs = cur.int64()
+        streaming = raw_numrecs == -1
+    else:
+        raw_numrecs = cur.uint32()
+        streaming = raw_numrecs == 0xFFFFFFFF
     if raw_numrecs < -1:
         raise cur.fail(f"the record count is negative ({raw_numrecs})")
 
@@ -482,10 +495,10 @@ def _parse_variables(cur: _Cursor, dims: tuple[Dimension, ...]) -> list[_VarSpec
         cur.what = f"the type of variable {name!r}"
         nc_type = _nc_type(cur, cur.int32(), f"variable {name!r}")
         cur.what = f"the vsize of variable {name!r}"
-        vsize = cur.non_neg()
+        vsize = cur.take(8) if cur.version == 5 else cur.take(4)  # redundant: not trusted
         cur.what = f"the data offset (begin) of variable {name!r}"
         begin = cur.offset()
-        out.append(_VarSpec(name, tuple(ids), attrs, nc_type, vsize, begin))
+        out.append(_VarSpec(name, tuple(ids), attrs, nc_type, int.from_bytes(vsize), begin))
     return out
 
 

@@ -47,6 +47,8 @@ def assert_same_as_h5py(path: Path, group: Any, h5path: str = "/") -> int:
                 dset_dtype = f[h5name].dtype
                 # numpy scalars are always native-endian: compare with the stored dtype
                 expected_dtype = expected.dtype if expected.dtype == object else dset_dtype
+                if dset_dtype.subdtype is not None:  # HDF5 array type: trailing axes
+                    expected_dtype = dset_dtype.subdtype[0]
                 got = (
                     load_values(var.data) if isinstance(var.data, ManifestArray) else var.data
                 )

@@ -530,3 +530,26 @@ def test_netcdf4_coordinate_corner_cases(hx, tmp_path: Path) -> None:
             assert var.dims == ref.variables[name].dimensions, name
     assert group.variables["s"].data.dtype == np.dtype("S1")
     assert hx.assert_same_as_h5py(path, group) == 4
+
+
+def test_array_element_type(hx, tmp_path: Path) -> None:
+    path = tmp_path / "arr.h5"
+    vec = np.dtype(("<f4", (3,)))
+    mat = np.dtype((">i2", (2, 2)))
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("vec", shape=(10,), dtype=vec, chunks=(4,), shuffle=True,
+                             compression="gzip")
+        d[...] = np.arange(30, dtype="f4").reshape(10, 3)
+        m = f.create_dataset("mat", shape=(6,), dtype=mat)
+        m[...] = np.arange(24, dtype=">i2").reshape(6, 2, 2)
+        make = f.create_dataset("sparse", shape=(9,), dtype=vec, chunks=(3,))
+        make[0] = [1, 2, 3]
+    group = hx.read(path)
+    v = group.variables["vec"]
+    assert v.data.shape == (10, 3)
+    assert v.data.chunk_shape == (4, 3)
+    assert v.data.metadata.codecs[0] == {"id": "shuffle", "elementsize": 12}
+    assert len(set(v.dims)) == 2
+    assert group.variables["mat"].data.dtype == np.dtype(">i2")
+    assert group.variables["sparse"].data.manifest.missing().sum() == 2
+    assert hx.assert_same_as_h5py(path, group) == 3

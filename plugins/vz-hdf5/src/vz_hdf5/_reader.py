@@ -355,7 +355,7 @@ class _Scanner:
             attrs = obj.attrs
             is_scale = _is_scale(attrs)
             dimlist = attrs.get("DIMENSION_LIST")
-            shape = obj.shape or ()
+            shape = _full_shape(obj)
             if is_scale:
                 survey.dims[name] = shape[0] if shape else 0
                 labeled_max.append(obj.maxshape[0] if obj.maxshape else None)
@@ -419,7 +419,7 @@ class _Scanner:
 
     def _dims(self, entry: _Entry, survey: _Survey, grp: h5py.Group) -> tuple[str, ...]:
         dset = entry.dset
-        shape = dset.shape or ()
+        shape = _full_shape(dset)
         if not shape:
             return ()
         names: list[str | None] = [None] * len(shape)
@@ -491,8 +491,8 @@ class _Scanner:
                     self._unsupported(
                         dset, f"compound dtype whose field {fname!r} is variable-length"
                     )
-        if dtype.subdtype is not None:
-            self._unsupported(dset, f"HDF5 array element type {dtype}")
+        if dtype.subdtype is not None and dtype.subdtype[0].hasobject:
+            self._unsupported(dset, f"HDF5 array element type {dtype} of variable-length items")
         tid = dset.id.get_type()
         if tid.get_size() != dtype.itemsize:
             self._unsupported(
@@ -518,6 +518,12 @@ class _Scanner:
                 return value.decode("utf-8", "surrogateescape") or None
             return value or None
         arr = np.asarray(value, dtype=dset.dtype)
+        if dset.dtype.subdtype is not None:  # HDF5 array type: one fill per element
+            if arr.size and not (arr == arr.flat[0]).all():
+                self._unsupported(
+                    dset, f"fill value {arr.tolist()} that differs within the array element"
+                )
+            arr = np.asarray(arr.flat[0] if arr.size else 0, dtype=dset.dtype.subdtype[0])
         if arr.dtype.names is not None or arr.dtype.kind == "V":
             return arr.tobytes()
         if arr.dtype.kind == "S":
@@ -585,6 +591,18 @@ class _Scanner:
             manifest = self._compact_manifest(dset, dtype, grid)
         else:  # pragma: no cover - HDF5 has no other layouts today
             self._unsupported(dset, f"HDF5 layout {layout}")
+        if dtype.subdtype is not None:
+            # An HDF5 array element type is byte for byte a trailing block of axes held
+            # whole in every chunk: expose it as such (zarr has no subarray dtypes).
+            dtype, sub = dtype.subdtype
+            shape, chunks = shape + sub, chunks + sub
+            grid = grid + (1,) * len(sub)
+            manifest = ChunkManifest(
+                manifest.paths, manifest.path_index.reshape(grid),
+                manifest.offsets.reshape(grid), manifest.lengths.reshape(grid),
+                manifest.inline,
+            )
+            extra["hdf5_array_type"] = list(sub)
         meta = ArrayMetadata(shape, dtype, chunks, fill, codecs, dims, extra)
         return ManifestArray(meta, manifest)
 
@@ -690,7 +708,8 @@ class _Scanner:
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
         if n and dset.size:
-            raw = np.ascontiguousarray(dset[()], dtype=dtype).tobytes()
+            base = dtype.subdtype[0] if dtype.subdtype is not None else dtype
+            raw = np.ascontiguousarray(dset[()], dtype=base).tobytes()
             pi[0] = _INLINE
             ln[0] = len(raw)
             inline[0] = raw
@@ -720,6 +739,13 @@ class _Scanner:
                 inline[flat] = raw
                 ln[flat] = len(raw)
         return self._manifest(grid, pi, off, ln, inline)
+
+
+def _full_shape(dset: h5py.Dataset) -> tuple[int, ...]:
+    """Shape of a dataset with the axes of an HDF5 array element type appended."""
+    shape = tuple(dset.shape or ())
+    sub = dset.dtype.subdtype
+    return shape + tuple(sub[1]) if sub is not None else shape
 
 
 def _plain_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:

@@ -538,10 +538,20 @@ def test_group_must_be_root(sample_file):
         read(path, group="sub")
 
 
-def test_unknown_option(sample_file):
+def test_options_are_checked(sample_file):
     path, _ = sample_file
     with pytest.raises(TypeError, match="max_chunk_bytes"):
         read(path, chunk_bytes=3)
+    for bad in (
+        {"max_chunk_bytes": -1},
+        {"max_chunk_bytes": "32MB"},
+        {"header_block_size": 0},
+        {"max_loaded_bytes": None},
+        {"max_chunk_bytes": True},
+    ):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            read(path, **bad)
+    assert read(path, max_chunk_bytes=np.int64(1000), header_block_size=16).variables
 
 
 def test_sniff():

@@ -76,8 +76,8 @@ class _FsspecSource:
         self.fs, self.path = fsspec.core.url_to_fs(url, **(storage_options or {}))
         try:
             info = self.fs.info(self.path)
-        except FileNotFoundError:
-            raise
+        except (FileNotFoundError, PermissionError):
+            raise  # a missing or forbidden file is not a corrupt one
         except OSError as err:
             raise CorruptFileError(url, f"cannot stat the file: {err}") from err
         if info.get("type") == "directory":
@@ -95,7 +95,7 @@ class _FsspecSource:
         try:
             data: bytes = self.fs.cat_file(self.path, start=start, end=stop)
         except (FileNotFoundError, PermissionError):
-            raise
+            raise  # a missing or forbidden file is not a corrupt one
         except OSError as err:
             raise CorruptFileError(
                 self.url, f"reading bytes {start}..{stop} failed: {err}"
@@ -106,6 +106,8 @@ class _FsspecSource:
         """Read several byte ranges at once (one request each, batched by fsspec)."""
         try:
             out: list[bytes] = self.fs.cat_ranges([self.path] * len(starts), starts, stops)
+        except (FileNotFoundError, PermissionError):
+            raise  # a missing or forbidden file is not a corrupt one
         except OSError as err:
             raise CorruptFileError(self.url, f"reading {len(starts)} ranges failed: {err}") from err
         return out
@@ -176,6 +178,16 @@ def outer_chunk(length: int, row_bytes: int, max_bytes: int | None) -> int:
     if below * 8 >= ideal:
         return below
     return int(divisors[divisors > ideal].min())
+
+
+def _int_option(name: str, value: Any, minimum: int) -> int:
+    """Validate an integer reader option."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(
+            f"netcdf3 reader option {name}={value!r} is invalid: use an integer >= {minimum}"
+            + (" or None" if name == "max_chunk_bytes" else "")
+        )
+    return int(value)
 
 
 def string_dimensions(header: Header) -> set[str]:
@@ -316,9 +328,14 @@ class Netcdf3Reader:
             raise TypeError(
                 f"netcdf3 reader got unknown option(s) {unknown}; valid options: {list(_OPTIONS)}"
             )
-        max_chunk = options.get("max_chunk_bytes", self.max_chunk_bytes)
-        max_loaded = int(options.get("max_loaded_bytes", self.max_loaded_bytes))
-        block = int(options.get("header_block_size", self.header_block_size))
+        raw_chunk = options.get("max_chunk_bytes", self.max_chunk_bytes)
+        max_chunk = None if raw_chunk is None else _int_option("max_chunk_bytes", raw_chunk, 0)
+        max_loaded = _int_option(
+            "max_loaded_bytes", options.get("max_loaded_bytes", self.max_loaded_bytes), 0
+        )
+        block = _int_option(
+            "header_block_size", options.get("header_block_size", self.header_block_size), 1
+        )
         if group not in (None, "", "/"):
             raise UnsupportedFeatureError(
                 url,

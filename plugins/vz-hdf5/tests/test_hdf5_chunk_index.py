@@ -135,3 +135,35 @@ def test_remote_native_index(hx, tmp_path: Path, nc4_file: Path) -> None:
 def test_bad_chunk_index_option(hx, nc4_file: Path) -> None:
     with pytest.raises(ValueError, match="chunk_index must be"):
         hx.read(nc4_file, chunk_index="fast")
+
+
+def _libhdf5():
+    import ctypes
+    import glob
+    import os
+
+    libs = os.path.join(os.path.dirname(os.path.dirname(h5py.__file__)), "h5py.libs")
+    found = glob.glob(os.path.join(libs, "libhdf5-*.so*"))
+    if not found:
+        pytest.skip("h5py's own libhdf5 not found (needed for H5Pset_chunk_opts)")
+    return ctypes.CDLL(found[0])
+
+
+@pytest.mark.parametrize("chunk_index", ["auto", "hdf5"])
+def test_unfiltered_partial_edge_chunks_are_refused(hx, tmp_path: Path, chunk_index) -> None:
+    import ctypes
+
+    from vzcore.errors import UnsupportedFeatureError
+
+    lib = _libhdf5()
+    path = tmp_path / "edges.h5"
+    with h5py.File(path, "w", libver="latest") as f:
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk((4,))
+        dcpl.set_deflate(4)
+        assert lib.H5Pset_chunk_opts(ctypes.c_int64(dcpl.id), ctypes.c_uint(0x0002)) >= 0
+        space = h5py.h5s.create_simple((10,))
+        h5py.h5d.create(f.id, b"p", h5py.h5t.NATIVE_INT32, space, dcpl=dcpl)
+        f["p"][...] = np.arange(10)
+    with pytest.raises(UnsupportedFeatureError, match="partial edge chunks stored without"):
+        hx.read(path, chunk_index=chunk_index)

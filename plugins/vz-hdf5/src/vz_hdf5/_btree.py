@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["ChunkIndexError", "read_v1_chunk_rows"]
+__all__ = ["ChunkIndexError", "read_layout_message", "read_v1_chunk_rows", "unfiltered_edges"]
 
 ReadAt = Callable[[int, int], bytes]
 """``read_at(offset, size)``: up to ``size`` bytes at absolute file ``offset``."""
@@ -104,6 +104,23 @@ class _Header:
                     blocks.append(cont[4:-4])  # signature and checksum
                 mpos += head + msize
         return None
+
+
+def read_layout_message(
+    read_at: ReadAt, header_addr: int, *, base: int, sizeof_addr: int, sizeof_len: int
+) -> bytes | None:
+    """Return the raw Data Layout message of the object header at ``header_addr``."""
+    return _Header(read_at, base, sizeof_addr, sizeof_len).layout(header_addr)
+
+
+def unfiltered_edges(layout: bytes) -> bool:
+    """Return True when a v4+ chunked layout stores partial edge chunks unfiltered.
+
+    That is ``H5Pset_chunk_opts(H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS)``: such chunks skip the
+    filter pipeline *without* a filter mask, so no single codec pipeline decodes them all.
+    """
+    # Layout versions 4 and 5 (HDF5 2.0) share the chunked-class flags byte.
+    return len(layout) > 2 and layout[0] >= 4 and layout[1] == 2 and bool(layout[2] & 0x01)
 
 
 def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int] | None:

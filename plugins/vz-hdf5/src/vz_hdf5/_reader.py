@@ -219,7 +219,7 @@ class HDF5Reader:
                 scanner = _Scanner(
                     url, h5, size, drop=frozenset(drop),
                     load_unsupported=bool(options.get("load_unsupported", False)),
-                    raw=raw if chunk_index == "auto" else None,
+                    raw=raw, native=chunk_index == "auto",
                 )
                 try:
                     return scanner.scan(group)
@@ -288,9 +288,11 @@ class _Scanner:
         drop: frozenset[str] = frozenset(),
         load_unsupported: bool = False,
         raw: _RawReader | None = None,
+        native: bool = True,
     ) -> None:
         self.url = url
         self.raw = raw
+        self.native = native and raw is not None
         fcpl = h5.id.get_create_plist()
         self.base = int(fcpl.get_userblock())
         self.sizeof_addr, self.sizeof_len = (int(x) for x in fcpl.get_sizes())
@@ -640,6 +642,7 @@ class _Scanner:
         if n:
             rows = self._native_rows(dset, len(shape))
             if rows is None:
+                self._check_edge_filtering(dset)
                 rows = _chunk_rows(dset.id, len(shape))
             else:
                 how = "v1-btree"
@@ -666,9 +669,32 @@ class _Scanner:
                 self._check_extent(dset, int((rows[:, ndim] + rows[:, ndim + 1]).max()))
         return self._manifest(grid, pi, off, ln), how
 
+    def _check_edge_filtering(self, dset: h5py.Dataset) -> None:
+        """Refuse layouts whose partial edge chunks skip the filters without saying so."""
+        if self.raw is None or not dset.id.get_create_plist().get_nfilters():
+            return
+        from vz_hdf5._btree import ChunkIndexError, read_layout_message, unfiltered_edges
+
+        try:
+            layout = read_layout_message(
+                self.raw,
+                int(h5py.h5g.get_objinfo(dset.id).objno[0]), base=self.base,
+                sizeof_addr=self.sizeof_addr, sizeof_len=self.sizeof_len,
+            )
+        except (ChunkIndexError, IndexError, ValueError, struct.error):
+            return
+        if layout is not None and unfiltered_edges(layout):
+            self._unsupported(
+                dset,
+                "partial edge chunks stored without filters "
+                "(H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS)",
+                "one codec pipeline cannot decode both kinds of chunk; rewrite the dataset "
+                "(h5repack) or load it",
+            )
+
     def _native_rows(self, dset: h5py.Dataset, ndim: int) -> np.ndarray | None:
         """Chunk rows from the native v1 B-tree reader, or None to use ``chunk_iter``."""
-        if self.raw is None:
+        if not self.native or self.raw is None:
             return None
         from vz_hdf5._btree import ChunkIndexError, read_v1_chunk_rows
 

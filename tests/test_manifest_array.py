@@ -121,3 +121,16 @@ def test_equality_by_reference():
     assert (a == same).all()
     assert not (a == b).any()
     assert (a == same).shape == (4,)
+
+
+def test_result_type_keeps_a_shared_big_endian_dtype():
+    a = marr((4,), (2,), dtype=">f4")
+    assert np.result_type(a, a) == np.dtype(">f4")
+    assert np.result_type(a, marr((4,), (2,), dtype="<f8")) == np.dtype("f8")
+
+
+def test_astype_unsized_string_kind_is_a_no_op():
+    s = marr((4,), (2,), dtype="S8")
+    assert s.astype("S") is s
+    with pytest.raises(VirtualArrayValuesError):
+        s.astype("U")

@@ -171,8 +171,11 @@ class ManifestArray:
 
     def astype(self, dtype: Any, *, copy: bool = True, **kwargs: Any) -> ManifestArray:
         """Return ``self`` when ``dtype`` is the array's dtype; changing it needs the values."""
-        if np.dtype(dtype) == self.dtype:
+        target = np.dtype(dtype)
+        if target == self.dtype:
             return self
+        if target.itemsize == 0 and target.kind == self.dtype.kind:
+            return self  # unsized "S"/"U" means "strings of any length", as in numpy
         raise VirtualArrayValuesError(f"Casting a virtual {self.dtype} array to {np.dtype(dtype)}")
 
     def transpose(self, *axes: Any) -> ManifestArray:
@@ -410,9 +413,11 @@ def _broadcast_to(array: Any, shape: Sequence[int], subok: bool = False) -> Mani
 
 @_implements(np.result_type)
 def _result_type(*arrays_and_dtypes: Any) -> np.dtype[Any]:
-    return np.result_type(
-        *(a.dtype if isinstance(a, ManifestArray) else a for a in arrays_and_dtypes)
-    )
+    dtypes = [a.dtype if isinstance(a, ManifestArray) else a for a in arrays_and_dtypes]
+    first = np.dtype(dtypes[0]) if dtypes else None
+    if first is not None and all(np.dtype(d) == first for d in dtypes):
+        return first  # numpy would make a shared big-endian dtype native; keep it as stored
+    return np.result_type(*dtypes)
 
 
 @_implements(np.transpose)

@@ -113,13 +113,6 @@ def test_engine_picks_the_reader_by_magic(tmp_path, make_file, nc3):
     assert_same(got, xr.open_dataset(path).load())
 
 
-@pytest.mark.xfail(
-    reason="needs two core changes in vzcore/manifests/array.py: np.result_type of "
-    "ManifestArrays sharing a big-endian dtype must keep it ('>f4', numpy canonicalizes to "
-    "native) and ManifestArray.astype('S')/('U') (unsized) must return self, as numpy does",
-    raises=vzcore.errors.VirtualArrayValuesError,
-    strict=True,
-)
 def test_files_combine_along_records(tmp_path, make_file, nc3):
     paths = []
     for i in range(3):

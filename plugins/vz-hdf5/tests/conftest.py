@@ -13,7 +13,9 @@ netCDF4 = pytest.importorskip("netCDF4")  # noqa: N816  # the module's own name
 
 
 def url_of(path: Path) -> str:
-    return path.resolve().as_uri()
+    from vzcore._urls import to_url
+
+    return to_url(path)
 
 
 def read(path: Path, **kwargs: Any) -> Any:

@@ -377,6 +377,12 @@ def test_path_with_spaces(hx, tmp_path: Path, nc4_file: Path) -> None:
     shutil.copy(nc4_file, odd)
     group = hx.read(odd)
     assert isinstance(group.variables["temp"].data, ManifestArray)
+    assert group.variables["temp"].data.manifest.paths == (hx.url_of(odd),)
+    from vz_hdf5._reader import HDF5Reader
+
+    encoded = HDF5Reader().read(odd.resolve().as_uri())  # file:///.../a%20dir/my%20file.nc
+    assert encoded.variables["temp"].data.manifest.paths == (hx.url_of(odd),)
+    assert load_values(encoded.variables["temp"].data).shape == (5, 6, 8)
 
 
 def test_sniff() -> None:

@@ -213,7 +213,10 @@ class HDF5Reader:
                 f"chunk_index must be 'auto' (native v1 B-tree reader, falling back to HDF5) "
                 f"or 'hdf5' (HDF5's chunk_iter), got {chunk_index!r}"
             )
-        raw = _RawReader(_local_path(url), url, storage_options)
+        local = _local_path(url)
+        if url.startswith("file://") and local is not None and local != url[len("file://") :]:
+            url = "file://" + local  # a percent-encoded file URL: reference the real path
+        raw = _RawReader(local, url, storage_options)
         try:
             with _open(url, storage_options) as (h5, size):
                 scanner = _Scanner(

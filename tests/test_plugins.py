@@ -238,3 +238,11 @@ def test_no_warning_from_a_clean_environment():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         vzcore.list_plugins()
+
+
+def test_group_not_found_error_lists_choices():
+    from vzcore.errors import GroupNotFoundError
+
+    err = GroupNotFoundError("file:///a.nc", "nope", ["/", "/child"])
+    assert isinstance(err, KeyError)
+    assert str(err) == "No group 'nope' in 'file:///a.nc'; groups there: '/', '/child'"

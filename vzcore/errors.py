@@ -13,6 +13,7 @@ from collections.abc import Iterable
 __all__ = [
     "CombineError",
     "CorruptFileError",
+    "GroupNotFoundError",
     "NoReaderFoundError",
     "NoWriterFoundError",
     "NotVirtualizableError",
@@ -61,6 +62,30 @@ class NoReaderFoundError(UnsupportedFormatError):
                 f"(installed readers: {', '.join(self.installed) or 'none'})"
             )
         super().__init__(f"No reader for {url!r}: {next_step}")
+
+
+class GroupNotFoundError(VZError, KeyError):
+    """A ``group=`` path does not exist in a file.
+
+    Parameters
+    ----------
+    url
+        The file.
+    group
+        The group that was asked for.
+    available
+        Groups the file does have.
+    """
+
+    def __init__(self, url: str, group: str, available: Iterable[str] = ()) -> None:
+        self.url = url
+        self.group = group
+        self.available = tuple(available)
+        choices = ", ".join(repr(g) for g in self.available) or "none"
+        super().__init__(f"No group {group!r} in {url!r}; groups there: {choices}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # KeyError would quote the message
 
 
 class NoWriterFoundError(VZError, ValueError):

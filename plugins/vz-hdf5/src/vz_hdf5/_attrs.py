@@ -105,9 +105,14 @@ def jsonable(value: Any, file: h5py.File | None = None) -> Any:
 
 
 def read_attrs(
-    obj: h5py.HLObject, hidden: frozenset[str] = HIDDEN_ATTRS
+    obj: h5py.HLObject, hidden: frozenset[str] = HIDDEN_ATTRS, url: str = ""
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Read the visible attributes of ``obj``.
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For an attribute whose HDF5 type h5py cannot convert to numpy.
 
     Returns
     -------
@@ -123,7 +128,19 @@ def read_attrs(
     for name in h5attrs:
         if name in hidden:
             continue
-        value = h5attrs[name]
+        try:
+            value = h5attrs[name]
+        except (OSError, TypeError, ValueError) as err:  # h5py: no conversion path
+            from vzcore.errors import UnsupportedFeatureError
+
+            try:
+                htype = type(h5attrs.get_id(name).get_type()).__name__
+            except Exception:  # only for the message  # noqa: BLE001
+                htype = "unknown type"
+            raise UnsupportedFeatureError(
+                url, obj.name, f"attribute {name!r} of HDF5 type {htype} ({err})",
+                "h5py cannot convert it to numpy",
+            ) from err
         if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "biufc":
             dtypes[name] = value.dtype.str
         attrs[name] = jsonable(value, obj.file)

@@ -105,7 +105,10 @@ def jsonable(value: Any, file: h5py.File | None = None) -> Any:
 
 
 def read_attrs(
-    obj: h5py.HLObject, hidden: frozenset[str] = HIDDEN_ATTRS, url: str = ""
+    obj: h5py.HLObject,
+    hidden: frozenset[str] = HIDDEN_ATTRS,
+    url: str = "",
+    file: h5py.File | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Read the visible attributes of ``obj``.
 
@@ -143,5 +146,8 @@ def read_attrs(
             ) from err
         if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "biufc":
             dtypes[name] = value.dtype.str
-        attrs[name] = jsonable(value, obj.file)
+        if isinstance(value, str | bytes):  # the common case, without the generic path
+            attrs[name] = value if isinstance(value, str) else _text(value)
+            continue
+        attrs[name] = jsonable(value, file if file is not None else obj.file)
     return attrs, dtypes

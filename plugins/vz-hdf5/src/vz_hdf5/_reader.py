@@ -382,7 +382,7 @@ class _Scanner:
 
     def _group(self, grp: h5py.Group) -> ManifestGroup:
         survey = self._survey(grp)
-        attrs, _ = read_attrs(grp, url=self.url)
+        attrs, _ = read_attrs(grp, url=self.url, file=self.h5)
         variables: dict[str, Variable] = {}
         for entry in survey.datasets:
             if entry.is_scale and _not_a_variable(entry.dset.attrs):
@@ -460,7 +460,7 @@ class _Scanner:
     # -- variables -----------------------------------------------------------------------
 
     def _variable(self, dset: h5py.Dataset, dims: tuple[str, ...]) -> Variable:
-        attrs, attr_dtypes = read_attrs(dset, url=self.url)
+        attrs, attr_dtypes = read_attrs(dset, url=self.url, file=self.h5)
         try:
             data: ManifestArray | np.ndarray = self._array(dset, dims, attr_dtypes)
         except UnsupportedFeatureError:

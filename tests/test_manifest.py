@@ -104,3 +104,10 @@ def test_scalar_grid():
     assert m.grid_shape == ()
     assert m[()] == ("file:///s.nc", 8, 4)
     assert dict(m.iter_refs()) == {(): ("file:///s.nc", 8, 4)}
+
+
+def test_scalar_manifests_compare():
+    a = ChunkManifest.from_refs({(): ("file:///s.nc", 8, 4)}, ())
+    b = ChunkManifest.from_refs({(): ("file:///s.nc", 8, 5)}, ())
+    assert a == a.rename_paths(str)
+    assert a != b

@@ -21,6 +21,21 @@ if TYPE_CHECKING:
 __all__ = ["decode_chunk", "load_values"]
 
 
+def _get_codec(numcodecs: Any, config: dict[str, Any]) -> Any:
+    """Return the numcodecs codec for ``config``, registering imagecodecs' codecs on demand."""
+    try:
+        return numcodecs.get_codec(dict(config))
+    except (KeyError, ValueError):
+        if not str(config.get("id", "")).startswith("imagecodecs_"):
+            raise
+        try:
+            from imagecodecs.numcodecs import register_codecs
+        except ImportError:
+            raise ValueError(f"codec {config.get('id')!r} needs imagecodecs installed") from None
+        register_codecs()
+        return numcodecs.get_codec(dict(config))
+
+
 def decode_chunk(data: bytes, metadata: ArrayMetadata, where: str = "") -> np.ndarray:
     """Decode one stored chunk into an array of ``metadata.chunk_shape``."""
     import numcodecs
@@ -28,7 +43,7 @@ def decode_chunk(data: bytes, metadata: ArrayMetadata, where: str = "") -> np.nd
     buf: Any = data
     for config in reversed(metadata.codecs):
         try:
-            codec = numcodecs.get_codec(dict(config))
+            codec = _get_codec(numcodecs, config)
         except (KeyError, ValueError) as err:
             raise UnsupportedFeatureError(
                 where, None, f"codec {config.get('id')!r}", "no numcodecs codec is registered"

@@ -392,7 +392,10 @@ class ChunkManifest:
             raise ValueError(f"grid shapes differ: {self.grid_shape} vs {other.grid_shape}")
         mine = self.path_array()
         theirs = other.path_array()
-        eq = (mine == theirs) & (self._offsets == other.offsets) & (self._lengths == other.lengths)
+        eq = np.array(
+            (mine == theirs) & (self._offsets == other.offsets) & (self._lengths == other.lengths),
+            dtype=bool,
+        )  # an array even for a 0-d (scalar) grid, so the updates below work
         eq &= self.missing() == other.missing()
         both_inline = self.is_inline() & other.is_inline()
         for flat in np.flatnonzero(both_inline).tolist():

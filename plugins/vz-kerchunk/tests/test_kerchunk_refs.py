@@ -1,4 +1,4 @@
-"""The shared reference-building helpers (vz_kerchunk._refs), checked against zarr itself."""
+"""The shared reference-building helpers (vz_kerchunk.refs), checked against zarr itself."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ pytest.importorskip("vz_kerchunk")
 
 from vzcore.group import ManifestGroup, Variable
 
-from vz_kerchunk._refs import (
+from vz_kerchunk._writer import choose_templates
+from vz_kerchunk.refs import (
     build_store_refs,
     chunk_key_table,
     codecs_from_v2,
@@ -20,7 +21,6 @@ from vz_kerchunk._refs import (
     encode_fill_value,
     v2_filters_compressor,
 )
-from vz_kerchunk._writer import choose_templates
 
 FILLS = [
     ("<f4", float("nan"), "NaN"),

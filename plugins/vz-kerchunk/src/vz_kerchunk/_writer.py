@@ -11,13 +11,13 @@ Output layout::
               "group/.zgroup": "{...}", "group/var/...": ...}}
 
 Metadata documents are JSON strings, as kerchunk writes them; the zarr v2 conventions
-(codecs, fill value, in-memory variables, keys) are those of :mod:`vz_kerchunk._refs`.
+(codecs, fill value, in-memory variables, keys) are those of :mod:`vz_kerchunk.refs`.
 The file opens with ``fsspec.filesystem("reference", fo=path)`` and with
 ``xr.open_dataset(path, engine="kerchunk")``; consolidated metadata (``.zmetadata``) is
 always written so that xarray's zarr engine opens it without a warning.
 
 The JSON text is produced in blocks straight from the manifests' numpy arrays (keys from
-:func:`~vz_kerchunk._refs.chunk_key_table`, one ``%``-format per chunk), never as one big
+:func:`~vz_kerchunk.refs.chunk_key_table`, one ``%``-format per chunk), never as one big
 dict, so writing a million references takes well under a second and memory stays bounded.
 No xarray import here.
 """
@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from vz_kerchunk._atomic import Mode, atomic_text_file
-from vz_kerchunk._refs import ArrayRefs, MissingChunks, StoreRefs, build_store_refs, iter_missing
+from vz_kerchunk.atomic import Mode, atomic_text_file
+from vz_kerchunk.refs import ArrayRefs, MissingChunks, StoreRefs, build_store_refs, iter_missing
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
@@ -170,7 +170,7 @@ def refs_dict(store: StoreRefs, *, templates: bool = True) -> dict[str, Any]:
     Parameters
     ----------
     store
-        The plan made by :func:`~vz_kerchunk._refs.build_store_refs`.
+        The plan made by :func:`~vz_kerchunk.refs.build_store_refs`.
     templates
         Replace repeated URLs by ``{{uK}}`` templates where it shrinks the output.
     """
@@ -242,7 +242,7 @@ class KerchunkWriter:
         ----------
         group
             Root of the tree. Virtual variables become chunk references; in-memory
-            variables are written as real data, inline (see :mod:`vz_kerchunk._refs`).
+            variables are written as real data, inline (see :mod:`vz_kerchunk.refs`).
         target
             Local path or ``file://`` URL of the JSON file; None with ``format="dict"``.
         format

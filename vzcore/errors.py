@@ -18,6 +18,7 @@ __all__ = [
     "NoWriterFoundError",
     "NotVirtualizableError",
     "PluginLoadError",
+    "ShortReadError",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
     "VZError",
@@ -136,6 +137,41 @@ class CorruptFileError(VZError, OSError):
         self.url = url
         self.reason = reason
         super().__init__(f"Cannot read {url!r}: {reason}; the file looks corrupt or truncated")
+
+
+class ShortReadError(CorruptFileError):
+    """Fewer (or more) bytes came back for a chunk than its reference says it holds.
+
+    fsspec returns short reads past the end of a file silently (and obstore clamps the
+    range), so vzcore checks every fetched chunk's length itself. A short read usually
+    means the file was truncated or replaced after it was scanned.
+
+    Parameters
+    ----------
+    url
+        The file the chunk lives in.
+    offset
+        Byte offset of the chunk.
+    expected
+        Length recorded in the reference.
+    actual
+        Number of bytes actually read.
+    """
+
+    def __init__(self, url: str, offset: int, expected: int, actual: int) -> None:
+        self.offset = offset
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            url,
+            f"the chunk at offset {offset} should be {expected} bytes but {actual} were read",
+        )
+        message = (
+            f"Cannot read {url!r}: the chunk at offset {offset} should be {expected} bytes but "
+            f"{actual} were read; the file changed or was truncated since it was scanned "
+            "(vzcore.verify lists every stale reference; re-scan the file)"
+        )
+        self.args = (message,)
 
 
 class CombineError(VZError, ValueError):

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.errors import CorruptFileError, ShortReadError, UnsupportedFeatureError
 
 if TYPE_CHECKING:
     from vzcore.manifests.array import ManifestArray
     from vzcore.manifests.metadata import ArrayMetadata
 
-__all__ = ["decode_chunk", "load_values"]
+__all__ = ["decode_chunk", "load_values", "read_chunk"]
 
 
 def _get_codec(numcodecs: Any, config: dict[str, Any]) -> Any:
@@ -34,6 +34,22 @@ def _get_codec(numcodecs: Any, config: dict[str, Any]) -> Any:
             raise ValueError(f"codec {config.get('id')!r} needs imagecodecs installed") from None
         register_codecs()
         return numcodecs.get_codec(dict(config))
+
+
+def read_chunk(f: Any, url: str, offset: int, length: int) -> bytes:
+    """Read one chunk's bytes from the open file ``f``, checking the length.
+
+    Raises
+    ------
+    ShortReadError
+        When fewer (or more) than ``length`` bytes come back: fsspec returns short reads
+        past the end of a file without an error.
+    """
+    f.seek(offset)
+    raw: bytes = f.read(length)
+    if len(raw) != length:
+        raise ShortReadError(url, offset, length, len(raw))
+    return raw
 
 
 def decode_chunk(data: bytes, metadata: ArrayMetadata, where: str = "") -> np.ndarray:
@@ -92,15 +108,8 @@ def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = N
                 f = handles.get(path)
                 if f is None:
                     f = handles[path] = open_url(path, storage_options)
-                f.seek(offset)
-                raw = f.read(length)
+                raw = read_chunk(f, path, offset, length)
                 where = path
-                if len(raw) != length:
-                    raise CorruptFileError(
-                        path,
-                        f"the chunk at offset {offset} should be {length} bytes but only "
-                        f"{len(raw)} could be read",
-                    )
             decoded = decode_chunk(raw, meta, where)
             sel = tuple(
                 slice(i * c, min((i + 1) * c, s))

@@ -8,6 +8,7 @@ instantly. Formats come from plugins (``pip install vz-hdf5``); see :func:`list_
 from __future__ import annotations
 
 from vzcore import accessor as _accessor  # registers the ``.virtualize`` accessor
+from vzcore._urls import stat_source
 from vzcore.api import open_virtual_dataset, open_virtual_datatree, open_virtual_mfdataset
 from vzcore.errors import (
     CombineError,
@@ -19,7 +20,7 @@ from vzcore.errors import (
 )
 from vzcore.group import ManifestGroup, Variable
 from vzcore.hookspecs import hookimpl
-from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
 from vzcore.plugins import list_plugins, refresh_plugins, register_plugin
 from vzcore.registry import Magic, ReaderSpec, WriterSpec
 
@@ -32,6 +33,7 @@ __all__ = [
     "ManifestArray",
     "ManifestGroup",
     "ReaderSpec",
+    "SourceInfo",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
     "VZError",
@@ -45,6 +47,7 @@ __all__ = [
     "open_virtual_mfdataset",
     "refresh_plugins",
     "register_plugin",
+    "stat_source",
 ]
 
 __version__ = "0.1.0"

@@ -1,15 +1,56 @@
-"""URL helpers: every path written into a manifest is an absolute URL."""
+"""URL helpers: absolute URLs for manifests, and the one place files are opened for reading.
+
+Every path written into a manifest is an absolute URL (``file:///abs/path``, ``s3://...``,
+``https://...``). :func:`open_url` is how core and readers open a file:
+
+* local files (plain paths and ``file://`` URLs) are opened with Python's own ``open``:
+  no fsspec layer on the fast path;
+* anything else goes through fsspec with a cache sized for object storage
+  (:data:`DEFAULT_CACHE_TYPE` ``"blockcache"`` of :data:`DEFAULT_BLOCK_SIZE` 2 MiB blocks,
+  overridable per call or with the ``VZCORE_CACHE_TYPE`` / ``VZCORE_BLOCK_SIZE``
+  environment variables), so parsing metadata scattered through a file costs a few
+  requests rather than one per small read. Each remote file logs, at DEBUG on logger
+  ``vzcore.io`` when it is closed, how many range requests it made and how many bytes
+  they fetched.
+
+Inside :func:`scan_session` (entered by ``open_virtual_dataset`` for each file) a remote
+file is opened once and shared: sniffing the magic bytes, the reader's parse and loading
+coordinates reuse the same cached blocks.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import io
+import logging
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-__all__ = ["open_url", "read_head", "to_url"]
+__all__ = [
+    "DEFAULT_BLOCK_SIZE",
+    "DEFAULT_CACHE_TYPE",
+    "expand_glob",
+    "local_path",
+    "open_url",
+    "read_head",
+    "scan_session",
+    "to_url",
+]
+
+logger = logging.getLogger("vzcore.io")
 
 _PROTOCOL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+DEFAULT_BLOCK_SIZE = 2 * 2**20
+"""Bytes fetched per request from remote files (``VZCORE_BLOCK_SIZE`` overrides)."""
+
+DEFAULT_CACHE_TYPE = "blockcache"
+"""fsspec cache for remote files (``VZCORE_CACHE_TYPE`` overrides): an LRU of blocks."""
 
 
 def to_url(path: str | os.PathLike[str]) -> str:
@@ -23,11 +64,226 @@ def to_url(path: str | os.PathLike[str]) -> str:
     return "file://" + str(Path(s).expanduser().resolve())
 
 
-def open_url(url: str, storage_options: dict[str, Any] | None = None) -> Any:
-    """Open ``url`` for binary reading through fsspec (a file-like object)."""
-    import fsspec
+def local_path(url: str | os.PathLike[str]) -> str | None:
+    """Return the local filesystem path of a plain path or ``file://`` URL, else None.
 
-    return fsspec.open(url, "rb", **(storage_options or {})).open()
+    A percent-encoded ``file://`` URL whose literal path does not exist but whose decoded
+    path does gives the decoded path.
+    """
+    s = os.fspath(url)
+    if s.startswith("file://"):
+        path = s[len("file://") :]
+        if not os.path.exists(path) and os.path.exists(unquote(path)):
+            path = unquote(path)
+        return path
+    if _PROTOCOL.match(s):
+        return None
+    return s
+
+
+def _cache_settings(block_size: int | None, cache_type: str | None) -> tuple[int, str]:
+    if block_size is None:
+        env = os.environ.get("VZCORE_BLOCK_SIZE")
+        block_size = int(env) if env else DEFAULT_BLOCK_SIZE
+    if cache_type is None:
+        cache_type = os.environ.get("VZCORE_CACHE_TYPE") or DEFAULT_CACHE_TYPE
+    if block_size <= 0:
+        raise ValueError(f"block_size must be a positive number of bytes, got {block_size!r}")
+    return block_size, cache_type
+
+
+class CountingFile(io.RawIOBase):
+    """A read-only remote file that counts the range requests its cache makes.
+
+    Wraps an fsspec file object: ``read``/``readinto``/``seek``/``tell`` go straight
+    through; the fetcher under the file's cache is wrapped so every request (and its bytes)
+    is counted; closing logs the totals at DEBUG on ``vzcore.io``.
+    """
+
+    def __init__(self, url: str, f: Any) -> None:
+        super().__init__()
+        self.url = url
+        self._f = f
+        self.requests = 0
+        """Range requests made so far (fetches of the cache, not reads by the caller)."""
+        self.bytes_fetched = 0
+        """Bytes those requests returned."""
+        self.size: int | None = getattr(f, "size", None)
+        """File size in bytes (None when the filesystem cannot tell)."""
+        self.details: dict[str, Any] = dict(getattr(f, "details", None) or {})
+        """What the filesystem reported about the file when opening it (ETag, mtime, ...)."""
+        cache = getattr(f, "cache", None)
+        fetcher = getattr(cache, "fetcher", None)
+        self._counts_fetches = fetcher is not None
+        if fetcher is not None:
+
+            def counted(start: int, end: int) -> bytes:
+                data: bytes = fetcher(start, end)
+                self.requests += 1
+                self.bytes_fetched += len(data)
+                return data
+
+            cache.fetcher = counted
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return int(self._f.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._f.tell())
+
+    def read(self, size: int | None = -1) -> bytes:
+        data: bytes = self._f.read(-1 if size is None else size)
+        if not self._counts_fetches:  # no cache to watch: every read is a request
+            self.requests += 1
+            self.bytes_fetched += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._f.close()
+        finally:
+            super().close()
+            logger.debug(
+                "%s: %d request(s), %d bytes fetched (file size %s)",
+                self.url, self.requests, self.bytes_fetched, self.size,
+            )
+
+
+class _SharedFile(io.RawIOBase):
+    """A view of a session's shared file: its own position, close does not close the file."""
+
+    def __init__(self, f: CountingFile) -> None:
+        super().__init__()
+        self._f = f
+        self._pos = 0
+        self.url = f.url
+        self.size = f.size
+        self.details = f.details
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 0:
+            self._pos = offset
+        elif whence == 1:
+            self._pos += offset
+        else:
+            self._pos = self._f.seek(offset, 2)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._f.seek(self._pos)
+        data = self._f.read(size)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+
+_session: contextvars.ContextVar[dict[tuple[str, str], CountingFile] | None] = (
+    contextvars.ContextVar("vzcore_scan_session", default=None)
+)
+
+
+@contextmanager
+def scan_session() -> Iterator[None]:
+    """Share remote file handles opened with :func:`open_url` until the block ends.
+
+    Nested sessions reuse the outer one. Each thread has its own session.
+    """
+    if _session.get() is not None:
+        yield
+        return
+    files: dict[tuple[str, str], CountingFile] = {}
+    token = _session.set(files)
+    try:
+        yield
+    finally:
+        _session.reset(token)
+        for f in files.values():
+            f.close()
+
+
+def _open_remote(
+    url: str, storage_options: dict[str, Any] | None, block_size: int, cache_type: str
+) -> CountingFile:
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(url, **(storage_options or {}))
+    f = fs.open(path, "rb", block_size=block_size, cache_type=cache_type)
+    return CountingFile(url, f)
+
+
+def open_url(
+    url: str | os.PathLike[str],
+    storage_options: dict[str, Any] | None = None,
+    *,
+    block_size: int | None = None,
+    cache_type: str | None = None,
+) -> Any:
+    """Open ``url`` for binary reading (a seekable file-like object; close it when done).
+
+    Parameters
+    ----------
+    url
+        Local path, ``file://`` URL or any fsspec URL (``s3://``, ``https://``, ...).
+    storage_options
+        fsspec options for remote URLs (ignored for local files).
+    block_size, cache_type
+        fsspec cache for remote files; defaults :data:`DEFAULT_BLOCK_SIZE` and
+        :data:`DEFAULT_CACHE_TYPE` (or the ``VZCORE_BLOCK_SIZE`` / ``VZCORE_CACHE_TYPE``
+        environment variables).
+
+    Returns
+    -------
+    file-like
+        For local files, Python's buffered file; for remote ones, a file with ``size``,
+        ``requests`` and ``bytes_fetched`` attributes.
+    """
+    local = local_path(url)
+    if local is not None:
+        return open(local, "rb")  # noqa: SIM115 (the caller closes it)
+    s = os.fspath(url)
+    bs, ct = _cache_settings(block_size, cache_type)
+    files = _session.get()
+    if files is None:
+        return _open_remote(s, storage_options, bs, ct)
+    key = (s, repr(sorted((storage_options or {}).items())))
+    f = files.get(key)
+    if f is None:
+        f = files[key] = _open_remote(s, storage_options, bs, ct)
+    return _SharedFile(f)
 
 
 def read_head(url: str, n: int, storage_options: dict[str, Any] | None = None) -> bytes:
@@ -35,3 +291,22 @@ def read_head(url: str, n: int, storage_options: dict[str, Any] | None = None) -
     with open_url(url, storage_options) as f:
         data: bytes = f.read(n)
     return data
+
+
+def expand_glob(pattern: str, storage_options: dict[str, Any] | None = None) -> list[str]:
+    """Return the files matching a glob ``pattern``, sorted (local paths or full URLs).
+
+    Local patterns (plain or ``file://``) give local paths; remote ones
+    (``s3://bucket/data/*.nc``) are expanded by the fsspec filesystem and give URLs of the
+    same protocol.
+    """
+    local = local_path(pattern)
+    if local is not None:
+        import glob
+
+        return sorted(glob.glob(os.path.expanduser(local)))
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(pattern, **(storage_options or {}))
+    found = fs.glob(path)
+    return sorted(fs.unstrip_protocol(p) for p in found if not fs.isdir(p))

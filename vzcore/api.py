@@ -19,6 +19,7 @@ Which path to use when:
 from __future__ import annotations
 
 import glob as _glob
+import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,13 +31,15 @@ import xarray as xr
 from vzcore import plugins
 from vzcore._executors import Parallel, map_files
 from vzcore._to_xarray import DecodeOptions, group_to_dataset, group_to_datatree
-from vzcore._urls import read_head, to_url
+from vzcore._urls import read_head, stat_source, to_url
 from vzcore.errors import CombineError, VZError, VZSkippedFilesWarning
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
 
 __all__ = ["open_virtual_dataset", "open_virtual_datatree", "open_virtual_mfdataset", "read_group"]
+
+_log = logging.getLogger("vzcore")
 
 
 def read_group(
@@ -55,9 +58,31 @@ def read_group(
     else:
         spec = plugins.get_reader(reader)
     instance = spec.load_class()()
-    return instance.read(
+    tree = instance.read(
         full, group=group, storage_options=storage_options, **(reader_options or {})
     )
+    _record_sources(tree, storage_options)
+    return tree
+
+
+def _record_sources(tree: ManifestGroup, storage_options: dict[str, Any] | None) -> None:
+    """Attach each referenced file's size, mtime and ETag to the manifests, as scanned now.
+
+    Readers that know better (e.g. a reader of existing references that stores them) have
+    already attached theirs, and those are kept. A file that cannot be stat'ed is left
+    without; the scan itself succeeded, and :func:`vzcore.verify` reports it later.
+    """
+    known = tree.sources()
+    found = {}
+    for path in tree.referenced_paths():
+        if path in known:
+            continue
+        try:
+            found[path] = stat_source(path, storage_options)
+        except (OSError, ValueError, NotImplementedError) as exc:
+            _log.debug("could not stat %s: %s", path, exc)
+    if found:
+        tree.attach_sources(found)
 
 
 def open_virtual_dataset(

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from vzcore.manifests import ManifestArray
+from vzcore.manifests import ManifestArray, SourceInfo
 
 __all__ = ["ManifestGroup", "Variable"]
 
@@ -92,6 +92,34 @@ class ManifestGroup:
             attrs=dict(self.attrs),
             groups={k: g.rename_paths(func) for k, g in self.groups.items()},
         )
+
+    def sources(self) -> dict[str, SourceInfo]:
+        """Return the scan-time identity of every source file of the tree, by path."""
+        found: dict[str, SourceInfo] = {}
+        for _, g in self.walk():
+            for v in g.variables.values():
+                if isinstance(v.data, ManifestArray):
+                    for path, info in v.data.manifest.sources.items():
+                        found.setdefault(path, info)
+        return found
+
+    def attach_sources(self, sources: dict[str, SourceInfo]) -> None:
+        """Attach ``sources`` (keyed by path) to every virtual variable of the tree, in place."""
+        for _, g in self.walk():
+            for v in g.variables.values():
+                if isinstance(v.data, ManifestArray) and any(
+                    p in sources for p in v.data.manifest.paths
+                ):
+                    v.data = ManifestArray(v.data.metadata, v.data.manifest.with_sources(sources))
+
+    def referenced_paths(self) -> list[str]:
+        """Return every path that a virtual variable of the tree points into, in order."""
+        seen: dict[str, None] = {}
+        for _, g in self.walk():
+            for v in g.variables.values():
+                if isinstance(v.data, ManifestArray):
+                    seen.update(dict.fromkeys(v.data.manifest.paths))
+        return list(seen)
 
     @property
     def nbytes(self) -> int:

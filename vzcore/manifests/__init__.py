@@ -3,5 +3,13 @@
 from vzcore.manifests.array import ManifestArray
 from vzcore.manifests.manifest import ChunkManifest, ChunkRef
 from vzcore.manifests.metadata import ArrayMetadata, CodecConfig
+from vzcore.manifests.sources import SourceInfo
 
-__all__ = ["ArrayMetadata", "ChunkManifest", "ChunkRef", "CodecConfig", "ManifestArray"]
+__all__ = [
+    "ArrayMetadata",
+    "ChunkManifest",
+    "ChunkRef",
+    "CodecConfig",
+    "ManifestArray",
+    "SourceInfo",
+]

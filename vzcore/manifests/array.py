@@ -256,6 +256,7 @@ class ManifestArray:
                 manifest.offsets.reshape([manifest.grid_shape[i] for i in keep]),
                 manifest.lengths.reshape([manifest.grid_shape[i] for i in keep]),
                 manifest.inline,
+                manifest.sources,
             )
             meta = meta.replace(
                 shape=tuple(shape[i] for i in keep),

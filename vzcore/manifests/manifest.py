@@ -12,6 +12,11 @@ small table of unique paths and, per chunk, three numpy arrays:
 So a chunk costs 17 to 20 bytes however long its path is, and concatenating manifests is
 numpy work on whole arrays: the path tables are merged and the index arrays remapped and
 concatenated, with no Python loop per chunk. Manifests are immutable.
+
+A manifest may also carry, per path, the :class:`~vzcore.manifests.sources.SourceInfo`
+recorded when the file was scanned (size, modification time, ETag); it travels through
+every transformation so that writers can store it and :func:`vzcore.verify` can check it.
+It takes no part in equality: two manifests are equal when they reference the same bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vzcore.errors import CombineError
+from vzcore.manifests.sources import SourceInfo
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -56,9 +62,12 @@ class ChunkManifest:
         Per chunk byte offset and length (``uint64``), same shape as ``path_index``.
     inline
         Bytes of inline chunks, keyed by flat C-order chunk index.
+    sources
+        What each path looked like when it was scanned; entries for paths outside
+        ``paths`` are dropped.
     """
 
-    __slots__ = ("_inline", "_lengths", "_offsets", "_path_index", "_paths")
+    __slots__ = ("_inline", "_lengths", "_offsets", "_path_index", "_paths", "_sources")
 
     def __init__(
         self,
@@ -67,6 +76,7 @@ class ChunkManifest:
         offsets: ArrayLike,
         lengths: ArrayLike,
         inline: Mapping[int, bytes] | None = None,
+        sources: Mapping[str, SourceInfo] | None = None,
     ) -> None:
         self._paths = tuple(paths)
         dtype = _index_dtype(len(self._paths))
@@ -101,6 +111,9 @@ class ChunkManifest:
         self._offsets: NDArray[np.uint64] = off
         self._lengths: NDArray[np.uint64] = ln
         self._inline = inline_map
+        self._sources: dict[str, SourceInfo] = (
+            {p: sources[p] for p in self._paths if p in sources} if sources else {}
+        )
 
     # -- construction ------------------------------------------------------------------
 
@@ -212,6 +225,22 @@ class ChunkManifest:
         return self._inline
 
     @property
+    def sources(self) -> Mapping[str, SourceInfo]:
+        """Scan-time identity of the paths, for those paths where it was recorded."""
+        return self._sources
+
+    def with_sources(self, sources: Mapping[str, SourceInfo]) -> ChunkManifest:
+        """Return a copy whose source info is updated from ``sources`` (keyed by path)."""
+        return ChunkManifest(
+            self._paths,
+            self._path_index,
+            self._offsets,
+            self._lengths,
+            self._inline,
+            {**self._sources, **sources},
+        )
+
+    @property
     def missing_code(self) -> int:
         """The ``path_index`` value that marks a missing chunk."""
         return int(np.iinfo(self._path_index.dtype).max)
@@ -291,8 +320,14 @@ class ChunkManifest:
     def rename_paths(self, func: Callable[[str], str]) -> ChunkManifest:
         """Return a copy whose paths are ``func(path)``: O(unique paths) work."""
         new = [func(p) for p in self._paths]
+        sources: dict[str, SourceInfo] = {}
+        for old, renamed in zip(self._paths, new, strict=True):
+            if old in self._sources:
+                sources.setdefault(renamed, self._sources[old])  # merged paths: the first wins
         if len(set(new)) == len(new):
-            return ChunkManifest(new, self._path_index, self._offsets, self._lengths, self._inline)
+            return ChunkManifest(
+                new, self._path_index, self._offsets, self._lengths, self._inline, sources
+            )
         # Two paths were renamed to the same one: merge them.
         uniq = list(dict.fromkeys(new))
         lut = np.array([uniq.index(p) for p in new], dtype=np.intp)
@@ -301,7 +336,7 @@ class ChunkManifest:
         real = pi < len(self._paths)
         out = self._recode(pi, dtype).copy()
         out[real] = lut[pi[real].astype(np.intp)]
-        return ChunkManifest(uniq, out, self._offsets, self._lengths, self._inline)
+        return ChunkManifest(uniq, out, self._offsets, self._lengths, self._inline, sources)
 
     def slice_grid(self, key: tuple[slice, ...]) -> ChunkManifest:
         """Return the manifest of a block of the chunk grid (``key``: one slice per axis)."""
@@ -311,7 +346,9 @@ class ChunkManifest:
             flat_all = np.arange(self.nchunks).reshape(self.grid_shape)[key]
             keep = {int(f): i for i, f in enumerate(flat_all.ravel().tolist())}
             inline = {keep[k]: v for k, v in self._inline.items() if k in keep}
-        return ChunkManifest(self._paths, pi, self._offsets[key], self._lengths[key], inline)
+        return ChunkManifest(
+            self._paths, pi, self._offsets[key], self._lengths[key], inline, self._sources
+        )
 
     def expand_dims(self, axis: int) -> ChunkManifest:
         """Return the manifest with a new grid axis of length 1 at ``axis``."""
@@ -321,6 +358,7 @@ class ChunkManifest:
             np.expand_dims(self._offsets, axis),
             np.expand_dims(self._lengths, axis),
             self._inline,
+            self._sources,
         )
 
     def broadcast_to(self, grid_shape: tuple[int, ...]) -> ChunkManifest:
@@ -338,6 +376,7 @@ class ChunkManifest:
             np.ascontiguousarray(np.broadcast_to(self._offsets, grid_shape)),
             np.ascontiguousarray(np.broadcast_to(self._lengths, grid_shape)),
             inline,
+            self._sources,
         )
 
     @staticmethod
@@ -352,9 +391,12 @@ class ChunkManifest:
                     f"cannot concatenate chunk grids of {ndim} and {m.ndim} dimensions"
                 )
         table: dict[str, int] = {}
+        sources: dict[str, SourceInfo] = {}
         for m in manifests:
             for p in m.paths:
                 table.setdefault(p, len(table))
+            for p, info in m.sources.items():
+                sources.setdefault(p, info)
         dtype = _index_dtype(len(table))
         new_missing = np.iinfo(dtype).max
         new_inline = new_missing - 1
@@ -382,6 +424,7 @@ class ChunkManifest:
             np.concatenate([m.offsets for m in manifests], axis=axis),
             np.concatenate([m.lengths for m in manifests], axis=axis),
             inline,
+            sources,
         )
 
     # -- comparison --------------------------------------------------------------------

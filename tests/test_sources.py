@@ -1,0 +1,131 @@
+"""Per-file identity (size, mtime, ETag) recorded at scan time and carried by manifests."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from vzcore._urls import stat_source, to_url
+from vzcore.group import ManifestGroup, Variable
+from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
+
+A, B = "file:///data/a.nc", "file:///data/b.nc"
+INFO_A = SourceInfo(size=100, mtime=1.5e9, etag='"abc"')
+INFO_B = SourceInfo(size=200, mtime=1.6e9)
+
+
+def manifest(path: str, n: int = 2, sources: dict[str, SourceInfo] | None = None):
+    return ChunkManifest(
+        [path], np.zeros(n, np.uint8), np.arange(n) * 10, np.full(n, 10), sources=sources
+    )
+
+
+def test_json_round_trip_keeps_only_known_fields() -> None:
+    assert INFO_A.to_json() == {"size": 100, "mtime": 1.5e9, "etag": '"abc"'}
+    assert SourceInfo(size=3).to_json() == {"size": 3}
+    assert SourceInfo.from_json(INFO_A.to_json()) == INFO_A
+    assert SourceInfo.from_json({}) == SourceInfo()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"size": -1},
+        {"size": 1.5},
+        {"size": True},
+        {"mtime": "x"},
+        {"mtime": float("nan")},
+        {"etag": 3},
+    ],
+)
+def test_from_json_rejects_malformed(bad: dict) -> None:
+    with pytest.raises(ValueError, match="source"):
+        SourceInfo.from_json(bad)
+
+
+def test_from_json_rejects_non_objects() -> None:
+    with pytest.raises(TypeError, match="JSON object"):
+        SourceInfo.from_json([1, 2])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ({"size": 5, "mtime": 1700000000.25}, SourceInfo(5, 1700000000.25)),
+        (  # s3fs
+            {"size": 5, "ETag": '"e1"', "LastModified": datetime(2024, 1, 2, tzinfo=UTC)},
+            SourceInfo(5, datetime(2024, 1, 2, tzinfo=UTC).timestamp(), '"e1"'),
+        ),
+        (  # fsspec HTTP: headers as text
+            {"size": 5, "ETag": 'W/"x"', "Last-Modified": "Tue, 02 Jan 2024 00:00:00 GMT"},
+            SourceInfo(5, datetime(2024, 1, 2, tzinfo=UTC).timestamp(), 'W/"x"'),
+        ),
+        (  # gcsfs-like ISO text
+            {"size": 5, "etag": "CJ", "updated": "2024-01-02T00:00:00+00:00"},
+            SourceInfo(5, datetime(2024, 1, 2, tzinfo=UTC).timestamp(), "CJ"),
+        ),
+        ({"size": None, "mtime": "not a date"}, SourceInfo()),
+    ],
+)
+def test_from_fsspec_info_normalises_each_file_system(info: dict, expected: SourceInfo) -> None:
+    assert SourceInfo.from_fsspec_info(info) == expected
+
+
+def test_stat_source_of_a_local_file(tmp_path) -> None:
+    p = tmp_path / "f.bin"
+    p.write_bytes(b"x" * 42)
+    os.utime(p, (1_600_000_000, 1_600_000_000.5))
+    assert stat_source(to_url(p)) == SourceInfo(size=42, mtime=1_600_000_000.5)
+    with pytest.raises(FileNotFoundError):
+        stat_source(to_url(tmp_path / "missing"))
+
+
+def test_stat_source_through_fsspec(tmp_path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/vz-sources/x.bin", b"abc")
+    assert stat_source("memory:///vz-sources/x.bin").size == 3
+
+
+def test_manifest_keeps_sources_for_its_own_paths_only() -> None:
+    m = manifest(A, sources={A: INFO_A, B: INFO_B})
+    assert dict(m.sources) == {A: INFO_A}
+    assert dict(m.with_sources({A: INFO_B}).sources) == {A: INFO_B}
+    assert m == manifest(A)  # equality is about the bytes referenced, not the metadata
+
+
+def test_sources_survive_every_transformation() -> None:
+    a, b = manifest(A, sources={A: INFO_A}), manifest(B, sources={B: INFO_B})
+    both = ChunkManifest.concatenate([a, b], axis=0)
+    assert dict(both.sources) == {A: INFO_A, B: INFO_B}
+    # slicing keeps the whole path table, and so the sources of every path in it
+    assert dict(both.slice_grid((slice(2, 4),)).sources) == {A: INFO_A, B: INFO_B}
+    assert dict(a.expand_dims(0).sources) == {A: INFO_A}
+    assert dict(a.expand_dims(0).broadcast_to((3, 2)).sources) == {A: INFO_A}
+    renamed = both.rename_paths(lambda p: p.replace("file:///data", "s3://bucket"))
+    assert dict(renamed.sources) == {"s3://bucket/a.nc": INFO_A, "s3://bucket/b.nc": INFO_B}
+    merged = both.rename_paths(lambda p: "s3://bucket/one.nc")
+    assert dict(merged.sources) == {"s3://bucket/one.nc": INFO_A}
+
+
+def test_group_collects_and_attaches_sources() -> None:
+    meta = ArrayMetadata(shape=(4,), dtype=np.dtype("f4"), chunk_shape=(2,))
+    group = ManifestGroup(
+        variables={"x": Variable(("t",), ManifestArray(meta, manifest(A)))},
+        groups={
+            "sub": ManifestGroup(
+                variables={"y": Variable(("t",), ManifestArray(meta, manifest(B)))}
+            )
+        },
+    )
+    assert group.referenced_paths() == [A, B]
+    assert group.sources() == {}
+    group.attach_sources({A: INFO_A, B: INFO_B})
+    assert group.sources() == {A: INFO_A, B: INFO_B}
+    assert group.rename_paths(lambda p: p + ".moved").sources() == {
+        A + ".moved": INFO_A,
+        B + ".moved": INFO_B,
+    }

@@ -28,8 +28,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    from vzcore.manifests.sources import SourceInfo
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -39,6 +42,7 @@ __all__ = [
     "open_url",
     "read_head",
     "scan_session",
+    "stat_source",
     "to_url",
 ]
 
@@ -310,3 +314,32 @@ def expand_glob(pattern: str, storage_options: dict[str, Any] | None = None) -> 
     fs, path = url_to_fs(pattern, **(storage_options or {}))
     found = fs.glob(path)
     return sorted(fs.unstrip_protocol(p) for p in found if not fs.isdir(p))
+
+
+def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> SourceInfo:
+    """Return the size, modification time and (where the store gives one) ETag of ``url``.
+
+    Local files are stat'ed directly; others through fsspec's ``info()``. Inside a
+    :func:`scan_session` a remote file already open answers from what opening it reported,
+    without another request.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    """
+    from vzcore.manifests.sources import SourceInfo
+
+    local = local_path(url)
+    if local is not None:
+        st = os.stat(local)
+        return SourceInfo(size=st.st_size, mtime=st.st_mtime)
+    files = _session.get()
+    if files is not None:
+        shared = files.get((url, repr(sorted((storage_options or {}).items()))))
+        if shared is not None and shared.details:
+            return SourceInfo.from_fsspec_info(shared.details)
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(url, **(storage_options or {}))
+    return SourceInfo.from_fsspec_info(fs.info(path))

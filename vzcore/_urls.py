@@ -277,7 +277,7 @@ def open_url(
     """
     local = local_path(url)
     if local is not None:
-        return open(local, "rb")  # noqa: SIM115 (the caller closes it)
+        return open(local, "rb")
     s = os.fspath(url)
     bs, ct = _cache_settings(block_size, cache_type)
     files = _session.get()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from vzcore.testing.fixtures import vz_http, vz_s3, vz_s3_session  # noqa: F401 (fixtures)
+
 TOY_SRC = Path(__file__).parent / "toy_plugin"
 
 

@@ -28,7 +28,7 @@ import base64
 import json
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
@@ -81,7 +81,7 @@ def _metadata_strings(store: StoreRefs) -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in docs.items():
         out[k] = v
-        if k == ".zattrs":
+        if k == ".zattrs" and store.zarr_format == 2:
             out[".zmetadata"] = json.dumps(store.consolidated(), separators=(",", ":"))
     return out
 
@@ -233,7 +233,7 @@ class KerchunkWriter:
         format: str = "json",  # the accessor's option name; validated below
         mode: Mode = "w-",
         templates: bool = True,
-        zarr_format: int = 2,
+        zarr_format: Literal[2, 3] = 2,
         missing_chunks: MissingChunks = "fill",
     ) -> dict[str, Any] | None:
         """Write ``group`` and its descendants as kerchunk references.
@@ -253,7 +253,9 @@ class KerchunkWriter:
         templates
             Replace repeated URLs by ``{{u0}}``-style templates when that shrinks the output.
         zarr_format
-            Only 2 for now (zarr v3 metadata in references is planned).
+            2 (default): ``.zarray``/``.zattrs`` metadata, as kerchunk writes it. 3:
+            ``zarr.json`` documents that zarr-python 3 opens natively as Zarr v3 (see
+            :mod:`vz_kerchunk.refs_v3`; open with ``zarr_format=3``).
         missing_chunks
             ``"fill"`` (default): when a virtual array's missing chunks would read back
             differently from the source, store an encoded fill chunk for each;
@@ -270,19 +272,18 @@ class KerchunkWriter:
             The target exists (``mode="w-"``), cannot be written, or something in the tree
             cannot be represented; an existing target is then left as it was.
         """
-        if zarr_format != 2:
-            raise NotImplementedError(
-                f"zarr_format={zarr_format!r}: the kerchunk writer writes zarr format 2 "
-                "metadata only for now; pass zarr_format=2."
-            )
+        if zarr_format not in (2, 3):
+            raise ValueError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
         if format == "dict":
             if target is not None:
                 raise ValueError(
                     "format='dict' returns the references and writes nothing; pass "
                     "target=None, or format='json' to write a file."
                 )
-            return refs_dict(build_store_refs(group, missing_chunks=missing_chunks),
-                             templates=templates)
+            return refs_dict(
+                build_store_refs(group, missing_chunks=missing_chunks, zarr_format=zarr_format),
+                templates=templates,
+            )
         if format != "json":
             hint = " (the 'parquet' writer, pip install vz-parquet)" if format == "parquet" else ""
             raise ValueError(
@@ -293,7 +294,7 @@ class KerchunkWriter:
         if mode not in ("w", "w-"):
             raise ValueError(f"mode must be 'w' or 'w-', got {mode!r}")
         # Plan first: a tree that cannot be written fails before any file is touched.
-        store = build_store_refs(group, missing_chunks=missing_chunks)
+        store = build_store_refs(group, missing_chunks=missing_chunks, zarr_format=zarr_format)
         with atomic_text_file(target, mode) as f:
             for piece in iter_json(store, templates=templates):
                 f.write(piece)

@@ -31,6 +31,9 @@ Conventions (zarr format 2, as xarray's zarr backend reads it):
   ``vlen-utf8`` filter, of ``bytes`` through ``vlen-bytes``).
 * **Keys.** ``<group path>/<var>/i.j.k`` with ``dimension_separator "."``; a scalar's only
   chunk is ``<var>/0``, as zarr format 2 names it.
+
+``build_store_refs(..., zarr_format=3)`` plans the same store with Zarr format 3 metadata
+(``zarr.json`` documents, ``c/i/j`` keys, no fill chunks): see :mod:`vz_kerchunk.refs_v3`.
 """
 
 from __future__ import annotations
@@ -334,6 +337,14 @@ class ArrayRefs:
     """Where each chunk lives (paths are absolute URLs); flat C order is the key order."""
     fill_chunk: bytes | None = None
     """Encoded chunk to store at every missing chunk, or None to leave them missing."""
+    zarr_json: dict[str, Any] | None = None
+    """The ``zarr.json`` document of a zarr format 3 store (then ``zarray`` and ``zattrs``
+    are empty, and chunk keys are ``c/i/j``); None for zarr format 2."""
+
+    @property
+    def zarr_format(self) -> int:
+        """2 or 3: the format of this array's metadata (and of its chunk keys)."""
+        return 2 if self.zarr_json is None else 3
 
     @property
     def grid_shape(self) -> tuple[int, ...]:
@@ -343,9 +354,15 @@ class ArrayRefs:
     def keys(self, prefix: str | None = None) -> NDArray[Any]:
         """Return the keys of every chunk, flat in C order (see :func:`chunk_key_table`).
 
-        ``prefix`` replaces ``path + "/"`` (e.g. a JSON-escaped form of it).
+        ``prefix`` replaces ``path + "/"`` (e.g. a JSON-escaped form of it). Zarr format 3
+        arrays have ``c/i/j`` keys (``c`` for a scalar) after the prefix.
         """
-        return chunk_key_table(self.grid_shape, f"{self.path}/" if prefix is None else prefix)
+        base = f"{self.path}/" if prefix is None else prefix
+        if self.zarr_json is not None:
+            from vz_kerchunk.refs_v3 import chunk_key_table_v3
+
+            return chunk_key_table_v3(self.grid_shape, base)
+        return chunk_key_table(self.grid_shape, base)
 
     def url_counts(self) -> NDArray[np.int64]:
         """Return the number of chunk references to each entry of ``manifest.paths``."""
@@ -356,16 +373,25 @@ class ArrayRefs:
 
 @dataclass(frozen=True)
 class StoreRefs:
-    """Everything a zarr v2 reference store holds: metadata documents and chunk references."""
+    """Everything a zarr reference store holds: metadata documents and chunk references."""
 
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Metadata documents by key (``.zgroup``, ``.zattrs``, ``var/.zarray``, ...), parents
-    first; ``.zmetadata`` is not included (see :meth:`consolidated`)."""
+    """Metadata documents by key (``.zgroup``, ``.zattrs``, ``var/.zarray``, ...; for zarr
+    format 3 ``zarr.json``, ``var/zarr.json``, ...), parents first; ``.zmetadata`` is not
+    included (see :meth:`consolidated`)."""
     arrays: list[ArrayRefs] = field(default_factory=list)
     """Chunk references of every array, in the order of :attr:`metadata`."""
+    zarr_format: int = 2
+    """2 or 3: the format of the metadata documents. Format 3 stores carry their
+    consolidated metadata inside the root ``zarr.json``."""
 
     def consolidated(self) -> dict[str, Any]:
-        """Return the ``.zmetadata`` document (zarr v2 consolidated metadata)."""
+        """Return the ``.zmetadata`` document (zarr v2 consolidated metadata).
+
+        For a zarr format 3 store this is the same wrapper around the ``zarr.json``
+        documents (the form fsspec's Parquet reference layout keeps its metadata in);
+        zarr-python itself reads the consolidated metadata of the root ``zarr.json``.
+        """
         return {"metadata": dict(self.metadata), "zarr_consolidated_format": 1}
 
     def url_counts(self) -> dict[str, int]:
@@ -609,8 +635,13 @@ def _walk(
         _walk(child, f"{base}{name}", out, missing_chunks)
 
 
-def build_store_refs(group: ManifestGroup, *, missing_chunks: MissingChunks = "fill") -> StoreRefs:
-    """Plan the zarr v2 reference store of a ManifestGroup tree.
+def build_store_refs(
+    group: ManifestGroup,
+    *,
+    missing_chunks: MissingChunks = "fill",
+    zarr_format: Literal[2, 3] = 2,
+) -> StoreRefs:
+    """Plan the zarr reference store of a ManifestGroup tree.
 
     Parameters
     ----------
@@ -619,7 +650,11 @@ def build_store_refs(group: ManifestGroup, *, missing_chunks: MissingChunks = "f
     missing_chunks
         What to do when a virtual array's missing chunks would read differently through
         zarr than in the source (see the module docstring): ``"fill"`` stores an encoded
-        fill chunk for each, ``"error"`` raises WriteError.
+        fill chunk for each, ``"error"`` raises WriteError. Zarr format 3 stores never
+        need fill chunks (their ``fill_value`` is the source's), so it is ignored there.
+    zarr_format
+        2 (``.zarray``/``.zattrs``/``.zgroup`` documents) or 3 (``zarr.json`` documents,
+        see :mod:`vz_kerchunk.refs_v3`).
 
     Returns
     -------
@@ -633,6 +668,12 @@ def build_store_refs(group: ManifestGroup, *, missing_chunks: MissingChunks = "f
     """
     if missing_chunks not in ("fill", "error"):
         raise ValueError(f"missing_chunks must be 'fill' or 'error', got {missing_chunks!r}")
+    if zarr_format == 3:
+        from vz_kerchunk.refs_v3 import build_store_refs_v3
+
+        return build_store_refs_v3(group)
+    if zarr_format != 2:
+        raise ValueError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
     out = StoreRefs()
     _walk(group, "", out, missing_chunks)
     return out

@@ -1,0 +1,35 @@
+"""vz-icechunk: virtual Zarr v3 stores in Icechunk repositories, for vzcore.
+
+Installing this distribution registers the ``icechunk`` writer with vzcore (entry point
+``icechunk`` in the ``vzcore`` group). Use it through ``ds.virtualize.to_icechunk(session)``
+or directly::
+
+    from vz_icechunk import IcechunkWriter, containers_for
+    IcechunkWriter().write(manifest_group, session)
+
+Nothing heavy (icechunk, zarr) is imported until one of these names is first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vz_icechunk._writer import IcechunkWriter
+    from vz_icechunk.containers import authorize_for, containers_for
+
+__all__ = ["IcechunkWriter", "__version__", "authorize_for", "containers_for"]
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "IcechunkWriter":
+        from vz_icechunk._writer import IcechunkWriter
+
+        return IcechunkWriter
+    if name in ("containers_for", "authorize_for"):
+        from vz_icechunk import containers
+
+        return getattr(containers, name)
+    raise AttributeError(f"module 'vz_icechunk' has no attribute {name!r}")

@@ -1,0 +1,223 @@
+"""Loading kerchunk Parquet references (fsspec's ``LazyReferenceMapper`` layout).
+
+Layout of a reference directory::
+
+    refs.parq/.zmetadata              {"metadata": {key: document}, "record_size": N, ...}
+    refs.parq/<array path>/refs.<i>.parq
+
+Record file ``i`` of an array holds rows ``i * N ... (i + 1) * N - 1`` of its chunks in
+flat C order, with columns ``path`` (text, often dictionary-encoded), ``offset``, ``size``
+and ``raw`` (inline bytes). A row with ``raw`` set is an inline chunk; a null ``path`` is a
+missing chunk; ``offset == size == 0`` is a whole-file reference ``[url]``. A record file
+that does not exist holds only missing chunks (fsspec does not write those). Columns are
+read with pyarrow and turned into :class:`~vz_kerchunk._columns.ChunkColumns` with numpy,
+without a Python loop per chunk (inline rows aside).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+
+from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["ParquetRefs", "load_parquet_refs"]
+
+
+class ParquetRefs:
+    """A kerchunk Parquet reference directory, read one array at a time."""
+
+    templates: dict[str, str] = {}  # noqa: RUF012  # never mutated: Parquet has no templates
+
+    def __init__(self, url: str, fs: Any, root: str, meta: dict[str, Any]) -> None:
+        self.url = url
+        self.fs = fs
+        self.root = root.rstrip("/")
+        docs = meta.get("metadata")
+        if not isinstance(docs, dict):
+            raise CorruptFileError(url, "'.zmetadata' has no 'metadata' object")
+        self.docs: dict[str, Any] = docs
+        size = meta.get("record_size")
+        if type(size) is not int or size <= 0:
+            raise CorruptFileError(
+                url, f"'.zmetadata' record_size must be a positive integer, got {size!r}"
+            )
+        self.record_size = size
+        self.sources = meta.get("vzcore")
+
+    def count_chunk_keys(self, prefix: str) -> int | None:
+        """Parquet records have no stray keys: nothing to count."""
+        return None
+
+    def unclaimed_keys(self, prefix: str, claimed_keys: set[str]) -> list[str]:
+        """Parquet records have no stray keys."""
+        return []
+
+    def _read_record(self, path: str, record: int) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        name = f"{self.root}/{path}/refs.{record}.parq" if path else f"{self.root}/refs.{record}.parq"
+        try:
+            with self.fs.open(name, "rb") as f:
+                return pq.read_table(f)
+        except FileNotFoundError:
+            return None  # fsspec writes no record file whose chunks are all missing
+        except (pa.ArrowException, OSError, ValueError) as err:
+            raise CorruptFileError(self.url, f"record file {name!r} is unreadable ({err})") from err
+
+    def array_columns(
+        self, path: str, grid_shape: tuple[int, ...], separator: str
+    ) -> ChunkColumns:
+        """Return the chunk references of the array at ``path``.
+
+        ``separator`` is not used: record rows are addressed by flat chunk index.
+        """
+        n = math.prod(grid_shape)
+        codes = np.full(n, MISSING, dtype=np.int64)
+        offsets = np.zeros(n, dtype=np.int64)
+        lengths = np.zeros(n, dtype=np.int64)
+        inline: dict[int, bytes] = {}
+        table_urls: dict[str, int] = {}
+        for record in range(math.ceil(n / self.record_size)):
+            table = self._read_record(path, record)
+            if table is None:
+                continue
+            start = record * self.record_size
+            rows = min(table.num_rows, n - start)
+            if table.num_rows > self.record_size:
+                raise CorruptFileError(
+                    self.url,
+                    f"record {record} of {path!r} has {table.num_rows} rows, more than "
+                    f"record_size={self.record_size}",
+                )
+            sl = slice(start, start + rows)
+            self._fill(path, record, table.slice(0, rows), table_urls, codes[sl], offsets[sl],
+                       lengths[sl], inline, start)
+        return ChunkColumns(list(table_urls), codes, offsets, lengths, inline)
+
+    def _fill(
+        self,
+        path: str,
+        record: int,
+        table: Any,
+        table_urls: dict[str, int],
+        codes: NDArray[np.int64],
+        offsets: NDArray[np.int64],
+        lengths: NDArray[np.int64],
+        inline: dict[int, bytes],
+        start: int,
+    ) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        where = f"record {record} of {path!r}"
+        names = set(table.column_names)
+        if "path" not in names and "raw" not in names:
+            raise CorruptFileError(self.url, f"{where} has neither a 'path' nor a 'raw' column")
+        rows = table.num_rows
+        if "path" in names:
+            col = table.column("path")
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(col.type.value_type)
+            if col.null_count == len(col):
+                idx = np.full(rows, -1, dtype=np.int64)
+            elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                raise CorruptFileError(
+                    self.url, f"{where}: the 'path' column holds {col.type}, not text"
+                )
+            else:
+                enc = pc.dictionary_encode(col).combine_chunks()
+                idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+                dictionary = enc.dictionary.to_pylist()
+                lut = np.array(
+                    [table_urls.setdefault(u, len(table_urls)) for u in dictionary] or [0],
+                    dtype=np.int64,
+                )
+                idx = np.where(idx >= 0, lut[np.maximum(idx, 0)], -1)
+        else:
+            idx = np.full(rows, -1, dtype=np.int64)
+        off = self._int_column(table, "offset", where, rows)
+        size = self._int_column(table, "size", where, rows)
+        real = idx >= 0
+        codes[real] = idx[real]
+        offsets[real] = off[real]
+        whole = real & (off == 0) & (size == 0)
+        lengths[real] = size[real]
+        lengths[whole] = WHOLE_FILE
+        if "raw" in names:
+            raw = table.column("raw")
+            if raw.null_count != len(raw):
+                if not (pa.types.is_binary(raw.type) or pa.types.is_large_binary(raw.type)
+                        or pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+                    raise CorruptFileError(
+                        self.url, f"{where}: the 'raw' column holds {raw.type}, not bytes"
+                    )
+                raw = raw.combine_chunks()
+                valid = np.flatnonzero(raw.is_valid().to_numpy(zero_copy_only=False))
+                for i in valid.tolist():
+                    value = raw[i].as_py()
+                    inline[start + i] = value.encode("utf-8") if isinstance(value, str) else value
+                codes[valid] = INLINE
+                offsets[valid] = 0
+                lengths[valid] = 0
+
+    def _int_column(self, table: Any, name: str, where: str, rows: int) -> NDArray[np.int64]:
+        import pyarrow as pa
+
+        if name not in table.column_names:
+            return np.zeros(rows, dtype=np.int64)
+        col = table.column(name)
+        if col.null_count == len(col):
+            return np.zeros(rows, dtype=np.int64)
+        if not pa.types.is_integer(col.type):
+            raise CorruptFileError(self.url, f"{where}: the {name!r} column holds {col.type}")
+        arr = col.fill_null(0).to_numpy().astype(np.int64)
+        if col.type in (pa.uint64(),) and (col.to_numpy() >= 2**63).any():
+            raise CorruptFileError(self.url, f"{where}: {name!r} values exceed 2**63")
+        if (arr < 0).any():
+            bad = int(arr[arr < 0][0])
+            raise CorruptFileError(self.url, f"{where}: negative {name} {bad}")
+        return arr
+
+
+def load_parquet_refs(url: str, storage_options: dict[str, Any] | None = None) -> ParquetRefs:
+    """Open a kerchunk Parquet reference directory (reads ``.zmetadata`` only).
+
+    Raises
+    ------
+    vzcore.errors.CorruptFileError
+        ``.zmetadata`` missing, unreadable or malformed.
+    """
+    from fsspec.core import url_to_fs
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as err:
+        raise UnsupportedFeatureError(
+            url, None, "Parquet references without pyarrow", "pip install pyarrow"
+        ) from err
+    fs, root = url_to_fs(url, **(storage_options or {}))
+    root = root.rstrip("/")
+    try:
+        raw = fs.cat_file(f"{root}/.zmetadata")
+    except FileNotFoundError as err:
+        raise CorruptFileError(
+            url, "it is a directory without '.zmetadata', so not kerchunk Parquet references"
+        ) from err
+    except OSError as err:
+        raise CorruptFileError(url, f"reading '.zmetadata' failed: {err}") from err
+    try:
+        meta = json.loads(raw)
+    except (ValueError, RecursionError) as err:
+        raise CorruptFileError(url, f"'.zmetadata' is not valid JSON ({err})") from err
+    if not isinstance(meta, dict):
+        raise CorruptFileError(url, "'.zmetadata' must hold a JSON object")
+    return ParquetRefs(url, fs, root, meta)

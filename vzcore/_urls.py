@@ -312,8 +312,10 @@ def expand_glob(pattern: str, storage_options: dict[str, Any] | None = None) -> 
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(pattern, **(storage_options or {}))
-    found = fs.glob(path)
-    return sorted(fs.unstrip_protocol(p) for p in found if not fs.isdir(p))
+    found = fs.glob(path, detail=True)
+    return sorted(
+        fs.unstrip_protocol(p) for p, info in found.items() if info.get("type") != "directory"
+    )
 
 
 def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> SourceInfo:

@@ -18,7 +18,6 @@ Which path to use when:
 
 from __future__ import annotations
 
-import glob as _glob
 import logging
 import os
 import warnings
@@ -31,7 +30,7 @@ import xarray as xr
 from vzcore import plugins
 from vzcore._executors import Parallel, map_files
 from vzcore._to_xarray import DecodeOptions, group_to_dataset, group_to_datatree
-from vzcore._urls import read_head, stat_source, to_url
+from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
 from vzcore.errors import CombineError, VZError, VZSkippedFilesWarning
 
 if TYPE_CHECKING:
@@ -42,6 +41,7 @@ __all__ = ["open_virtual_dataset", "open_virtual_datatree", "open_virtual_mfdata
 _log = logging.getLogger("vzcore")
 
 
+@scan_session()  # a remote file is opened once: sniffing, parsing and stat share it
 def read_group(
     url: str | os.PathLike[str],
     *,
@@ -85,6 +85,7 @@ def _record_sources(tree: ManifestGroup, storage_options: dict[str, Any] | None)
         tree.attach_sources(found)
 
 
+@scan_session()  # ... and loading coordinates too
 def open_virtual_dataset(
     url: str | os.PathLike[str],
     *,
@@ -154,6 +155,7 @@ def open_virtual_dataset(
     )
 
 
+@scan_session()
 def open_virtual_datatree(
     url: str | os.PathLike[str],
     *,
@@ -184,17 +186,14 @@ def open_virtual_datatree(
     )
 
 
-def _expand_paths(paths: str | os.PathLike[str] | Sequence[Any]) -> list[Any]:
+def _expand_paths(
+    paths: str | os.PathLike[str] | Sequence[Any],
+    storage_options: dict[str, Any] | None = None,
+) -> list[Any]:
     if isinstance(paths, str | os.PathLike):
         s = os.fspath(paths)
         if any(ch in s for ch in "*?["):
-            if "://" in s and not s.startswith("file://"):
-                import fsspec
-
-                fs, _, found = fsspec.get_fs_token_paths(s)
-                protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-                return [f"{protocol}://{p}" for p in sorted(found)]
-            found = sorted(_glob.glob(s.removeprefix("file://")))
+            found = expand_glob(s, storage_options)  # sorted; remote ones as full URLs
             if not found:
                 raise VZError(f"no files match {s!r}")
             return found
@@ -288,7 +287,7 @@ def open_virtual_mfdataset(
     """
     if errors not in ("raise", "warn", "skip"):
         raise VZError(f"errors must be 'raise', 'warn' or 'skip', got {errors!r}")
-    expanded = _expand_paths(paths)
+    expanded = _expand_paths(paths, open_kwargs.get("storage_options"))
     flat_paths = _flatten(expanded)
     if not flat_paths:
         raise VZError("open_virtual_mfdataset needs at least one file")

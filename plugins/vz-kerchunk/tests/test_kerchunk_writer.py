@@ -499,8 +499,8 @@ def test_bad_targets_and_options(tmp_path, small_group):
         w.write(small_group, str(tmp_path / "a"), format="parquet")
     with pytest.raises(ValueError, match="needs a target"):
         w.write(small_group, None)
-    with pytest.raises(NotImplementedError, match="zarr_format=2"):
-        w.write(small_group, None, format="dict", zarr_format=3)
+    with pytest.raises(ValueError, match="zarr_format must be 2 or 3"):
+        w.write(small_group, None, format="dict", zarr_format=4)
 
 
 def test_names_and_attributes(tmp_path, chunk_file):

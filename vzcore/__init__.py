@@ -7,9 +7,10 @@ instantly. Formats come from plugins (``pip install vz-hdf5``); see :func:`list_
 
 from __future__ import annotations
 
-from vzcore import accessor as _accessor  # registers the ``.virtualize`` accessor
+from typing import TYPE_CHECKING, Any
+
+from vzcore import _accessor_hook
 from vzcore._urls import stat_source
-from vzcore.api import open_virtual_dataset, open_virtual_datatree, open_virtual_mfdataset
 from vzcore.errors import (
     CombineError,
     CorruptFileError,
@@ -51,4 +52,32 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
-del _accessor
+
+# xarray (with pandas) costs ~0.4 s to import, so the functions that return xarray objects
+# load on first use, and ``.virtualize`` is registered as soon as xarray is imported.
+_LAZY = {
+    "open_virtual_dataset": "vzcore.api",
+    "open_virtual_datatree": "vzcore.api",
+    "open_virtual_mfdataset": "vzcore.api",
+}
+
+if TYPE_CHECKING:
+    from vzcore.api import open_virtual_dataset, open_virtual_datatree, open_virtual_mfdataset
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vzcore' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+_accessor_hook.install()

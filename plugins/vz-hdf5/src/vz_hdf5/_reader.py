@@ -39,6 +39,7 @@ from urllib.parse import unquote
 
 import h5py
 import numpy as np
+from vzcore._urls import open_url, scan_session
 from vzcore.errors import CorruptFileError, UnsupportedFeatureError, VZError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
@@ -83,10 +84,8 @@ class _RawReader:
             if self._fd is None:
                 self._fd = os.open(self._local, os.O_RDONLY)
             return os.pread(self._fd, size, offset)
-        if self._fobj is None:
-            import fsspec
-
-            self._fobj = fsspec.open(self._url, "rb", **(self._storage_options or {})).open()
+        if self._fobj is None:  # shares the h5py file's handle inside a scan session
+            self._fobj = open_url(self._url, self._storage_options)
         self._fobj.seek(offset)
         data: bytes = self._fobj.read(size)
         return data
@@ -110,9 +109,9 @@ def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[tuple[h5
             size = os.path.getsize(local)
             h5 = h5py.File(local, "r")
         else:
-            import fsspec
-
-            fobj = fsspec.open(url, "rb", **(storage_options or {})).open()
+            # vzcore's remote opener: a block cache sized for object storage, so HDF5's many
+            # small metadata reads become a few range requests (counted in a debug log).
+            fobj = open_url(url, storage_options)
             fsize: int | None = getattr(fobj, "size", None)
             if fsize is None:
                 fsize = int(fobj.seek(0, os.SEEK_END))
@@ -169,6 +168,7 @@ class HDF5Reader:
             offset *= 2
         return False
 
+    @scan_session()  # one remote handle for h5py and the native chunk-index reader
     def read(
         self,
         url: str,

@@ -37,9 +37,12 @@ has no sub-groups):
 from __future__ import annotations
 
 import math
+import os
+import stat
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from vzcore._urls import local_path, open_url, scan_session
 from vzcore.errors import CorruptFileError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
@@ -67,22 +70,32 @@ _OPTIONS = ("max_chunk_bytes", "max_loaded_bytes", "header_block_size")
 
 
 class _FsspecSource:
-    """A :class:`~vz_netcdf3._header.ByteSource` over fsspec byte-range reads."""
+    """A :class:`~vz_netcdf3._header.ByteSource` over vzcore's file opener.
+
+    Local files are read with plain file reads; remote ones through
+    :func:`vzcore._urls.open_url` (a block cache sized for object storage, one shared handle
+    per file inside a scan session, so the header costs one or two range requests).
+    """
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None) -> None:
-        import fsspec.core
-
         self.url = url
-        self.fs, self.path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        self._storage_options = storage_options
+        local = local_path(url)
         try:
-            info = self.fs.info(self.path)
+            if local is not None:
+                st = os.stat(local)
+                if stat.S_ISDIR(st.st_mode):
+                    raise IsADirectoryError(local)
+                size: int | None = st.st_size
+            else:
+                with open_url(url, storage_options) as f:
+                    size = getattr(f, "size", None)
         except (FileNotFoundError, PermissionError):
             raise  # a missing or forbidden file is not a corrupt one
+        except IsADirectoryError as err:
+            raise CorruptFileError(url, "it is a directory, not a netCDF classic file") from err
         except OSError as err:
             raise CorruptFileError(url, f"cannot stat the file: {err}") from err
-        if info.get("type") == "directory":
-            raise CorruptFileError(url, "it is a directory, not a netCDF classic file")
-        size = info.get("size")
         self._size = int(size) if size is not None else None
 
     @property
@@ -92,24 +105,22 @@ class _FsspecSource:
     def read(self, start: int, stop: int) -> bytes:
         if stop <= start:
             return b""
-        try:
-            data: bytes = self.fs.cat_file(self.path, start=start, end=stop)
-        except (FileNotFoundError, PermissionError):
-            raise  # a missing or forbidden file is not a corrupt one
-        except OSError as err:
-            raise CorruptFileError(
-                self.url, f"reading bytes {start}..{stop} failed: {err}"
-            ) from err
-        return data
+        return self.read_ranges([start], [stop])[0]
 
     def read_ranges(self, starts: list[int], stops: list[int]) -> list[bytes]:
-        """Read several byte ranges at once (one request each, batched by fsspec)."""
+        """Read several byte ranges through one open file (remote: through its block cache)."""
+        out: list[bytes] = []
         try:
-            out: list[bytes] = self.fs.cat_ranges([self.path] * len(starts), starts, stops)
+            with open_url(self.url, self._storage_options) as f:
+                for start, stop in zip(starts, stops, strict=True):
+                    f.seek(start)
+                    out.append(f.read(max(stop - start, 0)))
         except (FileNotFoundError, PermissionError):
             raise  # a missing or forbidden file is not a corrupt one
         except OSError as err:
-            raise CorruptFileError(self.url, f"reading {len(starts)} ranges failed: {err}") from err
+            where = (f"bytes {starts[0]}..{stops[0]}" if len(starts) == 1
+                     else f"{len(starts)} ranges")
+            raise CorruptFileError(self.url, f"reading {where} failed: {err}") from err
         return out
 
 
@@ -288,6 +299,7 @@ class Netcdf3Reader:
         """Return True when ``head`` starts with a netCDF classic magic number."""
         return head[:4] in MAGICS
 
+    @scan_session()  # one remote handle for the whole scan
     def read(
         self,
         url: str,

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,17 +110,21 @@ class _File:
 
 @contextmanager
 def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
-    import fsspec
-    from fsspec.implementations.local import LocalFileSystem
+    from vzcore._urls import local_path, open_url
 
-    fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    local = isinstance(fs, LocalFileSystem)
-    handle = None if local else fs.open(path, "rb")
+    path = local_path(url)
+    local = path is not None
+    # Remote files: vzcore's opener (a block cache sized for object storage, counted reads).
+    handle = None if path is not None else open_url(url, storage_options)
     try:
-        try:
-            size: int | None = int(fs.size(path))
-        except (OSError, TypeError, ValueError):  # some filesystems cannot tell
-            size = None
+        size: int | None
+        if path is not None:
+            try:
+                size = os.path.getsize(path)
+            except OSError:
+                size = None  # tifffile reports the missing file below
+        else:
+            size = getattr(handle, "size", None)
         try:
             tif = tifffile.TiffFile(handle if handle is not None else path)
         except tifffile.TiffFileError as err:

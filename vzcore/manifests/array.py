@@ -319,8 +319,21 @@ def _concatenate(arrays: Sequence[Any], /, axis: int | None = 0, **kwargs: Any) 
     axis = axis + first.ndim if axis < 0 else axis
     if not 0 <= axis < first.ndim:
         raise np.exceptions.AxisError(axis, first.ndim)
+    # The fill value only says what *missing* chunks read as: arrays whose chunks are all
+    # stored join whatever theirs is (e.g. a netCDF int variable's default HDF5 fill value
+    # is lost in zarr v2 references without _FillValue, and comes back as None).
+    holed = [a for a in arrs if a.manifest.nchunks and bool(a.manifest.missing().any())]
+    fill_from = holed[0] if holed else first
     for other in arrs[1:]:
-        diffs = first.metadata.differences(other.metadata)
+        diffs = [
+            d
+            for d in first.metadata.differences(other.metadata)
+            if not d.startswith("fill value ")
+        ] + [
+            d
+            for d in fill_from.metadata.differences(other.metadata)
+            if d.startswith("fill value ") and any(other is h for h in holed)
+        ]
         if diffs:
             raise CombineError(
                 f"cannot concatenate {first._describe()} with {other._describe()}: "
@@ -350,7 +363,8 @@ def _concatenate(arrays: Sequence[Any], /, axis: int | None = 0, **kwargs: Any) 
     manifest = ChunkManifest.concatenate([a.manifest for a in arrs], axis=axis)
     shape = list(first.shape)
     shape[axis] = sum(a.shape[axis] for a in arrs)
-    return ManifestArray(first.metadata.replace(shape=tuple(shape)), manifest)
+    meta = first.metadata.replace(shape=tuple(shape), fill_value=fill_from.metadata.fill_value)
+    return ManifestArray(meta, manifest)
 
 
 def _expand_dims(arr: ManifestArray, axis: int) -> ManifestArray:

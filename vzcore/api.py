@@ -53,7 +53,10 @@ def read_group(
     """Scan one file with the right reader and return its ManifestGroup (no xarray)."""
     full = to_url(url)
     if reader is None:
-        head = read_head(full, plugins.head_size(), storage_options)
+        try:
+            head = read_head(full, plugins.head_size(), storage_options)
+        except IsADirectoryError:
+            head = b""  # a directory (e.g. Parquet references): readers match it by name
         spec = plugins.find_reader(full, head)
     else:
         spec = plugins.get_reader(reader)

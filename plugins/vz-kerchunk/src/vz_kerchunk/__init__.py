@@ -1,13 +1,15 @@
-"""vz-kerchunk: kerchunk reference output for vzcore.
+"""vz-kerchunk: kerchunk references for vzcore, written and read back.
 
-Installing this distribution registers the ``kerchunk`` writer with vzcore (entry point
-``kerchunk`` in the ``vzcore`` group). Use it through ``ds.virtualize.to_kerchunk(...)`` or
+Installing this distribution registers the ``kerchunk`` writer and the ``kerchunk`` reader
+with vzcore (entry point ``kerchunk`` in the ``vzcore`` group). Use them through
+``ds.virtualize.to_kerchunk(...)`` and ``vzcore.open_virtual_dataset("refs.json")``, or
 directly::
 
-    from vz_kerchunk import KerchunkWriter
+    from vz_kerchunk import KerchunkReader, KerchunkWriter
     KerchunkWriter().write(manifest_group, "combined.json")
+    group = KerchunkReader().read("file:///abs/combined.json")
 
-Nothing heavy is imported until :class:`KerchunkWriter` is first used.
+Nothing heavy is imported until one of them is first used.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vz_kerchunk._reader import KerchunkReader
+    from vz_kerchunk._safety import ReferenceNotAllowedError
     from vz_kerchunk._writer import KerchunkWriter
 
-__all__ = ["KerchunkWriter", "__version__"]
+__all__ = ["KerchunkReader", "KerchunkWriter", "ReferenceNotAllowedError", "__version__"]
 
 __version__ = "0.1.0"
 
@@ -27,4 +31,12 @@ def __getattr__(name: str) -> Any:
         from vz_kerchunk._writer import KerchunkWriter
 
         return KerchunkWriter
+    if name == "KerchunkReader":
+        from vz_kerchunk._reader import KerchunkReader
+
+        return KerchunkReader
+    if name == "ReferenceNotAllowedError":
+        from vz_kerchunk._safety import ReferenceNotAllowedError
+
+        return ReferenceNotAllowedError
     raise AttributeError(f"module 'vz_kerchunk' has no attribute {name!r}")

@@ -1,0 +1,108 @@
+"""Fixtures for the Icechunk writer: sample netCDF4 files and local-filesystem repositories."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+icechunk = pytest.importorskip("icechunk")
+pytest.importorskip("vz_icechunk")
+pytest.importorskip("vz_hdf5")
+xr = pytest.importorskip("xarray")
+
+# Icechunk logs warnings about local storage from Rust to stderr; they are not ours.
+icechunk.set_logs_filter("error")
+
+_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _integration_conftest() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "vz_icechunk_tests_sample_files", _ROOT / "tests" / "integration" / "conftest.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+write_sample_files: Callable[..., list[Path]] = _integration_conftest().write_sample_files
+
+
+def open_batch(paths: Sequence[Path]) -> Any:
+    """Open files as one virtual dataset, as a user of the daily-update workflow would."""
+    import vzcore
+
+    return vzcore.open_virtual_mfdataset(
+        [str(p) for p in paths],
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    )
+
+
+def open_originals(paths: Sequence[Path]) -> Any:
+    """Open the originals with netCDF4, combined the same way (the expected result)."""
+    return xr.open_mfdataset(
+        [str(p) for p in paths],
+        engine="netcdf4",
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    ).load()
+
+
+class Repo:
+    """A local-filesystem Icechunk repository whose containers cover ``sources``."""
+
+    def __init__(self, path: Path, sources: Any = (), *, containers: bool = True) -> None:
+        import vz_icechunk
+
+        self.path = path
+        self.config = icechunk.RepositoryConfig.default()
+        self.auth = None
+        if containers:
+            for c in vz_icechunk.containers_for(sources):
+                self.config.set_virtual_chunk_container(c)
+            self.auth = vz_icechunk.authorize_for(sources)
+        self.repo = icechunk.Repository.create(
+            icechunk.local_filesystem_storage(str(path)),
+            config=self.config,
+            authorize_virtual_chunk_access=self.auth,
+        )
+
+    def session(self) -> Any:
+        return self.repo.writable_session("main")
+
+    def reopen(self) -> Any:
+        """Open the repository afresh (new process style) and return a read-only store."""
+        repo = icechunk.Repository.open(
+            icechunk.local_filesystem_storage(str(self.path)),
+            authorize_virtual_chunk_access=self.auth,
+        )
+        return repo.readonly_session("main").store
+
+    def open_zarr(self, **kwargs: Any) -> Any:
+        return xr.open_zarr(self.reopen(), consolidated=False, **kwargs)
+
+
+@pytest.fixture
+def sample_files(tmp_path: Path) -> list[Path]:
+    d = tmp_path / "files"
+    d.mkdir()
+    return write_sample_files(d, n_files=10)
+
+
+def assert_same(got: Any, expected: Any) -> None:
+    """Identical datasets, and identical encoded dtypes (no int -> float anywhere)."""
+    xr.testing.assert_identical(got, expected)
+    for name, var in expected.variables.items():
+        assert got[name].dtype == var.dtype, name
+        assert got[name].encoding.get("dtype") == var.encoding.get("dtype"), name

@@ -109,7 +109,7 @@ def _store_config(prefix: str, options: Mapping[str, Any]) -> Any:
         from icechunk.storage import azure_store  # not re-exported at the top level
 
         return azure_store(**options)
-    return icechunk.http_store(**options)
+    return icechunk.http_store()  # the object-store options do not apply to HTTP
 
 
 def containers_for(source: Any, **store_options: Any) -> list[icechunk.VirtualChunkContainer]:
@@ -121,8 +121,8 @@ def containers_for(source: Any, **store_options: Any) -> list[icechunk.VirtualCh
         A ManifestGroup, a virtual Dataset or DataTree, or an iterable of URLs.
     **store_options
         Passed to the object store factory (``icechunk.s3_store(region=..., endpoint_url=...,
-        allow_http=..., force_path_style=...)``, ``gcs_store``, ``azure_store``,
-        ``http_store``); unused for local files.
+        allow_http=..., force_path_style=...)``, ``gcs_store``, ``azure_store``); unused
+        for local files and HTTP.
 
     Examples
     --------

@@ -1,0 +1,91 @@
+"""vz-icechunk as a vzcore plugin, and its container helpers."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from vzcore.errors import WriteError
+
+from .conftest import icechunk
+
+
+def test_writer_is_registered() -> None:
+    import vzcore
+    from vzcore import plugins
+    from vzcore.types import Writer
+
+    from vz_icechunk import IcechunkWriter
+
+    spec = plugins.get_writer("icechunk")
+    assert spec.load_class() is IcechunkWriter
+    assert isinstance(IcechunkWriter(), Writer)
+    info = {p.name: p for p in vzcore.list_plugins()}["icechunk"]
+    assert info.distribution == "vz-icechunk"
+    assert info.writers == ("icechunk",)
+
+
+def test_plugin_module_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, vzcore\n"
+        "before = set(sys.modules)\n"
+        "import vz_icechunk, vz_icechunk.plugin\n"
+        "heavy = {'vz_icechunk._writer', 'vz_icechunk.containers', 'icechunk', 'zarr', 'h5py',"
+        " 'cftime'}\n"
+        "print(sorted(heavy & (set(sys.modules) - before)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_writer_sources_never_import_xarray() -> None:
+    import vz_icechunk
+
+    for source in Path(vz_icechunk.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not any(n.split(".")[0] == "xarray" for n in names), source.name
+
+
+def test_url_prefixes_and_containers() -> None:
+    from vz_icechunk import containers_for
+    from vz_icechunk.containers import url_prefixes
+
+    urls = [
+        "file:///data/a/x.nc",
+        "file:///data/a/b/y.nc",
+        "file:///other/z.nc",
+        "s3://bucket/k/1.nc",
+        "s3://bucket/2.nc",
+        "https://host.example/files/3.nc",
+    ]
+    assert url_prefixes(urls) == [
+        "file:///data/a/",
+        "file:///other/",
+        "https://host.example/",
+        "s3://bucket/",
+    ]
+    found = containers_for(urls, region="us-east-1")
+    assert [c.url_prefix for c in found] == url_prefixes(urls)
+    assert all(isinstance(c, icechunk.VirtualChunkContainer) for c in found)
+    with pytest.raises(WriteError, match="scheme 'ftp'"):
+        url_prefixes(["ftp://host/x.nc"])
+
+
+def test_authorize_for_gives_explicit_local_access() -> None:
+    from vz_icechunk import authorize_for, containers_for
+
+    urls = ["file:///data/a/x.nc", "https://host.example/3.nc"]
+    auth = authorize_for(urls)
+    assert set(auth) == {"file:///data/a/", "https://host.example/"}
+    assert auth == authorize_for(containers_for(urls))
+    creds = icechunk.s3_static_credentials(access_key_id="k", secret_access_key="s")
+    assert set(authorize_for(["s3://bkt/x.nc"], creds)) == {"s3://bkt/"}

@@ -1,16 +1,18 @@
-"""Scan speed of the hdf5 reader: one many-chunk file and many small files.
+"""Scan speed of the hdf5 reader vs kerchunk vs VirtualiZarr: one many-chunk file, many small files.
 
 Run: python plugins/vz-hdf5/benchmarks/bench_scan.py [workdir]
-Peers (kerchunk, VirtualiZarr) are timed when importable, each in its own process.
+Every scanner (vz-hdf5's reader alone, vzcore.open_virtual_dataset, kerchunk, VirtualiZarr)
+runs in its own fresh process in the same invocation; peers that are not installed are
+reported as such. Run it in the benchmark environment (``./dev bench`` sets one up) to get
+the peers.
 """
 
 from __future__ import annotations
 
-import statistics
+import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -58,75 +60,89 @@ def make_files(work: Path) -> tuple[Path, list[Path]]:
     return big, small
 
 
-PEER = {
-    "kerchunk": (
-        "from kerchunk.hdf import SingleHdf5ToZarr\n"
-        "SingleHdf5ToZarr({url!r}, inline_threshold=0).translate()"
+# Every scanner runs in its own fresh process: "setup" once (imports, not timed), then
+# "scan" per URL (timed). vzcore appears twice: the reader alone (manifests, no xarray) and
+# the public open_virtual_dataset (reader + xarray Dataset with loaded coordinates), which
+# is what the peers' numbers compare to.
+SCANNERS = {
+    "vz-hdf5 reader, native index": (
+        "from vz_hdf5._reader import HDF5Reader\nr = HDF5Reader()",
+        "r.read(url)",
     ),
-    "virtualizarr": (
-        "from virtualizarr import open_virtual_dataset\n"
+    "vz-hdf5 reader, chunk_iter": (
+        "from vz_hdf5._reader import HDF5Reader\nr = HDF5Reader()",
+        "r.read(url, chunk_index='hdf5')",
+    ),
+    "vzcore.open_virtual_dataset": (
+        "import vzcore",
+        "vzcore.open_virtual_dataset(url)",
+    ),
+    "kerchunk SingleHdf5ToZarr": (
+        "from kerchunk.hdf import SingleHdf5ToZarr",
+        "SingleHdf5ToZarr(url, inline_threshold=0).translate()",
+    ),
+    "virtualizarr HDFParser": (
+        ("from virtualizarr import open_virtual_dataset\n"
         "from virtualizarr.parsers import HDFParser\n"
         "from obstore.store import LocalStore\n"
-        "from virtualizarr.registry import ObjectStoreRegistry\n"
-        "reg = ObjectStoreRegistry({{'file://': LocalStore()}})\n"
-        "open_virtual_dataset({url!r}, parser=HDFParser(), registry=reg, loadable_variables=[])"
+        "from obspec_utils.registry import ObjectStoreRegistry\n"
+        "reg = ObjectStoreRegistry({'file:///': LocalStore()})\n"
+        "parser = HDFParser()"),
+        "open_virtual_dataset(url, parser=parser, registry=reg)",
     ),
 }
+REFERENCE = "vzcore.open_virtual_dataset"
 
 
-def time_peer(peer: str, urls: list[str]) -> float | None:
-    """Median seconds per file for a peer, measured in a fresh process."""
-    body = PEER[peer]
+def time_scanner(name: str, urls: list[str]) -> float | str:
+    """Median seconds per URL (the first call, a warm-up, excluded), in a fresh process."""
+    setup, scan = SCANNERS[name]
     code = (
-        "import time, statistics\n"
-        f"urls = {urls!r}\n"
+        "import json, statistics, sys, time, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        f"{setup}\n"
+        "urls = json.loads(sys.argv[1])\n"
         "times = []\n"
         "for url in urls:\n"
         "    t = time.perf_counter()\n"
-        + "".join("    " + line + "\n" for line in body.format(url="URL").split("\n"))
-        + "    times.append(time.perf_counter() - t)\n"
+        f"    {scan}\n"
+        "    times.append(time.perf_counter() - t)\n"
         "print(statistics.median(times[1:] or times))\n"
-    ).replace("'URL'", "url")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False)
+    )
+    res = subprocess.run([sys.executable, "-c", code, json.dumps(urls)], capture_output=True,
+                         text=True, check=False)
     if res.returncode:
-        return None
+        last = (res.stderr.strip().splitlines() or ["failed"])[-1]
+        return "not installed" if "ModuleNotFoundError" in last else f"failed: {last[:60]}"
     return float(res.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    """Time every scanner and print one line per measurement."""
-    from vz_hdf5._reader import HDF5Reader
+def report(title: str, results: dict[str, float | str], scale: float, unit: str) -> None:
+    """Print one block: time per scanner and its ratio to open_virtual_dataset."""
+    ref = results.get(REFERENCE)
+    print(title)
+    for name, value in results.items():
+        if isinstance(value, str):
+            print(f"  {name:32s} {value}")
+            continue
+        ratio = f"{value / ref:8.1f}x" if isinstance(ref, float) else ""
+        print(f"  {name:32s} {value * scale:10.2f} {unit} {ratio}")
 
+
+def main() -> None:
+    """Time every scanner side by side; ratios are to vzcore.open_virtual_dataset."""
     work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
     work.mkdir(parents=True, exist_ok=True)
     big, small = make_files(work)
-    reader = HDF5Reader()
-    url = big.resolve().as_uri()
-    reader.read(url)
-    for label, opts in (("vz-hdf5 native v1 B-tree", {}), ("vz-hdf5 chunk_iter", {
-            "chunk_index": "hdf5"})):
-        runs = []
-        for _ in range(5):
-            t = time.perf_counter()
-            g = reader.read(url, **opts)
-            runs.append(time.perf_counter() - t)
-        n = g.variables["v"].data.manifest.nchunks
-        print(f"{label:32s} {n} chunks: {statistics.median(runs):.4f} s")
-    for peer in PEER:
-        t = time_peer(peer, [url, url, url])
-        print(f"{peer:32s} {'not installed / failed' if t is None else f'{t:.4f} s'}")
-    urls = [p.resolve().as_uri() for p in small]
-    runs = []
-    for u in urls:
-        t = time.perf_counter()
-        reader.read(u)
-        runs.append(time.perf_counter() - t)
-    print(f"{'vz-hdf5 per small file':32s} {1000 * statistics.median(runs):.2f} ms")
-    for peer in PEER:
-        t = time_peer(peer, urls)
-        print(f"{peer + ' per small file':32s} "
-              f"{'not installed / failed' if t is None else f'{1000 * t:.2f} ms'}")
+    url = "file://" + str(big.resolve())
+    nchunks = np.prod([s // c for s, c in zip(BIG_SHAPE, BIG_CHUNKS, strict=True)])
+    print(f"big file: {BIG_SHAPE} in {BIG_CHUNKS} chunks ({nchunks:,} chunks)")
+    big_times = {name: time_scanner(name, [url] * 6) for name in SCANNERS}
+    report("one 103,680-chunk file, median of 5 (ratio = time / open_virtual_dataset)",
+           big_times, 1000, "ms")
+    urls = ["file://" + str(p.resolve()) for p in small]
+    small_times = {name: time_scanner(name, urls) for name in SCANNERS}
+    report(f"per small file, median over {len(urls) - 1}", small_times, 1000, "ms")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ No xarray import here.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -182,6 +183,8 @@ def refs_dict(store: StoreRefs, *, templates: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"version": 1}
     if chosen:
         out["templates"] = {name: url for url, name in chosen.items()}
+    if store.sources:
+        out["vzcore"] = store.sources_json()
     out["refs"] = refs
     return out
 
@@ -198,6 +201,8 @@ def iter_json(store: StoreRefs, *, templates: bool = True) -> Iterator[str]:
         yield ',"templates":' + json.dumps(
             {name: url for url, name in chosen.items()}, separators=(",", ":")
         )
+    if store.sources:
+        yield ',"vzcore":' + json.dumps(store.sources_json(), separators=(",", ":"))
     yield ',"refs":{'
     # Metadata first: there is always at least ".zgroup", so every later piece starts with ",".
     yield ",".join(
@@ -235,6 +240,7 @@ class KerchunkWriter:
         templates: bool = True,
         zarr_format: Literal[2, 3] = 2,
         missing_chunks: MissingChunks = "fill",
+        record_sources: bool = True,
     ) -> dict[str, Any] | None:
         """Write ``group`` and its descendants as kerchunk references.
 
@@ -260,6 +266,11 @@ class KerchunkWriter:
             ``"fill"`` (default): when a virtual array's missing chunks would read back
             differently from the source, store an encoded fill chunk for each;
             ``"error"``: raise WriteError instead.
+        record_sources
+            Store each source file's size, modification time and ETag, as recorded when it
+            was scanned, under the top-level key ``"vzcore"`` (``{"sources": {url: {...}}}``),
+            which fsspec and kerchunk ignore; :func:`vzcore.verify` and vzcore's kerchunk
+            reader use it to detect files that changed since.
 
         Returns
         -------
@@ -280,10 +291,12 @@ class KerchunkWriter:
                     "format='dict' returns the references and writes nothing; pass "
                     "target=None, or format='json' to write a file."
                 )
-            return refs_dict(
-                build_store_refs(group, missing_chunks=missing_chunks, zarr_format=zarr_format),
-                templates=templates,
+            planned = build_store_refs(
+                group, missing_chunks=missing_chunks, zarr_format=zarr_format
             )
+            if not record_sources:
+                planned = dataclasses.replace(planned, sources={})
+            return refs_dict(planned, templates=templates)
         if format != "json":
             hint = " (the 'parquet' writer, pip install vz-parquet)" if format == "parquet" else ""
             raise ValueError(
@@ -295,6 +308,8 @@ class KerchunkWriter:
             raise ValueError(f"mode must be 'w' or 'w-', got {mode!r}")
         # Plan first: a tree that cannot be written fails before any file is touched.
         store = build_store_refs(group, missing_chunks=missing_chunks, zarr_format=zarr_format)
+        if not record_sources:
+            store = dataclasses.replace(store, sources={})
         with atomic_text_file(target, mode) as f:
             for piece in iter_json(store, templates=templates):
                 f.write(piece)

@@ -39,6 +39,7 @@ Conventions (zarr format 2, as xarray's zarr backend reads it):
 from __future__ import annotations
 
 import base64
+import dataclasses
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable
-from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -384,6 +385,16 @@ class StoreRefs:
     zarr_format: int = 2
     """2 or 3: the format of the metadata documents. Format 3 stores carry their
     consolidated metadata inside the root ``zarr.json``."""
+    sources: dict[str, SourceInfo] = field(default_factory=dict)
+    """Scan-time identity (size, mtime, ETag) of the files the chunks point into, by URL."""
+
+    def sources_json(self) -> dict[str, Any]:
+        """Return the source metadata that writers store under the ``"vzcore"`` key.
+
+        ``{"sources": {url: {"size": ..., "mtime": ..., "etag": ...}}}``: standard readers
+        of references ignore the key.
+        """
+        return {"sources": {url: info.to_json() for url, info in sorted(self.sources.items())}}
 
     def consolidated(self) -> dict[str, Any]:
         """Return the ``.zmetadata`` document (zarr v2 consolidated metadata).
@@ -671,10 +682,10 @@ def build_store_refs(
     if zarr_format == 3:
         from vz_kerchunk.refs_v3 import build_store_refs_v3
 
-        return build_store_refs_v3(group)
+        return dataclasses.replace(build_store_refs_v3(group), sources=group.sources())
     if zarr_format != 2:
         raise ValueError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
-    out = StoreRefs()
+    out = StoreRefs(sources=group.sources())
     _walk(group, "", out, missing_chunks)
     return out
 

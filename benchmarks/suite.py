@@ -414,7 +414,7 @@ def main() -> None:
         "quick": q, "machine": machine(), "versions": versions(), "not_installed": missing,
         "inputs": {k: {"name": v.name, "files": len(v.files), "chunks": v.chunks}
                    for k, v in {**sets, "huge": huge}.items()},
-        "pipelines": {}, "readback": {},
+        "pipelines": {}, "readback": {}, "load_start": os.getloadavg(),
     }
     print(f"tools: {', '.join(tools)}" + (f" (not installed: {', '.join(missing)})"
                                           if missing else ""), flush=True)
@@ -445,6 +445,7 @@ def main() -> None:
             results["rss"][peer]["note"] = f"measured on {huge_peers.name}"
     results["targets"] = targets(results)
     results["elapsed"] = time.perf_counter() - started
+    results["load_end"] = os.getloadavg()
 
     report = render(results, sets, tools)
     print(report)
@@ -461,6 +462,10 @@ def render(results: dict[str, Any], sets: dict[str, _inputs.DataSet], tools: lis
     m = results["machine"]
     parts.append(f"machine: {m['cpus']} cores, {m['cpu']}, {m['memory_gib']} GiB, "
                  f"Python {m['python']}")
+    parts.append("load average (1/5/15 min) at start {} and end {} (other work on the "
+                 "machine slows every tool)".format(
+                     "/".join(f"{x:.1f}" for x in results["load_start"]),
+                     "/".join(f"{x:.1f}" for x in results["load_end"])))
     parts.append("versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()))
     imp = results["imports"]
     parts.append(table("\n== import time (median of runs, fresh process) ==",

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from vzcore.errors import NotVirtualizableError, VirtualArrayValuesError
+from vzcore.errors import CombineError, NotVirtualizableError, VirtualArrayValuesError
 from vzcore.manifests import ManifestArray
 
 __all__ = ["dask_to_manifest_array", "is_dask_array", "unwrap_duck_array"]
@@ -100,11 +100,28 @@ class _Replay:
             return type(node)(self.node(n) for n in node)
         return node
 
+    def _cast_error(self, task: Any) -> None:
+        """Explain a cast of virtual chunks: files of different dtypes meeting in a concat."""
+        source = self.node(task.args[0]) if task.args else None
+        if not isinstance(source, ManifestArray):
+            return
+        target = task.kwargs.get("astype_dtype", task.kwargs.get("dtype"))
+        to = "a common dtype" if target is None else np.dtype(target).str
+        raise CombineError(
+            f"variable {self.name!r}: its files do not share one dtype, and xarray casts "
+            f"{source._describe()} from {source.dtype.str} to {to} "
+            "to concatenate them, which needs the values. Virtual chunks can only be joined "
+            "when dtype, chunk shape, codecs and fill value agree; load the variable "
+            "(loadable_variables=[...]) or combine these files separately."
+        )
+
     def task(self, task: Any) -> Any:
         func = task.func
         kind = self.funcs.get(func)
         if kind is None:
             fname = getattr(func, "__name__", repr(func))
+            if fname == "astype":
+                self._cast_error(task)
             raise NotVirtualizableError(
                 f"variable {self.name!r} is a dask array that computes on values (task "
                 f"{fname!r}); only structure (selecting whole chunks, concatenating, "
@@ -162,6 +179,10 @@ def dask_to_manifest_array(array: Any, name: str = "") -> ManifestArray | np.nda
     try:
         blocks = _map_keys(replay, keys)
         result = _block(blocks)
+    except CombineError as err:
+        if str(err).startswith(f"variable {name!r}"):
+            raise
+        raise CombineError(f"variable {name!r}: {err}") from err
     except VirtualArrayValuesError as err:
         raise NotVirtualizableError(
             f"variable {name!r} mixes virtual chunks with in-memory values or selects "

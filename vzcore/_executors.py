@@ -14,22 +14,52 @@ from typing import Any, Literal
 
 from vzcore.errors import VZError
 
-__all__ = ["Parallel", "map_files"]
+__all__ = ["Parallel", "Progress", "map_files"]
 
 Parallel = bool | Literal["threads", "processes", "dask"] | cf.Executor
 
 
-def _progress(total: int, enabled: bool | None) -> Any:
-    """Return an object with ``update(n)`` and ``close()`` (a tqdm bar or a no-op)."""
-    if enabled is None:
-        enabled = total > 1 and sys.stderr.isatty()
+Progress = bool | Literal["auto"] | None
+
+
+def _in_notebook() -> bool:
+    """Return True inside a Jupyter kernel (where tqdm.auto draws a widget)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except AttributeError:  # pragma: no cover - very old or partial IPython
+        return False
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def _interactive() -> bool:
+    """Return True when a progress bar would be seen: a terminal or a notebook."""
+    try:
+        tty = sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        tty = False
+    return tty or _in_notebook()
+
+
+def _progress(total: int, enabled: Progress) -> Any:
+    """Return an object with ``update(n)`` and ``close()`` (a tqdm bar, a text line or a no-op).
+
+    ``"auto"``/None: only when interactive (:func:`_interactive`) and for more than one
+    file; True: always (e.g. into a batch job's log); False: never.
+    """
+    if enabled is None or enabled == "auto":
+        enabled = total > 1 and _interactive()
+    elif not isinstance(enabled, bool):
+        raise VZError(f"progress must be True, False or 'auto', got {enabled!r}")
     if not enabled:
         return _NoProgress()
     try:
         from tqdm.auto import tqdm
     except ImportError:
         return _TextProgress(total)
-    return tqdm(total=total, unit="file", desc="scanning")
+    return tqdm(total=total, unit="file", desc="scanning", file=sys.stderr)
 
 
 class _NoProgress:
@@ -41,25 +71,49 @@ class _NoProgress:
 
 
 class _TextProgress:
-    """A minimal progress line on stderr: files scanned, rate and ETA."""
+    """A plain progress line on stderr (no tqdm): files scanned, rate and ETA.
+
+    On a terminal the line is redrawn in place (at most every 0.1 s); elsewhere (a log file)
+    a line is written at most every 10 s, plus the final one.
+    """
 
     def __init__(self, total: int) -> None:
         import time
 
-        self.total, self.done, self.start, self._time = total, 0, time.monotonic(), time.monotonic
+        self._time = time.monotonic
+        self.total, self.done = total, 0
+        self.start = self.last = self._time()
+        self.tty = _interactive()
+        self.interval = 0.1 if self.tty else 10.0
+        self.closed = False
+
+    def line(self) -> str:
+        elapsed = max(self._time() - self.start, 1e-9)
+        rate = self.done / elapsed
+        eta = f"{(self.total - self.done) / rate:.0f} s" if rate else "?"
+        return (
+            f"scanning {self.done}/{self.total} files, {rate:.1f} files/s, "
+            f"elapsed {elapsed:.0f} s, ETA {eta}"
+        )
 
     def update(self, n: int = 1) -> None:
         self.done += n
-        elapsed = max(self._time() - self.start, 1e-9)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate else 0.0
-        sys.stderr.write(
-            f"\rscanning {self.done}/{self.total} files, {rate:.1f} files/s, ETA {eta:.0f} s"
-        )
+        now = self._time()
+        if now - self.last < self.interval and self.done < self.total:
+            return
+        self.last = now
+        sys.stderr.write(("\r" if self.tty else "") + self.line() + ("" if self.tty else "\n"))
         sys.stderr.flush()
 
     def close(self) -> None:
-        sys.stderr.write("\n")
+        if self.closed:
+            return
+        self.closed = True
+        if self.tty:
+            sys.stderr.write("\n")
+        elif self.done < self.total:  # stopped early (an error): say where
+            sys.stderr.write(self.line() + "\n")
+        sys.stderr.flush()
 
 
 def _dask_map(func: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
@@ -88,7 +142,7 @@ def map_files(
     func: Callable[[Any], Any],
     items: Sequence[Any],
     parallel: Parallel = False,
-    progress: bool | None = None,
+    progress: Progress = "auto",
 ) -> list[Any]:
     """Apply ``func`` to every item, keeping order, with the requested parallelism."""
     bar = _progress(len(items), progress)

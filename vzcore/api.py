@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import xarray as xr
 
 from vzcore import plugins
+from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, map_files
 from vzcore._to_xarray import DecodeOptions, group_to_dataset, group_to_datatree
 from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
-from vzcore.errors import CombineError, VZError, VZSkippedFilesWarning
+from vzcore.errors import VZError, VZSkippedFilesWarning
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
@@ -232,32 +233,19 @@ def _unflatten(nested: Any, flat: Iterator[Any]) -> Any:
     return next(flat)
 
 
-def _missing_variables(datasets: list[xr.Dataset], paths: list[Any]) -> str:
-    names = set().union(*(set(ds.variables) for ds in datasets))
-    lines = []
-    for name in sorted(map(str, names)):
-        lacking = [os.fspath(p) for ds, p in zip(datasets, paths, strict=True)
-                   if name not in ds.variables]
-        if lacking:
-            shown = ", ".join(repr(p) for p in lacking[:3])
-            more = f" (+{len(lacking) - 3} more)" if len(lacking) > 3 else ""
-            lines.append(f"{name!r} is missing from {shown}{more}")
-    return "; ".join(lines)
-
-
 def open_virtual_mfdataset(
     paths: str | os.PathLike[str] | Sequence[Any],
     *,
     combine: Literal["by_coords", "nested"] = "by_coords",
     concat_dim: str | Sequence[str] | None = None,
     preprocess: Callable[[xr.Dataset], xr.Dataset] | None = None,
-    data_vars: Any = "all",
-    coords: Any = "different",
-    compat: Any = "no_conflicts",
-    join: Any = "outer",
-    combine_attrs: Any = "override",
+    data_vars: Any = None,
+    coords: Any = "minimal",
+    compat: Any = None,
+    join: Any = "exact",
+    combine_attrs: Any = "drop_conflicts",
     parallel: Parallel = False,
-    progress: bool | None = None,
+    progress: bool | Literal["auto"] | None = "auto",
     errors: Literal["raise", "warn", "skip"] = "raise",
     **open_kwargs: Any,  # passed to open_virtual_dataset (reader, loadable_variables, ...)
 ) -> xr.Dataset:
@@ -273,14 +261,36 @@ def open_virtual_mfdataset(
         Dimension(s) to concatenate along for ``combine="nested"``.
     preprocess
         Function applied to each file's dataset before combining (in this process).
-    data_vars, coords, compat, join, combine_attrs
-        As in :func:`xarray.open_mfdataset`.
+    data_vars, coords, join, combine_attrs
+        As in :func:`xarray.open_mfdataset`, with defaults for virtual data:
+        ``data_vars=None`` (variables without the concatenation dimension, such as a static
+        ``elevation``, are not broadcast along it; along a new dimension every data variable
+        is stacked), ``coords="minimal"``, ``join="exact"`` (virtual arrays cannot be padded
+        or reindexed) and ``combine_attrs="drop_conflicts"`` (per-file attributes such as
+        ``history`` never make the combine fail).
+    compat
+        None (default): variables that are not concatenated are checked by value when loaded
+        (coordinates such as ``lat``) and by layout when virtual, whose chunk references can
+        only be compared, not their values: the first file's are kept. Any other value is
+        passed to xarray unchecked (``"override"`` keeps the first file's values blindly).
+
+        Whatever ``compat`` is, virtual variables that are concatenated must agree in dtype,
+        chunk shape, codecs, fill value, CF encoding attributes (``scale_factor``,
+        ``_FillValue``, ``units``, ...) and in their lengths along the other dimensions,
+        their chunks must tile one regular grid (every file but the last along the
+        concatenation dimension holds whole chunks) and files may not overlap; otherwise
+        :class:`~vzcore.errors.CombineError` names the variable, the two files and what
+        differs.
     parallel
         ``False`` (serial), ``"threads"``, ``"processes"``, ``"dask"`` (the active
         dask.distributed Client, else dask's default scheduler) or any
         :class:`concurrent.futures.Executor`.
     progress
-        Show a progress bar; None shows one only on an interactive terminal.
+        Show a progress bar of files scanned (count, rate, ETA) on stderr: tqdm's (terminal
+        or notebook widget) when tqdm is installed, else a plain text line. ``"auto"`` (or
+        None) shows it only when it can be seen: stderr is a terminal, or the code runs in
+        a Jupyter kernel, and there is more than one file. ``True`` shows it anywhere
+        (logs of batch jobs included); ``False`` never.
     errors
         What to do with a file that cannot be scanned: ``"raise"``, ``"warn"`` (skip it
         with a warning listing every skipped file) or ``"skip"``. Skipped files are listed
@@ -290,6 +300,10 @@ def open_virtual_mfdataset(
     """
     if errors not in ("raise", "warn", "skip"):
         raise VZError(f"errors must be 'raise', 'warn' or 'skip', got {errors!r}")
+    if combine not in ("by_coords", "nested"):
+        raise VZError(f"combine must be 'by_coords' or 'nested', got {combine!r}")
+    if combine == "nested" and concat_dim is None:
+        raise VZError("combine='nested' needs concat_dim (a dimension name or a list)")
     expanded = _expand_paths(paths, open_kwargs.get("storage_options"))
     flat_paths = _flatten(expanded)
     if not flat_paths:
@@ -297,12 +311,14 @@ def open_virtual_mfdataset(
     scanned = map_files(_scan_one, [(p, open_kwargs) for p in flat_paths], parallel, progress)
 
     failed = [r for r in scanned if isinstance(r, _Failed)]
-    if failed and (errors == "raise" or combine == "nested"):
+    nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)
+    if failed and (errors == "raise" or nested_nd):
         first = failed[0]
         if errors != "raise":
             raise VZError(
                 f"{len(failed)} file(s) could not be scanned and combine='nested' cannot skip "
-                f"files without breaking the nesting; first: {first.path!r}: {first.error}"
+                "files of a nested list without breaking its shape; first: "
+                f"{first.path!r}: {first.error}"
             ) from first.error
         raise first.error
     if failed and errors == "warn":
@@ -313,32 +329,18 @@ def open_virtual_mfdataset(
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].error
     datasets = [preprocess(ds) if preprocess is not None else ds for _, ds in kept]
-
-    combine_kwargs: dict[str, Any] = {
-        "data_vars": data_vars,
-        "coords": coords,
-        "compat": compat,
-        "join": join,
-        "combine_attrs": combine_attrs,
-    }
-    try:
-        if combine == "nested":
-            if concat_dim is None:
-                raise VZError("combine='nested' needs concat_dim (a dimension name or a list)")
-            nested = _unflatten(expanded, iter(datasets))
-            result = xr.combine_nested(nested, concat_dim=concat_dim, **combine_kwargs)
-        elif combine == "by_coords":
-            result = xr.combine_by_coords(datasets, **combine_kwargs)
-        else:
-            raise VZError(f"combine must be 'by_coords' or 'nested', got {combine!r}")
-    except VZError:
-        raise
-    except (ValueError, KeyError, IndexError) as err:
-        missing = _missing_variables(datasets, [p for p, _ in kept])
-        raise CombineError(
-            f"cannot combine {len(datasets)} files with combine={combine!r}: {err}"
-            + (f". Variables differ between files: {missing}" if missing else "")
-        ) from err
+    result = combine_virtual(
+        datasets,
+        [p for p, _ in kept],
+        combine=combine,
+        nested=datasets if nested_nd is False else _unflatten(expanded, iter(datasets)),
+        concat_dim=concat_dim,
+        data_vars=data_vars,
+        coords=coords,
+        compat=compat,
+        join=join,
+        combine_attrs=combine_attrs,
+    )
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
     return result

@@ -1,0 +1,459 @@
+"""Combining per-file virtual datasets: xarray's rules, checked first for what xarray cannot see.
+
+xarray combines virtual datasets fine as long as every join is possible on chunk references.
+When it is not, xarray either fails deep inside ``concat`` without saying which files
+disagree, or (worse) quietly picks one file's data (``compat="override"``, two files with
+the same first coordinate, per-file ``scale_factor`` dropped by ``drop_conflicts``). So
+before handing the datasets to :func:`xarray.combine_by_coords` /
+:func:`xarray.combine_nested`, :func:`combine_virtual` checks, file against file:
+
+* variables that are concatenated (they have a concatenation dimension) and virtual: same
+  dims, dtype, chunk shape, codecs, fill value, CF encoding attributes (``scale_factor``,
+  ``_FillValue``, ``units``, ...) and lengths along the other dimensions;
+* that their lengths along the concatenation dimension tile one regular zarr chunk grid
+  (every file but the last along that dimension holds whole chunks);
+* that files do not overlap along a concatenation dimension (``combine="by_coords"``), and
+  that a variable is not missing from some of the files it is concatenated across;
+* variables that are *not* concatenated and were loaded (coordinates such as ``lat``):
+  equal values in every file. Virtual ones can only be compared by layout (dims, shape and
+  dtype); the first file's references are kept, as with ``compat="override"``.
+
+Every failure raises :class:`~vzcore.errors.CombineError` naming the variable, the two
+files and what differs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from vzcore._dask_graph import is_dask_array
+from vzcore.errors import CombineError, VirtualArrayValuesError, VZError
+from vzcore.manifests import ManifestArray
+
+__all__ = ["CF_ENCODING_ATTRS", "combine_virtual"]
+
+CF_ENCODING_ATTRS = (
+    "_FillValue",
+    "missing_value",
+    "scale_factor",
+    "add_offset",
+    "units",
+    "calendar",
+    "_Unsigned",
+)
+"""Attributes that change how stored values decode: they must agree across the files whose
+chunks are joined into one virtual array (one set of attributes decodes them all)."""
+
+
+@dataclass(frozen=True)
+class _File:
+    label: str
+    ds: xr.Dataset
+
+
+def _virtual(var: xr.Variable) -> ManifestArray | None:
+    data = var.data
+    return data if isinstance(data, ManifestArray) else None
+
+
+def _show_codecs(codecs: Sequence[dict[str, Any]]) -> str:
+    parts = []
+    for c in codecs:
+        params = ", ".join(f"{k}={v!r}" for k, v in c.items() if k != "id")
+        parts.append(f"{c.get('id')}({params})")
+    return "[" + ", ".join(parts) + "]"
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality of attribute values or arrays, NaN equal to NaN."""
+    try:
+        aa, bb = np.asarray(a), np.asarray(b)
+        if aa.shape != bb.shape:
+            return False
+        if aa.dtype.kind in "fcmM" and bb.dtype.kind in "fcmM":
+            return bool(np.array_equal(aa, bb, equal_nan=True))
+        return bool(np.array_equal(aa, bb))
+    except (TypeError, ValueError):
+        return bool(a == b)
+
+
+def _first_difference(a: np.ndarray, b: np.ndarray) -> str:
+    if a.shape != b.shape:
+        return f"shape {a.shape} vs {b.shape}"
+    try:
+        if a.dtype.kind in "fcmM" and b.dtype.kind in "fcmM":
+            differ = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        else:
+            differ = np.asarray(a != b)
+        where = np.argwhere(differ)
+    except (TypeError, ValueError):  # pragma: no cover - exotic object arrays
+        return "values differ"
+    if not len(where):  # pragma: no cover - _same said they differ
+        return "values differ"
+    at = tuple(int(i) for i in where[0])
+    index = at[0] if len(at) == 1 else at
+    return f"first difference at index {index}: {a[at]!r} vs {b[at]!r}, {len(where)} differ"
+
+
+def _differ(name: Hashable, what: str, f1: _File, v1: str, f2: _File, v2: str, why: str) -> CombineError:
+    return CombineError(
+        f"{str(name)!r}: {what} between "
+        f"{f1.label!r} ({v1}) and {f2.label!r} ({v2}). {why}"
+    )
+
+
+_JOIN_WHY = (
+    "Virtual chunks can only be joined into one array when they decode the same way; "
+    "load the variable (loadable_variables=[...]), drop it (drop_variables=[...]), or "
+    "combine these files separately."
+)
+
+
+def _check_joined_pair(
+    name: Hashable, ref: _File, other: _File, concat_dims: set[Hashable]
+) -> None:
+    """Two files' copies of a variable that will be concatenated into one array."""
+    a, b = ref.ds.variables[name], other.ds.variables[name]
+    va, vb = _virtual(a) is not None, _virtual(b) is not None
+    if va != vb:
+        raise _differ(
+            name, "storage differs", ref, "virtual" if va else "loaded", other, "virtual" if vb else "loaded",
+            "A variable must be virtual in every file or loaded in every file; pass the same "
+            "loadable_variables for all of them.",
+        )
+    if a.dims != b.dims:
+        raise _differ(name, "dimensions differ", ref, str(a.dims), other, str(b.dims),
+                      "Files concatenated together need the same dimension order.")
+    for dim, sa, sb in zip(a.dims, a.shape, b.shape, strict=True):
+        if dim not in concat_dims and sa != sb:
+            raise _differ(name, f"lengths along {str(dim)!r} differ", ref, str(sa), other, str(sb),
+                          f"Only the concatenation dimension(s) {sorted(map(str, concat_dims))} "
+                          "may differ in length.")
+    if not va:
+        return
+    ma, mb = _virtual(a).metadata, _virtual(b).metadata  # type: ignore[union-attr]  # both virtual
+    if ma.dtype != mb.dtype:
+        raise _differ(name, "dtypes differ", ref, ma.dtype.str, other, mb.dtype.str, _JOIN_WHY)
+    if ma.chunk_shape != mb.chunk_shape:
+        raise _differ(name, "chunk shapes differ", ref, str(ma.chunk_shape), other, str(mb.chunk_shape),
+                      "A zarr array has one chunk shape. " + _JOIN_WHY)
+    if ma.codecs != mb.codecs:
+        raise _differ(name, "codecs differ", ref, _show_codecs(ma.codecs), other,
+                      _show_codecs(mb.codecs), _JOIN_WHY)
+    if ma.differences(mb):  # fill value (the only field left that differences() compares)
+        raise _differ(name, "fill values differ", ref, repr(ma.fill_value), other, repr(mb.fill_value),
+                      _JOIN_WHY)
+    for key in CF_ENCODING_ATTRS:
+        xa, xb = a.attrs.get(key), b.attrs.get(key)
+        if (xa is None) != (xb is None) or (xa is not None and not _same(xa, xb)):
+            raise _differ(
+                name, f"attribute {key!r} differs", ref, "absent" if xa is None else repr(xa),
+                other, "absent" if xb is None else repr(xb),
+                "The stored values of these files decode differently, and a virtual array "
+                "carries one set of attributes. " + _JOIN_WHY,
+            )
+
+
+def _check_static_pair(name: Hashable, ref: _File, other: _File, by_value: bool) -> None:
+    """Two files' copies of a variable that is not concatenated (one copy is kept)."""
+    a, b = ref.ds.variables[name], other.ds.variables[name]
+    if a.dims != b.dims or a.shape != b.shape:
+        raise _differ(
+            name, "shapes differ", ref, f"{dict(zip(map(str, a.dims), a.shape, strict=True))}", other,
+            f"{dict(zip(map(str, b.dims), b.shape, strict=True))}",
+            "It is not concatenated, so every file must hold the same one.",
+        )
+    if _virtual(a) is not None or _virtual(b) is not None:
+        if a.dtype != b.dtype:
+            raise _differ(name, "dtypes differ", ref, a.dtype.str, other, b.dtype.str,
+                          "It is not concatenated, so every file must hold the same one.")
+        return  # virtual: cannot compare values; the first file's references are kept
+    if is_dask_array(a.data) or is_dask_array(b.data):
+        return  # never compute a user's dask graph just to compare
+    if by_value and not _same(a.values, b.values):
+        raise _differ(
+            name, "values differ", ref, "first file", other, _first_difference(a.values, b.values),
+            "It is not concatenated (no concatenation dimension), so it must be equal in "
+            "every file; pass compat='override' to keep the first file's values anyway.",
+        )
+
+
+def _concat_dims_by_coords(files: list[_File]) -> list[Hashable]:
+    """Dimensions whose index differs between files (what combine_by_coords concatenates)."""
+    first = files[0].ds
+    out = []
+    for dim in first.dims:
+        if dim not in first.indexes:
+            continue
+        idx = first.indexes[dim]
+        if any(dim not in f.ds.indexes or not f.ds.indexes[dim].equals(idx) for f in files[1:]):
+            out.append(dim)
+    return out
+
+
+def _positions_by_coords(files: list[_File], dim: Hashable) -> list[int] | None:
+    """Rank of each file along ``dim`` as combine_by_coords orders them; None if unordered."""
+    if any(dim not in f.ds.indexes or len(f.ds.indexes[dim]) == 0 for f in files):
+        return None
+    indexes = [f.ds.indexes[dim] for f in files]
+    if all(i.is_monotonic_increasing for i in indexes):
+        ascending = True
+    elif all(i.is_monotonic_decreasing for i in indexes):
+        ascending = False
+    else:
+        return None  # xarray raises its own error
+    starts = [i[0] for i in indexes]
+    try:
+        unique = sorted(set(starts), reverse=not ascending)
+    except TypeError:  # pragma: no cover - unorderable coordinate values
+        return None
+    rank = {v: r for r, v in enumerate(unique)}
+    pos = [rank[s] for s in starts]
+    # Files at one position must agree along dim; consecutive positions must not overlap.
+    first_at: dict[int, int] = {}
+    for k, p in enumerate(pos):
+        j = first_at.setdefault(p, k)
+        if j != k and not indexes[j].equals(indexes[k]):
+            raise _overlap(dim, files[j], files[k], indexes[j], indexes[k])
+    for p in range(len(unique) - 1):
+        j, k = first_at[p], first_at[p + 1]
+        last, nxt = indexes[j][-1], indexes[k][0]
+        if (last >= nxt) if ascending else (last <= nxt):
+            raise _overlap(dim, files[j], files[k], indexes[j], indexes[k])
+    return pos
+
+
+def _overlap(dim: Hashable, f1: _File, f2: _File, i1: Any, i2: Any) -> CombineError:
+    return CombineError(
+        f"{f1.label!r} ({dim!s} {i1[0]} … {i1[-1]}) and {f2.label!r} ({dim!s} {i2[0]} … "
+        f"{i2[-1]}) overlap along {str(dim)!r}, so combine='by_coords' cannot order them "
+        "(xarray would keep only one). Leave one of them out, or use combine='nested'."
+    )
+
+
+def _check_tiling(
+    name: Hashable, dim: Hashable, holders: list[tuple[int, _File]]
+) -> None:
+    """Along ``dim``, every file but those at the last position must hold whole chunks."""
+    last = max(p for p, _ in holders)
+    for p, f in holders:
+        if p == last:
+            continue
+        arr = _virtual(f.ds.variables[name])
+        if arr is None:
+            return
+        axis = f.ds.variables[name].dims.index(dim)
+        length, chunk = arr.shape[axis], arr.chunk_shape[axis]
+        if length % chunk:
+            nxt = min((q, g) for q, g in holders if q > p)[1] if any(q > p for q, _ in holders) else f
+            raise CombineError(
+                f"{str(name)!r}: {f.label!r} has {length} elements along {str(dim)!r}, not a "
+                f"whole number of chunks of {chunk}, and {nxt.label!r} follows it; a regular "
+                "zarr chunk grid allows a partial chunk only at the end, so these files cannot "
+                "be concatenated as references. Load the variable (loadable_variables=[...]), "
+                "leave the short file out (or put it last), or rewrite the files with a chunk "
+                f"size that divides {length}."
+            )
+
+
+def _new_dim_joined(name: Hashable, ds: xr.Dataset, data_vars: Any, coords: Any) -> bool:
+    """Whether concat along a dimension no file has includes ``name`` (xarray's rules)."""
+    if name in ds.data_vars:
+        if data_vars in (None, "all"):
+            return True
+        return not isinstance(data_vars, str) and name in data_vars
+    if coords == "all":
+        return True
+    return not isinstance(coords, str) and name in coords
+
+
+def check_files(
+    files: list[_File],
+    concat_dims: list[Hashable],
+    positions: dict[Hashable, list[int]],
+    *,
+    data_vars: Any,
+    coords: Any,
+    by_value: bool,
+) -> None:
+    """Check one group of files that xarray concatenates together (see module docstring)."""
+    dims = set(concat_dims)
+    present = {d for f in files for d in f.ds.dims}
+    new_dims = [d for d in concat_dims if d not in present]
+    names: dict[Hashable, None] = {}
+    for f in files:
+        names.update(dict.fromkeys(f.ds.variables))
+    for name in names:
+        holders = [(k, f) for k, f in enumerate(files) if name in f.ds.variables]
+        _, ref = holders[0]
+        var = ref.ds.variables[name]
+        joined = bool(dims & set(var.dims)) or any(
+            _new_dim_joined(name, ref.ds, data_vars, coords) for _ in new_dims
+        )
+        if joined:
+            if name in ref.ds.data_vars and len(holders) < len(files):
+                lacking = next(f for f in files if name not in f.ds.variables)
+                raise CombineError(
+                    f"{str(name)!r} is in {ref.label!r} but missing from {lacking.label!r}, "
+                    "which are concatenated together; a virtual variable cannot be padded. "
+                    "Drop it (drop_variables=[...] or preprocess=) or leave out the files "
+                    "that lack it."
+                )
+            for _, f in holders[1:]:
+                _check_joined_pair(name, ref, f, dims)
+            for dim, pos in positions.items():
+                if dim in var.dims:
+                    _check_tiling(name, dim, [(pos[k], f) for k, f in holders])
+        else:
+            for _, f in holders[1:]:
+                _check_static_pair(name, ref, f, by_value)
+
+
+def _groups_by_data_vars(files: list[_File]) -> list[list[_File]]:
+    """Files grouped as combine_by_coords groups them (by their set of data variables)."""
+    groups: dict[tuple[str, ...], list[_File]] = {}
+    for f in files:
+        groups.setdefault(tuple(sorted(map(str, f.ds.data_vars))), []).append(f)
+    return list(groups.values())
+
+
+def _check_across_groups(groups: list[list[_File]], concat_dims: list[list[Hashable]]) -> None:
+    """Refuse a data variable concatenated in two groups: some file lacks a variable."""
+    seen: dict[Hashable, tuple[_File, set[Hashable]]] = {}
+    for group, dims in zip(groups, concat_dims, strict=True):
+        f = group[0]
+        for name, var in f.ds.data_vars.items():
+            if not set(dims) & set(var.dims):
+                continue
+            if name in seen:
+                g, g_vars = seen[name]
+                mine = set(f.ds.data_vars)
+                extra = sorted(map(str, g_vars - mine))
+                if extra:
+                    raise CombineError(
+                        f"{extra[0]!r} is in {g.label!r} but missing from {f.label!r}, whose "
+                        f"other variables ({str(name)!r}) are concatenated with it; a virtual "
+                        "variable cannot be padded. Drop it (drop_variables=[...] or "
+                        "preprocess=) or leave out the files that lack it."
+                    )
+                extra = sorted(map(str, mine - g_vars))
+                raise CombineError(
+                    f"{extra[0]!r} is in {f.label!r} but missing from {g.label!r}, whose other "
+                    f"variables ({str(name)!r}) are concatenated with it; a virtual variable "
+                    "cannot be padded. Drop it (drop_variables=[...] or preprocess=) or leave "
+                    "out the files that lack it."
+                )
+            seen[name] = (f, set(f.ds.data_vars))
+
+
+def _check_static_across(files: list[_File], skip_dims: set[Hashable], by_value: bool) -> None:
+    """Variables without a concatenation dimension, shared by differently-shaped groups."""
+    ref: dict[Hashable, _File] = {}
+    for f in files:
+        for name, var in f.ds.variables.items():
+            if skip_dims & set(var.dims):
+                continue
+            if name in ref:
+                _check_static_pair(name, ref[name], f, by_value)
+            else:
+                ref[name] = f
+
+
+def _is_flat(nested: Any) -> bool:
+    return isinstance(nested, list) and not any(isinstance(x, list) for x in nested)
+
+
+def combine_virtual(
+    datasets: list[xr.Dataset],
+    paths: list[Any],
+    *,
+    combine: Literal["by_coords", "nested"],
+    nested: Any = None,
+    concat_dim: Any = None,
+    data_vars: Any = None,
+    coords: Any = "minimal",
+    compat: Any = None,
+    join: Any = "exact",
+    combine_attrs: Any = "drop_conflicts",
+) -> xr.Dataset:
+    """Check that the files can be joined as references, then combine them with xarray.
+
+    Parameters
+    ----------
+    datasets
+        One virtual dataset per file (after ``preprocess``), in the order given.
+    paths
+        The file each dataset came from, for messages.
+    combine
+        ``"by_coords"`` or ``"nested"``.
+    nested
+        For ``"nested"``: the datasets in the user's (possibly nested) list structure.
+    concat_dim, data_vars, coords, join, combine_attrs
+        As in :func:`xarray.combine_nested` / :func:`xarray.combine_by_coords`.
+    compat
+        None: loaded variables that are not concatenated must be equal in every file
+        (checked by value here), virtual ones are taken from the first file; then xarray
+        runs with ``compat="override"``. Any other value is passed to xarray as is.
+    """
+    files = [_File(os.fspath(p), ds) for p, ds in zip(paths, datasets, strict=True)]
+    by_value = compat is None
+    options = {"data_vars": data_vars, "coords": coords}
+    if combine == "by_coords":
+        groups = _groups_by_data_vars(files)
+        group_dims = [_concat_dims_by_coords(g) for g in groups]
+        for group, dims in zip(groups, group_dims, strict=True):
+            positions = {}
+            for dim in dims:
+                pos = _positions_by_coords(group, dim)
+                if pos is not None:
+                    positions[dim] = pos
+            check_files(group, dims, positions, by_value=by_value, **options)
+        _check_across_groups(groups, group_dims)
+        if len(groups) > 1:  # variables shared between groups are merged too
+            all_dims = {d for dims in group_dims for d in dims}
+            _check_static_across([g[0] for g in groups], all_dims, by_value)
+    elif combine == "nested":
+        if concat_dim is None:
+            raise VZError("combine='nested' needs concat_dim (a dimension name or a list)")
+        dims_given = [concat_dim] if isinstance(concat_dim, str) or concat_dim is None else list(
+            concat_dim
+        )
+        dims = [d for d in dims_given if d is not None]
+        if len(dims_given) == 1 and _is_flat(nested) and dims:
+            check_files(files, dims, {dims[0]: list(range(len(files)))}, by_value=by_value,
+                        **options)
+        elif dims:  # N-D nesting: layout checks only; xarray checks the structure
+            check_files(files, dims, {}, by_value=by_value, **options)
+    else:
+        raise VZError(f"combine must be 'by_coords' or 'nested', got {combine!r}")
+
+    kwargs: dict[str, Any] = {
+        "data_vars": data_vars,
+        "coords": coords,
+        "compat": "override" if compat is None else compat,
+        "join": join,
+        "combine_attrs": combine_attrs,
+    }
+    try:
+        if combine == "nested":
+            return xr.combine_nested(nested, concat_dim=concat_dim, **kwargs)
+        return xr.combine_by_coords(datasets, **kwargs)
+    except CombineError:
+        raise
+    except VirtualArrayValuesError as err:
+        raise CombineError(
+            f"cannot combine {len(files)} files with combine={combine!r}: xarray needed the "
+            f"values of a virtual variable ({err.operation}); this happens when coordinates "
+            "differ and join/compat ask to align or compare them. Use join='exact' and "
+            "compat='override' (the defaults), or load the variables involved."
+        ) from err
+    except (ValueError, KeyError, IndexError) as err:
+        raise CombineError(
+            f"cannot combine {len(files)} files with combine={combine!r}: {err}"
+        ) from err

@@ -44,6 +44,7 @@ def open_batch(paths: Sequence[Path]) -> Any:
         data_vars="minimal",
         coords="minimal",
         compat="override",
+        combine_attrs="override",
     )
 
 
@@ -56,6 +57,7 @@ def open_originals(paths: Sequence[Path]) -> Any:
         data_vars="minimal",
         coords="minimal",
         compat="override",
+        combine_attrs="override",
     ).load()
 
 

@@ -283,7 +283,8 @@ def _plan_append(plan: _Plan, st: _Store, append_dim: str, prefix: str) -> None:
         group = zarr.open_group(st.store, path=gpath or "/", mode="r")
         for name, arr in group.arrays():
             path = f"{gpath}/{name}" if gpath else name
-            if path not in batch_paths and append_dim in (arr.metadata.dimension_names or ()):
+            dims = getattr(arr.metadata, "dimension_names", None) or ()  # v3 arrays have them
+            if path not in batch_paths and append_dim in dims:
                 raise WriteError(
                     f"Cannot append along {append_dim!r}: the repository's variable {path!r} "
                     "has that dimension but the batch lacks it, so it would be left shorter; "
@@ -383,7 +384,7 @@ def _check_static(a: _Array, st: _Store, where: str) -> None:
 
     if a.values is None:
         return  # virtual: same encoding and shape checked; references stay the repository's
-    old = zarr.open_array(st.store, path=a.path, mode="r")[...]
+    old = np.asarray(zarr.open_array(st.store, path=a.path, mode="r")[...])
     new = a.values
     same = old.shape == new.shape and (
         old.tolist() == new.tolist()
@@ -465,9 +466,9 @@ def _write_refs(
         shift = offset or (0,) * len(grid)
         items = {}
         for flat_index, raw in m.inline.items():
-            idx = np.unravel_index(flat_index, grid) if grid else ()
-            coords = tuple(int(i) + s for i, s in zip(idx, shift, strict=True))
-            key = f"{a.path}/{chunk_key(coords)}"
+            pos = [int(i) for i in np.unravel_index(flat_index, grid)] if grid else []
+            at = tuple(i + s for i, s in zip(pos, shift, strict=True))
+            key = f"{a.path}/{chunk_key(at)}"
             items[key] = raw
         st.set_many(items)
 

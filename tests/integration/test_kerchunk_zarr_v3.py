@@ -25,7 +25,12 @@ import vzcore
 
 from .conftest import write_sample_files
 
-COMBINE = {"data_vars": "minimal", "coords": "minimal", "compat": "override"}
+COMBINE = {
+    "data_vars": "minimal",
+    "coords": "minimal",
+    "compat": "override",
+    "combine_attrs": "drop_conflicts",
+}
 
 
 def _mapper(refs):

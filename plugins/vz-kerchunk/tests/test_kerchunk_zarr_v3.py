@@ -75,8 +75,16 @@ FLOATS = (np.sin(np.arange(40 * 50) / 50) * 100).round(2).astype("<f4").reshape(
 INTS = (np.arange(40 * 50) // 7 - 100).astype("<i4").reshape(40, 50)
 
 
-def _codec_cases():
+def _hdf5plugin():
     hdf5plugin = pytest.importorskip("hdf5plugin")
+    # netCDF4's wheels point HDF5_PLUGIN_PATH at their own filter builds, which win over
+    # hdf5plugin's when netCDF4 is imported first; force hdf5plugin's registration.
+    hdf5plugin.register(force=True)
+    return hdf5plugin
+
+
+def _codec_cases():
+    hdf5plugin = _hdf5plugin()
     return {
         "zlib": (FLOATS, {"compression": "gzip", "compression_opts": 4}, "numcodecs.zlib"),
         "shuffle_zlib": (INTS, {"shuffle": True, "compression": "gzip"}, "numcodecs.shuffle"),
@@ -116,7 +124,7 @@ def test_hdf5_codecs_round_trip(tmp_path):
 
 
 def test_hdf5_lz4_has_no_native_v3_codec(tmp_path):
-    hdf5plugin = pytest.importorskip("hdf5plugin")
+    hdf5plugin = _hdf5plugin()
     pytest.importorskip("imagecodecs")
     path = tmp_path / "lz4.h5"
     with h5py.File(path, "w") as f:

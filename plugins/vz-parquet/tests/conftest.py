@@ -1,0 +1,173 @@
+"""Fixtures for the Parquet writer: sample netCDF4 files, hand-made chunk files, and readers.
+
+The output is read back the ways users read it: fsspec's ``ReferenceFileSystem`` with and
+without ``remote_protocol`` (through zarr), ``kerchunk.utils.refs_as_store`` +
+``xr.open_zarr``, and ``xr.open_dataset(directory, engine="kerchunk")``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+
+pytest.importorskip("vz_parquet")
+pytest.importorskip("pyarrow")
+xr = pytest.importorskip("xarray")
+fsspec = pytest.importorskip("fsspec")
+pytest.importorskip("zarr")
+pytest.importorskip("kerchunk")
+pytest.importorskip("fastparquet")  # fsspec's LazyReferenceMapper reads Parquet with it
+
+FASTPARQUET_DEPRECATED = "ignore:The 'fastparquet' engine is deprecated:DeprecationWarning"
+"""pandas 3 deprecates the engine fsspec reads Parquet references with (not ours to fix)."""
+
+_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _integration_conftest() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "vz_parquet_tests_sample_files", _ROOT / "tests" / "integration" / "conftest.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+write_sample_files: Callable[..., list[Path]] = _integration_conftest().write_sample_files
+
+COMBINE = {
+    "data_vars": "minimal", "coords": "minimal", "compat": "override", "combine_attrs": "override",
+}
+
+
+def open_batch(paths: Sequence[Path]) -> Any:
+    """Open files as one virtual dataset (vzcore's fast path)."""
+    import vzcore
+
+    return vzcore.open_virtual_mfdataset([str(p) for p in paths], combine="by_coords", **COMBINE)
+
+
+def open_originals(paths: Sequence[Path]) -> Any:
+    """Open the originals with netCDF4, combined the same way (the expected result)."""
+    with xr.open_mfdataset(
+        [str(p) for p in paths], engine="netcdf4", combine="by_coords", **COMBINE
+    ) as ds:
+        return ds.load()
+
+
+# -- reading the output back ----------------------------------------------------------------------
+
+
+def reference_mapper(out: str | Path, *, remote_protocol: str | None = "file") -> Any:
+    """Return fsspec's reference file system over ``out`` as a zarr-readable mapper."""
+    kwargs = {} if remote_protocol is None else {"remote_protocol": remote_protocol}
+    fs = fsspec.filesystem("reference", fo=str(out), **kwargs)
+    return fs.get_mapper("")
+
+
+CLIENTS = ("fsspec+remote_protocol", "fsspec", "refs_as_store", "engine=kerchunk")
+
+
+def open_output(out: str | Path, client: str, **kwargs: Any) -> Any:
+    """Open the Parquet references with one of the standard clients (:data:`CLIENTS`)."""
+    if client == "fsspec+remote_protocol":
+        return xr.open_dataset(reference_mapper(out), engine="zarr", **kwargs)
+    if client == "fsspec":
+        return xr.open_dataset(reference_mapper(out, remote_protocol=None), engine="zarr", **kwargs)
+    if client == "refs_as_store":
+        from kerchunk.utils import refs_as_store
+
+        return xr.open_zarr(refs_as_store(str(out)), chunks=None, **kwargs)
+    if client == "engine=kerchunk":
+        return xr.open_dataset(str(out), engine="kerchunk", **kwargs)
+    raise ValueError(client)
+
+
+def each_client(out: str | Path, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    """Yield ``(client, dataset)`` for every standard client."""
+    for client in CLIENTS:
+        yield client, open_output(out, client, **kwargs)
+
+
+def assert_same(got: Any, expected: Any, where: str = "") -> None:
+    """Values, dims, attributes and dtypes equal (xarray's assert_identical plus dtypes)."""
+    got = got.load()
+    xr.testing.assert_identical(got, expected)
+    for name, var in expected.variables.items():
+        assert got[name].dtype == var.dtype, (where, name, got[name].dtype, var.dtype)
+
+
+# -- hand-made chunks ---------------------------------------------------------------------------
+
+
+class ChunkFile:
+    """Appends encoded chunks to one binary file and builds ManifestArrays over them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = "file://" + str(path.absolute())
+        path.write_bytes(b"HEADER--")  # chunks never start at offset 0
+
+    def array(
+        self,
+        values: np.ndarray,
+        chunk_shape: Sequence[int],
+        codecs: Sequence[dict[str, Any]] = (),
+        *,
+        fill_value: Any = None,
+        missing: Sequence[tuple[int, ...]] = (),
+        inline: Sequence[tuple[int, ...]] = (),
+    ) -> ManifestArray:
+        """Store ``values`` chunk by chunk; ``missing`` chunks are skipped, ``inline`` held."""
+        import numcodecs
+
+        meta = ArrayMetadata(values.shape, values.dtype, tuple(chunk_shape),
+                             fill_value=fill_value, codecs=tuple(codecs))
+        grid = meta.grid_shape
+        paths = np.full(grid, None, dtype=object)
+        offsets = np.zeros(grid, np.uint64)
+        lengths = np.zeros(grid, np.uint64)
+        held: dict[tuple[int, ...], bytes] = {}
+        with self.path.open("ab") as f:
+            for idx in np.ndindex(*grid):
+                if idx in missing:
+                    continue
+                sel = tuple(slice(i * c, (i + 1) * c) for i, c in zip(idx, chunk_shape, strict=True))
+                block = values[sel]
+                pad = np.full(meta.chunk_shape, 0 if fill_value is None else fill_value,
+                              dtype=values.dtype)
+                pad[tuple(slice(0, s) for s in block.shape)] = block
+                buf: Any = pad
+                for cfg in codecs:
+                    buf = numcodecs.get_codec(dict(cfg)).encode(buf)
+                raw = buf.tobytes() if isinstance(buf, np.ndarray) else bytes(buf)
+                if idx in inline:
+                    held[idx] = raw
+                    continue
+                offsets[idx], lengths[idx] = f.tell(), len(raw)
+                paths[idx] = self.url
+                f.write(raw)
+        if not grid:  # a scalar (from_arrays needs a grid with axes)
+            manifest = ChunkManifest([self.url], np.zeros((), np.uint8), offsets, lengths)
+        else:
+            manifest = ChunkManifest.from_arrays(paths, offsets, lengths, held)
+        return ManifestArray(meta, manifest)
+
+
+@pytest.fixture
+def chunk_file(tmp_path: Path) -> ChunkFile:
+    return ChunkFile(tmp_path / "chunks.bin")
+
+
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The skeleton's ten sample netCDF4 files (written once; tests must not modify them)."""
+    return write_sample_files(tmp_path_factory.mktemp("sample"), n_files=10)

@@ -1,0 +1,459 @@
+"""The Parquet writer, read back with fsspec (with and without remote_protocol), kerchunk and xarray."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import xarray as xr
+from vzcore.errors import WriteError
+from vzcore.group import ManifestGroup, Variable
+
+from vz_parquet import ParquetWriter
+
+from .conftest import (
+    COMBINE,
+    FASTPARQUET_DEPRECATED,
+    ChunkFile,
+    assert_same,
+    each_client,
+    open_batch,
+    open_originals,
+    open_output,
+    reference_mapper,
+)
+
+pytestmark = pytest.mark.filterwarnings(FASTPARQUET_DEPRECATED)
+
+SHUFFLE_ZLIB = ({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4})
+
+
+def zmetadata(out: Path) -> dict:
+    return json.loads((out / ".zmetadata").read_text())
+
+
+def record_files(out: Path, var: str) -> list[Path]:
+    files = list((out / var).glob("refs.*.parq"))
+    return sorted(files, key=lambda p: int(p.name.split(".")[1]))
+
+
+def tree_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# -- the skeleton's sample dataset ---------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:In a future version of xarray:FutureWarning")
+def test_sample_dataset_equals_netcdf4_through_every_client(tmp_path, sample_files):
+    vds = open_batch(sample_files)
+    out = tmp_path / "combined.parq"
+    assert vds.virtualize.to_kerchunk(out, format="parquet", record_size=5) is None
+    expected = open_originals(sample_files)
+    for client, ds in each_client(out):
+        assert_same(ds, expected, client)
+    assert expected["counts"].dtype == np.dtype("i4")  # no int -> float on the way
+    assert int((expected["counts"] == 0).sum()) > 0
+    # record_size=5 splits every array into ceil(nchunks / 5) files, numbered from 0.
+    meta = zmetadata(out)
+    assert meta["record_size"] == 5
+    for var in ("temp", "counts", "wind", "elevation", "time", "lat", "lon"):
+        zarray = meta["metadata"][f"{var}/.zarray"]
+        nchunks = math.prod(math.ceil(s / c) for s, c in zip(zarray["shape"], zarray["chunks"],
+                                                           strict=True))
+        files = record_files(out, var)
+        assert [p.name for p in files] == [f"refs.{i}.parq" for i in range(math.ceil(nchunks / 5))]
+        assert sum(pq.read_metadata(p).num_rows for p in files) == nchunks
+    assert len(record_files(out, "temp")) > 3
+
+
+def test_xarray_engine_virtualizarr_to_parquet(tmp_path, sample_files):
+    # The headline workflow with format="parquet" (xarray wraps the variables in dask).
+    vds = xr.open_mfdataset(
+        [str(p) for p in sample_files[:3]], engine="virtualizarr", combine="by_coords",
+        **COMBINE,
+    )
+    out = tmp_path / "combined.parq"
+    vds.virtualize.to_kerchunk(str(out), format="parquet")
+    expected = open_originals(sample_files[:3])
+    assert_same(open_output(out, "fsspec"), expected)
+
+
+# -- layout -------------------------------------------------------------------------------------
+
+
+def test_layout_columns_types_and_encodings(tmp_path, chunk_file):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(7, 10)).astype("<f4")
+    # Chunk (0, 0) missing, (0, 1) inline: the first rows carry no path at all.
+    arr = chunk_file.array(a, (3, 4), SHUFFLE_ZLIB, fill_value=None, missing=[(0, 0)],
+                           inline=[(0, 1)])
+    group = ManifestGroup(variables={"a": Variable(("y", "x"), arr, {})})
+    out = tmp_path / "out.parq"
+    ParquetWriter().write(group, out)
+    (f,) = record_files(out, "a")
+    pf = pq.ParquetFile(f)
+    assert pf.schema_arrow.names == ["path", "offset", "size", "raw"]
+    assert pf.metadata.metadata is None  # no pandas metadata: path is never a categorical
+    cols = {pf.metadata.row_group(0).column(i).path_in_schema: pf.metadata.row_group(0).column(i)
+            for i in range(4)}
+    assert "RLE_DICTIONARY" in cols["path"].encodings
+    assert "DELTA_BINARY_PACKED" in cols["offset"].encodings
+    assert str(pf.schema_arrow.field("offset").type) == "int64"
+    assert all(c.compression == "ZSTD" for c in cols.values())
+    t = pf.read().to_pydict()
+    assert t["path"] == [None, None, *[chunk_file.url] * 7]
+    assert t["raw"][0] is None
+    assert t["raw"][1] is not None
+    assert t["raw"][2:] == [None] * 7
+    assert t["offset"][:2] == [0, 0]
+    assert all(o >= 8 for o in t["offset"][2:])
+    # What fsspec's LazyReferenceMapper gets from pandas + fastparquet: None, never NaN.
+    import pandas as pd
+
+    df = pd.read_parquet(f, engine="fastparquet")
+    assert df["path"].to_numpy()[0] is None
+    assert df["offset"].dtype == np.dtype("int64")
+    assert df["size"].dtype == np.dtype("int64")
+    expected = a.copy()
+    expected[:3, :4] = 0  # the missing chunk reads as zeros (no _FillValue)
+    for client, ds in each_client(out):
+        np.testing.assert_array_equal(ds["a"].values, expected, err_msg=client)
+        assert ds["a"].dtype == np.dtype("<f4")
+
+
+def test_records_without_references_hold_only_raw(tmp_path, chunk_file):
+    counts = np.arange(24, dtype="<i4").reshape(4, 6)
+    arr = chunk_file.array(counts, (2, 3), missing=[(0, 0), (0, 1)], inline=[(1, 0)])
+    coord = np.array(["a", "bb", "ccc", "dddd"], dtype=object)
+    group = ManifestGroup(
+        variables={
+            "counts": Variable(("t", "x"), arr, {}),
+            "label": Variable(("t",), coord, {}),
+        }
+    )
+    out = tmp_path / "out.parq"
+    ParquetWriter().write(group, out, record_size=2)
+    first, second = record_files(out, "counts")
+    assert pq.read_table(first).column_names == ["raw"]  # all missing: no reference columns
+    assert pq.read_table(first).to_pydict() == {"raw": [None, None]}
+    assert pq.read_table(second).column_names == ["path", "offset", "size", "raw"]
+    assert pq.read_table(record_files(out, "label")[0]).column_names == ["raw"]
+    expected = counts.copy()
+    expected[:2, :] = 0
+    for client, ds in each_client(out):
+        np.testing.assert_array_equal(ds["counts"].values, expected, err_msg=client)
+        assert ds["counts"].dtype == np.dtype("<i4")
+        assert ds["label"].values.tolist() == coord.tolist()
+
+
+@pytest.mark.parametrize("record_size", [1, 3, 4, 12, 100_000])
+def test_record_size_splits_chunks_in_c_order(tmp_path, chunk_file, record_size):
+    rng = np.random.default_rng(record_size)
+    a = rng.integers(-1000, 1000, (6, 8)).astype("<i4")
+    arr = chunk_file.array(a, (2, 2), SHUFFLE_ZLIB, missing=[(1, 1)], inline=[(2, 3)])
+    group = ManifestGroup(variables={"a": Variable(("y", "x"), arr, {"units": "1"})})
+    out = tmp_path / f"out{record_size}.parq"
+    ParquetWriter().write(group, out, record_size=record_size)
+    files = record_files(out, "a")
+    n = 12
+    assert len(files) == math.ceil(n / record_size)
+    rows = [pq.read_metadata(p).num_rows for p in files]
+    assert rows == [min(record_size, n - i * record_size) for i in range(len(files))]
+    # Row r of record k is chunk k * record_size + r in C order.
+    refs = reference_mapper(out).fs.references
+    for flat in range(n):
+        key = "a/{}.{}".format(*np.unravel_index(flat, (3, 4)))
+        expected = arr.manifest[tuple(int(i) for i in np.unravel_index(flat, (3, 4)))]
+        if expected is None:
+            with pytest.raises(KeyError):
+                refs[key]
+        elif isinstance(expected, bytes):
+            assert refs[key] == expected
+        else:
+            assert [refs[key][0], int(refs[key][1]), int(refs[key][2])] == list(expected)
+    want = a.copy()
+    want[2:4, 2:4] = 0
+    for client, ds in each_client(out):
+        np.testing.assert_array_equal(ds["a"].values, want, err_msg=client)
+
+
+def test_fill_values_nan_and_fill_chunks(tmp_path, chunk_file):
+    v = np.arange(12, dtype="<f4").reshape(3, 4)
+    v[0, 0] = np.nan
+    nan_arr = chunk_file.array(v, (2, 2), SHUFFLE_ZLIB, fill_value=float("nan"), missing=[(1, 1)])
+    # Missing chunks that read as -1 in the source but zarr would read as 0: stored filled.
+    c = np.full((4, 4), -1, dtype="<i2")
+    c[:2, :2] = [[1, 2], [3, 4]]
+    filled = chunk_file.array(c, (2, 2), fill_value=-1, missing=[(0, 1), (1, 0), (1, 1)])
+    group = ManifestGroup(
+        variables={
+            "v": Variable(("y", "x"), nan_arr, {"_FillValue": float("nan"), "units": "m"}),
+            "c": Variable(("p", "q"), filled, {}),
+        }
+    )
+    out = tmp_path / "out.parq"
+    ParquetWriter().write(group, out)
+    meta = zmetadata(out)["metadata"]
+    assert meta["v/.zarray"]["fill_value"] == "NaN"
+    raw = pq.read_table(record_files(out, "c")[0]).to_pydict()["raw"]
+    assert raw[0] is None
+    assert raw[1] == raw[2] == raw[3] == np.full((2, 2), -1, "<i2").tobytes()
+    expected_v = v.copy()
+    expected_v[2:, 2:] = np.nan
+    for client, ds in each_client(out):
+        np.testing.assert_array_equal(ds["v"].values, expected_v, err_msg=client)
+        np.testing.assert_array_equal(ds["c"].values, c, err_msg=client)
+        assert ds["c"].dtype == np.dtype("<i2")
+
+
+def test_scalar_and_empty_arrays(tmp_path, chunk_file):
+    scalar = chunk_file.array(np.array(2.5, dtype="<f8"), ())
+    empty = chunk_file.array(np.zeros((0, 3), dtype="<i4"), (1, 3))
+    group = ManifestGroup(
+        variables={
+            "s": Variable((), scalar, {"long_name": "scalar"}),
+            "e": Variable(("n", "m"), empty, {}),
+            "loaded": Variable((), np.array(7, dtype="<i8"), {}),
+        }
+    )
+    out = tmp_path / "out.parq"
+    ParquetWriter().write(group, out)
+    assert not (out / "e").exists()  # no chunks, no record files
+    assert pq.read_metadata(record_files(out, "s")[0]).num_rows == 1
+    for client, ds in each_client(out):
+        assert ds["s"].values[()] == 2.5, client
+        assert ds["s"].dtype == np.dtype("<f8")
+        assert ds["e"].shape == (0, 3)
+        assert ds["loaded"].values[()] == 7
+
+
+# -- a 100,000-chunk array ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hundred_thousand(tmp_path_factory):
+    import h5py
+
+    d = tmp_path_factory.mktemp("big")
+    path = d / "big.nc"
+    rng = np.random.default_rng(1)
+    # 250 x 400 chunks of 4 x 2 int32, zlib: chunk sizes vary as in real archives.
+    values = (rng.integers(0, 40, (1000, 800)) * rng.integers(1, 50, (1000, 1))).astype("<i4")
+    with h5py.File(path, "w") as f:
+        f.create_dataset("v", data=values, chunks=(4, 2), compression="gzip", compression_opts=1)
+    return path, values
+
+
+@pytest.mark.slow
+def test_hundred_thousand_chunks(tmp_path, hundred_thousand):
+    import vzcore
+
+    path, values = hundred_thousand
+    vds = vzcore.open_virtual_dataset(str(path))
+    manifest = vds["v"].data.manifest
+    assert manifest.nchunks == 100_000
+    out = tmp_path / "big.parq"
+    vds.virtualize.to_kerchunk(out, format="parquet")
+    # Size on disk: everything (.zmetadata included) in at most 5 bytes per chunk.
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert total <= 5 * 100_000, total / 100_000
+    # Every chunk, fetched through fsspec's reference file system without remote_protocol
+    # (the guessed protocol), decodes to the original values.
+    import zlib
+
+    fs = reference_mapper(out, remote_protocol=None).fs
+    keys = [f"v/{i}.{j}" for i in range(250) for j in range(400)]
+    got = fs.cat(keys)
+    raw = b"".join(zlib.decompress(got[k]) for k in keys)
+    assembled = (
+        np.frombuffer(raw, "<i4").reshape(250, 400, 4, 2).transpose(0, 2, 1, 3).reshape(1000, 800)
+    )
+    np.testing.assert_array_equal(assembled, values)
+    # Every reference as fsspec reads it equals the manifest's (path, offset, length).
+    refs = reference_mapper(out).fs.references
+    listed = list(refs._generate_all_records("v"))
+    assert len(listed) == 100_000
+    assert {r[0] for r in listed} == {manifest.paths[0]}
+    np.testing.assert_array_equal([r[1] for r in listed], manifest.offsets.ravel())
+    np.testing.assert_array_equal([r[2] for r in listed], manifest.lengths.ravel())
+    # The xarray clients read a slab crossing many chunks (reading all 100,000 chunks one by one
+    # through fsspec takes minutes).
+    sel = {"phony_dim_0": slice(396, 440), "phony_dim_1": slice(0, 800, 37)}
+    for client, ds in each_client(out):
+        assert ds["v"].dtype == np.dtype("<i4")
+        np.testing.assert_array_equal(ds["v"].isel(sel).values, values[396:440, 0:800:37],
+                                      err_msg=client)
+
+
+# -- groups -------------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:In a future version of xarray:FutureWarning")
+def test_datatree_with_nested_groups(tmp_path, sample_files):
+    import vzcore
+    from kerchunk.utils import refs_as_store
+
+    a = open_batch(sample_files[:2])
+    b = vzcore.open_virtual_dataset(str(sample_files[2]))
+    tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs={"title": "tree"}), "/a": a, "/b/c": b})
+    out = tmp_path / "tree.parq"
+    tree.virtualize.to_kerchunk(str(out), format="parquet", record_size=10)
+    assert (out / "b" / "c" / "temp" / "refs.0.parq").is_file()
+    meta = zmetadata(out)["metadata"]
+    assert meta["b/.zgroup"] == {"zarr_format": 2}
+    assert meta["b/c/temp/.zarray"]["shape"] == [4, 6, 8]
+    expected_a = open_originals(sample_files[:2])
+    with xr.open_dataset(sample_files[2], engine="netcdf4") as nc:
+        expected_c = nc.load()
+    # fsspec's LazyReferenceMapper lists child *groups* among the arrays when guessing the
+    # protocol and may fail on them, so trees are opened with remote_protocol (see README).
+    for store in (reference_mapper(out), refs_as_store(str(out), remote_protocol="file")):
+        dt = xr.open_datatree(store, engine="zarr")
+        assert dt.attrs == {"title": "tree"}
+        assert_same(dt["a"].to_dataset(), expected_a)
+        assert_same(dt["b/c"].to_dataset(), expected_c)
+        assert dict(dt["b"].to_dataset().variables) == {}
+    assert_same(xr.open_dataset(reference_mapper(out), engine="zarr", group="b/c"), expected_c)
+
+
+# -- modes and atomicity -----------------------------------------------------------------------
+
+
+def _small_group(chunk_file: ChunkFile, scale: int = 1) -> ManifestGroup:
+    a = (np.arange(40, dtype="<i4") * scale).reshape(5, 8)
+    return ManifestGroup(variables={"a": Variable(("y", "x"), chunk_file.array(a, (2, 3)), {})},
+                         attrs={"scale": scale})
+
+
+def test_mode_w_dash_refuses_and_w_replaces(tmp_path, chunk_file):
+    out = tmp_path / "out.parq"
+    writer = ParquetWriter()
+    writer.write(_small_group(chunk_file), out, record_size=2)
+    assert len(record_files(out, "a")) == 5
+    with pytest.raises(WriteError, match="already exists and mode='w-'"):
+        writer.write(_small_group(chunk_file, 2), out)
+    writer.write(_small_group(chunk_file, 3), f"file://{out}", mode="w")
+    assert len(record_files(out, "a")) == 1  # no stale record files from the first write
+    ds = open_output(out, "fsspec")
+    np.testing.assert_array_equal(ds["a"].values, np.arange(40).reshape(5, 8) * 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks.bin", "out.parq"]
+
+
+def test_mode_w_never_deletes_what_is_not_a_reference_directory(tmp_path, chunk_file):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "precious.nc").write_bytes(b"x")
+    with pytest.raises(WriteError, match="does not look like an output"):
+        ParquetWriter().write(_small_group(chunk_file), data, mode="w")
+    assert (data / "precious.nc").read_bytes() == b"x"
+    (tmp_path / "file.parq").write_bytes(b"x")
+    with pytest.raises(WriteError, match="not a directory"):
+        ParquetWriter().write(_small_group(chunk_file), tmp_path / "file.parq", mode="w")
+    with pytest.raises(WriteError, match="does not exist"):
+        ParquetWriter().write(_small_group(chunk_file), tmp_path / "no" / "out.parq")
+    with pytest.raises(WriteError, match="remote targets"):
+        ParquetWriter().write(_small_group(chunk_file), "s3://bucket/out.parq")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    ParquetWriter().write(_small_group(chunk_file), empty, mode="w")  # empty: fine
+    assert (empty / ".zmetadata").is_file()
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("disk on fire"), KeyboardInterrupt()],
+                         ids=["error", "interrupt"])
+def test_interrupted_write_leaves_previous_output_intact(tmp_path, chunk_file, monkeypatch, exc):
+    out = tmp_path / "out.parq"
+    writer = ParquetWriter()
+    writer.write(_small_group(chunk_file), out, record_size=2)
+    before = tree_files(out)
+    real = pq.write_table
+    calls = []
+
+    def fail_on_third(table, where, **kwargs):
+        calls.append(where)
+        if len(calls) == 3:
+            raise exc
+        real(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", fail_on_third)
+    with pytest.raises(type(exc)):
+        writer.write(_small_group(chunk_file, 5), out, mode="w", record_size=2)
+    assert len(calls) == 3  # two record files were written before the failure
+    assert tree_files(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks.bin", "out.parq"]
+    ds = open_output(out, "fsspec")
+    np.testing.assert_array_equal(ds["a"].values, np.arange(40).reshape(5, 8))
+
+
+def test_unwritable_tree_fails_before_touching_the_target(tmp_path, chunk_file):
+    out = tmp_path / "out.parq"
+    ParquetWriter().write(_small_group(chunk_file), out)
+    before = tree_files(out)
+    bad = _small_group(chunk_file, 2)
+    bad.attrs["bad"] = object()
+    with pytest.raises(WriteError, match="not JSON-serialisable"):
+        ParquetWriter().write(bad, out, mode="w")
+    assert tree_files(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks.bin", "out.parq"]
+
+
+# -- options ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"record_size": 0}, WriteError, "record_size=0"),
+        ({"record_size": -5}, WriteError, "record_size=-5"),
+        ({"record_size": 2.5}, TypeError, "record_size=2.5"),
+        ({"record_size": True}, TypeError, "record_size=True"),
+        ({"record_size": "100"}, TypeError, "record_size='100'"),
+        ({"mode": "a"}, WriteError, "mode='a'"),
+        ({"missing_chunks": "drop"}, WriteError, "missing_chunks='drop'"),
+        ({"zarr_format": 3}, WriteError, "zarr_format=3"),
+        ({"record_sources": "yes"}, TypeError, "record_sources='yes'"),
+        ({"recordsize": 10}, TypeError, "unknown option.*'recordsize'.*record_size"),
+        ({"format": "parquet"}, TypeError, "unknown option.*'format'"),
+    ],
+)
+def test_bad_options_name_the_option(tmp_path, chunk_file, options, error, match):
+    out = tmp_path / "out.parq"
+    with pytest.raises(error, match=match):
+        ParquetWriter().write(_small_group(chunk_file), out, **options)
+    assert not out.exists()
+
+
+def test_bad_options_through_the_accessor(tmp_path, sample_files):
+    import vzcore
+
+    vds = vzcore.open_virtual_dataset(str(sample_files[0]))
+    with pytest.raises(WriteError, match="record_size=0"):
+        vds.virtualize.to_kerchunk(tmp_path / "o.parq", format="parquet", record_size=0)
+    with pytest.raises(TypeError, match="'templates'"):
+        vds.virtualize.to_kerchunk(tmp_path / "o.parq", format="parquet", templates=True)
+    assert list(tmp_path.glob("o.parq*")) == []
+
+
+# -- source files ---------------------------------------------------------------------------------
+
+
+def test_sources_are_recorded_in_zmetadata(tmp_path, sample_files):
+    vds = open_batch(sample_files[:3])
+    out = tmp_path / "out.parq"
+    vds.virtualize.to_kerchunk(out, format="parquet")
+    sources = zmetadata(out)["vzcore"]["sources"]
+    assert len(sources) == 3
+    for p in sample_files[:3]:
+        st = os.stat(p)
+        assert sources["file://" + str(p)] == {"size": st.st_size, "mtime": st.st_mtime}
+    out2 = tmp_path / "out2.parq"
+    vds.virtualize.to_kerchunk(out2, format="parquet", record_sources=False)
+    assert "vzcore" not in zmetadata(out2)
+    # Standard readers ignore the extra key.
+    assert_same(open_output(out, "fsspec"), open_originals(sample_files[:3]))

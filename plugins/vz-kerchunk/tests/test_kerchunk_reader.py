@@ -469,3 +469,19 @@ def test_our_json_to_parquet_by_kerchunk_and_back(tmp_path, chunk_file):
 
 def _canon(doc: str) -> str:
     return json.dumps(json.loads(doc), sort_keys=True)
+
+
+def test_recorded_sources_survive_json_to_dataset_to_json(tmp_path):
+    nc = netcdf_sample(tmp_path / "in.nc")
+    first = tmp_path / "first.json"
+    vzcore.open_virtual_dataset(nc).virtualize.to_kerchunk(str(first), format="json")
+    recorded = json.loads(first.read_text())["vzcore"]["sources"]
+    assert recorded[url_of(nc)]["size"] == nc.stat().st_size
+    os.utime(nc, (1, 1))  # a fresh stat would now differ: the recorded info must be kept
+    group = read(first)
+    second = write(group, tmp_path / "second.json")
+    assert second.read_bytes() == first.read_bytes()
+    vds = vzcore.open_virtual_dataset(first)
+    third = tmp_path / "third.json"
+    vds.virtualize.to_kerchunk(str(third), format="json")
+    assert json.loads(third.read_text())["vzcore"] == {"sources": recorded}

@@ -359,3 +359,26 @@ def test_100k_chunk_array_opens_and_slices_match(tmp_path):
     ds = open_v3(out, consolidated=True, chunks=None)
     same(ds["v"][517:531, 301:333].values, a[517:531, 301:333])
     same(ds["v"][-3:, -5:].values, a[-3:, -5:])
+
+
+def test_v2_style_chunk_keys_for_other_containers(tmp_path, chunk_file):
+    from vz_kerchunk._writer import refs_dict
+    from vz_kerchunk.refs_v3 import build_store_refs_v3
+
+    a = np.arange(12, dtype=">i4").reshape(3, 4)
+    group = ManifestGroup(
+        variables={
+            "a": Variable(("y", "x"), chunk_file.array(a, (2, 2), missing=[(1, 1)]), {}),
+            "s": Variable((), np.array(2.5), {}),
+        }
+    )
+    store = build_store_refs_v3(group, chunk_key_encoding="v2")
+    assert store.arrays[0].keys().tolist() == ["a/0.0", "a/0.1", "a/1.0", "a/1.1"]
+    refs = refs_dict(store)
+    assert set(refs["refs"]) == {"zarr.json", "a/zarr.json", "s/zarr.json", "a/0.0", "a/0.1",
+                                 "a/1.0", "s/0"}
+    ds = open_v3(refs)
+    want = a.copy()
+    want[2:, 2:] = 0
+    same(ds["a"].values, want)
+    assert float(ds["s"]) == 2.5

@@ -362,7 +362,8 @@ class ArrayRefs:
         if self.zarr_json is not None:
             from vz_kerchunk.refs_v3 import chunk_key_table_v3
 
-            return chunk_key_table_v3(self.grid_shape, base)
+            encoding = self.zarr_json["chunk_key_encoding"]["name"]
+            return chunk_key_table_v3(self.grid_shape, base, encoding)
         return chunk_key_table(self.grid_shape, base)
 
     def url_counts(self) -> NDArray[np.int64]:

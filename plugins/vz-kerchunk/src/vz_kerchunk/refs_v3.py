@@ -16,7 +16,9 @@ Conventions (the documents come from :mod:`vzcore.manifests.zarr_v3`):
   in the source), so missing chunks are simply left out: zarr returns ``fill_value`` for
   them, and xarray does not mask a format 3 ``fill_value``. No fill chunks are ever stored.
 * **Keys.** ``<path>/zarr.json``; chunks ``<path>/c/i/j`` (the ``default`` chunk key
-  encoding), a scalar's only chunk ``<path>/c``.
+  encoding), a scalar's only chunk ``<path>/c``. ``build_store_refs_v3(...,
+  chunk_key_encoding="v2")`` writes ``<path>/i.j`` keys instead (``<path>/0`` for a scalar),
+  for containers whose readers parse v2-style keys (fsspec's Parquet ``LazyReferenceMapper``).
 * **In-memory variables** become one inline chunk holding the whole array, raw bytes in
   the array's byte order (``bytes`` codec), strings through ``vlen-utf8`` / ``vlen-bytes``.
 """
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from vzcore.errors import WriteError
 from vzcore.manifests import ManifestArray
-from vzcore.manifests.zarr_v3 import array_metadata_v3, group_metadata_v3
+from vzcore.manifests.zarr_v3 import ChunkKeyEncoding, array_metadata_v3, group_metadata_v3
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -38,12 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = ["build_store_refs_v3", "chunk_key_table_v3"]
 
-CHUNK_KEY_ENCODING = "default"
-"""The chunk key encoding written: ``c/i/j`` keys."""
-
-
-def chunk_key_table_v3(grid_shape: tuple[int, ...], prefix: str = "") -> NDArray[Any]:
-    """Return the zarr v3 ``default``-encoded keys of every chunk, flat in C order.
+def chunk_key_table_v3(
+    grid_shape: tuple[int, ...], prefix: str = "", encoding: ChunkKeyEncoding = "default"
+) -> NDArray[Any]:
+    """Return the zarr v3 keys of every chunk, flat in C order.
 
     Examples
     --------
@@ -51,17 +51,21 @@ def chunk_key_table_v3(grid_shape: tuple[int, ...], prefix: str = "") -> NDArray
     ['t/c/0/0', 't/c/0/1', 't/c/1/0', 't/c/1/1']
     >>> chunk_key_table_v3((), "s/").tolist()
     ['s/c']
+    >>> chunk_key_table_v3((1, 2), "t/", "v2").tolist()
+    ['t/0.0', 't/0.1']
     """
     from numpy.dtypes import StringDType
 
     from vz_kerchunk.refs import chunk_key_table
 
+    if encoding == "v2":
+        return chunk_key_table(grid_shape, prefix, sep=".")
     if not grid_shape:
         return np.array([f"{prefix}c"], dtype=StringDType())
     return chunk_key_table(grid_shape, f"{prefix}c/", sep="/")
 
 
-def _array_refs_v3(path: str, var: Variable) -> ArrayRefs:
+def _array_refs_v3(path: str, var: Variable, encoding: ChunkKeyEncoding) -> ArrayRefs:
     from vz_kerchunk.refs import ArrayRefs, _in_memory
 
     data = var.data
@@ -74,11 +78,17 @@ def _array_refs_v3(path: str, var: Variable) -> ArrayRefs:
             f"Cannot write variable {path!r}: its data is a {type(data).__name__}, neither a "
             "ManifestArray nor a numpy array; load it or make it virtual first."
         )
-    doc = array_metadata_v3(meta, var.attrs, var.dims, name=path)
+    doc = array_metadata_v3(meta, var.attrs, var.dims, name=path, chunk_key_encoding=encoding)
     return ArrayRefs(path=path, zarray={}, zattrs={}, manifest=manifest, zarr_json=doc)
 
 
-def _walk_v3(group: ManifestGroup, prefix: str, out: StoreRefs, docs: dict[str, Any]) -> None:
+def _walk_v3(
+    group: ManifestGroup,
+    prefix: str,
+    out: StoreRefs,
+    docs: dict[str, Any],
+    encoding: ChunkKeyEncoding,
+) -> None:
     from vz_kerchunk.refs import _check_name
 
     where = f"group {prefix!r}" if prefix else "the root group"
@@ -101,23 +111,27 @@ def _walk_v3(group: ManifestGroup, prefix: str, out: StoreRefs, docs: dict[str, 
                    "a child group")
                 + "; rename it."
             )
-        arr = _array_refs_v3(f"{base}{name}", var)
+        arr = _array_refs_v3(f"{base}{name}", var, encoding)
         assert arr.zarr_json is not None
         out.metadata[f"{arr.path}/zarr.json"] = arr.zarr_json
         docs[arr.path] = arr.zarr_json
         out.arrays.append(arr)
     for name, child in group.groups.items():
         _check_name(name, "group")
-        _walk_v3(child, f"{base}{name}", out, docs)
+        _walk_v3(child, f"{base}{name}", out, docs, encoding)
 
 
-def build_store_refs_v3(group: ManifestGroup) -> StoreRefs:
+def build_store_refs_v3(
+    group: ManifestGroup, *, chunk_key_encoding: ChunkKeyEncoding = "default"
+) -> StoreRefs:
     """Plan the zarr format 3 reference store of a ManifestGroup tree.
 
     Parameters
     ----------
     group
         The root of the tree to write.
+    chunk_key_encoding
+        ``"default"`` (``c/i/j`` keys) or ``"v2"`` (``i.j`` keys).
 
     Returns
     -------
@@ -135,6 +149,6 @@ def build_store_refs_v3(group: ManifestGroup) -> StoreRefs:
 
     out = StoreRefs(zarr_format=3)
     docs: dict[str, Any] = {}
-    _walk_v3(group, "", out, docs)
+    _walk_v3(group, "", out, docs, chunk_key_encoding)
     out.metadata["zarr.json"] = group_metadata_v3(group.attrs, consolidated=docs)
     return out

@@ -323,13 +323,13 @@ def _groups_by_data_vars(files: list[_File]) -> list[list[_File]]:
     return list(groups.values())
 
 
-def _check_across_groups(groups: list[list[_File]], concat_dims: list[list[Hashable]]) -> None:
+def _check_across_groups(groups: list[list[_File]], concat_dims: set[Hashable]) -> None:
     """Refuse a data variable concatenated in two groups: some file lacks a variable."""
     seen: dict[Hashable, tuple[_File, set[Hashable]]] = {}
-    for group, dims in zip(groups, concat_dims, strict=True):
+    for group in groups:
         f = group[0]
         for name, var in f.ds.data_vars.items():
-            if not set(dims) & set(var.dims):
+            if not concat_dims & set(var.dims):
                 continue
             if name in seen:
                 g, g_vars = seen[name]
@@ -413,10 +413,14 @@ def combine_virtual(
                 pos = _positions_by_coords(group, dim)
                 if pos is not None:
                     positions[dim] = pos
+            # Check in combined order, so messages compare each file with the earliest.
+            order = sorted(range(len(group)), key=lambda k: [positions[d][k] for d in positions])
+            group = [group[k] for k in order]
+            positions = {d: [pos[k] for k in order] for d, pos in positions.items()}
             check_files(group, dims, positions, by_value=by_value, **options)
-        _check_across_groups(groups, group_dims)
+        all_dims = {d for dims in group_dims for d in dims}
+        _check_across_groups(groups, all_dims)
         if len(groups) > 1:  # variables shared between groups are merged too
-            all_dims = {d for dims in group_dims for d in dims}
             _check_static_across([g[0] for g in groups], all_dims, by_value)
     elif combine == "nested":
         if concat_dim is None:

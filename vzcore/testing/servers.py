@@ -305,14 +305,13 @@ class S3Server(_Counted):
             **self.credentials,
             "endpoint_url": self.endpoint_url,
             "client_kwargs": {"region_name": "us-east-1"},
-            "skip_instance_cache": True,
         }
 
     def filesystem(self) -> Any:
         """Return an ``s3fs.S3FileSystem`` talking to this server (its own instance)."""
         import s3fs
 
-        return s3fs.S3FileSystem(**self.storage_options)
+        return s3fs.S3FileSystem(**self.storage_options, skip_instance_cache=True)
 
     def obstore_config(self) -> dict[str, Any]:
         """Keyword arguments for ``obstore.store.S3Store`` / Icechunk's S3 options."""

@@ -95,11 +95,18 @@ class Repo:
         return xr.open_zarr(self.reopen(), consolidated=False, **kwargs)
 
 
-@pytest.fixture
-def sample_files(tmp_path: Path) -> list[Path]:
-    d = tmp_path / "files"
-    d.mkdir()
-    return write_sample_files(d, n_files=10)
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Ten sample files, shared by the tests of a run: tests that modify files copy them."""
+    return write_sample_files(tmp_path_factory.mktemp("files"), n_files=10)
+
+
+def copy_files(paths: Sequence[Path], directory: Path) -> list[Path]:
+    """Copy ``paths`` into ``directory`` (for tests that modify source files)."""
+    import shutil
+
+    directory.mkdir(exist_ok=True)
+    return [Path(shutil.copy2(p, directory / p.name)) for p in paths]
 
 
 def assert_same(got: Any, expected: Any) -> None:

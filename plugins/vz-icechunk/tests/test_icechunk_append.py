@@ -13,12 +13,10 @@ from vzcore.manifests import ManifestArray
 from .conftest import Repo, assert_same, open_batch, open_originals, write_sample_files
 
 
-@pytest.fixture
-def per_file_units(tmp_path: Path) -> list[Path]:
+@pytest.fixture(scope="module")
+def per_file_units(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     # Every file has its own "days since <first day>" units: batches disagree on encoding.
-    d = tmp_path / "files"
-    d.mkdir()
-    return write_sample_files(d, n_files=10, per_file_units=True)
+    return write_sample_files(tmp_path_factory.mktemp("units"), n_files=10, per_file_units=True)
 
 
 def test_two_batches_make_one_time_axis(tmp_path: Path, per_file_units: list[Path]) -> None:

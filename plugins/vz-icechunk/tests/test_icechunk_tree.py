@@ -109,3 +109,26 @@ def test_nan_attribute_is_refused_before_writing(tmp_path: Path) -> None:
     with pytest.raises(WriteError, match="NaN or infinite"):
         IcechunkWriter().write(group, session)
     assert not session.has_uncommitted_changes
+
+
+@pytest.mark.parametrize("dirname", ["sp ace", "pct%25", "hash#", "query?", "é"])
+def test_paths_with_characters_urls_escape(tmp_path: Path, dirname: str) -> None:
+    from vz_icechunk import IcechunkWriter, containers_for
+
+    d = tmp_path / dirname
+    d.mkdir()
+    path = d / "x y#%.bin"
+    values = np.arange(8, dtype="<i4")
+    path.write_bytes(values.tobytes())
+    url = f"file://{path}"  # as readers write them: the raw path, not percent-encoded
+    manifest = ChunkManifest.from_refs({(0,): (url, 0, 16), (1,): (url, 16, 16)}, (2,))
+    group = ManifestGroup(
+        variables={"a": Variable(("x",), ManifestArray(ArrayMetadata((8,), "<i4", (4,)), manifest))}
+    )
+    # The container stops above the first directory whose name needs escaping.
+    assert [c.url_prefix for c in containers_for(group)] == [f"file://{tmp_path}/"]
+    repo = Repo(tmp_path / "repo", group)
+    session = repo.session()
+    IcechunkWriter().write(group, session)
+    session.commit("escaped")
+    np.testing.assert_array_equal(repo.open_zarr()["a"].values, values)

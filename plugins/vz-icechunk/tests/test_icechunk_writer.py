@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from vzcore.errors import WriteError
 
-from .conftest import Repo, assert_same, icechunk, open_batch, open_originals, xr
+from .conftest import Repo, assert_same, copy_files, icechunk, open_batch, open_originals, xr
 
 
 def test_sample_dataset_round_trip(tmp_path: Path, sample_files: list[Path]) -> None:
@@ -140,6 +140,7 @@ def _rewrite_same_size(path: Path) -> None:
 
 
 def test_changed_source_fails_loudly(tmp_path: Path, sample_files: list[Path]) -> None:
+    sample_files = copy_files(sample_files[:2], tmp_path / "files")
     vds = open_batch(sample_files[:2])
     repo = Repo(tmp_path / "repo", vds)
     session = repo.session()
@@ -162,6 +163,7 @@ def test_without_record_sources_stale_chunks_read_silently(
     tmp_path: Path, sample_files: list[Path]
 ) -> None:
     # The contrast that shows the checksums above are what catches the change.
+    sample_files = copy_files(sample_files[:2], tmp_path / "files")
     vds = open_batch(sample_files[:2])
     repo = Repo(tmp_path / "repo", vds)
     session = repo.session()

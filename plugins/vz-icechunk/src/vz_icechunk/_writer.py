@@ -42,26 +42,15 @@ from vzcore.manifests.zarr_v3 import (
 )
 
 from vz_icechunk._times import is_time, reencode_times
-from vz_icechunk.containers import missing_prefixes, recipe
+from vz_icechunk.containers import encode_location, missing_prefixes, recipe
 
 if TYPE_CHECKING:
     import icechunk
     from vzcore.manifests.sources import SourceInfo
 
-__all__ = ["IcechunkWriter", "encode_location"]
+__all__ = ["IcechunkWriter", "checksum_of"]
 
 Mode = Literal["w-", "w"]
-
-
-def encode_location(url: str) -> str:
-    """Return ``url`` as Icechunk wants a virtual chunk location: ``%``, ``?``, ``#`` escaped.
-
-    Examples
-    --------
-    >>> encode_location("file:///data/a#1?.nc")
-    'file:///data/a%231%3F.nc'
-    """
-    return url.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
 
 
 def checksum_of(info: SourceInfo | None) -> datetime | str | None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "authorize_for",
     "containers_for",
+    "encode_location",
     "missing_prefixes",
     "recipe",
     "referenced_urls",
@@ -64,12 +65,48 @@ def referenced_urls(source: Any) -> list[str]:
     return sorted({str(u) for u in source})
 
 
+_PATH_SAFE = "/!$&'()*+,;=:@"
+"""Characters a URL path keeps as they are (RFC 3986 ``pchar`` and ``/``, less ``%``)."""
+
+
+def encode_location(url: str) -> str:
+    """Return ``url`` as Icechunk reads a virtual chunk location: its path percent-encoded.
+
+    Icechunk parses locations as URLs, so ``?`` and ``#`` would start a query or fragment
+    and a literal ``%`` an escape, and it normalises spaces and non-ASCII characters to
+    ``%XX``; encoding them here makes locations and container prefixes match exactly.
+
+    Examples
+    --------
+    >>> encode_location("file:///data/a b#1?%.nc")
+    'file:///data/a%20b%231%3F%25.nc'
+    """
+    from urllib.parse import quote
+
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}://{netloc}{slash}{quote(path, safe=_PATH_SAFE)}"
+
+
 def _prefix(url: str) -> str:
+    """Return the container prefix of an *encoded* location (see :func:`encode_location`).
+
+    For local files: the file's directory, cut above the first directory whose name needed
+    percent-encoding (Icechunk 2.3 stores references under an escaped prefix but then finds
+    no container for them when reading; locations themselves may hold escapes).
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "file" or not scheme:
-        path = parts.path if scheme else url
-        return "file://" + path.rsplit("/", 1)[0] + "/"
+        dirs = (parts.path if scheme else url).split("/")[1:-1]
+        kept = []
+        for d in dirs:
+            if "%" in d:
+                break
+            kept.append(d)
+        return "file:///" + "".join(f"{d}/" for d in kept)
     if scheme in _OBJECT_SCHEMES or scheme in ("http", "https"):
         return f"{scheme}://{parts.netloc}/"
     raise WriteError(
@@ -86,7 +123,7 @@ def url_prefixes(source: Any) -> list[str]:
     >>> url_prefixes(["file:///data/a/x.nc", "file:///data/a/b/y.nc", "s3://bkt/k/z.nc"])
     ['file:///data/a/', 's3://bkt/']
     """
-    prefixes = sorted({_prefix(u) for u in referenced_urls(source)})
+    prefixes = sorted({_prefix(encode_location(u)) for u in referenced_urls(source)})
     out: list[str] = []
     for p in prefixes:  # sorted: a covering prefix comes before what it covers
         if not any(p.startswith(q) for q in out):
@@ -182,7 +219,7 @@ def authorize_for(source: Any, credentials: Any = None) -> dict[str, Any]:
 
 
 def missing_prefixes(urls: Iterable[str], configured: Iterable[str]) -> dict[str, list[str]]:
-    """Return ``{needed prefix: [urls]}`` for URLs that no configured prefix covers."""
+    """Return ``{needed prefix: [urls]}`` for encoded locations no configured prefix covers."""
     have = list(configured)
     out: dict[str, list[str]] = {}
     for url in urls:

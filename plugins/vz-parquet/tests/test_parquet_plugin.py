@@ -1,0 +1,170 @@
+"""vz-parquet as a vzcore plugin: registration, lazy import, conformance, installed alone."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from vzcore.testing import WriterTests
+
+from .conftest import FASTPARQUET_DEPRECATED, reference_mapper
+
+pytestmark = pytest.mark.filterwarnings(FASTPARQUET_DEPRECATED)
+
+
+def test_writer_is_registered():
+    import vzcore
+    from vzcore import plugins
+    from vzcore.types import Writer
+
+    from vz_parquet import ParquetWriter
+
+    spec = plugins.get_writer("parquet")
+    assert spec.load_class() is ParquetWriter
+    assert isinstance(ParquetWriter(), Writer)
+    assert repr(ParquetWriter()) == "ParquetWriter(name='parquet')"
+    info = {p.name: p for p in vzcore.list_plugins()}["parquet"]
+    assert info.distribution == "vz-parquet"
+    assert info.writers == ("parquet",)
+
+
+def test_plugin_module_imports_nothing_heavy():
+    # vzcore itself imports xarray (its accessor); the plugin must add no format library.
+    code = (
+        "import sys, vzcore\n"
+        "before = set(sys.modules)\n"
+        "import vz_parquet, vz_parquet.plugin\n"
+        "vzcore.plugins.get_writer('parquet')\n"
+        "heavy = {'vz_parquet._writer', 'vz_kerchunk.refs', 'pyarrow', 'pandas', 'fastparquet',"
+        " 'fsspec', 'kerchunk', 'zarr', 'numcodecs'}\n"
+        "print(sorted(heavy & (set(sys.modules) - before)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_writer_sources_never_import_xarray_pandas_or_readers():
+    import vz_parquet
+
+    banned = {"xarray", "pandas", "fastparquet", "kerchunk", "zarr", "fsspec", "h5py"}
+    for source in Path(vz_parquet.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not {n.split(".")[0] for n in names} & banned, (source.name, names)
+
+
+def test_only_vz_hdf5_and_vz_parquet_enabled(tmp_path, sample_files):
+    # A user who installed vzcore, vz-hdf5 and vz-parquet: Parquet output works (vz-kerchunk
+    # is only a library dependency, its writer plugin need not be registered), and the
+    # formats of plugins that are not there say what to install.
+    script = textwrap.dedent(
+        f"""
+        import warnings
+        warnings.filterwarnings("ignore", "The 'fastparquet' engine is deprecated")
+        import fsspec, numpy as np, vzcore, xarray as xr
+        from vzcore.errors import NoWriterFoundError
+        names = sorted(p.name for p in vzcore.list_plugins())
+        assert names == ["hdf5", "parquet"], names
+        vds = vzcore.open_virtual_dataset({str(sample_files[0])!r})
+        vds.virtualize.to_kerchunk({str(tmp_path / "out.parq")!r}, format="parquet")
+        fs = fsspec.filesystem("reference", fo={str(tmp_path / "out.parq")!r})
+        ds = xr.open_dataset(fs.get_mapper(""), engine="zarr")
+        with xr.open_dataset({str(sample_files[0])!r}, engine="netcdf4") as nc:
+            xr.testing.assert_identical(ds.load(), nc.load())
+        for call in (lambda: vds.virtualize.to_icechunk(None),
+                     lambda: vds.virtualize.to_kerchunk({str(tmp_path / "o.json")!r})):
+            try:
+                call()
+            except NoWriterFoundError as err:
+                print(err)
+        """
+    )
+    env = {**os.environ, "VZCORE_PLUGINS": "hdf5,parquet"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert "pip install vz-icechunk" in out.stdout
+    assert "pip install vz-kerchunk" in out.stdout
+
+
+def test_bytes_per_chunk_with_widely_varying_chunk_sizes(tmp_path):
+    # 100,000 chunks over ten files, lengths 1 kB - 40 kB: what compressed netCDF4 looks like.
+    # Only the references are checked here (the files do not exist); test_hundred_thousand_chunks
+    # reads real ones.
+    from vzcore.group import ManifestGroup, Variable
+    from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+
+    from vz_parquet import ParquetWriter
+
+    rng = np.random.default_rng(3)
+    grid = (10, 100, 100)
+    lengths = rng.integers(1_000, 40_000, grid).astype(np.uint64)
+    offsets = np.empty(grid, np.uint64)
+    for f in range(grid[0]):  # contiguous within each file, after a header
+        flat = lengths[f].ravel()
+        offsets[f] = (4096 + np.cumsum(flat) - flat).reshape(grid[1:])
+    paths = np.broadcast_to(
+        np.array([f"s3://bucket/archive/2020/day_{f:03d}.nc" for f in range(grid[0])],
+                 dtype=object)[:, None, None],
+        grid,
+    )
+    meta = ArrayMetadata((10, 1000, 1000), np.dtype("<f4"), (1, 10, 10),
+                         codecs=({"id": "zlib", "level": 4},))
+    arr = ManifestArray(meta, ChunkManifest.from_arrays(paths, offsets, lengths))
+    group = ManifestGroup(variables={"v": Variable(("t", "y", "x"), arr, {})})
+    out = tmp_path / "wide.parq"
+    ParquetWriter().write(group, out)
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert total / 100_000 <= 5.0, total / 100_000
+    refs = reference_mapper(out, remote_protocol="s3").fs.references
+    listed = list(refs._generate_all_records("v"))
+    assert [r[0] for r in listed] == paths.ravel().tolist()
+    np.testing.assert_array_equal([r[1] for r in listed], offsets.ravel())
+    np.testing.assert_array_equal([r[2] for r in listed], lengths.ravel())
+
+
+# -- the conformance suite ----------------------------------------------------------------------
+
+
+class TestParquetWriterConformance(WriterTests):
+    writer_name = "parquet"
+    target_name = "refs.parq"
+
+    @pytest.fixture
+    def sample_group(self, sample_files):
+        from vzcore import plugins
+        from vzcore._urls import to_url
+
+        return plugins.get_reader("hdf5").load_class()().read(to_url(sample_files[0]))
+
+    @pytest.fixture
+    def expected(self, sample_files):
+        import h5py
+
+        with h5py.File(sample_files[0], "r") as f:
+            return {name: f[name][()] for name in ("temp", "counts", "wind", "elevation", "time")}
+
+    @pytest.fixture
+    def read_back(self):
+        import xarray as xr
+
+        def read(target):
+            for remote_protocol in ("file", None):  # either way, the same values
+                m = reference_mapper(target, remote_protocol=remote_protocol)
+                ds = xr.open_dataset(m, engine="zarr", decode_cf=False, mask_and_scale=False)
+                values = {str(k): v.values for k, v in ds.variables.items()}
+            return values
+
+        return read

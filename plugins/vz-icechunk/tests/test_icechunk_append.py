@@ -48,15 +48,17 @@ def test_two_batches_make_one_time_axis(tmp_path: Path, per_file_units: list[Pat
     np.testing.assert_array_equal(raw["time"].values, np.arange(40, dtype=np.int32))
 
 
-def test_append_in_the_same_session(tmp_path: Path, sample_files: list[Path]) -> None:
+def test_append_in_the_same_session_inside_a_group(
+    tmp_path: Path, sample_files: list[Path]
+) -> None:
     repo = Repo(tmp_path / "repo", sample_files)
     session = repo.session()
     for batch in (sample_files[:4], sample_files[4:6], sample_files[6:]):
         open_batch(batch).virtualize.to_icechunk(
-            session, append_dim=None if batch[0] == sample_files[0] else "time"
+            session, group="obs/daily", append_dim=None if batch[0] == sample_files[0] else "time"
         )
     session.commit("three batches")
-    assert_same(repo.open_zarr().load(), open_originals(sample_files))
+    assert_same(repo.open_zarr(group="obs/daily").load(), open_originals(sample_files))
 
 
 def _with_metadata(vds, name: str, **changes):  # type: ignore[no-untyped-def]

@@ -96,9 +96,18 @@ def test_dask_distributed_local_cluster_with_process_workers(files):
     distributed = pytest.importorskip("distributed")
     serial = vzcore.open_virtual_mfdataset(files, **MINIMAL)
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                  dashboard_address=None, host="127.0.0.1") as cluster,
         distributed.Client(cluster),
     ):
         ds = vzcore.open_virtual_mfdataset(files, parallel="dask", **MINIMAL)
     assert _manifests(ds) == _manifests(serial)
+
+
+def test_progress_bar_counts_the_files(files, capfd):
+    vzcore.open_virtual_mfdataset(files, progress=True, parallel="threads")
+    err = capfd.readouterr().err
+    assert "scanning: 100%" in err
+    assert "6/6 [" in err
+    vzcore.open_virtual_mfdataset(files)  # progress="auto": not a terminal here
+    assert capfd.readouterr().err == ""

@@ -457,3 +457,24 @@ def test_sources_are_recorded_in_zmetadata(tmp_path, sample_files):
     assert "vzcore" not in zmetadata(out2)
     # Standard readers ignore the extra key.
     assert_same(open_output(out, "fsspec"), open_originals(sample_files[:3]))
+
+
+def test_non_ascii_and_odd_names(tmp_path, chunk_file):
+    a = np.arange(12, dtype="<i2").reshape(3, 4)
+    group = ManifestGroup(
+        variables={
+            "température": Variable(("y", "x"), chunk_file.array(a, (2, 2)), {"unités": "°C"}),
+            "a b {c}": Variable(("y", "x"), chunk_file.array(a * 2, (2, 2)), {}),
+        },
+        groups={"grüppe": ManifestGroup(
+            variables={"v": Variable(("y", "x"), chunk_file.array(a * 3, (2, 2)), {})})},
+    )
+    out = tmp_path / "out.parq"
+    ParquetWriter().write(group, out, record_size=3)
+    assert (out / "température" / "refs.1.parq").is_file()
+    ds = open_output(out, "fsspec+remote_protocol")
+    np.testing.assert_array_equal(ds["température"].values, a)
+    assert ds["température"].attrs == {"unités": "°C"}
+    np.testing.assert_array_equal(ds["a b {c}"].values, a * 2)
+    sub = xr.open_dataset(reference_mapper(out), engine="zarr", group="grüppe")
+    np.testing.assert_array_equal(sub["v"].values, a * 3)

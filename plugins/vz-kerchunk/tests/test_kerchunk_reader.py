@@ -485,3 +485,26 @@ def test_recorded_sources_survive_json_to_dataset_to_json(tmp_path):
     third = tmp_path / "third.json"
     vds.virtualize.to_kerchunk(str(third), format="json")
     assert json.loads(third.read_text())["vzcore"] == {"sources": recorded}
+
+
+def test_chain_json_to_dataset_to_our_parquet_and_back(tmp_path):
+    pytest.importorskip("vz_parquet")
+    pytest.importorskip("pyarrow")
+    nc = netcdf_sample(tmp_path / "in.nc")
+    first = tmp_path / "first.json"
+    vzcore.open_virtual_dataset(nc).virtualize.to_kerchunk(str(first), format="json")
+    vds = vzcore.open_virtual_dataset(first)
+    pq_dir = tmp_path / "refs.parq"
+    vds.virtualize.to_kerchunk(str(pq_dir), format="parquet")
+    group = read(pq_dir)
+    via_json = read(first)
+    for name, var in via_json.variables.items():
+        assert not group.variables[name].data.metadata.differences(var.data.metadata), name
+        np.testing.assert_array_equal(values(group, name), values(via_json, name))
+    assert dict(group.variables["temp"].data.manifest.sources) == dict(
+        via_json.variables["temp"].data.manifest.sources
+    )
+    again = write(group, tmp_path / "again.json")
+    with xr.open_dataset(nc, engine="netcdf4") as expected:
+        for ds in reopen(str(again)):
+            assert_same(ds, expected)

@@ -51,7 +51,8 @@ class _Loader:
         self._finder = finder
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        return self._inner.create_module(spec)
+        module: ModuleType | None = self._inner.create_module(spec)
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
         self._inner.exec_module(module)
@@ -83,7 +84,8 @@ class _Finder:
             self._busy.on = False
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        spec.loader = _Loader(spec.loader, self)
+        # A duck-typed loader (subclassing importlib.abc.Loader would cost an import).
+        spec.loader = _Loader(spec.loader, self)  # type: ignore[assignment]
         return spec
 
     def remove(self) -> None:

@@ -446,8 +446,9 @@ def combine_virtual(
     }
     try:
         if combine == "nested":
-            return xr.combine_nested(nested, concat_dim=concat_dim, **kwargs)
-        return xr.combine_by_coords(datasets, **kwargs)
+            result = xr.combine_nested(nested, concat_dim=concat_dim, **kwargs)
+        else:
+            result = xr.combine_by_coords(datasets, **kwargs)
     except CombineError:
         raise
     except VirtualArrayValuesError as err:
@@ -461,3 +462,6 @@ def combine_virtual(
         raise CombineError(
             f"cannot combine {len(files)} files with combine={combine!r}: {err}"
         ) from err
+    if not isinstance(result, xr.Dataset):  # pragma: no cover - datasets in, dataset out
+        raise CombineError(f"xarray returned a {type(result).__name__}, expected a Dataset")
+    return result

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from vzcore.errors import VZError
+from vzcore.errors import CFDecodeError, VZError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
 
@@ -104,7 +104,7 @@ def group_to_dataset(
     variables: dict[str, xr.Variable] = {}
     for name in names:
         v = group.variables[name]
-        variables[name] = _to_variable(name, v, name in loadable, opts, storage_options)
+        variables[name] = _to_variable(name, v, name in loadable, opts, storage_options, source)
 
     coord_names: set[str] = {n for n, v in variables.items() if v.dims == (n,)}
     if opts.decode_coords:
@@ -132,15 +132,22 @@ def _to_variable(
     load: bool,
     opts: DecodeOptions,
     storage_options: dict[str, Any] | None,
+    source: str = "",
 ) -> xr.Variable:
     data = v.data
     if not load:
         return xr.Variable(v.dims, data, dict(v.attrs))
     values = load_values(data, storage_options) if isinstance(data, ManifestArray) else data
     raw = xr.Variable(v.dims, np.asarray(values), dict(v.attrs))
-    decoded = _decode(name, raw, opts)
-    if decoded.dims == (name,):
-        return xr.IndexVariable(decoded.dims, decoded.values, decoded.attrs, decoded.encoding)
+    try:
+        decoded = _decode(name, raw, opts)
+        if decoded.dims == (name,):
+            return xr.IndexVariable(decoded.dims, decoded.values, decoded.attrs, decoded.encoding)
+        decoded.load()  # xarray decodes lazily: surface decoding errors here
+    except (ValueError, TypeError, OverflowError, ArithmeticError) as err:
+        # xarray/pandas/cftime reject values their CF attributes cannot decode (e.g. times
+        # out of range in a damaged file): say which variable of which file.
+        raise CFDecodeError(source, name, f"{type(err).__name__}: {err}") from err
     return decoded
 
 

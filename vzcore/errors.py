@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "CFDecodeError",
     "CombineError",
     "CorruptFileError",
     "GroupNotFoundError",
@@ -172,6 +173,31 @@ class ShortReadError(CorruptFileError):
             "(vzcore.verify lists every stale reference; re-scan the file)"
         )
         self.args = (message,)
+
+
+class CFDecodeError(VZError, ValueError):
+    """A loaded variable's values cannot be decoded with its CF attributes.
+
+    Parameters
+    ----------
+    url
+        The file the variable comes from.
+    variable
+        The variable's name.
+    reason
+        What the decoder said.
+    """
+
+    def __init__(self, url: str, variable: str, reason: str) -> None:
+        self.url = url
+        self.variable = variable
+        self.reason = reason
+        super().__init__(
+            f"Cannot decode loaded variable {variable!r} of {url!r}: {reason}. Its stored values "
+            "do not decode under its CF attributes (units, calendar, scale_factor, ...), or the "
+            "file is damaged; pass decode_times=False, or leave the variable virtual "
+            "(loadable_variables=[...] without it)"
+        )
 
 
 class CombineError(VZError, ValueError):

@@ -12,7 +12,7 @@ pytest.importorskip("vz_hdf5")
 
 import h5py
 import netCDF4
-from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
 
@@ -114,7 +114,7 @@ def test_group_selection(hx, nc4_file: Path) -> None:
     assert hx.assert_same_as_h5py(nc4_file, sub, "/sub") == 2
     deeper = hx.read(nc4_file, group="/sub/deeper")
     assert deeper.variables["d"].dims == ("x",)
-    with pytest.raises(ValueError, match="'nope' not found"):
+    with pytest.raises(GroupNotFoundError, match=r"No group 'nope'.*'sub', 'sub/deeper'"):
         hx.read(nc4_file, group="nope")
 
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from vzcore.group import ManifestGroup
 
-__all__ = ["DEFAULT_RECORD_SIZE", "ParquetWriter", "record_tables", "zmetadata_document"]
+__all__ = ["DEFAULT_RECORD_SIZE", "ParquetWriter", "iter_record_tables", "zmetadata_document"]
 
 DEFAULT_RECORD_SIZE = 100_000
 """Chunk references per record file, as kerchunk and VirtualiZarr default to."""
@@ -116,8 +117,11 @@ def _raw_rows(arr: ArrayRefs) -> dict[int, bytes]:
     return raws
 
 
-def record_tables(arr: ArrayRefs, record_size: int) -> list[pa.Table]:
-    """Return the pyarrow tables of the record files of one array, in record order.
+def iter_record_tables(arr: ArrayRefs, record_size: int) -> Iterator[pa.Table]:
+    """Yield the pyarrow tables of the record files of one array, in record order.
+
+    One table at a time, so memory stays bounded by ``record_size`` rows (plus the
+    array's int64 offset and size columns) however many chunks the array has.
 
     Parameters
     ----------
@@ -131,8 +135,6 @@ def record_tables(arr: ArrayRefs, record_size: int) -> list[pa.Table]:
     m = arr.manifest
     pi = m.path_index.ravel()
     n = pi.size
-    if n == 0:
-        return []
     n_paths = len(m.paths)
     real = pi < n_paths
     raws = _raw_rows(arr)
@@ -140,7 +142,6 @@ def record_tables(arr: ArrayRefs, record_size: int) -> list[pa.Table]:
     offsets = np.where(real, m.offsets.ravel(), 0).astype(np.int64)
     sizes = np.where(real, m.lengths.ravel(), 0).astype(np.int64)
     raw_keys = np.array(sorted(raws), dtype=np.int64)
-    tables = []
     for start in range(0, n, record_size):
         stop = min(start + record_size, n)
         rows = stop - start
@@ -164,8 +165,7 @@ def record_tables(arr: ArrayRefs, record_size: int) -> list[pa.Table]:
             for k in raw_keys[lo:hi].tolist():
                 values[k - start] = raws[k]
             columns["raw"] = pa.array(values, type=pa.binary())
-        tables.append(pa.table(columns))
-    return tables
+        yield pa.table(columns)
 
 
 def _looks_like_refs(path: Path) -> bool:
@@ -287,12 +287,11 @@ def _write_records(root: Path, store: StoreRefs, record_size: int) -> None:
     import pyarrow.parquet as pq
 
     for arr in store.arrays:
-        tables = record_tables(arr, record_size)
-        if not tables:
-            continue
+        if arr.manifest.nchunks == 0:
+            continue  # no chunks, no record files (readers never look for any)
         directory = root / arr.path
         directory.mkdir(parents=True, exist_ok=True)
-        for r, table in enumerate(tables):
+        for r, table in enumerate(iter_record_tables(arr, record_size)):
             options = dict(_WRITE_OPTIONS)
             options["use_dictionary"] = [c for c in ("path", "raw") if c in table.column_names]
             options["column_encoding"] = {

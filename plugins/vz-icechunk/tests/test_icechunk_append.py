@@ -89,6 +89,16 @@ def test_mismatched_batches_are_refused_before_writing(
     with pytest.raises(WriteError, match=r"variable 'temp'.*encoding differs.*codecs"):
         writer.write(codecs, session, append_dim="time")
 
+    rechunked = second.virtualize.to_group()
+    temp, counts = rechunked.variables["temp"], rechunked.variables["counts"].data
+    rechunked.variables["temp"] = Variable(
+        temp.dims,
+        ManifestArray(temp.data.metadata.replace(chunk_shape=(4, 6, 8)), counts.manifest),
+        temp.attrs,
+    )
+    with pytest.raises(WriteError, match=r"variable 'temp'.*encoding differs.*chunk_grid"):
+        writer.write(rechunked, session, append_dim="time")
+
     dtype = _with_metadata(second, "counts", dtype=np.dtype("<i8"))
     with pytest.raises(WriteError, match=r"variable 'counts'.*encoding differs.*data_type"):
         writer.write(dtype, session, append_dim="time")

@@ -103,3 +103,16 @@ def test_short_read_through_memory_filesystem():
         assert (info.value.offset, info.value.expected, info.value.actual) == (40, 40, 10)
     finally:
         fs.rm(path)
+
+
+def test_corrupt_chunk_bytes_raise_corrupt_file_error(tmp_path):
+    values = np.arange(64, dtype="<i4")
+    path = tmp_path / "data.bin"
+    array = raw_file_array(path, values, chunk=16, compress=True)
+    off = int(array.manifest.offsets[2])
+    raw = bytearray(path.read_bytes())
+    raw[off : off + 4] = b"\xff\xff\xff\xff"  # the zlib header of chunk 2
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CorruptFileError, match="codec 'zlib' cannot decode a chunk") as info:
+        load_values(array)
+    assert info.value.url == to_url(path)

@@ -64,13 +64,23 @@ def decode_chunk(data: bytes, metadata: ArrayMetadata, where: str = "") -> np.nd
             raise UnsupportedFeatureError(
                 where, None, f"codec {config.get('id')!r}", "no numcodecs codec is registered"
             ) from err
-        buf = codec.decode(buf)
+        try:
+            buf = codec.decode(buf)
+        except Exception as err:  # numcodecs/zlib/blosc/imagecodecs raise their own types
+            raise CorruptFileError(
+                where, f"codec {config.get('id')!r} cannot decode a chunk "
+                f"({type(err).__name__}: {err})"
+            ) from err
     if isinstance(buf, np.ndarray) and buf.dtype == object:
         arr = buf
     else:
-        arr = np.frombuffer(
-            memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf, dtype=metadata.dtype
-        )
+        raw = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
+        if len(raw) % metadata.dtype.itemsize:
+            raise CorruptFileError(
+                where, f"a chunk decoded to {len(raw)} bytes, not a whole number of "
+                f"{metadata.dtype.itemsize}-byte {metadata.dtype} elements"
+            )
+        arr = np.frombuffer(raw, dtype=metadata.dtype)
     n = int(np.prod(metadata.chunk_shape))
     if arr.size != n:
         raise CorruptFileError(

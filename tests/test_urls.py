@@ -1,4 +1,17 @@
-from vzcore._urls import to_url
+import io
+import logging
+
+import pytest
+
+from vzcore._urls import (
+    expand_glob,
+    local_path,
+    open_url,
+    read_head,
+    scan_session,
+    stat_source,
+    to_url,
+)
 
 
 def test_local_paths_become_absolute_file_urls(tmp_path, monkeypatch):
@@ -14,3 +27,90 @@ def test_special_characters_are_not_percent_encoded(tmp_path):
 
 def test_remote_urls_pass_through():
     assert to_url("s3://bucket/key with space.nc") == "s3://bucket/key with space.nc"
+
+
+# -- opening files: local fast path, remote block cache, request counting -------------------
+
+BLOB = bytes(range(256)) * 4096  # 1 MiB
+
+
+def test_local_files_open_without_fsspec(tmp_path):
+    p = tmp_path / "a b.bin"
+    p.write_bytes(BLOB)
+    for url in (p, str(p), to_url(p), "file://" + str(p).replace(" ", "%20")):
+        with open_url(url) as f:
+            assert isinstance(f, io.BufferedReader), url
+            f.seek(1000)
+            assert f.read(4) == BLOB[1000:1004]
+    assert local_path("s3://bucket/key") is None
+
+
+def test_remote_reads_go_through_a_block_cache(vz_http, caplog):
+    pytest.importorskip("aiohttp")
+    (vz_http.root / "blob.bin").write_bytes(BLOB)
+    url = vz_http.url + "/blob.bin"
+    with caplog.at_level(logging.DEBUG, logger="vzcore.io"), open_url(url, block_size=65536) as f:
+        assert f.size == len(BLOB)
+        for offset in range(0, 65536, 512):  # 128 small reads in one block
+            f.seek(offset)
+            assert f.read(16) == BLOB[offset : offset + 16]
+        f.seek(500_000)
+        assert f.read(10) == BLOB[500_000:500_010]
+        assert (f.requests, f.bytes_fetched) == (2, 2 * 65536)
+    gets = vz_http.reads("/blob.bin")
+    assert [r.range for r in gets] == ["bytes=0-65535", "bytes=458752-524287"]
+    (record,) = [r for r in caplog.records if r.name == "vzcore.io"]
+    assert record.getMessage() == f"{url}: 2 request(s), 131072 bytes fetched (file size {len(BLOB)})"
+
+
+def test_block_size_and_cache_type_from_the_environment(vz_http, monkeypatch):
+    pytest.importorskip("aiohttp")
+    (vz_http.root / "blob.bin").write_bytes(BLOB)
+    monkeypatch.setenv("VZCORE_BLOCK_SIZE", "1000")
+    monkeypatch.setenv("VZCORE_CACHE_TYPE", "none")
+    with open_url(vz_http.url + "/blob.bin") as f:
+        f.seek(10)
+        f.read(5)
+        f.seek(20)
+        f.read(5)
+    assert [r.range for r in vz_http.reads()] == ["bytes=10-14", "bytes=20-24"]
+    monkeypatch.setenv("VZCORE_BLOCK_SIZE", "0")
+    with pytest.raises(ValueError, match="block_size"):
+        open_url(vz_http.url + "/blob.bin")
+
+
+def test_scan_session_shares_one_handle_per_file(vz_http):
+    pytest.importorskip("aiohttp")
+    (vz_http.root / "blob.bin").write_bytes(BLOB)
+    url = vz_http.url + "/blob.bin"
+    with scan_session():
+        assert read_head(url, 8) == BLOB[:8]
+        with open_url(url) as a, open_url(url) as b:
+            a.seek(100)
+            b.seek(200)
+            assert (a.read(3), b.read(3)) == (BLOB[100:103], BLOB[200:203])
+            assert (a.tell(), b.tell()) == (103, 203)  # each view has its own position
+        info = stat_source(url)
+    assert info.size == len(BLOB)
+    assert info.etag is not None
+    assert info.mtime is not None
+    assert [r.method for r in vz_http.requests] == ["HEAD", "GET"]  # stat reused the HEAD
+
+
+def test_remote_glob_gives_sorted_urls_of_files_only(vz_s3):
+    fs = vz_s3.filesystem()
+    for name in ("b.nc", "a.nc", "c.txt", "sub/d.nc"):
+        fs.pipe(f"{vz_s3.bucket}/data/{name}", b"x")
+    assert expand_glob(f"s3://{vz_s3.bucket}/data/*.nc", vz_s3.storage_options) == [
+        f"s3://{vz_s3.bucket}/data/a.nc", f"s3://{vz_s3.bucket}/data/b.nc",
+    ]
+    assert expand_glob(f"s3://{vz_s3.bucket}/data/*", vz_s3.storage_options) == [
+        f"s3://{vz_s3.bucket}/data/{n}" for n in ("a.nc", "b.nc", "c.txt")
+    ]
+
+
+def test_local_glob(tmp_path):
+    for name in ("b.nc", "a.nc"):
+        (tmp_path / name).write_bytes(b"")
+    assert expand_glob(str(tmp_path / "*.nc")) == [str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]
+    assert expand_glob("file://" + str(tmp_path / "a*")) == [str(tmp_path / "a.nc")]

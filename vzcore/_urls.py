@@ -20,6 +20,7 @@ coordinates reuse the same cached blocks.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import io
 import logging
@@ -104,7 +105,7 @@ class CountingFile(io.RawIOBase):
     is counted; closing logs the totals at DEBUG on ``vzcore.io``.
     """
 
-    def __init__(self, url: str, f: Any) -> None:
+    def __init__(self, url: str, f: Any, details: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.url = url
         self._f = f
@@ -114,8 +115,9 @@ class CountingFile(io.RawIOBase):
         """Bytes those requests returned."""
         self.size: int | None = getattr(f, "size", None)
         """File size in bytes (None when the filesystem cannot tell)."""
-        self.details: dict[str, Any] = dict(getattr(f, "details", None) or {})
+        self.details: dict[str, Any] = dict(details or {})
         """What the filesystem reported about the file when opening it (ETag, mtime, ...)."""
+        # (not f.details: on fsspec's buffered files that property costs another request)
         cache = getattr(f, "cache", None)
         fetcher = getattr(cache, "fetcher", None)
         self._counts_fetches = fetcher is not None
@@ -215,6 +217,16 @@ class _SharedFile(io.RawIOBase):
         return self.read(-1)
 
 
+def _key(url: str, storage_options: dict[str, Any] | None) -> tuple[str, str]:
+    return url, repr(sorted((storage_options or {}).items()))
+
+
+_listed: dict[tuple[str, str], dict[str, Any]] = {}
+"""What the last remote globs reported per file (size, ETag, ...); each entry is used once."""
+
+_LISTED_MAX = 100_000
+
+
 _session: contextvars.ContextVar[dict[tuple[str, str], CountingFile] | None] = (
     contextvars.ContextVar("vzcore_scan_session", default=None)
 )
@@ -245,8 +257,24 @@ def _open_remote(
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(url, **(storage_options or {}))
-    f = fs.open(path, "rb", block_size=block_size, cache_type=cache_type)
-    return CountingFile(url, f)
+    # One info() call (a HEAD on object stores) gives the size for the cache and the ETag
+    # and mtime for stat_source; the file object then needs no request of its own. A glob
+    # that just listed the file already knows all that.
+    info = _listed.pop(_key(url, storage_options), None) or fs.info(path)
+    if info.get("type") == "directory":
+        raise IsADirectoryError(f"{url!r} is a directory")
+    size = info.get("size")
+    try:
+        f = fs.open(path, "rb", block_size=block_size, cache_type=cache_type, size=size)
+    except TypeError:  # a filesystem whose open() takes no size
+        f = fs.open(path, "rb", block_size=block_size, cache_type=cache_type)
+    # fsspec's buffered files fetch their details lazily (another HEAD): hand them over.
+    with contextlib.suppress(AttributeError, KeyError, TypeError):
+        f.details = info
+    counted = CountingFile(url, f, info)
+    if counted.size is None and isinstance(size, int):
+        counted.size = size
+    return counted
 
 
 def open_url(
@@ -283,7 +311,7 @@ def open_url(
     files = _session.get()
     if files is None:
         return _open_remote(s, storage_options, bs, ct)
-    key = (s, repr(sorted((storage_options or {}).items())))
+    key = _key(s, storage_options)
     f = files.get(key)
     if f is None:
         f = files[key] = _open_remote(s, storage_options, bs, ct)
@@ -313,9 +341,17 @@ def expand_glob(pattern: str, storage_options: dict[str, Any] | None = None) -> 
 
     fs, path = url_to_fs(pattern, **(storage_options or {}))
     found = fs.glob(path, detail=True)
-    return sorted(
-        fs.unstrip_protocol(p) for p, info in found.items() if info.get("type") != "directory"
-    )
+    urls = []
+    if len(_listed) > _LISTED_MAX:
+        _listed.clear()
+    for p, info in found.items():
+        if info.get("type") == "directory":
+            continue
+        url = fs.unstrip_protocol(p)
+        urls.append(url)
+        if info.get("size") is not None:
+            _listed[_key(url, storage_options)] = dict(info)
+    return sorted(urls)
 
 
 def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> SourceInfo:
@@ -338,7 +374,7 @@ def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> Sour
         return SourceInfo(size=st.st_size, mtime=st.st_mtime)
     files = _session.get()
     if files is not None:
-        shared = files.get((url, repr(sorted((storage_options or {}).items()))))
+        shared = files.get(_key(url, storage_options))
         if shared is not None and shared.details:
             return SourceInfo.from_fsspec_info(shared.details)
     from fsspec.core import url_to_fs

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from vzcore._dask_graph import is_dask_array
+from vzcore._dask_graph import is_dask_array, unwrap_duck_array
 from vzcore.errors import CombineError, VirtualArrayValuesError, VZError
 from vzcore.manifests import ManifestArray
 
@@ -58,7 +58,8 @@ class _File:
 
 
 def _virtual(var: xr.Variable) -> ManifestArray | None:
-    data = var.data
+    # ``_data`` is the wrapped array as is: ``.data`` would build numpy arrays from indexes.
+    data = unwrap_duck_array(var._data)
     return data if isinstance(data, ManifestArray) else None
 
 
@@ -72,6 +73,8 @@ def _show_codecs(codecs: Sequence[dict[str, Any]]) -> str:
 
 def _same(a: Any, b: Any) -> bool:
     """Equality of attribute values or arrays, NaN equal to NaN."""
+    if type(a) is type(b) and isinstance(a, str | bytes | int):
+        return a == b
     try:
         aa, bb = np.asarray(a), np.asarray(b)
         if aa.shape != bb.shape:
@@ -174,9 +177,15 @@ def _check_static_pair(name: Hashable, ref: _File, other: _File, by_value: bool)
             raise _differ(name, "dtypes differ", ref, a.dtype.str, other, b.dtype.str,
                           "It is not concatenated, so every file must hold the same one.")
         return  # virtual: cannot compare values; the first file's references are kept
-    if is_dask_array(a.data) or is_dask_array(b.data):
+    if not by_value or is_dask_array(a._data) or is_dask_array(b._data):
         return  # never compute a user's dask graph just to compare
-    if by_value and not _same(a.values, b.values):
+    if (
+        isinstance(a, xr.IndexVariable)
+        and isinstance(b, xr.IndexVariable)
+        and a.to_index().equals(b.to_index())
+    ):
+        return  # the common case (lat, lon), without building numpy arrays
+    if not _same(a.values, b.values):
         raise _differ(
             name, "values differ", ref, "first file", other, _first_difference(a.values, b.values),
             "It is not concatenated (no concatenation dimension), so it must be equal in "

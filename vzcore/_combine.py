@@ -2,10 +2,9 @@
 
 xarray combines virtual datasets fine as long as every join is possible on chunk references.
 When it is not, xarray either fails deep inside ``concat`` without saying which files
-disagree, or (worse) quietly picks one file's data (``compat="override"``, two files with
-the same first coordinate: pydata/xarray#4077, per-file ``scale_factor`` dropped by
-``drop_conflicts``). So
-before handing the datasets to :func:`xarray.combine_by_coords` /
+disagree, or (worse) quietly picks one file's data (``compat="override"``; two files with
+the same first coordinate, pydata/xarray#4077; a per-file ``scale_factor`` dropped by
+``drop_conflicts``). So before handing the datasets to :func:`xarray.combine_by_coords` /
 :func:`xarray.combine_nested`, :func:`combine_virtual` checks, file against file:
 
 * variables that are concatenated (they have a concatenation dimension) and virtual: same

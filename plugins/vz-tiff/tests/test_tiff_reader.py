@@ -14,7 +14,7 @@ tifffile = pytest.importorskip("tifffile")
 imagecodecs = pytest.importorskip("imagecodecs")
 
 from vzcore._urls import to_url
-from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
@@ -370,11 +370,11 @@ def test_group_selection(cog: Path) -> None:
     assert only.variables["band_data"].shape == (16, 24)
     assert not only.groups
     assert set(read(cog, overviews=False).groups) == set()
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(GroupNotFoundError, match=r"No group 'overview_3'.*'overview_2'"):
         read(cog, group="overview_3")
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(GroupNotFoundError, match="No group 'series_1'"):
         read(cog, group="series_1")
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(GroupNotFoundError, match=r"No group 'nonsense'.*'overview_<n>'"):
         read(cog, group="nonsense")
 
 

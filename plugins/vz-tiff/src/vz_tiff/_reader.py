@@ -47,7 +47,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import tifffile
-from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.errors import (
+    CorruptFileError,
+    GroupNotFoundError,
+    UnsupportedFeatureError,
+    VZError,
+)
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
@@ -215,17 +220,45 @@ class TiffReader:
             )
         with _open(url, storage_options) as f:
             builder = _Builder(f, variable_name, short_strips)
-            nseries = len(f.tif.series)
+            with _damaged(url):
+                nseries = len(f.tif.series)
             if nseries == 0:
                 raise CorruptFileError(url, "the file holds no image")
             series_index, level = _parse_group(url, group, nseries)
-            if level is not None:
-                return builder.level_group(series_index, level)
-            node = builder.series_group(series_index, overviews)
-            if series_index == 0 and not group:
-                for i in range(1, nseries):
-                    node.groups[f"{_SERIES}{i}"] = builder.series_group(i, overviews)
-            return node
+            with _damaged(url):
+                if level is not None:
+                    return builder.level_group(series_index, level)
+                node = builder.series_group(series_index, overviews)
+                if series_index == 0 and not group:
+                    for i in range(1, nseries):
+                        node.groups[f"{_SERIES}{i}"] = builder.series_group(i, overviews)
+                return node
+
+
+_LIBRARY_ERRORS = (
+    tifffile.TiffFileError, OSError, ValueError, TypeError, EOFError, IndexError, KeyError,
+    OverflowError, MemoryError, UnicodeError, struct.error,
+)
+"""What tifffile raises while parsing pages and tags of a damaged file."""
+
+
+@contextmanager
+def _damaged(url: str) -> Iterator[None]:
+    """Turn tifffile's errors on a damaged file into CorruptFileError (the reader boundary).
+
+    tifffile parses pages and tags lazily, so broken IFDs surface as bare ValueError,
+    TypeError (a tag of the wrong type), IndexError, ... while the manifests are built
+    (seen by tests/test_tiff_fuzz.py). VZErrors pass through unchanged.
+    """
+    try:
+        yield
+    except VZError:
+        raise
+    except FileNotFoundError:
+        raise
+    except _LIBRARY_ERRORS as err:
+        reason = f"tifffile failed reading it ({type(err).__name__}: {err})"
+        raise CorruptFileError(url, reason) from err
 
 
 def _parse_group(url: str, group: str | None, nseries: int) -> tuple[int, int | None]:
@@ -250,12 +283,10 @@ def _parse_group(url: str, group: str | None, nseries: int) -> tuple[int, int | 
 
 
 def _bad_group(url: str, group: str, nseries: int) -> None:
-    valid = "'', 'overview_<n>'"
+    valid = ["", "overview_<n>"]
     if nseries > 1:
-        valid += f", 'series_<i>' and 'series_<i>/overview_<n>' with 1 <= i < {nseries}"
-    raise ValueError(
-        f"group {group!r} does not exist in {url!r}: a TIFF file's groups are {valid}"
-    )
+        valid += [f"series_<i> (1 <= i < {nseries})", "series_<i>/overview_<n>"]
+    raise GroupNotFoundError(url, group, valid)
 
 
 class _Builder:
@@ -283,9 +314,10 @@ class _Builder:
         """Return the group of one overview level of series ``index``."""
         series = self.f.tif.series[index]
         if level >= len(series.levels):
-            raise ValueError(
-                f"group {self._group_path(index, level)!r} does not exist in {self.f.url!r}: "
-                f"its series {index} has {len(series.levels) - 1} overview level(s)"
+            raise GroupNotFoundError(
+                self.f.url,
+                self._group_path(index, level),
+                [self._group_path(index, n) for n in range(len(series.levels))],
             )
         return self._group(series.levels[level], series, index, level)
 

@@ -21,6 +21,7 @@ from vzcore.errors import (
 )
 from vzcore.group import ManifestGroup, Variable
 from vzcore.hookspecs import hookimpl
+from vzcore.integrity import VerifyReport, verify
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
 from vzcore.plugins import list_plugins, refresh_plugins, register_plugin
 from vzcore.registry import Magic, ReaderSpec, WriterSpec
@@ -39,6 +40,7 @@ __all__ = [
     "UnsupportedFormatError",
     "VZError",
     "Variable",
+    "VerifyReport",
     "WriteError",
     "WriterSpec",
     "hookimpl",
@@ -49,6 +51,7 @@ __all__ = [
     "refresh_plugins",
     "register_plugin",
     "stat_source",
+    "verify",
 ]
 
 __version__ = "0.1.0"

@@ -33,6 +33,7 @@ from vzcore._executors import Parallel, map_files
 from vzcore._to_xarray import DecodeOptions, group_to_dataset, group_to_datatree
 from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
 from vzcore.errors import VZError, VZSkippedFilesWarning
+from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
@@ -65,6 +66,7 @@ def read_group(
     tree = instance.read(
         full, group=group, storage_options=storage_options, **(reader_options or {})
     )
+    validate_tree(tree, full)  # names become store keys and paths in writers
     _record_sources(tree, storage_options)
     return tree
 

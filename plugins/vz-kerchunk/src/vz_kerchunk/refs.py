@@ -427,10 +427,13 @@ class StoreRefs:
 
 
 def _check_name(name: str, where: str) -> None:
-    if not name or "/" in name or name.startswith(".z") or name in (".", ".."):
+    from vzcore.names import validate_name
+
+    validate_name(name, where, WriteError)  # no '..', '/', '\\', control characters
+    if name.startswith(".z"):
         raise WriteError(
-            f"Cannot write {where} {name!r}: zarr names must be non-empty, without '/', and "
-            "not start with '.z'; rename it before writing."
+            f"Cannot write {where} {name!r}: zarr names must not start with '.z' (zarr's own "
+            "metadata keys); rename it before writing."
         )
 
 

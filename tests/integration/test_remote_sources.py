@@ -8,6 +8,7 @@ the server side.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -100,8 +101,8 @@ def expected(nc4_files: list[Path]) -> xr.Dataset:
         [xr.open_dataset(p, engine="netcdf4") for p in nc4_files], combine_attrs="override",
         **MINIMAL,
     )
-    # The files differ in this global attribute; open_virtual_mfdataset drops it where
-    # xarray keeps the first file's value (a core combine question, not a remote one).
+    # The files differ in this global attribute: open_virtual_mfdataset's default
+    # combine_attrs="drop_conflicts" drops it.
     del ds.attrs["source_file"]
     return ds
 
@@ -288,3 +289,74 @@ def test_tiff_remote(kind, vz_s3, vz_http, tiff_file: Path) -> None:
     original = tifffile.imread(tiff_file)
     assert got.dtype == original.dtype
     np.testing.assert_array_equal(got, original)
+
+
+# -- the README's "Data on object storage" snippets, run against the local servers ------------
+
+
+def readme_snippets() -> list[str]:
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text.split("## Data on object storage", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_readme_object_storage_snippets_run(
+    vz_s3: S3Server, vz_http: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scan, reopen_block, rename, logging_block = readme_snippets()
+    scratch = tmp_path / "scratch" / "run42"
+    scratch.mkdir(parents=True)
+    files = write_sample_files(scratch, n_files=3)
+    for p in files:
+        (p.parent / p.name.replace("sample_", "day")).write_bytes(p.read_bytes())
+        p.unlink()
+    days = sorted(scratch.glob("day*.nc"))
+    upload(vz_s3, days, prefix="data")
+    upload(vz_s3, days, prefix="run42")
+    serve(vz_http, days[:1])
+    (vz_http.root / "archive").mkdir()
+    (vz_http.root / days[0].name).rename(vz_http.root / "archive" / "day1.nc")
+    (vz_s3.filesystem()).put_file(str(days[0]), f"{vz_s3.bucket}/data/day1.nc")
+
+    def local(code: str) -> str:
+        return (code.replace('"anon": True', "**_moto")
+                .replace("s3://my-bucket", f"s3://{vz_s3.bucket}")
+                .replace("https://example.org", vz_http.url)
+                .replace("/scratch/run42", str(scratch)))
+
+    monkeypatch.chdir(tmp_path)
+    ns: dict[str, Any] = {"_moto": vz_s3.storage_options}
+    exec(local(scan), ns)  # noqa: S102 (the README's own code)
+    exec(local(reopen_block), ns)  # noqa: S102
+    try:
+        got = ns["ds"].load()
+    finally:
+        ns["ds"].close()
+        remote = fsspec.filesystem("s3", **vz_s3.storage_options, asynchronous=True)
+        from zarr.core.sync import sync
+
+        if getattr(remote, "_s3", None) is not None:
+            sync(remote._s3.__aexit__(None, None, None))
+    expected = vzcore.open_virtual_mfdataset(days)  # same combine, local paths
+    assert got.sizes == {"time": 12, "lat": 6, "lon": 8}
+    ref = xr.combine_by_coords([xr.open_dataset(p, engine="netcdf4") for p in days],
+                               data_vars=None, coords="minimal", join="exact",
+                               compat="no_conflicts", combine_attrs="drop_conflicts")
+    for name in ref.variables:
+        np.testing.assert_array_equal(got[name].values, ref[name].values, err_msg=name)
+        assert got[name].dtype == ref[name].dtype, name
+    assert set(expected.variables) == set(got.variables)
+
+    exec(local(rename), ns)  # noqa: S102
+    refs = json.loads((tmp_path / "run42.json").read_text())
+    templates = refs.get("templates", {})
+    urls = {re.sub(r"\{\{(\w+)\}\}", lambda m: templates[m.group(1)], v[0])
+            for v in refs["refs"].values() if isinstance(v, list)}
+    assert urls == {f"s3://{vz_s3.bucket}/run42/{p.name}" for p in days}
+
+    with caplog.at_level(logging.DEBUG, logger="vzcore.io"):
+        exec(logging_block, {})  # noqa: S102
+        vzcore.open_virtual_dataset(f"s3://{vz_s3.bucket}/data/day1.nc",
+                                    storage_options=vz_s3.storage_options)
+    assert any("1 request(s)" in r.getMessage() for r in caplog.records if r.name == "vzcore.io")

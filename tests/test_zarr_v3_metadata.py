@@ -1,4 +1,4 @@
-"""vzcore.manifests.zarr_v3: zarr.json documents that zarr-python 3 decodes natively.
+"""vzcore.manifests.zarr_v3: zarr.json documents that zarr-python 3 decodes natively, and back.
 
 Each case encodes real chunks with numcodecs (the pipeline in encoding order, as readers
 record it), writes the documents produced by ``array_metadata_v3`` into a zarr
@@ -18,14 +18,22 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vzcore.errors import WriteError
+from vzcore.errors import CorruptFileError, UnsupportedFeatureError, WriteError
 from vzcore.manifests import ArrayMetadata
+from vzcore.manifests.loading import decode_chunk
 from vzcore.manifests.zarr_v3 import (
+    array_metadata_from_v3,
     array_metadata_v3,
     chunk_key,
+    chunk_key_encoding_from_v3,
+    codecs_from_v3,
+    decode_fill_value_attribute,
+    decode_fill_value_v3,
     encode_fill_value_attribute,
     encode_fill_value_v3,
+    group_attributes_from_v3,
     group_metadata_v3,
+    numpy_dtype_from_v3,
     v3_codecs,
     v3_data_type,
 )
@@ -370,3 +378,221 @@ def test_fill_value_attribute_on_strings_raises():
         "name": "fixed_length_utf32",
         "configuration": {"length_bytes": 8},
     }
+
+
+# -- the inverse: zarr.json back into ArrayMetadata ------------------------------------------
+
+STRUCT = np.dtype([("a", ">i4"), ("b", ">f8")])
+
+INVERSE_CASES = [
+    ArrayMetadata((10, 4), ">i2", (5, 4), -1, ({"id": "zlib", "level": 4},)),
+    ArrayMetadata((7, 9), "<f4", (3, 4), float("nan"),
+                  ({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4},
+                   {"id": "fletcher32"})),
+    ArrayMetadata((7, 9), "<i4", (3, 4), None,
+                  ({"id": "delta", "dtype": "<i4"}, {"id": "zstd", "level": 3})),
+    ArrayMetadata((7,), "<f8", (3,), 1e20, ({"id": "zstd", "level": 1, "checksum": True},)),
+    ArrayMetadata((7,), "<i4", (3,), 5,
+                  ({"id": "blosc", "cname": "zstd", "clevel": 5, "shuffle": 2, "blocksize": 0},)),
+    ArrayMetadata((7,), "<i4", (3,), None, ({"id": "gzip", "level": 1}, {"id": "crc32c"})),
+    ArrayMetadata((7,), "<u8", (3,), 2**64 - 1, ({"id": "bz2", "level": 9},)),
+    ArrayMetadata((5,), "?", (2,), True),
+    ArrayMetadata((5,), ">c8", (2,), complex(1, float("nan"))),
+    ArrayMetadata((5,), "<M8[s]", (2,), np.datetime64("NaT", "s")),
+    ArrayMetadata((5,), ">m8[10ms]", (2,), np.timedelta64(-3, "10ms")),
+    ArrayMetadata((5,), "S3", (2,), b"ab"),
+    ArrayMetadata((5,), "V4", (2,), b"\x01\x00\x00\x02"),
+    ArrayMetadata((5,), ">U2", (2,), "é"),
+    ArrayMetadata((5,), STRUCT, (2,), np.array((-1, 2.5), STRUCT).tobytes()),
+    ArrayMetadata((5,), "O", (2,), "n/a", ({"id": "vlen-utf8"}, {"id": "zlib", "level": 1})),
+    ArrayMetadata((5,), "O", (2,), b"\xff", ({"id": "vlen-bytes"},)),
+    ArrayMetadata((), "<f8", (), None, ({"id": "lz4", "acceleration": 1},)),
+    ArrayMetadata((0, 3), "<f4", (1, 3), -0.0),
+]
+
+
+@pytest.mark.parametrize("meta", INVERSE_CASES, ids=lambda m: f"{m.dtype.str}-{len(m.codecs)}")
+@pytest.mark.parametrize("encoding", ["default", "v2"])
+def test_inverse_gives_back_the_metadata_and_the_document(meta, encoding):
+    dims = [f"d{i}" for i in range(len(meta.shape))]
+    attrs = {"units": "K", "flags": [1, 2]}
+    if meta.dtype.kind in "fciub" and meta.dtype.fields is None:
+        attrs["_FillValue"] = np.ones((), meta.dtype)[()]
+    meta = meta.replace(dimension_names=tuple(dims))
+    doc = array_metadata_v3(meta, attrs, dims, chunk_key_encoding=encoding)
+    doc = json.loads(json.dumps(doc, allow_nan=False))  # as a reader finds it
+    back, back_attrs, back_dims = array_metadata_from_v3(doc)
+    assert back.dtype == meta.dtype
+    assert (back.shape, back.chunk_shape, back.codecs, back_dims) == (
+        meta.shape, meta.chunk_shape, meta.codecs, tuple(dims))
+    assert back.dimension_names == tuple(dims)
+    if meta.dtype.kind in "mM":  # NaT != NaT: compare the stored counts
+        assert back.replace(fill_value=None).differences(meta.replace(fill_value=None)) == []
+        assert np.array(back.fill_value).view("i8") == np.array(meta.fill_value).view("i8")
+    else:
+        assert back.differences(meta) == []
+    assert type(back.fill_value) is not float  # numbers are numpy scalars, as from zarr v2
+    if "_FillValue" in attrs:
+        assert back_attrs["_FillValue"] == attrs["_FillValue"]
+        assert type(back_attrs["_FillValue"]) is type(attrs["_FillValue"])
+    assert {k: v for k, v in back_attrs.items() if k != "_FillValue"} == {
+        "units": "K", "flags": [1, 2]}
+    assert chunk_key_encoding_from_v3(doc)[0] == encoding
+    again = array_metadata_v3(back, back_attrs, back_dims, chunk_key_encoding=encoding)
+    assert json.dumps(again) == json.dumps(doc)
+
+
+def test_zero_fill_values_read_as_none():
+    for dtype, fill in [("<i4", 0), ("<f8", 0.0), ("S2", b""), ("O", "")]:
+        codecs = ({"id": "vlen-utf8"},) if dtype == "O" else ()
+        doc = array_metadata_v3(ArrayMetadata((2,), dtype, (2,), fill, codecs), {}, ["x"])
+        assert array_metadata_from_v3(doc)[0].fill_value is None, dtype
+    doc = array_metadata_v3(ArrayMetadata((2,), "<f8", (2,), -0.0), {}, ["x"])
+    assert np.signbit(array_metadata_from_v3(doc)[0].fill_value)
+
+
+def _zarr_written(data, **kwargs):
+    """Let zarr-python 3 write ``data``; return its zarr.json and chunk bytes."""
+    store = zarr.storage.MemoryStore()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr warns about numcodecs codecs' stability
+        dtype = str if data.dtype.kind == "O" else data.dtype
+        arr = zarr.create_array(store, name="a", shape=data.shape, dtype=dtype,
+                                chunks=(3,) * data.ndim, dimension_names=["x"] * data.ndim,
+                                **kwargs)
+        arr[...] = data
+    raw = {k: v.to_bytes() for k, v in store._store_dict.items()}
+    return json.loads(raw["a/zarr.json"]), raw
+
+
+@pytest.mark.parametrize(
+    ("data", "kwargs"),
+    [
+        (np.arange(8, dtype=">i4") * 1000, {"compressors": None}),
+        (np.arange(8, dtype="<f8") / 3, {"compressors": [zarr.codecs.ZstdCodec(level=2)]}),
+        (np.arange(8, dtype="<i2"), {"compressors": [zarr.codecs.GzipCodec(level=3)]}),
+        (np.arange(8, dtype="<u4"), {"compressors": [zarr.codecs.BloscCodec(
+            cname="lz4", clevel=4, shuffle="bitshuffle")]}),
+        (np.arange(8, dtype="<i8"), {"compressors": [zarr.codecs.Crc32cCodec()]}),
+        (np.arange(8, dtype="<f4"), {"filters": [zarr.codecs.TransposeCodec(order=[0])]}),
+        (np.array(["a", "bé", "", "x"] * 2, dtype=object), {"fill_value": "-"}),
+        (np.array([1, -2, 3, 0, 5, 6, 7, 8], dtype=">f4"), {"fill_value": -2.5}),
+        (np.array([b"ab", b"c"] * 4, dtype="S2"), {}),
+        (np.array(["2000-01-01", "NaT"] * 4, dtype="M8[s]"), {}),
+    ],
+    ids=lambda x: str(x.dtype) if isinstance(x, np.ndarray) else None,
+)
+def test_documents_written_by_zarr_python_decode_with_numcodecs(data, kwargs):
+    """The inverse also fits zarr-python's own documents: chunks decode to the same values."""
+    doc, raw = _zarr_written(data, **kwargs)
+    meta, _, dims = array_metadata_from_v3(doc)
+    assert dims == ("x",)
+    # zarr-python stores little-endian whatever the input's byte order
+    assert meta.dtype == data.dtype.newbyteorder("<") or data.dtype.kind == "O"
+    if "fill_value" in kwargs:
+        assert meta.fill_value == kwargs["fill_value"]
+    got = np.concatenate([decode_chunk(raw[f"a/c/{i}"], meta) for i in range(3)])[: len(data)]
+    if data.dtype.kind == "O":
+        assert got.tolist() == data.tolist()
+    else:
+        assert got.dtype == meta.dtype
+        assert got.tobytes() == data.astype(meta.dtype).tobytes()
+
+
+def test_fill_value_decoding():
+    assert decode_fill_value_v3("Infinity", ">f8") == np.inf
+    assert decode_fill_value_v3("0x3f800000", "<f4") == np.float32(1)
+    assert decode_fill_value_v3([1.0, "NaN"], "c16").real == 1
+    assert decode_fill_value_v3("NaT", "M8[s]") != decode_fill_value_v3("NaT", "M8[s]")
+    assert decode_fill_value_v3("YQA=", "S2") == b"a"
+    assert decode_fill_value_v3([1, 2], "V2") == b"\x01\x02"
+    assert decode_fill_value_v3({"a": 1, "b": 2.0}, STRUCT) == np.array((1, 2.0), STRUCT).tobytes()
+    for bad, dtype in [(1.5, "i4"), (70000, "<i2"), ("YWJj", "S2"), ([1, 2], "f4"), (1, "?"),
+                       ("x", "<f4"), (True, "i4"), ({"a": 1}, STRUCT), (3, "O")]:
+        with pytest.raises(ValueError):
+            decode_fill_value_v3(bad, dtype)
+    assert decode_fill_value_attribute(-1, ">i2") == np.int16(-1)
+    assert decode_fill_value_attribute(True, "?") is np.True_
+    assert np.isnan(decode_fill_value_attribute("AAAAAAAA+H8=", "<f4"))
+    assert decode_fill_value_attribute("x", "O") == "x"  # left to xarray, as zarr does
+    for bad, dtype in [("%%", "<f4"), ("AAAA", "<f8"), (1.5, "i4"), (300, "u1"), ([1], "c8")]:
+        with pytest.raises(ValueError):
+            decode_fill_value_attribute(bad, dtype)
+
+
+def test_data_types_and_codecs_decoding():
+    assert numpy_dtype_from_v3("r16") == np.dtype("V2")
+    assert numpy_dtype_from_v3("uint8", endian=None) == np.dtype("u1")
+    assert numpy_dtype_from_v3({"name": "structured", "configuration": {
+        "fields": [["a", "int16"], ["b", "bool"]]}}) == np.dtype([("a", "<i2"), ("b", "?")])
+    with pytest.raises(ValueError, match="endian"):
+        numpy_dtype_from_v3("int16", endian=None)
+    with pytest.raises(NotImplementedError):
+        numpy_dtype_from_v3("bfloat16")
+    assert codecs_from_v3(["bytes", "gzip"]) == (({"id": "gzip", "level": 5},), None)
+    assert codecs_from_v3([{"name": "vlen-utf8"}], data_type="string")[0] == (
+        {"id": "vlen-utf8"},)
+    for bad in ([], ["gzip", "bytes"], ["bytes", "bytes"], ["bytes", "numcodecs.delta"],
+                [{"name": "blosc", "configuration": {"shuffle": "x"}}], "bytes"):
+        with pytest.raises((ValueError, TypeError)):
+            codecs_from_v3(bad)
+    with pytest.raises(ValueError, match="vlen-utf8"):
+        codecs_from_v3(["bytes"], data_type="string")
+    for bad in (["sharding_indexed"], [{"name": "transpose", "configuration": {"order": [1, 0]}},
+                                       "bytes"], ["bytes", "zfp"]):
+        with pytest.raises(NotImplementedError):
+            codecs_from_v3(bad)
+
+
+def _doc(**changes):
+    doc = array_metadata_v3(ArrayMetadata((4,), "<i4", (2,)), {}, ["x"])
+    doc.update(changes)
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("doc", "error", "match"),
+    [
+        (_doc(shape=[-1]), CorruptFileError, "shape"),
+        (_doc(shape=None), CorruptFileError, "lacks 'shape'"),
+        (_doc(fill_value=None), CorruptFileError, "lacks 'fill_value'"),
+        (_doc(fill_value="x"), CorruptFileError, "fill_value"),
+        (_doc(zarr_format=2), CorruptFileError, "zarr_format"),
+        (_doc(zarr_format=4), UnsupportedFeatureError, "zarr_format 4"),
+        (_doc(node_type="group"), CorruptFileError, "node_type"),
+        (_doc(data_type="int3"), UnsupportedFeatureError, "int3"),
+        (_doc(data_type={"name": "numpy.datetime64", "configuration": {"unit": "x"}}),
+         CorruptFileError, "datetime64"),
+        (_doc(chunk_grid={"name": "rectilinear"}), UnsupportedFeatureError, "rectilinear"),
+        (_doc(chunk_grid={"name": "regular", "configuration": {"chunk_shape": [0]}}),
+         CorruptFileError, "chunk_shape"),
+        (_doc(chunk_key_encoding={"name": "other"}), UnsupportedFeatureError, "other"),
+        (_doc(chunk_key_encoding={"name": "default", "configuration": {"separator": "-"}}),
+         CorruptFileError, "separator"),
+        (_doc(codecs=[{"name": "bytes"}]), CorruptFileError, "endian"),
+        (_doc(codecs=["bytes", "sharding_indexed"]), UnsupportedFeatureError, "sharding"),
+        (_doc(dimension_names=["x", "y"]), CorruptFileError, "dimension_names"),
+        (_doc(dimension_names=[None]), UnsupportedFeatureError, "unnamed"),
+        (_doc(attributes=[1]), CorruptFileError, "attributes"),
+        (_doc(attributes={"_FillValue": "not base64"}), CorruptFileError, "_FillValue"),
+        (_doc(storage_transformers=[{"name": "x"}]), UnsupportedFeatureError, "transformer"),
+        (_doc(extension={"must_understand": True}), UnsupportedFeatureError, "'extension'"),
+    ],
+)
+def test_bad_documents_raise_naming_the_key(doc, error, match):
+    with pytest.raises(error, match=match) as info:
+        array_metadata_from_v3(doc, url="file:///r.json", key="v/zarr.json", name="v")
+    assert "file:///r.json" in str(info.value)
+    if error is CorruptFileError:
+        assert "'v/zarr.json'" in str(info.value)
+
+
+def test_ignorable_extensions_and_group_documents():
+    doc = _doc(extension={"must_understand": False, "x": 1})
+    assert array_metadata_from_v3(doc)[0].shape == (4,)
+    group = group_metadata_v3({"title": "t"}, consolidated={})
+    assert group_attributes_from_v3(group) == {"title": "t"}
+    with pytest.raises(CorruptFileError, match="node_type"):
+        group_attributes_from_v3({"zarr_format": 3, "node_type": "array"})
+    with pytest.raises(UnsupportedFeatureError, match="'other'"):
+        group_attributes_from_v3({"zarr_format": 3, "node_type": "group", "other": 1})

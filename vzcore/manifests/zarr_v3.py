@@ -34,6 +34,15 @@ Conventions
   zarr-python and Icechunk write. ``chunk_key_encoding="v2"`` gives ``0.1`` keys (``0``
   for a scalar) for outputs whose readers parse v2-style keys (fsspec's Parquet
   ``LazyReferenceMapper`` does).
+
+Reading back
+------------
+:func:`array_metadata_from_v3` (with :func:`numpy_dtype_from_v3`, :func:`codecs_from_v3`,
+:func:`decode_fill_value_v3`, :func:`decode_fill_value_attribute` and
+:func:`chunk_key_encoding_from_v3`) inverts these conventions for readers of ``zarr.json``
+documents, so that ``array_metadata_v3(*array_metadata_from_v3(doc))`` is ``doc`` again,
+and also reads what zarr-python 3 writes. A ``fill_value`` equal to the dtype's zero (or
+``""``) becomes ``ArrayMetadata.fill_value = None``, which means the same thing.
 """
 
 from __future__ import annotations
@@ -49,16 +58,23 @@ import numpy as np
 from vzcore.errors import WriteError
 
 if TYPE_CHECKING:
-    from vzcore.manifests.metadata import ArrayMetadata
+    from vzcore.manifests.metadata import ArrayMetadata, CodecConfig
 
 __all__ = [
     "ChunkKeyEncoding",
+    "array_metadata_from_v3",
     "array_metadata_v3",
     "chunk_key",
+    "chunk_key_encoding_from_v3",
+    "codecs_from_v3",
+    "decode_fill_value_attribute",
+    "decode_fill_value_v3",
     "encode_fill_value_attribute",
     "encode_fill_value_v3",
+    "group_attributes_from_v3",
     "group_metadata_v3",
     "json_attributes",
+    "numpy_dtype_from_v3",
     "storage_fill_value",
     "v3_codecs",
     "v3_data_type",
@@ -300,7 +316,7 @@ def encode_fill_value_v3(
         if kind in "mM":
             if isinstance(v, int) and not isinstance(v, bool):
                 return v
-            return int(np.array(v, dtype=dt).view("i8"))
+            return int(np.array(v, dtype=dt.newbyteorder("=")).view("i8"))
         if kind in "SV":
             raw = v.encode("utf-8") if isinstance(v, str) else bytes(v)
             if len(raw) > dt.itemsize:
@@ -679,3 +695,643 @@ def group_metadata_v3(
             "metadata": {k: dict(v) for k, v in consolidated.items()},
         }
     return doc
+
+
+# -- the inverse: zarr.json documents back into ArrayMetadata ------------------------------
+#
+# Readers of Zarr v3 metadata (kerchunk references with ``zarr.json``, ...) use these. They
+# invert the conventions above exactly, so that a document written by
+# :func:`array_metadata_v3` reads back into the metadata and attributes it was written
+# from, and more generally accept what the specification and zarr-python 3 write. Malformed
+# input raises ValueError, valid input the manifests cannot hold NotImplementedError
+# (``args = (feature, hint)``); :func:`array_metadata_from_v3` turns both into
+# CorruptFileError / UnsupportedFeatureError naming the file and key.
+
+_V3_NUMERIC = {
+    "bool": "?",
+    "int8": "i1",
+    "int16": "i2",
+    "int32": "i4",
+    "int64": "i8",
+    "uint8": "u1",
+    "uint16": "u2",
+    "uint32": "u4",
+    "uint64": "u8",
+    "float16": "f2",
+    "float32": "f4",
+    "float64": "f8",
+    "complex64": "c8",
+    "complex128": "c16",
+}
+_SHUFFLE_IDS = {name: code for code, name in _BLOSC_SHUFFLE.items()}
+_ENDIAN_CHARS = {"little": "<", "big": ">"}
+_TIME_UNITS = frozenset({"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "μs", "ns", "ps", "fs",
+                         "as"})
+
+
+def _config(obj: Any, what: str) -> tuple[str, dict[str, Any]]:
+    """Return ``(name, configuration)`` of a named configuration (a name alone, or an object)."""
+    if isinstance(obj, str):
+        return obj, {}
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("name"), str):
+        raise TypeError(f"{what} {obj!r} must be a name or an object with a 'name'")
+    conf = obj.get("configuration", {})
+    if conf is None:
+        conf = {}
+    if not isinstance(conf, Mapping):
+        raise TypeError(f"{what} {obj['name']!r} has a configuration that is not an object")
+    return obj["name"], dict(conf)
+
+
+def _length(conf: Mapping[str, Any], name: str) -> int:
+    n = conf.get("length_bytes")
+    if type(n) is not int or n <= 0:
+        raise ValueError(f"data type {name!r} needs a positive integer 'length_bytes', got {n!r}")
+    return n
+
+
+def _with_order(dt: np.dtype[Any], endian: str | None) -> np.dtype[Any]:
+    if dt.fields is not None:
+        return np.dtype(
+            [(f, _with_order(dt.fields[f][0], endian)) for f in dt.names or ()]
+        )
+    if dt.kind in "SVbO" or dt.itemsize == 1:
+        return dt
+    if endian is None:
+        raise ValueError(
+            f"the 'bytes' codec has no 'endian', which a {dt.itemsize}-byte data type needs"
+        )
+    return dt.newbyteorder(_ENDIAN_CHARS[endian])
+
+
+def numpy_dtype_from_v3(data_type: Any, *, endian: str | None = "little") -> np.dtype[Any]:
+    """Return the numpy dtype of a zarr v3 ``data_type`` (the inverse of :func:`v3_data_type`).
+
+    Parameters
+    ----------
+    data_type
+        The ``data_type`` field: a name (``"int16"``, ``"string"``) or a name and
+        configuration (``{"name": "numpy.datetime64", "configuration": {...}}``).
+    endian
+        ``"little"`` or ``"big"``: the ``bytes`` codec's byte order, given to multi-byte
+        types; None when the document has none (then a multi-byte type is an error).
+
+    Raises
+    ------
+    ValueError, TypeError
+        A malformed data type.
+    NotImplementedError
+        A data type this module does not know (``args``: feature, hint).
+
+    Examples
+    --------
+    >>> numpy_dtype_from_v3("int16", endian="big")
+    dtype('>i2')
+    >>> numpy_dtype_from_v3({"name": "numpy.datetime64",
+    ...                      "configuration": {"unit": "s", "scale_factor": 1}})
+    dtype('<M8[s]')
+    """
+    if endian is not None and endian not in _ENDIAN_CHARS:
+        raise ValueError(f"endian must be 'little' or 'big', got {endian!r}")
+    name, conf = _config(data_type, "data_type")
+    if isinstance(data_type, str) and name in _V3_NUMERIC:
+        return _with_order(np.dtype(_V3_NUMERIC[name]), endian)
+    if isinstance(data_type, str) and name in ("string", "variable_length_bytes", "bytes"):
+        return np.dtype(object)
+    if isinstance(data_type, str) and name.startswith("r") and name[1:].isdigit():
+        bits = int(name[1:])
+        if bits <= 0 or bits % 8:
+            raise ValueError(f"raw data type {name!r} is not a whole number of bytes")
+        return np.dtype(f"V{bits // 8}")
+    if name in ("numpy.datetime64", "numpy.timedelta64"):
+        unit, scale = conf.get("unit"), conf.get("scale_factor", 1)
+        if unit not in _TIME_UNITS or type(scale) is not int or scale <= 0:
+            raise ValueError(f"data type {name!r} has an invalid configuration {conf!r}")
+        unit = "us" if unit == "μs" else unit
+        code = "M8" if name == "numpy.datetime64" else "m8"
+        count = "" if scale == 1 else str(scale)
+        return _with_order(np.dtype(f"{code}[{count}{unit}]"), endian)
+    if name == "null_terminated_bytes":
+        return np.dtype(f"S{_length(conf, name)}")
+    if name == "raw_bytes":
+        return np.dtype(f"V{_length(conf, name)}")
+    if name == "fixed_length_utf32":
+        n = _length(conf, name)
+        if n % 4:
+            raise ValueError(f"data type {name!r} needs a multiple of 4 bytes, got {n}")
+        return _with_order(np.dtype(f"U{n // 4}"), endian)
+    if name in ("struct", "structured"):
+        fields = conf.get("fields")
+        if not isinstance(fields, list) or not fields:
+            raise ValueError(f"data type {name!r} needs a non-empty list of 'fields'")
+        out: list[tuple[str, np.dtype[Any]]] = []
+        for f in fields:
+            if isinstance(f, Mapping):
+                fname, ftype = f.get("name"), f.get("data_type")
+            elif isinstance(f, list) and len(f) == 2:
+                fname, ftype = f
+            else:
+                raise ValueError(f"struct field {f!r} is neither {{name, data_type}} nor a pair")
+            if not isinstance(fname, str) or not fname:
+                raise ValueError(f"struct field name {fname!r} is not a non-empty text")
+            fdt = numpy_dtype_from_v3(ftype, endian=endian)
+            if fdt.kind == "O" or fdt.fields is not None:
+                raise NotImplementedError(
+                    f"struct field {fname!r} of type {ftype!r}",
+                    "fields must be numbers, booleans, times or fixed-size bytes/text",
+                )
+            out.append((fname, fdt))
+        if len({f for f, _ in out}) != len(out):
+            raise ValueError(f"data type {name!r} repeats a field name")
+        return np.dtype(out)
+    raise NotImplementedError(
+        f"zarr v3 data type {data_type!r}",
+        "it is not a zarr v3 core type nor one of zarr-python's extension types known here",
+    )
+
+
+def codecs_from_v3(
+    codecs: Any, *, data_type: Any = None
+) -> tuple[tuple[CodecConfig, ...], str | None]:
+    """Return the numcodecs pipeline (encoding order) and byte order of a v3 ``codecs`` list.
+
+    The inverse of :func:`v3_codecs`: ``bytes`` gives the byte order (``"little"``,
+    ``"big"``, or None when it has no ``endian``) and no codec; ``numcodecs.<id>`` gives
+    ``{"id": <id>, **configuration}``; the specification's ``gzip``, ``zstd``, ``blosc`` and
+    ``crc32c`` give numcodecs' ``gzip``, ``zstd`` (``checksum`` only when true), ``blosc``
+    (``shuffle`` as a number, ``typesize`` dropped: numcodecs takes it from the data) and
+    ``crc32c``; ``vlen-utf8``/``vlen-bytes`` stay themselves; a ``transpose`` that keeps
+    the axis order is dropped.
+
+    Parameters
+    ----------
+    codecs
+        The document's ``codecs`` field.
+    data_type
+        The document's ``data_type``, to check that object types have their codec.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A malformed list (no array-to-bytes codec, codecs in an impossible order, ...).
+    NotImplementedError
+        A codec the manifests cannot hold (sharding, a real transpose, unknown names).
+
+    Examples
+    --------
+    >>> codecs_from_v3([{"name": "bytes", "configuration": {"endian": "big"}},
+    ...                 {"name": "numcodecs.zlib", "configuration": {"level": 4}}])
+    (({'id': 'zlib', 'level': 4},), 'big')
+    """
+    if not isinstance(codecs, list) or not codecs:
+        raise ValueError(f"'codecs' must be a non-empty list, got {codecs!r}")
+    out: list[CodecConfig] = []
+    endian: str | None = None
+    stage = 0  # 0: array -> array, 1: array -> bytes seen, then bytes -> bytes
+    serializer: str | None = None
+    for item in codecs:
+        name, conf = _config(item, "codec")
+        conf.pop("id", None)
+        if name.startswith("numcodecs."):
+            cid = name[len("numcodecs."):]
+            if not cid:
+                raise ValueError(f"codec name {name!r} names no numcodecs codec")
+            kind = 0 if cid in ARRAY_FILTERS else 1 if cid in SERIALIZERS else 2
+            config: CodecConfig | None = {"id": cid, **conf}
+        elif name == "bytes":
+            kind, config = 1, None
+            endian = conf.get("endian")
+            if endian is not None and endian not in _ENDIAN_CHARS:
+                raise ValueError(f"the 'bytes' codec has endian {endian!r}")
+        elif name in ("vlen-utf8", "vlen-bytes"):
+            kind, config = 1, {"id": name}
+        elif name == "transpose":
+            order = conf.get("order")
+            if not isinstance(order, list) or not all(type(i) is int for i in order):
+                raise ValueError(f"the 'transpose' codec needs an 'order' list, got {order!r}")
+            if order != list(range(len(order))):
+                raise NotImplementedError(
+                    f"codec 'transpose' with order {order}",
+                    "chunks stored in another axis order cannot be referenced as they are",
+                )
+            kind, config = 0, None
+        elif name == "gzip":
+            kind, config = 2, {"id": "gzip", "level": int(conf.get("level", 5))}
+        elif name == "zstd":
+            kind, config = 2, {"id": "zstd", "level": int(conf.get("level", 0))}
+            if conf.get("checksum"):
+                config["checksum"] = True
+        elif name == "crc32c":
+            kind, config = 2, {"id": "crc32c"}
+        elif name == "blosc":
+            shuffle = conf.get("shuffle", "noshuffle")
+            if shuffle not in _SHUFFLE_IDS:
+                raise ValueError(f"the 'blosc' codec has shuffle {shuffle!r}")
+            kind, config = 2, {
+                "id": "blosc",
+                "cname": conf.get("cname", "lz4"),
+                "clevel": int(conf.get("clevel", 5)),
+                "shuffle": _SHUFFLE_IDS[shuffle],
+                "blocksize": int(conf.get("blocksize", 0)),
+            }
+        elif name == "sharding_indexed":
+            raise NotImplementedError(
+                "codec 'sharding_indexed' (sharded chunks)",
+                "reference the inner chunks of each shard instead",
+            )
+        else:
+            raise NotImplementedError(
+                f"codec {name!r}",
+                "it is neither a zarr v3 core codec nor a 'numcodecs.<id>' codec",
+            )
+        if kind < stage or (kind == 1 and stage == 1 and serializer is not None):
+            raise ValueError(
+                f"codec {name!r} comes after "
+                + ("an array-to-bytes codec" if stage == 1 else "bytes-to-bytes codecs")
+                + "; zarr v3 pipelines are array-to-array, one array-to-bytes, bytes-to-bytes"
+            )
+        if kind == 1:
+            serializer = name
+        if kind == 2 and serializer is None:
+            raise ValueError(f"codec {name!r} comes before any array-to-bytes codec ('bytes')")
+        stage = max(stage, kind)
+        if config is not None:
+            out.append(config)
+    if serializer is None:
+        raise ValueError("'codecs' has no array-to-bytes codec ('bytes', 'vlen-utf8', ...)")
+    if data_type is not None:
+        want = {"string": "vlen-utf8", "variable_length_bytes": "vlen-bytes",
+                "bytes": "vlen-bytes"}.get(data_type if isinstance(data_type, str) else "")
+        if want is not None and serializer != want:
+            raise ValueError(f"data type {data_type!r} needs the {want!r} codec, not {serializer!r}")
+        if want is None and serializer in ("vlen-utf8", "vlen-bytes"):
+            raise ValueError(f"codec {serializer!r} on data type {data_type!r}")
+    return tuple(out), endian
+
+
+def _unfloat(x: Any, dt: np.dtype[Any]) -> float:
+    if isinstance(x, str):
+        if x.startswith("0x"):
+            raw = bytes.fromhex(x[2:])
+            if len(raw) != dt.itemsize:
+                raise ValueError(f"{x!r} is not {dt.itemsize} bytes")
+            return float(np.frombuffer(raw, dtype=dt.newbyteorder(">"))[0])
+        return _to_float(x)
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        raise TypeError(f"{x!r} is not a number")
+    return float(x)
+
+
+def decode_fill_value_v3(
+    data: Any, dtype: np.dtype[Any] | str, *, codecs: Sequence[Mapping[str, Any]] = ()
+) -> Any:
+    """Return the value a zarr v3 ``fill_value`` stands for (inverse of :func:`encode_fill_value_v3`).
+
+    Numbers come back as numpy scalars of ``dtype`` (as the zarr v2 readers give them),
+    fixed-size bytes as ``numpy.bytes_``, ``raw_bytes`` and structs as the raw ``bytes`` of
+    one element (as vz-hdf5 records them), strings as ``str`` and variable-length bytes as
+    ``bytes``. Floats also accept the specification's ``"0x..."`` bit patterns.
+
+    Raises
+    ------
+    ValueError
+        When ``data`` is not a fill value of ``dtype``.
+
+    Examples
+    --------
+    >>> decode_fill_value_v3("NaN", "<f4")
+    np.float32(nan)
+    >>> decode_fill_value_v3(-5, ">i2")
+    np.int16(-5)
+    """
+    dt = np.dtype(dtype)
+    kind = dt.kind
+    try:
+        if dt.fields is not None:
+            if isinstance(data, str):
+                raw = base64.b64decode(data, validate=True)
+                if len(raw) != dt.itemsize:
+                    raise ValueError(f"{len(raw)} bytes for a {dt.itemsize}-byte struct")
+                return raw
+            if not isinstance(data, Mapping) or set(data) != set(dt.names or ()):
+                raise ValueError(f"a struct fill value must map the fields {dt.names}")
+            rec = np.zeros((), dtype=dt)
+            for f in dt.names or ():
+                rec[f] = decode_fill_value_v3(data[f], dt.fields[f][0])
+            return rec.tobytes()
+        if kind == "f":
+            return dt.type(_unfloat(data, dt))
+        if kind == "c":
+            if not isinstance(data, list) or len(data) != 2:
+                raise ValueError(f"{data!r} is not a [real, imag] pair")
+            part = np.dtype(f"f{dt.itemsize // 2}")
+            return dt.type(complex(_unfloat(data[0], part), _unfloat(data[1], part)))
+        if kind in "iu":
+            if isinstance(data, bool) or not isinstance(data, int):
+                raise ValueError(f"{data!r} is not an integer")
+            info = np.iinfo(dt)
+            if not info.min <= data <= info.max:
+                raise ValueError(f"{data} is out of range")
+            return np.array(data, dtype=dt)[()]
+        if kind == "b":
+            if not isinstance(data, bool):
+                raise ValueError(f"{data!r} is not a boolean")
+            return np.bool_(data)
+        if kind in "mM":
+            if data == "NaT":
+                data = -(2**63)
+            if isinstance(data, bool) or not isinstance(data, int):
+                raise ValueError(f"{data!r} is not an integer count")
+            return np.array(data, "i8").view(dt.newbyteorder("="))[()]
+        if kind in "SV":
+            if isinstance(data, list) and all(type(b) is int for b in data):
+                raw = bytes(data)
+            elif isinstance(data, str):
+                raw = base64.b64decode(data, validate=True)
+            else:
+                raise ValueError(f"{data!r} is neither base64 text nor a list of bytes")
+            if len(raw) > dt.itemsize:
+                raise ValueError(f"{len(raw)} bytes do not fit")
+            if kind == "V":
+                return raw.ljust(dt.itemsize, b"\0")
+            return np.array(raw, dtype=dt)[()]
+        if kind == "U":
+            if not isinstance(data, str) or len(data) > dt.itemsize // 4:
+                raise ValueError(f"{data!r} is not text of at most {dt.itemsize // 4} characters")
+            return np.array(data, dtype=dt)[()]
+        if kind == "O":
+            if any(c.get("id") == "vlen-bytes" for c in codecs):
+                if not isinstance(data, str):
+                    raise ValueError(f"{data!r} is not base64 text")
+                return base64.b64decode(data, validate=True)
+            if not isinstance(data, str):
+                raise ValueError(f"{data!r} is not text")
+            return data
+    except (TypeError, OverflowError, KeyError, IndexError, AttributeError) as err:
+        raise ValueError(f"{data!r} is not a {dt} value ({err})") from err
+    except ValueError as err:
+        raise ValueError(f"{data!r} is not a {dt} value ({err})") from None
+    raise ValueError(f"fill values of dtype {dt} are not supported")
+
+
+def decode_fill_value_attribute(value: Any, dtype: np.dtype[Any] | str) -> Any:
+    """Return the CF ``_FillValue`` that a format 3 attribute holds, as a numpy scalar.
+
+    The inverse of :func:`encode_fill_value_attribute` (and of xarray's zarr backend):
+    floats from the base64 text of a little-endian float64 (a plain number or ``"NaN"`` is
+    accepted too), complex from two such texts, integers and booleans from JSON. The result
+    is a scalar of ``dtype``'s type, the value the zarr v2 reader puts into ``_FillValue``.
+    Attributes on other types are returned unchanged (xarray does not decode them either).
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not such an encoding, or does not fit ``dtype``.
+
+    Examples
+    --------
+    >>> decode_fill_value_attribute("AAAAAAA4j8A=", "<f4")
+    np.float32(-999.0)
+    """
+    dt = np.dtype(dtype)
+    kind = dt.kind
+
+    def b64_double(x: Any) -> float:
+        if isinstance(x, str) and x not in ("NaN", "Infinity", "-Infinity"):
+            raw = base64.b64decode(x, validate=True)
+            if len(raw) != 8:
+                raise ValueError(f"{x!r} is not the base64 of 8 bytes")
+            return float(struct.unpack("<d", raw)[0])
+        return _unfloat(x, np.dtype("f8"))
+
+    try:
+        if kind == "f":
+            with np.errstate(over="ignore"):
+                return dt.type(b64_double(value))
+        if kind == "c":
+            if not isinstance(value, list) or len(value) != 2:
+                raise ValueError("a complex _FillValue is a pair")
+            with np.errstate(over="ignore"):
+                return dt.type(complex(b64_double(value[0]), b64_double(value[1])))
+        if kind in "iu":
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError("an integer _FillValue is a JSON integer")
+            info = np.iinfo(dt)
+            if not info.min <= value <= info.max:
+                raise ValueError(f"{value} is out of range for {dt}")
+            return np.array(value, dtype=dt)[()]
+        if kind == "b":
+            if not isinstance(value, bool) and value not in (0, 1):
+                raise ValueError("a boolean _FillValue is true or false")
+            return np.bool_(value)
+    except (TypeError, OverflowError, struct.error) as err:
+        raise ValueError(f"_FillValue {value!r} is not a {dt} value ({err})") from err
+    except ValueError as err:
+        raise ValueError(f"_FillValue {value!r} is not a {dt} value ({err})") from None
+    return value
+
+
+def chunk_key_encoding_from_v3(doc: Mapping[str, Any]) -> tuple[ChunkKeyEncoding, str]:
+    """Return ``(encoding, separator)`` of an array document's ``chunk_key_encoding``.
+
+    ``default`` keys are ``c<sep>i<sep>j`` (``c`` for a scalar), ``v2`` keys ``i<sep>j``
+    (``0`` for a scalar); the separator defaults to ``"/"`` and ``"."`` respectively.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A malformed encoding.
+    NotImplementedError
+        An encoding other than ``default`` and ``v2``.
+    """
+    name, conf = _config(doc.get("chunk_key_encoding", "default"), "chunk_key_encoding")
+    if name not in ("default", "v2"):
+        raise NotImplementedError(f"chunk key encoding {name!r}", "only 'default' and 'v2' exist")
+    sep = conf.get("separator", "/" if name == "default" else ".")
+    if sep not in ("/", "."):
+        raise ValueError(f"chunk key separator {sep!r} (must be '/' or '.')")
+    return name, sep  # type: ignore[return-value]  # name checked just above
+
+
+_ARRAY_FIELDS = frozenset(
+    {"zarr_format", "node_type", "shape", "data_type", "chunk_grid", "chunk_key_encoding",
+     "fill_value", "codecs", "attributes", "dimension_names", "storage_transformers"}
+)
+
+
+def _is_zero(value: Any, dtype: np.dtype[Any]) -> bool:
+    """Return True when ``value`` is what ``ArrayMetadata.fill_value = None`` stands for."""
+    if dtype.kind == "O":
+        return value in ("", b"")
+    try:
+        return bool(np.array(value, dtype=dtype).tobytes() == np.zeros((), dtype).tobytes())
+    except (TypeError, ValueError):
+        return value == bytes(dtype.itemsize)
+
+
+def _int_tuple(value: Any, what: str, minimum: int) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(type(v) is int and v >= minimum for v in value):
+        raise ValueError(f"{what!r} must be a list of integers >= {minimum}, got {value!r}")
+    return tuple(value)
+
+
+def _check_extensions(doc: Mapping[str, Any], known: frozenset[str]) -> None:
+    for k, v in doc.items():
+        if k in known:
+            continue
+        if isinstance(v, Mapping) and v.get("must_understand") is False:
+            continue  # an extension readers may ignore (spec: must_understand false)
+        raise NotImplementedError(
+            f"zarr v3 metadata field {k!r}",
+            "fields that readers must understand are not known here",
+        )
+
+
+def array_metadata_from_v3(
+    doc: Mapping[str, Any],
+    *,
+    url: str = "<zarr.json>",
+    key: str = "zarr.json",
+    name: str | None = None,
+) -> tuple[ArrayMetadata, dict[str, Any], tuple[str, ...] | None]:
+    """Return ``(metadata, attributes, dimension names)`` of an array's ``zarr.json`` document.
+
+    The inverse of :func:`array_metadata_v3`: codecs back to numcodecs configurations in
+    encoding order (:func:`codecs_from_v3`), the ``bytes`` codec's byte order into the
+    dtype (:func:`numpy_dtype_from_v3`), ``fill_value`` into ``ArrayMetadata.fill_value``
+    (None when it is the dtype's zero or empty, which is what None means), the CF
+    ``_FillValue`` attribute back to a plain value (:func:`decode_fill_value_attribute`),
+    ``dimension_names`` to the dimension names (None when absent; a null entry is an
+    error). So ``array_metadata_v3(*array_metadata_from_v3(doc))`` gives ``doc`` again.
+
+    Parameters
+    ----------
+    doc
+        The parsed ``zarr.json`` document (``node_type`` ``"array"``).
+    url, key
+        Where the document comes from, for error messages.
+    name
+        The array's path, for error messages.
+
+    Raises
+    ------
+    vzcore.errors.CorruptFileError
+        A malformed document (the message names ``url`` and ``key``).
+    vzcore.errors.UnsupportedFeatureError
+        Valid Zarr v3 that the manifests cannot hold (sharding, other chunk grids, unknown
+        codecs or data types, storage transformers, ...).
+    """
+    from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+    from vzcore.manifests.metadata import ArrayMetadata
+
+    try:
+        return _array_from_v3(doc, ArrayMetadata)
+    except NotImplementedError as err:
+        feature, hint = [*err.args, "", ""][:2]
+        raise UnsupportedFeatureError(url, name, f"{feature} in {key!r}", str(hint)) from None
+    except (ValueError, TypeError) as err:
+        raise CorruptFileError(url, f"key {key!r}: {err}") from None
+
+
+def _array_from_v3(
+    doc: Mapping[str, Any], cls: type[ArrayMetadata]
+) -> tuple[ArrayMetadata, dict[str, Any], tuple[str, ...] | None]:
+    if not isinstance(doc, Mapping):
+        raise TypeError("the document is not a JSON object")
+    fmt = doc.get("zarr_format")
+    if fmt != 3:
+        if type(fmt) is int and fmt > 3:
+            raise NotImplementedError(f"zarr_format {fmt!r}", "only zarr format 3 is read here")
+        raise ValueError(f"'zarr_format' must be 3, got {fmt!r}")
+    if doc.get("node_type") != "array":
+        raise ValueError(f"'node_type' must be 'array', got {doc.get('node_type')!r}")
+    for field_name in ("shape", "data_type", "chunk_grid", "fill_value", "codecs"):
+        if field_name not in doc:
+            raise ValueError(f"it lacks {field_name!r}")
+    _check_extensions(doc, _ARRAY_FIELDS)
+    if doc.get("storage_transformers"):
+        raise NotImplementedError(
+            "storage transformers", "chunks behind a storage transformer cannot be referenced"
+        )
+    shape = _int_tuple(doc["shape"], "shape", 0)
+    grid_name, grid_conf = _config(doc["chunk_grid"], "chunk_grid")
+    if grid_name != "regular":
+        raise NotImplementedError(f"chunk grid {grid_name!r}", "only regular chunk grids")
+    chunks = _int_tuple(grid_conf.get("chunk_shape"), "chunk_shape", 1)
+    if len(chunks) != len(shape):
+        raise ValueError(f"shape {list(shape)} and chunk_shape {list(chunks)} differ in length")
+    chunk_key_encoding_from_v3(doc)
+    codecs, endian = codecs_from_v3(doc["codecs"], data_type=doc["data_type"])
+    dtype = numpy_dtype_from_v3(doc["data_type"], endian=endian)
+    if dtype.kind == "O" and not codecs:  # pragma: no cover - codecs_from_v3 ensures it
+        raise ValueError("an object data type without its codec")
+    try:
+        fill = decode_fill_value_v3(doc["fill_value"], dtype, codecs=codecs)
+    except ValueError as err:
+        raise ValueError(f"'fill_value' {doc['fill_value']!r} does not fit: {err}") from None
+    if _is_zero(fill, dtype):
+        fill = None
+    attributes = doc.get("attributes", {})
+    if attributes is None:
+        attributes = {}
+    if not isinstance(attributes, Mapping):
+        raise TypeError("'attributes' must be an object")
+    attrs = dict(attributes)
+    if attrs.get(FILL_ATTR) is not None:
+        attrs[FILL_ATTR] = decode_fill_value_attribute(attrs[FILL_ATTR], dtype)
+    dims: tuple[str, ...] | None = None
+    if doc.get("dimension_names") is not None:
+        names = doc["dimension_names"]
+        if not isinstance(names, list) or len(names) != len(shape):
+            raise ValueError(f"'dimension_names' must list {len(shape)} names, got {names!r}")
+        if any(n is None for n in names):
+            raise NotImplementedError(
+                f"unnamed dimensions (dimension_names {names!r})",
+                "every dimension needs a name for xarray",
+            )
+        if not all(isinstance(n, str) for n in names):
+            raise ValueError(f"'dimension_names' must hold text, got {names!r}")
+        dims = tuple(names)
+    meta = cls(shape=shape, dtype=dtype, chunk_shape=chunks, fill_value=fill, codecs=codecs,
+               dimension_names=dims)
+    return meta, attrs, dims
+
+
+def group_attributes_from_v3(
+    doc: Mapping[str, Any], *, url: str = "<zarr.json>", key: str = "zarr.json"
+) -> dict[str, Any]:
+    """Return the attributes of a group's ``zarr.json`` (inverse of :func:`group_metadata_v3`).
+
+    Raises
+    ------
+    vzcore.errors.CorruptFileError
+        A malformed document (``consolidated_metadata`` is checked by its readers).
+    vzcore.errors.UnsupportedFeatureError
+        A newer zarr format, or a field readers must understand that is not known here.
+    """
+    from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+
+    fmt = doc.get("zarr_format")
+    if fmt != 3:
+        if type(fmt) is int and fmt > 3:
+            raise UnsupportedFeatureError(url, None, f"zarr_format {fmt!r} in {key!r}",
+                                          "only zarr format 3 is read here")
+        raise CorruptFileError(url, f"key {key!r}: 'zarr_format' must be 3, got {fmt!r}")
+    if doc.get("node_type") != "group":
+        raise CorruptFileError(
+            url, f"key {key!r}: 'node_type' must be 'group', got {doc.get('node_type')!r}"
+        )
+    try:
+        _check_extensions(doc, frozenset({"zarr_format", "node_type", "attributes",
+                                          "consolidated_metadata"}))
+    except NotImplementedError as err:
+        raise UnsupportedFeatureError(url, None, f"{err.args[0]} in {key!r}",
+                                      str(err.args[1])) from None
+    attrs = doc.get("attributes", {})
+    if attrs is None:
+        attrs = {}
+    if not isinstance(attrs, Mapping):
+        raise CorruptFileError(url, f"key {key!r}: 'attributes' must be an object")
+    return dict(attrs)

@@ -360,3 +360,41 @@ def test_readme_object_storage_snippets_run(
         vzcore.open_virtual_dataset(f"s3://{vz_s3.bucket}/data/day1.nc",
                                     storage_options=vz_s3.storage_options)
     assert any("1 request(s)" in r.getMessage() for r in caplog.records if r.name == "vzcore.io")
+
+
+# -- Icechunk: virtual chunks read from the S3 server ----------------------------------------
+
+
+def test_icechunk_reads_virtual_chunks_from_s3(
+    vz_s3: S3Server, nc4_files: list[Path], expected: xr.Dataset
+) -> None:
+    icechunk = pytest.importorskip("icechunk")
+    vz_icechunk = pytest.importorskip("vz_icechunk")
+    upload(vz_s3, nc4_files)
+    vds = vzcore.open_virtual_mfdataset(
+        f"s3://{vz_s3.bucket}/data/*.nc", storage_options=vz_s3.storage_options,
+        combine="by_coords", **MINIMAL,
+    )
+    containers = vz_icechunk.containers_for(
+        vds, region="us-east-1", endpoint_url=vz_s3.endpoint_url, allow_http=True,
+        force_path_style=True,
+    )
+    assert [c.url_prefix for c in containers] == [f"s3://{vz_s3.bucket}/"]
+    config = icechunk.RepositoryConfig.default()
+    for c in containers:
+        config.set_virtual_chunk_container(c)
+    credentials = icechunk.s3_static_credentials(
+        access_key_id=vz_s3.credentials["key"], secret_access_key=vz_s3.credentials["secret"]
+    )
+    repo = icechunk.Repository.create(
+        icechunk.in_memory_storage(), config,
+        authorize_virtual_chunk_access=vz_icechunk.authorize_for(containers, credentials),
+    )
+    session = repo.writable_session("main")
+    vds.virtualize.to_icechunk(session)
+    session.commit("virtual dataset on S3")
+    vz_s3.reset()
+    got = xr.open_zarr(repo.readonly_session("main").store, consolidated=False,
+                       chunks=None).load()
+    assert vz_s3.reads("/data/sample_000.nc")  # the chunks came from the S3 server
+    assert_same(got, expected)

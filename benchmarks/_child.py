@@ -125,6 +125,14 @@ class Vzcore:
 
     def mfdataset(self, files: list[str], how: str, parallel: str | bool) -> Any:
         kw = {"concat_dim": "time"} if how == "nested" else {}
+        if parallel == "fork-executor":  # diagnostic: workers forked from a warm parent
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(os.cpu_count(), mp_context=ctx) as executor:
+                return self.vz.open_virtual_mfdataset(files, combine=how, parallel=executor,
+                                                      progress=False, **kw)
         return self.vz.open_virtual_mfdataset(files, combine=how, parallel=parallel,
                                               progress=False, **kw)
 

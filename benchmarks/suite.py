@@ -185,7 +185,7 @@ def measure_readback(ds: _inputs.DataSet, tools: list[str], out_root: Path,
 
 
 def measure_parallel(ds: _inputs.DataSet, tools: list[str]) -> dict[str, Any]:
-    modes: dict[str, list[Any]] = {"vzcore": [False, "threads", "processes"],
+    modes: dict[str, list[Any]] = {"vzcore": [False, "threads", "processes", "fork-executor"],
                                    "virtualizarr": [False, "processes"]}
     out: dict[str, Any] = {}
     for tool in tools:
@@ -366,7 +366,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     peers = {p: big[p]["scan"] for p in PEERS if "scan" in big.get(p, {})}
     if ours and peers:
         got = min(peers.values()) / ours
-        out.append({"target": "(issue 4) 103,680-chunk scan >= 10x faster than both peers",
+        out.append({"target": "(issue 4) 103,680-chunk scan >= 10x faster than both peers "
+                    "(first call in a fresh process: includes vzcore's lazy reader imports; "
+                    "warm figures: plugins/vz-hdf5/benchmarks)",
                     "value": f"{got:.1f}x (vzcore {ours:.3f} s, "
                     + ", ".join(f"{p} {v:.3f} s" for p, v in peers.items()) + ")",
                     "met": got >= 10, "gap": None if got >= 10 else f"{got:.1f}x of 10x"})

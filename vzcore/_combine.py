@@ -290,8 +290,13 @@ def check_files(
     data_vars: Any,
     coords: Any,
     by_value: bool,
+    complete: bool = True,
 ) -> None:
-    """Check one group of files that xarray concatenates together (see module docstring)."""
+    """Check one group of files that xarray concatenates together (see module docstring).
+
+    ``complete=False`` when the files are not all joined along the same dimensions (a
+    nested list with merges), so a variable need not be in every file.
+    """
     dims = set(concat_dims)
     present = {d for f in files for d in f.ds.dims}
     new_dims = [d for d in concat_dims if d not in present]
@@ -306,7 +311,7 @@ def check_files(
             _new_dim_joined(name, ref.ds, data_vars, coords) for _ in new_dims
         )
         if joined:
-            if name in ref.ds.data_vars and len(holders) < len(files):
+            if complete and name in ref.ds.data_vars and len(holders) < len(files):
                 lacking = next(f for f in files if name not in f.ds.variables)
                 raise CombineError(
                     f"{str(name)!r} is in {ref.label!r} but missing from {lacking.label!r}, "
@@ -442,7 +447,7 @@ def combine_virtual(
             check_files(files, dims, {dims[0]: list(range(len(files)))}, by_value=by_value,
                         **options)
         elif dims:  # N-D nesting: layout checks only; xarray checks the structure
-            check_files(files, dims, {}, by_value=by_value, **options)
+            check_files(files, dims, {}, by_value=by_value, complete=False, **options)
     else:
         raise VZError(f"combine must be 'by_coords' or 'nested', got {combine!r}")
 

@@ -361,3 +361,26 @@ def test_sample_archive_with_default_arguments(tmp_path):
                                  data_vars="minimal", coords="minimal", compat="override",
                                  join="exact", combine_attrs="drop_conflicts")
     xr.testing.assert_identical(back.load(), expected.load())
+
+
+def test_files_of_different_variables_are_merged(tmp_path):
+    """temp files and salt files over the same times: concatenated per variable, then merged."""
+    paths = {}
+    for i in range(2):
+        for name in ("temp", "salt"):
+            values = np.arange(30.0).reshape(10, 3) + 100 * i + (name == "salt")
+            ds = xr.Dataset({name: (("time", "x"), values)},
+                            coords={"time": TIMES[10 * i : 10 * i + 10], "x": [1, 2, 3]})
+            paths[name, i] = tmp_path / f"{name}_{i}.nc"
+            ds.to_netcdf(paths[name, i], encoding={name: {"chunksizes": (5, 3), "zlib": True}})
+    nested = [[paths["temp", 0], paths["salt", 0]], [paths["temp", 1], paths["salt", 1]]]
+    by_coords = [paths["salt", 1], paths["temp", 0], paths["salt", 0], paths["temp", 1]]
+    for vds in (
+        vzcore.open_virtual_mfdataset(nested, combine="nested", concat_dim=["time", None]),
+        vzcore.open_virtual_mfdataset(by_coords),
+    ):
+        back = _read_back(vds)
+        for name in ("temp", "salt"):
+            expected = np.concatenate([o[name].values for o in
+                                       _originals([paths[name, 0], paths[name, 1]])])
+            np.testing.assert_array_equal(back[name].values, expected)

@@ -67,7 +67,8 @@ def read_group(
         full, group=group, storage_options=storage_options, **(reader_options or {})
     )
     validate_tree(tree, full)  # names become store keys and paths in writers
-    _record_sources(tree, storage_options)
+    if getattr(instance, "scans_sources", True):
+        _record_sources(tree, storage_options)
     return tree
 
 

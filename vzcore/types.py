@@ -26,6 +26,10 @@ class Reader(Protocol):
     name: ClassVar[str]
     """The reader's canonical name, equal to its ReaderSpec name."""
 
+    # Optional: ``scans_sources: ClassVar[bool]`` (default True). When true, vzcore records
+    # the size, mtime and ETag of every file the returned manifests point into, as they are
+    # now; a reader of existing references sets it to False and attaches what was recorded.
+
     def read(
         self,
         url: str,

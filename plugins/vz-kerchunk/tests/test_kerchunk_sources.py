@@ -47,3 +47,20 @@ def test_record_sources_false_leaves_them_out(tmp_path, group_with_sources):
     assert "vzcore" not in KerchunkWriter().write(
         group_with_sources, None, format="dict", record_sources=False
     )
+
+
+def test_reading_references_keeps_what_they_recorded(tmp_path, chunk_file, group_with_sources):
+    """The kerchunk reader never stats the files now: that would hide a change since."""
+    import vzcore
+
+    allow = {"allowed_prefixes": [chunk_file.url.rsplit("/", 1)[0] + "/"]}
+    recorded, bare = tmp_path / "recorded.json", tmp_path / "bare.json"
+    KerchunkWriter().write(group_with_sources, recorded)
+    KerchunkWriter().write(group_with_sources, bare, record_sources=False)
+
+    def sources(path):
+        ds = vzcore.open_virtual_dataset(path, reader="kerchunk", reader_options=allow)
+        return ds.virtualize.to_group().sources()
+
+    assert sources(recorded) == group_with_sources.sources()
+    assert sources(bare) == {}

@@ -64,6 +64,10 @@ class KerchunkReader:
 
     name: ClassVar[str] = "kerchunk"
     """The reader's name, as registered."""
+    scans_sources: ClassVar[bool] = False
+    """The references point at files scanned earlier: their source info is what the
+    references recorded then (``"vzcore": {"sources": ...}``), never the files' state now,
+    which would hide a change (and cost one request per remote file)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

@@ -171,3 +171,18 @@ def chunk_file(tmp_path: Path) -> ChunkFile:
 def sample_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The skeleton's ten sample netCDF4 files (written once; tests must not modify them)."""
     return write_sample_files(tmp_path_factory.mktemp("sample"), n_files=10)
+
+
+@pytest.fixture(scope="session")
+def hundred_thousand(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
+    """An HDF5 file with one 100,000-chunk array, and its values."""
+    import h5py
+
+    d = tmp_path_factory.mktemp("big")
+    path = d / "big.nc"
+    rng = np.random.default_rng(1)
+    # 250 x 400 chunks of 4 x 2 int32, zlib: chunk sizes vary as in real archives.
+    values = (rng.integers(0, 40, (1000, 800)) * rng.integers(1, 50, (1000, 1))).astype("<i4")
+    with h5py.File(path, "w") as f:
+        f.create_dataset("v", data=values, chunks=(4, 2), compression="gzip", compression_opts=1)
+    return path, values

@@ -236,20 +236,6 @@ def test_scalar_and_empty_arrays(tmp_path, chunk_file):
 # -- a 100,000-chunk array ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hundred_thousand(tmp_path_factory):
-    import h5py
-
-    d = tmp_path_factory.mktemp("big")
-    path = d / "big.nc"
-    rng = np.random.default_rng(1)
-    # 250 x 400 chunks of 4 x 2 int32, zlib: chunk sizes vary as in real archives.
-    values = (rng.integers(0, 40, (1000, 800)) * rng.integers(1, 50, (1000, 1))).astype("<i4")
-    with h5py.File(path, "w") as f:
-        f.create_dataset("v", data=values, chunks=(4, 2), compression="gzip", compression_opts=1)
-    return path, values
-
-
 @pytest.mark.slow
 def test_hundred_thousand_chunks(tmp_path, hundred_thousand):
     import vzcore
@@ -416,7 +402,8 @@ def test_unwritable_tree_fails_before_touching_the_target(tmp_path, chunk_file):
         ({"record_size": "100"}, TypeError, "record_size='100'"),
         ({"mode": "a"}, WriteError, "mode='a'"),
         ({"missing_chunks": "drop"}, WriteError, "missing_chunks='drop'"),
-        ({"zarr_format": 3}, WriteError, "zarr_format=3"),
+        ({"zarr_format": 4}, WriteError, "zarr_format=4"),
+        ({"zarr_format": True}, WriteError, "zarr_format=True"),
         ({"record_sources": "yes"}, TypeError, "record_sources='yes'"),
         ({"recordsize": 10}, TypeError, "unknown option.*'recordsize'.*record_size"),
         ({"format": "parquet"}, TypeError, "unknown option.*'format'"),

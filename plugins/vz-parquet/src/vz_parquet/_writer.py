@@ -33,7 +33,11 @@ chunk grid. Columns:
     only has just this column.
 
 A missing chunk is a row whose ``path`` and ``raw`` are both null, which fsspec turns into
-a missing key (zarr reads the fill value). Files carry no pandas metadata, so pandas (either
+a missing key (zarr reads the fill value).
+
+``zarr_format=3`` writes ``zarr.json`` documents (plus the ``.zarray`` chunk-grid indexes
+fsspec needs) into ``.zmetadata`` and ``v2``-style chunk keys; the records are the same. See
+:mod:`vz_parquet._zarr_v3`. Files carry no pandas metadata, so pandas (either
 Parquet engine) returns ``path`` as plain strings, never as a categorical: fastparquet,
 fsspec's default engine, then gives ``None`` for null paths, and fsspec can guess the remote
 protocol from the first reference without being told ``remote_protocol``. Columns are
@@ -49,7 +53,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from vz_kerchunk.atomic import Mode, atomic_directory
@@ -91,19 +95,27 @@ def zmetadata_document(
     Parameters
     ----------
     store
-        The plan made by :func:`~vz_kerchunk.refs.build_store_refs`; its metadata documents
-        are copied as they are (whatever zarr format they describe).
+        The plan made by :func:`~vz_kerchunk.refs.build_store_refs` (zarr format 2: its
+        documents are copied as they are, and the file is also zarr v2 consolidated
+        metadata) or :func:`~vz_parquet._zarr_v3.build_parquet_store_v3` (zarr format 3:
+        ``zarr.json`` documents plus fsspec's ``.zarray`` chunk-grid indexes, see
+        :func:`~vz_parquet._zarr_v3.index_documents`).
     record_size
         Rows per record file.
     record_sources
         Add ``"vzcore": {"sources": {url: {...}}}`` when the plan knows its source files
         (as the kerchunk JSON writer does at the top level of its file).
     """
-    doc: dict[str, Any] = {
-        "metadata": dict(store.metadata),
-        "record_size": record_size,
-        "zarr_consolidated_format": 1,
-    }
+    if store.zarr_format == 3:
+        from vz_parquet._zarr_v3 import index_documents
+
+        doc: dict[str, Any] = {"metadata": index_documents(store), "record_size": record_size}
+    else:
+        doc = {
+            "metadata": dict(store.metadata),
+            "record_size": record_size,
+            "zarr_consolidated_format": 1,
+        }
     if record_sources and store.sources:
         doc["vzcore"] = store.sources_json()
     return doc
@@ -205,16 +217,15 @@ def _check_options(
             f"Invalid option missing_chunks={missing_chunks!r}: pass 'fill' (store encoded "
             "fill chunks where needed, the default) or 'error'."
         )
-    if zarr_format != 2:
+    if isinstance(zarr_format, bool) or zarr_format not in (2, 3):
         raise WriteError(
-            f"Invalid option zarr_format={zarr_format!r}: kerchunk Parquet references hold "
-            "zarr format 2 metadata only (fsspec's LazyReferenceMapper looks up '.zarray' "
-            "documents); pass zarr_format=2, or write JSON references for zarr format 3."
+            f"Invalid option zarr_format={zarr_format!r}: pass 2 (.zarray/.zattrs metadata, "
+            "the default) or 3 (zarr.json metadata)."
         )
 
 
 class ParquetWriter:
-    """Writes a virtual dataset tree as kerchunk Parquet references (zarr format 2 metadata).
+    """Writes a virtual dataset tree as kerchunk Parquet references (zarr format 2 or 3).
 
     Examples
     --------
@@ -236,7 +247,7 @@ class ParquetWriter:
         record_size: int = DEFAULT_RECORD_SIZE,
         record_sources: bool = True,
         missing_chunks: MissingChunks = "fill",
-        zarr_format: int = 2,
+        zarr_format: Literal[2, 3] = 2,
         **unknown: Any,  # refused below with the list of valid options
     ) -> None:
         """Write ``group`` and its descendants as a Parquet reference directory.
@@ -259,9 +270,13 @@ class ParquetWriter:
             Record each source file's size and modification time (or ETag), as scanned,
             under ``"vzcore"`` in ``.zmetadata``, so stale references can be detected.
         missing_chunks
-            ``"fill"`` (default) or ``"error"``, as for the kerchunk JSON writer.
+            ``"fill"`` (default) or ``"error"``, as for the kerchunk JSON writer. Zarr
+            format 3 never needs fill chunks (``fill_value`` is the source's), so it is
+            ignored there.
         zarr_format
-            Only 2: fsspec reads Parquet references with zarr v2 metadata only.
+            2 (default): ``.zarray``/``.zattrs`` documents. 3: ``zarr.json`` documents with
+            ``v2`` chunk keys, opened with ``xr.open_zarr(mapper, zarr_format=3)`` (see
+            :mod:`vz_parquet._zarr_v3`).
 
         Raises
         ------
@@ -275,7 +290,12 @@ class ParquetWriter:
         _check_options(mode, record_size, record_sources, missing_chunks, zarr_format, unknown)
         record_size = int(record_size)
         # Plan first: a tree that cannot be written fails before anything is touched.
-        store = build_store_refs(group, missing_chunks=missing_chunks)
+        if zarr_format == 3:
+            from vz_parquet._zarr_v3 import build_parquet_store_v3
+
+            store = build_parquet_store_v3(group)
+        else:
+            store = build_store_refs(group, missing_chunks=missing_chunks)
         doc = zmetadata_document(store, record_size, record_sources=record_sources)
         meta_text = json.dumps(doc, separators=(",", ":"))
         with atomic_directory(target, mode, replaceable=_looks_like_refs) as tmp:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["INLINE", "MISSING", "WHOLE_FILE", "ChunkColumns", "RefStore"]
+__all__ = ["INLINE", "MISSING", "WHOLE_FILE", "ChunkColumns", "ChunkKeys", "RefStore"]
 
 MISSING = -1
 """``codes`` value of a chunk that is not stored."""
@@ -45,20 +45,57 @@ class ChunkColumns:
     """Bytes of inline chunks by flat index."""
 
 
+@dataclass(frozen=True)
+class ChunkKeys:
+    """How the keys of an array's chunks are spelled.
+
+    Zarr format 2 (and the v3 ``v2`` chunk key encoding): ``i<sep>j``, ``0`` for a scalar.
+    The v3 ``default`` encoding: ``c<sep>i<sep>j``, ``c`` for a scalar (``prefix="c"``).
+    """
+
+    separator: str = "."
+    """Between the grid coordinates (``"."`` or ``"/"``)."""
+    prefix: str = ""
+    """Before the coordinates: ``"c"`` for the v3 ``default`` encoding."""
+
+    def table(self, path: str, grid_shape: tuple[int, ...]) -> NDArray[Any]:
+        """Return the keys of every chunk of the array at ``path``, flat in C order.
+
+        Examples
+        --------
+        >>> ChunkKeys("/", "c").table("g/v", (1, 2)).tolist()
+        ['g/v/c/0/0', 'g/v/c/0/1']
+        >>> ChunkKeys().table("s", ()).tolist(), ChunkKeys("/", "c").table("s", ()).tolist()
+        (['s/0'], ['s/c'])
+        """
+        import numpy as np
+        from numpy.dtypes import StringDType
+
+        from vz_kerchunk.refs import chunk_key_table
+
+        base = f"{path}/" if path else ""
+        if not self.prefix:
+            return chunk_key_table(grid_shape, base, self.separator)
+        if not grid_shape:
+            return np.array([base + self.prefix], dtype=StringDType())
+        return chunk_key_table(grid_shape, f"{base}{self.prefix}{self.separator}", self.separator)
+
+
 class RefStore(Protocol):
     """What the reader needs from a loaded reference container."""
 
     url: str
     """The reference file (or directory) URL, for messages and relative paths."""
     docs: dict[str, Any]
-    """Metadata documents by key (``var/.zarray`` ...), raw (JSON text or dict), in order."""
+    """Metadata documents by key (``var/.zarray``, ``var/zarr.json`` ...), raw (JSON text or
+    dict), in order."""
     templates: Mapping[str, str]
     """URL templates (``{{name}}``) of JSON spec version 1; empty otherwise."""
     sources: Any
     """The ``"vzcore": {"sources": ...}`` entry, or None."""
 
     def array_columns(
-        self, path: str, grid_shape: tuple[int, ...], separator: str
+        self, path: str, grid_shape: tuple[int, ...], keys: ChunkKeys
     ) -> ChunkColumns:
         """Return the chunk references of the array at ``path``."""
         ...

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 from vzcore.errors import CorruptFileError, UnsupportedFeatureError
 
-from vz_kerchunk._columns import INLINE, META_NAMES, WHOLE_FILE, ChunkColumns
-from vz_kerchunk.refs import chunk_key_table
+from vz_kerchunk._columns import INLINE, META_NAMES, WHOLE_FILE, ChunkColumns, ChunkKeys
 
 __all__ = ["JsonRefs", "load_json_refs"]
 
@@ -74,10 +73,10 @@ class JsonRefs:
                     self.docs.setdefault(k, v)
 
     def array_columns(
-        self, path: str, grid_shape: tuple[int, ...], separator: str
+        self, path: str, grid_shape: tuple[int, ...], chunk_keys: ChunkKeys
     ) -> ChunkColumns:
         """Return the chunk references of the array at ``path`` (see ChunkColumns)."""
-        keys = chunk_key_table(grid_shape, f"{path}/" if path else "", separator).tolist()
+        keys = chunk_keys.table(path, grid_shape).tolist()
         fast = self._plain_references(keys)
         if fast is not None:
             return fast

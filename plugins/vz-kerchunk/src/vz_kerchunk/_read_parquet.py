@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from vzcore.errors import CorruptFileError, UnsupportedFeatureError
 
-from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns
+from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -74,11 +74,11 @@ class ParquetRefs:
             raise CorruptFileError(self.url, f"record file {name!r} is unreadable ({err})") from err
 
     def array_columns(
-        self, path: str, grid_shape: tuple[int, ...], separator: str
+        self, path: str, grid_shape: tuple[int, ...], keys: ChunkKeys
     ) -> ChunkColumns:
         """Return the chunk references of the array at ``path``.
 
-        ``separator`` is not used: record rows are addressed by flat chunk index.
+        ``keys`` is not used: record rows are addressed by flat chunk index.
         """
         n = math.prod(grid_shape)
         codes = np.full(n, MISSING, dtype=np.int64)

@@ -26,14 +26,16 @@ and group name is validated (:mod:`vz_kerchunk._safety`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
-from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns, RefStore
+from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys, RefStore
 from vz_kerchunk._read_json import parse_doc
 from vz_kerchunk._safety import (
     ReferenceNotAllowedError,
@@ -42,16 +44,19 @@ from vz_kerchunk._safety import (
     resolve_url,
     unquoted_has_dotdot,
 )
-from vz_kerchunk.refs import chunk_key_table, codecs_from_v2, decode_fill_value
+from vz_kerchunk.refs import codecs_from_v2, decode_fill_value
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["KerchunkReader"]
+__all__ = ["ArraySpec", "KerchunkReader", "Nodes", "metadata_format"]
 
 _FILL_ATTR = "_FillValue"
 _DIMS_ATTR = "_ARRAY_DIMENSIONS"
 _OPTIONS = ("allowed_protocols", "allowed_prefixes")
+
+MAX_CHUNKS = 100_000_000
+"""Most chunks (stored or not) one array may have: its grid is built in memory."""
 
 
 class KerchunkReader:
@@ -172,125 +177,80 @@ def _codec(value: Any, url: str, key: str) -> dict[str, Any]:
     return value
 
 
-class _Builder:
-    """Turns a loaded reference store into a ManifestGroup tree."""
+@dataclass(frozen=True)
+class ArraySpec:
+    """What the metadata documents say about one array (format-neutral)."""
 
-    def __init__(self, store: RefStore, policy: UrlPolicy, storage_options: dict[str, Any]):
-        self.store = store
-        self.url = store.url
-        self.policy = policy
-        self.so = storage_options
-        self._resolved: dict[str, str] = {}
-        self._sizes: dict[str, int] = {}
-        self.sources = self._sources()
+    meta: ArrayMetadata
+    """Shape, dtype, chunking, codecs, fill value, dimension names."""
+    attrs: dict[str, Any]
+    """The variable's attributes, as the zarr v2 reading of the same array gives them."""
+    dims: tuple[str, ...]
+    """Dimension names."""
+    keys: ChunkKeys
+    """How its chunk keys are spelled."""
 
-    # -- structure -----------------------------------------------------------------------
 
-    def build(self, group: str | None) -> ManifestGroup:
-        docs = self.store.docs
-        arrays: dict[str, dict[str, Any]] = {}
-        groups: dict[str, dict[str, Any]] = {"": {}}
-        attrs: dict[str, dict[str, Any]] = {}
-        order: list[tuple[str, str]] = []
+class Nodes(Protocol):
+    """The arrays and groups that a store's metadata documents describe."""
+
+    arrays: dict[str, Any]
+    """Array documents by path, in document order."""
+    groups: dict[str, Any]
+    """Group documents by path (``""``: the root)."""
+    order: list[tuple[str, str]]
+    """``("array" | "group", path)`` in document order."""
+
+    def group_attrs(self, path: str) -> dict[str, Any]:
+        """Return the attributes of the group at ``path``."""
+        ...
+
+    def array(self, path: str) -> ArraySpec:
+        """Return the metadata of the array at ``path``."""
+        ...
+
+
+def metadata_format(docs: dict[str, Any]) -> int:
+    """Return 3 when the documents are ``zarr.json`` (zarr format 3), else 2."""
+    return 3 if any(k.rpartition("/")[2] == "zarr.json" for k in docs) else 2
+
+
+class _V2Nodes:
+    """Zarr format 2 documents: ``.zgroup``, ``.zattrs``, ``.zarray``."""
+
+    def __init__(self, docs: dict[str, Any], url: str) -> None:
+        self.url = url
+        self.arrays: dict[str, Any] = {}
+        self.groups: dict[str, Any] = {"": {}}
+        self.attrs: dict[str, Any] = {}
+        self.order: list[tuple[str, str]] = []
         for key, value in docs.items():
             node, _, base = key.rpartition("/")
             if base == ".zmetadata":
                 continue
-            check_node_path(node, self.url, key)
-            if base == "zarr.json":
-                raise UnsupportedFeatureError(
-                    self.url, node or None, "zarr format 3 metadata ('zarr.json') in references",
-                    "only zarr format 2 references (.zarray/.zattrs) can be read back so far",
-                )
-            doc = parse_doc(value, self.url, key)
+            check_node_path(node, url, key)
+            doc = parse_doc(value, url, key)
             if base == ".zarray":
-                arrays[node] = doc
-                order.append(("array", node))
+                self.arrays[node] = doc
+                self.order.append(("array", node))
             elif base == ".zgroup":
-                groups[node] = doc
-                order.append(("group", node))
+                self.groups[node] = doc
+                self.order.append(("group", node))
             else:
-                attrs[node] = doc
-        for path in list(arrays) + list(groups):
-            parts = path.split("/") if path else []
-            for i in range(len(parts)):
-                parent = "/".join(parts[:i])
-                if parent in arrays:
-                    raise CorruptFileError(
-                        self.url, f"{path!r} lies inside the array {parent!r}"
-                    )
-                if parent not in groups:
-                    groups[parent] = {}
-                    order.append(("group", parent))
-        for path in arrays:
-            if path in groups:
-                raise CorruptFileError(self.url, f"{path!r} is both an array and a group")
-        for path, doc in groups.items():
+                self.attrs[node] = doc
+        for path, doc in self.groups.items():
             fmt = doc.get("zarr_format", 2)
             if fmt != 2:
                 raise UnsupportedFeatureError(
-                    self.url, path or None, f"zarr_format {fmt!r} in '.zgroup'",
-                    "only zarr format 2 references can be read back so far",
+                    url, path or None, f"zarr_format {fmt!r} in '.zgroup'",
+                    "a '.zgroup' document is zarr format 2",
                 )
 
-        root = (group or "").strip("/")
-        if root not in groups:
-            raise GroupNotFoundError(self.url, group or "", sorted(g for g in groups if g))
-        prefix = f"{root}/" if root else ""
-        nodes: dict[str, ManifestGroup] = {}
+    def group_attrs(self, path: str) -> dict[str, Any]:
+        return dict(self.attrs.get(path, {}))
 
-        def node_of(path: str) -> ManifestGroup:
-            if path not in nodes:
-                nodes[path] = ManifestGroup(attrs=self._group_attrs(attrs.get(path, {}), path))
-                if path != root:
-                    parent = path.rpartition("/")[0] if "/" in path else ""
-                    node_of(parent).groups[path.rpartition("/")[2]] = nodes[path]
-            return nodes[path]
-
-        node_of(root)
-        claimed = 0
-        key_tables: list[tuple[str, tuple[int, ...], str]] = []
-        for kind, path in order:
-            if path != root and not path.startswith(prefix):
-                continue
-            if kind == "group":
-                node_of(path)
-                continue
-            parent, _, name = path.rpartition("/")
-            var, n_stored, sep, grid = self._variable(path, arrays[path], attrs.get(path, {}))
-            claimed += n_stored
-            key_tables.append((path, grid, sep))
-            node_of(parent).variables[name] = var
-        self._check_unclaimed(prefix, claimed, key_tables)
-        return nodes[root]
-
-    def _group_attrs(self, doc: dict[str, Any], path: str) -> dict[str, Any]:
-        return dict(doc)
-
-    def _check_unclaimed(
-        self, prefix: str, claimed: int, key_tables: list[tuple[str, tuple[int, ...], str]]
-    ) -> None:
-        total = self.store.count_chunk_keys(prefix)
-        if total is None or total == claimed:
-            return
-        keys: set[str] = set()
-        for path, grid, sep in key_tables:
-            keys.update(chunk_key_table(grid, f"{path}/" if path else "", sep).tolist())
-        stray = sorted(self.store.unclaimed_keys(prefix, keys))
-        if stray:
-            shown = ", ".join(repr(k) for k in stray[:5])
-            more = f" (+{len(stray) - 5} more)" if len(stray) > 5 else ""
-            raise CorruptFileError(
-                self.url,
-                f"key(s) {shown}{more} are neither metadata nor a chunk of an array described "
-                "by a '.zarray' (outside its chunk grid, or its '.zarray' is missing)",
-            )
-
-    # -- arrays --------------------------------------------------------------------------
-
-    def _variable(
-        self, path: str, zarray: dict[str, Any], zattrs: dict[str, Any]
-    ) -> tuple[Variable, int, str, tuple[int, ...]]:
+    def array(self, path: str) -> ArraySpec:
+        zarray, zattrs = self.arrays[path], self.attrs.get(path, {})
         key = f"{path}/.zarray"
         url = self.url
         for field in ("shape", "chunks", "dtype"):
@@ -299,7 +259,7 @@ class _Builder:
         fmt = zarray.get("zarr_format", 2)
         if fmt != 2:
             raise UnsupportedFeatureError(
-                url, path, f"zarr_format {fmt!r} in '.zarray'", "only zarr format 2 is read"
+                url, path, f"zarr_format {fmt!r} in '.zarray'", "a '.zarray' is zarr format 2"
             )
         shape = _int_list(zarray["shape"], url, key, "shape", 0)
         chunks = _int_list(zarray["chunks"], url, key, "chunks", 1)
@@ -363,16 +323,116 @@ class _Builder:
             )
         except (TypeError, ValueError) as err:  # pragma: no cover - validated above
             raise CorruptFileError(url, f"key {key!r}: {err}") from err
-        grid = meta.grid_shape
-        columns = self.store.array_columns(path, grid, sep)
+        return ArraySpec(meta, attrs, tuple(dims), ChunkKeys(sep))
+
+
+class _Builder:
+    """Turns a loaded reference store into a ManifestGroup tree."""
+
+    def __init__(self, store: RefStore, policy: UrlPolicy, storage_options: dict[str, Any]):
+        self.store = store
+        self.url = store.url
+        self.policy = policy
+        self.so = storage_options
+        self._resolved: dict[str, str] = {}
+        self._sizes: dict[str, int] = {}
+        self.sources = self._sources()
+
+    # -- structure -----------------------------------------------------------------------
+
+    def _nodes(self) -> Nodes:
+        docs = self.store.docs
+        if metadata_format(docs) == 3:
+            from vz_kerchunk._read_v3 import V3Nodes
+
+            return V3Nodes(docs, self.url)
+        return _V2Nodes(docs, self.url)
+
+    def build(self, group: str | None) -> ManifestGroup:
+        nodes = self._nodes()
+        arrays, groups, order = nodes.arrays, nodes.groups, nodes.order
+        for path in list(arrays) + list(groups):
+            parts = path.split("/") if path else []
+            for i in range(len(parts)):
+                parent = "/".join(parts[:i])
+                if parent in arrays:
+                    raise CorruptFileError(
+                        self.url, f"{path!r} lies inside the array {parent!r}"
+                    )
+                if parent not in groups:
+                    groups[parent] = {}
+                    order.append(("group", parent))
+        for path in arrays:
+            if path in groups:
+                raise CorruptFileError(self.url, f"{path!r} is both an array and a group")
+
+        root = (group or "").strip("/")
+        if root not in groups:
+            raise GroupNotFoundError(self.url, group or "", sorted(g for g in groups if g))
+        prefix = f"{root}/" if root else ""
+        tree: dict[str, ManifestGroup] = {}
+
+        def node_of(path: str) -> ManifestGroup:
+            if path not in tree:
+                tree[path] = ManifestGroup(attrs=nodes.group_attrs(path))
+                if path != root:
+                    parent = path.rpartition("/")[0] if "/" in path else ""
+                    node_of(parent).groups[path.rpartition("/")[2]] = tree[path]
+            return tree[path]
+
+        node_of(root)
+        claimed = 0
+        key_tables: list[tuple[str, tuple[int, ...], ChunkKeys]] = []
+        for kind, path in order:
+            if path != root and not path.startswith(prefix):
+                continue
+            if kind == "group":
+                node_of(path)
+                continue
+            parent, _, name = path.rpartition("/")
+            spec = nodes.array(path)
+            var, n_stored = self._variable(path, spec)
+            claimed += n_stored
+            key_tables.append((path, spec.meta.grid_shape, spec.keys))
+            node_of(parent).variables[name] = var
+        self._check_unclaimed(prefix, claimed, key_tables)
+        return tree[root]
+
+    def _check_unclaimed(
+        self, prefix: str, claimed: int, key_tables: list[tuple[str, tuple[int, ...], ChunkKeys]]
+    ) -> None:
+        total = self.store.count_chunk_keys(prefix)
+        if total is None or total == claimed:
+            return
+        keys: set[str] = set()
+        for path, grid, scheme in key_tables:
+            keys.update(scheme.table(path, grid).tolist())
+        stray = sorted(self.store.unclaimed_keys(prefix, keys))
+        if stray:
+            shown = ", ".join(repr(k) for k in stray[:5])
+            more = f" (+{len(stray) - 5} more)" if len(stray) > 5 else ""
+            raise CorruptFileError(
+                self.url,
+                f"key(s) {shown}{more} are neither metadata nor a chunk of an array described "
+                "by a '.zarray' or 'zarr.json' (outside its chunk grid, or its metadata is "
+                "missing)",
+            )
+
+    # -- arrays --------------------------------------------------------------------------
+
+    def _variable(self, path: str, spec: ArraySpec) -> tuple[Variable, int]:
+        grid = spec.meta.grid_shape
+        n = math.prod(grid)
+        if n > MAX_CHUNKS:
+            raise UnsupportedFeatureError(
+                self.url, path, f"an array of {n} chunks (grid {list(grid)})",
+                f"more than {MAX_CHUNKS:,} chunks per array are refused (a guard against "
+                "hostile references, whose chunk grid would be built in memory)",
+            )
+        columns = self.store.array_columns(path, grid, spec.keys)
         manifest = self._manifest(path, columns, grid)
         n_stored = int(np.count_nonzero(columns.codes != MISSING))
-        return (
-            Variable(tuple(dims), ManifestArray(meta, manifest), attrs),
-            n_stored,
-            sep,
-            grid,
-        )
+        return Variable(spec.dims, ManifestArray(spec.meta, manifest), spec.attrs), n_stored
 
     # -- URLs ----------------------------------------------------------------------------
 

@@ -2,11 +2,11 @@
 
 Reads kerchunk JSON (spec versions 0 and 1, see :mod:`vz_kerchunk._read_json`) and
 kerchunk Parquet reference directories (:mod:`vz_kerchunk._read_parquet`) with zarr
-format 2 metadata, and returns the tree of virtual arrays they describe, so references can
-be combined with newly scanned files, converted to another format, or re-pointed with
-``rename_paths``.
+format 2 metadata or Zarr v3 ``zarr.json`` documents (:mod:`vz_kerchunk._read_v3`), and
+returns the tree of virtual arrays they describe, so references can be combined with newly
+scanned files, converted to another format, or re-pointed with ``rename_paths``.
 
-Inverse of the writer's conventions (:mod:`vz_kerchunk.refs`):
+Inverse of the writer's zarr format 2 conventions (:mod:`vz_kerchunk.refs`):
 
 * ``filters`` + ``compressor`` become ``ArrayMetadata.codecs`` in encoding order
   (:func:`~vz_kerchunk.refs.codecs_from_v2`).
@@ -117,7 +117,7 @@ class KerchunkReader:
         vzcore.errors.CorruptFileError
             Malformed references (the message names the file and key).
         vzcore.errors.UnsupportedFeatureError
-            Something the manifests cannot hold (zarr v3 metadata, Fortran order, ...).
+            Something the manifests cannot hold (Fortran order, sharding, ...).
         vzcore.errors.GroupNotFoundError
             ``group`` is not in the references.
         """

@@ -16,7 +16,7 @@ v2 B-tree) return ``None`` so the caller falls back to ``chunk_iter``.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -29,6 +29,10 @@ _LAYOUT = 0x0008
 _CONTINUATION = 0x0010
 _HEAD_READ = 1024
 _ENTRIES_GUESS = 64  # 2K for HDF5's default chunk B-tree K of 32
+_V1_MESSAGE = struct.Struct("<HHB")  # type, size, flags
+_V2_MESSAGE = struct.Struct("<BHB")
+_LAYOUT_ONLY = frozenset({_LAYOUT})
+_MAX_BLOCKS = 4096  # continuation blocks per object header: far more than HDF5 writes
 
 
 class ChunkIndexError(Exception):
@@ -49,11 +53,26 @@ class _Header:
         self.lsize = sizeof_len
 
     def layout(self, addr: int) -> bytes | None:
+        for mtype, _flags, data in self.messages(addr, _LAYOUT_ONLY):
+            if mtype == _LAYOUT:
+                return data
+        return None
+
+    def messages(
+        self, addr: int, wanted: frozenset[int] | None = None
+    ) -> Iterator[tuple[int, int, bytes]]:
+        """Yield ``(type, flags, data)`` for the messages of the header at ``addr``.
+
+        Only messages whose type is in ``wanted`` (all when None) are yielded.
+
+        Continuation blocks are followed in order; a continuation chain that loops or
+        exceeds :data:`_MAX_BLOCKS` raises :class:`ChunkIndexError`.
+        """
         buf = self.read_at(self.base + addr, _HEAD_READ)
         if buf[:4] == b"OHDR":
-            return self._v2(addr, buf)
+            return self._v2(addr, buf, wanted)
         if buf[:1] == b"\x01":
-            return self._v1(addr, buf)
+            return self._v1(addr, buf, wanted)
         raise ChunkIndexError(f"no object header at address {addr}")
 
     def _block(self, addr: int, length: int, have: bytes, start: int) -> bytes:
@@ -61,24 +80,35 @@ class _Header:
             return have[start : start + length]
         return self.read_at(self.base + addr + start, length)
 
-    def _v1(self, addr: int, buf: bytes) -> bytes | None:
+    def _continue(self, data: bytes, seen: set[int]) -> tuple[int, bytes]:
+        caddr, clen = _uint(data, 0, self.o), _uint(data, self.o, self.lsize)
+        if caddr in seen or len(seen) > _MAX_BLOCKS:
+            raise ChunkIndexError(f"object header continuation at address {caddr} loops")
+        seen.add(caddr)
+        return caddr, self.read_at(self.base + caddr, clen)
+
+    def _v1(
+        self, addr: int, buf: bytes, wanted: frozenset[int] | None
+    ) -> Iterator[tuple[int, int, bytes]]:
         size = _uint(buf, 8, 4)
         blocks = [self._block(addr, size, buf, 16)]
+        seen = {addr}
         while blocks:
             block = blocks.pop(0)
             pos = 0
-            while pos + 8 <= len(block):
-                mtype, msize = struct.unpack_from("<HH", block, pos)
-                data = block[pos + 8 : pos + 8 + msize]
-                if mtype == _LAYOUT:
-                    return data
+            end = len(block)
+            while pos + 8 <= end:
+                mtype, msize, mflags = _V1_MESSAGE.unpack_from(block, pos)
+                if wanted is None or mtype in wanted:
+                    yield mtype, mflags, block[pos + 8 : pos + 8 + msize]
                 if mtype == _CONTINUATION:
-                    caddr, clen = _uint(data, 0, self.o), _uint(data, self.o, self.lsize)
-                    blocks.append(self.read_at(self.base + caddr, clen))
+                    data = block[pos + 8 : pos + 8 + msize]
+                    blocks.append(self._continue(data, seen)[1])
                 pos += 8 + msize
-        return None
 
-    def _v2(self, addr: int, buf: bytes) -> bytes | None:
+    def _v2(
+        self, addr: int, buf: bytes, wanted: frozenset[int] | None
+    ) -> Iterator[tuple[int, int, bytes]]:
         flags = buf[5]
         pos = 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
         width = 1 << (flags & 0x03)
@@ -86,24 +116,23 @@ class _Header:
         pos += width
         track_order = bool(flags & 0x04)
         blocks = [self._block(addr, size, buf, pos)]
+        seen = {addr}
         while blocks:
             block = blocks.pop(0)
             mpos = 0
             head = 6 if track_order else 4
-            while mpos + head <= len(block):
-                mtype = block[mpos]
-                msize = _uint(block, mpos + 1, 2)
-                data = block[mpos + head : mpos + head + msize]
-                if mtype == _LAYOUT:
-                    return data
+            end = len(block)
+            while mpos + head <= end:
+                mtype, msize, mflags = _V2_MESSAGE.unpack_from(block, mpos)
+                if wanted is None or mtype in wanted:
+                    yield mtype, mflags, block[mpos + head : mpos + head + msize]
                 if mtype == _CONTINUATION:
-                    caddr, clen = _uint(data, 0, self.o), _uint(data, self.o, self.lsize)
-                    cont = self.read_at(self.base + caddr, clen)
+                    data = block[mpos + head : mpos + head + msize]
+                    caddr, cont = self._continue(data, seen)
                     if cont[:4] != b"OCHK":
                         raise ChunkIndexError(f"bad continuation block at address {caddr}")
                     blocks.append(cont[4:-4])  # signature and checksum
                 mpos += head + msize
-        return None
 
 
 def read_layout_message(

@@ -27,6 +27,7 @@ kept in ``attrs`` exactly as stored. Anything that cannot be referenced byte for
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import struct
@@ -51,8 +52,11 @@ from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
 from vz_hdf5._attrs import read_attrs
 from vz_hdf5._filters import codecs_for_pipeline
+from vz_hdf5._gheap import HeapError, HeapGuard
 
 __all__ = ["HDF5Reader"]
+
+_log = logging.getLogger(__name__)
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 NOT_A_VARIABLE = b"This is a netCDF dimension but not a netCDF variable"
@@ -319,6 +323,8 @@ class _Scanner:
         self.load_unsupported = load_unsupported
         self.phony_count = 0
         self._dimids: dict[str, dict[int, str]] = {}
+        self._heap: HeapGuard | None = None
+        self._heap_checked: set[int] = set()
 
     # -- traversal ---------------------------------------------------------------------
 
@@ -370,6 +376,7 @@ class _Scanner:
                 continue
             if not isinstance(obj, h5py.Dataset):
                 continue  # committed datatypes (netCDF-4 user types)
+            self._check_heap_attrs(obj)
             attrs = obj.attrs
             is_scale = _is_scale(attrs)
             dimlist = attrs.get("DIMENSION_LIST")
@@ -395,6 +402,7 @@ class _Scanner:
 
     def _group(self, grp: h5py.Group) -> ManifestGroup:
         survey = self._survey(grp)
+        self._check_heap_attrs(grp)
         attrs, _ = read_attrs(grp, url=self.url, file=self.h5)
         variables: dict[str, Variable] = {}
         for entry in survey.datasets:
@@ -421,7 +429,9 @@ class _Scanner:
             out.update(self._dimid_names(grp.parent))
         for name in grp:
             obj = grp.get(name)
-            if isinstance(obj, h5py.Dataset) and _is_scale(obj.attrs):
+            if isinstance(obj, h5py.Dataset) and self._check_heap_attrs(obj) and _is_scale(
+                obj.attrs
+            ):
                 dimid = obj.attrs.get("_Netcdf4Dimid")
                 if dimid is not None:
                     out[int(np.asarray(dimid).ravel()[0])] = name
@@ -479,8 +489,99 @@ class _Scanner:
         except UnsupportedFeatureError:
             if not self.load_unsupported or dset.shape is None:
                 raise
+            self._check_heap_values(dset)
             data = np.asarray(dset[()])
         return Variable(dims, data, attrs)
+
+    # -- global heap checks (libhdf5 can loop forever on a damaged collection) ----------
+
+    def _heap_guard(self) -> HeapGuard | None:
+        if self._heap is None and self.raw is not None:
+            self._heap = HeapGuard(
+                self.raw, base=self.base, sizeof_addr=self.sizeof_addr,
+                sizeof_len=self.sizeof_len, file_size=self.size,
+            )
+        return self._heap
+
+    def _check_heap_attrs(self, obj: h5py.HLObject) -> bool:
+        """Validate the global heap collections the attributes of ``obj`` use (once).
+
+        Returns True so it can guard an expression; raises CorruptFileError.
+        """
+        guard = self._heap_guard()
+        if guard is None:
+            return True
+        addr = int(h5py.h5g.get_objinfo(obj.id).objno[0])
+        if addr in self._heap_checked:
+            return True
+        self._heap_checked.add(addr)
+        try:
+            why = guard.check_attributes(addr)
+        except HeapError as err:
+            raise CorruptFileError(self.url, f"{obj.name!r}: {err}") from err
+        if why is not None:
+            _log.debug("%s: attributes of %r not checked for global heap damage: %s",
+                       self.url, obj.name, why)
+        return True
+
+    def _check_heap_values(self, dset: h5py.Dataset) -> None:
+        """Validate the global heap collections the fill value and values of ``dset`` use."""
+        guard = self._heap_guard()
+        if guard is None:
+            return
+        addr = int(h5py.h5g.get_objinfo(dset.id).objno[0])
+        try:
+            why = guard.check_dataset(addr, lambda: self._raw_chunks(dset))
+        except HeapError as err:
+            raise CorruptFileError(self.url, f"{dset.name!r}: {err}") from err
+        if why is not None:
+            _log.debug("%s: values of %r not checked for global heap damage: %s",
+                       self.url, dset.name, why)
+
+    def _raw_chunks(self, dset: h5py.Dataset) -> Iterator[bytes]:
+        """Yield the unfiltered bytes of every allocated chunk of ``dset``."""
+        import numcodecs
+
+        from vz_hdf5._gheap import UnknownStructureError
+
+        assert self.raw is not None
+        plist = dset.id.get_create_plist()
+        if plist.get_layout() != h5py.h5d.CHUNKED:
+            raise UnknownStructureError(f"HDF5 layout {plist.get_layout()}")
+        filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+        filters = [(int(f[0]), int(f[1]), tuple(int(c) for c in f[2]), "") for f in filters]
+        tid = dset.id.get_type()
+        # H5Tget_size gives a vlen type's memory size; on disk it is (length, address, index)
+        vlen = tid.get_class() in (h5py.h5t.VLEN,) or (
+            tid.get_class() == h5py.h5t.STRING and tid.is_variable_str()
+        )
+        itemsize = 8 + self.sizeof_addr if vlen else tid.get_size()
+        try:
+            configs = codecs_for_pipeline(
+                filters, np.dtype(f"V{itemsize}"), self.url, dset.name,
+                math.prod(dset.chunks or ()),
+            )
+        except UnsupportedFeatureError as err:
+            raise UnknownStructureError(str(err)) from err
+        configs = [
+            # HDF5's shuffle stores the element size it used (the disk size: 16 for vlen)
+            {"id": "shuffle", "elementsize": f[2][0]} if f[0] == 2 and f[2] else c
+            for f, c in zip(filters, configs, strict=True)
+        ]
+        codecs = [numcodecs.get_codec(dict(c)) for c in configs]
+        ndim = len(dset.shape or ())
+        rows = _chunk_rows(dset.id, ndim)
+        for offset, size, mask in rows[:, ndim : ndim + 3].tolist():
+            if offset + size > self.size:
+                raise HeapError(f"a chunk at offset {offset} overruns the file")
+            data: Any = self.raw(int(offset), int(size))
+            try:
+                for i in reversed(range(len(codecs))):
+                    if not mask & (1 << i):  # a set bit: HDF5 skipped that filter
+                        data = codecs[i].decode(data)
+            except Exception as err:  # any codec failure: HDF5 itself will judge the chunk
+                raise UnknownStructureError(f"chunk at {offset} does not decode") from err
+            yield bytes(data)
 
     def _unsupported(self, dset: h5py.Dataset, feature: str, hint: str = "") -> NoReturn:
         raise UnsupportedFeatureError(
@@ -572,6 +673,8 @@ class _Scanner:
                 "rewrite the dataset into the file (h5repack) or load it",
             )
         kind = self._check_dtype(dset, dtype)
+        if kind == "vlen-str":  # its fill value and values are read from the global heap
+            self._check_heap_values(dset)
         filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
         filters = [(int(f[0]), int(f[1]), tuple(int(c) for c in f[2]),
                     f[3].decode("ascii", "replace") if isinstance(f[3], bytes) else str(f[3]))

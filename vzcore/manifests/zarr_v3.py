@@ -761,7 +761,7 @@ def _with_order(dt: np.dtype[Any], endian: str | None) -> np.dtype[Any]:
         raise ValueError(
             f"the 'bytes' codec has no 'endian', which a {dt.itemsize}-byte data type needs"
         )
-    return dt.newbyteorder(_ENDIAN_CHARS[endian])
+    return dt.newbyteorder("<" if endian == "little" else ">")
 
 
 def numpy_dtype_from_v3(data_type: Any, *, endian: str | None = "little") -> np.dtype[Any]:
@@ -1168,7 +1168,7 @@ def _is_zero(value: Any, dtype: np.dtype[Any]) -> bool:
     try:
         return bool(np.array(value, dtype=dtype).tobytes() == np.zeros((), dtype).tobytes())
     except (TypeError, ValueError):
-        return value == bytes(dtype.itemsize)
+        return bool(value == bytes(dtype.itemsize))
 
 
 def _int_tuple(value: Any, what: str, minimum: int) -> tuple[int, ...]:

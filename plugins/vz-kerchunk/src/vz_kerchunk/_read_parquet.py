@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +36,8 @@ __all__ = ["ParquetRefs", "load_parquet_refs"]
 class ParquetRefs:
     """A kerchunk Parquet reference directory, read one array at a time."""
 
-    templates: dict[str, str] = {}  # noqa: RUF012  # never mutated: Parquet has no templates
+    templates: Mapping[str, str] = MappingProxyType({})
+    """Parquet references have no URL templates."""
 
     def __init__(self, url: str, fs: Any, root: str, meta: dict[str, Any]) -> None:
         self.url = url
@@ -179,7 +182,7 @@ class ParquetRefs:
             return np.zeros(rows, dtype=np.int64)
         if not pa.types.is_integer(col.type):
             raise CorruptFileError(self.url, f"{where}: the {name!r} column holds {col.type}")
-        arr = col.fill_null(0).to_numpy().astype(np.int64)
+        arr: NDArray[np.int64] = col.fill_null(0).to_numpy().astype(np.int64)
         if col.type in (pa.uint64(),) and (col.to_numpy() >= 2**63).any():
             raise CorruptFileError(self.url, f"{where}: {name!r} values exceed 2**63")
         if (arr < 0).any():

@@ -173,3 +173,32 @@ def test_without_record_sources_stale_chunks_read_silently(
     _rewrite_same_size(sample_files[1])
     after = repo.open_zarr()["counts"].values
     np.testing.assert_array_equal(after[4:], before[4:] + 7)
+
+
+@pytest.mark.parametrize(
+    ("variable", "group", "problem"),
+    [
+        ("..", None, "'.' and '..' are path steps"),
+        ("a/b", None, "must not contain '/'"),
+        ("a\\b", None, "must not contain '\\\\'"),
+        ("bad\x00", None, "control characters"),
+        ("zarr.json", None, "Zarr v3's metadata document"),
+        ("ok", "..", "'.' and '..' are path steps"),
+        ("ok", "zarr.json", "Zarr v3's metadata document"),
+    ],
+)
+def test_unsafe_names_refused_before_writing(
+    tmp_path: Path, variable: str, group: str | None, problem: str
+) -> None:
+    """Names are checked with vzcore.names (plus Zarr v3's own) and nothing is written."""
+    from vzcore.group import ManifestGroup, Variable
+
+    from vz_icechunk._writer import IcechunkWriter
+
+    leaf = ManifestGroup(variables={variable: Variable(("x",), np.arange(3, dtype="i4"), {})})
+    tree = ManifestGroup(groups={group: leaf}) if group else leaf
+    repo = Repo(tmp_path / "repo")
+    session = repo.session()
+    with pytest.raises(WriteError, match=problem):
+        IcechunkWriter().write(tree, session)
+    assert not session.has_uncommitted_changes

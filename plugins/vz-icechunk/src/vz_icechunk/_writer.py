@@ -101,10 +101,13 @@ class _Plan:
 
 
 def _check_name(name: str, where: str) -> None:
-    if not name or "/" in name or name in (".", "..") or name == "zarr.json":
+    from vzcore.names import validate_name
+
+    validate_name(name, where, WriteError)  # no '', '.', '..', '/', '\\', control characters
+    if name == "zarr.json":  # Zarr v3: every node's metadata document
         raise WriteError(
-            f"Cannot write {where} {name!r}: Zarr node names must be non-empty, without '/', "
-            "and not '.', '..' or 'zarr.json'; rename it before writing."
+            f"Cannot write {where} {name!r}: it is the name of Zarr v3's metadata document; "
+            "rename it before writing."
         )
 
 

@@ -115,3 +115,40 @@ def test_random_mutations(fuzz_writer, make_file, nc3, memfs):
             mutated = mutated[: int(rng.integers(hsize // 2, len(mutated)))]
         outcomes[run(fs, root, bytes(mutated), i) is not None] += 1
     assert outcomes[False] > 0  # the mutations do hit checks
+
+
+def test_open_virtual_dataset_only_vzerrors(make_file, nc3, tmp_path):
+    """The public API (reader, xarray Dataset, loaded coordinates): only VZError subclasses.
+
+    Files from two writers; truncations, mutations of the header and mutations anywhere,
+    all in one child process with a per-case time bound (``vzcore.testing.fuzz``).
+    """
+    from collections import Counter
+
+    from vzcore.testing.fuzz import mutations, open_cases, truncations
+
+    cases = []
+    for tag, fuzz_writer in (("nc", "netcdf4-NETCDF3_64BIT_OFFSET"), ("sp", "scipy-v2")):
+        data = make_file(fuzz_writer, nc3.sample_content(cdf5=False, scalar=False)).read_bytes()
+        hsize = header_size(data)
+        cases += [
+            (f"{tag}-{name}", case)
+            for name, case in (
+                *truncations(data, 12),
+                *mutations(data, 30, seed=3, stop=hsize),
+                *mutations(data, 18, seed=4),
+            )
+        ]
+    outcomes = open_cases(cases, tmp_path / "cases", suffix=".nc", reader="netcdf3",
+                          case_timeout=20.0)
+    bad = [o for o in outcomes if o.kind in ("leak", "hang")]
+    assert bad == [], "\n\n".join(f"{o.case}: {o.kind} {o.error_type}\n{o.message}" for o in bad)
+    for o in outcomes:
+        if o.error_type == "CorruptFileError":
+            assert repr(o.url) in o.message, o  # the error names the file
+        if "-cut-" in o.case:
+            assert o.kind == "vzerror", o  # a truncated file never opens as if whole
+    kinds = Counter((o.kind, o.error_type) for o in outcomes)
+    assert sum(kinds.values()) == 120
+    assert kinds[("vzerror", "CorruptFileError")] >= 24
+    assert kinds[("ok", "")] > 0

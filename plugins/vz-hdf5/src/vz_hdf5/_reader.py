@@ -552,7 +552,7 @@ class _Scanner:
         filters = [(int(f[0]), int(f[1]), tuple(int(c) for c in f[2]), "") for f in filters]
         tid = dset.id.get_type()
         # H5Tget_size gives a vlen type's memory size; on disk it is (length, address, index)
-        vlen = tid.get_class() in (h5py.h5t.VLEN,) or (
+        vlen = tid.get_class() == h5py.h5t.VLEN or (
             tid.get_class() == h5py.h5t.STRING and tid.is_variable_str()
         )
         itemsize = 8 + self.sizeof_addr if vlen else tid.get_size()
@@ -563,12 +563,13 @@ class _Scanner:
             )
         except UnsupportedFeatureError as err:
             raise UnknownStructureError(str(err)) from err
-        configs = [
+        codecs = [
             # HDF5's shuffle stores the element size it used (the disk size: 16 for vlen)
-            {"id": "shuffle", "elementsize": f[2][0]} if f[0] == 2 and f[2] else c
+            numcodecs.get_codec(
+                {"id": "shuffle", "elementsize": f[2][0]} if f[0] == 2 and f[2] else dict(c)
+            )
             for f, c in zip(filters, configs, strict=True)
         ]
-        codecs = [numcodecs.get_codec(dict(c)) for c in configs]
         ndim = len(dset.shape or ())
         rows = _chunk_rows(dset.id, ndim)
         for offset, size, mask in rows[:, ndim : ndim + 3].tolist():

@@ -107,3 +107,15 @@ def test_manifest_group_equals_the_original_scan(archive):
         {"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4})
     assert back.variables["wind"].attrs["_FillValue"].dtype == np.dtype("i2")
     assert "_FillValue" not in back.variables["counts"].attrs
+
+
+def test_parquet_v3_output_reads_back_like_the_json(archive):
+    pytest.importorskip("vz_parquet")
+    pytest.importorskip("pyarrow")
+    tmp, vds, v3, _, _ = archive
+    target = tmp / "combined_v3.parq"
+    vds.virtualize.to_kerchunk(str(target), format="parquet", zarr_format=3)
+    back = vzcore.open_virtual_dataset(target, reader="kerchunk")
+    again = tmp / "from_parquet_v3.json"
+    back.virtualize.to_kerchunk(str(again), format="json", zarr_format=3)
+    assert again.read_bytes() == v3.read_bytes()

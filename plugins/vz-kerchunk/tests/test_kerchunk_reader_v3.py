@@ -346,32 +346,27 @@ def test_hdf5_codecs_round_trip_through_v3(tmp_path):
 # -- Parquet -------------------------------------------------------------------------------
 
 
-def test_parquet_directory_with_v3_documents(tmp_path, chunk_file):
-    """A Parquet reference directory whose ``.zmetadata`` holds ``zarr.json`` documents.
-
-    vz-parquet writes zarr format 2 only so far; the directory is its output with the v3
-    documents put into ``.zmetadata`` (record rows are addressed by flat chunk index, so
-    nothing else changes).
-    """
+def test_our_parquet_with_v3_documents(tmp_path, chunk_file):
+    """vz-parquet's ``zarr_format=3`` layout: zarr.json documents plus ``.zarray`` indexes."""
     pytest.importorskip("vz_parquet")
     pytest.importorskip("pyarrow")
-    from vz_kerchunk.refs_v3 import build_store_refs_v3
-
-    rich = _rich_group(chunk_file)
-    # no missing chunks: the format 2 records would hold fill chunks for them
-    original = ManifestGroup(
-        variables={k: v for k, v in rich.variables.items() if k != "holes"},
-        attrs=rich.attrs, groups=rich.groups,
-    )
-    target = tmp_path / "refs.parq"
     from vz_parquet._writer import ParquetWriter
 
-    ParquetWriter().write(original, str(target))
+    original = _rich_group(chunk_file)
+    target = tmp_path / "refs.parq"
+    ParquetWriter().write(original, str(target), zarr_format=3, record_size=2)
     zmeta = json.loads((target / ".zmetadata").read_text())
-    zmeta["metadata"] = build_store_refs_v3(original).metadata
-    (target / ".zmetadata").write_text(json.dumps(zmeta))
+    assert {"zarr.json", "a/zarr.json", "a/.zarray"} <= set(zmeta["metadata"])
     back = read(target)
     assert_same_group(back, original, read(write(original, tmp_path / "v2.json")))
+    v3_json = write(original, tmp_path / "v3.json", zarr_format=3)
+    assert write(back, tmp_path / "again.json", zarr_format=3).read_bytes() == (
+        v3_json.read_bytes())
+    # an index that disagrees with its zarr.json
+    zmeta["metadata"]["a/.zarray"] = {"shape": [7, 11], "chunks": [3, 4]}
+    (target / ".zmetadata").write_text(json.dumps(zmeta))
+    with pytest.raises(CorruptFileError, match=r"'a/\.zarray'.*disagrees"):
+        read(target)
 
 
 # -- corrupt and unknown documents ----------------------------------------------------------

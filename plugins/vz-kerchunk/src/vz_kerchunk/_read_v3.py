@@ -9,6 +9,10 @@ them. Here only the store layout is handled:
   form: every node below the root by path) fills in nodes whose own ``zarr.json`` is not
   stored; a stored document wins over its consolidated copy, as for ``.zmetadata`` in zarr
   format 2. A group without a document (an implicit group) has no attributes.
+* **Chunk-grid indexes.** fsspec's Parquet reader needs a ``.zarray`` holding only
+  ``shape`` and ``chunks`` next to each array (and an empty one per group), which
+  vz-parquet writes with ``zarr_format=3``: such documents are not zarr format 2 metadata;
+  an array's must agree with its ``zarr.json``.
 * **Chunk keys.** The ``default`` chunk key encoding (``c/i/j``, or ``c.i.j`` with the
   ``"."`` separator; ``c`` for a scalar) and the ``v2`` one (``i.j`` or ``i/j``; ``0``).
 * **Arrays** become the same :class:`~vz_kerchunk._reader.ArraySpec` the zarr format 2
@@ -62,12 +66,20 @@ class V3Nodes:
         self.order: list[tuple[str, str]] = []
         self._attrs: dict[str, dict[str, Any]] = {}
         self._keys: dict[str, str] = {}
+        self._indexes: dict[str, tuple[dict[str, Any], str]] = {}
         stored: dict[str, tuple[Any, str]] = {}
         for key, value in docs.items():
             node, _, base = key.rpartition("/")
             if base == ".zmetadata":
                 continue  # a container's wrapper around the same documents
             check_node_path(node, url, key)
+            if base == ".zarray":
+                index = parse_doc(value, url, key)
+                if set(index) <= {"shape", "chunks"}:
+                    # fsspec's Parquet layout keeps a chunk-grid index next to each node
+                    # (vz-parquet, zarr_format=3): checked against the array's zarr.json.
+                    self._indexes[node] = (index, key)
+                    continue
             if base in _V2_NAMES:
                 raise CorruptFileError(
                     url,
@@ -144,6 +156,15 @@ class V3Nodes:
         """
         doc, key = self.arrays[path], self._keys[path]
         meta, attrs, dims = array_metadata_from_v3(doc, url=self.url, key=key, name=path)
+        if path in self._indexes:
+            index, index_key = self._indexes[path]
+            grid = {"shape": list(meta.shape), "chunks": list(meta.chunk_shape)}
+            if index != grid:
+                raise CorruptFileError(
+                    self.url,
+                    f"key {index_key!r}: the chunk-grid index {index!r} disagrees with "
+                    f"{key!r} ({grid!r})",
+                )
         if dims is None:
             raise UnsupportedFeatureError(
                 self.url, path, "array without 'dimension_names' in zarr.json",

@@ -183,6 +183,10 @@ def _count(space: bytes, sizeof_len: int) -> int:
     return n
 
 
+_TYPES: dict[tuple[bytes, int], _Type] = {}
+"""Parsed datatype messages (DIMENSION_LIST's and vlen strings' recur in every file)."""
+
+
 # -- the guard -----------------------------------------------------------------------------
 
 
@@ -215,7 +219,6 @@ class HeapGuard:
         self._undefined = (1 << (8 * sizeof_addr)) - 1
         self._collections: dict[int, dict[int, tuple[int, int]]] = {}
         self._headers: dict[int, list[tuple[int, int, bytes]]] = {}
-        self._types: dict[bytes, _Type] = {}
 
     # -- public --------------------------------------------------------------------------
 
@@ -323,9 +326,12 @@ class HeapGuard:
             tbuf = self._committed_type(tbuf)
         if flags & 0x02:
             raise UnknownStructureError("shared dataspace")
-        vtype = self._types.get(tbuf)
+        key = (tbuf, self.o)
+        vtype = _TYPES.get(key)
         if vtype is None:
-            vtype = self._types[tbuf] = _parse_type(tbuf, 0, self.o)[0]
+            vtype = _parse_type(tbuf, 0, self.o)[0]
+            if len(_TYPES) < 4096:  # the few types files use, across files
+                _TYPES[key] = vtype
         if not vtype.slots:
             return
         n = _count(msg[spos : spos + space_size], self.lsize)

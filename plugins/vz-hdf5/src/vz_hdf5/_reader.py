@@ -429,9 +429,8 @@ class _Scanner:
             out.update(self._dimid_names(grp.parent))
         for name in grp:
             obj = grp.get(name)
-            if isinstance(obj, h5py.Dataset) and self._check_heap_attrs(obj) and _is_scale(
-                obj.attrs
-            ):
+            # (_survey has checked these datasets' attributes for global heap damage)
+            if isinstance(obj, h5py.Dataset) and _is_scale(obj.attrs):
                 dimid = obj.attrs.get("_Netcdf4Dimid")
                 if dimid is not None:
                     out[int(np.asarray(dimid).ravel()[0])] = name
@@ -503,17 +502,17 @@ class _Scanner:
             )
         return self._heap
 
-    def _check_heap_attrs(self, obj: h5py.HLObject) -> bool:
+    def _check_heap_attrs(self, obj: h5py.HLObject) -> None:
         """Validate the global heap collections the attributes of ``obj`` use (once).
 
-        Returns True so it can guard an expression; raises CorruptFileError.
+        Raises CorruptFileError naming the object and attribute.
         """
         guard = self._heap_guard()
         if guard is None:
-            return True
+            return
         addr = int(h5py.h5g.get_objinfo(obj.id).objno[0])
         if addr in self._heap_checked:
-            return True
+            return
         self._heap_checked.add(addr)
         try:
             why = guard.check_attributes(addr)
@@ -522,7 +521,6 @@ class _Scanner:
         if why is not None:
             _log.debug("%s: attributes of %r not checked for global heap damage: %s",
                        self.url, obj.name, why)
-        return True
 
     def _check_heap_values(self, dset: h5py.Dataset) -> None:
         """Validate the global heap collections the fill value and values of ``dset`` use."""

@@ -21,13 +21,15 @@ CodecConfig = dict[str, Any]
 
 
 def _same_fill(a: object, b: object) -> bool:
-    """Compare fill values, with NaN equal to NaN and bytes compared exactly."""
+    """Compare fill values, with NaN equal to NaN, NaT to NaT and bytes compared exactly."""
     if a is None or b is None:
         return a is b
     try:
         fa, fb = np.asarray(a), np.asarray(b)
         if fa.dtype.kind in "fc" and fb.dtype.kind in "fc":
             return bool(np.array_equal(fa, fb, equal_nan=True))
+        if fa.dtype.kind in "mM" and fb.dtype.kind in "mM" and np.isnat(fa).all():
+            return bool(np.isnat(fb).all())  # NaT != NaT, like NaN
         return bool(np.array_equal(fa, fb))
     except (TypeError, ValueError):  # pragma: no cover - exotic structured fills
         return a == b

@@ -37,6 +37,8 @@ FILLS = [
     ("<c8", complex(1, -2), [1.0, -2.0]),
     ("<M8[ns]", np.datetime64("NaT", "ns"), -(2**63)),
     ("<M8[s]", 86400, 86400),
+    (">M8[s]", np.datetime64(86400, "s"), 86400),  # big-endian: the count, not its bytes
+    (">m8[ms]", 1500, 1500),
     ("|S3", b"ab", "YWI="),
     ("|S3", "ab", "YWI="),
     ("<U3", "xé", "xé"),

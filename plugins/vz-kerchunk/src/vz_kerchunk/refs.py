@@ -210,7 +210,8 @@ def encode_fill_value(value: Any, dtype: np.dtype[Any] | str) -> Any:
             cast_c = complex(dt.type(c))
             return [_encode_float(cast_c.real), _encode_float(cast_c.imag)]
         if kind in "mM":
-            arr = np.array(v, dtype=dt) if not isinstance(v, int) else np.array(v, "i8").view(dt)
+            native = dt.newbyteorder("=")  # the count is a number, whatever the byte order
+            arr = np.array(v, native) if not isinstance(v, int) else np.array(v, "i8").view(native)
             return int(arr.view("i8"))
         if kind in "SV":
             raw = v.encode("utf-8") if isinstance(v, str) else bytes(v)
@@ -246,7 +247,7 @@ def decode_fill_value(data: Any, dtype: np.dtype[Any] | str) -> Any:
     if kind == "c":
         return dt.type(complex(_decode_float(data[0]), _decode_float(data[1])))
     if kind in "mM":
-        return np.array(int(data), "i8").view(dt)[()]
+        return np.array(int(data), "i8").view(dt.newbyteorder("="))[()]
     if kind in "SV":
         return np.array(base64.standard_b64decode(data), dtype=dt)[()]
     if kind == "O":

@@ -40,7 +40,6 @@ from urllib.parse import unquote
 
 import h5py
 import numpy as np
-from vzcore._urls import open_url, scan_session
 from vzcore.errors import (
     CorruptFileError,
     GroupNotFoundError,
@@ -48,6 +47,7 @@ from vzcore.errors import (
     VZError,
 )
 from vzcore.group import ManifestGroup, Variable
+from vzcore.io import open_url, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
 from vz_hdf5._attrs import read_attrs

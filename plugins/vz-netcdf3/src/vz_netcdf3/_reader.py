@@ -42,9 +42,9 @@ import stat
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from vzcore._urls import local_path, open_url, scan_session
 from vzcore.errors import CorruptFileError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
+from vzcore.io import local_path, open_url, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
 from vz_netcdf3._header import MAGICS, Attribute, Header, VariableHeader, parse_header
@@ -73,7 +73,7 @@ class _FsspecSource:
     """A :class:`~vz_netcdf3._header.ByteSource` over vzcore's file opener.
 
     Local files are read with plain file reads; remote ones through
-    :func:`vzcore._urls.open_url` (a block cache sized for object storage, one shared handle
+    :func:`vzcore.io.open_url` (a block cache sized for object storage, one shared handle
     per file inside a scan session, so the header costs one or two range requests).
     """
 

@@ -115,7 +115,7 @@ class _File:
 
 @contextmanager
 def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
-    from vzcore._urls import local_path, open_url
+    from vzcore.io import local_path, open_url
 
     path = local_path(url)
     local = path is not None
@@ -651,7 +651,7 @@ class _Builder:
                 where, "a multi-file series on a remote filesystem",
                 "open the files where they can be listed locally, or each file on its own",
             )
-        from vzcore._urls import to_url
+        from vzcore.io import to_url
 
         paths.append(to_url(parent.filehandle.path))
         if len(paths) >= _UINT8_INLINE:

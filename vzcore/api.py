@@ -224,6 +224,27 @@ def _scan_one(item: tuple[Any, dict[str, Any]]) -> xr.Dataset | _Failed:
         return _Failed(os.fspath(path), err)
 
 
+def _worker_modules(first: Any, open_kwargs: dict[str, Any]) -> list[str]:
+    """Return the modules a worker process needs: the core API and the files' reader.
+
+    The reader is the one the first file needs (one cheap sniff); workers import any other
+    themselves.
+    """
+    modules = ["vzcore.api"]
+    reader = open_kwargs.get("reader")
+    try:
+        if reader is None:
+            url = to_url(first)
+            head = read_head(url, plugins.head_size(), open_kwargs.get("storage_options"))
+            spec = plugins.find_reader(url, head)
+        else:
+            spec = plugins.get_reader(reader)
+    except (VZError, OSError):
+        return modules  # the scan itself will report the problem
+    modules.append(spec.load.partition(":")[0])
+    return modules
+
+
 def _flatten(nested: Any) -> list[Any]:
     if isinstance(nested, list):
         return [x for item in nested for x in _flatten(item)]
@@ -311,7 +332,10 @@ def open_virtual_mfdataset(
     flat_paths = _flatten(expanded)
     if not flat_paths:
         raise VZError("open_virtual_mfdataset needs at least one file")
-    scanned = map_files(_scan_one, [(p, open_kwargs) for p in flat_paths], parallel, progress)
+    preload = _worker_modules(flat_paths[0], open_kwargs) if parallel == "processes" else ()
+    scanned = map_files(
+        _scan_one, [(p, open_kwargs) for p in flat_paths], parallel, progress, preload
+    )
 
     failed = [r for r in scanned if isinstance(r, _Failed)]
     nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)

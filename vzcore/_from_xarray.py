@@ -35,7 +35,11 @@ _VALUE_ENCODING = (
 
 
 def json_safe(value: Any) -> Any:
-    """Return ``value`` with numpy scalars/arrays and bytes turned into JSON-safe Python."""
+    """Return ``value`` with numpy scalars/arrays and UTF-8 bytes turned into JSON-safe Python.
+
+    Other bytes stay bytes, never mangled: the writer then says which attribute it cannot
+    store.
+    """
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -45,7 +49,10 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, np.generic):
         return json_safe(value.item())
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
     return value
 
 

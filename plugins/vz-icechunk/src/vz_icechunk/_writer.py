@@ -34,12 +34,8 @@ import numpy as np
 from vzcore.errors import VZError, WriteError
 from vzcore.group import ManifestGroup
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
-from vzcore.manifests.zarr_v3 import (
-    array_metadata_v3,
-    chunk_key,
-    group_metadata_v3,
-    json_attributes,
-)
+from vzcore.manifests.attributes import json_attributes
+from vzcore.manifests.zarr_v3 import array_metadata_v3, chunk_key, group_metadata_v3
 
 from vz_icechunk._times import is_time, reencode_times
 from vz_icechunk.containers import encode_location, missing_prefixes, recipe

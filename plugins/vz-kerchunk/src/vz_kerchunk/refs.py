@@ -41,7 +41,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,6 +49,7 @@ import numpy as np
 from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
+from vzcore.manifests.attributes import json_attributes
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -438,36 +439,6 @@ def _check_name(name: str, where: str) -> None:
         )
 
 
-def _json_safe(value: Any, where: str) -> Any:
-    """Return ``value`` with numpy scalars and arrays turned into JSON types."""
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist(), where)
-    if isinstance(value, np.generic):
-        return _json_safe(value.item(), where)
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise WriteError(
-                f"Cannot write attribute {where}: bytes {value[:20]!r} are not UTF-8 text, and "
-                "JSON attributes hold text only; decode or drop the attribute first."
-            ) from err
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v, where) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v, where) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise WriteError(
-        f"Cannot write attribute {where}: a {type(value).__name__} is not JSON-serialisable; "
-        "convert it to a number, string or list first."
-    )
-
-
-def _attrs(attrs: Mapping[str, Any], where: str) -> dict[str, Any]:
-    return {str(k): _json_safe(v, f"{k!r} of {where}") for k, v in attrs.items()}
-
-
 def _in_memory(name: str, data: np.ndarray) -> tuple[ArrayMetadata, ChunkManifest]:
     """Describe in-memory values as one uncompressed inline chunk holding the whole array."""
     if isinstance(data, np.ma.MaskedArray):
@@ -584,7 +555,7 @@ def _array_refs(
             f"Cannot write variable {path!r}: its data is a {type(data).__name__}, neither a "
             "ManifestArray nor a numpy array; load it or make it virtual first."
         )
-    attrs = _attrs(var.attrs, f"variable {path!r}")
+    attrs = json_attributes(var.attrs, f"variable {path!r}")
     fill_json, attrs, zarr_missing = _fill_rule(meta, attrs)
     fill_chunk = None
     if virtual and manifest.nchunks:
@@ -634,7 +605,7 @@ def _walk(
         raise WriteError(f"Cannot write {where}: {err}; fix the dataset first.") from err
     base = f"{prefix}/" if prefix else ""
     out.metadata[f"{base}.zgroup"] = {"zarr_format": 2}
-    out.metadata[f"{base}.zattrs"] = _attrs(group.attrs, where)
+    out.metadata[f"{base}.zattrs"] = json_attributes(group.attrs, where)
     for name, var in group.variables.items():
         _check_name(name, "variable")
         if name in group.groups:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from vzcore.testing.samples import write_sample_files
 
 icechunk = pytest.importorskip("icechunk")
 pytest.importorskip("vz_icechunk")
@@ -16,22 +16,6 @@ xr = pytest.importorskip("xarray")
 
 # Icechunk logs warnings about local storage from Rust to stderr; they are not ours.
 icechunk.set_logs_filter("error")
-
-_ROOT = Path(__file__).resolve().parents[3]
-
-
-def _integration_conftest() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "vz_icechunk_tests_sample_files", _ROOT / "tests" / "integration" / "conftest.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-write_sample_files: Callable[..., list[Path]] = _integration_conftest().write_sample_files
 
 
 def open_batch(paths: Sequence[Path]) -> Any:

@@ -16,53 +16,7 @@ import numpy as np
 import pytest
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
-
-
-class ChunkFile:
-    """Appends encoded chunks to one binary file and builds ManifestArrays over them."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        # fsspec-style URL: fsspec does not undo percent-encoding (Path.as_uri() would add it).
-        self.url = "file://" + str(path.absolute())
-        path.write_bytes(b"HEADER--")  # chunks never start at offset 0
-
-    def array(
-        self,
-        values: np.ndarray,
-        chunk_shape: Sequence[int],
-        codecs: Sequence[dict[str, Any]] = (),
-        *,
-        fill_value: Any = None,
-        missing: Sequence[tuple[int, ...]] = (),
-    ) -> ManifestArray:
-        """Store ``values`` chunk by chunk (edge chunks padded with ``fill_value``)."""
-        import numcodecs
-
-        meta = ArrayMetadata(values.shape, values.dtype, tuple(chunk_shape),
-                             fill_value=fill_value, codecs=tuple(codecs))
-        grid = meta.grid_shape
-        index = np.full(grid, np.iinfo(np.uint8).max, dtype=np.uint8)  # all missing
-        offsets = np.zeros(grid, np.uint64)
-        lengths = np.zeros(grid, np.uint64)
-        with self.path.open("ab") as f:
-            for idx in np.ndindex(*meta.grid_shape):
-                if idx in missing:
-                    continue
-                sel = tuple(slice(i * c, (i + 1) * c) for i, c in zip(idx, chunk_shape, strict=True))
-                block = values[sel]
-                pad = np.full(meta.chunk_shape, 0 if fill_value is None else fill_value,
-                              dtype=values.dtype)
-                pad[tuple(slice(0, s) for s in block.shape)] = block
-                buf: Any = pad
-                for cfg in codecs:
-                    buf = numcodecs.get_codec(dict(cfg)).encode(buf)
-                raw = buf.tobytes() if isinstance(buf, np.ndarray) else bytes(buf)
-                offset = f.tell()
-                f.write(raw)
-                index[idx], offsets[idx], lengths[idx] = 0, offset, len(raw)
-        # Built directly: ChunkManifest.from_refs fails on a scalar's 0-d grid.
-        return ManifestArray(meta, ChunkManifest([self.url], index, offsets, lengths))
+from vzcore.testing.chunk_file import ChunkFile
 
 
 @pytest.fixture

@@ -7,14 +7,14 @@ without ``remote_protocol`` (through zarr), ``kerchunk.utils.refs_as_store`` +
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.testing.chunk_file import ChunkFile
+from vzcore.testing.samples import write_sample_files
 
 pytest.importorskip("vz_parquet")
 pytest.importorskip("pyarrow")
@@ -27,21 +27,6 @@ pytest.importorskip("fastparquet")  # fsspec's LazyReferenceMapper reads Parquet
 FASTPARQUET_DEPRECATED = "ignore:The 'fastparquet' engine is deprecated:DeprecationWarning"
 """pandas 3 deprecates the engine fsspec reads Parquet references with (not ours to fix)."""
 
-_ROOT = Path(__file__).resolve().parents[3]
-
-
-def _integration_conftest() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "vz_parquet_tests_sample_files", _ROOT / "tests" / "integration" / "conftest.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-write_sample_files: Callable[..., list[Path]] = _integration_conftest().write_sample_files
 
 COMBINE = {
     "data_vars": "minimal", "coords": "minimal", "compat": "override", "combine_attrs": "override",
@@ -106,60 +91,6 @@ def assert_same(got: Any, expected: Any, where: str = "") -> None:
 
 
 # -- hand-made chunks ---------------------------------------------------------------------------
-
-
-class ChunkFile:
-    """Appends encoded chunks to one binary file and builds ManifestArrays over them."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.url = "file://" + str(path.absolute())
-        path.write_bytes(b"HEADER--")  # chunks never start at offset 0
-
-    def array(
-        self,
-        values: np.ndarray,
-        chunk_shape: Sequence[int],
-        codecs: Sequence[dict[str, Any]] = (),
-        *,
-        fill_value: Any = None,
-        missing: Sequence[tuple[int, ...]] = (),
-        inline: Sequence[tuple[int, ...]] = (),
-    ) -> ManifestArray:
-        """Store ``values`` chunk by chunk; ``missing`` chunks are skipped, ``inline`` held."""
-        import numcodecs
-
-        meta = ArrayMetadata(values.shape, values.dtype, tuple(chunk_shape),
-                             fill_value=fill_value, codecs=tuple(codecs))
-        grid = meta.grid_shape
-        paths = np.full(grid, None, dtype=object)
-        offsets = np.zeros(grid, np.uint64)
-        lengths = np.zeros(grid, np.uint64)
-        held: dict[tuple[int, ...], bytes] = {}
-        with self.path.open("ab") as f:
-            for idx in np.ndindex(*grid):
-                if idx in missing:
-                    continue
-                sel = tuple(slice(i * c, (i + 1) * c) for i, c in zip(idx, chunk_shape, strict=True))
-                block = values[sel]
-                pad = np.full(meta.chunk_shape, 0 if fill_value is None else fill_value,
-                              dtype=values.dtype)
-                pad[tuple(slice(0, s) for s in block.shape)] = block
-                buf: Any = pad
-                for cfg in codecs:
-                    buf = numcodecs.get_codec(dict(cfg)).encode(buf)
-                raw = buf.tobytes() if isinstance(buf, np.ndarray) else bytes(buf)
-                if idx in inline:
-                    held[idx] = raw
-                    continue
-                offsets[idx], lengths[idx] = f.tell(), len(raw)
-                paths[idx] = self.url
-                f.write(raw)
-        if not grid:  # a scalar (from_arrays needs a grid with axes)
-            manifest = ChunkManifest([self.url], np.zeros((), np.uint8), offsets, lengths)
-        else:
-            manifest = ChunkManifest.from_arrays(paths, offsets, lengths, held)
-        return ManifestArray(meta, manifest)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
+from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
 
 from vzcore.errors import CFDecodeError, VZError
 from vzcore.manifests import ManifestArray
@@ -54,6 +55,25 @@ def _decode(name: str, var: xr.Variable, opts: DecodeOptions) -> xr.Variable:
         kwargs["use_cftime"] = opts.use_cftime
     decoded = xr.conventions.decode_cf_variable(name, var, **kwargs)
     return decoded.load()
+
+
+def _plain_numpy(data: Any) -> bool:
+    """Return True when xarray would store ``data`` in a Variable unchanged (fastpath is safe).
+
+    xarray's ``as_compatible_data`` keeps a plain ndarray as it is, except that it sends
+    object, datetime and timedelta arrays through pandas; that round trip changes nothing for
+    datetimes/timedeltas in a unit pandas supports. Passing ``fastpath=True`` for such arrays
+    skips its duck-array probe, which imports ``dask.array`` (~80 ms) when dask is installed.
+    """
+    if type(data) is not np.ndarray:
+        return False
+    kind = data.dtype.kind
+    if kind not in "OMm":
+        return True
+    if kind == "O":
+        return False
+    unit, count = np.datetime_data(data.dtype)
+    return count == 1 and unit in ("s", "ms", "us", "ns")
 
 
 def _coordinate_names(attrs: dict[str, Any]) -> list[str]:
@@ -136,13 +156,20 @@ def _to_variable(
 ) -> xr.Variable:
     data = v.data
     if not load:
-        return xr.Variable(v.dims, data, dict(v.attrs))
+        # A ManifestArray (a duck array) is stored unchanged either way (see _plain_numpy).
+        fast = isinstance(data, ManifestArray) or _plain_numpy(data)
+        return xr.Variable(v.dims, data, dict(v.attrs), fastpath=fast)
     values = load_values(data, storage_options) if isinstance(data, ManifestArray) else data
-    raw = xr.Variable(v.dims, np.asarray(values), dict(v.attrs))
+    # Wrapped as a backend array (as xarray's own backends hand data to its decoders), so
+    # the Variables the decoders build skip xarray's duck-array probe (see _plain_numpy).
+    raw = xr.Variable(v.dims, LazilyIndexedArray(NumpyIndexingAdapter(np.asarray(values))),
+                      dict(v.attrs))
     try:
         decoded = _decode(name, raw, opts)
         if decoded.dims == (name,):
-            return xr.IndexVariable(decoded.dims, decoded.values, decoded.attrs, decoded.encoding)
+            index_values = decoded.values
+            return xr.IndexVariable(decoded.dims, index_values, decoded.attrs, decoded.encoding,
+                                    fastpath=_plain_numpy(index_values))
         decoded.load()  # xarray decodes lazily: surface decoding errors here
     except (ValueError, TypeError, OverflowError, ArithmeticError) as err:
         # xarray/pandas/cftime reject values their CF attributes cannot decode (e.g. times

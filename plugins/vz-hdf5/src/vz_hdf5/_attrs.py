@@ -109,8 +109,12 @@ def read_attrs(
     hidden: frozenset[str] = HIDDEN_ATTRS,
     url: str = "",
     file: h5py.File | None = None,
+    cached: Any = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Read the visible attributes of ``obj``.
+
+    ``cached``, when given, stands in for ``obj.attrs`` (an object with the same iteration,
+    ``[name]`` and ``get_id(name)``, e.g. one that keeps values already read).
 
     Raises
     ------
@@ -125,9 +129,9 @@ def read_attrs(
         The stored numpy dtype string of every numeric attribute (``"<f4"``), which JSON
         cannot carry; CF decoding uses it (e.g. a ``float32`` ``scale_factor``).
     """
+    h5attrs = obj.attrs if cached is None else cached
     attrs: dict[str, Any] = {}
     dtypes: dict[str, str] = {}
-    h5attrs = obj.attrs
     for name in h5attrs:
         if name in hidden:
             continue

@@ -257,6 +257,40 @@ class HDF5Reader:
 # -- group survey ----------------------------------------------------------------------
 
 
+class _Attrs:
+    """The attributes of one object, each read (by h5py) at most once.
+
+    Names are listed once; a value is read on first use and kept, so the survey, the
+    dimension naming and :func:`read_attrs` share the reads.
+    """
+
+    __slots__ = ("_h5attrs", "_names", "_values")
+
+    def __init__(self, obj: h5py.HLObject) -> None:
+        self._h5attrs = obj.attrs
+        self._names = list(self._h5attrs)
+        self._values: dict[str, Any] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            value = self._values[name] = self._h5attrs[name]
+            return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._names else default
+
+    def get_id(self, name: str) -> Any:
+        return self._h5attrs.get_id(name)
+
+
 @dataclass
 class _Entry:
     """One dataset of a group, with what dimension naming needs."""
@@ -265,6 +299,7 @@ class _Entry:
     dset: h5py.Dataset
     is_scale: bool
     dimlist: Any  # DIMENSION_LIST value (array of reference arrays) or None
+    attrs: _Attrs
 
 
 @dataclass
@@ -277,7 +312,7 @@ class _Survey:
     """Dimensions of the group in netCDF order: labeled ones, then phony ones."""
 
 
-def _is_scale(attrs: h5py.AttributeManager) -> bool:
+def _is_scale(attrs: _Attrs) -> bool:
     if "CLASS" not in attrs:
         return False
     cls = attrs["CLASS"]
@@ -288,7 +323,7 @@ def _is_scale(attrs: h5py.AttributeManager) -> bool:
     return bool(cls == b"DIMENSION_SCALE")
 
 
-def _not_a_variable(attrs: h5py.AttributeManager) -> bool:
+def _not_a_variable(attrs: _Attrs) -> bool:
     if "NAME" not in attrs:
         return False
     name = attrs["NAME"]
@@ -377,7 +412,7 @@ class _Scanner:
             if not isinstance(obj, h5py.Dataset):
                 continue  # committed datatypes (netCDF-4 user types)
             self._check_heap_attrs(obj)
-            attrs = obj.attrs
+            attrs = _Attrs(obj)
             is_scale = _is_scale(attrs)
             dimlist = attrs.get("DIMENSION_LIST")
             shape = _full_shape(obj)
@@ -392,7 +427,7 @@ class _Scanner:
                 )
                 if unlabeled:
                     phony |= Counter(unlabeled)
-            survey.datasets.append(_Entry(name, obj, is_scale, dimlist))
+            survey.datasets.append(_Entry(name, obj, is_scale, dimlist, attrs))
         labeled = Counter(labeled_max)
         for size, count in phony.items():
             for _ in range(labeled[size], count):
@@ -406,34 +441,45 @@ class _Scanner:
         attrs, _ = read_attrs(grp, url=self.url, file=self.h5)
         variables: dict[str, Variable] = {}
         for entry in survey.datasets:
-            if entry.is_scale and _not_a_variable(entry.dset.attrs):
+            if entry.is_scale and _not_a_variable(entry.attrs):
                 continue
             name = entry.name
             name = name.removeprefix(NON_COORD_PREFIX)
             if name in self.drop or entry.dset.name in self.drop:
                 continue
             dims = self._dims(entry, survey, grp)
-            variables[name] = self._variable(entry.dset, dims)
+            variables[name] = self._variable(entry.dset, dims, entry.attrs)
         groups = {name: self._group(child) for name, child in survey.groups}
         return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
 
     # -- dimensions ----------------------------------------------------------------------
 
-    def _dimid_names(self, grp: h5py.Group) -> dict[int, str]:
-        """Map netCDF dimension ids to names for ``grp`` and its ancestors."""
+    def _dimid_names(self, grp: h5py.Group, survey: _Survey | None = None) -> dict[int, str]:
+        """Map netCDF dimension ids to names for ``grp`` and its ancestors.
+
+        ``survey`` is the survey of ``grp`` when at hand (its datasets, in link order).
+        """
         key = grp.name
         if key in self._dimids:
             return self._dimids[key]
         out: dict[int, str] = {}
         if key != "/":
             out.update(self._dimid_names(grp.parent))
-        for name in grp:
-            obj = grp.get(name)
-            # (_survey has checked these datasets' attributes for global heap damage)
-            if isinstance(obj, h5py.Dataset) and _is_scale(obj.attrs):
-                dimid = obj.attrs.get("_Netcdf4Dimid")
-                if dimid is not None:
-                    out[int(np.asarray(dimid).ravel()[0])] = name
+        if survey is not None:
+            scales = [(e.name, e.attrs) for e in survey.datasets if e.is_scale]
+        else:
+            scales = []
+            for name in grp:
+                obj = grp.get(name)
+                # (_survey has checked these datasets' attributes for global heap damage)
+                if isinstance(obj, h5py.Dataset):
+                    attrs = _Attrs(obj)
+                    if _is_scale(attrs):
+                        scales.append((name, attrs))
+        for name, attrs in scales:
+            dimid = attrs.get("_Netcdf4Dimid")
+            if dimid is not None:
+                out[int(np.asarray(dimid).ravel()[0])] = name
         self._dimids[key] = out
         return out
 
@@ -450,11 +496,11 @@ class _Scanner:
         if not shape:
             return ()
         names: list[str | None] = [None] * len(shape)
-        attrs = dset.attrs
+        attrs = entry.attrs
         if entry.is_scale:
             if "_Netcdf4Coordinates" in attrs:
                 ids = np.asarray(attrs["_Netcdf4Coordinates"]).ravel().tolist()
-                table = self._dimid_names(grp)
+                table = self._dimid_names(grp, survey)
                 if len(ids) == len(shape) and all(int(i) in table for i in ids):
                     return tuple(table[int(i)] for i in ids)
             names[0] = entry.name
@@ -481,8 +527,10 @@ class _Scanner:
 
     # -- variables -----------------------------------------------------------------------
 
-    def _variable(self, dset: h5py.Dataset, dims: tuple[str, ...]) -> Variable:
-        attrs, attr_dtypes = read_attrs(dset, url=self.url, file=self.h5)
+    def _variable(
+        self, dset: h5py.Dataset, dims: tuple[str, ...], h5attrs: _Attrs | None = None
+    ) -> Variable:
+        attrs, attr_dtypes = read_attrs(dset, url=self.url, file=self.h5, cached=h5attrs)
         try:
             data: ManifestArray | np.ndarray = self._array(dset, dims, attr_dtypes)
         except UnsupportedFeatureError:

@@ -15,9 +15,35 @@ from typing import Any
 
 import numpy as np
 
+from vzcore.errors import WriteError
 from vzcore.manifests import ManifestArray, SourceInfo
 
-__all__ = ["ManifestGroup", "Variable"]
+__all__ = ["ManifestGroup", "Variable", "values_to_write"]
+
+
+def values_to_write(name: str, data: Any) -> np.ndarray:
+    """Return a loaded variable's values as the plain numpy array a writer stores.
+
+    A masked array without masked elements becomes its data; variable-width strings
+    (numpy's ``StringDType``) become an object array of ``str``, which writers encode with
+    ``vlen-utf8``.
+
+    Raises
+    ------
+    vzcore.errors.WriteError
+        When elements are masked: their values are undefined until filled.
+    """
+    if isinstance(data, np.ma.MaskedArray):
+        if np.ma.getmaskarray(data).any():
+            raise WriteError(
+                f"Cannot write variable {name!r}: it is a masked array with masked elements; "
+                "fill them (and set _FillValue) before writing."
+            )
+        data = data.filled()
+    arr = np.asarray(data)
+    if arr.dtype.kind == "T":
+        arr = arr.astype(object)
+    return arr
 
 
 @dataclass

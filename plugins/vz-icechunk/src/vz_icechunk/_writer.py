@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from vzcore.errors import VZError, WriteError
-from vzcore.group import ManifestGroup
+from vzcore.group import ManifestGroup, values_to_write
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.attributes import json_attributes
 from vzcore.manifests.zarr_v3 import array_metadata_v3, chunk_key, group_metadata_v3
@@ -108,16 +108,7 @@ def _check_name(name: str, where: str) -> None:
 
 
 def _loaded(name: str, data: np.ndarray) -> np.ndarray:
-    if isinstance(data, np.ma.MaskedArray):
-        if np.ma.getmaskarray(data).any():
-            raise WriteError(
-                f"Cannot write variable {name!r}: it is a masked array with masked elements; "
-                "fill them (and set _FillValue) before writing."
-            )
-        data = data.filled()
-    arr = np.asarray(data)
-    if arr.dtype.kind == "T":
-        arr = arr.astype(object)
+    arr = values_to_write(name, data)
     if arr.dtype.kind == "O" and not all(isinstance(x, str) for x in arr.ravel().tolist()):
         raise WriteError(
             f"Cannot write variable {name!r}: an object array that does not hold only str has "

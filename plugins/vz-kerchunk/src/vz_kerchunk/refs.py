@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from vzcore.errors import WriteError
-from vzcore.group import ManifestGroup, Variable
+from vzcore.group import ManifestGroup, Variable, values_to_write
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
 from vzcore.manifests.attributes import json_attributes
 
@@ -441,17 +441,8 @@ def _check_name(name: str, where: str) -> None:
 
 def _in_memory(name: str, data: np.ndarray) -> tuple[ArrayMetadata, ChunkManifest]:
     """Describe in-memory values as one uncompressed inline chunk holding the whole array."""
-    if isinstance(data, np.ma.MaskedArray):
-        if np.ma.getmaskarray(data).any():
-            raise WriteError(
-                f"Cannot write variable {name!r}: it is a masked array with masked elements; "
-                "fill them (and set _FillValue) before writing."
-            )
-        data = data.filled()
-    arr = np.asarray(data)
+    arr = values_to_write(name, data)
     codecs: tuple[CodecConfig, ...] = ()
-    if arr.dtype.kind == "T":
-        arr = arr.astype(object)
     if arr.dtype.kind == "O":
         flat = arr.ravel().tolist()
         if all(isinstance(x, str) for x in flat):

@@ -50,6 +50,7 @@ from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable, values_to_write
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
 from vzcore.manifests.attributes import json_attributes
+from vzcore.manifests.zarr_v3 import encode_fill_value_v3
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -141,14 +142,6 @@ def _v2_dtype(dtype: np.dtype[Any]) -> Any:
     return dtype.str
 
 
-def _encode_float(x: float) -> float | str:
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return x
-
-
 def _decode_float(x: Any) -> float:
     if isinstance(x, str):
         return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[x]
@@ -178,10 +171,12 @@ def encode_fill_value(value: Any, dtype: np.dtype[Any] | str) -> Any:
     dt = np.dtype(dtype)
     if value is None:
         return None
+    if dt.kind in "fiubcmM":  # numbers, booleans and times: the same JSON in zarr v2 and v3
+        return encode_fill_value_v3(value, dt)
     v = value
     if isinstance(v, np.ndarray):
         v = v.tolist() if v.ndim else v.item()
-    if isinstance(v, list | tuple) and not (dt.kind == "c" and len(v) == 2):
+    if isinstance(v, list | tuple):
         if len(v) != 1:
             raise ValueError(f"a fill value must be a single value, got {value!r}")
         v = v[0]
@@ -189,31 +184,6 @@ def encode_fill_value(value: Any, dtype: np.dtype[Any] | str) -> Any:
         v = v.item()
     kind = dt.kind
     try:
-        if kind == "f":
-            x = float(_decode_float(v) if isinstance(v, str) else v)
-            with np.errstate(over="raise"):
-                cast = float(dt.type(x)) if math.isfinite(x) else x
-            return _encode_float(cast)
-        if kind in "iu":
-            if isinstance(v, float) and not v.is_integer():
-                raise ValueError(f"{v!r} is not an integer")
-            i = int(v)
-            info = np.iinfo(dt)
-            if not info.min <= i <= info.max:
-                raise ValueError(f"{i} is out of range for {dt}")
-            return i
-        if kind == "b":
-            if v not in (0, 1):
-                raise ValueError(f"{v!r} is not a boolean")
-            return bool(v)
-        if kind == "c":
-            c = complex(v[0], v[1]) if isinstance(v, list | tuple) else complex(v)
-            cast_c = complex(dt.type(c))
-            return [_encode_float(cast_c.real), _encode_float(cast_c.imag)]
-        if kind in "mM":
-            native = dt.newbyteorder("=")  # the count is a number, whatever the byte order
-            arr = np.array(v, native) if not isinstance(v, int) else np.array(v, "i8").view(native)
-            return int(arr.view("i8"))
         if kind in "SV":
             raw = v.encode("utf-8") if isinstance(v, str) else bytes(v)
             if kind == "S" and dt.itemsize and len(raw) > dt.itemsize:

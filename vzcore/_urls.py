@@ -97,7 +97,26 @@ def _cache_settings(block_size: int | None, cache_type: str | None) -> tuple[int
     return block_size, cache_type
 
 
-class CountingFile(io.RawIOBase):
+class _ReadOnlyFile(io.RawIOBase):
+    """A seekable, read-only raw file whose subclasses define ``read``, ``seek`` and ``tell``."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+
+class CountingFile(_ReadOnlyFile):
     """A read-only remote file that counts the range requests its cache makes.
 
     Wraps an fsspec file object: ``read``/``readinto``/``seek``/``tell`` go straight
@@ -131,12 +150,6 @@ class CountingFile(io.RawIOBase):
 
             cache.fetcher = counted
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
     def seek(self, offset: int, whence: int = 0) -> int:
         return int(self._f.seek(offset, whence))
 
@@ -149,15 +162,6 @@ class CountingFile(io.RawIOBase):
             self.requests += 1
             self.bytes_fetched += len(data)
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def readall(self) -> bytes:
-        return self.read(-1)
 
     def close(self) -> None:
         if self.closed:
@@ -172,7 +176,7 @@ class CountingFile(io.RawIOBase):
             )
 
 
-class _SharedFile(io.RawIOBase):
+class _SharedFile(_ReadOnlyFile):
     """A view of a session's shared file: its own position, close does not close the file."""
 
     def __init__(self, f: CountingFile) -> None:
@@ -182,12 +186,6 @@ class _SharedFile(io.RawIOBase):
         self.url = f.url
         self.size = f.size
         self.details = f.details
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
 
     def seek(self, offset: int, whence: int = 0) -> int:
         if whence == 0:
@@ -206,15 +204,6 @@ class _SharedFile(io.RawIOBase):
         data = self._f.read(size)
         self._pos += len(data)
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def readall(self) -> bytes:
-        return self.read(-1)
 
 
 def _key(url: str, storage_options: dict[str, Any] | None) -> tuple[str, str]:

@@ -1,0 +1,183 @@
+r"""Check one corpus file in both modes; print the result as one JSON line.
+
+Run by ``run.py`` in a subprocess per file (so a hang or a segfault costs one file)::
+
+    python corpus/check.py FILE FORMAT   # one file
+    python corpus/check.py --serve       # "FILE\tFORMAT" lines on stdin, one result each
+
+Results are printed as ``@@RESULT <json>`` lines, so that anything else a library prints
+does not confuse ``run.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+MODES = {"virtual": {"loadable_variables": []}, "default": {}}
+
+
+def _netcdf_engine(path: str, fmt: str) -> str | None:
+    """Return the xarray engine that reads the original as netCDF (None: not netCDF)."""
+    if fmt == "netcdf3":
+        return "scipy"
+    if fmt != "hdf5":
+        return None
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if "_NCProperties" in f.attrs or path.endswith((".nc", ".nc4", ".cdf")):
+            return "netcdf4"
+    return None
+
+
+def _where(exc: BaseException) -> str:
+    """``module.py:line in function`` of the innermost frame in vzcore or a vz plugin."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/vzcore/" in f.filename or "/vz_" in f.filename]
+    frame = (ours or frames or [None])[-1]
+    if frame is None:
+        return ""
+    parts = Path(frame.filename).parts
+    return f"{'/'.join(parts[-2:])}:{frame.lineno} in {frame.name}"
+
+
+def _refs_store(refs: dict[str, Any]) -> Any:
+    import fsspec
+
+    return fsspec.filesystem("reference", fo=refs).get_mapper("")
+
+
+def check_mode(path: str, fmt: str, mode: str, reference: Any, engine: str | None) -> Any:
+    """Open, write and read back one file in one mode; return a ModeResult."""
+    from compare import classify, compare_values, output_arrays
+
+    import vzcore
+    from vzcore.errors import VZError
+
+    kwargs = MODES[mode]
+    try:
+        if reference.has_groups:
+            obj = vzcore.open_virtual_datatree(path, **kwargs)
+        else:
+            obj = vzcore.open_virtual_dataset(path, **kwargs)
+        refs = obj.virtualize.to_kerchunk(format="dict")
+    except Exception as exc:  # noqa: BLE001 - every exception is classified
+        return classify(
+            exception=exc,
+            is_vz_error=isinstance(exc, VZError),
+            compared=0,
+            dropped=[],
+            mismatches={},
+            where=_where(exc),
+        )
+    dropped: list[str] = []
+    mismatches: dict[str, str] = {}
+    compared = 0
+    try:
+        out = output_arrays(_refs_store(refs))
+    except Exception as exc:  # noqa: BLE001
+        return classify(
+            exception=None,
+            is_vz_error=False,
+            compared=0,
+            dropped=[],
+            mismatches={"/": f"read: opening the group: {type(exc).__name__}: {exc}"},
+        )
+    for name, load in reference.arrays.items():
+        try:
+            expected = load()
+        except Exception as exc:  # noqa: BLE001 - the reference library cannot read it
+            reference.skipped[name] = f"reference library fails: {type(exc).__name__}: {exc}"
+            continue
+        if name not in out:
+            dropped.append(name)
+            continue
+        try:
+            actual = out[name][...]
+        except Exception as exc:  # noqa: BLE001
+            mismatches[name] = f"read: {type(exc).__name__}: {' '.join(str(exc).split())}"
+            continue
+        compared += 1
+        why = compare_values(expected, actual)
+        if why:
+            mismatches[name] = why
+    decoded: dict[str, str] = {}
+    if engine is not None:
+        decoded = _decoded(path, engine, refs)
+    return classify(
+        exception=None,
+        is_vz_error=False,
+        compared=compared,
+        dropped=dropped,
+        mismatches=mismatches,
+        decoded=decoded,
+    )
+
+
+def _decoded(path: str, engine: str, refs: dict[str, Any]) -> dict[str, str]:
+    import xarray as xr
+    from compare import compare_decoded
+
+    try:
+        original = xr.open_dataset(path, engine=engine)
+        original.load()
+    except Exception:  # noqa: BLE001 - xarray cannot open the original: nothing to compare
+        return {}
+    try:
+        ours = xr.open_dataset(_refs_store(refs), engine="zarr", zarr_format=2, consolidated=False)
+    except Exception as exc:  # noqa: BLE001
+        return {"/": f"xarray cannot open the references: {type(exc).__name__}: {exc}"}
+    return compare_decoded(original, ours)
+
+
+def check_file(path: str, fmt: str) -> dict[str, Any]:
+    """Both modes of one file, as a JSON-ready dict."""
+    from compare import REFERENCES
+
+    result: dict[str, Any] = {"path": path, "format": fmt}
+    try:
+        engine = _netcdf_engine(path, fmt)
+    except Exception:  # noqa: BLE001
+        engine = None
+    result["netcdf_engine"] = engine
+    for mode in MODES:
+        try:
+            reference = REFERENCES[fmt](path)
+        except Exception as exc:  # noqa: BLE001
+            result[mode] = {
+                "status": "unreadable",
+                "reason": f"reference library fails: {type(exc).__name__}: {exc}",
+            }
+            continue
+        with reference, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outcome = check_mode(path, fmt, mode, reference, engine)
+        result[mode] = asdict(outcome)
+        result[mode]["skipped"] = dict(reference.skipped)
+        result[mode]["expected"] = len(reference.arrays)
+    return result
+
+
+RESULT = "@@RESULT "
+
+
+def main() -> None:
+    """Command-line entry point: ``check.py FILE FORMAT`` or ``check.py --serve``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    if sys.argv[1:] == ["--serve"]:
+        for line in sys.stdin:
+            path, fmt = line.rstrip("\n").split("\t")
+            print(RESULT + json.dumps(check_file(path, fmt), default=str), flush=True)
+    else:
+        print(RESULT + json.dumps(check_file(sys.argv[1], sys.argv[2]), default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""What the reference libraries read from a file, and value-by-value comparison.
+
+Pure functions used by ``check.py`` (and unit-tested in ``tests/test_corpus_tools.py``):
+h5py, scipy.io.netcdf_file and tifffile give the raw values of every array of the
+original; :func:`output_arrays` walks the zarr hierarchy of the written references;
+:func:`compare_values` says whether two arrays hold the same values bit for bit (NaN-aware,
+strings compared as text, compound types field by field); :func:`classify` turns the
+outcome of one mode into exact / error / wrong / crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+
+NETCDF_DIM_ONLY = b"This is a netCDF dimension but not a netCDF variable"
+
+EXACT = "exact"
+ERROR = "error"
+WRONG = "wrong"
+CRASH = "crash"
+CLASSES = (EXACT, ERROR, WRONG, CRASH)
+
+
+@dataclass
+class Reference:
+    """The arrays of an original file as its reference library reads them.
+
+    ``arrays`` maps a slash-separated path (no leading slash) to a loader returning the
+    raw values; ``skipped`` maps paths the comparison leaves out to the reason (e.g. a
+    netCDF dimension without a variable, an empty dataspace).
+    """
+
+    arrays: dict[str, Callable[[], np.ndarray]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    has_groups: bool = False
+    close: Callable[[], None] = lambda: None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def hdf5_reference(path: str) -> Reference:
+    """Every dataset of an HDF5 file, read by h5py (raw values, no conversion)."""
+    import h5py
+
+    f = h5py.File(path, "r")
+    ref = Reference(close=f.close)
+
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Group):
+            ref.has_groups = True
+            return
+        if not isinstance(obj, h5py.Dataset):
+            return
+        try:
+            dim_name = obj.attrs.get("NAME") if "NAME" in obj.attrs else None
+        except Exception:  # noqa: BLE001 - an attribute h5py cannot decode: keep the dataset
+            dim_name = None
+        if isinstance(dim_name, str):
+            dim_name = dim_name.encode("utf-8", "surrogateescape")
+        if isinstance(dim_name, bytes | np.bytes_) and bytes(dim_name).startswith(NETCDF_DIM_ONLY):
+            ref.skipped[name] = "netCDF dimension without a variable"
+            return
+        if obj.shape is None:
+            ref.skipped[name] = "empty (null) dataspace"
+            return
+        ref.arrays[name] = lambda obj=obj: _h5_values(obj)
+
+    f.visititems(visit)
+    return ref
+
+
+def _h5_values(ds: Any) -> np.ndarray:
+    value = ds[()]
+    if not isinstance(value, np.ndarray):  # scalar vlen strings come back as str/bytes
+        arr = np.empty((), dtype=object)
+        arr[()] = value
+        return arr
+    return value
+
+
+def netcdf3_reference(path: str) -> Reference:
+    """Every variable of a netCDF classic file, read by scipy.io.netcdf_file (raw values)."""
+    from scipy.io import netcdf_file
+
+    f = netcdf_file(path, "r", mmap=False, maskandscale=False)
+    ref = Reference(close=f.close)
+    for name, var in f.variables.items():
+        ref.arrays[name] = lambda var=var: np.asarray(var.data)
+    return ref
+
+
+def tiff_reference(path: str) -> Reference:
+    """Every series and resolution level of a TIFF file, read by tifffile.
+
+    Paths follow vz-tiff's layout: ``band_data`` for level 0 of series 0,
+    ``overview_<n>/band_data`` for its levels, ``series_<i>/...`` for further series.
+    """
+    import tifffile
+
+    tif = tifffile.TiffFile(path)
+    ref = Reference(close=tif.close)
+    for i, series in enumerate(tif.series):
+        for level_index, level in enumerate(series.levels):
+            parts = [f"series_{i}"] if i else []
+            if level_index:
+                parts.append(f"overview_{level_index}")
+            if parts:
+                ref.has_groups = True
+            ref.arrays["/".join([*parts, "band_data"])] = lambda level=level: level.asarray()
+    return ref
+
+
+REFERENCES: dict[str, Callable[[str], Reference]] = {
+    "hdf5": hdf5_reference,
+    "netcdf3": netcdf3_reference,
+    "tiff": tiff_reference,
+}
+
+
+def output_arrays(store: Any) -> dict[str, Any]:
+    """Every array of a zarr (v2) hierarchy, by slash-separated path."""
+    import zarr
+
+    group = zarr.open_group(store, mode="r", zarr_format=2)
+    found: dict[str, Any] = {}
+
+    def walk(g: Any, prefix: str) -> None:
+        for name, member in g.members():
+            path = f"{prefix}{name}"
+            if isinstance(member, zarr.Array):
+                found[path] = member
+            else:
+                walk(member, path + "/")
+
+    walk(group, "")
+    return found
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    if isinstance(value, np.str_):
+        return str(value)
+    return value
+
+
+def _flat_objects(a: np.ndarray) -> Iterator[Any]:
+    for v in a.reshape(-1).tolist() if a.dtype.kind != "O" else a.reshape(-1):
+        yield _as_text(v)
+
+
+def _same_object(x: Any, y: Any) -> bool:
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return compare_values(np.asarray(x), np.asarray(y)) is None
+    if isinstance(x, float) and isinstance(y, float) and np.isnan(x) and np.isnan(y):
+        return True
+    return bool(x == y)
+
+
+def compare_values(expected: np.ndarray, actual: np.ndarray) -> str | None:
+    """Return None when both arrays hold the same values, else why not.
+
+    Numbers are compared bit for bit in native byte order (any NaN equals any NaN);
+    strings (fixed bytes, vlen bytes/str, numpy text) are compared as text; compound types
+    field by field; object arrays element by element.
+    """
+    expected = np.asarray(expected)
+    actual = np.asarray(actual)
+    if expected.shape != actual.shape:
+        return f"shape {actual.shape} instead of {expected.shape}"
+    e_kind, a_kind = expected.dtype.kind, actual.dtype.kind
+    if expected.dtype.names:
+        if not actual.dtype.names:
+            return f"dtype {actual.dtype} instead of compound {expected.dtype}"
+        if list(actual.dtype.names) != list(expected.dtype.names):
+            return f"fields {actual.dtype.names} instead of {expected.dtype.names}"
+        for name in expected.dtype.names:
+            why = compare_values(expected[name], actual[name])
+            if why:
+                return f"field {name!r}: {why}"
+        return None
+    text_kinds = "OSUT"
+    if e_kind in text_kinds or a_kind in text_kinds:
+        if (e_kind in text_kinds) != (a_kind in text_kinds) and "O" not in (e_kind, a_kind):
+            return f"dtype {actual.dtype} instead of {expected.dtype}"
+        for n, (x, y) in enumerate(
+            zip(_flat_objects(expected), _flat_objects(actual), strict=True)
+        ):
+            if not _same_object(x, y):
+                return f"element {n}: {y!r:.60} instead of {x!r:.60}"
+        return None
+    if e_kind != a_kind or expected.dtype.itemsize != actual.dtype.itemsize:
+        return f"dtype {actual.dtype} instead of {expected.dtype}"
+    e = expected.astype(expected.dtype.newbyteorder("="), copy=False)
+    a = actual.astype(actual.dtype.newbyteorder("="), copy=False)
+    if e_kind in "fc":
+        floats_e = e.view(e.real.dtype) if e_kind == "c" else e
+        floats_a = a.view(a.real.dtype) if a_kind == "c" else a
+        uint = np.dtype(f"u{floats_e.dtype.itemsize}")
+        same = (floats_e.view(uint) == floats_a.view(uint)) | (
+            np.isnan(floats_e) & np.isnan(floats_a)
+        )
+    elif e_kind in "biuMmV":
+        same = np.frombuffer(e.tobytes(), np.uint8) == np.frombuffer(a.tobytes(), np.uint8)
+    else:
+        same = e == a
+    same = np.asarray(same)
+    if not same.all():
+        bad = np.argwhere(
+            ~same.reshape(expected.shape) if same.shape == expected.shape else ~same.reshape(-1)
+        )
+        where = tuple(int(i) for i in bad[0])
+        if same.shape == expected.shape:
+            return f"{int((~same).sum())} values differ, first at {where}: {a[where]!r} instead of {e[where]!r}"
+        return f"{int((~same).sum())} bytes differ"
+    return None
+
+
+def compare_decoded(expected: Any, actual: Any) -> dict[str, str]:
+    """Compare two xarray Datasets variable by variable (decoded values and dims).
+
+    Returns ``{variable: reason}`` for every variable of ``expected`` that is missing from
+    ``actual`` or differs from it.
+    """
+    problems: dict[str, str] = {}
+    for name, var in expected.variables.items():
+        if name not in actual.variables:
+            problems[str(name)] = "missing from the references"
+            continue
+        other = actual.variables[name]
+        if var.dims != other.dims:
+            problems[str(name)] = f"dims {other.dims} instead of {var.dims}"
+            continue
+        try:
+            why = _compare_decoded_values(np.asarray(var.values), np.asarray(other.values))
+        except Exception as exc:  # noqa: BLE001 - reading the decoded values failed
+            why = f"reading decoded values: {type(exc).__name__}: {exc}"
+        if why:
+            problems[str(name)] = why
+    return problems
+
+
+def _compare_decoded_values(e: np.ndarray, a: np.ndarray) -> str | None:
+    if e.shape != a.shape:
+        return f"shape {a.shape} instead of {e.shape}"
+    if e.dtype != a.dtype and not (e.dtype.kind in "OSUT" and a.dtype.kind in "OSUT"):
+        return f"decoded dtype {a.dtype} instead of {e.dtype}"
+    return compare_values(e, a)
+
+
+@dataclass
+class ModeResult:
+    """What happened to one file in one mode (fully virtual or defaults)."""
+
+    status: str
+    reason: str = ""
+    compared: int = 0
+    dropped: list[str] = field(default_factory=list)
+    mismatches: dict[str, str] = field(default_factory=dict)
+    decoded: dict[str, str] = field(default_factory=dict)
+
+
+def classify(
+    *,
+    exception: BaseException | None,
+    is_vz_error: bool,
+    compared: int,
+    dropped: list[str],
+    mismatches: Mapping[str, str],
+    decoded: Mapping[str, str] | None = None,
+    where: str = "",
+) -> ModeResult:
+    """Turn the outcome of one file and mode into a :class:`ModeResult`.
+
+    An exception while opening or writing is a clear error when it is a VZError, a crash
+    otherwise (``where`` names the innermost vzcore frame); a read-back failure (mismatch text starting ``read:``) is a crash; values
+    that differ, decoded values that differ, or arrays missing from the output are wrong.
+    """
+    decoded = dict(decoded or {})
+    if exception is not None:
+        status = ERROR if is_vz_error else CRASH
+        msg = " ".join(str(exception).split())
+        at = f" [at {where}]" if where else ""
+        return ModeResult(status, f"{type(exception).__name__}: {msg[:300]}{at}")
+    crashes = {k: v for k, v in mismatches.items() if v.startswith("read:")}
+    if crashes:
+        name, why = next(iter(crashes.items()))
+        return ModeResult(
+            CRASH,
+            f"reading back {name!r}: {why[5:].strip()[:300]}",
+            compared,
+            list(dropped),
+            dict(mismatches),
+            decoded,
+        )
+    if mismatches or dropped or decoded:
+        parts = []
+        if dropped:
+            parts.append(f"{len(dropped)} array(s) silently dropped: {', '.join(dropped[:5])}")
+        if mismatches:
+            name, why = next(iter(mismatches.items()))
+            parts.append(f"{len(mismatches)} array(s) differ, e.g. {name!r}: {why[:200]}")
+        if decoded:
+            name, why = next(iter(decoded.items()))
+            parts.append(f"xarray-decoded differs in {len(decoded)}, e.g. {name!r}: {why[:200]}")
+        return ModeResult(
+            WRONG, "; ".join(parts), compared, list(dropped), dict(mismatches), decoded
+        )
+    return ModeResult(EXACT, "", compared)

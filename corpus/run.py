@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes (2)")
-    parser.add_argument("--timeout", type=float, default=120, help="seconds per file (120)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per file (300)")
     parser.add_argument("--only", default="", help="check only files whose name contains this")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/corpus.md")
     args = parser.parse_args(argv)

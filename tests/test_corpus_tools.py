@@ -111,6 +111,13 @@ def test_compare_values_strings_and_compound() -> None:
     other = rec.copy()
     other["x"][1] = 4
     assert "field 'x'" in compare.compare_values(rec, other)
+    padded = np.zeros(2, [("f0", "V1"), ("x", "<i4"), ("y", "<f8")])
+    padded["x"], padded["y"] = rec["x"], rec["y"]
+    assert compare.compare_values(rec, padded) is None
+    assert "fields" in compare.compare_values(rec, padded[["x"]])
+    chars = np.array([[b"a", b"b"], [b"c", b""]], "S1")
+    assert compare.compare_values(chars, np.array([b"ab", b"c"], "S2")) is None
+    assert compare.compare_values(chars, np.array([b"ab", b"d"], "S2"))
 
 
 def test_references_of_generated_files(tmp_path: Path) -> None:

@@ -36,16 +36,30 @@ def _netcdf_engine(path: str, fmt: str) -> str | None:
 
 
 def _where(exc: BaseException) -> str:
-    """``module.py:line in function`` of the innermost frame in vzcore or a vz plugin."""
+    """Name the vzcore frames behind an exception: ``file.py:line in function``.
+
+    The innermost frame in vzcore or a vz plugin, preceded by the last vzcore frame that
+    called into another library when the exception passed through one (e.g. xarray calling
+    back into ``ManifestArray.__array__``).
+    """
     import traceback
 
+    def ours(frame: traceback.FrameSummary) -> bool:
+        return "/vzcore/" in frame.filename or "/vz_" in frame.filename
+
+    def name(frame: traceback.FrameSummary) -> str:
+        parts = Path(frame.filename).parts
+        return f"{'/'.join(parts[-2:])}:{frame.lineno} in {frame.name}"
+
     frames = traceback.extract_tb(exc.__traceback__)
-    ours = [f for f in frames if "/vzcore/" in f.filename or "/vz_" in f.filename]
-    frame = (ours or frames or [None])[-1]
-    if frame is None:
-        return ""
-    parts = Path(frame.filename).parts
-    return f"{'/'.join(parts[-2:])}:{frame.lineno} in {frame.name}"
+    mine = [i for i, f in enumerate(frames) if ours(f)]
+    if not mine:
+        return name(frames[-1]) if frames else ""
+    last = mine[-1]
+    callers = [i for i in mine if i < last and "site-packages" in frames[i + 1].filename]
+    if callers:
+        return f"{name(frames[callers[-1]])} -> {name(frames[last])}"
+    return name(frames[last])
 
 
 def _refs_store(refs: dict[str, Any]) -> Any:

@@ -206,3 +206,20 @@ def test_check_mode_on_a_generated_file(tmp_path: Path, monkeypatch: pytest.Monk
         with compare.hdf5_reference(str(h5)) as ref:
             result = check.check_mode(str(h5), "hdf5", mode, ref, None)
         assert (result.status, result.compared) == ("exact", 2), result.reason
+
+
+def test_check_mode_reports_dropped_and_differing_arrays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(CORPUS))
+    check = _load("check")
+    h5 = tmp_path / "d.h5"
+    with h5py.File(h5, "w") as f:
+        f["a"] = np.arange(3.0)
+    with compare.hdf5_reference(str(h5)) as ref:
+        ref.arrays["ghost"] = lambda: np.zeros(1)
+        ref.arrays["a"] = lambda: np.array([0.0, 1.0, 5.0])
+        result = check.check_mode(str(h5), "hdf5", "virtual", ref, None)
+    assert result.status == "wrong"
+    assert result.dropped == ["ghost"]
+    assert "values differ" in result.mismatches["a"]

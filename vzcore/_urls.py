@@ -44,6 +44,8 @@ __all__ = [
     "read_head",
     "scan_session",
     "stat_source",
+    "sync_filesystem",
+    "sync_storage_options",
     "to_url",
 ]
 
@@ -210,6 +212,35 @@ def _key(url: str, storage_options: dict[str, Any] | None) -> tuple[str, str]:
     return url, repr(sorted((storage_options or {}).items()))
 
 
+_ASYNC_OPTIONS = ("asynchronous", "loop")
+"""fsspec options that tie a filesystem instance to an event loop (see sync_filesystem)."""
+
+
+def sync_storage_options(storage_options: dict[str, Any] | None) -> dict[str, Any]:
+    """Return a copy of ``storage_options`` without ``asynchronous`` and ``loop``.
+
+    See :func:`sync_filesystem` for why.
+    """
+    return {k: v for k, v in (storage_options or {}).items() if k not in _ASYNC_OPTIONS}
+
+
+def sync_filesystem(url: str, storage_options: dict[str, Any] | None = None) -> tuple[Any, str]:
+    """Return a blocking fsspec filesystem for ``url`` and the path inside it.
+
+    ``storage_options`` may hold ``asynchronous=True`` (or a ``loop``): users pass it, and
+    xarray's kerchunk engine and zarr's fsspec store add ``asynchronous: True`` to the very
+    dict they are given. fsspec caches filesystem instances by their options, so such a dict
+    returns the asynchronous instance made for another event loop, whose blocking methods
+    then fail with ``RuntimeError: Loop is not running``. vzcore reads with blocking calls,
+    so those two options are left out: the instance is fsspec's ordinary one, on fsspec's
+    own I/O loop. The caller's dict is not changed.
+    """
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(url, **sync_storage_options(storage_options))
+    return fs, path
+
+
 _listed: dict[tuple[str, str], dict[str, Any]] = {}
 """What the last remote globs reported per file (size, ETag, ...); each entry is used once."""
 
@@ -243,9 +274,7 @@ def scan_session() -> Iterator[None]:
 def _open_remote(
     url: str, storage_options: dict[str, Any] | None, block_size: int, cache_type: str
 ) -> CountingFile:
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(url, **(storage_options or {}))
+    fs, path = sync_filesystem(url, storage_options)
     # One info() call (a HEAD on object stores) gives the size for the cache and the ETag
     # and mtime for stat_source; the file object then needs no request of its own. A glob
     # that just listed the file already knows all that.
@@ -326,9 +355,7 @@ def expand_glob(pattern: str, storage_options: dict[str, Any] | None = None) -> 
         import glob
 
         return sorted(glob.glob(os.path.expanduser(local)))
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(pattern, **(storage_options or {}))
+    fs, path = sync_filesystem(pattern, storage_options)
     found = fs.glob(path, detail=True)
     urls = []
     if len(_listed) > _LISTED_MAX:
@@ -366,7 +393,5 @@ def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> Sour
         shared = files.get(_key(url, storage_options))
         if shared is not None and shared.details:
             return SourceInfo.from_fsspec_info(shared.details)
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(url, **(storage_options or {}))
+    fs, path = sync_filesystem(url, storage_options)
     return SourceInfo.from_fsspec_info(fs.info(path))

@@ -42,7 +42,8 @@ def test_vzcore_after_kerchunk_engine_on_s3(vz_s3: S3Server, tmp_path: Path) -> 
     vzcore.open_virtual_dataset(url, storage_options=so).virtualize.to_kerchunk(str(refs))
 
     with xr.open_dataset(
-        str(refs), engine="kerchunk",
+        str(refs),
+        engine="kerchunk",
         storage_options={"remote_protocol": "s3", "remote_options": so},
     ) as ds:
         np.testing.assert_array_equal(ds["v"].load().values, values)
@@ -56,7 +57,9 @@ def test_vzcore_after_kerchunk_engine_on_s3(vz_s3: S3Server, tmp_path: Path) -> 
     assert report.ok, str(report)
     assert report.chunks_decoded == 3
     paths = vzcore.open_virtual_mfdataset(
-        f"s3://{vz_s3.bucket}/loop/*.nc", storage_options=so, combine="nested",
+        f"s3://{vz_s3.bucket}/loop/*.nc",
+        storage_options=so,
+        combine="nested",
         concat_dim="t",
     )
     assert paths["v"].shape == (1, 3, 4)

@@ -49,21 +49,37 @@ class NoReaderFoundError(UnsupportedFormatError):
     installed
         Names of the readers that are installed.
     hint
-        Distribution that would handle the file, when the format is known.
+        Distribution that would handle the file, when the format is known and its reader
+        is not installed.
+    reason
+        What is true about the file when no reader is missing (a directory, an empty file,
+        bytes no reader recognises), with what to do next; None for the generic message.
     """
 
-    def __init__(self, url: str, installed: Iterable[str], hint: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        installed: Iterable[str],
+        hint: str | None = None,
+        reason: str | None = None,
+    ) -> None:
         self.url = url
         self.installed = tuple(installed)
         self.hint = hint
+        self.reason = reason
         if hint is not None:
             next_step = f"install {hint} (pip install {hint})"
+        elif reason is not None:
+            next_step = reason
         else:
             next_step = (
                 "pass reader=<name> to force one, or install a plugin for this format "
                 f"(installed readers: {', '.join(self.installed) or 'none'})"
             )
         super().__init__(f"No reader for {url!r}: {next_step}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, tuple[str, ...], str | None, str | None]]:
+        return type(self), (self.url, self.installed, self.hint, self.reason)
 
 
 class GroupNotFoundError(VZError, KeyError):

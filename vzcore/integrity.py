@@ -227,9 +227,15 @@ def _to_group(
     if isinstance(target, str | os.PathLike):
         from vzcore.api import read_group
 
+        options = dict(reader_options or {})
+        if not {"allowed_prefixes", "allowed_protocols"} & set(options):
+            # The reader's allow-list guards handing data from foreign references to a
+            # caller; verify hands none out: it stats the referenced files and decodes the
+            # byte ranges it checks. So a user's own references verify wherever they are.
+            options["allowed_prefixes"] = ["*"]
         return read_group(
             target, reader="kerchunk", storage_options=storage_options,
-            reader_options=reader_options,
+            reader_options=options,
         )
     import xarray as xr
 
@@ -265,9 +271,10 @@ def verify(
     storage_options
         fsspec options for the referenced files (and for the references' path).
     reader_options
-        Options of the ``"kerchunk"`` reader when ``target`` is a path, e.g.
-        ``{"allowed_prefixes": ["s3://bucket/data/"]}`` for references that point outside
-        their own directory.
+        Options of the ``"kerchunk"`` reader when ``target`` is a path. References are
+        checked wherever they point (verify returns no data, so the reader's allow-list of
+        URLs is not applied) unless ``allowed_prefixes`` or ``allowed_protocols`` is given
+        here, e.g. ``{"allowed_prefixes": ["s3://bucket/data/"]}`` to refuse the rest.
 
     Returns
     -------
@@ -283,8 +290,9 @@ def verify(
     1 stale file(s) (re-scan them):
       'file:///data/day3.nc': size 22684 -> 22690; modified 2026-... -> 2026-...
     """
-    from vzcore._urls import stat_source
+    from vzcore._urls import stat_source, sync_storage_options
 
+    storage_options = sync_storage_options(storage_options) if storage_options else None
     group = _to_group(target, storage_options, reader_options)
     report = VerifyReport(deep=deep)
     arrays = list(_arrays(group))

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from vzcore.errors import RangeRequestsIgnoredError
+
 if TYPE_CHECKING:
     from vzcore.manifests.sources import SourceInfo
 
@@ -142,12 +144,24 @@ class CountingFile(_ReadOnlyFile):
         cache = getattr(f, "cache", None)
         fetcher = getattr(cache, "fetcher", None)
         self._counts_fetches = fetcher is not None
+        self._check_ranges = _origin(url) is not None
         if fetcher is not None:
 
             def counted(start: int, end: int) -> bytes:
-                data: bytes = fetcher(start, end)
+                try:
+                    data: bytes = fetcher(start, end)
+                except ValueError as err:  # fsspec's word for a 200 answer to a ranged GET
+                    if "range requests" in str(err):
+                        raise RangeRequestsIgnoredError(url) from err
+                    raise
                 self.requests += 1
                 self.bytes_fetched += len(data)
+                if self._check_ranges and start == 0 and self.size is not None and (
+                    end >= self.size
+                ):
+                    # The whole file in one answer: fsspec cannot tell 200 from 206 here.
+                    self._check_ranges = False
+                    self.requests += check_ranges(url, self._f)
                 return data
 
             cache.fetcher = counted
@@ -176,6 +190,70 @@ class CountingFile(_ReadOnlyFile):
                 "%s: %d request(s), %d bytes fetched (file size %s)",
                 self.url, self.requests, self.bytes_fetched, self.size,
             )
+
+
+_RANGES_OK: set[str] = set()
+"""HTTP origins (``scheme://host:port``) seen answering a ranged request with 206."""
+
+
+def _origin(url: str) -> str | None:
+    """Return ``scheme://netloc`` of an HTTP(S) URL, else None."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def check_ranges(url: str, f: Any) -> int:
+    """Check that the HTTP server of ``url`` answers ``Range`` requests; return requests made.
+
+    ``f`` is the open fsspec HTTP file. One request for byte 1 of the file, once per origin
+    and process (servers answer ranges for all their files or for none), and only for
+    HTTP(S) files of two bytes or more. Object stores always answer ranges.
+
+    Raises
+    ------
+    RangeRequestsIgnoredError
+        The server sent the whole file instead of the byte asked for.
+    """
+    origin = _origin(url)
+    size = getattr(f, "size", None)
+    fetch = getattr(f, "_fetch_range", None)
+    if origin is None or origin in _RANGES_OK or fetch is None or not size or size < 2:
+        return 0
+    try:
+        data = fetch(1, 2)
+    except ValueError as err:  # fsspec: "The HTTP server doesn't appear to support range ..."
+        if "range requests" in str(err):
+            raise RangeRequestsIgnoredError(url) from err
+        raise
+    if len(data) != 1:
+        raise RangeRequestsIgnoredError(url)
+    _RANGES_OK.add(origin)
+    return 1
+
+
+def check_url_ranges(url: str, storage_options: dict[str, Any] | None = None) -> None:
+    """Check that the server of an HTTP(S) ``url`` answers ``Range`` requests (see check_ranges).
+
+    Other URLs (local files, object stores) need no check.
+
+    Raises
+    ------
+    RangeRequestsIgnoredError
+        The server sent the whole file instead of the byte asked for.
+    """
+    origin = _origin(url)
+    if origin is None or origin in _RANGES_OK:
+        return
+    bs, ct = _cache_settings(None, None)
+    f = _open_remote(url, storage_options, bs, ct)
+    try:
+        f.requests += check_ranges(url, f._f)
+    finally:
+        f.close()
 
 
 class _SharedFile(_ReadOnlyFile):

@@ -19,6 +19,7 @@ __all__ = [
     "NoWriterFoundError",
     "NotVirtualizableError",
     "PluginLoadError",
+    "RangeRequestsIgnoredError",
     "ShortReadError",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
@@ -189,6 +190,33 @@ class ShortReadError(CorruptFileError):
             "(vzcore.verify lists every stale reference; re-scan the file)"
         )
         self.args = (message,)
+
+
+class RangeRequestsIgnoredError(VZError, OSError):
+    """A server answers ranged requests with the whole file (HTTP 200 instead of 206).
+
+    References are byte ranges: readers of them (fsspec, zarr) fail on such a server, and
+    scanning through it would read whole files for every small read.
+
+    Parameters
+    ----------
+    url
+        The file whose server ignored the ``Range`` header.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"The server of {url!r} ignores HTTP Range requests: it answered a request for "
+            "part of the file with the whole file (status 200 instead of 206 Partial "
+            "Content). References into the file would be unreadable (fsspec and zarr read "
+            "them as byte ranges). Serve the files from a server that supports ranges "
+            "(an object store, nginx, Apache; Python's 'http.server' does not), or download "
+            "them and scan the local copies."
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return type(self), (self.url,)
 
 
 class CFDecodeError(VZError, ValueError):

@@ -141,7 +141,7 @@ class CountingFile(_ReadOnlyFile):
         self.details: dict[str, Any] = dict(details or {})
         """What the filesystem reported about the file when opening it (ETag, mtime, ...)."""
         # (not f.details: on fsspec's buffered files that property costs another request)
-        cache = getattr(f, "cache", None)
+        cache: Any = getattr(f, "cache", None)
         fetcher = getattr(cache, "fetcher", None)
         self._counts_fetches = fetcher is not None
         self._check_ranges = _origin(url) is not None

@@ -312,8 +312,8 @@ class HDF5ScaleOffset(Codec):  # type: ignore[misc]  # numcodecs is untyped
                 f"{self.codec_id}: the chunk holds {len(body)} bytes of packed values, "
                 f"{need} needed"
             )
-        stream = np.unpackbits(np.frombuffer(body, dtype=np.uint8, count=need))
-        stream = stream[: self.count * minbits].reshape(self.count, minbits)
+        bits = np.unpackbits(np.frombuffer(body, dtype=np.uint8, count=need))
+        stream = bits[: self.count * minbits].reshape(self.count, minbits)
         width = -(-minbits // 8) * 8
         padded = np.zeros((self.count, width), dtype=np.uint8)
         padded[:, width - minbits :] = stream
@@ -348,4 +348,5 @@ class HDF5ScaleOffset(Codec):  # type: ignore[misc]  # numcodecs is untyped
         if self._fill is not None:
             fill = np.frombuffer(self._fill, dtype=native)[0]
             values[codes == np.uint64((1 << minbits) - 1)] = fill
-        return values.astype(native)
+        out: np.ndarray = values.astype(native)
+        return out

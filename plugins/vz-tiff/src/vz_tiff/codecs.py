@@ -17,7 +17,7 @@ from imagecodecs.numcodecs import Jpeg
 __all__ = ["TiffJpeg"]
 
 
-class TiffJpeg(Jpeg):  # type: ignore[misc]  # imagecodecs' numcodecs classes are untyped
+class TiffJpeg(Jpeg):
     """JPEG with the TIFF file's shared tables (``tables``: base64 in the configuration)."""
 
     codec_id = "vz_tiff_jpeg"

@@ -8,6 +8,7 @@ specification's codecs where they decode the same bytes and ``numcodecs.<id>`` o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,7 @@ def _bytes_to_bytes(config: Mapping[str, Any], meta: ArrayMetadata) -> dict[str,
     return _named(f"numcodecs.{cid}", params)
 
 
+@functools.cache
 def _registered_kind(cid: str) -> str | None:
     """Return the kind of the zarr-python 3 codec registered as ``numcodecs.<cid>``.
 

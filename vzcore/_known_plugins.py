@@ -6,6 +6,8 @@ install vz-tiff" message name the right distribution for a format that is not in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from vzcore.registry import Magic
 
 __all__ = ["KNOWN_READERS", "KNOWN_WRITERS", "suggest_reader", "suggest_writer"]
@@ -38,14 +40,21 @@ KNOWN_WRITERS: dict[str, str] = {
 }
 
 
-def suggest_reader(url: str, head: bytes) -> str | None:
-    """Return the distribution that would read this file, judged by magic bytes then name."""
-    for dist, _, magics in KNOWN_READERS.values():
+def suggest_reader(url: str, head: bytes, installed: Iterable[str] = ()) -> str | None:
+    """Return the distribution to install for this file, or None.
+
+    A known format is recognised by its magic bytes; formats without magic bytes (kerchunk
+    references) by the file's name. A reader that is already ``installed`` is never
+    suggested, and a name alone never suggests a format that has magic bytes: an empty or
+    foreign file called ``x.nc`` is not a netCDF file whatever its name.
+    """
+    have = set(installed)
+    for name, (dist, _, magics) in KNOWN_READERS.items():
         if any(m.found_in(head) for m in magics):
-            return dist
+            return None if name in have else dist
     lowered = url.lower().rstrip("/")
-    for dist, exts, magics in KNOWN_READERS.values():
-        if (not magics or not head) and any(lowered.endswith(e) for e in exts):
+    for name, (dist, exts, magics) in KNOWN_READERS.items():
+        if not magics and name not in have and any(lowered.endswith(e) for e in exts):
             return dist
     return None
 

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from vzcore.errors import RangeRequestsIgnoredError
+
 if TYPE_CHECKING:
     from vzcore.manifests.sources import SourceInfo
 
@@ -44,6 +46,8 @@ __all__ = [
     "read_head",
     "scan_session",
     "stat_source",
+    "sync_filesystem",
+    "sync_storage_options",
     "to_url",
 ]
 
@@ -137,15 +141,27 @@ class CountingFile(_ReadOnlyFile):
         self.details: dict[str, Any] = dict(details or {})
         """What the filesystem reported about the file when opening it (ETag, mtime, ...)."""
         # (not f.details: on fsspec's buffered files that property costs another request)
-        cache = getattr(f, "cache", None)
+        cache: Any = getattr(f, "cache", None)
         fetcher = getattr(cache, "fetcher", None)
         self._counts_fetches = fetcher is not None
+        self._check_ranges = _origin(url) is not None
         if fetcher is not None:
 
             def counted(start: int, end: int) -> bytes:
-                data: bytes = fetcher(start, end)
+                try:
+                    data: bytes = fetcher(start, end)
+                except ValueError as err:  # fsspec's word for a 200 answer to a ranged GET
+                    if "range requests" in str(err):
+                        raise RangeRequestsIgnoredError(url) from err
+                    raise
                 self.requests += 1
                 self.bytes_fetched += len(data)
+                if self._check_ranges and start == 0 and self.size is not None and (
+                    end >= self.size
+                ):
+                    # The whole file in one answer: fsspec cannot tell 200 from 206 here.
+                    self._check_ranges = False
+                    self.requests += check_ranges(url, self._f)
                 return data
 
             cache.fetcher = counted
@@ -174,6 +190,70 @@ class CountingFile(_ReadOnlyFile):
                 "%s: %d request(s), %d bytes fetched (file size %s)",
                 self.url, self.requests, self.bytes_fetched, self.size,
             )
+
+
+_RANGES_OK: set[str] = set()
+"""HTTP origins (``scheme://host:port``) seen answering a ranged request with 206."""
+
+
+def _origin(url: str) -> str | None:
+    """Return ``scheme://netloc`` of an HTTP(S) URL, else None."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def check_ranges(url: str, f: Any) -> int:
+    """Check that the HTTP server of ``url`` answers ``Range`` requests; return requests made.
+
+    ``f`` is the open fsspec HTTP file. One request for byte 1 of the file, once per origin
+    and process (servers answer ranges for all their files or for none), and only for
+    HTTP(S) files of two bytes or more. Object stores always answer ranges.
+
+    Raises
+    ------
+    RangeRequestsIgnoredError
+        The server sent the whole file instead of the byte asked for.
+    """
+    origin = _origin(url)
+    size = getattr(f, "size", None)
+    fetch = getattr(f, "_fetch_range", None)
+    if origin is None or origin in _RANGES_OK or fetch is None or not size or size < 2:
+        return 0
+    try:
+        data = fetch(1, 2)
+    except ValueError as err:  # fsspec: "The HTTP server doesn't appear to support range ..."
+        if "range requests" in str(err):
+            raise RangeRequestsIgnoredError(url) from err
+        raise
+    if len(data) != 1:
+        raise RangeRequestsIgnoredError(url)
+    _RANGES_OK.add(origin)
+    return 1
+
+
+def check_url_ranges(url: str, storage_options: dict[str, Any] | None = None) -> None:
+    """Check that the server of an HTTP(S) ``url`` answers ``Range`` requests (see check_ranges).
+
+    Other URLs (local files, object stores) need no check.
+
+    Raises
+    ------
+    RangeRequestsIgnoredError
+        The server sent the whole file instead of the byte asked for.
+    """
+    origin = _origin(url)
+    if origin is None or origin in _RANGES_OK:
+        return
+    bs, ct = _cache_settings(None, None)
+    f = _open_remote(url, storage_options, bs, ct)
+    try:
+        f.requests += check_ranges(url, f._f)
+    finally:
+        f.close()
 
 
 class _SharedFile(_ReadOnlyFile):
@@ -210,6 +290,35 @@ def _key(url: str, storage_options: dict[str, Any] | None) -> tuple[str, str]:
     return url, repr(sorted((storage_options or {}).items()))
 
 
+_ASYNC_OPTIONS = ("asynchronous", "loop")
+"""fsspec options that tie a filesystem instance to an event loop (see sync_filesystem)."""
+
+
+def sync_storage_options(storage_options: dict[str, Any] | None) -> dict[str, Any]:
+    """Return a copy of ``storage_options`` without ``asynchronous`` and ``loop``.
+
+    See :func:`sync_filesystem` for why.
+    """
+    return {k: v for k, v in (storage_options or {}).items() if k not in _ASYNC_OPTIONS}
+
+
+def sync_filesystem(url: str, storage_options: dict[str, Any] | None = None) -> tuple[Any, str]:
+    """Return a blocking fsspec filesystem for ``url`` and the path inside it.
+
+    ``storage_options`` may hold ``asynchronous=True`` (or a ``loop``): users pass it, and
+    xarray's kerchunk engine and zarr's fsspec store add ``asynchronous: True`` to the very
+    dict they are given. fsspec caches filesystem instances by their options, so such a dict
+    returns the asynchronous instance made for another event loop, whose blocking methods
+    then fail with ``RuntimeError: Loop is not running``. vzcore reads with blocking calls,
+    so those two options are left out: the instance is fsspec's ordinary one, on fsspec's
+    own I/O loop. The caller's dict is not changed.
+    """
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(url, **sync_storage_options(storage_options))
+    return fs, path
+
+
 _listed: dict[tuple[str, str], dict[str, Any]] = {}
 """What the last remote globs reported per file (size, ETag, ...); each entry is used once."""
 
@@ -243,9 +352,7 @@ def scan_session() -> Iterator[None]:
 def _open_remote(
     url: str, storage_options: dict[str, Any] | None, block_size: int, cache_type: str
 ) -> CountingFile:
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(url, **(storage_options or {}))
+    fs, path = sync_filesystem(url, storage_options)
     # One info() call (a HEAD on object stores) gives the size for the cache and the ETag
     # and mtime for stat_source; the file object then needs no request of its own. A glob
     # that just listed the file already knows all that.
@@ -326,9 +433,7 @@ def expand_glob(pattern: str, storage_options: dict[str, Any] | None = None) -> 
         import glob
 
         return sorted(glob.glob(os.path.expanduser(local)))
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(pattern, **(storage_options or {}))
+    fs, path = sync_filesystem(pattern, storage_options)
     found = fs.glob(path, detail=True)
     urls = []
     if len(_listed) > _LISTED_MAX:
@@ -366,7 +471,5 @@ def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> Sour
         shared = files.get(_key(url, storage_options))
         if shared is not None and shared.details:
             return SourceInfo.from_fsspec_info(shared.details)
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(url, **(storage_options or {}))
+    fs, path = sync_filesystem(url, storage_options)
     return SourceInfo.from_fsspec_info(fs.info(path))

@@ -55,11 +55,12 @@ def read_group(
     """Scan one file with the right reader and return its ManifestGroup (no xarray)."""
     full = to_url(url)
     if reader is None:
+        directory = False
         try:
             head = read_head(full, plugins.head_size(), storage_options)
         except IsADirectoryError:
-            head = b""  # a directory (e.g. Parquet references): readers match it by name
-        spec = plugins.find_reader(full, head)
+            head, directory = b"", True  # (e.g. Parquet references): readers match it by name
+        spec = plugins.find_reader(full, head, directory=directory)
     else:
         spec = plugins.get_reader(reader)
     instance = spec.load_class()()

@@ -19,6 +19,7 @@ __all__ = [
     "NoWriterFoundError",
     "NotVirtualizableError",
     "PluginLoadError",
+    "RangeRequestsIgnoredError",
     "ShortReadError",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
@@ -49,21 +50,37 @@ class NoReaderFoundError(UnsupportedFormatError):
     installed
         Names of the readers that are installed.
     hint
-        Distribution that would handle the file, when the format is known.
+        Distribution that would handle the file, when the format is known and its reader
+        is not installed.
+    reason
+        What is true about the file when no reader is missing (a directory, an empty file,
+        bytes no reader recognises), with what to do next; None for the generic message.
     """
 
-    def __init__(self, url: str, installed: Iterable[str], hint: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        installed: Iterable[str],
+        hint: str | None = None,
+        reason: str | None = None,
+    ) -> None:
         self.url = url
         self.installed = tuple(installed)
         self.hint = hint
+        self.reason = reason
         if hint is not None:
             next_step = f"install {hint} (pip install {hint})"
+        elif reason is not None:
+            next_step = reason
         else:
             next_step = (
                 "pass reader=<name> to force one, or install a plugin for this format "
                 f"(installed readers: {', '.join(self.installed) or 'none'})"
             )
         super().__init__(f"No reader for {url!r}: {next_step}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, tuple[str, ...], str | None, str | None]]:
+        return type(self), (self.url, self.installed, self.hint, self.reason)
 
 
 class GroupNotFoundError(VZError, KeyError):
@@ -173,6 +190,33 @@ class ShortReadError(CorruptFileError):
             "(vzcore.verify lists every stale reference; re-scan the file)"
         )
         self.args = (message,)
+
+
+class RangeRequestsIgnoredError(VZError, OSError):
+    """A server answers ranged requests with the whole file (HTTP 200 instead of 206).
+
+    References are byte ranges: readers of them (fsspec, zarr) fail on such a server, and
+    scanning through it would read whole files for every small read.
+
+    Parameters
+    ----------
+    url
+        The file whose server ignored the ``Range`` header.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"The server of {url!r} ignores HTTP Range requests: it answered a request for "
+            "part of the file with the whole file (status 200 instead of 206 Partial "
+            "Content). References into the file would be unreadable (fsspec and zarr read "
+            "them as byte ranges). Serve the files from a server that supports ranges "
+            "(an object store, nginx, Apache; Python's 'http.server' does not), or download "
+            "them and scan the local copies."
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return type(self), (self.url,)
 
 
 class CFDecodeError(VZError, ValueError):

@@ -153,11 +153,17 @@ class VerifyReport:
     """Chunks that failed to fetch or decode (``deep=True``)."""
     unrecorded: list[str] = field(default_factory=list)
     """Files without recorded size/mtime/ETag: only the byte ranges could be checked."""
+    range_ignored: list[str] = field(default_factory=list)
+    """HTTP(S) files whose server ignores ``Range`` requests: no reader of byte-range
+    references can read them."""
 
     @property
     def ok(self) -> bool:
         """True when no file is stale or missing and every reference is good."""
-        return not (self.stale or self.missing or self.out_of_range or self.bad_chunks)
+        return not (
+            self.stale or self.missing or self.out_of_range or self.bad_chunks
+            or self.range_ignored
+        )
 
     def raise_if_failed(self) -> None:
         """Raise :class:`IntegrityError` (with this report) unless :attr:`ok`."""
@@ -178,6 +184,8 @@ class VerifyReport:
                 ("missing file(s)", self.missing, "restore them or re-point the references"),
                 ("reference(s) past the end of their file", self.out_of_range, "re-scan"),
                 ("chunk(s) that fail to fetch or decode", self.bad_chunks, "re-scan"),
+                ("file(s) on servers that ignore HTTP Range requests", self.range_ignored,
+                 "serve them from a server that answers byte ranges (206 Partial Content)"),
             ):
                 if items:
                     lines.append(f"{len(items)} {title} ({hint}):")
@@ -227,9 +235,15 @@ def _to_group(
     if isinstance(target, str | os.PathLike):
         from vzcore.api import read_group
 
+        options = dict(reader_options or {})
+        if not {"allowed_prefixes", "allowed_protocols"} & set(options):
+            # The reader's allow-list guards handing data from foreign references to a
+            # caller; verify hands none out: it stats the referenced files and decodes the
+            # byte ranges it checks. So a user's own references verify wherever they are.
+            options["allowed_prefixes"] = ["*"]
         return read_group(
             target, reader="kerchunk", storage_options=storage_options,
-            reader_options=reader_options,
+            reader_options=options,
         )
     import xarray as xr
 
@@ -265,9 +279,10 @@ def verify(
     storage_options
         fsspec options for the referenced files (and for the references' path).
     reader_options
-        Options of the ``"kerchunk"`` reader when ``target`` is a path, e.g.
-        ``{"allowed_prefixes": ["s3://bucket/data/"]}`` for references that point outside
-        their own directory.
+        Options of the ``"kerchunk"`` reader when ``target`` is a path. References are
+        checked wherever they point (verify returns no data, so the reader's allow-list of
+        URLs is not applied) unless ``allowed_prefixes`` or ``allowed_protocols`` is given
+        here, e.g. ``{"allowed_prefixes": ["s3://bucket/data/"]}`` to refuse the rest.
 
     Returns
     -------
@@ -283,8 +298,10 @@ def verify(
     1 stale file(s) (re-scan them):
       'file:///data/day3.nc': size 22684 -> 22690; modified 2026-... -> 2026-...
     """
-    from vzcore._urls import stat_source
+    from vzcore._urls import check_url_ranges, stat_source, sync_storage_options
+    from vzcore.errors import RangeRequestsIgnoredError
 
+    storage_options = sync_storage_options(storage_options) if storage_options else None
     group = _to_group(target, storage_options, reader_options)
     report = VerifyReport(deep=deep)
     arrays = list(_arrays(group))
@@ -311,6 +328,12 @@ def verify(
                 report.stale.append(StaleFile(url, known, current, changes))
         size = current.size if current.size is not None else (known.size if known else None)
         sizes[url] = size
+        try:
+            check_url_ranges(url, storage_options)
+        except RangeRequestsIgnoredError:
+            report.range_ignored.append(url)
+        except OSError as err:  # the file went away between the two requests
+            report.missing.append(MissingFile(url, f"{type(err).__name__}: {err}"))
 
     skip: dict[str, np.ndarray] = {}  # per variable, chunks not to decode (already reported)
     for name, array in arrays:
@@ -328,7 +351,8 @@ def verify(
         file_size = lut[codes]
         ends = m.offsets + m.lengths
         bad = real & (file_size >= 0) & (ends > file_size.astype(np.uint64))
-        gone = real & np.isin(codes, [i for i, p in enumerate(m.paths) if p not in sizes])
+        unreadable = [i for i, p in enumerate(m.paths) if p not in sizes or p in report.range_ignored]
+        gone = real & np.isin(codes, unreadable)
         skip[name] = bad | gone
         for flat in np.flatnonzero(bad).tolist():
             idx = tuple(int(i) for i in np.unravel_index(flat, m.grid_shape))

@@ -288,16 +288,36 @@ def get_writer(name: str) -> WriterSpec:
 
 def head_size() -> int:
     """Return how many leading bytes are needed to test every registered signature."""
+    from vzcore._known_plugins import KNOWN_READERS
+
     spans = [m.span for s in _manager.readers.values() for m in s.magic]
+    # ... and the signatures of known readers that are not installed, so that the
+    # "install vz-..." hint sees them whichever readers are installed
+    spans += [m.span for _, _, magics in KNOWN_READERS.values() for m in magics]
     return min(max(spans, default=16), _HEAD_CAP)
 
 
-def find_reader(url: str, head: bytes) -> ReaderSpec:
+def find_reader(url: str, head: bytes, *, directory: bool = False) -> ReaderSpec:
     """Pick the reader for a file from its first bytes, then its name.
 
     Readers whose magic signature matches come first (highest ``priority`` wins); a reader
     class may refine the choice with a ``sniff(head, url)`` classmethod. When no signature
     matches, readers without signatures are tried by extension.
+
+    Parameters
+    ----------
+    url
+        The file (for extensions and messages).
+    head
+        Its first :func:`head_size` bytes (fewer for a short file, none for a directory).
+    directory
+        True when ``url`` names a directory (``head`` is then empty).
+
+    Raises
+    ------
+    NoReaderFoundError
+        Saying what is true: the reader to install, a directory, an empty file, or a
+        format no installed reader recognises (with the file's first bytes).
     """
     specs = _manager.readers.values()
     lowered = url.lower().rstrip("/")
@@ -309,4 +329,30 @@ def find_reader(url: str, head: bytes) -> ReaderSpec:
             sniff = getattr(spec.load_class(), "sniff", None) if len(group) > 1 else None
             if sniff is None or sniff(head, url):
                 return spec
-    raise NoReaderFoundError(url, [s.name for s in specs], suggest_reader(url, head))
+    installed = [s.name for s in specs]
+    hint = suggest_reader(url, head, installed)
+    raise NoReaderFoundError(url, installed, hint, None if hint else _why_unread(url, head, directory))
+
+
+def _why_unread(url: str, head: bytes, directory: bool) -> str:
+    """Say what is true of a file that no installed reader takes, and what to do."""
+    from vzcore._urls import local_path
+
+    local = local_path(url)
+    if directory or (not head and local is not None and os.path.isdir(local)):
+        return (
+            "it is a directory, not a file; pass the path of a file (readers of directories, "
+            "such as 'kerchunk' for Parquet references, are picked by the directory's "
+            "extension, or with reader=<name>)"
+        )
+    if not head:
+        return (
+            "the file is empty (0 bytes); it was not written completely or its download "
+            "failed"
+        )
+    names = ", ".join(s.name for s in _manager.readers.values()) or "none"
+    return (
+        f"not a recognised format (it starts with {head[:16]!r}); no installed reader "
+        f"({names}) knows these bytes: check what the file really is, pass reader=<name> "
+        "to force one, or install a plugin for this format"
+    )

@@ -506,13 +506,6 @@ def test_unsupported_compression_names_it(write: Any, image_u16: np.ndarray) -> 
         read(path)
 
 
-def test_jpeg_tables_are_unsupported(write: Any, rgb_u8: np.ndarray) -> None:
-    path = write("jt.tif", rgb_u8[:32, :32], photometric="rgb", compression="jpeg",
-                 tile=(16, 16), extratags=[(347, "B", 4, b"\xff\xd8\xff\xd9", True)])
-    with pytest.raises(UnsupportedFeatureError, match="JPEGTables"):
-        read(path)
-
-
 def test_unknown_option_is_refused(geotiff: Path) -> None:
     with pytest.raises(TypeError, match="variable_name"):
         read(geotiff, bogus=1)

@@ -8,6 +8,7 @@ specification's codecs where they decode the same bytes and ``numcodecs.<id>`` o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,30 @@ def _bytes_to_bytes(config: Mapping[str, Any], meta: ArrayMetadata) -> dict[str,
     return _named(f"numcodecs.{cid}", params)
 
 
+@functools.cache
+def _registered_kind(cid: str) -> str | None:
+    """Return the kind of the zarr-python 3 codec registered as ``numcodecs.<cid>``.
+
+    Plugins (vz-hdf5, vz-tiff) declare zarr v3 wrappers of their numcodecs codecs under
+    the ``zarr.codecs`` entry-point group; None when no installed distribution does.
+    """
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="zarr.codecs", name=f"numcodecs.{cid}")
+    if not found:
+        return None
+    try:
+        cls = next(iter(found)).load()
+        from zarr.abc.codec import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec
+    except Exception:  # noqa: BLE001  # a broken plugin counts as absent: the caller reports the codec
+        return None
+    for base, kind in ((BytesBytesCodec, "bytes-bytes"), (ArrayArrayCodec, "array-array"),
+                       (ArrayBytesCodec, "array-bytes")):
+        if isinstance(cls, type) and issubclass(cls, base):
+            return kind
+    return None
+
+
 def v3_codecs(meta: ArrayMetadata, *, name: str | None = None) -> list[dict[str, Any]]:
     """Return the zarr v3 ``codecs`` list that decodes chunks stored as ``meta`` says.
 
@@ -149,6 +174,18 @@ def v3_codecs(meta: ArrayMetadata, *, name: str | None = None) -> list[dict[str,
             if serializer is None:
                 serializer = _bytes_codec(meta, name)
             compressors.append(_bytes_to_bytes(config, meta))
+        elif (kind := _registered_kind(cid)) is not None:
+            if kind == "bytes-bytes":
+                if serializer is None:
+                    serializer = _bytes_codec(meta, name)
+                compressors.append(_named(f"numcodecs.{cid}", params))
+            elif kind == "array-array" and serializer is None and not compressors:
+                filters.append(_named(f"numcodecs.{cid}", params))
+            else:
+                raise WriteError(
+                    f"Cannot write {_where(name)} as zarr v3: codec {cid!r} ({kind}) cannot "
+                    f"take its place in {[c.get('id') for c in meta.codecs]}; use zarr_format=2."
+                )
         else:
             hint = (
                 "it comes from imagecodecs, whose codecs zarr-python 3 does not load by itself"

@@ -87,6 +87,63 @@ def _need_imagecodecs(url: str, variable: str, feature: str) -> None:
         ) from err
 
 
+def _chunk_bytes(
+    cd: tuple[int, ...], index: int, dtype: np.dtype[Any], chunk_elements: int
+) -> int:
+    """Return the decoded chunk size a filter recorded in ``cd[index]``, else the chunk size."""
+    if len(cd) > index and cd[index] > 0:
+        return int(cd[index])
+    return int(chunk_elements * dtype.itemsize)
+
+
+_SO_TYPES = {0: "dscale", 2: "int"}
+
+
+def scaleoffset_config(
+    cd: tuple[int, ...], url: str, variable: str, feature: str
+) -> CodecConfig:
+    """Return the ``vz_hdf5_scaleoffset`` configuration for a scale-offset filter's ``cd``.
+
+    ``cd`` after HDF5's set-local step: scale type, scale factor, elements per chunk, class
+    (0 integer, 1 float), size, sign, byte order (0 little, 1 big), fill value defined,
+    then the fill value's bytes (native little-endian order, 4 per value).
+    """
+    if len(cd) < 8:
+        raise UnsupportedFeatureError(
+            url, variable, feature, f"unexpected scale-offset parameters {list(cd)}"
+        )
+    scale_type, factor, count, cls, size, sign, order, filavail = (int(c) for c in cd[:8])
+    if factor >= 2**31:  # stored as unsigned; HDF5 reads it back as a C int
+        factor -= 2**32
+    kind = "f" if cls == 1 else ("i" if sign else "u")
+    if cls not in (0, 1) or size not in (1, 2, 4, 8) or (cls == 1 and size not in (4, 8)):
+        raise UnsupportedFeatureError(
+            url, variable, feature, f"scale-offset on an element type of class {cls}, size {size}"
+        )
+    if scale_type not in _SO_TYPES or (scale_type == 0) != (cls == 1):
+        raise UnsupportedFeatureError(
+            url, variable, feature,
+            f"scale type {scale_type} (HDF5 itself decodes only D-scaling of floats and "
+            "integer scaling)",
+        )
+    fill = None
+    if filavail == 1:
+        raw = b"".join(int(c).to_bytes(4, "little") for c in cd[8:])
+        if len(raw) < size:
+            raise UnsupportedFeatureError(
+                url, variable, feature, f"unexpected scale-offset parameters {list(cd)}"
+            )
+        fill = raw[:size].hex()
+    return {
+        "id": "vz_hdf5_scaleoffset",
+        "dtype": ("<" if order == 0 else ">") + kind + str(size) if size > 1 else "|" + kind + "1",
+        "count": count,
+        "scale_type": _SO_TYPES[scale_type],
+        "scale_factor": factor if scale_type == 0 else max(factor, 0),
+        "fill_value": fill,
+    }
+
+
 def codecs_for_pipeline(
     filters: list[tuple[int, int, tuple[int, ...], str]],
     dtype: np.dtype[Any],
@@ -144,16 +201,19 @@ def codecs_for_pipeline(
                 }
             )
         elif code == 32000:
-            # h5py's LZF filter stores a bare LZF stream: decoding needs the chunk's decoded
-            # size, which imagecodecs' numcodecs LZF codec cannot be told.
-            raise UnsupportedFeatureError(
-                url,
-                variable,
-                feature,
-                "HDF5 LZF chunks carry no length header and no numcodecs/imagecodecs codec "
-                "can be told the decoded size; rewrite the variable with deflate, zstd or "
-                "blosc (h5repack -f GZIP=4) or load it",
-            )
+            # h5py's LZF filter stores a bare LZF stream; cd[2] is the decoded chunk size
+            _need_imagecodecs(url, variable, feature)
+            out.append({"id": "vz_hdf5_lzf", "size": _chunk_bytes(cd, 2, dtype, chunk_elements)})
+        elif code == 305:
+            # PyTables' LZO: stream, Adler-32 and decoded length (cd: level, version, type)
+            _need_imagecodecs(url, variable, feature)
+            out.append({"id": "vz_hdf5_lzo", "size": int(chunk_elements * dtype.itemsize)})
+        elif code == 32026:
+            # cd: filter version, blosc2 version, typesize, chunk bytes, clevel, ...
+            _need_imagecodecs(url, variable, feature)
+            out.append({"id": "vz_hdf5_blosc2", "size": _chunk_bytes(cd, 3, dtype, chunk_elements)})
+        elif code == 6:
+            out.append(scaleoffset_config(cd, url, variable, feature))
         elif code == 32004:
             _need_imagecodecs(url, variable, feature)
             _register_imagecodecs("Lz4h5")
@@ -205,13 +265,13 @@ def codecs_for_pipeline(
                         else ""
                     ),
                 )
-        elif code in (5, 6):
+        elif code == 5:
             raise UnsupportedFeatureError(
                 url,
                 variable,
                 feature,
                 "no numcodecs/imagecodecs codec decodes HDF5's "
-                f"{'n-bit packing' if code == 5 else 'scale-offset'} filter; rewrite the "
+                "n-bit packing filter; rewrite the "
                 "variable without it (e.g. h5repack -f NONE) or load it",
             )
         else:

@@ -21,6 +21,9 @@ Default policy (both options replace their default when given):
   ``/work/refs/combined.json``). So local data outside that directory tree needs e.g.
   ``allowed_prefixes=["file:///data/"]``. A prefix matches at a ``/`` boundary only:
   ``s3://bucket/data`` allows ``s3://bucket/data/x.nc`` but not ``s3://bucket/database``.
+  The prefix ``"*"`` (:data:`ANY_URL`) allows every URL: for references you trust, and
+  what :func:`vzcore.verify` uses for references it checks (it stats files and decodes
+  byte ranges, and returns no data to anyone).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 from vzcore.errors import CorruptFileError, VZError
 
 __all__ = [
+    "ANY_URL",
     "DATA_PROTOCOLS",
     "DEFAULT_PROTOCOLS",
     "ReferenceNotAllowedError",
@@ -50,6 +54,9 @@ DEFAULT_PROTOCOLS = frozenset({"s3", "gs", "gcs", "az", "abfs", "abfss", "https"
 DATA_PROTOCOLS = DEFAULT_PROTOCOLS | {"http", "s3a", "adl", "oci", "ocilake", "hf"}
 """Remote protocols that hold data: the reference file's own protocol joins the default
 set when it is one of these."""
+
+ANY_URL = "*"
+"""The ``allowed_prefixes`` entry that allows every URL (trusted references only)."""
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -233,6 +240,9 @@ class UrlPolicy:
                 prefixes.append(p)
         normalized = []
         for p in prefixes:
+            if p == ANY_URL:
+                normalized.append(ANY_URL)
+                continue
             try:
                 n = resolve_url(p, "file:///") if not _SCHEME.match(p) else normalize_url(p)
             except ValueError as err:
@@ -244,7 +254,7 @@ class UrlPolicy:
 
     def refusal(self, url: str) -> str | None:
         """Return why the resolved ``url`` is refused, or None when it is allowed."""
-        if any(_under(url, p) for p in self.prefixes):
+        if ANY_URL in self.prefixes or any(_under(url, p) for p in self.prefixes):
             return None
         proto = protocol_of(url)
         if proto not in self.protocols:

@@ -94,6 +94,7 @@ def compression_codec(
     samplesperpixel: int,
     bitspersample: int,
     is_jfif: bool,
+    jpegtables: bytes | None = None,
 ) -> Compression | None:
     """Return the codec of a TIFF compression tag value, or None when there is none.
 
@@ -103,6 +104,9 @@ def compression_codec(
         The Compression tag value.
     photometric, planarconfig, extrasamples, samplesperpixel, bitspersample, is_jfif
         Page properties that JPEG and WebP decoding depend on.
+    jpegtables
+        The JPEGTables tag: JPEG strips and tiles are then abbreviated streams, decoded by
+        vz-tiff's ``vz_tiff_jpeg`` codec, whose configuration carries the tables.
     """
     if compression == 1:
         return Compression("uncompressed", None, image=False)
@@ -120,6 +124,11 @@ def compression_codec(
             photometric, planarconfig, extrasamples, is_jfif
         )
         config["bitspersample"] = bitspersample
+        if jpegtables:
+            import base64
+
+            config["id"] = "vz_tiff_jpeg"
+            config["tables"] = base64.b64encode(bytes(jpegtables)).decode("ascii")
         if colorspace_jpeg is not None:
             config["colorspace_jpeg"] = colorspace_jpeg
         if colorspace_data is not None:

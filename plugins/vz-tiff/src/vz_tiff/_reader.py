@@ -435,6 +435,7 @@ class _Builder:
             samplesperpixel=int(kf.samplesperpixel),
             bitspersample=int(kf.bitspersample),
             is_jfif=bool(kf.is_jfif),
+            jpegtables=kf.jpegtables if int(kf.compression) == 7 else None,
         )
         if comp is None:
             code = int(kf.compression)
@@ -455,11 +456,10 @@ class _Builder:
             )
         if kf.is_subsampled and kf.compression != 7:
             raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
-        if kf.jpegtables is not None or kf.jpegheader is not None:
+        if kf.jpegheader is not None:
             raise self._unsupported(
-                where, "JPEG compression with shared JPEGTables (or an NDPI JPEG header)",
-                "the imagecodecs_jpeg codec cannot take its tables from JSON metadata; "
-                "re-encode the file without JPEG tables or load the values instead",
+                where, "an NDPI JPEG header",
+                "re-encode the file as a tiled TIFF or load the values instead",
             )
         if comp.image and kf.predictor != 1:
             raise self._unsupported(where, f"Predictor {int(kf.predictor)} with {comp.name}")

@@ -22,8 +22,10 @@ __all__ = [
     "ShortReadError",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
+    "UnsupportedPartsError",
     "VZError",
     "VZPluginLoadWarning",
+    "VZSkippedPartsWarning",
     "VZSkippedFilesWarning",
     "VZWarning",
     "VirtualArrayValuesError",
@@ -129,6 +131,49 @@ class UnsupportedFeatureError(VZError, NotImplementedError):
         if hint:
             msg += f"; {hint}"
         super().__init__(msg)
+
+
+class UnsupportedPartsError(UnsupportedFeatureError):
+    """Several parts (variables, images, attributes) of one file use unsupported features.
+
+    Raised once per file, naming every part, so that a user learns everything that stands
+    in the way at once, with the options that leave the parts out.
+
+    Parameters
+    ----------
+    url
+        The file.
+    parts
+        One :class:`UnsupportedFeatureError` per unsupported part.
+    droppable
+        Names that ``drop_variables=[...]`` accepts for the parts that are variables.
+    skip_option
+        The reader option that skips every unsupported part, as the user would type it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        parts: Iterable[UnsupportedFeatureError],
+        droppable: Iterable[str] = (),
+        skip_option: str = "reader_options={'skip_unsupported': True}",
+    ) -> None:
+        self.parts = tuple(parts)
+        self.droppable = tuple(droppable)
+        self.skip_option = skip_option
+        listing = "; ".join(
+            f"{p.variable!r}: {p.feature}" if p.variable else p.feature for p in self.parts
+        )
+        remedies = []
+        if self.droppable:
+            remedies.append(f"leave them out with drop_variables={list(self.droppable)!r}")
+        remedies.append(f"skip every unsupported part with {skip_option}")
+        super().__init__(
+            url,
+            None,
+            f"features in {len(self.parts)} parts: {listing}",
+            ", or ".join(remedies),
+        )
 
 
 class CorruptFileError(VZError, OSError):
@@ -238,3 +283,7 @@ class VZPluginLoadWarning(VZWarning):
 
 class VZSkippedFilesWarning(VZWarning):
     """Files that could not be scanned were left out of a combined dataset."""
+
+
+class VZSkippedPartsWarning(VZWarning):
+    """Parts of a file that use unsupported features were left out (on request)."""

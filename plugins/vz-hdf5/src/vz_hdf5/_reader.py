@@ -387,6 +387,8 @@ class _Shared:
     """Scanners of the other files that external links and VDS sources lead to, by URL."""
     others: ExitStack = field(default_factory=ExitStack)
     """Closes those files at the end of the read."""
+    vds_stack: set[tuple[str, str]] = field(default_factory=set)
+    """Virtual datasets being resolved (URL, path): a source that maps back is refused."""
 
 
 def _join_url(base_url: str, filename: str) -> str:
@@ -636,7 +638,8 @@ class _Scanner:
 
     def _drop_name(self, name: str, path: str) -> str:
         """What ``drop_variables`` takes for the dataset at ``path``: its name when it is in
-        the group being read, its path otherwise."""
+        the group being read, its path otherwise.
+        """
         parent = path.rsplit("/", 1)[0] or "/"
         return name.removeprefix(NON_COORD_PREFIX) if parent == self.shared.top else path
 
@@ -760,7 +763,8 @@ class _Scanner:
 
     def _load(self, dset: h5py.Dataset, err: UnsupportedFeatureError) -> np.ndarray:
         """Read ``dset`` with h5py (``load_unsupported``), or raise ``err`` when that cannot
-        give an array zarr holds."""
+        give an array zarr holds.
+        """
         try:
             dtype = dset.dtype
         except TypeError:  # no numpy type (H5T_TIME, ...): loading cannot help
@@ -772,7 +776,8 @@ class _Scanner:
 
     def _read_values(self, dset: h5py.Dataset, reader: Any = None) -> Any:
         """Return ``reader()`` (default ``dset[()]``), turning a filter that HDF5 cannot load
-        into an UnsupportedFeatureError that names it and what provides it."""
+        into an UnsupportedFeatureError that names it and what provides it.
+        """
         try:
             return dset[()] if reader is None else reader()
         except OSError as err:
@@ -969,7 +974,10 @@ class _Scanner:
         plist = dsid.get_create_plist()
         layout = plist.get_layout()
         if layout == h5py.h5d.VIRTUAL:
-            self._unsupported(dset, "virtual dataset layout (HDF5 VDS)")
+            from vz_hdf5._virtual import virtual_array
+
+            fill = self._fill_value(dset, plist, "raw")
+            return virtual_array(self, dset, _plain_dtype(dtype), fill, dims)
         if plist.get_external_count():
             files = [plist.get_external(i)[0].decode() for i in range(plist.get_external_count())]
             self._unsupported(

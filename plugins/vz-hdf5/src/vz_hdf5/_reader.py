@@ -637,8 +637,9 @@ class _Scanner:
         return survey
 
     def _drop_name(self, name: str, path: str) -> str:
-        """What ``drop_variables`` takes for the dataset at ``path``: its name when it is in
-        the group being read, its path otherwise.
+        """Return what ``drop_variables`` takes for the dataset at ``path``.
+
+        Its name when it is in the group being read, its path otherwise.
         """
         parent = path.rsplit("/", 1)[0] or "/"
         return name.removeprefix(NON_COORD_PREFIX) if parent == self.shared.top else path
@@ -762,8 +763,9 @@ class _Scanner:
         return Variable(dims, data, attrs)
 
     def _load(self, dset: h5py.Dataset, err: UnsupportedFeatureError) -> np.ndarray:
-        """Read ``dset`` with h5py (``load_unsupported``), or raise ``err`` when that cannot
-        give an array zarr holds.
+        """Read ``dset`` with h5py (``load_unsupported``).
+
+        Raises ``err`` when that cannot give an array zarr holds.
         """
         try:
             dtype = dset.dtype
@@ -775,8 +777,10 @@ class _Scanner:
         return self._read_values(dset)
 
     def _read_values(self, dset: h5py.Dataset, reader: Any = None) -> Any:
-        """Return ``reader()`` (default ``dset[()]``), turning a filter that HDF5 cannot load
-        into an UnsupportedFeatureError that names it and what provides it.
+        """Return ``reader()`` (default ``dset[()]``).
+
+        A filter that HDF5 cannot load becomes an UnsupportedFeatureError naming it and
+        what provides it.
         """
         try:
             return dset[()] if reader is None else reader()
@@ -1185,8 +1189,9 @@ class _Scanner:
         return self._manifest(grid, pi, off, ln, inline)
 
     def _converted_strings(self, dset: h5py.Dataset, dtype: np.dtype[Any]) -> Any:
-        """Return h5py's values of a fixed-length string dataset when they differ from the
-        stored bytes (read as zarr would read them), else None.
+        """Return h5py's values of a fixed-length string dataset, when they differ.
+
+        None when they equal the stored bytes as zarr would read them.
 
         HDF5 converts on read: ``H5T_STR_NULLTERM`` strings are cut at the first NUL and
         ``H5T_STR_SPACEPAD`` strings lose their trailing spaces, while ``H5T_STR_NULLPAD``

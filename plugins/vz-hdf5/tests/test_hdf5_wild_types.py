@@ -79,12 +79,19 @@ def test_scalar_and_array_vlen_strings(tmp_path: Path) -> None:
         f.create_dataset("title", data="hello é", dtype=h5py.string_dtype())  # NWB/NeXus style
         f.create_dataset("ascii", data=b"plain", dtype=h5py.string_dtype("ascii"))
         f.create_dataset("latin", data=b"caf\xe9", dtype=h5py.string_dtype("ascii"))
-        f.create_dataset("grid", data=np.array([["a", "bé"], ["", "c" * 300]], dtype=object),
-                         dtype=h5py.string_dtype(), chunks=(1, 1), compression="gzip")
-        f.create_dataset("bytes", data=np.array([b"a\xff", b"b", b""], dtype=object),
-                         dtype=h5py.string_dtype())
-        f.create_dataset("empty", shape=(0,), dtype=h5py.string_dtype(), maxshape=(None,),
-                         chunks=(4,))
+        f.create_dataset(
+            "grid",
+            data=np.array([["a", "bé"], ["", "c" * 300]], dtype=object),
+            dtype=h5py.string_dtype(),
+            chunks=(1, 1),
+            compression="gzip",
+        )
+        f.create_dataset(
+            "bytes", data=np.array([b"a\xff", b"b", b""], dtype=object), dtype=h5py.string_dtype()
+        )
+        f.create_dataset(
+            "empty", shape=(0,), dtype=h5py.string_dtype(), maxshape=(None,), chunks=(4,)
+        )
         f.create_dataset("unwritten", shape=(5,), dtype=h5py.string_dtype(), chunks=(2,))
     group, _ = _refs(path, tmp_path)
     with h5py.File(path, "r") as f:
@@ -128,7 +135,8 @@ def test_fixed_strings_read_as_h5py_reads_them(tmp_path: Path, chunked: bool) ->
     group, refs = _refs(path, tmp_path)
     with h5py.File(path, "r") as f:
         # h5py cuts NULLTERM strings at the NUL and strips SPACEPAD's spaces
-        assert f["nullterm_0"][0] == b"ab" and f["spacepad_0"][3] == b"  a"
+        assert f["nullterm_0"][0] == b"ab"
+        assert f["spacepad_0"][3] == b"  a"
         for name in f:
             _assert_equal(group[name][...], f[name])
     # NULLPAD strings read as stored: they stay references into the file
@@ -142,7 +150,8 @@ def test_fixed_strings_without_stray_bytes_stay_virtual(tmp_path: Path) -> None:
     group = HDF5Reader().read(to_url(path))
     for name in ("nullterm_0", "nullpad_1"):
         manifest = group.variables[name].data.manifest
-        assert not manifest.inline and manifest.paths == (to_url(path),)
+        assert not manifest.inline
+        assert manifest.paths == (to_url(path),)
 
 
 def test_fixed_strings_too_large_to_inline(tmp_path: Path, monkeypatch: Any) -> None:
@@ -179,7 +188,9 @@ def test_long_double_and_time_type_are_named_together(tmp_path: Path) -> None:
     assert isinstance(err, UnsupportedFeatureError)  # what callers already catch
     assert [p.variable for p in err.parts] == ["/ld", "/when"]
     message = str(err)
-    assert "long double" in message and "H5T_TIME" in message and "corrupt" not in message
+    assert "long double" in message
+    assert "H5T_TIME" in message
+    assert "corrupt" not in message
     assert "drop_variables=['ld', 'when']" in message
     assert "reader_options={'skip_unsupported': True}" in message
 
@@ -190,9 +201,7 @@ def test_each_suggested_remedy_works(tmp_path: Path) -> None:
     # the reader's own drop_variables keyword (vzcore passes top-level drop_variables to it)
     group = HDF5Reader().read(to_url(path), drop_variables=["ld", "when"])
     assert set(group.variables) == {"good"}
-    vds = vzcore.open_virtual_dataset(
-        str(path), reader_options={"drop_variables": ["ld", "when"]}
-    )
+    vds = vzcore.open_virtual_dataset(str(path), reader_options={"drop_variables": ["ld", "when"]})
     assert set(vds.variables) == {"good"}
     with pytest.warns(VZSkippedPartsWarning, match=r"'/ld'.*'/when'"):
         out, _ = _refs(path, tmp_path, reader_options={"skip_unsupported": True})
@@ -219,7 +228,7 @@ def test_inexact_long_double_attribute(tmp_path: Path) -> None:
     with h5py.File(path, "w") as f:
         f.create_dataset("v", data=np.arange(3))
         f["v"].attrs["third"] = np.longdouble(1) / np.longdouble(3)
-    with pytest.raises(UnsupportedFeatureError, match="attribute 'third'.*long double"):
+    with pytest.raises(UnsupportedFeatureError, match=r"attribute 'third'.*long double"):
         HDF5Reader().read(to_url(path))
     with pytest.warns(VZSkippedPartsWarning, match="third"):
         group = HDF5Reader().read(to_url(path), skip_unsupported=True)
@@ -267,8 +276,13 @@ def test_external_links_become_references_into_the_other_file(tmp_path: Path) ->
     other = tmp_path / "data" / "other.h5"
     other.parent.mkdir()
     with h5py.File(other, "w") as f:
-        f.create_dataset("temp", data=np.arange(60, dtype="f4").reshape(6, 10), chunks=(2, 5),
-                         compression="gzip", shuffle=True)
+        f.create_dataset(
+            "temp",
+            data=np.arange(60, dtype="f4").reshape(6, 10),
+            chunks=(2, 5),
+            compression="gzip",
+            shuffle=True,
+        )
         f.create_group("grp").create_dataset("n", data=np.arange(5, dtype=">i2"))
     path = tmp_path / "links.h5"
     with h5py.File(path, "w") as f:
@@ -290,8 +304,9 @@ def _sources(tmp_path: Path, n: int = 3, chunks: tuple[int, ...] = (25,)) -> lis
     for i in range(n):
         p = tmp_path / f"src{i}.h5"
         with h5py.File(p, "w") as f:
-            f.create_dataset("data", data=np.arange(100, dtype="f4") + 100 * i, chunks=chunks,
-                             compression="gzip")
+            f.create_dataset(
+                "data", data=np.arange(100, dtype="f4") + 100 * i, chunks=chunks, compression="gzip"
+            )
         paths.append(p)
     return paths
 
@@ -321,8 +336,10 @@ def test_virtual_dataset_over_whole_source_chunks(tmp_path: Path) -> None:
     ("place", "match"),
     [
         (lambda layout, src: layout.__setitem__((0, slice(10, 110)), src), "does not fall on"),
-        (lambda layout, src: layout.__setitem__((0, slice(0, 50)), src[:50]),
-         "only part of the source"),
+        (
+            lambda layout, src: layout.__setitem__((0, slice(0, 50)), src[:50]),
+            "only part of the source",
+        ),
     ],
 )
 def test_virtual_dataset_that_does_not_map_onto_chunks(
@@ -365,8 +382,15 @@ def test_filter_without_its_plugin_is_named_not_called_corrupt(tmp_path: Path) -
     """
     env = {"PATH": "/usr/bin:/bin", "HDF5_PLUGIN_PATH": str(tmp_path / "none")}
     for code in (write, read):
-        done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                              capture_output=True, text=True, timeout=120, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
     message = done.stdout
-    assert "32013" in message and "'zfp'" in message, message
-    assert "pip install hdf5plugin" in message and "corrupt" not in message, message
+    for expected in ("32013", "'zfp'", "pip install hdf5plugin"):
+        assert expected in message, message
+    assert "corrupt" not in message, message

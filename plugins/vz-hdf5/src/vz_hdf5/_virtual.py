@@ -78,8 +78,10 @@ def virtual_array(
             raise refuse(f"{mapping} onto a selection that is not one block")
         if "%" in filename or "%" in src_path:
             raise refuse(f"{mapping}: printf-style source names (%b) are not supported")
-        source_scanner = scanner if filename == "." else scanner._other_file(
-            filename, where, f"virtual dataset source {filename!r}"
+        source_scanner = (
+            scanner
+            if filename == "."
+            else scanner._other_file(filename, where, f"virtual dataset source {filename!r}")
         )
         src = source_scanner.h5.get(src_path)
         if not isinstance(src, h5py.Dataset):
@@ -91,29 +93,35 @@ def virtual_array(
         # (an "all" selection means the whole source, whatever extent the mapping recorded)
         whole = vmap.src_space.get_select_type() == h5py.h5s.SEL_ALL
         sblock = None if whole else _block(vmap.src_space)
-        if not whole and (sblock is None or sblock[0] != (0,) * len(src_shape)
-                          or sblock[1] != src_shape):
+        if not whole and (
+            sblock is None or sblock[0] != (0,) * len(src_shape) or sblock[1] != src_shape
+        ):
             raise refuse(f"{mapping}: only part of the source dataset is selected")
         start, block = vblock
         lead = len(block) - len(src_shape)
         if lead < 0 or any(b != 1 for b in block[:lead]) or block[lead:] != src_shape:
-            raise refuse(f"{mapping}: the source's shape {src_shape} differs from the block "
-                         f"{block} it fills")
+            raise refuse(
+                f"{mapping}: the source's shape {src_shape} differs from the block {block} it fills"
+            )
         scanner.shared.vds_stack.add(key)
         try:
-            arr = source_scanner._array(
-                src, tuple(f"_{i}" for i in range(len(src_shape))), {}
-            )
+            arr = source_scanner._array(src, tuple(f"_{i}" for i in range(len(src_shape))), {})
         finally:
             scanner.shared.vds_stack.discard(key)
         parts.append((start, arr, lead))
     if not parts:  # nothing mapped: every value is the fill value
         chunks = tuple(max(s, 1) for s in shape)
         grid = tuple(1 if s else 0 for s in shape)
-        manifest = ChunkManifest((), np.full(grid, _MISSING, np.uint32), np.zeros(grid, np.uint64),
-                                 np.zeros(grid, np.uint64))
-        return ManifestArray(ArrayMetadata(shape, dtype, chunks, fill, (), dims,
-                                           {"hdf5_layout": "virtual"}), manifest)
+        manifest = ChunkManifest(
+            (),
+            np.full(grid, _MISSING, np.uint32),
+            np.zeros(grid, np.uint64),
+            np.zeros(grid, np.uint64),
+        )
+        return ManifestArray(
+            ArrayMetadata(shape, dtype, chunks, fill, (), dims, {"hdf5_layout": "virtual"}),
+            manifest,
+        )
     first = parts[0][1].metadata
     chunks = (1,) * parts[0][2] + first.chunk_shape
     for _, arr, lead in parts:
@@ -150,8 +158,10 @@ def virtual_array(
                 f"whose source {m.paths!r} has unwritten chunks that read as its fill value "
                 f"{src_fill!r}, not the virtual dataset's {fill!r}",
             )
-        at = tuple(slice(s0 // c, s0 // c + g)
-                   for s0, c, g in zip(start, chunks, src_pi.shape, strict=True))
+        at = tuple(
+            slice(s0 // c, s0 // c + g)
+            for s0, c, g in zip(start, chunks, src_pi.shape, strict=True)
+        )
         if (pi[at] != _MISSING).any():
             raise refuse("with overlapping source mappings")
         index = np.full(src_pi.shape, _MISSING, np.uint32)
@@ -172,12 +182,14 @@ def virtual_array(
                     inline[int(flat_dst)] = m.inline[int(flat_src)]
     manifest = ChunkManifest(paths, pi, off, ln, inline)  # sentinels: uint32's top two
     extra: dict[str, Any] = {"hdf5_layout": "virtual"}
-    return ManifestArray(ArrayMetadata(shape, dtype, chunks, fill, first.codecs, dims, extra),
-                         manifest)
+    return ManifestArray(
+        ArrayMetadata(shape, dtype, chunks, fill, first.codecs, dims, extra), manifest
+    )
 
 
 def _same_fill(a: Any, b: Any, dtype: np.dtype[Any]) -> bool:
     """Whether two fill values (None: zeros) read the same."""
+
     def raw(v: Any) -> bytes:
         if v is None:
             return bytes(dtype.itemsize)

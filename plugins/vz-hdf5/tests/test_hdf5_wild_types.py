@@ -394,3 +394,24 @@ def test_filter_without_its_plugin_is_named_not_called_corrupt(tmp_path: Path) -
     for expected in ("32013", "'zfp'", "pip install hdf5plugin"):
         assert expected in message, message
     assert "corrupt" not in message, message
+
+
+def test_link_cycles_are_reported_not_followed_forever(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.h5"
+    with h5py.File(loop, "w") as f:
+        g = f.create_group("g")
+        g.create_dataset("x", data=np.arange(3))
+        g["up"] = f  # a hard link back to the root
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.create_dataset("x", data=np.arange(2))
+        f["to_b"] = h5py.ExternalLink("b.h5", "/")
+    with h5py.File(tmp_path / "b.h5", "w") as f:
+        f.create_dataset("y", data=np.arange(2))
+        f["to_a"] = h5py.ExternalLink("a.h5", "/")
+    for path, where in ((loop, "/g/up"), (tmp_path / "a.h5", "/to_a")):
+        with pytest.raises(UnsupportedFeatureError, match="cycle") as info:
+            HDF5Reader().read(to_url(path))
+        assert info.value.variable == where
+        with pytest.warns(VZSkippedPartsWarning, match="cycle"):
+            group = HDF5Reader().read(to_url(path), skip_unsupported=True)
+        assert len(list(group.walk())) == 2

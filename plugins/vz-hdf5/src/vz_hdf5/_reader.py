@@ -387,6 +387,8 @@ class _Shared:
     """Scanners of the other files that external links and VDS sources lead to, by URL."""
     others: ExitStack = field(default_factory=ExitStack)
     """Closes those files at the end of the read."""
+    group_stack: set[tuple[str, int]] = field(default_factory=set)
+    """Groups being read (URL, object address): a link back to one is a cycle."""
     vds_stack: set[tuple[str, str]] = field(default_factory=set)
     """Virtual datasets being resolved (URL, path): a source that maps back is refused."""
 
@@ -519,10 +521,15 @@ class _Scanner:
 
     def _count_phony_before(self, target: str) -> None:
         """Advance the phony counter over groups that precede ``target`` (pre-order)."""
+        seen: set[tuple[str, int]] = set()
 
         def visit(grp: h5py.Group, scanner: _Scanner) -> bool:
             if object_path(grp) == target and scanner is self:
                 return True
+            key = (scanner.url, _address(grp))
+            if key in seen:  # a link cycle: _group reports it
+                return False
+            seen.add(key)
             survey = scanner._survey(grp, object_path(grp))
             return any(visit(child, s) for _, child, s in survey.groups)
 
@@ -664,9 +671,20 @@ class _Scanner:
             except UnsupportedFeatureError as err:
                 self._problem(err, self._drop_name(entry.name, entry.path))
         groups = {}
-        for name, child, scanner in survey.groups:
-            groups[name] = scanner._group(child, f"{gpath.rstrip('/')}/{name}"
-                                          if scanner is self else None)
+        key = (self.url, _address(grp))
+        self.shared.group_stack.add(key)
+        try:
+            for name, child, scanner in survey.groups:
+                path = f"{gpath.rstrip('/')}/{name}"
+                if (scanner.url, _address(child)) in self.shared.group_stack:
+                    self._problem(UnsupportedFeatureError(
+                        self.url, path, f"link back to the enclosing group "
+                        f"{object_path(child)!r} (a cycle), which zarr's tree cannot hold",
+                    ), None)
+                    continue
+                groups[name] = scanner._group(child, path if scanner is self else None)
+        finally:
+            self.shared.group_stack.discard(key)
         return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
 
     # -- dimensions ----------------------------------------------------------------------
@@ -1297,6 +1315,11 @@ class _Scanner:
                 inline[flat] = raw
                 ln[flat] = len(raw)
         return self._manifest(grid, pi, off, ln, inline), codec_id
+
+
+def _address(obj: h5py.HLObject) -> int:
+    """Return the object header address of ``obj`` (its identity within its file)."""
+    return int(h5py.h5g.get_objinfo(obj.id).objno[0])
 
 
 def _filter_package(fid: int) -> str:

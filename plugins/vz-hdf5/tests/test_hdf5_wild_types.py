@@ -415,3 +415,30 @@ def test_link_cycles_are_reported_not_followed_forever(tmp_path: Path) -> None:
         with pytest.warns(VZSkippedPartsWarning, match="cycle"):
             group = HDF5Reader().read(to_url(path), skip_unsupported=True)
         assert len(list(group.walk())) == 2
+
+
+def test_links_and_virtual_datasets_over_http(tmp_path: Path) -> None:
+    from vzcore.testing.servers import http_server
+
+    sources = _sources(tmp_path, 2)
+    path = tmp_path / "remote.h5"
+    with h5py.File(path, "w") as f:
+        f["linked"] = h5py.ExternalLink(sources[0].name, "/data")
+        layout = h5py.VirtualLayout(shape=(2, 100), dtype="f4")
+        for i, src in enumerate(sources):
+            layout[i] = h5py.VirtualSource(src.name, "data", shape=(100,))
+        f.create_virtual_dataset("stack", layout)
+    with http_server(tmp_path) as server:
+        vds = vzcore.open_virtual_dataset(f"{server.url}/remote.h5", loadable_variables=[])
+        assert vds["linked"].data.manifest.paths == (f"{server.url}/src0.h5",)
+        assert set(vds["stack"].data.manifest.paths) == {f"{server.url}/{s.name}" for s in sources}
+    # the same byte ranges, read back from the local copies the server served
+    local = vds.virtualize.rename_paths(lambda p: p.replace(server.url, to_url(tmp_path)))
+    out = tmp_path / "remote.json"
+    local.virtualize.to_kerchunk(str(out), format="json")
+    group = zarr.open_group(
+        fsspec.filesystem("reference", fo=str(out)).get_mapper(""), mode="r", zarr_format=2
+    )
+    with h5py.File(path, "r") as f:
+        for name in ("linked", "stack"):
+            _assert_equal(group[name][...], f[name])

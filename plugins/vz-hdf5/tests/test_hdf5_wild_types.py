@@ -442,3 +442,28 @@ def test_links_and_virtual_datasets_over_http(tmp_path: Path) -> None:
     with h5py.File(path, "r") as f:
         for name in ("linked", "stack"):
             _assert_equal(group[name][...], f[name])
+
+
+def test_virtual_mosaic_with_edge_tiles_and_a_missing_source(tmp_path: Path) -> None:
+    path = tmp_path / "mosaic.h5"
+    with h5py.File(path, "w") as f:
+        layout = h5py.VirtualLayout(shape=(20, 13), dtype="i2")
+        for i in range(2):
+            for j in range(2):
+                width = 8 if j == 0 else 5  # the right-hand tiles end at the mosaic's edge
+                data = np.arange(10 * width, dtype="i2").reshape(10, width) + 100 * (2 * i + j)
+                f.create_dataset(
+                    f"t{i}{j}", data=data, chunks=(5, 8), maxshape=(10, 8), compression="gzip"
+                )
+                layout[i * 10 : (i + 1) * 10, j * 8 : j * 8 + width] = h5py.VirtualSource(
+                    ".", f"t{i}{j}", shape=(10, width)
+                )
+        f.create_virtual_dataset("mosaic", layout, fillvalue=7)
+        lost = h5py.VirtualLayout(shape=(4,), dtype="i4")
+        lost[:] = h5py.VirtualSource("missing.h5", "/x", shape=(4,))
+        f.create_virtual_dataset("lost", lost)
+    with pytest.raises(UnsupportedFeatureError, match=r"'missing\.h5' cannot be opened"):
+        HDF5Reader().read(to_url(path))
+    group, _ = _refs(path, tmp_path, reader_options={"drop_variables": ["lost"]})
+    with h5py.File(path, "r") as f:
+        _assert_equal(group["mosaic"][...], f["mosaic"])

@@ -550,8 +550,7 @@ class _Scanner:
             h5, size = self.others.enter_context(_open(target, self.storage_options))
         except (FileNotFoundError, CorruptFileError) as err:
             raise UnsupportedFeatureError(
-                self.url, where, f"{what} to {filename!r}, which cannot be opened as "
-                f"{target!r} ({err})",
+                self.url, where, f"{what}: {filename!r} cannot be opened as {target!r} ({err})",
                 "put the file beside the linking file, or open the target file itself",
             ) from err
         raw = _RawReader(_local_path(target), target, self.storage_options)

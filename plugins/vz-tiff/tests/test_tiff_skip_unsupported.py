@@ -72,3 +72,13 @@ def test_skip_unsupported_reads_everything_else_exactly(tmp_path: Path) -> None:
     got = group["band_data"][...]
     assert got.dtype == data.dtype
     np.testing.assert_array_equal(got, tifffile.imread(path, series=0))
+
+
+def test_asking_for_the_unsupported_image_itself(tmp_path: Path) -> None:
+    path = tmp_path / "masked.tif"
+    _with_masks(path, 1)
+    with pytest.raises(UnsupportedFeatureError, match="1-bit"):
+        TiffReader().read(to_url(path), group="series_1")
+    with pytest.warns(VZSkippedPartsWarning):
+        node = TiffReader().read(to_url(path), group="series_1", skip_unsupported=True)
+    assert node.variables == {}

@@ -732,7 +732,7 @@ class _Scanner:
             return ()
         names: list[str | None] = [None] * len(shape)
         attrs = entry.attrs
-        if entry.is_scale:
+        if entry.is_scale and attrs is not None:  # (attrs: None only for dropped entries)
             if "_Netcdf4Coordinates" in attrs:
                 ids = np.asarray(attrs["_Netcdf4Coordinates"]).ravel().tolist()
                 table = self._dimid_names(grp, survey)
@@ -791,7 +791,7 @@ class _Scanner:
         if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
             raise err  # long double: zarr has no type for the loaded values either
         self._check_heap_values(dset)
-        return self._read_values(dset)
+        return np.asarray(self._read_values(dset))
 
     def _read_values(self, dset: h5py.Dataset, reader: Any = None) -> Any:
         """Return ``reader()`` (default ``dset[()]``).
@@ -1261,9 +1261,11 @@ class _Scanner:
         for flat in range(n):
             idx = np.unravel_index(flat, grid) if grid else ()
             sel = tuple(slice(i * c, (i + 1) * c) for i, c in zip(idx, chunks, strict=True))
-            part = values[(*sel, Ellipsis)]
+            key: tuple[Any, ...] = (*sel, Ellipsis)
+            part = values[key]
             block = np.zeros(chunks, dtype=values.dtype)
-            block[(*(slice(0, p) for p in part.shape), Ellipsis)] = part
+            fill: tuple[Any, ...] = (*(slice(0, p) for p in part.shape), Ellipsis)
+            block[fill] = part
             inline[flat] = block.tobytes()
             ln[flat] = len(inline[flat])
         return self._manifest(grid, pi, off, ln, inline)
@@ -1308,8 +1310,10 @@ class _Scanner:
                 sel = tuple(slice(i * c, min((i + 1) * c, s))
                             for i, c, s in zip(idx, chunks, shape, strict=True))
                 block = np.full(chunks, empty, dtype=object)
-                part = values[(*sel, Ellipsis)]
-                block[(*(slice(0, p) for p in part.shape), Ellipsis)] = part
+                key: tuple[Any, ...] = (*sel, Ellipsis)
+                part = values[key]
+                fill: tuple[Any, ...] = (*(slice(0, p) for p in part.shape), Ellipsis)
+                block[fill] = part
                 raw = bytes(codec.encode(block.reshape(-1)))
                 inline[flat] = raw
                 ln[flat] = len(raw)

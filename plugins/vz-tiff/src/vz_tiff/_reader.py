@@ -238,7 +238,8 @@ class TiffReader:
                 if level is not None:
                     return builder.finish(builder.level_group(series_index, level),
                                           skip_unsupported)
-                node = builder.series_group(series_index, overviews)
+                # (None: the series' full-resolution image is unsupported; finish() says so)
+                node = builder.series_group(series_index, overviews) or ManifestGroup()
                 if series_index == 0 and not group:
                     for i in range(1, nseries):
                         child = builder.series_group(i, overviews)

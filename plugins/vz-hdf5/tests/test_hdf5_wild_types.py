@@ -467,3 +467,17 @@ def test_virtual_mosaic_with_edge_tiles_and_a_missing_source(tmp_path: Path) -> 
     group, _ = _refs(path, tmp_path, reader_options={"drop_variables": ["lost"]})
     with h5py.File(path, "r") as f:
         _assert_equal(group["mosaic"][...], f["mosaic"])
+
+
+def test_time_typed_attribute_is_named_and_skippable(tmp_path: Path) -> None:
+    path = tmp_path / "tattr.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["title"] = "kept"
+        h5py.h5a.create(f.id, b"stamp", h5py.h5t.UNIX_D32LE, h5py.h5s.create(h5py.h5s.SCALAR))
+        f.create_dataset("v", data=np.arange(3))
+    with pytest.raises(UnsupportedFeatureError, match=r"attribute 'stamp' of the HDF5 time type"):
+        HDF5Reader().read(to_url(path))
+    with pytest.warns(VZSkippedPartsWarning, match="stamp"):
+        group = HDF5Reader().read(to_url(path), skip_unsupported=True)
+    assert group.attrs == {"title": "kept"}
+    assert set(group.variables) == {"v"}

@@ -9,6 +9,7 @@ Each exception formats its own message from structured fields, and every message
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "CFDecodeError",
@@ -35,6 +36,21 @@ __all__ = [
 
 class VZError(Exception):
     """Base class of every error raised by vzcore and its plugins."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses build their message from structured __init__ arguments, which the
+        # default pickling (``cls(*self.args)``) does not replay: an error raised in a
+        # worker process would break the pool instead of reaching the caller. Rebuild
+        # from the message and the attributes instead.
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(cls: type[VZError], args: tuple[Any, ...], state: dict[str, Any]) -> VZError:
+    """Recreate a pickled :class:`VZError` without calling its ``__init__``."""
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class UnsupportedFormatError(VZError, ValueError):

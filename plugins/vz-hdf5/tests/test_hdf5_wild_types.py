@@ -262,6 +262,8 @@ def test_names_that_are_not_utf8(tmp_path: Path) -> None:
     group, _ = _refs(path, tmp_path)
     with h5py.File(path, "r") as f:
         _assert_equal(group["café"][...], f[b"caf\xe9"])
+    # group= takes the decoded name
+    assert set(vzcore.open_virtual_dataset(str(path), group="grün").variables) == {"µm"}
     tree.virtualize.to_kerchunk(str(tmp_path / "tree.json"), format="json")
     fs = fsspec.filesystem("reference", fo=str(tmp_path / "tree.json"))
     root = zarr.open_group(fs.get_mapper(""), mode="r", zarr_format=2)
@@ -480,4 +482,19 @@ def test_time_typed_attribute_is_named_and_skippable(tmp_path: Path) -> None:
     with pytest.warns(VZSkippedPartsWarning, match="stamp"):
         group = HDF5Reader().read(to_url(path), skip_unsupported=True)
     assert group.attrs == {"title": "kept"}
+    assert set(group.variables) == {"v"}
+
+
+def test_a_broken_link_is_reported_once_and_only_where_read(tmp_path: Path) -> None:
+    path = tmp_path / "broken.h5"
+    with h5py.File(path, "w") as f:
+        a = f.create_group("a")
+        a["gone"] = h5py.ExternalLink("missing.h5", "/x")
+        a["gone2"] = h5py.ExternalLink("missing.h5", "/y")
+        f.create_group("b").create_dataset("v", data=np.arange(3))
+    with pytest.raises(UnsupportedPartsError) as info:
+        HDF5Reader().read(to_url(path), group="a")
+    assert [p.variable for p in info.value.parts] == ["/a/gone", "/a/gone2"]
+    # group "a" precedes "b" (its phony dimensions are counted) but is not read
+    group = HDF5Reader().read(to_url(path), group="b")
     assert set(group.variables) == {"v"}

@@ -339,6 +339,8 @@ class _Survey:
     groups: list[tuple[str, h5py.Group, _Scanner]] = field(default_factory=list)
     dims: dict[str, int] = field(default_factory=dict)
     """Dimensions of the group in netCDF order: labeled ones, then phony ones."""
+    problems: list[_Problem] = field(default_factory=list)
+    """Links of the group that cannot be followed."""
 
 
 def _is_scale(attrs: _Attrs) -> bool:
@@ -475,6 +477,11 @@ class _Scanner:
         if path == "/":
             return self._group(self.h5)
         obj = self.h5.get(path)
+        if obj is None:  # a name that is not UTF-8 in the file (decode_name gave Latin-1)
+            try:
+                obj = h5py.Group(h5py.h5o.open(self.h5.id, path.encode("latin-1")))
+            except (UnicodeEncodeError, KeyError, ValueError, OSError):
+                obj = None
         if not isinstance(obj, h5py.Group):
             available: list[str] = []
             self.h5.visit(lambda n: available.append(decode_name(n))
@@ -588,8 +595,8 @@ class _Scanner:
                             f"external link to {target!r}, which {scanner.url!r} lacks",
                         )
                 except UnsupportedFeatureError as err:
-                    if not self._dropped(name, path):
-                        self._problem(err, self._drop_name(name, path))
+                    if not self._dropped(name, path):  # (reported by _group, once)
+                        survey.problems.append(_Problem(err, self._drop_name(name, path)))
                     continue
             else:
                 try:
@@ -653,6 +660,7 @@ class _Scanner:
     def _group(self, grp: h5py.Group, gpath: str | None = None) -> ManifestGroup:
         gpath = object_path(grp) if gpath is None else gpath
         survey = self._survey(grp, gpath)
+        self.shared.problems.extend(survey.problems)
         self._check_heap_attrs(grp)
         unreadable: list[UnsupportedFeatureError] = []
         attrs, _ = read_attrs(grp, url=self.url, file=self.h5, unreadable=unreadable)

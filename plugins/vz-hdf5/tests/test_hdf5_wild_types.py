@@ -532,3 +532,16 @@ def test_string_classes_through_icechunk_and_zarr_v3(tmp_path: Path) -> None:
             assert set(group.array_keys()) == set(f), kind
             for name in f:
                 _assert_equal(group[name][...], f[name])
+
+
+def test_filter_without_codec_names_what_loading_it_needs(tmp_path: Path) -> None:
+    hdf5plugin = pytest.importorskip("hdf5plugin")
+    path = tmp_path / "sz.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset(
+            "z", data=np.linspace(0, 1, 64), chunks=(16,), **hdf5plugin.Zfp(reversible=True)
+        )
+    with pytest.raises(UnsupportedFeatureError, match=r"32013 \(zfp\)") as info:
+        HDF5Reader().read(to_url(path))
+    assert "pip install hdf5plugin" in str(info.value)
+    assert "drop_variables=['z']" in str(info.value)

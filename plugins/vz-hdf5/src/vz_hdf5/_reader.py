@@ -54,7 +54,7 @@ from vzcore.io import open_url, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
 from vz_hdf5._attrs import read_attrs, type_description
-from vz_hdf5._filters import codecs_for_pipeline
+from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
 from vz_hdf5._names import decode_name, object_path
 
@@ -824,7 +824,7 @@ class _Scanner:
                 self.url, object_path(dset),
                 f"HDF5 filter {FILTER_NAMES.get(fid, 'unregistered')!r} (id {fid}), whose "
                 "HDF5 plugin is not loaded in this process, so its values cannot be read",
-                f"reading them needs {_filter_package(fid)}",
+                f"reading them needs {hdf5_plugin_source(fid)}",
             ) from err
 
     # -- global heap checks (libhdf5 can loop forever on a damaged collection) ----------
@@ -1331,22 +1331,6 @@ class _Scanner:
 def _address(obj: h5py.HLObject) -> int:
     """Return the object header address of ``obj`` (its identity within its file)."""
     return int(h5py.h5g.get_objinfo(obj.id).objno[0])
-
-
-def _filter_package(fid: int) -> str:
-    """Say what makes HDF5 filter ``fid`` available to h5py."""
-    if fid in _HDF5PLUGIN_FILTERS:
-        return "the hdf5plugin package: pip install hdf5plugin, and import hdf5plugin first"
-    return (
-        "its HDF5 filter plugin (https://github.com/HDFGroup/hdf5_plugins) in a directory "
-        "named by HDF5_PLUGIN_PATH"
-    )
-
-
-_HDF5PLUGIN_FILTERS = frozenset(
-    {307, 32001, 32004, 32008, 32013, 32015, 32017, 32018, 32024, 32026, 32028}
-)
-"""HDF5 filters that the hdf5plugin package provides."""
 
 
 def _full_shape(dset: h5py.Dataset) -> tuple[int, ...]:

@@ -9,6 +9,7 @@ Each exception formats its own message from structured fields, and every message
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "CFDecodeError",
@@ -23,9 +24,11 @@ __all__ = [
     "ShortReadError",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
+    "UnsupportedPartsError",
     "VZError",
     "VZPluginLoadWarning",
     "VZSkippedFilesWarning",
+    "VZSkippedPartsWarning",
     "VZWarning",
     "VirtualArrayValuesError",
     "WriteError",
@@ -34,6 +37,21 @@ __all__ = [
 
 class VZError(Exception):
     """Base class of every error raised by vzcore and its plugins."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses build their message from structured __init__ arguments, which the
+        # default pickling (``cls(*self.args)``) does not replay: an error raised in a
+        # worker process would break the pool instead of reaching the caller. Rebuild
+        # from the message and the attributes instead.
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(cls: type[VZError], args: tuple[Any, ...], state: dict[str, Any]) -> VZError:
+    """Recreate a pickled :class:`VZError` without calling its ``__init__``."""
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class UnsupportedFormatError(VZError, ValueError):
@@ -146,6 +164,49 @@ class UnsupportedFeatureError(VZError, NotImplementedError):
         if hint:
             msg += f"; {hint}"
         super().__init__(msg)
+
+
+class UnsupportedPartsError(UnsupportedFeatureError):
+    """Several parts (variables, images, attributes) of one file use unsupported features.
+
+    Raised once per file, naming every part, so that a user learns everything that stands
+    in the way at once, with the options that leave the parts out.
+
+    Parameters
+    ----------
+    url
+        The file.
+    parts
+        One :class:`UnsupportedFeatureError` per unsupported part.
+    droppable
+        Names that ``drop_variables=[...]`` accepts for the parts that are variables.
+    skip_option
+        The reader option that skips every unsupported part, as the user would type it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        parts: Iterable[UnsupportedFeatureError],
+        droppable: Iterable[str] = (),
+        skip_option: str = "reader_options={'skip_unsupported': True}",
+    ) -> None:
+        self.parts = tuple(parts)
+        self.droppable = tuple(droppable)
+        self.skip_option = skip_option
+        listing = "; ".join(
+            f"{p.variable!r}: {p.feature}" if p.variable else p.feature for p in self.parts
+        )
+        remedies = []
+        if self.droppable:
+            remedies.append(f"leave them out with drop_variables={list(self.droppable)!r}")
+        remedies.append(f"skip every unsupported part with {skip_option}")
+        super().__init__(
+            url,
+            None,
+            f"features in {len(self.parts)} parts: {listing}",
+            ", or ".join(remedies),
+        )
 
 
 class CorruptFileError(VZError, OSError):
@@ -282,3 +343,7 @@ class VZPluginLoadWarning(VZWarning):
 
 class VZSkippedFilesWarning(VZWarning):
     """Files that could not be scanned were left out of a combined dataset."""
+
+
+class VZSkippedPartsWarning(VZWarning):
+    """Parts of a file that use unsupported features were left out (on request)."""

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vz_hdf5._names import decode_name
+
 if TYPE_CHECKING:
     import h5py
 
-__all__ = ["HIDDEN_ATTRS", "jsonable", "read_attrs"]
+__all__ = ["HIDDEN_ATTRS", "jsonable", "read_attrs", "type_description"]
 
 HIDDEN_ATTRS = frozenset(
     {
@@ -56,7 +58,35 @@ def _ref_name(ref: Any, file: h5py.File | None) -> str | None:
         name = file[ref].name
     except (KeyError, ValueError, OSError, TypeError):  # dangling or anonymous target
         return None
-    return str(name) if name is not None else None
+    return decode_name(name) if name is not None else None
+
+
+_TYPE_CLASSES = {
+    "TypeTimeID": "the HDF5 time type (H5T_TIME)",
+    "TypeBitfieldID": "the HDF5 bitfield type",
+    "TypeOpaqueID": "the HDF5 opaque type",
+    "TypeVlenID": "an HDF5 variable-length sequence type",
+    "TypeArrayID": "an HDF5 array type",
+    "TypeCompoundID": "an HDF5 compound type",
+    "TypeReferenceID": "the HDF5 reference type",
+    "TypeEnumID": "an HDF5 enumeration type",
+}
+
+
+def type_description(tid: Any) -> str:
+    """Say in words what HDF5 datatype ``tid`` (an h5py ``TypeID``) is, for messages."""
+    import h5py
+
+    cls = type(tid).__name__
+    if isinstance(tid, h5py.h5t.TypeFloatID):
+        size = tid.get_size()
+        if size > 8:
+            return (
+                f"long double (a {8 * size}-bit float with {tid.get_precision()} significant "
+                "bits, numpy float128), which zarr has no data type for"
+            )
+        return f"a {8 * size}-bit float"
+    return _TYPE_CLASSES.get(cls, f"HDF5 type class {cls}")
 
 
 def jsonable(value: Any, file: h5py.File | None = None) -> Any:
@@ -110,16 +140,23 @@ def read_attrs(
     url: str = "",
     file: h5py.File | None = None,
     cached: Any = None,
+    unreadable: list[Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Read the visible attributes of ``obj``.
 
     ``cached``, when given, stands in for ``obj.attrs`` (an object with the same iteration,
-    ``[name]`` and ``get_id(name)``, e.g. one that keeps values already read).
+    ``[name]`` and ``get_id(name)``, e.g. one that keeps values already read). Names that
+    are not valid UTF-8 are decoded by :func:`vz_hdf5._names.decode_name`.
+
+    ``unreadable``, when given, collects the :class:`~vzcore.errors.UnsupportedFeatureError`
+    of each attribute that h5py cannot convert, and those attributes are left out;
+    otherwise the first one is raised.
 
     Raises
     ------
     UnsupportedFeatureError
-        For an attribute whose HDF5 type h5py cannot convert to numpy.
+        For an attribute whose HDF5 type h5py cannot convert to numpy (without
+        ``unreadable``).
 
     Returns
     -------
@@ -132,22 +169,50 @@ def read_attrs(
     h5attrs = obj.attrs if cached is None else cached
     attrs: dict[str, Any] = {}
     dtypes: dict[str, str] = {}
-    for name in h5attrs:
+    for raw_name in h5attrs:
+        name = decode_name(raw_name)
         if name in hidden:
             continue
         try:
-            value = h5attrs[name]
+            value = h5attrs[raw_name]
         except (OSError, TypeError, ValueError) as err:  # h5py: no conversion path
             from vzcore.errors import UnsupportedFeatureError
 
+            from vz_hdf5._names import object_path
+
             try:
-                htype = type(h5attrs.get_id(name).get_type()).__name__
+                htype = type_description(h5attrs.get_id(raw_name).get_type())
             except Exception:  # only for the message  # noqa: BLE001
-                htype = "unknown type"
-            raise UnsupportedFeatureError(
-                url, obj.name, f"attribute {name!r} of HDF5 type {htype} ({err})",
+                htype = "an unknown HDF5 type"
+            problem = UnsupportedFeatureError(
+                url, object_path(obj), f"attribute {name!r} of {htype} ({err})",
                 "h5py cannot convert it to numpy",
-            ) from err
+            )
+            if unreadable is None:
+                raise problem from err
+            unreadable.append(problem)
+            continue
+        if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "fc" and (
+            value.dtype.itemsize > (8 if value.dtype.kind == "f" else 16)
+        ):  # long double: JSON holds float64 only; keep values that float64 holds exactly
+            as64 = np.asarray(value).astype(np.complex128 if value.dtype.kind == "c" else
+                                            np.float64)
+            if bool((as64 == np.asarray(value)).all()):
+                attrs[name] = jsonable(as64 if isinstance(value, np.ndarray) else as64[()])
+                continue
+            from vzcore.errors import UnsupportedFeatureError
+
+            from vz_hdf5._names import object_path
+
+            problem = UnsupportedFeatureError(
+                url, object_path(obj),
+                f"attribute {name!r} of type long double ({value.dtype}) whose values "
+                "float64 cannot hold exactly, and JSON or zarr attributes hold no wider float",
+            )
+            if unreadable is None:
+                raise problem
+            unreadable.append(problem)
+            continue
         if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "biufc":
             dtypes[name] = value.dtype.str
         if isinstance(value, str | bytes):  # the common case, without the generic path

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
     from vzcore.manifests import CodecConfig
 
-__all__ = ["FILTER_NAMES", "codecs_for_pipeline"]
+__all__ = ["FILTER_NAMES", "codecs_for_pipeline", "hdf5_plugin_source"]
 
 FILTER_NAMES: dict[int, str] = {
     1: "deflate",
@@ -280,6 +280,26 @@ def codecs_for_pipeline(
                 variable,
                 feature,
                 "no codec that zarr can decode is known for this filter; rewrite the "
-                "variable with deflate/zstd/blosc (h5repack) or load it",
+                "variable with deflate/zstd/blosc (h5repack), or load it with "
+                "reader_options={'load_unsupported': True}, for which h5py needs "
+                + hdf5_plugin_source(code),
             )
     return tuple(out)
+
+
+HDF5PLUGIN_FILTERS = frozenset(
+    {307, 32001, 32004, 32008, 32013, 32015, 32017, 32018, 32024, 32026, 32028}
+)
+"""HDF5 filters whose HDF5 plugins the ``hdf5plugin`` package provides."""
+
+
+def hdf5_plugin_source(code: int) -> str:
+    """Say what makes HDF5 filter ``code`` available to h5py (HDF5 itself), for messages."""
+    if code in HDF5PLUGIN_FILTERS:
+        return "the hdf5plugin package: pip install hdf5plugin, and import hdf5plugin first"
+    if code == 32000:
+        return "h5py itself (it registers LZF)"
+    return (
+        f"the HDF5 plugin of filter {code} (https://github.com/HDFGroup/hdf5_plugins) in a "
+        "directory named by HDF5_PLUGIN_PATH"
+    )

@@ -31,9 +31,10 @@ import logging
 import math
 import os
 import struct
+import warnings
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import unquote
@@ -44,15 +45,18 @@ from vzcore.errors import (
     CorruptFileError,
     GroupNotFoundError,
     UnsupportedFeatureError,
+    UnsupportedPartsError,
     VZError,
+    VZSkippedPartsWarning,
 )
 from vzcore.group import ManifestGroup, Variable
 from vzcore.io import open_url, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
-from vz_hdf5._attrs import read_attrs
-from vz_hdf5._filters import codecs_for_pipeline
+from vz_hdf5._attrs import read_attrs, type_description
+from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
+from vz_hdf5._names import decode_name, object_path
 
 __all__ = ["HDF5Reader"]
 
@@ -67,6 +71,10 @@ _LIBRARY_ERRORS = (
     MemoryError, UnicodeError, struct.error,
 )
 """What h5py, HDF5 and the native index reader raise on damaged files."""
+
+INLINE_LIMIT = 16 * 2**20
+"""Largest values (bytes) the reader inlines because their stored bytes differ from what
+h5py reads (fixed-length strings cut at the NUL)."""
 
 _MISSING = np.iinfo(np.uint8).max
 _INLINE = _MISSING - 1
@@ -156,11 +164,18 @@ class HDF5Reader:
 
     ``drop_variables``
         Names (or paths inside the file) of datasets to skip before they are parsed, so a
-        variable using an unsupported feature can be left out on purpose.
+        variable using an unsupported feature can be left out on purpose. vzcore's
+        top-level ``drop_variables=`` reaches this parameter too.
     ``load_unsupported``
         When True, a dataset that cannot be referenced virtually (unsupported filter,
         dtype or layout) is read into memory with h5py and kept as a numpy array instead
-        of raising. Default False.
+        of raising, when h5py can read it into a type zarr can hold. Default False.
+    ``skip_unsupported``
+        When True, every part that cannot be represented (a variable, an attribute) is left
+        out, with one :class:`~vzcore.errors.VZSkippedPartsWarning` listing them all, and
+        everything else is read. Default False: one
+        :class:`~vzcore.errors.UnsupportedFeatureError` names every such part (an
+        :class:`~vzcore.errors.UnsupportedPartsError` when there are several).
 
     Examples
     --------
@@ -190,6 +205,7 @@ class HDF5Reader:
         *,
         group: str | None = None,
         storage_options: dict[str, Any] | None = None,
+        drop_variables: Iterable[str] | str | None = None,
         **options: Any,  # reader options, validated below
     ) -> ManifestGroup:
         """Return the group at ``group`` (root when None) with its subgroups.
@@ -202,26 +218,31 @@ class HDF5Reader:
             Path of the group inside the file (``"a/b"`` or ``"/a/b"``).
         storage_options
             fsspec options for non-local URLs.
+        drop_variables
+            Variables (names, or paths inside the file) to leave out unparsed.
         **options
-            ``drop_variables`` and ``load_unsupported`` (see the class docstring).
+            ``load_unsupported``, ``skip_unsupported`` and ``chunk_index`` (see the class
+            docstring).
 
         Raises
         ------
         UnsupportedFeatureError
-            A dataset uses a filter, dtype or layout with no exact virtual representation.
+            A dataset uses a filter, dtype or layout with no exact virtual representation
+            (:class:`~vzcore.errors.UnsupportedPartsError` naming all of them when several
+            do), unless ``skip_unsupported=True``.
         CorruptFileError
             The file is not readable as HDF5 (truncated, corrupt).
         """
-        valid = ("drop_variables", "load_unsupported", "chunk_index")
+        valid = ("drop_variables", "load_unsupported", "skip_unsupported", "chunk_index")
         unknown = set(options) - set(valid)
         if unknown:
             raise TypeError(
                 f"unknown reader option(s) {sorted(unknown)} for the 'hdf5' reader; "
                 f"valid options are {', '.join(map(repr, valid))}"
             )
-        drop = options.get("drop_variables") or ()
-        if isinstance(drop, str):
-            drop = (drop,)
+        drop: set[str] = set()
+        for names in (drop_variables, options.get("drop_variables")):
+            drop.update((names,) if isinstance(names, str) else names or ())
         chunk_index = options.get("chunk_index", "auto")
         if chunk_index not in ("auto", "hdf5"):
             raise ValueError(
@@ -237,10 +258,12 @@ class HDF5Reader:
                 scanner = _Scanner(
                     url, h5, size, drop=frozenset(drop),
                     load_unsupported=bool(options.get("load_unsupported", False)),
-                    raw=raw, native=chunk_index == "auto",
+                    raw=raw, native=chunk_index == "auto", storage_options=storage_options,
+                    skip_unsupported=bool(options.get("skip_unsupported", False)),
                 )
                 try:
-                    return scanner.scan(group)
+                    with scanner.others:
+                        return scanner.finish(scanner.scan(group))
                 except VZError:
                     raise
                 except _LIBRARY_ERRORS as err:
@@ -299,7 +322,13 @@ class _Entry:
     dset: h5py.Dataset
     is_scale: bool
     dimlist: Any  # DIMENSION_LIST value (array of reference arrays) or None
-    attrs: _Attrs
+    attrs: _Attrs | None
+    path: str = ""
+    """The dataset's path in the scanned file (decoded text)."""
+    scanner: _Scanner | None = None
+    """The scanner of the file holding the dataset (another file behind an external link)."""
+    dropped: bool = False
+    """Left out by ``drop_variables``: kept only for dimension naming, never parsed further."""
 
 
 @dataclass
@@ -307,9 +336,11 @@ class _Survey:
     """The datasets, subgroups and dimension table of one group."""
 
     datasets: list[_Entry] = field(default_factory=list)
-    groups: list[tuple[str, h5py.Group]] = field(default_factory=list)
+    groups: list[tuple[str, h5py.Group, _Scanner]] = field(default_factory=list)
     dims: dict[str, int] = field(default_factory=dict)
     """Dimensions of the group in netCDF order: labeled ones, then phony ones."""
+    problems: list[_Problem] = field(default_factory=list)
+    """Links of the group that cannot be followed."""
 
 
 def _is_scale(attrs: _Attrs) -> bool:
@@ -323,13 +354,71 @@ def _is_scale(attrs: _Attrs) -> bool:
     return bool(cls == b"DIMENSION_SCALE")
 
 
-def _not_a_variable(attrs: _Attrs) -> bool:
-    if "NAME" not in attrs:
+def _not_a_variable(attrs: _Attrs | None) -> bool:
+    if attrs is None or "NAME" not in attrs:
         return False
     name = attrs["NAME"]
     if isinstance(name, str):
         name = name.encode()
     return isinstance(name, bytes | np.bytes_) and NOT_A_VARIABLE in bytes(name)
+
+
+_MAX_LINK_DEPTH = 8
+"""How many files deep external links and virtual dataset sources are followed."""
+
+
+@dataclass
+class _Problem:
+    """A part of the file that cannot be represented, as found during one scan."""
+
+    error: UnsupportedFeatureError
+    drop_name: str | None
+    """What ``drop_variables=[...]`` takes to leave it out (None: not a variable)."""
+
+
+@dataclass
+class _Shared:
+    """State shared by the scanners of one read (the file and the files it links to)."""
+
+    skip_unsupported: bool = False
+    top: str = "/"
+    """Path of the group being read."""
+    phony_count: int = 0
+    problems: list[_Problem] = field(default_factory=list)
+    files: dict[str, _Scanner] = field(default_factory=dict)
+    """Scanners of the other files that external links and VDS sources lead to, by URL."""
+    others: ExitStack = field(default_factory=ExitStack)
+    """Closes those files at the end of the read."""
+    group_stack: set[tuple[str, int]] = field(default_factory=set)
+    """Groups being read (URL, object address): a link back to one is a cycle."""
+    vds_stack: set[tuple[str, str]] = field(default_factory=set)
+    """Virtual datasets being resolved (URL, path): a source that maps back is refused."""
+
+
+def _join_url(base_url: str, filename: str) -> str:
+    """Resolve ``filename`` (as an external link or a VDS mapping stores it) against a file.
+
+    HDF5 looks for a relative name beside the file holding the link (after the prefixes of
+    ``HDF5_EXT_PREFIX`` / ``HDF5_VDS_PREFIX``, which a remote scan cannot use); an absolute
+    local path is used as is when it exists, else its base name beside the linking file.
+    """
+    import posixpath
+
+    if "://" in filename:
+        return filename
+    local = _local_path(base_url)
+    if filename.startswith("/"):
+        if local is not None and os.path.exists(filename):
+            return "file://" + filename
+        filename = posixpath.basename(filename)
+    scheme, sep, rest = base_url.partition("://")
+    if not sep:
+        scheme, rest = "", base_url
+    directory = posixpath.dirname(rest)
+    joined = posixpath.normpath(posixpath.join(directory, filename))
+    if rest.startswith("/") and joined.startswith("//"):
+        joined = "/" + joined.lstrip("/")
+    return f"{scheme}://{joined}" if sep else joined
 
 
 class _Scanner:
@@ -345,6 +434,10 @@ class _Scanner:
         load_unsupported: bool = False,
         raw: _RawReader | None = None,
         native: bool = True,
+        storage_options: dict[str, Any] | None = None,
+        shared: _Shared | None = None,
+        depth: int = 0,
+        skip_unsupported: bool = False,
     ) -> None:
         self.url = url
         self.raw = raw
@@ -356,66 +449,185 @@ class _Scanner:
         self.size = size
         self.drop = drop
         self.load_unsupported = load_unsupported
-        self.phony_count = 0
+        self.storage_options = storage_options
+        self.shared = shared if shared is not None else _Shared(skip_unsupported)
+        self.depth = depth
         self._dimids: dict[str, dict[int, str]] = {}
         self._heap: HeapGuard | None = None
         self._heap_checked: set[int] = set()
+
+    @property
+    def phony_count(self) -> int:
+        return self.shared.phony_count
+
+    @phony_count.setter
+    def phony_count(self, value: int) -> None:
+        self.shared.phony_count = value
+
+    @property
+    def others(self) -> ExitStack:
+        """The files opened to follow links; close them when the read ends."""
+        return self.shared.others
 
     # -- traversal ---------------------------------------------------------------------
 
     def scan(self, group: str | None) -> ManifestGroup:
         path = "/" + (group or "").strip("/")
+        self.shared.top = path
         if path == "/":
             return self._group(self.h5)
         obj = self.h5.get(path)
+        if obj is None:  # a name that is not UTF-8 in the file (decode_name gave Latin-1)
+            try:
+                obj = h5py.Group(h5py.h5o.open(self.h5.id, path.encode("latin-1")))
+            except (UnicodeEncodeError, KeyError, ValueError, OSError):
+                obj = None
         if not isinstance(obj, h5py.Group):
-            available = []
-            self.h5.visit(lambda n: available.append(n) if isinstance(self.h5[n], h5py.Group)
-                          else None)
+            available: list[str] = []
+            self.h5.visit(lambda n: available.append(decode_name(n))
+                          if isinstance(self.h5[n], h5py.Group) else None)
             raise GroupNotFoundError(self.url, group or "", sorted(available))
         self._count_phony_before(path)
         return self._group(obj)
 
+    def finish(self, group: ManifestGroup) -> ManifestGroup:
+        """Return ``group``, or raise (or warn, when skipping) for the unsupported parts."""
+        problems = self.shared.problems
+        if not problems:
+            return group
+        drop_names = [p.drop_name for p in problems if p.drop_name is not None]
+        skip = "reader_options={'skip_unsupported': True}"
+        if self.shared.skip_unsupported:
+            listing = "; ".join(
+                f"{p.error.variable!r} ({p.error.feature})" if p.error.variable
+                else p.error.feature for p in problems
+            )
+            warnings.warn(
+                f"Left out {len(problems)} unsupported part(s) of {self.url!r} "
+                f"(skip_unsupported=True): {listing}",
+                VZSkippedPartsWarning,
+                stacklevel=4,
+            )
+            return group
+        if len(problems) == 1:
+            err = problems[0].error
+            remedies = []
+            if drop_names:
+                remedies.append(f"leave it out with drop_variables={drop_names!r}")
+            remedies.append(f"skip it with {skip}")
+            hint = "; ".join(h for h in (err.hint, ", or ".join(remedies)) if h)
+            raise UnsupportedFeatureError(err.url, err.variable, err.feature, hint) from err
+        raise UnsupportedPartsError(self.url, [p.error for p in problems], drop_names, skip)
+
+    def _problem(self, err: UnsupportedFeatureError, drop_name: str | None) -> None:
+        self.shared.problems.append(_Problem(err, drop_name))
+
+    def _dropped(self, name: str, path: str) -> bool:
+        name = name.removeprefix(NON_COORD_PREFIX)
+        return bool({name, path, path.lstrip("/")} & self.drop)
+
     def _count_phony_before(self, target: str) -> None:
         """Advance the phony counter over groups that precede ``target`` (pre-order)."""
+        seen: set[tuple[str, int]] = set()
 
-        def visit(grp: h5py.Group) -> bool:
-            if grp.name == target:
+        def visit(grp: h5py.Group, scanner: _Scanner) -> bool:
+            if object_path(grp) == target and scanner is self:
                 return True
-            survey = self._survey(grp)
-            return any(visit(child) for _, child in survey.groups)
+            key = (scanner.url, _address(grp))
+            if key in seen:  # a link cycle: _group reports it
+                return False
+            seen.add(key)
+            survey = scanner._survey(grp, object_path(grp))
+            return any(visit(child, s) for _, child, s in survey.groups)
 
-        visit(self.h5)
+        visit(self.h5, self)
 
-    def _survey(self, grp: h5py.Group) -> _Survey:
+    def _other_file(self, filename: str, where: str, what: str) -> _Scanner:
+        """Return the scanner of the file that a link or VDS mapping of ``where`` names."""
+        target = _join_url(self.url, filename)
+        if target == self.url:
+            return self
+        if target in self.shared.files:
+            return self.shared.files[target]
+        if self.depth >= _MAX_LINK_DEPTH:
+            raise UnsupportedFeatureError(
+                self.url, where, f"{what} more than {_MAX_LINK_DEPTH} files deep",
+            )
+        try:
+            h5, size = self.others.enter_context(_open(target, self.storage_options))
+        except (FileNotFoundError, CorruptFileError) as err:
+            raise UnsupportedFeatureError(
+                self.url, where, f"{what}: {filename!r} cannot be opened as {target!r} ({err})",
+                "put the file beside the linking file, or open the target file itself",
+            ) from err
+        raw = _RawReader(_local_path(target), target, self.storage_options)
+        self.others.callback(raw.close)
+        child = _Scanner(
+            target, h5, size, drop=frozenset(), load_unsupported=self.load_unsupported,
+            raw=raw, native=self.native, storage_options=self.storage_options,
+            shared=self.shared, depth=self.depth + 1,
+        )
+        self.shared.files[target] = child
+        return child
+
+    def _survey(self, grp: h5py.Group, gpath: str | None = None) -> _Survey:
         survey = _Survey()
         labeled_max: list[int | None] = []
         phony: Counter[int] = Counter()
-        for name in grp:
-            link = grp.get(name, getlink=True)
-            if isinstance(link, h5py.ExternalLink):
-                raise UnsupportedFeatureError(
-                    self.url,
-                    f"{grp.name.rstrip('/')}/{name}",
-                    f"external link to {link.filename!r}:{link.path!r}",
-                    "open the target file itself",
-                )
-            try:
-                obj = grp[name]
-            except KeyError:
-                if isinstance(link, h5py.SoftLink):  # dangling soft link: nothing to read
+        gpath = object_path(grp) if gpath is None else gpath
+        for raw_name in grp:
+            name = decode_name(raw_name)
+            path = f"{gpath.rstrip('/')}/{name}"
+            # (low-level calls: h5py's Group.get decodes names as strict UTF-8)
+            key = raw_name if isinstance(raw_name, bytes) else raw_name.encode()
+            kind = grp.id.links.get_info(key).type
+            scanner = self
+            if kind == h5py.h5l.TYPE_EXTERNAL:
+                filename, target = (decode_name(v) for v in grp.id.links.get_val(key))
+                try:
+                    scanner = self._other_file(
+                        filename, path, f"external link to {filename!r}:{target!r}",
+                    )
+                    obj = scanner.h5.get(target)
+                    if obj is None:
+                        raise UnsupportedFeatureError(
+                            self.url, path,
+                            f"external link to {target!r}, which {scanner.url!r} lacks",
+                        )
+                except UnsupportedFeatureError as err:
+                    if not self._dropped(name, path):  # (reported by _group, once)
+                        survey.problems.append(_Problem(err, self._drop_name(name, path)))
                     continue
-                raise  # a hard link whose object cannot be opened: a damaged file
+            else:
+                try:
+                    obj = grp[raw_name]
+                except KeyError:
+                    if kind == h5py.h5l.TYPE_SOFT:  # dangling soft link: nothing to read
+                        continue
+                    raise  # a hard link whose object cannot be opened: a damaged file
             if isinstance(obj, h5py.Group):
-                survey.groups.append((name, obj))
+                survey.groups.append((name, obj, scanner))
                 continue
             if not isinstance(obj, h5py.Dataset):
                 continue  # committed datatypes (netCDF-4 user types)
-            self._check_heap_attrs(obj)
-            attrs = _Attrs(obj)
-            is_scale = _is_scale(attrs)
-            dimlist = attrs.get("DIMENSION_LIST")
-            shape = _full_shape(obj)
+            dropped = self._dropped(name, path)
+            try:
+                scanner._check_heap_attrs(obj)
+                attrs: _Attrs | None = _Attrs(obj)
+                assert attrs is not None
+                is_scale = _is_scale(attrs)
+                # references in another file's DIMENSION_LIST name that file's objects
+                dimlist = attrs.get("DIMENSION_LIST") if scanner is self else None
+                shape = _full_shape(obj)
+            except (VZError, *_LIBRARY_ERRORS):
+                if not dropped:
+                    raise
+                # a dropped dataset is not parsed: its dataspace alone counts for phony dims
+                attrs, is_scale, dimlist = None, False, None
+                try:
+                    shape = tuple(obj.shape or ())
+                except _LIBRARY_ERRORS:
+                    continue
             if is_scale:
                 survey.dims[name] = shape[0] if shape else 0
                 labeled_max.append(obj.maxshape[0] if obj.maxshape else None)
@@ -427,7 +639,9 @@ class _Scanner:
                 )
                 if unlabeled:
                     phony |= Counter(unlabeled)
-            survey.datasets.append(_Entry(name, obj, is_scale, dimlist, attrs))
+            survey.datasets.append(
+                _Entry(name, obj, is_scale, dimlist, attrs, path, scanner, dropped)
+            )
         labeled = Counter(labeled_max)
         for size, count in phony.items():
             for _ in range(labeled[size], count):
@@ -435,21 +649,49 @@ class _Scanner:
                 self.phony_count += 1
         return survey
 
-    def _group(self, grp: h5py.Group) -> ManifestGroup:
-        survey = self._survey(grp)
+    def _drop_name(self, name: str, path: str) -> str:
+        """Return what ``drop_variables`` takes for the dataset at ``path``.
+
+        Its name when it is in the group being read, its path otherwise.
+        """
+        parent = path.rsplit("/", 1)[0] or "/"
+        return name.removeprefix(NON_COORD_PREFIX) if parent == self.shared.top else path
+
+    def _group(self, grp: h5py.Group, gpath: str | None = None) -> ManifestGroup:
+        gpath = object_path(grp) if gpath is None else gpath
+        survey = self._survey(grp, gpath)
+        self.shared.problems.extend(survey.problems)
         self._check_heap_attrs(grp)
-        attrs, _ = read_attrs(grp, url=self.url, file=self.h5)
+        unreadable: list[UnsupportedFeatureError] = []
+        attrs, _ = read_attrs(grp, url=self.url, file=self.h5, unreadable=unreadable)
+        for err in unreadable:
+            self._problem(err, None)
         variables: dict[str, Variable] = {}
         for entry in survey.datasets:
-            if entry.is_scale and _not_a_variable(entry.attrs):
+            if entry.dropped or (entry.is_scale and _not_a_variable(entry.attrs)):
                 continue
-            name = entry.name
-            name = name.removeprefix(NON_COORD_PREFIX)
-            if name in self.drop or entry.dset.name in self.drop:
-                continue
-            dims = self._dims(entry, survey, grp)
-            variables[name] = self._variable(entry.dset, dims, entry.attrs)
-        groups = {name: self._group(child) for name, child in survey.groups}
+            name = entry.name.removeprefix(NON_COORD_PREFIX)
+            scanner = entry.scanner or self
+            try:
+                dims = self._dims(entry, survey, grp)
+                variables[name] = scanner._variable(entry.dset, dims, entry.attrs)
+            except UnsupportedFeatureError as err:
+                self._problem(err, self._drop_name(entry.name, entry.path))
+        groups = {}
+        key = (self.url, _address(grp))
+        self.shared.group_stack.add(key)
+        try:
+            for name, child, scanner in survey.groups:
+                path = f"{gpath.rstrip('/')}/{name}"
+                if (scanner.url, _address(child)) in self.shared.group_stack:
+                    self._problem(UnsupportedFeatureError(
+                        self.url, path, f"link back to the enclosing group "
+                        f"{object_path(child)!r} (a cycle), which zarr's tree cannot hold",
+                    ), None)
+                    continue
+                groups[name] = scanner._group(child, path if scanner is self else None)
+        finally:
+            self.shared.group_stack.discard(key)
         return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
 
     # -- dimensions ----------------------------------------------------------------------
@@ -459,14 +701,15 @@ class _Scanner:
 
         ``survey`` is the survey of ``grp`` when at hand (its datasets, in link order).
         """
-        key = grp.name
+        key = object_path(grp)
         if key in self._dimids:
             return self._dimids[key]
         out: dict[int, str] = {}
         if key != "/":
             out.update(self._dimid_names(grp.parent))
         if survey is not None:
-            scales = [(e.name, e.attrs) for e in survey.datasets if e.is_scale]
+            scales = [(e.name, e.attrs) for e in survey.datasets
+                      if e.is_scale and e.attrs is not None]
         else:
             scales = []
             for name in grp:
@@ -488,7 +731,7 @@ class _Scanner:
             target = self.h5[ref].name
         except (KeyError, ValueError, OSError, TypeError):
             return None
-        return str(target).rsplit("/", 1)[-1] if target else None
+        return decode_name(target).rsplit("/", 1)[-1] if target else None
 
     def _dims(self, entry: _Entry, survey: _Survey, grp: h5py.Group) -> tuple[str, ...]:
         dset = entry.dset
@@ -497,7 +740,7 @@ class _Scanner:
             return ()
         names: list[str | None] = [None] * len(shape)
         attrs = entry.attrs
-        if entry.is_scale:
+        if entry.is_scale and attrs is not None:  # (attrs: None only for dropped entries)
             if "_Netcdf4Coordinates" in attrs:
                 ids = np.asarray(attrs["_Netcdf4Coordinates"]).ravel().tolist()
                 table = self._dimid_names(grp, survey)
@@ -530,15 +773,59 @@ class _Scanner:
     def _variable(
         self, dset: h5py.Dataset, dims: tuple[str, ...], h5attrs: _Attrs | None = None
     ) -> Variable:
-        attrs, attr_dtypes = read_attrs(dset, url=self.url, file=self.h5, cached=h5attrs)
+        unreadable: list[UnsupportedFeatureError] = []
+        attrs, attr_dtypes = read_attrs(
+            dset, url=self.url, file=self.h5, cached=h5attrs, unreadable=unreadable
+        )
         try:
             data: ManifestArray | np.ndarray = self._array(dset, dims, attr_dtypes)
-        except UnsupportedFeatureError:
+        except UnsupportedFeatureError as err:
             if not self.load_unsupported or dset.shape is None:
                 raise
-            self._check_heap_values(dset)
-            data = np.asarray(dset[()])
+            data = self._load(dset, err)
+        for problem in unreadable:  # the variable is fine; only these attributes are not
+            self._problem(problem, None)
         return Variable(dims, data, attrs)
+
+    def _load(self, dset: h5py.Dataset, err: UnsupportedFeatureError) -> np.ndarray:
+        """Read ``dset`` with h5py (``load_unsupported``).
+
+        Raises ``err`` when that cannot give an array zarr holds.
+        """
+        try:
+            dtype = dset.dtype
+        except TypeError:  # no numpy type (H5T_TIME, ...): loading cannot help
+            raise err from None
+        if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
+            raise err  # long double: zarr has no type for the loaded values either
+        self._check_heap_values(dset)
+        return np.asarray(self._read_values(dset))
+
+    def _read_values(self, dset: h5py.Dataset, reader: Any = None) -> Any:
+        """Return ``reader()`` (default ``dset[()]``).
+
+        A filter that HDF5 cannot load becomes an UnsupportedFeatureError naming it and
+        what provides it.
+        """
+        try:
+            return dset[()] if reader is None else reader()
+        except OSError as err:
+            plist = dset.id.get_create_plist()
+            missing = [
+                int(plist.get_filter(i)[0]) for i in range(plist.get_nfilters())
+                if not h5py.h5z.filter_avail(int(plist.get_filter(i)[0]))
+            ]
+            if not missing:
+                raise
+            from vz_hdf5._filters import FILTER_NAMES
+
+            fid = missing[0]
+            raise UnsupportedFeatureError(
+                self.url, object_path(dset),
+                f"HDF5 filter {FILTER_NAMES.get(fid, 'unregistered')!r} (id {fid}), whose "
+                "HDF5 plugin is not loaded in this process, so its values cannot be read",
+                f"reading them needs {hdf5_plugin_source(fid)}",
+            ) from err
 
     # -- global heap checks (libhdf5 can loop forever on a damaged collection) ----------
 
@@ -565,10 +852,10 @@ class _Scanner:
         try:
             why = guard.check_attributes(addr)
         except HeapError as err:
-            raise CorruptFileError(self.url, f"{obj.name!r}: {err}") from err
+            raise CorruptFileError(self.url, f"{object_path(obj)!r}: {err}") from err
         if why is not None:
             _log.debug("%s: attributes of %r not checked for global heap damage: %s",
-                       self.url, obj.name, why)
+                       self.url, object_path(obj), why)
 
     def _check_heap_values(self, dset: h5py.Dataset) -> None:
         """Validate the global heap collections the fill value and values of ``dset`` use."""
@@ -579,10 +866,10 @@ class _Scanner:
         try:
             why = guard.check_dataset(addr, lambda: self._raw_chunks(dset))
         except HeapError as err:
-            raise CorruptFileError(self.url, f"{dset.name!r}: {err}") from err
+            raise CorruptFileError(self.url, f"{object_path(dset)!r}: {err}") from err
         if why is not None:
             _log.debug("%s: values of %r not checked for global heap damage: %s",
-                       self.url, dset.name, why)
+                       self.url, object_path(dset), why)
 
     def _raw_chunks(self, dset: h5py.Dataset) -> Iterator[bytes]:
         """Yield the unfiltered bytes of every allocated chunk of ``dset``."""
@@ -604,7 +891,7 @@ class _Scanner:
         itemsize = 8 + self.sizeof_addr if vlen else tid.get_size()
         try:
             configs = codecs_for_pipeline(
-                filters, np.dtype(f"V{itemsize}"), self.url, dset.name,
+                filters, np.dtype(f"V{itemsize}"), self.url, object_path(dset),
                 math.prod(dset.chunks or ()),
             )
         except UnsupportedFeatureError as err:
@@ -631,13 +918,9 @@ class _Scanner:
             yield bytes(data)
 
     def _unsupported(self, dset: h5py.Dataset, feature: str, hint: str = "") -> NoReturn:
-        raise UnsupportedFeatureError(
-            self.url,
-            dset.name,
-            feature,
-            hint or "leave it out with reader_options={'drop_variables': [...]} or load it "
-            "with reader_options={'load_unsupported': True}",
-        )
+        # The remedies that always work (drop_variables=[...], skip_unsupported) are added
+        # by finish(), which knows every unsupported part of the file.
+        raise UnsupportedFeatureError(self.url, object_path(dset), feature, hint)
 
     def _check_dtype(self, dset: h5py.Dataset, dtype: np.dtype[Any]) -> str:
         """Return ``"vlen-str"`` or ``"raw"``; raise for types without a byte-exact view."""
@@ -660,6 +943,10 @@ class _Scanner:
         if dtype.subdtype is not None and dtype.subdtype[0].hasobject:
             self._unsupported(dset, f"HDF5 array element type {dtype} of variable-length items")
         tid = dset.id.get_type()
+        if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
+            self._unsupported(dset, f"type: {type_description(tid)}"
+                              if dtype.kind == "f" else f"type: complex long double ({dtype}), "
+                              "which zarr has no data type for")
         if tid.get_size() != dtype.itemsize:
             self._unsupported(
                 dset,
@@ -705,12 +992,21 @@ class _Scanner:
         shape = dset.shape
         if shape is None:
             self._unsupported(dset, "null dataspace (H5S_NULL: a dataset without a shape)")
-        dtype = dset.dtype
+        try:
+            dtype = dset.dtype
+        except TypeError:  # h5py: "No NumPy equivalent for TypeTimeID exists"
+            self._unsupported(
+                dset, f"type: {type_description(dset.id.get_type())}, which has no numpy or "
+                "zarr equivalent (h5py cannot read it either)",
+            )
         dsid = dset.id
         plist = dsid.get_create_plist()
         layout = plist.get_layout()
         if layout == h5py.h5d.VIRTUAL:
-            self._unsupported(dset, "virtual dataset layout (HDF5 VDS)")
+            from vz_hdf5._virtual import virtual_array
+
+            fill = self._fill_value(dset, plist, "raw")
+            return virtual_array(self, dset, _plain_dtype(dtype), fill, dims)
         if plist.get_external_count():
             files = [plist.get_external(i)[0].decode() for i in range(plist.get_external_count())]
             self._unsupported(
@@ -731,7 +1027,7 @@ class _Scanner:
         else:
             chunks = tuple(max(int(s), 1) for s in shape)
         codecs = () if kind == "vlen-str" else codecs_for_pipeline(
-            filters, dtype, self.url, dset.name, math.prod(chunks)
+            filters, dtype, self.url, object_path(dset), math.prod(chunks)
         )
         fill = self._fill_value(dset, plist, kind)
         extra: dict[str, Any] = {"hdf5_layout": {0: "compact", 1: "contiguous", 2: "chunked"}.get(
@@ -744,13 +1040,23 @@ class _Scanner:
         dtype = _plain_dtype(dtype)
 
         if kind == "vlen-str":
-            manifest = self._vlen_manifest(dset, chunks)
+            manifest, codec_id = self._vlen_manifest(dset, chunks)
+            if codec_id == "vlen-bytes" and isinstance(fill, str):
+                fill = fill.encode("utf-8", "surrogateescape")
             meta = ArrayMetadata(
-                shape, np.dtype(object), chunks, fill, ({"id": "vlen-utf8"},), dims, extra
+                shape, np.dtype(object), chunks, fill, ({"id": codec_id},), dims, extra
             )
             return ManifestArray(meta, manifest)
 
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
+        if dtype.kind == "S":
+            cut = self._converted_strings(dset, dtype)
+            if cut is not None:  # h5py reads other bytes than the file holds: inline those
+                extra["hdf5_strings"] = "inlined as h5py reads them (cut at NUL / spaces)"
+                manifest = self._inline_manifest(cut, chunks, grid)
+                return ManifestArray(
+                    ArrayMetadata(shape, dtype, chunks, fill, (), dims, extra), manifest
+                )
         if layout == h5py.h5d.CHUNKED:
             manifest, extra["chunk_index"] = self._chunked_manifest(dset, shape, chunks, grid)
         elif layout == h5py.h5d.CONTIGUOUS:
@@ -787,7 +1093,7 @@ class _Scanner:
         if end > self.size:
             raise CorruptFileError(
                 self.url,
-                f"dataset {dset.name!r} has chunk bytes up to offset {end}, past the end of "
+                f"dataset {object_path(dset)!r} has chunk bytes up to offset {end}, past the end of "
                 f"the file ({self.size} bytes)",
             )
 
@@ -907,36 +1213,134 @@ class _Scanner:
             inline[0] = raw
         return self._manifest(grid, pi, off, ln, inline)
 
-    def _vlen_manifest(self, dset: h5py.Dataset, chunks: tuple[int, ...]) -> ChunkManifest:
-        from numcodecs import VLenUTF8
+    def _converted_strings(self, dset: h5py.Dataset, dtype: np.dtype[Any]) -> Any:
+        """Return h5py's values of a fixed-length string dataset, when they differ.
 
-        shape = dset.shape
+        None when they equal the stored bytes as zarr would read them.
+
+        HDF5 converts on read: ``H5T_STR_NULLTERM`` strings are cut at the first NUL and
+        ``H5T_STR_SPACEPAD`` strings lose their trailing spaces, while ``H5T_STR_NULLPAD``
+        ones are returned as stored (numpy drops trailing NULs, as zarr's reader does).
+        Most files hold nothing after the terminator, and their strings stay virtual.
+
+        Raises
+        ------
+        UnsupportedFeatureError
+            When the values differ and are larger than :data:`INLINE_LIMIT`.
+        """
+        tid = dset.id.get_type()
+        if tid.get_class() != h5py.h5t.STRING or dset.size == 0:
+            return None
+        pad = tid.get_strpad()
+        if pad == h5py.h5t.STR_NULLPAD or (pad == h5py.h5t.STR_NULLTERM and dtype.itemsize == 1):
+            return None  # read as stored (one NUL-terminated byte is b"" either way)
+
+        def stored() -> np.ndarray:
+            out = np.empty(dset.shape, dtype=dtype)
+            dset.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out, mtype=tid)
+            return out
+
+        raw = self._read_values(dset, stored)
+        converted = np.asarray(self._read_values(dset), dtype=dtype)
+        if np.array_equal(raw, converted):
+            return None
+        nbytes = converted.nbytes
+        if nbytes > INLINE_LIMIT:
+            name = "H5T_STR_NULLTERM" if pad == h5py.h5t.STR_NULLTERM else "H5T_STR_SPACEPAD"
+            what = "bytes after the NUL" if pad == h5py.h5t.STR_NULLTERM else "trailing spaces"
+            self._unsupported(
+                dset,
+                f"fixed-length strings ({name}) holding {what}, which h5py drops on reading "
+                f"and zarr would not; they would be inlined, but they are {nbytes} bytes, "
+                f"more than the {INLINE_LIMIT} bytes vzcore inlines",
+                "load it with reader_options={'load_unsupported': True}",
+            )
+        return converted
+
+    def _inline_manifest(
+        self, values: np.ndarray, chunks: tuple[int, ...], grid: tuple[int, ...]
+    ) -> ChunkManifest:
+        """Return a manifest holding ``values`` as inline, uncompressed C-order chunks."""
+        n = math.prod(grid)
+        pi = np.full(n, _INLINE, np.uint8)
+        off = np.zeros(n, np.uint64)
+        ln = np.zeros(n, np.uint64)
+        inline: dict[int, bytes] = {}
+        for flat in range(n):
+            idx = np.unravel_index(flat, grid) if grid else ()
+            sel = tuple(slice(i * c, (i + 1) * c) for i, c in zip(idx, chunks, strict=True))
+            key: tuple[Any, ...] = (*sel, Ellipsis)
+            part = values[key]
+            block = np.zeros(chunks, dtype=values.dtype)
+            fill: tuple[Any, ...] = (*(slice(0, p) for p in part.shape), Ellipsis)
+            block[fill] = part
+            inline[flat] = block.tobytes()
+            ln[flat] = len(inline[flat])
+        return self._manifest(grid, pi, off, ln, inline)
+
+    def _vlen_manifest(
+        self, dset: h5py.Dataset, chunks: tuple[int, ...]
+    ) -> tuple[ChunkManifest, str]:
+        """Return the inline manifest of a variable-length string dataset and its codec id.
+
+        The values are what h5py reads (one ``bytes`` per element, a bare ``bytes`` for a
+        scalar dataset). When all of them are UTF-8 they are stored as text with
+        ``vlen-utf8`` (readers of the output get ``str``, as netCDF4/h5netcdf give); when
+        some are not, as the very bytes with ``vlen-bytes`` (readers get ``bytes``, as h5py
+        gives), so no byte is changed either way.
+        """
+        from numcodecs import VLenBytes, VLenUTF8
+
+        shape = tuple(dset.shape)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
         n = math.prod(grid)
         pi = np.full(n, _INLINE, np.uint8)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
+        codec_id = "vlen-utf8"
         if n:
-            values = np.asarray(dset.asstr("utf-8", "surrogateescape")[()], dtype=object)
-            codec = VLenUTF8()
+            stored = np.empty(shape, dtype=object)
+            stored[...] = self._read_values(dset)  # a scalar dataset reads as one bytes
+            items = [v if isinstance(v, bytes) else str(v).encode("utf-8", "surrogateescape")
+                     for v in stored.ravel().tolist()]
+            values = np.empty(len(items), dtype=object)
+            try:
+                values[:] = [v.decode("utf-8") for v in items]
+                empty: str | bytes = ""
+                codec: Any = VLenUTF8()
+            except UnicodeDecodeError:
+                values[:] = items
+                empty, codec, codec_id = b"", VLenBytes(), "vlen-bytes"
+            values = values.reshape(shape)
             for flat in range(n):
                 idx = np.unravel_index(flat, grid) if grid else ()
                 sel = tuple(slice(i * c, min((i + 1) * c, s))
                             for i, c, s in zip(idx, chunks, shape, strict=True))
-                block = np.full(chunks, "", dtype=object)
-                part = values[sel]
-                block[tuple(slice(0, p) for p in part.shape)] = part
-                raw = bytes(codec.encode(block))
+                block = np.full(chunks, empty, dtype=object)
+                key: tuple[Any, ...] = (*sel, Ellipsis)
+                part = values[key]
+                fill: tuple[Any, ...] = (*(slice(0, p) for p in part.shape), Ellipsis)
+                block[fill] = part
+                raw = bytes(codec.encode(block.reshape(-1)))
                 inline[flat] = raw
                 ln[flat] = len(raw)
-        return self._manifest(grid, pi, off, ln, inline)
+        return self._manifest(grid, pi, off, ln, inline), codec_id
+
+
+def _address(obj: h5py.HLObject) -> int:
+    """Return the object header address of ``obj`` (its identity within its file)."""
+    return int(h5py.h5g.get_objinfo(obj.id).objno[0])
 
 
 def _full_shape(dset: h5py.Dataset) -> tuple[int, ...]:
     """Shape of a dataset with the axes of an HDF5 array element type appended."""
     shape = tuple(dset.shape or ())
-    sub = dset.dtype.subdtype
+    try:
+        dtype = dset.dtype
+    except TypeError:  # no numpy type (H5T_TIME, ...): refused when the variable is read
+        return shape
+    sub = dtype.subdtype
     return shape + tuple(sub[1]) if sub is not None else shape
 
 

@@ -40,6 +40,7 @@ import json
 import math
 import os
 import struct
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ from vzcore.errors import (
     CorruptFileError,
     GroupNotFoundError,
     UnsupportedFeatureError,
+    UnsupportedPartsError,
     VZError,
+    VZSkippedPartsWarning,
 )
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
@@ -172,6 +175,11 @@ class TiffReader:
         is shorter than the others (see the module documentation).
     ``overviews``
         Include reduced-resolution levels as ``overview_<n>`` groups (default True).
+    ``skip_unsupported``
+        Leave out every image (series or level) that cannot be referenced virtually, with
+        one :class:`~vzcore.errors.VZSkippedPartsWarning` listing them, and read the rest.
+        Default False: one :class:`~vzcore.errors.UnsupportedFeatureError` names every such
+        image (an :class:`~vzcore.errors.UnsupportedPartsError` when there are several).
     """
 
     name: ClassVar[str] = "tiff"
@@ -190,6 +198,7 @@ class TiffReader:
         variable_name: str = "band_data",
         short_strips: str = "inline",
         overviews: bool = True,
+        skip_unsupported: bool = False,
         **options: Any,  # unknown options are refused below
     ) -> ManifestGroup:
         """Return the group at ``group`` (the root when None) with all its descendants.
@@ -203,7 +212,7 @@ class TiffReader:
             ``"series_<i>/overview_<n>"`` for one part of it.
         storage_options
             fsspec options for remote URLs.
-        variable_name, short_strips, overviews
+        variable_name, short_strips, overviews, skip_unsupported
             See the class documentation.
         **options
             Not accepted: raises TypeError naming the valid options.
@@ -211,7 +220,7 @@ class TiffReader:
         if options:
             raise TypeError(
                 f"unknown option(s) {sorted(options)} for the 'tiff' reader; valid options are "
-                "variable_name, short_strips and overviews"
+                "variable_name, short_strips, overviews and skip_unsupported"
             )
         if short_strips not in _SHORT_STRIPS:
             raise ValueError(
@@ -227,12 +236,16 @@ class TiffReader:
             series_index, level = _parse_group(url, group, nseries)
             with _damaged(url):
                 if level is not None:
-                    return builder.level_group(series_index, level)
-                node = builder.series_group(series_index, overviews)
+                    return builder.finish(builder.level_group(series_index, level),
+                                          skip_unsupported)
+                # (None: the series' full-resolution image is unsupported; finish() says so)
+                node = builder.series_group(series_index, overviews) or ManifestGroup()
                 if series_index == 0 and not group:
                     for i in range(1, nseries):
-                        node.groups[f"{_SERIES}{i}"] = builder.series_group(i, overviews)
-                return node
+                        child = builder.series_group(i, overviews)
+                        if child is not None:
+                            node.groups[f"{_SERIES}{i}"] = child
+                return builder.finish(node, skip_unsupported)
 
 
 _LIBRARY_ERRORS = (
@@ -296,18 +309,55 @@ class _Builder:
         self.f = f
         self.variable_name = variable_name
         self.short_strips = short_strips
+        self.problems: list[UnsupportedFeatureError] = []
+        """The images that cannot be referenced, found so far (each left out)."""
+
+    def finish(self, node: ManifestGroup, skip_unsupported: bool) -> ManifestGroup:
+        """Return ``node``, or raise (warn when skipping) for the images left out."""
+        if not self.problems:
+            return node
+        skip = "reader_options={'skip_unsupported': True}"
+        if skip_unsupported:
+            listing = "; ".join(f"{p.variable!r} ({p.feature})" for p in self.problems)
+            warnings.warn(
+                f"Left out {len(self.problems)} unsupported image(s) of {self.f.url!r} "
+                f"(skip_unsupported=True): {listing}",
+                VZSkippedPartsWarning,
+                stacklevel=4,
+            )
+            return node
+        if len(self.problems) == 1:
+            err = self.problems[0]
+            hint = "; ".join(h for h in (err.hint, f"or skip that image with {skip}") if h)
+            raise UnsupportedFeatureError(err.url, err.variable, err.feature, hint) from err
+        raise UnsupportedPartsError(self.f.url, self.problems, (), skip)
+
+    def _kept(self, *args: Any) -> ManifestGroup | None:
+        """Return :meth:`_group` of ``args``, or None (recorded) for an unsupported image."""
+        try:
+            return self._group(*args)
+        except UnsupportedFeatureError as err:
+            self.problems.append(err)
+            return None
 
     # -- groups --------------------------------------------------------------------------
 
-    def series_group(self, index: int, overviews: bool) -> ManifestGroup:
-        """Return the group of series ``index`` with its overview groups."""
+    def series_group(self, index: int, overviews: bool) -> ManifestGroup | None:
+        """Return the group of series ``index`` with its overview groups.
+
+        An image that cannot be referenced is recorded in :attr:`problems` and left out
+        (the whole series, for series ``index > 0`` whose full resolution is one).
+        """
         series = self.f.tif.series[index]
-        node = self._group(series, series, index, 0)
+        node = self._kept(series, series, index, 0)
+        if node is None and index:
+            return None
+        node = node if node is not None else ManifestGroup()
         if overviews:
             for level in range(1, len(series.levels)):
-                node.groups[f"{_OVERVIEW}{level}"] = self._group(
-                    series.levels[level], series, index, level
-                )
+                child = self._kept(series.levels[level], series, index, level)
+                if child is not None:
+                    node.groups[f"{_OVERVIEW}{level}"] = child
         return node
 
     def level_group(self, index: int, level: int) -> ManifestGroup:
@@ -319,7 +369,7 @@ class _Builder:
                 self._group_path(index, level),
                 [self._group_path(index, n) for n in range(len(series.levels))],
             )
-        return self._group(series.levels[level], series, index, level)
+        return self._kept(series.levels[level], series, index, level) or ManifestGroup()
 
     @staticmethod
     def _group_path(index: int, level: int) -> str:

@@ -1,0 +1,38 @@
+"""Decoding HDF5 link and attribute names, which the file format stores as bytes.
+
+HDF5 stores names as bytes with a character-set flag that writers do not always honour:
+files exist whose names are not valid UTF-8 (Latin-1 names written by older tools).
+netCDF-C keeps such names as bytes, h5py returns them as ``bytes`` instead of ``str`` and
+netCDF4-python fails with ``UnicodeDecodeError``. vzcore's names become store keys, which
+must be text, so a name is decoded as UTF-8 and, when that fails, as Latin-1: every byte
+maps to one character, no byte is lost (``name.encode("latin-1")`` gives the stored bytes
+back), and the result is a valid ``str`` that JSON, zarr and Icechunk accept. The same rule
+decodes string *values* of attributes (:mod:`vz_hdf5._attrs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["decode_name", "object_path"]
+
+
+def decode_name(name: str | bytes) -> str:
+    """Return ``name`` as text: UTF-8, or Latin-1 when the bytes are not valid UTF-8."""
+    if isinstance(name, str):
+        return name
+    try:
+        return name.decode("utf-8")
+    except UnicodeDecodeError:
+        return name.decode("latin-1")
+
+
+def object_path(obj: Any) -> str:
+    """Return the path of an h5py object (``"/group/var"``), decoded by :func:`decode_name`.
+
+    h5py's ``obj.name`` is ``bytes`` for a path that is not valid UTF-8; this is always text.
+    """
+    import h5py
+
+    raw = h5py.h5i.get_name(obj.id)
+    return decode_name(raw) if raw is not None else ""

@@ -35,21 +35,9 @@ import xarray as xr
 from vzcore._dask_graph import is_dask_array, unwrap_duck_array
 from vzcore.errors import CombineError, VirtualArrayValuesError, VZError
 from vzcore.manifests import ManifestArray
+from vzcore.manifests.encoding import CF_ENCODING_ATTRS, SourceEncoding
 
 __all__ = ["CF_ENCODING_ATTRS", "combine_virtual"]
-
-CF_ENCODING_ATTRS = (
-    "_FillValue",
-    "missing_value",
-    "scale_factor",
-    "add_offset",
-    "units",
-    "calendar",
-    "_Unsigned",
-)
-"""Attributes that change how stored values decode: they must agree across the files whose
-chunks are joined into one virtual array (one set of attributes decodes them all)."""
-
 
 @dataclass(frozen=True)
 class _File:
@@ -152,15 +140,16 @@ def _check_joined_pair(
     if ma.differences(mb):  # fill value (the only field left that differences() compares)
         raise _differ(name, "fill values differ", ref, repr(ma.fill_value), other, repr(mb.fill_value),
                       _JOIN_WHY)
-    for key in CF_ENCODING_ATTRS:
-        xa, xb = a.attrs.get(key), b.attrs.get(key)
-        if (xa is None) != (xb is None) or (xa is not None and not _same(xa, xb)):
-            raise _differ(
-                name, f"attribute {key!r} differs", ref, "absent" if xa is None else repr(xa),
-                other, "absent" if xb is None else repr(xb),
-                "The stored values of these files decode differently, and a virtual array "
-                "carries one set of attributes. " + _JOIN_WHY,
-            )
+    # The comparison every concatenation of ManifestArrays makes, on the attributes as they
+    # are now (after preprocess), so the message names the files as the user gave them.
+    for key, xa, xb in SourceEncoding.from_attrs(a.attrs).differences(
+        SourceEncoding.from_attrs(b.attrs)
+    )[:1]:
+        raise _differ(
+            name, f"attribute {key!r} differs", ref, xa, other, xb,
+            "The stored values of these files decode differently, and a virtual array "
+            "carries one set of attributes. " + _JOIN_WHY,
+        )
 
 
 def _check_static_pair(name: Hashable, ref: _File, other: _File, by_value: bool) -> None:

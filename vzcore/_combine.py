@@ -32,12 +32,12 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from vzcore._dask_graph import is_dask_array, unwrap_duck_array
+from vzcore._dask_graph import is_dask_array, manifest_leaves, unwrap_duck_array
 from vzcore.errors import CombineError, VirtualArrayValuesError, VZError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.encoding import CF_ENCODING_ATTRS, SourceEncoding
 
-__all__ = ["CF_ENCODING_ATTRS", "combine_virtual"]
+__all__ = ["CF_ENCODING_ATTRS", "combine_virtual", "explain_unvirtualizable"]
 
 @dataclass(frozen=True)
 class _File:
@@ -104,6 +104,14 @@ _JOIN_WHY = (
     "load the variable (loadable_variables=[...]), drop it (drop_variables=[...]), or "
     "combine these files separately."
 )
+
+
+def _missing(name: Hashable, has: str, lacks: str, why: str = "") -> CombineError:
+    return CombineError(
+        f"{str(name)!r} is in {has!r} but missing from {lacks!r}, which are concatenated "
+        f"together; a virtual variable cannot be padded{why}. Drop it (drop_variables=[...] "
+        "or preprocess=) or leave out the files that lack it."
+    )
 
 
 def _check_joined_pair(
@@ -302,12 +310,7 @@ def check_files(
         if joined:
             if complete and name in ref.ds.data_vars and len(holders) < len(files):
                 lacking = next(f for f in files if name not in f.ds.variables)
-                raise CombineError(
-                    f"{str(name)!r} is in {ref.label!r} but missing from {lacking.label!r}, "
-                    "which are concatenated together; a virtual variable cannot be padded. "
-                    "Drop it (drop_variables=[...] or preprocess=) or leave out the files "
-                    "that lack it."
-                )
+                raise _missing(name, ref.label, lacking.label)
             for _, f in holders[1:]:
                 _check_joined_pair(name, ref, f, dims)
             for dim, pos in positions.items():
@@ -468,3 +471,61 @@ def combine_virtual(
     if not isinstance(result, xr.Dataset):  # pragma: no cover - datasets in, dataset out
         raise CombineError(f"xarray returned a {type(result).__name__}, expected a Dataset")
     return result
+
+
+# -- explaining a combined dataset that cannot be written (xr.open_mfdataset) ------------
+
+
+def _sources(leaves: list[ManifestArray]) -> list[str]:
+    return list(dict.fromkeys(a.encoding.source for a in leaves if a.encoding is not None
+                              and a.encoding.source))
+
+
+def _explain_variable(ds: xr.Dataset, name: Hashable) -> CombineError | None:
+    var = ds.variables[name]
+    leaves = [a for a in manifest_leaves(var._data) if a.encoding is not None]
+    pieces = [a for a in leaves if a.ndim == var.ndim and a.encoding is not None]
+    if not pieces:
+        return None
+    concat = {d for i, d in enumerate(var.dims) if var.shape[i] > max(a.shape[i] for a in pieces)}
+    mine = _sources(leaves)
+    if concat:  # every file concatenated along these dims should hold the variable
+        together: dict[str, None] = {}
+        for other in ds.variables.values():
+            if concat & set(other.dims) and is_dask_array(other._data):
+                together.update(dict.fromkeys(_sources(manifest_leaves(other._data))))
+        lacking = [f for f in together if f not in mine]
+        if lacking:
+            return _missing(name, mine[0], lacking[0],
+                            " (xarray filled it with NaN, which needs the values)")
+    files = [
+        _File(a.encoding.source, xr.Dataset(coords=xr.Coordinates(
+            {name: xr.Variable(var.dims, a, dict(a.encoding.raw))}, indexes={})))
+        for a in pieces
+        if a.encoding is not None
+    ]
+    for other in files[1:]:
+        try:
+            _check_joined_pair(name, files[0], other, concat)
+        except CombineError as err:
+            return err
+    return None
+
+
+def explain_unvirtualizable(ds: xr.Dataset) -> CombineError | None:
+    """Say which files make a combined dataset impossible to write as references.
+
+    ``xr.open_mfdataset`` combines files with xarray's own rules, which pad a variable that
+    some files lack and reindex dimensions whose lengths differ: computations on values
+    that references cannot express. The per-file arrays at the leaves of each variable's
+    dask graph still carry their source (see :mod:`vzcore.manifests.encoding`), so the
+    same file-against-file checks as :func:`combine_virtual` name the files and what
+    differs. Returns None when nothing explains it.
+    """
+    for name, var in ds.variables.items():
+        if not is_dask_array(var._data):
+            continue
+        found = _explain_variable(ds, name)
+        if found is not None:
+            return found
+    return None

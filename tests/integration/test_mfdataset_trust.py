@@ -310,3 +310,61 @@ def test_loaded_time_with_differing_units_is_re_encoded(tmp_path):
         np.testing.assert_array_equal(
             back["packed"].values[STEPS:], xr.open_dataset(b, engine="netcdf4")["packed"].values
         )
+
+
+# -- structural mismatches through xr.open_mfdataset (item 2) ----------------------------
+
+
+def _plain(path, t0, *, nx=3, extra=True):
+    """``v(time, x)`` and, unless ``extra=False``, ``w(time, x)``; ``x`` is a coordinate."""
+    with nc4.Dataset(path, "w") as nc:
+        nc.createDimension("time", STEPS)
+        nc.createDimension("x", nx)
+        t = nc.createVariable("time", "i4", ("time",))
+        t.units = "days since 2000-01-01"
+        t[:] = np.arange(t0, t0 + STEPS)
+        nc.createVariable("x", "f8", ("x",))[:] = np.arange(nx)
+        for name in ("v", "w") if extra else ("v",):
+            var = nc.createVariable(name, "f4", ("time", "x"), chunksizes=(2, nx))
+            var[:] = np.ones((STEPS, nx))
+    return path
+
+
+@FUTURE
+@pytest.mark.parametrize(
+    "combine", [{"combine": "by_coords"}, {"combine": "nested", "concat_dim": "time"}]
+)
+def test_xarray_open_mfdataset_names_files_whose_lengths_differ(tmp_path, combine):
+    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, nx=2)
+    ds = xr.open_mfdataset([a, b], engine="virtualizarr", **combine)
+    with pytest.raises(
+        CombineError,
+        match=(
+            r"'v': lengths along 'x' differ between '[^']*a\.nc' \(3\) and '[^']*b\.nc' \(2\)\. "
+            r"Only the concatenation dimension\(s\) \['time'\] may differ in length"
+        ),
+    ):
+        ds.virtualize.to_kerchunk(format="dict")
+
+
+@FUTURE
+def test_xarray_open_mfdataset_names_the_file_that_lacks_a_variable(tmp_path):
+    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
+    ds = xr.open_mfdataset([a, b], engine="virtualizarr", combine="nested", concat_dim="time")
+    with pytest.raises(
+        CombineError,
+        match=(
+            r"'w' is in '[^']*a\.nc' but missing from '[^']*b\.nc', which are concatenated "
+            r"together; a virtual variable cannot be padded \(xarray filled it with NaN"
+        ),
+    ):
+        ds.virtualize.to_kerchunk(format="dict")
+
+
+@FUTURE
+def test_values_needed_inside_xarray_name_the_variable_and_file(tmp_path):
+    # by_coords merges the two groups of files and compares 'v' by value inside xarray,
+    # before vzcore sees the result: the error at least names the array and its file.
+    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
+    with pytest.raises(vzcore.VZError, match=r"virtual array 'v' of '[^']*a\.nc'"):
+        xr.open_mfdataset([a, b], engine="virtualizarr", combine="by_coords")

@@ -129,7 +129,9 @@ class ManifestArray:
     # -- protocols ---------------------------------------------------------------------
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        raise VirtualArrayValuesError("Converting a virtual array to numpy (np.asarray)")
+        raise VirtualArrayValuesError(
+            f"Converting the virtual array {self._describe()} to numpy (np.asarray)"
+        )
 
     def __array_function__(
         self, func: Callable[..., Any], types: Any, args: Any, kwargs: dict[str, Any]

@@ -491,9 +491,9 @@ def _explain_variable(ds: xr.Dataset, name: Hashable) -> CombineError | None:
     mine = _sources(leaves)
     if concat:  # every file concatenated along these dims should hold the variable
         together: dict[str, None] = {}
-        for other in ds.variables.values():
-            if concat & set(other.dims) and is_dask_array(other._data):
-                together.update(dict.fromkeys(_sources(manifest_leaves(other._data))))
+        for peer in ds.variables.values():
+            if concat & set(peer.dims) and is_dask_array(peer._data):
+                together.update(dict.fromkeys(_sources(manifest_leaves(peer._data))))
         lacking = [f for f in together if f not in mine]
         if lacking:
             return _missing(name, mine[0], lacking[0],

@@ -124,7 +124,11 @@ class SourceEncoding:
         for key in CF_ENCODING_ATTRS:
             a, b = mine.get(key), theirs.get(key)
             if (key in mine) != (key in theirs) or not (a is b or a == b):
-                out.append((key, _show(raw_mine.get(key, a)), _show(raw_theirs.get(key, b))))
+                ra, rb = raw_mine.get(key, a), raw_theirs.get(key, b)
+                sa, sb = _show(ra), _show(rb)
+                if sa == sb:  # e.g. float32 0.1 and float64 0.1: show the types too
+                    sa, sb = repr(ra), repr(rb)
+                out.append((key, sa, sb))
         return out
 
     def describe(self) -> str:

@@ -425,7 +425,10 @@ def combine_virtual(
             positions = {d: [pos[k] for k in order] for d, pos in positions.items()}
             check_files(group, dims, positions, by_value=by_value, **options)
         all_dims = {d for dims in group_dims for d in dims}
-        _check_across_groups(groups, all_dims)
+        # Groups whose coordinates differ are not concatenated but merged (and padded): a
+        # variable they share along such a dimension means some file lacks another one.
+        across = set(_concat_dims_by_coords([g[0] for g in groups])) if len(groups) > 1 else set()
+        _check_across_groups(groups, all_dims | across)
         if len(groups) > 1:  # variables shared between groups are merged too
             _check_static_across([g[0] for g in groups], all_dims, by_value)
     elif combine == "nested":
@@ -498,6 +501,8 @@ def _explain_variable(ds: xr.Dataset, name: Hashable) -> CombineError | None:
         if lacking:
             return _missing(name, mine[0], lacking[0],
                             " (xarray filled it with NaN, which needs the values)")
+    covered = {d: sum(a.shape[i] for a in pieces) for i, d in enumerate(var.dims) if d in concat}
+    short = [d for d, n in covered.items() if n < var.sizes[d]]
     files = [
         _File(a.encoding.source, xr.Dataset(coords=xr.Coordinates(
             {name: xr.Variable(var.dims, a, dict(a.encoding.raw))}, indexes={})))
@@ -509,6 +514,16 @@ def _explain_variable(ds: xr.Dataset, name: Hashable) -> CombineError | None:
             _check_joined_pair(name, files[0], other, concat)
         except CombineError as err:
             return err
+    if short:  # padded, and the file that lacks it left no trace (e.g. compat='override')
+        d = short[0]
+        return CombineError(
+            f"{str(name)!r} holds chunks of {len(mine)} file(s) ({mine[0]!r}"
+            f"{' …' if len(mine) > 1 else ''}) covering {covered[d]} of its {var.sizes[d]} "
+            f"steps along {str(d)!r}: xarray filled the rest with NaN, which needs the values. "
+            "Some files lack this variable (or their copies were dropped by compat='override'); "
+            "drop it (drop_variables=[...] or preprocess=) or leave out the files that lack "
+            "it. vzcore.open_virtual_mfdataset(...) names them."
+        )
     return None
 
 

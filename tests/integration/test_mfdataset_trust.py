@@ -368,3 +368,35 @@ def test_values_needed_inside_xarray_name_the_variable_and_file(tmp_path):
     a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
     with pytest.raises(vzcore.VZError, match=r"virtual array 'v' of '[^']*a\.nc'"):
         xr.open_mfdataset([a, b], engine="virtualizarr", combine="by_coords")
+
+
+def test_open_virtual_mfdataset_by_coords_names_the_file_that_lacks_a_variable(tmp_path):
+    # Each file is its own by_coords group (different variables): the groups are merged,
+    # which used to report "'time': values differ ... pass compat='override'".
+    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
+    expected = re.escape(f"'w' is in '{a}' but missing from '{b}', whose other variables ('v')")
+    for paths in ([a, b], [b, a]):
+        with pytest.raises(CombineError, match=expected):
+            vzcore.open_virtual_mfdataset(paths)
+
+
+@FUTURE
+def test_xarray_padding_after_compat_override_is_explained(tmp_path):
+    # compat="override" keeps one group's 'v' and pads it: b.nc left no trace in the graph.
+    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
+    ds = xr.open_mfdataset(
+        [a, b],
+        engine="virtualizarr",
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    )
+    with pytest.raises(
+        CombineError,
+        match=(
+            r"'v' holds chunks of 1 file\(s\) \('[^']*a\.nc'\) covering 4 of its 8 steps along "
+            r"'time': xarray filled the rest with NaN"
+        ),
+    ):
+        ds.virtualize.to_kerchunk(format="dict")

@@ -32,24 +32,12 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from vzcore._dask_graph import is_dask_array, unwrap_duck_array
+from vzcore._dask_graph import is_dask_array, manifest_leaves, unwrap_duck_array
 from vzcore.errors import CombineError, VirtualArrayValuesError, VZError
 from vzcore.manifests import ManifestArray
+from vzcore.manifests.encoding import CF_ENCODING_ATTRS, SourceEncoding
 
-__all__ = ["CF_ENCODING_ATTRS", "combine_virtual"]
-
-CF_ENCODING_ATTRS = (
-    "_FillValue",
-    "missing_value",
-    "scale_factor",
-    "add_offset",
-    "units",
-    "calendar",
-    "_Unsigned",
-)
-"""Attributes that change how stored values decode: they must agree across the files whose
-chunks are joined into one virtual array (one set of attributes decodes them all)."""
-
+__all__ = ["CF_ENCODING_ATTRS", "combine_virtual", "explain_unvirtualizable"]
 
 @dataclass(frozen=True)
 class _File:
@@ -118,6 +106,14 @@ _JOIN_WHY = (
 )
 
 
+def _missing(name: Hashable, has: str, lacks: str, why: str = "") -> CombineError:
+    return CombineError(
+        f"{str(name)!r} is in {has!r} but missing from {lacks!r}, which are concatenated "
+        f"together; a virtual variable cannot be padded{why}. Drop it (drop_variables=[...] "
+        "or preprocess=) or leave out the files that lack it."
+    )
+
+
 def _check_joined_pair(
     name: Hashable, ref: _File, other: _File, concat_dims: set[Hashable]
 ) -> None:
@@ -152,15 +148,16 @@ def _check_joined_pair(
     if ma.differences(mb):  # fill value (the only field left that differences() compares)
         raise _differ(name, "fill values differ", ref, repr(ma.fill_value), other, repr(mb.fill_value),
                       _JOIN_WHY)
-    for key in CF_ENCODING_ATTRS:
-        xa, xb = a.attrs.get(key), b.attrs.get(key)
-        if (xa is None) != (xb is None) or (xa is not None and not _same(xa, xb)):
-            raise _differ(
-                name, f"attribute {key!r} differs", ref, "absent" if xa is None else repr(xa),
-                other, "absent" if xb is None else repr(xb),
-                "The stored values of these files decode differently, and a virtual array "
-                "carries one set of attributes. " + _JOIN_WHY,
-            )
+    # The comparison every concatenation of ManifestArrays makes, on the attributes as they
+    # are now (after preprocess), so the message names the files as the user gave them.
+    for key, xa, xb in SourceEncoding.from_attrs(a.attrs).differences(
+        SourceEncoding.from_attrs(b.attrs)
+    )[:1]:
+        raise _differ(
+            name, f"attribute {key!r} differs", ref, xa, other, xb,
+            "The stored values of these files decode differently, and a virtual array "
+            "carries one set of attributes. " + _JOIN_WHY,
+        )
 
 
 def _check_static_pair(name: Hashable, ref: _File, other: _File, by_value: bool) -> None:
@@ -313,12 +310,7 @@ def check_files(
         if joined:
             if complete and name in ref.ds.data_vars and len(holders) < len(files):
                 lacking = next(f for f in files if name not in f.ds.variables)
-                raise CombineError(
-                    f"{str(name)!r} is in {ref.label!r} but missing from {lacking.label!r}, "
-                    "which are concatenated together; a virtual variable cannot be padded. "
-                    "Drop it (drop_variables=[...] or preprocess=) or leave out the files "
-                    "that lack it."
-                )
+                raise _missing(name, ref.label, lacking.label)
             for _, f in holders[1:]:
                 _check_joined_pair(name, ref, f, dims)
             for dim, pos in positions.items():
@@ -433,7 +425,10 @@ def combine_virtual(
             positions = {d: [pos[k] for k in order] for d, pos in positions.items()}
             check_files(group, dims, positions, by_value=by_value, **options)
         all_dims = {d for dims in group_dims for d in dims}
-        _check_across_groups(groups, all_dims)
+        # Groups whose coordinates differ are not concatenated but merged (and padded): a
+        # variable they share along such a dimension means some file lacks another one.
+        across = set(_concat_dims_by_coords([g[0] for g in groups])) if len(groups) > 1 else set()
+        _check_across_groups(groups, all_dims | across)
         if len(groups) > 1:  # variables shared between groups are merged too
             _check_static_across([g[0] for g in groups], all_dims, by_value)
     elif combine == "nested":
@@ -479,3 +474,73 @@ def combine_virtual(
     if not isinstance(result, xr.Dataset):  # pragma: no cover - datasets in, dataset out
         raise CombineError(f"xarray returned a {type(result).__name__}, expected a Dataset")
     return result
+
+
+# -- explaining a combined dataset that cannot be written (xr.open_mfdataset) ------------
+
+
+def _sources(leaves: list[ManifestArray]) -> list[str]:
+    return list(dict.fromkeys(a.encoding.source for a in leaves if a.encoding is not None
+                              and a.encoding.source))
+
+
+def _explain_variable(ds: xr.Dataset, name: Hashable) -> CombineError | None:
+    var = ds.variables[name]
+    leaves = [a for a in manifest_leaves(var._data) if a.encoding is not None]
+    pieces = [a for a in leaves if a.ndim == var.ndim and a.encoding is not None]
+    if not pieces:
+        return None
+    concat = {d for i, d in enumerate(var.dims) if var.shape[i] > max(a.shape[i] for a in pieces)}
+    mine = _sources(leaves)
+    if concat:  # every file concatenated along these dims should hold the variable
+        together: dict[str, None] = {}
+        for peer in ds.variables.values():
+            if concat & set(peer.dims) and is_dask_array(peer._data):
+                together.update(dict.fromkeys(_sources(manifest_leaves(peer._data))))
+        lacking = [f for f in together if f not in mine]
+        if lacking:
+            return _missing(name, mine[0], lacking[0],
+                            " (xarray filled it with NaN, which needs the values)")
+    covered = {d: sum(a.shape[i] for a in pieces) for i, d in enumerate(var.dims) if d in concat}
+    short = [d for d, n in covered.items() if n < var.sizes[d]]
+    files = [
+        _File(a.encoding.source, xr.Dataset(coords=xr.Coordinates(
+            {name: xr.Variable(var.dims, a, dict(a.encoding.raw))}, indexes={})))
+        for a in pieces
+        if a.encoding is not None
+    ]
+    for other in files[1:]:
+        try:
+            _check_joined_pair(name, files[0], other, concat)
+        except CombineError as err:
+            return err
+    if short:  # padded, and the file that lacks it left no trace (e.g. compat='override')
+        d = short[0]
+        return CombineError(
+            f"{str(name)!r} holds chunks of {len(mine)} file(s) ({mine[0]!r}"
+            f"{' …' if len(mine) > 1 else ''}) covering {covered[d]} of its {var.sizes[d]} "
+            f"steps along {str(d)!r}: xarray filled the rest with NaN, which needs the values. "
+            "Some files lack this variable (or their copies were dropped by compat='override'); "
+            "drop it (drop_variables=[...] or preprocess=) or leave out the files that lack "
+            "it. vzcore.open_virtual_mfdataset(...) names them."
+        )
+    return None
+
+
+def explain_unvirtualizable(ds: xr.Dataset) -> CombineError | None:
+    """Say which files make a combined dataset impossible to write as references.
+
+    ``xr.open_mfdataset`` combines files with xarray's own rules, which pad a variable that
+    some files lack and reindex dimensions whose lengths differ: computations on values
+    that references cannot express. The per-file arrays at the leaves of each variable's
+    dask graph still carry their source (see :mod:`vzcore.manifests.encoding`), so the
+    same file-against-file checks as :func:`combine_virtual` name the files and what
+    differs. Returns None when nothing explains it.
+    """
+    for name, var in ds.variables.items():
+        if not is_dask_array(var._data):
+            continue
+        found = _explain_variable(ds, name)
+        if found is not None:
+            return found
+    return None

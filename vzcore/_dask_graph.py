@@ -18,7 +18,7 @@ import numpy as np
 from vzcore.errors import CombineError, NotVirtualizableError, VirtualArrayValuesError
 from vzcore.manifests import ManifestArray
 
-__all__ = ["dask_to_manifest_array", "is_dask_array", "unwrap_duck_array"]
+__all__ = ["dask_to_manifest_array", "is_dask_array", "manifest_leaves", "unwrap_duck_array"]
 
 
 def is_dask_array(obj: Any) -> bool:
@@ -163,6 +163,29 @@ def _holds_manifest(obj: Any) -> bool:
     return isinstance(obj, ManifestArray)
 
 
+def _leaf(obj: Any) -> ManifestArray | None:
+    while _is_xarray_wrapper(obj) and hasattr(obj, "array"):
+        obj = obj.array
+    return obj if isinstance(obj, ManifestArray) else None
+
+
+def manifest_leaves(array: Any) -> list[ManifestArray]:
+    """Return the ManifestArrays a dask array's graph starts from (one per source file).
+
+    These are the arrays the engine returned, before any getter, so each still carries the
+    encoding (source file, variable, CF attributes) of the file it came from.
+    """
+    from dask._task_spec import DataNode, convert_legacy_graph
+
+    seen: dict[int, ManifestArray] = {}
+    for node in convert_legacy_graph(dict(array.__dask_graph__())).values():
+        if isinstance(node, DataNode):
+            leaf = _leaf(node.value)
+            if leaf is not None:
+                seen.setdefault(id(leaf), leaf)
+    return list(seen.values())
+
+
 def dask_to_manifest_array(array: Any, name: str = "") -> ManifestArray | np.ndarray:
     """Rebuild the array a structural dask graph describes.
 
@@ -183,7 +206,7 @@ def dask_to_manifest_array(array: Any, name: str = "") -> ManifestArray | np.nda
         if str(err).startswith(f"variable {name!r}"):
             raise
         raise CombineError(f"variable {name!r}: {err}") from err
-    except VirtualArrayValuesError as err:
+    except (VirtualArrayValuesError, IndexError) as err:  # IndexError: partial chunks
         raise NotVirtualizableError(
             f"variable {name!r} mixes virtual chunks with in-memory values or selects "
             f"partial chunks, which references cannot express: {err}"

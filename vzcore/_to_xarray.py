@@ -20,6 +20,7 @@ from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
 
 from vzcore.errors import CFDecodeError, VZError
 from vzcore.manifests import ManifestArray
+from vzcore.manifests.encoding import SourceEncoding
 from vzcore.manifests.loading import load_values
 
 if TYPE_CHECKING:
@@ -156,6 +157,9 @@ def _to_variable(
 ) -> xr.Variable:
     data = v.data
     if not load:
+        if isinstance(data, ManifestArray):  # its CF encoding travels with it: concat checks it
+            data = data.with_encoding(SourceEncoding.from_attrs(v.attrs, source=source,
+                                                                variable=name))
         # A ManifestArray (a duck array) is stored unchanged either way (see _plain_numpy).
         fast = isinstance(data, ManifestArray) or _plain_numpy(data)
         return xr.Variable(v.dims, data, dict(v.attrs), fastpath=fast)

@@ -14,7 +14,7 @@ import xarray as xr
 
 from vzcore import plugins
 from vzcore._from_xarray import dataset_to_group, datatree_to_group, virtual_data
-from vzcore.errors import VZError
+from vzcore.errors import NotVirtualizableError, VZError
 
 __all__ = ["VirtualizeDataTreeAccessor", "VirtualizeDatasetAccessor"]
 
@@ -129,7 +129,16 @@ class VirtualizeDatasetAccessor(_Virtualize):
 
     def to_group(self) -> Any:
         """Return the dataset as a ManifestGroup (what writers receive)."""
-        return dataset_to_group(self._obj)
+        try:
+            return dataset_to_group(self._obj)
+        except NotVirtualizableError as err:
+            # e.g. xr.open_mfdataset padded a variable some files lack: name the files.
+            from vzcore._combine import explain_unvirtualizable
+
+            explained = explain_unvirtualizable(self._obj)
+            if explained is None:
+                raise
+            raise explained from err
 
     @property
     def nbytes(self) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from vzcore.errors import CombineError, VirtualArrayValuesError
+from vzcore.manifests.encoding import SourceEncoding
 from vzcore.manifests.manifest import ChunkManifest
 from vzcore.manifests.metadata import ArrayMetadata
 
@@ -117,6 +118,10 @@ class ManifestArray:
 
     def _describe(self) -> str:
         src = self.sources
+        enc = self._metadata.encoding
+        if enc is not None and enc.source:
+            more = f" (+{len(src) - 1} more files)" if len(src) > 1 else ""
+            return enc.describe() + more
         if not src:
             return "an array without file references"
         return repr(src[0]) if len(src) == 1 else f"{src[0]!r} (+{len(src) - 1} more files)"
@@ -124,7 +129,9 @@ class ManifestArray:
     # -- protocols ---------------------------------------------------------------------
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        raise VirtualArrayValuesError("Converting a virtual array to numpy (np.asarray)")
+        raise VirtualArrayValuesError(
+            f"Converting the virtual array {self._describe()} to numpy (np.asarray)"
+        )
 
     def __array_function__(
         self, func: Callable[..., Any], types: Any, args: Any, kwargs: dict[str, Any]
@@ -187,9 +194,21 @@ class ManifestArray:
         """Transpose (only the identity permutation is possible virtually)."""
         return _transpose(self, None)
 
+    @property
+    def encoding(self) -> SourceEncoding | None:
+        """The CF encoding attributes of the source variable, when known."""
+        return self._metadata.encoding
+
+    def with_encoding(self, encoding: SourceEncoding | None) -> ManifestArray:
+        """Return a copy that carries ``encoding`` (checked by every concatenation)."""
+        return ManifestArray(self._metadata.replace(encoding=encoding), self._manifest)
+
     def rename_paths(self, func: Callable[[str], str]) -> ManifestArray:
         """Return a copy whose chunk paths are ``func(path)``."""
-        return ManifestArray(self._metadata, self._manifest.rename_paths(func))
+        meta = self._metadata
+        if meta.encoding is not None:
+            meta = meta.replace(encoding=meta.encoding.rename_source(func))
+        return ManifestArray(meta, self._manifest.rename_paths(func))
 
     # -- indexing ----------------------------------------------------------------------
 
@@ -292,8 +311,8 @@ def _equal(a: Any, b: Any) -> np.ndarray:
         raise VirtualArrayValuesError("Comparing a virtual array with in-memory values")
     if a.shape != b.shape:
         raise ValueError(f"cannot compare arrays of shapes {a.shape} and {b.shape}")
-    if a.metadata.differences(b.metadata):
-        return np.zeros(a.shape, dtype=bool)
+    if a.metadata.differences(b.metadata) or a.metadata.encoding_differences(b.metadata):
+        return np.zeros(a.shape, dtype=bool)  # the same bytes decode differently
     per_chunk = a.manifest.chunk_equal(b.manifest)
     full = per_chunk
     for axis, c in enumerate(a.chunk_shape):
@@ -324,6 +343,9 @@ def _concatenate(arrays: Sequence[Any], /, axis: int | None = 0, **kwargs: Any) 
     # is lost in zarr v2 references without _FillValue, and comes back as None).
     holed = [a for a in arrs if a.manifest.nchunks and bool(a.manifest.missing().any())]
     fill_from = holed[0] if holed else first
+    encoded = [a for a in arrs if a.metadata.encoding is not None]
+    for other in encoded[1:]:
+        _check_encoding(encoded[0], other)
     for other in arrs[1:]:
         diffs = [
             d
@@ -363,8 +385,27 @@ def _concatenate(arrays: Sequence[Any], /, axis: int | None = 0, **kwargs: Any) 
     manifest = ChunkManifest.concatenate([a.manifest for a in arrs], axis=axis)
     shape = list(first.shape)
     shape[axis] = sum(a.shape[axis] for a in arrs)
-    meta = first.metadata.replace(shape=tuple(shape), fill_value=fill_from.metadata.fill_value)
+    meta = first.metadata.replace(
+        shape=tuple(shape),
+        fill_value=fill_from.metadata.fill_value,
+        encoding=encoded[0].metadata.encoding if encoded else None,
+    )
     return ManifestArray(meta, manifest)
+
+
+def _check_encoding(first: ManifestArray, other: ManifestArray) -> None:
+    """Refuse to join chunks whose source attributes decode them differently."""
+    diffs = first.metadata.encoding_differences(other.metadata)
+    if not diffs:
+        return
+    shown = "; ".join(f"attribute {k!r} differs ({a} vs {b})" for k, a, b in diffs)
+    raise CombineError(
+        f"cannot concatenate {first._describe()} with {other._describe()}: {shown}. Their "
+        "stored values decode differently, and a virtual array carries one set of "
+        "attributes, so the joined references would decode some files wrongly. Load the "
+        "variable (loadable_variables=[...]), drop it (drop_variables=[...]), or combine "
+        "these files separately."
+    )
 
 
 def _expand_dims(arr: ManifestArray, axis: int) -> ManifestArray:

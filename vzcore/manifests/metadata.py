@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from vzcore.manifests.encoding import SourceEncoding
+
 __all__ = ["ArrayMetadata", "CodecConfig"]
 
 CodecConfig = dict[str, Any]
@@ -59,6 +61,10 @@ class ArrayMetadata:
     """Names of the dimensions, when the source names them."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     """Writer hints that do not affect decoding (e.g. the source's own dtype string)."""
+    encoding: SourceEncoding | None = field(default=None, compare=False)
+    """The source variable's CF encoding attributes (None: not known), which every
+    concatenation compares; see :mod:`vzcore.manifests.encoding`. Not part of the zarr
+    metadata, so not part of equality either."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
@@ -94,6 +100,15 @@ class ArrayMetadata:
         if not _same_fill(self.fill_value, other.fill_value):
             out.append(f"fill value {self.fill_value!r} vs {other.fill_value!r}")
         return out
+
+    def encoding_differences(self, other: ArrayMetadata) -> list[tuple[str, str, str]]:
+        """Return ``(attribute, value here, value there)`` where the source encodings differ.
+
+        Empty when either encoding is unknown.
+        """
+        if self.encoding is None or other.encoding is None or self.encoding is other.encoding:
+            return []
+        return self.encoding.differences(other.encoding)
 
     def replace(self, **changes: Any) -> ArrayMetadata:
         """Return a copy with some fields changed."""

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from vzcore.errors import VZError, WriteError
+from vzcore.errors import CombineError, VZError, WriteError
 from vzcore.group import ManifestGroup, values_to_write
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.attributes import json_attributes
@@ -276,6 +276,69 @@ def _plan_append(plan: _Plan, st: _Store, append_dim: str, prefix: str) -> None:
         )
     for a in plan.arrays:
         _plan_append_array(a, st, append_dim)
+    for a in plan.arrays:
+        if a.name == append_dim and a.dims == (append_dim,) and a.values is not None:
+            _check_order(a, st, append_dim, sorted(plan.urls()))
+
+
+def _show_coord(value: Any, attrs: Mapping[str, Any]) -> str:
+    """Show a coordinate value as stored, with its date when it is a CF time."""
+    shown = f"{value!r}"
+    if is_time(attrs):
+        try:
+            import cftime
+
+            date = cftime.num2date(value, str(attrs["units"]), str(attrs.get("calendar",
+                                                                            "standard")))
+            shown = f"{date} ({value!r} {attrs['units']})"
+        except (ImportError, ValueError, TypeError, OverflowError):  # show the number only
+            pass
+    return shown
+
+
+def _check_order(a: _Array, st: _Store, append_dim: str, urls: list[str]) -> None:
+    """Refuse a batch whose coordinate overlaps the committed one or runs the other way.
+
+    ``a.values`` are already in the repository's encoding, so numbers compare directly.
+    """
+    import zarr
+
+    new = np.asarray(a.values)
+    if new.size == 0 or new.dtype.kind not in "iufcmM":
+        return
+    old = zarr.open_array(st.store, path=a.path, mode="r")
+    if old.shape[0] == 0:
+        return
+    first_old, last_old = old[0].item(), old[-1].item()
+    old_attrs = st.get_json(f"{a.path}/zarr.json") or {}
+    attrs = old_attrs.get("attributes", {})
+    steps = np.diff(new)
+    if old.shape[0] > 1 and first_old != last_old:
+        ascending = last_old > first_old
+    else:
+        ascending = not (steps.size and bool((steps < 0).all()))
+    batch = (f"the batch ({len(urls)} file(s): {urls[0]!r}{' …' if len(urls) > 1 else ''})"
+             if urls else "the batch")
+    where = f"along {append_dim!r}"
+    if steps.size and not (bool((steps > 0).all()) if ascending else bool((steps < 0).all())):
+        at = int(np.argmax(steps <= 0 if ascending else steps >= 0))
+        raise CombineError(
+            f"Cannot append {batch} {where}: its own {append_dim!r} values are not strictly "
+            f"{'increasing' if ascending else 'decreasing'} like the repository's "
+            f"({_show_coord(new[at].item(), attrs)} is followed by "
+            f"{_show_coord(new[at + 1].item(), attrs)}); the combined axis would repeat or "
+            "go back. Append each file once, in order. Nothing was written."
+        )
+    start = new[0].item()
+    if (start <= last_old) if ascending else (start >= last_old):
+        overlap = int(np.count_nonzero(new <= last_old if ascending else new >= last_old))
+        raise CombineError(
+            f"Cannot append {batch} {where}: it starts at {_show_coord(start, attrs)}, but "
+            f"the repository already holds {append_dim!r} up to "
+            f"{_show_coord(last_old, attrs)}, so {overlap} of its {new.size} steps overlap "
+            f"or go back (already appended?). Append only the steps after "
+            f"{_show_coord(last_old, attrs)}. Nothing was written."
+        )
 
 
 def _plan_append_array(a: _Array, st: _Store, append_dim: str) -> None:

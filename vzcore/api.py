@@ -257,6 +257,24 @@ def _unflatten(nested: Any, flat: Iterator[Any]) -> Any:
     return next(flat)
 
 
+def _check_indexed(paths: list[Any], datasets: list[xr.Dataset]) -> None:
+    """Refuse ``combine="by_coords"`` over virtual dimension coordinates, saying what to do.
+
+    Ordering files by coordinate values needs those values: a dimension coordinate left out
+    of ``loadable_variables`` is virtual and has no index.
+    """
+    for path, ds in zip(paths, datasets, strict=True):
+        virtual = [str(n) for n, c in ds.coords.items() if c.dims == (n,) and n not in ds.xindexes]
+        if virtual:
+            raise VZError(
+                f"combine='by_coords' orders files by the values of their dimension "
+                f"coordinates, but {virtual} in {os.fspath(path)!r} are virtual (not in "
+                "loadable_variables), so their values are not known. Load them "
+                f"(loadable_variables=[..., {virtual[0]!r}]) or give the order yourself: "
+                "combine='nested', concat_dim=<dimension>."
+            )
+
+
 def open_virtual_mfdataset(
     paths: str | os.PathLike[str] | Sequence[Any],
     *,
@@ -356,6 +374,8 @@ def open_virtual_mfdataset(
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].error
     datasets = [preprocess(ds) if preprocess is not None else ds for _, ds in kept]
+    if combine == "by_coords":
+        _check_indexed([p for p, _ in kept], datasets)
     result = combine_virtual(
         datasets,
         [p for p, _ in kept],

@@ -43,7 +43,7 @@ class _Virtualize:
     def to_group(self) -> Any:
         raise NotImplementedError
 
-    def write(self, target: Any, format: str, /, **options: Any) -> Any:
+    def write(self, target: Any, format: str, **options: Any) -> Any:
         """Write with any installed writer.
 
         Parameters
@@ -51,11 +51,24 @@ class _Virtualize:
         target
             Path, URL, store or session, as the writer documents.
         format
-            Writer name: ``"kerchunk"``, ``"parquet"``, ``"icechunk"``, or a third-party one.
+            Writer name: ``"kerchunk"`` (kerchunk JSON), ``"parquet"``, ``"icechunk"``, or a
+            third-party one; ``"json"`` is the kerchunk writer too. Positional or keyword
+            (``write("refs.json", format="kerchunk")``).
         **options
-            Writer options.
+            Writer options (e.g. ``zarr_format=3``, ``mode="w"``).
+
+        Returns
+        -------
+        Any
+            What the writer returns (None for files and stores).
+
+        Examples
+        --------
+        >>> vds.virtualize.write("refs.json", format="kerchunk")  # doctest: +SKIP
+        >>> vds.virtualize.write(session, "icechunk")  # doctest: +SKIP
         """
-        return self._dispatch(format, target, options)
+        writer = "kerchunk" if format == "json" else format
+        return self._dispatch(writer, target, options)
 
     def _dispatch(self, writer: str, target: Any, options: dict[str, Any]) -> Any:
         spec = plugins.get_writer(writer)

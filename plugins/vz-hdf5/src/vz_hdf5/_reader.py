@@ -32,7 +32,7 @@ import math
 import os
 import struct
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
@@ -190,6 +190,7 @@ class HDF5Reader:
         *,
         group: str | None = None,
         storage_options: dict[str, Any] | None = None,
+        drop_variables: Iterable[str] | str | None = None,
         **options: Any,  # reader options, validated below
     ) -> ManifestGroup:
         """Return the group at ``group`` (root when None) with its subgroups.
@@ -219,7 +220,7 @@ class HDF5Reader:
                 f"unknown reader option(s) {sorted(unknown)} for the 'hdf5' reader; "
                 f"valid options are {', '.join(map(repr, valid))}"
             )
-        drop = options.get("drop_variables") or ()
+        drop = drop_variables or ()
         if isinstance(drop, str):
             drop = (drop,)
         chunk_index = options.get("chunk_index", "auto")

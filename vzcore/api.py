@@ -33,7 +33,7 @@ from vzcore._executors import Parallel, map_files
 from vzcore._open_options import OpenOptions, is_keyed, reader_keywords
 from vzcore._to_xarray import group_to_dataset, group_to_datatree
 from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
-from vzcore.errors import VZError, VZSkippedFilesWarning
+from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarning
 from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
@@ -104,7 +104,22 @@ def _read(full: str, opts: OpenOptions) -> ManifestGroup:
         # The reader skips them before parsing (see the module docstring).
         given = _names_of(options.get("drop_variables"))
         options["drop_variables"] = list(dict.fromkeys((*given, *opts.drop_variables)))
-    tree = instance.read(full, group=opts.group, storage_options=opts.storage_options, **options)
+    try:
+        tree = instance.read(
+            full, group=opts.group, storage_options=opts.storage_options, **options
+        )
+    except UnsupportedFeatureError as err:
+        # Say the remedy that every reader declaring drop_variables takes.
+        if (
+            err.variable
+            and "drop_variables" not in err.hint
+            and "drop_variables" in reader_keywords(instance.read)
+        ):
+            remedy = f"or leave it out: drop_variables=[{err.variable!r}]"
+            raise UnsupportedFeatureError(
+                err.url, err.variable, err.feature, f"{err.hint}; {remedy}" if err.hint else remedy
+            ) from err
+        raise
     validate_tree(tree, full)  # names become store keys and paths in writers
     if getattr(instance, "scans_sources", True):
         _record_sources(tree, opts.storage_options)

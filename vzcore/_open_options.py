@@ -29,9 +29,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vzcore._to_xarray import DecodeOptions
+
+if TYPE_CHECKING:
+    from xarray.coders import CFDatetimeCoder, CFTimedeltaCoder
 
 __all__ = ["OpenOptions", "reader_keywords"]
 
@@ -68,15 +71,15 @@ class OpenOptions:
     """Options of the reader(s), flat or keyed by reader name (module docstring)."""
     mask_and_scale: bool = True
     """CF masking and scaling of loaded variables."""
-    decode_times: bool | None = None
-    """CF time decoding of loaded variables (None: True)."""
+    decode_times: bool | CFDatetimeCoder | None = None
+    """CF time decoding of loaded variables (None: True; or an xarray CFDatetimeCoder)."""
     concat_characters: bool = True
     """Join character arrays of loaded variables into strings."""
     decode_coords: bool | str = True
     """Turn variables named in ``coordinates`` attributes into coordinates."""
     use_cftime: bool | None = None
     """As in :func:`xarray.open_dataset`, for loaded variables."""
-    decode_timedelta: bool | None = None
+    decode_timedelta: bool | CFTimedeltaCoder | None = None
     """As in :func:`xarray.open_dataset`, for loaded variables."""
     _reader_names: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 

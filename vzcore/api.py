@@ -37,6 +37,8 @@ from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarnin
 from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
+    from xarray.coders import CFDatetimeCoder, CFTimedeltaCoder
+
     from vzcore.group import ManifestGroup
     from vzcore.registry import ReaderSpec
 
@@ -200,11 +202,11 @@ def open_virtual_dataset(
     storage_options: dict[str, Any] | None = None,
     reader_options: dict[str, Any] | None = None,
     mask_and_scale: bool = True,
-    decode_times: bool | None = None,
+    decode_times: bool | CFDatetimeCoder | None = None,
     concat_characters: bool = True,
     decode_coords: bool | str = True,
     use_cftime: bool | None = None,
-    decode_timedelta: bool | None = None,
+    decode_timedelta: bool | CFTimedeltaCoder | None = None,
 ) -> xr.Dataset:
     """Open one file as a virtual dataset.
 
@@ -242,7 +244,8 @@ def open_virtual_dataset(
         to loaded variables (default True). Virtual variables always keep their encoding
         attributes, which whoever reads the written references applies.
     decode_times
-        Decode CF times of loaded variables (None or True: decode; False: keep numbers).
+        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
+        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
     concat_characters
         Join the last dimension of character arrays of loaded variables into strings
         (default True).
@@ -255,8 +258,8 @@ def open_virtual_dataset(
         Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
         choose by calendar and range (None), as in :func:`xarray.open_dataset`.
     decode_timedelta
-        Decode loaded variables with time-like units into ``timedelta64`` (None: when
-        ``decode_times`` is on, as xarray does).
+        Decode loaded variables with time-like units into ``timedelta64`` (True,
+        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
 
     Returns
     -------
@@ -295,11 +298,11 @@ def open_virtual_datatree(
     storage_options: dict[str, Any] | None = None,
     reader_options: dict[str, Any] | None = None,
     mask_and_scale: bool = True,
-    decode_times: bool | None = None,
+    decode_times: bool | CFDatetimeCoder | None = None,
     concat_characters: bool = True,
     decode_coords: bool | str = True,
     use_cftime: bool | None = None,
-    decode_timedelta: bool | None = None,
+    decode_timedelta: bool | CFTimedeltaCoder | None = None,
 ) -> xr.DataTree:
     """Open a file's whole group hierarchy as a virtual DataTree.
 
@@ -339,7 +342,8 @@ def open_virtual_datatree(
         to loaded variables (default True). Virtual variables always keep their encoding
         attributes, which whoever reads the written references applies.
     decode_times
-        Decode CF times of loaded variables (None or True: decode; False: keep numbers).
+        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
+        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
     concat_characters
         Join the last dimension of character arrays of loaded variables into strings
         (default True).
@@ -352,8 +356,8 @@ def open_virtual_datatree(
         Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
         choose by calendar and range (None), as in :func:`xarray.open_dataset`.
     decode_timedelta
-        Decode loaded variables with time-like units into ``timedelta64`` (None: when
-        ``decode_times`` is on, as xarray does).
+        Decode loaded variables with time-like units into ``timedelta64`` (True,
+        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
 
     Returns
     -------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import xarray as xr
 from xarray.backends import BackendEntrypoint
@@ -20,6 +20,9 @@ from xarray.backends import BackendEntrypoint
 from vzcore import accessor as _accessor  # noqa: F401  # registers ``.virtualize``
 from vzcore._open_options import OpenOptions
 from vzcore.api import open_dataset_with, open_datatree_with
+
+if TYPE_CHECKING:
+    from xarray.coders import CFDatetimeCoder, CFTimedeltaCoder
 
 __all__ = ["VirtualiZarrBackendEntrypoint"]
 
@@ -59,11 +62,11 @@ class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
         storage_options: dict[str, Any] | None = None,
         reader_options: dict[str, Any] | None = None,
         mask_and_scale: bool = True,
-        decode_times: bool | None = None,
+        decode_times: bool | CFDatetimeCoder | None = None,
         concat_characters: bool = True,
         decode_coords: bool | str = True,
         use_cftime: bool | None = None,
-        decode_timedelta: bool | None = None,
+        decode_timedelta: bool | CFTimedeltaCoder | None = None,
     ) -> xr.Dataset:
         """Open one file as a virtual dataset (see :func:`vzcore.open_virtual_dataset`).
 
@@ -93,11 +96,11 @@ class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
         storage_options: dict[str, Any] | None = None,
         reader_options: dict[str, Any] | None = None,
         mask_and_scale: bool = True,
-        decode_times: bool | None = None,
+        decode_times: bool | CFDatetimeCoder | None = None,
         concat_characters: bool = True,
         decode_coords: bool | str = True,
         use_cftime: bool | None = None,
-        decode_timedelta: bool | None = None,
+        decode_timedelta: bool | CFTimedeltaCoder | None = None,
     ) -> xr.DataTree:
         """Open a file's group hierarchy (see :func:`vzcore.open_virtual_datatree`)."""
         opts = OpenOptions(

@@ -164,7 +164,20 @@ def _dropped(opts: OpenOptions) -> list[str] | None:
 
 @scan_session()  # ... and loading coordinates too
 def open_dataset_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.Dataset:
-    """Open one file as a virtual dataset with options already gathered (every entry point)."""
+    """Open one file as a virtual dataset with options already gathered (every entry point).
+
+    Parameters
+    ----------
+    url
+        Local path or URL of the file.
+    opts
+        The options, as :func:`open_virtual_dataset` documents them.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`open_virtual_dataset`.
+    """
     full = to_url(url)
     tree = _read(full, opts)
     return group_to_dataset(
@@ -179,7 +192,20 @@ def open_dataset_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.Data
 
 @scan_session()
 def open_datatree_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.DataTree:
-    """Open a file's group hierarchy as a virtual DataTree with options already gathered."""
+    """Open a file's group hierarchy as a virtual DataTree with options already gathered.
+
+    Parameters
+    ----------
+    url
+        Local path or URL of the file.
+    opts
+        The options, as :func:`open_virtual_datatree` documents them.
+
+    Returns
+    -------
+    xarray.DataTree
+        As :func:`open_virtual_datatree`.
+    """
     full = to_url(url)
     tree = _read(full, opts)
     return group_to_datatree(
@@ -458,10 +484,14 @@ def _check_flat_reader_options(paths: list[Any], opts: OpenOptions) -> None:
 
     Each reader refuses options it does not know, so flat options meant for one reader
     (say the kerchunk reader's ``allowed_prefixes``) would break the files of another;
-    say how to key them instead. Costs one sniff per file, only in that case.
+    say how to key them instead. Costs one sniff per file, and only when the files' names
+    end differently (references plus ``.nc`` files); files of one extension but two
+    formats get the reader's own refusal, which names it and its valid options.
     """
     given = opts.reader_options
     if not given or opts.reader is not None or is_keyed(given) or len(paths) < 2:
+        return
+    if len({os.path.splitext(os.fspath(p).rstrip("/"))[1] for p in paths}) < 2:
         return
     found: dict[str, str] = {}
     for path in paths:

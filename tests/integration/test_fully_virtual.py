@@ -136,3 +136,15 @@ def test_engine_mfdataset_nested(files, expected_all) -> None:
 def test_by_coords_without_loaded_coordinates_says_what_to_do(files) -> None:
     with pytest.raises(vzcore.errors.VZError, match=r"virtual \(not in loadable_variables\)"):
         vzcore.open_virtual_mfdataset(files, combine="by_coords", loadable_variables=[])
+
+
+@pytest.mark.parametrize("loadable", SUBSETS, ids=lambda c: "+".join(c) or "none")
+def test_datatree_entry_points(files, expected_one, loadable) -> None:
+    for vdt in (
+        vzcore.open_virtual_datatree(files[0], loadable_variables=loadable),
+        xr.open_datatree(files[0], engine="virtualizarr", loadable_variables=loadable,
+                         create_default_indexes=False),
+    ):
+        _check_storage(vdt.to_dataset(), loadable)
+        got = _read_dict(vdt.virtualize.to_kerchunk(format="dict"))
+        assert_values_equal(got, expected_one)

@@ -74,6 +74,12 @@ def _kerchunk_refs(files, where, parquet: bool):
 
 def _first_refs(kind, files, where):
     """References of the first three files, as ``kind`` writes them."""
+    if kind == "kerchunk-single":  # SingleHdf5ToZarr of the first file only
+        from kerchunk.hdf import SingleHdf5ToZarr
+
+        out = where / "single.json"
+        out.write_text(json.dumps(SingleHdf5ToZarr(str(files[0]), inline_threshold=0).translate()))
+        return out
     if kind.startswith("kerchunk-"):
         return _kerchunk_refs(files, where, parquet=kind == "kerchunk-parquet")
     vds = vzcore.open_virtual_mfdataset(files, combine="by_coords", **COMBINE)
@@ -83,16 +89,18 @@ def _first_refs(kind, files, where):
     return out
 
 
-REFS = ["json-v2", "json-v3", "parquet-v2", "parquet-v3", "kerchunk-json", "kerchunk-parquet"]
+REFS = [
+    "json-v2", "json-v3", "parquet-v2", "parquet-v3", "kerchunk-json", "kerchunk-parquet",
+    "kerchunk-single",
+]
 
 
 @pytest.mark.parametrize("kind", REFS)
 def test_references_plus_new_files_equal_the_originals(archive, tmp_path, kind) -> None:
     files, expected = archive
     first = _first_refs(kind, files[:3], tmp_path)
-    vds = vzcore.open_virtual_mfdataset(
-        [first, files[3], files[4]], reader_options=_allow(files), **COMBINE
-    )
+    new = files[1:] if kind == "kerchunk-single" else files[3:]
+    vds = vzcore.open_virtual_mfdataset([first, *new], reader_options=_allow(files), **COMBINE)
     assert vds.sizes["time"] == expected.sizes["time"]
     for fmt in FORMATS:
         where = tmp_path / fmt

@@ -61,10 +61,12 @@ class OpenOptions:
     """Reader name; None sniffs the file's magic bytes."""
     group: str | None = None
     """Group inside the file; None for the root."""
-    loadable_variables: tuple[str, ...] | None = None
-    """Variables to read into memory and CF-decode; None: the 1-D dimension coordinates."""
-    drop_variables: tuple[str, ...] | None = None
-    """Variables to leave out (never parsed by readers that declare ``drop_variables``)."""
+    loadable_variables: Iterable[str] | None = None
+    """Variables to read into memory and CF-decode; None: the 1-D dimension coordinates.
+    Stored as a tuple."""
+    drop_variables: Iterable[str] | str | None = None
+    """Variables to leave out (never parsed by readers that declare ``drop_variables``).
+    Stored as a tuple."""
     storage_options: dict[str, Any] | None = None
     """fsspec options for remote URLs."""
     reader_options: dict[str, Any] | None = None

@@ -82,6 +82,24 @@ def _coordinate_names(attrs: dict[str, Any]) -> list[str]:
     return raw.split() if isinstance(raw, str) else []
 
 
+def _coordinates(coords: dict[str, xr.Variable], loaded: set[str]) -> xr.Coordinates:
+    """Return the coordinates, with an index only for the loaded 1-D dimension coordinates.
+
+    xarray builds a default (pandas) index for every dimension coordinate it is given,
+    which needs the values; a virtual dimension coordinate (``loadable_variables`` without
+    it) must stay a coordinate without an index, as in VirtualiZarr. It is concatenated and
+    written like any virtual variable.
+    """
+    from xarray.indexes import PandasIndex
+
+    indexes = {
+        n: PandasIndex.from_variables({n: v}, options={})
+        for n, v in coords.items()
+        if n in loaded and v.dims == (n,)
+    }
+    return xr.Coordinates(coords, indexes=indexes)
+
+
 def group_to_dataset(
     group: ManifestGroup,
     *,
@@ -139,7 +157,7 @@ def group_to_dataset(
     attrs = dict(group.attrs)
     ds = xr.Dataset(
         {n: v for n, v in variables.items() if n not in coord_names},
-        coords={n: v for n, v in variables.items() if n in coord_names},
+        coords=_coordinates({n: v for n, v in variables.items() if n in coord_names}, loadable),
         attrs=attrs,
     )
     if source:

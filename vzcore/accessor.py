@@ -7,7 +7,7 @@ to a writer plugin chosen by format name; it never imports a format library itse
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Literal
 
 import xarray as xr
@@ -37,13 +37,55 @@ def _path_mapper(
     return mapper
 
 
+def _virtual_arrays(ds: xr.Dataset) -> dict[Hashable, Any]:
+    """Return the ManifestArray behind each virtual variable of ``ds``."""
+    out = {}
+    for name, var in ds.variables.items():
+        data = virtual_data(str(name), var)
+        if data is not None and hasattr(data, "rename_paths"):
+            out[name] = data
+    return out
+
+
+def _check_prefixes(prefix_map: Mapping[str, str], datasets: list[xr.Dataset]) -> None:
+    """Raise when a prefix matches no reference: a typo would otherwise change nothing."""
+    paths: set[str] = set()
+    for ds in datasets:
+        for data in _virtual_arrays(ds).values():
+            paths.update(data.manifest.paths)
+    unmatched = [old for old in prefix_map if not any(p.startswith(old) for p in paths)]
+    if unmatched:
+        sample = sorted(paths)[:3]
+        more = f" (and {len(paths) - 3} more)" if len(paths) > 3 else ""
+        raise VZError(
+            f"rename_paths: prefix {unmatched[0]!r} matches none of the references, so nothing "
+            f"would be re-pointed; they point at {sample}{more}. Use a prefix of those paths "
+            "(absolute URLs such as 'file:///data/' or 's3://bucket/'), or a function."
+        )
+
+
+def _renamed(ds: xr.Dataset, mapper: Callable[[str], str]) -> xr.Dataset:
+    new = {}
+    for name, data in _virtual_arrays(ds).items():
+        var = ds.variables[name]
+        new[name] = xr.Variable(var.dims, data.rename_paths(mapper), var.attrs, var.encoding)
+    out = ds.copy()
+    for name, var in new.items():
+        if name not in ds.coords:
+            out[name] = var
+    coords = {name: var for name, var in new.items() if name in ds.coords}
+    if coords:  # virtual coordinates have no index (and xarray must not build one)
+        out = out.assign_coords(xr.Coordinates(coords, indexes={}))
+    return out
+
+
 class _Virtualize:
     _obj: Any
 
     def to_group(self) -> Any:
         raise NotImplementedError
 
-    def write(self, target: Any, format: str, /, **options: Any) -> Any:
+    def write(self, target: Any, format: str, **options: Any) -> Any:
         """Write with any installed writer.
 
         Parameters
@@ -51,11 +93,24 @@ class _Virtualize:
         target
             Path, URL, store or session, as the writer documents.
         format
-            Writer name: ``"kerchunk"``, ``"parquet"``, ``"icechunk"``, or a third-party one.
+            Writer name: ``"kerchunk"`` (kerchunk JSON), ``"parquet"``, ``"icechunk"``, or a
+            third-party one; ``"json"`` is the kerchunk writer too. Positional or keyword
+            (``write("refs.json", format="kerchunk")``).
         **options
-            Writer options.
+            Writer options (e.g. ``zarr_format=3``, ``mode="w"``).
+
+        Returns
+        -------
+        Any
+            What the writer returns (None for files and stores).
+
+        Examples
+        --------
+        >>> vds.virtualize.write("refs.json", format="kerchunk")  # doctest: +SKIP
+        >>> vds.virtualize.write(session, "icechunk")  # doctest: +SKIP
         """
-        return self._dispatch(format, target, options)
+        writer = "kerchunk" if format == "json" else format
+        return self._dispatch(writer, target, options)
 
     def _dispatch(self, writer: str, target: Any, options: dict[str, Any]) -> Any:
         spec = plugins.get_writer(writer)
@@ -153,18 +208,27 @@ class VirtualizeDatasetAccessor(_Virtualize):
         Parameters
         ----------
         func_or_prefix_map
-            A function of the old path, or a mapping of old prefix to new prefix.
+            A function of the old path, or a mapping of old prefix to new prefix (longest
+            prefix first); every prefix must match at least one reference.
+
+        Returns
+        -------
+        xarray.Dataset
+            The same dataset with re-pointed references; the original is unchanged.
+
+        Raises
+        ------
+        vzcore.errors.VZError
+            A prefix matches none of the references (the message shows some of them).
+
+        Examples
+        --------
+        >>> moved = vds.virtualize.rename_paths(  # doctest: +SKIP
+        ...     {"file:///scratch/run1/": "s3://bucket/run1/"})
         """
-        mapper = _path_mapper(func_or_prefix_map)
-        ds = self._obj.copy()
-        for name, var in self._obj.variables.items():
-            data = virtual_data(str(name), var.variable if hasattr(var, "variable") else var)
-            if data is not None and hasattr(data, "rename_paths"):
-                new = xr.Variable(var.dims, data.rename_paths(mapper), var.attrs, var.encoding)
-                if name in ds.indexes:  # pragma: no cover - index variables are in memory
-                    continue
-                ds[name] = new
-        return ds
+        if not callable(func_or_prefix_map):
+            _check_prefixes(func_or_prefix_map, [self._obj])
+        return _renamed(self._obj, _path_mapper(func_or_prefix_map))
 
 
 @xr.register_datatree_accessor("virtualize")
@@ -182,3 +246,37 @@ class VirtualizeDataTreeAccessor(_Virtualize):
     def nbytes(self) -> int:
         """Memory held by the manifests and loaded variables of every group."""
         return int(self.to_group().nbytes)
+
+    def rename_paths(
+        self, func_or_prefix_map: Callable[[str], str] | Mapping[str, str]
+    ) -> xr.DataTree:
+        """Return a copy whose references, in every group, point elsewhere.
+
+        Parameters
+        ----------
+        func_or_prefix_map
+            A function of the old path, or a mapping of old prefix to new prefix (longest
+            prefix first); every prefix must match at least one reference.
+
+        Returns
+        -------
+        xarray.DataTree
+            The same tree with re-pointed references; the original is unchanged.
+
+        Raises
+        ------
+        vzcore.errors.VZError
+            A prefix matches none of the tree's references (the message shows some).
+
+        Examples
+        --------
+        >>> moved = vdt.virtualize.rename_paths(  # doctest: +SKIP
+        ...     {"file:///scratch/run1/": "s3://bucket/run1/"})
+        """
+        nodes = {node.path: node.to_dataset(inherit=False) for node in self._obj.subtree}
+        if not callable(func_or_prefix_map):
+            _check_prefixes(func_or_prefix_map, list(nodes.values()))
+        mapper = _path_mapper(func_or_prefix_map)
+        return xr.DataTree.from_dict(
+            {path: _renamed(ds, mapper) for path, ds in nodes.items()}, name=self._obj.name
+        )

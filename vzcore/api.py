@@ -30,13 +30,17 @@ import xarray as xr
 from vzcore import plugins
 from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, map_files
-from vzcore._to_xarray import DecodeOptions, group_to_dataset, group_to_datatree
+from vzcore._open_options import OpenOptions, is_keyed, reader_keywords
+from vzcore._to_xarray import group_to_dataset, group_to_datatree
 from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
-from vzcore.errors import VZError, VZSkippedFilesWarning
+from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarning
 from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
+    from xarray.coders import CFDatetimeCoder, CFTimedeltaCoder
+
     from vzcore.group import ManifestGroup
+    from vzcore.registry import ReaderSpec
 
 __all__ = ["open_virtual_dataset", "open_virtual_datatree", "open_virtual_mfdataset", "read_group"]
 
@@ -51,26 +55,84 @@ def read_group(
     group: str | None = None,
     storage_options: dict[str, Any] | None = None,
     reader_options: dict[str, Any] | None = None,
+    drop_variables: Iterable[str] | str | None = None,
 ) -> ManifestGroup:
-    """Scan one file with the right reader and return its ManifestGroup (no xarray)."""
-    full = to_url(url)
-    if reader is None:
-        directory = False
-        try:
-            head = read_head(full, plugins.head_size(), storage_options)
-        except IsADirectoryError:
-            head, directory = b"", True  # (e.g. Parquet references): readers match it by name
-        spec = plugins.find_reader(full, head, directory=directory)
-    else:
-        spec = plugins.get_reader(reader)
-    instance = spec.load_class()()
-    tree = instance.read(
-        full, group=group, storage_options=storage_options, **(reader_options or {})
+    """Scan one file with the right reader and return its ManifestGroup (no xarray).
+
+    Parameters
+    ----------
+    url
+        Local path or URL of the file.
+    reader
+        Reader name; None picks one by the file's magic bytes.
+    group
+        Group inside the file; None for the root.
+    storage_options
+        fsspec options for remote URLs.
+    reader_options
+        The reader's options, flat or keyed by reader name (see
+        :func:`open_virtual_dataset`).
+    drop_variables
+        Variables the reader should not parse, when its ``read`` declares
+        ``drop_variables``; otherwise they are left in (the xarray conversion drops them).
+
+    Returns
+    -------
+    vzcore.group.ManifestGroup
+        The file's tree of virtual arrays, attributes and dimensions.
+    """
+    opts = OpenOptions(
+        reader=reader, group=group, storage_options=storage_options,
+        reader_options=reader_options, drop_variables=drop_variables,
     )
+    return _read(to_url(url), opts)
+
+
+def _find_spec(full: str, opts: OpenOptions) -> ReaderSpec:
+    if opts.reader is not None:
+        return plugins.get_reader(opts.reader)
+    directory = False
+    try:
+        head = read_head(full, plugins.head_size(), opts.storage_options)
+    except IsADirectoryError:
+        head, directory = b"", True  # (e.g. Parquet references): readers match it by name
+    return plugins.find_reader(full, head, directory=directory)
+
+
+def _read(full: str, opts: OpenOptions) -> ManifestGroup:
+    spec = _find_spec(full, opts)
+    instance = spec.load_class()()
+    options = opts.options_for(spec.name)
+    if opts.drop_variables and "drop_variables" in reader_keywords(instance.read):
+        # The reader skips them before parsing (see the module docstring).
+        given = _names_of(options.get("drop_variables"))
+        options["drop_variables"] = list(dict.fromkeys((*given, *opts.drop_variables)))
+    try:
+        tree = instance.read(
+            full, group=opts.group, storage_options=opts.storage_options, **options
+        )
+    except UnsupportedFeatureError as err:
+        # Say the remedy that every reader declaring drop_variables takes.
+        if (
+            err.variable
+            and "drop_variables" not in err.hint
+            and "drop_variables" in reader_keywords(instance.read)
+        ):
+            remedy = f"or leave it out: drop_variables=[{err.variable!r}]"
+            raise UnsupportedFeatureError(
+                err.url, err.variable, err.feature, f"{err.hint}; {remedy}" if err.hint else remedy
+            ) from err
+        raise
     validate_tree(tree, full)  # names become store keys and paths in writers
     if getattr(instance, "scans_sources", True):
-        _record_sources(tree, storage_options)
+        _record_sources(tree, opts.storage_options)
     return tree
+
+
+def _names_of(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _record_sources(tree: ManifestGroup, storage_options: dict[str, Any] | None) -> None:
@@ -93,105 +155,260 @@ def _record_sources(tree: ManifestGroup, storage_options: dict[str, Any] | None)
         tree.attach_sources(found)
 
 
+def _dropped(opts: OpenOptions) -> list[str] | None:
+    """Return every variable to drop after reading (top level and flat reader options)."""
+    flat = opts.reader_options or {}
+    extra = () if is_keyed(flat) else _names_of(flat.get("drop_variables"))
+    names = (*(opts.drop_variables or ()), *extra)
+    return list(dict.fromkeys(names)) or None
+
+
 @scan_session()  # ... and loading coordinates too
+def open_dataset_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.Dataset:
+    """Open one file as a virtual dataset with options already gathered (every entry point).
+
+    Parameters
+    ----------
+    url
+        Local path or URL of the file.
+    opts
+        The options, as :func:`open_virtual_dataset` documents them.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`open_virtual_dataset`.
+    """
+    full = to_url(url)
+    tree = _read(full, opts)
+    return group_to_dataset(
+        tree,
+        loadable_variables=opts.loadable_variables,
+        drop_variables=_dropped(opts),
+        decode=opts.decode,
+        storage_options=opts.storage_options,
+        source=full,
+    )
+
+
+@scan_session()
+def open_datatree_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.DataTree:
+    """Open a file's group hierarchy as a virtual DataTree with options already gathered.
+
+    Parameters
+    ----------
+    url
+        Local path or URL of the file.
+    opts
+        The options, as :func:`open_virtual_datatree` documents them.
+
+    Returns
+    -------
+    xarray.DataTree
+        As :func:`open_virtual_datatree`.
+    """
+    full = to_url(url)
+    tree = _read(full, opts)
+    return group_to_datatree(
+        tree,
+        loadable_variables=opts.loadable_variables,
+        drop_variables=_dropped(opts),
+        decode=opts.decode,
+        storage_options=opts.storage_options,
+        source=full,
+    )
+
+
 def open_virtual_dataset(
     url: str | os.PathLike[str],
     *,
     reader: str | None = None,
     group: str | None = None,
     loadable_variables: Iterable[str] | None = None,
-    decode_times: bool | None = None,
     drop_variables: Iterable[str] | str | None = None,
     storage_options: dict[str, Any] | None = None,
     reader_options: dict[str, Any] | None = None,
     mask_and_scale: bool = True,
-    decode_timedelta: bool | None = None,
+    decode_times: bool | CFDatetimeCoder | None = None,
+    concat_characters: bool = True,
+    decode_coords: bool | str = True,
     use_cftime: bool | None = None,
-    decode_coords: bool = True,
+    decode_timedelta: bool | CFTimedeltaCoder | None = None,
 ) -> xr.Dataset:
     """Open one file as a virtual dataset.
 
     Parameters
     ----------
     url
-        Local path or URL (``s3://``, ``https://``, ...).
+        Local path or URL (``s3://``, ``https://``, ...) of a file, or of existing
+        references (kerchunk JSON or Parquet).
     reader
-        Reader name (``"hdf5"``, ``"netcdf3"``, ``"tiff"``, ...); None picks one by the
-        file's magic bytes.
+        Reader name (``"hdf5"``, ``"netcdf3"``, ``"tiff"``, ``"kerchunk"``, ...); None
+        picks one by the file's magic bytes.
     group
-        Group inside the file (HDF5/netCDF4); None for the root.
+        Group inside the file (HDF5/netCDF4, references); None for the root.
     loadable_variables
         Variables to read into memory and CF-decode; None means the 1-D dimension
-        coordinates. These are written as real data by writers.
-    decode_times
-        Decode CF times of loaded variables (default True).
+        coordinates, which ``combine="by_coords"`` needs. Any subset may be given, ``[]``
+        included: a dimension coordinate left out stays virtual, a coordinate without an
+        index, and is written like any virtual variable. Loaded variables are written as
+        real data by writers.
     drop_variables
-        Variables to leave out.
+        Variables to leave out. A reader that declares ``drop_variables`` (vz-hdf5,
+        vz-netcdf3, vz-tiff, vz-kerchunk) never parses them, so a variable that cannot be
+        virtualized can be dropped; other readers' results are filtered afterwards.
     storage_options
-        fsspec options for remote URLs.
+        fsspec options for remote URLs (``s3://``, ``https://``, ...), used for the
+        file, its loadable variables and stat calls.
     reader_options
-        Options passed to the reader's ``read``.
-    mask_and_scale, decode_timedelta, use_cftime, decode_coords
-        As in :func:`xarray.open_dataset`; decoding applies to loaded variables only.
+        Options of the reader's ``read`` (see each reader's documentation), either flat,
+        ``{"load_unsupported": True}``, or keyed by reader name,
+        ``{"kerchunk": {"allowed_prefixes": [...]}, "hdf5": {...}}``: each reader then
+        receives only its own entry. Key them when files of different formats are opened
+        together (references plus new files in ``open_virtual_mfdataset``).
+    mask_and_scale
+        Apply ``_FillValue``/``missing_value`` masking and ``scale_factor``/``add_offset``
+        to loaded variables (default True). Virtual variables always keep their encoding
+        attributes, which whoever reads the written references applies.
+    decode_times
+        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
+        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
+    concat_characters
+        Join the last dimension of character arrays of loaded variables into strings
+        (default True).
+    decode_coords
+        Turn variables named in ``coordinates`` attributes (of variables and of the
+        file) into coordinates (True, default) or keep them as data variables (False).
+        ``"coordinates"`` means True; ``"all"`` is accepted and, unlike xarray, does not
+        yet also follow ``grid_mapping``/``bounds``.
+    use_cftime
+        Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
+        choose by calendar and range (None), as in :func:`xarray.open_dataset`.
+    decode_timedelta
+        Decode loaded variables with time-like units into ``timedelta64`` (True,
+        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
 
     Returns
     -------
     xarray.Dataset
-        Virtual variables hold :class:`~vzcore.manifests.ManifestArray` objects.
+        Virtual variables hold :class:`~vzcore.manifests.ManifestArray` objects; loaded
+        ones hold numpy arrays.
+
+    Raises
+    ------
+    vzcore.errors.VZError
+        No reader fits, the file cannot be read, or a variable cannot be virtualized (the
+        message names the file, the variable and what to do).
+
+    Examples
+    --------
+    >>> vds = vzcore.open_virtual_dataset("air.nc")  # doctest: +SKIP
+    >>> vds = vzcore.open_virtual_dataset("air.nc", loadable_variables=[])  # doctest: +SKIP
     """
-    full = to_url(url)
-    tree = read_group(
-        full,
-        reader=reader,
-        group=group,
-        storage_options=storage_options,
-        reader_options=reader_options,
+    opts = OpenOptions(
+        reader=reader, group=group, loadable_variables=loadable_variables,
+        drop_variables=drop_variables, storage_options=storage_options,
+        reader_options=reader_options, mask_and_scale=mask_and_scale,
+        decode_times=decode_times, concat_characters=concat_characters,
+        decode_coords=decode_coords, use_cftime=use_cftime, decode_timedelta=decode_timedelta,
     )
-    return group_to_dataset(
-        tree,
-        loadable_variables=loadable_variables,
-        drop_variables=drop_variables,
-        decode=DecodeOptions(
-            mask_and_scale=mask_and_scale,
-            decode_times=True if decode_times is None else decode_times,
-            decode_timedelta=decode_timedelta,
-            use_cftime=use_cftime,
-            decode_coords=decode_coords,
-        ),
-        storage_options=storage_options,
-        source=full,
-    )
+    return open_dataset_with(url, opts)
 
 
-@scan_session()
 def open_virtual_datatree(
     url: str | os.PathLike[str],
     *,
     reader: str | None = None,
     group: str | None = None,
     loadable_variables: Iterable[str] | None = None,
-    decode_times: bool | None = None,
     drop_variables: Iterable[str] | str | None = None,
     storage_options: dict[str, Any] | None = None,
     reader_options: dict[str, Any] | None = None,
+    mask_and_scale: bool = True,
+    decode_times: bool | CFDatetimeCoder | None = None,
+    concat_characters: bool = True,
+    decode_coords: bool | str = True,
+    use_cftime: bool | None = None,
+    decode_timedelta: bool | CFTimedeltaCoder | None = None,
 ) -> xr.DataTree:
-    """Open a file's whole group hierarchy as a virtual DataTree (see open_virtual_dataset)."""
-    full = to_url(url)
-    tree = read_group(
-        full,
-        reader=reader,
-        group=group,
-        storage_options=storage_options,
-        reader_options=reader_options,
+    """Open a file's whole group hierarchy as a virtual DataTree.
+
+    Every group becomes a node; options apply to every node (``loadable_variables`` and
+    ``drop_variables`` name variables in whichever groups hold them).
+
+    Parameters
+    ----------
+    url
+        Local path or URL of the file, or of existing references.
+    reader
+        Reader name (``"hdf5"``, ``"netcdf3"``, ``"tiff"``, ``"kerchunk"``, ...); None
+        picks one by the file's magic bytes.
+    group
+        Group inside the file (HDF5/netCDF4, references); None for the root.
+    loadable_variables
+        Variables to read into memory and CF-decode; None means the 1-D dimension
+        coordinates, which ``combine="by_coords"`` needs. Any subset may be given, ``[]``
+        included: a dimension coordinate left out stays virtual, a coordinate without an
+        index, and is written like any virtual variable. Loaded variables are written as
+        real data by writers.
+    drop_variables
+        Variables to leave out. A reader that declares ``drop_variables`` (vz-hdf5,
+        vz-netcdf3, vz-tiff, vz-kerchunk) never parses them, so a variable that cannot be
+        virtualized can be dropped; other readers' results are filtered afterwards.
+    storage_options
+        fsspec options for remote URLs (``s3://``, ``https://``, ...), used for the
+        file, its loadable variables and stat calls.
+    reader_options
+        Options of the reader's ``read`` (see each reader's documentation), either flat,
+        ``{"load_unsupported": True}``, or keyed by reader name,
+        ``{"kerchunk": {"allowed_prefixes": [...]}, "hdf5": {...}}``: each reader then
+        receives only its own entry. Key them when files of different formats are opened
+        together (references plus new files in ``open_virtual_mfdataset``).
+    mask_and_scale
+        Apply ``_FillValue``/``missing_value`` masking and ``scale_factor``/``add_offset``
+        to loaded variables (default True). Virtual variables always keep their encoding
+        attributes, which whoever reads the written references applies.
+    decode_times
+        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
+        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
+    concat_characters
+        Join the last dimension of character arrays of loaded variables into strings
+        (default True).
+    decode_coords
+        Turn variables named in ``coordinates`` attributes (of variables and of the
+        file) into coordinates (True, default) or keep them as data variables (False).
+        ``"coordinates"`` means True; ``"all"`` is accepted and, unlike xarray, does not
+        yet also follow ``grid_mapping``/``bounds``.
+    use_cftime
+        Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
+        choose by calendar and range (None), as in :func:`xarray.open_dataset`.
+    decode_timedelta
+        Decode loaded variables with time-like units into ``timedelta64`` (True,
+        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
+
+    Returns
+    -------
+    xarray.DataTree
+        One node per group; virtual variables hold ManifestArrays.
+
+    Raises
+    ------
+    vzcore.errors.VZError
+        As :func:`open_virtual_dataset`.
+
+    Examples
+    --------
+    >>> vdt = vzcore.open_virtual_datatree("groups.nc")  # doctest: +SKIP
+    >>> vdt.virtualize.to_kerchunk("refs.json")  # doctest: +SKIP
+    """
+    opts = OpenOptions(
+        reader=reader, group=group, loadable_variables=loadable_variables,
+        drop_variables=drop_variables, storage_options=storage_options,
+        reader_options=reader_options, mask_and_scale=mask_and_scale,
+        decode_times=decode_times, concat_characters=concat_characters,
+        decode_coords=decode_coords, use_cftime=use_cftime, decode_timedelta=decode_timedelta,
     )
-    return group_to_datatree(
-        tree,
-        loadable_variables=loadable_variables,
-        drop_variables=drop_variables,
-        decode=DecodeOptions(decode_times=True if decode_times is None else decode_times),
-        storage_options=storage_options,
-        source=full,
-    )
+    return open_datatree_with(url, opts)
 
 
 def _expand_paths(
@@ -217,29 +434,23 @@ class _Failed:
     error: BaseException
 
 
-def _scan_one(item: tuple[Any, dict[str, Any]]) -> xr.Dataset | _Failed:
-    path, kwargs = item
+def _scan_one(item: tuple[Any, OpenOptions]) -> xr.Dataset | _Failed:
+    path, opts = item
     try:
-        return open_virtual_dataset(path, **kwargs)
+        return open_dataset_with(path, opts)
     except (VZError, OSError) as err:
         return _Failed(os.fspath(path), err)
 
 
-def _worker_modules(first: Any, open_kwargs: dict[str, Any]) -> list[str]:
+def _worker_modules(first: Any, opts: OpenOptions) -> list[str]:
     """Return the modules a worker process needs: the core API and the files' reader.
 
     The reader is the one the first file needs (one cheap sniff); workers import any other
     themselves.
     """
     modules = ["vzcore.api"]
-    reader = open_kwargs.get("reader")
     try:
-        if reader is None:
-            url = to_url(first)
-            head = read_head(url, plugins.head_size(), open_kwargs.get("storage_options"))
-            spec = plugins.find_reader(url, head)
-        else:
-            spec = plugins.get_reader(reader)
+        spec = _find_spec(to_url(first), opts)
     except (VZError, OSError):
         return modules  # the scan itself will report the problem
     modules.append(spec.load.partition(":")[0])
@@ -258,6 +469,67 @@ def _unflatten(nested: Any, flat: Iterator[Any]) -> Any:
     return next(flat)
 
 
+def _gather_options(open_kwargs: dict[str, Any]) -> OpenOptions:
+    unknown = sorted(set(open_kwargs) - set(OpenOptions.names()))
+    if unknown:
+        raise TypeError(
+            f"open_virtual_mfdataset got unknown option(s) {unknown}; the options of each "
+            f"file's opening are {', '.join(OpenOptions.names())}, and the combine options "
+            "are its own parameters (see its docstring)"
+        )
+    return OpenOptions(**open_kwargs)
+
+
+def _check_flat_reader_options(paths: list[Any], opts: OpenOptions) -> None:
+    """Refuse flat ``reader_options`` when the files need different readers.
+
+    Each reader refuses options it does not know, so flat options meant for one reader
+    (say the kerchunk reader's ``allowed_prefixes``) would break the files of another;
+    say how to key them instead. Costs one sniff per file, and only when the files' names
+    end differently (references plus ``.nc`` files); files of one extension but two
+    formats get the reader's own refusal, which names it and its valid options.
+    """
+    given = opts.reader_options
+    if not given or opts.reader is not None or is_keyed(given) or len(paths) < 2:
+        return
+    if len({os.path.splitext(os.fspath(p).rstrip("/"))[1] for p in paths}) < 2:
+        return
+    found: dict[str, str] = {}
+    for path in paths:
+        try:
+            name = _find_spec(to_url(path), opts).name
+        except (VZError, OSError):
+            continue  # the scan reports it
+        found.setdefault(name, os.fspath(path))
+    if len(found) > 1:
+        example = ", ".join(f"{name!r}: {{...}}" for name in sorted(found))
+        shown = ", ".join(f"{name!r} ({path!r})" for name, path in sorted(found.items()))
+        raise VZError(
+            f"reader_options {sorted(given)} were given flat, but the files need different "
+            f"readers: {shown}, and each reader takes only its own options. Key them by "
+            f"reader name: reader_options={{{example}}}; variables to leave out go in "
+            "drop_variables=[...], which every reader takes."
+        )
+
+
+def _check_indexed(paths: list[Any], datasets: list[xr.Dataset]) -> None:
+    """Refuse ``combine="by_coords"`` over virtual dimension coordinates, saying what to do.
+
+    Ordering files by coordinate values needs those values: a dimension coordinate left out
+    of ``loadable_variables`` is virtual and has no index.
+    """
+    for path, ds in zip(paths, datasets, strict=True):
+        virtual = [str(n) for n, c in ds.coords.items() if c.dims == (n,) and n not in ds.xindexes]
+        if virtual:
+            raise VZError(
+                f"combine='by_coords' orders files by the values of their dimension "
+                f"coordinates, but {virtual} in {os.fspath(path)!r} are virtual (not in "
+                "loadable_variables), so their values are not known. Load them "
+                f"(loadable_variables=[..., {virtual[0]!r}]) or give the order yourself: "
+                "combine='nested', concat_dim=<dimension>."
+            )
+
+
 def open_virtual_mfdataset(
     paths: str | os.PathLike[str] | Sequence[Any],
     *,
@@ -272,7 +544,7 @@ def open_virtual_mfdataset(
     parallel: Parallel = False,
     progress: bool | Literal["auto"] | None = "auto",
     errors: Literal["raise", "warn", "skip"] = "raise",
-    **open_kwargs: Any,  # passed to open_virtual_dataset (reader, loadable_variables, ...)
+    **open_kwargs: Any,  # the options of open_virtual_dataset (OpenOptions), for every file
 ) -> xr.Dataset:
     """Open many files as one virtual dataset, combined with xarray's semantics.
 
@@ -321,7 +593,33 @@ def open_virtual_mfdataset(
         with a warning listing every skipped file) or ``"skip"``. Skipped files are listed
         in the result's ``encoding["skipped_files"]`` either way.
     **open_kwargs
-        Passed to :func:`open_virtual_dataset` for every file.
+        The options of :func:`open_virtual_dataset`, applied to every file: ``reader``,
+        ``group``, ``loadable_variables``, ``drop_variables``, ``storage_options``,
+        ``reader_options`` (keyed by reader name, ``{"kerchunk": {...}, "hdf5": {...}}``,
+        when the files need different readers, e.g. existing references plus new
+        netCDF files), ``mask_and_scale``, ``decode_times``, ``concat_characters``,
+        ``decode_coords``, ``use_cftime`` and ``decode_timedelta``. Unknown names raise
+        TypeError.
+
+    Returns
+    -------
+    xarray.Dataset
+        The combined virtual dataset; ``encoding["skipped_files"]`` lists files skipped
+        under ``errors="warn"``/``"skip"``.
+
+    Raises
+    ------
+    vzcore.errors.CombineError
+        Files that cannot be joined virtually (the message names both files, the variable
+        and what differs).
+    vzcore.errors.VZError
+        A file cannot be scanned (``errors="raise"``), or the options do not fit together.
+
+    Examples
+    --------
+    >>> vds = vzcore.open_virtual_mfdataset("data/*.nc", parallel="threads")  # doctest: +SKIP
+    >>> vds = vzcore.open_virtual_mfdataset(  # doctest: +SKIP
+    ...     ["old_refs.json", "new_01.nc"], combine="nested", concat_dim="time")
     """
     if errors not in ("raise", "warn", "skip"):
         raise VZError(f"errors must be 'raise', 'warn' or 'skip', got {errors!r}")
@@ -329,14 +627,14 @@ def open_virtual_mfdataset(
         raise VZError(f"combine must be 'by_coords' or 'nested', got {combine!r}")
     if combine == "nested" and concat_dim is None:
         raise VZError("combine='nested' needs concat_dim (a dimension name or a list)")
-    expanded = _expand_paths(paths, open_kwargs.get("storage_options"))
+    opts = _gather_options(open_kwargs)
+    expanded = _expand_paths(paths, opts.storage_options)
     flat_paths = _flatten(expanded)
     if not flat_paths:
         raise VZError("open_virtual_mfdataset needs at least one file")
-    preload = _worker_modules(flat_paths[0], open_kwargs) if parallel == "processes" else ()
-    scanned = map_files(
-        _scan_one, [(p, open_kwargs) for p in flat_paths], parallel, progress, preload
-    )
+    _check_flat_reader_options(flat_paths, opts)
+    preload = _worker_modules(flat_paths[0], opts) if parallel == "processes" else ()
+    scanned = map_files(_scan_one, [(p, opts) for p in flat_paths], parallel, progress, preload)
 
     failed = [r for r in scanned if isinstance(r, _Failed)]
     nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)
@@ -357,6 +655,8 @@ def open_virtual_mfdataset(
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].error
     datasets = [preprocess(ds) if preprocess is not None else ds for _, ds in kept]
+    if combine == "by_coords":
+        _check_indexed([p for p, _ in kept], datasets)
     result = combine_virtual(
         datasets,
         [p for p, _ in kept],

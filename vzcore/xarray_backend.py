@@ -3,20 +3,26 @@
 Declared once, by core, in the ``xarray.backends`` entry-point group. The engine is opt-in:
 :meth:`VirtualiZarrBackendEntrypoint.guess_can_open` always returns False, so a plain
 ``xr.open_dataset("x.nc")`` never hands out virtual arrays by surprise. Format-specific
-options go in ``reader_options``.
+options go in ``reader_options``. The parameters are those of
+:class:`vzcore._open_options.OpenOptions`,
+the one definition shared with :func:`vzcore.open_virtual_dataset`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import xarray as xr
 from xarray.backends import BackendEntrypoint
 
 from vzcore import accessor as _accessor  # noqa: F401  # registers ``.virtualize``
-from vzcore.api import open_virtual_dataset, open_virtual_datatree
+from vzcore._open_options import OpenOptions
+from vzcore.api import open_dataset_with, open_datatree_with
+
+if TYPE_CHECKING:
+    from xarray.coders import CFDatetimeCoder, CFTimedeltaCoder
 
 __all__ = ["VirtualiZarrBackendEntrypoint"]
 
@@ -39,18 +45,7 @@ class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
     url: ClassVar[str] = "https://github.com/vzcore/vzcore"  # type: ignore[misc]  # as above
     open_dataset_parameters: ClassVar[tuple[str, ...]] = (  # type: ignore[misc]  # as above
         "filename_or_obj",
-        "drop_variables",
-        "mask_and_scale",
-        "decode_times",
-        "concat_characters",
-        "decode_coords",
-        "use_cftime",
-        "decode_timedelta",
-        "loadable_variables",
-        "reader",
-        "group",
-        "storage_options",
-        "reader_options",
+        *OpenOptions.names(),
     )
 
     def __repr__(self) -> str:
@@ -60,59 +55,63 @@ class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
         self,
         filename_or_obj: Any,
         *,
-        drop_variables: str | Iterable[str] | None = None,
-        mask_and_scale: bool = True,
-        decode_times: bool = True,
-        concat_characters: bool = True,
-        decode_coords: bool = True,
-        use_cftime: bool | None = None,
-        decode_timedelta: bool | None = None,
-        loadable_variables: Iterable[str] | None = None,
         reader: str | None = None,
         group: str | None = None,
+        loadable_variables: Iterable[str] | None = None,
+        drop_variables: str | Iterable[str] | None = None,
         storage_options: dict[str, Any] | None = None,
         reader_options: dict[str, Any] | None = None,
+        mask_and_scale: bool = True,
+        decode_times: bool | CFDatetimeCoder | None = None,
+        concat_characters: bool = True,
+        decode_coords: bool | str = True,
+        use_cftime: bool | None = None,
+        decode_timedelta: bool | CFTimedeltaCoder | None = None,
     ) -> xr.Dataset:
-        """Open one file as a virtual dataset (see :func:`vzcore.open_virtual_dataset`)."""
-        return open_virtual_dataset(
-            _path(filename_or_obj),
-            reader=reader,
-            group=group,
-            loadable_variables=loadable_variables,
-            decode_times=decode_times,
-            drop_variables=drop_variables,
-            storage_options=storage_options,
-            reader_options=reader_options,
-            mask_and_scale=mask_and_scale,
+        """Open one file as a virtual dataset (see :func:`vzcore.open_virtual_dataset`).
+
+        Every parameter means what it means there. A dimension coordinate left out of
+        ``loadable_variables`` is virtual and has no index: pass
+        ``create_default_indexes=False`` to :func:`xarray.open_dataset` then, or xarray
+        tries to build one from values it does not have.
+        """
+        opts = OpenOptions(
+            reader=reader, group=group, loadable_variables=loadable_variables,
+            drop_variables=drop_variables, storage_options=storage_options,
+            reader_options=reader_options, mask_and_scale=mask_and_scale,
+            decode_times=decode_times, concat_characters=concat_characters,
+            decode_coords=decode_coords, use_cftime=use_cftime,
             decode_timedelta=decode_timedelta,
-            use_cftime=use_cftime,
-            decode_coords=decode_coords,
         )
+        return open_dataset_with(_path(filename_or_obj), opts)
 
     def open_datatree(  # type: ignore[override]  # explicit parameters instead of **kwargs
         self,
         filename_or_obj: Any,
         *,
-        drop_variables: str | Iterable[str] | None = None,
-        decode_times: bool = True,
-        loadable_variables: Iterable[str] | None = None,
         reader: str | None = None,
         group: str | None = None,
+        loadable_variables: Iterable[str] | None = None,
+        drop_variables: str | Iterable[str] | None = None,
         storage_options: dict[str, Any] | None = None,
         reader_options: dict[str, Any] | None = None,
-        **kwargs: Any,  # other decoder flags xarray passes; they apply to loaded variables
+        mask_and_scale: bool = True,
+        decode_times: bool | CFDatetimeCoder | None = None,
+        concat_characters: bool = True,
+        decode_coords: bool | str = True,
+        use_cftime: bool | None = None,
+        decode_timedelta: bool | CFTimedeltaCoder | None = None,
     ) -> xr.DataTree:
-        """Open a file's group hierarchy as a virtual DataTree."""
-        return open_virtual_datatree(
-            _path(filename_or_obj),
-            reader=reader,
-            group=group,
-            loadable_variables=loadable_variables,
-            decode_times=decode_times,
-            drop_variables=drop_variables,
-            storage_options=storage_options,
-            reader_options=reader_options,
+        """Open a file's group hierarchy (see :func:`vzcore.open_virtual_datatree`)."""
+        opts = OpenOptions(
+            reader=reader, group=group, loadable_variables=loadable_variables,
+            drop_variables=drop_variables, storage_options=storage_options,
+            reader_options=reader_options, mask_and_scale=mask_and_scale,
+            decode_times=decode_times, concat_characters=concat_characters,
+            decode_coords=decode_coords, use_cftime=use_cftime,
+            decode_timedelta=decode_timedelta,
         )
+        return open_datatree_with(_path(filename_or_obj), opts)
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
         """Return False: the engine is opt-in (``engine="virtualizarr"``)."""

@@ -90,6 +90,7 @@ class KerchunkReader:
         storage_options: dict[str, Any] | None = None,
         allowed_protocols: Iterable[str] | None = None,
         allowed_prefixes: Iterable[str] | str | None = None,
+        drop_variables: Iterable[str] | str | None = None,
     ) -> ManifestGroup:
         """Return the tree of virtual arrays the references at ``url`` describe.
 
@@ -109,6 +110,9 @@ class KerchunkReader:
         allowed_prefixes
             URL prefixes followed whatever their protocol or host. Default: the directory
             that holds the references.
+        drop_variables
+            Arrays to leave out, by name (in any group) or by path (``"a/b/var"``); their
+            metadata and chunk references are not parsed.
 
         Raises
         ------
@@ -127,7 +131,8 @@ class KerchunkReader:
         except (TypeError, ValueError) as err:
             raise type(err)(f"reader 'kerchunk': {err}") from None
         store = _open_store(url, so)
-        return _Builder(store, policy, so).build(group)
+        drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
+        return _Builder(store, policy, so).build(group, frozenset(d.strip("/") for d in drop))
 
 
 def _open_store(url: str, storage_options: dict[str, Any]) -> RefStore:
@@ -348,7 +353,7 @@ class _Builder:
             return V3Nodes(docs, self.url)
         return _V2Nodes(docs, self.url)
 
-    def build(self, group: str | None) -> ManifestGroup:
+    def build(self, group: str | None, drop: frozenset[str] = frozenset()) -> ManifestGroup:
         nodes = self._nodes()
         arrays, groups, order = nodes.arrays, nodes.groups, nodes.order
         for path in list(arrays) + list(groups):
@@ -383,6 +388,7 @@ class _Builder:
         node_of(root)
         claimed = 0
         key_tables: list[tuple[str, tuple[int, ...], ChunkKeys]] = []
+        dropped: list[str] = []
         for kind, path in order:
             if path != root and not path.startswith(prefix):
                 continue
@@ -390,16 +396,24 @@ class _Builder:
                 node_of(path)
                 continue
             parent, _, name = path.rpartition("/")
+            if name in drop or path in drop:  # never parsed; its chunk keys are its own
+                dropped.append(path + "/")
+                claimed += self.store.count_chunk_keys(path + "/") or 0
+                continue
             spec = nodes.array(path)
             var, n_stored = self._variable(path, spec)
             claimed += n_stored
             key_tables.append((path, spec.meta.grid_shape, spec.keys))
             node_of(parent).variables[name] = var
-        self._check_unclaimed(prefix, claimed, key_tables)
+        self._check_unclaimed(prefix, claimed, key_tables, tuple(dropped))
         return tree[root]
 
     def _check_unclaimed(
-        self, prefix: str, claimed: int, key_tables: list[tuple[str, tuple[int, ...], ChunkKeys]]
+        self,
+        prefix: str,
+        claimed: int,
+        key_tables: list[tuple[str, tuple[int, ...], ChunkKeys]],
+        dropped: tuple[str, ...] = (),
     ) -> None:
         total = self.store.count_chunk_keys(prefix)
         if total is None or total == claimed:
@@ -407,7 +421,9 @@ class _Builder:
         keys: set[str] = set()
         for path, grid, scheme in key_tables:
             keys.update(scheme.table(path, grid).tolist())
-        stray = sorted(self.store.unclaimed_keys(prefix, keys))
+        stray = sorted(
+            k for k in self.store.unclaimed_keys(prefix, keys) if not k.startswith(dropped)
+        )
         if stray:
             shown = ", ".join(repr(k) for k in stray[:5])
             more = f" (+{len(stray) - 5} more)" if len(stray) > 5 else ""

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -306,6 +307,7 @@ class Netcdf3Reader:
         *,
         group: str | None = None,
         storage_options: dict[str, Any] | None = None,
+        drop_variables: Iterable[str] | str | None = None,
         **options: Any,  # max_chunk_bytes, max_loaded_bytes, header_block_size
     ) -> ManifestGroup:
         """Return the file's variables and attributes as a :class:`~vzcore.ManifestGroup`.
@@ -318,6 +320,8 @@ class Netcdf3Reader:
             Must be None, ``""`` or ``"/"``: netCDF classic files have only a root group.
         storage_options
             fsspec options for remote URLs.
+        drop_variables
+            Variables to leave out; they are not parsed beyond the header.
         **options
             Override the constructor's ``max_chunk_bytes``, ``max_loaded_bytes`` and
             ``header_block_size`` for this call.
@@ -359,7 +363,10 @@ class Netcdf3Reader:
         header = parse_header(source, url, block_size=block)
         root = ManifestGroup(attrs={a.name: _attr_value(a) for a in header.attributes})
         string_dims = string_dimensions(header)
+        drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
         for var in header.variables:
+            if var.name in drop:
+                continue
             root.variables[var.name] = self._variable(
                 url, header, var, max_chunk, max_loaded, source, string_dims
             )

@@ -41,7 +41,7 @@ import math
 import os
 import struct
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -199,6 +199,7 @@ class TiffReader:
         short_strips: str = "inline",
         overviews: bool = True,
         skip_unsupported: bool = False,
+        drop_variables: Iterable[str] | str | None = None,
         **options: Any,  # unknown options are refused below
     ) -> ManifestGroup:
         """Return the group at ``group`` (the root when None) with all its descendants.
@@ -214,13 +215,16 @@ class TiffReader:
             fsspec options for remote URLs.
         variable_name, short_strips, overviews, skip_unsupported
             See the class documentation.
+        drop_variables
+            Variables to leave out (in every group). The image variable, when dropped,
+            is not parsed: its tiles or strips are never indexed.
         **options
             Not accepted: raises TypeError naming the valid options.
         """
         if options:
             raise TypeError(
                 f"unknown option(s) {sorted(options)} for the 'tiff' reader; valid options are "
-                "variable_name, short_strips, overviews and skip_unsupported"
+                "variable_name, short_strips, overviews, skip_unsupported and drop_variables"
             )
         if short_strips not in _SHORT_STRIPS:
             raise ValueError(
@@ -228,7 +232,10 @@ class TiffReader:
                 f"{', '.join(map(repr, _SHORT_STRIPS))}"
             )
         with _open(url, storage_options) as f:
-            builder = _Builder(f, variable_name, short_strips)
+            drop = {drop_variables} if isinstance(drop_variables, str) else set(
+                drop_variables or ()
+            )
+            builder = _Builder(f, variable_name, short_strips, frozenset(drop))
             with _damaged(url):
                 nseries = len(f.tif.series)
             if nseries == 0:
@@ -305,8 +312,11 @@ def _bad_group(url: str, group: str, nseries: int) -> None:
 class _Builder:
     """Builds the groups of one open file."""
 
-    def __init__(self, f: _File, variable_name: str, short_strips: str) -> None:
+    def __init__(
+        self, f: _File, variable_name: str, short_strips: str, drop: frozenset[str] = frozenset()
+    ) -> None:
         self.f = f
+        self.drop = drop
         self.variable_name = variable_name
         self.short_strips = short_strips
         self.problems: list[UnsupportedFeatureError] = []
@@ -389,7 +399,10 @@ class _Builder:
             )
         elif level:
             dims = tuple(f"{d}{level}" for d in _dim_names(series.axes))
-        array, nodata = self._array(series, base, dims, where)
+        if self.variable_name in self.drop:  # never parsed: only its shape is needed
+            array, nodata = np.broadcast_to(np.uint8(0), tuple(series.shape)), None
+        else:
+            array, nodata = self._array(series, base, dims, where)
         kf = series.keyframe
         base_kf = base.keyframe
         attrs: dict[str, Any] = {}
@@ -410,6 +423,8 @@ class _Builder:
                 )
             self._add_geo(geo, dims, array.shape, variables, attrs)
         variables[self.variable_name] = Variable(dims, array, attrs)  # after its coordinates
+        for name in self.drop & set(variables):
+            del variables[name]
         return ManifestGroup(variables=variables)
 
     @staticmethod

@@ -1,0 +1,152 @@
+"""``drop_variables`` reaches the readers: a dropped variable is never parsed.
+
+Readers that declare a ``drop_variables`` keyword (vz-hdf5, vz-netcdf3, vz-tiff,
+vz-kerchunk) receive it from the core, so a variable they cannot virtualize (an HDF5 LZF
+filter, Fortran-ordered references) can be left out; for readers that do not declare it, the
+core drops after reading. Values of what remains equal the originals.
+"""
+
+from __future__ import annotations
+
+import json
+
+import fsspec
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+import vzcore
+from vzcore.errors import UnsupportedFeatureError
+
+pytest.importorskip("vz_hdf5")
+pytest.importorskip("vz_kerchunk")
+
+
+@pytest.fixture
+def lzf_file(tmp_path):
+    path = tmp_path / "lzf.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=np.arange(6.0))
+        f["x"].make_scale("x")
+        for name, kwargs in (("good", {}), ("lzf_var", {"compression": "lzf"})):
+            d = f.create_dataset(name, data=np.arange(6, dtype="i4") * 3, chunks=(3,), **kwargs)
+            d.dims[0].attach_scale(f["x"])
+        g = f.create_group("sub")
+        g.create_dataset("lzf_var", data=np.ones(4), chunks=(2,), compression="lzf")
+        g.create_dataset("other", data=np.arange(4.0))
+    return path
+
+
+def _read_back(vds):
+    fs = fsspec.filesystem("reference", fo=vds.virtualize.to_kerchunk(format="dict"))
+    return xr.open_zarr(fs.get_mapper(""), consolidated=False).load()
+
+
+def test_unsupported_variable_blocks_the_file_and_says_how_to_drop_it(lzf_file) -> None:
+    with pytest.raises(UnsupportedFeatureError, match="drop_variables"):
+        vzcore.open_virtual_dataset(lzf_file)
+
+
+@pytest.mark.parametrize(
+    "opener",
+    [
+        lambda p: vzcore.open_virtual_dataset(p, drop_variables=["lzf_var"]),
+        lambda p: vzcore.open_virtual_dataset(p, drop_variables="lzf_var"),
+        lambda p: vzcore.open_virtual_dataset(p, reader_options={"drop_variables": ["lzf_var"]}),
+        lambda p: vzcore.open_virtual_dataset(
+            p, reader_options={"hdf5": {"drop_variables": ["lzf_var"]}}
+        ),
+        lambda p: xr.open_dataset(p, engine="virtualizarr", drop_variables=["lzf_var"]),
+        lambda p: vzcore.open_virtual_mfdataset(
+            [p], combine="nested", concat_dim="x", drop_variables=["lzf_var"]
+        ),
+    ],
+    ids=["api", "api-str", "reader-options", "keyed", "engine", "mfdataset"],
+)
+def test_top_level_drop_reaches_the_hdf5_reader(lzf_file, opener) -> None:
+    vds = opener(lzf_file)
+    assert "lzf_var" not in vds.variables
+    got = _read_back(vds)
+    with h5py.File(lzf_file) as f:
+        np.testing.assert_array_equal(got["good"].values, f["good"][...])
+        np.testing.assert_array_equal(got["x"].values, f["x"][...])
+
+
+def test_datatree_drop_applies_in_every_group(lzf_file) -> None:
+    for vdt in (
+        vzcore.open_virtual_datatree(lzf_file, drop_variables=["lzf_var"]),
+        xr.open_datatree(lzf_file, engine="virtualizarr", drop_variables=["lzf_var"]),
+    ):
+        assert "lzf_var" not in vdt.to_dataset().variables
+        assert set(vdt["sub"].to_dataset(inherit=False).variables) == {"other"}
+
+
+def test_kerchunk_reader_does_not_parse_dropped_arrays(tmp_path, lzf_file) -> None:
+    vds = vzcore.open_virtual_dataset(lzf_file, drop_variables=["lzf_var"])
+    refs = vds.virtualize.to_kerchunk(format="dict")
+    refs = refs.get("refs", refs)
+    zarray = json.loads(refs["good/.zarray"])
+    zarray["order"] = "F"  # something the reader refuses
+    refs["good/.zarray"] = json.dumps(zarray)
+    path = tmp_path / "refs.json"
+    path.write_text(json.dumps(refs))
+    allow = {"allowed_prefixes": [lzf_file.parent.as_uri() + "/"]}
+    with pytest.raises(UnsupportedFeatureError, match="order"):
+        vzcore.open_virtual_dataset(path, reader_options=allow)
+    vds = vzcore.open_virtual_dataset(path, reader_options=allow, drop_variables=["good"])
+    assert set(vds.variables) == {"x"}
+
+
+def test_netcdf3_reader_receives_drop_variables(tmp_path) -> None:
+    pytest.importorskip("vz_netcdf3")
+    from vz_netcdf3._reader import Netcdf3Reader
+
+    path = tmp_path / "c.nc"
+    xr.Dataset({"a": ("t", np.arange(3.0)), "b": ("t", np.arange(3))}).to_netcdf(
+        path, format="NETCDF3_CLASSIC", engine="scipy"
+    )
+    group = Netcdf3Reader().read(path.as_uri(), drop_variables=["b"])
+    assert set(group.variables) == {"a"}
+    vds = vzcore.open_virtual_dataset(path, drop_variables=["b"])
+    assert set(vds.variables) == {"a"}
+    np.testing.assert_array_equal(_read_back(vds)["a"].values, np.arange(3.0))
+
+
+def test_tiff_reader_does_not_parse_a_dropped_image(tmp_path) -> None:
+    pytest.importorskip("vz_tiff")
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / "img.tif"
+    tifffile.imwrite(path, np.arange(64, dtype="u2").reshape(8, 8), tile=(16, 16))
+    whole = vzcore.open_virtual_dataset(path)
+    dropped = vzcore.open_virtual_dataset(path, drop_variables=["band_data"])
+    assert "band_data" in whole.variables
+    assert set(dropped.variables) == set(whole.variables) - {"band_data"}
+
+
+def test_readers_without_the_keyword_are_filtered_by_the_core(toy_installed, tmp_path) -> None:
+    from vz_toy import write_toy
+
+    from vzcore._open_options import reader_keywords
+    from vzcore.plugins import get_reader
+
+    assert "drop_variables" not in reader_keywords(get_reader("toy").load_class()().read)
+    path = tmp_path / "f.toy"
+    write_toy(str(path), {"a": (("x",), np.arange(3.0), {}), "b": (("x",), np.arange(3.0), {})},
+              attrs={}, chunks={})
+    vds = vzcore.open_virtual_dataset(path, drop_variables=["b"])
+    assert set(vds.variables) == {"a"}
+
+
+def test_the_suggested_remedy_works(lzf_file) -> None:
+    dropped: list[str] = []
+    for _ in range(2):  # each message names one variable; following them opens the file
+        with pytest.raises(UnsupportedFeatureError) as info:
+            vzcore.open_virtual_dataset(lzf_file, drop_variables=dropped)
+        named = info.value.variable
+        assert f"drop_variables=[{named!r}]" in str(info.value)
+        assert named not in dropped
+        dropped.append(named)
+    vds = vzcore.open_virtual_dataset(lzf_file, drop_variables=dropped)
+    assert sorted(dropped) == ["/lzf_var", "/sub/lzf_var"]
+    assert "lzf_var" not in vds.variables

@@ -255,10 +255,10 @@ def decode_fill_value_v3(
                 if len(raw) != dt.itemsize:
                     raise ValueError(f"{len(raw)} bytes for a {dt.itemsize}-byte struct")
                 return raw
-            if not isinstance(data, Mapping) or set(data) != set(dt.names or ()):
+            if not isinstance(data, Mapping) or not set(data) <= set(dt.names or ()):
                 raise ValueError(f"a struct fill value must map the fields {dt.names}")
-            rec = np.zeros((), dtype=dt)
-            for f in dt.names or ():
+            rec = np.zeros((), dtype=dt)  # fields it leaves out (padding) are zero, as in zarr
+            for f in data:
                 rec[f] = decode_fill_value_v3(data[f], dt.fields[f][0])
             return rec.tobytes()
         if kind == "f":

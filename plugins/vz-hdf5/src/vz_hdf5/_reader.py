@@ -49,6 +49,7 @@ from vzcore.errors import (
 from vzcore.group import ManifestGroup, Variable
 from vzcore.io import open_url, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.manifests.zarr_compat import unsupported_dtype_reason
 
 from vz_hdf5._attrs import read_attrs
 from vz_hdf5._filters import codecs_for_pipeline
@@ -659,6 +660,16 @@ class _Scanner:
                     )
         if dtype.subdtype is not None and dtype.subdtype[0].hasobject:
             self._unsupported(dset, f"HDF5 array element type {dtype} of variable-length items")
+        base = dtype.subdtype[0] if dtype.subdtype is not None else dtype
+        reason = unsupported_dtype_reason(base)  # compound layouts zarr cannot read
+        if reason is not None:
+            name = dset.name.rsplit("/", 1)[-1]
+            self._unsupported(
+                dset, reason,
+                f"zarr cannot hold it: leave it out with reader_options={{'drop_variables': "
+                f"[{name!r}]}} (or reader_options={{'skip_unsupported': True}} to skip every "
+                "unsupported variable)",
+            )
         tid = dset.id.get_type()
         if tid.get_size() != dtype.itemsize:
             self._unsupported(

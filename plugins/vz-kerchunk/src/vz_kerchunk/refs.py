@@ -236,12 +236,19 @@ def _zero(dtype: np.dtype[Any], codecs: Sequence[CodecConfig]) -> Any:
     return np.zeros((), dtype)[()]
 
 
+def _element(value: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """Return ``value`` as a 0-d array of ``dtype``; compound values may be raw bytes."""
+    if dtype.fields is not None and isinstance(value, bytes):
+        return np.frombuffer(value, dtype=dtype).reshape(())  # as vz-hdf5 records them
+    return np.array(value, dtype=dtype)
+
+
 def _same_value(a: Any, b: Any, dtype: np.dtype[Any]) -> bool:
     """Compare two fill values as elements of ``dtype`` (NaN equals NaN)."""
     if dtype.kind == "O":
         return bool(type(a) is type(b) and a == b)
     try:
-        x, y = np.array(a, dtype=dtype), np.array(b, dtype=dtype)
+        x, y = _element(a, dtype), _element(b, dtype)
     except (TypeError, ValueError, OverflowError):
         return False
     if dtype.kind in "fc":
@@ -461,7 +468,8 @@ def _encode_fill_chunk(name: str, meta: ArrayMetadata, fill: Any) -> bytes:
         chunk: Any = np.empty(meta.chunk_shape, dtype=object)
         chunk[...] = fill
     else:
-        chunk = np.full(meta.chunk_shape, fill, dtype=meta.dtype)
+        chunk = np.empty(meta.chunk_shape, dtype=meta.dtype)
+        chunk[...] = _element(fill, meta.dtype)
     buf: Any = chunk
     for config in meta.codecs:
         try:

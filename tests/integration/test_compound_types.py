@@ -155,9 +155,11 @@ def test_sub_array_field_raises_and_the_rest_of_the_file_reads(tmp_path):
     with pytest.raises(UnsupportedFeatureError) as info:
         vzcore.open_virtual_dataset(str(path), loadable_variables=[])
     err = info.value
-    assert err.url == f"file://{path}" and err.variable == "/bad"
+    assert err.url == f"file://{path}"
+    assert err.variable == "/bad"
     assert "field 'c' is a sub-array" in err.feature
-    assert "drop_variables" in str(err) and "skip_unsupported" in str(err)
+    assert "drop_variables" in str(err)
+    assert "skip_unsupported" in str(err)
     # the remedy it names works
     vds = vzcore.open_virtual_dataset(
         str(path), loadable_variables=[], reader_options={"drop_variables": ["bad"]}

@@ -54,6 +54,7 @@ from vzcore.manifests.zarr_compat import unsupported_dtype_reason
 from vz_hdf5._attrs import read_attrs
 from vz_hdf5._filters import codecs_for_pipeline
 from vz_hdf5._gheap import HeapError, HeapGuard
+from vz_hdf5._unlimited import pad_unlimited
 
 __all__ = ["HDF5Reader"]
 
@@ -441,6 +442,7 @@ class _Scanner:
         self._check_heap_attrs(grp)
         attrs, _ = read_attrs(grp, url=self.url, file=self.h5)
         variables: dict[str, Variable] = {}
+        maxshapes: dict[str, tuple[int | None, ...] | None] = {}
         for entry in survey.datasets:
             if entry.is_scale and _not_a_variable(entry.attrs):
                 continue
@@ -450,6 +452,8 @@ class _Scanner:
                 continue
             dims = self._dims(entry, survey, grp)
             variables[name] = self._variable(entry.dset, dims, entry.attrs)
+            maxshapes[name] = entry.dset.maxshape
+        pad_unlimited(variables, maxshapes)  # short variables along unlimited dimensions
         groups = {name: self._group(child) for name, child in survey.groups}
         return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
 

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
 
+from vzcore._raw_values import remember_raw
 from vzcore.errors import CFDecodeError, UnsupportedFeatureError, VZError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
@@ -219,6 +220,8 @@ def _to_variable(
         opts = replace(opts, concat_characters=False)
     try:
         decoded = _decode(name, raw, opts)
+        # remembered so that writers write these stored values back bit for bit
+        remember_raw(name, decoded.encoding, raw.values, decoded.values)
         if decoded.dims == (name,):
             index_values = decoded.values
             return xr.IndexVariable(decoded.dims, index_values, decoded.attrs, decoded.encoding,

@@ -209,6 +209,10 @@ def _to_variable(
         fast = isinstance(data, ManifestArray) or _plain_numpy(data)
         return xr.Variable(v.dims, data, dict(v.attrs), fastpath=fast)
     values = load_values(data, storage_options) if isinstance(data, ManifestArray) else data
+    values = np.asarray(values)
+    if values.dtype.names is not None and not values.dtype.isnative:
+        # xarray's endianness decoder cannot convert compound types: same values, native order
+        values = values.astype(values.dtype.newbyteorder("="))
     # Wrapped as a backend array (as xarray's own backends hand data to its decoders), so
     # the Variables the decoders build skip xarray's duck-array probe (see _plain_numpy).
     raw = xr.Variable(v.dims, LazilyIndexedArray(NumpyIndexingAdapter(np.asarray(values))),

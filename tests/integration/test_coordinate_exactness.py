@@ -145,3 +145,42 @@ def test_remembered_values_are_bounded(monkeypatch):
     x = np.arange(10.0) + 99
     assert _raw_values.raw_values_for("t99", enc, x.astype("M8[s]")) is not None
     assert _raw_values.raw_values_for("t0", enc, np.arange(10.0).astype("M8[s]")) is None
+
+
+def _icechunk_time(vds: xr.Dataset, paths: list[Path], where: Path) -> xr.Variable:
+    icechunk = pytest.importorskip("icechunk")
+    vz_icechunk = pytest.importorskip("vz_icechunk")
+    sources = [f"file://{p}" for p in paths]
+    config = icechunk.RepositoryConfig.default()
+    for c in vz_icechunk.containers_for(sources):
+        config.set_virtual_chunk_container(c)
+    auth = vz_icechunk.authorize_for(sources)
+    storage = icechunk.local_filesystem_storage(str(where))
+    repo = icechunk.Repository.create(storage, config=config, authorize_virtual_chunk_access=auth)
+    session = repo.writable_session("main")
+    vds.virtualize.to_icechunk(session.store)
+    session.commit("times")
+    store = repo.readonly_session("main").store
+    with xr.open_zarr(store, consolidated=False, decode_cf=False) as raw:
+        return raw["time"].variable.load()
+
+
+# pandas 3 deprecates the engine fsspec reads Parquet references with (not ours to fix)
+@pytest.mark.filterwarnings("ignore:The 'fastparquet' engine is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("writer", ["parquet", "icechunk"])
+def test_other_writers_write_the_stored_values(tmp_path, writer):
+    files = [FLOAT_SECONDS, [3.37543299999999996, 4.7, 5.000000001]]
+    paths = [
+        _write(tmp_path / f"f{i}.nc", v, "seconds since 2000-01-01") for i, v in enumerate(files)
+    ]
+    vds = _open(paths)
+    if writer == "parquet":
+        pytest.importorskip("vz_parquet")
+        out = tmp_path / "refs.parq"
+        vds.virtualize.to_kerchunk(str(out), format="parquet")
+        fs = fsspec.filesystem("reference", fo=str(out), remote_protocol="file")
+        with xr.open_dataset(fs.get_mapper(""), engine="zarr", decode_cf=False) as raw:
+            time = raw["time"].variable.load()
+    else:
+        time = _icechunk_time(vds, paths, tmp_path / "repo")
+    assert time.values.tobytes() == _stored(paths).tobytes()

@@ -83,7 +83,7 @@ def _coordinate_names(attrs: dict[str, Any]) -> list[str]:
 
 
 def _check_dimension_names(group: ManifestGroup, names: list[str], source: str) -> None:
-    """Raise when a variable is named like a dimension but is not that dimension's coordinate.
+    """Raise when a scalar variable is named like a dimension that other variables use.
 
     netCDF classic files may hold one (MINC: a scalar ``zspace`` beside the dimension
     ``zspace``); an xarray Dataset cannot, and xarray's netcdf4 and scipy engines refuse
@@ -91,15 +91,15 @@ def _check_dimension_names(group: ManifestGroup, names: list[str], source: str) 
     "dimension already exists as a scalar variable".
     """
     used = {d for n in names for d in group.variables[n].dims}
-    clashes = [n for n in names if n in used and group.variables[n].dims != (n,)]
+    # xarray refuses exactly these (calculate_dimensions); x(x, y) and x(y) it accepts
+    clashes = [n for n in names if n in used and not group.variables[n].dims]
     if clashes:
-        dims = {n: group.variables[n].dims for n in clashes}
         raise UnsupportedFeatureError(
             source or "<group>",
             clashes[0],
-            f"variable(s) named like a dimension that are not its coordinate ({dims}, as "
-            "name: dimensions); an xarray Dataset cannot hold both, and xarray's netcdf4 and "
-            "scipy engines cannot open this file either",
+            f"scalar variable(s) {clashes} named like dimensions that other variables use; an "
+            "xarray Dataset cannot hold both, and xarray's netcdf4 and scipy engines cannot "
+            "open this file either",
             f"leave them out with drop_variables={clashes!r} to open the other variables",
         )
 

@@ -92,7 +92,7 @@ def test_variable_named_like_a_dimension_raises_naming_the_remedy(tmp_path):
     for engine in ("netcdf4", "scipy"):  # xarray's engines refuse the file too
         with pytest.raises(ValueError, match="already exists as a scalar variable"):
             xr.open_dataset(path, engine=engine)
-    with pytest.raises(UnsupportedFeatureError, match="not its coordinate") as info:
+    with pytest.raises(UnsupportedFeatureError, match="named like dimensions") as info:
         vzcore.open_virtual_dataset(str(path))
     assert info.value.variable == "zspace"
     assert "drop_variables=['zspace', 'yspace']" in str(info.value)
@@ -140,3 +140,28 @@ def test_short_record_variables_read_as_netcdf_c_reads_them(tmp_path):
         )
         for name in ("a", "b", "c"):
             np.testing.assert_array_equal(got_raw[name].values, raw[name].values, err_msg=name)
+
+
+def _named_like_dims(path: Path) -> None:
+    with netCDF4.Dataset(path, "w", format="NETCDF3_CLASSIC") as d:
+        d.createDimension("x", 2)
+        d.createDimension("y", 3)
+        d.createDimension("z", 3)
+        x = d.createVariable("x", "f4", ("x", "y"))  # 2-D, named like its first dimension
+        x[:] = np.arange(6).reshape(2, 3)
+        z = d.createVariable("z", "i2", ("y",))  # 1-D over another dimension
+        z[:] = [4, 5, 6]
+        w = d.createVariable("w", "f8", ("z",))
+        w[:] = [0.5, 1.5, 2.5]
+
+
+@pytest.mark.parametrize("engine", ["netcdf4", "scipy"])
+def test_non_scalar_variables_named_like_dimensions_open_as_xarray_opens_them(tmp_path, engine):
+    path = tmp_path / "named.nc"
+    _named_like_dims(path)
+    with xr.open_dataset(path, engine=engine) as want:
+        want = want.load()
+    vds = vzcore.open_virtual_dataset(str(path))
+    _assert_same(vds, want, values=False)
+    for zarr_format in (2, 3):
+        _assert_same(_refs_dataset(vds, zarr_format), want)

@@ -27,7 +27,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RawPiece", "encoding_key", "raw_values_for", "remember_raw"]
+__all__ = ["ENCODING_KEY", "RawPiece", "encoding_key", "raw_values_for", "remember_raw"]
+
+ENCODING_KEY = "_vz_stored_values"
+"""Where a loaded variable's :class:`RawPiece` sits in its ``encoding`` (writers of other
+formats drop unknown encoding keys)."""
 
 MAX_BYTES = 64 * 2**20
 """Memory the registry may hold (raw plus decoded values)."""
@@ -47,8 +51,14 @@ _KEYS = (
 
 @dataclass(frozen=True, eq=False)
 class RawPiece:
-    """The stored and the decoded values of one loaded variable of one file."""
+    """The stored and the decoded values of one loaded variable of one file.
 
+    Kept in the variable's ``encoding`` too, so that it travels with a dataset between
+    processes (``parallel="processes"``, dask): unpickling registers it again.
+    """
+
+    name: str
+    key: str
     raw: np.ndarray
     """Values as stored in the file."""
     decoded: np.ndarray
@@ -59,9 +69,28 @@ class RawPiece:
         """Memory held by both arrays."""
         return int(self.raw.nbytes + self.decoded.nbytes)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _restore, (self.name, self.key, self.raw, self.decoded)
+
+
+def _restore(name: str, key: str, raw: np.ndarray, decoded: np.ndarray) -> RawPiece:
+    piece = RawPiece(name, key, raw, decoded)
+    _register(piece)
+    return piece
+
+
+class _Entry:
+    """The pieces of one (name, encoding), indexed by their first decoded value."""
+
+    def __init__(self) -> None:
+        self.pieces: list[RawPiece] = []
+        self.digests: set[tuple[int, int]] = set()
+        self.by_first: dict[Any, list[RawPiece]] = {}
+        self.nbytes = 0
+
 
 _lock = threading.Lock()
-_registry: OrderedDict[tuple[str, str], list[RawPiece]] = OrderedDict()
+_registry: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
 _total = 0
 
 
@@ -79,24 +108,45 @@ def encoding_key(name: str, encoding: Mapping[str, Any]) -> tuple[str, str]:
     return name, ";".join(parts)
 
 
-def remember_raw(name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any) -> None:
-    """Register the stored values of a loaded variable beside its decoded values."""
+def _first(decoded: np.ndarray) -> Any:
+    return _bits(decoded.ravel()[:1]).tobytes() if decoded.size else b""
+
+
+def remember_raw(
+    name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any
+) -> RawPiece | None:
+    """Register the stored values of a loaded variable beside its decoded values.
+
+    Returns the piece (to keep in the variable's encoding), or None when the values are
+    too large to remember or shapes differ.
+    """
+    raw_arr, dec_arr = np.array(raw, copy=True), np.array(decoded, copy=True)
+    if raw_arr.shape != dec_arr.shape or raw_arr.nbytes + dec_arr.nbytes > MAX_BYTES // 4:
+        return None
+    piece = RawPiece(name, encoding_key(name, encoding)[1], raw_arr, dec_arr)
+    _register(piece)
+    return piece
+
+
+def _register(piece: RawPiece) -> None:
     global _total
-    piece = RawPiece(np.array(raw, copy=True), np.array(decoded, copy=True))
-    if piece.raw.shape != piece.decoded.shape or piece.nbytes > MAX_BYTES // 4:
-        return
-    key = encoding_key(name, encoding)
+    key = (piece.name, piece.key)
+    digest = (hash(piece.raw.tobytes()), hash(_bits(piece.decoded).tobytes()))
     with _lock:
-        pieces = _registry.setdefault(key, [])
+        entry = _registry.get(key)
+        if entry is None:
+            entry = _registry[key] = _Entry()
         _registry.move_to_end(key)
-        for old in pieces:  # the same file loaded again: keep one copy
-            if _same(old.decoded, piece.decoded) and _same(old.raw, piece.raw):
-                return
-        pieces.append(piece)
+        if digest in entry.digests:  # the same file loaded again: keep one copy
+            return
+        entry.digests.add(digest)
+        entry.pieces.append(piece)
+        entry.by_first.setdefault(_first(piece.decoded), []).append(piece)
+        entry.nbytes += piece.nbytes
         _total += piece.nbytes
         while _total > MAX_BYTES and _registry:
             _, dropped = _registry.popitem(last=False)
-            _total -= sum(p.nbytes for p in dropped)
+            _total -= dropped.nbytes
 
 
 def clear() -> None:
@@ -132,28 +182,29 @@ def raw_values_for(name: str, encoding: Mapping[str, Any], decoded: Any) -> np.n
     """
     values = np.asarray(decoded)
     with _lock:
-        pieces = list(_registry.get(encoding_key(name, encoding), ()))
-    if not pieces:
-        return None
-    for p in pieces:
+        entry = _registry.get(encoding_key(name, encoding))
+        if entry is None:
+            return None
+        by_first = {k: list(v) for k, v in entry.by_first.items()}
+    for p in by_first.get(_first(values), ()):
         if _same(p.decoded, values):
             return p.raw
-    if values.ndim != 1 or any(p.decoded.ndim != 1 or not p.decoded.size for p in pieces):
+    if values.ndim != 1:
         return None
     out: list[np.ndarray] = []
     i, n = 0, values.shape[0]
     # Longest pieces first: a file's values may begin like another (shorter) file's.
-    pieces.sort(key=lambda p: -p.decoded.shape[0])
+    for group in by_first.values():
+        group.sort(key=lambda p: -p.decoded.shape[0])
     while i < n:
-        for p in pieces:
+        for p in by_first.get(_first(values[i : i + 1]), ()):
             m = p.decoded.shape[0]
-            if i + m <= n and _same(p.decoded, values[i : i + m]):
+            if p.decoded.ndim == 1 and m and i + m <= n and _same(p.decoded, values[i : i + m]):
                 out.append(p.raw)
                 i += m
                 break
         else:
             return None
-    dtypes = {r.dtype for r in out}
-    if len(dtypes) != 1:
+    if len({r.dtype for r in out}) != 1:
         return None
     return np.concatenate(out)

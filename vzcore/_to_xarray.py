@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
 
+from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
 from vzcore._raw_values import remember_raw
 from vzcore.errors import CFDecodeError, UnsupportedFeatureError, VZError
 from vzcore.manifests import ManifestArray
@@ -225,7 +226,9 @@ def _to_variable(
     try:
         decoded = _decode(name, raw, opts)
         # remembered so that writers write these stored values back bit for bit
-        remember_raw(name, decoded.encoding, raw.values, decoded.values)
+        piece = remember_raw(name, decoded.encoding, raw.values, decoded.values)
+        if piece is not None:  # travels with the dataset to other processes
+            decoded.encoding[RAW_ENCODING_KEY] = piece
         if decoded.dims == (name,):
             index_values = decoded.values
             return xr.IndexVariable(decoded.dims, index_values, decoded.attrs, decoded.encoding,

@@ -184,3 +184,16 @@ def test_other_writers_write_the_stored_values(tmp_path, writer):
     else:
         time = _icechunk_time(vds, paths, tmp_path / "repo")
     assert time.values.tobytes() == _stored(paths).tobytes()
+
+
+def test_stored_values_travel_from_worker_processes(tmp_path):
+    files = [FLOAT_SECONDS, [3.37543299999999996, 4.7, 5.000000001]]
+    paths = [
+        _write(tmp_path / f"f{i}.nc", v, "seconds since 2000-01-01") for i, v in enumerate(files)
+    ]
+    vds = vzcore.open_virtual_mfdataset(
+        [str(p) for p in paths], combine="by_coords", parallel="processes"
+    )
+    raw, decoded = _read_back(vds, 2)
+    assert raw.values.tobytes() == _stored(paths).tobytes()
+    np.testing.assert_array_equal(decoded, _expected(paths))

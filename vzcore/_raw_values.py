@@ -112,9 +112,7 @@ def _first(decoded: np.ndarray) -> Any:
     return _bits(decoded.ravel()[:1]).tobytes() if decoded.size else b""
 
 
-def remember_raw(
-    name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any
-) -> RawPiece | None:
+def remember_raw(name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any) -> RawPiece | None:
     """Register the stored values of a loaded variable beside its decoded values.
 
     Returns the piece (to keep in the variable's encoding), or None when the values are

@@ -109,7 +109,16 @@ def encoding_key(name: str, encoding: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _first(decoded: np.ndarray) -> Any:
-    return _bits(decoded.ravel()[:1]).tobytes() if decoded.size else b""
+    """Index key of an array's first value (objects such as cftime dates by their repr)."""
+    if not decoded.size:
+        return b""
+    if decoded.dtype.kind == "O":
+        return repr(decoded.ravel()[0])
+    return _bits(decoded.ravel()[:1]).tobytes()
+
+
+def _digest(a: np.ndarray) -> int:
+    return hash(repr(a.tolist())) if a.dtype.kind == "O" else hash(_bits(a).tobytes())
 
 
 def remember_raw(name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any) -> RawPiece | None:
@@ -118,9 +127,10 @@ def remember_raw(name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any)
     Returns the piece (to keep in the variable's encoding), or None when the values are
     too large to remember or shapes differ.
     """
-    raw_arr, dec_arr = np.array(raw, copy=True), np.array(decoded, copy=True)
+    raw_arr, dec_arr = np.asarray(raw), np.asarray(decoded)
     if raw_arr.shape != dec_arr.shape or raw_arr.nbytes + dec_arr.nbytes > MAX_BYTES // 4:
-        return None
+        return None  # large loaded variables are re-encoded (checked) instead of remembered
+    raw_arr, dec_arr = raw_arr.copy(), dec_arr.copy()
     piece = RawPiece(name, encoding_key(name, encoding)[1], raw_arr, dec_arr)
     _register(piece)
     return piece
@@ -129,7 +139,7 @@ def remember_raw(name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any)
 def _register(piece: RawPiece) -> None:
     global _total
     key = (piece.name, piece.key)
-    digest = (hash(piece.raw.tobytes()), hash(_bits(piece.decoded).tobytes()))
+    digest = (_digest(piece.raw), _digest(piece.decoded))
     with _lock:
         entry = _registry.get(key)
         if entry is None:

@@ -197,3 +197,22 @@ def test_stored_values_travel_from_worker_processes(tmp_path):
     raw, decoded = _read_back(vds, 2)
     assert raw.values.tobytes() == _stored(paths).tobytes()
     np.testing.assert_array_equal(decoded, _expected(paths))
+
+
+def test_cftime_coordinates_write_the_stored_values(tmp_path):
+    pytest.importorskip("cftime")
+    path = tmp_path / "noleap.nc"
+    values = [0.37543299999999996, 1.1, 700000.123456789]
+    with nc.Dataset(path, "w") as d:
+        d.createDimension("time", 3)
+        t = d.createVariable("time", "f8", ("time",))
+        t.units = "days since 0001-01-01"
+        t.calendar = "noleap"
+        t[:] = values
+    vds = _open([path])
+    assert vds["time"].dtype == object  # cftime dates
+    raw, decoded = _read_back(vds, 2)
+    assert raw.values.tolist() == values
+    assert raw.attrs["calendar"] == "noleap"
+    with xr.open_dataset(path, engine="netcdf4") as want:
+        assert decoded.tolist() == want["time"].values.tolist()

@@ -358,9 +358,9 @@ def test_group_document_with_consolidated_metadata_opens():
         (ArrayMetadata((4,), "O", (2,), codecs=({"id": "vlen-array", "dtype": "i4"},)),
          "vlen-array"),
         (ArrayMetadata((4,), [("a", "<i4"), ("b", ">f8")], (2,)), "byte order"),
-        (ArrayMetadata((4,), np.dtype({"names": ["a"], "formats": ["<i4"], "itemsize": 8}), (2,)),
-         "pad"),
-        (ArrayMetadata((4,), np.dtype([("a", "<i4", (3,))]), (2,)), "array type"),
+        (ArrayMetadata((4,), np.dtype([("a", "<i4", (3,))]), (2,)), "sub-array"),
+        (ArrayMetadata((4,), np.dtype({"names": ["a", "b"], "formats": ["<i4", "<i4"],
+                                       "offsets": [0, 2]}), (2,)), "overlap"),
         (ArrayMetadata((4,), "S0", (2,)), "S0"),
     ],
 )

@@ -9,12 +9,14 @@ one unit and written as real data. Attributes are converted to JSON-safe values.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from vzcore._dask_graph import dask_to_manifest_array, is_dask_array, unwrap_duck_array
+from vzcore._raw_values import raw_values_for
 from vzcore.errors import NotVirtualizableError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
@@ -68,13 +70,81 @@ def virtual_data(name: str, var: xr.Variable) -> ManifestArray | np.ndarray | No
 
 
 def _encode_loaded(name: str, var: xr.Variable) -> tuple[np.ndarray, dict[str, Any]]:
+    """CF-encode a loaded variable: its stored values bit for bit when they are known.
+
+    When the decoded values are those loaded (one file, or files laid end to end by the
+    combine) under the encoding they were decoded with, the stored values are written
+    back unchanged (see :mod:`vzcore._raw_values`). Otherwise xarray encodes them, and
+    times are checked to decode back exactly; when they do not (e.g. float units of the
+    first file for times of files with other units), they are written as int64 counts of
+    the coarsest unit that holds every value exactly.
+    """
+    source_encoding = var.encoding
     var = var.copy(deep=False)
     var.encoding = {k: v for k, v in var.encoding.items() if k in _VALUE_ENCODING}
     # Without a _FillValue in its encoding the source had none: do not invent one.
     var.encoding.setdefault("_FillValue", None)
     encoded = xr.conventions.encode_cf_variable(var, name=name)
+    raw = raw_values_for(name, source_encoding, var.values)
+    if raw is not None:
+        attrs = dict(encoded.attrs)
+        for key in ("units", "calendar"):  # as stored, not as xarray would spell them
+            if key in source_encoding:
+                attrs[key] = source_encoding[key]
+            elif key in attrs and key not in var.attrs:
+                del attrs[key]
+        return raw, attrs
+    if var.dtype.kind in "mM" and not _decodes_back(name, encoded, var):
+        var.encoding = {k: v for k, v in var.encoding.items() if k in ("calendar", "_FillValue")}
+        var.encoding["units"] = _exact_time_units(var)
+        var.encoding["dtype"] = np.dtype("int64")
+        encoded = xr.conventions.encode_cf_variable(var, name=name)
+        if not _decodes_back(name, encoded, var):
+            raise NotVirtualizableError(
+                f"variable {name!r} holds times that no CF encoding tried here stores exactly "
+                f"(last tried: {encoded.attrs.get('units')!r}); open the files with "
+                "decode_times=False to write the stored numbers as they are"
+            )
     values = np.asarray(encoded.values)
     return values, dict(encoded.attrs)
+
+
+def _decodes_back(name: str, encoded: xr.Variable, var: xr.Variable) -> bool:
+    """Return True when xarray decodes ``encoded`` to exactly ``var``'s values."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. SerializationWarning about a time unit
+        back = xr.conventions.decode_cf_variable(
+            name, encoded, decode_times=True, decode_timedelta=True
+        )
+        got = np.asarray(back.values)
+    want = np.asarray(var.values)
+    if got.shape != want.shape or got.dtype.kind != want.dtype.kind:
+        return False
+    nat_got, nat_want = np.isnat(got), np.isnat(want)
+    # numpy compares times of different resolutions by value
+    return bool((nat_got == nat_want).all() and (got[~nat_got] == want[~nat_want]).all())
+
+
+_TIME_UNITS = (("days", 86400 * 10**9), ("hours", 3600 * 10**9), ("minutes", 60 * 10**9),
+               ("seconds", 10**9), ("milliseconds", 10**6), ("microseconds", 10**3),
+               ("nanoseconds", 1))
+
+
+def _exact_time_units(var: xr.Variable) -> str:
+    """Return ``"<unit> since <first value>"``, the coarsest unit holding every value exactly."""
+    values = np.asarray(var.values)
+    ns = values.astype("M8[ns]" if values.dtype.kind == "M" else "m8[ns]").view("i8")
+    valid = ns[ns != np.iinfo("i8").min]  # NaT
+    if not valid.size:
+        return "seconds since 1970-01-01" if values.dtype.kind == "M" else "seconds"
+    kind = values.dtype.kind
+    ref = int(valid.min()) if kind == "M" else 0
+    deltas = valid - ref
+    unit = next(u for u, size in _TIME_UNITS if not (deltas % size).any())
+    if kind == "m":
+        return unit
+    first = np.datetime64(ref, "ns")
+    return f"{unit} since {np.datetime_as_string(first)}"
 
 
 def dataset_to_group(ds: xr.Dataset) -> ManifestGroup:

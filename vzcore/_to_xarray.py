@@ -11,14 +11,16 @@ references decodes it exactly as the original would be decoded.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
 
-from vzcore.errors import CFDecodeError, VZError
+from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
+from vzcore._raw_values import remember_raw
+from vzcore.errors import CFDecodeError, UnsupportedFeatureError, VZError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.encoding import SourceEncoding
 from vzcore.manifests.loading import load_values
@@ -100,6 +102,48 @@ def _coordinates(coords: dict[str, xr.Variable], loaded: set[str]) -> xr.Coordin
     return xr.Coordinates(coords, indexes=indexes)
 
 
+def _check_dimension_names(group: ManifestGroup, names: list[str], source: str) -> None:
+    """Raise when a scalar variable is named like a dimension that other variables use.
+
+    netCDF classic files may hold one (MINC: a scalar ``zspace`` beside the dimension
+    ``zspace``); an xarray Dataset cannot, and xarray's netcdf4 and scipy engines refuse
+    such files too. Say which variable and how to leave it out, instead of xarray's
+    "dimension already exists as a scalar variable".
+    """
+    used = {d for n in names for d in group.variables[n].dims}
+    # xarray refuses exactly these (calculate_dimensions); x(x, y) and x(y) it accepts
+    clashes = [n for n in names if n in used and not group.variables[n].dims]
+    if clashes:
+        raise UnsupportedFeatureError(
+            source or "<group>",
+            clashes[0],
+            f"scalar variable(s) {clashes} named like dimensions that other variables use; an "
+            "xarray Dataset cannot hold both, and xarray's netcdf4 and scipy engines cannot "
+            "open this file either",
+            f"leave them out with drop_variables={clashes!r} to open the other variables",
+        )
+
+
+def _stackable_dims(group: ManifestGroup, names: list[str]) -> frozenset[str]:
+    """Return the dimensions whose characters xarray concatenates into strings.
+
+    xarray's own rule (``decode_cf_variables``): no variable has the dimension's name, and
+    every variable using it is a byte-string variable using it as its last dimension. A
+    char coordinate such as AMBER's ``spatial(spatial)`` stays an array of characters.
+    """
+    out: set[str] = set()
+    for name in names:
+        for d in group.variables[name].dims:
+            out.add(d)
+    out -= set(group.variables)
+    for name in names:
+        v = group.variables[name]
+        for i, d in enumerate(v.dims):
+            if getattr(v.data, "dtype", np.dtype(object)).kind != "S" or i != len(v.dims) - 1:
+                out.discard(d)
+    return frozenset(out)
+
+
 def group_to_dataset(
     group: ManifestGroup,
     *,
@@ -140,10 +184,14 @@ def group_to_dataset(
                 f"not have (or that were dropped); its variables are {sorted(names)}"
             )
 
+    _check_dimension_names(group, names, source)
+    strings = _stackable_dims(group, names)
     variables: dict[str, xr.Variable] = {}
     for name in names:
         v = group.variables[name]
-        variables[name] = _to_variable(name, v, name in loadable, opts, storage_options, source)
+        variables[name] = _to_variable(
+            name, v, name in loadable, opts, storage_options, source, string_dims=strings
+        )
 
     coord_names: set[str] = {n for n, v in variables.items() if v.dims == (n,)}
     if opts.decode_coords:
@@ -172,6 +220,8 @@ def _to_variable(
     opts: DecodeOptions,
     storage_options: dict[str, Any] | None,
     source: str = "",
+    *,
+    string_dims: frozenset[str] | None = None,
 ) -> xr.Variable:
     data = v.data
     if not load:
@@ -182,12 +232,25 @@ def _to_variable(
         fast = isinstance(data, ManifestArray) or _plain_numpy(data)
         return xr.Variable(v.dims, data, dict(v.attrs), fastpath=fast)
     values = load_values(data, storage_options) if isinstance(data, ManifestArray) else data
+    values = np.asarray(values)
+    if values.dtype.names is not None and not values.dtype.isnative:
+        # xarray's endianness decoder cannot convert compound types: same values, native order
+        values = values.astype(values.dtype.newbyteorder("="))
     # Wrapped as a backend array (as xarray's own backends hand data to its decoders), so
     # the Variables the decoders build skip xarray's duck-array probe (see _plain_numpy).
     raw = xr.Variable(v.dims, LazilyIndexedArray(NumpyIndexingAdapter(np.asarray(values))),
                       dict(v.attrs))
+    if string_dims is not None and opts.concat_characters and not (
+        v.dims and v.dims[-1] in string_dims
+    ):
+        # xarray joins characters only along "stackable" dimensions (see _stackable_dims)
+        opts = replace(opts, concat_characters=False)
     try:
         decoded = _decode(name, raw, opts)
+        # remembered so that writers write these stored values back bit for bit
+        piece = remember_raw(name, decoded.encoding, raw.values, decoded.values)
+        if piece is not None:  # travels with the dataset to other processes
+            decoded.encoding[RAW_ENCODING_KEY] = piece
         if decoded.dims == (name,):
             index_values = decoded.values
             return xr.IndexVariable(decoded.dims, index_values, decoded.attrs, decoded.encoding,

@@ -97,7 +97,12 @@ def _empty(metadata: ArrayMetadata, shape: tuple[int, ...]) -> np.ndarray:
         return out
     if fill is None:
         return np.zeros(shape, dtype=metadata.dtype)
-    return np.full(shape, fill, dtype=metadata.dtype)
+    if isinstance(fill, bytes) and metadata.dtype.fields is not None:
+        # compound fill values are one element's raw bytes (as vz-hdf5 records them)
+        fill = np.frombuffer(fill, dtype=metadata.dtype)[0]
+    out = np.empty(shape, dtype=metadata.dtype)
+    out[...] = fill
+    return out
 
 
 def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = None) -> np.ndarray:

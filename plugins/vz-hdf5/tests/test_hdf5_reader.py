@@ -469,14 +469,15 @@ def test_opaque_and_nested_compound(hx, tmp_path: Path) -> None:
     path = tmp_path / "types.h5"
     opaque = np.dtype("V6")
     inner = np.dtype([("x", "<u2"), ("y", ">f4")])
-    outer = np.dtype([("id", "<i8"), ("pos", inner), ("tag", "S3"), ("vec", "<f4", (3,))])
+    # (sub-array fields such as ("vec", "<f4", (3,)) raise: zarr-python 3 cannot read them,
+    # see tests/test_compound_types.py)
+    outer = np.dtype([("id", "<i8"), ("pos", inner), ("tag", "S3")])
     with h5py.File(path, "w") as f:
         f.create_dataset("opaque", data=np.frombuffer(bytes(range(24)), dtype=opaque))
         rec = np.zeros(4, outer)
         rec["id"] = [1, 2, 3, 4]
         rec["pos"]["y"] = [0.5, 1.5, 2.5, 3.5]
         rec["tag"] = [b"a", b"bb", b"ccc", b""]
-        rec["vec"] = np.arange(12).reshape(4, 3)
         f.create_dataset("nested", data=rec, chunks=(3,), compression="gzip", shuffle=True)
         f.create_dataset("i1", data=np.arange(-5, 5, dtype="i1"))
         f.create_dataset("u8be", data=np.arange(10, dtype=">u8"), chunks=(4,))

@@ -3,8 +3,10 @@
 :func:`v3_data_type` names numbers and ``bool`` by name (the byte order goes to the
 ``bytes`` codec) and uses zarr-python's extension types for the rest (``numpy.datetime64``,
 ``null_terminated_bytes``, ``raw_bytes``, ``fixed_length_utf32``, ``string``,
-``variable_length_bytes``, packed ``struct``); :func:`numpy_dtype_from_v3` is its inverse,
-given the ``bytes`` codec's byte order.
+``variable_length_bytes``, ``struct``: fields in byte order, gaps as ``raw_bytes`` fields,
+nested structs allowed, one byte order); :func:`numpy_dtype_from_v3` is its inverse, given
+the ``bytes`` codec's byte order (a padded struct comes back packed, padding fields
+included: the same memory layout).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from vzcore.manifests.zarr_compat import struct_layout
 from vzcore.manifests.zarr_v3._common import _config
 
 __all__ = ["numpy_dtype_from_v3", "v3_data_type"]
@@ -63,23 +66,7 @@ def v3_data_type(dtype: np.dtype[Any] | str, *, codecs: Sequence[Mapping[str, An
         raise ValueError(f"sub-array element types ({dt}) have no zarr v3 data type")
     kind = dt.kind
     if dt.fields is not None:
-        fields = []
-        offset = 0
-        for fname in dt.names or ():
-            fdt, foffset = dt.fields[fname][:2]
-            if foffset != offset:
-                raise ValueError(
-                    f"compound type {dt} has padding or reordered fields (field {fname!r} "
-                    f"at byte {foffset}, expected {offset}); zarr v3 structs are packed"
-                )
-            if fdt.fields is not None or fdt.subdtype is not None:
-                raise ValueError(f"field {fname!r} of {dt} is itself a compound or array type")
-            fields.append({"name": fname, "data_type": v3_data_type(fdt)})
-            offset += fdt.itemsize
-        if offset != dt.itemsize:
-            raise ValueError(f"compound type {dt} has {dt.itemsize - offset} trailing pad bytes")
-        _byte_order(dt)
-        return {"name": "struct", "configuration": {"fields": fields}}
+        return _struct_data_type(dt)
     if kind == "b":
         return "bool"
     if kind in "iuf":
@@ -114,6 +101,30 @@ def v3_data_type(dtype: np.dtype[Any] | str, *, codecs: Sequence[Mapping[str, An
             "object arrays need a vlen-utf8 or vlen-bytes codec to have a zarr v3 data type"
         )
     raise ValueError(f"numpy dtype {dt} has no zarr v3 data type")
+
+
+def _struct_data_type(dt: np.dtype[Any]) -> dict[str, Any]:
+    """Return the ``struct`` data type of a compound dtype: fields in byte order, padded.
+
+    Gaps become ``raw_bytes`` fields named ``f<index>`` (numpy's name for an unnamed
+    field, so that format 2 and format 3 outputs read back as the same dtype), made
+    unique against the real field names.
+    """
+    try:
+        layout = struct_layout(dt)
+        _byte_order(dt)
+    except ValueError as err:
+        raise ValueError(f"compound type {dt}: {err}") from None
+    taken = set(dt.names or ())
+    fields = []
+    for i, (fname, fdt) in enumerate(layout):
+        if fname is None:
+            fname = f"f{i}"
+            while fname in taken:
+                fname = f"_{fname}"
+            taken.add(fname)
+        fields.append({"name": fname, "data_type": v3_data_type(fdt)})
+    return {"name": "struct", "configuration": {"fields": fields}}
 
 
 # -- the inverse: v3 data types back into numpy dtypes ------------------------------------
@@ -231,7 +242,7 @@ def numpy_dtype_from_v3(data_type: Any, *, endian: str | None = "little") -> np.
             if not isinstance(fname, str) or not fname:
                 raise ValueError(f"struct field name {fname!r} is not a non-empty text")
             fdt = numpy_dtype_from_v3(ftype, endian=endian)
-            if fdt.kind == "O" or fdt.fields is not None:
+            if fdt.kind == "O":
                 raise NotImplementedError(
                     f"struct field {fname!r} of type {ftype!r}",
                     "fields must be numbers, booleans, times or fixed-size bytes/text",

@@ -255,10 +255,13 @@ def decode_fill_value_v3(
                 if len(raw) != dt.itemsize:
                     raise ValueError(f"{len(raw)} bytes for a {dt.itemsize}-byte struct")
                 return raw
-            if not isinstance(data, Mapping) or set(data) != set(dt.names or ()):
+            # Padding (raw bytes) fields may be left out: they are zero, as zarr reads them.
+            names = set(dt.names or ())
+            needed = {f for f in names if dt.fields[f][0].kind != "V"}
+            if not isinstance(data, Mapping) or not needed <= set(data) <= names:
                 raise ValueError(f"a struct fill value must map the fields {dt.names}")
             rec = np.zeros((), dtype=dt)
-            for f in dt.names or ():
+            for f in data:
                 rec[f] = decode_fill_value_v3(data[f], dt.fields[f][0])
             return rec.tobytes()
         if kind == "f":

@@ -52,11 +52,13 @@ from vzcore.errors import (
 from vzcore.group import ManifestGroup, Variable
 from vzcore.io import open_url, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.manifests.zarr_compat import unsupported_dtype_reason
 
 from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
 from vz_hdf5._names import decode_name, object_path
+from vz_hdf5._unlimited import pad_unlimited
 
 __all__ = ["HDF5Reader"]
 
@@ -667,6 +669,7 @@ class _Scanner:
         for err in unreadable:
             self._problem(err, None)
         variables: dict[str, Variable] = {}
+        maxshapes: dict[str, tuple[int | None, ...] | None] = {}
         for entry in survey.datasets:
             if entry.dropped or (entry.is_scale and _not_a_variable(entry.attrs)):
                 continue
@@ -675,8 +678,10 @@ class _Scanner:
             try:
                 dims = self._dims(entry, survey, grp)
                 variables[name] = scanner._variable(entry.dset, dims, entry.attrs)
+                maxshapes[name] = entry.dset.maxshape
             except UnsupportedFeatureError as err:
                 self._problem(err, self._drop_name(entry.name, entry.path))
+        pad_unlimited(variables, maxshapes)  # short variables along unlimited dimensions
         groups = {}
         key = (self.url, _address(grp))
         self.shared.group_stack.add(key)
@@ -942,6 +947,16 @@ class _Scanner:
                     )
         if dtype.subdtype is not None and dtype.subdtype[0].hasobject:
             self._unsupported(dset, f"HDF5 array element type {dtype} of variable-length items")
+        base = dtype.subdtype[0] if dtype.subdtype is not None else dtype
+        reason = unsupported_dtype_reason(base)  # compound layouts zarr cannot read
+        if reason is not None:
+            name = dset.name.rsplit("/", 1)[-1]
+            self._unsupported(
+                dset, reason,
+                f"zarr cannot hold it: leave it out with reader_options={{'drop_variables': "
+                f"[{name!r}]}} (or reader_options={{'skip_unsupported': True}} to skip every "
+                "unsupported variable)",
+            )
         tid = dset.id.get_type()
         if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
             self._unsupported(dset, f"type: {type_description(tid)}"

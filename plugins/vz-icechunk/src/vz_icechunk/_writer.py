@@ -35,6 +35,7 @@ from vzcore.errors import CombineError, VZError, WriteError
 from vzcore.group import ManifestGroup, values_to_write
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.attributes import json_attributes
+from vzcore.manifests.zarr_compat import check_array_document
 from vzcore.manifests.zarr_v3 import array_metadata_v3, chunk_key, group_metadata_v3
 
 from vz_icechunk._times import is_time, reencode_times
@@ -151,6 +152,7 @@ def _plan(tree: ManifestGroup, prefix: str) -> _Plan:
             if isinstance(var.data, ManifestArray):
                 meta: ArrayMetadata = var.data.metadata
                 doc = array_metadata_v3(meta, attrs, var.dims, name=vpath)
+                check_array_document(doc, 3, vpath)
                 plan.arrays.append(
                     _Array(vpath, name, var.dims, attrs, doc=doc, manifest=var.data.manifest,
                            chunk_shape=meta.chunk_shape)
@@ -158,6 +160,7 @@ def _plan(tree: ManifestGroup, prefix: str) -> _Plan:
             elif isinstance(var.data, np.ndarray):
                 values = _loaded(vpath, var.data)
                 doc = array_metadata_v3(_loaded_metadata(values), attrs, var.dims, name=vpath)
+                check_array_document(doc, 3, vpath)
                 plan.arrays.append(_Array(vpath, name, var.dims, attrs, doc=doc, values=values))
             else:
                 raise WriteError(

@@ -50,6 +50,7 @@ from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable, values_to_write
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
 from vzcore.manifests.attributes import json_attributes
+from vzcore.manifests.zarr_compat import check_array_document, zarr_v2_dtype
 from vzcore.manifests.zarr_v3 import encode_fill_value_v3
 
 if TYPE_CHECKING:
@@ -136,10 +137,12 @@ def codecs_from_v2(
 
 
 def _v2_dtype(dtype: np.dtype[Any]) -> Any:
-    """Return the zarr v2 ``dtype`` field: the type string, or a descr list for records."""
-    if dtype.fields is not None:
-        return [list(d) for d in dtype.descr]
-    return dtype.str
+    """Return the zarr v2 ``dtype`` field: the type string, or a field list for records.
+
+    Record fields are listed in byte order with explicit padding (see
+    :func:`vzcore.manifests.zarr_compat.zarr_v2_dtype`).
+    """
+    return zarr_v2_dtype(dtype)
 
 
 def _decode_float(x: Any) -> float:
@@ -233,12 +236,19 @@ def _zero(dtype: np.dtype[Any], codecs: Sequence[CodecConfig]) -> Any:
     return np.zeros((), dtype)[()]
 
 
+def _element(value: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """Return ``value`` as a 0-d array of ``dtype``; compound values may be raw bytes."""
+    if dtype.fields is not None and isinstance(value, bytes):
+        return np.frombuffer(value, dtype=dtype).reshape(())  # as vz-hdf5 records them
+    return np.array(value, dtype=dtype)
+
+
 def _same_value(a: Any, b: Any, dtype: np.dtype[Any]) -> bool:
     """Compare two fill values as elements of ``dtype`` (NaN equals NaN)."""
     if dtype.kind == "O":
         return bool(type(a) is type(b) and a == b)
     try:
-        x, y = np.array(a, dtype=dtype), np.array(b, dtype=dtype)
+        x, y = _element(a, dtype), _element(b, dtype)
     except (TypeError, ValueError, OverflowError):
         return False
     if dtype.kind in "fc":
@@ -458,7 +468,8 @@ def _encode_fill_chunk(name: str, meta: ArrayMetadata, fill: Any) -> bytes:
         chunk: Any = np.empty(meta.chunk_shape, dtype=object)
         chunk[...] = fill
     else:
-        chunk = np.full(meta.chunk_shape, fill, dtype=meta.dtype)
+        chunk = np.empty(meta.chunk_shape, dtype=meta.dtype)
+        chunk[...] = _element(fill, meta.dtype)
     buf: Any = chunk
     for config in meta.codecs:
         try:
@@ -541,17 +552,26 @@ def _array_refs(
                     f"{source!r} if masking those values is acceptable."
                 )
     filters, compressor = v2_filters_compressor(meta.codecs)
+    try:
+        dtype_json = _v2_dtype(meta.dtype)
+    except ValueError as err:
+        raise WriteError(
+            f"Cannot write variable {path!r}: {err}; zarr cannot read this dtype, so leave the "
+            f"variable out (ds.drop_vars([{path.rsplit('/', 1)[-1]!r}]) or drop_variables=[...] "
+            "when opening the file)."
+        ) from None
     zarray = {
         "zarr_format": 2,
         "shape": list(meta.shape),
         "chunks": list(meta.chunk_shape),
-        "dtype": _v2_dtype(meta.dtype),
+        "dtype": dtype_json,
         "compressor": compressor,
         "fill_value": fill_json,
         "order": "C",
         "filters": filters,
         "dimension_separator": ".",
     }
+    check_array_document(zarray, 2, path)
     attrs[_DIMS_ATTR] = list(var.dims)
     return ArrayRefs(path=path, zarray=zarray, zattrs=attrs, manifest=manifest, fill_chunk=fill_chunk)
 

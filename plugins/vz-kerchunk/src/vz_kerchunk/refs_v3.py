@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from vzcore.errors import WriteError
 from vzcore.manifests import ManifestArray
+from vzcore.manifests.zarr_compat import check_array_document
 from vzcore.manifests.zarr_v3 import ChunkKeyEncoding, array_metadata_v3, group_metadata_v3
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def _array_refs_v3(path: str, var: Variable, encoding: ChunkKeyEncoding) -> Arra
             "ManifestArray nor a numpy array; load it or make it virtual first."
         )
     doc = array_metadata_v3(meta, var.attrs, var.dims, name=path, chunk_key_encoding=encoding)
+    check_array_document(doc, 3, path)
     return ArrayRefs(path=path, zarray={}, zattrs={}, manifest=manifest, zarr_json=doc)
 
 

@@ -22,7 +22,6 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import xarray as xr
@@ -31,6 +30,8 @@ from vzcore import plugins
 from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, map_files
 from vzcore._to_xarray import DecodeOptions, group_to_dataset, group_to_datatree
+from vzcore._tree_combine import DEFAULT_RETRIES, open_on_cluster, resolve_client, scan_file
+from vzcore._tree_combine import Failed as _Failed
 from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
 from vzcore.errors import VZError, VZSkippedFilesWarning
 from vzcore.names import validate_tree
@@ -208,20 +209,9 @@ def _expand_paths(
     return list(paths)
 
 
-@dataclass(frozen=True)
-class _Failed:
-    """A file that could not be scanned (travels back from workers instead of raising)."""
-
-    path: str
-    error: BaseException
-
-
-def _scan_one(item: tuple[Any, dict[str, Any]]) -> xr.Dataset | _Failed:
-    path, kwargs = item
-    try:
-        return open_virtual_dataset(path, **kwargs)
-    except (VZError, OSError) as err:
-        return _Failed(os.fspath(path), err)
+def _scan_one(item: tuple[Any, dict[str, Any], int]) -> xr.Dataset | _Failed:
+    path, kwargs, retries = item
+    return scan_file((path, kwargs), retries, open_virtual_dataset)
 
 
 def _worker_modules(first: Any, open_kwargs: dict[str, Any]) -> list[str]:
@@ -271,6 +261,7 @@ def open_virtual_mfdataset(
     parallel: Parallel = False,
     progress: bool | Literal["auto"] | None = "auto",
     errors: Literal["raise", "warn", "skip"] = "raise",
+    retries: int = DEFAULT_RETRIES,
     **open_kwargs: Any,  # passed to open_virtual_dataset (reader, loadable_variables, ...)
 ) -> xr.Dataset:
     """Open many files as one virtual dataset, combined with xarray's semantics.
@@ -307,8 +298,10 @@ def open_virtual_mfdataset(
         differs.
     parallel
         ``False`` (serial), ``"threads"``, ``"processes"``, ``"dask"`` (the active
-        dask.distributed Client, else dask's default scheduler) or any
-        :class:`concurrent.futures.Executor`.
+        dask.distributed Client, else dask's default scheduler), a
+        :class:`distributed.Client` or any :class:`concurrent.futures.Executor`. On a
+        dask.distributed cluster the files are scanned and combined on the workers, in a
+        tree (see ``vzcore._tree_combine``): the client only receives the result.
     progress
         Show a progress bar of files scanned (count, rate, ETA) on stderr: tqdm's (terminal
         or notebook widget) when tqdm is installed, else a plain text line. ``"auto"`` (or
@@ -319,6 +312,11 @@ def open_virtual_mfdataset(
         What to do with a file that cannot be scanned: ``"raise"``, ``"warn"`` (skip it
         with a warning listing every skipped file) or ``"skip"``. Skipped files are listed
         in the result's ``encoding["skipped_files"]`` either way.
+    retries
+        Extra attempts for a file whose scan failed in a way that may pass (a timeout, a
+        reset connection: an ``OSError`` other than a missing file or a permission error),
+        after 0.2 s, 0.4 s, ...; never for a :class:`~vzcore.errors.VZError` (the file is
+        the problem). Default 2; 0 turns retrying off.
     **open_kwargs
         Passed to :func:`open_virtual_dataset` for every file.
     """
@@ -332,13 +330,23 @@ def open_virtual_mfdataset(
     flat_paths = _flatten(expanded)
     if not flat_paths:
         raise VZError("open_virtual_mfdataset needs at least one file")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise VZError(f"retries must be a whole number >= 0, got {retries!r}")
+    nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)
+    client = resolve_client(parallel)
+    if client is not None and preprocess is None and not nested_nd:
+        return open_on_cluster(
+            client, flat_paths, open_kwargs, combine=combine, concat_dim=concat_dim,
+            errors=errors, retries=retries, progress=progress,
+            combine_options={"data_vars": data_vars, "coords": coords, "compat": compat,
+                             "join": join, "combine_attrs": combine_attrs},
+        )
     preload = _worker_modules(flat_paths[0], open_kwargs) if parallel == "processes" else ()
     scanned = map_files(
-        _scan_one, [(p, open_kwargs) for p in flat_paths], parallel, progress, preload
+        _scan_one, [(p, open_kwargs, retries) for p in flat_paths], parallel, progress, preload
     )
 
     failed = [r for r in scanned if isinstance(r, _Failed)]
-    nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)
     if failed and (errors == "raise" or nested_nd):
         first = failed[0]
         if errors != "raise":

@@ -1,0 +1,333 @@
+"""Scanning and combining many files on a dask.distributed cluster, as a tree reduction.
+
+With ``parallel=`` a :class:`distributed.Client` (or ``"dask"`` while a Client is active),
+:func:`open_on_cluster` runs the whole of ``open_virtual_mfdataset`` on the workers:
+
+1. one task per file scans it (retrying transient remote failures, see :func:`scan_file`)
+   and keeps its dataset, in compact form (:mod:`vzcore._compact`), on the worker;
+2. a second, tiny task per file sends the client a :class:`Summary` (a few numbers per
+   file: its data variables and the first and last value of each indexed coordinate),
+   which drives the progress bar and ``errors=``;
+3. from the summaries the client orders the files (by coordinate values for
+   ``combine="by_coords"``, as given for ``"nested"``), then submits combine tasks over
+   groups of ``fan_in`` consecutive results, then over groups of those, ... to one; each
+   task runs :func:`~vzcore._combine.combine_virtual` (every check included) on a worker.
+
+The client holds futures and summaries, never a per-file dataset; only the final result
+travels to it. Combining in stages gives the same dataset as combining all files at once
+when the files tile one dimension in order. Attributes combined with
+``combine_attrs="drop_conflicts"`` (the default) are kept associative by carrying, with each
+partial result, the attribute names already dropped below it. Layouts for which staging is
+not known to be exact (several concatenation dimensions, files with different variables,
+overlapping or tied coordinates, a new dimension, callable ``combine_attrs``) are combined
+in one task on a worker, still off the client. (``preprocess=`` and N-D nested lists take
+the executor path of :mod:`vzcore._executors` instead.)
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import warnings
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import xarray as xr
+
+from vzcore._compact import CompactDataset, expand, to_compact
+from vzcore.errors import VZError, VZSkippedFilesWarning
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "Failed",
+    "Summary",
+    "is_transient",
+    "open_on_cluster",
+    "resolve_client",
+    "scan_file",
+]
+
+DEFAULT_RETRIES = 2
+"""Extra attempts per file after a transient failure (see :func:`is_transient`)."""
+
+_BACKOFF = 0.2
+"""Seconds before the first retry; doubled at each next one."""
+
+FAN_IN = 32
+"""Results combined by one task of the tree."""
+
+_PERMANENT_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+def is_transient(err: BaseException) -> bool:
+    """Tell whether a scan failure may pass on a retry: a timeout or a connection problem.
+
+    Never a :class:`~vzcore.errors.VZError` (the file itself is the problem), a missing
+    file or a permission error; other ``OSError`` (reset connections, short reads of a
+    remote file, timeouts) and the HTTP client's connection errors are retried.
+    """
+    if isinstance(err, (VZError, _PERMANENT_OS_ERRORS)):
+        return False
+    if isinstance(err, TimeoutError | ConnectionError | OSError):
+        return True
+    return type(err).__module__.startswith("aiohttp") and "Connection" in type(err).__name__
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A file that could not be scanned (travels back from workers instead of raising)."""
+
+    path: str
+    error: BaseException
+
+
+def scan_file(
+    item: tuple[Any, dict[str, Any]],
+    retries: int = DEFAULT_RETRIES,
+    opener: Callable[..., xr.Dataset] | None = None,
+) -> xr.Dataset | Failed:
+    """Open one file as a virtual dataset; return :class:`Failed` instead of raising.
+
+    Transient failures (:func:`is_transient`) are retried ``retries`` times, after 0.2 s,
+    0.4 s, ...; a VZError or a permanent OSError is returned at once.
+    """
+    if opener is None:
+        from vzcore.api import open_virtual_dataset as opener
+    path, kwargs = item
+    for attempt in range(retries + 1):
+        try:
+            return opener(path, **kwargs)
+        except Exception as err:  # any failure travels back as data; see below
+            if attempt < retries and is_transient(err):
+                time.sleep(_BACKOFF * 2**attempt)
+                continue
+            if isinstance(err, VZError | OSError) or is_transient(err):
+                return Failed(os.fspath(path), err)
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# -- on the workers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """A (partial) combine result on a worker: the dataset and what it was made of."""
+
+    data: CompactDataset
+    first: str
+    """Label of the first file in it (messages)."""
+    last: str
+    dropped: dict[Hashable | None, frozenset[str]] = field(default_factory=dict)
+    """Attribute names dropped as conflicting below this node, per variable (None: the
+    dataset's), for ``combine_attrs="drop_conflicts"``."""
+
+    @property
+    def label(self) -> str:
+        return self.first if self.first == self.last else f"{self.first} … {self.last}"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the client learns of one scanned file: enough to order it and nothing more."""
+
+    index: int
+    path: str
+    failed: BaseException | None = None
+    data_vars: tuple[str, ...] = ()
+    coords: dict[str, tuple[int, Any, Any]] = field(default_factory=dict)
+    """``dim: (length, first value, last value)`` of each indexed dimension coordinate."""
+
+
+def _leaf(item: tuple[Any, dict[str, Any]], retries: int) -> Part | Failed:
+    result = scan_file(item, retries)
+    if isinstance(result, Failed):
+        return result
+    path = os.fspath(item[0])
+    return Part(to_compact(result), path, path)
+
+
+def _summary(index: int, path: str, part: Part | Failed) -> Summary:
+    if isinstance(part, Failed):
+        return Summary(index, path, failed=part.error)
+    c = part.data
+    coords = {}
+    for name in c.indexed:
+        dims, values, _, _ = c.variables[name]
+        if dims == (name,) and len(values):
+            coords[str(name)] = (len(values), values[0], values[-1])
+    data_vars = tuple(sorted(str(n) for n in c.variables if n not in c.coord_names))
+    return Summary(index, path, data_vars=data_vars, coords=coords)
+
+
+def _attr_sets(ds: xr.Dataset) -> dict[Hashable | None, set[str]]:
+    out: dict[Hashable | None, set[str]] = {None: set(ds.attrs)}
+    for name, var in ds.variables.items():
+        out[name] = set(var.attrs)
+    return out
+
+
+def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
+    """Combine consecutive parts with the same checks and rules as the serial path."""
+    from vzcore._combine import combine_virtual
+
+    if len(parts) == 1:
+        return parts[0]
+    datasets = [expand(p.data) for p in parts]
+    combine = options["combine"]
+    kwargs = {k: v for k, v in options.items() if k != "combine"}
+    result = combine_virtual(
+        datasets, [p.label for p in parts], combine=combine,
+        nested=datasets if combine == "nested" else None, **kwargs,
+    )
+    dropped: dict[Hashable | None, frozenset[str]] = {}
+    if options.get("combine_attrs", "drop_conflicts") == "drop_conflicts":
+        below: dict[Hashable | None, set[str]] = {}
+        for p in parts:
+            for key, names in p.dropped.items():
+                below.setdefault(key, set()).update(names)
+        for ds in datasets:  # names some part had that the combine dropped now
+            for key, names in _attr_sets(ds).items():
+                have = result.attrs if key is None else (
+                    result.variables[key].attrs if key in result.variables else None
+                )
+                if have is not None:
+                    below.setdefault(key, set()).update(n for n in names if n not in have)
+        for key, names in below.items():
+            target = result.attrs if key is None else (
+                result.variables[key].attrs if key in result.variables else None
+            )
+            if target is None:
+                continue
+            for n in names:
+                target.pop(n, None)
+            dropped[key] = frozenset(names)
+    return Part(to_compact(result), parts[0].first, parts[-1].last, dropped)
+
+
+# -- on the client --------------------------------------------------------------------------
+
+
+def resolve_client(parallel: Any) -> Any | None:
+    """Return the dask.distributed Client to use for ``parallel``, or None.
+
+    A Client is used as it is; ``"dask"`` means the active Client, if there is one.
+    """
+    try:
+        from distributed import Client, get_client
+    except ImportError:
+        return None
+    if isinstance(parallel, Client):
+        return parallel
+    if isinstance(parallel, str) and parallel == "dask":
+        try:
+            return get_client()
+        except ValueError:  # no active Client: dask's local scheduler (see _executors)
+            return None
+    return None
+
+
+def _order(summaries: list[Summary], combine: str, options: dict[str, Any]) -> list[int] | None:
+    """Return the order in which staged combining is exact, or None (combine at once)."""
+    if combine == "nested":
+        return list(range(len(summaries)))
+    if len({s.data_vars for s in summaries}) != 1:
+        return None  # several groups of variables: xarray merges them
+    dims = set(summaries[0].coords)
+    if any(set(s.coords) != dims for s in summaries):
+        return None
+    varying = [d for d in dims if len({repr(s.coords[d]) for s in summaries}) > 1]
+    if len(varying) != 1:
+        return None  # none or several concatenation dimensions
+    dim = varying[0]
+    firsts = [s.coords[dim][1] for s in summaries]
+    lasts = [s.coords[dim][2] for s in summaries]
+    try:
+        ascending = all(f <= last for f, last in zip(firsts, lasts, strict=True))
+        descending = all(f >= last for f, last in zip(firsts, lasts, strict=True))
+        if not (ascending or descending):
+            return None
+        order = sorted(range(len(summaries)), key=lambda k: firsts[k], reverse=not ascending)
+        for a, b in itertools.pairwise(order):  # strictly apart: no ties, no overlap
+            if not (lasts[a] < firsts[b] if ascending else lasts[a] > firsts[b]):
+                return None
+    except TypeError:  # unorderable values
+        return None
+    return order
+
+
+def open_on_cluster(
+    client: Any,
+    flat_paths: list[Any],
+    open_kwargs: dict[str, Any],
+    *,
+    combine: str,
+    concat_dim: Any,
+    errors: str,
+    retries: int,
+    progress: Any,
+    combine_options: dict[str, Any],
+    fan_in: int | None = None,
+) -> xr.Dataset:
+    """Run ``open_virtual_mfdataset`` on the cluster of ``client`` (module docstring)."""
+    from distributed import as_completed
+
+    fan_in = FAN_IN if fan_in is None else fan_in
+
+    from vzcore._executors import _progress
+
+    bar = _progress(len(flat_paths), progress)
+    futures = []
+    summaries: list[Summary | None] = [None] * len(flat_paths)
+    try:
+        leaves = [client.submit(_leaf, (p, open_kwargs), retries, pure=False) for p in flat_paths]
+        futures = [
+            client.submit(_summary, i, os.fspath(p), leaf, pure=False)
+            for i, (p, leaf) in enumerate(zip(flat_paths, leaves, strict=True))
+        ]
+        for fut in as_completed(futures, loop=client.loop):
+            s = fut.result()
+            summaries[s.index] = s
+            bar.update(1)
+    finally:
+        bar.close()
+    done = [s for s in summaries if s is not None]
+    failed = [s for s in done if s.failed is not None]
+    if failed and errors == "raise":
+        assert failed[0].failed is not None
+        raise failed[0].failed
+    if failed and errors == "warn":
+        listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
+        warnings.warn(f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+                      VZSkippedFilesWarning, stacklevel=3)
+    kept = [s for s in done if s.failed is None]
+    if not kept:
+        raise VZError("none of the files could be scanned") from failed[0].failed
+    options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
+    staged = (
+        not callable(combine_options.get("combine_attrs"))
+        and not (combine == "nested" and _new_dim(concat_dim, kept))
+    )
+    order = _order(kept, combine, options) if staged else None
+    level = [leaves[s.index] for s in kept] if order is None else [
+        leaves[kept[k].index] for k in order
+    ]
+    if order is None:  # one task over every file, in the order given
+        level = [client.submit(_combine_parts, level, options, pure=False)]
+    while len(level) > 1:
+        level = [
+            client.submit(_combine_parts, level[i : i + fan_in], options, pure=False)
+            for i in range(0, len(level), fan_in)
+        ]
+    del leaves, futures  # let the workers release the per-file results
+    result = expand(level[0].result().data)
+    if failed:
+        result.encoding["skipped_files"] = [f.path for f in failed]
+    return result  # type: ignore[no-any-return]
+
+
+def _new_dim(concat_dim: Any, kept: list[Summary]) -> bool:
+    dims = [concat_dim] if isinstance(concat_dim, str) else list(concat_dim or [])
+    return any(d not in kept[0].coords for d in dims)

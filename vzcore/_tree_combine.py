@@ -65,14 +65,25 @@ def is_transient(err: BaseException) -> bool:
     """Tell whether a scan failure may pass on a retry: a timeout or a connection problem.
 
     Never a :class:`~vzcore.errors.VZError` (the file itself is the problem), a missing
-    file or a permission error; other ``OSError`` (reset connections, short reads of a
-    remote file, timeouts) and the HTTP client's connection errors are retried.
+    file or a permission error. Retried: other ``OSError`` (reset connections, timeouts),
+    the HTTP client's (aiohttp's) connection and payload errors, and HTTP answers that
+    say "try again" (408, 429, 500, 502, 503, 504).
     """
-    if isinstance(err, (VZError, _PERMANENT_OS_ERRORS)):
+    if isinstance(err, (VZError, *_PERMANENT_OS_ERRORS)):
         return False
-    if isinstance(err, TimeoutError | ConnectionError | OSError):
+    if isinstance(err, OSError):  # TimeoutError and ConnectionError included
         return True
-    return type(err).__module__.startswith("aiohttp") and "Connection" in type(err).__name__
+    kind = type(err)
+    if not kind.__module__.startswith("aiohttp"):
+        return False
+    status = getattr(err, "status", None)
+    if isinstance(status, int):
+        return status in _RETRY_STATUS
+    names = {k.__name__ for k in kind.__mro__}
+    return bool(names & {"ClientConnectionError", "ClientPayloadError", "ServerTimeoutError"})
+
+
+_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,7 @@ def scan_file(
                 time.sleep(_BACKOFF * 2**attempt)
                 continue
             if isinstance(err, VZError | OSError) or is_transient(err):
-                return Failed(os.fspath(path), err)
+                return Failed(os.fspath(path), err)  # errors= decides
             raise
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -160,6 +160,25 @@ def _leaf(item: tuple[Any, dict[str, Any]], retries: int) -> Part | Failed:
     return Part(to_compact(result), path, path)
 
 
+def _scan_batch(items: list[tuple[Any, dict[str, Any]]], retries: int) -> list[Part | Failed]:
+    """Scan consecutive files in one task (one scheduler round trip for several files)."""
+    return [_leaf(item, retries) for item in items]
+
+
+def _summarize_batch(start: int, paths: list[str], parts: list[Part | Failed]) -> list[Summary]:
+    return [_summary(start + k, p, part) for k, (p, part) in enumerate(zip(paths, parts,
+                                                                              strict=True))]
+
+
+def _combine_picks(
+    batches: list[list[Part | Failed]], picks: list[tuple[int, int]], options: dict[str, Any]
+) -> Part:
+    """Combine the files at ``picks`` (batch, position), in that order."""
+    parts = [batches[b][k] for b, k in picks]
+    assert all(isinstance(p, Part) for p in parts)  # failed files are never picked
+    return _combine_parts(parts, options)  # type: ignore[arg-type]  # checked above
+
+
 def _summary(index: int, path: str, part: Part | Failed) -> Summary:
     if isinstance(part, Failed):
         return Summary(index, path, failed=part.error)
@@ -289,19 +308,27 @@ def open_on_cluster(
 
     from vzcore._executors import _progress
 
-    bar = _progress(len(flat_paths), progress)
-    futures = []
-    summaries: list[Summary | None] = [None] * len(flat_paths)
+    n = len(flat_paths)
+    size = _batch_size(n, len(client.scheduler_info().get("workers", {})), fan_in)
+    bar = _progress(n, progress)
+    summaries: list[Summary | None] = [None] * n
     try:
-        leaves = [client.submit(_leaf, (p, open_kwargs), retries, pure=False) for p in flat_paths]
+        batches = [
+            client.submit(_scan_batch, [(p, open_kwargs) for p in flat_paths[i : i + size]],
+                          retries, pure=False)
+            for i in range(0, n, size)
+        ]
         futures = [
-            client.submit(_summary, i, os.fspath(p), leaf, pure=False)
-            for i, (p, leaf) in enumerate(zip(flat_paths, leaves, strict=True))
+            client.submit(_summarize_batch, b * size,
+                          [os.fspath(p) for p in flat_paths[b * size : (b + 1) * size]], batch,
+                          pure=False)
+            for b, batch in enumerate(batches)
         ]
         for fut in as_completed(futures, loop=client.loop):
-            s = fut.result()
-            summaries[s.index] = s
-            bar.update(1)
+            got = fut.result()
+            for s in got:
+                summaries[s.index] = s
+            bar.update(len(got))
     finally:
         bar.close()
     done = [s for s in summaries if s is not None]
@@ -322,21 +349,30 @@ def open_on_cluster(
         and not (combine == "nested" and _new_dim(concat_dim, kept))
     )
     order = _order(kept, combine, options) if staged else None
-    level = [leaves[s.index] for s in kept] if order is None else [
-        leaves[kept[k].index] for k in order
-    ]
-    if order is None:  # one task over every file, in the order given
-        level = [client.submit(_combine_parts, level, options, pure=False)]
+    indexes = [s.index for s in kept] if order is None else [kept[k].index for k in order]
+    group = len(indexes) if order is None else fan_in  # None: one task over every file
+    level = []
+    for g in range(0, len(indexes), group):
+        used: dict[int, int] = {}  # batch number -> its position among this task's inputs
+        picks = [(used.setdefault(i // size, len(used)), i % size)
+                 for i in indexes[g : g + group]]
+        level.append(client.submit(_combine_picks, [batches[b] for b in used], picks, options,
+                                   pure=False))
     while len(level) > 1:
         level = [
             client.submit(_combine_parts, level[i : i + fan_in], options, pure=False)
             for i in range(0, len(level), fan_in)
         ]
-    del leaves, futures  # let the workers release the per-file results
+    del batches, futures  # let the workers release the per-file results
     result = expand(level[0].result().data)
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
     return result  # type: ignore[no-any-return]
+
+
+def _batch_size(n: int, workers: int, fan_in: int) -> int:
+    """Files per scan task: up to ``fan_in``, and at least 8 tasks per worker to balance."""
+    return max(1, min(fan_in, n // (8 * max(1, workers))))
 
 
 def _new_dim(concat_dim: Any, kept: list[Summary]) -> bool:

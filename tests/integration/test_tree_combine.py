@@ -83,6 +83,18 @@ def test_files_out_of_order(files, client, small_fan_in):
     assert names == [f"sample_{i:03d}.nc" for i in range(9)]
 
 
+@pytest.mark.parametrize("batch", [2, 4])
+def test_batched_scans_out_of_order_with_a_bad_file(files, tmp_path, client, monkeypatch, batch):
+    monkeypatch.setattr(_tree_combine, "FAN_IN", 3)
+    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: batch)
+    bad = tmp_path / "sample_100.nc"
+    bad.write_bytes(files[0].read_bytes()[:300])
+    shuffled = [files[i] for i in (3, 0, 8, 5)] + [bad] + [files[i] for i in (1, 7, 4, 2, 6)]
+    serial = vzcore.open_virtual_mfdataset(shuffled, errors="skip")
+    ds = vzcore.open_virtual_mfdataset(shuffled, errors="skip", parallel=client)
+    assert_same_dataset(ds, serial)
+
+
 def test_nested_along_an_existing_dimension(files, client, small_fan_in):
     serial = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time")
     ds = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time",

@@ -97,15 +97,27 @@ if __name__ == "__main__":
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         parallel = Client(cluster)
+    def cpu():
+        import resource
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+        if cluster is not None:
+            total += sum(parallel.run(time.process_time).values())
+        return total
     reset_hwm()
     base = hwm_kib("VmRSS")
+    c0 = cpu()
     t0 = time.perf_counter()
     ds = vzcore.open_virtual_mfdataset(files, parallel=parallel, progress=False)
     t1 = time.perf_counter()
     ds.virtualize.to_kerchunk(out, format="parquet")
     t2 = time.perf_counter()
+    if parallel == "processes":
+        import gc; gc.collect()  # the pool's workers are reaped: their CPU is counted
+    cpu_s = cpu() - c0
     nrefs = int(numpy.prod(ds["v"].data.manifest.grid_shape))
-    result = {"mode": mode, "scan_combine_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0,
+    result = {"mode": mode, "scan_combine_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0, "cpu_s": cpu_s,
               "rss_base_mib": base / 1024, "peak_mib": hwm_kib() / 1024, "refs": nrefs,
               "shape": list(ds["v"].shape)}
     if cluster is not None:
@@ -154,7 +166,8 @@ def main() -> None:
             for mode in modes:  # interleaved, so load changes hit every mode alike
                 r = run_one(mode, files, Path(tmp))
                 runs[mode].append(r)
-                print(f"  {mode}: {r['total_s']:.1f} s, peak {r['peak_mib']:.0f} MiB", flush=True)
+                print(f"  {mode}: {r['total_s']:.1f} s, CPU {r['cpu_s']:.1f} s, "
+                      f"peak {r['peak_mib']:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
     load_end = os.getloadavg()
     refs = {json.dumps([r["refs"], r["shape"]]) for rs in runs.values() for r in rs}
     if len(refs) != 1:
@@ -169,7 +182,7 @@ def main() -> None:
           f"{args.repeat} repeat(s); load average {load_start[0]:.2f} at start, "
           f"{load_end[0]:.2f} at end, {os.cpu_count()} cores")
     print(f"{'mode':<10} {'total s (median, min-max)':<28} {'scan+combine s':<16} "
-          f"{'write s':<9} {'client peak MiB':<22} {'x serial'}")
+          f"{'write s':<9} {'CPU s':<7} {'client peak MiB':<22} {'x serial'}")
     serial = med("serial", "total_s")[0] if "serial" in runs else None
     summary = {}
     for mode in modes:
@@ -177,8 +190,9 @@ def main() -> None:
         ratio = f"{serial / tot[0]:.2f}x" if serial else "-"
         print(f"{mode:<10} {tot[0]:6.1f} ({tot[1]:.1f}-{tot[2]:.1f}){'':<12} "
               f"{med(mode, 'scan_combine_s')[0]:<16.1f} {med(mode, 'write_s')[0]:<9.1f} "
+              f"{med(mode, 'cpu_s')[0]:<7.1f} "
               f"{peak[0]:5.0f} ({peak[1]:.0f}-{peak[2]:.0f}){'':<8} {ratio}")
-        summary[mode] = {"total_s": tot, "peak_mib": peak}
+        summary[mode] = {"total_s": tot, "peak_mib": peak, "cpu_s": med(mode, "cpu_s")}
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     with open(results / "scale.jsonl", "a") as f:

@@ -125,15 +125,28 @@ def scan_file(
 
 @dataclass(frozen=True)
 class Part:
-    """A (partial) combine result on a worker: the dataset and what it was made of."""
+    """A (partial) combine result on a worker: the dataset and what it was made of.
 
-    data: CompactDataset
+    On the worker that made it, the dataset stays an xarray object (no conversion when the
+    next combine runs there too); whenever it is pickled (sent to another worker or to the
+    client) it travels in compact form and is rebuilt only where it is used.
+    """
+
+    data: xr.Dataset | CompactDataset
     first: str
     """Label of the first file in it (messages)."""
     last: str
     dropped: dict[Hashable | None, frozenset[str]] = field(default_factory=dict)
     """Attribute names dropped as conflicting below this node, per variable (None: the
     dataset's), for ``combine_attrs="drop_conflicts"``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        data = to_compact(self.data) if isinstance(self.data, xr.Dataset) else self.data
+        return (Part, (data, self.first, self.last, self.dropped))
+
+    def dataset(self) -> xr.Dataset:
+        """Return the dataset (rebuilt from the compact form when it travelled)."""
+        return self.data if isinstance(self.data, xr.Dataset) else expand(self.data)
 
     @property
     def label(self) -> str:
@@ -157,7 +170,7 @@ def _leaf(item: tuple[Any, dict[str, Any]], retries: int) -> Part | Failed:
     if isinstance(result, Failed):
         return result
     path = os.fspath(item[0])
-    return Part(to_compact(result), path, path)
+    return Part(result, path, path)
 
 
 def _scan_batch(items: list[tuple[Any, dict[str, Any]]], retries: int) -> list[Part | Failed]:
@@ -182,13 +195,14 @@ def _combine_picks(
 def _summary(index: int, path: str, part: Part | Failed) -> Summary:
     if isinstance(part, Failed):
         return Summary(index, path, failed=part.error)
-    c = part.data
+    ds = part.dataset()
     coords = {}
-    for name in c.indexed:
-        dims, values, _, _ = c.variables[name]
-        if dims == (name,) and len(values):
+    for name in ds.xindexes:
+        var = ds.variables[name]
+        if var.dims == (name,) and var.size:
+            values = var.values
             coords[str(name)] = (len(values), values[0], values[-1])
-    data_vars = tuple(sorted(str(n) for n in c.variables if n not in c.coord_names))
+    data_vars = tuple(sorted(str(n) for n in ds.data_vars))
     return Summary(index, path, data_vars=data_vars, coords=coords)
 
 
@@ -205,7 +219,7 @@ def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
 
     if len(parts) == 1:
         return parts[0]
-    datasets = [expand(p.data) for p in parts]
+    datasets = [p.dataset() for p in parts]
     combine = options["combine"]
     kwargs = {k: v for k, v in options.items() if k != "combine"}
     result = combine_virtual(
@@ -234,7 +248,7 @@ def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
             for n in names:
                 target.pop(n, None)
             dropped[key] = frozenset(names)
-    return Part(to_compact(result), parts[0].first, parts[-1].last, dropped)
+    return Part(result, parts[0].first, parts[-1].last, dropped)
 
 
 # -- on the client --------------------------------------------------------------------------
@@ -364,7 +378,7 @@ def open_on_cluster(
             for i in range(0, len(level), fan_in)
         ]
     del batches, futures  # let the workers release the per-file results
-    result = expand(level[0].result().data)
+    result = level[0].result().dataset()
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
     return result  # type: ignore[no-any-return]

@@ -164,3 +164,14 @@ def test_progress_bar_follows_the_cluster(files, client, capfd):
     vzcore.open_virtual_mfdataset(files, parallel=client, progress=True)
     err = capfd.readouterr().err
     assert "9/9" in err
+
+
+def test_parts_travel_in_compact_form(files):
+    import pickle
+
+    from vzcore._compact import CompactDataset
+
+    part = _tree_combine._leaf((files[0], {}), 0)
+    travelled = pickle.loads(pickle.dumps(part, protocol=5))
+    assert isinstance(travelled.data, CompactDataset)
+    assert_same_dataset(travelled.dataset(), vzcore.open_virtual_dataset(files[0]))

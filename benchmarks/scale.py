@@ -53,7 +53,7 @@ def make_files(n: int, chunks: int) -> list[str]:
 
     shape, chunk = grid_for(chunks)
     d = DATA / f"scale-{n}x{chunks}"
-    params = {"n": n, "shape": shape, "chunks": chunk, "v": 1}
+    params = json.loads(json.dumps({"n": n, "shape": shape, "chunks": chunk, "v": 1}))
     marker = d / "done.json"
     files = [str(d / f"f_{i:05d}.nc") for i in range(n)]
     if marker.exists() and json.loads(marker.read_text()) == params:

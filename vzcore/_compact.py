@@ -68,6 +68,6 @@ def expand(compact: CompactDataset) -> xr.Dataset:
     else:  # virtual dimension coordinates have no index (never build one from them)
         ds = xr.Dataset(data_vars, coords=xr.Coordinates(coords, indexes={}), attrs=compact.attrs)
         for name in compact.indexed:
-            ds = ds.set_xindex(name)
+            ds = ds.set_xindex([name])
     ds.encoding = dict(compact.encoding)
     return ds

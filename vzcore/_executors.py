@@ -134,7 +134,7 @@ def _dask_map(
 
         futures = client.map(func, items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        for fut in as_completed(futures, loop=client.loop):
+        for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # untyped
             yield index[fut.key], fut.result()
         return
     import dask

@@ -105,7 +105,9 @@ def scan_file(
     0.4 s, ...; a VZError or a permanent OSError is returned at once.
     """
     if opener is None:
-        from vzcore.api import open_virtual_dataset as opener
+        from vzcore.api import open_virtual_dataset
+
+        opener = open_virtual_dataset
     path, kwargs = item
     for attempt in range(retries + 1):
         try:
@@ -230,15 +232,15 @@ def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
     if options.get("combine_attrs", "drop_conflicts") == "drop_conflicts":
         below: dict[Hashable | None, set[str]] = {}
         for p in parts:
-            for key, names in p.dropped.items():
-                below.setdefault(key, set()).update(names)
+            for key, gone in p.dropped.items():
+                below.setdefault(key, set()).update(gone)
         for ds in datasets:  # names some part had that the combine dropped now
-            for key, names in _attr_sets(ds).items():
+            for key, present in _attr_sets(ds).items():
                 have = result.attrs if key is None else (
                     result.variables[key].attrs if key in result.variables else None
                 )
                 if have is not None:
-                    below.setdefault(key, set()).update(n for n in names if n not in have)
+                    below.setdefault(key, set()).update(n for n in present if n not in have)
         for key, names in below.items():
             target = result.attrs if key is None else (
                 result.variables[key].attrs if key in result.variables else None
@@ -338,7 +340,7 @@ def open_on_cluster(
                           pure=False)
             for b, batch in enumerate(batches)
         ]
-        for fut in as_completed(futures, loop=client.loop):
+        for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # distributed is untyped
             got = fut.result()
             for s in got:
                 summaries[s.index] = s

@@ -16,7 +16,8 @@ from vzcore.errors import VZError
 
 __all__ = ["Parallel", "Progress", "map_files"]
 
-Parallel = bool | Literal["threads", "processes", "dask"] | cf.Executor
+Parallel = bool | Literal["threads", "processes", "dask"] | cf.Executor | Any
+"""``parallel=`` values: Any stands for a ``distributed.Client`` (an optional dependency)."""
 
 
 Progress = bool | Literal["auto"] | None
@@ -116,20 +117,24 @@ class _TextProgress:
         sys.stderr.flush()
 
 
-def _dask_map(func: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
-    try:
-        from distributed import as_completed, get_client
-    except ImportError:
-        client = None
-    else:
-        try:
-            client = get_client()
-        except ValueError:  # no active Client
-            client = None
+def _dask_map(
+    func: Callable[[Any], Any], items: Sequence[Any], client: Any = None
+) -> Iterator[Any]:
+    """Yield ``(index, result)`` as dask computes them.
+
+    On ``client``, else on the active dask.distributed Client, else with dask's default
+    scheduler.
+    """
+    if client is None:
+        from vzcore._tree_combine import resolve_client
+
+        client = resolve_client("dask")
     if client is not None:
+        from distributed import as_completed
+
         futures = client.map(func, items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # untyped
             yield index[fut.key], fut.result()
         return
     import dask
@@ -169,6 +174,12 @@ def _process_pool(preload: Sequence[str]) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(workers, mp_context=ctx)
 
 
+def _is_client(parallel: Any) -> bool:
+    """Tell whether ``parallel`` is a dask.distributed Client (without importing distributed)."""
+    module = sys.modules.get("distributed")
+    return module is not None and isinstance(parallel, module.Client)
+
+
 def _is_process_pool(executor: cf.Executor) -> bool:
     return isinstance(executor, cf.ProcessPoolExecutor)
 
@@ -193,8 +204,8 @@ def map_files(
             for i, item in enumerate(items):
                 results[i] = func(item)
                 bar.update(1)
-        elif parallel == "dask":
-            for i, value in _dask_map(func, items):
+        elif (isinstance(parallel, str) and parallel == "dask") or _is_client(parallel):
+            for i, value in _dask_map(func, items, None if isinstance(parallel, str) else parallel):
                 results[i] = value
                 bar.update(1)
         else:
@@ -206,8 +217,8 @@ def map_files(
                 executor, own = _process_pool(preload), True
             else:
                 raise VZError(
-                    f"parallel must be False, 'threads', 'processes', 'dask' or a "
-                    f"concurrent.futures.Executor, got {parallel!r}"
+                    f"parallel must be False, 'threads', 'processes', 'dask', a "
+                    f"distributed.Client or a concurrent.futures.Executor, got {parallel!r}"
                 )
             try:
                 # ~100 batches: few round trips, and a short tail when the last ones run.

@@ -22,7 +22,6 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import xarray as xr
@@ -32,6 +31,8 @@ from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, map_files
 from vzcore._open_options import OpenOptions, is_keyed, reader_keywords
 from vzcore._to_xarray import group_to_dataset, group_to_datatree
+from vzcore._tree_combine import DEFAULT_RETRIES, open_on_cluster, resolve_client, scan_file
+from vzcore._tree_combine import Failed as _Failed
 from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
 from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarning
 from vzcore.names import validate_tree
@@ -426,20 +427,9 @@ def _expand_paths(
     return list(paths)
 
 
-@dataclass(frozen=True)
-class _Failed:
-    """A file that could not be scanned (travels back from workers instead of raising)."""
-
-    path: str
-    error: BaseException
-
-
-def _scan_one(item: tuple[Any, OpenOptions]) -> xr.Dataset | _Failed:
-    path, opts = item
-    try:
-        return open_dataset_with(path, opts)
-    except (VZError, OSError) as err:
-        return _Failed(os.fspath(path), err)
+def _scan_one(item: tuple[Any, OpenOptions, int]) -> xr.Dataset | _Failed:
+    path, opts, retries = item
+    return scan_file((path, {"opts": opts}), retries, open_dataset_with)
 
 
 def _worker_modules(first: Any, opts: OpenOptions) -> list[str]:
@@ -544,6 +534,7 @@ def open_virtual_mfdataset(
     parallel: Parallel = False,
     progress: bool | Literal["auto"] | None = "auto",
     errors: Literal["raise", "warn", "skip"] = "raise",
+    retries: int = DEFAULT_RETRIES,
     **open_kwargs: Any,  # the options of open_virtual_dataset (OpenOptions), for every file
 ) -> xr.Dataset:
     """Open many files as one virtual dataset, combined with xarray's semantics.
@@ -580,8 +571,10 @@ def open_virtual_mfdataset(
         differs.
     parallel
         ``False`` (serial), ``"threads"``, ``"processes"``, ``"dask"`` (the active
-        dask.distributed Client, else dask's default scheduler) or any
-        :class:`concurrent.futures.Executor`.
+        dask.distributed Client, else dask's default scheduler), a
+        :class:`distributed.Client` or any :class:`concurrent.futures.Executor`. On a
+        dask.distributed cluster the files are scanned and combined on the workers, in a
+        tree (see ``vzcore._tree_combine``): the client only receives the result.
     progress
         Show a progress bar of files scanned (count, rate, ETA) on stderr: tqdm's (terminal
         or notebook widget) when tqdm is installed, else a plain text line. ``"auto"`` (or
@@ -592,6 +585,11 @@ def open_virtual_mfdataset(
         What to do with a file that cannot be scanned: ``"raise"``, ``"warn"`` (skip it
         with a warning listing every skipped file) or ``"skip"``. Skipped files are listed
         in the result's ``encoding["skipped_files"]`` either way.
+    retries
+        Extra attempts for a file whose scan failed in a way that may pass (a timeout, a
+        reset connection: an ``OSError`` other than a missing file or a permission error),
+        after 0.2 s, 0.4 s, ...; never for a :class:`~vzcore.errors.VZError` (the file is
+        the problem). Default 2; 0 turns retrying off.
     **open_kwargs
         The options of :func:`open_virtual_dataset`, applied to every file: ``reader``,
         ``group``, ``loadable_variables``, ``drop_variables``, ``storage_options``,
@@ -633,11 +631,23 @@ def open_virtual_mfdataset(
     if not flat_paths:
         raise VZError("open_virtual_mfdataset needs at least one file")
     _check_flat_reader_options(flat_paths, opts)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise VZError(f"retries must be a whole number >= 0, got {retries!r}")
+    nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)
+    client = resolve_client(parallel)
+    if client is not None and preprocess is None and not nested_nd:
+        return open_on_cluster(
+            client, flat_paths, open_kwargs, combine=combine, concat_dim=concat_dim,
+            errors=errors, retries=retries, progress=progress,
+            combine_options={"data_vars": data_vars, "coords": coords, "compat": compat,
+                             "join": join, "combine_attrs": combine_attrs},
+        )
     preload = _worker_modules(flat_paths[0], opts) if parallel == "processes" else ()
-    scanned = map_files(_scan_one, [(p, opts) for p in flat_paths], parallel, progress, preload)
+    scanned = map_files(
+        _scan_one, [(p, opts, retries) for p in flat_paths], parallel, progress, preload
+    )
 
     failed = [r for r in scanned if isinstance(r, _Failed)]
-    nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)
     if failed and (errors == "raise" or nested_nd):
         first = failed[0]
         if errors != "raise":

@@ -447,6 +447,10 @@ def _check_static(a: _Array, st: _Store, where: str) -> None:
 # -- writing -------------------------------------------------------------------------------
 
 
+_SLAB_CHUNKS = 1 << 18
+"""Chunk references handed to Icechunk per call when one call could take them all."""
+
+
 def _write_refs(
     st: _Store,
     a: _Array,
@@ -487,7 +491,17 @@ def _write_refs(
 
     if n and (not record_sources or len(set(map(str, checks))) == 1):
         table = np.array([*locs, ""], dtype=object)
-        call(pi, m.offsets, m.lengths, table, (0,) * len(grid), checks[0])
+        if not grid:
+            call(pi, m.offsets, m.lengths, table, (), checks[0])
+        else:
+            # Slabs along the first axis: the per-chunk location list Icechunk takes is built
+            # for one slab at a time, so memory stays bounded whatever the array's size.
+            per_row = int(np.prod(grid[1:], dtype=np.int64))
+            rows = max(1, _SLAB_CHUNKS // max(per_row, 1))
+            for r in range(0, grid[0], rows):
+                sel = slice(r, r + rows)
+                call(pi[sel], m.offsets[sel], m.lengths[sel], table,
+                     (r,) + (0,) * (len(grid) - 1), checks[0])
     elif n:
         # One call per file (its own checksum), over the bounding box of its chunks in the
         # grid: for files concatenated along an axis that is exactly the file's slab.

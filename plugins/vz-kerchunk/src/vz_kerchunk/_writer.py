@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
+from vzcore.errors import WriteError
 
 from vz_kerchunk.atomic import Mode, atomic_text_file
 from vz_kerchunk.refs import ArrayRefs, MissingChunks, StoreRefs, build_store_refs, iter_missing
@@ -40,6 +41,15 @@ if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
 
 __all__ = ["KerchunkWriter", "choose_templates", "refs_dict"]
+
+MAX_JSON_REFERENCES = 1_000_000
+"""Chunk references above which a JSON (or dict) output is refused unless asked for.
+
+Every reader of kerchunk JSON (fsspec's ``ReferenceFileSystem``, kerchunk) parses the whole
+file into a Python dict before the first read: about 230 bytes of memory and 2-3 µs per
+reference, so 10^6 references cost each reader ~230 MB and seconds before any data, and
+10^7 references several GB. Parquet references (read record by record) and Icechunk
+(manifests split and loaded on demand) stay usable at that size."""
 
 _BLOCK = 1 << 16
 """Chunk references formatted per block of JSON text."""
@@ -215,6 +225,25 @@ def iter_json(store: StoreRefs, *, templates: bool = True) -> Iterator[str]:
     yield "}}"
 
 
+def _check_size(store: StoreRefs, max_references: int | None, what: str) -> None:
+    """Refuse a reference set too large for a JSON file (see MAX_JSON_REFERENCES)."""
+    if max_references is None:
+        return
+    if isinstance(max_references, bool) or not isinstance(max_references, int):
+        raise TypeError(f"max_references must be an int or None, got {max_references!r}")
+    n = store.nchunks
+    if n > max_references:
+        raise WriteError(
+            f"Cannot write {what}: {n:,} chunk references exceed max_references="
+            f"{max_references:,}. Every reader loads a JSON reference file whole (about 230 "
+            f"bytes of memory per reference, {n * 230 / 2**20:,.0f} MiB here) before reading "
+            "any data. Write Parquet references instead (format='parquet', pip install "
+            "vz-parquet), which are read record by record, or an Icechunk repository "
+            "(ds.virtualize.to_icechunk(...), pip install vz-icechunk); or pass "
+            "max_references=None to write the JSON anyway."
+        )
+
+
 class KerchunkWriter:
     """Writes a virtual dataset tree as kerchunk JSON references (zarr format 2 metadata).
 
@@ -241,6 +270,7 @@ class KerchunkWriter:
         zarr_format: Literal[2, 3] = 2,
         missing_chunks: MissingChunks = "fill",
         record_sources: bool = True,
+        max_references: int | None = MAX_JSON_REFERENCES,
     ) -> dict[str, Any] | None:
         """Write ``group`` and its descendants as kerchunk references.
 
@@ -271,6 +301,10 @@ class KerchunkWriter:
             was scanned, under the top-level key ``"vzcore"`` (``{"sources": {url: {...}}}``),
             which fsspec and kerchunk ignore; :func:`vzcore.verify` and vzcore's kerchunk
             reader use it to detect files that changed since.
+        max_references
+            Refuse (WriteError) to write more chunk references than this (default
+            1,000,000; see :data:`MAX_JSON_REFERENCES`): every reader loads a JSON reference
+            file whole. None writes any size.
 
         Returns
         -------
@@ -294,6 +328,7 @@ class KerchunkWriter:
             planned = build_store_refs(
                 group, missing_chunks=missing_chunks, zarr_format=zarr_format
             )
+            _check_size(planned, max_references, "a reference dict")
             if not record_sources:
                 planned = dataclasses.replace(planned, sources={})
             return refs_dict(planned, templates=templates)
@@ -308,6 +343,7 @@ class KerchunkWriter:
             raise ValueError(f"mode must be 'w' or 'w-', got {mode!r}")
         # Plan first: a tree that cannot be written fails before any file is touched.
         store = build_store_refs(group, missing_chunks=missing_chunks, zarr_format=zarr_format)
+        _check_size(store, max_references, f"JSON references {os.fspath(target)!r}")
         if not record_sources:
             store = dataclasses.replace(store, sources={})
         with atomic_text_file(target, mode) as f:

@@ -132,8 +132,9 @@ def _raw_rows(arr: ArrayRefs) -> dict[int, bytes]:
 def iter_record_tables(arr: ArrayRefs, record_size: int) -> Iterator[pa.Table]:
     """Yield the pyarrow tables of the record files of one array, in record order.
 
-    One table at a time, so memory stays bounded by ``record_size`` rows (plus the
-    array's int64 offset and size columns) however many chunks the array has.
+    One table at a time, each built from views of the manifest's arrays, so the memory
+    added to the manifest's own stays bounded by ``record_size`` rows however many chunks
+    the array has.
 
     Parameters
     ----------
@@ -145,33 +146,32 @@ def iter_record_tables(arr: ArrayRefs, record_size: int) -> Iterator[pa.Table]:
     import pyarrow as pa
 
     m = arr.manifest
-    pi = m.path_index.ravel()
+    pi, all_offsets, all_lengths = m.path_index.ravel(), m.offsets.ravel(), m.lengths.ravel()
     n = pi.size
     n_paths = len(m.paths)
-    real = pi < n_paths
     raws = _raw_rows(arr)
-    idx = np.where(real, pi, 0).astype(np.int32)
-    offsets = np.where(real, m.offsets.ravel(), 0).astype(np.int64)
-    sizes = np.where(real, m.lengths.ravel(), 0).astype(np.int64)
     raw_keys = np.array(sorted(raws), dtype=np.int64)
     for start in range(0, n, record_size):
         stop = min(start + record_size, n)
         rows = stop - start
         sel = slice(start, stop)
+        # Columns of this record only: memory is bounded by record_size rows, whatever the
+        # size of the array (views of the manifest, converted one record at a time).
+        real = pi[sel] < n_paths
         lo, hi = np.searchsorted(raw_keys, [start, stop])
         columns: dict[str, pa.Array] = {}
-        has_real = bool(real[sel].any())
+        has_real = bool(real.any())
         if has_real:
             # Dictionary of the files this record uses only, indices renumbered to match.
-            used, codes = np.unique(idx[sel][real[sel]], return_inverse=True)
+            used, codes = np.unique(pi[sel][real], return_inverse=True)
             indices = np.zeros(rows, np.int32)
-            indices[real[sel]] = codes.astype(np.int32)
+            indices[real] = codes.astype(np.int32)
             columns["path"] = pa.DictionaryArray.from_arrays(
-                pa.array(indices, mask=~real[sel]),
+                pa.array(indices, mask=~real),
                 pa.array([m.paths[u] for u in used.tolist()], type=pa.string()),
             )
-            columns["offset"] = pa.array(offsets[sel])
-            columns["size"] = pa.array(sizes[sel])
+            columns["offset"] = pa.array(np.where(real, all_offsets[sel], 0).astype(np.int64))
+            columns["size"] = pa.array(np.where(real, all_lengths[sel], 0).astype(np.int64))
         if hi > lo or not has_real:
             values: list[bytes | None] = [None] * rows
             for k in raw_keys[lo:hi].tolist():

@@ -1,0 +1,177 @@
+"""open_virtual_mfdataset on a dask.distributed cluster: the tree-reduced combine.
+
+The result must equal the serial combine (same manifests, same loaded coordinates, same
+attributes), with files out of order, with ``errors=`` and with several levels of the tree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vzcore
+from vzcore import _tree_combine
+from vzcore.errors import CombineError, VZSkippedFilesWarning
+
+pytest.importorskip("vz_hdf5")
+nc4 = pytest.importorskip("netCDF4")
+distributed = pytest.importorskip("distributed")
+
+from .conftest import write_sample_files
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                 dashboard_address=None) as cluster,
+        distributed.Client(cluster, set_as_default=False) as c,
+    ):
+        yield c
+
+
+@pytest.fixture
+def files(tmp_path):
+    paths = write_sample_files(tmp_path, n_files=9, steps=2)
+    for i, p in enumerate(paths):  # attributes that drop_conflicts must drop, or keep
+        with nc4.Dataset(p, "a") as nc:
+            nc.history = "made by test" if i != 4 else "edited later"  # conflict: dropped
+            if i == 7:
+                nc.note = "only in file 7"  # in one file only: kept
+            nc["temp"].comment = "same everywhere"
+    return paths
+
+
+@pytest.fixture
+def small_fan_in(monkeypatch):
+    monkeypatch.setattr(_tree_combine, "FAN_IN", 2)  # 9 files: four levels of combining
+
+
+def assert_same_dataset(ds, serial):
+    assert list(ds.variables) == list(serial.variables)
+    assert ds.attrs == serial.attrs
+    assert ds.encoding.get("skipped_files") == serial.encoding.get("skipped_files")
+    assert set(ds.xindexes) == set(serial.xindexes)
+    for name, var in serial.variables.items():
+        got = ds.variables[name]
+        assert got.dims == var.dims, name
+        assert got.attrs == var.attrs, name
+        assert repr(got.encoding) == repr(var.encoding), name  # NaN fill values
+        if hasattr(var.data, "manifest"):
+            assert got.data.metadata == var.data.metadata, name
+            assert got.data.manifest == var.data.manifest, name
+        else:
+            np.testing.assert_array_equal(got.values, var.values)
+            assert got.dtype == var.dtype
+
+
+def test_tree_combine_equals_serial(files, client, small_fan_in):
+    serial = vzcore.open_virtual_mfdataset(files)
+    assert "history" not in serial.attrs
+    assert serial.attrs["note"] == "only in file 7"
+    ds = vzcore.open_virtual_mfdataset(files, parallel=client)
+    assert_same_dataset(ds, serial)
+
+
+def test_files_out_of_order(files, client, small_fan_in):
+    shuffled = [files[i] for i in (3, 0, 8, 5, 1, 7, 4, 2, 6)]
+    serial = vzcore.open_virtual_mfdataset(files)
+    ds = vzcore.open_virtual_mfdataset(shuffled, parallel=client)
+    assert_same_dataset(ds, serial)
+    column = ds["temp"].data.manifest.path_array()[:, 0, 0]
+    names = list(dict.fromkeys(p.rsplit("/", 1)[1] for p in column))
+    assert names == [f"sample_{i:03d}.nc" for i in range(9)]
+
+
+@pytest.mark.parametrize("batch", [2, 4])
+def test_batched_scans_out_of_order_with_a_bad_file(files, tmp_path, client, monkeypatch, batch):
+    monkeypatch.setattr(_tree_combine, "FAN_IN", 3)
+    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: batch)
+    bad = tmp_path / "sample_100.nc"
+    bad.write_bytes(files[0].read_bytes()[:300])
+    shuffled = [files[i] for i in (3, 0, 8, 5)] + [bad] + [files[i] for i in (1, 7, 4, 2, 6)]
+    serial = vzcore.open_virtual_mfdataset(shuffled, errors="skip")
+    ds = vzcore.open_virtual_mfdataset(shuffled, errors="skip", parallel=client)
+    assert_same_dataset(ds, serial)
+
+
+def test_nested_along_an_existing_dimension(files, client, small_fan_in):
+    serial = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time")
+    ds = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time",
+                                       parallel=client)
+    assert_same_dataset(ds, serial)
+
+
+@pytest.mark.parametrize("errors", ["skip", "warn"])
+def test_errors_skip_and_warn(files, tmp_path, client, small_fan_in, errors):
+    bad = tmp_path / "sample_100.nc"
+    bad.write_bytes(files[0].read_bytes()[:300])  # truncated HDF5
+    paths = [files[2], bad, *files[:2], *files[3:]]
+    if errors == "warn":
+        with pytest.warns(VZSkippedFilesWarning, match=r"sample_100\.nc"):
+            serial = vzcore.open_virtual_mfdataset(paths, errors=errors)
+        with pytest.warns(VZSkippedFilesWarning, match=r"sample_100\.nc"):
+            ds = vzcore.open_virtual_mfdataset(paths, errors=errors, parallel=client)
+    else:
+        serial = vzcore.open_virtual_mfdataset(paths, errors=errors)
+        ds = vzcore.open_virtual_mfdataset(paths, errors=errors, parallel=client)
+    assert ds.encoding["skipped_files"] == [str(bad)]
+    assert_same_dataset(ds, serial)
+
+
+def test_errors_raise_raises_the_scan_error(files, tmp_path, client):
+    bad = tmp_path / "sample_100.nc"
+    bad.write_bytes(files[0].read_bytes()[:300])
+    with pytest.raises(vzcore.VZError) as serial:
+        vzcore.open_virtual_mfdataset([*files, bad])
+    with pytest.raises(type(serial.value), match=r"sample_100\.nc"):
+        vzcore.open_virtual_mfdataset([*files, bad], parallel=client)
+
+
+def test_combine_errors_are_raised_from_the_workers(files, tmp_path, client, small_fan_in):
+    (tmp_path / "other").mkdir()
+    other = write_sample_files(tmp_path / "other", n_files=5, steps=3)[1]  # days 4-6
+    overlapping = [*files, other]
+    with pytest.raises(CombineError, match="overlap"):
+        vzcore.open_virtual_mfdataset(overlapping)
+    with pytest.raises(CombineError, match="overlap"):
+        vzcore.open_virtual_mfdataset(overlapping, parallel=client)
+
+
+def test_active_client_is_used_for_dask(files, client):
+    serial = vzcore.open_virtual_mfdataset(files)
+    def transitions(dask_scheduler):
+        return dask_scheduler.transition_counter
+
+    with client.as_current():
+        before = client.run_on_scheduler(transitions)
+        ds = vzcore.open_virtual_mfdataset(files, parallel="dask")
+        after = client.run_on_scheduler(transitions)
+    assert after - before >= 2 * len(files)  # a scan and a summary task per file, at least
+    assert_same_dataset(ds, serial)
+
+
+def test_client_with_preprocess_uses_the_executor_path(files, client):
+    def keep_temp(ds):
+        return ds[["temp"]]
+
+    serial = vzcore.open_virtual_mfdataset(files, preprocess=keep_temp)
+    ds = vzcore.open_virtual_mfdataset(files, preprocess=keep_temp, parallel=client)
+    assert_same_dataset(ds, serial)
+
+
+def test_progress_bar_follows_the_cluster(files, client, capfd):
+    vzcore.open_virtual_mfdataset(files, parallel=client, progress=True)
+    err = capfd.readouterr().err
+    assert "9/9" in err
+
+
+def test_parts_travel_in_compact_form(files):
+    import pickle
+
+    from vzcore._compact import CompactDataset
+
+    part = _tree_combine._leaf((files[0], {}), 0)
+    travelled = pickle.loads(pickle.dumps(part, protocol=5))
+    assert isinstance(travelled.data, CompactDataset)
+    assert_same_dataset(travelled.dataset(), vzcore.open_virtual_dataset(files[0]))

@@ -1,0 +1,396 @@
+"""Scanning and combining many files on a dask.distributed cluster, as a tree reduction.
+
+With ``parallel=`` a :class:`distributed.Client` (or ``"dask"`` while a Client is active),
+:func:`open_on_cluster` runs the whole of ``open_virtual_mfdataset`` on the workers:
+
+1. one task per file scans it (retrying transient remote failures, see :func:`scan_file`)
+   and keeps its dataset, in compact form (:mod:`vzcore._compact`), on the worker;
+2. a second, tiny task per file sends the client a :class:`Summary` (a few numbers per
+   file: its data variables and the first and last value of each indexed coordinate),
+   which drives the progress bar and ``errors=``;
+3. from the summaries the client orders the files (by coordinate values for
+   ``combine="by_coords"``, as given for ``"nested"``), then submits combine tasks over
+   groups of ``fan_in`` consecutive results, then over groups of those, ... to one; each
+   task runs :func:`~vzcore._combine.combine_virtual` (every check included) on a worker.
+
+The client holds futures and summaries, never a per-file dataset; only the final result
+travels to it. Combining in stages gives the same dataset as combining all files at once
+when the files tile one dimension in order. Attributes combined with
+``combine_attrs="drop_conflicts"`` (the default) are kept associative by carrying, with each
+partial result, the attribute names already dropped below it. Layouts for which staging is
+not known to be exact (several concatenation dimensions, files with different variables,
+overlapping or tied coordinates, a new dimension, callable ``combine_attrs``) are combined
+in one task on a worker, still off the client. (``preprocess=`` and N-D nested lists take
+the executor path of :mod:`vzcore._executors` instead.)
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import warnings
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import xarray as xr
+
+from vzcore._compact import CompactDataset, expand, to_compact
+from vzcore.errors import VZError, VZSkippedFilesWarning
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "Failed",
+    "Summary",
+    "is_transient",
+    "open_on_cluster",
+    "resolve_client",
+    "scan_file",
+]
+
+DEFAULT_RETRIES = 2
+"""Extra attempts per file after a transient failure (see :func:`is_transient`)."""
+
+_BACKOFF = 0.2
+"""Seconds before the first retry; doubled at each next one."""
+
+FAN_IN = 32
+"""Results combined by one task of the tree."""
+
+_PERMANENT_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+def is_transient(err: BaseException) -> bool:
+    """Tell whether a scan failure may pass on a retry: a timeout or a connection problem.
+
+    Never a :class:`~vzcore.errors.VZError` (the file itself is the problem), a missing
+    file or a permission error. Retried: other ``OSError`` (reset connections, timeouts),
+    the HTTP client's (aiohttp's) connection and payload errors, and HTTP answers that
+    say "try again" (408, 429, 500, 502, 503, 504).
+    """
+    if isinstance(err, (VZError, *_PERMANENT_OS_ERRORS)):
+        return False
+    if isinstance(err, OSError):  # TimeoutError and ConnectionError included
+        return True
+    kind = type(err)
+    if not kind.__module__.startswith("aiohttp"):
+        return False
+    status = getattr(err, "status", None)
+    if isinstance(status, int):
+        return status in _RETRY_STATUS
+    names = {k.__name__ for k in kind.__mro__}
+    return bool(names & {"ClientConnectionError", "ClientPayloadError", "ServerTimeoutError"})
+
+
+_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A file that could not be scanned (travels back from workers instead of raising)."""
+
+    path: str
+    error: BaseException
+
+
+def scan_file(
+    item: tuple[Any, dict[str, Any]],
+    retries: int = DEFAULT_RETRIES,
+    opener: Callable[..., xr.Dataset] | None = None,
+) -> xr.Dataset | Failed:
+    """Open one file as a virtual dataset; return :class:`Failed` instead of raising.
+
+    Transient failures (:func:`is_transient`) are retried ``retries`` times, after 0.2 s,
+    0.4 s, ...; a VZError or a permanent OSError is returned at once.
+    """
+    if opener is None:
+        from vzcore.api import open_virtual_dataset
+
+        opener = open_virtual_dataset
+    path, kwargs = item
+    for attempt in range(retries + 1):
+        try:
+            return opener(path, **kwargs)
+        except Exception as err:  # any failure travels back as data; see below
+            if attempt < retries and is_transient(err):
+                time.sleep(_BACKOFF * 2**attempt)
+                continue
+            if isinstance(err, VZError | OSError) or is_transient(err):
+                return Failed(os.fspath(path), err)  # errors= decides
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# -- on the workers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """A (partial) combine result on a worker: the dataset and what it was made of.
+
+    On the worker that made it, the dataset stays an xarray object (no conversion when the
+    next combine runs there too); whenever it is pickled (sent to another worker or to the
+    client) it travels in compact form and is rebuilt only where it is used.
+    """
+
+    data: xr.Dataset | CompactDataset
+    first: str
+    """Label of the first file in it (messages)."""
+    last: str
+    dropped: dict[Hashable | None, frozenset[str]] = field(default_factory=dict)
+    """Attribute names dropped as conflicting below this node, per variable (None: the
+    dataset's), for ``combine_attrs="drop_conflicts"``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        data = to_compact(self.data) if isinstance(self.data, xr.Dataset) else self.data
+        return (Part, (data, self.first, self.last, self.dropped))
+
+    def dataset(self) -> xr.Dataset:
+        """Return the dataset (rebuilt from the compact form when it travelled)."""
+        return self.data if isinstance(self.data, xr.Dataset) else expand(self.data)
+
+    @property
+    def label(self) -> str:
+        return self.first if self.first == self.last else f"{self.first} … {self.last}"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the client learns of one scanned file: enough to order it and nothing more."""
+
+    index: int
+    path: str
+    failed: BaseException | None = None
+    data_vars: tuple[str, ...] = ()
+    coords: dict[str, tuple[int, Any, Any]] = field(default_factory=dict)
+    """``dim: (length, first value, last value)`` of each indexed dimension coordinate."""
+
+
+def _leaf(item: tuple[Any, dict[str, Any]], retries: int) -> Part | Failed:
+    result = scan_file(item, retries)
+    if isinstance(result, Failed):
+        return result
+    path = os.fspath(item[0])
+    return Part(result, path, path)
+
+
+def _scan_batch(items: list[tuple[Any, dict[str, Any]]], retries: int) -> list[Part | Failed]:
+    """Scan consecutive files in one task (one scheduler round trip for several files)."""
+    return [_leaf(item, retries) for item in items]
+
+
+def _summarize_batch(start: int, paths: list[str], parts: list[Part | Failed]) -> list[Summary]:
+    return [_summary(start + k, p, part) for k, (p, part) in enumerate(zip(paths, parts,
+                                                                              strict=True))]
+
+
+def _combine_picks(
+    batches: list[list[Part | Failed]], picks: list[tuple[int, int]], options: dict[str, Any]
+) -> Part:
+    """Combine the files at ``picks`` (batch, position), in that order."""
+    parts = [batches[b][k] for b, k in picks]
+    assert all(isinstance(p, Part) for p in parts)  # failed files are never picked
+    return _combine_parts(parts, options)  # type: ignore[arg-type]  # checked above
+
+
+def _summary(index: int, path: str, part: Part | Failed) -> Summary:
+    if isinstance(part, Failed):
+        return Summary(index, path, failed=part.error)
+    ds = part.dataset()
+    coords = {}
+    for name in ds.xindexes:
+        var = ds.variables[name]
+        if var.dims == (name,) and var.size:
+            values = var.values
+            coords[str(name)] = (len(values), values[0], values[-1])
+    data_vars = tuple(sorted(str(n) for n in ds.data_vars))
+    return Summary(index, path, data_vars=data_vars, coords=coords)
+
+
+def _attr_sets(ds: xr.Dataset) -> dict[Hashable | None, set[str]]:
+    out: dict[Hashable | None, set[str]] = {None: set(ds.attrs)}
+    for name, var in ds.variables.items():
+        out[name] = set(var.attrs)
+    return out
+
+
+def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
+    """Combine consecutive parts with the same checks and rules as the serial path."""
+    from vzcore._combine import combine_virtual
+
+    if len(parts) == 1:
+        return parts[0]
+    datasets = [p.dataset() for p in parts]
+    combine = options["combine"]
+    kwargs = {k: v for k, v in options.items() if k != "combine"}
+    result = combine_virtual(
+        datasets, [p.label for p in parts], combine=combine,
+        nested=datasets if combine == "nested" else None, **kwargs,
+    )
+    dropped: dict[Hashable | None, frozenset[str]] = {}
+    if options.get("combine_attrs", "drop_conflicts") == "drop_conflicts":
+        below: dict[Hashable | None, set[str]] = {}
+        for p in parts:
+            for key, gone in p.dropped.items():
+                below.setdefault(key, set()).update(gone)
+        for ds in datasets:  # names some part had that the combine dropped now
+            for key, present in _attr_sets(ds).items():
+                have = result.attrs if key is None else (
+                    result.variables[key].attrs if key in result.variables else None
+                )
+                if have is not None:
+                    below.setdefault(key, set()).update(n for n in present if n not in have)
+        for key, names in below.items():
+            target = result.attrs if key is None else (
+                result.variables[key].attrs if key in result.variables else None
+            )
+            if target is None:
+                continue
+            for n in names:
+                target.pop(n, None)
+            dropped[key] = frozenset(names)
+    return Part(result, parts[0].first, parts[-1].last, dropped)
+
+
+# -- on the client --------------------------------------------------------------------------
+
+
+def resolve_client(parallel: Any) -> Any | None:
+    """Return the dask.distributed Client to use for ``parallel``, or None.
+
+    A Client is used as it is; ``"dask"`` means the active Client, if there is one.
+    """
+    try:
+        from distributed import Client, get_client
+    except ImportError:
+        return None
+    if isinstance(parallel, Client):
+        return parallel
+    if isinstance(parallel, str) and parallel == "dask":
+        try:
+            return get_client()
+        except ValueError:  # no active Client: dask's local scheduler (see _executors)
+            return None
+    return None
+
+
+def _order(summaries: list[Summary], combine: str, options: dict[str, Any]) -> list[int] | None:
+    """Return the order in which staged combining is exact, or None (combine at once)."""
+    if combine == "nested":
+        return list(range(len(summaries)))
+    if len({s.data_vars for s in summaries}) != 1:
+        return None  # several groups of variables: xarray merges them
+    dims = set(summaries[0].coords)
+    if any(set(s.coords) != dims for s in summaries):
+        return None
+    varying = [d for d in dims if len({repr(s.coords[d]) for s in summaries}) > 1]
+    if len(varying) != 1:
+        return None  # none or several concatenation dimensions
+    dim = varying[0]
+    firsts = [s.coords[dim][1] for s in summaries]
+    lasts = [s.coords[dim][2] for s in summaries]
+    try:
+        ascending = all(f <= last for f, last in zip(firsts, lasts, strict=True))
+        descending = all(f >= last for f, last in zip(firsts, lasts, strict=True))
+        if not (ascending or descending):
+            return None
+        order = sorted(range(len(summaries)), key=lambda k: firsts[k], reverse=not ascending)
+        for a, b in itertools.pairwise(order):  # strictly apart: no ties, no overlap
+            if not (lasts[a] < firsts[b] if ascending else lasts[a] > firsts[b]):
+                return None
+    except TypeError:  # unorderable values
+        return None
+    return order
+
+
+def open_on_cluster(
+    client: Any,
+    flat_paths: list[Any],
+    open_kwargs: dict[str, Any],
+    *,
+    combine: str,
+    concat_dim: Any,
+    errors: str,
+    retries: int,
+    progress: Any,
+    combine_options: dict[str, Any],
+    fan_in: int | None = None,
+) -> xr.Dataset:
+    """Run ``open_virtual_mfdataset`` on the cluster of ``client`` (module docstring)."""
+    from distributed import as_completed
+
+    fan_in = FAN_IN if fan_in is None else fan_in
+
+    from vzcore._executors import _progress
+
+    n = len(flat_paths)
+    size = _batch_size(n, len(client.scheduler_info().get("workers", {})), fan_in)
+    bar = _progress(n, progress)
+    summaries: list[Summary | None] = [None] * n
+    try:
+        batches = [
+            client.submit(_scan_batch, [(p, open_kwargs) for p in flat_paths[i : i + size]],
+                          retries, pure=False)
+            for i in range(0, n, size)
+        ]
+        futures = [
+            client.submit(_summarize_batch, b * size,
+                          [os.fspath(p) for p in flat_paths[b * size : (b + 1) * size]], batch,
+                          pure=False)
+            for b, batch in enumerate(batches)
+        ]
+        for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # distributed is untyped
+            got = fut.result()
+            for s in got:
+                summaries[s.index] = s
+            bar.update(len(got))
+    finally:
+        bar.close()
+    done = [s for s in summaries if s is not None]
+    failed = [s for s in done if s.failed is not None]
+    if failed and errors == "raise":
+        assert failed[0].failed is not None
+        raise failed[0].failed
+    if failed and errors == "warn":
+        listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
+        warnings.warn(f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+                      VZSkippedFilesWarning, stacklevel=3)
+    kept = [s for s in done if s.failed is None]
+    if not kept:
+        raise VZError("none of the files could be scanned") from failed[0].failed
+    options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
+    staged = (
+        not callable(combine_options.get("combine_attrs"))
+        and not (combine == "nested" and _new_dim(concat_dim, kept))
+    )
+    order = _order(kept, combine, options) if staged else None
+    indexes = [s.index for s in kept] if order is None else [kept[k].index for k in order]
+    group = len(indexes) if order is None else fan_in  # None: one task over every file
+    level = []
+    for g in range(0, len(indexes), group):
+        used: dict[int, int] = {}  # batch number -> its position among this task's inputs
+        picks = [(used.setdefault(i // size, len(used)), i % size)
+                 for i in indexes[g : g + group]]
+        level.append(client.submit(_combine_picks, [batches[b] for b in used], picks, options,
+                                   pure=False))
+    while len(level) > 1:
+        level = [
+            client.submit(_combine_parts, level[i : i + fan_in], options, pure=False)
+            for i in range(0, len(level), fan_in)
+        ]
+    del batches, futures  # let the workers release the per-file results
+    result = level[0].result().dataset()
+    if failed:
+        result.encoding["skipped_files"] = [f.path for f in failed]
+    return result  # type: ignore[no-any-return]
+
+
+def _batch_size(n: int, workers: int, fan_in: int) -> int:
+    """Files per scan task: up to ``fan_in``, and at least 8 tasks per worker to balance."""
+    return max(1, min(fan_in, n // (8 * max(1, workers))))
+
+
+def _new_dim(concat_dim: Any, kept: list[Summary]) -> bool:
+    dims = [concat_dim] if isinstance(concat_dim, str) else list(concat_dim or [])
+    return any(d not in kept[0].coords for d in dims)

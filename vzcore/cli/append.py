@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     import vzcore
     from vzcore._combine import combine_virtual
     from vzcore.cli.inputs import expand_inputs
-    from vzcore.cli.outputs import is_icechunk_repo, write_group
+    from vzcore.cli.outputs import explain_refusal, is_icechunk_repo, refs_options, write_group
     from vzcore.cli.scan import open_kwargs, report
     from vzcore.cli.stats import Stats
 
@@ -138,15 +138,16 @@ def run(args: argparse.Namespace) -> int:
     fmt = output_format(args.target, None)
     if is_icechunk_repo(args.target) or not args.target:  # pragma: no cover - handled above
         raise UsageError(f"{args.target!r} is not references to append to")
-    existing = vzcore.open_virtual_dataset(
-        args.target,
-        reader="kerchunk",
-        storage_options=so,
-        group=args.group,
-        loadable_variables=args.loadable,
-        drop_variables=args.drop,
-        reader_options={"allowed_prefixes": args.allow} if args.allow else None,
-    )
+    with explain_refusal(args.target):
+        existing = vzcore.open_virtual_dataset(
+            args.target,
+            reader="kerchunk",
+            storage_options=so,
+            group=args.group,
+            loadable_variables=args.loadable,
+            drop_variables=args.drop,
+            reader_options=refs_options(args.allow),
+        )
     _check_after(existing, new, args.dim, args.target)
     new = _align_fill_values(existing, new)
     combined = combine_virtual(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import warnings
 from collections.abc import Sequence
 
 from vzcore.cli.options import add_common
@@ -93,8 +92,6 @@ def _setup_logging(args: argparse.Namespace) -> None:
     root.setLevel(logging.WARNING if level < logging.WARNING and not args.verbose >= 2 else level)
     logging.getLogger("vzcore").setLevel(level)
     logging.captureWarnings(True)  # library warnings become one log line on stderr
-    if args.quiet:
-        warnings.simplefilter("ignore")
 
 
 def _one_line(err: BaseException) -> str:
@@ -106,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vzcore.errors import VZError
 
     args = None
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("vzcore").level)
     try:
         parser, commands = build_parser()
         args = parser.parse_args(argv)
@@ -135,3 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+    finally:  # leave the process as it was (main() also runs inside other programs)
+        logging.captureWarnings(False)
+        root.handlers[:], root.level = saved[0], saved[1]
+        logging.getLogger("vzcore").setLevel(saved[2])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from vzcore.cli.options import UsageError, is_remote
@@ -17,7 +19,7 @@ from vzcore.cli.options import UsageError, is_remote
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
 
-__all__ = ["is_icechunk_repo", "read_refs", "write_group"]
+__all__ = ["explain_refusal", "is_icechunk_repo", "read_refs", "refs_options", "write_group"]
 
 _WRITERS = {"json": "kerchunk", "parquet": "parquet", "icechunk": "icechunk"}
 
@@ -34,6 +36,29 @@ def is_icechunk_repo(target: str) -> bool:
     )
 
 
+def refs_options(allow: list[str] | None) -> dict[str, Any] | None:
+    """Return the ``kerchunk`` reader options for ``--allow PREFIX`` arguments."""
+    return {"allowed_prefixes": allow} if allow else None
+
+
+@contextmanager
+def explain_refusal(refs: str) -> Iterator[None]:
+    """Turn the kerchunk reader's refusal of a URL into the command-line remedy (--allow)."""
+    try:
+        yield
+    except PermissionError as err:
+        url = getattr(err, "url", None)
+        if url is None or type(err).__name__ != "ReferenceNotAllowedError":
+            raise
+        from vz_kerchunk._safety import _suggest_prefix
+
+        raise UsageError(
+            f"references {refs!r} point to {url!r}, outside their own directory, and are "
+            f"not followed there by default; if you trust them, pass --allow "
+            f"{_suggest_prefix(url)}"
+        ) from err
+
+
 def read_refs(
     target: str, storage_options: dict[str, Any] | None, allow: list[str] | None
 ) -> ManifestGroup:
@@ -45,10 +70,13 @@ def read_refs(
             f"{target!r} is an Icechunk repository; vz reads kerchunk references (JSON or "
             "Parquet) here. Open the repository with icechunk and xarray instead."
         )
-    options = {"allowed_prefixes": allow} if allow else None
-    return read_group(
-        target, reader="kerchunk", storage_options=storage_options, reader_options=options
-    )
+    with explain_refusal(target):
+        return read_group(
+            target,
+            reader="kerchunk",
+            storage_options=storage_options,
+            reader_options=refs_options(allow),
+        )
 
 
 def _writer(fmt: str) -> Any:

@@ -371,3 +371,22 @@ def test_scan_from_s3(archive: list[Path], tmp_path: Path, vz_s3) -> None:
     missing = vz("scan", f"s3://{vz_s3.bucket}/nothing/*.nc", "-o", str(out), *options)
     assert missing.returncode == 2
     assert "no file matches" in missing.stderr
+
+
+def test_info_lists_what_the_reader_cannot_represent(tmp_path: Path) -> None:
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "mixed.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("good", data=np.arange(12, dtype="i4").reshape(3, 4), chunks=(1, 4))
+        ragged = f.create_dataset("ragged", (2,), dtype=h5py.vlen_dtype(np.dtype("i4")))
+        ragged[0] = [1, 2, 3]
+        ragged[1] = [4]
+    res = vz("info", str(path), "--json")
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout)
+    assert [r["name"] for r in info["variables"]] == ["good"]
+    assert info["variables"][0]["state"] == "virtual"
+    assert [u["name"] for u in info["unsupported"]] == ["ragged"]
+    assert "variable-length" in info["unsupported"][0]["reason"]
+    text = vz("info", str(path))
+    assert "ragged: unsupported (variable-length" in text.stdout

@@ -52,8 +52,8 @@ def _scan_source(
     from vzcore.errors import UnsupportedFeatureError
 
     unsupported: list[dict[str, str]] = []
+    drop: list[str] = []  # as the reader names them (HDF5: "/path/name")
     while True:
-        drop = [u["name"] for u in unsupported]
         try:
             tree = read_group(
                 target,
@@ -65,7 +65,8 @@ def _scan_source(
         except UnsupportedFeatureError as err:
             if err.variable is None or err.variable in drop or len(drop) >= _MAX_UNSUPPORTED:
                 raise
-            unsupported.append({"name": err.variable, "reason": err.feature})
+            drop.append(err.variable)
+            unsupported.append({"name": err.variable.lstrip("/"), "reason": err.feature})
 
 
 def _default_loaded(tree: Any) -> set[str]:
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
     so = parse_storage_options(args.storage_option)
     refs = _is_refs(args.target)
+    unsupported: list[dict[str, str]]
     if refs:
         tree, unsupported = read_refs(args.target, so, args.allow), []
     else:

@@ -71,7 +71,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
             description=doc,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        command.add_arguments(p)  # type: ignore[attr-defined]  # the command protocol
+        command.add_arguments(p)  # the command protocol (load_command returns Any)
         add_common(p)
         loaded[spec.name] = command
     return parser, loaded

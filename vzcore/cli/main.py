@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -92,6 +93,9 @@ def _setup_logging(args: argparse.Namespace) -> None:
     root.setLevel(logging.WARNING if level < logging.WARNING and not args.verbose >= 2 else level)
     logging.getLogger("vzcore").setLevel(level)
     logging.captureWarnings(True)  # library warnings become one log line on stderr
+    # Icechunk logs from Rust to stderr, read from ICECHUNK_LOG when it is imported: keep
+    # its advice-level warnings out of normal runs (-v shows them, as for our own logs).
+    os.environ.setdefault("ICECHUNK_LOG", {0: "error", 1: "warn"}.get(args.verbose, "info"))
 
 
 def _one_line(err: BaseException) -> str:

@@ -45,6 +45,19 @@ def vz(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     )
 
 
+def vz_here(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``vz ARGS`` in this process (for quick error checks); same result shape as vz()."""
+    import contextlib
+    import io
+
+    from vzcore.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["vz", *args], code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Four daily netCDF4 files, written by netCDF4-python through xarray."""
@@ -130,11 +143,11 @@ def test_scan_errors_are_one_line_with_exit_code_2(tmp_path: Path, archive: list
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "x.json").exists()
 
-    res = vz("scan", str(archive[0]), "-o", str(tmp_path / "x.unknown"))
+    res = vz_here("scan", str(archive[0]), "-o", str(tmp_path / "x.unknown"))
     assert res.returncode == 2
     assert "--format" in res.stderr
 
-    res = vz("scan", "-o", str(tmp_path / "x.json"))  # argparse usage error
+    res = vz_here("scan", "-o", str(tmp_path / "x.json"))  # argparse usage error
     assert res.returncode == 2
     assert "usage: vz scan" in res.stderr
 
@@ -167,7 +180,7 @@ def test_info_on_a_source_file_and_on_references(archive: list[Path], tmp_path: 
 
     out = tmp_path / "refs.json"
     assert vz("scan", *map(str, archive), "-o", str(out), "-q").returncode == 0
-    refused = vz("info", str(out))
+    refused = vz_here("info", str(out))
     assert refused.returncode == 2
     assert "--allow " in refused.stderr
     text = vz("info", str(out), *allow(archive))
@@ -195,12 +208,12 @@ def test_verify_exit_codes(archive: list[Path], tmp_path: Path) -> None:
     assert report["ok"] is False
     assert [s["url"] for s in report["stale"]] == [(data / "sample_002.nc").as_uri()]
     assert [m["url"] for m in report["missing"]] == [(data / "sample_003.nc").as_uri()]
-    text = vz("verify", str(out))
+    text = vz_here("verify", str(out))
     assert text.returncode == 1
     assert "sample_003.nc" in text.stdout
     assert "FAILED" in text.stdout
 
-    gone = vz("verify", str(tmp_path / "no-such.json"))
+    gone = vz_here("verify", str(tmp_path / "no-such.json"))
     assert gone.returncode == 2
     assert "no-such.json" in gone.stderr
 
@@ -270,7 +283,7 @@ def test_append_to_json_references(archive: list[Path], tmp_path: Path) -> None:
     assert "time" in overlap.stderr
     assert refs.read_bytes() == before  # nothing written
 
-    other = vz("append", str(refs), str(archive[0]), "--dim", "nope", *allow(archive))
+    other = vz_here("append", str(refs), str(archive[0]), "--dim", "nope", *allow(archive))
     assert other.returncode == 2
     assert "'nope'" in other.stderr
 
@@ -302,7 +315,7 @@ def test_rename_repoints_references(archive: list[Path], tmp_path: Path) -> None
     assert_same_values(open_refs(moved), originals(sorted(new.glob("*.nc"))))
     assert vz("verify", str(moved), "--allow", new.as_uri() + "/").returncode == 0
 
-    none = vz(
+    none = vz_here(
         "rename",
         str(refs),
         *allow([old / "x"]),
@@ -388,5 +401,5 @@ def test_info_lists_what_the_reader_cannot_represent(tmp_path: Path) -> None:
     assert info["variables"][0]["state"] == "virtual"
     assert [u["name"] for u in info["unsupported"]] == ["ragged"]
     assert "variable-length" in info["unsupported"][0]["reason"]
-    text = vz("info", str(path))
+    text = vz_here("info", str(path))
     assert "ragged: unsupported (variable-length" in text.stdout

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from vzcore.cli import CommandRegistry
     from vzcore.registry import ReaderRegistry, WriterRegistry
 
 __all__ = ["hookimpl", "hookspec"]
@@ -51,4 +52,24 @@ def vz_register_writers(registry: WriterRegistry) -> None:
     ----------
     registry
         Call ``registry.add(WriterSpec(name=..., load="pkg.module:Writer"))`` once per writer.
+    """
+
+
+# -- command line: called when the ``vz`` command starts, never by ``import vzcore`` -------
+
+
+@hookspec
+def vz_register_commands(registry: CommandRegistry) -> None:
+    """Register subcommands of the ``vz`` command line.
+
+    Parameters
+    ----------
+    registry
+        Call ``registry.add(CommandSpec(name=..., help=..., load="pkg.module:command"))``
+        once per subcommand. ``load`` names an object (a module works) with
+        ``add_arguments(parser: argparse.ArgumentParser) -> None`` and
+        ``run(args: argparse.Namespace) -> int | None``; it is imported when ``vz`` builds
+        its parser, so keep heavy imports inside ``run``. ``run`` returns the exit code
+        (None means 0) and may raise :class:`~vzcore.errors.VZError`, which ``vz`` prints
+        as one line with exit code 2.
     """

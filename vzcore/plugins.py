@@ -165,17 +165,21 @@ class _Manager:
             ("vz_register_writers", self._writers),
         ]
         for hook_name, registry in calls:
-            caller = getattr(self._pm.hook, hook_name)
-            # Each implementation is called on its own so one failure stays contained.
-            for impl in reversed(caller.get_hookimpls()):
-                dist, version = self._info.get(impl.plugin_name, ("", ""))
-                registry._begin(impl.plugin_name, dist, version)
-                try:
-                    impl.function(**dict.fromkeys(impl.argnames, registry))
-                except Exception as err:  # noqa: BLE001  # plugin boundary: the plugin's code failed
-                    registry._drop_plugin(impl.plugin_name)
-                    _warn(impl.plugin_name, (dist, version), f"{hook_name} failed: {err}", err)
-            registry._begin("", "", "")
+            self.call_registration_hook(hook_name, registry)
+
+    def call_registration_hook(self, hook_name: str, registry: Any) -> None:
+        """Call ``hook_name(registry)`` on every plugin, each on its own (failures warn)."""
+        caller = getattr(self._pm.hook, hook_name)
+        # Each implementation is called on its own so one failure stays contained.
+        for impl in reversed(caller.get_hookimpls()):
+            dist, version = self._info.get(impl.plugin_name, ("", ""))
+            registry._begin(impl.plugin_name, dist, version)
+            try:
+                impl.function(**dict.fromkeys(impl.argnames, registry))
+            except Exception as err:  # noqa: BLE001  # plugin boundary: the plugin's code failed
+                registry._drop_plugin(impl.plugin_name)
+                _warn(impl.plugin_name, (dist, version), f"{hook_name} failed: {err}", err)
+        registry._begin("", "", "")
 
     # -- queries -------------------------------------------------------------------------
 
@@ -250,6 +254,17 @@ def register_plugin(plugin: object, name: str) -> None:
 def unregister_plugin(name: str) -> None:
     """Remove a plugin added with :func:`register_plugin`."""
     _manager.unregister(name)
+
+
+def register_commands(registry: Any) -> None:
+    """Fill ``registry`` (a :class:`vzcore.cli.CommandRegistry`) from ``vz_register_commands``.
+
+    Called by the ``vz`` command line only, so that plugins' subcommands cost nothing to
+    ``import vzcore``.
+    """
+    _manager._ensure()
+    with _manager._lock:
+        _manager.call_registration_hook("vz_register_commands", registry)
 
 
 def list_plugins() -> list[PluginInfo]:

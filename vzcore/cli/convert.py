@@ -1,0 +1,73 @@
+"""Convert references between kerchunk JSON, Parquet, zarr v2/v3 metadata and Icechunk.
+
+Examples::
+
+    vz convert refs.json refs.parq
+    vz convert refs.json refs-v3.json --zarr-format 3
+    vz convert refs.parq repo.icechunk
+
+The references are copied as they are: no source file is read again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from vzcore.cli.options import FORMATS, output_format, parse_storage_options
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``convert`` arguments."""
+    parser.add_argument("source", metavar="IN", help="kerchunk references (JSON or Parquet)")
+    parser.add_argument("output", metavar="OUT", help="where to write")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: from OUT's extension)",
+    )
+    parser.add_argument(
+        "--zarr-format",
+        type=int,
+        choices=(2, 3),
+        default=None,
+        help="zarr metadata of kerchunk outputs (default 2)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("w", "w-"),
+        default="w-",
+        help="w- (default) refuses to replace OUT; w replaces it",
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=None,
+        metavar="PREFIX",
+        help="URL prefix the references may point into, repeatable",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read IN, write OUT."""
+    from vzcore.cli.outputs import read_refs, write_group
+    from vzcore.cli.scan import report
+    from vzcore.cli.stats import Stats
+
+    t0 = time.perf_counter()
+    so = parse_storage_options(args.storage_option)
+    fmt = output_format(args.output, args.format)
+    group = read_refs(args.source, so, args.allow)
+    write_group(
+        group,
+        args.output,
+        fmt,
+        mode=args.mode,
+        zarr_format=args.zarr_format,
+        storage_options=so,
+        message=f"vz convert {args.source}",
+    )
+    report(Stats.of(group), args.output, fmt, so, t0, args.json)
+    return 0

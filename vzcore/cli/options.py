@@ -1,0 +1,137 @@
+"""Options and helpers shared by the ``vz`` commands: storage options, formats, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from vzcore.errors import VZError
+
+__all__ = [
+    "add_common",
+    "emit_json",
+    "human_bytes",
+    "is_remote",
+    "output_format",
+    "parse_storage_options",
+    "path_size",
+]
+
+FORMATS = ("json", "parquet", "icechunk")
+
+
+class UsageError(VZError, ValueError):
+    """A command-line argument that cannot work (exit code 2)."""
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Add the options every command takes: verbosity, --debug, --storage-option."""
+    group = parser.add_argument_group("common options")
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only results and errors (no progress bar, no warnings)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more on stderr (-v: info, -vv: debug, with vzcore.io requests)",
+    )
+    group.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    group.add_argument(
+        "--storage-option",
+        "-S",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="storage_option",
+        help="fsspec option for remote URLs, repeatable; VALUE is parsed as "
+        "JSON when it can be (true, 3, {...}); a dotted KEY nests "
+        "(client_kwargs.region_name=us-east-1)",
+    )
+
+
+def parse_storage_options(items: list[str]) -> dict[str, Any] | None:
+    """Turn ``KEY=VALUE`` strings into an fsspec ``storage_options`` dict (None when empty)."""
+    if not items:
+        return None
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(
+                f"--storage-option {item!r} is not KEY=VALUE; e.g. -S anon=true or "
+                "-S endpoint_url=http://127.0.0.1:9000"
+            )
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        *parents, last = key.split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise UsageError(f"--storage-option {item!r}: {p!r} is already a value")
+        node[last] = value
+    return out
+
+
+def is_remote(target: str) -> bool:
+    """Return True for a URL that is not a local path (``s3://``, ``https://``, ...)."""
+    return "://" in target and not target.startswith("file://")
+
+
+def output_format(target: str, given: str | None) -> str:
+    """Return the output format: ``given``, else guessed from the target's extension."""
+    if given is not None:
+        return given
+    name = target.rstrip("/").lower()
+    if name.endswith((".json", ".json.gz")):
+        return "json"
+    if name.endswith((".parq", ".parquet")):
+        return "parquet"
+    if name.endswith(".icechunk"):
+        return "icechunk"
+    raise UsageError(
+        f"cannot tell the output format of {target!r} from its name; pass --format "
+        "json|parquet|icechunk or name it *.json, *.parq/*.parquet or *.icechunk"
+    )
+
+
+def path_size(target: str, storage_options: dict[str, Any] | None = None) -> int:
+    """Return the size in bytes of a file, or of everything under a directory."""
+    if not is_remote(target):
+        path = target.removeprefix("file://")
+        if os.path.isdir(path):
+            return sum(
+                os.path.getsize(os.path.join(root, f))
+                for root, _, files in os.walk(path)
+                for f in files
+            )
+        return os.path.getsize(path) if os.path.exists(path) else 0
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(target, **(storage_options or {}))
+    return int(fs.du(path, total=True))
+
+
+def human_bytes(n: float) -> str:
+    """Return ``n`` bytes as a short human-readable size (``1.2 MB``)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"  # pragma: no cover - unreachable
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as JSON on stdout."""
+    json.dump(obj, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")

@@ -1,0 +1,96 @@
+"""Re-point references to a new URL prefix, e.g. after uploading the files.
+
+Example::
+
+    vz rename local.json --from file:///scratch/run42/ --to s3://bucket/run42/ -o s3.json
+
+Only paths that start with --from change; the command says how many did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from vzcore.cli.options import FORMATS, UsageError, output_format, parse_storage_options
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``rename`` arguments."""
+    parser.add_argument("source", metavar="REFS", help="kerchunk references (JSON or Parquet)")
+    parser.add_argument(
+        "--from",
+        dest="old",
+        required=True,
+        metavar="PREFIX",
+        help="prefix to replace (a local directory becomes file:///...)",
+    )
+    parser.add_argument(
+        "--to", dest="new", required=True, metavar="PREFIX", help="replacement prefix"
+    )
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: from OUT's extension)",
+    )
+    parser.add_argument("--zarr-format", type=int, choices=(2, 3), default=None)
+    parser.add_argument(
+        "--mode",
+        choices=("w", "w-"),
+        default="w-",
+        help="w- (default) refuses to replace OUT; w replaces it",
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=None,
+        metavar="PREFIX",
+        help="URL prefix the references may point into, repeatable",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def _as_url(prefix: str) -> str:
+    if "://" in prefix:
+        return prefix
+    import os
+
+    from vzcore._urls import to_url
+
+    url = to_url(prefix)
+    return url + "/" if prefix.endswith(os.sep) and not url.endswith("/") else url
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, rename, write."""
+    from vzcore.cli.outputs import read_refs, write_group
+    from vzcore.cli.scan import report
+    from vzcore.cli.stats import Stats
+
+    t0 = time.perf_counter()
+    so = parse_storage_options(args.storage_option)
+    fmt = output_format(args.output, args.format)
+    old, new = _as_url(args.old), args.new
+    group = read_refs(args.source, so, args.allow)
+    paths = group.referenced_paths()
+    changed = [p for p in paths if p.startswith(old)]
+    if not changed:
+        shown = ", ".join(repr(p) for p in paths[:3])
+        raise UsageError(
+            f"no reference starts with {old!r}; the references point to {shown}"
+            f"{' ...' if len(paths) > 3 else ''}"
+        )
+    renamed = group.rename_paths(lambda p: new + p[len(old) :] if p.startswith(old) else p)
+    write_group(
+        renamed,
+        args.output,
+        fmt,
+        mode=args.mode,
+        zarr_format=args.zarr_format,
+        storage_options=so,
+        message=f"vz rename {old} -> {new}",
+    )
+    report(Stats.of(renamed), args.output, fmt, so, t0, args.json, renamed_files=len(changed))
+    return 0

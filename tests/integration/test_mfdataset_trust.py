@@ -184,8 +184,9 @@ def test_xr_concat_of_virtual_datasets_refuses_differing_encodings(
 def test_open_virtual_mfdataset_refuses_differing_encodings(tmp_path, second, name, attr, va, vb):
     a = _write(tmp_path / "a.nc", 0)
     b = _write(tmp_path / "b.nc", STEPS, **second)
-    what = "fill values differ" if attr == "_FillValue" else f"attribute '{attr}' differs"
-    expected = re.escape(f"'{name}': {what} between '{a}' ({va}) and '{b}' ({vb})")
+    # files without missing chunks are refused on the CF attribute (a fill value only says
+    # what missing chunks read as)
+    expected = re.escape(f"'{name}': attribute '{attr}' differs between '{a}' ({va}) and '{b}' ({vb})")
     for combine in ({}, {"combine": "nested", "concat_dim": "time"}):
         with pytest.raises(CombineError, match=expected):
             vzcore.open_virtual_mfdataset([b, a] if not combine else [a, b], **combine)

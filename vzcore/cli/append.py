@@ -18,7 +18,7 @@ import argparse
 import time
 from typing import Any
 
-from vzcore.cli.options import UsageError, output_format, parse_storage_options
+from vzcore.cli.options import UsageError, add_allow_argument, output_format, parse_storage_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("inputs", nargs="+", metavar="PATH_OR_GLOB", help="new files")
     parser.add_argument("--dim", required=True, help="dimension to append along")
-    parser.add_argument(
-        "--allow",
-        action="append",
-        default=None,
-        metavar="PREFIX",
-        help="URL prefix the existing references may point into, repeatable",
+    add_allow_argument(
+        parser,
+        "URL prefix the existing references may point into, repeatable",
     )
     parser.add_argument(
         "--zarr-format",

@@ -14,39 +14,20 @@ from __future__ import annotations
 import argparse
 import time
 
-from vzcore.cli.options import FORMATS, output_format, parse_storage_options
+from vzcore.cli.options import (
+    add_allow_argument,
+    add_output_arguments,
+    output_format,
+    parse_storage_options,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``convert`` arguments."""
     parser.add_argument("source", metavar="IN", help="kerchunk references (JSON or Parquet)")
     parser.add_argument("output", metavar="OUT", help="where to write")
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default=None,
-        help="output format (default: from OUT's extension)",
-    )
-    parser.add_argument(
-        "--zarr-format",
-        type=int,
-        choices=(2, 3),
-        default=None,
-        help="zarr metadata of kerchunk outputs (default 2)",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=("w", "w-"),
-        default="w-",
-        help="w- (default) refuses to replace OUT; w replaces it",
-    )
-    parser.add_argument(
-        "--allow",
-        action="append",
-        default=None,
-        metavar="PREFIX",
-        help="URL prefix the references may point into, repeatable",
-    )
+    add_output_arguments(parser)
+    add_allow_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

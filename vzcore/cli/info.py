@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vzcore.cli.options import emit_json, human_bytes, parse_storage_options
+from vzcore.cli.options import add_allow_argument, emit_json, human_bytes, parse_storage_options
 
 _REF_SUFFIXES = (".json", ".json.gz", ".parq", ".parquet")
 _MAX_UNSUPPORTED = 100
@@ -25,12 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a source file (netCDF, HDF5, TIFF, ...) or kerchunk references",
     )
     parser.add_argument("--group", default=None, help="group inside a source file")
-    parser.add_argument(
-        "--allow",
-        action="append",
-        default=None,
-        metavar="PREFIX",
-        help="URL prefix that references may point into (default: their "
+    add_allow_argument(
+        parser,
+        "URL prefix that references may point into (default: their "
         "own directory and object stores), repeatable",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")

@@ -11,7 +11,9 @@ from typing import Any
 from vzcore.errors import VZError
 
 __all__ = [
+    "add_allow_argument",
     "add_common",
+    "add_output_arguments",
     "emit_json",
     "human_bytes",
     "is_remote",
@@ -25,6 +27,34 @@ FORMATS = ("json", "parquet", "icechunk")
 
 class UsageError(VZError, ValueError):
     """A command-line argument that cannot work (exit code 2)."""
+
+
+def add_output_arguments(
+    parser: argparse.ArgumentParser,
+    zarr_help: str = "zarr metadata of kerchunk outputs (default 2)",
+) -> None:
+    """Add ``--format``, ``--zarr-format`` and ``--mode``, shared by the writing commands."""
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: from OUT's extension)",
+    )
+    parser.add_argument("--zarr-format", type=int, choices=(2, 3), default=None, help=zarr_help)
+    parser.add_argument(
+        "--mode",
+        choices=("w", "w-"),
+        default="w-",
+        help="w- (default) refuses to replace OUT; w replaces it",
+    )
+
+
+def add_allow_argument(
+    parser: argparse.ArgumentParser,
+    help: str = "URL prefix the references may point into, repeatable",
+) -> None:
+    """Add ``--allow PREFIX`` (repeatable), for the commands that read existing references."""
+    parser.add_argument("--allow", action="append", default=None, metavar="PREFIX", help=help)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 import time
 
-from vzcore.cli.options import FORMATS, UsageError, output_format, parse_storage_options
+from vzcore.cli.options import (
+    UsageError,
+    add_allow_argument,
+    add_output_arguments,
+    output_format,
+    parse_storage_options,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,26 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--to", dest="new", required=True, metavar="PREFIX", help="replacement prefix"
     )
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write")
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default=None,
-        help="output format (default: from OUT's extension)",
-    )
-    parser.add_argument("--zarr-format", type=int, choices=(2, 3), default=None)
-    parser.add_argument(
-        "--mode",
-        choices=("w", "w-"),
-        default="w-",
-        help="w- (default) refuses to replace OUT; w replaces it",
-    )
-    parser.add_argument(
-        "--allow",
-        action="append",
-        default=None,
-        metavar="PREFIX",
-        help="URL prefix the references may point into, repeatable",
-    )
+    add_output_arguments(parser)
+    add_allow_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

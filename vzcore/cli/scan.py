@@ -19,7 +19,7 @@ from typing import Any
 
 from vzcore.cli.inputs import expand_inputs
 from vzcore.cli.options import (
-    FORMATS,
+    add_output_arguments,
     emit_json,
     human_bytes,
     output_format,
@@ -91,25 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OUT",
         help="output: refs.json, refs.parq, or a directory with --format icechunk",
     )
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default=None,
-        help="output format (default: from OUT's extension)",
-    )
-    parser.add_argument(
-        "--zarr-format",
-        type=int,
-        choices=(2, 3),
-        default=None,
-        help="zarr metadata of kerchunk outputs (default 2; Icechunk is 3)",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=("w", "w-"),
-        default="w-",
-        help="w- (default) refuses to replace OUT; w replaces it",
-    )
+    add_output_arguments(parser, "zarr metadata of kerchunk outputs (default 2; Icechunk is 3)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_combine_arguments(parser)
 

@@ -171,7 +171,9 @@ class ChunkManifest:
         return cls(table, pi, off, ln, flat_inline)
 
     @staticmethod
-    def _recode(pi: NDArray[np.unsignedinteger], dtype: np.dtype[np.unsignedinteger]) -> NDArray:
+    def _recode(
+        pi: NDArray[np.unsignedinteger], dtype: np.dtype[np.unsignedinteger]
+    ) -> NDArray[np.unsignedinteger]:
         """Cast ``pi`` to ``dtype`` keeping the two sentinels at the top of the new range."""
         if pi.dtype == dtype:
             return pi
@@ -278,17 +280,20 @@ class ChunkManifest:
 
     def missing(self) -> NDArray[np.bool_]:
         """Return a boolean grid, True where the chunk is not stored."""
-        return self._path_index == self.missing_code
+        result: NDArray[np.bool_] = self._path_index == self.missing_code
+        return result
 
     def is_inline(self) -> NDArray[np.bool_]:
         """Return a boolean grid, True where the chunk's bytes are held inline."""
-        return self._path_index == self.inline_code
+        result: NDArray[np.bool_] = self._path_index == self.inline_code
+        return result
 
     def path_array(self) -> NDArray[np.object_]:
         """Return per-chunk paths as an object array (``None`` for missing or inline chunks)."""
         table = np.array([*self._paths, None, None], dtype=object)
         codes = np.minimum(self._path_index, len(self._paths)).astype(np.intp)
-        return table[codes]
+        result: NDArray[np.object_] = table[codes]
+        return result
 
     def __getitem__(self, idx: tuple[int, ...]) -> ChunkRef | None:
         """Return the reference of one chunk, or None when it is missing."""

@@ -123,7 +123,7 @@ def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
     path = local_path(url)
     local = path is not None
     # Remote files: vzcore's opener (a block cache sized for object storage, counted reads).
-    handle = None if path is not None else open_url(url, storage_options)
+    handle: Any = None if path is not None else open_url(url, storage_options)
     try:
         size: int | None
         if path is not None:
@@ -134,7 +134,7 @@ def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
         else:
             size = getattr(handle, "size", None)
         try:
-            tif = tifffile.TiffFile(handle if handle is not None else path)
+            tif = tifffile.TiffFile(handle if path is None else path)
         except tifffile.TiffFileError as err:
             raise CorruptFileError(url, f"tifffile cannot parse it ({err})") from err
         except FileNotFoundError:
@@ -399,6 +399,7 @@ class _Builder:
             )
         elif level:
             dims = tuple(f"{d}{level}" for d in _dim_names(series.axes))
+        array: ManifestArray | np.ndarray
         if self.variable_name in self.drop:  # never parsed: only its shape is needed
             array, nodata = np.broadcast_to(np.uint8(0), tuple(series.shape)), None
         else:

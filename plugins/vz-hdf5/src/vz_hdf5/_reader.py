@@ -59,12 +59,12 @@ from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
 from vz_hdf5._names import decode_name, object_path
 from vz_hdf5._unlimited import pad_unlimited
+from vz_hdf5.plugin import HDF5_MAGIC
 
 __all__ = ["HDF5Reader"]
 
 _log = logging.getLogger(__name__)
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 NOT_A_VARIABLE = b"This is a netCDF dimension but not a netCDF variable"
 NON_COORD_PREFIX = "_nc4_non_coord_"
 
@@ -191,14 +191,7 @@ class HDF5Reader:
     @classmethod
     def sniff(cls, head: bytes, url: str) -> bool:
         """Return True when ``head`` holds the HDF5 signature at 0 or a user-block offset."""
-        if head[:8] == HDF5_SIGNATURE:
-            return True
-        offset = 512
-        while offset + 8 <= len(head):
-            if head[offset : offset + 8] == HDF5_SIGNATURE:
-                return True
-            offset *= 2
-        return False
+        return HDF5_MAGIC.found_in(head)  # the descriptor's signature, defined once
 
     @scan_session()  # one remote handle for h5py and the native chunk-index reader
     def read(

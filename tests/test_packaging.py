@@ -12,13 +12,15 @@ import pytest
 ROOT = Path(__file__).parents[1]
 
 CHECK = """
-import importlib, sys, vzcore
+import importlib, importlib.metadata, sys, vzcore
 target = sys.argv[1]
 assert vzcore.__file__.startswith(target), vzcore.__file__
+assert importlib.metadata.version("vzcore") == vzcore.__version__
 names = {p.name: p.distribution for p in vzcore.list_plugins()}
 for dist in sys.argv[2:]:
     module = importlib.import_module(dist.replace("-", "_"))
     assert module.__file__.startswith(target), module.__file__
+    assert module.__version__ == vzcore.__version__, (dist, module.__version__)
     assert names.get(dist.removeprefix("vz-")) == dist, (dist, names)
 import xarray as xr
 assert "virtualizarr" in xr.backends.list_engines()

@@ -67,7 +67,7 @@ def _show_codecs(codecs: Sequence[dict[str, Any]]) -> str:
 def _same(a: Any, b: Any) -> bool:
     """Equality of attribute values or arrays, NaN equal to NaN."""
     if type(a) is type(b) and isinstance(a, str | bytes | int):
-        return a == b
+        return bool(a == b)
     try:
         aa, bb = np.asarray(a), np.asarray(b)
         if aa.shape != bb.shape:

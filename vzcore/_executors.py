@@ -137,9 +137,11 @@ def _dask_map(
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # untyped
             yield index[fut.key], fut.result()
         return
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
-    results = dask.compute(*[dask.delayed(func)(x) for x in items])
+    # dask.compute is unannotated
+    results = compute(*[delayed(func)(x) for x in items])  # type: ignore[no-untyped-call]
     yield from enumerate(results)
 
 

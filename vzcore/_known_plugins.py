@@ -2,35 +2,48 @@
 
 This is a catalogue of names only (no parsing): it lets the "No reader for 'x.tif':
 install vz-tiff" message name the right distribution for a format that is not installed.
+It holds what that message needs and nothing more: each reader's distribution and magic
+bytes, and file name extensions only for a format without magic bytes (a name alone
+never suggests a format that has them). The plugins' own descriptors are the reference;
+``tests/test_known_plugins.py`` fails when this catalogue drifts from them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from vzcore.registry import Magic
 
-__all__ = ["KNOWN_READERS", "KNOWN_WRITERS", "suggest_reader", "suggest_writer"]
+__all__ = ["KNOWN_READERS", "KNOWN_WRITERS", "KnownReader", "suggest_reader", "suggest_writer"]
 
-_HDF5_USER_BLOCKS = (0, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
-KNOWN_READERS: dict[str, tuple[str, tuple[str, ...], tuple[Magic, ...]]] = {
-    "hdf5": (
+class KnownReader(NamedTuple):
+    """What the install hint knows of a first-party reader that may not be installed."""
+
+    distribution: str
+    """The distribution to install (``vz-<format>``)."""
+    extensions: tuple[str, ...]
+    """File name extensions, only for a format without magic bytes (empty otherwise)."""
+    magic: tuple[Magic, ...]
+    """The signatures of the reader's descriptor."""
+
+
+KNOWN_READERS: dict[str, KnownReader] = {
+    "hdf5": KnownReader(
         "vz-hdf5",
-        (".nc", ".nc4", ".h5", ".hdf5", ".he5", ".hdf"),
-        (Magic(b"\x89HDF\r\n\x1a\n", _HDF5_USER_BLOCKS),),
+        (),
+        (Magic(b"\x89HDF\r\n\x1a\n", (0, 512, 1024, 2048, 4096, 8192, 16384, 32768)),),
     ),
-    "netcdf3": (
-        "vz-netcdf3",
-        (".nc", ".cdf", ".nc3"),
-        (Magic(b"CDF\x01"), Magic(b"CDF\x02"), Magic(b"CDF\x05")),
+    "netcdf3": KnownReader(
+        "vz-netcdf3", (), (Magic(b"CDF\x01"), Magic(b"CDF\x02"), Magic(b"CDF\x05"))
     ),
-    "tiff": (
+    "tiff": KnownReader(
         "vz-tiff",
-        (".tif", ".tiff", ".gtiff", ".cog"),
+        (),
         (Magic(b"II*\x00"), Magic(b"MM\x00*"), Magic(b"II+\x00"), Magic(b"MM\x00+")),
     ),
-    "kerchunk": ("vz-kerchunk", (".json", ".parq", ".parquet"), ()),
+    "kerchunk": KnownReader("vz-kerchunk", (".json", ".parq", ".parquet"), ()),
 }
 
 KNOWN_WRITERS: dict[str, str] = {

@@ -195,11 +195,11 @@ def group_to_dataset(
 
     coord_names: set[str] = {n for n, v in variables.items() if v.dims == (n,)}
     if opts.decode_coords:
-        for v in variables.values():
-            listed = _coordinate_names(v.attrs)
+        for xv in variables.values():
+            listed = _coordinate_names(xv.attrs)
             if listed and all(c in variables for c in listed):
                 coord_names.update(listed)
-                v.encoding["coordinates"] = v.attrs.pop("coordinates")
+                xv.encoding["coordinates"] = xv.attrs.pop("coordinates")
         global_listed = _coordinate_names(group.attrs)
         coord_names.update(c for c in global_listed if c in variables)
     attrs = dict(group.attrs)
@@ -238,8 +238,9 @@ def _to_variable(
         values = values.astype(values.dtype.newbyteorder("="))
     # Wrapped as a backend array (as xarray's own backends hand data to its decoders), so
     # the Variables the decoders build skip xarray's duck-array probe (see _plain_numpy).
-    raw = xr.Variable(v.dims, LazilyIndexedArray(NumpyIndexingAdapter(np.asarray(values))),
-                      dict(v.attrs))
+    # xarray's NumpyIndexingAdapter.__init__ is unannotated
+    adapter = NumpyIndexingAdapter(np.asarray(values))  # type: ignore[no-untyped-call]
+    raw = xr.Variable(v.dims, LazilyIndexedArray(adapter), dict(v.attrs))
     if string_dims is not None and opts.concat_characters and not (
         v.dims and v.dims[-1] in string_dims
     ):
@@ -253,8 +254,10 @@ def _to_variable(
             decoded.encoding[RAW_ENCODING_KEY] = piece
         if decoded.dims == (name,):
             index_values = decoded.values
-            return xr.IndexVariable(decoded.dims, index_values, decoded.attrs, decoded.encoding,
-                                    fastpath=_plain_numpy(index_values))
+            return xr.IndexVariable(  # type: ignore[no-untyped-call]  # xarray's is unannotated
+                decoded.dims, index_values, decoded.attrs, decoded.encoding,
+                fastpath=_plain_numpy(index_values),
+            )
         decoded.load()  # xarray decodes lazily: surface decoding errors here
     except (ValueError, TypeError, OverflowError, ArithmeticError) as err:
         # xarray/pandas/cftime reject values their CF attributes cannot decode (e.g. times

@@ -175,7 +175,7 @@ class _Virtualize:
         self._dispatch("icechunk", store_or_session, options)
 
 
-@xr.register_dataset_accessor("virtualize")
+@xr.register_dataset_accessor("virtualize")  # type: ignore[no-untyped-call]  # unannotated
 class VirtualizeDatasetAccessor(_Virtualize):
     """``ds.virtualize``: write a virtual Dataset as references."""
 
@@ -231,7 +231,7 @@ class VirtualizeDatasetAccessor(_Virtualize):
         return _renamed(self._obj, _path_mapper(func_or_prefix_map))
 
 
-@xr.register_datatree_accessor("virtualize")
+@xr.register_datatree_accessor("virtualize")  # type: ignore[no-untyped-call]  # unannotated
 class VirtualizeDataTreeAccessor(_Virtualize):
     """``dt.virtualize``: write a virtual DataTree (every group) as one reference set."""
 

@@ -225,8 +225,29 @@ def _arrays(group: ManifestGroup) -> Iterator[tuple[str, ManifestArray]]:
                 yield (f"{path}/{name}" if path else name), var.data
 
 
+def _follow_every_reference(given: dict[str, Any] | None) -> dict[str, Any]:
+    """Return reader options, keyed by reader, that let a references reader follow all.
+
+    The ``kerchunk`` reader's allow-list guards handing data from foreign references to a
+    caller; verify hands none out: it stats the referenced files and decodes the byte
+    ranges it checks. So a user's own references verify wherever they are, unless the
+    caller gives an allow-list (flat options, or under ``"kerchunk"``).
+    """
+    from vzcore._open_options import is_keyed
+
+    flat = dict(given or {})
+    keyed = {k: dict(v) for k, v in flat.items()} if flat and is_keyed(flat) else {"kerchunk": flat}
+    refs = keyed.setdefault("kerchunk", {})
+    if not {"allowed_prefixes", "allowed_protocols"} & set(refs):
+        refs["allowed_prefixes"] = ["*"]
+    return keyed
+
+
 def _to_group(
-    target: Any, storage_options: dict[str, Any] | None, reader_options: dict[str, Any] | None
+    target: Any,
+    storage_options: dict[str, Any] | None,
+    reader_options: dict[str, Any] | None,
+    reader: str | None = None,
 ) -> ManifestGroup:
     from vzcore.group import ManifestGroup
 
@@ -235,15 +256,10 @@ def _to_group(
     if isinstance(target, str | os.PathLike):
         from vzcore.api import read_group
 
-        options = dict(reader_options or {})
-        if not {"allowed_prefixes", "allowed_protocols"} & set(options):
-            # The reader's allow-list guards handing data from foreign references to a
-            # caller; verify hands none out: it stats the referenced files and decodes the
-            # byte ranges it checks. So a user's own references verify wherever they are.
-            options["allowed_prefixes"] = ["*"]
+        # The reader is found like for any other file (magic bytes, then the name).
         return read_group(
-            target, reader="kerchunk", storage_options=storage_options,
-            reader_options=options,
+            target, reader=reader, storage_options=storage_options,
+            reader_options=_follow_every_reference(reader_options),
         )
     import xarray as xr
 
@@ -265,6 +281,7 @@ def verify(
     deep: bool = False,
     storage_options: dict[str, Any] | None = None,
     reader_options: dict[str, Any] | None = None,
+    reader: str | None = None,
 ) -> VerifyReport:
     """Check that references still match the files they point into.
 
@@ -273,7 +290,7 @@ def verify(
     target
         A virtual :class:`xarray.Dataset` or :class:`xarray.DataTree`, a
         :class:`~vzcore.ManifestGroup`, or the path/URL of kerchunk references (JSON or
-        Parquet, opened with the ``"kerchunk"`` reader of vz-kerchunk).
+        Parquet; vz-kerchunk's reader is found for them like for any file, see ``reader``).
     deep
         Also fetch and decode every chunk (reads all referenced bytes).
     storage_options
@@ -283,6 +300,10 @@ def verify(
         checked wherever they point (verify returns no data, so the reader's allow-list of
         URLs is not applied) unless ``allowed_prefixes`` or ``allowed_protocols`` is given
         here, e.g. ``{"allowed_prefixes": ["s3://bucket/data/"]}`` to refuse the rest.
+    reader
+        The reader of ``target`` when it is a path; None finds it as
+        :func:`open_virtual_dataset` does (magic bytes, then the name: ``.json``,
+        ``.parq``/``.parquet`` for kerchunk references).
 
     Returns
     -------
@@ -302,7 +323,7 @@ def verify(
     from vzcore.errors import RangeRequestsIgnoredError
 
     storage_options = sync_storage_options(storage_options) if storage_options else None
-    group = _to_group(target, storage_options, reader_options)
+    group = _to_group(target, storage_options, reader_options, reader)
     report = VerifyReport(deep=deep)
     arrays = list(_arrays(group))
     recorded = group.sources()

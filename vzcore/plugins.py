@@ -113,7 +113,8 @@ class _Manager:
             return
         with self._lock:
             if self._loaded:
-                return
+                # another thread loaded while this one waited (mypy cannot see threads)
+                return  # type: ignore[unreachable]
             self._reset()
             for ep in self._entry_points():
                 self._load_entry_point(ep)

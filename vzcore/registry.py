@@ -115,14 +115,16 @@ class _Registry[S: (ReaderSpec, WriterSpec)]:
 
     def __init__(self) -> None:
         self._specs: dict[str, S] = {}
-        self._current: dict[str, str] = {}
+        self._current: tuple[str, str, str] | None = None
 
     def _begin(self, plugin: str, distribution: str, version: str) -> None:
-        self._current = {"plugin": plugin, "distribution": distribution, "version": version}
+        self._current = (plugin, distribution, version)
 
     def add(self, spec: S) -> None:
         """Register ``spec`` under its name; a second spec of the same name is refused."""
-        spec = replace(spec, **self._current) if self._current else spec
+        if self._current is not None:
+            plugin, distribution, version = self._current
+            spec = replace(spec, plugin=plugin, distribution=distribution, version=version)
         if spec.name in self._specs:
             first = self._specs[spec.name]
             raise ValueError(

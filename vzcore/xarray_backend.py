@@ -39,11 +39,11 @@ def _path(filename_or_obj: Any) -> str | os.PathLike[str]:
 class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
     """Open archival files as virtual datasets of chunk references."""
 
-    description: ClassVar[str] = (  # type: ignore[misc]  # xarray declares a plain attribute
+    description: ClassVar[str] = (
         "Virtual datasets (chunk references) from netCDF/HDF5/TIFF files, via vzcore plugins"
     )
-    url: ClassVar[str] = "https://github.com/vzcore/vzcore"  # type: ignore[misc]  # as above
-    open_dataset_parameters: ClassVar[tuple[str, ...]] = (  # type: ignore[misc]  # as above
+    url: ClassVar[str] = "https://github.com/vzcore/vzcore"
+    open_dataset_parameters: ClassVar[tuple[str, ...]] = (
         "filename_or_obj",
         *OpenOptions.names(),
     )
@@ -51,7 +51,7 @@ class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
     def __repr__(self) -> str:
         return f"<VirtualiZarrBackendEntrypoint>\n  {self.description}\n  Learn more at {self.url}"
 
-    def open_dataset(  # type: ignore[override]  # explicit parameters instead of **kwargs
+    def open_dataset(  # explicit parameters instead of **kwargs
         self,
         filename_or_obj: Any,
         *,
@@ -85,7 +85,7 @@ class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
         )
         return open_dataset_with(_path(filename_or_obj), opts)
 
-    def open_datatree(  # type: ignore[override]  # explicit parameters instead of **kwargs
+    def open_datatree(  # explicit parameters instead of **kwargs
         self,
         filename_or_obj: Any,
         *,

@@ -26,8 +26,8 @@ __all__ = ["ManifestArray"]
 _HANDLED: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
-def _implements(*funcs: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def register(impl: Callable[..., Any]) -> Callable[..., Any]:
+def _implements[F: Callable[..., Any]](*funcs: Callable[..., Any]) -> Callable[[F], F]:
+    def register(impl: F) -> F:
         for f in funcs:
             _HANDLED[f] = impl
         return impl
@@ -146,10 +146,10 @@ class ManifestArray:
             return _equal(*inputs)
         raise VirtualArrayValuesError(f"numpy.{ufunc.__name__}")
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]  # elementwise, like numpy
+    def __eq__(self, other: object) -> Any:  # elementwise, like numpy
         return _equal(self, other)
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]  # elementwise
+    def __ne__(self, other: object) -> Any:  # elementwise
         return ~_equal(self, other)
 
     __hash__ = None  # type: ignore[assignment]  # elementwise __eq__: not hashable
@@ -263,6 +263,7 @@ class ManifestArray:
             axis += 1
         manifest = self._manifest.slice_grid(tuple(grid_key))
         meta = self._metadata.replace(shape=tuple(shape))
+        names: tuple[str, ...] | None
         if meta.dimension_names is not None and drop:
             names = tuple(n for i, n in enumerate(meta.dimension_names) if i not in drop)
         else:

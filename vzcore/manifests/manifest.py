@@ -22,7 +22,7 @@ It takes no part in equality: two manifests are equal when they reference the sa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -68,6 +68,11 @@ class ChunkManifest:
     """
 
     __slots__ = ("_inline", "_lengths", "_offsets", "_path_index", "_paths", "_sources")
+
+    MISSING: ClassVar[int] = -1
+    """The code of a missing chunk in :meth:`from_codes` (it reads as the fill value)."""
+    INLINE: ClassVar[int] = -2
+    """The code of an inline chunk in :meth:`from_codes` (its bytes are in ``inline``)."""
 
     def __init__(
         self,
@@ -129,6 +134,58 @@ class ChunkManifest:
         )
 
     @classmethod
+    def from_codes(
+        cls,
+        paths: Sequence[str],
+        codes: ArrayLike,
+        offsets: ArrayLike,
+        lengths: ArrayLike,
+        inline: Mapping[int, bytes] | None = None,
+        sources: Mapping[str, SourceInfo] | None = None,
+    ) -> ChunkManifest:
+        """Build a manifest from per-chunk codes, the way readers build one.
+
+        Parameters
+        ----------
+        paths
+            Unique paths (absolute URLs) that the chunks point into.
+        codes
+            Signed integer array shaped like the chunk grid: per chunk an index into
+            ``paths``, :attr:`MISSING` (``-1``, no chunk stored) or :attr:`INLINE` (``-2``,
+            the chunk's bytes are in ``inline``). Any signed integer dtype will do (``int8``
+            for a file's own manifest); the manifest stores the smallest type that fits.
+        offsets, lengths
+            Per chunk byte offset and length, same shape as ``codes``.
+        inline
+            Bytes of the inline chunks, keyed by flat C-order chunk index.
+        sources
+            What each path looked like when it was scanned.
+
+        Raises
+        ------
+        TypeError
+            If ``codes`` is not an integer array.
+        ValueError
+            If a code is below ``-2`` or past the path table, or ``inline`` does not match
+            the :attr:`INLINE` codes.
+        """
+        c = np.asarray(codes)
+        if c.dtype.kind not in "iu":
+            raise TypeError(f"codes must be an integer array, got {c.dtype}")
+        n_paths = len(paths)
+        if c.size:
+            lo, hi = int(c.min()), int(c.max())
+            if lo < cls.INLINE or hi >= n_paths:
+                raise ValueError(
+                    f"codes must be -2 (inline), -1 (missing) or an index below {n_paths} "
+                    f"(the number of paths), got values from {lo} to {hi}"
+                )
+        # Two's complement: -1 and -2 become the top two values of the unsigned type,
+        # the sentinels the manifest keeps.
+        pi = c.astype(_index_dtype(n_paths))
+        return cls(paths, pi, offsets, lengths, inline, sources)
+
+    @classmethod
     def from_arrays(
         cls,
         paths: ArrayLike,
@@ -171,7 +228,9 @@ class ChunkManifest:
         return cls(table, pi, off, ln, flat_inline)
 
     @staticmethod
-    def _recode(pi: NDArray[np.unsignedinteger], dtype: np.dtype[np.unsignedinteger]) -> NDArray:
+    def _recode(
+        pi: NDArray[np.unsignedinteger], dtype: np.dtype[np.unsignedinteger]
+    ) -> NDArray[np.unsignedinteger]:
         """Cast ``pi`` to ``dtype`` keeping the two sentinels at the top of the new range."""
         if pi.dtype == dtype:
             return pi
@@ -278,17 +337,20 @@ class ChunkManifest:
 
     def missing(self) -> NDArray[np.bool_]:
         """Return a boolean grid, True where the chunk is not stored."""
-        return self._path_index == self.missing_code
+        result: NDArray[np.bool_] = self._path_index == self.missing_code
+        return result
 
     def is_inline(self) -> NDArray[np.bool_]:
         """Return a boolean grid, True where the chunk's bytes are held inline."""
-        return self._path_index == self.inline_code
+        result: NDArray[np.bool_] = self._path_index == self.inline_code
+        return result
 
     def path_array(self) -> NDArray[np.object_]:
         """Return per-chunk paths as an object array (``None`` for missing or inline chunks)."""
         table = np.array([*self._paths, None, None], dtype=object)
         codes = np.minimum(self._path_index, len(self._paths)).astype(np.intp)
-        return table[codes]
+        result: NDArray[np.object_] = table[codes]
+        return result
 
     def __getitem__(self, idx: tuple[int, ...]) -> ChunkRef | None:
         """Return the reference of one chunk, or None when it is missing."""

@@ -56,7 +56,7 @@ class ChunkFile:
             fill_value=fill_value, codecs=tuple(codecs),
         )
         grid = meta.grid_shape
-        index = np.full(grid, np.iinfo(np.uint8).max, dtype=np.uint8)  # all missing
+        index = np.full(grid, ChunkManifest.MISSING, dtype=np.int8)
         offsets = np.zeros(grid, np.uint64)
         lengths = np.zeros(grid, np.uint64)
         held: dict[int, bytes] = {}
@@ -77,9 +77,11 @@ class ChunkFile:
                     buf = numcodecs.get_codec(dict(cfg)).encode(buf)
                 raw = buf.tobytes() if isinstance(buf, np.ndarray) else bytes(buf)
                 if idx in inline:
-                    index[idx] = np.iinfo(np.uint8).max - 1
+                    index[idx] = ChunkManifest.INLINE
                     held[int(np.ravel_multi_index(idx, grid)) if grid else 0] = raw
                     continue
                 index[idx], offsets[idx], lengths[idx] = 0, f.tell(), len(raw)
                 f.write(raw)
-        return ManifestArray(meta, ChunkManifest([self.url], index, offsets, lengths, held))
+        return ManifestArray(
+            meta, ChunkManifest.from_codes([self.url], index, offsets, lengths, held)
+        )

@@ -7,6 +7,7 @@ checked against the same originals. Needs xarray, pandas and netCDF4 when called
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def write_sample_files(
             attrs={"title": "vzcore sample", "source_file": i},
         )
         units = f"days since {times[0]:%Y-%m-%d}" if per_file_units else "days since 2000-01-01"
-        encoding = {
+        encoding: dict[str, dict[str, Any]] = {
             "temp": {
                 "zlib": True,
                 "shuffle": True,

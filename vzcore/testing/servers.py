@@ -221,6 +221,8 @@ class HTTPServer(_Counted):
         self._server = server
         self._log = server.log
         host, port = server.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows bytes; an AF_INET server gives str
+            host = host.decode()
         self.url = f"http://{host}:{port}"
         """Base URL (``http://127.0.0.1:PORT``); a file ``root/a/b.nc`` is ``url + "/a/b.nc"``."""
         self.root = server.root

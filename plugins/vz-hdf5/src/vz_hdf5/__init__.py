@@ -8,6 +8,17 @@ importing this package never imports h5py.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __all__ = ["__version__"]
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":  # read from the installed metadata (= vzcore's version)
+        from importlib.metadata import version
+
+        return version("vz-hdf5")
+    raise AttributeError(f"module 'vz_hdf5' has no attribute {name!r}")

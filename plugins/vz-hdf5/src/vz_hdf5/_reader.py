@@ -59,12 +59,12 @@ from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
 from vz_hdf5._names import decode_name, object_path
 from vz_hdf5._unlimited import pad_unlimited
+from vz_hdf5.plugin import HDF5_MAGIC
 
 __all__ = ["HDF5Reader"]
 
 _log = logging.getLogger(__name__)
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 NOT_A_VARIABLE = b"This is a netCDF dimension but not a netCDF variable"
 NON_COORD_PREFIX = "_nc4_non_coord_"
 
@@ -78,8 +78,8 @@ INLINE_LIMIT = 16 * 2**20
 """Largest values (bytes) the reader inlines because their stored bytes differ from what
 h5py reads (fixed-length strings cut at the NUL)."""
 
-_MISSING = np.iinfo(np.uint8).max
-_INLINE = _MISSING - 1
+_MISSING = ChunkManifest.MISSING
+_INLINE = ChunkManifest.INLINE
 
 
 def _local_path(url: str) -> str | None:
@@ -191,14 +191,7 @@ class HDF5Reader:
     @classmethod
     def sniff(cls, head: bytes, url: str) -> bool:
         """Return True when ``head`` holds the HDF5 signature at 0 or a user-block offset."""
-        if head[:8] == HDF5_SIGNATURE:
-            return True
-        offset = 512
-        while offset + 8 <= len(head):
-            if head[offset : offset + 8] == HDF5_SIGNATURE:
-                return True
-            offset *= 2
-        return False
+        return HDF5_MAGIC.found_in(head)  # the descriptor's signature, defined once
 
     @scan_session()  # one remote handle for h5py and the native chunk-index reader
     def read(
@@ -1101,8 +1094,8 @@ class _Scanner:
         self, grid: tuple[int, ...], path_index: np.ndarray, offsets: np.ndarray,
         lengths: np.ndarray, inline: dict[int, bytes] | None = None,
     ) -> ChunkManifest:
-        return ChunkManifest((self.url,), path_index.reshape(grid), offsets.reshape(grid),
-                             lengths.reshape(grid), inline)
+        return ChunkManifest.from_codes((self.url,), path_index.reshape(grid),
+                                        offsets.reshape(grid), lengths.reshape(grid), inline)
 
     def _check_extent(self, dset: h5py.Dataset, end: int) -> None:
         if end > self.size:
@@ -1122,7 +1115,7 @@ class _Scanner:
         ``"none"`` (an empty array).
         """
         n = math.prod(grid)
-        pi = np.full(n, _MISSING, np.uint8)
+        pi = np.full(n, _MISSING, np.int8)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         how = "hdf5" if n else "none"
@@ -1200,7 +1193,7 @@ class _Scanner:
         grid: tuple[int, ...],
     ) -> ChunkManifest:
         n = math.prod(grid)
-        pi = np.full(n, _MISSING, np.uint8)
+        pi = np.full(n, _MISSING, np.int8)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         nbytes = math.prod(shape) * dtype.itemsize
@@ -1216,7 +1209,7 @@ class _Scanner:
         self, dset: h5py.Dataset, dtype: np.dtype[Any], grid: tuple[int, ...]
     ) -> ChunkManifest:
         n = math.prod(grid)
-        pi = np.full(n, _MISSING, np.uint8)
+        pi = np.full(n, _MISSING, np.int8)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
@@ -1277,7 +1270,7 @@ class _Scanner:
     ) -> ChunkManifest:
         """Return a manifest holding ``values`` as inline, uncompressed C-order chunks."""
         n = math.prod(grid)
-        pi = np.full(n, _INLINE, np.uint8)
+        pi = np.full(n, _INLINE, np.int8)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
@@ -1309,7 +1302,7 @@ class _Scanner:
         shape = tuple(dset.shape)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
         n = math.prod(grid)
-        pi = np.full(n, _INLINE, np.uint8)
+        pi = np.full(n, _INLINE, np.int8)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}

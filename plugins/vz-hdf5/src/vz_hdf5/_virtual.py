@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["virtual_array"]
 
-_MISSING = np.iinfo(np.uint32).max
-_INLINE = _MISSING - 1
+_MISSING = ChunkManifest.MISSING
+_INLINE = ChunkManifest.INLINE
 
 
 def _block(space: Any) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
@@ -112,12 +112,7 @@ def virtual_array(
     if not parts:  # nothing mapped: every value is the fill value
         chunks = tuple(max(s, 1) for s in shape)
         grid = tuple(1 if s else 0 for s in shape)
-        manifest = ChunkManifest(
-            (),
-            np.full(grid, _MISSING, np.uint32),
-            np.zeros(grid, np.uint64),
-            np.zeros(grid, np.uint64),
-        )
+        manifest = ChunkManifest.empty(grid)
         return ManifestArray(
             ArrayMetadata(shape, dtype, chunks, fill, (), dims, {"hdf5_layout": "virtual"}),
             manifest,
@@ -137,7 +132,7 @@ def virtual_array(
             )
     grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
     paths: list[str] = []
-    pi = np.full(grid, _MISSING, np.uint32)
+    pi = np.full(grid, _MISSING, np.int64)
     off = np.zeros(grid, np.uint64)
     ln = np.zeros(grid, np.uint64)
     inline: dict[int, bytes] = {}
@@ -164,7 +159,7 @@ def virtual_array(
         )
         if (pi[at] != _MISSING).any():
             raise refuse("with overlapping source mappings")
-        index = np.full(src_pi.shape, _MISSING, np.uint32)
+        index = np.full(src_pi.shape, _MISSING, np.int64)
         for k, p in enumerate(m.paths):
             if p not in paths:
                 paths.append(p)
@@ -180,7 +175,7 @@ def virtual_array(
             for flat_src, flat_dst in zip(local.ravel(), target.ravel(), strict=True):
                 if int(flat_src) in m.inline:
                     inline[int(flat_dst)] = m.inline[int(flat_src)]
-    manifest = ChunkManifest(paths, pi, off, ln, inline)  # sentinels: uint32's top two
+    manifest = ChunkManifest.from_codes(paths, pi, off, ln, inline)
     extra: dict[str, Any] = {"hdf5_layout": "virtual"}
     return ManifestArray(
         ArrayMetadata(shape, dtype, chunks, fill, first.codecs, dims, extra), manifest

@@ -15,15 +15,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    __version__: str
     from vz_icechunk._writer import IcechunkWriter
     from vz_icechunk.containers import authorize_for, containers_for
 
 __all__ = ["IcechunkWriter", "__version__", "authorize_for", "containers_for"]
 
-__version__ = "0.1.0"
-
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the installed metadata (= vzcore's version)
+        from importlib.metadata import version
+
+        return version("vz-icechunk")
     if name == "IcechunkWriter":
         from vz_icechunk._writer import IcechunkWriter
 

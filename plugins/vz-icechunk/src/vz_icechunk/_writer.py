@@ -312,7 +312,7 @@ def _check_order(a: _Array, st: _Store, append_dim: str, urls: list[str]) -> Non
     old = zarr.open_array(st.store, path=a.path, mode="r")
     if old.shape[0] == 0:
         return
-    first_old, last_old = old[0].item(), old[-1].item()
+    first_old, last_old = np.asarray(old[0]).item(), np.asarray(old[-1]).item()
     old_attrs = st.get_json(f"{a.path}/zarr.json") or {}
     attrs = old_attrs.get("attributes", {})
     steps = np.diff(new)

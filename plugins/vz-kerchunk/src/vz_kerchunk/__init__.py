@@ -17,16 +17,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    __version__: str
     from vz_kerchunk._reader import KerchunkReader
     from vz_kerchunk._safety import ReferenceNotAllowedError
     from vz_kerchunk._writer import KerchunkWriter
 
 __all__ = ["KerchunkReader", "KerchunkWriter", "ReferenceNotAllowedError", "__version__"]
 
-__version__ = "0.1.0"
-
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the installed metadata (= vzcore's version)
+        from importlib.metadata import version
+
+        return version("vz-kerchunk")
     if name == "KerchunkWriter":
         from vz_kerchunk._writer import KerchunkWriter
 

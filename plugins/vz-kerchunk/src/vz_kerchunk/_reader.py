@@ -35,7 +35,7 @@ from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatu
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
-from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys, RefStore
+from vz_kerchunk._columns import MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys, RefStore
 from vz_kerchunk._read_json import parse_doc
 from vz_kerchunk._safety import (
     ReferenceNotAllowedError,
@@ -522,14 +522,12 @@ class _Builder:
             sizes = np.array([self._size(u, path) for u in table], dtype=np.int64)
             # lut maps raw -> final; whole-file entries use the final URL's size
             lengths[whole] = sizes[lut[codes[whole]]]
-        top = np.iinfo(np.uint64).max
-        pi = np.full(codes.shape, top, dtype=np.uint64)
+        pi = codes.astype(np.int64)  # a copy; MISSING and INLINE are ChunkManifest's codes too
         real = codes >= 0
-        pi[real] = lut[codes[real]].astype(np.uint64)
-        pi[codes == INLINE] = top - 1
+        pi[real] = lut[codes[real]]
         flat_inline = dict(cols.inline)
         shape = grid if grid else ()
-        manifest = ChunkManifest(
+        manifest = ChunkManifest.from_codes(
             table,
             pi.reshape(shape),
             cols.offsets.astype(np.uint64).reshape(shape),

@@ -448,10 +448,9 @@ def _in_memory(name: str, data: np.ndarray) -> tuple[ArrayMetadata, ChunkManifes
         raw = np.ascontiguousarray(arr).tobytes()
     # Built directly: ChunkManifest.from_refs fails on the 0-d grid of a scalar.
     grid = meta.grid_shape
-    empty = ChunkManifest.empty(grid)
-    manifest = ChunkManifest(
+    manifest = ChunkManifest.from_codes(
         (),
-        np.full(grid, empty.inline_code, dtype=empty.path_index.dtype),
+        np.full(grid, ChunkManifest.INLINE, np.int8),
         np.zeros(grid, np.uint64),
         np.full(grid, len(raw), np.uint64),
         {0: raw},

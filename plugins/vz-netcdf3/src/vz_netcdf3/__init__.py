@@ -7,6 +7,17 @@ point group; use it through :func:`vzcore.open_virtual_dataset`. The reader live
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __all__ = ["__version__"]
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":  # read from the installed metadata (= vzcore's version)
+        from importlib.metadata import version
+
+        return version("vz-netcdf3")
+    raise AttributeError(f"module 'vz_netcdf3' has no attribute {name!r}")

@@ -15,14 +15,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    __version__: str
     from vz_parquet._writer import ParquetWriter
 
 __all__ = ["ParquetWriter", "__version__"]
 
-__version__ = "0.1.0"
-
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the installed metadata (= vzcore's version)
+        from importlib.metadata import version
+
+        return version("vz-parquet")
     if name == "ParquetWriter":
         from vz_parquet._writer import ParquetWriter
 

@@ -159,20 +159,18 @@ def spatial_ref_attrs(info: GeoInfo) -> dict[str, Any]:
 
 
 def _crs_attrs(epsg: int) -> dict[str, Any]:
+    fallback: dict[str, Any] = {"spatial_ref": f"EPSG:{epsg}", "epsg": epsg}
     try:
         import pyproj
     except ImportError:
-        pyproj = None
-    if pyproj is not None:
-        try:
-            crs = pyproj.CRS.from_epsg(epsg)
-        except pyproj.exceptions.CRSError:
-            pass  # an EPSG code PROJ does not know: fall back to the code itself
-        else:
-            attrs: dict[str, Any] = {k: _plain(v) for k, v in crs.to_cf().items()}
-            attrs["spatial_ref"] = crs.to_wkt()
-            return attrs
-    return {"spatial_ref": f"EPSG:{epsg}", "epsg": epsg}
+        return fallback
+    try:
+        crs = pyproj.CRS.from_epsg(epsg)
+    except pyproj.exceptions.CRSError:
+        return fallback  # an EPSG code PROJ does not know: fall back to the code itself
+    attrs: dict[str, Any] = {k: _plain(v) for k, v in crs.to_cf().items()}
+    attrs["spatial_ref"] = crs.to_wkt()
+    return attrs
 
 
 def _plain(value: Any) -> Any:

@@ -74,8 +74,8 @@ _SHORT_STRIPS = ("inline", "error")
 _DIM_NAMES = {"Y": "y", "X": "x", "S": "band"}
 _OVERVIEW = "overview_"
 _SERIES = "series_"
-_UINT8_MISSING = np.iinfo(np.uint8).max
-_UINT8_INLINE = _UINT8_MISSING - 1
+_MISSING = ChunkManifest.MISSING
+_INLINE = ChunkManifest.INLINE
 
 
 def _dim_names(axes: str) -> tuple[str, ...]:
@@ -123,7 +123,7 @@ def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
     path = local_path(url)
     local = path is not None
     # Remote files: vzcore's opener (a block cache sized for object storage, counted reads).
-    handle = None if path is not None else open_url(url, storage_options)
+    handle: Any = None if path is not None else open_url(url, storage_options)
     try:
         size: int | None
         if path is not None:
@@ -134,7 +134,7 @@ def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
         else:
             size = getattr(handle, "size", None)
         try:
-            tif = tifffile.TiffFile(handle if handle is not None else path)
+            tif = tifffile.TiffFile(handle if path is None else path)
         except tifffile.TiffFileError as err:
             raise CorruptFileError(url, f"tifffile cannot parse it ({err})") from err
         except FileNotFoundError:
@@ -399,6 +399,7 @@ class _Builder:
             )
         elif level:
             dims = tuple(f"{d}{level}" for d in _dim_names(series.axes))
+        array: ManifestArray | np.ndarray
         if self.variable_name in self.drop:  # never parsed: only its shape is needed
             array, nodata = np.broadcast_to(np.uint8(0), tuple(series.shape)), None
         else:
@@ -544,7 +545,7 @@ class _Builder:
         path_index = np.broadcast_to(
             page_path.reshape((npages,) + (1,) * 5), offsets.shape
         ).copy()
-        missing = (offsets == 0) | (counts == 0) | (path_index == _UINT8_MISSING)
+        missing = (offsets == 0) | (counts == 0) | (path_index == _MISSING)
         chunk = list(layout.chunk)
         grid = list(layout.grid)
         inline: dict[int, bytes] = {}
@@ -604,12 +605,12 @@ class _Builder:
         if comp.codec is not None:
             codecs.append(comp.codec)
 
-        pi = np.where(missing, _UINT8_MISSING, path_index).astype(np.uint8)
+        pi = np.where(missing, _MISSING, path_index)
         if inline:
             flat = pi.reshape(-1)
             for k in inline:
-                flat[k] = _UINT8_INLINE
-        manifest = ChunkManifest(
+                flat[k] = _INLINE
+        manifest = ChunkManifest.from_codes(
             paths,
             pi.reshape(final_grid),
             np.where(missing, 0, offsets).reshape(final_grid),
@@ -662,7 +663,7 @@ class _Builder:
         pages = list(series.pages)
         offsets = np.zeros((npages, nseg), dtype=np.uint64)
         counts = np.zeros((npages, nseg), dtype=np.uint64)
-        page_path = np.full(npages, _UINT8_MISSING, dtype=np.uint8)
+        page_path = np.full(npages, _MISSING, dtype=np.int64)
         paths: list[str] = [f.url]
         parents: dict[int, int] = {id(f.tif): 0}
         if len(pages) < npages:
@@ -719,9 +720,7 @@ class _Builder:
         from vzcore.io import to_url
 
         paths.append(to_url(parent.filehandle.path))
-        if len(paths) >= _UINT8_INLINE:
-            raise self._unsupported(where, "a series spread over more than 253 files")
-        return len(paths) - 1
+        return len(paths) - 1  # any number of files: the manifest picks its index type
 
     def _check_sizes(
         self, counts: np.ndarray, missing: np.ndarray, needed: np.ndarray, where: str

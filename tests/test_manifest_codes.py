@@ -1,0 +1,88 @@
+"""ChunkManifest.from_codes: the one way readers state missing and inline chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vzcore.manifests import ChunkManifest
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
+def test_codes_of_any_signed_type_give_missing_inline_and_paths(dtype) -> None:
+    codes = np.array([[0, ChunkManifest.MISSING], [ChunkManifest.INLINE, 1]], dtype=dtype)
+    m = ChunkManifest.from_codes(
+        ["file:///a.nc", "file:///b.nc"],
+        codes,
+        [[10, 0], [0, 30]],
+        [[1, 0], [3, 4]],
+        {2: b"xyz"},
+    )
+    assert m.missing().tolist() == [[False, True], [False, False]]
+    assert m.is_inline().tolist() == [[False, False], [True, False]]
+    assert m[(0, 0)] == ("file:///a.nc", 10, 1)
+    assert m[(1, 1)] == ("file:///b.nc", 30, 4)
+    assert m[(1, 0)] == b"xyz"
+    assert m[(0, 1)] is None
+    assert m.path_index.dtype == np.uint8  # the smallest type that fits two paths
+
+
+def test_codes_equal_the_same_manifest_built_from_refs() -> None:
+    refs = {(0,): ("file:///a.nc", 8, 4), (2,): b"abcd"}
+    expected = ChunkManifest.from_refs(refs, (3,))
+    built = ChunkManifest.from_codes(
+        ["file:///a.nc"], np.array([0, -1, -2]), [8, 0, 0], [4, 0, 4], {2: b"abcd"}
+    )
+    assert built == expected
+
+
+def test_many_paths_widen_the_index_type() -> None:
+    n = 70_000
+    codes = np.arange(-2, n, dtype=np.int64)
+    paths = [f"file:///f{i}.tif" for i in range(n)]
+    m = ChunkManifest.from_codes(paths, codes, np.zeros(n + 2), np.ones(n + 2), {0: b"x"})
+    assert m.path_index.dtype == np.uint32
+    assert m.missing().tolist()[:3] == [False, True, False]
+    assert m[(n + 1,)] == (paths[-1], 0, 1)
+
+
+def test_zero_dimensional_grid() -> None:
+    m = ChunkManifest.from_codes((), np.full((), ChunkManifest.INLINE, np.int8), 0, 3, {0: b"abc"})
+    assert m.grid_shape == ()
+    assert m[()] == b"abc"
+
+
+@pytest.mark.parametrize(
+    ("codes", "match"),
+    [
+        (np.array([-3, 0]), "got values from -3 to 0"),
+        (np.array([0, 1]), r"index below 1 \(the number of paths\)"),
+        (np.array([0, 255], dtype=np.uint8), "got values from 0 to 255"),
+    ],
+)
+def test_codes_outside_the_table_are_refused(codes, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        ChunkManifest.from_codes(["file:///a.nc"], codes, [0, 0], [1, 1])
+
+
+def test_non_integer_codes_are_refused() -> None:
+    with pytest.raises(TypeError, match="integer array"):
+        ChunkManifest.from_codes(["file:///a.nc"], np.zeros(2), [0, 0], [1, 1])
+
+
+def test_inline_table_must_match_the_inline_codes() -> None:
+    with pytest.raises(ValueError, match="inline chunk table"):
+        ChunkManifest.from_codes(["file:///a.nc"], np.array([0, -2]), [0, 0], [1, 1], {})
+
+
+def test_plugins_compute_no_sentinel_codes_by_hand() -> None:
+    hand_made = [
+        str(p.relative_to(ROOT))
+        for p in ROOT.glob("plugins/*/src/**/*.py")
+        if "iinfo(np.uint" in p.read_text(encoding="utf-8")
+    ]
+    assert hand_made == []

@@ -1073,7 +1073,16 @@ class _Scanner:
                     ArrayMetadata(shape, dtype, chunks, fill, (), dims, extra), manifest
                 )
         if layout == h5py.h5d.CHUNKED:
-            manifest, extra["chunk_index"] = self._chunked_manifest(dset, shape, chunks, grid)
+            manifest, extra["chunk_index"], skipped = self._chunked_manifest(
+                dset, shape, chunks, grid
+            )
+            if skipped is not None:
+                from vz_hdf5._filter_mask import filter_mask_codecs
+
+                codecs = filter_mask_codecs(
+                    filters, codecs, dset.dtype, math.prod(chunks), *skipped,
+                    self.url, object_path(dset),
+                )
         elif layout == h5py.h5d.CONTIGUOUS:
             manifest = self._contiguous_manifest(dset, shape, dtype, grid)
         elif layout == h5py.h5d.COMPACT:
@@ -1115,12 +1124,14 @@ class _Scanner:
     def _chunked_manifest(
         self, dset: h5py.Dataset, shape: tuple[int, ...], chunks: tuple[int, ...],
         grid: tuple[int, ...],
-    ) -> tuple[ChunkManifest, str]:
-        """Return the manifest and how its index was read.
+    ) -> tuple[ChunkManifest, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Return the manifest, how its index was read and the chunks' filter masks.
 
         The second item is ``"v1-btree"`` (native reader), ``"hdf5"`` (``chunk_iter``) or
-        ``"none"`` (an empty array).
+        ``"none"`` (an empty array); the third is None when every chunk went through every
+        filter, else the filter mask, stored length and element offsets of every chunk.
         """
+        skipped: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         n = math.prod(grid)
         pi = np.full(n, _MISSING, np.uint8)
         off = np.zeros(n, np.uint64)
@@ -1139,22 +1150,14 @@ class _Scanner:
             if not inside.all():  # chunks left behind by shrinking the dataset
                 rows, idx = rows[inside], idx[inside]
             if rows.shape[0]:
-                masks = rows[:, ndim + 2]
-                if masks.any():
-                    bad = rows[np.flatnonzero(masks)[0], :ndim].tolist()
-                    self._unsupported(
-                        dset,
-                        f"chunks stored with some filters skipped (filter mask "
-                        f"{int(masks.max()):#x}, e.g. the chunk at {bad}); one codec pipeline "
-                        "cannot decode them all",
-                        "rewrite the dataset (h5repack) or load it",
-                    )
+                if rows[:, ndim + 2].any():  # some optional filters skipped: _filter_mask.py
+                    skipped = rows[:, ndim + 2], rows[:, ndim + 1], rows[:, :ndim]
                 flat = np.ravel_multi_index(tuple(idx.T.astype(np.intp)), grid)
                 pi[flat] = 0
                 off[flat] = rows[:, ndim]
                 ln[flat] = rows[:, ndim + 1]
                 self._check_extent(dset, int((rows[:, ndim] + rows[:, ndim + 1]).max()))
-        return self._manifest(grid, pi, off, ln), how
+        return self._manifest(grid, pi, off, ln), how, skipped
 
     def _check_edge_filtering(self, dset: h5py.Dataset) -> None:
         """Refuse layouts whose partial edge chunks skip the filters without saying so."""

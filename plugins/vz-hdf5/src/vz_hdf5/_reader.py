@@ -208,6 +208,7 @@ class HDF5Reader:
         group: str | None = None,
         storage_options: dict[str, Any] | None = None,
         drop_variables: Iterable[str] | str | None = None,
+        subgroups: bool = True,
         **options: Any,  # reader options, validated below
     ) -> ManifestGroup:
         """Return the group at ``group`` (root when None) with its subgroups.
@@ -222,6 +223,9 @@ class HDF5Reader:
             fsspec options for non-local URLs.
         drop_variables
             Variables (names, or paths inside the file) to leave out unparsed.
+        subgroups
+            False to read the group alone: its child groups are neither read nor
+            checked (vzcore passes False when it opens one group as a dataset).
         **options
             ``load_unsupported``, ``skip_unsupported`` and ``chunk_index`` (see the class
             docstring).
@@ -263,6 +267,7 @@ class HDF5Reader:
                     raw=raw, native=chunk_index == "auto", storage_options=storage_options,
                     skip_unsupported=bool(options.get("skip_unsupported", False)),
                 )
+                scanner.shared.subgroups = subgroups
                 try:
                     with scanner.others:
                         return scanner.finish(scanner.scan(group))
@@ -383,6 +388,8 @@ class _Shared:
     """State shared by the scanners of one read (the file and the files it links to)."""
 
     skip_unsupported: bool = False
+    subgroups: bool = True
+    """False: read the group being read alone, not its child groups."""
     top: str = "/"
     """Path of the group being read."""
     phony_count: int = 0
@@ -682,7 +689,9 @@ class _Scanner:
             except UnsupportedFeatureError as err:
                 self._problem(err, self._drop_name(entry.name, entry.path))
         pad_unlimited(variables, maxshapes)  # short variables along unlimited dimensions
-        groups = {}
+        groups: dict[str, ManifestGroup] = {}
+        if not self.shared.subgroups:
+            return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
         key = (self.url, _address(grp))
         self.shared.group_stack.add(key)
         try:
@@ -799,7 +808,7 @@ class _Scanner:
         """
         try:
             dtype = dset.dtype
-        except TypeError:  # no numpy type (H5T_TIME, ...): loading cannot help
+        except (TypeError, ValueError):  # no numpy type (H5T_TIME, ...): loading cannot help
             raise err from None
         if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
             raise err  # long double: zarr has no type for the loaded values either
@@ -959,9 +968,8 @@ class _Scanner:
             )
         tid = dset.id.get_type()
         if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
-            self._unsupported(dset, f"type: {type_description(tid)}"
-                              if dtype.kind == "f" else f"type: complex long double ({dtype}), "
-                              "which zarr has no data type for")
+            what = type_description(tid) if dtype.kind == "f" else f"complex long double ({dtype})"
+            self._unsupported(dset, f"type: {what}, which zarr has no data type for")
         if tid.get_size() != dtype.itemsize:
             self._unsupported(
                 dset,
@@ -1009,7 +1017,8 @@ class _Scanner:
             self._unsupported(dset, "null dataspace (H5S_NULL: a dataset without a shape)")
         try:
             dtype = dset.dtype
-        except TypeError:  # h5py: "No NumPy equivalent for TypeTimeID exists"
+        except (TypeError, ValueError):  # h5py: "No NumPy equivalent for TypeTimeID
+            # exists", "Insufficient precision in available types" (IEEE quadruple floats)
             self._unsupported(
                 dset, f"type: {type_description(dset.id.get_type())}, which has no numpy or "
                 "zarr equivalent (h5py cannot read it either)",
@@ -1356,8 +1365,8 @@ def _full_shape(dset: h5py.Dataset) -> tuple[int, ...]:
     shape = tuple(dset.shape or ())
     try:
         dtype = dset.dtype
-    except TypeError:  # no numpy type (H5T_TIME, ...): refused when the variable is read
-        return shape
+    except (TypeError, ValueError):  # no numpy type (H5T_TIME, binary128, ...): refused
+        return shape  # when the variable is read
     sub = dtype.subdtype
     return shape + tuple(sub[1]) if sub is not None else shape
 

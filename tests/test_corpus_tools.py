@@ -223,3 +223,21 @@ def test_check_mode_reports_dropped_and_differing_arrays(
     assert result.status == "wrong"
     assert result.dropped == ["ghost"]
     assert "values differ" in result.mismatches["a"]
+
+
+def test_compare_values_compound_storage_order_only() -> None:
+    declared = np.dtype({"names": ["a", "b"], "formats": ["<i4", "<f8"], "offsets": [8, 0],
+                         "itemsize": 12})
+    expected = np.zeros(3, declared)
+    expected["a"], expected["b"] = [1, 2, 3], [0.5, 1.5, 2.5]
+    stored = np.zeros(3, [("b", "<f8"), ("a", "<i4")])  # what zarr holds: byte order
+    stored["a"], stored["b"] = expected["a"], expected["b"]
+    assert compare.compare_values(expected, stored) is None
+    stored["a"][1] = 7
+    assert "field 'a'" in compare.compare_values(expected, stored)
+    in_order = np.zeros(3, [("a", "<i4"), ("b", "<f8")])  # declaration order is fine too
+    in_order["a"], in_order["b"] = expected["a"], expected["b"]
+    assert compare.compare_values(expected, in_order) is None
+    packed = np.zeros(3, [("a", "<i4"), ("b", "<f8")])
+    other = np.zeros(3, [("b", "<i4"), ("a", "<f8")])  # an order the offsets do not force
+    assert compare.compare_values(packed, other).startswith("fields")

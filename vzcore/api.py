@@ -100,10 +100,12 @@ def _find_spec(full: str, opts: OpenOptions) -> ReaderSpec:
     return plugins.find_reader(full, head, directory=directory)
 
 
-def _read(full: str, opts: OpenOptions) -> ManifestGroup:
+def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGroup:
     spec = _find_spec(full, opts)
     instance = spec.load_class()()
     options = opts.options_for(spec.name)
+    if not subgroups and "subgroups" in reader_keywords(instance.read):
+        options["subgroups"] = False  # one group wanted: its children are not read at all
     if opts.drop_variables and "drop_variables" in reader_keywords(instance.read):
         # The reader skips them before parsing (see the module docstring).
         given = _names_of(options.get("drop_variables"))
@@ -181,7 +183,7 @@ def open_dataset_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.Data
         As :func:`open_virtual_dataset`.
     """
     full = to_url(url)
-    tree = _read(full, opts)
+    tree = _read(full, opts, subgroups=False)
     return group_to_dataset(
         tree,
         loadable_variables=opts.loadable_variables,

@@ -139,9 +139,9 @@ def test_every_option_reaches_the_core(sample, monkeypatch, entry, option) -> No
     seen: list[OpenOptions] = []
     real = vzcore.api._read
 
-    def spy(full, opts):
+    def spy(full, opts, **kwargs):
         seen.append(opts)
-        return real(full, opts)
+        return real(full, opts, **kwargs)
 
     monkeypatch.setattr(vzcore.api, "_read", spy)
     value = NON_DEFAULT[option]

@@ -82,8 +82,8 @@ def test_lzf_datasets_read_back_exactly(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     path = tmp_path / "lzf.h5"
     with h5py.File(path, "w") as f:
-        # (compressible values: HDF5 stores a chunk that LZF cannot shrink unfiltered, and
-        # the reader refuses datasets mixing filtered and unfiltered chunks)
+        # (compressible values: a chunk that LZF cannot shrink is stored unfiltered, which
+        # takes the vz_hdf5_filter_mask codec: test_hdf5_filter_mask.py)
         f.create_dataset(
             "f4", data=rng.integers(0, 4, (10, 7)).astype("f4"), chunks=(4, 3), compression="lzf"
         )

@@ -73,20 +73,60 @@ _TYPE_CLASSES = {
 }
 
 
+def _float_description(tid: Any) -> str:
+    """Name an HDF5 float type by its layout (x87 extended, IEEE quadruple, ...)."""
+    size = tid.get_size()
+    _sign, _epos, esize, _mpos, msize = tid.get_fields()
+    if size <= 8 and tid.get_precision() == 8 * size:
+        return f"a {8 * size}-bit float"
+    if esize == 15 and msize == 64:
+        return (
+            f"long double (x87 80-bit extended precision stored in {size} bytes, numpy "
+            "longdouble on x86)"
+        )
+    if esize == 15 and msize == 112:
+        return "a 128-bit IEEE 754 quadruple-precision float (binary128, long double on some CPUs)"
+    return (
+        f"a {8 * size}-bit float with {esize} exponent and {msize} mantissa bits "
+        f"({tid.get_precision()} significant bits)"
+    )
+
+
+def _member_description(tid: Any) -> str | None:
+    """Describe the first part of a compound, array or vlen type h5py cannot convert."""
+    import h5py
+
+    if isinstance(tid, h5py.h5t.TypeCompoundID):
+        for i in range(tid.get_nmembers()):
+            member = tid.get_member_type(i)
+            try:
+                member.dtype  # noqa: B018  # only whether h5py can convert it
+            except (TypeError, ValueError):
+                name = tid.get_member_name(i).decode("utf-8", "replace")
+                return f"field {name!r} of {type_description(member)}"
+        return None
+    if isinstance(tid, h5py.h5t.TypeArrayID | h5py.h5t.TypeVlenID):
+        base = tid.get_super()
+        try:
+            base.dtype  # noqa: B018  # only whether h5py can convert it
+        except (TypeError, ValueError):
+            return f"elements of {type_description(base)}"
+    return None
+
+
 def type_description(tid: Any) -> str:
     """Say in words what HDF5 datatype ``tid`` (an h5py ``TypeID``) is, for messages."""
     import h5py
 
     cls = type(tid).__name__
     if isinstance(tid, h5py.h5t.TypeFloatID):
-        size = tid.get_size()
-        if size > 8:
-            return (
-                f"long double (a {8 * size}-bit float with {tid.get_precision()} significant "
-                "bits, numpy float128), which zarr has no data type for"
-            )
-        return f"a {8 * size}-bit float"
-    return _TYPE_CLASSES.get(cls, f"HDF5 type class {cls}")
+        return _float_description(tid)
+    if isinstance(tid, h5py.h5t.TypeIntegerID):
+        sign = "signed" if tid.get_sign() == h5py.h5t.SGN_2 else "unsigned"
+        return f"a {8 * tid.get_size()}-bit {sign} integer"
+    text = _TYPE_CLASSES.get(cls, f"HDF5 type class {cls}")
+    inner = _member_description(tid)
+    return f"{text} with {inner}" if inner else text
 
 
 def jsonable(value: Any, file: h5py.File | None = None) -> Any:

@@ -201,6 +201,7 @@ class HDF5Reader:
         group: str | None = None,
         storage_options: dict[str, Any] | None = None,
         drop_variables: Iterable[str] | str | None = None,
+        subgroups: bool = True,
         **options: Any,  # reader options, validated below
     ) -> ManifestGroup:
         """Return the group at ``group`` (root when None) with its subgroups.
@@ -215,6 +216,9 @@ class HDF5Reader:
             fsspec options for non-local URLs.
         drop_variables
             Variables (names, or paths inside the file) to leave out unparsed.
+        subgroups
+            False to read the group alone: its child groups are neither read nor
+            checked (vzcore passes False when it opens one group as a dataset).
         **options
             ``load_unsupported``, ``skip_unsupported`` and ``chunk_index`` (see the class
             docstring).
@@ -256,6 +260,7 @@ class HDF5Reader:
                     raw=raw, native=chunk_index == "auto", storage_options=storage_options,
                     skip_unsupported=bool(options.get("skip_unsupported", False)),
                 )
+                scanner.shared.subgroups = subgroups
                 try:
                     with scanner.others:
                         return scanner.finish(scanner.scan(group))
@@ -376,6 +381,8 @@ class _Shared:
     """State shared by the scanners of one read (the file and the files it links to)."""
 
     skip_unsupported: bool = False
+    subgroups: bool = True
+    """False: read the group being read alone, not its child groups."""
     top: str = "/"
     """Path of the group being read."""
     phony_count: int = 0
@@ -675,7 +682,9 @@ class _Scanner:
             except UnsupportedFeatureError as err:
                 self._problem(err, self._drop_name(entry.name, entry.path))
         pad_unlimited(variables, maxshapes)  # short variables along unlimited dimensions
-        groups = {}
+        groups: dict[str, ManifestGroup] = {}
+        if not self.shared.subgroups:
+            return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
         key = (self.url, _address(grp))
         self.shared.group_stack.add(key)
         try:
@@ -792,7 +801,7 @@ class _Scanner:
         """
         try:
             dtype = dset.dtype
-        except TypeError:  # no numpy type (H5T_TIME, ...): loading cannot help
+        except (TypeError, ValueError):  # no numpy type (H5T_TIME, ...): loading cannot help
             raise err from None
         if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
             raise err  # long double: zarr has no type for the loaded values either
@@ -952,9 +961,8 @@ class _Scanner:
             )
         tid = dset.id.get_type()
         if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
-            self._unsupported(dset, f"type: {type_description(tid)}"
-                              if dtype.kind == "f" else f"type: complex long double ({dtype}), "
-                              "which zarr has no data type for")
+            what = type_description(tid) if dtype.kind == "f" else f"complex long double ({dtype})"
+            self._unsupported(dset, f"type: {what}, which zarr has no data type for")
         if tid.get_size() != dtype.itemsize:
             self._unsupported(
                 dset,
@@ -1002,7 +1010,8 @@ class _Scanner:
             self._unsupported(dset, "null dataspace (H5S_NULL: a dataset without a shape)")
         try:
             dtype = dset.dtype
-        except TypeError:  # h5py: "No NumPy equivalent for TypeTimeID exists"
+        except (TypeError, ValueError):  # h5py: "No NumPy equivalent for TypeTimeID
+            # exists", "Insufficient precision in available types" (IEEE quadruple floats)
             self._unsupported(
                 dset, f"type: {type_description(dset.id.get_type())}, which has no numpy or "
                 "zarr equivalent (h5py cannot read it either)",
@@ -1066,7 +1075,16 @@ class _Scanner:
                     ArrayMetadata(shape, dtype, chunks, fill, (), dims, extra), manifest
                 )
         if layout == h5py.h5d.CHUNKED:
-            manifest, extra["chunk_index"] = self._chunked_manifest(dset, shape, chunks, grid)
+            manifest, extra["chunk_index"], skipped = self._chunked_manifest(
+                dset, shape, chunks, grid
+            )
+            if skipped is not None:
+                from vz_hdf5._filter_mask import filter_mask_codecs
+
+                codecs = filter_mask_codecs(
+                    filters, codecs, dset.dtype, math.prod(chunks), *skipped,
+                    self.url, object_path(dset),
+                )
         elif layout == h5py.h5d.CONTIGUOUS:
             manifest = self._contiguous_manifest(dset, shape, dtype, grid)
         elif layout == h5py.h5d.COMPACT:
@@ -1108,12 +1126,14 @@ class _Scanner:
     def _chunked_manifest(
         self, dset: h5py.Dataset, shape: tuple[int, ...], chunks: tuple[int, ...],
         grid: tuple[int, ...],
-    ) -> tuple[ChunkManifest, str]:
-        """Return the manifest and how its index was read.
+    ) -> tuple[ChunkManifest, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Return the manifest, how its index was read and the chunks' filter masks.
 
         The second item is ``"v1-btree"`` (native reader), ``"hdf5"`` (``chunk_iter``) or
-        ``"none"`` (an empty array).
+        ``"none"`` (an empty array); the third is None when every chunk went through every
+        filter, else the filter mask, stored length and element offsets of every chunk.
         """
+        skipped: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         n = math.prod(grid)
         pi = np.full(n, _MISSING, np.int8)
         off = np.zeros(n, np.uint64)
@@ -1132,22 +1152,14 @@ class _Scanner:
             if not inside.all():  # chunks left behind by shrinking the dataset
                 rows, idx = rows[inside], idx[inside]
             if rows.shape[0]:
-                masks = rows[:, ndim + 2]
-                if masks.any():
-                    bad = rows[np.flatnonzero(masks)[0], :ndim].tolist()
-                    self._unsupported(
-                        dset,
-                        f"chunks stored with some filters skipped (filter mask "
-                        f"{int(masks.max()):#x}, e.g. the chunk at {bad}); one codec pipeline "
-                        "cannot decode them all",
-                        "rewrite the dataset (h5repack) or load it",
-                    )
+                if rows[:, ndim + 2].any():  # some optional filters skipped: _filter_mask.py
+                    skipped = rows[:, ndim + 2], rows[:, ndim + 1], rows[:, :ndim]
                 flat = np.ravel_multi_index(tuple(idx.T.astype(np.intp)), grid)
                 pi[flat] = 0
                 off[flat] = rows[:, ndim]
                 ln[flat] = rows[:, ndim + 1]
                 self._check_extent(dset, int((rows[:, ndim] + rows[:, ndim + 1]).max()))
-        return self._manifest(grid, pi, off, ln), how
+        return self._manifest(grid, pi, off, ln), how, skipped
 
     def _check_edge_filtering(self, dset: h5py.Dataset) -> None:
         """Refuse layouts whose partial edge chunks skip the filters without saying so."""
@@ -1346,8 +1358,8 @@ def _full_shape(dset: h5py.Dataset) -> tuple[int, ...]:
     shape = tuple(dset.shape or ())
     try:
         dtype = dset.dtype
-    except TypeError:  # no numpy type (H5T_TIME, ...): refused when the variable is read
-        return shape
+    except (TypeError, ValueError):  # no numpy type (H5T_TIME, binary128, ...): refused
+        return shape  # when the variable is read
     sub = dtype.subdtype
     return shape + tuple(sub[1]) if sub is not None else shape
 

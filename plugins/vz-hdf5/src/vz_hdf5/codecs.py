@@ -19,6 +19,13 @@ filter's client data values are not available to the reader of references):
   checksum and the length of the decoded bytes; both are checked. ``size`` as for LZF.
 * ``vz_hdf5_blosc2`` (filter 32026, the HDF5 Blosc2 filter of PyTables and hdf5plugin):
   a Blosc2 chunk or a Blosc2/B2ND frame; ``size`` as for LZF.
+* ``vz_hdf5_filter_mask`` (any pipeline, for chunks that HDF5 stored with some *optional*
+  filters skipped, e.g. a gzip or LZF chunk that compression would not shrink): ``filters``
+  is the whole codec pipeline (numcodecs configurations in encoding order), ``size`` the
+  decoded chunk size in bytes, and ``skipped`` a list of ``[stored length, codec mask]``
+  pairs: a chunk whose stored length is listed was stored without the codecs whose bits
+  are set in its mask (bit ``i``: ``filters[i]``), every other chunk went through all of
+  them. The reader lists only lengths that no other chunk of the array has.
 
 LZF, LZO and Blosc2 decoding comes from imagecodecs (``pip install 'vz-hdf5[codecs]'``);
 scale-offset is numpy. Encoding exists so that writers can store whole chunks of fill
@@ -34,7 +41,7 @@ from typing import Any
 import numpy as np
 from numcodecs.abc import Codec
 
-__all__ = ["HDF5LZF", "HDF5LZO", "HDF5Blosc2", "HDF5ScaleOffset"]
+__all__ = ["HDF5LZF", "HDF5LZO", "HDF5Blosc2", "HDF5FilterMask", "HDF5ScaleOffset"]
 
 
 def _imagecodecs(codec_id: str) -> Any:
@@ -350,3 +357,94 @@ class HDF5ScaleOffset(Codec):  # type: ignore[misc]  # numcodecs is untyped
             values[codes == np.uint64((1 << minbits) - 1)] = fill
         out: np.ndarray = values.astype(native)
         return out
+
+
+def _inner_codec(config: dict[str, Any]) -> Any:
+    """Return the numcodecs codec of ``config``, registering imagecodecs' codecs on demand."""
+    import numcodecs
+
+    try:
+        return numcodecs.get_codec(dict(config))
+    except (KeyError, ValueError):
+        if not str(config.get("id", "")).startswith("imagecodecs_"):
+            raise
+        _imagecodecs(str(config["id"]))
+        from imagecodecs.numcodecs import register_codecs
+
+        register_codecs()
+        return numcodecs.get_codec(dict(config))
+
+
+class HDF5FilterMask(Codec):  # type: ignore[misc]  # numcodecs is untyped
+    """Decode an HDF5 filter pipeline whose optional filters HDF5 skipped for some chunks.
+
+    HDF5 records per chunk a *filter mask*: a set bit ``i`` means filter ``i`` of the
+    pipeline was not applied (an optional filter that failed, e.g. deflate or LZF on a chunk
+    they cannot shrink). References do not carry that mask, so this codec tells the chunks
+    apart by their stored length, which the reader has checked to be unambiguous for every
+    chunk it references.
+
+    Parameters
+    ----------
+    filters
+        The codec pipeline: numcodecs configurations in encoding order.
+    size
+        Decoded chunk size in bytes.
+    skipped
+        ``[stored length, mask]`` pairs: a chunk of that stored length skips the codecs whose
+        bits are set in the mask (bit ``i`` is ``filters[i]``).
+    """
+
+    codec_id = "vz_hdf5_filter_mask"
+
+    def __init__(
+        self,
+        filters: list[dict[str, Any]],
+        size: int,
+        skipped: list[list[int]],
+    ) -> None:
+        self.filters = [dict(c) for c in filters]
+        self.size = int(size)
+        self.skipped = [[int(length), int(mask)] for length, mask in skipped]
+        self._masks = {pair[0]: pair[1] for pair in self.skipped}
+        if len(self._masks) != len(self.skipped):
+            raise ValueError(f"{self.codec_id}: a stored length is listed twice in {skipped}")
+        if not self.filters or any(m >> len(self.filters) for m in self._masks.values()):
+            raise ValueError(
+                f"{self.codec_id}: masks {skipped} do not fit {len(self.filters)} filters"
+            )
+        self._codecs = [_inner_codec(c) for c in self.filters]
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the JSON configuration."""
+        return {
+            "id": self.codec_id,
+            "filters": [dict(c) for c in self.filters],
+            "size": self.size,
+            "skipped": [list(p) for p in self.skipped],
+        }
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        """Return the decoded chunk bytes."""
+        data: Any = _as_bytes(buf)
+        mask = self._masks.get(len(data), 0)
+        for i in reversed(range(len(self._codecs))):
+            if not mask & (1 << i):
+                data = self._codecs[i].decode(data)
+        return _out(_check_size(self.codec_id, _as_bytes(data), self.size), out)
+
+    def encode(self, buf: Any) -> bytes:
+        """Return ``buf`` through every filter (or, when that length is listed, as listed)."""
+        raw = _check_size(self.codec_id, _as_bytes(buf), self.size)
+        for mask in (0, *self._masks.values()):
+            data: Any = raw
+            for i, codec in enumerate(self._codecs):
+                if not mask & (1 << i):
+                    data = codec.encode(data)
+            stored = _as_bytes(data)
+            if self._masks.get(len(stored), 0) == mask:
+                return stored
+        raise ValueError(
+            f"{self.codec_id}: no encoding of this chunk decodes unambiguously with "
+            f"skipped={self.skipped}"
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from zarr.codecs.numcodecs import _NumcodecsBytesBytesCodec
 
-__all__ = ["LZF", "LZO", "Blosc2", "ScaleOffset"]
+__all__ = ["LZF", "LZO", "Blosc2", "FilterMask", "ScaleOffset"]
 
 
 class LZF(_NumcodecsBytesBytesCodec, codec_name="vz_hdf5_lzf"):
@@ -26,3 +26,7 @@ class Blosc2(_NumcodecsBytesBytesCodec, codec_name="vz_hdf5_blosc2"):
 
 class ScaleOffset(_NumcodecsBytesBytesCodec, codec_name="vz_hdf5_scaleoffset"):
     """``numcodecs.vz_hdf5_scaleoffset``: see :class:`vz_hdf5.codecs.HDF5ScaleOffset`."""
+
+
+class FilterMask(_NumcodecsBytesBytesCodec, codec_name="vz_hdf5_filter_mask"):
+    """``numcodecs.vz_hdf5_filter_mask``: see :class:`vz_hdf5.codecs.HDF5FilterMask`."""

@@ -14,7 +14,13 @@ Layout of the tree:
   the level as suffix (``y1``, ``x1``: tifffile's convention; xarray's DataTree needs
   distinct names for differently sized dimensions);
 * further series (e.g. a mask, a thumbnail, images of other shapes) are child groups
-  ``series_1``, ``series_2``, ..., each with its own ``overview_<n>`` children.
+  ``series_1``, ``series_2``, ..., each with its own ``overview_<n>`` children. A DataTree
+  needs a child's dimension to have the size (and loaded coordinate values) of the root's
+  dimension of that name, so a dimension of series ``i`` that differs from the root's
+  gets the suffix ``_series<i>`` (``y_series1``, ``x1_series1`` in its overviews); one that
+  equals it (a mask of the data's size on the same grid) keeps the root's name. The names
+  are the same when a series is opened alone (``group="series_1"``).
+  ``open_virtual_dataset`` gives the root, i.e. series 0; ``open_virtual_datatree`` all.
 
 Dimension names come from tifffile's axes codes: ``Y`` -> ``y``, ``X`` -> ``x``, ``S``
 (samples) -> ``band``, the others by tifffile's axis names (``T`` -> ``time``, ``Z`` ->
@@ -321,6 +327,8 @@ class _Builder:
         self.short_strips = short_strips
         self.problems: list[UnsupportedFeatureError] = []
         """The images that cannot be referenced, found so far (each left out)."""
+        self._root: dict[str, tuple[int, np.ndarray | None]] | None = None
+        self._renames: dict[int, frozenset[str]] = {}
 
     def finish(self, node: ManifestGroup, skip_unsupported: bool) -> ManifestGroup:
         """Return ``node``, or raise (warn when skipping) for the images left out."""
@@ -388,17 +396,78 @@ class _Builder:
             parts.append(f"{_OVERVIEW}{level}")
         return "/".join(parts)
 
+    def _signature(self, index: int) -> dict[str, tuple[int, np.ndarray | None]]:
+        """Return each dimension of series ``index`` (full resolution): size, geo coordinate.
+
+        Cheap: shapes and tags only, no strip or tile is indexed.
+        """
+        series = self.f.tif.series[index]
+        dims = _dim_names(series.axes)
+        sizes = tuple(int(s) for s in series.shape)
+        out: dict[str, tuple[int, np.ndarray | None]] = {
+            d: (s, None) for d, s in zip(dims, sizes, strict=True)
+        }
+        geo = parse_geo(series.keyframe.tags)
+        if geo is not None and "y" in out and "x" in out:
+            coords = geo.coordinates(out["y"][0], out["x"][0])
+            if coords is not None:
+                out["y"], out["x"] = (out["y"][0], coords[0]), (out["x"][0], coords[1])
+        return out
+
+    def series_renames(self, index: int) -> frozenset[str]:
+        """Return the dimensions of series ``index`` that clash with the root's (series 0).
+
+        A DataTree needs every dimension that a child group shares by name with the root to
+        have the root's size (and, for loaded coordinates, its values). Series 1, 2, ... of a
+        file may be images of any size, so a dimension of theirs that differs from the
+        root's dimension of that name gets the suffix ``_series<i>`` (``y_series1``) in
+        the series' group and in its overview groups; one that equals it (a GDAL mask of the
+        data's size) keeps the root's name.
+        """
+        if index == 0:
+            return frozenset()
+        cached = self._renames.get(index)
+        if cached is None:
+            if self._root is None:
+                self._root = self._signature(0)
+            mine = self._signature(index)
+            cached = frozenset(
+                d for d, (size, coords) in mine.items()
+                if d in self._root and (
+                    size != self._root[d][0]
+                    or (coords is not None and self._root[d][1] is not None
+                        and not np.array_equal(coords, self._root[d][1]))
+                )
+            )
+            self._renames[index] = cached
+        return cached
+
+    def _dims(
+        self, series: Any, base: Any, index: int, level: int
+    ) -> tuple[tuple[str, ...], dict[str, str]]:
+        """Return the dimension names of ``series``, level ``level`` of series ``index``.
+
+        Also returns the name given to each of tifffile's axis names (``"y"`` -> ``"y1"``).
+        """
+        renames = self.series_renames(index)
+        suffix = f"_{_SERIES.rstrip('_')}{index}"
+        base_dims = _dim_names(base.axes)
+        if level and len(series.shape) == len(base.shape):
+            pairs = [
+                (d, d if s == s0 else f"{d}{level}")
+                for d, s, s0 in zip(base_dims, series.shape, base.shape, strict=True)
+            ]
+        elif level:
+            pairs = [(d, f"{d}{level}") for d in _dim_names(series.axes)]
+        else:
+            pairs = [(d, d) for d in base_dims]
+        names = [(d, name + suffix if d in renames else name) for d, name in pairs]
+        return tuple(name for _, name in names), dict(names)
+
     def _group(self, series: Any, base: Any, index: int, level: int) -> ManifestGroup:
         """Return the group of ``series``, level ``level`` of series ``base``."""
         where = "/".join(p for p in (self._group_path(index, level), self.variable_name) if p)
-        dims = _dim_names(base.axes)
-        if level and len(series.shape) == len(base.shape):
-            dims = tuple(
-                d if s == s0 else f"{d}{level}"
-                for d, s, s0 in zip(dims, series.shape, base.shape, strict=True)
-            )
-        elif level:
-            dims = tuple(f"{d}{level}" for d in _dim_names(series.axes))
+        dims, named = self._dims(series, base, index, level)
         if self.variable_name in self.drop:  # never parsed: only its shape is needed
             array, nodata = np.broadcast_to(np.uint8(0), tuple(series.shape)), None
         else:
@@ -413,15 +482,16 @@ class _Builder:
         attrs.update(band_attrs(base_kf.tags.valueof(42112), nbands))
         attrs.update(self._tifffile_metadata(base))
         geo = parse_geo(base_kf.tags)
-        if "band" in dims:
-            n = array.shape[dims.index("band")]
-            variables["band"] = Variable(("band",), np.arange(1, n + 1, dtype=np.int64))
+        if "band" in named:
+            band = named["band"]
+            n = array.shape[dims.index(band)]
+            variables[band] = Variable((band,), np.arange(1, n + 1, dtype=np.int64))
         if geo is not None:
             if level:
                 geo = geo.scaled(
                     base_kf.imagelength, base_kf.imagewidth, kf.imagelength, kf.imagewidth
                 )
-            self._add_geo(geo, dims, array.shape, variables, attrs)
+            self._add_geo(geo, dims, named, array.shape, variables, attrs)
         variables[self.variable_name] = Variable(dims, array, attrs)  # after its coordinates
         for name in self.drop & set(variables):
             del variables[name]
@@ -448,6 +518,7 @@ class _Builder:
         self,
         geo: GeoInfo,
         dims: tuple[str, ...],
+        named: dict[str, str],
         shape: tuple[int, ...],
         variables: dict[str, Variable],
         attrs: dict[str, Any],
@@ -457,10 +528,7 @@ class _Builder:
         attrs["coordinates"] = "spatial_ref"
         variables["spatial_ref"] = Variable((), np.array(0, dtype=np.int64),
                                             spatial_ref_attrs(geo))
-        ydim = next((d for d in dims if d == "y" or (d.startswith("y") and d[1:].isdigit())),
-                    None)
-        xdim = next((d for d in dims if d == "x" or (d.startswith("x") and d[1:].isdigit())),
-                    None)
+        ydim, xdim = named.get("y"), named.get("x")
         if ydim is None or xdim is None:
             return
         coords = geo.coordinates(shape[dims.index(ydim)], shape[dims.index(xdim)])

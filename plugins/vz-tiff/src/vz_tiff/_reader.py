@@ -558,8 +558,6 @@ class _Builder:
                 where, f"SampleFormat {int(kf.sampleformat)} with {kf.bitspersample} bits",
                 "only unsigned/signed integers, IEEE floats and complex floats map to zarr",
             )
-        if kf.fillorder != 1:
-            raise self._unsupported(where, "FillOrder 2 (bits in reversed order)")
         comp = compression_codec(
             int(kf.compression),
             photometric=int(kf.photometric),
@@ -581,12 +579,20 @@ class _Builder:
                 "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
                 "JPEG 2000, JPEG XL, JPEG XR, LERC",
             )
-        if kf.bitspersample != kf.dtype.itemsize * 8 and not (comp.image and kf.dtype.kind == "u"):
-            raise self._unsupported(
-                where, f"{kf.bitspersample}-bit samples",
-                "packed integers have no zarr dtype; convert the file (e.g. gdal_translate "
-                "-ot UInt16)",
-            )
+        bits = int(kf.bitspersample)
+        packed = not comp.image and (bits != kf.dtype.itemsize * 8 or kf.dtype.kind == "b")
+        if bits != kf.dtype.itemsize * 8 and not (comp.image and kf.dtype.kind == "u"):
+            if kf.dtype.kind not in "ub" or bits > 32:
+                raise self._unsupported(
+                    where, f"{bits}-bit samples of type {kf.dtype}",
+                    "vz-tiff unpacks only unsigned packed integers; convert the file (e.g. "
+                    "gdal_translate -ot Float32)",
+                )
+            if kf.predictor != 1:
+                raise self._unsupported(
+                    where, f"Predictor {int(kf.predictor)} with {bits}-bit packed samples",
+                    "convert the file (e.g. gdal_translate -ot UInt16)",
+                )
         if kf.is_subsampled and kf.compression != 7:
             raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
         if kf.jpegheader is not None:
@@ -600,8 +606,9 @@ class _Builder:
         layout = self._layout(kf, where)
         shaped = layout.shaped
         itemsize = kf.dtype.itemsize
-        # Image codecs decode to native-endian arrays; bytes codecs give the file's bytes.
-        dtype = kf.dtype.newbyteorder("=" if comp.image else f.tif.byteorder)
+        # Image codecs decode to native-endian arrays; bytes codecs give the file's bytes;
+        # packed samples are unpacked to native-endian integers (as tifffile returns them).
+        dtype = kf.dtype.newbyteorder("=" if comp.image or packed else f.tif.byteorder)
         dtype = np.dtype(dtype.str)  # explicit byte order ("<u2", ">f4", "|u1")
 
         paths, page_path, offsets, counts = self._segments(series, layout, where)
@@ -617,35 +624,48 @@ class _Builder:
         grid = list(layout.grid)
         inline: dict[int, bytes] = {}
 
-        length, width = shaped[2], shaped[3]
+        length = shaped[2]
         rows = layout.chunk[2]
         short = not kf.is_tiled and length % rows != 0
+        runlen = layout.chunk[3] * layout.chunk[4]  # samples per row of a chunk
+        # Bytes per stored row: packed rows start on a byte boundary.
+        row_bytes = (runlen * bits + 7) // 8 if packed else runlen * itemsize
+        samples: CodecConfig | None = None
+        if packed:
+            samples = {"id": "vz_tiff_samples", "dtype": dtype.str,
+                       "size": math.prod(layout.chunk), "bitspersample": bits,
+                       "runlen": runlen}
         if comp.codec is None:
-            chunk_bytes = math.prod(layout.chunk) * itemsize
+            chunk_bytes = math.prod(layout.chunk[:3]) * row_bytes
             if kf.is_tiled:
                 lengths = np.full(offsets.shape, chunk_bytes, dtype=np.uint64)
                 self._check_sizes(counts, missing, lengths, where)
             else:
                 offsets, counts, missing, path_index, rows = self._split_strips(
-                    offsets, counts, missing, path_index, rows, length, width * shaped[4] * itemsize,
-                    where,
+                    offsets, counts, missing, path_index, rows, length, row_bytes, where,
                 )
                 chunk[2] = rows
                 grid[2] = offsets.shape[3]
-                lengths = np.full(offsets.shape, rows * width * shaped[4] * itemsize, np.uint64)
+                lengths = np.full(offsets.shape, rows * row_bytes, np.uint64)
+                if samples is not None:
+                    samples["size"] = math.prod(chunk)
         else:
             lengths = counts.astype(np.uint64)
             if short:
-                if comp.image or self.short_strips == "error":
+                if self.short_strips == "error":
                     raise self._unsupported(
                         where,
                         f"a short last strip ({length % rows} of {rows} rows) compressed with "
                         f"{comp.name}",
-                        "zarr needs full-size edge chunks; "
-                        + ("with short_strips='inline' lossless strips are re-encoded inline"
-                           if not comp.image else
-                           "rewrite the file tiled or with RowsPerStrip dividing the height"),
+                        "zarr needs full-size edge chunks; with short_strips='inline' it is "
+                        "padded to a full chunk",
                     )
+                if comp.image or kf.fillorder == 2:
+                    # decoded short strips are padded to the full chunk by vz_tiff_samples
+                    samples = {"id": "vz_tiff_samples", "dtype": dtype.str,
+                               "size": math.prod(layout.chunk),
+                               "bitspersample": itemsize * 8, "runlen": runlen}
+            if short and samples is None:
                 inline = self._pad_short_strips(
                     series, offsets, counts, missing, path_index, comp.codec, layout, itemsize,
                 )
@@ -669,8 +689,12 @@ class _Builder:
                 raise self._unsupported(where, f"Predictor {int(kf.predictor)}")
             pred[1]["axis"] = width_axis - len(target)
             codecs.append(pred[1])
+        if samples is not None:
+            codecs.append(samples)
         if comp.codec is not None:
             codecs.append(comp.codec)
+        if kf.fillorder == 2 and not comp.image:  # tifffile ignores FillOrder for JPEG, ...
+            codecs.append({"id": "vz_tiff_bitorder"})  # applies to the stored bytes: last
 
         pi = np.where(missing, _UINT8_MISSING, path_index).astype(np.uint8)
         if inline:

@@ -577,7 +577,8 @@ class _Builder:
             raise self._unsupported(
                 where, f"compression {label} ({code})",
                 "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
-                "JPEG 2000, JPEG XL, JPEG XR, LERC",
+                "JPEG 2000, JPEG XL, JPEG XR, LERC; re-compress the file with one of them "
+                "(e.g. tiffcp -c zip in.tif out.tif, or gdal_translate -co COMPRESS=DEFLATE)",
             )
         bits = int(kf.bitspersample)
         packed = not comp.image and (bits != kf.dtype.itemsize * 8 or kf.dtype.kind == "b")

@@ -163,8 +163,8 @@ def zarr_outputs(tmp_path: Path):
     """Return ``outputs(vds_or_tree, formats=ALL_OUTPUTS) -> {format: zarr group}``.
 
     Each output (kerchunk JSON with zarr format 2 and 3 metadata, Icechunk) is written and
-    opened again by zarr alone, through fsspec's ReferenceFileSystem or the icechunk store,
-    with no codec registration beyond the installed entry points.
+    opened again by zarr, through fsspec's ReferenceFileSystem or the icechunk store (zarr
+    format 3 finds vz-tiff's codecs only through their entry points).
     """
 
     def _outputs(vobj: Any, formats: tuple[str, ...] = ALL_OUTPUTS) -> dict[str, Any]:

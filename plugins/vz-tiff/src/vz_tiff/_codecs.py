@@ -3,10 +3,11 @@
 Every strip or tile of a TIFF page is one zarr chunk, so the chunk's codec pipeline is the
 page's predictor (a filter) followed by its compression. The configurations use
 numcodecs' own codecs where they decode TIFF data exactly (``zlib``, ``lzma``, ``zstd``)
-and imagecodecs' numcodecs codecs otherwise (``imagecodecs_lzw``, ``imagecodecs_jpeg``,
+and imagecodecs' numcodecs codecs otherwise (``imagecodecs_lzw``, ``imagecodecs_webp``,
 ``imagecodecs_delta``, ...). imagecodecs does not register those with numcodecs on import:
 :func:`register_codecs` does (importing :mod:`vz_tiff._reader` calls it), and whoever reads
-the written references needs ``imagecodecs.numcodecs.register_codecs()`` first.
+the written references needs ``imagecodecs.numcodecs.register_codecs()`` first. JPEG uses
+vz-tiff's own ``vz_tiff_jpeg`` (:mod:`vz_tiff.codecs`), found through entry points.
 
 Compressions fall in two kinds. *Bytes codecs* (deflate, LZW, PackBits, zstd, LZMA)
 decompress to the raw bytes of the chunk in the file's byte order. *Image codecs* (JPEG,

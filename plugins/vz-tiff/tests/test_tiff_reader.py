@@ -104,10 +104,12 @@ def test_image_compressions_strips_dividing_the_height(
     assert_matches(path)
 
 
-def test_jpeg_short_last_strip_is_unsupported(write: Any, rgb_u8: np.ndarray) -> None:
+def test_jpeg_short_last_strip_is_padded(write: Any, rgb_u8: np.ndarray) -> None:
     path = write("rgb.tif", rgb_u8, photometric="rgb", compression="jpeg", rowsperstrip=8)
+    array = assert_matches(path)
+    assert [c["id"] for c in array.metadata.codecs] == ["vz_tiff_samples", "vz_tiff_jpeg"]
     with pytest.raises(UnsupportedFeatureError, match="short last strip"):
-        read(path)
+        read(path, short_strips="error")
 
 
 def test_image_codec_uint16_and_float(write: Any, image_u16: np.ndarray) -> None:
@@ -492,10 +494,9 @@ def test_geotiff_multiband_separate_and_gdal_metadata(write: Any, geo: Any) -> N
 # -- unsupported and broken files ------------------------------------------------------------
 
 
-def test_bilevel_is_unsupported(write: Any) -> None:
-    path = write("bw.tif", np.ones((10, 10), bool))
-    with pytest.raises(UnsupportedFeatureError, match="1-bit"):
-        read(path)
+def test_bilevel_is_unpacked_to_bool(write: Any) -> None:
+    path = write("bw.tif", np.eye(10, dtype=bool))
+    assert assert_matches(path).dtype == np.bool_
 
 
 def test_unsupported_compression_names_it(write: Any, image_u16: np.ndarray) -> None:

@@ -1,6 +1,7 @@
 """One unsupported image must not refuse a whole TIFF: one error naming all, or skip them.
 
-A GeoTIFF-like file holds float32 data beside a 1-bit mask image (which zarr cannot hold):
+A GeoTIFF-like file holds float32 data beside mask images in a compression no codec decodes
+per chunk (SGILog, set on the masks' tags):
 by default the reader raises one error naming every unsupported image and the option that
 skips them; with ``skip_unsupported=True`` it leaves them out with one warning, and the
 rest reads back through kerchunk references exactly as tifffile reads it.
@@ -32,13 +33,16 @@ def _with_masks(path: Path, nmasks: int) -> np.ndarray:
         tif.write(data, tile=(16, 16), compression="zlib")
         for _ in range(nmasks):  # GDAL-style internal masks: 1-bit images
             tif.write(np.ones((32, 32), bool), subfiletype=4)
+    with tifffile.TiffFile(path, mode="r+") as tif:
+        for page in tif.pages[1:]:
+            page.tags["Compression"].overwrite(34676)  # SGILOG: unsupported
     return data
 
 
 def test_one_unsupported_image_names_itself_and_the_option(tmp_path: Path) -> None:
     path = tmp_path / "masked.tif"
     _with_masks(path, 1)
-    with pytest.raises(UnsupportedFeatureError, match="1-bit") as info:
+    with pytest.raises(UnsupportedFeatureError, match="SGILOG") as info:
         TiffReader().read(to_url(path))
     assert info.value.variable == "series_1/band_data"
     assert "reader_options={'skip_unsupported': True}" in str(info.value)
@@ -77,7 +81,7 @@ def test_skip_unsupported_reads_everything_else_exactly(tmp_path: Path) -> None:
 def test_asking_for_the_unsupported_image_itself(tmp_path: Path) -> None:
     path = tmp_path / "masked.tif"
     _with_masks(path, 1)
-    with pytest.raises(UnsupportedFeatureError, match="1-bit"):
+    with pytest.raises(UnsupportedFeatureError, match="SGILOG"):
         TiffReader().read(to_url(path), group="series_1")
     with pytest.warns(VZSkippedPartsWarning):
         node = TiffReader().read(to_url(path), group="series_1", skip_unsupported=True)

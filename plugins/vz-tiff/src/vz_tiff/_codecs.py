@@ -3,10 +3,11 @@
 Every strip or tile of a TIFF page is one zarr chunk, so the chunk's codec pipeline is the
 page's predictor (a filter) followed by its compression. The configurations use
 numcodecs' own codecs where they decode TIFF data exactly (``zlib``, ``lzma``, ``zstd``)
-and imagecodecs' numcodecs codecs otherwise (``imagecodecs_lzw``, ``imagecodecs_jpeg``,
+and imagecodecs' numcodecs codecs otherwise (``imagecodecs_lzw``, ``imagecodecs_webp``,
 ``imagecodecs_delta``, ...). imagecodecs does not register those with numcodecs on import:
 :func:`register_codecs` does (importing :mod:`vz_tiff._reader` calls it), and whoever reads
-the written references needs ``imagecodecs.numcodecs.register_codecs()`` first.
+the written references needs ``imagecodecs.numcodecs.register_codecs()`` first. JPEG uses
+vz-tiff's own ``vz_tiff_jpeg`` (:mod:`vz_tiff.codecs`), found through entry points.
 
 Compressions fall in two kinds. *Bytes codecs* (deflate, LZW, PackBits, zstd, LZMA)
 decompress to the raw bytes of the chunk in the file's byte order. *Image codecs* (JPEG,
@@ -105,8 +106,9 @@ def compression_codec(
     photometric, planarconfig, extrasamples, samplesperpixel, bitspersample, is_jfif
         Page properties that JPEG and WebP decoding depend on.
     jpegtables
-        The JPEGTables tag: JPEG strips and tiles are then abbreviated streams, decoded by
-        vz-tiff's ``vz_tiff_jpeg`` codec, whose configuration carries the tables.
+        The JPEGTables tag: JPEG strips and tiles are then abbreviated streams, and the
+        configuration of vz-tiff's ``vz_tiff_jpeg`` codec (used for every JPEG TIFF, so
+        that zarr format 3 readers find it by entry point) carries the tables.
     """
     if compression == 1:
         return Compression("uncompressed", None, image=False)
@@ -123,11 +125,13 @@ def compression_codec(
         colorspace_jpeg, colorspace_data = jpeg_decode_colorspace(
             photometric, planarconfig, extrasamples, is_jfif
         )
+        # vz-tiff's own id, with or without tables: its entry points make zarr format 3
+        # readers (and Icechunk) find it, which imagecodecs' unregistered id is not.
+        config["id"] = "vz_tiff_jpeg"
         config["bitspersample"] = bitspersample
         if jpegtables:
             import base64
 
-            config["id"] = "vz_tiff_jpeg"
             config["tables"] = base64.b64encode(bytes(jpegtables)).decode("ascii")
         if colorspace_jpeg is not None:
             config["colorspace_jpeg"] = colorspace_jpeg

@@ -14,7 +14,13 @@ Layout of the tree:
   the level as suffix (``y1``, ``x1``: tifffile's convention; xarray's DataTree needs
   distinct names for differently sized dimensions);
 * further series (e.g. a mask, a thumbnail, images of other shapes) are child groups
-  ``series_1``, ``series_2``, ..., each with its own ``overview_<n>`` children.
+  ``series_1``, ``series_2``, ..., each with its own ``overview_<n>`` children. A DataTree
+  needs a child's dimension to have the size (and loaded coordinate values) of the root's
+  dimension of that name, so a dimension of series ``i`` that differs from the root's
+  gets the suffix ``_series<i>`` (``y_series1``, ``x1_series1`` in its overviews); one that
+  equals it (a mask of the data's size on the same grid) keeps the root's name. The names
+  are the same when a series is opened alone (``group="series_1"``).
+  ``open_virtual_dataset`` gives the root, i.e. series 0; ``open_virtual_datatree`` all.
 
 Dimension names come from tifffile's axes codes: ``Y`` -> ``y``, ``X`` -> ``x``, ``S``
 (samples) -> ``band``, the others by tifffile's axis names (``T`` -> ``time``, ``Z`` ->
@@ -321,6 +327,8 @@ class _Builder:
         self.short_strips = short_strips
         self.problems: list[UnsupportedFeatureError] = []
         """The images that cannot be referenced, found so far (each left out)."""
+        self._root: dict[str, tuple[int, np.ndarray | None]] | None = None
+        self._renames: dict[int, frozenset[str]] = {}
 
     def finish(self, node: ManifestGroup, skip_unsupported: bool) -> ManifestGroup:
         """Return ``node``, or raise (warn when skipping) for the images left out."""
@@ -388,17 +396,78 @@ class _Builder:
             parts.append(f"{_OVERVIEW}{level}")
         return "/".join(parts)
 
+    def _signature(self, index: int) -> dict[str, tuple[int, np.ndarray | None]]:
+        """Return each dimension of series ``index`` (full resolution): size, geo coordinate.
+
+        Cheap: shapes and tags only, no strip or tile is indexed.
+        """
+        series = self.f.tif.series[index]
+        dims = _dim_names(series.axes)
+        sizes = tuple(int(s) for s in series.shape)
+        out: dict[str, tuple[int, np.ndarray | None]] = {
+            d: (s, None) for d, s in zip(dims, sizes, strict=True)
+        }
+        geo = parse_geo(series.keyframe.tags)
+        if geo is not None and "y" in out and "x" in out:
+            coords = geo.coordinates(out["y"][0], out["x"][0])
+            if coords is not None:
+                out["y"], out["x"] = (out["y"][0], coords[0]), (out["x"][0], coords[1])
+        return out
+
+    def series_renames(self, index: int) -> frozenset[str]:
+        """Return the dimensions of series ``index`` that clash with the root's (series 0).
+
+        A DataTree needs every dimension that a child group shares by name with the root to
+        have the root's size (and, for loaded coordinates, its values). Series 1, 2, ... of a
+        file may be images of any size, so a dimension of theirs that differs from the
+        root's dimension of that name gets the suffix ``_series<i>`` (``y_series1``) in
+        the series' group and in its overview groups; one that equals it (a GDAL mask of the
+        data's size) keeps the root's name.
+        """
+        if index == 0:
+            return frozenset()
+        cached = self._renames.get(index)
+        if cached is None:
+            if self._root is None:
+                self._root = self._signature(0)
+            mine = self._signature(index)
+            cached = frozenset(
+                d for d, (size, coords) in mine.items()
+                if d in self._root and (
+                    size != self._root[d][0]
+                    or (coords is not None and self._root[d][1] is not None
+                        and not np.array_equal(coords, self._root[d][1]))
+                )
+            )
+            self._renames[index] = cached
+        return cached
+
+    def _dims(
+        self, series: Any, base: Any, index: int, level: int
+    ) -> tuple[tuple[str, ...], dict[str, str]]:
+        """Return the dimension names of ``series``, level ``level`` of series ``index``.
+
+        Also returns the name given to each of tifffile's axis names (``"y"`` -> ``"y1"``).
+        """
+        renames = self.series_renames(index)
+        suffix = f"_{_SERIES.rstrip('_')}{index}"
+        base_dims = _dim_names(base.axes)
+        if level and len(series.shape) == len(base.shape):
+            pairs = [
+                (d, d if s == s0 else f"{d}{level}")
+                for d, s, s0 in zip(base_dims, series.shape, base.shape, strict=True)
+            ]
+        elif level:
+            pairs = [(d, f"{d}{level}") for d in _dim_names(series.axes)]
+        else:
+            pairs = [(d, d) for d in base_dims]
+        names = [(d, name + suffix if d in renames else name) for d, name in pairs]
+        return tuple(name for _, name in names), dict(names)
+
     def _group(self, series: Any, base: Any, index: int, level: int) -> ManifestGroup:
         """Return the group of ``series``, level ``level`` of series ``base``."""
         where = "/".join(p for p in (self._group_path(index, level), self.variable_name) if p)
-        dims = _dim_names(base.axes)
-        if level and len(series.shape) == len(base.shape):
-            dims = tuple(
-                d if s == s0 else f"{d}{level}"
-                for d, s, s0 in zip(dims, series.shape, base.shape, strict=True)
-            )
-        elif level:
-            dims = tuple(f"{d}{level}" for d in _dim_names(series.axes))
+        dims, named = self._dims(series, base, index, level)
         array: ManifestArray | np.ndarray
         if self.variable_name in self.drop:  # never parsed: only its shape is needed
             array, nodata = np.broadcast_to(np.uint8(0), tuple(series.shape)), None
@@ -414,15 +483,16 @@ class _Builder:
         attrs.update(band_attrs(base_kf.tags.valueof(42112), nbands))
         attrs.update(self._tifffile_metadata(base))
         geo = parse_geo(base_kf.tags)
-        if "band" in dims:
-            n = array.shape[dims.index("band")]
-            variables["band"] = Variable(("band",), np.arange(1, n + 1, dtype=np.int64))
+        if "band" in named:
+            band = named["band"]
+            n = array.shape[dims.index(band)]
+            variables[band] = Variable((band,), np.arange(1, n + 1, dtype=np.int64))
         if geo is not None:
             if level:
                 geo = geo.scaled(
                     base_kf.imagelength, base_kf.imagewidth, kf.imagelength, kf.imagewidth
                 )
-            self._add_geo(geo, dims, array.shape, variables, attrs)
+            self._add_geo(geo, dims, named, array.shape, variables, attrs)
         variables[self.variable_name] = Variable(dims, array, attrs)  # after its coordinates
         for name in self.drop & set(variables):
             del variables[name]
@@ -449,6 +519,7 @@ class _Builder:
         self,
         geo: GeoInfo,
         dims: tuple[str, ...],
+        named: dict[str, str],
         shape: tuple[int, ...],
         variables: dict[str, Variable],
         attrs: dict[str, Any],
@@ -458,10 +529,7 @@ class _Builder:
         attrs["coordinates"] = "spatial_ref"
         variables["spatial_ref"] = Variable((), np.array(0, dtype=np.int64),
                                             spatial_ref_attrs(geo))
-        ydim = next((d for d in dims if d == "y" or (d.startswith("y") and d[1:].isdigit())),
-                    None)
-        xdim = next((d for d in dims if d == "x" or (d.startswith("x") and d[1:].isdigit())),
-                    None)
+        ydim, xdim = named.get("y"), named.get("x")
         if ydim is None or xdim is None:
             return
         coords = geo.coordinates(shape[dims.index(ydim)], shape[dims.index(xdim)])
@@ -491,8 +559,6 @@ class _Builder:
                 where, f"SampleFormat {int(kf.sampleformat)} with {kf.bitspersample} bits",
                 "only unsigned/signed integers, IEEE floats and complex floats map to zarr",
             )
-        if kf.fillorder != 1:
-            raise self._unsupported(where, "FillOrder 2 (bits in reversed order)")
         comp = compression_codec(
             int(kf.compression),
             photometric=int(kf.photometric),
@@ -512,14 +578,23 @@ class _Builder:
             raise self._unsupported(
                 where, f"compression {label} ({code})",
                 "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
-                "JPEG 2000, JPEG XL, JPEG XR, LERC",
+                "JPEG 2000, JPEG XL, JPEG XR, LERC; re-compress the file with one of them "
+                "(e.g. tiffcp -c zip in.tif out.tif, or gdal_translate -co COMPRESS=DEFLATE)",
             )
-        if kf.bitspersample != kf.dtype.itemsize * 8 and not (comp.image and kf.dtype.kind == "u"):
-            raise self._unsupported(
-                where, f"{kf.bitspersample}-bit samples",
-                "packed integers have no zarr dtype; convert the file (e.g. gdal_translate "
-                "-ot UInt16)",
-            )
+        bits = int(kf.bitspersample)
+        packed = not comp.image and (bits != kf.dtype.itemsize * 8 or kf.dtype.kind == "b")
+        if bits != kf.dtype.itemsize * 8 and not (comp.image and kf.dtype.kind == "u"):
+            if kf.dtype.kind not in "ub" or bits > 32:
+                raise self._unsupported(
+                    where, f"{bits}-bit samples of type {kf.dtype}",
+                    "vz-tiff unpacks only unsigned packed integers; convert the file (e.g. "
+                    "gdal_translate -ot Float32)",
+                )
+            if kf.predictor != 1:
+                raise self._unsupported(
+                    where, f"Predictor {int(kf.predictor)} with {bits}-bit packed samples",
+                    "convert the file (e.g. gdal_translate -ot UInt16)",
+                )
         if kf.is_subsampled and kf.compression != 7:
             raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
         if kf.jpegheader is not None:
@@ -533,8 +608,9 @@ class _Builder:
         layout = self._layout(kf, where)
         shaped = layout.shaped
         itemsize = kf.dtype.itemsize
-        # Image codecs decode to native-endian arrays; bytes codecs give the file's bytes.
-        dtype = kf.dtype.newbyteorder("=" if comp.image else f.tif.byteorder)
+        # Image codecs decode to native-endian arrays; bytes codecs give the file's bytes;
+        # packed samples are unpacked to native-endian integers (as tifffile returns them).
+        dtype = kf.dtype.newbyteorder("=" if comp.image or packed else f.tif.byteorder)
         dtype = np.dtype(dtype.str)  # explicit byte order ("<u2", ">f4", "|u1")
 
         paths, page_path, offsets, counts = self._segments(series, layout, where)
@@ -550,35 +626,48 @@ class _Builder:
         grid = list(layout.grid)
         inline: dict[int, bytes] = {}
 
-        length, width = shaped[2], shaped[3]
+        length = shaped[2]
         rows = layout.chunk[2]
         short = not kf.is_tiled and length % rows != 0
+        runlen = layout.chunk[3] * layout.chunk[4]  # samples per row of a chunk
+        # Bytes per stored row: packed rows start on a byte boundary.
+        row_bytes = (runlen * bits + 7) // 8 if packed else runlen * itemsize
+        samples: CodecConfig | None = None
+        if packed:
+            samples = {"id": "vz_tiff_samples", "dtype": dtype.str,
+                       "size": math.prod(layout.chunk), "bitspersample": bits,
+                       "runlen": runlen}
         if comp.codec is None:
-            chunk_bytes = math.prod(layout.chunk) * itemsize
+            chunk_bytes = math.prod(layout.chunk[:3]) * row_bytes
             if kf.is_tiled:
                 lengths = np.full(offsets.shape, chunk_bytes, dtype=np.uint64)
                 self._check_sizes(counts, missing, lengths, where)
             else:
                 offsets, counts, missing, path_index, rows = self._split_strips(
-                    offsets, counts, missing, path_index, rows, length, width * shaped[4] * itemsize,
-                    where,
+                    offsets, counts, missing, path_index, rows, length, row_bytes, where,
                 )
                 chunk[2] = rows
                 grid[2] = offsets.shape[3]
-                lengths = np.full(offsets.shape, rows * width * shaped[4] * itemsize, np.uint64)
+                lengths = np.full(offsets.shape, rows * row_bytes, np.uint64)
+                if samples is not None:
+                    samples["size"] = math.prod(chunk)
         else:
             lengths = counts.astype(np.uint64)
             if short:
-                if comp.image or self.short_strips == "error":
+                if self.short_strips == "error":
                     raise self._unsupported(
                         where,
                         f"a short last strip ({length % rows} of {rows} rows) compressed with "
                         f"{comp.name}",
-                        "zarr needs full-size edge chunks; "
-                        + ("with short_strips='inline' lossless strips are re-encoded inline"
-                           if not comp.image else
-                           "rewrite the file tiled or with RowsPerStrip dividing the height"),
+                        "zarr needs full-size edge chunks; with short_strips='inline' it is "
+                        "padded to a full chunk",
                     )
+                if comp.image or kf.fillorder == 2:
+                    # decoded short strips are padded to the full chunk by vz_tiff_samples
+                    samples = {"id": "vz_tiff_samples", "dtype": dtype.str,
+                               "size": math.prod(layout.chunk),
+                               "bitspersample": itemsize * 8, "runlen": runlen}
+            if short and samples is None:
                 inline = self._pad_short_strips(
                     series, offsets, counts, missing, path_index, comp.codec, layout, itemsize,
                 )
@@ -602,8 +691,12 @@ class _Builder:
                 raise self._unsupported(where, f"Predictor {int(kf.predictor)}")
             pred[1]["axis"] = width_axis - len(target)
             codecs.append(pred[1])
+        if samples is not None:
+            codecs.append(samples)
         if comp.codec is not None:
             codecs.append(comp.codec)
+        if kf.fillorder == 2 and not comp.image:  # tifffile ignores FillOrder for JPEG, ...
+            codecs.append({"id": "vz_tiff_bitorder"})  # applies to the stored bytes: last
 
         pi = np.where(missing, _MISSING, path_index)
         if inline:

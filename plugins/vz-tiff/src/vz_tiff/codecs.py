@@ -1,23 +1,136 @@
 """numcodecs codecs of vz-tiff, found by readers of virtual references through entry points.
 
-``vz_tiff_jpeg`` decodes the JPEG strips and tiles of TIFF files that keep their
-quantization and Huffman tables once, in the JPEGTables tag (GDAL's usual JPEG TIFF), so
-that each strip or tile is an abbreviated JPEG stream. Its configuration carries the
-tables base64-encoded (``"tables"``) with the colour spaces and bits per sample, and
-decoding is imagecodecs' ``jpeg_decode(..., tables=...)``, as tifffile does. It is
-imagecodecs' own numcodecs JPEG codec under an id that vz-hdf5-style entry points register
-(``numcodecs.codecs`` for zarr format 2, ``zarr.codecs`` through :mod:`vz_tiff.zarr3` for
-zarr format 3 and Icechunk), so readers need no ``register_codecs()`` call of their own.
+``vz_tiff_jpeg`` decodes the JPEG strips and tiles of TIFF files, self-contained ones and
+those of files that keep their quantization and Huffman tables once, in the JPEGTables tag
+(GDAL's usual JPEG TIFF), so that each strip or tile is an abbreviated JPEG stream. Its
+configuration carries the tables base64-encoded (``"tables"``, when there are any) with
+the colour spaces and bits per sample, and decoding is imagecodecs' ``jpeg_decode(...,
+tables=...)``, as tifffile does.
+
+``vz_tiff_samples`` turns a decoded strip or tile into the samples tifffile returns, padded
+to the full chunk: packed integers of 1 to 63 bits (each row starting on a byte) become
+``bool`` (1 bit), ``uint8``, ``uint16``, ... through imagecodecs' ``packints_decode``, and a
+short last strip (fewer rows than RowsPerStrip) is padded with zeros to the chunk zarr
+expects (zarr crops the edge chunk to the image again).
+
+``vz_tiff_bitorder`` reverses the bits of every byte (TIFF FillOrder 2) through imagecodecs'
+``bitorder_decode``; like tifffile, it applies to the stored bytes, before decompression.
+
+All are registered under the ``numcodecs.codecs`` entry-point group (zarr format 2) and,
+through :mod:`vz_tiff.zarr3`, under ``zarr.codecs`` (zarr format 3 and Icechunk), so readers
+need no ``register_codecs()`` call of their own, only vz-tiff installed.
 """
 
 from __future__ import annotations
 
-from imagecodecs.numcodecs import Jpeg
+from typing import Any
 
-__all__ = ["TiffJpeg"]
+import numpy as np
+from imagecodecs.numcodecs import Jpeg
+from numcodecs.abc import Codec
+
+__all__ = ["TiffBitorder", "TiffJpeg", "TiffSamples"]
 
 
 class TiffJpeg(Jpeg):
     """JPEG with the TIFF file's shared tables (``tables``: base64 in the configuration)."""
 
     codec_id = "vz_tiff_jpeg"
+
+
+def _contiguous_bytes(buf: Any) -> memoryview:
+    """Return the bytes of a buffer or array, without copying contiguous data."""
+    if isinstance(buf, np.ndarray):
+        buf = np.ascontiguousarray(buf)
+    return memoryview(buf).cast("B")
+
+
+class TiffSamples(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
+    """Samples of one TIFF strip or tile as tifffile returns them, padded to the chunk.
+
+    Parameters
+    ----------
+    dtype
+        The decoded dtype (``"|b1"`` for 1-bit samples, ``"|u1"``, ``"<u2"``, ...).
+    size
+        Number of samples in the full chunk; shorter data are padded with zeros.
+    bitspersample
+        Bits per stored sample; whole bytes (8, 16, ...) are taken as they are.
+    runlen
+        Samples per row (width times interleaved samples): packed rows start on a byte.
+    """
+
+    codec_id = "vz_tiff_samples"
+
+    def __init__(self, dtype: str, size: int, bitspersample: int = 8, runlen: int = 0) -> None:
+        self.dtype = np.dtype(dtype).str
+        self.size = int(size)
+        self.bitspersample = int(bitspersample)
+        self.runlen = int(runlen)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the JSON configuration."""
+        return {"id": self.codec_id, "dtype": self.dtype, "size": self.size,
+                "bitspersample": self.bitspersample, "runlen": self.runlen}
+
+    def _packed(self) -> bool:
+        dtype = np.dtype(self.dtype)
+        return self.bitspersample != dtype.itemsize * 8 or dtype.kind == "b"
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        """Unpack (packed integers) and pad ``buf`` to ``size`` samples of ``dtype``."""
+        import imagecodecs
+
+        data = _contiguous_bytes(buf)
+        dtype = np.dtype(self.dtype)
+        if self._packed():
+            values = imagecodecs.packints_decode(
+                bytes(data), dtype, self.bitspersample, runlen=self.runlen
+            )
+        else:
+            whole = len(data) // dtype.itemsize * dtype.itemsize
+            values = np.frombuffer(data[:whole], dtype=dtype)
+        values = values.reshape(-1)
+        if values.size == self.size:
+            result = values
+        else:
+            result = np.zeros(self.size, dtype=dtype)
+            n = min(values.size, self.size)
+            result[:n] = values[:n]
+        if out is not None:
+            view = np.asarray(out).reshape(-1).view(dtype)
+            view[:] = result
+            return out
+        return result
+
+    def encode(self, buf: Any) -> bytes:
+        """Pack ``buf`` (a full chunk of ``dtype``) as the file stores it."""
+        import imagecodecs
+
+        values = np.ascontiguousarray(buf).reshape(-1).view(self.dtype)
+        if not self._packed():
+            return values.tobytes()
+        return bytes(imagecodecs.packints_encode(
+            values.astype(np.uint8) if values.dtype.kind == "b" else values,
+            self.bitspersample, runlen=self.runlen,
+        ))
+
+
+class TiffBitorder(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
+    """Reverse the bit order of every byte (TIFF FillOrder 2, least significant bit first)."""
+
+    codec_id = "vz_tiff_bitorder"
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        """Return the bytes of ``buf`` with each byte's bits reversed."""
+        import imagecodecs
+
+        result = imagecodecs.bitorder_decode(bytes(_contiguous_bytes(buf)))
+        if out is not None:
+            _contiguous_bytes(out)[:] = result
+            return out
+        return result
+
+    def encode(self, buf: Any) -> bytes:
+        """Reverse the bits again (the operation is its own inverse)."""
+        return bytes(self.decode(buf))

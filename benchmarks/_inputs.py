@@ -163,3 +163,58 @@ def make_huge(root: Path, big: DataSet, k: int) -> DataSet:
             os.link(src, p)
         files.append(str(p))
     return DataSet(f"{k} x 103,680-chunk files", files, big.chunks * k, "nested", "v")
+
+
+CF_SMALL_SHAPE = (4, 10, 20)
+
+
+def make_cf_small(root: Path, n: int) -> DataSet:
+    """N small CF netCDF4 files of 12 chunks each, consecutive in time (issue 15's per-file case).
+
+    Each file: ``time`` (4 steps, CF units/calendar), ``lat``/``lon`` with CF attributes,
+    three data variables in 1 x 10 x 20 zlib chunks (4 chunks each): ``air`` (float32 with
+    ``_FillValue``), ``rh`` (int16 packed with ``scale_factor``/``add_offset``) and ``pr``,
+    each with ``units``/``long_name``/``standard_name``, and typical global attributes.
+    """
+    import netCDF4
+
+    d = root / f"cf-small-{n}"
+    params = {"n": n, "shape": CF_SMALL_SHAPE, "v": 1}
+    files = [str(d / f"cf_{i:05d}.nc") for i in range(n)]
+    if not _done(d, params):
+        d.mkdir(parents=True, exist_ok=True)
+        for i, path in enumerate(files):
+            with netCDF4.Dataset(path, "w") as ds:
+                ds.setncatts({
+                    "title": "benchmark input: small CF files", "Conventions": "CF-1.8",
+                    "institution": "vzcore benchmarks", "source": "synthetic",
+                    "history": f"written by benchmarks/_inputs.py (file {i})",
+                })
+                _coords(ds, ("time", "lat", "lon"), CF_SMALL_SHAPE, i * CF_SMALL_SHAPE[0],
+                        "hours since 2000-01-01 00:00:00")
+                ds["time"].setncatts({"standard_name": "time", "long_name": "time", "axis": "T"})
+                ds["lat"].setncatts({"units": "degrees_north", "standard_name": "latitude",
+                                     "long_name": "latitude", "axis": "Y"})
+                ds["lon"].setncatts({"units": "degrees_east", "standard_name": "longitude",
+                                     "long_name": "longitude", "axis": "X"})
+                field = _field(CF_SMALL_SHAPE, i)
+                chunks = (1, *CF_SMALL_SHAPE[1:])
+                dims = ("time", "lat", "lon")
+                air = ds.createVariable("air", "f4", dims, zlib=True, chunksizes=chunks,
+                                        fill_value=np.float32(-9999.0))
+                air.setncatts({"units": "K", "long_name": "air temperature",
+                               "standard_name": "air_temperature"})
+                air[:] = field
+                rh = ds.createVariable("rh", "i2", dims, zlib=True, chunksizes=chunks,
+                                       fill_value=np.int16(-32767))
+                rh.setncatts({"units": "percent", "long_name": "relative humidity",
+                              "standard_name": "relative_humidity",
+                              "scale_factor": np.float32(0.01), "add_offset": np.float32(0.0)})
+                rh[:] = (field - 270) * 3
+                pr = ds.createVariable("pr", "f4", dims, zlib=True, chunksizes=chunks)
+                pr.setncatts({"units": "kg m-2 s-1", "long_name": "precipitation",
+                              "standard_name": "precipitation_flux",
+                              "cell_methods": "time: mean"})
+                pr[:] = field / 1e5
+        _mark(d, params)
+    return DataSet(f"{n} small CF files", files, 3 * CF_SMALL_SHAPE[0] * n, "by_coords", "air")

@@ -735,7 +735,8 @@ class _Scanner:
 
     def _ref_basename(self, ref: Any) -> str | None:
         try:
-            target = self.h5[ref].name
+            # H5Rget_name: the name self.h5[ref].name gives, without opening the object
+            target = h5py.h5r.get_name(ref, self.h5.id)
         except (KeyError, ValueError, OSError, TypeError):
             return None
         return decode_name(target).rsplit("/", 1)[-1] if target else None

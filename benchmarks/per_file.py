@@ -1,0 +1,227 @@
+"""Per-file cost on small netCDF4 files, warm, vzcore vs kerchunk in one process (issue 15, goal 1).
+
+    python benchmarks/per_file.py [--files 1000] [--rounds 5] [--block 100] [--stages]
+                                  [--profile N] [--cache DIR]
+
+Inputs: ``_inputs.make_cf_small`` (N small CF netCDF4 files of 12 chunks each: a time
+coordinate, lat/lon, three data variables with typical CF attributes), written once into
+the cache directory (default ``benchmarks/data``).
+
+Both tools run in this one process on the same files: ``vzcore.open_virtual_dataset(path)``
+with its defaults (dimension coordinates loaded and CF-decoded) and kerchunk's
+``SingleHdf5ToZarr(url, inline_threshold=0).translate()``. After a warm-up pass over every
+file (page cache, imports, lazy loading), the files are taken in blocks of ``--block``; each
+block is timed with one tool and then the other, alternating which goes first, so load from
+other processes on the machine falls on both. Reported: ms per file (median and min-max over
+blocks and rounds) and the kerchunk/vzcore ratio of each block pair (median and min-max).
+
+``--stages`` adds the floors and stage costs measured the same way (h5py open/close,
+h5py open + ``chunk_iter``, netCDF4-python reading every attribute and chunking, the vz-hdf5
+reader alone, the ManifestGroup -> xarray conversion alone). ``--profile N`` prints a
+cProfile of ``open_virtual_dataset`` over N files grouped by stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _inputs
+
+Scan = Callable[[str], object]
+
+
+def tools() -> dict[str, Scan]:
+    """The two scanners, as their documentation uses them."""
+    from kerchunk.hdf import SingleHdf5ToZarr
+
+    import vzcore
+
+    def vz(path: str) -> object:
+        return vzcore.open_virtual_dataset(path)
+
+    def kc(path: str) -> object:
+        return SingleHdf5ToZarr("file://" + path, inline_threshold=0).translate()
+
+    return {"vzcore": vz, "kerchunk": kc}
+
+
+def stage_scanners() -> dict[str, Scan]:
+    """Floors and the stages of ``open_virtual_dataset``, each timed alone."""
+    import h5py
+    import netCDF4
+    from vz_hdf5._reader import HDF5Reader
+
+    from vzcore._to_xarray import group_to_dataset
+
+    reader = HDF5Reader()
+
+    def h5_open(path: str) -> object:
+        with h5py.File(path, "r") as f:
+            return f.id
+
+    def h5_chunks(path: str) -> object:
+        with h5py.File(path, "r") as f:
+            for name in ("air", "rh", "pr"):
+                f[name].id.chunk_iter(lambda info: None)
+        return None
+
+    def nc4_meta(path: str) -> object:
+        with netCDF4.Dataset(path) as ds:
+            return [ds.__dict__, *((v.__dict__, v.chunking(), v.filters(), v.dimensions)
+                                   for v in ds.variables.values())]
+
+    def read(path: str) -> object:
+        return reader.read("file://" + path)
+
+    groups: dict[str, object] = {}
+
+    def to_xarray(path: str) -> object:
+        group = groups.get(path)
+        if group is None:
+            group = groups[path] = reader.read("file://" + path)
+        return group_to_dataset(group, source="file://" + path)  # type: ignore[arg-type]
+
+    return {
+        "h5py open + close": h5_open,
+        "h5py open + chunk_iter (3 variables)": h5_chunks,
+        "netCDF4-python: all attributes, chunking, filters": nc4_meta,
+        "vz-hdf5 reader alone (HDF5Reader.read)": read,
+        "ManifestGroup -> xarray (group_to_dataset)": to_xarray,
+    }
+
+
+def time_block(scan: Scan, paths: list[str]) -> float:
+    """CPU seconds per file for one pass over ``paths``.
+
+    CPU time of this process, not wall time: the machine is shared, and other processes'
+    load stretches wall time by whole factors while CPU time moves by a few percent.
+    """
+    t = time.process_time()
+    for p in paths:
+        scan(p)
+    return (time.process_time() - t) / len(paths)
+
+
+def interleaved(scanners: dict[str, Scan], files: list[str], rounds: int,
+                block: int) -> dict[str, list[float]]:
+    """Per-file seconds of each scanner per block, scanners alternating within each block."""
+    times: dict[str, list[float]] = {name: [] for name in scanners}
+    names = list(scanners)
+    blocks = [files[i : i + block] for i in range(0, len(files), block)]
+    k = 0
+    for _ in range(rounds):
+        for paths in blocks:
+            order = names if k % 2 == 0 else names[::-1]
+            k += 1
+            for name in order:
+                times[name].append(time_block(scanners[name], paths))
+    return times
+
+
+def spread(values: list[float], scale: float = 1.0) -> str:
+    """``median (min-max)`` of ``values`` times ``scale``."""
+    med = statistics.median(values) * scale
+    return f"{med:7.3f} ({min(values) * scale:.3f}-{max(values) * scale:.3f})"
+
+
+def stage_of(filename: str, func: str) -> str | None:
+    """The stage a profiled function belongs to (by module), or None."""
+    f = filename.replace(os.sep, "/")
+    if "/h5py/" in f:
+        return "h5py (high-level objects, attributes, File open/close)"
+    if "vz_hdf5/_gheap" in f or "vz_hdf5/_btree" in f:
+        return "vz-hdf5 native parsing (chunk B-tree, header/heap checks)"
+    if "vz_hdf5/" in f:
+        return "vz-hdf5 reader Python code"
+    if "/xarray/" in f or "/pandas/" in f:
+        return "xarray/pandas (Variable, Dataset, index, CF decoding)"
+    if "vzcore/manifests/" in f:
+        return "vzcore manifests (ChunkManifest, ArrayMetadata, encoding)"
+    if "vzcore/" in f:
+        return "vzcore core (api, plugins, urls, _to_xarray)"
+    if "/numcodecs/" in f:
+        return "numcodecs (coordinate decoding)"
+    return None
+
+
+def profile(files: list[str], scan: Scan) -> str:
+    """cProfile of ``scan`` over ``files``: own time per stage (profiler overhead included)."""
+    prof = cProfile.Profile()
+    prof.enable()
+    for p in files:
+        scan(p)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    by_stage: dict[str, float] = {}
+    total = 0.0
+    for (filename, _line, func), row in stats.stats.items():  # type: ignore[attr-defined]
+        tottime = row[2]
+        total += tottime
+        stage = stage_of(filename, func) or "other (builtins, numpy, stdlib)"
+        by_stage[stage] = by_stage.get(stage, 0.0) + tottime
+    head = (f"cProfile own time by stage, {len(files)} files "
+            f"({total / len(files) * 1e3:.2f} ms/file under the profiler):")
+    lines = [head]
+    for stage, t in sorted(by_stage.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {stage:60s} {t / total * 100:5.1f}%")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Measure, print the tables."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--block", type=int, default=100)
+    ap.add_argument("--stages", action="store_true", help="also time floors and stages")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="cProfile open_virtual_dataset over N files, by stage")
+    ap.add_argument("--cache", default=str(HERE / "data"))
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    cache = Path(args.cache).resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    data = _inputs.make_cf_small(cache, args.files)
+    files = data.files
+    scanners = tools()
+    print(f"{data.name}: {data.chunks // len(files)} chunks each; {args.rounds} rounds of "
+          f"{len(files) // args.block} blocks of {args.block} files, tools alternating; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    for scan in scanners.values():  # warm-up: page cache, imports, lazy loading
+        for p in files:
+            scan(p)
+    times = interleaved(scanners, files, args.rounds, args.block)
+    ratios = [k / v for k, v in zip(times["kerchunk"], times["vzcore"], strict=True)]
+    print(f"  {'':34s} {'CPU ms/file median (min-max over blocks)':>40s}")
+    for name, ts in times.items():
+        print(f"  {name:34s} {spread(ts, 1e3)}")
+    print(f"  {'kerchunk / vzcore (per block pair)':34s} {spread(ratios)}")
+    if args.stages:
+        stages = stage_scanners()
+        for scan in stages.values():
+            for p in files[: args.block]:
+                scan(p)
+        st = interleaved({**stages, "vzcore.open_virtual_dataset": scanners["vzcore"]},
+                         files, max(1, args.rounds // 2), args.block)
+        print("floors and stages (same files, interleaved):")
+        for name, ts in st.items():
+            print(f"  {name:52s} {spread(ts, 1e3)} ms/file")
+    if args.profile:
+        print(profile(files[: args.profile], scanners["vzcore"]))
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

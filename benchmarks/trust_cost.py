@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _inputs import make_small  # noqa: E402
+from _inputs import make_small
 
 
 def _pythonpath(tree: Path) -> str:
@@ -45,8 +45,9 @@ def _env(tree: Path) -> dict[str, str]:
 
 def _which(tree: Path) -> str:
     code = "import vzcore, vz_hdf5; print(vzcore.__file__, vz_hdf5.__file__)"
-    out = subprocess.run([sys.executable, "-c", code], env=_env(tree), check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=_env(tree), check=True, capture_output=True, text=True
+    )
     return out.stdout.strip()
 
 
@@ -71,17 +72,30 @@ def _child(files: list[str]) -> dict[str, float]:
     res["cpu_per_file"] = (time.process_time() - cpu) / len(walls)
     res["wall_per_file"] = statistics.median(walls)
     t = time.perf_counter()
-    xr.combine_by_coords(parts, compat="override", coords="minimal", data_vars="minimal",
-                         join="exact", combine_attrs="override")
+    xr.combine_by_coords(
+        parts,
+        compat="override",
+        coords="minimal",
+        data_vars="minimal",
+        join="exact",
+        combine_attrs="override",
+    )
     res["combine"] = time.perf_counter() - t
     return res
 
 
 def _run(tree: Path, files: list[str]) -> dict[str, float]:
-    code = (f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import trust_cost; "
-            f"print(json.dumps(trust_cost._child(json.loads(sys.argv[1]))))")
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(files)], env=_env(tree),
-                          check=True, capture_output=True, text=True)
+    code = (
+        f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import trust_cost; "
+        f"print(json.dumps(trust_cost._child(json.loads(sys.argv[1]))))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(files)],
+        env=_env(tree),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -104,17 +118,25 @@ def main() -> None:
         for name in order:
             res = _run(trees[name], data.files)
             results[name].append(res)
-            print(f"round {r} {name:6s} scan {1e3 * res['wall_per_file']:6.3f} ms/file (wall, "
-                  f"median) {1e3 * res['cpu_per_file']:6.3f} ms/file (CPU)  combine "
-                  f"{res['combine']:.3f} s", flush=True)
-    print(f"\n{len(data.files) - 1} small files scanned per run, {args.rounds} runs each: "
-          "median over runs (min-max)")
+            print(
+                f"round {r} {name:6s} scan {1e3 * res['wall_per_file']:6.3f} ms/file (wall, "
+                f"median) {1e3 * res['cpu_per_file']:6.3f} ms/file (CPU)  combine "
+                f"{res['combine']:.3f} s",
+                flush=True,
+            )
+    print(
+        f"\n{len(data.files) - 1} small files scanned per run, {args.rounds} runs each: "
+        "median over runs (min-max)"
+    )
     med: dict[str, dict[str, float]] = {}
     for name, runs in results.items():
         med[name] = {}
         cols = []
-        for key, unit, scale in (("wall_per_file", "ms", 1e3), ("cpu_per_file", "ms", 1e3),
-                                 ("combine", "s", 1.0)):
+        for key, unit, scale in (
+            ("wall_per_file", "ms", 1e3),
+            ("cpu_per_file", "ms", 1e3),
+            ("combine", "s", 1.0),
+        ):
             vals = [scale * r[key] for r in runs]
             med[name][key] = statistics.median(vals)
             cols.append(f"{key} {med[name][key]:.3f} {unit} ({min(vals):.3f}-{max(vals):.3f})")

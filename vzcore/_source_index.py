@@ -50,17 +50,25 @@ class SourceIndex(PandasIndex):
     source: str = ""
     """URL of the file whose coordinate values the index holds (``""`` when unknown)."""
 
-    def _replace(self, index: pd.Index, dim: Hashable | None = None,
-                 coord_dtype: Any = None) -> PandasIndex:
+    def _replace(
+        self, index: pd.Index, dim: Hashable | None = None, coord_dtype: Any = None
+    ) -> PandasIndex:
         # Selections and renames are no longer one file's coordinate: a plain index.
-        return PandasIndex(index, self.dim if dim is None else dim,
-                           self.coord_dtype if coord_dtype is None else coord_dtype,
-                           fastpath=True)
+        return PandasIndex(
+            index,
+            self.dim if dim is None else dim,
+            self.coord_dtype if coord_dtype is None else coord_dtype,
+            fastpath=True,
+        )
 
     def _copy(self, deep: bool = True, memo: dict[int, Any] | None = None) -> SourceIndex:
         # A copy still holds the file's coordinate (xarray copies when it adds indexes).
-        new = SourceIndex(self.index.copy(deep=True) if deep else self.index, self.dim,
-                          self.coord_dtype, fastpath=True)
+        new = SourceIndex(
+            self.index.copy(deep=True) if deep else self.index,
+            self.dim,
+            self.coord_dtype,
+            fastpath=True,
+        )
         new.source = self.source
         return new
 
@@ -71,14 +79,18 @@ class SourceIndex(PandasIndex):
         dim: Hashable,
         positions: Iterable[Iterable[int]] | None = None,
     ) -> PandasIndex:
-        """Concatenate as PandasIndex does; under ``combine_by_coords``, refuse dropped or
-        overlapping files with a :class:`~vzcore.errors.CombineError` naming them."""
+        """Concatenate as PandasIndex does, refusing what ``combine_by_coords`` would lose.
+
+        Under ``combine_by_coords``, files it dropped or files that overlap raise a
+        :class:`~vzcore.errors.CombineError` naming them.
+        """
         combined = PandasIndex.concat(indexes, dim, positions)
         frame = _combine_by_coords_frame()
         if frame is not None:
             _check_dropped(frame)
-            if not (combined.index.is_monotonic_increasing
-                    or combined.index.is_monotonic_decreasing):
+            if not (
+                combined.index.is_monotonic_increasing or combined.index.is_monotonic_decreasing
+            ):
                 _check_overlap(indexes, dim)
         return combined
 
@@ -86,12 +98,13 @@ class SourceIndex(PandasIndex):
 def source_index(variable: Any, name: Hashable, source: str) -> SourceIndex:
     """Return the :class:`SourceIndex` of the 1-D dimension coordinate ``variable``."""
     index = SourceIndex.from_variables({name: variable}, options={})
+    assert isinstance(index, SourceIndex)  # from_variables builds cls
     index.source = source
     return index
 
 
 def _combine_by_coords_frame() -> FrameType | None:
-    """The frame of xarray's ``_combine_single_variable_hypercube`` calling us, if any."""
+    """Return the frame of xarray's ``_combine_single_variable_hypercube`` above us, if any."""
     from xarray.structure import combine
 
     func = getattr(combine, "_combine_single_variable_hypercube", None)
@@ -122,8 +135,11 @@ def _span(index: pd.Index, dim: Hashable) -> str:
 def _check_dropped(frame: FrameType) -> None:
     """Raise when combine_by_coords kept fewer files than it was given (same first value)."""
     local = frame.f_locals
-    datasets, kept, dims = local.get("datasets"), local.get("combined_ids"), local.get(
-        "concat_dims")
+    datasets, kept, dims = (
+        local.get("datasets"),
+        local.get("combined_ids"),
+        local.get("concat_dims"),
+    )
     if not isinstance(datasets, list | tuple) or not isinstance(kept, dict) or not dims:
         return
     if len(kept) == len(datasets):
@@ -141,9 +157,11 @@ def _check_dropped(frame: FrameType) -> None:
     dim = next((d for d in dims if not dropped.indexes[d].equals(twin.indexes[d])), dims[0])
     a, b = dropped.indexes[dim], twin.indexes[dim]
     where = ", ".join(f"{d!s}={v}" for d, v in zip(dims, start, strict=True))
-    what = ("hold the same coordinate values (the same file twice?)"
-            if all(dropped.indexes[d].equals(twin.indexes[d]) for d in dims)
-            else "start at the same coordinate value but differ")
+    what = (
+        "hold the same coordinate values (the same file twice?)"
+        if all(dropped.indexes[d].equals(twin.indexes[d]) for d in dims)
+        else "start at the same coordinate value but differ"
+    )
     raise CombineError(
         f"{_label(dropped, dim)!r} ({_span(a, dim)}) and {_label(twin, dim)!r} "
         f"({_span(b, dim)}) both start at {where} and {what}: combine='by_coords' orders "

@@ -20,6 +20,7 @@ from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
 
 from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
 from vzcore._raw_values import remember_raw
+from vzcore._source_index import source_index
 from vzcore.errors import CFDecodeError, UnsupportedFeatureError, VZError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.encoding import SourceEncoding
@@ -84,18 +85,19 @@ def _coordinate_names(attrs: dict[str, Any]) -> list[str]:
     return raw.split() if isinstance(raw, str) else []
 
 
-def _coordinates(coords: dict[str, xr.Variable], loaded: set[str]) -> xr.Coordinates:
+def _coordinates(
+    coords: dict[str, xr.Variable], loaded: set[str], source: str = ""
+) -> xr.Coordinates:
     """Return the coordinates, with an index only for the loaded 1-D dimension coordinates.
 
     xarray builds a default (pandas) index for every dimension coordinate it is given,
     which needs the values; a virtual dimension coordinate (``loadable_variables`` without
     it) must stay a coordinate without an index, as in VirtualiZarr. It is concatenated and
-    written like any virtual variable.
+    written like any virtual variable. The indexes remember ``source``, so that
+    ``combine_by_coords`` can name the files it cannot order (:mod:`vzcore._source_index`).
     """
-    from xarray.indexes import PandasIndex
-
     indexes = {
-        n: PandasIndex.from_variables({n: v}, options={})
+        n: source_index(v, n, source)
         for n, v in coords.items()
         if n in loaded and v.dims == (n,)
     }
@@ -205,7 +207,9 @@ def group_to_dataset(
     attrs = dict(group.attrs)
     ds = xr.Dataset(
         {n: v for n, v in variables.items() if n not in coord_names},
-        coords=_coordinates({n: v for n, v in variables.items() if n in coord_names}, loadable),
+        coords=_coordinates(
+            {n: v for n, v in variables.items() if n in coord_names}, loadable, source
+        ),
         attrs=attrs,
     )
     if source:

@@ -312,8 +312,8 @@ def test_readme_object_storage_snippets_run(
     scratch = tmp_path / "scratch" / "run42"
     scratch.mkdir(parents=True)
     files = write_sample_files(scratch, n_files=3)
-    for p in files:
-        (p.parent / p.name.replace("sample_", "day")).write_bytes(p.read_bytes())
+    for i, p in enumerate(files):  # day1.nc ... day3.nc: the README names day1.nc
+        (p.parent / f"day{i + 1}.nc").write_bytes(p.read_bytes())
         p.unlink()
     days = sorted(scratch.glob("day*.nc"))
     upload(vz_s3, days, prefix="data")
@@ -321,7 +321,6 @@ def test_readme_object_storage_snippets_run(
     serve(vz_http, days[:1])
     (vz_http.root / "archive").mkdir()
     (vz_http.root / days[0].name).rename(vz_http.root / "archive" / "day1.nc")
-    (vz_s3.filesystem()).put_file(str(days[0]), f"{vz_s3.bucket}/data/day1.nc")
 
     def local(code: str) -> str:
         return (code.replace('"anon": True', "**_moto")

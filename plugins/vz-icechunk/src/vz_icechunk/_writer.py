@@ -77,6 +77,8 @@ class _Array:
     chunk_shape: tuple[int, ...] = ()
     values: np.ndarray | None = None
     """Values of a loaded variable (then ``doc`` is None)."""
+    array: ManifestArray | None = None
+    """The virtual array itself (an append reads a virtual append coordinate's values)."""
     # filled by the append plan
     offset: tuple[int, ...] | None = None
     """Where the batch starts, in chunks (virtual) or elements (loaded); None: new array."""
@@ -155,7 +157,7 @@ def _plan(tree: ManifestGroup, prefix: str) -> _Plan:
                 check_array_document(doc, 3, vpath)
                 plan.arrays.append(
                     _Array(vpath, name, var.dims, attrs, doc=doc, manifest=var.data.manifest,
-                           chunk_shape=meta.chunk_shape)
+                           chunk_shape=meta.chunk_shape, array=var.data)
                 )
             elif isinstance(var.data, np.ndarray):
                 values = _loaded(vpath, var.data)
@@ -280,8 +282,12 @@ def _plan_append(plan: _Plan, st: _Store, append_dim: str, prefix: str) -> None:
     for a in plan.arrays:
         _plan_append_array(a, st, append_dim)
     for a in plan.arrays:
-        if a.name == append_dim and a.dims == (append_dim,) and a.values is not None:
-            _check_order(a, st, append_dim, sorted(plan.urls()))
+        if a.name == append_dim and a.dims == (append_dim,):
+            if a.values is not None:
+                _check_order(a, a.values, st, append_dim, sorted(plan.urls()))
+            elif a.array is not None:
+                new = _virtual_coordinate_values(a, st, append_dim)
+                _check_order(a, new, st, append_dim, sorted(plan.urls()))
 
 
 def _show_coord(value: Any, attrs: Mapping[str, Any]) -> str:
@@ -299,24 +305,75 @@ def _show_coord(value: Any, attrs: Mapping[str, Any]) -> str:
     return shown
 
 
-def _check_order(a: _Array, st: _Store, append_dim: str, urls: list[str]) -> None:
-    """Refuse a batch whose coordinate overlaps the committed one or runs the other way.
+def _virtual_coordinate_values(a: _Array, st: _Store, append_dim: str) -> np.ndarray:
+    """Read the batch's virtual append coordinate from its files, as stored (not CF-decoded).
 
-    ``a.values`` are already in the repository's encoding, so numbers compare directly.
+    Its encoding equals the repository's (dtype, codecs and fill value by
+    :func:`_plan_append_array`; times' units and calendar too), so the stored numbers
+    compare directly with the repository's, except a ``scale_factor``/``add_offset`` that
+    differs, which is refused here: one Zarr array decodes with one set of attributes.
     """
+    from vzcore.manifests.loading import load_values
+
+    assert a.array is not None
+    old_attrs = (st.get_json(f"{a.path}/zarr.json") or {}).get("attributes", {})
+    for key in ("scale_factor", "add_offset"):
+        if old_attrs.get(key) != a.attrs.get(key):
+            raise WriteError(
+                f"Cannot append variable {a.path!r}: its {key} is {a.attrs.get(key)!r} in the "
+                f"batch but {old_attrs.get(key)!r} in the repository, and virtual chunks "
+                "cannot be re-encoded; load it (loadable_variables=[...]) so that it is "
+                "re-encoded. Nothing was written."
+            )
+    try:
+        return load_values(a.array)
+    except (VZError, OSError) as err:
+        raise WriteError(
+            f"Cannot append along {append_dim!r}: the batch's {append_dim!r} coordinate is "
+            f"virtual, and reading its values to check them against the repository's failed "
+            f"({type(err).__name__}: {err}). Open the batch with {append_dim!r} loaded (it is "
+            "by default: loadable_variables=None or a list that includes it). Nothing was "
+            "written."
+        ) from err
+
+
+def _committed_ends(st: _Store, path: str, append_dim: str) -> tuple[Any, Any] | None:
+    """First and last committed values of the append coordinate (reads at most 2 chunks)."""
     import zarr
 
-    new = np.asarray(a.values)
+    old = zarr.open_array(st.store, path=path, mode="r")
+    if old.shape[0] == 0:
+        return None
+    try:
+        return np.asarray(old[0]).item(), np.asarray(old[-1]).item()
+    except Exception as err:  # icechunk refuses a virtual chunk (container, auth, file gone)
+        raise WriteError(
+            f"Cannot append along {append_dim!r}: reading the repository's {append_dim!r} "
+            f"values (virtual chunks) to check the batch's order against them failed "
+            f"({type(err).__name__}: {err}). Open the repository with access to its virtual "
+            "chunks (authorize_virtual_chunk_access=vz_icechunk.authorize_for(ds)). Nothing "
+            "was written."
+        ) from err
+
+
+def _check_order(a: _Array, values: np.ndarray, st: _Store, append_dim: str,
+                 urls: list[str]) -> None:
+    """Refuse a batch whose coordinate overlaps the committed one or runs the other way.
+
+    ``values`` are in the repository's encoding, so numbers compare directly.
+    """
+    new = np.asarray(values)
     if new.size == 0 or new.dtype.kind not in "iufcmM":
         return
-    old = zarr.open_array(st.store, path=a.path, mode="r")
-    if old.shape[0] == 0:
+    ends = _committed_ends(st, a.path, append_dim)
+    if ends is None:
         return
-    first_old, last_old = np.asarray(old[0]).item(), np.asarray(old[-1]).item()
-    old_attrs = st.get_json(f"{a.path}/zarr.json") or {}
-    attrs = old_attrs.get("attributes", {})
+    first_old, last_old = ends
+    old_doc = st.get_json(f"{a.path}/zarr.json") or {}
+    n_old = old_doc.get("shape", [0])[0]
+    attrs = old_doc.get("attributes", {})
     steps = np.diff(new)
-    if old.shape[0] > 1 and first_old != last_old:
+    if n_old > 1 and first_old != last_old:
         ascending = last_old > first_old
     else:
         ascending = not (steps.size and bool((steps < 0).all()))

@@ -1,0 +1,195 @@
+"""The index of a file's loaded dimension coordinate, which remembers the file.
+
+``xr.open_mfdataset(paths, engine="virtualizarr", combine="by_coords")`` (and
+``xr.combine_by_coords`` over datasets from :func:`vzcore.open_virtual_dataset`) orders
+the files by the first value of each dimension coordinate. Two failures then happen
+inside xarray, before :mod:`vzcore._combine`'s checks or ``.virtualize`` can see them:
+
+* files whose ranges overlap give a bare ``ValueError`` ("Resulting object does not have
+  monotonic global indexes"), naming neither file;
+* files that start at the same value are silently reduced to one (pydata/xarray#4077:
+  ``_infer_concat_order_from_coords`` keys the files by position, and a dict keeps one
+  file per position), so its references are never written.
+
+Each per-file dataset's dimension coordinates carry a :class:`SourceIndex`, a
+:class:`xarray.indexes.PandasIndex` that records its file. xarray concatenates the files'
+indexes with :meth:`SourceIndex.concat`, the one hook it calls on every combine; when
+that call is made by ``combine_by_coords`` (found by the code object of xarray's
+``_combine_single_variable_hypercube`` on the call stack, with the files it was given and
+the positions it kept), it raises :class:`~vzcore.errors.CombineError` naming the files
+for both failures. If a future xarray renames that function, the check finds no frame and
+xarray's own behaviour is back (a test holds it in place). Outside ``combine_by_coords``
+(``combine="nested"``, ``xr.concat``) overlapping coordinates are allowed, as in xarray.
+
+The concatenated index is a plain :class:`~xarray.indexes.PandasIndex`, as is any index
+derived from a :class:`SourceIndex` (selection, renaming): combined datasets look exactly
+as they did before.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Hashable, Iterable, Sequence
+from types import FrameType
+from typing import Any
+
+import pandas as pd
+from xarray.indexes import PandasIndex
+
+from vzcore.errors import CombineError
+
+__all__ = ["SourceIndex", "source_index"]
+
+_FRAMES_UP = 40
+"""How far up the stack ``combine_by_coords``' frame is looked for (it is ~8 calls up)."""
+
+
+class SourceIndex(PandasIndex):
+    """A :class:`~xarray.indexes.PandasIndex` that remembers the file it was read from."""
+
+    source: str = ""
+    """URL of the file whose coordinate values the index holds (``""`` when unknown)."""
+
+    def _replace(
+        self, index: pd.Index, dim: Hashable | None = None, coord_dtype: Any = None
+    ) -> PandasIndex:
+        # Selections and renames are no longer one file's coordinate: a plain index.
+        return PandasIndex(
+            index,
+            self.dim if dim is None else dim,
+            self.coord_dtype if coord_dtype is None else coord_dtype,
+            fastpath=True,
+        )
+
+    def _copy(self, deep: bool = True, memo: dict[int, Any] | None = None) -> SourceIndex:
+        # A copy still holds the file's coordinate (xarray copies when it adds indexes).
+        new = SourceIndex(
+            self.index.copy(deep=True) if deep else self.index,
+            self.dim,
+            self.coord_dtype,
+            fastpath=True,
+        )
+        new.source = self.source
+        return new
+
+    @classmethod
+    def concat(  # type: ignore[override]  # returns the plain PandasIndex, not Self
+        cls,
+        indexes: Sequence[PandasIndex],
+        dim: Hashable,
+        positions: Iterable[Iterable[int]] | None = None,
+    ) -> PandasIndex:
+        """Concatenate as PandasIndex does, refusing what ``combine_by_coords`` would lose.
+
+        Under ``combine_by_coords``, files it dropped or files that overlap raise a
+        :class:`~vzcore.errors.CombineError` naming them.
+        """
+        combined = PandasIndex.concat(indexes, dim, positions)
+        frame = _combine_by_coords_frame()
+        if frame is not None:
+            _check_dropped(frame)
+            if not (
+                combined.index.is_monotonic_increasing or combined.index.is_monotonic_decreasing
+            ):
+                _check_overlap(indexes, dim)
+        return combined
+
+
+def source_index(variable: Any, name: Hashable, source: str) -> SourceIndex:
+    """Return the :class:`SourceIndex` of the 1-D dimension coordinate ``variable``."""
+    index = SourceIndex.from_variables({name: variable}, options={})
+    assert isinstance(index, SourceIndex)  # from_variables builds cls
+    index.source = source
+    return index
+
+
+def _combine_by_coords_frame() -> FrameType | None:
+    """Return the frame of xarray's ``_combine_single_variable_hypercube`` above us, if any."""
+    from xarray.structure import combine
+
+    func = getattr(combine, "_combine_single_variable_hypercube", None)
+    code = getattr(func, "__code__", None)
+    if code is None:  # pragma: no cover - a future xarray without it: xarray's own behaviour
+        return None
+    frame: FrameType | None = sys._getframe(2)
+    for _ in range(_FRAMES_UP):
+        if frame is None:
+            return None
+        if frame.f_code is code:
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def _label(ds: Any, dim: Hashable) -> str:
+    idx = ds.xindexes.get(dim)
+    return getattr(idx, "source", "") or ds.encoding.get("source") or "<a dataset>"
+
+
+def _span(index: pd.Index, dim: Hashable) -> str:
+    if len(index) == 0:
+        return f"no {dim!s} values"
+    return f"{dim!s} {index[0]} … {index[-1]}, {len(index)} values"
+
+
+def _check_dropped(frame: FrameType) -> None:
+    """Raise when combine_by_coords kept fewer files than it was given (same first value)."""
+    local = frame.f_locals
+    datasets, kept, dims = (
+        local.get("datasets"),
+        local.get("combined_ids"),
+        local.get("concat_dims"),
+    )
+    if not isinstance(datasets, list | tuple) or not isinstance(kept, dict) or not dims:
+        return
+    if len(kept) == len(datasets):
+        return
+    kept_ids = {id(ds) for ds in kept.values()}
+    dropped = next(ds for ds in datasets if id(ds) not in kept_ids)
+
+    def starts(ds: Any) -> tuple[Any, ...]:
+        return tuple(ds.indexes[d][0] for d in dims)
+
+    start = starts(dropped)
+    twin = next((ds for ds in datasets if id(ds) in kept_ids and starts(ds) == start), None)
+    if twin is None:  # pragma: no cover - xarray dropped it for another reason
+        twin = next(ds for ds in datasets if ds is not dropped)
+    dim = next((d for d in dims if not dropped.indexes[d].equals(twin.indexes[d])), dims[0])
+    a, b = dropped.indexes[dim], twin.indexes[dim]
+    where = ", ".join(f"{d!s}={v}" for d, v in zip(dims, start, strict=True))
+    what = (
+        "hold the same coordinate values (the same file twice?)"
+        if all(dropped.indexes[d].equals(twin.indexes[d]) for d in dims)
+        else "start at the same coordinate value but differ"
+    )
+    raise CombineError(
+        f"{_label(dropped, dim)!r} ({_span(a, dim)}) and {_label(twin, dim)!r} "
+        f"({_span(b, dim)}) both start at {where} and {what}: combine='by_coords' orders "
+        "files by their first coordinate values and would silently keep only one of them "
+        "(pydata/xarray#4077). Leave one of them out, or use combine='nested' with the "
+        "files in the order to concatenate."
+    )
+
+
+def _check_overlap(indexes: Sequence[PandasIndex], dim: Hashable) -> None:
+    """Raise for the first two consecutive files whose ranges along ``dim`` overlap."""
+    pd_indexes = [i.index for i in indexes]
+    if all(i.is_monotonic_increasing for i in pd_indexes):
+        ascending = True
+    elif all(i.is_monotonic_decreasing for i in pd_indexes):
+        ascending = False
+    else:  # pragma: no cover - xarray refuses non-monotonic files before concatenating
+        return
+    for k in range(len(indexes) - 1):
+        a, b = pd_indexes[k], pd_indexes[k + 1]
+        if not len(a) or not len(b):
+            continue
+        if (a[-1] >= b[0]) if ascending else (a[-1] <= b[0]):
+            la = getattr(indexes[k], "source", "") or "<a dataset>"
+            lb = getattr(indexes[k + 1], "source", "") or "<a dataset>"
+            raise CombineError(
+                f"{la!r} ({_span(a, dim)}) and {lb!r} ({_span(b, dim)}) overlap along "
+                f"{str(dim)!r}, so combine='by_coords' cannot order them into one "
+                f"monotonic {str(dim)!r} axis. Leave one of them out, or use "
+                "combine='nested' to concatenate them as given."
+            )

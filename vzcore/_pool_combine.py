@@ -129,8 +129,9 @@ def _run(
 ) -> list[BatchResult]:
     """Submit one task per batch of file numbers; return their results in the same order."""
     futures = {
-        executor.submit(scan_and_combine_batch, batch, [flat_paths[i] for i in batch], *args,
-                        combine_batch): b
+        executor.submit(
+            scan_and_combine_batch, batch, [flat_paths[i] for i in batch], *args, combine_batch
+        ): b
         for b, batch in enumerate(batches)
     }
     results: list[BatchResult | None] = [None] * len(batches)
@@ -180,8 +181,11 @@ def open_on_pool(
         raise failed[0].failed
     if failed and errors == "warn":
         listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
-        warnings.warn(f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
-                      VZSkippedFilesWarning, stacklevel=3)
+        warnings.warn(
+            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+            VZSkippedFilesWarning,
+            stacklevel=3,
+        )
     kept = [s for s in summaries if s.failed is None]
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].failed
@@ -191,22 +195,29 @@ def open_on_pool(
     pieces = _plan(batches, kept, order) if order is not None else None
     if pieces is None:  # combined batches that cannot be used: scan them again, file by file
         singles = _singles(executor, flat_paths, batches, args, size)
-        del batches
+        batches = []
         sequence = [s.index for s in kept] if order is None else [kept[k].index for k in order]
         pieces = [singles.pop(i) for i in sequence]
         if order is None:  # one combine over every file, in the order given (serial path)
             datasets = [p.dataset() for p in pieces]
             result = combine_virtual(
-                datasets, [p.first for p in pieces], combine=combine,
-                nested=datasets if combine == "nested" else None, **_without_combine(options),
+                datasets,
+                [p.first for p in pieces],
+                combine=combine,
+                nested=datasets if combine == "nested" else None,
+                **_without_combine(options),
             )
             return _finish(result, failed)
     del batches
     if len(pieces) == 1 and pieces[0].first == pieces[0].last:
         ds = pieces[0].dataset()  # a single file is checked and combined alone, as serially
-        result = combine_virtual([ds], [pieces[0].first], combine=combine,
-                                 nested=[ds] if combine == "nested" else None,
-                                 **_without_combine(options))
+        result = combine_virtual(
+            [ds],
+            [pieces[0].first],
+            combine=combine,
+            nested=[ds] if combine == "nested" else None,
+            **_without_combine(options),
+        )
         return _finish(result, failed)
     return _finish(_combine_parts(pieces, options).dataset(), failed)
 

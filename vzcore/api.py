@@ -463,8 +463,8 @@ def _worker_modules(first: Any, opts: OpenOptions) -> list[str]:
     modules = ["vzcore.api"]
     try:
         spec = _find_spec(to_url(first), opts)
-    except (VZError, OSError):
-        return modules  # the scan itself will report the problem
+    except Exception:  # noqa: BLE001  # a hint only: the scan itself reports (or retries) it
+        return modules
     modules.append(spec.load.partition(":")[0])
     return modules
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from vzcore.errors import VZError
 
-__all__ = ["Parallel", "Progress", "map_files"]
+__all__ = ["Parallel", "Progress", "map_files", "own_process_pool"]
 
 Parallel = bool | Literal["threads", "processes", "dask"] | cf.Executor | Any
 """``parallel=`` values: Any stands for a ``distributed.Client`` (an optional dependency)."""
@@ -174,6 +174,22 @@ def _process_pool(preload: Sequence[str]) -> cf.ProcessPoolExecutor:
     if preload:
         ctx.set_forkserver_preload(list(preload))
     return cf.ProcessPoolExecutor(workers, mp_context=ctx)
+
+
+def own_process_pool(
+    parallel: Parallel, preload: Sequence[str]
+) -> tuple[cf.Executor, bool, int] | None:
+    """Return ``(executor, owned, workers)`` when ``parallel`` means a process pool, else None.
+
+    ``"processes"`` makes a pool (:func:`_process_pool`; the caller shuts it down, owned is
+    True); a :class:`concurrent.futures.ProcessPoolExecutor` is used as it is.
+    """
+    if isinstance(parallel, str) and parallel == "processes":
+        return _process_pool(preload), True, os.cpu_count() or 1
+    if isinstance(parallel, cf.ProcessPoolExecutor):
+        workers = getattr(parallel, "_max_workers", None)  # not public; a hint for batch sizes
+        return parallel, False, workers if isinstance(workers, int) else (os.cpu_count() or 1)
+    return None
 
 
 def _is_client(parallel: Any) -> bool:

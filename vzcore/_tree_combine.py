@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_RETRIES",
     "Failed",
     "Summary",
+    "check_virtual",
     "is_transient",
     "open_on_cluster",
     "resolve_client",
@@ -165,6 +166,8 @@ class Summary:
     data_vars: tuple[str, ...] = ()
     coords: dict[str, tuple[int, Any, Any]] = field(default_factory=dict)
     """``dim: (length, first value, last value)`` of each indexed dimension coordinate."""
+    virtual: tuple[str, ...] = ()
+    """Dimension coordinates without an index (virtual): ``combine="by_coords"`` refuses them."""
 
 
 def _leaf(item: tuple[Any, dict[str, Any]], retries: int) -> Part | Failed:
@@ -205,7 +208,25 @@ def _summary(index: int, path: str, part: Part | Failed) -> Summary:
             values = var.values
             coords[str(name)] = (len(values), values[0], values[-1])
     data_vars = tuple(sorted(str(n) for n in ds.data_vars))
-    return Summary(index, path, data_vars=data_vars, coords=coords)
+    virtual = tuple(str(n) for n, c in ds.coords.items() if c.dims == (n,) and n not in ds.xindexes)
+    return Summary(index, path, data_vars=data_vars, coords=coords, virtual=virtual)
+
+
+def check_virtual(kept: list[Summary]) -> None:
+    """Refuse ``combine="by_coords"`` over virtual dimension coordinates, saying what to do.
+
+    Ordering files by coordinate values needs those values: a dimension coordinate left out
+    of ``loadable_variables`` is virtual and has no index.
+    """
+    for s in kept:
+        if s.virtual:
+            raise VZError(
+                f"combine='by_coords' orders files by the values of their dimension "
+                f"coordinates, but {list(s.virtual)} in {s.path!r} are virtual (not in "
+                "loadable_variables), so their values are not known. Load them "
+                f"(loadable_variables=[..., {s.virtual[0]!r}]) or give the order yourself: "
+                "combine='nested', concat_dim=<dimension>."
+            )
 
 
 def _attr_sets(ds: xr.Dataset) -> dict[Hashable | None, set[str]]:
@@ -359,6 +380,8 @@ def open_on_cluster(
     kept = [s for s in done if s.failed is None]
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].failed
+    if combine == "by_coords":
+        check_virtual(kept)
     options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
     staged = (
         not callable(combine_options.get("combine_attrs"))

@@ -28,7 +28,7 @@ import xarray as xr
 
 from vzcore import plugins
 from vzcore._combine import combine_virtual
-from vzcore._executors import Parallel, map_files
+from vzcore._executors import Parallel, _progress, map_files, own_process_pool
 from vzcore._open_options import OpenOptions, is_keyed, reader_keywords
 from vzcore._to_xarray import group_to_dataset, group_to_datatree
 from vzcore._tree_combine import DEFAULT_RETRIES, open_on_cluster, resolve_client, scan_file
@@ -434,6 +434,28 @@ def _scan_one(item: tuple[Any, OpenOptions, int]) -> xr.Dataset | _Failed:
     return scan_file((path, {"opts": opts}), retries, open_dataset_with)
 
 
+def _open_on_pool(
+    pool: tuple[Any, bool, int],
+    flat_paths: list[Any],
+    opts: OpenOptions,
+    *,
+    progress: Any,
+    **kwargs: Any,
+) -> xr.Dataset:
+    """Run :func:`vzcore._pool_combine.open_on_pool`, then shut down a pool made for it."""
+    from vzcore._pool_combine import open_on_pool
+
+    executor, own, workers = pool
+    bar = _progress(len(flat_paths), progress)
+    try:
+        return open_on_pool(executor, flat_paths, open_dataset_with, {"opts": opts}, bar=bar,
+                            workers=workers, **kwargs)
+    finally:
+        bar.close()
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
 def _worker_modules(first: Any, opts: OpenOptions) -> list[str]:
     """Return the modules a worker process needs: the core API and the files' reader.
 
@@ -443,8 +465,8 @@ def _worker_modules(first: Any, opts: OpenOptions) -> list[str]:
     modules = ["vzcore.api"]
     try:
         spec = _find_spec(to_url(first), opts)
-    except (VZError, OSError):
-        return modules  # the scan itself will report the problem
+    except Exception:  # noqa: BLE001  # a hint only: the scan itself reports (or retries) it
+        return modules
     modules.append(spec.load.partition(":")[0])
     return modules
 
@@ -645,6 +667,14 @@ def open_virtual_mfdataset(
                              "join": join, "combine_attrs": combine_attrs},
         )
     preload = _worker_modules(flat_paths[0], opts) if parallel == "processes" else ()
+    if preprocess is None and not nested_nd and len(flat_paths) > 1:
+        pool = own_process_pool(parallel, preload)
+        if pool is not None:  # batches scanned and combined in the workers
+            return _open_on_pool(pool, flat_paths, opts, combine=combine, concat_dim=concat_dim,
+                                 errors=errors, retries=retries, progress=progress,
+                                 combine_options={"data_vars": data_vars, "coords": coords,
+                                                  "compat": compat, "join": join,
+                                                  "combine_attrs": combine_attrs})
     scanned = map_files(
         _scan_one, [(p, opts, retries) for p in flat_paths], parallel, progress, preload
     )

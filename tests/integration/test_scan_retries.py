@@ -53,7 +53,7 @@ def served(tmp_path, monkeypatch):
         yield [f"{http.url}/{f.name}" for f in files], flaky
 
 
-@pytest.mark.parametrize("parallel", [False, "threads"])
+@pytest.mark.parametrize("parallel", [False, "threads", "processes"])
 def test_transient_failures_are_retried(served, parallel):
     urls, flaky = served
     expected = vzcore.open_virtual_mfdataset(urls)

@@ -1,0 +1,190 @@
+"""open_virtual_mfdataset on a process pool: batches scanned and combined in the workers.
+
+The result must equal the serial combine (same manifests, loaded coordinates, attributes and
+skipped files) whether the workers' combined batches are used as they are, arrive as single
+files (given out of order) or must be scanned again file by file (batches that interleave,
+files with different variables); with ``errors=``, and on a real process pool.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+
+import netCDF4
+import numpy as np
+import pytest
+
+import vzcore
+from vzcore import _pool_combine
+from vzcore.errors import CombineError, VZSkippedFilesWarning
+
+pytest.importorskip("vz_hdf5")
+
+from .conftest import write_sample_files
+from .test_tree_combine import assert_same_dataset
+
+
+@pytest.fixture(scope="module")
+def pool():
+    # forkserver: pytest may run threads, where fork is unsafe (and warns)
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as ex:
+        yield ex
+
+
+@pytest.fixture
+def files(tmp_path):
+    paths = write_sample_files(tmp_path, n_files=9, steps=2)
+    for i, p in enumerate(paths):  # attributes that drop_conflicts must drop, or keep
+        with netCDF4.Dataset(p, "a") as nc:
+            nc.history = "made by test" if i != 4 else "edited later"  # conflict: dropped
+            if i == 7:
+                nc.note = "only in file 7"  # in one file only: kept
+            nc["temp"].comment = "same everywhere"
+    return paths
+
+
+class Spy:
+    """Record what the calling process did with the workers' batches."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
+        self.plans: list[int | None] = []
+        self.rescans = 0
+        monkeypatch.setattr(_pool_combine, "batch_size", lambda n, workers: batch)
+        plan, singles = _pool_combine._plan, _pool_combine._singles
+
+        def spy_plan(*args):
+            pieces = plan(*args)
+            self.plans.append(None if pieces is None else len(pieces))
+            return pieces
+
+        def spy_singles(*args):
+            self.rescans += 1
+            return singles(*args)
+
+        monkeypatch.setattr(_pool_combine, "_plan", spy_plan)
+        monkeypatch.setattr(_pool_combine, "_singles", spy_singles)
+
+
+def test_batches_combined_in_the_workers_equal_serial(files, pool, monkeypatch):
+    spy = Spy(monkeypatch, batch=3)
+    serial = vzcore.open_virtual_mfdataset(files)
+    assert "history" not in serial.attrs
+    assert serial.attrs["note"] == "only in file 7"
+    ds = vzcore.open_virtual_mfdataset(files, parallel=pool)
+    assert_same_dataset(ds, serial)
+    assert (spy.plans, spy.rescans) == ([3], 0)  # three combined batches, used as they are
+
+
+def test_parallel_processes_makes_its_own_pool(files, monkeypatch):
+    spy = Spy(monkeypatch, batch=4)
+    ds = vzcore.open_virtual_mfdataset(files, parallel="processes")
+    assert_same_dataset(ds, vzcore.open_virtual_mfdataset(files))
+    assert (spy.plans, spy.rescans) == ([3], 0)  # batches of 4, 4 and 1 file
+
+
+@pytest.mark.parametrize(
+    ("order", "plans", "rescans"),
+    [
+        ((3, 0, 8, 5, 1, 7, 4, 2, 6), [9], 0),  # no batch in order: single files come back
+        ((6, 7, 8, 0, 1, 2, 3, 4, 5), [3], 0),  # sorted batches, given in another order
+        ((0, 2, 4, 1, 3, 5, 6, 7, 8), [None], 1),  # sorted batches that interleave: rescanned
+        ((8, 7, 6, 5, 4, 3, 2, 1, 0), [9], 0),  # reversed
+    ],
+)
+def test_files_out_of_order(files, pool, monkeypatch, order, plans, rescans):
+    spy = Spy(monkeypatch, batch=3)
+    serial = vzcore.open_virtual_mfdataset(files)
+    ds = vzcore.open_virtual_mfdataset([files[i] for i in order], parallel=pool)
+    assert_same_dataset(ds, serial)
+    column = ds["temp"].data.manifest.path_array()[:, 0, 0]
+    names = list(dict.fromkeys(p.rsplit("/", 1)[1] for p in column))
+    assert names == [f"sample_{i:03d}.nc" for i in range(9)]
+    assert (spy.plans, spy.rescans) == (plans, rescans)
+
+
+@pytest.mark.parametrize("errors", ["skip", "warn"])
+def test_errors_skip_and_warn_with_a_bad_file_in_a_batch(
+    files, tmp_path, pool, monkeypatch, errors
+):
+    spy = Spy(monkeypatch, batch=3)
+    bad = tmp_path / "sample_100.nc"
+    bad.write_bytes(files[0].read_bytes()[:300])  # truncated HDF5
+    paths = [files[0], bad, *files[1:]]
+    if errors == "warn":
+        with pytest.warns(VZSkippedFilesWarning, match=r"sample_100\.nc"):
+            serial = vzcore.open_virtual_mfdataset(paths, errors=errors)
+        with pytest.warns(VZSkippedFilesWarning, match=r"sample_100\.nc"):
+            ds = vzcore.open_virtual_mfdataset(paths, errors=errors, parallel=pool)
+    else:
+        serial = vzcore.open_virtual_mfdataset(paths, errors=errors)
+        ds = vzcore.open_virtual_mfdataset(paths, errors=errors, parallel=pool)
+    assert ds.encoding["skipped_files"] == [str(bad)]
+    assert_same_dataset(ds, serial)
+    assert (spy.plans, spy.rescans) == ([4], 0)  # the bad file's batch combined without it
+
+
+def test_errors_raise_raises_the_first_scan_error(files, tmp_path, pool, monkeypatch):
+    Spy(monkeypatch, batch=3)
+    bad = tmp_path / "sample_100.nc"
+    bad.write_bytes(files[0].read_bytes()[:300])
+    paths = [*files[:4], bad, *files[4:]]
+    with pytest.raises(vzcore.VZError) as serial:
+        vzcore.open_virtual_mfdataset(paths)
+    with pytest.raises(type(serial.value)) as pooled:
+        vzcore.open_virtual_mfdataset(paths, parallel=pool)
+    assert str(pooled.value) == str(serial.value)
+
+
+def test_combine_errors_are_the_serial_ones(files, tmp_path, pool, monkeypatch):
+    Spy(monkeypatch, batch=3)
+    (tmp_path / "other").mkdir()
+    other = write_sample_files(tmp_path / "other", n_files=5, steps=3)[1]  # days 4-6
+    overlapping = [*files[:3], other, *files[3:]]  # the overlap is inside one batch
+    with pytest.raises(CombineError, match="overlap") as serial:
+        vzcore.open_virtual_mfdataset(overlapping)
+    with pytest.raises(CombineError) as pooled:
+        vzcore.open_virtual_mfdataset(overlapping, parallel=pool)
+    assert str(pooled.value) == str(serial.value)
+
+
+def test_nested_along_an_existing_dimension(files, pool, monkeypatch):
+    spy = Spy(monkeypatch, batch=3)
+    serial = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time")
+    ds = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time", parallel=pool)
+    assert_same_dataset(ds, serial)
+    assert spy.plans == [3]
+
+
+def test_files_with_different_variables_are_combined_at_once(tmp_path, pool, monkeypatch):
+    spy = Spy(monkeypatch, batch=3)
+    paths = []
+    for name in ("a", "b"):
+        for i in range(3):
+            path = tmp_path / f"{name}_{i}.nc"
+            with netCDF4.Dataset(path, "w") as nc:
+                nc.createDimension("time", 2)
+                t = nc.createVariable("time", "i4", ("time",))
+                t[:] = [2 * i, 2 * i + 1]
+                v = nc.createVariable(name, "f4", ("time",), chunksizes=(1,))
+                v[:] = np.arange(2, dtype="f4") + i
+            paths.append(path)
+    serial = vzcore.open_virtual_mfdataset(paths)
+    ds = vzcore.open_virtual_mfdataset(paths, parallel=pool)
+    assert_same_dataset(ds, serial)
+    assert spy.rescans == 1  # the two combined batches are scanned again, file by file
+
+
+def test_virtual_dimension_coordinates_are_refused_as_serially(files, pool):
+    with pytest.raises(vzcore.VZError, match="virtual") as serial:
+        vzcore.open_virtual_mfdataset(files, loadable_variables=[])
+    with pytest.raises(vzcore.VZError) as pooled:
+        vzcore.open_virtual_mfdataset(files, loadable_variables=[], parallel=pool)
+    assert str(pooled.value) == str(serial.value)
+
+
+def test_progress_bar_counts_files(files, pool, monkeypatch, capfd):
+    Spy(monkeypatch, batch=3)
+    vzcore.open_virtual_mfdataset(files, parallel=pool, progress=True)
+    err = capfd.readouterr().err
+    assert "9/9" in err

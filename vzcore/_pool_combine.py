@@ -1,0 +1,290 @@
+"""Scanning and combining many files on a process pool: each task scans and combines a batch.
+
+With ``parallel="processes"`` (or a :class:`concurrent.futures.ProcessPoolExecutor`),
+:func:`open_on_pool` gives each task a batch of consecutive files. The task scans them
+(retrying transient failures, :func:`~vzcore._tree_combine.scan_file`) and, when staged
+combining is exact for them (see below), combines them itself with
+:func:`~vzcore._combine.combine_virtual` (every check of the serial path), so that one
+compact dataset (:mod:`vzcore._compact`: a few numpy buffers per variable) per batch comes
+back, with a :class:`~vzcore._tree_combine.Summary` per file. The calling process then
+only orders and combines one part per batch: the scan and nearly all of the combining run
+in the workers.
+
+A batch is combined in its worker when its files, as given, are already in combined order
+(by their coordinate values for ``combine="by_coords"``; always for ``"nested"`` along an
+existing dimension) under the same rules as the cluster path (:mod:`vzcore._tree_combine`).
+Otherwise (files given out of order, files with different variables, a failed combine) its
+files come back one by one, as before. The calling process uses a combined batch as it is
+only where its files form a run of the global order; when they do not (batches that
+interleave), or when the layout is one that is combined at once (several concatenation
+dimensions, a new dimension, ...), those batches are scanned again, file by file, and
+everything is combined at once as in the serial path. The result equals the serial
+combine in every case; a layout that needs the fallback pays a second scan of the
+combined batches.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import xarray as xr
+
+from vzcore._tree_combine import (
+    Failed,
+    Part,
+    Summary,
+    _combine_parts,
+    _new_dim,
+    _order,
+    _summary,
+    check_virtual,
+    scan_file,
+)
+from vzcore.errors import VZError, VZSkippedFilesWarning
+
+__all__ = ["BatchResult", "batch_size", "open_on_pool", "scan_and_combine_batch"]
+
+MAX_BATCH = 64
+"""Files per task at most: the progress bar moves at least every 64 files."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one batch task returns (pickled back to the calling process)."""
+
+    summaries: list[Summary]
+    """One per file of the batch, failed ones included, in the order given."""
+    part: Part | None
+    """The batch's scanned files combined, in the order given; None when not combined."""
+    parts: dict[int, Part]
+    """File index -> its own (uncombined) part, when ``part`` is None."""
+
+
+def batch_size(n: int, workers: int) -> int:
+    """Files per task: at least 8 tasks per worker to balance, at most :data:`MAX_BATCH`."""
+    return max(1, min(MAX_BATCH, n // (8 * max(1, workers))))
+
+
+def _stages(combine: str, concat_dim: Any, options: dict[str, Any], kept: list[Summary]) -> bool:
+    """Tell whether staged combining may be exact for ``kept`` (the cluster path's rule)."""
+    if callable(options.get("combine_attrs")) or not kept:
+        return False
+    return not (combine == "nested" and _new_dim(concat_dim, kept))
+
+
+def scan_and_combine_batch(
+    indexes: list[int],
+    paths: list[Any],
+    opener: Callable[..., xr.Dataset],
+    kwargs: dict[str, Any],
+    retries: int,
+    options: dict[str, Any],
+    combine_batch: bool,
+) -> BatchResult:
+    """Scan ``paths`` (the files numbered ``indexes``) and combine them if that is exact.
+
+    Runs in a worker process. A combine that fails is not raised here: the files come back
+    one by one and the calling process's combine of all files raises the serial path's
+    error.
+    """
+    summaries: list[Summary] = []
+    kept: list[tuple[Summary, Part]] = []
+    for index, path in zip(indexes, paths, strict=True):
+        scanned = scan_file((path, kwargs), retries, opener)
+        label = os.fspath(path)
+        if isinstance(scanned, Failed):
+            summaries.append(Summary(index, label, failed=scanned.error))
+            continue
+        part = Part(scanned, label, label)
+        summary = _summary(index, label, part)
+        summaries.append(summary)
+        kept.append((summary, part))
+    combine = options["combine"]
+    if combine_batch and len(kept) > 1:
+        ks = [s for s, _ in kept]
+        if (
+            _stages(combine, options.get("concat_dim"), options, ks)
+            and not any(s.virtual for s in ks)
+            and _order(ks, combine, options) == list(range(len(ks)))
+        ):
+            try:
+                return BatchResult(summaries, _combine_parts([p for _, p in kept], options), {})
+            except Exception:  # noqa: BLE001, S110  # the combine of all files raises it again
+                pass
+    return BatchResult(summaries, None, {s.index: p for s, p in kept})
+
+
+def _run(
+    executor: cf.Executor,
+    flat_paths: list[Any],
+    batches: list[list[int]],
+    args: tuple[Any, ...],
+    combine_batch: bool,
+    bar: Any,
+) -> list[BatchResult]:
+    """Submit one task per batch of file numbers; return their results in the same order."""
+    futures = {
+        executor.submit(
+            scan_and_combine_batch, batch, [flat_paths[i] for i in batch], *args, combine_batch
+        ): b
+        for b, batch in enumerate(batches)
+    }
+    results: list[BatchResult | None] = [None] * len(batches)
+    try:
+        for fut in cf.as_completed(futures):
+            got = fut.result()
+            results[futures[fut]] = got
+            if bar is not None:
+                bar.update(len(got.summaries))
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        raise
+    return results  # type: ignore[return-value]  # every slot was filled
+
+
+def open_on_pool(
+    executor: cf.Executor,
+    flat_paths: list[Any],
+    opener: Callable[..., xr.Dataset],
+    kwargs: dict[str, Any],
+    *,
+    combine: str,
+    concat_dim: Any,
+    errors: str,
+    retries: int,
+    bar: Any,
+    combine_options: dict[str, Any],
+    workers: int,
+) -> xr.Dataset:
+    """Run ``open_virtual_mfdataset`` with batches scanned and combined on ``executor``.
+
+    ``opener(path, **kwargs)`` opens one file; ``bar`` is the progress bar (files).
+    """
+    from vzcore._combine import combine_virtual
+
+    n = len(flat_paths)
+    size = batch_size(n, workers)
+    options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
+    args = (opener, kwargs, retries, options)
+    numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
+    batches = _run(executor, flat_paths, numbers, args, True, bar)
+    summaries = [s for r in batches for s in r.summaries]
+    failed = [s for s in summaries if s.failed is not None]
+    if failed and errors == "raise":
+        assert failed[0].failed is not None
+        raise failed[0].failed
+    if failed and errors == "warn":
+        listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
+        warnings.warn(
+            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+            VZSkippedFilesWarning,
+            stacklevel=3,
+        )
+    kept = [s for s in summaries if s.failed is None]
+    if not kept:
+        raise VZError("none of the files could be scanned") from failed[0].failed
+    if combine == "by_coords":
+        check_virtual(kept)
+    order = _order(kept, combine, options) if _stages(combine, concat_dim, options, kept) else None
+    pieces = _plan(batches, kept, order) if order is not None else None
+    if pieces is None:  # combined batches that cannot be used: scan them again, file by file
+        singles = _singles(executor, flat_paths, batches, args, size)
+        batches = []
+        sequence = [s.index for s in kept] if order is None else [kept[k].index for k in order]
+        pieces = [singles.pop(i) for i in sequence]
+        if order is None:  # one combine over every file, in the order given (serial path)
+            datasets = [p.dataset() for p in pieces]
+            result = combine_virtual(
+                datasets,
+                [p.first for p in pieces],
+                combine=combine,
+                nested=datasets if combine == "nested" else None,
+                **_without_combine(options),
+            )
+            return _finish(result, failed)
+    del batches
+    if len(pieces) == 1 and pieces[0].first == pieces[0].last:
+        ds = pieces[0].dataset()  # a single file is checked and combined alone, as serially
+        result = combine_virtual(
+            [ds],
+            [pieces[0].first],
+            combine=combine,
+            nested=[ds] if combine == "nested" else None,
+            **_without_combine(options),
+        )
+        return _finish(result, failed)
+    return _finish(_combine_parts(pieces, options).dataset(), failed)
+
+
+def _singles(
+    executor: cf.Executor,
+    flat_paths: list[Any],
+    batches: list[BatchResult],
+    args: tuple[Any, ...],
+    size: int,
+) -> dict[int, Part]:
+    """Return every scanned file's own part, scanning combined batches' files again."""
+    singles: dict[int, Part] = {}
+    again: list[int] = []
+    for r in batches:
+        if r.part is None:
+            singles.update(r.parts)
+        else:
+            again.extend(s.index for s in r.summaries if s.failed is None)
+    numbers = [again[i : i + size] for i in range(0, len(again), size)]
+    for got in _run(executor, flat_paths, numbers, args, False, None):
+        for s in got.summaries:
+            if s.failed is not None:  # scanned the first time, not the second
+                raise VZError(
+                    f"{s.path!r} was scanned once but failed when scanned again to combine "
+                    f"it file by file: {s.failed}"
+                ) from s.failed
+        singles.update(got.parts)
+    return singles
+
+
+def _without_combine(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k != "combine"}
+
+
+def _finish(result: xr.Dataset, failed: list[Summary]) -> xr.Dataset:
+    if failed:
+        result.encoding["skipped_files"] = [f.path for f in failed]
+    return result
+
+
+def _plan(batches: list[BatchResult], kept: list[Summary], order: list[int]) -> list[Part] | None:
+    """Return the parts to combine, in combined order, or None when a batch cannot be used.
+
+    A combined batch is used as it is where its files form a run of the global order, in
+    the same direction; per-file parts fill the rest.
+    """
+    singles: dict[int, Part] = {}
+    runs: dict[int, tuple[list[int], Part]] = {}  # first file number -> (its files, part)
+    for r in batches:
+        if r.part is None:
+            singles.update(r.parts)
+        else:
+            files = [s.index for s in r.summaries if s.failed is None]
+            runs[files[0]] = (files, r.part)
+    sequence = [kept[k].index for k in order]
+    pieces: list[Part] = []
+    k = 0
+    while k < len(sequence):
+        index = sequence[k]
+        if index in singles:
+            pieces.append(singles[index])
+            k += 1
+            continue
+        found = runs.get(index)
+        if found is None or sequence[k : k + len(found[0])] != found[0]:
+            return None
+        pieces.append(found[1])
+        k += len(found[0])
+    return pieces

@@ -276,8 +276,8 @@ def _check_tiling(
             nxt = min((q, g) for q, g in holders if q > p)[1] if any(q > p for q, _ in holders) else f
             raise CombineError(
                 f"{str(name)!r}: {f.label!r} has {length} elements along {str(dim)!r}, not a "
-                f"whole number of chunks of {chunk}, and {nxt.label!r} follows it; {why}, so "
-                "these files cannot be concatenated as references. Load the variable "
+                f"whole number of chunks of {chunk}, and {nxt.label!r} follows it; {why}. "
+                "These files cannot be concatenated as references: load the variable "
                 "(loadable_variables=[...]), leave the short file out (or put it last), or "
                 f"rewrite the files with a chunk size that divides {length}."
             )

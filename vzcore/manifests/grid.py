@@ -56,6 +56,7 @@ __all__ = [
     "join_edges",
     "normalize_grid",
     "refuse_rectilinear",
+    "stored_chunk_shape",
 ]
 
 ChunkEdges = tuple[tuple[int, ...] | None, ...]
@@ -71,6 +72,16 @@ def axis_edges(meta: ArrayMetadata, axis: int) -> tuple[int, ...]:
         return meta.chunk_edges[axis]  # type: ignore[return-value]  # checked not None
     c = meta.chunk_shape[axis]
     return (c,) * math.ceil(meta.shape[axis] / c)
+
+
+def stored_chunk_shape(meta: ArrayMetadata, index: tuple[int, ...]) -> tuple[int, ...]:
+    """Return the stored shape of the chunk at grid ``index``."""
+    if meta.chunk_edges is None:
+        return meta.chunk_shape
+    return tuple(
+        c if e is None else e[i]
+        for i, c, e in zip(index, meta.chunk_shape, meta.chunk_edges, strict=True)
+    )
 
 
 def validate_edges(shape: tuple[int, ...], edges: ChunkEdges) -> None:

@@ -169,16 +169,19 @@ def _cut_last(
     meta = arr.metadata
     row = int(np.prod(meta.chunk_shape[axis + 1 :], dtype=np.int64)) * meta.dtype.itemsize
     nbytes = keep * row
+    full = axis_edges(meta, axis)[-1] * row
     last = m.grid_shape[axis] - 1
     sel: tuple[Any, ...] = (slice(None),) * axis + (slice(last, last + 1),)
+    stored = m.path_index[sel] != m.missing_code
     real = m.path_index[sel] < len(m.paths)
     lengths = m.lengths.copy()
-    short = real & (m.lengths[sel] < nbytes)
-    if bool(short.any()):
+    odd = stored & (m.lengths[sel] != full)
+    if bool(odd.any()):
         raise CombineError(
-            f"cannot cut the last chunk of {arr._describe()} along axis {axis} to {keep} "
-            f"rows: a stored chunk is shorter than {nbytes} bytes, so it is not an "
-            "uncompressed chunk of the declared shape; the file may be damaged."
+            f"cannot concatenate {arr._describe()} along axis {axis}: its partial last chunk "
+            f"would be cut to {keep} rows, but a stored chunk is not {full} bytes long, so it "
+            "is not an uncompressed chunk of the declared shape; check the file "
+            "(vzcore.verify(..., deep=True)) or load the variable (loadable_variables=[...])."
         )
     lengths[sel][real] = nbytes  # a view: basic indexing
     inline = dict(m.inline)

@@ -75,7 +75,9 @@ def test_rectilinear_slicing_expand_and_equality():
     assert arr[2:7].metadata.chunk_edges == ((2, 1, 2), None)
     with pytest.raises(IndexError, match="bounds not on the chunk edges"):
         arr[3:]
-    assert bool((arr == arr).all())
+    same = ManifestArray(meta, man)
+    assert bool((arr == same).all())
+    assert (arr == same).shape == (9, 6)
     assert np.expand_dims(arr, 0).metadata.chunk_edges == (None, (2, 2, 1, 2, 2), None)
     assert edges_to_json((5, 5, 5, 2, 5, 5)) == [[5, 3], 2, [5, 2]]
     assert edges_from_json([[5, 3], 2, [5, 2], 5], 27, "x") == (5, 5, 5, 2, 5, 5)

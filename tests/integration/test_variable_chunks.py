@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 
 import vzcore
-from vzcore.errors import CombineError
+from vzcore.errors import CombineError, WriteError
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
@@ -32,6 +32,7 @@ NESTED = {"combine": "nested", "concat_dim": "time", "data_vars": "minimal",
 
 def _files(tmp_path, lengths=(10, 7, 10), chunk=5, **encoding):
     """netCDF4 files of ``lengths`` daily steps: v(time, x) f4 and n(time) i2, chunks of 5."""
+    tmp_path.mkdir(exist_ok=True)
     paths = []
     start = 0
     for i, n in enumerate(lengths):
@@ -148,6 +149,14 @@ def test_icechunk_reads_back_equal(tmp_path, rectilinear):
     got = xr.open_zarr(store, consolidated=False)
     assert got["v"].chunks == ((5, 5, 5, 2, 5, 5), (4,))
     _assert_equal(got, _originals(paths))
+    # Appending to a rectilinear array is not supported: a clear WriteError, not zarr's flag
+    # error from inside the writer.
+    more = _files(tmp_path / "more", lengths=(10,))
+    batch = vzcore.open_virtual_mfdataset(more, **NESTED)
+    with zarr.config.set({"array.rectilinear_chunks": False}), pytest.raises(
+        WriteError, match=r"Cannot append variable 'v': its encoding differs .*chunk_grid"
+    ):
+        batch.virtualize.to_icechunk(repo.writable_session("main"), append_dim="time")
 
 
 def test_zarr_without_its_flag_says_how_to_enable_it(tmp_path):

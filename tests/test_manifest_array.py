@@ -33,9 +33,57 @@ def test_concatenate_joins_manifests():
 
 
 def test_concatenate_refuses_chunks_that_do_not_tile():
-    a, b = marr((5, 6), (2, 3), "file:///a"), marr((4, 6), (2, 3), "file:///b")
-    with pytest.raises(CombineError, match="not a multiple of the chunk size"):
+    zlib = ({"id": "zlib", "level": 1},)
+    a, b = marr((5, 6), (2, 3), "file:///a", codecs=zlib), marr((4, 6), (2, 3), "file:///b",
+                                                                codecs=zlib)
+    with pytest.raises(CombineError, match="not a multiple of the chunk size 2 and another "
+                       "array follows it; its partial last chunk is stored encoded"):
         np.concatenate([a, b], axis=0)
+
+
+def test_concatenate_uncompressed_partial_chunk_makes_a_rectilinear_grid():
+    def full(shape, path):  # uncompressed (2, 3) float32 chunks: 24 bytes each
+        arr = marr(shape, (2, 3), path)
+        m = arr.manifest
+        return ManifestArray(arr.metadata, ChunkManifest(m.paths, m.path_index, m.offsets,
+                                                         np.full(m.grid_shape, 24)))
+
+    a, b = full((5, 6), "file:///a"), full((4, 6), "file:///b")
+    c = np.concatenate([a, b], axis=0)
+    assert c.shape == (9, 6)
+    assert c.metadata.chunk_edges == ((2, 2, 1, 2, 2), None)
+    assert c.metadata.grid_shape == c.manifest.grid_shape == (5, 2)
+    # The cut chunk keeps the bytes of its first row only (3 float32).
+    assert c.manifest.lengths[:, 0].tolist() == [24, 24, 12, 24, 24]
+    # A stored chunk of another length is no uncompressed chunk of that shape: refused.
+    with pytest.raises(CombineError, match="a stored chunk is not 24 bytes long"):
+        np.concatenate([marr((5, 6), (2, 3), "file:///a"), b], axis=0)
+
+
+def test_rectilinear_slicing_expand_and_equality():
+    from vzcore.manifests.grid import edges_from_json, edges_to_json
+
+    meta = ArrayMetadata(shape=(9, 6), dtype=np.dtype("<f4"), chunk_shape=(2, 3),
+                         chunk_edges=((2, 2, 1, 2, 2), None))
+    grid = meta.grid_shape
+    man = ChunkManifest.from_arrays(np.full(grid, "file:///a", dtype=object),
+                                    np.arange(10).reshape(grid) * 100, np.full(grid, 24))
+    arr = ManifestArray(meta, man)
+    assert arr[5:].metadata.chunk_edges is None  # 2, 2 from 5: regular again
+    assert arr[5:].shape == (4, 6)
+    assert arr[4:].metadata.chunk_edges == ((1, 2, 2), None)
+    assert arr[2:7].metadata.chunk_edges == ((2, 1, 2), None)
+    with pytest.raises(IndexError, match="bounds not on the chunk edges"):
+        arr[3:]
+    same = ManifestArray(meta, man)
+    assert bool((arr == same).all())
+    assert (arr == same).shape == (9, 6)
+    assert np.expand_dims(arr, 0).metadata.chunk_edges == (None, (2, 2, 1, 2, 2), None)
+    assert edges_to_json((5, 5, 5, 2, 5, 5)) == [[5, 3], 2, [5, 2]]
+    assert edges_from_json([[5, 3], 2, [5, 2], 5], 27, "x") == (5, 5, 5, 2, 5, 5)
+    with pytest.raises(ValueError, match="only the last chunk"):
+        ArrayMetadata(shape=(9,), dtype=np.dtype("f4"), chunk_shape=(2,),
+                      chunk_edges=((2, 2, 2, 2, 2, 2),))
 
 
 def test_concatenate_names_both_sources_when_codecs_differ():

@@ -10,8 +10,10 @@ the same first coordinate, pydata/xarray#4077; a per-file ``scale_factor`` dropp
 * variables that are concatenated (they have a concatenation dimension) and virtual: same
   dims, dtype, chunk shape, codecs, fill value, CF encoding attributes (``scale_factor``,
   ``_FillValue``, ``units``, ...) and lengths along the other dimensions;
-* that their lengths along the concatenation dimension tile one regular zarr chunk grid
-  (every file but the last along that dimension holds whole chunks);
+* that their chunks along the concatenation dimension form one zarr chunk grid: every file
+  but the last along that dimension holds whole chunks, or ends in a partial chunk that
+  can be cut to its length (uncompressed; then the grid is rectilinear, see
+  :mod:`vzcore.manifests.grid`);
 * that files do not overlap along a concatenation dimension (``combine="by_coords"``), and
   that a variable is not missing from some of the files it is concatenated across;
 * variables that are *not* concatenated and were loaded (coordinates such as ``lat``):
@@ -36,6 +38,7 @@ from vzcore._dask_graph import is_dask_array, manifest_leaves, unwrap_duck_array
 from vzcore.errors import CombineError, VirtualArrayValuesError, VZError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.encoding import CF_ENCODING_ATTRS, SourceEncoding
+from vzcore.manifests.grid import cut_problem
 
 __all__ = ["CF_ENCODING_ATTRS", "combine_virtual", "explain_unvirtualizable"]
 
@@ -144,7 +147,9 @@ def _check_joined_pair(
     ma, mb = _virtual(a).metadata, _virtual(b).metadata  # type: ignore[union-attr]  # both virtual
     if ma.dtype != mb.dtype:
         raise _differ(name, "dtypes differ", ref, ma.dtype.str, other, mb.dtype.str, _JOIN_WHY)
-    if ma.chunk_shape != mb.chunk_shape:
+    if [c for d, c in zip(a.dims, ma.chunk_shape, strict=True) if d not in concat_dims] != [
+        c for d, c in zip(b.dims, mb.chunk_shape, strict=True) if d not in concat_dims
+    ]:  # along a concatenation dimension they may differ: a rectilinear grid (manifests.grid)
         raise _differ(name, "chunk shapes differ", ref, str(ma.chunk_shape), other, str(mb.chunk_shape),
                       "A zarr array has one chunk shape. " + _JOIN_WHY)
     if ma.codecs != mb.codecs:
@@ -152,7 +157,11 @@ def _check_joined_pair(
                       _show_codecs(mb.codecs), _JOIN_WHY)
     # The fill value (the only field left that differences() compares) only says what
     # *missing* chunks read as: it matters when both have some, as in np.concatenate.
-    if ma.differences(mb) and _has_missing(a) and _has_missing(b):
+    if (
+        any(d.startswith("fill value ") for d in ma.differences(mb))
+        and _has_missing(a)
+        and _has_missing(b)
+    ):
         raise _differ(name, "fill values differ", ref, repr(ma.fill_value), other, repr(mb.fill_value),
                       _JOIN_WHY)
     # The comparison every concatenation of ManifestArrays makes, on the attributes as they
@@ -263,15 +272,14 @@ def _check_tiling(
             return
         axis = f.ds.variables[name].dims.index(dim)
         length, chunk = arr.shape[axis], arr.chunk_shape[axis]
-        if length % chunk:
+        if length % chunk and (why := cut_problem(arr.metadata, axis)) is not None:
             nxt = min((q, g) for q, g in holders if q > p)[1] if any(q > p for q, _ in holders) else f
             raise CombineError(
                 f"{str(name)!r}: {f.label!r} has {length} elements along {str(dim)!r}, not a "
-                f"whole number of chunks of {chunk}, and {nxt.label!r} follows it; a regular "
-                "zarr chunk grid allows a partial chunk only at the end, so these files cannot "
-                "be concatenated as references. Load the variable (loadable_variables=[...]), "
-                "leave the short file out (or put it last), or rewrite the files with a chunk "
-                f"size that divides {length}."
+                f"whole number of chunks of {chunk}, and {nxt.label!r} follows it; {why}. "
+                "These files cannot be concatenated as references: load the variable "
+                "(loadable_variables=[...]), leave the short file out (or put it last), or "
+                f"rewrite the files with a chunk size that divides {length}."
             )
 
 

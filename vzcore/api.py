@@ -589,8 +589,10 @@ def open_virtual_mfdataset(
         Whatever ``compat`` is, virtual variables that are concatenated must agree in dtype,
         chunk shape, codecs, fill value, CF encoding attributes (``scale_factor``,
         ``_FillValue``, ``units``, ...) and in their lengths along the other dimensions,
-        their chunks must tile one regular grid (every file but the last along the
-        concatenation dimension holds whole chunks) and files may not overlap; otherwise
+        their chunks must tile one grid (every file but the last along the concatenation
+        dimension holds whole chunks, or ends in an uncompressed partial chunk, which makes
+        a rectilinear grid that only zarr v3 outputs hold; see ``docs/variable-chunks.md``)
+        and files may not overlap; otherwise
         :class:`~vzcore.errors.CombineError` names the variable, the two files and what
         differs.
     parallel

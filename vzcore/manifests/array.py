@@ -235,14 +235,32 @@ class ManifestArray:
         grid_key: list[slice] = []
         shape: list[int] = []
         drop: list[int] = []
+        all_edges = self._metadata.chunk_edges
+        new_edges: list[tuple[int, ...] | None] = []
         axis = 0
         for k in key:
             if k is None:
                 continue
             size, chunk = self.shape[axis], self.chunk_shape[axis]
-            if isinstance(k, slice):
+            edges = all_edges[axis] if all_edges is not None else None
+            if edges is not None and isinstance(k, slice):
                 start, stop, step = k.indices(size)
                 stop = max(start, stop)
+                bounds = np.minimum(np.cumsum((0, *edges)), size)
+                g0, g1 = np.searchsorted(bounds, (start, stop))
+                g0 = int(g0) if start < size else len(edges)
+                g1 = int(g1) if stop < size else len(edges)
+                if step != 1:
+                    raise _unaligned(self, axis, k, "a step other than 1")
+                if (bounds[g0] != start and start != size) or bounds[g1] != stop:
+                    raise _unaligned(self, axis, k, f"bounds not on the chunk edges {edges}")
+                grid_key.append(slice(g0, g1))
+                shape.append(stop - start)
+                new_edges.append(edges[g0:g1])
+            elif isinstance(k, slice):
+                start, stop, step = k.indices(size)
+                stop = max(start, stop)
+                new_edges.append(None)
                 if step != 1:
                     raise _unaligned(self, axis, k, "a step other than 1")
                 if start % chunk or (stop % chunk and stop != size):
@@ -258,11 +276,18 @@ class ManifestArray:
                 grid_key.append(slice(i, i + 1))
                 shape.append(1)
                 drop.append(axis)
+                new_edges.append(None)
             else:
                 raise _unaligned(self, axis, k, f"an indexer of type {type(k).__name__}")
             axis += 1
         manifest = self._manifest.slice_grid(tuple(grid_key))
-        meta = self._metadata.replace(shape=tuple(shape))
+        if all_edges is None:
+            meta = self._metadata.replace(shape=tuple(shape))
+        else:
+            from vzcore.manifests.grid import normalize_grid
+
+            chunks, kept = normalize_grid(tuple(shape), self.chunk_shape, new_edges)
+            meta = self._metadata.replace(shape=tuple(shape), chunk_shape=chunks, chunk_edges=kept)
         names: tuple[str, ...] | None
         if meta.dimension_names is not None and drop:
             names = tuple(n for i, n in enumerate(meta.dimension_names) if i not in drop)
@@ -280,7 +305,10 @@ class ManifestArray:
             )
             meta = meta.replace(
                 shape=tuple(shape[i] for i in keep),
-                chunk_shape=tuple(self.chunk_shape[i] for i in keep),
+                chunk_shape=tuple(meta.chunk_shape[i] for i in keep),
+                chunk_edges=None
+                if meta.chunk_edges is None
+                else tuple(meta.chunk_edges[i] for i in keep),
                 dimension_names=names,
             )
         result = ManifestArray(meta, manifest)
@@ -316,8 +344,14 @@ def _equal(a: Any, b: Any) -> np.ndarray:
         return np.zeros(a.shape, dtype=bool)  # the same bytes decode differently
     per_chunk = a.manifest.chunk_equal(b.manifest)
     full = per_chunk
-    for axis, c in enumerate(a.chunk_shape):
-        full = np.repeat(full, c, axis=axis)
+    if a.metadata.chunk_edges is None:
+        for axis, c in enumerate(a.chunk_shape):
+            full = np.repeat(full, c, axis=axis)
+    else:
+        from vzcore.manifests.grid import axis_edges
+
+        for axis in range(a.ndim):
+            full = np.repeat(full, axis_edges(a.metadata, axis), axis=axis)
     return np.ascontiguousarray(full[tuple(slice(0, s) for s in a.shape)])
 
 
@@ -351,12 +385,14 @@ def _concatenate(arrays: Sequence[Any], /, axis: int | None = 0, **kwargs: Any) 
         diffs = [
             d
             for d in first.metadata.differences(other.metadata)
-            if not d.startswith("fill value ")
+            if not d.startswith(("fill value ", "chunk shape ", "chunk edges "))
         ] + [
             d
             for d in fill_from.metadata.differences(other.metadata)
             if d.startswith("fill value ") and any(other is h for h in holed)
         ]
+        if other.ndim == first.ndim and _grid_differs(first, other, axis):
+            diffs.append(f"chunk shape {first.chunk_shape} vs {other.chunk_shape}")
         if diffs:
             raise CombineError(
                 f"cannot concatenate {first._describe()} with {other._describe()}: "
@@ -374,24 +410,44 @@ def _concatenate(arrays: Sequence[Any], /, axis: int | None = 0, **kwargs: Any) 
                 f"{other._describe()} (shape {other.shape}) along axis {axis}: the other "
                 "axes must match"
             )
-    chunk = first.chunk_shape[axis]
-    for a in arrs[:-1]:
-        if a.shape[axis] % chunk:
-            raise CombineError(
-                f"cannot concatenate {a._describe()} along axis {axis}: its length "
-                f"{a.shape[axis]} is not a multiple of the chunk size {chunk}, so the joined "
-                "chunks would not tile a regular zarr grid. Concatenate along an axis whose "
-                "lengths are whole chunks, or re-chunk the source files."
-            )
-    manifest = ChunkManifest.concatenate([a.manifest for a in arrs], axis=axis)
     shape = list(first.shape)
     shape[axis] = sum(a.shape[axis] for a in arrs)
+    chunk = first.chunk_shape[axis]
+    if all(
+        (a.metadata.chunk_edges is None or a.metadata.chunk_edges[axis] is None)
+        and a.chunk_shape[axis] == chunk
+        for a in arrs
+    ) and not any(a.shape[axis] % chunk for a in arrs[:-1]):
+        # The common case: one regular grid along the axis, as before.
+        manifests = [a.manifest for a in arrs]
+        chunk_shape, chunk_edges = first.chunk_shape, first.metadata.chunk_edges
+    else:
+        # Uneven files: a rectilinear grid along the axis (vzcore.manifests.grid).
+        from vzcore.manifests.grid import join_edges, normalize_grid
+
+        joined, manifests = join_edges(arrs, axis)
+        edges = list(first.metadata.chunk_edges or (None,) * first.ndim)
+        edges[axis] = joined
+        chunk_shape, chunk_edges = normalize_grid(tuple(shape), first.chunk_shape, edges)
+    manifest = ChunkManifest.concatenate(manifests, axis=axis)
     meta = first.metadata.replace(
         shape=tuple(shape),
+        chunk_shape=chunk_shape,
+        chunk_edges=chunk_edges,
         fill_value=fill_from.metadata.fill_value,
         encoding=encoded[0].metadata.encoding if encoded else None,
     )
     return ManifestArray(meta, manifest)
+
+
+def _grid_differs(a: ManifestArray, b: ManifestArray, axis: int) -> bool:
+    """Whether the chunk grids of ``a`` and ``b`` differ along an axis other than ``axis``."""
+    ea = a.metadata.chunk_edges or (None,) * a.ndim
+    eb = b.metadata.chunk_edges or (None,) * b.ndim
+    return any(
+        j != axis and (a.chunk_shape[j] != b.chunk_shape[j] or ea[j] != eb[j])
+        for j in range(a.ndim)
+    )
 
 
 def _check_encoding(first: ManifestArray, other: ManifestArray) -> None:
@@ -414,9 +470,16 @@ def _expand_dims(arr: ManifestArray, axis: int) -> ManifestArray:
     meta = arr.metadata.replace(
         shape=(*arr.shape[:axis], 1, *arr.shape[axis:]),
         chunk_shape=(*arr.chunk_shape[:axis], 1, *arr.chunk_shape[axis:]),
+        chunk_edges=_insert_regular(arr.metadata.chunk_edges, axis),
         dimension_names=None,  # the new axis has no name here; xarray names dimensions
     )
     return ManifestArray(meta, arr.manifest.expand_dims(axis))
+
+
+def _insert_regular(
+    edges: tuple[tuple[int, ...] | None, ...] | None, axis: int
+) -> tuple[tuple[int, ...] | None, ...] | None:
+    return None if edges is None else (*edges[:axis], None, *edges[axis:])
 
 
 @_implements(np.expand_dims)
@@ -464,7 +527,14 @@ def _broadcast_to(array: Any, shape: Sequence[int], subok: bool = False) -> Mani
     manifest = arr.manifest
     for _ in range(n_new):
         manifest = manifest.expand_dims(0)
-    meta = arr.metadata.replace(shape=shape, chunk_shape=tuple(chunks), dimension_names=None)
+    edges = arr.metadata.chunk_edges
+    if edges is not None:  # new and broadcast axes are regular (chunks of 1)
+        edges = (None,) * n_new + tuple(
+            None if s != t else e for s, t, e in zip(arr.shape, shape[n_new:], edges, strict=True)
+        )
+    meta = arr.metadata.replace(
+        shape=shape, chunk_shape=tuple(chunks), chunk_edges=edges, dimension_names=None
+    )
     return ManifestArray(meta, manifest.broadcast_to(grid))
 
 

@@ -52,9 +52,21 @@ def read_chunk(f: Any, url: str, offset: int, length: int) -> bytes:
     return raw
 
 
-def decode_chunk(data: bytes, metadata: ArrayMetadata, where: str = "") -> np.ndarray:
-    """Decode one stored chunk into an array of ``metadata.chunk_shape``."""
+def decode_chunk(
+    data: bytes, metadata: ArrayMetadata, where: str = "", *, index: tuple[int, ...] = ()
+) -> np.ndarray:
+    """Decode one stored chunk into an array of ``metadata.chunk_shape``.
+
+    For a rectilinear grid (``metadata.chunk_edges``) the chunk's shape depends on where it
+    is: pass its grid ``index``.
+    """
     import numcodecs
+
+    if metadata.chunk_edges is not None:
+        from vzcore.manifests.grid import stored_chunk_shape
+
+        shape = stored_chunk_shape(metadata, index)
+        metadata = metadata.replace(shape=shape, chunk_shape=shape, chunk_edges=None)
 
     buf: Any = data
     for config in reversed(metadata.codecs):
@@ -112,7 +124,13 @@ def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = N
     meta = array.metadata
     manifest = array.manifest
     out = _empty(meta, meta.shape)
-    chunk = meta.chunk_shape
+    if meta.chunk_edges is not None:
+        from vzcore.manifests.grid import axis_edges
+
+        starts = [np.cumsum((0, *axis_edges(meta, j))) for j in range(len(meta.shape))]
+    else:
+        starts = [np.arange(g + 1) * c for g, c in zip(manifest.grid_shape, meta.chunk_shape,
+                                                        strict=True)]
     handles: dict[str, Any] = {}
     try:
         for idx, ref in manifest.iter_refs():
@@ -125,10 +143,10 @@ def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = N
                     f = handles[path] = open_url(path, storage_options)
                 raw = read_chunk(f, path, offset, length)
                 where = path
-            decoded = decode_chunk(raw, meta, where)
+            decoded = decode_chunk(raw, meta, where, index=idx)
             sel = tuple(
-                slice(i * c, min((i + 1) * c, s))
-                for i, c, s in zip(idx, chunk, meta.shape, strict=True)
+                slice(int(b[i]), min(int(b[i + 1]), s))
+                for i, b, s in zip(idx, starts, meta.shape, strict=True)
             )
             out[sel] = decoded[tuple(slice(0, s.stop - s.start) for s in sel)]
     finally:

@@ -52,7 +52,8 @@ class ArrayMetadata:
     dtype: np.dtype[Any]
     """Element type as stored, byte order included."""
     chunk_shape: tuple[int, ...]
-    """Shape of every chunk (edge chunks are stored full size, as in zarr)."""
+    """Shape of every chunk (edge chunks are stored full size, as in zarr); along an axis
+    with ``chunk_edges``, the largest edge."""
     fill_value: Any = None
     """Value of elements in chunks that are not stored; None means the dtype's zero."""
     codecs: tuple[CodecConfig, ...] = ()
@@ -65,6 +66,9 @@ class ArrayMetadata:
     """The source variable's CF encoding attributes (None: not known), which every
     concatenation compares; see :mod:`vzcore.manifests.encoding`. Not part of the zarr
     metadata, so not part of equality either."""
+    chunk_edges: tuple[tuple[int, ...] | None, ...] | None = None
+    """None for a regular chunk grid; else per axis None (regular) or the stored extent of
+    every chunk along it: a rectilinear grid (see :mod:`vzcore.manifests.grid`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
@@ -82,10 +86,23 @@ class ArrayMetadata:
             if len(names) != len(self.shape):
                 raise ValueError(f"{len(names)} dimension names for {len(self.shape)} dimensions")
             object.__setattr__(self, "dimension_names", names)
+        if self.chunk_edges is not None:
+            from vzcore.manifests.grid import validate_edges
+
+            edges = tuple(None if e is None else tuple(e) for e in self.chunk_edges)
+            validate_edges(self.shape, edges)
+            object.__setattr__(
+                self, "chunk_edges", None if all(e is None for e in edges) else edges
+            )
 
     @property
     def grid_shape(self) -> tuple[int, ...]:
         """Number of chunks along each axis."""
+        if self.chunk_edges is not None:
+            return tuple(
+                math.ceil(s / c) if e is None else len(e)
+                for s, c, e in zip(self.shape, self.chunk_shape, self.chunk_edges, strict=True)
+            )
         return tuple(math.ceil(s / c) for s, c in zip(self.shape, self.chunk_shape, strict=True))
 
     def differences(self, other: ArrayMetadata) -> list[str]:
@@ -95,6 +112,8 @@ class ArrayMetadata:
             out.append(f"dtype {self.dtype.str} vs {other.dtype.str}")
         if self.chunk_shape != other.chunk_shape:
             out.append(f"chunk shape {self.chunk_shape} vs {other.chunk_shape}")
+        elif self.chunk_edges != other.chunk_edges:
+            out.append(f"chunk edges {self.chunk_edges} vs {other.chunk_edges}")
         if self.codecs != other.codecs:
             out.append(f"codecs {list(self.codecs)} vs {list(other.codecs)}")
         if not _same_fill(self.fill_value, other.fill_value):

@@ -219,6 +219,11 @@ def _parse(text: str, zarr_format: int) -> str | None:
             warnings.simplefilter("ignore")
             if zarr_format == 2:
                 ArrayV2Metadata.from_dict(data)
+            elif (data.get("chunk_grid") or {}).get("name") == "rectilinear":
+                # zarr-python 3.4 reads rectilinear grids behind an experimental flag
+                # (vzcore.manifests.grid.ZARR_FLAG); readers of the output set it too.
+                with zarr.config.set({"array.rectilinear_chunks": True}):
+                    ArrayV3Metadata.from_dict(data)
             else:
                 ArrayV3Metadata.from_dict(data)
     except Exception as err:  # noqa: BLE001  # any failure of zarr's parser is the answer

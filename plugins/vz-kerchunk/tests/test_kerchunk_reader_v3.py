@@ -418,8 +418,11 @@ def _set(key: str, value: Any):
          UnsupportedFeatureError, r"codec 'frobnicate' in 'a/zarr\.json'"),
         (_doc_edit("a/zarr.json", codecs=[{"name": "sharding_indexed", "configuration": {}}]),
          UnsupportedFeatureError, r"sharding_indexed.*'a/zarr\.json'"),
+        (_doc_edit("a/zarr.json", chunk_grid={"name": "rectangular", "configuration": {}}),
+         UnsupportedFeatureError, r"rectangular.*'a/zarr\.json'"),
+        # Rectilinear grids are read (docs/variable-chunks.md); an empty one is corrupt.
         (_doc_edit("a/zarr.json", chunk_grid={"name": "rectilinear", "configuration": {}}),
-         UnsupportedFeatureError, r"rectilinear.*'a/zarr\.json'"),
+         CorruptFileError, r"'a/zarr\.json'.*chunk_shapes"),
         (_doc_edit("a/zarr.json", dimension_names=None), UnsupportedFeatureError,
          "dimension_names"),
         (_doc_edit("a/zarr.json", shape=[2**40, 4]), UnsupportedFeatureError,

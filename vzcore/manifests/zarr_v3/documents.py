@@ -141,7 +141,7 @@ def array_metadata_v3(
         "node_type": "array",
         "shape": list(meta.shape),
         "data_type": data_type,
-        "chunk_grid": _named("regular", {"chunk_shape": list(meta.chunk_shape)}),
+        "chunk_grid": _chunk_grid(meta),
         "chunk_key_encoding": _key_encoding_doc(chunk_key_encoding),
         "fill_value": fill_json,
         "codecs": codecs,
@@ -150,6 +150,21 @@ def array_metadata_v3(
     if dimension_names is not None:
         doc["dimension_names"] = dims
     return doc
+
+
+def _chunk_grid(meta: ArrayMetadata) -> dict[str, Any]:
+    """Return the ``chunk_grid`` of an array: regular, or rectilinear (zarr-extensions).
+
+    A rectilinear grid lists edges for *every* axis (run-length encoded), never the bare
+    int shorthand for a regular axis: Icechunk 2.3 refuses that form ("cannot parse
+    `chunk_shapes` for rectilinear chunk grid"), zarr-python 3.4 reads both.
+    """
+    if meta.chunk_edges is None:
+        return _named("regular", {"chunk_shape": list(meta.chunk_shape)})
+    from vzcore.manifests.grid import axis_edges, edges_to_json
+
+    shapes = [edges_to_json(axis_edges(meta, j)) for j in range(len(meta.shape))]
+    return _named("rectilinear", {"kind": "inline", "chunk_shapes": shapes})
 
 
 def group_metadata_v3(
@@ -316,9 +331,15 @@ def _array_from_v3(
         )
     shape = _int_tuple(doc["shape"], "shape", 0)
     grid_name, grid_conf = _config(doc["chunk_grid"], "chunk_grid")
-    if grid_name != "regular":
-        raise NotImplementedError(f"chunk grid {grid_name!r}", "only regular chunk grids")
-    chunks = _int_tuple(grid_conf.get("chunk_shape"), "chunk_shape", 1)
+    chunk_edges = None
+    if grid_name == "rectilinear":
+        chunks, chunk_edges = _rectilinear_from_v3(grid_conf, shape)
+    elif grid_name != "regular":
+        raise NotImplementedError(
+            f"chunk grid {grid_name!r}", "only regular and rectilinear chunk grids"
+        )
+    else:
+        chunks = _int_tuple(grid_conf.get("chunk_shape"), "chunk_shape", 1)
     if len(chunks) != len(shape):
         raise ValueError(f"shape {list(shape)} and chunk_shape {list(chunks)} differ in length")
     chunk_key_encoding_from_v3(doc)
@@ -354,8 +375,33 @@ def _array_from_v3(
             raise ValueError(f"'dimension_names' must hold text, got {names!r}")
         dims = tuple(names)
     meta = cls(shape=shape, dtype=dtype, chunk_shape=chunks, fill_value=fill, codecs=codecs,
-               dimension_names=dims)
+               dimension_names=dims, chunk_edges=chunk_edges)
     return meta, attrs, dims
+
+
+def _rectilinear_from_v3(
+    conf: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[tuple[int, ...] | None, ...] | None]:
+    """``(chunk_shape, chunk_edges)`` of a rectilinear grid's configuration."""
+    from vzcore.manifests.grid import edges_from_json, normalize_grid
+
+    if conf.get("kind", "inline") != "inline":
+        raise NotImplementedError(f"rectilinear chunk grid kind {conf.get('kind')!r}",
+                                  "only 'inline' chunk shapes")
+    specs = conf.get("chunk_shapes")
+    if not isinstance(specs, list) or len(specs) != len(shape):
+        raise ValueError(f"'chunk_shapes' must list {len(shape)} dimensions, got {specs!r}")
+    chunks: list[int] = []
+    edges: list[tuple[int, ...] | None] = []
+    for j, (spec, size) in enumerate(zip(specs, shape, strict=True)):
+        e = edges_from_json(spec, size, f"chunk_shapes[{j}]")
+        if isinstance(e, int):
+            chunks.append(e)
+            edges.append(None)
+        else:
+            chunks.append(max(e, default=1))
+            edges.append(e if e else None)
+    return normalize_grid(shape, tuple(chunks), edges)
 
 
 def group_attributes_from_v3(

@@ -712,7 +712,12 @@ class IcechunkWriter:
             )
 
         if append_dim is not None:
-            _plan_append(plan, st, append_dim, prefix)
+            import zarr
+
+            # The repository's arrays may have rectilinear chunk grids (uneven files), which
+            # zarr 3.4 reads only behind its experimental flag (vzcore.manifests.grid).
+            with zarr.config.set({"array.rectilinear_chunks": True}):
+                _plan_append(plan, st, append_dim, prefix)
         else:
             key = f"{prefix}/zarr.json" if prefix else "zarr.json"
             existing = st.get_json(key)

@@ -50,6 +50,7 @@ from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable, values_to_write
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
 from vzcore.manifests.attributes import json_attributes
+from vzcore.manifests.grid import refuse_rectilinear
 from vzcore.manifests.zarr_compat import check_array_document, zarr_v2_dtype
 from vzcore.manifests.zarr_v3 import encode_fill_value_v3
 
@@ -526,6 +527,7 @@ def _array_refs(
             f"Cannot write variable {path!r}: its data is a {type(data).__name__}, neither a "
             "ManifestArray nor a numpy array; load it or make it virtual first."
         )
+    refuse_rectilinear(meta, path, "zarr format 2 references (kerchunk JSON or Parquet)")
     attrs = json_attributes(var.attrs, f"variable {path!r}")
     fill_json, attrs, zarr_missing = _fill_rule(meta, attrs)
     fill_chunk = None

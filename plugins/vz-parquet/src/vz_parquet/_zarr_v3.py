@@ -104,8 +104,14 @@ def index_documents(store: StoreRefs) -> dict[str, dict[str, Any]]:
 
 def _array_index(arr: Any) -> dict[str, list[int]]:
     doc = arr.zarr_json
-    shape = [int(s) for s in doc["shape"]]
-    chunks = [int(c) for c in doc["chunk_grid"]["configuration"]["chunk_shape"]]
+    if doc["chunk_grid"]["name"] == "rectilinear":
+        # fsspec only derives the chunk grid (ceil(shape / chunks)) from this index, to
+        # find a chunk's row: for a rectilinear grid give it the grid in chunks of 1.
+        shape = [int(g) for g in arr.grid_shape]
+        chunks = [1] * len(shape)
+    else:
+        shape = [int(s) for s in doc["shape"]]
+        chunks = [int(c) for c in doc["chunk_grid"]["configuration"]["chunk_shape"]]
     grid = [math.ceil(s / c) for s, c in zip(shape, chunks, strict=True)]
     # The row fsspec computes from these must be the row this writer stores the chunk at.
     if tuple(grid) != tuple(arr.grid_shape) or doc["chunk_key_encoding"] != {

@@ -123,8 +123,10 @@ def check_mode(path: str, fmt: str, mode: str, reference: Any, engine: str | Non
         if why:
             mismatches[name] = why
     decoded: dict[str, str] = {}
-    if engine is not None:
-        decoded = _decoded(path, engine, refs)
+    for other in _decoding_engines(fmt, engine):
+        suffix = "" if other == engine else f" (engine {other})"
+        for name, why in _decoded(path, other, refs).items():
+            decoded[name + suffix] = why
     return classify(
         exception=None,
         is_vz_error=False,
@@ -133,6 +135,19 @@ def check_mode(path: str, fmt: str, mode: str, reference: Any, engine: str | Non
         mismatches=mismatches,
         decoded=decoded,
     )
+
+
+def _decoding_engines(fmt: str, engine: str | None) -> list[str]:
+    """xarray engines whose decoding of the original the output must match.
+
+    netCDF classic files are compared against both engines that open them (scipy and
+    netcdf4), as the issue asks: open whatever either engine opens, the same way.
+    """
+    if engine is None:
+        return []
+    if fmt == "netcdf3":
+        return [engine, *(["netcdf4"] if engine != "netcdf4" else [])]
+    return [engine]
 
 
 def _decoded(path: str, engine: str, refs: dict[str, Any]) -> dict[str, str]:

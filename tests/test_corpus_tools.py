@@ -223,3 +223,43 @@ def test_check_mode_reports_dropped_and_differing_arrays(
     assert result.status == "wrong"
     assert result.dropped == ["ghost"]
     assert "values differ" in result.mismatches["a"]
+
+
+def _write_small(path: Path, fmt: str) -> None:
+    if fmt == "hdf5":
+        with h5py.File(path, "w") as f:
+            f["a"] = np.arange(3.0)
+    elif fmt == "netcdf3":
+        with netcdf_file(path, "w") as f:
+            f.createDimension("x", 3)
+            f.createVariable("a", "f8", ("x",))[:] = np.arange(3.0)
+    else:
+        tifffile.imwrite(path, np.arange(12, dtype="u1").reshape(3, 4))
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "netcdf3", "tiff"])
+def test_an_array_absent_from_the_output_is_wrong_for_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    monkeypatch.syspath_prepend(str(CORPUS))
+    check = _load("check")
+    path = tmp_path / f"f.{fmt}"
+    _write_small(path, fmt)
+    for mode in check.MODES:
+        with compare.REFERENCES[fmt](str(path)) as ref:
+            result = check.check_mode(str(path), fmt, mode, ref, None)
+        assert result.status == "exact", result.reason
+        with compare.REFERENCES[fmt](str(path)) as ref:
+            ref.arrays["ghost"] = lambda: np.zeros(1)  # in the original, not in the output
+            result = check.check_mode(str(path), fmt, mode, ref, None)
+        assert result.status == "wrong"
+        assert result.dropped == ["ghost"]
+        assert "silently dropped: ghost" in result.reason
+
+
+def test_netcdf3_is_decoded_by_both_xarray_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(CORPUS))
+    check = _load("check")
+    assert check._decoding_engines("netcdf3", "scipy") == ["scipy", "netcdf4"]
+    assert check._decoding_engines("hdf5", "netcdf4") == ["netcdf4"]
+    assert check._decoding_engines("tiff", None) == []

@@ -263,3 +263,27 @@ def test_netcdf3_is_decoded_by_both_xarray_engines(monkeypatch: pytest.MonkeyPat
     assert check._decoding_engines("netcdf3", "scipy") == ["scipy", "netcdf4"]
     assert check._decoding_engines("hdf5", "netcdf4") == ["netcdf4"]
     assert check._decoding_engines("tiff", None) == []
+
+
+def test_check_mode_decodes_netcdf3_with_both_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(CORPUS))
+    check = _load("check")
+    path = tmp_path / "t.nc"
+    with netcdf_file(path, "w") as f:
+        f.createDimension("time", None)
+        t = f.createVariable("time", "f8", ("time",))
+        t.units = "seconds since 2000-01-01"
+        t[:] = [0.0, 0.37543299999999996, 2.5]
+        v = f.createVariable("v", "f4", ("time",))
+        v._FillValue = np.float32(-1)
+        v[:] = [1, -1, 3]
+    for mode in check.MODES:
+        with compare.netcdf3_reference(str(path)) as ref:
+            result = check.check_mode(str(path), "netcdf3", mode, ref, "scipy")
+        assert (result.status, result.decoded) == ("exact", {}), result.reason
+    refs = {"version": 1, "refs": {".zgroup": '{"zarr_format": 2}', ".zattrs": "{}"}}
+    problems = check._decoded(str(path), ["scipy", "netcdf4"], refs)
+    assert problems["time"] == "missing from the references"
+    assert problems["time (engine netcdf4)"] == "missing from the references"

@@ -11,6 +11,7 @@ does not confuse ``run.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import warnings
@@ -122,9 +123,7 @@ def check_mode(path: str, fmt: str, mode: str, reference: Any, engine: str | Non
         why = compare_values(expected, actual)
         if why:
             mismatches[name] = why
-    decoded: dict[str, str] = {}
-    if engine is not None:
-        decoded = _decoded(path, engine, refs)
+    decoded = _decoded(path, _decoding_engines(fmt, engine), refs)
     return classify(
         exception=None,
         is_vz_error=False,
@@ -135,20 +134,50 @@ def check_mode(path: str, fmt: str, mode: str, reference: Any, engine: str | Non
     )
 
 
-def _decoded(path: str, engine: str, refs: dict[str, Any]) -> dict[str, str]:
+def _decoding_engines(fmt: str, engine: str | None) -> list[str]:
+    """Return the xarray engines whose decoding of the original the output must match.
+
+    netCDF classic files are compared against both engines that open them (scipy and
+    netcdf4), as the issue asks: open whatever either engine opens, the same way.
+    """
+    if engine is None:
+        return []
+    if fmt == "netcdf3":
+        return [engine, *(["netcdf4"] if engine != "netcdf4" else [])]
+    return [engine]
+
+
+def _decoded(path: str, engines: list[str], refs: dict[str, Any]) -> dict[str, str]:
+    """Compare xarray's decoding of the original (each engine) with that of the output.
+
+    Differences found with the first engine are keyed by variable name, those of further
+    engines get `` (engine NAME)`` appended. The output is opened and read once.
+    """
     import xarray as xr
     from compare import compare_decoded
 
-    try:
-        original = xr.open_dataset(path, engine=engine)
-        original.load()
-    except Exception:  # noqa: BLE001 - xarray cannot open the original: nothing to compare
-        return {}
-    try:
-        ours = xr.open_dataset(_refs_store(refs), engine="zarr", zarr_format=2, consolidated=False)
-    except Exception as exc:  # noqa: BLE001
-        return {"/": f"xarray cannot open the references: {type(exc).__name__}: {exc}"}
-    return compare_decoded(original, ours)
+    problems: dict[str, str] = {}
+    ours: Any = None
+    for n, engine in enumerate(engines):
+        try:
+            original = xr.open_dataset(path, engine=engine)
+            original.load()
+        except Exception:  # noqa: BLE001, S112 - this engine cannot open the original
+            continue
+        if ours is None:
+            try:
+                ours = xr.open_dataset(
+                    _refs_store(refs), engine="zarr", zarr_format=2, consolidated=False
+                )
+            except Exception as exc:  # noqa: BLE001
+                return {"/": f"xarray cannot open the references: {type(exc).__name__}: {exc}"}
+            # when loading fails, compare_decoded reports each variable that cannot be read
+            with contextlib.suppress(Exception):
+                ours = ours.load()
+        suffix = f" (engine {engine})" if n else ""
+        for name, why in compare_decoded(original, ours).items():
+            problems[name + suffix] = why
+    return problems
 
 
 def check_file(path: str, fmt: str) -> dict[str, Any]:

@@ -241,3 +241,67 @@ def test_compare_values_compound_storage_order_only() -> None:
     packed = np.zeros(3, [("a", "<i4"), ("b", "<f8")])
     other = np.zeros(3, [("b", "<i4"), ("a", "<f8")])  # an order the offsets do not force
     assert compare.compare_values(packed, other).startswith("fields")
+
+
+def _write_small(path: Path, fmt: str) -> None:
+    if fmt == "hdf5":
+        with h5py.File(path, "w") as f:
+            f["a"] = np.arange(3.0)
+    elif fmt == "netcdf3":
+        with netcdf_file(path, "w") as f:
+            f.createDimension("x", 3)
+            f.createVariable("a", "f8", ("x",))[:] = np.arange(3.0)
+    else:
+        tifffile.imwrite(path, np.arange(12, dtype="u1").reshape(3, 4))
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "netcdf3", "tiff"])
+def test_an_array_absent_from_the_output_is_wrong_for_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    monkeypatch.syspath_prepend(str(CORPUS))
+    check = _load("check")
+    path = tmp_path / f"f.{fmt}"
+    _write_small(path, fmt)
+    for mode in check.MODES:
+        with compare.REFERENCES[fmt](str(path)) as ref:
+            result = check.check_mode(str(path), fmt, mode, ref, None)
+        assert result.status == "exact", result.reason
+        with compare.REFERENCES[fmt](str(path)) as ref:
+            ref.arrays["ghost"] = lambda: np.zeros(1)  # in the original, not in the output
+            result = check.check_mode(str(path), fmt, mode, ref, None)
+        assert result.status == "wrong"
+        assert result.dropped == ["ghost"]
+        assert "silently dropped: ghost" in result.reason
+
+
+def test_netcdf3_is_decoded_by_both_xarray_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(CORPUS))
+    check = _load("check")
+    assert check._decoding_engines("netcdf3", "scipy") == ["scipy", "netcdf4"]
+    assert check._decoding_engines("hdf5", "netcdf4") == ["netcdf4"]
+    assert check._decoding_engines("tiff", None) == []
+
+
+def test_check_mode_decodes_netcdf3_with_both_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(CORPUS))
+    check = _load("check")
+    path = tmp_path / "t.nc"
+    with netcdf_file(path, "w") as f:
+        f.createDimension("time", None)
+        t = f.createVariable("time", "f8", ("time",))
+        t.units = "seconds since 2000-01-01"
+        t[:] = [0.0, 0.37543299999999996, 2.5]
+        v = f.createVariable("v", "f4", ("time",))
+        v._FillValue = np.float32(-1)
+        v[:] = [1, -1, 3]
+    for mode in check.MODES:
+        with compare.netcdf3_reference(str(path)) as ref:
+            result = check.check_mode(str(path), "netcdf3", mode, ref, "scipy")
+        assert (result.status, result.decoded) == ("exact", {}), result.reason
+    refs = {"version": 1, "refs": {".zgroup": '{"zarr_format": 2}', ".zattrs": "{}"}}
+    problems = check._decoded(str(path), ["scipy", "netcdf4"], refs)
+    assert problems["time"] == "missing from the references"
+    assert problems["time (engine netcdf4)"] == "missing from the references"

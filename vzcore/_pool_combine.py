@@ -30,7 +30,7 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import xarray as xr
 
@@ -130,7 +130,11 @@ def _run(
     """Submit one task per batch of file numbers; return their results in the same order."""
     futures = {
         executor.submit(
-            scan_and_combine_batch, batch, [flat_paths[i] for i in batch], *args, combine_batch
+            scan_and_combine_batch,
+            batch,
+            [flat_paths[i] for i in batch],
+            *args,
+            combine_batch,  # type: ignore[call-arg]  # typeshed's submit(fn, /, *args) confuses mypy
         ): b
         for b, batch in enumerate(batches)
     }
@@ -154,7 +158,7 @@ def open_on_pool(
     opener: Callable[..., xr.Dataset],
     kwargs: dict[str, Any],
     *,
-    combine: str,
+    combine: Literal["by_coords", "nested"],
     concat_dim: Any,
     errors: str,
     retries: int,

@@ -436,7 +436,7 @@ class _Builder:
                 if d in self._root and (
                     size != self._root[d][0]
                     or (coords is not None and self._root[d][1] is not None
-                        and not np.array_equal(coords, self._root[d][1]))
+                        and not np.array_equal(coords, self._root[d][1]))  # type: ignore[arg-type]
                 )
             )
             self._renames[index] = cached

@@ -354,6 +354,11 @@ def _is_scale(attrs: _Attrs) -> bool:
     return bool(cls == b"DIMENSION_SCALE")
 
 
+def _writes_no_fill(dset: h5py.Dataset) -> bool:
+    """Whether HDF5 never writes fill values into ``dset``'s chunks (fill time "never")."""
+    return bool(dset.id.get_create_plist().get_fill_time() == h5py.h5d.FILL_TIME_NEVER)
+
+
 def _not_a_variable(attrs: _Attrs | None) -> bool:
     if attrs is None or "NAME" not in attrs:
         return False
@@ -681,7 +686,15 @@ class _Scanner:
                 maxshapes[name] = entry.dset.maxshape
             except UnsupportedFeatureError as err:
                 self._problem(err, self._drop_name(entry.name, entry.path))
-        pad_unlimited(variables, maxshapes)  # short variables along unlimited dimensions
+        entries = {e.name.removeprefix(NON_COORD_PREFIX): e for e in survey.datasets}
+        for name in pad_unlimited(variables, maxshapes, lambda n: _writes_no_fill(entries[n].dset)):
+            entry = entries[name]
+            self._problem(UnsupportedFeatureError(
+                self.url, entry.path, f"records beyond the dataset's {entry.dset.shape} along "
+                "an unlimited dimension written without fill values (HDF5 fill time 'never', "
+                "netCDF NC_NOFILL), which netCDF-C and h5netcdf read differently",
+                f"leave it out with drop_variables={[name]!r}",
+            ), self._drop_name(entry.name, entry.path))
         groups: dict[str, ManifestGroup] = {}
         if not self.shared.subgroups:
             return ManifestGroup(variables=variables, attrs=attrs, groups=groups)

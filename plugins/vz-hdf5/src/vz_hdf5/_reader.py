@@ -53,6 +53,7 @@ from vzcore.group import ManifestGroup, Variable
 from vzcore.io import open_url, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_compat import unsupported_dtype_reason
+from vzcore.names import name_problem
 
 from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
@@ -585,6 +586,16 @@ class _Scanner:
         for raw_name in grp:
             name = decode_name(raw_name)
             path = f"{gpath.rstrip('/')}/{name}"
+            if (bad := name_problem(name)) is not None:  # e.g. '\\' (zarr: a path separator)
+                if not self._dropped(name, path):
+                    is_group = grp.id.links.get_info(
+                        raw_name if isinstance(raw_name, bytes) else raw_name.encode()
+                    ).type == h5py.h5l.TYPE_HARD and isinstance(grp.get(raw_name), h5py.Group)
+                    survey.problems.append(_Problem(
+                        UnsupportedFeatureError(self.url, path, f"name {name!r}: {bad}"),
+                        None if is_group else self._drop_name(name, path),
+                    ))
+                continue
             # (low-level calls: h5py's Group.get decodes names as strict UTF-8)
             key = raw_name if isinstance(raw_name, bytes) else raw_name.encode()
             kind = grp.id.links.get_info(key).type

@@ -36,6 +36,7 @@ class Reference:
 
     arrays: dict[str, Callable[[], np.ndarray]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    padded: set[str] = field(default_factory=set)
     has_groups: bool = False
     close: Callable[[], None] = lambda: None
 
@@ -71,18 +72,67 @@ def hdf5_reference(path: str) -> Reference:
         if obj.shape is None:
             ref.skipped[name] = "empty (null) dataspace"
             return
-        ref.arrays[name] = lambda obj=obj: _h5_values(obj)
+        shape = _netcdf_shape(f, obj, dim_lengths)
+        if shape != obj.shape:
+            ref.padded.add(name)
+        ref.arrays[name] = lambda obj=obj, shape=shape: _h5_values(obj, shape)
 
+    dim_lengths: dict[str, int] = {}
     f.visititems(visit)
     return ref
 
 
-def _h5_values(ds: Any) -> np.ndarray:
+def _netcdf_shape(f: Any, ds: Any, cache: dict[str, int]) -> tuple[int, ...]:
+    """Return the shape netCDF-C gives a dataset: unlimited axes at their dimension's length.
+
+    In a netCDF-4 file a variable may hold fewer records than its unlimited dimension
+    (whose length is the largest of its variables'); netCDF-C, netCDF4-python and
+    h5netcdf read it at the dimension's length, the missing records as the HDF5 fill value.
+    """
+    maxshape = ds.maxshape or ()
+    if None not in maxshape:
+        return tuple(ds.shape)
+    try:
+        if "REFERENCE_LIST" in ds.attrs and len(maxshape) == 1:  # a coordinate variable
+            if ds.name not in cache:
+                cache[ds.name] = _dimension_length(f, ds)
+            return (cache[ds.name],)
+        if "DIMENSION_LIST" not in ds.attrs:
+            return tuple(ds.shape)
+        dimension_list = ds.attrs["DIMENSION_LIST"]
+        shape = list(ds.shape)
+        for axis, refs in enumerate(dimension_list):
+            if maxshape[axis] is not None or len(refs) == 0:
+                continue
+            scale = f[refs[-1]]
+            if scale.name not in cache:
+                cache[scale.name] = _dimension_length(f, scale)
+            shape[axis] = max(shape[axis], cache[scale.name])
+    except Exception:  # noqa: BLE001 - a file that is not quite netCDF: h5py's shape
+        return tuple(ds.shape)
+    return tuple(shape)
+
+
+def _dimension_length(f: Any, scale: Any) -> int:
+    """Return a netCDF dimension's length: the largest extent of the datasets attached to it."""
+    length = int(scale.shape[0]) if scale.shape else 0
+    if "REFERENCE_LIST" not in scale.attrs:
+        return length
+    for ref, axis in scale.attrs["REFERENCE_LIST"]:
+        length = max(length, int(f[ref].shape[int(axis)]))
+    return length
+
+
+def _h5_values(ds: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
     value = ds[()]
     if not isinstance(value, np.ndarray):  # scalar vlen strings come back as str/bytes
         arr = np.empty((), dtype=object)
         arr[()] = value
         return arr
+    if shape is not None and shape != value.shape:  # records beyond the dataset: fill value
+        padded = np.full(shape, ds.fillvalue, dtype=value.dtype)
+        padded[tuple(slice(0, n) for n in value.shape)] = value
+        return padded
     return value
 
 

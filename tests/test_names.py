@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vzcore.errors import CorruptFileError, VZError, WriteError
+from vzcore.errors import UnsupportedFeatureError, VZError, WriteError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.names import name_problem, validate_name, validate_tree
 
@@ -29,10 +29,10 @@ def test_safe_names(name):
 def test_validate_tree_names_the_file_and_group():
     child = ManifestGroup(variables={"..": Variable(("x",), np.zeros(2))})
     tree = ManifestGroup(groups={"ok": child})
-    with pytest.raises(CorruptFileError, match=r"'file:///a.nc'.*unsafe variable name '\.\.' "
-                       r"in group 'ok'") as info:
+    with pytest.raises(UnsupportedFeatureError, match=r"'/ok/\.\.' in 'file:///a.nc'.*"
+                       r"variable name '\.\.'") as info:
         validate_tree(tree, "file:///a.nc")
     assert isinstance(info.value, VZError)
-    with pytest.raises(CorruptFileError, match="unsafe group name '/abs'"):
+    with pytest.raises(UnsupportedFeatureError, match="group name '/abs'"):
         validate_tree(ManifestGroup(groups={"/abs": ManifestGroup()}), "file:///a.nc")
     validate_tree(ManifestGroup(variables={"a": Variable(("x",), np.zeros(2))}), "u")

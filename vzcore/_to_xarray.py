@@ -293,4 +293,39 @@ def group_to_datatree(
             storage_options=storage_options,
             source=source,
         )
-    return xr.DataTree.from_dict(datasets)
+    try:
+        return xr.DataTree.from_dict(datasets)
+    except ValueError as exc:
+        raise _unaligned_error(datasets, source, exc) from exc
+
+
+def _unaligned_error(
+    datasets: dict[str, xr.Dataset], source: str, exc: ValueError
+) -> UnsupportedFeatureError:
+    """Name the group and dimension that keep a DataTree from aligning with its parents.
+
+    xarray's DataTree requires a group's dimensions to have its ancestors' lengths; a file
+    whose subgroup redefines a dimension with another length (netCDF-4 allows it) cannot be
+    one tree, in xarray's own ``open_datatree`` too. The group alone opens as a Dataset.
+    """
+    for path, ds in datasets.items():
+        parts = [p for p in path.split("/") if p]
+        for depth in range(len(parts) - 1, -1, -1):
+            parent = "/" + "/".join(parts[:depth])
+            other = datasets.get(parent)
+            if other is None:
+                continue
+            for dim, size in ds.sizes.items():
+                if dim in other.sizes and other.sizes[dim] != size:
+                    return UnsupportedFeatureError(
+                        source,
+                        path,
+                        f"group whose dimension {dim!r} has length {size} where its parent "
+                        f"group {parent!r} gives it length {other.sizes[dim]}: xarray's "
+                        f"DataTree cannot align them (xr.open_datatree fails on it too)",
+                        f"open that group alone with open_virtual_dataset(..., group={path!r})",
+                    )
+    return UnsupportedFeatureError(
+        source, None, f"group tree that xarray's DataTree cannot build ({exc})",
+        "open each group alone with open_virtual_dataset(..., group=PATH)",
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vzcore.errors import CorruptFileError, VZError
+from vzcore.errors import UnsupportedFeatureError, VZError
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
@@ -30,7 +30,7 @@ def name_problem(name: object) -> str | None:
     if "/" in name:
         return "names must not contain '/' (absolute or nested paths)"
     if "\\" in name:
-        return "names must not contain '\\'"
+        return "names must not contain '\\', which zarr reads as a path separator"
     bad = next((c for c in name if ord(c) < 32 or ord(c) == 127), None)
     if bad is not None:
         return f"names must not contain control characters (found {bad!r})"
@@ -56,11 +56,16 @@ def validate_name(name: object, where: str, error: type[VZError] = VZError) -> N
 
 
 def validate_tree(group: ManifestGroup, url: str) -> None:
-    """Raise CorruptFileError naming ``url`` for the first unsafe name in ``group``'s tree."""
+    """Raise UnsupportedFeatureError naming ``url`` for the first unsafe name in ``group``'s tree.
+
+    Such names are valid in the file (HDF5 names may hold a backslash) but cannot become
+    zarr keys: the file is not corrupt, the name is unsupported.
+    """
     for path, g in group.walk():
         for kind, names in (("variable", g.variables), ("group", g.groups)):
             for name in names:
                 problem = name_problem(name)
                 if problem is not None:
-                    where = f" in group {path!r}" if path else ""
-                    raise CorruptFileError(url, f"unsafe {kind} name {name!r}{where}: {problem}")
+                    full = f"/{path}/{name}" if path else f"/{name}"
+                    hint = f"leave it out with drop_variables=[{name!r}]" if kind == "variable" else ""
+                    raise UnsupportedFeatureError(url, full, f"{kind} name {name!r}: {problem}", hint)

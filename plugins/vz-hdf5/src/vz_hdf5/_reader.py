@@ -53,6 +53,7 @@ from vzcore.group import ManifestGroup, Variable
 from vzcore.io import open_url, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_compat import unsupported_dtype_reason
+from vzcore.names import name_problem
 
 from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
@@ -354,6 +355,11 @@ def _is_scale(attrs: _Attrs) -> bool:
     return bool(cls == b"DIMENSION_SCALE")
 
 
+def _writes_no_fill(dset: h5py.Dataset) -> bool:
+    """Whether HDF5 never writes fill values into ``dset``'s chunks (fill time "never")."""
+    return bool(dset.id.get_create_plist().get_fill_time() == h5py.h5d.FILL_TIME_NEVER)
+
+
 def _not_a_variable(attrs: _Attrs | None) -> bool:
     if attrs is None or "NAME" not in attrs:
         return False
@@ -580,6 +586,16 @@ class _Scanner:
         for raw_name in grp:
             name = decode_name(raw_name)
             path = f"{gpath.rstrip('/')}/{name}"
+            if (bad := name_problem(name)) is not None:  # e.g. '\\' (zarr: a path separator)
+                if not self._dropped(name, path):
+                    is_group = grp.id.links.get_info(
+                        raw_name if isinstance(raw_name, bytes) else raw_name.encode()
+                    ).type == h5py.h5l.TYPE_HARD and isinstance(grp.get(raw_name), h5py.Group)
+                    survey.problems.append(_Problem(
+                        UnsupportedFeatureError(self.url, path, f"name {name!r}: {bad}"),
+                        None if is_group else self._drop_name(name, path),
+                    ))
+                continue
             # (low-level calls: h5py's Group.get decodes names as strict UTF-8)
             key = raw_name if isinstance(raw_name, bytes) else raw_name.encode()
             kind = grp.id.links.get_info(key).type
@@ -681,7 +697,15 @@ class _Scanner:
                 maxshapes[name] = entry.dset.maxshape
             except UnsupportedFeatureError as err:
                 self._problem(err, self._drop_name(entry.name, entry.path))
-        pad_unlimited(variables, maxshapes)  # short variables along unlimited dimensions
+        entries = {e.name.removeprefix(NON_COORD_PREFIX): e for e in survey.datasets}
+        for name in pad_unlimited(variables, maxshapes, lambda n: _writes_no_fill(entries[n].dset)):
+            entry = entries[name]
+            self._problem(UnsupportedFeatureError(
+                self.url, entry.path, f"records beyond the dataset's {entry.dset.shape} along "
+                "an unlimited dimension written without fill values (HDF5 fill time 'never', "
+                "netCDF NC_NOFILL), which netCDF-C and h5netcdf read differently",
+                f"leave it out with drop_variables={[name]!r}",
+            ), self._drop_name(entry.name, entry.path))
         groups: dict[str, ManifestGroup] = {}
         if not self.shared.subgroups:
             return ManifestGroup(variables=variables, attrs=attrs, groups=groups)

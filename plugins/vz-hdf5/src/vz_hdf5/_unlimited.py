@@ -9,12 +9,18 @@ does the same for virtual arrays: the missing records become missing chunks, whi
 readers of the output see as the variable's fill value (``ArrayMetadata.fill_value``, the
 HDF5 fill value that netCDF-C sets), instead of an xarray "conflicting sizes for dimension"
 error.
+
+The records beyond a dataset's extent read as its HDF5 fill value only when HDF5 writes
+fill values: a dataset written without them (netCDF ``NC_NOFILL``, HDF5 fill time
+"never") reads them as netCDF's default fill with netCDF-C, as the HDF5 fill value with
+h5netcdf, and its last chunk holds whatever bytes were there. :func:`pad_unlimited`
+names such variables instead of padding them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from vzcore.group import Variable
 from vzcore.manifests import ChunkManifest, ManifestArray
@@ -23,8 +29,10 @@ __all__ = ["pad_unlimited"]
 
 
 def pad_unlimited(
-    variables: dict[str, Variable], maxshapes: Mapping[str, tuple[int | None, ...] | None]
-) -> None:
+    variables: dict[str, Variable],
+    maxshapes: Mapping[str, tuple[int | None, ...] | None],
+    writes_no_fill: Callable[[str], bool] = lambda name: False,
+) -> list[str]:
     """Extend, in place, virtual variables that are short along an unlimited dimension.
 
     Parameters
@@ -33,7 +41,17 @@ def pad_unlimited(
         The variables of one group, by name.
     maxshapes
         Each variable's HDF5 ``maxshape`` (``None`` entries are unlimited axes).
+    writes_no_fill
+        Whether a variable's dataset was written without fill values (HDF5 fill time
+        "never"); asked only of the variables to pad.
+
+    Returns
+    -------
+    list of str
+        The short variables that cannot be padded (written without fill values): they are
+        removed from ``variables`` and the caller reports them.
     """
+    refused: list[str] = []
     lengths: dict[str, int] = {}
     for v in variables.values():
         for d, n in zip(v.dims, v.data.shape, strict=False):
@@ -57,7 +75,12 @@ def pad_unlimited(
                     [manifest, ChunkManifest.empty(tuple(grid))], axis
                 )
             shape[axis] = lengths[d]
-        if tuple(shape) != meta.shape:
+        if tuple(shape) != meta.shape and writes_no_fill(name):
+            refused.append(name)
+        elif tuple(shape) != meta.shape:
             variables[name] = Variable(
                 v.dims, ManifestArray(meta.replace(shape=tuple(shape)), manifest), v.attrs
             )
+    for name in refused:
+        del variables[name]
+    return refused

@@ -441,10 +441,19 @@ def _plan_append_array(a: _Array, st: _Store, append_dim: str) -> None:
             != (a.attrs.get("units"), a.attrs.get("calendar"))
         ):
             raise WriteError(
-                f"Cannot append {where}: it holds times in units {a.attrs.get('units')!r} but "
-                f"the repository's are {old_attrs.get('units')!r}, and virtual chunks cannot "
+                f"Cannot append {where}: it holds times in units {a.attrs.get('units')!r} "
+                f"(calendar {a.attrs.get('calendar')!r}) but the repository's are "
+                f"{old_attrs.get('units')!r} (calendar {old_attrs.get('calendar')!r}), and "
+                "virtual chunks cannot "
                 "be re-encoded; load it (loadable_variables=[...]) so that it is re-encoded."
             )
+    if axis is not None:
+        from vz_icechunk._append_encoding import check_append_encoding
+
+        check_append_encoding(a.path, append_dim, a.doc.get("attributes", {}), old_attrs,
+                              a.manifest.paths if a.manifest is not None else None,
+                              times_reencoded=a.manifest is None and (
+                                  is_time(a.attrs) or is_time(old_attrs)))
     if axis is None:
         a.skip = True
         _check_static(a, st, where)

@@ -12,7 +12,9 @@ format specification 3.0, "Attribute Message", "Datatype Message", "Dataspace Me
   UTF-8, whose value is the same whichever way HDF5 converts them (no NUL followed by
   another byte; no NUL at all with ``SPACEPAD``);
 * scalar and simple dataspaces (a one-element array stays an array, as in h5py);
-* compact storage (attribute messages in the header, continuation blocks included).
+* compact storage (attribute messages in the header, continuation blocks included) and
+  dense storage (messages in a fractal heap found through the name index, a v2 B-tree;
+  the readers of :mod:`vz_hdf5._gheap`).
 
 The value of each is exactly what :class:`h5py.AttributeManager` returns: a numpy scalar
 for a scalar dataspace, else an array of the stored dtype (byte order included), strings
@@ -23,8 +25,8 @@ Anything else (variable-length strings and sequences, references, compound, enum
 bitfield, opaque, array types, null dataspaces, shared messages or datatypes, padded or
 unusual number layouts, strings that HDF5's conversion would change) is left to h5py,
 attribute by attribute: :func:`header_attrs` returns the names and the values it decoded,
-and the caller reads the others through h5py. Dense attribute storage (a fractal heap),
-names that are not UTF-8 or any header this module cannot parse make it return ``None``:
+and the caller reads the others through h5py. Shared attribute messages, names that are
+not UTF-8, or any structure this module cannot parse make it return ``None``:
 the caller then reads that object's attributes through h5py alone.
 """
 
@@ -35,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from vz_hdf5._btree import ChunkIndexError, ReadAt, _Header, _uint
+from vz_hdf5._btree import ChunkIndexError, _Header, _uint
+from vz_hdf5._gheap import HeapGuard, UnknownStructureError, _btree2_records, _FractalHeap
 
 __all__ = ["header_attrs"]
 
@@ -234,84 +237,113 @@ def _messages(header: _Header, addr: int) -> tuple[bool, list[tuple[int, int, by
     return None
 
 
-def _decode(header: _Header, addr: int, undefined: int) -> tuple[list[str], dict[str, Any]] | None:
+class _NotDecodedError(Exception):
+    """The object's attributes are all for h5py to read."""
+
+
+def _attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
+    """Return the raw name, name and value (or :data:`_UNDECODED`) of an attribute message."""
+    version = msg[0]
+    name_size, type_size, space_size = struct.unpack_from("<HHH", msg, 2)
+    if version == 1:  # name, datatype and dataspace each padded to 8 bytes
+        npos = 8
+        tpos = npos + (name_size + 7) // 8 * 8
+        spos = tpos + (type_size + 7) // 8 * 8
+        dpos = spos + (space_size + 7) // 8 * 8
+        aflags = 0
+    elif version in (2, 3):
+        npos = 8 if version == 2 else 9
+        tpos = npos + name_size
+        spos = tpos + type_size
+        dpos = spos + space_size
+        aflags = msg[1]
+    else:
+        raise _NotDecodedError
+    if name_size == 0 or dpos > len(msg) or msg[npos + name_size - 1] != 0:
+        raise _NotDecodedError  # (HDF5 refuses a name without its terminating NUL)
+    raw_name = msg[npos : npos + name_size - 1].split(b"\x00", 1)[0]
+    try:
+        name = raw_name.decode("utf-8")
+    except UnicodeDecodeError:  # h5py gives such names as bytes
+        raise _NotDecodedError from None
+    if aflags & 0x03:  # shared datatype or dataspace
+        return raw_name, name, _UNDECODED
+    value = _value(msg[tpos : tpos + type_size], msg[spos : spos + space_size], msg[dpos:], lsize)
+    return raw_name, name, value
+
+
+def _dense(guard: HeapGuard, info: bytes) -> list[tuple[int, bytes]]:
+    """Return ``(creation index, attribute message)`` of dense attribute storage."""
+    pos = 2 + (2 if info[1] & 0x01 else 0)
+    heap_addr = _uint(info, pos, guard.o)
+    name_index = _uint(info, pos + guard.o, guard.o)
+    if heap_addr == guard._undefined:
+        return []
+    heap = _FractalHeap(guard, heap_addr)
+    out = []
+    n = heap.id_len
+    for record in _btree2_records(guard, name_index):
+        if len(record) < n + 5 or record[n] & 0x02:  # a shared attribute message
+            raise _NotDecodedError
+        out.append((_uint(record, n + 1, 4), heap.get(record[:n])))
+    return out
+
+
+def _decode(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]]:
+    header = _Header(guard.read_at, guard.base, guard.o, guard.lsize)
     found = _messages(header, addr)
     if found is None:
-        return None
+        raise _NotDecodedError
     track, messages = found
-    lsize = header.lsize
     named: list[tuple[Any, str]] = []
     values: dict[str, Any] = {}
+    attributes: list[tuple[int, bytes]] = []
     for mtype, mflags, msg, crt in messages:
         if mtype == _ATTR_INFO:
-            pos = 2 + (2 if msg[1] & 0x01 else 0)
-            if _uint(msg, pos, header.o) != undefined:  # dense storage: a fractal heap
-                return None
-            continue
-        if mflags & 0x02:  # a shared attribute message
-            return None
-        version = msg[0]
-        name_size, type_size, space_size = struct.unpack_from("<HHH", msg, 2)
-        if version == 1:  # name, datatype and dataspace each padded to 8 bytes
-            npos = 8
-            tpos = npos + (name_size + 7) // 8 * 8
-            spos = tpos + (type_size + 7) // 8 * 8
-            dpos = spos + (space_size + 7) // 8 * 8
-            aflags = 0
-        elif version in (2, 3):
-            npos = 8 if version == 2 else 9
-            tpos = npos + name_size
-            spos = tpos + type_size
-            dpos = spos + space_size
-            aflags = msg[1]
+            attributes.extend(_dense(guard, msg))
+        elif mflags & 0x02:  # a shared attribute message
+            raise _NotDecodedError
         else:
-            return None
-        if name_size == 0 or dpos > len(msg) or msg[npos + name_size - 1] != 0:
-            return None  # (HDF5 refuses a name without its terminating NUL)
-        raw_name = msg[npos : npos + name_size - 1].split(b"\x00", 1)[0]
-        try:
-            name = raw_name.decode("utf-8")
-        except UnicodeDecodeError:  # h5py gives such names as bytes: leave it all to h5py
-            return None
+            attributes.append((crt, msg))
+    for crt, msg in attributes:
+        raw_name, name, value = _attribute(msg, guard.lsize)
         named.append((crt if track else raw_name, name))
-        if aflags & 0x03:  # shared datatype or dataspace
-            continue
-        value = _value(
-            msg[tpos : tpos + type_size], msg[spos : spos + space_size], msg[dpos:], lsize
-        )
         if value is not _UNDECODED:
             values[name] = value
     named.sort(key=lambda kv: kv[0])
     names = [n for _, n in named]
     if len(set(names)) != len(names):
-        return None
+        raise _NotDecodedError
     return names, values
 
 
-def header_attrs(
-    read_at: ReadAt, addr: int, *, base: int, sizeof_addr: int, sizeof_len: int
-) -> tuple[list[str], dict[str, Any]] | None:
+def header_attrs(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]] | None:
     """Decode the attributes of the object whose header is at ``addr``.
 
     Parameters
     ----------
-    read_at
-        Reads bytes at an absolute file offset.
+    guard
+        The file's :class:`~vz_hdf5._gheap.HeapGuard` (its reader, base address, sizes
+        of addresses and lengths, fractal heap and v2 B-tree readers).
     addr
-        Address of the object header (relative to ``base``).
-    base, sizeof_addr, sizeof_len
-        The file's base address and sizes of addresses and lengths (superblock).
+        Address of the object header (relative to the base address).
 
     Returns
     -------
     tuple of (list of str, dict) or None
         Every attribute name in h5py's iteration order and the values decoded here, keyed
         by name (attributes missing from it are for h5py to read); None when the object's
-        attributes must all be read through h5py (dense storage, shared messages, names
-        that are not UTF-8, a header this module cannot parse).
+        attributes must all be read through h5py (shared messages, names that are not
+        UTF-8, structures this module cannot parse).
     """
-    header = _Header(read_at, base, sizeof_addr, sizeof_len)
     try:
-        return _decode(header, addr, (1 << (8 * sizeof_addr)) - 1)
-    except (ChunkIndexError, IndexError, ValueError, struct.error):
+        return _decode(guard, addr)
+    except (
+        _NotDecodedError,
+        UnknownStructureError,
+        ChunkIndexError,
+        IndexError,
+        ValueError,
+        struct.error,
+    ):
         return None

@@ -867,10 +867,7 @@ class _Scanner:
         if guard is None:
             return None
         addr = int(h5py.h5g.get_objinfo(obj.id).objno[0])
-        decoded = header_attrs(
-            guard.read_at, addr, base=self.base, sizeof_addr=self.sizeof_addr,
-            sizeof_len=self.sizeof_len,
-        )
+        decoded = header_attrs(guard, addr)
         if addr in self._heap_checked:
             return decoded
         self._heap_checked.add(addr)

@@ -58,6 +58,7 @@ from vzcore.names import name_problem
 from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
+from vz_hdf5._header_attrs import header_attrs
 from vz_hdf5._names import decode_name, object_path
 from vz_hdf5._unlimited import pad_unlimited
 from vz_hdf5.plugin import HDF5_MAGIC
@@ -285,15 +286,22 @@ class _Attrs:
     """The attributes of one object, each read (by h5py) at most once.
 
     Names are listed once; a value is read on first use and kept, so the survey, the
-    dimension naming and :func:`read_attrs` share the reads.
+    dimension naming and :func:`read_attrs` share the reads. ``decoded`` (from
+    :func:`vz_hdf5._header_attrs.header_attrs`) gives the names and the values already
+    decoded from the object header; h5py reads the others.
     """
 
     __slots__ = ("_h5attrs", "_names", "_values")
 
-    def __init__(self, obj: h5py.HLObject) -> None:
+    def __init__(
+        self, obj: h5py.HLObject, decoded: tuple[list[str], dict[str, Any]] | None = None
+    ) -> None:
         self._h5attrs = obj.attrs
-        self._names = list(self._h5attrs)
-        self._values: dict[str, Any] = {}
+        if decoded is None:
+            self._names = list(self._h5attrs)
+            self._values: dict[str, Any] = {}
+        else:
+            self._names, self._values = decoded
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -630,8 +638,7 @@ class _Scanner:
                 continue  # committed datatypes (netCDF-4 user types)
             dropped = self._dropped(name, path)
             try:
-                scanner._check_heap_attrs(obj)
-                attrs: _Attrs | None = _Attrs(obj)
+                attrs: _Attrs | None = _Attrs(obj, scanner._check_heap_attrs(obj))
                 assert attrs is not None
                 is_scale = _is_scale(attrs)
                 # references in another file's DIMENSION_LIST name that file's objects
@@ -679,9 +686,11 @@ class _Scanner:
         gpath = object_path(grp) if gpath is None else gpath
         survey = self._survey(grp, gpath)
         self.shared.problems.extend(survey.problems)
-        self._check_heap_attrs(grp)
+        cached = _Attrs(grp, self._check_heap_attrs(grp))
         unreadable: list[UnsupportedFeatureError] = []
-        attrs, _ = read_attrs(grp, url=self.url, file=self.h5, unreadable=unreadable)
+        attrs, _ = read_attrs(
+            grp, url=self.url, file=self.h5, cached=cached, unreadable=unreadable
+        )
         for err in unreadable:
             self._problem(err, None)
         variables: dict[str, Variable] = {}
@@ -869,17 +878,22 @@ class _Scanner:
             )
         return self._heap
 
-    def _check_heap_attrs(self, obj: h5py.HLObject) -> None:
+    def _check_heap_attrs(
+        self, obj: h5py.HLObject
+    ) -> tuple[list[str], dict[str, Any]] | None:
         """Validate the global heap collections the attributes of ``obj`` use (once).
 
+        Returns the attribute names and the values decoded from the object header
+        (:func:`~vz_hdf5._header_attrs.header_attrs`), or None when h5py must read them.
         Raises CorruptFileError naming the object and attribute.
         """
         guard = self._heap_guard()
         if guard is None:
-            return
+            return None
         addr = int(h5py.h5g.get_objinfo(obj.id).objno[0])
+        decoded = header_attrs(guard, addr)
         if addr in self._heap_checked:
-            return
+            return decoded
         self._heap_checked.add(addr)
         try:
             why = guard.check_attributes(addr)
@@ -888,6 +902,7 @@ class _Scanner:
         if why is not None:
             _log.debug("%s: attributes of %r not checked for global heap damage: %s",
                        self.url, object_path(obj), why)
+        return decoded
 
     def _check_heap_values(self, dset: h5py.Dataset) -> None:
         """Validate the global heap collections the fill value and values of ``dset`` use."""

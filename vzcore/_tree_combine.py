@@ -403,7 +403,9 @@ def open_on_cluster(
             for i in range(0, len(level), fan_in)
         ]
     del batches, futures  # let the workers release the per-file results
-    result = level[0].result().dataset()
+    from vzcore._fetch_result import fetch_result
+
+    result = fetch_result(client, level[0])  # in slices: the client never holds it twice
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
     return result  # type: ignore[no-any-return]

@@ -55,11 +55,17 @@ def _skeleton(part: Part, limit: int) -> CompactDataset:
     for name, (dims, data, attrs, encoding) in compact.variables.items():
         if isinstance(data, ManifestArray) and data.manifest.nbytes > limit:
             m = data.manifest
-            stub = _Stub(data.metadata, m.paths, dict(m.sources), dict(m.inline),
-                         tuple(getattr(m, f).dtype for f in _FIELDS))
+            stub = _Stub(
+                data.metadata,
+                m.paths,
+                dict(m.sources),
+                dict(m.inline),
+                tuple(getattr(m, f).dtype for f in _FIELDS),
+            )
             variables[name] = (dims, stub, attrs, encoding)
-    return CompactDataset(variables, compact.coord_names, compact.indexed, compact.attrs,
-                          compact.encoding)
+    return CompactDataset(
+        variables, compact.coord_names, compact.indexed, compact.attrs, compact.encoding
+    )
 
 
 def _slice(part: Part, name: Hashable, field: str, start: int, stop: int) -> np.ndarray:
@@ -91,7 +97,7 @@ def fetch_result(client: Any, future: Any, limit: int | None = None) -> xr.Datas
             continue
         grid = data.metadata.grid_shape
         size = int(np.prod(grid, dtype=np.int64))
-        arrays = []
+        arrays: list[np.ndarray] = []
         for field, dtype in zip(_FIELDS, data.dtypes, strict=True):
             out = np.empty(size, dtype)  # pages are committed as the slices arrive
             step = max(1, limit // max(1, dtype.itemsize))
@@ -99,20 +105,26 @@ def fetch_result(client: Any, future: Any, limit: int | None = None) -> xr.Datas
             pending = None
             for k, start in enumerate(starts):  # one slice in flight while one is copied
                 if pending is None:
-                    pending = client.submit(_slice, future, name, field, start,
-                                            min(size, start + step), pure=False)
+                    pending = client.submit(
+                        _slice, future, name, field, start, min(size, start + step), pure=False
+                    )
                 nxt = None
                 if k + 1 < len(starts):
                     s = starts[k + 1]
-                    nxt = client.submit(_slice, future, name, field, s, min(size, s + step),
-                                        pure=False)
+                    nxt = client.submit(
+                        _slice, future, name, field, s, min(size, s + step), pure=False
+                    )
                 got = pending.result()
                 out[start : start + got.size] = got
                 del got
                 pending.release()
                 pending = nxt
             arrays.append(out.reshape(grid))
-        manifest = ChunkManifest(data.paths, *arrays, inline=data.inline, sources=data.sources)
+        pi, offsets, lengths = arrays
+        manifest = ChunkManifest(data.paths, pi, offsets, lengths, data.inline, data.sources)
         variables[name] = (dims, ManifestArray(data.metadata, manifest), attrs, encoding)
-    return expand(CompactDataset(variables, skeleton.coord_names, skeleton.indexed,
-                                 skeleton.attrs, skeleton.encoding))
+    return expand(
+        CompactDataset(
+            variables, skeleton.coord_names, skeleton.indexed, skeleton.attrs, skeleton.encoding
+        )
+    )

@@ -200,5 +200,6 @@ def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, smal
     assert_same_dataset(ds, serial)
     n = serial["temp"].data.manifest.nchunks
     offsets = [(s, e) for name, f, s, e in calls if name == "temp" and f == "offsets"]
-    assert len(offsets) > 1 and offsets[-1][1] == n  # several slices, covering every chunk
+    assert len(offsets) > 1  # several slices,
+    assert offsets[-1][1] == n  # covering every chunk
     assert ds["temp"].data.manifest.offsets.flags.writeable is False

@@ -12,7 +12,8 @@ step), consecutive in time, then measures, each in a fresh process and ``--repea
 
 Each run combines along ``time`` and writes the result as Parquet references; reported are
 the wall time of the call plus the write, the client process's peak RSS (``VmHWM``, reset
-after imports and cluster start so it is the call's own peak), the medians and the spread
+after imports and cluster start so it is the call's own peak; also the peak before the
+write, and the RSS before the call), the medians and the spread
 (min-max) of the repeats, the ratios to serial and the load average. The result is checked
 against the serial one (same references in the written Parquet's chunk count and shape).
 
@@ -111,6 +112,7 @@ if __name__ == "__main__":
     t0 = time.perf_counter()
     ds = vzcore.open_virtual_mfdataset(files, parallel=parallel, progress=False)
     t1 = time.perf_counter()
+    peak_open = hwm_kib()
     ds.virtualize.to_kerchunk(out, format="parquet")
     t2 = time.perf_counter()
     if parallel == "processes":
@@ -118,7 +120,8 @@ if __name__ == "__main__":
     cpu_s = cpu() - c0
     nrefs = int(numpy.prod(ds["v"].data.manifest.grid_shape))
     result = {"mode": mode, "scan_combine_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0, "cpu_s": cpu_s,
-              "rss_base_mib": base / 1024, "peak_mib": hwm_kib() / 1024, "refs": nrefs,
+              "rss_base_mib": base / 1024, "peak_mib": hwm_kib() / 1024,
+              "peak_open_mib": peak_open / 1024, "refs": nrefs,
               "shape": list(ds["v"].shape)}
     if cluster is not None:
         parallel.close()
@@ -167,7 +170,8 @@ def main() -> None:
                 r = run_one(mode, files, Path(tmp))
                 runs[mode].append(r)
                 print(f"  {mode}: {r['total_s']:.1f} s, CPU {r['cpu_s']:.1f} s, "
-                      f"peak {r['peak_mib']:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
+                      f"peak {r['peak_mib']:.0f} MiB (in the call {r['peak_open_mib']:.0f}, "
+                      f"before it {r['rss_base_mib']:.0f}), load {os.getloadavg()[0]:.1f}", flush=True)
     load_end = os.getloadavg()
     refs = {json.dumps([r["refs"], r["shape"]]) for rs in runs.values() for r in rs}
     if len(refs) != 1:

@@ -223,7 +223,9 @@ def open_on_pool(
             **_without_combine(options),
         )
         return _finish(result, failed)
-    return _finish(_combine_parts(pieces, options).dataset(), failed)
+    combined = _combine_parts(pieces, options).dataset()
+    del pieces  # before _finish gives the freed memory back
+    return _finish(combined, failed)
 
 
 def _singles(
@@ -258,6 +260,9 @@ def _without_combine(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finish(result: xr.Dataset, failed: list[Summary]) -> xr.Dataset:
+    from vzcore._memory import release_free_memory
+
+    release_free_memory()  # the batches' parts, freed by now
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
     return result

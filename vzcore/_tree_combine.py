@@ -403,10 +403,14 @@ def open_on_cluster(
             for i in range(0, len(level), fan_in)
         ]
     del batches, futures  # let the workers release the per-file results
-    result = level[0].result().dataset()
+    from vzcore._fetch_result import fetch_result
+    from vzcore._memory import release_free_memory
+
+    result = fetch_result(client, level[0])  # in slices: the client never holds it twice
+    release_free_memory()  # the slices' buffers, freed in the comm thread's arena
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def _batch_size(n: int, workers: int, fan_in: int) -> int:

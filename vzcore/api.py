@@ -715,4 +715,13 @@ def open_virtual_mfdataset(
     )
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
+    if len(flat_paths) >= _TRIM_AFTER:
+        from vzcore._memory import release_free_memory
+
+        del scanned, kept, datasets
+        release_free_memory()  # the per-file datasets' memory, freed by now
     return result
+
+
+_TRIM_AFTER = 256
+"""Files from which the serial path gives freed memory back after combining."""

@@ -188,3 +188,20 @@ def test_progress_bar_counts_files(files, pool, monkeypatch, capfd):
     vzcore.open_virtual_mfdataset(files, parallel=pool, progress=True)
     err = capfd.readouterr().err
     assert "9/9" in err
+
+
+@pytest.mark.parametrize(
+    "order",
+    [(3, 0, 8, 5, 1, 7, 4, 2, 6), (0, 2, 4, 1, 3, 5, 6, 7, 8)],  # singles; interleaved batches
+)
+def test_errors_skip_with_files_out_of_order(files, tmp_path, pool, monkeypatch, order):
+    """errors= and out-of-order files together, on both the singles and the rescan paths."""
+    Spy(monkeypatch, batch=3)
+    bad = tmp_path / "sample_100.nc"
+    bad.write_bytes(files[0].read_bytes()[:300])  # truncated HDF5
+    paths = [files[i] for i in order]
+    paths.insert(4, bad)
+    serial = vzcore.open_virtual_mfdataset(paths, errors="skip")
+    ds = vzcore.open_virtual_mfdataset(paths, errors="skip", parallel=pool)
+    assert ds.encoding["skipped_files"] == [str(bad)]
+    assert_same_dataset(ds, serial)

@@ -32,11 +32,10 @@ def test_netcdf3_file_with_hostile_variable_name(tmp_path, hostile):
 
 @pytest.mark.parametrize("bad", ["..", "a\\b", "x\x00"])
 def test_kerchunk_writer_refuses_unsafe_names(tmp_path, bad):
-    pytest.importorskip("vz_kerchunk")
-    from vz_kerchunk.refs import build_store_refs
+    from vzcore.store_plan import plan
 
     tree = ManifestGroup(variables={bad: Variable(("x",), np.arange(3))})
     with pytest.raises(WriteError, match="Unsafe variable name"):
-        build_store_refs(tree)
+        plan(tree)
     with pytest.raises(WriteError, match="Unsafe group name"):
-        build_store_refs(ManifestGroup(groups={bad: ManifestGroup()}))
+        plan(ManifestGroup(groups={bad: ManifestGroup()}))

@@ -32,6 +32,7 @@ import numpy as np
 
 __all__ = [
     "check_array_document",
+    "plain_v2_document",
     "struct_layout",
     "unsupported_dtype_reason",
     "zarr_v2_dtype",
@@ -179,11 +180,16 @@ def check_array_document(doc: Mapping[str, Any], zarr_format: Literal[2, 3], nam
     Notes
     -----
     Each distinct document is parsed once per process (an LRU cache keyed by its JSON
-    text). Without zarr-python installed the check does nothing.
+    text). Without zarr-python installed the check does nothing. Plain zarr format 2
+    documents (a numeric dtype, zlib/shuffle/gzip/checksum codecs with integer parameters,
+    a numeric or null fill value) are known to parse and skip zarr-python (whose import
+    costs ~0.3 s); ``tests/test_zarr_compat_plain.py`` holds that against zarr itself.
     """
     if zarr_format not in (2, 3):
         raise ValueError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
     key = {k: v for k, v in doc.items() if k != "attributes"}
+    if zarr_format == 2 and plain_v2_document(key):
+        return
     try:
         text = json.dumps(key, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
@@ -200,6 +206,84 @@ def check_array_document(doc: Mapping[str, Any], zarr_format: Literal[2, 3], nam
             "or drop_variables=[...] when opening the file)"
             + (", or write zarr_format=2." if zarr_format == 3 else ".")
         )
+
+
+_PLAIN_CODECS: dict[str, frozenset[str]] = {
+    "zlib": frozenset({"level"}),
+    "gzip": frozenset({"level"}),
+    "shuffle": frozenset({"elementsize"}),
+    "fletcher32": frozenset(),
+    "crc32": frozenset(),
+    "adler32": frozenset(),
+}
+"""numcodecs built-in codecs (and their integer parameters) that zarr-python always parses."""
+
+_PLAIN_KEYS = frozenset(
+    {"zarr_format", "shape", "chunks", "dtype", "compressor", "fill_value", "order", "filters",
+     "dimension_separator"}
+)
+
+
+def _plain_codec(config: Any) -> bool:
+    if not isinstance(config, dict):
+        return False
+    params = _PLAIN_CODECS.get(config.get("id"))  # type: ignore[arg-type]  # any JSON value
+    return params is not None and all(
+        k == "id" or (k in params and type(v) is int and 0 <= v < 2**31)
+        for k, v in config.items()
+    )
+
+
+def plain_v2_document(doc: Mapping[str, Any]) -> bool:
+    """Tell whether a ``.zarray`` document is of the plain kind zarr-python always parses.
+
+    A numeric or boolean dtype string in numpy's canonical form, regular ``shape`` and
+    ``chunks``, codecs from a short list of numcodecs built-ins with integer parameters,
+    and a null, numeric, or ``"NaN"``/``"Infinity"``/``"-Infinity"`` fill value.
+    """
+    if set(doc) != _PLAIN_KEYS or doc["zarr_format"] != 2 or doc["order"] != "C":
+        return False
+    if doc["dimension_separator"] not in (".", "/"):
+        return False
+    shape, chunks, dtype = doc["shape"], doc["chunks"], doc["dtype"]
+    if not (isinstance(shape, list) and isinstance(chunks, list) and len(shape) == len(chunks)):
+        return False
+    if not all(type(n) is int and n >= 0 for n in shape):
+        return False
+    if not all(type(c) is int and c > 0 for c in chunks):
+        return False
+    if not isinstance(dtype, str):
+        return False
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        return False
+    if dt.kind not in "biuf" or dt.str != dtype:
+        return False
+    fill = doc["fill_value"]
+    if fill is not None:
+        if isinstance(fill, str):
+            if dt.kind != "f" or fill not in ("NaN", "Infinity", "-Infinity"):
+                return False
+        elif type(fill) is bool:
+            if dt.kind != "b":
+                return False
+        elif type(fill) is int:
+            if dt.kind == "b":
+                return False
+            if dt.kind in "iu" and not (np.iinfo(dt).min <= fill <= np.iinfo(dt).max):
+                return False
+        elif type(fill) is float:
+            if dt.kind != "f" or not np.isfinite(fill):
+                return False
+        else:
+            return False
+    filters, compressor = doc["filters"], doc["compressor"]
+    if filters is not None and not (
+        isinstance(filters, list) and filters and all(map(_plain_codec, filters))
+    ):
+        return False
+    return compressor is None or _plain_codec(compressor)
 
 
 @lru_cache(maxsize=4096)

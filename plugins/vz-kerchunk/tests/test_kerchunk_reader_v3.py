@@ -217,10 +217,11 @@ def test_chunk_key_encodings(tmp_path, chunk_file, encoding):
         }
     )
     if encoding == "v2-dot":
-        from vz_kerchunk._writer import refs_dict
-        from vz_kerchunk.refs_v3 import build_store_refs_v3
+        from vzcore.store_plan import plan
 
-        refs = refs_dict(build_store_refs_v3(original, chunk_key_encoding="v2"))
+        from vz_kerchunk._writer import refs_dict
+
+        refs = refs_dict(plan(original, 3, chunk_key_encoding="v2"))
         assert {"a/0.0", "a/1.0", "s/0"} <= set(refs["refs"])
     else:
         refs = KerchunkWriter().write(original, None, format="dict", zarr_format=3)

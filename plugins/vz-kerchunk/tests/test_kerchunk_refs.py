@@ -1,4 +1,5 @@
-"""The shared reference-building helpers (vz_kerchunk.refs), checked against zarr itself."""
+"""The shared zarr v2 documents and store plan (vzcore.manifests.zarr_v2, vzcore.store_plan),
+checked against zarr itself."""
 
 from __future__ import annotations
 
@@ -11,16 +12,16 @@ import pytest
 pytest.importorskip("vz_kerchunk")
 
 from vzcore.group import ManifestGroup, Variable
-
-from vz_kerchunk._writer import choose_templates
-from vz_kerchunk.refs import (
-    build_store_refs,
-    chunk_key_table,
+from vzcore.manifests.chunk_keys import chunk_key_table
+from vzcore.manifests.zarr_v2 import (
     codecs_from_v2,
     decode_fill_value,
     encode_fill_value,
     v2_filters_compressor,
 )
+from vzcore.store_plan import plan
+
+from vz_kerchunk._writer import choose_templates
 
 FILLS = [
     ("<f4", float("nan"), "NaN"),
@@ -124,7 +125,7 @@ def test_store_plan_is_columnar_and_consolidated():
         attrs={"title": "plan"},
         groups={"g": ManifestGroup(variables={"y": Variable((), np.array(1.0), {})})},
     )
-    store = build_store_refs(group)
+    store = plan(group)
     assert list(store.metadata) == [
         ".zgroup", ".zattrs", "x/.zarray", "x/.zattrs", "g/.zgroup", "g/.zattrs", "g/y/.zarray",
         "g/y/.zattrs",

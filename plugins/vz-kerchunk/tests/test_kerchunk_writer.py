@@ -562,9 +562,9 @@ class TestKerchunkWriterConformance(WriterTests):
 
 
 def test_huge_fill_chunks_are_refused(tmp_path, chunk_file, monkeypatch):
-    from vz_kerchunk import refs
+    from vzcore.manifests import zarr_v2
 
-    monkeypatch.setattr(refs, "MAX_FILL_BYTES", 100)
+    monkeypatch.setattr(zarr_v2, "MAX_FILL_BYTES", 100)
     arr = chunk_file.array(np.arange(64.0), (16,), fill_value=7.0, missing=[(1,), (2,)])
     group = ManifestGroup(variables={"v": Variable(("x",), arr, {})})
     with pytest.raises(WriteError, match=r"'v'.*256 bytes"):

@@ -362,8 +362,9 @@ def test_100k_chunk_array_opens_and_slices_match(tmp_path):
 
 
 def test_v2_style_chunk_keys_for_other_containers(tmp_path, chunk_file):
+    from vzcore.store_plan import plan
+
     from vz_kerchunk._writer import refs_dict
-    from vz_kerchunk.refs_v3 import build_store_refs_v3
 
     a = np.arange(12, dtype=">i4").reshape(3, 4)
     group = ManifestGroup(
@@ -372,7 +373,7 @@ def test_v2_style_chunk_keys_for_other_containers(tmp_path, chunk_file):
             "s": Variable((), np.array(2.5), {}),
         }
     )
-    store = build_store_refs_v3(group, chunk_key_encoding="v2")
+    store = plan(group, 3, chunk_key_encoding="v2")
     assert store.arrays[0].keys().tolist() == ["a/0.0", "a/0.1", "a/1.0", "a/1.1"]
     refs = refs_dict(store)
     assert set(refs["refs"]) == {"zarr.json", "a/zarr.json", "s/zarr.json", "a/0.0", "a/0.1",

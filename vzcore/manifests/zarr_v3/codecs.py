@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from vzcore.errors import WriteError
+from vzcore.manifests.codec_kinds import ARRAY_FILTERS, WITHOUT_V3_CODEC
 from vzcore.manifests.zarr_v3._common import _config, _named, _where
 from vzcore.manifests.zarr_v3.data_types import _ENDIAN_CHARS, _byte_order
 
@@ -24,8 +25,6 @@ __all__ = ["ARRAY_FILTERS", "BYTES_CODECS", "SERIALIZERS", "codecs_from_v3", "v3
 SERIALIZERS = frozenset({"vlen-utf8", "vlen-bytes", "pcodec", "zfpy"})
 """numcodecs ids that take the place of the v3 ``bytes`` codec (array to bytes)."""
 
-ARRAY_FILTERS = frozenset({"delta", "fixedscaleoffset", "quantize", "astype", "bitround", "packbits"})
-"""numcodecs array-to-array filters that zarr-python 3 has as ``numcodecs.<id>``."""
 
 BYTES_CODECS = frozenset(
     {
@@ -145,7 +144,7 @@ def v3_codecs(meta: ArrayMetadata, *, name: str | None = None) -> list[dict[str,
     for config in meta.codecs:
         cid = str(config.get("id"))
         params = {k: v for k, v in config.items() if k != "id"}
-        if cid in ARRAY_FILTERS:
+        if cid in ARRAY_FILTERS and cid not in WITHOUT_V3_CODEC:
             if serializer is not None or compressors:
                 raise WriteError(
                     f"Cannot write {_where(name)} as zarr v3: array filter {cid!r} comes after "

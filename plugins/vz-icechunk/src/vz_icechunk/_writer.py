@@ -2,8 +2,8 @@
 
 What it writes into the caller's writable Icechunk session (it never commits):
 
-* a ``zarr.json`` group document per group, and per virtual array a ``zarr.json`` array
-  document (see :mod:`vz_icechunk._metadata` for fill values and codecs);
+* a ``zarr.json`` group document per group, and per array a ``zarr.json`` array document,
+  as planned by :func:`vzcore.store_plan.plan` (``zarr_format=3``);
 * each virtual array's chunk references, with ``IcechunkStore.set_virtual_refs_arr`` from the
   manifest's flat numpy arrays (missing chunks are skipped and read as ``fill_value``;
   inline chunks, bytes held in the manifest, are stored as real chunks);
@@ -32,11 +32,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from vzcore.errors import CombineError, VZError, WriteError
-from vzcore.group import ManifestGroup, values_to_write
-from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
-from vzcore.manifests.attributes import json_attributes
-from vzcore.manifests.zarr_compat import check_array_document
-from vzcore.manifests.zarr_v3 import array_metadata_v3, chunk_key, group_metadata_v3
+from vzcore.group import ManifestGroup
+from vzcore.manifests import ChunkManifest, ManifestArray
+from vzcore.manifests.zarr_v3 import chunk_key, group_metadata_v3
+from vzcore.store_plan import check_name, plan
 
 from vz_icechunk._times import is_time, reencode_times
 from vz_icechunk.containers import encode_location, missing_prefixes, recipe
@@ -99,82 +98,21 @@ class _Plan:
         return out
 
 
-def _check_name(name: str, where: str) -> None:
-    from vzcore.names import validate_name
-
-    validate_name(name, where, WriteError)  # no '', '.', '..', '/', '\\', control characters
-    if name == "zarr.json":  # Zarr v3: every node's metadata document
-        raise WriteError(
-            f"Cannot write {where} {name!r}: it is the name of Zarr v3's metadata document; "
-            "rename it before writing."
-        )
-
-
-def _loaded(name: str, data: np.ndarray) -> np.ndarray:
-    arr = values_to_write(name, data)
-    if arr.dtype.kind == "O" and not all(isinstance(x, str) for x in arr.ravel().tolist()):
-        raise WriteError(
-            f"Cannot write variable {name!r}: an object array that does not hold only str has "
-            "no Zarr v3 encoding here; convert it to a fixed dtype first."
-        )
-    return arr
-
-
-def _loaded_metadata(values: np.ndarray) -> ArrayMetadata:
-    """Describe loaded values as one uncompressed chunk (strings through ``vlen-utf8``)."""
-    codecs = ({"id": "vlen-utf8"},) if values.dtype.kind == "O" else ()
-    return ArrayMetadata(
-        shape=values.shape,
-        dtype=values.dtype,
-        chunk_shape=tuple(max(1, s) for s in values.shape),
-        codecs=codecs,
-    )
-
-
 def _plan(tree: ManifestGroup, prefix: str) -> _Plan:
-    plan = _Plan()
-
-    def walk(g: ManifestGroup, path: str) -> None:
-        where = f"group {path!r}" if path else "the root group"
-        try:
-            g.dims  # noqa: B018  # validates that dimension lengths agree
-        except ValueError as err:
-            raise WriteError(f"Cannot write {where}: {err}; fix the dataset first.") from err
-        plan.groups.append((path, group_metadata_v3(json_attributes(g.attrs, where))))
-        base = f"{path}/" if path else ""
-        for name, var in g.variables.items():
-            _check_name(name, "variable")
-            if name in g.groups:
-                raise WriteError(
-                    f"Cannot write {where}: {name!r} is both a variable and a child group; "
-                    "rename one of them."
-                )
-            vpath = base + name
-            attrs = dict(var.attrs)
-            if isinstance(var.data, ManifestArray):
-                meta: ArrayMetadata = var.data.metadata
-                doc = array_metadata_v3(meta, attrs, var.dims, name=vpath)
-                check_array_document(doc, 3, vpath)
-                plan.arrays.append(
-                    _Array(vpath, name, var.dims, attrs, doc=doc, manifest=var.data.manifest,
-                           chunk_shape=meta.chunk_shape, array=var.data)
-                )
-            elif isinstance(var.data, np.ndarray):
-                values = _loaded(vpath, var.data)
-                doc = array_metadata_v3(_loaded_metadata(values), attrs, var.dims, name=vpath)
-                check_array_document(doc, 3, vpath)
-                plan.arrays.append(_Array(vpath, name, var.dims, attrs, doc=doc, values=values))
-            else:
-                raise WriteError(
-                    f"Cannot write variable {vpath!r}: its data is a {type(var.data).__name__}, "
-                    "neither a ManifestArray nor a numpy array; load it or make it virtual first."
-                )
-        for name, child in g.groups.items():
-            _check_name(name, "group")
-            walk(child, base + name)
-
-    walk(tree, prefix)
-    return plan
+    """Plan the arrays and groups of ``tree`` (:func:`vzcore.store_plan.plan` checks them)."""
+    store = plan(tree, 3, prefix=prefix)
+    out = _Plan(groups=[(g.path, g.documents["zarr.json"]) for g in store.groups])
+    for a in store.arrays:
+        if a.values is not None:  # loaded: written through zarr, as real data
+            out.arrays.append(
+                _Array(a.path, a.name, a.dims, a.attrs, doc=a.document, values=a.values)
+            )
+        else:
+            out.arrays.append(
+                _Array(a.path, a.name, a.dims, a.attrs, doc=a.document, manifest=a.manifest,
+                       chunk_shape=a.metadata.chunk_shape, array=a.array)
+            )
+    return out
 
 
 # -- store access --------------------------------------------------------------------------
@@ -698,7 +636,7 @@ class IcechunkWriter:
             )
         prefix = "/".join(p for p in (group or "").strip("/").split("/") if p)
         for part in prefix.split("/") if prefix else ():
-            _check_name(part, "group")
+            check_name(part, "group", 3)
         plan = _plan(tree, prefix)
         st = _Store(store)
 

@@ -70,8 +70,7 @@ class ChunkKeys:
         """
         import numpy as np
         from numpy.dtypes import StringDType
-
-        from vz_kerchunk.refs import chunk_key_table
+        from vzcore.manifests.chunk_keys import chunk_key_table
 
         base = f"{path}/" if path else ""
         if not self.prefix:

@@ -1,6 +1,6 @@
 """Reading references whose metadata is Zarr format 3 (``zarr.json`` documents).
 
-The inverse of :mod:`vz_kerchunk.refs_v3`; the documents themselves are inverted by
+The inverse of :func:`vzcore.store_plan.plan` (``zarr_format=3``); the documents themselves are inverted by
 :func:`vzcore.manifests.zarr_v3.array_metadata_from_v3`, next to the functions that write
 them. Here only the store layout is handled:
 

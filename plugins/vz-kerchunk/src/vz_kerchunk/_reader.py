@@ -6,10 +6,10 @@ format 2 metadata or Zarr v3 ``zarr.json`` documents (:mod:`vz_kerchunk._read_v3
 returns the tree of virtual arrays they describe, so references can be combined with newly
 scanned files, converted to another format, or re-pointed with ``rename_paths``.
 
-Inverse of the writer's zarr format 2 conventions (:mod:`vz_kerchunk.refs`):
+Inverse of the writer's zarr format 2 conventions (:mod:`vzcore.manifests.zarr_v2`):
 
 * ``filters`` + ``compressor`` become ``ArrayMetadata.codecs`` in encoding order
-  (:func:`~vz_kerchunk.refs.codecs_from_v2`).
+  (:func:`~vzcore.manifests.zarr_v2.codecs_from_v2`).
 * A non-null ``fill_value`` becomes ``ArrayMetadata.fill_value`` (what missing chunks
   read as) **and** the CF ``_FillValue`` attribute, as xarray's zarr backend reads zarr
   format 2; a null one leaves the attributes alone (missing chunks read as zero). So
@@ -34,6 +34,7 @@ import numpy as np
 from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.manifests.zarr_v2 import codecs_from_v2, decode_fill_value
 
 from vz_kerchunk._columns import MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys, RefStore
 from vz_kerchunk._read_json import parse_doc
@@ -44,7 +45,6 @@ from vz_kerchunk._safety import (
     resolve_url,
     unquoted_has_dotdot,
 )
-from vz_kerchunk.refs import codecs_from_v2, decode_fill_value
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

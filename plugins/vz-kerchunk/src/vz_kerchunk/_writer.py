@@ -10,15 +10,16 @@ Output layout::
               "coord/0": "base64:...",                    # inline chunk (in-memory data)
               "group/.zgroup": "{...}", "group/var/...": ...}}
 
-Metadata documents are JSON strings, as kerchunk writes them; the zarr v2 conventions
-(codecs, fill value, in-memory variables, keys) are those of :mod:`vz_kerchunk.refs`.
+Metadata documents are JSON strings, as kerchunk writes them. This module only serializes
+the store plan of :func:`vzcore.store_plan.plan` (zarr v2 conventions for codecs, fill
+values and keys: :mod:`vzcore.manifests.zarr_v2`; zarr v3: :mod:`vzcore.manifests.zarr_v3`).
 The file opens with ``fsspec.filesystem("reference", fo=path)`` and with
 ``xr.open_dataset(path, engine="kerchunk")``; consolidated metadata (``.zmetadata``) is
 always written so that xarray's zarr engine opens it without a warning.
 
-The JSON text is produced in blocks straight from the manifests' numpy arrays (keys from
-:func:`~vz_kerchunk.refs.chunk_key_table`, one ``%``-format per chunk), never as one big
-dict, so writing a million references takes well under a second and memory stays bounded.
+The JSON text is produced in blocks straight from the manifests' numpy arrays
+(:mod:`vz_kerchunk._json_rows`: no Python object per chunk), never as one big dict, so
+writing a million references takes a fraction of a second and memory stays bounded.
 No xarray import here.
 """
 
@@ -33,9 +34,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from vzcore.errors import WriteError
+from vzcore.io import WriteMode, atomic_text_file
+from vzcore.manifests.chunk_keys import key_pattern
+from vzcore.store_plan import ArrayPlan, MissingChunks, StorePlan, iter_missing, plan
 
-from vz_kerchunk.atomic import Mode, atomic_text_file
-from vz_kerchunk.refs import ArrayRefs, MissingChunks, StoreRefs, build_store_refs, iter_missing
+from vz_kerchunk._json_rows import reference_rows
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
@@ -53,8 +56,6 @@ reference, so 10^6 references cost each reader ~230 MB and seconds before any da
 
 _BLOCK = 1 << 16
 """Chunk references formatted per block of JSON text."""
-
-_REF = '"%s":[%s,%d,%d]'
 
 
 def _template_ref(name: str) -> str:
@@ -86,7 +87,7 @@ def choose_templates(counts: dict[str, int]) -> dict[str, str]:
     return chosen
 
 
-def _metadata_strings(store: StoreRefs) -> dict[str, str]:
+def _metadata_strings(store: StorePlan) -> dict[str, str]:
     docs = {k: json.dumps(v, separators=(",", ":")) for k, v in store.metadata.items()}
     # .zmetadata right after the root documents, as zarr writes it.
     out: dict[str, str] = {}
@@ -101,41 +102,34 @@ def _b64(raw: bytes) -> str:
     return "base64:" + base64.b64encode(raw).decode("ascii")
 
 
-def _array_entries_json(arr: ArrayRefs, url_tokens: dict[str, str]) -> Iterator[str]:
-    """Yield JSON text of the chunk entries of one array, ``","``-joined blocks."""
+def _array_entries_json(arr: ArrayPlan, url_tokens: dict[str, str]) -> Iterator[str]:
+    """Yield JSON text of the chunk entries of one array in blocks, each entry led by ``","``."""
     m = arr.manifest
     prefix = json.dumps(f"{arr.path}/")[1:-1]
-    keys = arr.keys(prefix)
     pi = m.path_index.ravel()
-    n_paths = len(m.paths)
     tokens = [url_tokens[p] for p in m.paths]
-    real = np.flatnonzero(pi < n_paths)
+    real = np.flatnonzero(pi < len(m.paths))
     offsets = m.offsets.ravel()
     lengths = m.lengths.ravel()
+    pattern = key_pattern(arr.key_encoding)
     for start in range(0, real.size, _BLOCK):
         sel = real[start : start + _BLOCK]
-        yield ",".join(
-            map(
-                _REF.__mod__,
-                zip(
-                    keys[sel].tolist(),
-                    map(tokens.__getitem__, pi[sel].tolist()),
-                    offsets[sel].tolist(),
-                    lengths[sel].tolist(),
-                    strict=True,
-                ),
-            )
+        yield reference_rows(
+            prefix, pattern, m.grid_shape, sel, tokens, pi[sel], offsets[sel], lengths[sel]
         )
+    if not m.inline and arr.fill_chunk is None:
+        return
+    keys = arr.keys(prefix)
     if m.inline:
-        yield ",".join(f'"{keys[i]}":"{_b64(raw)}"' for i, raw in sorted(m.inline.items()))
+        yield "".join(f',"{keys[i]}":"{_b64(raw)}"' for i, raw in sorted(m.inline.items()))
     if arr.fill_chunk is not None:
         fill = _b64(arr.fill_chunk)
         missing = np.fromiter(iter_missing(arr), dtype=np.intp)
         for start in range(0, missing.size, _BLOCK):
-            yield ",".join(f'"{k}":"{fill}"' for k in keys[missing[start : start + _BLOCK]].tolist())
+            yield "".join(f',"{k}":"{fill}"' for k in keys[missing[start : start + _BLOCK]].tolist())
 
 
-def _array_entries_dict(arr: ArrayRefs, url_tokens: dict[str, str]) -> dict[str, Any]:
+def _array_entries_dict(arr: ArrayPlan, url_tokens: dict[str, str]) -> dict[str, Any]:
     m = arr.manifest
     keys = arr.keys()
     pi = m.path_index.ravel()
@@ -165,7 +159,7 @@ def _array_entries_dict(arr: ArrayRefs, url_tokens: dict[str, str]) -> dict[str,
     return out
 
 
-def _url_tokens(store: StoreRefs, templates: dict[str, str], quoted: bool) -> dict[str, str]:
+def _url_tokens(store: StorePlan, templates: dict[str, str], quoted: bool) -> dict[str, str]:
     tokens: dict[str, str] = {}
     for arr in store.arrays:
         for url in arr.manifest.paths:
@@ -175,13 +169,13 @@ def _url_tokens(store: StoreRefs, templates: dict[str, str], quoted: bool) -> di
     return tokens
 
 
-def refs_dict(store: StoreRefs, *, templates: bool = True) -> dict[str, Any]:
+def refs_dict(store: StorePlan, *, templates: bool = True) -> dict[str, Any]:
     """Return the kerchunk reference dict (spec version 1) of a planned store.
 
     Parameters
     ----------
     store
-        The plan made by :func:`~vz_kerchunk.refs.build_store_refs`.
+        The plan made by :func:`vzcore.store_plan.plan`.
     templates
         Replace repeated URLs by ``{{uK}}`` templates where it shrinks the output.
     """
@@ -199,7 +193,7 @@ def refs_dict(store: StoreRefs, *, templates: bool = True) -> dict[str, Any]:
     return out
 
 
-def iter_json(store: StoreRefs, *, templates: bool = True) -> Iterator[str]:
+def iter_json(store: StorePlan, *, templates: bool = True) -> Iterator[str]:
     """Yield the JSON text of the reference file in pieces.
 
     Parsed, the text equals :func:`refs_dict` of the same store.
@@ -219,13 +213,11 @@ def iter_json(store: StoreRefs, *, templates: bool = True) -> Iterator[str]:
         f"{json.dumps(k)}:{json.dumps(v)}" for k, v in _metadata_strings(store).items()
     )
     for arr in store.arrays:
-        for piece in _array_entries_json(arr, tokens):
-            if piece:
-                yield "," + piece
+        yield from _array_entries_json(arr, tokens)
     yield "}}"
 
 
-def _check_size(store: StoreRefs, max_references: int | None, what: str) -> None:
+def _check_size(store: StorePlan, max_references: int | None, what: str) -> None:
     """Refuse a reference set too large for a JSON file (see MAX_JSON_REFERENCES)."""
     if max_references is None:
         return
@@ -265,7 +257,7 @@ class KerchunkWriter:
         target: str | os.PathLike[str] | None = None,
         *,
         format: str = "json",  # the accessor's option name; validated below
-        mode: Mode = "w-",
+        mode: WriteMode = "w-",
         templates: bool = True,
         zarr_format: Literal[2, 3] = 2,
         missing_chunks: MissingChunks = "fill",
@@ -278,7 +270,7 @@ class KerchunkWriter:
         ----------
         group
             Root of the tree. Virtual variables become chunk references; in-memory
-            variables are written as real data, inline (see :mod:`vz_kerchunk.refs`).
+            variables are written as real data, inline (see :mod:`vzcore.store_plan`).
         target
             Local path or ``file://`` URL of the JSON file; None with ``format="dict"``.
         format
@@ -291,7 +283,7 @@ class KerchunkWriter:
         zarr_format
             2 (default): ``.zarray``/``.zattrs`` metadata, as kerchunk writes it. 3:
             ``zarr.json`` documents that zarr-python 3 opens natively as Zarr v3 (see
-            :mod:`vz_kerchunk.refs_v3`; open with ``zarr_format=3``).
+            :mod:`vzcore.manifests.zarr_v3`; open with ``zarr_format=3``).
         missing_chunks
             ``"fill"`` (default): when a virtual array's missing chunks would read back
             differently from the source, store an encoded fill chunk for each;
@@ -325,9 +317,7 @@ class KerchunkWriter:
                     "format='dict' returns the references and writes nothing; pass "
                     "target=None, or format='json' to write a file."
                 )
-            planned = build_store_refs(
-                group, missing_chunks=missing_chunks, zarr_format=zarr_format
-            )
+            planned = plan(group, zarr_format, missing_chunks=missing_chunks)
             _check_size(planned, max_references, "a reference dict")
             if not record_sources:
                 planned = dataclasses.replace(planned, sources={})
@@ -342,7 +332,7 @@ class KerchunkWriter:
         if mode not in ("w", "w-"):
             raise ValueError(f"mode must be 'w' or 'w-', got {mode!r}")
         # Plan first: a tree that cannot be written fails before any file is touched.
-        store = build_store_refs(group, missing_chunks=missing_chunks, zarr_format=zarr_format)
+        store = plan(group, zarr_format, missing_chunks=missing_chunks)
         _check_size(store, max_references, f"JSON references {os.fspath(target)!r}")
         if not record_sources:
             store = dataclasses.replace(store, sources={})

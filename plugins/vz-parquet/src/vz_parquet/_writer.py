@@ -12,7 +12,7 @@ Output layout, as fsspec's ``LazyReferenceMapper`` reads it (``fsspec.filesystem
     out/group/sub/var/refs.0.parq   arrays of child groups under their zarr path
 
 Every metadata document of the store lives in ``.zmetadata["metadata"]``, passed through
-unchanged from :class:`~vz_kerchunk.refs.StoreRefs`. The same file is also a valid zarr v2
+unchanged from the store plan (:class:`vzcore.store_plan.StorePlan`). The same file is also a valid zarr v2
 consolidated-metadata document (``zarr_consolidated_format``), so zarr and xarray read the
 tree's metadata in one request and without a warning. The ``vzcore`` key (ignored by other
 readers) records each source file's size, modification time or ETag at scan time.
@@ -56,9 +56,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from vz_kerchunk.atomic import Mode, atomic_directory
-from vz_kerchunk.refs import ArrayRefs, MissingChunks, StoreRefs, build_store_refs, iter_missing
 from vzcore.errors import WriteError
+from vzcore.io import WriteMode, atomic_directory
+from vzcore.store_plan import ArrayPlan, MissingChunks, StorePlan, iter_missing, plan
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -88,16 +88,16 @@ without a null count, fastparquet reads them as float64, and fsspec then fails t
 
 
 def zmetadata_document(
-    store: StoreRefs, record_size: int, *, record_sources: bool = True
+    store: StorePlan, record_size: int, *, record_sources: bool = True
 ) -> dict[str, Any]:
     """Return the ``.zmetadata`` document of the Parquet layout.
 
     Parameters
     ----------
     store
-        The plan made by :func:`~vz_kerchunk.refs.build_store_refs` (zarr format 2: its
+        The plan made by :func:`vzcore.store_plan.plan` (zarr format 2: its
         documents are copied as they are, and the file is also zarr v2 consolidated
-        metadata) or :func:`~vz_parquet._zarr_v3.build_parquet_store_v3` (zarr format 3:
+        metadata; zarr format 3 with ``chunk_key_encoding="v2"``:
         ``zarr.json`` documents plus fsspec's ``.zarray`` chunk-grid indexes, see
         :func:`~vz_parquet._zarr_v3.index_documents`).
     record_size
@@ -121,7 +121,7 @@ def zmetadata_document(
     return doc
 
 
-def _raw_rows(arr: ArrayRefs) -> dict[int, bytes]:
+def _raw_rows(arr: ArrayPlan) -> dict[int, bytes]:
     """Return ``{flat index: bytes}`` of the rows stored in ``raw`` (inline and fill chunks)."""
     raws = {int(i): raw for i, raw in arr.manifest.inline.items()}
     if arr.fill_chunk is not None:
@@ -129,7 +129,7 @@ def _raw_rows(arr: ArrayRefs) -> dict[int, bytes]:
     return raws
 
 
-def iter_record_tables(arr: ArrayRefs, record_size: int) -> Iterator[pa.Table]:
+def iter_record_tables(arr: ArrayPlan, record_size: int) -> Iterator[pa.Table]:
     """Yield the pyarrow tables of the record files of one array, in record order.
 
     One table at a time, each built from views of the manifest's arrays, so the memory
@@ -243,7 +243,7 @@ class ParquetWriter:
         group: ManifestGroup,
         target: str | os.PathLike[str],
         *,
-        mode: Mode = "w-",
+        mode: WriteMode = "w-",
         record_size: int = DEFAULT_RECORD_SIZE,
         record_sources: bool = True,
         missing_chunks: MissingChunks = "fill",
@@ -256,7 +256,7 @@ class ParquetWriter:
         ----------
         group
             Root of the tree. Virtual variables become chunk references; in-memory
-            variables are stored inline (see :mod:`vz_kerchunk.refs`).
+            variables are stored inline (see :mod:`vzcore.store_plan`).
         target
             Local path or ``file://`` URL of the output directory.
         mode
@@ -290,12 +290,7 @@ class ParquetWriter:
         _check_options(mode, record_size, record_sources, missing_chunks, zarr_format, unknown)
         record_size = int(record_size)
         # Plan first: a tree that cannot be written fails before anything is touched.
-        if zarr_format == 3:
-            from vz_parquet._zarr_v3 import build_parquet_store_v3
-
-            store = build_parquet_store_v3(group)
-        else:
-            store = build_store_refs(group, missing_chunks=missing_chunks)
+        store = plan(group, zarr_format, missing_chunks=missing_chunks, chunk_key_encoding="v2")
         doc = zmetadata_document(store, record_size, record_sources=record_sources)
         meta_text = json.dumps(doc, separators=(",", ":"))
         with atomic_directory(target, mode, replaceable=_looks_like_refs) as tmp:
@@ -303,7 +298,7 @@ class ParquetWriter:
             _write_records(tmp, store, record_size)
 
 
-def _write_records(root: Path, store: StoreRefs, record_size: int) -> None:
+def _write_records(root: Path, store: StorePlan, record_size: int) -> None:
     import pyarrow.parquet as pq
 
     for arr in store.arrays:

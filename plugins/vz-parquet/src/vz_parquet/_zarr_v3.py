@@ -4,7 +4,7 @@ fsspec's ``LazyReferenceMapper`` (the reader of Parquet references) was written 
 format 2, and three of its habits shape this layout:
 
 * It serves every document of ``.zmetadata["metadata"]`` as a key, whatever its name, so the
-  ``zarr.json`` documents of :func:`vz_kerchunk.refs_v3.build_store_refs_v3` go there
+  ``zarr.json`` documents of :func:`vzcore.store_plan.plan` go there
   unchanged (the root's carries zarr-python's inline consolidated metadata).
 * It turns a chunk key ``<array>/<i>.<j>`` into a row number with the array's chunk grid,
   which it computes from ``<array>/.zarray`` (``shape`` and ``chunks`` only), and it splits
@@ -26,47 +26,21 @@ metadata (a zarr format 2 reader fails on the index documents instead of misread
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
 from vzcore.errors import WriteError
 
 if TYPE_CHECKING:
-    from vz_kerchunk.refs import StoreRefs
-    from vzcore.group import ManifestGroup
+    from vzcore.store_plan import ArrayPlan, StorePlan
 
-__all__ = ["EMPTY_INDEX", "build_parquet_store_v3", "index_documents"]
+__all__ = ["EMPTY_INDEX", "index_documents"]
 
 EMPTY_INDEX: dict[str, list[int]] = {"shape": [0], "chunks": [1]}
 """The ``.zarray`` index document of a group: a chunk grid of zero chunks."""
 
 
-def build_parquet_store_v3(group: ManifestGroup) -> StoreRefs:
-    """Plan a zarr format 3 reference store with ``v2`` chunk keys (``i.j``).
-
-    Parameters
-    ----------
-    group
-        Root of the tree.
-
-    Returns
-    -------
-    StoreRefs
-        ``zarr.json`` documents, chunk references and the tree's source files.
-
-    Raises
-    ------
-    vzcore.errors.WriteError
-        Something in the tree has no zarr format 3 form (a codec, dtype, name, ...).
-    """
-    from vz_kerchunk.refs_v3 import build_store_refs_v3
-
-    store = build_store_refs_v3(group, chunk_key_encoding="v2")
-    return dataclasses.replace(store, sources=group.sources())
-
-
-def index_documents(store: StoreRefs) -> dict[str, dict[str, Any]]:
+def index_documents(store: StorePlan) -> dict[str, dict[str, Any]]:
     """Return ``.zmetadata``'s documents for fsspec: ``zarr.json`` ones plus ``.zarray`` indexes.
 
     Each ``zarr.json`` document is followed by its index document (see the module
@@ -75,7 +49,8 @@ def index_documents(store: StoreRefs) -> dict[str, dict[str, Any]]:
     Parameters
     ----------
     store
-        A zarr format 3 plan from :func:`build_parquet_store_v3`.
+        A zarr format 3 plan with ``v2`` chunk keys
+        (``vzcore.store_plan.plan(group, 3, chunk_key_encoding="v2")``).
 
     Raises
     ------
@@ -102,8 +77,8 @@ def index_documents(store: StoreRefs) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _array_index(arr: Any) -> dict[str, list[int]]:
-    doc = arr.zarr_json
+def _array_index(arr: ArrayPlan) -> dict[str, list[int]]:
+    doc = arr.document
     if doc["chunk_grid"]["name"] == "rectilinear":
         # fsspec only derives the chunk grid (ceil(shape / chunks)) from this index, to
         # find a chunk's row: for a rectilinear grid give it the grid in chunks of 1.

@@ -1,4 +1,6 @@
-"""Atomic replacement of a local output file or directory.
+"""Atomic replacement of a local output file or directory (writers' file access).
+
+Public through :mod:`vzcore.io`.
 
 The output is written to a temporary file in the target's own directory (so the final
 rename never crosses file systems), flushed and fsync'ed, then moved into place with
@@ -29,9 +31,11 @@ from urllib.parse import unquote, urlsplit
 
 from vzcore.errors import WriteError
 
-__all__ = ["atomic_directory", "atomic_text_file", "local_target"]
+__all__ = ["WriteMode", "atomic_directory", "atomic_text_file", "local_target"]
 
-Mode = Literal["w", "w-"]
+WriteMode = Literal["w", "w-"]
+"""``"w-"``: refuse an existing target; ``"w"``: replace it."""
+Mode = WriteMode
 
 
 def local_target(target: str | os.PathLike[str]) -> Path:
@@ -48,7 +52,7 @@ def local_target(target: str | os.PathLike[str]) -> Path:
         if parts.scheme != "file":
             raise WriteError(
                 f"Cannot write {s!r}: remote targets ({parts.scheme}://) are not supported by "
-                "the kerchunk writers yet. Write to a local path and upload the output (its "
+                "vzcore's file writers yet. Write to a local path and upload the output (its "
                 "references keep pointing at the original URLs)."
             )
         s = unquote(parts.path)

@@ -8,12 +8,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("vz_kerchunk")
-
+from vzcore import _atomic as atomic
 from vzcore.errors import WriteError
-
-from vz_kerchunk import atomic
-from vz_kerchunk.atomic import atomic_directory
+from vzcore.io import atomic_directory
 
 
 def _fill(d: Path, text: str) -> None:

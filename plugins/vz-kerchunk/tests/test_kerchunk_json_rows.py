@@ -1,0 +1,51 @@
+"""The numpy builder of JSON reference text gives exactly what per-entry formatting gives."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("vz_kerchunk")
+
+from vzcore.manifests.chunk_keys import chunk_key_table_v3, key_pattern
+
+from vz_kerchunk._json_rows import reference_rows
+
+
+def _expected(prefix, encoding, grid, flat, tokens, codes, offsets, lengths):
+    keys = chunk_key_table_v3(grid, prefix, encoding)
+    return "".join(
+        f',"{keys[i]}":[{tokens[c]},{o},{n}]'
+        for i, c, o, n in zip(flat.tolist(), codes.tolist(), offsets.tolist(), lengths.tolist(),
+                              strict=True)
+    )
+
+
+@pytest.mark.parametrize("encoding", ["v2", "default"])
+@pytest.mark.parametrize("grid", [(), (1,), (7,), (13, 1, 11), (2, 3, 4, 5), (1000, 3)])
+def test_rows_equal_per_entry_formatting(encoding, grid):
+    rng = np.random.default_rng(len(grid) * 7 + len(encoding))
+    n = int(np.prod(grid, dtype=np.int64))
+    flat = np.sort(rng.choice(n, size=max(1, n * 2 // 3), replace=False)).astype(np.intp)
+    tokens = [json.dumps(u) for u in ("{{u0}}", "file:///d/é ü.nc", "s3://b/k\x01\"q\".nc")]
+    codes = rng.integers(0, len(tokens), flat.size).astype(np.uint8)
+    offsets = rng.integers(0, 2**63, flat.size, dtype=np.uint64)
+    offsets[0] = 0
+    lengths = rng.integers(0, 10, flat.size).astype(np.uint64)
+    prefix = json.dumps("grüppe/v ar/")[1:-1]
+    got = reference_rows(prefix, key_pattern(encoding), grid, flat, tokens, codes, offsets,
+                         lengths)
+    assert got == _expected(prefix, encoding, grid, flat, tokens, codes, offsets, lengths)
+    parsed = json.loads("{" + got[1:] + "}")
+    assert len(parsed) == flat.size
+
+
+def test_largest_offsets_and_empty_selection():
+    big = np.array([2**64 - 1, 10**19, 9, 0], dtype=np.uint64)
+    got = reference_rows("a/", key_pattern("v2"), (4,), np.arange(4), ['"u"'],
+                         np.zeros(4, np.uint8), big, big)
+    assert got == "".join(f',"a/{i}":["u",{v},{v}]' for i, v in enumerate(big.tolist()))
+    assert reference_rows("a/", key_pattern("v2"), (4,), np.arange(0), ['"u"'],
+                          np.zeros(0, np.uint8), big[:0], big[:0]) == ""

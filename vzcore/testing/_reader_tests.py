@@ -1,8 +1,7 @@
-"""The ReaderTests and WriterTests conformance suites."""
+"""The ReaderTests conformance suite: one set of tests for every reader."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,13 +10,13 @@ import pytest
 
 from vzcore import plugins
 from vzcore._urls import to_url
-from vzcore.errors import VZError, WriteError
+from vzcore.errors import VZError
 from vzcore.group import ManifestGroup
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
-from vzcore.types import Reader, Writer
+from vzcore.types import Reader
 
-__all__ = ["ReaderTests", "WriterTests"]
+__all__ = ["ReaderTests"]
 
 
 def _values(group: ManifestGroup, name: str) -> np.ndarray:
@@ -85,73 +84,3 @@ class ReaderTests:
     def test_missing_file_raises(self, tmp_path: Path) -> None:
         with pytest.raises((VZError, FileNotFoundError)):
             self._read(tmp_path / "does-not-exist")
-
-
-class WriterTests:
-    """Tests every file-based writer must pass.
-
-    Subclasses set ``writer_name`` and ``target_name`` and provide fixtures ``sample_group``
-    (a ManifestGroup pointing into real files), ``expected`` (``{variable: values}`` as the
-    reference library reads the originals) and ``read_back`` (a function of the target path
-    returning ``{variable: values}`` read by the standard client of the output format).
-    """
-
-    writer_name: ClassVar[str]
-    target_name: ClassVar[str] = "out"
-
-    def _writer(self) -> Any:
-        return plugins.get_writer(self.writer_name).load_class()()
-
-    def test_writer_satisfies_the_protocol(self) -> None:
-        writer = self._writer()
-        assert isinstance(writer, Writer)
-        assert type(writer).name == self.writer_name
-
-    def test_round_trip_equals_the_originals(
-        self,
-        tmp_path: Path,
-        sample_group: ManifestGroup,
-        expected: dict[str, np.ndarray],
-        read_back: Any,
-    ) -> None:
-        target = tmp_path / self.target_name
-        self._writer().write(sample_group, os.fspath(target))
-        got = read_back(target)
-        for name, values in expected.items():
-            assert got[name].dtype == np.asarray(values).dtype, name
-            np.testing.assert_array_equal(got[name], values, err_msg=name)
-
-    def test_existing_target_needs_mode_w(
-        self,
-        tmp_path: Path,
-        sample_group: ManifestGroup,
-        read_back: Any,
-        expected: dict[str, np.ndarray],
-    ) -> None:
-        target = os.fspath(tmp_path / self.target_name)
-        writer = self._writer()
-        writer.write(sample_group, target)
-        with pytest.raises(WriteError):
-            writer.write(sample_group, target)
-        writer.write(sample_group, target, mode="w")
-        assert set(expected) <= set(read_back(Path(target)))
-
-    def test_failed_write_leaves_the_previous_output(
-        self,
-        tmp_path: Path,
-        sample_group: ManifestGroup,
-        read_back: Any,
-        expected: dict[str, np.ndarray],
-        monkeypatch: pytest.MonkeyPatch,
-    ) -> None:
-        target = tmp_path / self.target_name
-        writer = self._writer()
-        writer.write(sample_group, os.fspath(target))
-        before = sorted(p.name for p in tmp_path.iterdir())
-        broken = ManifestGroup(variables=dict(sample_group.variables), attrs={"bad": object()})
-        with pytest.raises((VZError, TypeError, ValueError)):
-            writer.write(broken, os.fspath(target), mode="w")
-        assert sorted(p.name for p in tmp_path.iterdir()) == before
-        got = read_back(target)
-        for name, values in expected.items():
-            np.testing.assert_array_equal(got[name], values, err_msg=name)

@@ -126,9 +126,7 @@ class ReaderTests:
 
     # -- values and metadata ---------------------------------------------------------------
 
-    def test_shapes_dtypes_and_dimensions(
-        self, sample: tuple[Path, dict[str, np.ndarray]]
-    ) -> None:
+    def test_shapes_dtypes_and_dimensions(self, sample: tuple[Path, dict[str, np.ndarray]]) -> None:
         path, expected = sample
         group = self._read(path)
         for name, values in expected.items():
@@ -181,9 +179,7 @@ class ReaderTests:
         with pytest.raises((TypeError, VZError), match="no_such_option"):
             self._read(path, no_such_option=1)
 
-    def test_storage_options_are_accepted(
-        self, sample: tuple[Path, dict[str, np.ndarray]]
-    ) -> None:
+    def test_storage_options_are_accepted(self, sample: tuple[Path, dict[str, np.ndarray]]) -> None:
         path, expected = sample
         group = self._read(path, storage_options={})
         name = next(iter(expected))
@@ -208,8 +204,9 @@ class ReaderTests:
 
     # -- damaged input ---------------------------------------------------------------------
 
-    def test_empty_file_raises_a_vzcore_error(self, tmp_path: Path,
-                                              sample: tuple[Path, Any]) -> None:
+    def test_empty_file_raises_a_vzcore_error(
+        self, tmp_path: Path, sample: tuple[Path, Any]
+    ) -> None:
         path, _ = sample
         empty = tmp_path / ("empty" + "".join(Path(path).suffixes))
         empty.write_bytes(b"")
@@ -245,8 +242,9 @@ class ReaderTests:
 
     # -- remote sources --------------------------------------------------------------------
 
-    def test_reads_over_http(self, tmp_path: Path,
-                             sample: tuple[Path, dict[str, np.ndarray]]) -> None:
+    def test_reads_over_http(
+        self, tmp_path: Path, sample: tuple[Path, dict[str, np.ndarray]]
+    ) -> None:
         """The same values through a Range-honouring HTTP server, references to its URL."""
         pytest.importorskip("aiohttp")
         from vzcore.testing.servers import http_server

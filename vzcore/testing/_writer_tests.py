@@ -60,7 +60,9 @@ def assert_same_values(got: np.ndarray, want: np.ndarray, where: str) -> None:
     """Equal shape, dtype (byte order aside: zarr 3 reads v3 data in native order), bits."""
     assert got.shape == want.shape, (where, got.shape, want.shape)
     assert got.dtype.newbyteorder("=") == want.dtype.newbyteorder("="), (
-        where, got.dtype, want.dtype,
+        where,
+        got.dtype,
+        want.dtype,
     )
     native = want.astype(want.dtype.newbyteorder("="))
     got = got.astype(got.dtype.newbyteorder("="))
@@ -220,11 +222,14 @@ class WriterTests:
     def test_partial_last_chunks(self, chunk_file: ChunkFile, target: Any) -> None:
         rng = np.random.default_rng(5)
         values = rng.normal(size=(7, 10, 3)).astype("<f8")
-        group = ManifestGroup(variables={
-            "v": Variable(("a", "b", "c"), chunk_file.array(values, (4, 3, 2)), {}),
-            "z": Variable(("a", "b", "c"),
-                          chunk_file.array(values, (5, 6, 2), ({"id": "zlib"},)), {}),
-        })
+        group = ManifestGroup(
+            variables={
+                "v": Variable(("a", "b", "c"), chunk_file.array(values, (4, 3, 2)), {}),
+                "z": Variable(
+                    ("a", "b", "c"), chunk_file.array(values, (5, 6, 2), ({"id": "zlib"},)), {}
+                ),
+            }
+        )
         out = self.round_trip(group, target)
         self.check_values(out, {"v": values, "z": values})
         assert tuple(out["v"].chunks) == (4, 3, 2)
@@ -348,12 +353,16 @@ class WriterTests:
     def _broken(group: ManifestGroup, chunk_file: ChunkFile, late: bool) -> ManifestGroup:
         """``group`` plus an unwritable part, after (``late``) or before its arrays."""
         bad_leaf = ManifestGroup(
-            variables={"v": Variable(("x",), chunk_file.array(np.arange(3.0), (2,)),
-                                     {"bad": object()})}
+            variables={
+                "v": Variable(("x",), chunk_file.array(np.arange(3.0), (2,)), {"bad": object()})
+            }
         )
         if late:
-            return ManifestGroup(variables=dict(group.variables), attrs=dict(group.attrs),
-                                 groups={"zzz": ManifestGroup(groups={"last": bad_leaf})})
+            return ManifestGroup(
+                variables=dict(group.variables),
+                attrs=dict(group.attrs),
+                groups={"zzz": ManifestGroup(groups={"last": bad_leaf})},
+            )
         return ManifestGroup(variables=dict(group.variables), attrs={"bad": object()})
 
     # -- real files ------------------------------------------------------------------------

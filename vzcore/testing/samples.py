@@ -18,7 +18,7 @@ Each format library is imported only when its function is called.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -192,7 +192,9 @@ def netcdf4_sample(directory: Path, name: str = "sample.nc") -> Sample:
 
 
 def netcdf3_sample(
-    directory: Path, name: str = "sample.nc", format: str = "NETCDF3_64BIT_OFFSET"
+    directory: Path,
+    name: str = "sample.nc",
+    format: Literal["NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET"] = "NETCDF3_64BIT_OFFSET",
 ) -> Sample:
     """Write a netCDF classic file with netCDF4-python; return it and scipy's raw values.
 
@@ -201,7 +203,7 @@ def netcdf3_sample(
     stored big-endian dtypes, which are what the manifests describe.
     """
     import netCDF4
-    from scipy.io import netcdf_file
+    from scipy.io import netcdf_file  # type: ignore[import-untyped]  # no stubs installed
 
     path = directory / name
     rng = np.random.default_rng(13)

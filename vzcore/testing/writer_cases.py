@@ -40,9 +40,29 @@ Case = tuple[ManifestGroup, dict[str, np.ndarray]]
 """A tree and ``{variable path: values it must read back as}``."""
 
 DTYPES = (
-    "|i1", "<i2", ">i2", "<i4", ">i4", "<i8", "|u1", "<u2", "<u4", ">u8",
-    "<f2", "<f4", ">f4", "<f8", ">f8", "|b1", "<c8", ">c16", "|S6", "<U4",
-    "<M8[ns]", "<M8[s]", "<m8[ms]",
+    "|i1",
+    "<i2",
+    ">i2",
+    "<i4",
+    ">i4",
+    "<i8",
+    "|u1",
+    "<u2",
+    "<u4",
+    ">u8",
+    "<f2",
+    "<f4",
+    ">f4",
+    "<f8",
+    ">f8",
+    "|b1",
+    "<c8",
+    ">c16",
+    "|S6",
+    "<U4",
+    "<M8[ns]",
+    "<M8[s]",
+    "<m8[ms]",
 )
 """Every fixed-size dtype a zarr array holds (byte orders, fixed strings, times)."""
 
@@ -114,8 +134,8 @@ def dtype_values(dtype: np.dtype[Any] | str, n: int = 7) -> np.ndarray:
     if dt.kind == "c":
         return (np.arange(n) * (1.5 - 2j) + 1j).astype(dt)
     if dt.kind == "S":
-        words = [b"", b"a", b"bc", b"x\x00y", b"long string", b"\xff\xfe", b"z"]
-        return np.array((words * n)[:n], dtype=dt)
+        raw = [b"", b"a", b"bc", b"x\x00y", b"long string", b"\xff\xfe", b"z"]
+        return np.array((raw * n)[:n], dtype=dt)
     if dt.kind == "U":
         words = ["", "é", "ab", "雪", "long string", "a b", "z"]
         return np.array((words * n)[:n], dtype=dt)
@@ -154,8 +174,11 @@ def scalar_case(chunk_file: ChunkFile) -> Case:
         "loaded_bool": Variable((), np.array(True), {}),
     }
     expected = {
-        "virtual_f8": f8, "virtual_i4_zlib": i4, "virtual_missing": np.array(-1, "<i2"),
-        "loaded_f4": np.array(3.25, dtype="<f4"), "loaded_bool": np.array(True),
+        "virtual_f8": f8,
+        "virtual_i4_zlib": i4,
+        "virtual_missing": np.array(-1, "<i2"),
+        "loaded_f4": np.array(3.25, dtype="<f4"),
+        "loaded_bool": np.array(True),
     }
     return ManifestGroup(variables=variables), expected
 
@@ -180,8 +203,14 @@ def missing_and_inline_case(chunk_file: ChunkFile) -> Case:
     add("int_fill_zero", ints, (3, 4), 0, missing=[(1, 1)])
     add("int_no_fill", ints, (3, 4), None, missing=[(1, 0)])
     floats = rng.normal(size=(7, 10)).astype("<f4")
-    add("float_nan", floats, (3, 4), float("nan"), missing=[(0, 0), (2, 1)],
-        codecs=({"id": "zlib"},))
+    add(
+        "float_nan",
+        floats,
+        (3, 4),
+        float("nan"),
+        missing=[(0, 0), (2, 1)],
+        codecs=({"id": "zlib"},),
+    )
     add("float_big", floats.astype(">f8"), (3, 4), -9999.5, missing=[(1, 2)])
     add("uint8_max", rng.integers(0, 200, (9,)).astype("u1"), (4,), 255, missing=[(2,)])
     add("all_missing", ints, (3, 4), 17, missing=list(np.ndindex(3, 3)))
@@ -242,8 +271,7 @@ def nested_case(chunk_file: ChunkFile) -> tuple[ManifestGroup, dict[str, np.ndar
         attrs={"depth": 1},
         groups={"mid": mid},
     )
-    return root, {"a": a, "t": np.array([10, 20, 30], dtype="<i8"), "mid/b": b,
-                  "mid/deep/c": c}
+    return root, {"a": a, "t": np.array([10, 20, 30], dtype="<i8"), "mid/b": b, "mid/deep/c": c}
 
 
 def names_case(chunk_file: ChunkFile) -> Case:
@@ -273,8 +301,7 @@ def empty_case(chunk_file: ChunkFile) -> Case:
         "virtual_2d": Variable(("m", "k"), chunk_file.array(e2, (2, 2)), {}),
         "loaded_1d": Variable(("n",), e1.copy(), {}),
     }
-    return ManifestGroup(variables=variables), {"virtual_1d": e1, "virtual_2d": e2,
-                                                "loaded_1d": e1}
+    return ManifestGroup(variables=variables), {"virtual_1d": e1, "virtual_2d": e2, "loaded_1d": e1}
 
 
 UNWRITABLE = (
@@ -314,8 +341,12 @@ def unwritable_case(chunk_file: ChunkFile, what: str) -> ManifestGroup:
     if what == "variable-and-group-clash":
         return tree(groups={"ok": ManifestGroup()})
     if what == "dimension-with-two-lengths":
-        return ManifestGroup(variables={"ok": Variable(("x",), good, {}),
-                                        "other": Variable(("x",), np.arange(3.0), {})})
+        return ManifestGroup(
+            variables={
+                "ok": Variable(("x",), good, {}),
+                "other": Variable(("x",), np.arange(3.0), {}),
+            }
+        )
     if what == "object-array":
         obj = np.empty(2, dtype=object)
         obj[:] = [object(), object()]

@@ -19,6 +19,7 @@ Example, in a plugin's tests::
 The suites need pytest; importing this module is only for tests.
 """
 
-from vzcore.testing._suites import ReaderTests, WriterTests
+from vzcore.testing._reader_tests import ReaderTests
+from vzcore.testing._writer_tests import WriterTests
 
 __all__ = ["ReaderTests", "WriterTests"]

@@ -528,37 +528,7 @@ def test_names_and_attributes(tmp_path, chunk_file):
         KerchunkWriter().write(mixed, None, format="dict")
 
 
-# -- vzcore's conformance suite for writers -------------------------------------------------------
-
-from vzcore.testing import WriterTests
-
-
-class TestKerchunkWriterConformance(WriterTests):
-    writer_name = "kerchunk"
-    target_name = "refs.json"
-
-    @pytest.fixture
-    def sample_group(self, chunk_file):
-        a = np.arange(20, dtype="<f4").reshape(4, 5)
-        return ManifestGroup(
-            variables={
-                "a": Variable(("y", "x"), chunk_file.array(a, (2, 2), SHUFFLE_ZLIB), {}),
-                "t": Variable(("y",), np.arange(4, dtype="<i8"), {"units": "days"}),
-            }
-        )
-
-    @pytest.fixture
-    def expected(self):
-        return {"a": np.arange(20, dtype="<f4").reshape(4, 5), "t": np.arange(4, dtype="<i8")}
-
-    @pytest.fixture
-    def read_back(self):
-        def read(target):
-            m = fsspec.filesystem("reference", fo=str(target)).get_mapper("")
-            ds = xr.open_dataset(m, engine="zarr", decode_cf=False)
-            return {k: v.values for k, v in ds.variables.items()}
-
-        return read
+# The shared WriterTests suite runs in test_kerchunk_writer_suite.py.
 
 
 def test_huge_fill_chunks_are_refused(tmp_path, chunk_file, monkeypatch):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vzcore.testing import WriterTests
 
 from .conftest import FASTPARQUET_DEPRECATED, reference_mapper
 
@@ -133,36 +132,4 @@ def test_bytes_per_chunk_with_widely_varying_chunk_sizes(tmp_path):
     np.testing.assert_array_equal([r[2] for r in listed], lengths.ravel())
 
 
-# -- the conformance suite ----------------------------------------------------------------------
-
-
-class TestParquetWriterConformance(WriterTests):
-    writer_name = "parquet"
-    target_name = "refs.parq"
-
-    @pytest.fixture
-    def sample_group(self, sample_files):
-        from vzcore import plugins
-        from vzcore._urls import to_url
-
-        return plugins.get_reader("hdf5").load_class()().read(to_url(sample_files[0]))
-
-    @pytest.fixture
-    def expected(self, sample_files):
-        import h5py
-
-        with h5py.File(sample_files[0], "r") as f:
-            return {name: f[name][()] for name in ("temp", "counts", "wind", "elevation", "time")}
-
-    @pytest.fixture
-    def read_back(self):
-        import xarray as xr
-
-        def read(target):
-            for remote_protocol in ("file", None):  # either way, the same values
-                m = reference_mapper(target, remote_protocol=remote_protocol)
-                ds = xr.open_dataset(m, engine="zarr", decode_cf=False, mask_and_scale=False)
-                values = {str(k): v.values for k, v in ds.variables.items()}
-            return values
-
-        return read
+# The shared WriterTests suite runs in test_parquet_writer_suite.py.

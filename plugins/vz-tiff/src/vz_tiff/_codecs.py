@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BYTES_CODECS",
+    "CCITT",
     "IMAGE_CODECS",
     "Compression",
-    "CCITT",
     "ccitt_compression",
     "compression_codec",
     "predictor_codec",

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BYTES_CODECS",
+    "CCITT",
     "IMAGE_CODECS",
     "Compression",
+    "ccitt_compression",
     "compression_codec",
     "predictor_codec",
     "register_codecs",
@@ -60,6 +62,13 @@ IMAGE_CODECS: dict[int, tuple[str, str]] = {
 }
 """Image compressions that decode to an array: tag value -> (name, codec id)."""
 
+CCITT: dict[int, str] = {
+    2: "CCITT modified Huffman RLE",
+    3: "CCITT T.4 (Group 3 fax)",
+    4: "CCITT T.6 (Group 4 fax)",
+}
+"""Bilevel fax compressions, decoded by vz-tiff's ``vz_tiff_ccitt``: tag value -> name."""
+
 _REGISTERED = False
 
 
@@ -84,6 +93,10 @@ class Compression:
     """The numcodecs configuration, or None for uncompressed data."""
     image: bool
     """True when the codec decodes to a native-endian array (JPEG, WebP, ...)."""
+    full_chunks: bool = False
+    """True when the codec decodes every strip, a short last one too, to the full chunk."""
+    bitorder: bool = False
+    """True when FillOrder 2 applies to the stored bytes before decoding (CCITT)."""
 
 
 def compression_codec(
@@ -175,3 +188,14 @@ def predictor_codec(
         "dtype": dtype_str,
     }
     return name, config
+
+
+def ccitt_compression(compression: int, *, height: int, width: int, t4options: int) -> Compression:
+    """Return the ``vz_tiff_ccitt`` decoding of a CCITT compression (2, 3 or 4).
+
+    ``height`` and ``width`` are those of a full strip or tile: the codec decodes each one
+    to that many rows (a short last strip too; zarr crops it) of ``bool`` pixels.
+    """
+    config: CodecConfig = {"id": "vz_tiff_ccitt", "compression": compression,
+                           "height": height, "width": width, "t4options": t4options}
+    return Compression(CCITT[compression], config, image=True, full_chunks=True, bitorder=True)

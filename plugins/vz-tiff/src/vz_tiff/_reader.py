@@ -65,11 +65,19 @@ from vzcore.errors import (
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
-from vz_tiff._codecs import compression_codec, predictor_codec, register_codecs
+from vz_tiff._codecs import (
+    CCITT,
+    ccitt_compression,
+    compression_codec,
+    predictor_codec,
+    register_codecs,
+)
 from vz_tiff._geo import GeoInfo, band_attrs, coordinate_attrs, parse_geo, spatial_ref_attrs
 
 if TYPE_CHECKING:
     from vzcore.manifests import CodecConfig
+
+    from vz_tiff._codecs import Compression
 
 __all__ = ["TiffReader"]
 
@@ -554,12 +562,34 @@ class _Builder:
         """
         kf = series.keyframe
         f = self.f
-        if kf.dtype is None or kf.sampleformat not in (1, 2, 3, 6):
+        if kf.dtype is None or kf.sampleformat not in (1, 2, 3, 5, 6):
             raise self._unsupported(
                 where, f"SampleFormat {int(kf.sampleformat)} with {kf.bitspersample} bits",
-                "only unsigned/signed integers, IEEE floats and complex floats map to zarr",
+                "only unsigned/signed integers, IEEE floats, complex floats and complex "
+                "integers map to zarr",
             )
-        comp = compression_codec(
+        complexint = int(kf.sampleformat) == 5
+        if complexint and (int(kf.bitspersample) not in (32, 64) or kf.predictor != 1):
+            raise self._unsupported(
+                where, f"complex integers of {int(kf.bitspersample)} bits with Predictor "
+                f"{int(kf.predictor)}",
+                "tifffile reads complex int16 and int32 pairs without a predictor only",
+            )
+        comp: Compression | None
+        if int(kf.compression) in CCITT:
+            if int(kf.bitspersample) != 1 or int(kf.samplesperpixel) != 1:
+                raise self._unsupported(
+                    where, f"{CCITT[int(kf.compression)]} with {int(kf.bitspersample)} bits "
+                    f"and {int(kf.samplesperpixel)} samples per pixel",
+                    "CCITT compresses bilevel images only",
+                )
+            fax = self._layout(kf, where).chunk
+            comp = ccitt_compression(
+                int(kf.compression), height=fax[2], width=fax[3],
+                t4options=int(kf.tags.valueof(292) or 0),
+            )
+        else:
+            comp = compression_codec(
             int(kf.compression),
             photometric=int(kf.photometric),
             planarconfig=int(kf.planarconfig),
@@ -568,7 +598,7 @@ class _Builder:
             bitspersample=int(kf.bitspersample),
             is_jfif=bool(kf.is_jfif),
             jpegtables=kf.jpegtables if int(kf.compression) == 7 else None,
-        )
+            )
         if comp is None:
             code = int(kf.compression)
             try:
@@ -578,12 +608,16 @@ class _Builder:
             raise self._unsupported(
                 where, f"compression {label} ({code})",
                 "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
-                "JPEG 2000, JPEG XL, JPEG XR, LERC; re-compress the file with one of them "
+                "JPEG 2000, JPEG XL, JPEG XR, LERC, CCITT RLE/T.4/T.6; re-compress the file with one of them "
                 "(e.g. tiffcp -c zip in.tif out.tif, or gdal_translate -co COMPRESS=DEFLATE)",
             )
         bits = int(kf.bitspersample)
-        packed = not comp.image and (bits != kf.dtype.itemsize * 8 or kf.dtype.kind == "b")
-        if bits != kf.dtype.itemsize * 8 and not (comp.image and kf.dtype.kind == "u"):
+        # the stored sample size: complex integers are pairs of int16/int32
+        stored_bits = kf.dtype.itemsize * 8 // (2 if complexint else 1)  # 32 for cint16
+        packed = not comp.image and (bits != stored_bits or kf.dtype.kind == "b")
+        if complexint and comp.image:
+            raise self._unsupported(where, f"complex integers compressed with {comp.name}")
+        if bits != stored_bits and not (comp.image and kf.dtype.kind in "ub"):
             if kf.dtype.kind not in "ub" or bits > 32:
                 raise self._unsupported(
                     where, f"{bits}-bit samples of type {kf.dtype}",
@@ -607,10 +641,12 @@ class _Builder:
 
         layout = self._layout(kf, where)
         shaped = layout.shaped
-        itemsize = kf.dtype.itemsize
+        itemsize = stored_bits // 8  # bytes per stored sample (both parts, when complex)
         # Image codecs decode to native-endian arrays; bytes codecs give the file's bytes;
-        # packed samples are unpacked to native-endian integers (as tifffile returns them).
-        dtype = kf.dtype.newbyteorder("=" if comp.image or packed else f.tif.byteorder)
+        # packed samples are unpacked to native-endian integers (as tifffile returns them),
+        # complex integers to native-endian complex floats.
+        native = comp.image or packed or complexint
+        dtype = kf.dtype.newbyteorder("=" if native else f.tif.byteorder)
         dtype = np.dtype(dtype.str)  # explicit byte order ("<u2", ">f4", "|u1")
 
         paths, page_path, offsets, counts = self._segments(series, layout, where)
@@ -662,12 +698,14 @@ class _Builder:
                         "zarr needs full-size edge chunks; with short_strips='inline' it is "
                         "padded to a full chunk",
                     )
-                if comp.image or kf.fillorder == 2:
+                if comp.full_chunks:
+                    pass  # the codec decodes a short strip to the full chunk itself
+                elif comp.image or kf.fillorder == 2:
                     # decoded short strips are padded to the full chunk by vz_tiff_samples
                     samples = {"id": "vz_tiff_samples", "dtype": dtype.str,
                                "size": math.prod(layout.chunk),
                                "bitspersample": itemsize * 8, "runlen": runlen}
-            if short and samples is None:
+            if short and samples is None and not comp.full_chunks:
                 inline = self._pad_short_strips(
                     series, offsets, counts, missing, path_index, comp.codec, layout, itemsize,
                 )
@@ -693,9 +731,12 @@ class _Builder:
             codecs.append(pred[1])
         if samples is not None:
             codecs.append(samples)
+        if complexint:
+            itype = np.dtype(f"{f.tif.byteorder}i{itemsize // 2}").str
+            codecs.append({"id": "vz_tiff_complexint", "itype": itype})
         if comp.codec is not None:
             codecs.append(comp.codec)
-        if kf.fillorder == 2 and not comp.image:  # tifffile ignores FillOrder for JPEG, ...
+        if kf.fillorder == 2 and (not comp.image or comp.bitorder):  # tifffile ignores FillOrder for JPEG, ...
             codecs.append({"id": "vz_tiff_bitorder"})  # applies to the stored bytes: last
 
         pi = np.where(missing, _MISSING, path_index)
@@ -768,7 +809,7 @@ class _Builder:
                     "not stored contiguously and uncompressed",
                 )
             base = np.asarray(first.dataoffsets, dtype=np.uint64)
-            step = np.uint64(page_size * kf.dtype.itemsize)
+            step = np.uint64(page_size * kf.dtype.itemsize // (2 if kf.sampleformat == 5 else 1))
             if base.size != nseg:
                 raise CorruptFileError(f.url, f"{where}: {base.size} segments where {nseg} "
                                        "were expected")

@@ -16,6 +16,14 @@ expects (zarr crops the edge chunk to the image again).
 ``vz_tiff_bitorder`` reverses the bits of every byte (TIFF FillOrder 2) through imagecodecs'
 ``bitorder_decode``; like tifffile, it applies to the stored bytes, before decompression.
 
+``vz_tiff_complexint`` turns the interleaved integer pairs of TIFF complex integer samples
+(SampleFormat 5) into the complex floats tifffile returns (two ``int16`` -> ``complex64``,
+two ``int32`` -> ``complex128``): every integer of those sizes is exact in the float.
+
+``vz_tiff_ccitt`` decodes CCITT modified Huffman (Compression 2), T.4 (3, with the T4Options
+bits) and T.6 (4) bilevel strips and tiles through imagecodecs, as tifffile does, into one
+``bool`` per pixel, for a full chunk of ``height`` rows of ``width`` pixels.
+
 All are registered under the ``numcodecs.codecs`` entry-point group (zarr format 2) and,
 through :mod:`vz_tiff.zarr3`, under ``zarr.codecs`` (zarr format 3 and Icechunk), so readers
 need no ``register_codecs()`` call of their own, only vz-tiff installed.
@@ -29,7 +37,7 @@ import numpy as np
 from imagecodecs.numcodecs import Jpeg
 from numcodecs.abc import Codec
 
-__all__ = ["TiffBitorder", "TiffJpeg", "TiffSamples"]
+__all__ = ["TiffBitorder", "TiffCcitt", "TiffComplexInt", "TiffJpeg", "TiffSamples"]
 
 
 class TiffJpeg(Jpeg):
@@ -134,3 +142,111 @@ class TiffBitorder(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
     def encode(self, buf: Any) -> bytes:
         """Reverse the bits again (the operation is its own inverse)."""
         return bytes(self.decode(buf))
+
+
+def _output(result: np.ndarray, out: Any) -> Any:
+    """Return ``result``, or copy it into ``out`` and return ``out``."""
+    if out is None:
+        return result
+    view = np.asarray(out).reshape(-1).view(result.dtype)
+    view[:] = result.reshape(-1)
+    return out
+
+
+class TiffComplexInt(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
+    """Complex integer samples (TIFF SampleFormat 5) as tifffile returns them.
+
+    Parameters
+    ----------
+    itype
+        The stored integer of each real and imaginary part, with the file's byte order
+        (``"<i2"``, ``">i4"``). Decoding gives native-endian complex floats of twice its
+        size (``complex64`` for ``int16``, ``complex128`` for ``int32``), as tifffile does.
+    """
+
+    codec_id = "vz_tiff_complexint"
+
+    def __init__(self, itype: str) -> None:
+        self.itype = np.dtype(itype).str
+        itemsize = np.dtype(self.itype).itemsize
+        if np.dtype(self.itype).kind != "i" or itemsize not in (2, 4):
+            raise ValueError(f"vz_tiff_complexint needs int16 or int32 parts, not {itype!r}")
+        self.ftype = np.dtype(f"=f{itemsize * 2}")
+        self.ctype = np.dtype(f"=c{itemsize * 4}")
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the JSON configuration."""
+        return {"id": self.codec_id, "itype": self.itype}
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        """Return the complex values of the stored integer pairs in ``buf``."""
+        data = _contiguous_bytes(buf)
+        pair = 2 * np.dtype(self.itype).itemsize
+        whole = len(data) // pair * pair
+        parts = np.frombuffer(data[:whole], dtype=self.itype)
+        return _output(parts.astype(self.ftype).view(self.ctype), out)
+
+    def encode(self, buf: Any) -> bytes:
+        """Store complex values (of integer parts) as interleaved integers."""
+        values = np.ascontiguousarray(buf).reshape(-1).view(self.ctype)
+        return values.view(self.ftype).astype(self.itype).tobytes()
+
+
+class TiffCcitt(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
+    """CCITT-compressed bilevel strips and tiles, decoded to one ``bool`` per pixel.
+
+    Parameters
+    ----------
+    compression
+        The TIFF Compression tag: 2 (CCITT modified Huffman RLE), 3 (T.4) or 4 (T.6).
+    height, width
+        Rows and pixels per row of the full chunk (RowsPerStrip or TileLength, and
+        ImageWidth or TileWidth).
+    t4options
+        The T4Options tag (compression 3 only).
+    """
+
+    codec_id = "vz_tiff_ccitt"
+
+    def __init__(self, compression: int, height: int, width: int, t4options: int = 0) -> None:
+        self.compression = int(compression)
+        if self.compression not in (2, 3, 4):
+            raise ValueError(f"vz_tiff_ccitt decodes TIFF compressions 2, 3 and 4, not {compression}")
+        self.height = int(height)
+        self.width = int(width)
+        self.t4options = int(t4options)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the JSON configuration."""
+        return {"id": self.codec_id, "compression": self.compression, "height": self.height,
+                "width": self.width, "t4options": self.t4options}
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        """Return the ``height`` x ``width`` pixels of ``buf`` as ``bool``."""
+        import imagecodecs
+
+        data = bytes(_contiguous_bytes(buf))
+        if self.compression == 2:
+            pixels = imagecodecs.ccittrle_decode(data, self.height, self.width)
+        elif self.compression == 3:
+            pixels = imagecodecs.ccittfax3_decode(
+                data, self.height, self.width, t4options=self.t4options
+            )
+        else:
+            pixels = imagecodecs.ccittfax4_decode(data, self.height, self.width)
+        size = self.height * self.width
+        flat = np.asarray(pixels).reshape(-1)[:size]
+        result = np.zeros(size, dtype=bool)
+        result[: flat.size] = flat != 0
+        return _output(result, out)
+
+    def encode(self, buf: Any) -> bytes:
+        """Encode a full chunk of ``bool`` pixels (T.4 and T.6 through imagecodecs)."""
+        import imagecodecs
+
+        pixels = np.ascontiguousarray(buf).reshape(self.height, self.width).astype(np.uint8)
+        if self.compression == 2:
+            return bytes(imagecodecs.ccittrle_encode(pixels))
+        if self.compression == 3:
+            return bytes(imagecodecs.ccittfax3_encode(pixels, t4options=self.t4options))
+        return bytes(imagecodecs.ccittfax4_encode(pixels))

@@ -241,12 +241,8 @@ class TiffCcitt(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
         return _output(result, out)
 
     def encode(self, buf: Any) -> bytes:
-        """Encode a full chunk of ``bool`` pixels (T.4 and T.6 through imagecodecs)."""
-        import imagecodecs
-
-        pixels = np.ascontiguousarray(buf).reshape(self.height, self.width).astype(np.uint8)
-        if self.compression == 2:
-            return bytes(imagecodecs.ccittrle_encode(pixels))
-        if self.compression == 3:
-            return bytes(imagecodecs.ccittfax3_encode(pixels, t4options=self.t4options))
-        return bytes(imagecodecs.ccittfax4_encode(pixels))
+        """Not available: imagecodecs decodes CCITT but has no encoder (references only read)."""
+        raise NotImplementedError(
+            "vz_tiff_ccitt only decodes: imagecodecs has no CCITT encoder; write the data "
+            "with another codec (e.g. zlib)"
+        )

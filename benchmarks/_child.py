@@ -70,8 +70,13 @@ def deep_sizeof(obj: Any) -> int:
     return total
 
 
-COMBINE_KW = {"data_vars": "all", "coords": "different", "compat": "no_conflicts",
-              "join": "outer", "combine_attrs": "override"}
+COMBINE_KW = {
+    "data_vars": "all",
+    "coords": "different",
+    "compat": "no_conflicts",
+    "join": "outer",
+    "combine_attrs": "override",
+}
 """open_mfdataset's defaults (both vzcore and VirtualiZarr use them), spelled out."""
 
 
@@ -82,8 +87,7 @@ CONTAINER = "file:///"
 def _authorize() -> Any:
     import icechunk
 
-    return icechunk.containers_credentials(
-        {CONTAINER: icechunk.credentials.LocalFileSystemAccess})
+    return icechunk.containers_credentials({CONTAINER: icechunk.credentials.LocalFileSystemAccess})
 
 
 def icechunk_repo(path: str) -> Any:
@@ -91,10 +95,14 @@ def icechunk_repo(path: str) -> Any:
     import icechunk
 
     config = icechunk.RepositoryConfig.default()
-    config.set_virtual_chunk_container(icechunk.VirtualChunkContainer(
-        CONTAINER, icechunk.local_filesystem_store(CONTAINER.removeprefix("file://"))))
-    return icechunk.Repository.create(icechunk.local_filesystem_storage(path), config,
-                                      authorize_virtual_chunk_access=_authorize())
+    config.set_virtual_chunk_container(
+        icechunk.VirtualChunkContainer(
+            CONTAINER, icechunk.local_filesystem_store(CONTAINER.removeprefix("file://"))
+        )
+    )
+    return icechunk.Repository.create(
+        icechunk.local_filesystem_storage(path), config, authorize_virtual_chunk_access=_authorize()
+    )
 
 
 class Vzcore:
@@ -110,8 +118,11 @@ class Vzcore:
     def writers(self) -> set[str]:
         names = {w for p in self.vz.list_plugins() for w in p.writers}
         out = {"json"} if "kerchunk" in names else set()
-        return out | ({"parquet"} if "parquet" in names else set()) | (
-            {"icechunk"} if "icechunk" in names else set())
+        return (
+            out
+            | ({"parquet"} if "parquet" in names else set())
+            | ({"icechunk"} if "icechunk" in names else set())
+        )
 
     def scan(self, path: str) -> Any:
         return self.vz.open_virtual_dataset(path)
@@ -131,10 +142,12 @@ class Vzcore:
 
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(os.cpu_count(), mp_context=ctx) as executor:
-                return self.vz.open_virtual_mfdataset(files, combine=how, parallel=executor,
-                                                      progress=False, **kw)
-        return self.vz.open_virtual_mfdataset(files, combine=how, parallel=parallel,
-                                              progress=False, **kw)
+                return self.vz.open_virtual_mfdataset(
+                    files, combine=how, parallel=executor, progress=False, **kw
+                )
+        return self.vz.open_virtual_mfdataset(
+            files, combine=how, parallel=parallel, progress=False, **kw
+        )
 
     def nbytes(self, ds: Any) -> int:
         return int(ds.virtualize.nbytes)
@@ -187,8 +200,14 @@ class VirtualiZarr:
             executor = ThreadPoolExecutor(os.cpu_count())
         kw = {"concat_dim": "time"} if how == "nested" else {}
         try:
-            return self.ovmf(["file://" + f for f in files], registry=self.registry,
-                             parser=self.parser, combine=how, parallel=executor, **kw)
+            return self.ovmf(
+                ["file://" + f for f in files],
+                registry=self.registry,
+                parser=self.parser,
+                combine=how,
+                parallel=executor,
+                **kw,
+            )
         finally:
             if executor is not parallel:
                 executor.shutdown()
@@ -234,10 +253,10 @@ class Kerchunk:
                 values = z[var][...]
                 return values + index * len(values)
 
-            return self.multi(parts, concat_dims=["time"], coo_map={"time": shifted},
-                              identical_dims=["y", "x"]).translate()
-        return self.multi(parts, concat_dims=["time"],
-                          identical_dims=["lat", "lon"]).translate()
+            return self.multi(
+                parts, concat_dims=["time"], coo_map={"time": shifted}, identical_dims=["y", "x"]
+            ).translate()
+        return self.multi(parts, concat_dims=["time"], identical_dims=["lat", "lon"]).translate()
 
     def mfdataset(self, files: list[str], how: str, parallel: str | bool) -> Any:
         if parallel:
@@ -260,8 +279,11 @@ class Kerchunk:
 
 
 TOOLS = {"vzcore": Vzcore, "virtualizarr": VirtualiZarr, "kerchunk": Kerchunk}
-IMPORTS = {"vzcore": ["vzcore"], "virtualizarr": ["virtualizarr"],
-           "kerchunk": ["kerchunk.hdf", "kerchunk.combine"]}
+IMPORTS = {
+    "vzcore": ["vzcore"],
+    "virtualizarr": ["virtualizarr"],
+    "kerchunk": ["kerchunk.hdf", "kerchunk.combine"],
+}
 
 
 def task_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
@@ -346,17 +368,18 @@ def task_readback(spec: dict[str, Any]) -> dict[str, Any]:
     if fmt == "icechunk":
         import icechunk
 
-        repo = icechunk.Repository.open(icechunk.local_filesystem_storage(path),
-                                        authorize_virtual_chunk_access=_authorize())
+        repo = icechunk.Repository.open(
+            icechunk.local_filesystem_storage(path), authorize_virtual_chunk_access=_authorize()
+        )
         store = repo.readonly_session("main").store
-        ds = xr.open_dataset(store, engine="zarr", consolidated=False, zarr_format=3,
-                             chunks=None)
+        ds = xr.open_dataset(store, engine="zarr", consolidated=False, zarr_format=3, chunks=None)
     else:
         import fsspec
 
         fs = fsspec.filesystem("reference", fo=path, remote_protocol="file")
-        ds = xr.open_dataset(fs.get_mapper(""), engine="zarr", consolidated=False,
-                             zarr_format=2, chunks=None)
+        ds = xr.open_dataset(
+            fs.get_mapper(""), engine="zarr", consolidated=False, zarr_format=2, chunks=None
+        )
     res["open"] = time.perf_counter() - t
     t = time.perf_counter()
     var = ds[spec["variable"]]
@@ -384,8 +407,12 @@ def task_readback_source(spec: dict[str, Any]) -> dict[str, Any]:
             data = var[: spec["steps"]] if spec.get("steps") else var[:]
             arrays.append(np.ma.filled(data.astype(var.dtype), np.nan))
     values = np.concatenate(arrays)
-    return {"read": time.perf_counter() - t, "shape": list(values.shape),
-            "dtype": str(values.dtype), "checksum": float(np.nansum(values, dtype="f8"))}
+    return {
+        "read": time.perf_counter() - t,
+        "shape": list(values.shape),
+        "dtype": str(values.dtype),
+        "checksum": float(np.nansum(values, dtype="f8")),
+    }
 
 
 def task_import(spec: dict[str, Any]) -> dict[str, Any]:

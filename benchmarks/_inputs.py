@@ -51,8 +51,9 @@ def _mark(directory: Path, params: dict[str, object]) -> None:
     (directory / "done.json").write_text(json.dumps(params))
 
 
-def _coords(ds: object, names: tuple[str, ...], shape: tuple[int, ...], t0: int,
-            units: str) -> None:
+def _coords(
+    ds: object, names: tuple[str, ...], shape: tuple[int, ...], t0: int, units: str
+) -> None:
     import netCDF4
 
     assert isinstance(ds, netCDF4.Dataset)
@@ -64,8 +65,12 @@ def _coords(ds: object, names: tuple[str, ...], shape: tuple[int, ...], t0: int,
     t[:] = t0 + np.arange(shape[0])
     for name, n in zip(names[1:], shape[1:], strict=True):
         c = ds.createVariable(name, "f4", (name,))
-        c[:] = np.linspace(-90 if name in ("lat", "y") else 0, 90 if name in ("lat", "y") else 360,
-                           n, endpoint=False)
+        c[:] = np.linspace(
+            -90 if name in ("lat", "y") else 0,
+            90 if name in ("lat", "y") else 360,
+            n,
+            endpoint=False,
+        )
 
 
 def _field(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -82,8 +87,9 @@ def make_many(root: Path, n: int) -> DataSet:
     import netCDF4
 
     d = root / f"many-{n}"
-    chunks_per_file = 2 * np.prod([-(-s // c) for s, c in zip(MANY_SHAPE, MANY_CHUNKS,
-                                                             strict=True)])
+    chunks_per_file = 2 * np.prod(
+        [-(-s // c) for s, c in zip(MANY_SHAPE, MANY_CHUNKS, strict=True)]
+    )
     params = {"n": n, "shape": MANY_SHAPE, "chunks": MANY_CHUNKS, "v": 1}
     files = [str(d / f"era_{i:04d}.nc") for i in range(n)]
     if not _done(d, params):
@@ -92,12 +98,24 @@ def make_many(root: Path, n: int) -> DataSet:
             with netCDF4.Dataset(path, "w") as ds:
                 ds.title = "benchmark input: many chunked files"
                 ds.source_file = i  # a per-file attribute (combine_attrs must cope)
-                _coords(ds, ("time", "lat", "lon"), MANY_SHAPE, i * MANY_SHAPE[0],
-                        "hours since 2000-01-01")
+                _coords(
+                    ds,
+                    ("time", "lat", "lon"),
+                    MANY_SHAPE,
+                    i * MANY_SHAPE[0],
+                    "hours since 2000-01-01",
+                )
                 for k, name in enumerate(("t2m", "sp")):
-                    v = ds.createVariable(name, "f4", ("time", "lat", "lon"), zlib=True,
-                                          complevel=1, shuffle=True, chunksizes=MANY_CHUNKS,
-                                          fill_value=np.float32(-9999))
+                    v = ds.createVariable(
+                        name,
+                        "f4",
+                        ("time", "lat", "lon"),
+                        zlib=True,
+                        complevel=1,
+                        shuffle=True,
+                        chunksizes=MANY_CHUNKS,
+                        fill_value=np.float32(-9999),
+                    )
                     v.units = "K" if k == 0 else "hPa"
                     v[:] = _field(MANY_SHAPE, i * 2 + k)
         _mark(d, params)
@@ -117,8 +135,9 @@ def make_big(root: Path) -> DataSet:
         with netCDF4.Dataset(path, "w") as ds:
             ds.title = "benchmark input: one file with many chunks"
             _coords(ds, ("time", "y", "x"), BIG_SHAPE, 0, "hours since 2000-01-01")
-            v = ds.createVariable("v", "f4", ("time", "y", "x"), chunksizes=BIG_CHUNKS,
-                                  zlib=True, complevel=1)
+            v = ds.createVariable(
+                "v", "f4", ("time", "y", "x"), chunksizes=BIG_CHUNKS, zlib=True, complevel=1
+            )
             v.units = "K"
             for t in range(0, BIG_SHAPE[0], 240):
                 v[t : t + 240] = _field((240, *BIG_SHAPE[1:]), t)
@@ -138,11 +157,22 @@ def make_small(root: Path, n: int) -> DataSet:
         for i, path in enumerate(files):
             with netCDF4.Dataset(path, "w") as ds:
                 ds.title = "benchmark input: small files"
-                _coords(ds, ("time", "lat", "lon"), SMALL_SHAPE, i * SMALL_SHAPE[0],
-                        "days since 2000-01-01")
+                _coords(
+                    ds,
+                    ("time", "lat", "lon"),
+                    SMALL_SHAPE,
+                    i * SMALL_SHAPE[0],
+                    "days since 2000-01-01",
+                )
                 for name in ("air", "rh"):
-                    v = ds.createVariable(name, "f4", ("time", "lat", "lon"), zlib=True,
-                                          chunksizes=(1, *SMALL_SHAPE[1:]), fill_value=-999.0)
+                    v = ds.createVariable(
+                        name,
+                        "f4",
+                        ("time", "lat", "lon"),
+                        zlib=True,
+                        chunksizes=(1, *SMALL_SHAPE[1:]),
+                        fill_value=-999.0,
+                    )
                     v.units = "K"
                     v[:] = _field(SMALL_SHAPE, i)
         _mark(d, params)
@@ -185,36 +215,75 @@ def make_cf_small(root: Path, n: int) -> DataSet:
         d.mkdir(parents=True, exist_ok=True)
         for i, path in enumerate(files):
             with netCDF4.Dataset(path, "w") as ds:
-                ds.setncatts({
-                    "title": "benchmark input: small CF files", "Conventions": "CF-1.8",
-                    "institution": "vzcore benchmarks", "source": "synthetic",
-                    "history": f"written by benchmarks/_inputs.py (file {i})",
-                })
-                _coords(ds, ("time", "lat", "lon"), CF_SMALL_SHAPE, i * CF_SMALL_SHAPE[0],
-                        "hours since 2000-01-01 00:00:00")
+                ds.setncatts(
+                    {
+                        "title": "benchmark input: small CF files",
+                        "Conventions": "CF-1.8",
+                        "institution": "vzcore benchmarks",
+                        "source": "synthetic",
+                        "history": f"written by benchmarks/_inputs.py (file {i})",
+                    }
+                )
+                _coords(
+                    ds,
+                    ("time", "lat", "lon"),
+                    CF_SMALL_SHAPE,
+                    i * CF_SMALL_SHAPE[0],
+                    "hours since 2000-01-01 00:00:00",
+                )
                 ds["time"].setncatts({"standard_name": "time", "long_name": "time", "axis": "T"})
-                ds["lat"].setncatts({"units": "degrees_north", "standard_name": "latitude",
-                                     "long_name": "latitude", "axis": "Y"})
-                ds["lon"].setncatts({"units": "degrees_east", "standard_name": "longitude",
-                                     "long_name": "longitude", "axis": "X"})
+                ds["lat"].setncatts(
+                    {
+                        "units": "degrees_north",
+                        "standard_name": "latitude",
+                        "long_name": "latitude",
+                        "axis": "Y",
+                    }
+                )
+                ds["lon"].setncatts(
+                    {
+                        "units": "degrees_east",
+                        "standard_name": "longitude",
+                        "long_name": "longitude",
+                        "axis": "X",
+                    }
+                )
                 field = _field(CF_SMALL_SHAPE, i)
                 chunks = (1, *CF_SMALL_SHAPE[1:])
                 dims = ("time", "lat", "lon")
-                air = ds.createVariable("air", "f4", dims, zlib=True, chunksizes=chunks,
-                                        fill_value=np.float32(-9999.0))
-                air.setncatts({"units": "K", "long_name": "air temperature",
-                               "standard_name": "air_temperature"})
+                air = ds.createVariable(
+                    "air", "f4", dims, zlib=True, chunksizes=chunks, fill_value=np.float32(-9999.0)
+                )
+                air.setncatts(
+                    {
+                        "units": "K",
+                        "long_name": "air temperature",
+                        "standard_name": "air_temperature",
+                    }
+                )
                 air[:] = field
-                rh = ds.createVariable("rh", "i2", dims, zlib=True, chunksizes=chunks,
-                                       fill_value=np.int16(-32767))
-                rh.setncatts({"units": "percent", "long_name": "relative humidity",
-                              "standard_name": "relative_humidity",
-                              "scale_factor": np.float32(0.01), "add_offset": np.float32(0.0)})
+                rh = ds.createVariable(
+                    "rh", "i2", dims, zlib=True, chunksizes=chunks, fill_value=np.int16(-32767)
+                )
+                rh.setncatts(
+                    {
+                        "units": "percent",
+                        "long_name": "relative humidity",
+                        "standard_name": "relative_humidity",
+                        "scale_factor": np.float32(0.01),
+                        "add_offset": np.float32(0.0),
+                    }
+                )
                 rh[:] = (field - 270) * 3
                 pr = ds.createVariable("pr", "f4", dims, zlib=True, chunksizes=chunks)
-                pr.setncatts({"units": "kg m-2 s-1", "long_name": "precipitation",
-                              "standard_name": "precipitation_flux",
-                              "cell_methods": "time: mean"})
+                pr.setncatts(
+                    {
+                        "units": "kg m-2 s-1",
+                        "long_name": "precipitation",
+                        "standard_name": "precipitation_flux",
+                        "cell_methods": "time: mean",
+                    }
+                )
                 pr[:] = field / 1e5
         _mark(d, params)
     return DataSet(f"{n} small CF files", files, 3 * CF_SMALL_SHAPE[0] * n, "by_coords", "air")

@@ -114,8 +114,9 @@ print(json.dumps({{"best": min(times), "first": times[0], "bytes": size}}))
 def measure(tool: str, n: int, repeat: int) -> dict[str, float] | None:
     with tempfile.TemporaryDirectory(prefix=f"pq-{tool}-") as workdir:
         code = (SETUP + TOOLS[tool] + MEASURE).format(n=n, repeat=repeat, workdir=workdir)
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
     if proc.returncode != 0:
         if "ModuleNotFoundError" in proc.stderr:
             return None
@@ -133,10 +134,14 @@ def main() -> None:
         parser.error("--chunks must be a multiple of 1000")
     results = {t: measure(t, args.chunks, args.repeat) for t in TOOLS}
     ours = results["vzcore"]
-    print(f"kerchunk Parquet write, {args.chunks:,} chunk references over 10 files "
-          f"(best of {args.repeat})")
-    print(f"{'tool':<14}{'seconds':>10}{'vs vzcore':>11}{'bytes/chunk':>13}{'vs vzcore':>11}"
-          f"{'first call s':>14}")
+    print(
+        f"kerchunk Parquet write, {args.chunks:,} chunk references over 10 files "
+        f"(best of {args.repeat})"
+    )
+    print(
+        f"{'tool':<14}{'seconds':>10}{'vs vzcore':>11}{'bytes/chunk':>13}{'vs vzcore':>11}"
+        f"{'first call s':>14}"
+    )
     for tool, r in results.items():
         if r is None:
             print(f"{tool:<14}{'not installed':>10}")

@@ -79,8 +79,13 @@ def stage_scanners() -> dict[str, Scan]:
 
     def nc4_meta(path: str) -> object:
         with netCDF4.Dataset(path) as ds:
-            return [ds.__dict__, *((v.__dict__, v.chunking(), v.filters(), v.dimensions)
-                                   for v in ds.variables.values())]
+            return [
+                ds.__dict__,
+                *(
+                    (v.__dict__, v.chunking(), v.filters(), v.dimensions)
+                    for v in ds.variables.values()
+                ),
+            ]
 
     def read(path: str) -> object:
         return reader.read("file://" + path)
@@ -114,8 +119,9 @@ def time_block(scan: Scan, paths: list[str]) -> float:
     return (time.process_time() - t) / len(paths)
 
 
-def interleaved(scanners: dict[str, Scan], files: list[str], rounds: int,
-                block: int) -> dict[str, list[float]]:
+def interleaved(
+    scanners: dict[str, Scan], files: list[str], rounds: int, block: int
+) -> dict[str, list[float]]:
     """Per-file seconds of each scanner per block, scanners alternating within each block."""
     times: dict[str, list[float]] = {name: [] for name in scanners}
     names = list(scanners)
@@ -171,8 +177,10 @@ def profile(files: list[str], scan: Scan) -> str:
         total += tottime
         stage = stage_of(filename, func) or "other (builtins, numpy, stdlib)"
         by_stage[stage] = by_stage.get(stage, 0.0) + tottime
-    head = (f"cProfile own time by stage, {len(files)} files "
-            f"({total / len(files) * 1e3:.2f} ms/file under the profiler):")
+    head = (
+        f"cProfile own time by stage, {len(files)} files "
+        f"({total / len(files) * 1e3:.2f} ms/file under the profiler):"
+    )
     lines = [head]
     for stage, t in sorted(by_stage.items(), key=lambda kv: -kv[1]):
         lines.append(f"  {stage:60s} {t / total * 100:5.1f}%")
@@ -186,8 +194,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--block", type=int, default=100)
     ap.add_argument("--stages", action="store_true", help="also time floors and stages")
-    ap.add_argument("--profile", type=int, default=0, metavar="N",
-                    help="cProfile open_virtual_dataset over N files, by stage")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cProfile open_virtual_dataset over N files, by stage",
+    )
     ap.add_argument("--cache", default=str(HERE / "data"))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -196,9 +209,12 @@ def main() -> None:
     data = _inputs.make_cf_small(cache, args.files)
     files = data.files
     scanners = tools()
-    print(f"{data.name}: {data.chunks // len(files)} chunks each; {args.rounds} rounds of "
-          f"{len(files) // args.block} blocks of {args.block} files, tools alternating; "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"{data.name}: {data.chunks // len(files)} chunks each; {args.rounds} rounds of "
+        f"{len(files) // args.block} blocks of {args.block} files, tools alternating; "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     for scan in scanners.values():  # warm-up: page cache, imports, lazy loading
         for p in files:
             scan(p)
@@ -213,8 +229,12 @@ def main() -> None:
         for scan in stages.values():
             for p in files[: args.block]:
                 scan(p)
-        st = interleaved({**stages, "vzcore.open_virtual_dataset": scanners["vzcore"]},
-                         files, max(1, args.rounds // 2), args.block)
+        st = interleaved(
+            {**stages, "vzcore.open_virtual_dataset": scanners["vzcore"]},
+            files,
+            max(1, args.rounds // 2),
+            args.block,
+        )
         print("floors and stages (same files, interleaved):")
         for name, ts in st.items():
             print(f"  {name:52s} {spread(ts, 1e3)} ms/file")

@@ -105,16 +105,22 @@ def write_files(work: Path, scenario: str, n: int | None) -> list[Path]:
             for name, size in (("lat", nlat), ("lon", nlon)):
                 ds.createVariable(name, "f4", (name,))[:] = np.linspace(-90, 90, size)
             for k, name in enumerate(("tas", "pr", "huss")[:nvars]):
-                v = ds.createVariable(name, "f4", ("time", "lat", "lon"), zlib=True,
-                                      chunksizes=(1, nlat // 2, nlon // 2),
-                                      fill_value=np.float32(-9999))
+                v = ds.createVariable(
+                    name,
+                    "f4",
+                    ("time", "lat", "lon"),
+                    zlib=True,
+                    chunksizes=(1, nlat // 2, nlon // 2),
+                    fill_value=np.float32(-9999),
+                )
                 v.units = "1"
                 for step in range(steps):  # one step at a time: chunks and metadata interleave
                     if noisy:
                         v[step] = rng.random((nlat, nlon), dtype="f4")
                     else:
-                        v[step] = np.round(np.sin(np.arange(nlat * nlon) / 50 + k + step), 2
-                                           ).reshape(nlat, nlon)
+                        v[step] = np.round(
+                            np.sin(np.arange(nlat * nlon) / 50 + k + step), 2
+                        ).reshape(nlat, nlon)
     return paths
 
 
@@ -144,7 +150,9 @@ def main() -> None:
             s3.reset()
             proc = subprocess.run(
                 [sys.executable, "-c", CHILD, tool, s3.endpoint_url, s3.bucket, json.dumps(urls)],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
                 rows.append((tool, None, proc.stderr.strip().splitlines()[-1:]))
@@ -153,25 +161,37 @@ def main() -> None:
             reqs = s3.requests
             per_file = [r for r in reqs if "/data/" in r.path]
             other = [r for r in reqs if "/data/" not in r.path]
-            rows.append((tool, {
-                "requests": len(per_file) / len(paths),
-                "gets": sum(r.method == "GET" for r in per_file) / len(paths),
-                "heads": sum(r.method == "HEAD" for r in per_file) / len(paths),
-                "bytes": sum(r.nbytes for r in per_file) / len(paths),
-                "listing": len(other),
-                "seconds": seconds,
-            }, None))
+            rows.append(
+                (
+                    tool,
+                    {
+                        "requests": len(per_file) / len(paths),
+                        "gets": sum(r.method == "GET" for r in per_file) / len(paths),
+                        "heads": sum(r.method == "HEAD" for r in per_file) / len(paths),
+                        "bytes": sum(r.nbytes for r in per_file) / len(paths),
+                        "listing": len(other),
+                        "seconds": seconds,
+                    },
+                    None,
+                )
+            )
 
-    print(f"\n{len(paths)} netCDF4 files of {size / 1024:.1f} KiB on a local moto S3 server "
-          f"(requests counted server side, per file)")
-    print(f"{'tool':14s} {'requests':>9s} {'GET':>6s} {'HEAD':>6s} {'KiB fetched':>12s} "
-          f"{'listing':>8s} {'s/file':>8s}")
+    print(
+        f"\n{len(paths)} netCDF4 files of {size / 1024:.1f} KiB on a local moto S3 server "
+        f"(requests counted server side, per file)"
+    )
+    print(
+        f"{'tool':14s} {'requests':>9s} {'GET':>6s} {'HEAD':>6s} {'KiB fetched':>12s} "
+        f"{'listing':>8s} {'s/file':>8s}"
+    )
     for tool, m, err in rows:
         if m is None:
             print(f"{tool:14s} failed: {err}")
             continue
-        print(f"{tool:14s} {m['requests']:9.1f} {m['gets']:6.1f} {m['heads']:6.1f} "
-              f"{m['bytes'] / 1024:12.1f} {m['listing']:8d} {m['seconds'] / len(paths):8.3f}")
+        print(
+            f"{tool:14s} {m['requests']:9.1f} {m['gets']:6.1f} {m['heads']:6.1f} "
+            f"{m['bytes'] / 1024:12.1f} {m['listing']:8d} {m['seconds'] / len(paths):8.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -137,7 +137,9 @@ def run_one(mode: str, files: list[str], workdir: Path) -> dict[str, object]:
     out = workdir / f"out-{mode}-{time.monotonic_ns()}.parq"
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, mode, str(listing), str(out)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if proc.returncode or not line:
@@ -169,9 +171,12 @@ def main() -> None:
             for mode in modes:  # interleaved, so load changes hit every mode alike
                 r = run_one(mode, files, Path(tmp))
                 runs[mode].append(r)
-                print(f"  {mode}: {r['total_s']:.1f} s, CPU {r['cpu_s']:.1f} s, "
-                      f"peak {r['peak_mib']:.0f} MiB (in the call {r['peak_open_mib']:.0f}, "
-                      f"before it {r['rss_base_mib']:.0f}), load {os.getloadavg()[0]:.1f}", flush=True)
+                print(
+                    f"  {mode}: {r['total_s']:.1f} s, CPU {r['cpu_s']:.1f} s, "
+                    f"peak {r['peak_mib']:.0f} MiB (in the call {r['peak_open_mib']:.0f}, "
+                    f"before it {r['rss_base_mib']:.0f}), load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
     load_end = os.getloadavg()
     refs = {json.dumps([r["refs"], r["shape"]]) for rs in runs.values() for r in rs}
     if len(refs) != 1:
@@ -182,27 +187,44 @@ def main() -> None:
         return statistics.median(xs), min(xs), max(xs)
 
     nrefs = json.loads(refs.pop())[0]
-    print(f"\n{args.files} files x {args.chunks} chunks = {nrefs:,} references, "
-          f"{args.repeat} repeat(s); load average {load_start[0]:.2f} at start, "
-          f"{load_end[0]:.2f} at end, {os.cpu_count()} cores")
-    print(f"{'mode':<10} {'total s (median, min-max)':<28} {'scan+combine s':<16} "
-          f"{'write s':<9} {'CPU s':<7} {'client peak MiB':<22} {'x serial'}")
+    print(
+        f"\n{args.files} files x {args.chunks} chunks = {nrefs:,} references, "
+        f"{args.repeat} repeat(s); load average {load_start[0]:.2f} at start, "
+        f"{load_end[0]:.2f} at end, {os.cpu_count()} cores"
+    )
+    print(
+        f"{'mode':<10} {'total s (median, min-max)':<28} {'scan+combine s':<16} "
+        f"{'write s':<9} {'CPU s':<7} {'client peak MiB':<22} {'x serial'}"
+    )
     serial = med("serial", "total_s")[0] if "serial" in runs else None
     summary = {}
     for mode in modes:
         tot, peak = med(mode, "total_s"), med(mode, "peak_mib")
         ratio = f"{serial / tot[0]:.2f}x" if serial else "-"
-        print(f"{mode:<10} {tot[0]:6.1f} ({tot[1]:.1f}-{tot[2]:.1f}){'':<12} "
-              f"{med(mode, 'scan_combine_s')[0]:<16.1f} {med(mode, 'write_s')[0]:<9.1f} "
-              f"{med(mode, 'cpu_s')[0]:<7.1f} "
-              f"{peak[0]:5.0f} ({peak[1]:.0f}-{peak[2]:.0f}){'':<8} {ratio}")
+        print(
+            f"{mode:<10} {tot[0]:6.1f} ({tot[1]:.1f}-{tot[2]:.1f}){'':<12} "
+            f"{med(mode, 'scan_combine_s')[0]:<16.1f} {med(mode, 'write_s')[0]:<9.1f} "
+            f"{med(mode, 'cpu_s')[0]:<7.1f} "
+            f"{peak[0]:5.0f} ({peak[1]:.0f}-{peak[2]:.0f}){'':<8} {ratio}"
+        )
         summary[mode] = {"total_s": tot, "peak_mib": peak, "cpu_s": med(mode, "cpu_s")}
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     with open(results / "scale.jsonl", "a") as f:
-        f.write(json.dumps({"files": args.files, "chunks": args.chunks, "refs": nrefs,
-                            "load": [load_start, load_end], "runs": runs,
-                            "summary": summary, "date": time.strftime("%Y-%m-%d %H:%M")}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "files": args.files,
+                    "chunks": args.chunks,
+                    "refs": nrefs,
+                    "load": [load_start, load_end],
+                    "runs": runs,
+                    "summary": summary,
+                    "date": time.strftime("%Y-%m-%d %H:%M"),
+                }
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

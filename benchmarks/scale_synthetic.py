@@ -69,15 +69,23 @@ def main() -> None:
         parts.append(tree.Part(ds, url, url))
     t_synth = time.perf_counter() - t0
     rss_parts = rss_mib() - base
-    options = {"combine": "by_coords", "concat_dim": None, "data_vars": None,
-               "coords": "minimal", "compat": None, "join": "exact",
-               "combine_attrs": "drop_conflicts"}
+    options = {
+        "combine": "by_coords",
+        "concat_dim": None,
+        "data_vars": None,
+        "coords": "minimal",
+        "compat": None,
+        "join": "exact",
+        "combine_attrs": "drop_conflicts",
+    }
     levels = []
     level = parts
     while len(level) > 1:
         t = time.perf_counter()
-        level = [tree._combine_parts(level[i : i + tree.FAN_IN], options)
-                 for i in range(0, len(level), tree.FAN_IN)]
+        level = [
+            tree._combine_parts(level[i : i + tree.FAN_IN], options)
+            for i in range(0, len(level), tree.FAN_IN)
+        ]
         levels.append({"parts_out": len(level), "s": time.perf_counter() - t})
     del parts
     result = level[0].dataset()
@@ -87,15 +95,23 @@ def main() -> None:
         result.virtualize.to_kerchunk(f"{tmp}/out.parq", format="parquet")
         t_write = time.perf_counter() - t
         out_bytes = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
-    print(json.dumps({
-        "files": args.files, "chunks_per_file": int(m.nchunks), "refs": nrefs,
-        "synthesise_s": round(t_synth, 2), "rss_per_file_datasets_mib": round(rss_parts, 1),
-        "combine_levels": levels,
-        "combine_s": round(sum(x["s"] for x in levels), 2),
-        "manifest_mib": round(result.virtualize.nbytes / 2**20, 1),
-        "write_parquet_s": round(t_write, 2), "parquet_mib": round(out_bytes / 2**20, 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "files": args.files,
+                "chunks_per_file": int(m.nchunks),
+                "refs": nrefs,
+                "synthesise_s": round(t_synth, 2),
+                "rss_per_file_datasets_mib": round(rss_parts, 1),
+                "combine_levels": levels,
+                "combine_s": round(sum(x["s"] for x in levels), 2),
+                "manifest_mib": round(result.virtualize.nbytes / 2**20, 1),
+                "write_parquet_s": round(t_write, 2),
+                "parquet_mib": round(out_bytes / 2**20, 2),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,26 @@ import _inputs
 TOOLS = ("vzcore", "virtualizarr", "kerchunk")
 PEERS = ("virtualizarr", "kerchunk")
 FORMATS = ("json", "parquet", "icechunk")
-VERSIONS = ("vzcore", "vz-hdf5", "vz-kerchunk", "vz-parquet", "vz-icechunk", "virtualizarr",
-            "kerchunk", "xarray", "zarr", "numpy", "h5py", "netCDF4", "fsspec", "obstore",
-            "icechunk", "pandas", "fastparquet", "pyarrow")
+VERSIONS = (
+    "vzcore",
+    "vz-hdf5",
+    "vz-kerchunk",
+    "vz-parquet",
+    "vz-icechunk",
+    "virtualizarr",
+    "kerchunk",
+    "xarray",
+    "zarr",
+    "numpy",
+    "h5py",
+    "netCDF4",
+    "fsspec",
+    "obstore",
+    "icechunk",
+    "pandas",
+    "fastparquet",
+    "pyarrow",
+)
 
 
 CONTAINER = "file:///"
@@ -49,8 +66,13 @@ def child(spec: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
     spec = {"container": CONTAINER, **spec}
     t_spawn = time.time()
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(HERE / "_child.py"), json.dumps(spec)],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "_child.py"), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     wall = time.perf_counter() - t
     lines = proc.stdout.strip().splitlines()
     try:
@@ -88,8 +110,13 @@ def machine() -> dict[str, Any]:
                 break
     with open("/proc/meminfo") as f:
         mem_kib = int(f.readline().split()[1])
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kib / 2**20, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def dir_size(path: Path) -> int | None:
@@ -108,9 +135,14 @@ def measure_imports(tools: list[str], runs: int) -> dict[str, Any]:
     for tool in tools:
         times = [child({"task": "import", "tool": tool}) for _ in range(runs)]
         errors = [r["error"] for r in times if "error" in r]
-        out[tool] = ({"error": errors[0]} if errors else
-                     {"median": statistics.median(r["import"] for r in times),
-                      "runs": [round(r["import"], 4) for r in times]})
+        out[tool] = (
+            {"error": errors[0]}
+            if errors
+            else {
+                "median": statistics.median(r["import"] for r in times),
+                "runs": [round(r["import"], 4) for r in times],
+            }
+        )
     if "vzcore" in tools:
         out["vzcore"]["heaviest"] = importtime_top("vzcore")
     return out
@@ -118,8 +150,12 @@ def measure_imports(tools: list[str], runs: int) -> dict[str, Any]:
 
 def importtime_top(module: str, n: int = 6) -> list[tuple[str, float]]:
     """The packages that ``import module`` spends most time in (-X importtime self times)."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     totals: dict[str, float] = {}
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
@@ -129,8 +165,9 @@ def importtime_top(module: str, n: int = 6) -> list[tuple[str, float]]:
     return sorted(totals.items(), key=lambda kv: -kv[1])[:n]
 
 
-def measure_pipelines(ds: _inputs.DataSet, tools: list[str], out_root: Path,
-                      repeat: int) -> dict[str, Any]:
+def measure_pipelines(
+    ds: _inputs.DataSet, tools: list[str], out_root: Path, repeat: int
+) -> dict[str, Any]:
     """import -> scan -> combine -> JSON per tool (the fastest of ``repeat`` runs)."""
     results: dict[str, Any] = {}
     for tool in tools:
@@ -144,9 +181,16 @@ def measure_pipelines(ds: _inputs.DataSet, tools: list[str], out_root: Path,
                     shutil.rmtree(target)
                 elif target.exists():
                     target.unlink()
-            res = child({"task": "pipeline", "tool": tool, "files": ds.files,
-                         "combine": ds.combine, "out": str(out),
-                         "extra": ["parquet", "icechunk"] if r == repeat - 1 else []})
+            res = child(
+                {
+                    "task": "pipeline",
+                    "tool": tool,
+                    "files": ds.files,
+                    "combine": ds.combine,
+                    "out": str(out),
+                    "extra": ["parquet", "icechunk"] if r == repeat - 1 else [],
+                }
+            )
             if "error" not in res:
                 res["whole"] = res["t_json_done"] - res["t_spawn"]
                 res["startup"] = res["t_start"] - res["t_spawn"]
@@ -158,8 +202,10 @@ def measure_pipelines(ds: _inputs.DataSet, tools: list[str], out_root: Path,
             results[tool] = {"error": runs[-1]["error"]}
             continue
         best = min(ok, key=lambda r: r["whole"])  # best of N: the machine is shared
-        best = dict(best, **{k: v for k, v in ok[-1].items() if k.startswith("write_")
-                             and k != "write_json"})
+        best = dict(
+            best,
+            **{k: v for k, v in ok[-1].items() if k.startswith("write_") and k != "write_json"},
+        )
         best["whole_runs"] = [round(r["whole"], 3) for r in ok]
         for fmt in FORMATS:
             size = dir_size(out_root / f"{tool}.{fmt}")
@@ -169,41 +215,62 @@ def measure_pipelines(ds: _inputs.DataSet, tools: list[str], out_root: Path,
     return results
 
 
-def measure_readback(ds: _inputs.DataSet, tools: list[str], out_root: Path,
-                     steps: int | None) -> dict[str, Any]:
-    results: dict[str, Any] = {"source": child({"task": "readback_source", "files": ds.files,
-                                                "variable": ds.variable, "steps": steps})}
+def measure_readback(
+    ds: _inputs.DataSet, tools: list[str], out_root: Path, steps: int | None
+) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "source": child(
+            {"task": "readback_source", "files": ds.files, "variable": ds.variable, "steps": steps}
+        )
+    }
     for tool in tools:
         for fmt in FORMATS:
             path = out_root / f"{tool}.{fmt}"
             if not path.exists():
                 continue
-            results[f"{tool}.{fmt}"] = child({"task": "readback", "path": str(path),
-                                              "format": fmt, "variable": ds.variable,
-                                              "steps": steps})
+            results[f"{tool}.{fmt}"] = child(
+                {
+                    "task": "readback",
+                    "path": str(path),
+                    "format": fmt,
+                    "variable": ds.variable,
+                    "steps": steps,
+                }
+            )
     return results
 
 
 def measure_parallel(ds: _inputs.DataSet, tools: list[str]) -> dict[str, Any]:
-    modes: dict[str, list[Any]] = {"vzcore": [False, "threads", "processes", "fork-executor"],
-                                   "virtualizarr": [False, "processes"]}
+    modes: dict[str, list[Any]] = {
+        "vzcore": [False, "threads", "processes", "fork-executor"],
+        "virtualizarr": [False, "processes"],
+    }
     out: dict[str, Any] = {}
     for tool in tools:
         for mode in modes.get(tool, []):
-            res = child({"task": "mfdataset", "tool": tool, "files": ds.files,
-                         "combine": ds.combine, "parallel": mode})
+            res = child(
+                {
+                    "task": "mfdataset",
+                    "tool": tool,
+                    "files": ds.files,
+                    "combine": ds.combine,
+                    "parallel": mode,
+                }
+            )
             out[f"{tool}/{mode or 'serial'}"] = res
     return out
 
 
 def measure_rss(ds: _inputs.DataSet, tool: str, warmup: str) -> dict[str, Any]:
-    res = child({"task": "rss", "tool": tool, "files": ds.files, "combine": ds.combine,
-                 "warmup": warmup})
+    res = child(
+        {"task": "rss", "tool": tool, "files": ds.files, "combine": ds.combine, "warmup": warmup}
+    )
     if "error" not in res:
         res["chunks"] = ds.chunks
         res["scan_bytes_per_chunk"] = (res["hwm_scan_kib"] - res["baseline_kib"]) * 1024 / ds.chunks
         res["combine_bytes_per_chunk"] = (
-            (res["hwm_combine_kib"] - res["baseline_kib"]) * 1024 / ds.chunks)
+            (res["hwm_combine_kib"] - res["baseline_kib"]) * 1024 / ds.chunks
+        )
     return res
 
 
@@ -248,8 +315,9 @@ def table(title: str, rows: list[tuple[str, dict[str, Any], str]], tools: list[s
     return "\n".join(out)
 
 
-def pipeline_rows(ds: _inputs.DataSet, res: dict[str, Any],
-                  readback: dict[str, Any] | None) -> list[tuple[str, dict[str, Any], str]]:
+def pipeline_rows(
+    ds: _inputs.DataSet, res: dict[str, Any], readback: dict[str, Any] | None
+) -> list[tuple[str, dict[str, Any], str]]:
     def get(key: str, scale: float = 1.0) -> dict[str, Any]:
         vals: dict[str, Any] = {}
         for tool, r in res.items():
@@ -275,8 +343,9 @@ def pipeline_rows(ds: _inputs.DataSet, res: dict[str, Any],
         ("peak RSS (at JSON written)", get("hwm_kib", 1024), "MiB"),
         ("manifest bytes/chunk", get("manifest_bytes", 1 / ds.chunks), "B"),
     ]
-    rows.extend((f"output bytes/chunk {fmt}", get(f"bytes_{fmt}", 1 / ds.chunks), "B")
-                for fmt in FORMATS)
+    rows.extend(
+        (f"output bytes/chunk {fmt}", get(f"bytes_{fmt}", 1 / ds.chunks), "B") for fmt in FORMATS
+    )
     if readback:
         src = readback.get("source", {})
         for fmt in FORMATS:
@@ -300,8 +369,11 @@ def pipeline_rows(ds: _inputs.DataSet, res: dict[str, Any],
 
 
 def _same(r: dict[str, Any], src: dict[str, Any]) -> bool:
-    return (r["shape"] == src["shape"] and r["dtype"] == src["dtype"]
-            and abs(r["checksum"] - src["checksum"]) <= 1e-6 * max(1.0, abs(src["checksum"])))
+    return (
+        r["shape"] == src["shape"]
+        and r["dtype"] == src["dtype"]
+        and abs(r["checksum"] - src["checksum"]) <= 1e-6 * max(1.0, abs(src["checksum"]))
+    )
 
 
 # ---------------------------------------------------------------------------- targets
@@ -322,40 +394,59 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         got = peers[best_peer] / ours
         cpu = {t: res[t].get("cpu") for t in ("vzcore", *peers)}
         cpu_ratio = min(cpu[p] for p in peers) / cpu["vzcore"]
-        out.append({"target": label, "value": f"{got:.2f}x (vzcore {ours:.2f} s, "
-                    f"{best_peer} {peers[best_peer]:.2f} s; CPU-time ratio {cpu_ratio:.2f}x)",
-                    "met": got >= factor,
-                    "gap": None if got >= factor else
-                    f"needs {ours * got / factor:.2f} s or less, {got / factor:.0%} of target"})
+        out.append(
+            {
+                "target": label,
+                "value": f"{got:.2f}x (vzcore {ours:.2f} s, "
+                f"{best_peer} {peers[best_peer]:.2f} s; CPU-time ratio {cpu_ratio:.2f}x)",
+                "met": got >= factor,
+                "gap": None
+                if got >= factor
+                else f"needs {ours * got / factor:.2f} s or less, {got / factor:.0%} of target",
+            }
+        )
 
-    whole_target("big", 3.0, "whole process on the 103,680-chunk file >= 3x faster than the "
-                 "faster peer")
+    whole_target(
+        "big", 3.0, "whole process on the 103,680-chunk file >= 3x faster than the faster peer"
+    )
     n_many = results["inputs"]["many"]["files"]
-    whole_target("many", 2.0, f"whole process on {n_many} files (target: 100) >= 2x faster "
-                 "than the faster peer")
+    whole_target(
+        "many",
+        2.0,
+        f"whole process on {n_many} files (target: 100) >= 2x faster than the faster peer",
+    )
 
     par = results.get("parallel", {})
     serial, procs = par.get("vzcore/serial", {}), par.get("vzcore/processes", {})
     if "mfdataset" in serial and "mfdataset" in procs:
         got = serial["mfdataset"] / procs["mfdataset"]
         n_small = results["inputs"]["small"]["files"]
-        out.append({"target": f"parallel='processes' scaling >= 1.7x on 2 cores, {n_small:,} "
-                    "files (target: 1,000)",
-                    "value": f"{got:.2f}x ({serial['mfdataset']:.2f} s -> "
-                    f"{procs['mfdataset']:.2f} s)", "met": got >= 1.7,
-                    "gap": None if got >= 1.7 else f"{got:.2f}x of 1.7x"})
+        out.append(
+            {
+                "target": f"parallel='processes' scaling >= 1.7x on 2 cores, {n_small:,} "
+                "files (target: 1,000)",
+                "value": f"{got:.2f}x ({serial['mfdataset']:.2f} s -> {procs['mfdataset']:.2f} s)",
+                "met": got >= 1.7,
+                "gap": None if got >= 1.7 else f"{got:.2f}x of 1.7x",
+            }
+        )
     else:
         out.append({"target": "parallel='processes' scaling >= 1.7x", "status": "not measured"})
 
     rss = results.get("rss", {}).get("vzcore", {})
     if "scan_bytes_per_chunk" in rss:
         got = rss["scan_bytes_per_chunk"]
-        out.append({"target": f"peak RSS scanning {rss['chunks']:,} chunks (target: ~10M) "
-                    "<= 40 B/chunk above baseline",
-                    "value": f"{got:.1f} B/chunk while scanning, "
-                    f"{rss['combine_bytes_per_chunk']:.1f} B/chunk after combining "
-                    f"({rss['chunks']:,} chunks)", "met": got <= 40,
-                    "gap": None if got <= 40 else f"{got - 40:.1f} B/chunk over"})
+        out.append(
+            {
+                "target": f"peak RSS scanning {rss['chunks']:,} chunks (target: ~10M) "
+                "<= 40 B/chunk above baseline",
+                "value": f"{got:.1f} B/chunk while scanning, "
+                f"{rss['combine_bytes_per_chunk']:.1f} B/chunk after combining "
+                f"({rss['chunks']:,} chunks)",
+                "met": got <= 40,
+                "gap": None if got <= 40 else f"{got - 40:.1f} B/chunk over",
+            }
+        )
     else:
         out.append({"target": "peak RSS <= 40 B/chunk", "status": "not measured"})
 
@@ -363,28 +454,45 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     if "median" in imp:
         got = imp["median"]
         heavy = ", ".join(f"{k} {v:.2f} s" for k, v in imp.get("heaviest", [])[:3])
-        out.append({"target": "import vzcore <= 0.3 s", "value": f"{got:.3f} s ({heavy})",
-                    "met": got <= 0.3, "gap": None if got <= 0.3 else f"{got - 0.3:.2f} s over"})
+        out.append(
+            {
+                "target": "import vzcore <= 0.3 s",
+                "value": f"{got:.3f} s ({heavy})",
+                "met": got <= 0.3,
+                "gap": None if got <= 0.3 else f"{got - 0.3:.2f} s over",
+            }
+        )
 
     big = results["pipelines"].get("big", {})
     ours = big.get("vzcore", {}).get("scan")
     peers = {p: big[p]["scan"] for p in PEERS if "scan" in big.get(p, {})}
     if ours and peers:
         got = min(peers.values()) / ours
-        out.append({"target": "(issue 4) 103,680-chunk scan >= 10x faster than both peers "
-                    "(first call in a fresh process: includes vzcore's lazy reader imports; "
-                    "warm figures: plugins/vz-hdf5/benchmarks)",
-                    "value": f"{got:.1f}x (vzcore {ours:.3f} s, "
-                    + ", ".join(f"{p} {v:.3f} s" for p, v in peers.items()) + ")",
-                    "met": got >= 10, "gap": None if got >= 10 else f"{got:.1f}x of 10x"})
+        out.append(
+            {
+                "target": "(issue 4) 103,680-chunk scan >= 10x faster than both peers "
+                "(first call in a fresh process: includes vzcore's lazy reader imports; "
+                "warm figures: plugins/vz-hdf5/benchmarks)",
+                "value": f"{got:.1f}x (vzcore {ours:.3f} s, "
+                + ", ".join(f"{p} {v:.3f} s" for p, v in peers.items())
+                + ")",
+                "met": got >= 10,
+                "gap": None if got >= 10 else f"{got:.1f}x of 10x",
+            }
+        )
     small = results["pipelines"].get("small", {})
     if "scan" in small.get("vzcore", {}):
         n = results["inputs"]["small"]["files"]
         got = small["vzcore"]["scan"] / n
-        out.append({"target": "(issue 4) <= 5 ms per small file",
-                    "value": f"{got * 1000:.2f} ms per file (open_virtual_dataset, "
-                    "including the xarray Dataset)", "met": got <= 0.005,
-                    "gap": None if got <= 0.005 else f"{(got - 0.005) * 1000:.2f} ms over"})
+        out.append(
+            {
+                "target": "(issue 4) <= 5 ms per small file",
+                "value": f"{got * 1000:.2f} ms per file (open_virtual_dataset, "
+                "including the xarray Dataset)",
+                "met": got <= 0.005,
+                "gap": None if got <= 0.005 else f"{(got - 0.005) * 1000:.2f} ms over",
+            }
+        )
     return out
 
 
@@ -411,20 +519,34 @@ def main() -> None:
 
     print("generating inputs (cached in", cache, ")", flush=True)
     big = _inputs.make_big(cache)
-    sets = {"big": big, "many": _inputs.make_many(cache, 20 if q else 100),
-            "small": _inputs.make_small(cache, 100 if q else 1000)}
+    sets = {
+        "big": big,
+        "many": _inputs.make_many(cache, 20 if q else 100),
+        "small": _inputs.make_small(cache, 100 if q else 1000),
+    }
     huge = _inputs.make_huge(cache, big, 10 if q else 100)
     huge_peers = _inputs.make_huge(cache, big, 10)
     command = " ".join([Path(sys.executable).as_posix(), *sys.argv])
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": command,
-        "quick": q, "machine": machine(), "versions": versions(), "not_installed": missing,
-        "inputs": {k: {"name": v.name, "files": len(v.files), "chunks": v.chunks}
-                   for k, v in {**sets, "huge": huge}.items()},
-        "pipelines": {}, "readback": {}, "load_start": os.getloadavg(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "quick": q,
+        "machine": machine(),
+        "versions": versions(),
+        "not_installed": missing,
+        "inputs": {
+            k: {"name": v.name, "files": len(v.files), "chunks": v.chunks}
+            for k, v in {**sets, "huge": huge}.items()
+        },
+        "pipelines": {},
+        "readback": {},
+        "load_start": os.getloadavg(),
     }
-    print(f"tools: {', '.join(tools)}" + (f" (not installed: {', '.join(missing)})"
-                                          if missing else ""), flush=True)
+    print(
+        f"tools: {', '.join(tools)}"
+        + (f" (not installed: {', '.join(missing)})" if missing else ""),
+        flush=True,
+    )
 
     print("import times ...", flush=True)
     results["imports"] = measure_imports(tools, 3 if q else 7)
@@ -456,8 +578,11 @@ def main() -> None:
 
     report = render(results, sets, tools)
     print(report)
-    out = Path(args.out) if args.out else (
-        HERE / "results" / f"{dt.date.today().isoformat()}{'-quick' if q else ''}.json")
+    out = (
+        Path(args.out)
+        if args.out
+        else (HERE / "results" / f"{dt.date.today().isoformat()}{'-quick' if q else ''}.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     results["report"] = report
     out.write_text(json.dumps(results, indent=1, default=str))
@@ -467,27 +592,38 @@ def main() -> None:
 def render(results: dict[str, Any], sets: dict[str, _inputs.DataSet], tools: list[str]) -> str:
     parts = []
     m = results["machine"]
-    parts.append(f"machine: {m['cpus']} cores, {m['cpu']}, {m['memory_gib']} GiB, "
-                 f"Python {m['python']}")
-    parts.append("load average (1/5/15 min) at start {} and end {} (other work on the "
-                 "machine slows every tool)".format(
-                     "/".join(f"{x:.1f}" for x in results["load_start"]),
-                     "/".join(f"{x:.1f}" for x in results["load_end"])))
+    parts.append(
+        f"machine: {m['cpus']} cores, {m['cpu']}, {m['memory_gib']} GiB, Python {m['python']}"
+    )
+    parts.append(
+        "load average (1/5/15 min) at start {} and end {} (other work on the "
+        "machine slows every tool)".format(
+            "/".join(f"{x:.1f}" for x in results["load_start"]),
+            "/".join(f"{x:.1f}" for x in results["load_end"]),
+        )
+    )
     parts.append("versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()))
     imp = results["imports"]
-    parts.append(table("\n== import time (median of runs, fresh process) ==",
-                       [("import", {t: imp[t].get("median", imp[t].get("error"))
-                                    for t in imp}, "s")], tools))
+    parts.append(
+        table(
+            "\n== import time (median of runs, fresh process) ==",
+            [("import", {t: imp[t].get("median", imp[t].get("error")) for t in imp}, "s")],
+            tools,
+        )
+    )
     for key, ds in sets.items():
         res = results["pipelines"][key]
         rows = pipeline_rows(ds, res, results["readback"].get(key))
         note = " (read-back reads the first 24 of 1440 steps)" if key == "big" else ""
-        parts.append(table(f"\n== {ds.name}: {ds.chunks:,} chunk references{note} ==", rows,
-                           tools))
+        parts.append(table(f"\n== {ds.name}: {ds.chunks:,} chunk references{note} ==", rows, tools))
     par = results["parallel"]
     if par:
-        lines = [(f"\n== open_virtual_mfdataset, {sets['small'].name}, parallel= "
-                  "(fresh process each; scan + combine, imports excluded) ==")]
+        lines = [
+            (
+                f"\n== open_virtual_mfdataset, {sets['small'].name}, parallel= "
+                "(fresh process each; scan + combine, imports excluded) =="
+            )
+        ]
         for tool in tools:
             serial = par.get(f"{tool}/serial", {}).get("mfdataset")
             for key, r in par.items():
@@ -509,7 +645,8 @@ def render(results: dict[str, Any], sets: dict[str, _inputs.DataSet], tools: lis
                 f"{tool:14s} {r['chunks']:>11,} chunks  scan {r['scan']:6.1f} s  "
                 f"{r['scan_bytes_per_chunk']:6.1f} B/chunk scanning  "
                 f"{r['combine_bytes_per_chunk']:6.1f} B/chunk after combine "
-                f"({r['combine']:.1f} s)  baseline {r['baseline_kib'] / 1024:.0f} MiB")
+                f"({r['combine']:.1f} s)  baseline {r['baseline_kib'] / 1024:.0f} MiB"
+            )
         parts.append("\n".join(lines))
     lines = ["\n== targets =="]
     for t in results["targets"]:

@@ -48,8 +48,10 @@ def main() -> None:
     suite.CONTAINER = f"file://{cache}/"
     big = _inputs.make_big(cache)
     small = _inputs.make_small(cache, 1000)
-    print(f"tools: {', '.join(tools)}" + (f" (not installed: {', '.join(missing)})"
-                                          if missing else ""))
+    print(
+        f"tools: {', '.join(tools)}"
+        + (f" (not installed: {', '.join(missing)})" if missing else "")
+    )
     print(f"load average at start: {os.getloadavg()}")
     rows = []
     for key, ds, repeat in (("big", big, args.repeat), ("small", small, 1)):
@@ -59,18 +61,35 @@ def main() -> None:
             if "error" in r:
                 print(f"{tool} {ds.name}: {r['error']}")
                 continue
-            per_chunk = {fmt: r.get(f"bytes_{fmt}", 0) / ds.chunks for fmt in suite.FORMATS
-                         if r.get(f"bytes_{fmt}")}
-            rows.append((ds.name, tool, r.get("write_json"), r.get("write_parquet"),
-                         r.get("write_icechunk"), per_chunk))
+            per_chunk = {
+                fmt: r.get(f"bytes_{fmt}", 0) / ds.chunks
+                for fmt in suite.FORMATS
+                if r.get(f"bytes_{fmt}")
+            }
+            rows.append(
+                (
+                    ds.name,
+                    tool,
+                    r.get("write_json"),
+                    r.get("write_parquet"),
+                    r.get("write_icechunk"),
+                    per_chunk,
+                )
+            )
     print(f"load average at end: {os.getloadavg()}")
-    print(f"{'input':<24}{'tool':<14}{'JSON s':>9}{'Parquet s':>11}{'Icechunk s':>12}"
-          f"{'JSON B/chunk':>14}{'Parquet B/chunk':>17}")
+    print(
+        f"{'input':<24}{'tool':<14}{'JSON s':>9}{'Parquet s':>11}{'Icechunk s':>12}"
+        f"{'JSON B/chunk':>14}{'Parquet B/chunk':>17}"
+    )
     for name, tool, wj, wp, wi, pc in rows:
+
         def s(v: object) -> str:
             return f"{v:.4f}" if isinstance(v, float) else str(v or "-")[:10]
-        print(f"{name:<24}{tool:<14}{s(wj):>9}{s(wp):>11}{s(wi):>12}"
-              f"{pc.get('json', 0):>14.1f}{pc.get('parquet', 0):>17.1f}")
+
+        print(
+            f"{name:<24}{tool:<14}{s(wj):>9}{s(wp):>11}{s(wi):>12}"
+            f"{pc.get('json', 0):>14.1f}{pc.get('parquet', 0):>17.1f}"
+        )
     ours = {(n, t): (wj, wi, pc) for n, t, wj, _, wi, pc in rows}
     for name in (big.name, small.name):
         if (name, "vzcore") not in ours:
@@ -80,9 +99,11 @@ def main() -> None:
             if (name, peer) not in ours:
                 continue
             pj, pi, ppc = ours[(name, peer)]
-            print(f"{name}: {peer}/vzcore  JSON write time {_ratio(pj, wj)}, Icechunk write "
-                  f"time {_ratio(pi, wi)}, Parquet bytes/chunk "
-                  f"{_ratio(ppc.get('parquet'), pc.get('parquet'))}")
+            print(
+                f"{name}: {peer}/vzcore  JSON write time {_ratio(pj, wj)}, Icechunk write "
+                f"time {_ratio(pi, wi)}, Parquet bytes/chunk "
+                f"{_ratio(ppc.get('parquet'), pc.get('parquet'))}"
+            )
 
 
 if __name__ == "__main__":

@@ -85,23 +85,32 @@ def test_target_created_meanwhile_is_not_clobbered(tmp_path, rename):
 
 def test_refuses_files_unrelated_directories_and_missing_parents(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(WriteError, match="not a directory"), atomic_directory(
-        tmp_path / "file", mode="w"
+    with (
+        pytest.raises(WriteError, match="not a directory"),
+        atomic_directory(tmp_path / "file", mode="w"),
     ):
         pass  # pragma: no cover
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "precious.nc").write_text("x")
-    with pytest.raises(WriteError, match="does not look like"), atomic_directory(
-        tmp_path / "data", mode="w", replaceable=lambda p: (p / "marker").exists()
+    with (
+        pytest.raises(WriteError, match="does not look like"),
+        atomic_directory(
+            tmp_path / "data", mode="w", replaceable=lambda p: (p / "marker").exists()
+        ),
     ):
         pass  # pragma: no cover
     assert (tmp_path / "data" / "precious.nc").read_text() == "x"
-    with pytest.raises(WriteError, match="does not exist"), atomic_directory(
-        tmp_path / "nope" / "out"
+    with (
+        pytest.raises(WriteError, match="does not exist"),
+        atomic_directory(tmp_path / "nope" / "out"),
     ):
         pass  # pragma: no cover
-    with pytest.raises(ValueError, match="mode must be"), atomic_directory(
-        tmp_path / "o", mode="a"  # type: ignore[arg-type]  # invalid on purpose
+    with (
+        pytest.raises(ValueError, match="mode must be"),
+        atomic_directory(
+            tmp_path / "o",
+            mode="a",  # type: ignore[arg-type]  # invalid on purpose
+        ),
     ):
         pass  # pragma: no cover
     with pytest.raises(WriteError, match="remote targets"), atomic_directory("s3://b/out"):

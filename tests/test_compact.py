@@ -19,8 +19,9 @@ def _dataset(indexed: list[str]) -> xr.Dataset:
         },
         indexes={},
     )
-    ds = xr.Dataset({"v": (("time", "lat"), np.zeros((3, 4)), {"a": 1})}, coords=coords,
-                    attrs={"title": "t"})
+    ds = xr.Dataset(
+        {"v": (("time", "lat"), np.zeros((3, 4)), {"a": 1})}, coords=coords, attrs={"title": "t"}
+    )
     ds.encoding["source"] = "x.nc"
     for name in indexed:
         ds = ds.set_xindex([name])

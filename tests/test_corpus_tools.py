@@ -226,8 +226,9 @@ def test_check_mode_reports_dropped_and_differing_arrays(
 
 
 def test_compare_values_compound_storage_order_only() -> None:
-    declared = np.dtype({"names": ["a", "b"], "formats": ["<i4", "<f8"], "offsets": [8, 0],
-                         "itemsize": 12})
+    declared = np.dtype(
+        {"names": ["a", "b"], "formats": ["<i4", "<f8"], "offsets": [8, 0], "itemsize": 12}
+    )
     expected = np.zeros(3, declared)
     expected["a"], expected["b"] = [1, 2, 3], [0.5, 1.5, 2.5]
     stored = np.zeros(3, [("b", "<f8"), ("a", "<i4")])  # what zarr holds: byte order

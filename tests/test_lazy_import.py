@@ -68,7 +68,9 @@ def test_public_names_resolve_lazily():
     [
         pytest.param("import vzcore, xarray as xr", id="vzcore-first"),
         pytest.param("import xarray as xr, vzcore", id="xarray-first"),
-        pytest.param("import vzcore; import xarray.core.dataset; import xarray as xr", id="submodule"),
+        pytest.param(
+            "import vzcore; import xarray.core.dataset; import xarray as xr", id="submodule"
+        ),
     ],
 )
 def test_accessor_registered_whichever_is_imported_first(code):

@@ -34,10 +34,15 @@ def test_concatenate_joins_manifests():
 
 def test_concatenate_refuses_chunks_that_do_not_tile():
     zlib = ({"id": "zlib", "level": 1},)
-    a, b = marr((5, 6), (2, 3), "file:///a", codecs=zlib), marr((4, 6), (2, 3), "file:///b",
-                                                                codecs=zlib)
-    with pytest.raises(CombineError, match="not a multiple of the chunk size 2 and another "
-                       "array follows it; its partial last chunk is stored encoded"):
+    a, b = (
+        marr((5, 6), (2, 3), "file:///a", codecs=zlib),
+        marr((4, 6), (2, 3), "file:///b", codecs=zlib),
+    )
+    with pytest.raises(
+        CombineError,
+        match="not a multiple of the chunk size 2 and another "
+        "array follows it; its partial last chunk is stored encoded",
+    ):
         np.concatenate([a, b], axis=0)
 
 
@@ -45,8 +50,9 @@ def test_concatenate_uncompressed_partial_chunk_makes_a_rectilinear_grid():
     def full(shape, path):  # uncompressed (2, 3) float32 chunks: 24 bytes each
         arr = marr(shape, (2, 3), path)
         m = arr.manifest
-        return ManifestArray(arr.metadata, ChunkManifest(m.paths, m.path_index, m.offsets,
-                                                         np.full(m.grid_shape, 24)))
+        return ManifestArray(
+            arr.metadata, ChunkManifest(m.paths, m.path_index, m.offsets, np.full(m.grid_shape, 24))
+        )
 
     a, b = full((5, 6), "file:///a"), full((4, 6), "file:///b")
     c = np.concatenate([a, b], axis=0)
@@ -63,11 +69,15 @@ def test_concatenate_uncompressed_partial_chunk_makes_a_rectilinear_grid():
 def test_rectilinear_slicing_expand_and_equality():
     from vzcore.manifests.grid import edges_from_json, edges_to_json
 
-    meta = ArrayMetadata(shape=(9, 6), dtype=np.dtype("<f4"), chunk_shape=(2, 3),
-                         chunk_edges=((2, 2, 1, 2, 2), None))
+    meta = ArrayMetadata(
+        shape=(9, 6), dtype=np.dtype("<f4"), chunk_shape=(2, 3), chunk_edges=((2, 2, 1, 2, 2), None)
+    )
     grid = meta.grid_shape
-    man = ChunkManifest.from_arrays(np.full(grid, "file:///a", dtype=object),
-                                    np.arange(10).reshape(grid) * 100, np.full(grid, 24))
+    man = ChunkManifest.from_arrays(
+        np.full(grid, "file:///a", dtype=object),
+        np.arange(10).reshape(grid) * 100,
+        np.full(grid, 24),
+    )
     arr = ManifestArray(meta, man)
     assert arr[5:].metadata.chunk_edges is None  # 2, 2 from 5: regular again
     assert arr[5:].shape == (4, 6)
@@ -82,8 +92,9 @@ def test_rectilinear_slicing_expand_and_equality():
     assert edges_to_json((5, 5, 5, 2, 5, 5)) == [[5, 3], 2, [5, 2]]
     assert edges_from_json([[5, 3], 2, [5, 2], 5], 27, "x") == (5, 5, 5, 2, 5, 5)
     with pytest.raises(ValueError, match="only the last chunk"):
-        ArrayMetadata(shape=(9,), dtype=np.dtype("f4"), chunk_shape=(2,),
-                      chunk_edges=((2, 2, 2, 2, 2, 2),))
+        ArrayMetadata(
+            shape=(9,), dtype=np.dtype("f4"), chunk_shape=(2,), chunk_edges=((2, 2, 2, 2, 2, 2),)
+        )
 
 
 def test_concatenate_names_both_sources_when_codecs_differ():

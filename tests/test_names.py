@@ -29,8 +29,11 @@ def test_safe_names(name):
 def test_validate_tree_names_the_file_and_group():
     child = ManifestGroup(variables={"..": Variable(("x",), np.zeros(2))})
     tree = ManifestGroup(groups={"ok": child})
-    with pytest.raises(UnsupportedFeatureError, match=r"'/ok/\.\.' in 'file:///a.nc'.*"
-                       r"variable name '\.\.'") as info:
+    with pytest.raises(
+        UnsupportedFeatureError,
+        match=r"'/ok/\.\.' in 'file:///a.nc'.*"
+        r"variable name '\.\.'",
+    ) as info:
         validate_tree(tree, "file:///a.nc")
     assert isinstance(info.value, VZError)
     with pytest.raises(UnsupportedFeatureError, match="group name '/abs'"):

@@ -35,14 +35,29 @@ def test_pip_install_core_and_plugins_as_wheels(tmp_path):
     plugins = sorted(p for p in (ROOT / "plugins").glob("vz-*") if (p / "pyproject.toml").exists())
     dists = [ROOT, *plugins]
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--no-build-isolation", "--target", str(target), *map(str, dists)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            *map(str, dists),
+        ],
         check=True,
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
         [sys.executable, "-c", CHECK, str(target), *(p.name for p in plugins)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"

@@ -68,7 +68,8 @@ def test_http_head_and_whole_get(served) -> None:
     assert (status, body) == (200, PAYLOAD)
     assert headers["ETag"] == head["ETag"]
     assert [(r.method, r.status, r.nbytes) for r in served.requests] == [
-        ("HEAD", 200, 0), ("GET", 200, len(PAYLOAD)),
+        ("HEAD", 200, 0),
+        ("GET", 200, len(PAYLOAD)),
     ]
 
 
@@ -105,7 +106,8 @@ def test_fsspec_http_reads_only_the_ranges_it_needs(served) -> None:
         assert f.read(10) == PAYLOAD[10:20]
     reads = served.reads("/data/blob.bin")
     assert [(r.range, r.status) for r in reads] == [
-        ("bytes=500000-500099", 206), ("bytes=10-19", 206),
+        ("bytes=500000-500099", 206),
+        ("bytes=10-19", 206),
     ]
     assert served.bytes_sent() == 110  # not the whole file, as with http.server
 

@@ -33,9 +33,7 @@ def raw_file_array(path, values: np.ndarray, chunk: int, compress: bool = False)
         offsets.append(pos)
         pos += len(b)
     path.write_bytes(header + b"".join(blobs))
-    manifest = ChunkManifest.from_arrays(
-        [url] * len(blobs), offsets, [len(b) for b in blobs]
-    )
+    manifest = ChunkManifest.from_arrays([url] * len(blobs), offsets, [len(b) for b in blobs])
     meta = ArrayMetadata(
         shape=values.shape,
         dtype=values.dtype,
@@ -66,7 +64,10 @@ def test_truncated_after_scan_raises_short_read(tmp_path, compress):
     assert isinstance(err, CorruptFileError)
     assert isinstance(err, VZError)
     assert (err.url, err.offset, err.expected, err.actual) == (
-        to_url(path), last_off, last_len, cut - last_off
+        to_url(path),
+        last_off,
+        last_len,
+        cut - last_off,
     )
     msg = str(err)
     assert repr(to_url(path)) in msg

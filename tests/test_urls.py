@@ -61,7 +61,9 @@ def test_remote_reads_go_through_a_block_cache(vz_http, caplog):
     gets = vz_http.reads("/blob.bin")
     assert [r.range for r in gets] == ["bytes=0-65535", "bytes=458752-524287"]
     (record,) = [r for r in caplog.records if r.name == "vzcore.io"]
-    assert record.getMessage() == f"{url}: 2 request(s), 131072 bytes fetched (file size {len(BLOB)})"
+    assert (
+        record.getMessage() == f"{url}: 2 request(s), 131072 bytes fetched (file size {len(BLOB)})"
+    )
 
 
 def test_block_size_and_cache_type_from_the_environment(vz_http, monkeypatch):
@@ -98,7 +100,9 @@ def test_scan_session_shares_one_handle_per_file(vz_http):
     # stat reused the HEAD; the whole (small) file came in one GET, so one more GET of
     # byte 1 checked that the server answers Range requests (once per server)
     assert [(r.method, r.range) for r in vz_http.requests] == [
-        ("HEAD", None), ("GET", f"bytes=0-{DEFAULT_BLOCK_SIZE - 1}"), ("GET", "bytes=1-1")
+        ("HEAD", None),
+        ("GET", f"bytes=0-{DEFAULT_BLOCK_SIZE - 1}"),
+        ("GET", "bytes=1-1"),
     ]
 
 
@@ -107,7 +111,8 @@ def test_remote_glob_gives_sorted_urls_of_files_only(vz_s3):
     for name in ("b.nc", "a.nc", "c.txt", "sub/d.nc"):
         fs.pipe(f"{vz_s3.bucket}/data/{name}", b"x")
     assert expand_glob(f"s3://{vz_s3.bucket}/data/*.nc", vz_s3.storage_options) == [
-        f"s3://{vz_s3.bucket}/data/a.nc", f"s3://{vz_s3.bucket}/data/b.nc",
+        f"s3://{vz_s3.bucket}/data/a.nc",
+        f"s3://{vz_s3.bucket}/data/b.nc",
     ]
     assert expand_glob(f"s3://{vz_s3.bucket}/data/*", vz_s3.storage_options) == [
         f"s3://{vz_s3.bucket}/data/{n}" for n in ("a.nc", "b.nc", "c.txt")

@@ -28,8 +28,14 @@ def _docs():
         DTYPES, FILLS, CODECS, [None, [{"id": "shuffle", "elementsize": 2}], []]
     ):
         yield {
-            "zarr_format": 2, "shape": [10, 3], "chunks": [4, 3], "dtype": dtype,
-            "compressor": compressor, "fill_value": fill, "order": "C", "filters": filters,
+            "zarr_format": 2,
+            "shape": [10, 3],
+            "chunks": [4, 3],
+            "dtype": dtype,
+            "compressor": compressor,
+            "fill_value": fill,
+            "order": "C",
+            "filters": filters,
             "dimension_separator": ".",
         }
 
@@ -47,9 +53,17 @@ def test_plain_documents_parse_in_zarr():
 
 @pytest.mark.parametrize(
     "change",
-    [{"dtype": "<U4"}, {"dtype": "<M8[s]"}, {"dtype": [["a", "<f4"]]}, {"order": "F"},
-     {"chunks": [0, 3]}, {"shape": [10]}, {"fill_value": 1e400}, {"extra": 1},
-     {"compressor": {"id": "zlib", "level": True}}],
+    [
+        {"dtype": "<U4"},
+        {"dtype": "<M8[s]"},
+        {"dtype": [["a", "<f4"]]},
+        {"order": "F"},
+        {"chunks": [0, 3]},
+        {"shape": [10]},
+        {"fill_value": 1e400},
+        {"extra": 1},
+        {"compressor": {"id": "zlib", "level": True}},
+    ],
 )
 def test_other_documents_go_to_zarr(change):
     doc = next(_docs()) | change

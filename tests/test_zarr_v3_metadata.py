@@ -69,8 +69,11 @@ def _chunks(data: np.ndarray, chunk_shape: tuple[int, ...]):
 def _open(doc: dict[str, Any], chunks: dict[str, bytes]):
     from zarr.core.buffer import cpu
 
-    store_dict = {"zarr.json": cpu.Buffer.from_bytes(json.dumps({"zarr_format": 3,
-                                                                 "node_type": "group"}).encode())}
+    store_dict = {
+        "zarr.json": cpu.Buffer.from_bytes(
+            json.dumps({"zarr_format": 3, "node_type": "group"}).encode()
+        )
+    }
     store_dict["a/zarr.json"] = cpu.Buffer.from_bytes(json.dumps(doc).encode())
     for key, raw in chunks.items():
         store_dict[f"a/{key}"] = cpu.Buffer.from_bytes(raw)
@@ -137,7 +140,15 @@ INTS = np.arange(7 * 9, dtype="<i4").reshape(7, 9) * 37 - 1000
         ),
         (
             FLOATS.astype("<f8"),
-            ({"id": "fixedscaleoffset", "offset": 0, "scale": 100, "dtype": "<f8", "astype": "<i4"},),
+            (
+                {
+                    "id": "fixedscaleoffset",
+                    "offset": 0,
+                    "scale": 100,
+                    "dtype": "<f8",
+                    "astype": "<i4",
+                },
+            ),
             ["numcodecs.fixedscaleoffset", "bytes"],
         ),
         (FLOATS.astype(">f4"), (), ["bytes"]),
@@ -186,7 +197,9 @@ def test_blosc_decodes_in_zarr3(cname, shuffle):
         np.array([b"ab", b"", b"xyz", b"a\0", b"q"], dtype="S3"),
         np.frombuffer(b"\x00\x01\x02\x03" * 5, dtype="V4"),
         np.array(["a", "bé", "", "xyz", "q"], dtype=">U3"),
-        np.array([(1, 2.5), (-3, 4.0), (5, -6.0), (0, 0.0), (9, 9.0)], dtype=[("a", ">i4"), ("b", ">f8")]),
+        np.array(
+            [(1, 2.5), (-3, 4.0), (5, -6.0), (0, 0.0), (9, 9.0)], dtype=[("a", ">i4"), ("b", ">f8")]
+        ),
     ],
     ids=lambda a: a.dtype.str,
 )
@@ -285,16 +298,19 @@ def test_fill_value_attribute_is_what_xarray_decodes():
         decoded = coder.decode(encoded, dtype)
         want = np.asarray(value).reshape(()).astype(dtype)
         assert np.array_equal(np.asarray(decoded, dtype=dtype), want, equal_nan=dtype.kind in "fc")
-    assert encode_fill_value_attribute(-999, "<f4") == base64.b64encode(
-        struct.pack("<d", -999.0)
-    ).decode()
+    assert (
+        encode_fill_value_attribute(-999, "<f4")
+        == base64.b64encode(struct.pack("<d", -999.0)).decode()
+    )
     for value, dtype in [("x", "O"), (b"x", "S1"), (1.5, "i4"), ("a", "f4"), (0, "M8[s]")]:
         with pytest.raises(ValueError):
             encode_fill_value_attribute(value, dtype)
 
 
 def test_array_document_fields():
-    meta = ArrayMetadata((10, 4), ">i2", (5, 4), fill_value=-1, codecs=({"id": "zlib", "level": 4},))
+    meta = ArrayMetadata(
+        (10, 4), ">i2", (5, 4), fill_value=-1, codecs=({"id": "zlib", "level": 4},)
+    )
     attrs = {"_FillValue": np.int16(-1), "scale_factor": np.float32(0.5), "flags": np.arange(3)}
     doc = array_metadata_v3(meta, attrs, ("time", "x"))
     assert doc == {
@@ -350,17 +366,31 @@ def test_group_document_with_consolidated_metadata_opens():
     ("meta", "match"),
     [
         (ArrayMetadata((4,), "u1", (2,), codecs=({"id": "imagecodecs_lzw"},)), "imagecodecs_lzw"),
-        (ArrayMetadata((4,), "u1", (2,), codecs=({"id": "categorize", "labels": ["a"]},)),
-         "categorize"),
-        (ArrayMetadata((4,), "<i4", (2,), codecs=({"id": "zlib"}, {"id": "delta", "dtype": "<i4"})),
-         "delta"),
+        (
+            ArrayMetadata((4,), "u1", (2,), codecs=({"id": "categorize", "labels": ["a"]},)),
+            "categorize",
+        ),
+        (
+            ArrayMetadata(
+                (4,), "<i4", (2,), codecs=({"id": "zlib"}, {"id": "delta", "dtype": "<i4"})
+            ),
+            "delta",
+        ),
         (ArrayMetadata((4,), "O", (2,)), "vlen-utf8"),
-        (ArrayMetadata((4,), "O", (2,), codecs=({"id": "vlen-array", "dtype": "i4"},)),
-         "vlen-array"),
+        (
+            ArrayMetadata((4,), "O", (2,), codecs=({"id": "vlen-array", "dtype": "i4"},)),
+            "vlen-array",
+        ),
         (ArrayMetadata((4,), [("a", "<i4"), ("b", ">f8")], (2,)), "byte order"),
         (ArrayMetadata((4,), np.dtype([("a", "<i4", (3,))]), (2,)), "sub-array"),
-        (ArrayMetadata((4,), np.dtype({"names": ["a", "b"], "formats": ["<i4", "<i4"],
-                                       "offsets": [0, 2]}), (2,)), "overlap"),
+        (
+            ArrayMetadata(
+                (4,),
+                np.dtype({"names": ["a", "b"], "formats": ["<i4", "<i4"], "offsets": [0, 2]}),
+                (2,),
+            ),
+            "overlap",
+        ),
         (ArrayMetadata((4,), "S0", (2,)), "S0"),
     ],
 )
@@ -386,14 +416,24 @@ STRUCT = np.dtype([("a", ">i4"), ("b", ">f8")])
 
 INVERSE_CASES = [
     ArrayMetadata((10, 4), ">i2", (5, 4), -1, ({"id": "zlib", "level": 4},)),
-    ArrayMetadata((7, 9), "<f4", (3, 4), float("nan"),
-                  ({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4},
-                   {"id": "fletcher32"})),
-    ArrayMetadata((7, 9), "<i4", (3, 4), None,
-                  ({"id": "delta", "dtype": "<i4"}, {"id": "zstd", "level": 3})),
+    ArrayMetadata(
+        (7, 9),
+        "<f4",
+        (3, 4),
+        float("nan"),
+        ({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4}, {"id": "fletcher32"}),
+    ),
+    ArrayMetadata(
+        (7, 9), "<i4", (3, 4), None, ({"id": "delta", "dtype": "<i4"}, {"id": "zstd", "level": 3})
+    ),
     ArrayMetadata((7,), "<f8", (3,), 1e20, ({"id": "zstd", "level": 1, "checksum": True},)),
-    ArrayMetadata((7,), "<i4", (3,), 5,
-                  ({"id": "blosc", "cname": "zstd", "clevel": 5, "shuffle": 2, "blocksize": 0},)),
+    ArrayMetadata(
+        (7,),
+        "<i4",
+        (3,),
+        5,
+        ({"id": "blosc", "cname": "zstd", "clevel": 5, "shuffle": 2, "blocksize": 0},),
+    ),
     ArrayMetadata((7,), "<i4", (3,), None, ({"id": "gzip", "level": 1}, {"id": "crc32c"})),
     ArrayMetadata((7,), "<u8", (3,), 2**64 - 1, ({"id": "bz2", "level": 9},)),
     ArrayMetadata((5,), "?", (2,), True),
@@ -424,7 +464,11 @@ def test_inverse_gives_back_the_metadata_and_the_document(meta, encoding):
     back, back_attrs, back_dims = array_metadata_from_v3(doc)
     assert back.dtype == meta.dtype
     assert (back.shape, back.chunk_shape, back.codecs, back_dims) == (
-        meta.shape, meta.chunk_shape, meta.codecs, tuple(dims))
+        meta.shape,
+        meta.chunk_shape,
+        meta.codecs,
+        tuple(dims),
+    )
     assert back.dimension_names == tuple(dims)
     if meta.dtype.kind in "mM":  # NaT != NaT: compare the stored counts
         assert back.replace(fill_value=None).differences(meta.replace(fill_value=None)) == []
@@ -436,7 +480,9 @@ def test_inverse_gives_back_the_metadata_and_the_document(meta, encoding):
         assert back_attrs["_FillValue"] == attrs["_FillValue"]
         assert type(back_attrs["_FillValue"]) is type(attrs["_FillValue"])
     assert {k: v for k, v in back_attrs.items() if k != "_FillValue"} == {
-        "units": "K", "flags": [1, 2]}
+        "units": "K",
+        "flags": [1, 2],
+    }
     assert chunk_key_encoding_from_v3(doc)[0] == encoding
     again = array_metadata_v3(back, back_attrs, back_dims, chunk_key_encoding=encoding)
     assert json.dumps(again) == json.dumps(doc)
@@ -457,9 +503,15 @@ def _zarr_written(data, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zarr warns about numcodecs codecs' stability
         dtype = str if data.dtype.kind == "O" else data.dtype
-        arr = zarr.create_array(store, name="a", shape=data.shape, dtype=dtype,
-                                chunks=(3,) * data.ndim, dimension_names=["x"] * data.ndim,
-                                **kwargs)
+        arr = zarr.create_array(
+            store,
+            name="a",
+            shape=data.shape,
+            dtype=dtype,
+            chunks=(3,) * data.ndim,
+            dimension_names=["x"] * data.ndim,
+            **kwargs,
+        )
         arr[...] = data
     raw = {k: v.to_bytes() for k, v in store._store_dict.items()}
     return json.loads(raw["a/zarr.json"]), raw
@@ -471,8 +523,10 @@ def _zarr_written(data, **kwargs):
         (np.arange(8, dtype=">i4") * 1000, {"compressors": None}),
         (np.arange(8, dtype="<f8") / 3, {"compressors": [zarr.codecs.ZstdCodec(level=2)]}),
         (np.arange(8, dtype="<i2"), {"compressors": [zarr.codecs.GzipCodec(level=3)]}),
-        (np.arange(8, dtype="<u4"), {"compressors": [zarr.codecs.BloscCodec(
-            cname="lz4", clevel=4, shuffle="bitshuffle")]}),
+        (
+            np.arange(8, dtype="<u4"),
+            {"compressors": [zarr.codecs.BloscCodec(cname="lz4", clevel=4, shuffle="bitshuffle")]},
+        ),
         (np.arange(8, dtype="<i8"), {"compressors": [zarr.codecs.Crc32cCodec()]}),
         (np.arange(8, dtype="<f4"), {"filters": [zarr.codecs.TransposeCodec(order=[0])]}),
         (np.array(["a", "bé", "", "x"] * 2, dtype=object), {"fill_value": "-"}),
@@ -507,8 +561,17 @@ def test_fill_value_decoding():
     assert decode_fill_value_v3("YQA=", "S2") == b"a"
     assert decode_fill_value_v3([1, 2], "V2") == b"\x01\x02"
     assert decode_fill_value_v3({"a": 1, "b": 2.0}, STRUCT) == np.array((1, 2.0), STRUCT).tobytes()
-    for bad, dtype in [(1.5, "i4"), (70000, "<i2"), ("YWJj", "S2"), ([1, 2], "f4"), (1, "?"),
-                       ("x", "<f4"), (True, "i4"), ({"a": 1}, STRUCT), (3, "O")]:
+    for bad, dtype in [
+        (1.5, "i4"),
+        (70000, "<i2"),
+        ("YWJj", "S2"),
+        ([1, 2], "f4"),
+        (1, "?"),
+        ("x", "<f4"),
+        (True, "i4"),
+        ({"a": 1}, STRUCT),
+        (3, "O"),
+    ]:
         with pytest.raises(ValueError):
             decode_fill_value_v3(bad, dtype)
     assert decode_fill_value_attribute(-1, ">i2") == np.int16(-1)
@@ -523,23 +586,32 @@ def test_fill_value_decoding():
 def test_data_types_and_codecs_decoding():
     assert numpy_dtype_from_v3("r16") == np.dtype("V2")
     assert numpy_dtype_from_v3("uint8", endian=None) == np.dtype("u1")
-    assert numpy_dtype_from_v3({"name": "structured", "configuration": {
-        "fields": [["a", "int16"], ["b", "bool"]]}}) == np.dtype([("a", "<i2"), ("b", "?")])
+    assert numpy_dtype_from_v3(
+        {"name": "structured", "configuration": {"fields": [["a", "int16"], ["b", "bool"]]}}
+    ) == np.dtype([("a", "<i2"), ("b", "?")])
     with pytest.raises(ValueError, match="endian"):
         numpy_dtype_from_v3("int16", endian=None)
     with pytest.raises(NotImplementedError):
         numpy_dtype_from_v3("bfloat16")
     assert codecs_from_v3(["bytes", "gzip"]) == (({"id": "gzip", "level": 5},), None)
-    assert codecs_from_v3([{"name": "vlen-utf8"}], data_type="string")[0] == (
-        {"id": "vlen-utf8"},)
-    for bad in ([], ["gzip", "bytes"], ["bytes", "bytes"], ["bytes", "numcodecs.delta"],
-                [{"name": "blosc", "configuration": {"shuffle": "x"}}], "bytes"):
+    assert codecs_from_v3([{"name": "vlen-utf8"}], data_type="string")[0] == ({"id": "vlen-utf8"},)
+    for bad in (
+        [],
+        ["gzip", "bytes"],
+        ["bytes", "bytes"],
+        ["bytes", "numcodecs.delta"],
+        [{"name": "blosc", "configuration": {"shuffle": "x"}}],
+        "bytes",
+    ):
         with pytest.raises((ValueError, TypeError)):
             codecs_from_v3(bad)
     with pytest.raises(ValueError, match="vlen-utf8"):
         codecs_from_v3(["bytes"], data_type="string")
-    for bad in (["sharding_indexed"], [{"name": "transpose", "configuration": {"order": [1, 0]}},
-                                       "bytes"], ["bytes", "zfp"]):
+    for bad in (
+        ["sharding_indexed"],
+        [{"name": "transpose", "configuration": {"order": [1, 0]}}, "bytes"],
+        ["bytes", "zfp"],
+    ):
         with pytest.raises(NotImplementedError):
             codecs_from_v3(bad)
 
@@ -561,17 +633,29 @@ def _doc(**changes):
         (_doc(zarr_format=4), UnsupportedFeatureError, "zarr_format 4"),
         (_doc(node_type="group"), CorruptFileError, "node_type"),
         (_doc(data_type="int3"), UnsupportedFeatureError, "int3"),
-        (_doc(data_type={"name": "numpy.datetime64", "configuration": {"unit": "x"}}),
-         CorruptFileError, "datetime64"),
+        (
+            _doc(data_type={"name": "numpy.datetime64", "configuration": {"unit": "x"}}),
+            CorruptFileError,
+            "datetime64",
+        ),
         (_doc(chunk_grid={"name": "rectangular"}), UnsupportedFeatureError, "rectangular"),
         (_doc(chunk_grid={"name": "rectilinear"}), CorruptFileError, "chunk_shapes"),
-        (_doc(chunk_grid={"name": "rectilinear", "configuration": {"kind": "file"}}),
-         UnsupportedFeatureError, "kind 'file'"),
-        (_doc(chunk_grid={"name": "regular", "configuration": {"chunk_shape": [0]}}),
-         CorruptFileError, "chunk_shape"),
+        (
+            _doc(chunk_grid={"name": "rectilinear", "configuration": {"kind": "file"}}),
+            UnsupportedFeatureError,
+            "kind 'file'",
+        ),
+        (
+            _doc(chunk_grid={"name": "regular", "configuration": {"chunk_shape": [0]}}),
+            CorruptFileError,
+            "chunk_shape",
+        ),
         (_doc(chunk_key_encoding={"name": "other"}), UnsupportedFeatureError, "other"),
-        (_doc(chunk_key_encoding={"name": "default", "configuration": {"separator": "-"}}),
-         CorruptFileError, "separator"),
+        (
+            _doc(chunk_key_encoding={"name": "default", "configuration": {"separator": "-"}}),
+            CorruptFileError,
+            "separator",
+        ),
         (_doc(codecs=[{"name": "bytes"}]), CorruptFileError, "endian"),
         (_doc(codecs=["bytes", "sharding_indexed"]), UnsupportedFeatureError, "sharding"),
         (_doc(dimension_names=["x", "y"]), CorruptFileError, "dimension_names"),

@@ -42,6 +42,7 @@ from vzcore.manifests.grid import cut_problem
 
 __all__ = ["CF_ENCODING_ATTRS", "combine_virtual", "explain_unvirtualizable"]
 
+
 @dataclass(frozen=True)
 class _File:
     label: str
@@ -100,10 +101,11 @@ def _first_difference(a: np.ndarray, b: np.ndarray) -> str:
     return f"first difference at index {index}: {a[at]!r} vs {b[at]!r}, {len(where)} differ"
 
 
-def _differ(name: Hashable, what: str, f1: _File, v1: str, f2: _File, v2: str, why: str) -> CombineError:
+def _differ(
+    name: Hashable, what: str, f1: _File, v1: str, f2: _File, v2: str, why: str
+) -> CombineError:
     return CombineError(
-        f"{str(name)!r}: {what} between "
-        f"{f1.label!r} ({v1}) and {f2.label!r} ({v2}). {why}"
+        f"{str(name)!r}: {what} between {f1.label!r} ({v1}) and {f2.label!r} ({v2}). {why}"
     )
 
 
@@ -130,18 +132,37 @@ def _check_joined_pair(
     va, vb = _virtual(a) is not None, _virtual(b) is not None
     if va != vb:
         raise _differ(
-            name, "storage differs", ref, "virtual" if va else "loaded", other, "virtual" if vb else "loaded",
+            name,
+            "storage differs",
+            ref,
+            "virtual" if va else "loaded",
+            other,
+            "virtual" if vb else "loaded",
             "A variable must be virtual in every file or loaded in every file; pass the same "
             "loadable_variables for all of them.",
         )
     if a.dims != b.dims:
-        raise _differ(name, "dimensions differ", ref, str(a.dims), other, str(b.dims),
-                      "Files concatenated together need the same dimension order.")
+        raise _differ(
+            name,
+            "dimensions differ",
+            ref,
+            str(a.dims),
+            other,
+            str(b.dims),
+            "Files concatenated together need the same dimension order.",
+        )
     for dim, sa, sb in zip(a.dims, a.shape, b.shape, strict=True):
         if dim not in concat_dims and sa != sb:
-            raise _differ(name, f"lengths along {str(dim)!r} differ", ref, str(sa), other, str(sb),
-                          f"Only the concatenation dimension(s) {sorted(map(str, concat_dims))} "
-                          "may differ in length.")
+            raise _differ(
+                name,
+                f"lengths along {str(dim)!r} differ",
+                ref,
+                str(sa),
+                other,
+                str(sb),
+                f"Only the concatenation dimension(s) {sorted(map(str, concat_dims))} "
+                "may differ in length.",
+            )
     if not va:
         return
     ma, mb = _virtual(a).metadata, _virtual(b).metadata  # type: ignore[union-attr]  # both virtual
@@ -150,11 +171,25 @@ def _check_joined_pair(
     if [c for d, c in zip(a.dims, ma.chunk_shape, strict=True) if d not in concat_dims] != [
         c for d, c in zip(b.dims, mb.chunk_shape, strict=True) if d not in concat_dims
     ]:  # along a concatenation dimension they may differ: a rectilinear grid (manifests.grid)
-        raise _differ(name, "chunk shapes differ", ref, str(ma.chunk_shape), other, str(mb.chunk_shape),
-                      "A zarr array has one chunk shape. " + _JOIN_WHY)
+        raise _differ(
+            name,
+            "chunk shapes differ",
+            ref,
+            str(ma.chunk_shape),
+            other,
+            str(mb.chunk_shape),
+            "A zarr array has one chunk shape. " + _JOIN_WHY,
+        )
     if ma.codecs != mb.codecs:
-        raise _differ(name, "codecs differ", ref, _show_codecs(ma.codecs), other,
-                      _show_codecs(mb.codecs), _JOIN_WHY)
+        raise _differ(
+            name,
+            "codecs differ",
+            ref,
+            _show_codecs(ma.codecs),
+            other,
+            _show_codecs(mb.codecs),
+            _JOIN_WHY,
+        )
     # The fill value (the only field left that differences() compares) only says what
     # *missing* chunks read as: it matters when both have some, as in np.concatenate.
     if (
@@ -162,15 +197,27 @@ def _check_joined_pair(
         and _has_missing(a)
         and _has_missing(b)
     ):
-        raise _differ(name, "fill values differ", ref, repr(ma.fill_value), other, repr(mb.fill_value),
-                      _JOIN_WHY)
+        raise _differ(
+            name,
+            "fill values differ",
+            ref,
+            repr(ma.fill_value),
+            other,
+            repr(mb.fill_value),
+            _JOIN_WHY,
+        )
     # The comparison every concatenation of ManifestArrays makes, on the attributes as they
     # are now (after preprocess), so the message names the files as the user gave them.
     for key, xa, xb in SourceEncoding.from_attrs(a.attrs).differences(
         SourceEncoding.from_attrs(b.attrs)
     )[:1]:
         raise _differ(
-            name, f"attribute {key!r} differs", ref, xa, other, xb,
+            name,
+            f"attribute {key!r} differs",
+            ref,
+            xa,
+            other,
+            xb,
             "The stored values of these files decode differently, and a virtual array "
             "carries one set of attributes. " + _JOIN_WHY,
         )
@@ -181,14 +228,25 @@ def _check_static_pair(name: Hashable, ref: _File, other: _File, by_value: bool)
     a, b = ref.ds.variables[name], other.ds.variables[name]
     if a.dims != b.dims or a.shape != b.shape:
         raise _differ(
-            name, "shapes differ", ref, f"{dict(zip(map(str, a.dims), a.shape, strict=True))}", other,
+            name,
+            "shapes differ",
+            ref,
+            f"{dict(zip(map(str, a.dims), a.shape, strict=True))}",
+            other,
             f"{dict(zip(map(str, b.dims), b.shape, strict=True))}",
             "It is not concatenated, so every file must hold the same one.",
         )
     if _virtual(a) is not None or _virtual(b) is not None:
         if a.dtype != b.dtype:
-            raise _differ(name, "dtypes differ", ref, a.dtype.str, other, b.dtype.str,
-                          "It is not concatenated, so every file must hold the same one.")
+            raise _differ(
+                name,
+                "dtypes differ",
+                ref,
+                a.dtype.str,
+                other,
+                b.dtype.str,
+                "It is not concatenated, so every file must hold the same one.",
+            )
         return  # virtual: cannot compare values; the first file's references are kept
     if not by_value or is_dask_array(a._data) or is_dask_array(b._data):
         return  # never compute a user's dask graph just to compare
@@ -200,7 +258,12 @@ def _check_static_pair(name: Hashable, ref: _File, other: _File, by_value: bool)
         return  # the common case (lat, lon), without building numpy arrays
     if not _same(a.values, b.values):
         raise _differ(
-            name, "values differ", ref, "first file", other, _first_difference(a.values, b.values),
+            name,
+            "values differ",
+            ref,
+            "first file",
+            other,
+            _first_difference(a.values, b.values),
             "It is not concatenated (no concatenation dimension), so it must be equal in "
             "every file; pass compat='override' to keep the first file's values anyway.",
         )
@@ -259,9 +322,7 @@ def _overlap(dim: Hashable, f1: _File, f2: _File, i1: Any, i2: Any) -> CombineEr
     )
 
 
-def _check_tiling(
-    name: Hashable, dim: Hashable, holders: list[tuple[int, _File]]
-) -> None:
+def _check_tiling(name: Hashable, dim: Hashable, holders: list[tuple[int, _File]]) -> None:
     """Along ``dim``, every file but those at the last position must hold whole chunks."""
     last = max(p for p, _ in holders)
     for p, f in holders:
@@ -273,7 +334,9 @@ def _check_tiling(
         axis = f.ds.variables[name].dims.index(dim)
         length, chunk = arr.shape[axis], arr.chunk_shape[axis]
         if length % chunk and (why := cut_problem(arr.metadata, axis)) is not None:
-            nxt = min((q, g) for q, g in holders if q > p)[1] if any(q > p for q, _ in holders) else f
+            nxt = (
+                min((q, g) for q, g in holders if q > p)[1] if any(q > p for q, _ in holders) else f
+            )
             raise CombineError(
                 f"{str(name)!r}: {f.label!r} has {length} elements along {str(dim)!r}, not a "
                 f"whole number of chunks of {chunk}, and {nxt.label!r} follows it; {why}. "
@@ -449,13 +512,14 @@ def combine_virtual(
     elif combine == "nested":
         if concat_dim is None:
             raise VZError("combine='nested' needs concat_dim (a dimension name or a list)")
-        dims_given = [concat_dim] if isinstance(concat_dim, str) or concat_dim is None else list(
-            concat_dim
+        dims_given = (
+            [concat_dim] if isinstance(concat_dim, str) or concat_dim is None else list(concat_dim)
         )
         dims = [d for d in dims_given if d is not None]
         if len(dims_given) == 1 and _is_flat(nested) and dims:
-            check_files(files, dims, {dims[0]: list(range(len(files)))}, by_value=by_value,
-                        **options)
+            check_files(
+                files, dims, {dims[0]: list(range(len(files)))}, by_value=by_value, **options
+            )
         elif dims:  # N-D nesting: layout checks only; xarray checks the structure
             check_files(files, dims, {}, by_value=by_value, complete=False, **options)
     else:
@@ -495,8 +559,11 @@ def combine_virtual(
 
 
 def _sources(leaves: list[ManifestArray]) -> list[str]:
-    return list(dict.fromkeys(a.encoding.source for a in leaves if a.encoding is not None
-                              and a.encoding.source))
+    return list(
+        dict.fromkeys(
+            a.encoding.source for a in leaves if a.encoding is not None and a.encoding.source
+        )
+    )
 
 
 def _explain_variable(ds: xr.Dataset, name: Hashable) -> CombineError | None:
@@ -514,13 +581,20 @@ def _explain_variable(ds: xr.Dataset, name: Hashable) -> CombineError | None:
                 together.update(dict.fromkeys(_sources(manifest_leaves(peer._data))))
         lacking = [f for f in together if f not in mine]
         if lacking:
-            return _missing(name, mine[0], lacking[0],
-                            " (xarray filled it with NaN, which needs the values)")
+            return _missing(
+                name, mine[0], lacking[0], " (xarray filled it with NaN, which needs the values)"
+            )
     covered = {d: sum(a.shape[i] for a in pieces) for i, d in enumerate(var.dims) if d in concat}
     short = [d for d, n in covered.items() if n < var.sizes[d]]
     files = [
-        _File(a.encoding.source, xr.Dataset(coords=xr.Coordinates(
-            {name: xr.Variable(var.dims, a, dict(a.encoding.raw))}, indexes={})))
+        _File(
+            a.encoding.source,
+            xr.Dataset(
+                coords=xr.Coordinates(
+                    {name: xr.Variable(var.dims, a, dict(a.encoding.raw))}, indexes={}
+                )
+            ),
+        )
         for a in pieces
         if a.encoding is not None
     ]

@@ -62,8 +62,13 @@ def expand(compact: CompactDataset) -> xr.Dataset:
     # fastpath for data xarray stores unchanged: skips its duck-array probe, which imports
     # dask.array (0.1-2 s) in a process that has not imported it yet.
     made = {
-        name: xr.Variable(dims, data, attrs, encoding,
-                          fastpath=isinstance(data, ManifestArray) or _plain_numpy(data))
+        name: xr.Variable(
+            dims,
+            data,
+            attrs,
+            encoding,
+            fastpath=isinstance(data, ManifestArray) or _plain_numpy(data),
+        )
         for name, (dims, data, attrs, encoding) in compact.variables.items()
     }
     coords = {n: made[n] for n in compact.coord_names}

@@ -125,9 +125,15 @@ def _decodes_back(name: str, encoded: xr.Variable, var: xr.Variable) -> bool:
     return bool((nat_got == nat_want).all() and (got[~nat_got] == want[~nat_want]).all())
 
 
-_TIME_UNITS = (("days", 86400 * 10**9), ("hours", 3600 * 10**9), ("minutes", 60 * 10**9),
-               ("seconds", 10**9), ("milliseconds", 10**6), ("microseconds", 10**3),
-               ("nanoseconds", 1))
+_TIME_UNITS = (
+    ("days", 86400 * 10**9),
+    ("hours", 3600 * 10**9),
+    ("minutes", 60 * 10**9),
+    ("seconds", 10**9),
+    ("milliseconds", 10**6),
+    ("microseconds", 10**3),
+    ("nanoseconds", 1),
+)
 
 
 def _exact_time_units(var: xr.Variable) -> str:

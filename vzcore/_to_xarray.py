@@ -97,9 +97,7 @@ def _coordinates(
     ``combine_by_coords`` can name the files it cannot order (:mod:`vzcore._source_index`).
     """
     indexes = {
-        n: source_index(v, n, source)
-        for n, v in coords.items()
-        if n in loaded and v.dims == (n,)
+        n: source_index(v, n, source) for n, v in coords.items() if n in loaded and v.dims == (n,)
     }
     return xr.Coordinates(coords, indexes=indexes)
 
@@ -230,8 +228,9 @@ def _to_variable(
     data = v.data
     if not load:
         if isinstance(data, ManifestArray):  # its CF encoding travels with it: concat checks it
-            data = data.with_encoding(SourceEncoding.from_attrs(v.attrs, source=source,
-                                                                variable=name))
+            data = data.with_encoding(
+                SourceEncoding.from_attrs(v.attrs, source=source, variable=name)
+            )
         # A ManifestArray (a duck array) is stored unchanged either way (see _plain_numpy).
         fast = isinstance(data, ManifestArray) or _plain_numpy(data)
         return xr.Variable(v.dims, data, dict(v.attrs), fastpath=fast)
@@ -245,8 +244,10 @@ def _to_variable(
     # xarray's NumpyIndexingAdapter.__init__ is unannotated
     adapter = NumpyIndexingAdapter(np.asarray(values))  # type: ignore[no-untyped-call]
     raw = xr.Variable(v.dims, LazilyIndexedArray(adapter), dict(v.attrs))
-    if string_dims is not None and opts.concat_characters and not (
-        v.dims and v.dims[-1] in string_dims
+    if (
+        string_dims is not None
+        and opts.concat_characters
+        and not (v.dims and v.dims[-1] in string_dims)
     ):
         # xarray joins characters only along "stackable" dimensions (see _stackable_dims)
         opts = replace(opts, concat_characters=False)
@@ -259,7 +260,10 @@ def _to_variable(
         if decoded.dims == (name,):
             index_values = decoded.values
             return xr.IndexVariable(  # type: ignore[no-untyped-call]  # xarray's is unannotated
-                decoded.dims, index_values, decoded.attrs, decoded.encoding,
+                decoded.dims,
+                index_values,
+                decoded.attrs,
+                decoded.encoding,
                 fastpath=_plain_numpy(index_values),
             )
         decoded.load()  # xarray decodes lazily: surface decoding errors here
@@ -326,6 +330,8 @@ def _unaligned_error(
                         f"open that group alone with open_virtual_dataset(..., group={path!r})",
                     )
     return UnsupportedFeatureError(
-        source, None, f"group tree that xarray's DataTree cannot build ({exc})",
+        source,
+        None,
+        f"group tree that xarray's DataTree cannot build ({exc})",
         "open each group alone with open_virtual_dataset(..., group=PATH)",
     )

@@ -184,8 +184,9 @@ def _scan_batch(items: list[tuple[Any, dict[str, Any]]], retries: int) -> list[P
 
 
 def _summarize_batch(start: int, paths: list[str], parts: list[Part | Failed]) -> list[Summary]:
-    return [_summary(start + k, p, part) for k, (p, part) in enumerate(zip(paths, parts,
-                                                                              strict=True))]
+    return [
+        _summary(start + k, p, part) for k, (p, part) in enumerate(zip(paths, parts, strict=True))
+    ]
 
 
 def _combine_picks(
@@ -246,8 +247,11 @@ def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
     combine = options["combine"]
     kwargs = {k: v for k, v in options.items() if k != "combine"}
     result = combine_virtual(
-        datasets, [p.label for p in parts], combine=combine,
-        nested=datasets if combine == "nested" else None, **kwargs,
+        datasets,
+        [p.label for p in parts],
+        combine=combine,
+        nested=datasets if combine == "nested" else None,
+        **kwargs,
     )
     dropped: dict[Hashable | None, frozenset[str]] = {}
     if options.get("combine_attrs", "drop_conflicts") == "drop_conflicts":
@@ -257,14 +261,18 @@ def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
                 below.setdefault(key, set()).update(gone)
         for ds in datasets:  # names some part had that the combine dropped now
             for key, present in _attr_sets(ds).items():
-                have = result.attrs if key is None else (
-                    result.variables[key].attrs if key in result.variables else None
+                have = (
+                    result.attrs
+                    if key is None
+                    else (result.variables[key].attrs if key in result.variables else None)
                 )
                 if have is not None:
                     below.setdefault(key, set()).update(n for n in present if n not in have)
         for key, names in below.items():
-            target = result.attrs if key is None else (
-                result.variables[key].attrs if key in result.variables else None
+            target = (
+                result.attrs
+                if key is None
+                else (result.variables[key].attrs if key in result.variables else None)
             )
             if target is None:
                 continue
@@ -351,14 +359,22 @@ def open_on_cluster(
     summaries: list[Summary | None] = [None] * n
     try:
         batches = [
-            client.submit(_scan_batch, [(p, open_kwargs) for p in flat_paths[i : i + size]],
-                          retries, pure=False)
+            client.submit(
+                _scan_batch,
+                [(p, open_kwargs) for p in flat_paths[i : i + size]],
+                retries,
+                pure=False,
+            )
             for i in range(0, n, size)
         ]
         futures = [
-            client.submit(_summarize_batch, b * size,
-                          [os.fspath(p) for p in flat_paths[b * size : (b + 1) * size]], batch,
-                          pure=False)
+            client.submit(
+                _summarize_batch,
+                b * size,
+                [os.fspath(p) for p in flat_paths[b * size : (b + 1) * size]],
+                batch,
+                pure=False,
+            )
             for b, batch in enumerate(batches)
         ]
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # distributed is untyped
@@ -375,17 +391,19 @@ def open_on_cluster(
         raise failed[0].failed
     if failed and errors == "warn":
         listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
-        warnings.warn(f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
-                      VZSkippedFilesWarning, stacklevel=3)
+        warnings.warn(
+            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+            VZSkippedFilesWarning,
+            stacklevel=3,
+        )
     kept = [s for s in done if s.failed is None]
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].failed
     if combine == "by_coords":
         check_virtual(kept)
     options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
-    staged = (
-        not callable(combine_options.get("combine_attrs"))
-        and not (combine == "nested" and _new_dim(concat_dim, kept))
+    staged = not callable(combine_options.get("combine_attrs")) and not (
+        combine == "nested" and _new_dim(concat_dim, kept)
     )
     order = _order(kept, combine, options) if staged else None
     indexes = [s.index for s in kept] if order is None else [kept[k].index for k in order]
@@ -393,10 +411,10 @@ def open_on_cluster(
     level = []
     for g in range(0, len(indexes), group):
         used: dict[int, int] = {}  # batch number -> its position among this task's inputs
-        picks = [(used.setdefault(i // size, len(used)), i % size)
-                 for i in indexes[g : g + group]]
-        level.append(client.submit(_combine_picks, [batches[b] for b in used], picks, options,
-                                   pure=False))
+        picks = [(used.setdefault(i // size, len(used)), i % size) for i in indexes[g : g + group]]
+        level.append(
+            client.submit(_combine_picks, [batches[b] for b in used], picks, options, pure=False)
+        )
     while len(level) > 1:
         level = [
             client.submit(_combine_parts, level[i : i + fan_in], options, pure=False)

@@ -156,8 +156,11 @@ class CountingFile(_ReadOnlyFile):
                     raise
                 self.requests += 1
                 self.bytes_fetched += len(data)
-                if self._check_ranges and start == 0 and self.size is not None and (
-                    end >= self.size
+                if (
+                    self._check_ranges
+                    and start == 0
+                    and self.size is not None
+                    and (end >= self.size)
                 ):
                     # The whole file in one answer: fsspec cannot tell 200 from 206 here.
                     self._check_ranges = False
@@ -188,7 +191,10 @@ class CountingFile(_ReadOnlyFile):
             super().close()
             logger.debug(
                 "%s: %d request(s), %d bytes fetched (file size %s)",
-                self.url, self.requests, self.bytes_fetched, self.size,
+                self.url,
+                self.requests,
+                self.bytes_fetched,
+                self.size,
             )
 
 

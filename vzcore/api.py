@@ -83,8 +83,11 @@ def read_group(
         The file's tree of virtual arrays, attributes and dimensions.
     """
     opts = OpenOptions(
-        reader=reader, group=group, storage_options=storage_options,
-        reader_options=reader_options, drop_variables=drop_variables,
+        reader=reader,
+        group=group,
+        storage_options=storage_options,
+        reader_options=reader_options,
+        drop_variables=drop_variables,
     )
     return _read(to_url(url), opts)
 
@@ -309,11 +312,18 @@ def open_virtual_dataset(
     >>> vds = vzcore.open_virtual_dataset("air.nc", loadable_variables=[])  # doctest: +SKIP
     """
     opts = OpenOptions(
-        reader=reader, group=group, loadable_variables=loadable_variables,
-        drop_variables=drop_variables, storage_options=storage_options,
-        reader_options=reader_options, mask_and_scale=mask_and_scale,
-        decode_times=decode_times, concat_characters=concat_characters,
-        decode_coords=decode_coords, use_cftime=use_cftime, decode_timedelta=decode_timedelta,
+        reader=reader,
+        group=group,
+        loadable_variables=loadable_variables,
+        drop_variables=drop_variables,
+        storage_options=storage_options,
+        reader_options=reader_options,
+        mask_and_scale=mask_and_scale,
+        decode_times=decode_times,
+        concat_characters=concat_characters,
+        decode_coords=decode_coords,
+        use_cftime=use_cftime,
+        decode_timedelta=decode_timedelta,
     )
     return open_dataset_with(url, opts)
 
@@ -405,11 +415,18 @@ def open_virtual_datatree(
     >>> vdt.virtualize.to_kerchunk("refs.json")  # doctest: +SKIP
     """
     opts = OpenOptions(
-        reader=reader, group=group, loadable_variables=loadable_variables,
-        drop_variables=drop_variables, storage_options=storage_options,
-        reader_options=reader_options, mask_and_scale=mask_and_scale,
-        decode_times=decode_times, concat_characters=concat_characters,
-        decode_coords=decode_coords, use_cftime=use_cftime, decode_timedelta=decode_timedelta,
+        reader=reader,
+        group=group,
+        loadable_variables=loadable_variables,
+        drop_variables=drop_variables,
+        storage_options=storage_options,
+        reader_options=reader_options,
+        mask_and_scale=mask_and_scale,
+        decode_times=decode_times,
+        concat_characters=concat_characters,
+        decode_coords=decode_coords,
+        use_cftime=use_cftime,
+        decode_timedelta=decode_timedelta,
     )
     return open_datatree_with(url, opts)
 
@@ -448,8 +465,15 @@ def _open_on_pool(
     executor, own, workers = pool
     bar = _progress(len(flat_paths), progress)
     try:
-        return open_on_pool(executor, flat_paths, open_dataset_with, {"opts": opts}, bar=bar,
-                            workers=workers, **kwargs)
+        return open_on_pool(
+            executor,
+            flat_paths,
+            open_dataset_with,
+            {"opts": opts},
+            bar=bar,
+            workers=workers,
+            **kwargs,
+        )
     finally:
         bar.close()
         if own:
@@ -663,20 +687,43 @@ def open_virtual_mfdataset(
     client = resolve_client(parallel)
     if client is not None and preprocess is None and not nested_nd:
         return open_on_cluster(
-            client, flat_paths, open_kwargs, combine=combine, concat_dim=concat_dim,
-            errors=errors, retries=retries, progress=progress,
-            combine_options={"data_vars": data_vars, "coords": coords, "compat": compat,
-                             "join": join, "combine_attrs": combine_attrs},
+            client,
+            flat_paths,
+            open_kwargs,
+            combine=combine,
+            concat_dim=concat_dim,
+            errors=errors,
+            retries=retries,
+            progress=progress,
+            combine_options={
+                "data_vars": data_vars,
+                "coords": coords,
+                "compat": compat,
+                "join": join,
+                "combine_attrs": combine_attrs,
+            },
         )
     preload = _worker_modules(flat_paths[0], opts) if parallel == "processes" else ()
     if preprocess is None and not nested_nd and len(flat_paths) > 1:
         pool = own_process_pool(parallel, preload)
         if pool is not None:  # batches scanned and combined in the workers
-            return _open_on_pool(pool, flat_paths, opts, combine=combine, concat_dim=concat_dim,
-                                 errors=errors, retries=retries, progress=progress,
-                                 combine_options={"data_vars": data_vars, "coords": coords,
-                                                  "compat": compat, "join": join,
-                                                  "combine_attrs": combine_attrs})
+            return _open_on_pool(
+                pool,
+                flat_paths,
+                opts,
+                combine=combine,
+                concat_dim=concat_dim,
+                errors=errors,
+                retries=retries,
+                progress=progress,
+                combine_options={
+                    "data_vars": data_vars,
+                    "coords": coords,
+                    "compat": compat,
+                    "join": join,
+                    "combine_attrs": combine_attrs,
+                },
+            )
     scanned = map_files(
         _scan_one, [(p, opts, retries) for p in flat_paths], parallel, progress, preload
     )
@@ -693,8 +740,11 @@ def open_virtual_mfdataset(
         raise first.error
     if failed and errors == "warn":
         listing = "; ".join(f"{f.path!r}: {f.error}" for f in failed)
-        warnings.warn(f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
-                      VZSkippedFilesWarning, stacklevel=2)
+        warnings.warn(
+            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+            VZSkippedFilesWarning,
+            stacklevel=2,
+        )
     kept = [(p, r) for p, r in zip(flat_paths, scanned, strict=True) if not isinstance(r, _Failed)]
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].error

@@ -161,8 +161,7 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when no file is stale or missing and every reference is good."""
         return not (
-            self.stale or self.missing or self.out_of_range or self.bad_chunks
-            or self.range_ignored
+            self.stale or self.missing or self.out_of_range or self.bad_chunks or self.range_ignored
         )
 
     def raise_if_failed(self) -> None:
@@ -171,9 +170,8 @@ class VerifyReport:
             raise IntegrityError(self)
 
     def __str__(self) -> str:
-        head = (
-            f"{self.files_checked} file(s), {self.refs_checked} reference(s) checked"
-            + (f", {self.chunks_decoded} chunk(s) decoded" if self.deep else "")
+        head = f"{self.files_checked} file(s), {self.refs_checked} reference(s) checked" + (
+            f", {self.chunks_decoded} chunk(s) decoded" if self.deep else ""
         )
         if self.ok:
             lines = [f"verify: OK: {head}"]
@@ -184,8 +182,11 @@ class VerifyReport:
                 ("missing file(s)", self.missing, "restore them or re-point the references"),
                 ("reference(s) past the end of their file", self.out_of_range, "re-scan"),
                 ("chunk(s) that fail to fetch or decode", self.bad_chunks, "re-scan"),
-                ("file(s) on servers that ignore HTTP Range requests", self.range_ignored,
-                 "serve them from a server that answers byte ranges (206 Partial Content)"),
+                (
+                    "file(s) on servers that ignore HTTP Range requests",
+                    self.range_ignored,
+                    "serve them from a server that answers byte ranges (206 Partial Content)",
+                ),
             ):
                 if items:
                     lines.append(f"{len(items)} {title} ({hint}):")
@@ -258,7 +259,9 @@ def _to_group(
 
         # The reader is found like for any other file (magic bytes, then the name).
         return read_group(
-            target, reader=reader, storage_options=storage_options,
+            target,
+            reader=reader,
+            storage_options=storage_options,
             reader_options=_follow_every_reference(reader_options),
         )
     import xarray as xr
@@ -366,21 +369,29 @@ def verify(
         real = pi < n_paths
         report.refs_checked += int(np.count_nonzero(real))
         # Per path: its size now (-1: missing or unknown, excluded from the range check).
-        lut = np.array([s if (s := sizes.get(p)) is not None else -1 for p in m.paths]
-                       + [-1, -1], dtype=np.int64)
+        lut = np.array(
+            [s if (s := sizes.get(p)) is not None else -1 for p in m.paths] + [-1, -1],
+            dtype=np.int64,
+        )
         codes = np.minimum(pi, n_paths).astype(np.intp)
         file_size = lut[codes]
         ends = m.offsets + m.lengths
         bad = real & (file_size >= 0) & (ends > file_size.astype(np.uint64))
-        unreadable = [i for i, p in enumerate(m.paths) if p not in sizes or p in report.range_ignored]
+        unreadable = [
+            i for i, p in enumerate(m.paths) if p not in sizes or p in report.range_ignored
+        ]
         gone = real & np.isin(codes, unreadable)
         skip[name] = bad | gone
         for flat in np.flatnonzero(bad).tolist():
             idx = tuple(int(i) for i in np.unravel_index(flat, m.grid_shape))
             report.out_of_range.append(
                 OutOfRangeRef(
-                    name, idx, m.paths[int(pi.flat[flat])], int(m.offsets.flat[flat]),
-                    int(m.lengths.flat[flat]), int(file_size.flat[flat]),
+                    name,
+                    idx,
+                    m.paths[int(pi.flat[flat])],
+                    int(m.offsets.flat[flat]),
+                    int(m.lengths.flat[flat]),
+                    int(file_size.flat[flat]),
                 )
             )
     if deep:

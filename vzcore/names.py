@@ -67,5 +67,9 @@ def validate_tree(group: ManifestGroup, url: str) -> None:
                 problem = name_problem(name)
                 if problem is not None:
                     full = f"/{path}/{name}" if path else f"/{name}"
-                    hint = f"leave it out with drop_variables=[{name!r}]" if kind == "variable" else ""
-                    raise UnsupportedFeatureError(url, full, f"{kind} name {name!r}: {problem}", hint)
+                    hint = (
+                        f"leave it out with drop_variables=[{name!r}]" if kind == "variable" else ""
+                    )
+                    raise UnsupportedFeatureError(
+                        url, full, f"{kind} name {name!r}: {problem}", hint
+                    )

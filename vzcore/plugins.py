@@ -347,7 +347,9 @@ def find_reader(url: str, head: bytes, *, directory: bool = False) -> ReaderSpec
                 return spec
     installed = [s.name for s in specs]
     hint = suggest_reader(url, head, installed)
-    raise NoReaderFoundError(url, installed, hint, None if hint else _why_unread(url, head, directory))
+    raise NoReaderFoundError(
+        url, installed, hint, None if hint else _why_unread(url, head, directory)
+    )
 
 
 def _why_unread(url: str, head: bytes, directory: bool) -> str:
@@ -362,10 +364,7 @@ def _why_unread(url: str, head: bytes, directory: bool) -> str:
             "extension, or with reader=<name>)"
         )
     if not head:
-        return (
-            "the file is empty (0 bytes); it was not written completely or its download "
-            "failed"
-        )
+        return "the file is empty (0 bytes); it was not written completely or its download failed"
     names = ", ".join(s.name for s in _manager.readers.values()) or "none"
     return (
         f"not a recognised format (it starts with {head[:16]!r}); no installed reader "

@@ -289,8 +289,13 @@ def _array_plan(path: str, var: Variable, opts: _Options) -> ArrayPlan:
     fill_chunk = None
     if opts.zarr_format == 2:
         zarray, zattrs, fill_chunk = array_documents_v2(
-            path, meta, manifest, var.attrs, var.dims,
-            virtual=array is not None, missing_chunks=opts.missing_chunks,
+            path,
+            meta,
+            manifest,
+            var.attrs,
+            var.dims,
+            virtual=array is not None,
+            missing_chunks=opts.missing_chunks,
         )
         documents = {".zarray": zarray, ".zattrs": zattrs}
     else:
@@ -400,11 +405,11 @@ def plan(
             rel = key[len(base) : -len("/zarr.json")] if key.endswith("/zarr.json") else ""
             if rel and key.startswith(base):
                 below[rel] = (
-                    doc if doc["node_type"] == "array"
+                    doc
+                    if doc["node_type"] == "array"
                     else group_metadata_v3(doc["attributes"], consolidated={})
                 )
         out.metadata[f"{base}zarr.json"] = group_metadata_v3(
             out.groups[0].documents["zarr.json"]["attributes"], consolidated=below
         )
     return out
-

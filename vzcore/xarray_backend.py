@@ -76,11 +76,17 @@ class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
         tries to build one from values it does not have.
         """
         opts = OpenOptions(
-            reader=reader, group=group, loadable_variables=loadable_variables,
-            drop_variables=drop_variables, storage_options=storage_options,
-            reader_options=reader_options, mask_and_scale=mask_and_scale,
-            decode_times=decode_times, concat_characters=concat_characters,
-            decode_coords=decode_coords, use_cftime=use_cftime,
+            reader=reader,
+            group=group,
+            loadable_variables=loadable_variables,
+            drop_variables=drop_variables,
+            storage_options=storage_options,
+            reader_options=reader_options,
+            mask_and_scale=mask_and_scale,
+            decode_times=decode_times,
+            concat_characters=concat_characters,
+            decode_coords=decode_coords,
+            use_cftime=use_cftime,
             decode_timedelta=decode_timedelta,
         )
         return open_dataset_with(_path(filename_or_obj), opts)
@@ -104,11 +110,17 @@ class VirtualiZarrBackendEntrypoint(BackendEntrypoint):
     ) -> xr.DataTree:
         """Open a file's group hierarchy (see :func:`vzcore.open_virtual_datatree`)."""
         opts = OpenOptions(
-            reader=reader, group=group, loadable_variables=loadable_variables,
-            drop_variables=drop_variables, storage_options=storage_options,
-            reader_options=reader_options, mask_and_scale=mask_and_scale,
-            decode_times=decode_times, concat_characters=concat_characters,
-            decode_coords=decode_coords, use_cftime=use_cftime,
+            reader=reader,
+            group=group,
+            loadable_variables=loadable_variables,
+            drop_variables=drop_variables,
+            storage_options=storage_options,
+            reader_options=reader_options,
+            mask_and_scale=mask_and_scale,
+            decode_times=decode_times,
+            concat_characters=concat_characters,
+            decode_coords=decode_coords,
+            use_cftime=use_cftime,
             decode_timedelta=decode_timedelta,
         )
         return open_datatree_with(_path(filename_or_obj), opts)

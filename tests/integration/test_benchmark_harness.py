@@ -32,8 +32,9 @@ def test_vzcore_pipeline_and_readback(tmp_path: Path) -> None:
     ds = inputs.make_small(tmp_path / "in", 3)
     assert ds.chunks == 3 * 8
     out = tmp_path / "vzcore"
-    res = child.task_pipeline({"tool": "vzcore", "files": ds.files, "combine": ds.combine,
-                               "out": str(out), "extra": []})
+    res = child.task_pipeline(
+        {"tool": "vzcore", "files": ds.files, "combine": ds.combine, "out": str(out), "extra": []}
+    )
     assert res["scan"] > 0
     assert res["hwm_kib"] > 0
     assert "json" in res["writers"]
@@ -42,8 +43,12 @@ def test_vzcore_pipeline_and_readback(tmp_path: Path) -> None:
     assert len(chunk_keys) == 3 * 4
     assert 0 < res["manifest_bytes"] / ds.chunks < 200
 
-    spec = {"path": str(tmp_path / "vzcore.json"), "format": "json", "variable": "air",
-            "files": ds.files}
+    spec = {
+        "path": str(tmp_path / "vzcore.json"),
+        "format": "json",
+        "variable": "air",
+        "files": ds.files,
+    }
     got = child.task_readback(spec)
     expected = child.task_readback_source(spec)
     assert got["shape"] == expected["shape"] == [12, 10, 20]

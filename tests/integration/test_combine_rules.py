@@ -27,8 +27,19 @@ from .conftest import write_sample_files
 TIMES = pd.date_range("2000-01-01", periods=100, freq="D")
 
 
-def _nc(path, t0, n, *, var_encoding=None, attrs=None, var_attrs=None, dtype="f4", lat=None,
-        extra=False, static=True):
+def _nc(
+    path,
+    t0,
+    n,
+    *,
+    var_encoding=None,
+    attrs=None,
+    var_attrs=None,
+    dtype="f4",
+    lat=None,
+    extra=False,
+    static=True,
+):
     """One file of ``n`` daily steps from day ``t0``: temp(time, lat) chunked (5, 3), zlib 4."""
     lat = np.array([-10.0, 0.0, 10.0]) if lat is None else np.asarray(lat)
     values = (np.arange(n * lat.size, dtype="f8").reshape(n, lat.size) + 1000 * t0).astype(dtype)
@@ -41,8 +52,13 @@ def _nc(path, t0, n, *, var_encoding=None, attrs=None, var_attrs=None, dtype="f4
         attrs={"title": "rules", "history": f"written as {path.name}", **(attrs or {})},
     )
     encoding = {
-        "temp": {"zlib": True, "complevel": 4, "chunksizes": (5, lat.size), "_FillValue": None,
-                 **(var_encoding or {})},
+        "temp": {
+            "zlib": True,
+            "complevel": 4,
+            "chunksizes": (5, lat.size),
+            "_FillValue": None,
+            **(var_encoding or {}),
+        },
         "elevation": {"_FillValue": None},
         "time": {"units": "days since 2000-01-01", "dtype": "i4"},
     }
@@ -83,8 +99,14 @@ def test_three_files_by_coords_given_out_of_order(tmp_path):
     vds = vzcore.open_virtual_mfdataset([paths[2], paths[0], paths[1]])
     assert _files(vds) == ["f0.nc", "f0.nc", "f1.nc", "f1.nc", "f2.nc", "f2.nc"]
     back = _read_back(vds)
-    expected = xr.concat(_originals(paths), dim="time", data_vars="minimal", coords="minimal",
-                         compat="override", join="exact")
+    expected = xr.concat(
+        _originals(paths),
+        dim="time",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        join="exact",
+    )
     np.testing.assert_array_equal(back["time"].values, TIMES[:30].values)
     np.testing.assert_array_equal(back["temp"].values, expected["temp"].values)
     assert back["temp"].dtype == np.dtype("f4")
@@ -103,8 +125,13 @@ def test_static_variable_is_not_broadcast(tmp_path):
 
 def test_per_file_attributes_do_not_fail_and_conflicts_are_dropped(tmp_path):
     paths = [
-        _nc(tmp_path / f"f{i}.nc", 10 * i, 10, attrs={"source_file": i},
-            var_attrs={"comment": f"file {i}"})
+        _nc(
+            tmp_path / f"f{i}.nc",
+            10 * i,
+            10,
+            attrs={"source_file": i},
+            var_attrs={"comment": f"file {i}"},
+        )
         for i in range(3)
     ]
     vds = vzcore.open_virtual_mfdataset(paths)
@@ -119,8 +146,11 @@ def test_per_file_attributes_do_not_fail_and_conflicts_are_dropped(tmp_path):
 
 def test_partial_chunk_only_in_the_last_file_combines_exactly(tmp_path):
     # 10, 10 and 7 steps in chunks of 5: the last file's partial chunk ends the grid.
-    paths = [_nc(tmp_path / "a.nc", 0, 10), _nc(tmp_path / "b.nc", 10, 10),
-             _nc(tmp_path / "c.nc", 20, 7)]
+    paths = [
+        _nc(tmp_path / "a.nc", 0, 10),
+        _nc(tmp_path / "b.nc", 10, 10),
+        _nc(tmp_path / "c.nc", 20, 7),
+    ]
     for vds in (
         vzcore.open_virtual_mfdataset([paths[2], paths[1], paths[0]]),
         vzcore.open_virtual_mfdataset(paths, combine="nested", concat_dim="time"),
@@ -139,14 +169,18 @@ def test_nested_combine_skips_unreadable_files_and_lists_them(tmp_path):
     bad = tmp_path / "bad.nc"
     bad.write_bytes(paths[0].read_bytes()[:200])
     with pytest.warns(VZSkippedFilesWarning, match=r"skipped 1 file.*bad\.nc"):
-        vds = vzcore.open_virtual_mfdataset([paths[0], bad, paths[1]], combine="nested",
-                                            concat_dim="time", errors="warn")
+        vds = vzcore.open_virtual_mfdataset(
+            [paths[0], bad, paths[1]], combine="nested", concat_dim="time", errors="warn"
+        )
     assert vds.encoding["skipped_files"] == [str(bad)]
     assert vds["temp"].shape == (20, 3)
     with pytest.raises(vzcore.VZError, match="nested list"):
-        vzcore.open_virtual_mfdataset([[paths[0], bad], [paths[1], paths[2]]],
-                                      combine="nested", concat_dim=["time", None],
-                                      errors="skip")
+        vzcore.open_virtual_mfdataset(
+            [[paths[0], bad], [paths[1], paths[2]]],
+            combine="nested",
+            concat_dim=["time", None],
+            errors="skip",
+        )
 
 
 # -- what raises, naming both files ------------------------------------------------------
@@ -203,17 +237,25 @@ def test_scale_factor_differing_per_file_is_refused(tmp_path):
     packed = {"dtype": "i2", "_FillValue": np.int16(-32767)}
     a = _nc(tmp_path / "a.nc", 0, 10, var_encoding={**packed, "scale_factor": 0.5})
     b = _nc(tmp_path / "b.nc", 10, 10, var_encoding={**packed, "scale_factor": 0.25})
-    with pytest.raises(CombineError, match=re.escape(
-        f"'temp': attribute 'scale_factor' differs between '{a}' (0.5) and '{b}' (0.25)"
-    )):
+    with pytest.raises(
+        CombineError,
+        match=re.escape(
+            f"'temp': attribute 'scale_factor' differs between '{a}' (0.5) and '{b}' (0.25)"
+        ),
+    ):
         vzcore.open_virtual_mfdataset([a, b])
 
 
 def test_chunks_that_do_not_tile_raise_naming_the_short_file_and_the_next(tmp_path):
-    a, b, c = (_nc(tmp_path / "a.nc", 0, 10), _nc(tmp_path / "b.nc", 10, 7),
-               _nc(tmp_path / "c.nc", 17, 10))
-    expected = (f"'temp': '{b}' has 7 elements along 'time', not a whole number of chunks of "
-                f"5, and '{c}' follows it")
+    a, b, c = (
+        _nc(tmp_path / "a.nc", 0, 10),
+        _nc(tmp_path / "b.nc", 10, 7),
+        _nc(tmp_path / "c.nc", 17, 10),
+    )
+    expected = (
+        f"'temp': '{b}' has 7 elements along 'time', not a whole number of chunks of "
+        f"5, and '{c}' follows it"
+    )
     with pytest.raises(CombineError, match=re.escape(expected)):
         vzcore.open_virtual_mfdataset([c, a, b])
     with pytest.raises(CombineError, match=re.escape(expected)):
@@ -227,16 +269,23 @@ def test_missing_variable_names_both_files(tmp_path):
     a, b, c = (_nc(tmp_path / f"{n}.nc", 10 * i, 10) for i, n in enumerate("abc"))
     b2 = _nc(tmp_path / "b2.nc", 10, 10, static=False)
     c2 = _nc(tmp_path / "c2.nc", 20, 10, extra=True)
-    with pytest.raises(CombineError, match=re.escape(f"'extra' is in '{c2}' but missing from '{a}'")):
+    with pytest.raises(
+        CombineError, match=re.escape(f"'extra' is in '{c2}' but missing from '{a}'")
+    ):
         vzcore.open_virtual_mfdataset([a, b, c2])
-    with pytest.raises(CombineError, match=re.escape(f"'extra' is in '{c2}' but missing from '{a}'")):
+    with pytest.raises(
+        CombineError, match=re.escape(f"'extra' is in '{c2}' but missing from '{a}'")
+    ):
         vzcore.open_virtual_mfdataset([c2, a, b], combine="nested", concat_dim="time")
     # by_coords groups files by their variables: b2 lacks the static 'elevation', so its
     # 'temp' would be merged with, not concatenated to, the others'.
-    with pytest.raises(CombineError, match=re.escape(
-        f"'elevation' is in '{a}' but missing from '{b2}', whose other variables ('temp') are "
-        "concatenated with it"
-    )):
+    with pytest.raises(
+        CombineError,
+        match=re.escape(
+            f"'elevation' is in '{a}' but missing from '{b2}', whose other variables ('temp') are "
+            "concatenated with it"
+        ),
+    ):
         vzcore.open_virtual_mfdataset([a, b2, c])
     # Nested: a static variable is not concatenated, so one file's copy is enough.
     vds = vzcore.open_virtual_mfdataset([a, b2, c], combine="nested", concat_dim="time")
@@ -247,35 +296,45 @@ def test_missing_variable_names_both_files(tmp_path):
 def test_non_concatenated_coordinates_are_compared_by_value(tmp_path):
     a = _nc(tmp_path / "a.nc", 0, 10)
     b = _nc(tmp_path / "b.nc", 10, 10, lat=[-10.0, 0.5, 10.0])
-    with pytest.raises(CombineError, match=re.escape(
-        f"'lat': values differ between '{a}' (first file) and '{b}' (first difference at "
-        "index 1: np.float64(0.0) vs np.float64(0.5), 1 differ)"
-    )):
+    with pytest.raises(
+        CombineError,
+        match=re.escape(
+            f"'lat': values differ between '{a}' (first file) and '{b}' (first difference at "
+            "index 1: np.float64(0.0) vs np.float64(0.5), 1 differ)"
+        ),
+    ):
         vzcore.open_virtual_mfdataset([a, b], combine="nested", concat_dim="time")
     # by_coords sees lat differ and would concatenate along it: the ranges overlap.
     with pytest.raises(CombineError, match=re.escape(f"'{a}' (lat -10.0 … 10.0) and '{b}'")):
         vzcore.open_virtual_mfdataset([a, b])
     # Explicit compat/join="override" keep the first file's coordinate without checking.
-    vds = vzcore.open_virtual_mfdataset([a, b], combine="nested", concat_dim="time",
-                                        compat="override", join="override")
+    vds = vzcore.open_virtual_mfdataset(
+        [a, b], combine="nested", concat_dim="time", compat="override", join="override"
+    )
     np.testing.assert_array_equal(vds["lat"].values, [-10.0, 0.0, 10.0])
 
 
 def test_lengths_of_other_dimensions_must_match(tmp_path):
     a = _nc(tmp_path / "a.nc", 0, 10)
     b = _nc(tmp_path / "b.nc", 10, 10, lat=[-10.0, 0.0])
-    with pytest.raises(CombineError, match=re.escape(
-        f"'temp': lengths along 'lat' differ between '{a}' (3) and '{b}' (2)"
-    )):
+    with pytest.raises(
+        CombineError,
+        match=re.escape(f"'temp': lengths along 'lat' differ between '{a}' (3) and '{b}' (2)"),
+    ):
         vzcore.open_virtual_mfdataset([a, b], combine="nested", concat_dim="time")
 
 
 def test_overlapping_files_are_refused(tmp_path):
     # xarray's own combine_by_coords keeps one of two files that start on the same day.
-    a, b, c = (_nc(tmp_path / "a.nc", 0, 10), _nc(tmp_path / "b.nc", 10, 10),
-               _nc(tmp_path / "c.nc", 10, 5))
-    with pytest.raises(CombineError, match=re.escape(f"'{b}' (time 2000-01-11 00:00:00 … "
-                                                     f"2000-01-20 00:00:00) and '{c}'")):
+    a, b, c = (
+        _nc(tmp_path / "a.nc", 0, 10),
+        _nc(tmp_path / "b.nc", 10, 10),
+        _nc(tmp_path / "c.nc", 10, 5),
+    )
+    with pytest.raises(
+        CombineError,
+        match=re.escape(f"'{b}' (time 2000-01-11 00:00:00 … 2000-01-20 00:00:00) and '{c}'"),
+    ):
         vzcore.open_virtual_mfdataset([a, b, c])
     d = _nc(tmp_path / "d.nc", 5, 10)
     with pytest.raises(CombineError, match="overlap along 'time'"):
@@ -289,12 +348,27 @@ def test_overlapping_files_are_refused(tmp_path):
 @pytest.mark.parametrize(
     ("second", "message"),
     [
-        ({"var_encoding": {"complevel": 5}}, (r"variable 'temp': cannot concatenate .*a\.nc' "
-         r"with .*b\.nc': their encodings differ \(codecs")),
-        ({"var_encoding": {"chunksizes": (5, 1)}}, (r"variable 'temp': cannot concatenate "
-         r".*a\.nc' with .*b\.nc': their encodings differ \(chunk shape \(5, 3\) vs \(5, 1\)")),
-        ({"dtype": "f8"}, (r"variable 'temp': its files do not share one dtype, and xarray "
-         r"casts .*a\.nc' from <f4 to <f8")),
+        (
+            {"var_encoding": {"complevel": 5}},
+            (
+                r"variable 'temp': cannot concatenate .*a\.nc' "
+                r"with .*b\.nc': their encodings differ \(codecs"
+            ),
+        ),
+        (
+            {"var_encoding": {"chunksizes": (5, 1)}},
+            (
+                r"variable 'temp': cannot concatenate "
+                r".*a\.nc' with .*b\.nc': their encodings differ \(chunk shape \(5, 3\) vs \(5, 1\)"
+            ),
+        ),
+        (
+            {"dtype": "f8"},
+            (
+                r"variable 'temp': its files do not share one dtype, and xarray "
+                r"casts .*a\.nc' from <f4 to <f8"
+            ),
+        ),
     ],
     ids=["codecs", "chunk-shape", "dtype"],
 )
@@ -307,16 +381,28 @@ def test_xarray_open_mfdataset_surfaces_the_same_errors(tmp_path, second, messag
 
 @pytest.mark.filterwarnings("ignore:In a future version of xarray:FutureWarning")
 def test_xarray_open_mfdataset_tiling(tmp_path):
-    a, b, c = (_nc(tmp_path / "a.nc", 0, 10), _nc(tmp_path / "b.nc", 10, 7),
-               _nc(tmp_path / "c.nc", 17, 10))
+    a, b, c = (
+        _nc(tmp_path / "a.nc", 0, 10),
+        _nc(tmp_path / "b.nc", 10, 7),
+        _nc(tmp_path / "c.nc", 17, 10),
+    )
     ds = xr.open_mfdataset([a, b, c], engine="virtualizarr", combine="by_coords")
-    with pytest.raises(CombineError, match=r"variable 'temp': cannot concatenate .*b\.nc' "
-                       r"along axis 0: its length 7 is not a multiple of the chunk size 5"):
+    with pytest.raises(
+        CombineError,
+        match=r"variable 'temp': cannot concatenate .*b\.nc' "
+        r"along axis 0: its length 7 is not a multiple of the chunk size 5",
+    ):
         ds.virtualize.to_kerchunk(format="dict")
     c2 = _nc(tmp_path / "c2.nc", 10, 10)
     b2 = _nc(tmp_path / "b2.nc", 20, 7)
-    ds = xr.open_mfdataset([b2, a, c2], engine="virtualizarr", combine="by_coords",
-                           data_vars="minimal", coords="minimal", compat="override")
+    ds = xr.open_mfdataset(
+        [b2, a, c2],
+        engine="virtualizarr",
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    )
     back = _read_back(ds)
     expected = np.concatenate([o["temp"].values for o in _originals([a, c2, b2])])
     np.testing.assert_array_equal(back["temp"].values, expected)
@@ -359,9 +445,16 @@ def test_sample_archive_with_default_arguments(tmp_path):
     paths = write_sample_files(tmp_path, n_files=3)
     vds = vzcore.open_virtual_mfdataset(paths[::-1])
     back = _read_back(vds)
-    expected = xr.open_mfdataset(paths, engine="netcdf4", combine="by_coords",
-                                 data_vars="minimal", coords="minimal", compat="override",
-                                 join="exact", combine_attrs="drop_conflicts")
+    expected = xr.open_mfdataset(
+        paths,
+        engine="netcdf4",
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        join="exact",
+        combine_attrs="drop_conflicts",
+    )
     xr.testing.assert_identical(back.load(), expected.load())
 
 
@@ -371,8 +464,10 @@ def test_files_of_different_variables_are_merged(tmp_path):
     for i in range(2):
         for name in ("temp", "salt"):
             values = np.arange(30.0).reshape(10, 3) + 100 * i + (name == "salt")
-            ds = xr.Dataset({name: (("time", "x"), values)},
-                            coords={"time": TIMES[10 * i : 10 * i + 10], "x": [1, 2, 3]})
+            ds = xr.Dataset(
+                {name: (("time", "x"), values)},
+                coords={"time": TIMES[10 * i : 10 * i + 10], "x": [1, 2, 3]},
+            )
             paths[name, i] = tmp_path / f"{name}_{i}.nc"
             ds.to_netcdf(paths[name, i], encoding={name: {"chunksizes": (5, 3), "zlib": True}})
     nested = [[paths["temp", 0], paths["salt", 0]], [paths["temp", 1], paths["salt", 1]]]
@@ -383,6 +478,7 @@ def test_files_of_different_variables_are_merged(tmp_path):
     ):
         back = _read_back(vds)
         for name in ("temp", "salt"):
-            expected = np.concatenate([o[name].values for o in
-                                       _originals([paths[name, 0], paths[name, 1]])])
+            expected = np.concatenate(
+                [o[name].values for o in _originals([paths[name, 0], paths[name, 1]])]
+            )
             np.testing.assert_array_equal(back[name].values, expected)

@@ -100,7 +100,9 @@ def test_parquet_datatree_reopens_in_every_process(tmp_path, zarr_format, remote
     for seed in ("0", "1", "2"):
         done = subprocess.run(
             [sys.executable, "-c", _REOPEN, str(out), str(zarr_format), str(int(remote_protocol))],
-            check=False, capture_output=True, text=True,
+            check=False,
+            capture_output=True,
+            text=True,
             env={**os.environ, "PYTHONHASHSEED": seed},
             timeout=120,
         )
@@ -139,7 +141,9 @@ def test_parquet_zarr2_datatree_reopens_through_vzcore_in_every_process(tmp_path
         back = tmp_path / f"back{seed}.json"
         done = subprocess.run(
             [sys.executable, "-c", _REOPEN_VZCORE, str(out), str(back)],
-            check=False, capture_output=True, text=True,
+            check=False,
+            capture_output=True,
+            text=True,
             env={**os.environ, "PYTHONHASHSEED": seed},
             timeout=120,
         )

@@ -133,8 +133,12 @@ def test_readers_without_the_keyword_are_filtered_by_the_core(toy_installed, tmp
 
     assert "drop_variables" not in reader_keywords(get_reader("toy").load_class()().read)
     path = tmp_path / "f.toy"
-    write_toy(str(path), {"a": (("x",), np.arange(3.0), {}), "b": (("x",), np.arange(3.0), {})},
-              attrs={}, chunks={})
+    write_toy(
+        str(path),
+        {"a": (("x",), np.arange(3.0), {}), "b": (("x",), np.arange(3.0), {})},
+        attrs={},
+        chunks={},
+    )
     vds = vzcore.open_virtual_dataset(path, drop_variables=["b"])
     assert set(vds.variables) == {"a"}
 

@@ -49,8 +49,14 @@ def expected_one(files):
 @pytest.fixture(scope="module")
 def expected_all(files):
     with xr.open_mfdataset(
-        files, engine="netcdf4", combine="nested", concat_dim="time", data_vars="minimal",
-        coords="minimal", compat="override", combine_attrs="drop_conflicts",
+        files,
+        engine="netcdf4",
+        combine="nested",
+        concat_dim="time",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        combine_attrs="drop_conflicts",
     ) as ds:
         return ds.load()
 
@@ -111,7 +117,9 @@ def test_engine(files, expected_one, loadable) -> None:
     # without one; a virtual one has no values to build it from, so the engine needs
     # create_default_indexes=False when a dimension coordinate is left virtual.
     vds = xr.open_dataset(
-        files[0], engine="virtualizarr", loadable_variables=loadable,
+        files[0],
+        engine="virtualizarr",
+        loadable_variables=loadable,
         create_default_indexes=False,
     )
     _check_storage(vds, loadable)
@@ -119,15 +127,24 @@ def test_engine(files, expected_one, loadable) -> None:
 
 
 def test_engine_with_default_indexes_keeps_loaded_coordinates_indexed(files) -> None:
-    vds = xr.open_dataset(files[0], engine="virtualizarr", loadable_variables=["time", "lat", "lon"])
+    vds = xr.open_dataset(
+        files[0], engine="virtualizarr", loadable_variables=["time", "lat", "lon"]
+    )
     assert set(vds.xindexes) == {"time", "lat", "lon"}
 
 
 def test_engine_mfdataset_nested(files, expected_all) -> None:
     vds = xr.open_mfdataset(
-        files, engine="virtualizarr", combine="nested", concat_dim="time",
-        data_vars="minimal", coords="minimal", compat="override",
-        combine_attrs="drop_conflicts", loadable_variables=[], create_default_indexes=False,
+        files,
+        engine="virtualizarr",
+        combine="nested",
+        concat_dim="time",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        combine_attrs="drop_conflicts",
+        loadable_variables=[],
+        create_default_indexes=False,
     )
     assert not vds.xindexes
     assert_values_equal(_read_dict(vds.virtualize.to_kerchunk(format="dict")), expected_all)
@@ -142,8 +159,12 @@ def test_by_coords_without_loaded_coordinates_says_what_to_do(files) -> None:
 def test_datatree_entry_points(files, expected_one, loadable) -> None:
     for vdt in (
         vzcore.open_virtual_datatree(files[0], loadable_variables=loadable),
-        xr.open_datatree(files[0], engine="virtualizarr", loadable_variables=loadable,
-                         create_default_indexes=False),
+        xr.open_datatree(
+            files[0],
+            engine="virtualizarr",
+            loadable_variables=loadable,
+            create_default_indexes=False,
+        ),
     ):
         _check_storage(vdt.to_dataset(), loadable)
         got = _read_dict(vdt.virtualize.to_kerchunk(format="dict"))

@@ -26,7 +26,10 @@ from .conftest import write_sample_files
 def scanned(tmp_path):
     paths = write_sample_files(tmp_path, n_files=3)
     vds = vzcore.open_virtual_mfdataset(
-        [str(p) for p in paths], combine="by_coords", data_vars="minimal", coords="minimal",
+        [str(p) for p in paths],
+        combine="by_coords",
+        data_vars="minimal",
+        coords="minimal",
         compat="override",
     )
     return paths, vds

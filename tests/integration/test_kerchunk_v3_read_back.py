@@ -89,7 +89,11 @@ def test_manifest_group_equals_the_original_scan(archive):
         if isinstance(want.data, ManifestArray):
             wmeta = want.data.metadata
             assert (meta.shape, meta.dtype, meta.chunk_shape, meta.codecs) == (
-                wmeta.shape, wmeta.dtype, wmeta.chunk_shape, wmeta.codecs), name
+                wmeta.shape,
+                wmeta.dtype,
+                wmeta.chunk_shape,
+                wmeta.codecs,
+            ), name
             assert meta.differences(wmeta) == [], name
             assert var.data.manifest == want.data.manifest, name
             assert dict(var.data.manifest.sources) == dict(want.data.manifest.sources), name
@@ -104,7 +108,9 @@ def test_manifest_group_equals_the_original_scan(archive):
             np.testing.assert_array_equal(var.attrs[key], value)
     assert back.variables["temp"].attrs["_FillValue"] == np.float32(-9999.0)
     assert back.variables["temp"].data.metadata.codecs == (
-        {"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4})
+        {"id": "shuffle", "elementsize": 4},
+        {"id": "zlib", "level": 4},
+    )
     assert back.variables["wind"].attrs["_FillValue"].dtype == np.dtype("i2")
     assert "_FillValue" not in back.variables["counts"].attrs
 

@@ -106,13 +106,20 @@ def test_output_is_zarr_v3_only_with_consolidated_root(written):
         refs = json.load(f)
     assert refs == json.loads(json.dumps(as_dict))
     keys = set(refs["refs"])
-    assert not [k for k in keys if k.rsplit("/", 1)[-1] in (".zarray", ".zattrs", ".zgroup",
-                                                             ".zmetadata")]
+    assert not [
+        k for k in keys if k.rsplit("/", 1)[-1] in (".zarray", ".zattrs", ".zgroup", ".zmetadata")
+    ]
     assert "temp/c/0/0/0" in keys
     root = json.loads(refs["refs"]["zarr.json"])
     assert root["node_type"] == "group"
     assert set(root["consolidated_metadata"]["metadata"]) == {
-        "temp", "counts", "wind", "elevation", "time", "lat", "lon"
+        "temp",
+        "counts",
+        "wind",
+        "elevation",
+        "time",
+        "lat",
+        "lon",
     }
     g = zarr.open_group(_async_store(out), mode="r", zarr_format=3, use_consolidated=True)
     assert g.metadata.consolidated_metadata is not None

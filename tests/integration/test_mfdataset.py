@@ -68,9 +68,17 @@ def test_missing_variable_names_the_file(files):
     ds.drop_vars("wind").to_netcdf(odd)
     ds.close()
     paths = [files[0], files[1], odd]
-    with pytest.raises(CombineError, match=r"'wind' is in .*sample_000\.nc' but missing from .*odd\.nc"):
-        vzcore.open_virtual_mfdataset(paths, combine="nested", concat_dim="time",
-                                      data_vars="all", coords="minimal", compat="override")
+    with pytest.raises(
+        CombineError, match=r"'wind' is in .*sample_000\.nc' but missing from .*odd\.nc"
+    ):
+        vzcore.open_virtual_mfdataset(
+            paths,
+            combine="nested",
+            concat_dim="time",
+            data_vars="all",
+            coords="minimal",
+            compat="override",
+        )
 
 
 def test_chunks_that_do_not_tile_raise(tmp_path):
@@ -87,7 +95,10 @@ def test_chunks_that_do_not_tile_raise(tmp_path):
         paths.append(p)
     # A compressed partial chunk cannot be cut to its length (uncompressed ones can: see
     # test_variable_chunks.py, which joins them with a rectilinear chunk grid).
-    with pytest.raises(CombineError, match=r"t1\.nc' has 7 elements along 'time', not a whole number of chunks of 5, and .*t2\.nc' follows it"):
+    with pytest.raises(
+        CombineError,
+        match=r"t1\.nc' has 7 elements along 'time', not a whole number of chunks of 5, and .*t2\.nc' follows it",
+    ):
         vzcore.open_virtual_mfdataset(paths, **MINIMAL)
     # Files of whole chunks followed by one ragged last file combine exactly.
     ds = vzcore.open_virtual_mfdataset([paths[0], paths[2]], **MINIMAL)
@@ -98,8 +109,13 @@ def test_dask_distributed_local_cluster_with_process_workers(files):
     distributed = pytest.importorskip("distributed")
     serial = vzcore.open_virtual_mfdataset(files, **MINIMAL)
     with (
-        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                 dashboard_address=None, host="127.0.0.1") as cluster,
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
         distributed.Client(cluster),
     ):
         ds = vzcore.open_virtual_mfdataset(files, parallel="dask", **MINIMAL)

@@ -186,7 +186,9 @@ def test_open_virtual_mfdataset_refuses_differing_encodings(tmp_path, second, na
     b = _write(tmp_path / "b.nc", STEPS, **second)
     # files without missing chunks are refused on the CF attribute (a fill value only says
     # what missing chunks read as)
-    expected = re.escape(f"'{name}': attribute '{attr}' differs between '{a}' ({va}) and '{b}' ({vb})")
+    expected = re.escape(
+        f"'{name}': attribute '{attr}' differs between '{a}' ({va}) and '{b}' ({vb})"
+    )
     for combine in ({}, {"combine": "nested", "concat_dim": "time"}):
         with pytest.raises(CombineError, match=expected):
             vzcore.open_virtual_mfdataset([b, a] if not combine else [a, b], **combine)

@@ -97,8 +97,11 @@ def test_every_signature_lists_the_options_with_their_defaults() -> None:
     expected = {f.name: f.default for f in dataclasses.fields(OpenOptions) if f.name[0] != "_"}
     engine = VirtualiZarrBackendEntrypoint()
     for func in (
-        vzcore.open_virtual_dataset, vzcore.open_virtual_datatree, engine.open_dataset,
-        engine.open_datatree, vzcore.api.read_group,
+        vzcore.open_virtual_dataset,
+        vzcore.open_virtual_datatree,
+        engine.open_dataset,
+        engine.open_datatree,
+        vzcore.api.read_group,
     ):
         got = _keyword_defaults(func)
         if func is vzcore.api.read_group:  # scans only: the reader's share of the options
@@ -120,8 +123,13 @@ def _documented(doc: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "func",
-    [vzcore.open_virtual_dataset, vzcore.open_virtual_datatree, vzcore.open_virtual_mfdataset,
-     vzcore.api.read_group, VirtualiZarrBackendEntrypoint.open_dataset],
+    [
+        vzcore.open_virtual_dataset,
+        vzcore.open_virtual_datatree,
+        vzcore.open_virtual_mfdataset,
+        vzcore.api.read_group,
+        VirtualiZarrBackendEntrypoint.open_dataset,
+    ],
     ids=lambda f: f.__qualname__,
 )
 def test_every_parameter_is_documented(func) -> None:

@@ -34,7 +34,9 @@ nc4 = pytest.importorskip("netCDF4")
 pytestmark = pytest.mark.filterwarnings("ignore:The .fastparquet. engine is deprecated")
 
 COMBINE = {
-    "data_vars": "minimal", "coords": "minimal", "compat": "override",
+    "data_vars": "minimal",
+    "coords": "minimal",
+    "compat": "override",
     "combine_attrs": "drop_conflicts",
 }
 
@@ -58,7 +60,9 @@ def _kerchunk_refs(files, where, parquet: bool):
 
     singles = [SingleHdf5ToZarr(str(f), inline_threshold=0).translate() for f in files]
     refs = MultiZarrToZarr(
-        singles, concat_dims=["time"], identical_dims=["lat", "lon", "elevation"],
+        singles,
+        concat_dims=["time"],
+        identical_dims=["lat", "lon", "elevation"],
         remote_protocol="file",
     ).translate()
     if parquet:
@@ -90,7 +94,12 @@ def _first_refs(kind, files, where):
 
 
 REFS = [
-    "json-v2", "json-v3", "parquet-v2", "parquet-v3", "kerchunk-json", "kerchunk-parquet",
+    "json-v2",
+    "json-v3",
+    "parquet-v2",
+    "parquet-v3",
+    "kerchunk-json",
+    "kerchunk-parquet",
     "kerchunk-single",
 ]
 

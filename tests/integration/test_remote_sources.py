@@ -62,10 +62,20 @@ def reopen(refs: Any, protocol: str, options: dict[str, Any] | None) -> xr.Datas
     remote = fsspec.filesystem(
         protocol, **{**(options or {}), "asynchronous": True, "skip_instance_cache": True}
     )
-    fs = ReferenceFileSystem(fo=refs, fs={protocol: remote}, remote_protocol=protocol,
-                             asynchronous=True, skip_instance_cache=True)
-    ds = xr.open_dataset(FsspecStore(fs, read_only=True, path=""), engine="zarr",
-                         consolidated=False, zarr_format=2, chunks=None)
+    fs = ReferenceFileSystem(
+        fo=refs,
+        fs={protocol: remote},
+        remote_protocol=protocol,
+        asynchronous=True,
+        skip_instance_cache=True,
+    )
+    ds = xr.open_dataset(
+        FsspecStore(fs, read_only=True, path=""),
+        engine="zarr",
+        consolidated=False,
+        zarr_format=2,
+        chunks=None,
+    )
     try:
         return ds.load()
     finally:
@@ -98,7 +108,8 @@ def expected(nc4_files: list[Path]) -> xr.Dataset:
     # xr.combine_by_coords, as open_virtual_mfdataset does (xr.open_mfdataset would also copy
     # the first file's global attributes onto the result).
     ds = xr.combine_by_coords(
-        [xr.open_dataset(p, engine="netcdf4") for p in nc4_files], combine_attrs="override",
+        [xr.open_dataset(p, engine="netcdf4") for p in nc4_files],
+        combine_attrs="override",
         **MINIMAL,
     )
     # The files differ in this global attribute: open_virtual_mfdataset's default
@@ -115,8 +126,10 @@ def test_s3_glob_combined_written_and_read_back(
 ) -> None:
     urls = upload(vz_s3, nc4_files)
     vds = vzcore.open_virtual_mfdataset(
-        f"s3://{vz_s3.bucket}/data/sample_*.nc", combine="by_coords",
-        storage_options=vz_s3.storage_options, **MINIMAL,
+        f"s3://{vz_s3.bucket}/data/sample_*.nc",
+        combine="by_coords",
+        storage_options=vz_s3.storage_options,
+        **MINIMAL,
     )
     assert manifest_urls(vds) == set(urls)  # the files' s3:// URLs, in glob (sorted) order
     # The listing gave every file's size and ETag: one GET per file, nothing else.
@@ -145,7 +158,9 @@ def test_s3_scan_of_a_small_netcdf4_makes_few_requests(
     assert vz_s3.bytes_sent(key) == nc4_files[0].stat().st_size
     assert vds["temp"].data.manifest.nchunks > 0
     (record,) = [r for r in caplog.records if r.name == "vzcore.io" and url in r.getMessage()]
-    n, nbytes = map(int, re.search(r"(\d+) request\(s\), (\d+) bytes", record.getMessage()).groups())
+    n, nbytes = map(
+        int, re.search(r"(\d+) request\(s\), (\d+) bytes", record.getMessage()).groups()
+    )
     assert (n, nbytes) == (1, nc4_files[0].stat().st_size)  # the log agrees with the server
 
 
@@ -185,8 +200,11 @@ def test_s3_glob_without_matches_says_so(vz_s3: S3Server) -> None:
 def test_s3_parallel_threads_scan(vz_s3: S3Server, nc4_files: list[Path], expected) -> None:
     upload(vz_s3, nc4_files)
     vds = vzcore.open_virtual_mfdataset(
-        f"s3://{vz_s3.bucket}/data/*.nc", combine="by_coords", parallel="threads",
-        storage_options=vz_s3.storage_options, **MINIMAL,
+        f"s3://{vz_s3.bucket}/data/*.nc",
+        combine="by_coords",
+        parallel="threads",
+        storage_options=vz_s3.storage_options,
+        **MINIMAL,
     )
     refs = vds.virtualize.to_kerchunk(format="dict")
     assert_same(reopen(refs, "s3", vz_s3.storage_options), expected)
@@ -206,8 +224,9 @@ def test_http_files_combined_written_and_read_back(
     # one GET of byte 1, once per server, checks that it answers Range requests
     probes = [r for r in vz_http.reads() if r.range == "bytes=1-1"]
     assert len(probes) == 1
-    per_file = [r.method for r in vz_http.requests
-                if r.path == f"/{nc4_files[0].name}" and r not in probes]
+    per_file = [
+        r.method for r in vz_http.requests if r.path == f"/{nc4_files[0].name}" and r not in probes
+    ]
     assert per_file == ["HEAD", "GET"]
     out = tmp_path / "combined.json"
     vds.virtualize.to_kerchunk(str(out), format="json")
@@ -223,8 +242,9 @@ def test_xarray_engine_with_storage_options(
     (url,) = upload(vz_s3, nc4_files[:1])
     vds = xr.open_dataset(url, engine="virtualizarr", storage_options=vz_s3.storage_options)
     refs = vds.virtualize.to_kerchunk(format="dict")
-    assert_same(reopen(refs, "s3", vz_s3.storage_options),
-                xr.open_dataset(nc4_files[0], engine="netcdf4"))
+    assert_same(
+        reopen(refs, "s3", vz_s3.storage_options), xr.open_dataset(nc4_files[0], engine="netcdf4")
+    )
 
 
 # -- netCDF3 and TIFF ----------------------------------------------------------------------
@@ -237,8 +257,10 @@ def nc3_file(tmp_path: Path) -> Path:
     path.parent.mkdir()
     rng = np.random.default_rng(3)
     ds = xr.Dataset(
-        {"t2m": (("time", "y", "x"), rng.normal(280, 5, (5, 4, 6)).astype("f4"), {"units": "K"}),
-         "flag": (("y", "x"), rng.integers(0, 9, (4, 6)).astype("i2"))},
+        {
+            "t2m": (("time", "y", "x"), rng.normal(280, 5, (5, 4, 6)).astype("f4"), {"units": "K"}),
+            "flag": (("y", "x"), rng.integers(0, 9, (4, 6)).astype("i2")),
+        },
         coords={"time": np.arange(5.0), "y": np.arange(4.0), "x": np.arange(6.0)},
         attrs={"title": "classic"},
     )
@@ -305,7 +327,10 @@ def readme_snippets() -> list[str]:
 
 
 def test_readme_object_storage_snippets_run(
-    vz_s3: S3Server, vz_http: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    vz_s3: S3Server,
+    vz_http: HTTPServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     scan, reopen_block, rename, logging_block = readme_snippets()
@@ -323,10 +348,12 @@ def test_readme_object_storage_snippets_run(
     (vz_http.root / days[0].name).rename(vz_http.root / "archive" / "day1.nc")
 
     def local(code: str) -> str:
-        return (code.replace('"anon": True', "**_moto")
-                .replace("s3://my-bucket", f"s3://{vz_s3.bucket}")
-                .replace("https://example.org", vz_http.url)
-                .replace("/scratch/run42", str(scratch)))
+        return (
+            code.replace('"anon": True', "**_moto")
+            .replace("s3://my-bucket", f"s3://{vz_s3.bucket}")
+            .replace("https://example.org", vz_http.url)
+            .replace("/scratch/run42", str(scratch))
+        )
 
     monkeypatch.chdir(tmp_path)
     ns: dict[str, Any] = {"_moto": vz_s3.storage_options}
@@ -343,9 +370,14 @@ def test_readme_object_storage_snippets_run(
             sync(remote._s3.__aexit__(None, None, None))
     expected = vzcore.open_virtual_mfdataset(days)  # same combine, local paths
     assert got.sizes == {"time": 12, "lat": 6, "lon": 8}
-    ref = xr.combine_by_coords([xr.open_dataset(p, engine="netcdf4") for p in days],
-                               data_vars=None, coords="minimal", join="exact",
-                               compat="no_conflicts", combine_attrs="drop_conflicts")
+    ref = xr.combine_by_coords(
+        [xr.open_dataset(p, engine="netcdf4") for p in days],
+        data_vars=None,
+        coords="minimal",
+        join="exact",
+        compat="no_conflicts",
+        combine_attrs="drop_conflicts",
+    )
     for name in ref.variables:
         np.testing.assert_array_equal(got[name].values, ref[name].values, err_msg=name)
         assert got[name].dtype == ref[name].dtype, name
@@ -354,14 +386,18 @@ def test_readme_object_storage_snippets_run(
     exec(local(rename), ns)  # noqa: S102
     refs = json.loads((tmp_path / "run42.json").read_text())
     templates = refs.get("templates", {})
-    urls = {re.sub(r"\{\{(\w+)\}\}", lambda m: templates[m.group(1)], v[0])
-            for v in refs["refs"].values() if isinstance(v, list)}
+    urls = {
+        re.sub(r"\{\{(\w+)\}\}", lambda m: templates[m.group(1)], v[0])
+        for v in refs["refs"].values()
+        if isinstance(v, list)
+    }
     assert urls == {f"s3://{vz_s3.bucket}/run42/{p.name}" for p in days}
 
     with caplog.at_level(logging.DEBUG, logger="vzcore.io"):
         exec(logging_block, {})  # noqa: S102
-        vzcore.open_virtual_dataset(f"s3://{vz_s3.bucket}/data/day1.nc",
-                                    storage_options=vz_s3.storage_options)
+        vzcore.open_virtual_dataset(
+            f"s3://{vz_s3.bucket}/data/day1.nc", storage_options=vz_s3.storage_options
+        )
     assert any("1 request(s)" in r.getMessage() for r in caplog.records if r.name == "vzcore.io")
 
 
@@ -375,11 +411,16 @@ def test_icechunk_reads_virtual_chunks_from_s3(
     vz_icechunk = pytest.importorskip("vz_icechunk")
     upload(vz_s3, nc4_files)
     vds = vzcore.open_virtual_mfdataset(
-        f"s3://{vz_s3.bucket}/data/*.nc", storage_options=vz_s3.storage_options,
-        combine="by_coords", **MINIMAL,
+        f"s3://{vz_s3.bucket}/data/*.nc",
+        storage_options=vz_s3.storage_options,
+        combine="by_coords",
+        **MINIMAL,
     )
     containers = vz_icechunk.containers_for(
-        vds, region="us-east-1", endpoint_url=vz_s3.endpoint_url, allow_http=True,
+        vds,
+        region="us-east-1",
+        endpoint_url=vz_s3.endpoint_url,
+        allow_http=True,
         force_path_style=True,
     )
     assert [c.url_prefix for c in containers] == [f"s3://{vz_s3.bucket}/"]
@@ -390,14 +431,14 @@ def test_icechunk_reads_virtual_chunks_from_s3(
         access_key_id=vz_s3.credentials["key"], secret_access_key=vz_s3.credentials["secret"]
     )
     repo = icechunk.Repository.create(
-        icechunk.in_memory_storage(), config,
+        icechunk.in_memory_storage(),
+        config,
         authorize_virtual_chunk_access=vz_icechunk.authorize_for(containers, credentials),
     )
     session = repo.writable_session("main")
     vds.virtualize.to_icechunk(session)
     session.commit("virtual dataset on S3")
     vz_s3.reset()
-    got = xr.open_zarr(repo.readonly_session("main").store, consolidated=False,
-                       chunks=None).load()
+    got = xr.open_zarr(repo.readonly_session("main").store, consolidated=False, chunks=None).load()
     assert vz_s3.reads("/data/sample_000.nc")  # the chunks came from the S3 server
     assert_same(got, expected)

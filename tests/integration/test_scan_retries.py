@@ -81,8 +81,9 @@ def test_retries_on_a_cluster(served):
     urls, flaky = served
     expected = vzcore.open_virtual_mfdataset(urls)
     with (
-        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                 dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         flaky.fail_next(2)

@@ -49,7 +49,12 @@ def test_truncated_before_coordinates_are_loaded(tmp_path):
     with open(path, "r+b") as f:
         f.truncate(off + length - 1)
     with pytest.raises(ShortReadError) as info:
-        group_to_dataset(group, loadable_variables=None, drop_variables=None,
-                         decode=DecodeOptions(), source=str(path))
+        group_to_dataset(
+            group,
+            loadable_variables=None,
+            drop_variables=None,
+            decode=DecodeOptions(),
+            source=str(path),
+        )
     assert info.value.offset == off
     assert info.value.actual == length - 1

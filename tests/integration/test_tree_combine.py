@@ -23,8 +23,9 @@ from .conftest import write_sample_files
 @pytest.fixture(scope="module")
 def client():
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                 dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
         distributed.Client(cluster, set_as_default=False) as c,
     ):
         yield c
@@ -97,8 +98,7 @@ def test_batched_scans_out_of_order_with_a_bad_file(files, tmp_path, client, mon
 
 def test_nested_along_an_existing_dimension(files, client, small_fan_in):
     serial = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time")
-    ds = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time",
-                                       parallel=client)
+    ds = vzcore.open_virtual_mfdataset(files, combine="nested", concat_dim="time", parallel=client)
     assert_same_dataset(ds, serial)
 
 
@@ -140,6 +140,7 @@ def test_combine_errors_are_raised_from_the_workers(files, tmp_path, client, sma
 
 def test_active_client_is_used_for_dask(files, client):
     serial = vzcore.open_virtual_mfdataset(files)
+
     def transitions(dask_scheduler):
         return dask_scheduler.transition_counter
 

@@ -26,8 +26,13 @@ fsspec = pytest.importorskip("fsspec")
 zarr = pytest.importorskip("zarr")
 
 TIMES = pd.date_range("2000-01-01", periods=40, freq="D")
-NESTED = {"combine": "nested", "concat_dim": "time", "data_vars": "minimal",
-          "coords": "minimal", "compat": "override"}
+NESTED = {
+    "combine": "nested",
+    "concat_dim": "time",
+    "data_vars": "minimal",
+    "coords": "minimal",
+    "compat": "override",
+}
 
 
 def _files(tmp_path, lengths=(10, 7, 10), chunk=5, **encoding):
@@ -39,8 +44,7 @@ def _files(tmp_path, lengths=(10, 7, 10), chunk=5, **encoding):
         t = np.arange(start, start + n)
         ds = xr.Dataset(
             {
-                "v": (("time", "x"), (t[:, None] * 10 + np.arange(4)).astype("f4"),
-                      {"units": "K"}),
+                "v": (("time", "x"), (t[:, None] * 10 + np.arange(4)).astype("f4"), {"units": "K"}),
                 "n": (("time",), t.astype("i2"), {"scale_factor": 0.5}),
             },
             coords={"time": TIMES[start : start + n], "x": [1.0, 2.0, 3.0, 4.0]},
@@ -48,10 +52,15 @@ def _files(tmp_path, lengths=(10, 7, 10), chunk=5, **encoding):
         start += n
         path = tmp_path / f"part{i}.nc"
         c = n if chunk is None else chunk
-        ds.to_netcdf(path, engine="netcdf4", encoding={
-            "v": {"chunksizes": (c, 4), **encoding}, "n": {"chunksizes": (c,), **encoding},
-            "time": {"units": "days since 2000-01-01", "dtype": "i4"},
-        })
+        ds.to_netcdf(
+            path,
+            engine="netcdf4",
+            encoding={
+                "v": {"chunksizes": (c, 4), **encoding},
+                "n": {"chunksizes": (c,), **encoding},
+                "time": {"units": "days since 2000-01-01", "dtype": "i4"},
+            },
+        )
         paths.append(path)
     return paths
 
@@ -101,8 +110,10 @@ def test_kerchunk_json_v3_reads_back_equal(tmp_path, rectilinear):
     target = tmp_path / "refs.json"
     vds.virtualize.to_kerchunk(str(target), format="json", zarr_format=3)
     doc = json.loads(json.loads(target.read_text())["refs"]["v/zarr.json"])
-    assert doc["chunk_grid"] == {"name": "rectilinear", "configuration": {
-        "kind": "inline", "chunk_shapes": [[[5, 3], 2, [5, 2]], [4]]}}
+    assert doc["chunk_grid"] == {
+        "name": "rectilinear",
+        "configuration": {"kind": "inline", "chunk_shapes": [[[5, 3], 2, [5, 2]], [4]]},
+    }
     store = _store(str(target))
     arr = zarr.open_array(store, path="v", mode="r")
     assert arr.read_chunk_sizes == ((5, 5, 5, 2, 5, 5), (4,))
@@ -123,8 +134,9 @@ def test_parquet_v3_reads_back_equal(tmp_path, rectilinear):
     vds = vzcore.open_virtual_mfdataset(paths, **NESTED)
     target = tmp_path / "refs.parq"
     vds.virtualize.to_kerchunk(str(target), format="parquet", zarr_format=3)
-    got = xr.open_dataset(_store(str(target), remote_protocol="file"), engine="zarr",
-                          zarr_format=3, chunks={})
+    got = xr.open_dataset(
+        _store(str(target), remote_protocol="file"), engine="zarr", zarr_format=3, chunks={}
+    )
     _assert_equal(got, _originals(paths))
 
 
@@ -138,7 +150,8 @@ def test_icechunk_reads_back_equal(tmp_path, rectilinear):
     for c in vz_icechunk.containers_for(vds):
         config.set_virtual_chunk_container(c)
     repo = icechunk.Repository.create(
-        icechunk.local_filesystem_storage(str(tmp_path / "repo")), config=config,
+        icechunk.local_filesystem_storage(str(tmp_path / "repo")),
+        config=config,
         authorize_virtual_chunk_access=vz_icechunk.authorize_for(vds),
     )
     session = repo.writable_session("main")
@@ -153,8 +166,11 @@ def test_icechunk_reads_back_equal(tmp_path, rectilinear):
     # error from inside the writer.
     more = _files(tmp_path / "more", lengths=(10,))
     batch = vzcore.open_virtual_mfdataset(more, **NESTED)
-    with zarr.config.set({"array.rectilinear_chunks": False}), pytest.raises(
-        WriteError, match=r"Cannot append variable 'v': its encoding differs .*chunk_grid"
+    with (
+        zarr.config.set({"array.rectilinear_chunks": False}),
+        pytest.raises(
+            WriteError, match=r"Cannot append variable 'v': its encoding differs .*chunk_grid"
+        ),
     ):
         batch.virtualize.to_icechunk(repo.writable_session("main"), append_dim="time")
 
@@ -163,8 +179,9 @@ def test_zarr_without_its_flag_says_how_to_enable_it(tmp_path):
     paths = _files(tmp_path)
     vds = vzcore.open_virtual_mfdataset(paths, **NESTED)
     refs = vds.virtualize.to_kerchunk(format="dict", zarr_format=3)
-    with zarr.config.set({"array.rectilinear_chunks": False}), pytest.raises(
-        ValueError, match=r"array\.rectilinear_chunks"
+    with (
+        zarr.config.set({"array.rectilinear_chunks": False}),
+        pytest.raises(ValueError, match=r"array\.rectilinear_chunks"),
     ):
         zarr.open_array(_store(refs), path="v", mode="r")
 
@@ -176,22 +193,28 @@ def test_zarr_v2_outputs_refuse_with_the_formats_that_can(tmp_path, fmt):
     paths = _files(tmp_path)
     vds = vzcore.open_virtual_mfdataset(paths, **NESTED)
     target = None if fmt == "dict" else str(tmp_path / f"refs.{fmt}")
-    with pytest.raises(CombineError, match=(
-        r"Cannot write variable 'v' as zarr format 2 references .*chunk edges axis 0: "
-        r"\[5, 5, 5, 2, 5, 5\].*zarr_format=3.*to_icechunk.*"
-        r"zarr\.config\.set\(\{'array\.rectilinear_chunks': True\}\)"
-    )):
+    with pytest.raises(
+        CombineError,
+        match=(
+            r"Cannot write variable 'v' as zarr format 2 references .*chunk edges axis 0: "
+            r"\[5, 5, 5, 2, 5, 5\].*zarr_format=3.*to_icechunk.*"
+            r"zarr\.config\.set\(\{'array\.rectilinear_chunks': True\}\)"
+        ),
+    ):
         vds.virtualize.to_kerchunk(target, format=fmt)
     assert target is None or not (tmp_path / f"refs.{fmt}").exists()
 
 
 def test_compressed_partial_chunk_still_raises_at_combine(tmp_path):
     paths = _files(tmp_path, zlib=True, complevel=1)
-    with pytest.raises(CombineError, match=(
-        r"'v': .*part1\.nc' has 7 elements along 'time', not a whole number of chunks of 5, "
-        r"and .*part2\.nc' follows it; its partial last chunk is stored encoded "
-        r"\(shuffle, zlib\) at full size, and zarr decodes every chunk at its own edge length"
-    )):
+    with pytest.raises(
+        CombineError,
+        match=(
+            r"'v': .*part1\.nc' has 7 elements along 'time', not a whole number of chunks of 5, "
+            r"and .*part2\.nc' follows it; its partial last chunk is stored encoded "
+            r"\(shuffle, zlib\) at full size, and zarr decodes every chunk at its own edge length"
+        ),
+    ):
         vzcore.open_virtual_mfdataset(paths, **NESTED)
 
 
@@ -213,8 +236,9 @@ def test_xarray_open_mfdataset_and_vzcore_readers_round_trip(tmp_path, rectiline
     target = tmp_path / "refs.json"
     target.write_text(json.dumps(refs))
     # vzcore reads the rectilinear references back (convert, append, verify work on them).
-    again = vzcore.open_virtual_dataset(str(target), reader="kerchunk",
-                                        loadable_variables=["time", "x"])
+    again = vzcore.open_virtual_dataset(
+        str(target), reader="kerchunk", loadable_variables=["time", "x"]
+    )
     assert again["v"].data.metadata.chunk_edges == ((5, 5, 5, 2, 5, 5), None)
     report = vzcore.verify(str(target), deep=True)
     assert report.ok, report

@@ -159,9 +159,7 @@ def cut_problem(meta: ArrayMetadata, axis: int) -> str | None:
     return None
 
 
-def _cut_last(
-    arr: ManifestArray, axis: int, keep: int
-) -> ChunkManifest:
+def _cut_last(arr: ManifestArray, axis: int, keep: int) -> ChunkManifest:
     """Return ``arr``'s manifest with its last chunks along ``axis`` cut to ``keep`` rows."""
     from vzcore.manifests.manifest import ChunkManifest
 

@@ -80,8 +80,8 @@ def decode_chunk(
             buf = codec.decode(buf)
         except Exception as err:  # numcodecs/zlib/blosc/imagecodecs raise their own types
             raise CorruptFileError(
-                where, f"codec {config.get('id')!r} cannot decode a chunk "
-                f"({type(err).__name__}: {err})"
+                where,
+                f"codec {config.get('id')!r} cannot decode a chunk ({type(err).__name__}: {err})",
             ) from err
     if isinstance(buf, np.ndarray) and buf.dtype == object:
         arr = buf
@@ -89,8 +89,9 @@ def decode_chunk(
         raw = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
         if len(raw) % metadata.dtype.itemsize:
             raise CorruptFileError(
-                where, f"a chunk decoded to {len(raw)} bytes, not a whole number of "
-                f"{metadata.dtype.itemsize}-byte {metadata.dtype} elements"
+                where,
+                f"a chunk decoded to {len(raw)} bytes, not a whole number of "
+                f"{metadata.dtype.itemsize}-byte {metadata.dtype} elements",
             )
         arr = np.frombuffer(raw, dtype=metadata.dtype)
     n = int(np.prod(metadata.chunk_shape))
@@ -129,8 +130,9 @@ def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = N
 
         starts = [np.cumsum((0, *axis_edges(meta, j))) for j in range(len(meta.shape))]
     else:
-        starts = [np.arange(g + 1) * c for g, c in zip(manifest.grid_shape, meta.chunk_shape,
-                                                        strict=True)]
+        starts = [
+            np.arange(g + 1) * c for g, c in zip(manifest.grid_shape, meta.chunk_shape, strict=True)
+        ]
     handles: dict[str, Any] = {}
     try:
         for idx, ref in manifest.iter_refs():

@@ -219,8 +219,17 @@ _PLAIN_CODECS: dict[str, frozenset[str]] = {
 """numcodecs built-in codecs (and their integer parameters) that zarr-python always parses."""
 
 _PLAIN_KEYS = frozenset(
-    {"zarr_format", "shape", "chunks", "dtype", "compressor", "fill_value", "order", "filters",
-     "dimension_separator"}
+    {
+        "zarr_format",
+        "shape",
+        "chunks",
+        "dtype",
+        "compressor",
+        "fill_value",
+        "order",
+        "filters",
+        "dimension_separator",
+    }
 )
 
 
@@ -229,8 +238,7 @@ def _plain_codec(config: Any) -> bool:
         return False
     params = _PLAIN_CODECS.get(config.get("id"))  # type: ignore[arg-type]  # any JSON value
     return params is not None and all(
-        k == "id" or (k in params and type(v) is int and 0 <= v < 2**31)
-        for k, v in config.items()
+        k == "id" or (k in params and type(v) is int and 0 <= v < 2**31) for k, v in config.items()
     )
 
 

@@ -244,7 +244,9 @@ def _encode_fill_chunk(name: str, meta: ArrayMetadata, fill: Any) -> bytes:
     for config in meta.codecs:
         try:
             buf = numcodecs.get_codec(dict(config)).encode(buf)
-        except Exception as err:  # any codec failure (unknown id, decode-only codec) is ours to report
+        except (
+            Exception
+        ) as err:  # any codec failure (unknown id, decode-only codec) is ours to report
             raise WriteError(
                 f"Cannot write variable {name!r}: its missing chunks must read as "
                 f"{fill!r}, which needs a chunk encoded with codec {config.get('id')!r}, and "
@@ -282,8 +284,12 @@ def _fill_rule(meta: ArrayMetadata, attrs: dict[str, Any]) -> tuple[Any, dict[st
 
 
 def _fill_chunk(
-    path: str, meta: ArrayMetadata, manifest: ChunkManifest, zarr_missing: Any,
-    fill_attr: Any, missing_chunks: MissingChunks,
+    path: str,
+    meta: ArrayMetadata,
+    manifest: ChunkManifest,
+    zarr_missing: Any,
+    fill_attr: Any,
+    missing_chunks: MissingChunks,
 ) -> bytes | None:
     """Return the encoded chunk to store at every missing chunk, or None when none is needed."""
     if not manifest.nchunks:

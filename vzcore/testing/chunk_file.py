@@ -52,8 +52,11 @@ class ChunkFile:
         import numcodecs
 
         meta = ArrayMetadata(
-            values.shape, values.dtype, tuple(chunk_shape),
-            fill_value=fill_value, codecs=tuple(codecs),
+            values.shape,
+            values.dtype,
+            tuple(chunk_shape),
+            fill_value=fill_value,
+            codecs=tuple(codecs),
         )
         grid = meta.grid_shape
         index = np.full(grid, ChunkManifest.MISSING, dtype=np.int8)

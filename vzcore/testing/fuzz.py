@@ -156,8 +156,16 @@ def open_cases(
         for p in todo:
             p.rename(run_dir / p.name)
         proc = subprocess.run(
-            [sys.executable, "-W", "error", "-c", _CHILD, str(run_dir), reader or "",
-             str(case_timeout)],
+            [
+                sys.executable,
+                "-W",
+                "error",
+                "-c",
+                _CHILD,
+                str(run_dir),
+                reader or "",
+                str(case_timeout),
+            ],
             capture_output=True,
             text=True,
             timeout=case_timeout * len(todo) + 60,
@@ -171,7 +179,10 @@ def open_cases(
                 continue
             started = None
             outcomes[rec["case"]] = Outcome(
-                rec["case"], rec["kind"], rec.get("error_type", ""), rec.get("message", ""),
+                rec["case"],
+                rec["kind"],
+                rec.get("error_type", ""),
+                rec.get("message", ""),
                 rec.get("url", ""),
             )
         for p in run_dir.iterdir():

@@ -120,8 +120,13 @@ def hdf5_sample(directory: Path, name: str = "sample.h5") -> Sample:
         f.attrs["version"] = np.int32(2)
         f.attrs["weights"] = np.array([0.5, 1.5], dtype="<f8")
         sparse = f.create_dataset(
-            "sparse", shape=(9, 10), dtype="<f4", chunks=(4, 4), compression="gzip",
-            shuffle=True, fillvalue=-1.0,
+            "sparse",
+            shape=(9, 10),
+            dtype="<f4",
+            chunks=(4, 4),
+            compression="gzip",
+            shuffle=True,
+            fillvalue=-1.0,
         )
         sparse[0:4, 0:4] = rng.normal(size=(4, 4)).astype("<f4")
         sparse[4:9, 4:10] = rng.normal(size=(5, 6)).astype("<f4")
@@ -130,12 +135,12 @@ def hdf5_sample(directory: Path, name: str = "sample.h5") -> Sample:
         f.create_dataset("unallocated", shape=(6,), dtype="<i2", fillvalue=7)
         f.create_dataset("scalar", data=np.float64(-273.15))
         f.create_dataset("labels", data=np.array([b"one", b"two", b"", b"three"], dtype="S5"))
-        f.create_dataset("counts", data=rng.integers(0, 2**40, (5, 3)).astype("<u8"),
-                         chunks=(2, 3))
+        f.create_dataset("counts", data=rng.integers(0, 2**40, (5, 3)).astype("<u8"), chunks=(2, 3))
         deep = f.create_group("group").create_group("sub")
         f["group"].attrs["comment"] = "a group"
-        deep.create_dataset("deep", data=np.arange(12, dtype="<i8").reshape(3, 4),
-                            chunks=(2, 2), compression="gzip")
+        deep.create_dataset(
+            "deep", data=np.arange(12, dtype="<i8").reshape(3, 4), chunks=(2, 2), compression="gzip"
+        )
         deep["deep"].attrs["long_name"] = "two groups down"
     expected: dict[str, np.ndarray] = {}
     with h5py.File(path, "r") as f:
@@ -168,8 +173,15 @@ def netcdf4_sample(directory: Path, name: str = "sample.nc") -> Sample:
         t.units = "days since 2000-01-01"
         t[:] = np.arange(4) * 0.5
         ds.createVariable("lat", "f4", ("lat",), contiguous=True)[:] = np.linspace(-40, 40, 5)
-        temp = ds.createVariable("temp", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True,
-                                 chunksizes=(3, 2, 4), fill_value=np.float32(-999.0))
+        temp = ds.createVariable(
+            "temp",
+            "f4",
+            ("time", "lat", "lon"),
+            zlib=True,
+            shuffle=True,
+            chunksizes=(3, 2, 4),
+            fill_value=np.float32(-999.0),
+        )
         values = rng.normal(280, 5, (4, 5, 7)).astype("f4")
         values[0, 0, 0] = -999.0
         temp[:] = values

@@ -148,9 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _headers_for(self, target: Path) -> dict[str, str]:
         st = target.stat()
-        etag = hashlib.md5(
-            f"{st.st_size}-{st.st_mtime_ns}".encode()
-        ).hexdigest()
+        etag = hashlib.md5(f"{st.st_size}-{st.st_mtime_ns}".encode()).hexdigest()
         return {
             "Accept-Ranges": "bytes",
             "ETag": f'"{etag}"',
@@ -230,7 +228,9 @@ class HTTPServer(_Counted):
 
 
 @contextmanager
-def http_server(root: str | os.PathLike[str], *, max_requests: int = 100_000) -> Iterator[HTTPServer]:
+def http_server(
+    root: str | os.PathLike[str], *, max_requests: int = 100_000
+) -> Iterator[HTTPServer]:
     """Serve the files below ``root`` over HTTP on 127.0.0.1 (a free port) until the block ends.
 
     Parameters
@@ -250,8 +250,10 @@ def http_server(root: str | os.PathLike[str], *, max_requests: int = 100_000) ->
     server.root = Path(root).resolve()
     server.log = _Log(max_requests)
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05},
-        name="vzcore-http-server", daemon=True,
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="vzcore-http-server",
+        daemon=True,
     )
     thread.start()
     try:
@@ -276,13 +278,15 @@ def _counting_app(app: Callable[..., Any], log: _Log) -> Callable[..., Any]:
             return start_response(status_line, headers, exc_info)
 
         body = list(app(environ, recording_start))
-        log.add(Request(
-            environ.get("REQUEST_METHOD", ""),
-            environ.get("PATH_INFO", ""),
-            environ.get("HTTP_RANGE"),
-            status[0],
-            0 if environ.get("REQUEST_METHOD") == "HEAD" else sum(len(b) for b in body),
-        ))
+        log.add(
+            Request(
+                environ.get("REQUEST_METHOD", ""),
+                environ.get("PATH_INFO", ""),
+                environ.get("HTTP_RANGE"),
+                status[0],
+                0 if environ.get("REQUEST_METHOD") == "HEAD" else sum(len(b) for b in body),
+            )
+        )
         return body
 
     return wrapped
@@ -356,8 +360,9 @@ def s3_server(bucket: str | None = None, *, max_requests: int = 1_000_000) -> It
                 "QuietHandler", (wsgi.RequestHandlerClass,), {"log": lambda *args: None}
             )  # werkzeug logs every request to stderr otherwise
         host, port = server.get_host_and_port()
-        s3 = S3Server(f"http://{host}:{port}", bucket or f"vzcore-test-{uuid.uuid4().hex[:12]}",
-                      log)
+        s3 = S3Server(
+            f"http://{host}:{port}", bucket or f"vzcore-test-{uuid.uuid4().hex[:12]}", log
+        )
         s3.filesystem().call_s3("create_bucket", Bucket=s3.bucket)
         s3.reset()
         yield s3

@@ -31,8 +31,9 @@ def make_files(work: Path) -> tuple[Path, list[Path]]:
         with netCDF4.Dataset(big, "w") as ds:
             for name, n in zip(("time", "y", "x"), BIG_SHAPE, strict=True):
                 ds.createDimension(name, n)
-            v = ds.createVariable("v", "f4", ("time", "y", "x"), chunksizes=BIG_CHUNKS,
-                                  zlib=True, complevel=1)
+            v = ds.createVariable(
+                "v", "f4", ("time", "y", "x"), chunksizes=BIG_CHUNKS, zlib=True, complevel=1
+            )
             for t in range(0, BIG_SHAPE[0], 240):
                 v[t : t + 240] = np.random.default_rng(t).random((240, *BIG_SHAPE[1:]), "f4")
     small = []
@@ -53,8 +54,14 @@ def make_files(work: Path) -> tuple[Path, list[Path]]:
                 c = ds.createVariable(name, "f4", (name,))
                 c[:] = np.arange(len(ds.dimensions[name]))
             for name in ("air", "rh"):
-                v = ds.createVariable(name, "f4", ("time", "lat", "lon"), zlib=True,
-                                      chunksizes=(1, 10, 20), fill_value=-999.0)
+                v = ds.createVariable(
+                    name,
+                    "f4",
+                    ("time", "lat", "lon"),
+                    zlib=True,
+                    chunksizes=(1, 10, 20),
+                    fill_value=-999.0,
+                )
                 v.units = "K"
                 v[:] = 1.0
     return big, small
@@ -82,12 +89,14 @@ SCANNERS = {
         "SingleHdf5ToZarr(url, inline_threshold=0).translate()",
     ),
     "virtualizarr HDFParser": (
-        ("from virtualizarr import open_virtual_dataset\n"
-        "from virtualizarr.parsers import HDFParser\n"
-        "from obstore.store import LocalStore\n"
-        "from obspec_utils.registry import ObjectStoreRegistry\n"
-        "reg = ObjectStoreRegistry({'file:///': LocalStore()})\n"
-        "parser = HDFParser()"),
+        (
+            "from virtualizarr import open_virtual_dataset\n"
+            "from virtualizarr.parsers import HDFParser\n"
+            "from obstore.store import LocalStore\n"
+            "from obspec_utils.registry import ObjectStoreRegistry\n"
+            "reg = ObjectStoreRegistry({'file:///': LocalStore()})\n"
+            "parser = HDFParser()"
+        ),
         "open_virtual_dataset(url, parser=parser, registry=reg)",
     ),
 }
@@ -110,8 +119,9 @@ def time_scanner(name: str, urls: list[str]) -> tuple[float, float] | str:
         "times = times[1:] or times\n"
         "print(statistics.median(times), min(times))\n"
     )
-    res = subprocess.run([sys.executable, "-c", code, json.dumps(urls)], capture_output=True,
-                         text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(urls)], capture_output=True, text=True, check=False
+    )
     if res.returncode:
         last = (res.stderr.strip().splitlines() or ["failed"])[-1]
         return "not installed" if "ModuleNotFoundError" in last else f"failed: {last[:60]}"
@@ -128,8 +138,11 @@ def report(title: str, results: dict[str, tuple[float, float] | str]) -> None:
         if isinstance(value, str):
             print(f"  {name:32s} {value}")
             continue
-        ratio = (f"{value[0] / ref[0]:10.1f}x {value[1] / ref[1]:10.1f}x"
-                 if isinstance(ref, tuple) else "")
+        ratio = (
+            f"{value[0] / ref[0]:10.1f}x {value[1] / ref[1]:10.1f}x"
+            if isinstance(ref, tuple)
+            else ""
+        )
         print(f"  {name:32s} {value[0] * 1000:7.2f} ms {value[1] * 1000:7.2f} ms {ratio}")
 
 
@@ -142,8 +155,7 @@ def main() -> None:
     nchunks = np.prod([s // c for s, c in zip(BIG_SHAPE, BIG_CHUNKS, strict=True)])
     print(f"big file: {BIG_SHAPE} in {BIG_CHUNKS} chunks ({nchunks:,} chunks)")
     big_times = {name: time_scanner(name, [url] * 12) for name in SCANNERS}
-    report("one 103,680-chunk file, 11 scans each (ratio = time / open_virtual_dataset)",
-           big_times)
+    report("one 103,680-chunk file, 11 scans each (ratio = time / open_virtual_dataset)", big_times)
     urls = ["file://" + str(p.resolve()) for p in small]
     small_times = {name: time_scanner(name, urls) for name in SCANNERS}
     report(f"per small file, over {len(urls) - 1} files", small_times)

@@ -51,9 +51,7 @@ def assert_same_as_h5py(path: Path, group: Any, h5path: str = "/") -> int:
                 expected_dtype = expected.dtype if expected.dtype == object else dset_dtype
                 if dset_dtype.subdtype is not None:  # HDF5 array type: trailing axes
                     expected_dtype = dset_dtype.subdtype[0]
-                got = (
-                    load_values(var.data) if isinstance(var.data, ManifestArray) else var.data
-                )
+                got = load_values(var.data) if isinstance(var.data, ManifestArray) else var.data
                 assert got.dtype == expected_dtype, (h5name, got.dtype, expected_dtype)
                 assert got.shape == expected.shape, (h5name, got.shape, expected.shape)
                 if expected.dtype.kind == "f":
@@ -101,15 +99,25 @@ def nc4_file(tmp_path: Path) -> Path:
         lon = ds.createVariable("lon", "f4", ("lon",))
         lon[:] = np.linspace(0, 350, 8)
         temp = ds.createVariable(
-            "temp", "f4", ("time", "lat", "lon"), zlib=True, complevel=4, shuffle=True,
-            chunksizes=(2, 3, 4), fill_value=-999.0,
+            "temp",
+            "f4",
+            ("time", "lat", "lon"),
+            zlib=True,
+            complevel=4,
+            shuffle=True,
+            chunksizes=(2, 3, 4),
+            fill_value=-999.0,
         )
         temp.units = "K"
         data = rng.normal(280, 5, (5, 6, 8)).astype("f4")
         data[0, 0, 0] = -999.0
         temp[:] = data
         packed = ds.createVariable(
-            "packed", "i2", ("time", "lat", "lon"), zlib=True, chunksizes=(1, 6, 8),
+            "packed",
+            "i2",
+            ("time", "lat", "lon"),
+            zlib=True,
+            chunksizes=(1, 6, 8),
             fill_value=np.int16(-32767),
         )
         packed.scale_factor = np.float32(0.01)
@@ -118,13 +126,15 @@ def nc4_file(tmp_path: Path) -> Path:
         packed[:] = rng.integers(-3000, 3000, (5, 6, 8)).astype("i2")
         counts = ds.createVariable("counts", "i4", ("lat", "lon"), contiguous=True)
         counts[:] = np.arange(48, dtype="i4").reshape(6, 8)
-        bnds = ds.createVariable("lat_bnds", "f8", ("lat", "nv"), fletcher32=True,
-                                 chunksizes=(3, 2))
+        bnds = ds.createVariable(
+            "lat_bnds", "f8", ("lat", "nv"), fletcher32=True, chunksizes=(3, 2)
+        )
         bnds[:] = np.stack([np.arange(6), np.arange(6) + 1], axis=1)
         nofill = ds.createVariable("nofill", "i4", ("lat",), fill_value=False)
         nofill[:] = np.arange(6)
-        sparse = ds.createVariable("sparse", "f8", ("lat", "lon"), chunksizes=(2, 2),
-                                   fill_value=1e20)
+        sparse = ds.createVariable(
+            "sparse", "f8", ("lat", "lon"), chunksizes=(2, 2), fill_value=1e20
+        )
         sparse[0:2, 0:2] = 7.0
         label = ds.createVariable("label", str, ("lat",))
         label[:] = np.array(["a", "bb", "ccc", "", "éé", "f"], dtype=object)
@@ -177,32 +187,37 @@ def h5_file(tmp_path: Path) -> Path:
     with h5py.File(path, "w") as f:
         f.attrs["int_attr"] = np.int64(5)
         f.attrs["str_attr"] = "hello"
-        f.create_dataset("chunked", data=np.arange(100, dtype="<f8").reshape(10, 10),
-                         chunks=(4, 3), compression="gzip", compression_opts=6, shuffle=True)
+        f.create_dataset(
+            "chunked",
+            data=np.arange(100, dtype="<f8").reshape(10, 10),
+            chunks=(4, 3),
+            compression="gzip",
+            compression_opts=6,
+            shuffle=True,
+        )
         f.create_dataset("contiguous", data=np.arange(12, dtype="<i4").reshape(3, 4))
-        f.create_dataset("bigendian", data=np.arange(12, dtype=">i4").reshape(3, 4),
-                         chunks=(2, 2))
+        f.create_dataset("bigendian", data=np.arange(12, dtype=">i4").reshape(3, 4), chunks=(2, 2))
         f.create_dataset("bigfloat", data=np.linspace(0, 1, 10).astype(">f8"))
         make_compact(f, "compact", np.arange(6, dtype="i2"))
         make_compact(f, "compact_scalar", np.array(2.25, dtype=">f8"))
         f.create_dataset("scalar", data=np.float32(3.5))
         f.create_dataset("empty", shape=(0, 4), dtype="f4", chunks=(5, 4), maxshape=(None, 4))
         f.create_dataset("empty_contig", shape=(0,), dtype="i4")
-        f.create_dataset("unallocated", shape=(6, 6), dtype="i4", chunks=(3, 3),
-                         fillvalue=-1)
-        part = f.create_dataset("partial", shape=(7, 5), dtype="u2", chunks=(3, 2),
-                                fillvalue=9)
+        f.create_dataset("unallocated", shape=(6, 6), dtype="i4", chunks=(3, 3), fillvalue=-1)
+        part = f.create_dataset("partial", shape=(7, 5), dtype="u2", chunks=(3, 2), fillvalue=9)
         part[0:3, 0:2] = 1
         part[6, 4] = 2
         f.create_dataset("fixed_str", data=np.array([b"ab", b"cde", b""], dtype="S3"))
-        f.create_dataset("vlen_str", data=np.array(["x", "yy", "zzz"], dtype=object),
-                         dtype=h5py.string_dtype())
+        f.create_dataset(
+            "vlen_str", data=np.array(["x", "yy", "zzz"], dtype=object), dtype=h5py.string_dtype()
+        )
         f.create_dataset("bools", data=np.array([True, False, True]))
         ed = h5py.enum_dtype({"RED": 0, "GREEN": 1, "BLUE": 42}, basetype="u1")
         f.create_dataset("enum", data=np.array([0, 42, 1], dtype="u1"), dtype=ed)
         cdt = np.dtype([("a", "<i2"), ("b", "<f8"), ("c", "S2")])
-        f.create_dataset("compound", data=np.array([(1, 2.5, b"x"), (3, 4.5, b"yz")], cdt),
-                         chunks=(1,))
+        f.create_dataset(
+            "compound", data=np.array([(1, 2.5, b"x"), (3, 4.5, b"yz")], cdt), chunks=(1,)
+        )
         f.create_dataset("same_size_a", data=np.zeros((10, 10), "i1"))
         g = f.create_group("grp")
         g.attrs["bytes_attr"] = np.bytes_(b"raw")

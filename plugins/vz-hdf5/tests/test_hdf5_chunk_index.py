@@ -59,25 +59,34 @@ def _write(path: Path, **file_kwargs) -> None:
     rng = np.random.default_rng(3)
     with h5py.File(path, "w", **file_kwargs) as f:
         # 40 x 50 = 2000 chunks: a B-tree several levels deep
-        f.create_dataset("many", data=rng.random((400, 500)).astype("f4"), chunks=(10, 10),
-                         compression="gzip", compression_opts=1)
-        sparse = f.create_dataset("sparse", shape=(100, 100), dtype="i2", chunks=(7, 9),
-                                  fillvalue=-5)
+        f.create_dataset(
+            "many",
+            data=rng.random((400, 500)).astype("f4"),
+            chunks=(10, 10),
+            compression="gzip",
+            compression_opts=1,
+        )
+        sparse = f.create_dataset(
+            "sparse", shape=(100, 100), dtype="i2", chunks=(7, 9), fillvalue=-5
+        )
         sparse[::13, ::11] = 3
-        grow = f.create_dataset("grow", shape=(5, 4), maxshape=(None, 4), dtype="i8",
-                                chunks=(2, 4))
+        grow = f.create_dataset("grow", shape=(5, 4), maxshape=(None, 4), dtype="i8", chunks=(2, 4))
         grow[:] = 1
         grow.resize((11, 4))
         grow[5:] = 2
-        shrink = f.create_dataset("shrink", data=np.arange(100.0), maxshape=(None,),
-                                  chunks=(8,))
+        shrink = f.create_dataset("shrink", data=np.arange(100.0), maxshape=(None,), chunks=(8,))
         shrink.resize((30,))
         d = f.create_dataset("with_attrs", data=np.arange(64, dtype="u1"), chunks=(16,))
         for i in range(40):  # object-header continuation blocks
             d.attrs[f"attr_{i:02d}"] = np.arange(i + 1)
         g = f.create_group("g")
-        g.create_dataset("x", data=np.arange(1000, dtype=">i4").reshape(10, 100),
-                         chunks=(3, 30), shuffle=True, compression="gzip")
+        g.create_dataset(
+            "x",
+            data=np.arange(1000, dtype=">i4").reshape(10, 100),
+            chunks=(3, 30),
+            shuffle=True,
+            compression="gzip",
+        )
 
 
 @pytest.mark.parametrize(
@@ -106,8 +115,9 @@ def test_four_byte_addresses(hx, tmp_path: Path) -> None:
     fcpl.set_sizes(4, 4)
     fid = h5py.h5f.create(str(path).encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl)
     with h5py.File(fid) as f:
-        f.create_dataset("v", data=np.arange(300, dtype="f8").reshape(30, 10), chunks=(4, 4),
-                         compression="gzip")
+        f.create_dataset(
+            "v", data=np.arange(300, dtype="f8").reshape(30, 10), chunks=(4, 4), compression="gzip"
+        )
     a = hx.read(path)
     b = hx.read(path, chunk_index="hdf5")
     assert _same_manifests(a, b) == 1
@@ -126,8 +136,9 @@ def test_remote_native_index(hx, tmp_path: Path, nc4_file: Path) -> None:
         assert _methods(remote) == {"v1-btree"}
         local = hx.read(nc4_file)
         for name, var in local.variables.items():
-            np.testing.assert_array_equal(var.data.manifest.offsets,
-                                          remote.variables[name].data.manifest.offsets)
+            np.testing.assert_array_equal(
+                var.data.manifest.offsets, remote.variables[name].data.manifest.offsets
+            )
     finally:
         fs.rm("/vzh-idx", recursive=True)
 

@@ -21,8 +21,14 @@ import vzcore
 
 
 def test_out_of_order_fields_read_back_in_storage_order(tmp_path: Path) -> None:
-    declared = np.dtype({"names": ["c", "b", "a"], "formats": ["<i2", "<f8", "<i4"],
-                         "offsets": [16, 8, 0], "itemsize": 24})
+    declared = np.dtype(
+        {
+            "names": ["c", "b", "a"],
+            "formats": ["<i2", "<f8", "<i4"],
+            "offsets": [16, 8, 0],
+            "itemsize": 24,
+        }
+    )
     values = np.zeros(5, declared)
     values["a"], values["b"], values["c"] = np.arange(5), np.arange(5) / 3, -np.arange(5)
     path = tmp_path / "ooo.h5"

@@ -42,8 +42,7 @@ def test_netcdf4_through_kerchunk(tmp_path: Path, nc4_file: Path) -> None:
     got = _through_kerchunk(nc4_file, tmp_path).drop_vars("packed")
     with xr.open_dataset(nc4_file, engine="netcdf4") as expected:
         _assert_values_equal(got, expected.drop_vars("packed"))
-        xr.testing.assert_identical(got.drop_vars("label"), expected.drop_vars(
-            ["label", "packed"]))
+        xr.testing.assert_identical(got.drop_vars("label"), expected.drop_vars(["label", "packed"]))
 
 
 def test_packed_variable_values_through_kerchunk(tmp_path: Path, nc4_file: Path) -> None:

@@ -102,16 +102,23 @@ def masked_h5(tmp_path: Path) -> Path:
     rng = np.random.default_rng(7)
     path = tmp_path / "masked.h5"
     with h5py.File(path, "w") as f:
-        d = f.create_dataset("gzip", shape=(40, 6), dtype="<f8", chunks=(5, 6),
-                             compression="gzip")
+        d = f.create_dataset("gzip", shape=(40, 6), dtype="<f8", chunks=(5, 6), compression="gzip")
         _store_like_hdf5_1(d, _mixed(rng, (40, 6), "<f8"))
         # deflate is filter 1 of 3: skipped chunks are still shuffled and checksummed
-        d = f.create_dataset("gzip_shuffle_fletcher", shape=(64,), dtype=">i4", chunks=(8,),
-                             compression="gzip", shuffle=True, fletcher32=True)
+        d = f.create_dataset(
+            "gzip_shuffle_fletcher",
+            shape=(64,),
+            dtype=">i4",
+            chunks=(8,),
+            compression="gzip",
+            shuffle=True,
+            fletcher32=True,
+        )
         _store_like_hdf5_1(d, _mixed(rng, (64,), ">i4"))
         # LZF (h5py's own filter) skips chunks it cannot shrink, in every HDF5 version
-        d = f.create_dataset("lzf", shape=(100,), dtype="<i2", chunks=(10,), compression="lzf",
-                             fillvalue=-3)
+        d = f.create_dataset(
+            "lzf", shape=(100,), dtype="<i2", chunks=(10,), compression="lzf", fillvalue=-3
+        )
         d[:70] = _mixed(rng, (70,), "<i2")  # chunks 7-9 never written: fill value
         f.create_dataset("plain_gzip", data=np.arange(30.0), chunks=(10,), compression="gzip")
     with h5py.File(path, "r") as f:
@@ -159,8 +166,9 @@ def test_netcdf4_with_incompressible_chunks_through_xarray(tmp_path: Path) -> No
         ds.createDimension("y", 4)
         x = ds.createVariable("x", "f8", ("x",), zlib=True, shuffle=False, chunksizes=(16,))
         x[:] = rng.random(64)  # a loaded coordinate whose chunks skip deflate
-        v = ds.createVariable("noise", "f4", ("x", "y"), zlib=True, chunksizes=(8, 4),
-                              fill_value=np.float32(-999))
+        v = ds.createVariable(
+            "noise", "f4", ("x", "y"), zlib=True, chunksizes=(8, 4), fill_value=np.float32(-999)
+        )
         v.scale_factor = 0.5
         v[:] = _mixed(rng, (64, 4), "f4")
     with h5py.File(path, "r+") as f:  # the chunks as netCDF-C over HDF5 1.x stored them
@@ -173,8 +181,11 @@ def test_netcdf4_with_incompressible_chunks_through_xarray(tmp_path: Path) -> No
     vzcore.open_virtual_dataset(str(path)).virtualize.to_kerchunk(str(refs))
     expected = xr.open_dataset(path, engine="netcdf4").load()
     for engine, kwargs in (("kerchunk", {}), ("zarr", {"consolidated": False, "zarr_format": 2})):
-        store = str(refs) if engine == "kerchunk" else fsspec.filesystem(
-            "reference", fo=str(refs)).get_mapper("")
+        store = (
+            str(refs)
+            if engine == "kerchunk"
+            else fsspec.filesystem("reference", fo=str(refs)).get_mapper("")
+        )
         got = xr.open_dataset(store, engine=engine, **kwargs).load()
         for name in ("x", "noise"):
             assert got[name].dtype == expected[name].dtype, (engine, name)
@@ -225,8 +236,7 @@ def test_two_masks_with_one_length_are_refused(tmp_path: Path) -> None:
     block = np.arange(8, dtype="<i4").tobytes()
     shuffled = np.frombuffer(block, "u1").reshape(8, 4).T.tobytes()
     # deflate skipped (still shuffled) and both skipped: same length, other bytes
-    _write_chunks(path, [(shuffled, 0b10), (block, 0b11)], {"compression": "gzip",
-                                                            "shuffle": True})
+    _write_chunks(path, [(shuffled, 0b10), (block, 0b11)], {"compression": "gzip", "shuffle": True})
     with h5py.File(path, "r") as f:
         assert (f["v"][()] == np.tile(np.arange(8), 2)).all()
     with pytest.raises(UnsupportedFeatureError, match=r"'/v'.*32 stored bytes.*deflate"):
@@ -240,9 +250,15 @@ def test_two_masks_with_two_lengths_read_back(tmp_path: Path) -> None:
     block = np.arange(8, dtype="<i4").tobytes()
     shuffled = np.frombuffer(block, "u1").reshape(8, 4).T.tobytes()
     fletcher = numcodecs.Fletcher32()  # HDF5's checksum layout
-    _write_chunks(path, [(fletcher.encode(shuffled), 0b010), (shuffled, 0b110),
-                         (fletcher.encode(zlib.compress(shuffled)), 0)],
-                  {"compression": "gzip", "shuffle": True, "fletcher32": True})
+    _write_chunks(
+        path,
+        [
+            (fletcher.encode(shuffled), 0b010),
+            (shuffled, 0b110),
+            (fletcher.encode(zlib.compress(shuffled)), 0),
+        ],
+        {"compression": "gzip", "shuffle": True, "fletcher32": True},
+    )
     with h5py.File(path, "r") as f:
         expected = f["v"][()]
     assert (expected == np.tile(np.arange(8), 3)).all()
@@ -254,12 +270,16 @@ def test_two_masks_with_two_lengths_read_back(tmp_path: Path) -> None:
 
 
 def test_filter_mask_codec() -> None:
-    codec = HDF5FilterMask(filters=[{"id": "shuffle", "elementsize": 4}, {"id": "zlib"}],
-                           size=32, skipped=[[32, 0b10]])
+    codec = HDF5FilterMask(
+        filters=[{"id": "shuffle", "elementsize": 4}, {"id": "zlib"}], size=32, skipped=[[32, 0b10]]
+    )
     config = codec.get_config()
-    assert config == {"id": "vz_hdf5_filter_mask",
-                      "filters": [{"id": "shuffle", "elementsize": 4}, {"id": "zlib"}],
-                      "size": 32, "skipped": [[32, 2]]}
+    assert config == {
+        "id": "vz_hdf5_filter_mask",
+        "filters": [{"id": "shuffle", "elementsize": 4}, {"id": "zlib"}],
+        "size": 32,
+        "skipped": [[32, 2]],
+    }
     import numcodecs
 
     assert numcodecs.get_codec(config).get_config() == config

@@ -38,8 +38,11 @@ def _check(outcomes):
 def test_truncated_and_mutated(sample: str, request: pytest.FixtureRequest, tmp_path: Path):
     data = request.getfixturevalue(sample).read_bytes()
     cases = [*truncations(data, TRUNCATIONS), *mutations(data, MUTATIONS, seed=8)]
-    kinds = _check(open_cases(cases, tmp_path / "cases", suffix=".nc", reader="hdf5",
-                              case_timeout=CASE_TIMEOUT))
+    kinds = _check(
+        open_cases(
+            cases, tmp_path / "cases", suffix=".nc", reader="hdf5", case_timeout=CASE_TIMEOUT
+        )
+    )
     assert sum(kinds.values()) == TRUNCATIONS + MUTATIONS
     assert kinds[("vzerror", "CorruptFileError")] >= TRUNCATIONS  # the mutations hit checks too
     assert kinds[("ok", "")] > 0

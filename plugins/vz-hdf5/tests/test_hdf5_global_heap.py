@@ -42,7 +42,10 @@ def _zero_free_space(data: bytes) -> bytes:
         size = struct.unpack_from("<Q", buf, start + 8)[0]
         pos = start + 16
         while pos + 16 <= start + size:
-            idx, osize = struct.unpack_from("<H", buf, pos)[0], struct.unpack_from("<Q", buf, pos + 8)[0]
+            idx, osize = (
+                struct.unpack_from("<H", buf, pos)[0],
+                struct.unpack_from("<Q", buf, pos + 8)[0],
+            )
             if idx == 0:
                 struct.pack_into("<Q", buf, pos + 8, 0)
                 found += 1
@@ -79,19 +82,30 @@ def _rich_file(path: Path) -> Path:
     dt = np.dtype([("a", "i4"), ("s", h5py.string_dtype())])
     with h5py.File(path, "w", track_order=True) as f:
         f.attrs["vstr"] = "hello"
-        f.attrs.create("vlen_i4", np.array([np.arange(3), np.arange(5)], dtype=object),
-                       dtype=h5py.vlen_dtype("i4"))
+        f.attrs.create(
+            "vlen_i4",
+            np.array([np.arange(3), np.arange(5)], dtype=object),
+            dtype=h5py.vlen_dtype("i4"),
+        )
         f.attrs.create("compound", np.array([(1, "x"), (2, "yy")], dtype=dt))
-        f.attrs.create("strings", np.array([["a", "b"], ["c", "d"]], dtype=object),
-                       dtype=h5py.string_dtype())
+        f.attrs.create(
+            "strings", np.array([["a", "b"], ["c", "d"]], dtype=object), dtype=h5py.string_dtype()
+        )
         d = f.create_dataset("d", data=np.arange(6))
         f.attrs["region"] = d.regionref[1:3]
         f["T"] = dt
         f.attrs.create("committed", np.array([(3, "z")], dtype=dt), dtype=f["T"])
         for i in range(300):  # a dense name index deeper than one B-tree node
             d.attrs[f"a{i:03d}"] = "x" * (i % 40)
-        f.create_dataset("s", data=["a", "bc"] * 50, dtype=h5py.string_dtype(), chunks=(16,),
-                         compression="gzip", shuffle=True, fillvalue="fill")
+        f.create_dataset(
+            "s",
+            data=["a", "bc"] * 50,
+            dtype=h5py.string_dtype(),
+            chunks=(16,),
+            compression="gzip",
+            shuffle=True,
+            fillvalue="fill",
+        )
     return path
 
 
@@ -100,12 +114,18 @@ def _guard(path: Path, data: bytes) -> tuple[HeapGuard, dict[str, int]]:
         fcpl = f.id.get_create_plist()
         addr_size, len_size = fcpl.get_sizes()
         addrs = {"/": int(h5py.h5g.get_objinfo(f.id).objno[0])}
+
         def add(name: str) -> None:
             addrs[name] = int(h5py.h5g.get_objinfo(f[name].id).objno[0])
 
         f.visit(add)
-    guard = HeapGuard(lambda off, n: data[off : off + n], base=0, sizeof_addr=addr_size,
-                      sizeof_len=len_size, file_size=len(data))
+    guard = HeapGuard(
+        lambda off, n: data[off : off + n],
+        base=0,
+        sizeof_addr=addr_size,
+        sizeof_len=len_size,
+        file_size=len(data),
+    )
     return guard, addrs
 
 
@@ -147,8 +167,10 @@ def test_damaged_global_heap_raises_corrupt_file_error(nc4_file: Path, tmp_path:
         "attr": (_vlen_attr_file(made / "attr.h5"), "'/x': attribute 'comment'"),
         "dense": (_dense_attr_file(made / "dense.h5"), "'/x': attribute 'late'"),
         "contiguous": (_vlen_dataset_file(made / "c.h5"), "'/s': values"),
-        "chunked": (_vlen_dataset_file(made / "k.h5", chunks=(4,), compression="gzip"),
-                    "'/s': values"),
+        "chunked": (
+            _vlen_dataset_file(made / "k.h5", chunks=(4,), compression="gzip"),
+            "'/s': values",
+        ),
         "netcdf4": (nc4_file, "attribute 'DIMENSION_LIST'"),
     }
     for path, _ in cases.values():  # each opens fine before the damage
@@ -157,7 +179,9 @@ def test_damaged_global_heap_raises_corrupt_file_error(nc4_file: Path, tmp_path:
     start = time.perf_counter()
     outcomes = open_cases(
         [(name, _zero_free_space(path.read_bytes())) for name, (path, _) in cases.items()],
-        tmp_path / "cases", suffix=".h5", case_timeout=10,
+        tmp_path / "cases",
+        suffix=".h5",
+        case_timeout=10,
     )
     assert time.perf_counter() - start < 60
     for outcome in outcomes:

@@ -16,8 +16,16 @@ from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatu
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
 
-HIDDEN = {"_Netcdf4Dimid", "_NCProperties", "_Netcdf4Coordinates", "DIMENSION_LIST",
-          "REFERENCE_LIST", "CLASS", "NAME", "_nc3_strict"}
+HIDDEN = {
+    "_Netcdf4Dimid",
+    "_NCProperties",
+    "_Netcdf4Coordinates",
+    "DIMENSION_LIST",
+    "REFERENCE_LIST",
+    "CLASS",
+    "NAME",
+    "_nc3_strict",
+}
 
 
 def _all_attrs(group):
@@ -49,7 +57,15 @@ def test_netcdf4_values_and_dtypes(hx, nc4_file: Path) -> None:
 def test_netcdf4_structure(hx, nc4_file: Path) -> None:
     group = hx.read(nc4_file)
     assert list(group.variables) == [
-        "time", "lat", "lon", "temp", "packed", "counts", "lat_bnds", "nofill", "sparse",
+        "time",
+        "lat",
+        "lon",
+        "temp",
+        "packed",
+        "counts",
+        "lat_bnds",
+        "nofill",
+        "sparse",
         "label",
     ]
     dims = {k: v.dims for k, v in group.variables.items()}
@@ -59,7 +75,9 @@ def test_netcdf4_structure(hx, nc4_file: Path) -> None:
     assert "nv" not in group.variables  # dimension without variable never leaks
     assert group.dims == {"time": 5, "lat": 6, "lon": 8, "nv": 2}
     assert group.attrs == {
-        "title": "test file", "history": "created by a test", "version": 3,
+        "title": "test file",
+        "history": "created by a test",
+        "version": 3,
         "weights": [1.5, 2.5],
     }
     sub = group.groups["sub"]
@@ -123,8 +141,9 @@ def test_xarray_written_files(hx, xr_files: list[Path]) -> None:
         group = hx.read(path)
         assert set(group.variables) == {"air", "mask", "time", "lat", "lon"}
         assert group.variables["air"].dims == ("time", "lat", "lon")
-        assert group.variables["air"].attrs["_FillValue"] != group.variables["air"].attrs[
-            "_FillValue"]  # NaN, kept as stored
+        assert (
+            group.variables["air"].attrs["_FillValue"] != group.variables["air"].attrs["_FillValue"]
+        )  # NaN, kept as stored
         assert group.variables["time"].attrs["units"].startswith("days since")
         assert group.variables["mask"].attrs == {}
         assert group.attrs == {"source": "test"}
@@ -205,8 +224,7 @@ def test_attributes_json_safe(hx, tmp_path: Path) -> None:
         a["ref"] = f["x"].ref
         a["compound"] = np.array((1, 2.0), dtype=[("a", "i4"), ("b", "f8")])
         a["two_d"] = np.arange(4, dtype="f8").reshape(2, 2)
-        a.create("enum", data=np.int8(1),
-                 dtype=h5py.enum_dtype({"A": 0, "B": 1}, basetype="i1"))
+        a.create("enum", data=np.int8(1), dtype=h5py.enum_dtype({"A": 0, "B": 1}, basetype="i1"))
     attrs = hx.read(path).variables["x"].attrs
     json.dumps(attrs)  # no numpy or bytes left
     assert attrs["i8"] == -3
@@ -257,8 +275,12 @@ def test_szip(hx, tmp_path: Path) -> None:
         pytest.skip("HDF5 built without szip")
     path = tmp_path / "szip.h5"
     with h5py.File(path, "w") as f:
-        f.create_dataset("s", data=np.arange(4000, dtype="i4").reshape(40, 100),
-                         chunks=(10, 100), compression="szip")
+        f.create_dataset(
+            "s",
+            data=np.arange(4000, dtype="i4").reshape(40, 100),
+            chunks=(10, 100),
+            compression="szip",
+        )
     group = hx.read(path)
     assert group.variables["s"].data.metadata.codecs[0]["id"] == "imagecodecs_szip"
     assert hx.assert_same_as_h5py(path, group) == 1
@@ -304,8 +326,9 @@ def test_nbit_filter(hx, tmp_path: Path) -> None:
 def test_external_storage(hx, tmp_path: Path) -> None:
     path = tmp_path / "ext.h5"
     with h5py.File(path, "w") as f:
-        f.create_dataset("e", shape=(10,), dtype="i4", external=[(str(tmp_path / "raw.bin"),
-                                                                  0, 40)])
+        f.create_dataset(
+            "e", shape=(10,), dtype="i4", external=[(str(tmp_path / "raw.bin"), 0, 40)]
+        )
     with pytest.raises(UnsupportedFeatureError, match="external raw data storage"):
         hx.read(path)
 
@@ -410,6 +433,7 @@ def test_chunk_iter_offsets_match_get_chunk_info(hx, nc4_file: Path) -> None:
 
 # -- hdf5plugin filters ------------------------------------------------------------------
 
+
 def _hdf5plugin():
     hdf5plugin = pytest.importorskip("hdf5plugin")
     pytest.importorskip("imagecodecs")
@@ -439,8 +463,9 @@ def test_hdf5plugin_filters(hx, tmp_path: Path, case: str) -> None:
     data = (np.arange(20000, dtype="f4") % 37).reshape(200, 100)
     with h5py.File(path, "w") as f:
         f.create_dataset("v", data=data, chunks=(50, 100), **getattr(hdf5plugin, cls)(**kwargs))
-        f.create_dataset("edge", data=data[:, :90], chunks=(64, 64),
-                         **getattr(hdf5plugin, cls)(**kwargs))
+        f.create_dataset(
+            "edge", data=data[:, :90], chunks=(64, 64), **getattr(hdf5plugin, cls)(**kwargs)
+        )
     group = hx.read(path)
     assert group.variables["v"].data.metadata.codecs[0]["id"] == codec_id
     assert hx.assert_same_as_h5py(path, group) == 2
@@ -454,13 +479,15 @@ def test_hdf5plugin_filters(hx, tmp_path: Path, case: str) -> None:
         ("Zfp", {"rate": 16}, r"32013 \(zfp\)", (50, 100)),
     ],
 )
-def test_hdf5plugin_unsupported(hx, tmp_path: Path, cls: str, kwargs: dict, match: str,
-                                chunks: tuple[int, int]) -> None:
+def test_hdf5plugin_unsupported(
+    hx, tmp_path: Path, cls: str, kwargs: dict, match: str, chunks: tuple[int, int]
+) -> None:
     hdf5plugin = _hdf5plugin()
     path = tmp_path / "p.h5"
     with h5py.File(path, "w") as f:
-        f.create_dataset("v", data=np.ones((100, 202), "f4"), chunks=chunks,
-                         **getattr(hdf5plugin, cls)(**kwargs))
+        f.create_dataset(
+            "v", data=np.ones((100, 202), "f4"), chunks=chunks, **getattr(hdf5plugin, cls)(**kwargs)
+        )
     with pytest.raises(UnsupportedFeatureError, match=match):
         hx.read(path)
 
@@ -547,8 +574,9 @@ def test_array_element_type(hx, tmp_path: Path) -> None:
     vec = np.dtype(("<f4", (3,)))
     mat = np.dtype((">i2", (2, 2)))
     with h5py.File(path, "w") as f:
-        d = f.create_dataset("vec", shape=(10,), dtype=vec, chunks=(4,), shuffle=True,
-                             compression="gzip")
+        d = f.create_dataset(
+            "vec", shape=(10,), dtype=vec, chunks=(4,), shuffle=True, compression="gzip"
+        )
         d[...] = np.arange(30, dtype="f4").reshape(10, 3)
         m = f.create_dataset("mat", shape=(6,), dtype=mat)
         m[...] = np.arange(24, dtype=">i2").reshape(6, 2, 2)

@@ -108,8 +108,10 @@ def main() -> None:
             for record in (False, True):
                 (d / str(record)).mkdir()
                 write, commit = run_vzcore(d / str(record), record)
-                print(f"vzcore record_sources={record}: write 100,000 refs {write:.3f} s, "
-                      f"commit {commit:.3f} s")
+                print(
+                    f"vzcore record_sources={record}: write 100,000 refs {write:.3f} s, "
+                    f"commit {commit:.3f} s"
+                )
         else:
             write, commit = run_virtualizarr(d)
             print(f"virtualizarr: write 100,000 refs {write:.3f} s, commit {commit:.3f} s")

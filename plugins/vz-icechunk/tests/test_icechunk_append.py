@@ -137,8 +137,11 @@ def test_chunk_grid_that_would_not_tile_is_refused(tmp_path: Path) -> None:
     open_batch(files[:1]).virtualize.to_icechunk(session)
     session.commit("first")
     session = repo.session()
-    with pytest.raises(WriteError, match=r"'temp' along 'time'.*3 steps, not a multiple of the "
-                                         r"chunk size 2"):
+    with pytest.raises(
+        WriteError,
+        match=r"'temp' along 'time'.*3 steps, not a multiple of the "
+        r"chunk size 2",
+    ):
         open_batch(files[1:]).virtualize.to_icechunk(session, append_dim="time")
     assert not session.has_uncommitted_changes
 

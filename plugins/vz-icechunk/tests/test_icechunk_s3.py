@@ -30,23 +30,30 @@ def test_s3_sources_round_trip_and_changed_object(tmp_path: Path) -> None:
         import vzcore
 
         vds = vzcore.open_virtual_mfdataset(
-            urls, storage_options=s3.storage_options, data_vars="minimal", coords="minimal",
-            compat="override", combine_attrs="override",
+            urls,
+            storage_options=s3.storage_options,
+            data_vars="minimal",
+            coords="minimal",
+            compat="override",
+            combine_attrs="override",
         )
         sources = vds.virtualize.to_group().sources()
         assert all(info.etag for info in sources.values())  # S3 gives ETags
 
         config = icechunk.RepositoryConfig.default()
         found = vz_icechunk.containers_for(
-            vds, region="us-east-1", endpoint_url=s3.endpoint_url, allow_http=True,
+            vds,
+            region="us-east-1",
+            endpoint_url=s3.endpoint_url,
+            allow_http=True,
             force_path_style=True,
         )
         assert [c.url_prefix for c in found] == [f"s3://{s3.bucket}/"]
         for c in found:
             config.set_virtual_chunk_container(c)
         auth = vz_icechunk.authorize_for(
-            vds, icechunk.s3_static_credentials(access_key_id="testing",
-                                                secret_access_key="testing"),
+            vds,
+            icechunk.s3_static_credentials(access_key_id="testing", secret_access_key="testing"),
         )
         storage = icechunk.local_filesystem_storage(str(tmp_path / "repo"))
         repo = icechunk.Repository.create(storage, config, authorize_virtual_chunk_access=auth)

@@ -36,8 +36,9 @@ def _group(tmp_path: Path) -> tuple[ManifestGroup, np.ndarray]:
 
 
 @pytest.mark.parametrize("slab", [70, 30, 1, 10_000])
-def test_slabs_write_every_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     slab: int) -> None:
+def test_slabs_write_every_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slab: int
+) -> None:
     import zarr
 
     from vz_icechunk import IcechunkWriter, _writer

@@ -77,8 +77,10 @@ def test_missing_container_is_a_clear_error_with_the_fix(
 
     # The lines in the message are the fix: run them, then the same write works.
     code = msg.split("\n\n")[1]
-    namespace = {"icechunk": icechunk, "storage": icechunk.local_filesystem_storage(
-        str(tmp_path / "repo"))}
+    namespace = {
+        "icechunk": icechunk,
+        "storage": icechunk.local_filesystem_storage(str(tmp_path / "repo")),
+    }
     exec(code, namespace)  # noqa: S102 - the message's recipe, executed as a user would
     fixed = namespace["repo"].writable_session("main")
     vds.virtualize.to_icechunk(fixed)

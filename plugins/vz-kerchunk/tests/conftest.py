@@ -63,8 +63,9 @@ def h5_manifest_array(path: Path, name: str) -> ManifestArray:
                 np.full(grid, ds.id.get_storage_size(), dtype=np.uint64),
             )
             return ManifestArray(meta, manifest)
-        meta = ArrayMetadata(ds.shape, ds.dtype, ds.chunks, fill_value=fill_value,
-                             codecs=_h5_codecs(ds))
+        meta = ArrayMetadata(
+            ds.shape, ds.dtype, ds.chunks, fill_value=fill_value, codecs=_h5_codecs(ds)
+        )
         grid = meta.grid_shape
         paths = np.full(grid, "", dtype=object)
         offsets = np.zeros(grid, np.uint64)

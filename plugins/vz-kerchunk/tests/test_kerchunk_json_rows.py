@@ -18,8 +18,9 @@ def _expected(prefix, encoding, grid, flat, tokens, codes, offsets, lengths):
     keys = chunk_key_table_v3(grid, prefix, encoding)
     return "".join(
         f',"{keys[i]}":[{tokens[c]},{o},{n}]'
-        for i, c, o, n in zip(flat.tolist(), codes.tolist(), offsets.tolist(), lengths.tolist(),
-                              strict=True)
+        for i, c, o, n in zip(
+            flat.tolist(), codes.tolist(), offsets.tolist(), lengths.tolist(), strict=True
+        )
     )
 
 
@@ -29,14 +30,13 @@ def test_rows_equal_per_entry_formatting(encoding, grid):
     rng = np.random.default_rng(len(grid) * 7 + len(encoding))
     n = int(np.prod(grid, dtype=np.int64))
     flat = np.sort(rng.choice(n, size=max(1, n * 2 // 3), replace=False)).astype(np.intp)
-    tokens = [json.dumps(u) for u in ("{{u0}}", "file:///d/é ü.nc", "s3://b/k\x01\"q\".nc")]
+    tokens = [json.dumps(u) for u in ("{{u0}}", "file:///d/é ü.nc", 's3://b/k\x01"q".nc')]
     codes = rng.integers(0, len(tokens), flat.size).astype(np.uint8)
     offsets = rng.integers(0, 2**63, flat.size, dtype=np.uint64)
     offsets[0] = 0
     lengths = rng.integers(0, 10, flat.size).astype(np.uint64)
     prefix = json.dumps("grüppe/v ar/")[1:-1]
-    got = reference_rows(prefix, key_pattern(encoding), grid, flat, tokens, codes, offsets,
-                         lengths)
+    got = reference_rows(prefix, key_pattern(encoding), grid, flat, tokens, codes, offsets, lengths)
     assert got == _expected(prefix, encoding, grid, flat, tokens, codes, offsets, lengths)
     parsed = json.loads("{" + got[1:] + "}")
     assert len(parsed) == flat.size
@@ -44,8 +44,20 @@ def test_rows_equal_per_entry_formatting(encoding, grid):
 
 def test_largest_offsets_and_empty_selection():
     big = np.array([2**64 - 1, 10**19, 9, 0], dtype=np.uint64)
-    got = reference_rows("a/", key_pattern("v2"), (4,), np.arange(4), ['"u"'],
-                         np.zeros(4, np.uint8), big, big)
+    got = reference_rows(
+        "a/", key_pattern("v2"), (4,), np.arange(4), ['"u"'], np.zeros(4, np.uint8), big, big
+    )
     assert got == "".join(f',"a/{i}":["u",{v},{v}]' for i, v in enumerate(big.tolist()))
-    assert reference_rows("a/", key_pattern("v2"), (4,), np.arange(0), ['"u"'],
-                          np.zeros(0, np.uint8), big[:0], big[:0]) == ""
+    assert (
+        reference_rows(
+            "a/",
+            key_pattern("v2"),
+            (4,),
+            np.arange(0),
+            ['"u"'],
+            np.zeros(0, np.uint8),
+            big[:0],
+            big[:0],
+        )
+        == ""
+    )

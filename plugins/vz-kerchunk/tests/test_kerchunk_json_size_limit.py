@@ -27,7 +27,9 @@ def _group(n_files: int, per_file: int) -> ManifestGroup:
 def test_default_limit_refuses_more_than_a_million_references(tmp_path):
     group = _group(2, MAX_JSON_REFERENCES // 2 + 1)
     target = tmp_path / "refs.json"
-    with pytest.raises(WriteError, match=r"1,000,002 chunk references.*format='parquet'.*to_icechunk"):
+    with pytest.raises(
+        WriteError, match=r"1,000,002 chunk references.*format='parquet'.*to_icechunk"
+    ):
         KerchunkWriter().write(group, target)
     assert not target.exists()
     with pytest.raises(WriteError, match="max_references=None"):
@@ -41,6 +43,8 @@ def test_limit_is_configurable(tmp_path):
     KerchunkWriter().write(group, tmp_path / "b.json", max_references=100)
     KerchunkWriter().write(group, tmp_path / "c.json", max_references=None)
     refs = json.loads((tmp_path / "c.json").read_text())["refs"]
-    assert sum(1 for k in refs if k.startswith("v/") and not k.endswith((".zarray", ".zattrs"))) == 100
+    assert (
+        sum(1 for k in refs if k.startswith("v/") and not k.endswith((".zarray", ".zattrs"))) == 100
+    )
     with pytest.raises(TypeError, match="max_references"):
         KerchunkWriter().write(group, tmp_path / "d.json", max_references="many")

@@ -87,16 +87,27 @@ def _sample(path):
             "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
             "counts": (("time", "lat", "lon"), rng.integers(0, 3, (3, 4, 5)).astype("i4")),
         },
-        coords={"time": np.array(["2001-01-01", "2001-01-02", "2001-01-03"], "datetime64[ns]"),
-                "lat": np.linspace(-30, 30, 4), "lon": np.linspace(0, 40, 5)},
+        coords={
+            "time": np.array(["2001-01-01", "2001-01-02", "2001-01-03"], "datetime64[ns]"),
+            "lat": np.linspace(-30, 30, 4),
+            "lon": np.linspace(0, 40, 5),
+        },
         attrs={"title": "end to end"},
     )
-    ds.to_netcdf(path, engine="netcdf4", encoding={
-        "temp": {"zlib": True, "shuffle": True, "chunksizes": (1, 2, 5),
-                 "_FillValue": np.float32(-1e30)},
-        "counts": {"_FillValue": None},
-        "time": {"units": "days since 2001-01-01", "dtype": "i4"},
-    })
+    ds.to_netcdf(
+        path,
+        engine="netcdf4",
+        encoding={
+            "temp": {
+                "zlib": True,
+                "shuffle": True,
+                "chunksizes": (1, 2, 5),
+                "_FillValue": np.float32(-1e30),
+            },
+            "counts": {"_FillValue": None},
+            "time": {"units": "days since 2001-01-01", "dtype": "i4"},
+        },
+    )
 
 
 def test_end_to_end_through_vzcore(tmp_path):

@@ -65,11 +65,19 @@ def netcdf_sample(path: Path, offset: int = 0) -> Path:
         attrs={"title": "reader test"},
     )
     ds["time"].attrs["units"] = "days since 2001-01-01"
-    ds.to_netcdf(path, engine="netcdf4", encoding={
-        "temp": {"zlib": True, "shuffle": True, "chunksizes": (1, 2, 5),
-                 "_FillValue": np.float32(-1e30)},
-        "counts": {"_FillValue": None, "chunksizes": (1, 4, 5)},
-    })
+    ds.to_netcdf(
+        path,
+        engine="netcdf4",
+        encoding={
+            "temp": {
+                "zlib": True,
+                "shuffle": True,
+                "chunksizes": (1, 2, 5),
+                "_FillValue": np.float32(-1e30),
+            },
+            "counts": {"_FillValue": None, "chunksizes": (1, 4, 5)},
+        },
+    )
     return path
 
 
@@ -110,23 +118,31 @@ def _rich_group(chunk_file: ChunkFile) -> ManifestGroup:
     holes = np.arange(1, 13, dtype="<i4").reshape(3, 4)
     child = ManifestGroup(
         variables={
-            "deep": Variable(("k",), chunk_file.array(np.arange(6, dtype=">i2"), (4,)),
-                             {"note": "big-endian"}),
+            "deep": Variable(
+                ("k",), chunk_file.array(np.arange(6, dtype=">i2"), (4,)), {"note": "big-endian"}
+            ),
         },
         attrs={"group_attr": [1, 2, 3]},
     )
     return ManifestGroup(
         variables={
-            "a": Variable(("y", "x"), chunk_file.array(a, (3, 4), SHUFFLE_ZLIB),
-                          {"units": "K", "_FillValue": np.float32(np.nan)}),
+            "a": Variable(
+                ("y", "x"),
+                chunk_file.array(a, (3, 4), SHUFFLE_ZLIB),
+                {"units": "K", "_FillValue": np.float32(np.nan)},
+            ),
             # missing chunks that must read as -1: written as inline fill chunks
-            "holes": Variable(("p", "q"), chunk_file.array(holes, (2, 2), fill_value=-1,
-                                                           missing=[(0, 1)]), {}),
+            "holes": Variable(
+                ("p", "q"), chunk_file.array(holes, (2, 2), fill_value=-1, missing=[(0, 1)]), {}
+            ),
             "s": Variable((), chunk_file.array(np.array(2.5, "<f8"), ()), {"units": "m"}),
             "names": Variable(("n",), np.array(["ab", "c", ""], dtype=object), {}),
             "t": Variable(("t",), np.array([0, 1, 2], "<i8"), {"units": "days since 2000-01-01"}),
-            "scaled": Variable(("t",), chunk_file.array(np.array([1, -9, 3], "<i2"), (2,)),
-                               {"_FillValue": -9, "scale_factor": 0.5}),
+            "scaled": Variable(
+                ("t",),
+                chunk_file.array(np.array([1, -9, 3], "<i2"), (2,)),
+                {"_FillValue": -9, "scale_factor": 0.5},
+            ),
         },
         attrs={"title": "round trip", "nan": float("nan")},
         groups={"child": child},
@@ -157,8 +173,9 @@ def test_read_metadata_inverts_the_writer(tmp_path, chunk_file):
     assert group.variables["holes"].attrs == {}  # fill_value null: no _FillValue invented
     assert group.variables["holes"].data.metadata.fill_value is None
     assert group.groups["child"].variables["deep"].data.dtype == np.dtype(">i2")
-    np.testing.assert_array_equal(values(group, "holes"), [[1, 2, -1, -1], [5, 6, -1, -1],
-                                                           [9, 10, 11, 12]])
+    np.testing.assert_array_equal(
+        values(group, "holes"), [[1, 2, -1, -1], [5, 6, -1, -1], [9, 10, 11, 12]]
+    )
     np.testing.assert_array_equal(values(group, "names"), np.array(["ab", "c", ""], object))
     assert values(group, "s") == 2.5
     assert group.variables["a"].data.manifest.paths == (chunk_file.url,)
@@ -219,13 +236,20 @@ def test_combine_read_references_with_a_newly_scanned_file(tmp_path):
     vzcore.open_virtual_dataset(first).virtualize.to_kerchunk(str(refs), format="json")
     old = vzcore.open_virtual_dataset(refs, reader="kerchunk")
     new = vzcore.open_virtual_dataset(second)
-    combined = xr.concat([old, new], dim="time", data_vars="minimal", coords="minimal",
-                         compat="override")
+    combined = xr.concat(
+        [old, new], dim="time", data_vars="minimal", coords="minimal", compat="override"
+    )
     out = tmp_path / "combined.json"
     combined.virtualize.to_kerchunk(str(out), format="json")
-    with xr.open_mfdataset([first, second], engine="netcdf4", combine="nested",
-                           concat_dim="time", data_vars="minimal", coords="minimal",
-                           compat="override") as expected:
+    with xr.open_mfdataset(
+        [first, second],
+        engine="netcdf4",
+        combine="nested",
+        concat_dim="time",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    ) as expected:
         for ds in reopen(str(out)):
             assert_same(ds, expected.load())
 
@@ -234,9 +258,19 @@ def test_combine_read_references_with_a_newly_scanned_file(tmp_path):
 
 
 def _zarray(shape, chunks, dtype="<i4", fill_value=None, compressor=None, filters=None, sep="."):
-    return json.dumps({"zarr_format": 2, "shape": shape, "chunks": chunks, "dtype": dtype,
-                       "fill_value": fill_value, "order": "C", "compressor": compressor,
-                       "filters": filters, "dimension_separator": sep})
+    return json.dumps(
+        {
+            "zarr_format": 2,
+            "shape": shape,
+            "chunks": chunks,
+            "dtype": dtype,
+            "fill_value": fill_value,
+            "order": "C",
+            "compressor": compressor,
+            "filters": filters,
+            "dimension_separator": sep,
+        }
+    )
 
 
 def _raw_file(tmp_path: Path, data: bytes, name: str = "data.bin") -> Path:
@@ -291,8 +325,15 @@ def test_version1_templates_and_gen(tmp_path):
     doc = {
         "version": 1,
         "templates": {"u": url_of(raw)},
-        "gen": [{"key": "g/{{i}}", "url": "{{u}}", "offset": "{{i * 12}}", "length": "12",
-                 "dimensions": {"i": {"stop": 4}}}],
+        "gen": [
+            {
+                "key": "g/{{i}}",
+                "url": "{{u}}",
+                "offset": "{{i * 12}}",
+                "length": "12",
+                "dimensions": {"i": {"stop": 4}},
+            }
+        ],
         "refs": {
             ".zgroup": json.dumps({"zarr_format": 2}),
             "g/.zarray": _zarray([12], [3]),
@@ -326,8 +367,11 @@ def test_dimension_separator_slash_and_bad_templates(tmp_path):
     p = tmp_path / "slash.json"
     p.write_text(json.dumps(refs))
     np.testing.assert_array_equal(values(read(p), "v"), a)
-    bad = {"version": 1, "templates": {"u": url_of(raw)},
-           "refs": {**refs, "v/1/0": ["{{nope}}", 8, 8]}}
+    bad = {
+        "version": 1,
+        "templates": {"u": url_of(raw)},
+        "refs": {**refs, "v/1/0": ["{{nope}}", 8, 8]},
+    }
     p.write_text(json.dumps(bad))
     with pytest.raises(CorruptFileError, match="undefined template 'nope'"):
         read(p)
@@ -344,8 +388,12 @@ def test_restores_recorded_sources(tmp_path):
             "v/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
             "v/0": ["data.bin", 0, 16],
         },
-        "vzcore": {"sources": {url_of(raw): {"size": 16, "mtime": 1.5, "etag": '"x"'},
-                               "file:///elsewhere.nc": {"size": 1}}},
+        "vzcore": {
+            "sources": {
+                url_of(raw): {"size": 16, "mtime": 1.5, "etag": '"x"'},
+                "file:///elsewhere.nc": {"size": 1},
+            }
+        },
     }
     p = tmp_path / "src.json"
     p.write_text(json.dumps(doc))
@@ -362,8 +410,15 @@ def test_fortran_order_is_refused_clearly(tmp_path):
     p = tmp_path / "f.json"
     f = json.loads(_zarray([2], [2]))
     f["order"] = "F"
-    p.write_text(json.dumps({".zgroup": '{"zarr_format": 2}', "v/.zarray": json.dumps(f),
-                             "v/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]})}))
+    p.write_text(
+        json.dumps(
+            {
+                ".zgroup": '{"zarr_format": 2}',
+                "v/.zarray": json.dumps(f),
+                "v/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
+            }
+        )
+    )
     with pytest.raises(UnsupportedFeatureError, match="order 'F'"):
         read(p)
 
@@ -404,15 +459,23 @@ def test_kerchunk_multizarr_output_round_trips(tmp_path):
 
     files = [netcdf_sample(tmp_path / f"f{i}.nc", i) for i in range(3)]
     singles = [_kerchunk_refs(f, 0) for f in files]
-    combined = MultiZarrToZarr(singles, concat_dims=["time"], identical_dims=["lat", "lon"],
-                               inline_threshold=0).translate()
+    combined = MultiZarrToZarr(
+        singles, concat_dims=["time"], identical_dims=["lat", "lon"], inline_threshold=0
+    ).translate()
     theirs = tmp_path / "combined.json"
     theirs.write_text(json.dumps(combined))
     group = read(theirs)
     assert len(group.variables["temp"].data.manifest.paths) == 3
     ours = write(group, tmp_path / "ours.json")
-    with xr.open_mfdataset(files, engine="netcdf4", combine="nested", concat_dim="time",
-                           data_vars="minimal", coords="minimal", compat="override") as orig:
+    with xr.open_mfdataset(
+        files,
+        engine="netcdf4",
+        combine="nested",
+        concat_dim="time",
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+    ) as orig:
         orig = orig.load()
         for ds in reopen(str(ours)):
             for name in ("temp", "counts", "time", "lat"):

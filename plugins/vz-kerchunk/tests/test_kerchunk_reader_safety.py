@@ -24,9 +24,19 @@ def url_of(path: Path | str) -> str:
 
 
 def zarray(shape, chunks, dtype="<i4", fill_value=None):
-    return json.dumps({"zarr_format": 2, "shape": shape, "chunks": chunks, "dtype": dtype,
-                       "fill_value": fill_value, "order": "C", "compressor": None,
-                       "filters": None, "dimension_separator": "."})
+    return json.dumps(
+        {
+            "zarr_format": 2,
+            "shape": shape,
+            "chunks": chunks,
+            "dtype": dtype,
+            "fill_value": fill_value,
+            "order": "C",
+            "compressor": None,
+            "filters": None,
+            "dimension_separator": ".",
+        }
+    )
 
 
 def one_var_refs(target: str, name: str = "v", length: int = 16) -> dict:
@@ -102,8 +112,12 @@ def test_default_allows_the_refs_directory_tree_and_object_stores(tmp_path):
     refs = write_refs(tmp_path / "refs", one_var_refs("sub/data.bin"))
     group = read(refs)
     np.testing.assert_array_equal(load_values(group.variables["v"].data), np.arange(4))
-    for remote in ("s3://bucket/x.nc", "gs://bucket/x.nc", "az://c/x.nc",
-                   "https://data.example.org/x.nc"):
+    for remote in (
+        "s3://bucket/x.nc",
+        "gs://bucket/x.nc",
+        "az://c/x.nc",
+        "https://data.example.org/x.nc",
+    ):
         refs = write_refs(tmp_path / "refs", one_var_refs(remote), "remote.json")
         assert read(refs).variables["v"].data.manifest.paths == (remote,)
 
@@ -206,14 +220,18 @@ def _valid(tmp_path: Path) -> dict:
         (lambda r: r.__setitem__("v/0", "base64:@@@"), "base64"),
         (lambda r: r.__setitem__("v/.zarray", "{not json"), "not valid JSON"),
         (lambda r: r.__setitem__("v/.zarray", "[1, 2]"), "JSON object"),
-        (lambda r: r.__setitem__("v/.zarray", json.dumps({"shape": [8], "dtype": "<i4"})),
-         "lacks 'chunks'"),
+        (
+            lambda r: r.__setitem__("v/.zarray", json.dumps({"shape": [8], "dtype": "<i4"})),
+            "lacks 'chunks'",
+        ),
         (lambda r: r.__setitem__("v/.zarray", zarray([8], [0])), "'chunks'"),
         (lambda r: r.__setitem__("v/.zarray", zarray([8], [4], dtype="<x9")), "invalid dtype"),
         (lambda r: r.__setitem__("v/.zarray", zarray([8], [4], fill_value="abc")), "fill_value"),
         (lambda r: r.__setitem__("v/.zarray", zarray([8, 2], [4])), "differ in length"),
-        (lambda r: r.__setitem__("v/.zattrs", json.dumps({"_ARRAY_DIMENSIONS": "x"})),
-         "_ARRAY_DIMENSIONS"),
+        (
+            lambda r: r.__setitem__("v/.zattrs", json.dumps({"_ARRAY_DIMENSIONS": "x"})),
+            "_ARRAY_DIMENSIONS",
+        ),
         (lambda r: r.__setitem__("v/7", ["data.bin", 0, 4]), "'v/7'"),  # outside the grid
         (lambda r: r.__setitem__("w/0", ["data.bin", 0, 4]), "'w/0'"),  # no .zarray
         (lambda r: r.pop("v/.zarray"), "'v/0'"),
@@ -230,8 +248,15 @@ def test_corrupt_references_name_the_file_and_key(tmp_path, mutate, match):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "[]", "{", '{"version": 1, "refs": []}', '{"version": 1, "templates": [1]}',
-     '{"version": 1, "gen": {}}', b"\xff\xfe{}".decode("latin-1")],
+    [
+        "",
+        "[]",
+        "{",
+        '{"version": 1, "refs": []}',
+        '{"version": 1, "templates": [1]}',
+        '{"version": 1, "gen": {}}',
+        b"\xff\xfe{}".decode("latin-1"),
+    ],
 )
 def test_corrupt_documents(tmp_path, text):
     p = tmp_path / "refs.json"
@@ -269,8 +294,14 @@ def test_corrupt_parquet_directories(tmp_path):
     (d / ".zmetadata").write_text("{nope")
     with pytest.raises(CorruptFileError, match="not valid JSON"):
         read(d)
-    meta = {"metadata": {".zgroup": {"zarr_format": 2}, "v/.zarray": json.loads(zarray([4], [2])),
-                         "v/.zattrs": {"_ARRAY_DIMENSIONS": ["x"]}}, "record_size": 0}
+    meta = {
+        "metadata": {
+            ".zgroup": {"zarr_format": 2},
+            "v/.zarray": json.loads(zarray([4], [2])),
+            "v/.zattrs": {"_ARRAY_DIMENSIONS": ["x"]},
+        },
+        "record_size": 0,
+    }
     (d / ".zmetadata").write_text(json.dumps(meta))
     with pytest.raises(CorruptFileError, match="record_size"):
         read(d)
@@ -283,13 +314,23 @@ def test_corrupt_parquet_directories(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table({"path": ["s3://b/x", "s3://b/x"], "offset": [-5, 0],
-                             "size": [1, 1], "raw": pa.array([None, None], pa.binary())}),
-                   d / "v" / "refs.0.parq")
+    pq.write_table(
+        pa.table(
+            {
+                "path": ["s3://b/x", "s3://b/x"],
+                "offset": [-5, 0],
+                "size": [1, 1],
+                "raw": pa.array([None, None], pa.binary()),
+            }
+        ),
+        d / "v" / "refs.0.parq",
+    )
     with pytest.raises(CorruptFileError, match="negative offset"):
         read(d)
-    pq.write_table(pa.table({"path": ["/etc/passwd", None], "offset": [1, 0], "size": [1, 0]}),
-                   d / "v" / "refs.0.parq")
+    pq.write_table(
+        pa.table({"path": ["/etc/passwd", None], "offset": [1, 0], "size": [1, 0]}),
+        d / "v" / "refs.0.parq",
+    )
     with pytest.raises(ReferenceNotAllowedError, match="file:///etc/passwd"):
         read(d)
 
@@ -297,9 +338,30 @@ def test_corrupt_parquet_directories(tmp_path):
 # -- fuzz ----------------------------------------------------------------------------------------
 
 
-_JUNK = [None, -1, 0, 2**70, 1.5, "", "x", "base64:", "base64:!!", [], [None], ["a", 1],
-         ["a", -1, 1], {}, {"id": None}, [[1]], True, "../../../etc/passwd",
-         "file:///etc/passwd", "\x00", "{", "NaN"]
+_JUNK = [
+    None,
+    -1,
+    0,
+    2**70,
+    1.5,
+    "",
+    "x",
+    "base64:",
+    "base64:!!",
+    [],
+    [None],
+    ["a", 1],
+    ["a", -1, 1],
+    {},
+    {"id": None},
+    [[1]],
+    True,
+    "../../../etc/passwd",
+    "file:///etc/passwd",
+    "\x00",
+    "{",
+    "NaN",
+]
 
 
 def _mutations(doc: dict, rng: random.Random):
@@ -330,10 +392,19 @@ def _mutations(doc: dict, rng: random.Random):
 
 def test_fuzzed_references_raise_only_vzcore_errors(tmp_path):
     base = _valid(tmp_path)
-    base["refs"]["s/.zarray"] = json.dumps({
-        "zarr_format": 2, "shape": [3], "chunks": [2], "dtype": "<f8", "fill_value": "NaN",
-        "order": "C", "compressor": {"id": "zlib", "level": 1},
-        "filters": [{"id": "shuffle", "elementsize": 8}], "dimension_separator": "."})
+    base["refs"]["s/.zarray"] = json.dumps(
+        {
+            "zarr_format": 2,
+            "shape": [3],
+            "chunks": [2],
+            "dtype": "<f8",
+            "fill_value": "NaN",
+            "order": "C",
+            "compressor": {"id": "zlib", "level": 1},
+            "filters": [{"id": "shuffle", "elementsize": 8}],
+            "dimension_separator": ".",
+        }
+    )
     base["refs"]["s/.zattrs"] = json.dumps({"_ARRAY_DIMENSIONS": ["y"], "units": "m"})
     base["refs"]["s/0"] = "base64:AAAA"
     base["refs"]["g/.zgroup"] = json.dumps({"zarr_format": 2})

@@ -69,26 +69,34 @@ def _rich_group(cf: ChunkFile) -> ManifestGroup:
     holes = np.arange(1, 13, dtype="<i4").reshape(3, 4)
     child = ManifestGroup(
         variables={
-            "deep": Variable(("k",), cf.array(np.arange(6, dtype=">i2"), (4,),
-                                              ({"id": "zstd", "level": 1},)),
-                             {"_FillValue": np.int16(-5), "scale_factor": 0.5}),
+            "deep": Variable(
+                ("k",),
+                cf.array(np.arange(6, dtype=">i2"), (4,), ({"id": "zstd", "level": 1},)),
+                {"_FillValue": np.int16(-5), "scale_factor": 0.5},
+            ),
         },
         attrs={"group_attr": [1, 2, 3]},
     )
     return ManifestGroup(
         variables={
-            "a": Variable(("y", "x"), cf.array(a, (3, 4), SHUFFLE_ZLIB),
-                          {"units": "K", "_FillValue": np.float32(np.nan)}),
+            "a": Variable(
+                ("y", "x"),
+                cf.array(a, (3, 4), SHUFFLE_ZLIB),
+                {"units": "K", "_FillValue": np.float32(np.nan)},
+            ),
             # v3: missing chunks read as fill_value -1 (no fill chunks, unlike format 2)
-            "holes": Variable(("p", "q"), cf.array(holes, (2, 2), fill_value=-1,
-                                                   missing=[(0, 1)]), {}),
+            "holes": Variable(
+                ("p", "q"), cf.array(holes, (2, 2), fill_value=-1, missing=[(0, 1)]), {}
+            ),
             "s": Variable((), cf.array(np.array(2.5, "<f8"), ()), {"units": "m"}),
-            "flag": Variable(("n",), cf.array(np.array([True, False, True]), (2,)),
-                             {"_FillValue": np.True_}),
+            "flag": Variable(
+                ("n",), cf.array(np.array([True, False, True]), (2,)), {"_FillValue": np.True_}
+            ),
             # (a complex _FillValue cannot be written as zarr format 2 attributes)
             "cplx": Variable(("n",), cf.array(np.array([1 + 2j, -1j, 3], "<c8"), (2,)), {}),
-            "rec": Variable(("n",), cf.array(np.array([(1, 2.5), (-3, 4.0), (5, -6.0)], STRUCT),
-                                             (2,)), {}),
+            "rec": Variable(
+                ("n",), cf.array(np.array([(1, 2.5), (-3, 4.0), (5, -6.0)], STRUCT), (2,)), {}
+            ),
             "names": Variable(("n",), np.array(["ab", "c", ""], dtype=object), {}),
             "blob": Variable(("n",), np.array([b"\xff", b"", b"a"], dtype=object), {}),
             "code": Variable(("n",), np.array([b"ab", b"c", b""], dtype="S2"), {}),
@@ -134,7 +142,11 @@ def assert_same_group(back: ManifestGroup, original: ManifestGroup, v2_read: Man
         if isinstance(want.data, ManifestArray):
             wmeta = want.data.metadata
             assert (meta.shape, meta.dtype, meta.chunk_shape, meta.codecs) == (
-                wmeta.shape, wmeta.dtype, wmeta.chunk_shape, wmeta.codecs), name
+                wmeta.shape,
+                wmeta.dtype,
+                wmeta.chunk_shape,
+                wmeta.codecs,
+            ), name
             assert meta.differences(wmeta) == [], name
             assert var.data.manifest == want.data.manifest, name
         same_values(values(var.data), values(want.data))
@@ -172,8 +184,7 @@ def test_dict_output_as_json_v1_and_flat_v0(tmp_path, chunk_file):
     refs = KerchunkWriter().write(original, None, format="dict", zarr_format=3)
     v1 = tmp_path / "v1.json"
     v1.write_text(json.dumps(refs))
-    plain = KerchunkWriter().write(original, None, format="dict", zarr_format=3,
-                                   templates=False)
+    plain = KerchunkWriter().write(original, None, format="dict", zarr_format=3, templates=False)
     assert not plain.get("templates")
     flat = tmp_path / "v0.json"
     flat.write_text(json.dumps(plain["refs"]))  # spec version 0: the bare mapping
@@ -182,8 +193,10 @@ def test_dict_output_as_json_v1_and_flat_v0(tmp_path, chunk_file):
         back = read(path)
         assert_same_group(back, original, v2_read)
         assert KerchunkWriter().write(back, None, format="dict", zarr_format=3) == refs
-        assert KerchunkWriter().write(back, None, format="dict", zarr_format=3,
-                                      templates=False) == plain
+        assert (
+            KerchunkWriter().write(back, None, format="dict", zarr_format=3, templates=False)
+            == plain
+        )
 
 
 def _v2_encoded(refs: dict[str, Any], sep: str) -> dict[str, Any]:
@@ -211,8 +224,9 @@ def test_chunk_key_encodings(tmp_path, chunk_file, encoding):
     a = np.arange(12, dtype=">i4").reshape(3, 4)
     original = ManifestGroup(
         variables={
-            "a": Variable(("y", "x"), chunk_file.array(a, (2, 2), fill_value=7,
-                                                       missing=[(1, 1)]), {}),
+            "a": Variable(
+                ("y", "x"), chunk_file.array(a, (2, 2), fill_value=7, missing=[(1, 1)]), {}
+            ),
             "s": Variable((), chunk_file.array(np.array(2.5, "<f8"), ()), {}),
         }
     )
@@ -233,8 +247,10 @@ def test_chunk_key_encodings(tmp_path, chunk_file, encoding):
             for key, value in refs["refs"].items():
                 if key.endswith("zarr.json"):
                     doc = json.loads(value)
-                    for d in [doc, *doc.get("consolidated_metadata", {}).get("metadata",
-                                                                             {}).values()]:
+                    for d in [
+                        doc,
+                        *doc.get("consolidated_metadata", {}).get("metadata", {}).values(),
+                    ]:
                         if d.get("node_type") == "array":
                             d["chunk_key_encoding"]["configuration"]["separator"] = "."
                     value = json.dumps(doc)
@@ -264,8 +280,7 @@ def test_consolidated_only_and_per_node_documents(tmp_path, chunk_file):
     refs = KerchunkWriter().write(original, None, format="dict", zarr_format=3)
     expected = read(write(original, tmp_path / "full.json", zarr_format=3))
     # only the root document (its consolidated metadata describes every node)
-    only_root = {k: v for k, v in refs["refs"].items()
-                 if not k.endswith("/zarr.json")}
+    only_root = {k: v for k, v in refs["refs"].items() if not k.endswith("/zarr.json")}
     # only per-node documents (no consolidated metadata)
     root = json.loads(refs["refs"]["zarr.json"])
     del root["consolidated_metadata"]
@@ -295,8 +310,9 @@ def test_open_virtual_dataset_datatree_engine_and_safety(tmp_path, chunk_file):
     opts = {"allowed_prefixes": [url_of(tmp_path) + "/"]}
     vds = vzcore.open_virtual_dataset(refs, reader_options=opts)  # chosen by extension
     assert isinstance(vds["a"].data, ManifestArray)
-    via_engine = xr.open_dataset(refs, engine="virtualizarr", reader="kerchunk",
-                                 reader_options=opts)
+    via_engine = xr.open_dataset(
+        refs, engine="virtualizarr", reader="kerchunk", reader_options=opts
+    )
     assert via_engine["a"].data.metadata == vds["a"].data.metadata
     tree = vzcore.open_virtual_datatree(refs, reader="kerchunk", reader_options=opts)
     assert tree["child"].ds["deep"].attrs["_FillValue"] == np.int16(-5)
@@ -304,8 +320,9 @@ def test_open_virtual_dataset_datatree_engine_and_safety(tmp_path, chunk_file):
     vds.virtualize.to_kerchunk(str(out), format="json")
     m = fsspec.filesystem("reference", fo=str(out)).get_mapper("")
     ds = xr.open_dataset(m, engine="zarr", consolidated=True).load()
-    cf = xr.decode_cf(xr.Dataset({k: (v.dims, values(v.data), v.attrs)
-                                  for k, v in original.variables.items()}))
+    cf = xr.decode_cf(
+        xr.Dataset({k: (v.dims, values(v.data), v.attrs) for k, v in original.variables.items()})
+    )
     for name in ("a", "holes", "names", "code", "s"):
         np.testing.assert_array_equal(ds[name].values, cf[name].values)
 
@@ -325,8 +342,9 @@ def test_hdf5_codecs_round_trip_through_v3(tmp_path):
     with h5py.File(path, "w") as f:
         for name, (data, kwargs, _) in cases.items():
             f.create_dataset(name, data=data, chunks=(20, 25), **kwargs)
-        d = f.create_dataset("sparse", shape=(40, 50), chunks=(20, 25), dtype="<i2",
-                             fillvalue=-5, compression="gzip")
+        d = f.create_dataset(
+            "sparse", shape=(40, 50), chunks=(20, 25), dtype="<i2", fillvalue=-5, compression="gzip"
+        )
         d[:20, :25] = 3
     original = read_group(path)
     v3 = write(original, tmp_path / "v3.json", zarr_format=3)
@@ -362,7 +380,8 @@ def test_our_parquet_with_v3_documents(tmp_path, chunk_file):
     assert_same_group(back, original, read(write(original, tmp_path / "v2.json")))
     v3_json = write(original, tmp_path / "v3.json", zarr_format=3)
     assert write(back, tmp_path / "again.json", zarr_format=3).read_bytes() == (
-        v3_json.read_bytes())
+        v3_json.read_bytes()
+    )
     # an index that disagrees with its zarr.json
     zmeta["metadata"]["a/.zarray"] = {"shape": [7, 11], "chunks": [3, 4]}
     (target / ".zmetadata").write_text(json.dumps(zmeta))
@@ -401,59 +420,144 @@ def _set(key: str, value: Any):
     [
         (_set("a/zarr.json", "{not json"), CorruptFileError, r"'a/zarr\.json' is not valid JSON"),
         (_set("a/zarr.json", "[1]"), CorruptFileError, r"'a/zarr\.json' must hold a JSON object"),
-        (_doc_edit("a/zarr.json", node_type="table"), CorruptFileError,
-         r"'a/zarr\.json': 'node_type'"),
+        (
+            _doc_edit("a/zarr.json", node_type="table"),
+            CorruptFileError,
+            r"'a/zarr\.json': 'node_type'",
+        ),
         (_doc_edit("a/zarr.json", shape=[-3, 4]), CorruptFileError, r"'a/zarr\.json'.*shape"),
-        (_doc_edit("a/zarr.json", codecs=None), CorruptFileError,
-         r"'a/zarr\.json': it lacks 'codecs'"),
-        (_doc_edit("a/zarr.json", fill_value="xyz"), CorruptFileError,
-         r"'a/zarr\.json'.*fill_value"),
-        (_doc_edit("a/zarr.json", attributes={"_FillValue": "%%"}), CorruptFileError,
-         r"'a/zarr\.json'.*_FillValue"),
-        (_doc_edit("a/zarr.json", codecs=[{"name": "gzip"}, {"name": "bytes"}]),
-         CorruptFileError, r"'a/zarr\.json'.*before any array-to-bytes"),
-        (_doc_edit("a/zarr.json", data_type="float8_e4m3"), UnsupportedFeatureError,
-         r"float8_e4m3.*'a/zarr\.json'"),
-        (_doc_edit("a/zarr.json", codecs=[{"name": "bytes", "configuration": {"endian": "little"}},
-                                         {"name": "frobnicate"}]),
-         UnsupportedFeatureError, r"codec 'frobnicate' in 'a/zarr\.json'"),
-        (_doc_edit("a/zarr.json", codecs=[{"name": "sharding_indexed", "configuration": {}}]),
-         UnsupportedFeatureError, r"sharding_indexed.*'a/zarr\.json'"),
-        (_doc_edit("a/zarr.json", chunk_grid={"name": "rectangular", "configuration": {}}),
-         UnsupportedFeatureError, r"rectangular.*'a/zarr\.json'"),
+        (
+            _doc_edit("a/zarr.json", codecs=None),
+            CorruptFileError,
+            r"'a/zarr\.json': it lacks 'codecs'",
+        ),
+        (
+            _doc_edit("a/zarr.json", fill_value="xyz"),
+            CorruptFileError,
+            r"'a/zarr\.json'.*fill_value",
+        ),
+        (
+            _doc_edit("a/zarr.json", attributes={"_FillValue": "%%"}),
+            CorruptFileError,
+            r"'a/zarr\.json'.*_FillValue",
+        ),
+        (
+            _doc_edit("a/zarr.json", codecs=[{"name": "gzip"}, {"name": "bytes"}]),
+            CorruptFileError,
+            r"'a/zarr\.json'.*before any array-to-bytes",
+        ),
+        (
+            _doc_edit("a/zarr.json", data_type="float8_e4m3"),
+            UnsupportedFeatureError,
+            r"float8_e4m3.*'a/zarr\.json'",
+        ),
+        (
+            _doc_edit(
+                "a/zarr.json",
+                codecs=[
+                    {"name": "bytes", "configuration": {"endian": "little"}},
+                    {"name": "frobnicate"},
+                ],
+            ),
+            UnsupportedFeatureError,
+            r"codec 'frobnicate' in 'a/zarr\.json'",
+        ),
+        (
+            _doc_edit("a/zarr.json", codecs=[{"name": "sharding_indexed", "configuration": {}}]),
+            UnsupportedFeatureError,
+            r"sharding_indexed.*'a/zarr\.json'",
+        ),
+        (
+            _doc_edit("a/zarr.json", chunk_grid={"name": "rectangular", "configuration": {}}),
+            UnsupportedFeatureError,
+            r"rectangular.*'a/zarr\.json'",
+        ),
         # Rectilinear grids are read (docs/variable-chunks.md); an empty one is corrupt.
-        (_doc_edit("a/zarr.json", chunk_grid={"name": "rectilinear", "configuration": {}}),
-         CorruptFileError, r"'a/zarr\.json'.*chunk_shapes"),
-        (_doc_edit("a/zarr.json", dimension_names=None), UnsupportedFeatureError,
-         "dimension_names"),
-        (_doc_edit("a/zarr.json", shape=[2**40, 4]), UnsupportedFeatureError,
-         "chunks per array are refused"),
-        (_doc_edit("a/zarr.json", zarr_format=4), UnsupportedFeatureError,
-         r"zarr_format 4 in 'a/zarr\.json'"),
-        (_doc_edit("child/zarr.json", node_type="group", zarr_format=2), CorruptFileError,
-         r"'child/zarr\.json'.*zarr_format"),
-        (_doc_edit("child/zarr.json", novel={"must_understand": True}), UnsupportedFeatureError,
-         r"'novel' in 'child/zarr\.json'"),
-        (_set("b/.zarray", json.dumps({"zarr_format": 2, "shape": [1], "chunks": [1],
-                                       "dtype": "<i4"})),
-         CorruptFileError, r"'b/\.zarray' is zarr format 2"),
+        (
+            _doc_edit("a/zarr.json", chunk_grid={"name": "rectilinear", "configuration": {}}),
+            CorruptFileError,
+            r"'a/zarr\.json'.*chunk_shapes",
+        ),
+        (
+            _doc_edit("a/zarr.json", dimension_names=None),
+            UnsupportedFeatureError,
+            "dimension_names",
+        ),
+        (
+            _doc_edit("a/zarr.json", shape=[2**40, 4]),
+            UnsupportedFeatureError,
+            "chunks per array are refused",
+        ),
+        (
+            _doc_edit("a/zarr.json", zarr_format=4),
+            UnsupportedFeatureError,
+            r"zarr_format 4 in 'a/zarr\.json'",
+        ),
+        (
+            _doc_edit("child/zarr.json", node_type="group", zarr_format=2),
+            CorruptFileError,
+            r"'child/zarr\.json'.*zarr_format",
+        ),
+        (
+            _doc_edit("child/zarr.json", novel={"must_understand": True}),
+            UnsupportedFeatureError,
+            r"'novel' in 'child/zarr\.json'",
+        ),
+        (
+            _set(
+                "b/.zarray",
+                json.dumps({"zarr_format": 2, "shape": [1], "chunks": [1], "dtype": "<i4"}),
+            ),
+            CorruptFileError,
+            r"'b/\.zarray' is zarr format 2",
+        ),
         (_set("a/c/9/9", ["chunks.bin", 0, 4]), CorruptFileError, r"'a/c/9/9'"),
         (_set("a/0.0", ["chunks.bin", 0, 4]), CorruptFileError, r"'a/0\.0'"),
-        (_set("zarr.json", json.dumps({"zarr_format": 3, "node_type": "group",
-                                       "consolidated_metadata": {"kind": "inline",
-                                                                 "metadata": []}})),
-         CorruptFileError, "consolidated_metadata"),
-        (_set("zarr.json", json.dumps({"zarr_format": 3, "node_type": "group",
-                                       "consolidated_metadata": {"kind": "remote"}})),
-         UnsupportedFeatureError, "'remote'"),
-        (_set("zarr.json", json.dumps({"zarr_format": 3, "node_type": "group",
-                                       "consolidated_metadata": {"metadata": {
-                                           "../up": {"node_type": "group"}}}})),
-         CorruptFileError, r"'\.\./up'"),
+        (
+            _set(
+                "zarr.json",
+                json.dumps(
+                    {
+                        "zarr_format": 3,
+                        "node_type": "group",
+                        "consolidated_metadata": {"kind": "inline", "metadata": []},
+                    }
+                ),
+            ),
+            CorruptFileError,
+            "consolidated_metadata",
+        ),
+        (
+            _set(
+                "zarr.json",
+                json.dumps(
+                    {
+                        "zarr_format": 3,
+                        "node_type": "group",
+                        "consolidated_metadata": {"kind": "remote"},
+                    }
+                ),
+            ),
+            UnsupportedFeatureError,
+            "'remote'",
+        ),
+        (
+            _set(
+                "zarr.json",
+                json.dumps(
+                    {
+                        "zarr_format": 3,
+                        "node_type": "group",
+                        "consolidated_metadata": {"metadata": {"../up": {"node_type": "group"}}},
+                    }
+                ),
+            ),
+            CorruptFileError,
+            r"'\.\./up'",
+        ),
     ],
 )
-def test_corrupt_and_unknown_v3_documents_name_the_key(tmp_path, chunk_file, mutate, error,
-                                                       match):
+def test_corrupt_and_unknown_v3_documents_name_the_key(tmp_path, chunk_file, mutate, error, match):
     refs = KerchunkWriter().write(_rich_group(chunk_file), None, format="dict", zarr_format=3)
     mutate(refs["refs"])
     path = tmp_path / "bad.json"
@@ -473,16 +577,39 @@ def test_root_array_and_unnamed_dimensions_are_unsupported(tmp_path, chunk_file)
     with pytest.raises(UnsupportedFeatureError, match="array at the root"):
         read(path)
     doc["dimension_names"] = [None]
-    path.write_text(json.dumps({"zarr.json": json.dumps({"zarr_format": 3,
-                                                         "node_type": "group"}),
-                                "v/zarr.json": json.dumps(doc)}))
+    path.write_text(
+        json.dumps(
+            {
+                "zarr.json": json.dumps({"zarr_format": 3, "node_type": "group"}),
+                "v/zarr.json": json.dumps(doc),
+            }
+        )
+    )
     with pytest.raises(UnsupportedFeatureError, match="unnamed dimensions") as info:
         read(path)
     assert "'v'" in str(info.value)
 
 
-_JUNK: list[Any] = [None, -1, 0, 2**70, 10**5, 1.5, "NaN", "", "x", "0xzz", [], [None], [-1, "a"], {},
-                    {"name": 3}, {"name": "bytes"}, {"must_understand": True}, True]
+_JUNK: list[Any] = [
+    None,
+    -1,
+    0,
+    2**70,
+    10**5,
+    1.5,
+    "NaN",
+    "",
+    "x",
+    "0xzz",
+    [],
+    [None],
+    [-1, "a"],
+    {},
+    {"name": 3},
+    {"name": "bytes"},
+    {"must_understand": True},
+    True,
+]
 
 
 def _paths(doc: Any, prefix: tuple[Any, ...] = ()):

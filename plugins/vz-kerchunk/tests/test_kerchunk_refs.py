@@ -61,9 +61,16 @@ def test_fill_value_encoding_round_trips_and_zarr_agrees(dtype, value, encoded):
     else:
         assert np.array(back, dtype=dtype).tobytes() == expected.tobytes()
     # zarr-python parses the same JSON to the same value.
-    zarray = {"zarr_format": 2, "shape": [1], "chunks": [1], "dtype": np.dtype(dtype).str,
-              "compressor": None, "fill_value": got, "order": "C",
-              "filters": [{"id": "vlen-utf8"}] if dtype == "|O" else None}
+    zarray = {
+        "zarr_format": 2,
+        "shape": [1],
+        "chunks": [1],
+        "dtype": np.dtype(dtype).str,
+        "compressor": None,
+        "fill_value": got,
+        "order": "C",
+        "filters": [{"id": "vlen-utf8"}] if dtype == "|O" else None,
+    }
     refs = {"version": 1, "refs": {".zarray": json.dumps(zarray)}}
     arr = zarr.open_array(fsspec.filesystem("reference", fo=refs).get_mapper(""), mode="r")
     if np.dtype(dtype).kind == "O":
@@ -74,8 +81,16 @@ def test_fill_value_encoding_round_trips_and_zarr_agrees(dtype, value, encoded):
 
 @pytest.mark.parametrize(
     ("dtype", "value"),
-    [("<i2", 1e10), ("<i2", 1.5), ("|u1", -1), ("<f4", 1e300), ("|b1", 2), ("|S2", b"abc"),
-     ("<f4", [1.0, 2.0]), ("<i4", "x")],
+    [
+        ("<i2", 1e10),
+        ("<i2", 1.5),
+        ("|u1", -1),
+        ("<f4", 1e300),
+        ("|b1", 2),
+        ("|S2", b"abc"),
+        ("<f4", [1.0, 2.0]),
+        ("<i4", "x"),
+    ],
 )
 def test_fill_values_that_do_not_fit_are_refused(dtype, value):
     with pytest.raises(ValueError, match=r"."):
@@ -87,11 +102,17 @@ def test_fill_values_that_do_not_fit_are_refused(dtype, value):
     [
         ((), None, None),
         (({"id": "zlib", "level": 4},), None, {"id": "zlib", "level": 4}),
-        (({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4}),
-         [{"id": "shuffle", "elementsize": 4}], {"id": "zlib", "level": 4}),
+        (
+            ({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4}),
+            [{"id": "shuffle", "elementsize": 4}],
+            {"id": "zlib", "level": 4},
+        ),
         (({"id": "vlen-utf8"},), [{"id": "vlen-utf8"}], None),
-        (({"id": "vlen-utf8"}, {"id": "zstd", "level": 1}), [{"id": "vlen-utf8"}],
-         {"id": "zstd", "level": 1}),
+        (
+            ({"id": "vlen-utf8"}, {"id": "zstd", "level": 1}),
+            [{"id": "vlen-utf8"}],
+            {"id": "zstd", "level": 1},
+        ),
         (({"id": "delta", "dtype": "<i4"},), [{"id": "delta", "dtype": "<i4"}], None),
     ],
 )
@@ -114,7 +135,8 @@ def test_choose_templates():
     long = "file:///some/rather/long/path/to/a/data/file.nc"
     assert choose_templates({long: 1}) == {}
     assert choose_templates({long: 50, "s3://b/x": 1, "file:///other/long/path/file.nc": 3}) == {
-        long: "u0", "file:///other/long/path/file.nc": "u1"
+        long: "u0",
+        "file:///other/long/path/file.nc": "u1",
     }
     assert choose_templates({long: 50, "file:///a{{b}}": 50}) == {}
 
@@ -127,7 +149,13 @@ def test_store_plan_is_columnar_and_consolidated():
     )
     store = plan(group)
     assert list(store.metadata) == [
-        ".zgroup", ".zattrs", "x/.zarray", "x/.zattrs", "g/.zgroup", "g/.zattrs", "g/y/.zarray",
+        ".zgroup",
+        ".zattrs",
+        "x/.zarray",
+        "x/.zattrs",
+        "g/.zgroup",
+        "g/.zattrs",
+        "g/y/.zarray",
         "g/y/.zattrs",
     ]
     assert store.metadata["x/.zarray"]["fill_value"] == -1

@@ -159,7 +159,9 @@ def test_missing_chunks_of_a_different_fillvalue_attribute_are_filled(tmp_path, 
         np.testing.assert_array_equal(ds["v"].values, [0, 1, 2, 3, 0, 0, 0, 0])
 
 
-def test_fillvalue_attribute_that_cannot_be_zarr_fill_value_stays_an_attribute(tmp_path, chunk_file):
+def test_fillvalue_attribute_that_cannot_be_zarr_fill_value_stays_an_attribute(
+    tmp_path, chunk_file
+):
     a = np.array([1, 2, 3, 4], dtype="<i2")
     arr = chunk_file.array(a, (2,))
     group = ManifestGroup(variables={"v": Variable(("x",), arr, {"_FillValue": 1e10})})
@@ -188,8 +190,10 @@ def test_scalars_virtual_and_in_memory(tmp_path, chunk_file):
     assert zdoc(refs, "s/.zarray")["chunks"] == []
     assert zdoc(refs, "s/.zarray")["shape"] == []
     expected = xr.Dataset(
-        {"s": ((), np.float64(42.5), {"units": "m"}),
-         "crs": ((), np.int32(7), {"grid_mapping_name": "latitude"})}
+        {
+            "s": ((), np.float64(42.5), {"units": "m"}),
+            "crs": ((), np.int32(7), {"grid_mapping_name": "latitude"}),
+        }
     )
     for ds in reopen(out):
         assert_same(ds, expected)
@@ -199,8 +203,11 @@ def test_in_memory_variables_are_written_as_data(tmp_path):
     time = np.array([0, 1, 2, 31], dtype="<i8")
     group = ManifestGroup(
         variables={
-            "time": Variable(("time",), time, {"units": "days since 2000-01-01",
-                                                "calendar": "proleptic_gregorian"}),
+            "time": Variable(
+                ("time",),
+                time,
+                {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian"},
+            ),
             "lat": Variable(("lat",), np.array([-45.0, 0.0, 45.0]), {"units": "degrees_north"}),
             "grid": Variable(("lat", "time"), np.arange(12, dtype=">i2").reshape(3, 4), {}),
             "flag": Variable(("time",), np.array([True, False, True, True]), {}),
@@ -249,16 +256,25 @@ def test_child_groups(tmp_path, chunk_file):
     )
     out = write_json(root, tmp_path)
     refs = load_refs(out)["refs"]
-    for key in ("sub/.zgroup", "sub/.zattrs", "sub/v/.zarray", "sub/v/0", "sub/v/1",
-                "sub/deeper/.zgroup", "sub/deeper/w/0"):
+    for key in (
+        "sub/.zgroup",
+        "sub/.zattrs",
+        "sub/v/.zarray",
+        "sub/v/0",
+        "sub/v/1",
+        "sub/deeper/.zgroup",
+        "sub/deeper/w/0",
+    ):
         assert key in refs, key
     assert "sub/v/.zarray" in json.loads(refs[".zmetadata"])["metadata"]
     m = fsspec.filesystem("reference", fo=out).get_mapper("")
     root_ds = xr.open_dataset(m, engine="zarr")
     assert set(root_ds.variables) == {"top"}
     assert root_ds.attrs == {"level": 1}
-    for ds in (xr.open_dataset(m, engine="zarr", group="sub"),
-               xr.open_dataset(out, engine="kerchunk", group="sub")):
+    for ds in (
+        xr.open_dataset(m, engine="zarr", group="sub"),
+        xr.open_dataset(out, engine="kerchunk", group="sub"),
+    ):
         assert_same(ds, xr.Dataset({"v": ("x", a, {"units": "s"})}, attrs={"level": 2}))
     tree = xr.open_datatree(m, engine="zarr")
     np.testing.assert_array_equal(tree["sub/deeper/w"].values, np.arange(3))
@@ -283,17 +299,32 @@ def test_netcdf4_file_round_trip_equals_netcdf4_engine(tmp_path):
             "elev": (("lat", "lon"), rng.normal(size=(5, 6))),
             "label": ((), "station"),
         },
-        coords={"time": np.array(["2000-01-01", "2000-01-02", "2000-01-05", "2000-02-01"],
-                                 "datetime64[ns]"),
-                "lat": np.linspace(-50, 50, 5), "lon": np.linspace(0, 300, 6)},
+        coords={
+            "time": np.array(
+                ["2000-01-01", "2000-01-02", "2000-01-05", "2000-02-01"], "datetime64[ns]"
+            ),
+            "lat": np.linspace(-50, 50, 5),
+            "lon": np.linspace(0, 300, 6),
+        },
         attrs={"title": "netCDF4 sample"},
     )
     encoding = {
-        "temp": {"zlib": True, "shuffle": True, "complevel": 4, "chunksizes": (2, 3, 4),
-                 "_FillValue": np.float32(-9999.0)},
+        "temp": {
+            "zlib": True,
+            "shuffle": True,
+            "complevel": 4,
+            "chunksizes": (2, 3, 4),
+            "_FillValue": np.float32(-9999.0),
+        },
         "counts": {"chunksizes": (4, 5, 6), "_FillValue": None},
-        "wind": {"dtype": "i2", "scale_factor": 0.01, "add_offset": 10.0,
-                 "_FillValue": np.int16(-32767), "zlib": True, "chunksizes": (1, 5, 6)},
+        "wind": {
+            "dtype": "i2",
+            "scale_factor": 0.01,
+            "add_offset": 10.0,
+            "_FillValue": np.int16(-32767),
+            "zlib": True,
+            "chunksizes": (1, 5, 6),
+        },
         "elev": {"contiguous": True, "_FillValue": None},
         "time": {"units": "days since 2000-01-01", "dtype": "i4"},
     }
@@ -341,9 +372,7 @@ def test_template_only_where_it_pays(tmp_path, chunk_file):
 
 def test_url_with_braces_disables_templates(tmp_path):
     f = ChunkFile(tmp_path / "odd{{name}} .bin")
-    group = ManifestGroup(
-        variables={"x": Variable(("n",), f.array(np.arange(20.0), (2,)), {})}
-    )
+    group = ManifestGroup(variables={"x": Variable(("n",), f.array(np.arange(20.0), (2,)), {})})
     out = write_json(group, tmp_path)
     assert "templates" not in load_refs(out)
     for ds in reopen(out):
@@ -354,14 +383,17 @@ def test_dict_format_equals_json_file(tmp_path, chunk_file):
     a = np.arange(30, dtype="<i2").reshape(5, 6)
     group = ManifestGroup(
         variables={
-            "a": Variable(("y", "x"), chunk_file.array(a, (2, 2), fill_value=-5,
-                                                       missing=[(0, 0)]), {}),
+            "a": Variable(
+                ("y", "x"), chunk_file.array(a, (2, 2), fill_value=-5, missing=[(0, 0)]), {}
+            ),
             "t": Variable(("y",), np.arange(5), {"units": "days since 2001-01-01"}),
             'wärme "q"': Variable(("x",), chunk_file.array(np.arange(6.0), (4,)), {"n": "ü"}),
         },
-        groups={"g": ManifestGroup(variables={
-            "b": Variable(("x",), chunk_file.array(np.arange(6.0), (3,)), {})
-        })},
+        groups={
+            "g": ManifestGroup(
+                variables={"b": Variable(("x",), chunk_file.array(np.arange(6.0), (3,)), {})}
+            )
+        },
     )
     refs = KerchunkWriter().write(group, None, format="dict")
     out = write_json(group, tmp_path)
@@ -387,7 +419,9 @@ def test_large_manifest_is_fast(tmp_path):
     grid = (300, 400)
     meta = ArrayMetadata((300, 400), np.dtype("<i4"), (1, 1))
     manifest = ChunkManifest(
-        [url], np.zeros(grid, np.uint8), np.arange(n, dtype=np.uint64).reshape(grid) * 4,
+        [url],
+        np.zeros(grid, np.uint8),
+        np.arange(n, dtype=np.uint64).reshape(grid) * 4,
         np.full(grid, 4, np.uint64),
     )
     group = ManifestGroup(variables={"v": Variable(("y", "x"), ManifestArray(meta, manifest), {})})
@@ -409,8 +443,9 @@ def test_large_manifest_is_fast(tmp_path):
 
 @pytest.fixture
 def small_group(chunk_file) -> ManifestGroup:
-    arrays = {f"v{i}": Variable(("x",), chunk_file.array(np.arange(8.0) + i, (2,)), {})
-              for i in range(3)}
+    arrays = {
+        f"v{i}": Variable(("x",), chunk_file.array(np.arange(8.0) + i, (2,)), {}) for i in range(3)
+    }
     return ManifestGroup(variables=arrays)
 
 
@@ -505,8 +540,13 @@ def test_bad_targets_and_options(tmp_path, small_group):
 
 def test_names_and_attributes(tmp_path, chunk_file):
     arr = chunk_file.array(np.arange(4.0), (2,))
-    attrs = {"valid_range": np.array([0.0, 10.0]), "count": np.int64(3), "missing_value": np.nan,
-             "flag": np.bool_(True), "text": b"bytes as text"}
+    attrs = {
+        "valid_range": np.array([0.0, 10.0]),
+        "count": np.int64(3),
+        "missing_value": np.nan,
+        "flag": np.bool_(True),
+        "text": b"bytes as text",
+    }
     group = ManifestGroup(variables={"v": Variable(("x",), arr, attrs)})
     out = write_json(group, tmp_path)
     zattrs = zdoc(load_refs(out), "v/.zattrs")
@@ -519,8 +559,7 @@ def test_names_and_attributes(tmp_path, chunk_file):
     bad = ManifestGroup(variables={"a/b": Variable(("x",), arr, {})})
     with pytest.raises(WriteError, match="'a/b'"):
         KerchunkWriter().write(bad, None, format="dict")
-    clash = ManifestGroup(variables={"g": Variable(("x",), arr, {})},
-                          groups={"g": ManifestGroup()})
+    clash = ManifestGroup(variables={"g": Variable(("x",), arr, {})}, groups={"g": ManifestGroup()})
     with pytest.raises(WriteError, match="both a variable and a child group"):
         KerchunkWriter().write(clash, None, format="dict")
     mixed = ManifestGroup(variables={"o": Variable(("x",), np.array([1, "a"], dtype=object), {})})

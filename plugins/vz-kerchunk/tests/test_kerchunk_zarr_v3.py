@@ -119,7 +119,8 @@ def test_hdf5_codecs_round_trip(tmp_path):
             assert v3_name in [c["name"] for c in doc["codecs"]], (name, doc["codecs"])
             same(ds[name].values, f[name][()])
     assert json.loads(refs["refs"]["big_endian/zarr.json"])["codecs"][0] == {
-        "name": "bytes", "configuration": {"endian": "big"}
+        "name": "bytes",
+        "configuration": {"endian": "big"},
     }
 
 
@@ -149,12 +150,12 @@ def test_hdf5_strings_scalars_and_fill_values(tmp_path):
         f.create_dataset("scalar", data=np.float64(3.25))
         f.create_dataset("scalar_int", data=np.int16(-7))
         # Missing chunks read as the HDF5 fill value; no _FillValue attribute: no masking.
-        d = f.create_dataset("sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5,
-                             compression="gzip")
+        d = f.create_dataset(
+            "sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5, compression="gzip"
+        )
         d[0:4, 4:8] = np.arange(16, dtype="i2").reshape(4, 4)
         d[4:8, 0:4] = 0
-        e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4",
-                             fillvalue=np.nan)
+        e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4", fillvalue=np.nan)
         e[0:3] = [1, 0, 2]
         g = f.create_dataset("never_written", shape=(5,), chunks=(5,), dtype="u1", fillvalue=9)
         assert g.id.get_storage_size() == 0
@@ -186,8 +187,9 @@ def test_netcdf4_missing_chunks_and_fill_values_equal_netcdf4_engine(tmp_path):
     with nc4.Dataset(path, "w") as nc:
         nc.createDimension("y", 8)
         nc.createDimension("x", 6)
-        t = nc.createVariable("t", "f4", ("y", "x"), chunksizes=(4, 3), zlib=True,
-                              fill_value=np.float32(-9999))
+        t = nc.createVariable(
+            "t", "f4", ("y", "x"), chunksizes=(4, 3), zlib=True, fill_value=np.float32(-9999)
+        )
         t[0:4, 0:3] = np.arange(12, dtype="f4").reshape(4, 3)
         t[4:8, 3:6] = -9999  # written fill values are masked too
         i = nc.createVariable("i", "i4", ("y", "x"), chunksizes=(4, 3))  # default fill, no attr
@@ -228,8 +230,9 @@ def test_netcdf4_missing_chunks_and_fill_values_equal_netcdf4_engine(tmp_path):
 )
 def test_numcodecs_pipelines_round_trip(tmp_path, chunk_file: ChunkFile, codecs):
     a = RNG.normal(size=(7, 5))
-    group = ManifestGroup(variables={"a": Variable(("y", "x"), chunk_file.array(a, (3, 2), codecs),
-                                                   {"units": "K"})})
+    group = ManifestGroup(
+        variables={"a": Variable(("y", "x"), chunk_file.array(a, (3, 2), codecs), {"units": "K"})}
+    )
     ds = open_v3(write_v3(group, tmp_path))
     same(ds["a"].values, a)
     assert ds["a"].attrs == {"units": "K"}
@@ -241,10 +244,14 @@ def test_in_memory_variables_and_templates(tmp_path, chunk_file):
     group = ManifestGroup(
         variables={
             "a": Variable(("time", "x"), chunk_file.array(a, (1, 5)), {}),
-            "time": Variable(("time",), time, {"units": "days since 2000-01-01",
-                                                "calendar": "proleptic_gregorian"}),
-            "station": Variable(("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object),
-                                {}),
+            "time": Variable(
+                ("time",),
+                time,
+                {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian"},
+            ),
+            "station": Variable(
+                ("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object), {}
+            ),
             "blob": Variable(("x",), np.array([b"\xff", b"", b"a", b"b", b"c"], dtype=object), {}),
             "code": Variable(("x",), np.array([b"ab", b"c", b"", b"d", b"e"], dtype="S2"), {}),
             "uname": Variable(("x",), np.array(["xé", "y", "zz", "", "q"], dtype="<U2"), {}),
@@ -279,8 +286,10 @@ def test_in_memory_variables_and_templates(tmp_path, chunk_file):
 
 def test_child_groups_and_consolidated_metadata(tmp_path, chunk_file):
     a = np.arange(6, dtype="<f4")
-    inner = ManifestGroup(variables={"v": Variable(("n",), chunk_file.array(a, (4,)), {"k": 1})},
-                          attrs={"level": "inner"})
+    inner = ManifestGroup(
+        variables={"v": Variable(("n",), chunk_file.array(a, (4,)), {"k": 1})},
+        attrs={"level": "inner"},
+    )
     group = ManifestGroup(
         variables={"top": Variable(("m",), np.array([1, 2], dtype="u2"), {})},
         groups={"sub": ManifestGroup(groups={"deeper": inner}, attrs={"level": "sub"})},
@@ -290,12 +299,19 @@ def test_child_groups_and_consolidated_metadata(tmp_path, chunk_file):
     refs = load_refs(out)["refs"]
     root = json.loads(refs["zarr.json"])
     assert set(root["consolidated_metadata"]["metadata"]) == {
-        "top", "sub", "sub/deeper", "sub/deeper/v"
+        "top",
+        "sub",
+        "sub/deeper",
+        "sub/deeper/v",
     }
     assert "consolidated_metadata" not in json.loads(refs["sub/zarr.json"])
     assert "sub/deeper/v/c/1" in refs
-    tree = xr.open_datatree(fsspec.filesystem("reference", fo=out).get_mapper(""),
-                            engine="zarr", zarr_format=3, consolidated=True)
+    tree = xr.open_datatree(
+        fsspec.filesystem("reference", fo=out).get_mapper(""),
+        engine="zarr",
+        zarr_format=3,
+        consolidated=True,
+    )
     same(tree["sub/deeper"]["v"].values, a)
     assert tree["sub/deeper"].attrs == {"level": "inner"}
     assert tree["sub"].attrs == {"level": "sub"}
@@ -322,16 +338,18 @@ def test_fill_value_is_the_source_fill_and_fillvalue_attribute_masks(tmp_path, c
 
 def test_unwritable_as_v3_fails_before_touching_the_target(tmp_path, chunk_file):
     arr = chunk_file.array(np.arange(4, dtype="u1"), (2,))
-    bad = ManifestArray(arr.metadata.replace(codecs=({"id": "imagecodecs_packbits"},)),
-                        arr.manifest)
+    bad = ManifestArray(
+        arr.metadata.replace(codecs=({"id": "imagecodecs_packbits"},)), arr.manifest
+    )
     group = ManifestGroup(variables={"b": Variable(("x",), bad, {})})
     target = tmp_path / "refs.json"
     target.write_text("old")
     with pytest.raises(WriteError, match="imagecodecs_packbits"):
         write_v3(group, tmp_path, mode="w")
     assert target.read_text() == "old"
-    strings = ManifestGroup(variables={"s": Variable(("x",), np.array(["a"], dtype=object),
-                                                     {"_FillValue": "x"})})
+    strings = ManifestGroup(
+        variables={"s": Variable(("x",), np.array(["a"], dtype=object), {"_FillValue": "x"})}
+    )
     with pytest.raises(WriteError, match="_FillValue"):
         KerchunkWriter().write(strings, None, format="dict", zarr_format=3)
 
@@ -376,8 +394,15 @@ def test_v2_style_chunk_keys_for_other_containers(tmp_path, chunk_file):
     store = plan(group, 3, chunk_key_encoding="v2")
     assert store.arrays[0].keys().tolist() == ["a/0.0", "a/0.1", "a/1.0", "a/1.1"]
     refs = refs_dict(store)
-    assert set(refs["refs"]) == {"zarr.json", "a/zarr.json", "s/zarr.json", "a/0.0", "a/0.1",
-                                 "a/1.0", "s/0"}
+    assert set(refs["refs"]) == {
+        "zarr.json",
+        "a/zarr.json",
+        "s/zarr.json",
+        "a/0.0",
+        "a/0.1",
+        "a/1.0",
+        "s/0",
+    }
     ds = open_v3(refs)
     want = a.copy()
     want[2:, 2:] = 0

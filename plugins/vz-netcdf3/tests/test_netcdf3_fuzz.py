@@ -139,8 +139,9 @@ def test_open_virtual_dataset_only_vzerrors(make_file, nc3, tmp_path):
                 *mutations(data, 18, seed=4),
             )
         ]
-    outcomes = open_cases(cases, tmp_path / "cases", suffix=".nc", reader="netcdf3",
-                          case_timeout=20.0)
+    outcomes = open_cases(
+        cases, tmp_path / "cases", suffix=".nc", reader="netcdf3", case_timeout=20.0
+    )
     bad = [o for o in outcomes if o.kind in ("leak", "hang")]
     assert bad == [], "\n\n".join(f"{o.case}: {o.kind} {o.error_type}\n{o.message}" for o in bad)
     for o in outcomes:

@@ -29,7 +29,10 @@ FASTPARQUET_DEPRECATED = "ignore:The 'fastparquet' engine is deprecated:Deprecat
 
 
 COMBINE = {
-    "data_vars": "minimal", "coords": "minimal", "compat": "override", "combine_attrs": "override",
+    "data_vars": "minimal",
+    "coords": "minimal",
+    "compat": "override",
+    "combine_attrs": "override",
 }
 
 

@@ -51,8 +51,16 @@ def test_plugin_module_imports_nothing_heavy():
 def test_writer_sources_never_import_xarray_pandas_or_readers():
     import vz_parquet
 
-    banned = {"xarray", "pandas", "fastparquet", "kerchunk", "vz_kerchunk", "zarr", "fsspec",
-              "h5py"}
+    banned = {
+        "xarray",
+        "pandas",
+        "fastparquet",
+        "kerchunk",
+        "vz_kerchunk",
+        "zarr",
+        "fsspec",
+        "h5py",
+    }
     for source in Path(vz_parquet.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(source.read_text())):
             if isinstance(node, ast.Import):
@@ -117,8 +125,9 @@ def test_bytes_per_chunk_with_widely_varying_chunk_sizes(tmp_path):
         offsets[f] = (4096 + np.cumsum(flat) - flat).reshape(grid[1:])
     urls = [f"s3://bucket/archive/2020/day_{f:03d}.nc" for f in range(grid[0])]
     index = np.broadcast_to(np.arange(grid[0], dtype=np.uint8)[:, None, None], grid).copy()
-    meta = ArrayMetadata((10, 1000, 1000), np.dtype("<f4"), (1, 10, 10),
-                         codecs=({"id": "zlib", "level": 4},))
+    meta = ArrayMetadata(
+        (10, 1000, 1000), np.dtype("<f4"), (1, 10, 10), codecs=({"id": "zlib", "level": 4},)
+    )
     arr = ManifestArray(meta, ChunkManifest(urls, index, offsets, lengths))
     group = ManifestGroup(variables={"v": Variable(("t", "y", "x"), arr, {})})
     out = tmp_path / "wide.parq"

@@ -43,7 +43,9 @@ def record_files(out: Path, var: str) -> list[Path]:
 
 
 def tree_files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 # -- the skeleton's sample dataset ---------------------------------------------------------------
@@ -64,8 +66,9 @@ def test_sample_dataset_equals_netcdf4_through_every_client(tmp_path, sample_fil
     assert meta["record_size"] == 5
     for var in ("temp", "counts", "wind", "elevation", "time", "lat", "lon"):
         zarray = meta["metadata"][f"{var}/.zarray"]
-        nchunks = math.prod(math.ceil(s / c) for s, c in zip(zarray["shape"], zarray["chunks"],
-                                                           strict=True))
+        nchunks = math.prod(
+            math.ceil(s / c) for s, c in zip(zarray["shape"], zarray["chunks"], strict=True)
+        )
         files = record_files(out, var)
         assert [p.name for p in files] == [f"refs.{i}.parq" for i in range(math.ceil(nchunks / 5))]
         assert sum(pq.read_metadata(p).num_rows for p in files) == nchunks
@@ -75,7 +78,9 @@ def test_sample_dataset_equals_netcdf4_through_every_client(tmp_path, sample_fil
 def test_xarray_engine_virtualizarr_to_parquet(tmp_path, sample_files):
     # The headline workflow with format="parquet" (xarray wraps the variables in dask).
     vds = xr.open_mfdataset(
-        [str(p) for p in sample_files[:3]], engine="virtualizarr", combine="by_coords",
+        [str(p) for p in sample_files[:3]],
+        engine="virtualizarr",
+        combine="by_coords",
         **COMBINE,
     )
     out = tmp_path / "combined.parq"
@@ -91,8 +96,9 @@ def test_layout_columns_types_and_encodings(tmp_path, chunk_file):
     rng = np.random.default_rng(0)
     a = rng.normal(size=(7, 10)).astype("<f4")
     # Chunk (0, 0) missing, (0, 1) inline: the first rows carry no path at all.
-    arr = chunk_file.array(a, (3, 4), SHUFFLE_ZLIB, fill_value=None, missing=[(0, 0)],
-                           inline=[(0, 1)])
+    arr = chunk_file.array(
+        a, (3, 4), SHUFFLE_ZLIB, fill_value=None, missing=[(0, 0)], inline=[(0, 1)]
+    )
     group = ManifestGroup(variables={"a": Variable(("y", "x"), arr, {})})
     out = tmp_path / "out.parq"
     ParquetWriter().write(group, out)
@@ -100,8 +106,10 @@ def test_layout_columns_types_and_encodings(tmp_path, chunk_file):
     pf = pq.ParquetFile(f)
     assert pf.schema_arrow.names == ["path", "offset", "size", "raw"]
     assert pf.metadata.metadata is None  # no pandas metadata: path is never a categorical
-    cols = {pf.metadata.row_group(0).column(i).path_in_schema: pf.metadata.row_group(0).column(i)
-            for i in range(4)}
+    cols = {
+        pf.metadata.row_group(0).column(i).path_in_schema: pf.metadata.row_group(0).column(i)
+        for i in range(4)
+    }
     assert "RLE_DICTIONARY" in cols["path"].encodings
     assert "DELTA_BINARY_PACKED" in cols["offset"].encodings
     assert str(pf.schema_arrow.field("offset").type) == "int64"
@@ -273,8 +281,9 @@ def test_hundred_thousand_chunks(tmp_path, hundred_thousand):
     sel = {"phony_dim_0": slice(396, 440), "phony_dim_1": slice(0, 800, 37)}
     for client, ds in each_client(out):
         assert ds["v"].dtype == np.dtype("<i4")
-        np.testing.assert_array_equal(ds["v"].isel(sel).values, values[396:440, 0:800:37],
-                                      err_msg=client)
+        np.testing.assert_array_equal(
+            ds["v"].isel(sel).values, values[396:440, 0:800:37], err_msg=client
+        )
 
 
 # -- groups -------------------------------------------------------------------------------------
@@ -313,8 +322,10 @@ def test_datatree_with_nested_groups(tmp_path, sample_files):
 
 def _small_group(chunk_file: ChunkFile, scale: int = 1) -> ManifestGroup:
     a = (np.arange(40, dtype="<i4") * scale).reshape(5, 8)
-    return ManifestGroup(variables={"a": Variable(("y", "x"), chunk_file.array(a, (2, 3)), {})},
-                         attrs={"scale": scale})
+    return ManifestGroup(
+        variables={"a": Variable(("y", "x"), chunk_file.array(a, (2, 3)), {})},
+        attrs={"scale": scale},
+    )
 
 
 def test_mode_w_dash_refuses_and_w_replaces(tmp_path, chunk_file):
@@ -351,8 +362,9 @@ def test_mode_w_never_deletes_what_is_not_a_reference_directory(tmp_path, chunk_
     assert (empty / ".zmetadata").is_file()
 
 
-@pytest.mark.parametrize("exc", [RuntimeError("disk on fire"), KeyboardInterrupt()],
-                         ids=["error", "interrupt"])
+@pytest.mark.parametrize(
+    "exc", [RuntimeError("disk on fire"), KeyboardInterrupt()], ids=["error", "interrupt"]
+)
 def test_interrupted_write_leaves_previous_output_intact(tmp_path, chunk_file, monkeypatch, exc):
     out = tmp_path / "out.parq"
     writer = ParquetWriter()
@@ -453,8 +465,11 @@ def test_non_ascii_and_odd_names(tmp_path, chunk_file):
             "température": Variable(("y", "x"), chunk_file.array(a, (2, 2)), {"unités": "°C"}),
             "a b {c}": Variable(("y", "x"), chunk_file.array(a * 2, (2, 2)), {}),
         },
-        groups={"grüppe": ManifestGroup(
-            variables={"v": Variable(("y", "x"), chunk_file.array(a * 3, (2, 2)), {})})},
+        groups={
+            "grüppe": ManifestGroup(
+                variables={"v": Variable(("y", "x"), chunk_file.array(a * 3, (2, 2)), {})}
+            )
+        },
     )
     out = tmp_path / "out.parq"
     ParquetWriter().write(group, out, record_size=3)

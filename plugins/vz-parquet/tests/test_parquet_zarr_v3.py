@@ -31,7 +31,9 @@ zarr = pytest.importorskip("zarr")
 pytestmark = pytest.mark.filterwarnings(FASTPARQUET_DEPRECATED)
 
 COMBINE = {
-    "data_vars": "minimal", "coords": "minimal", "compat": "override",
+    "data_vars": "minimal",
+    "coords": "minimal",
+    "compat": "override",
     "combine_attrs": "drop_conflicts",
 }
 V2_KEYS = {"name": "v2", "configuration": {"separator": "."}}
@@ -43,8 +45,9 @@ def zmetadata(out: Path) -> dict:
 
 
 def open_v3(out: Path, *, remote_protocol: str | None = "file", **kwargs):
-    return xr.open_zarr(reference_mapper(out, remote_protocol=remote_protocol), zarr_format=3,
-                        **kwargs)
+    return xr.open_zarr(
+        reference_mapper(out, remote_protocol=remote_protocol), zarr_format=3, **kwargs
+    )
 
 
 def every_reference(out: Path, remote_protocol: str | None = None) -> list:
@@ -76,20 +79,29 @@ def same(got: np.ndarray, want: np.ndarray) -> None:
 def sample_v3(tmp_path_factory, sample_files):
     import vzcore
 
-    vds = vzcore.open_virtual_mfdataset([str(p) for p in sample_files], combine="by_coords",
-                                        **COMBINE)
+    vds = vzcore.open_virtual_mfdataset(
+        [str(p) for p in sample_files], combine="by_coords", **COMBINE
+    )
     out = tmp_path_factory.mktemp("v3") / "combined.parq"
     assert vds.virtualize.to_kerchunk(out, format="parquet", zarr_format=3, record_size=5) is None
-    with xr.open_mfdataset([str(p) for p in sample_files], engine="netcdf4", combine="by_coords",
-                           **COMBINE) as ds:
+    with xr.open_mfdataset(
+        [str(p) for p in sample_files], engine="netcdf4", combine="by_coords", **COMBINE
+    ) as ds:
         expected = ds.load()
     return out, expected, sample_files
 
 
 @pytest.mark.parametrize(
     "client",
-    ["mapper+remote_protocol", "mapper", "consolidated=True", "zarr_format=None",
-     "open_dataset", "refs_as_store", "refs_as_store+remote_protocol"],
+    [
+        "mapper+remote_protocol",
+        "mapper",
+        "consolidated=True",
+        "zarr_format=None",
+        "open_dataset",
+        "refs_as_store",
+        "refs_as_store+remote_protocol",
+    ],
 )
 def test_sample_archive_equals_netcdf4(sample_v3, client):
     from kerchunk.utils import refs_as_store
@@ -233,14 +245,16 @@ def test_hdf5_codecs_round_trip(tmp_path):
                 assert v3_name in [c["name"] for c in docs[f"{name}/zarr.json"]["codecs"]], name
                 same(ds[name].values, f[name][()])
     assert docs["big_endian/zarr.json"]["codecs"][0] == {
-        "name": "bytes", "configuration": {"endian": "big"}
+        "name": "bytes",
+        "configuration": {"endian": "big"},
     }
 
 
 def test_codec_without_v3_form_fails_before_touching_the_target(tmp_path, chunk_file: ChunkFile):
     arr = chunk_file.array(np.arange(4, dtype="u1"), (2,))
-    bad = ManifestArray(arr.metadata.replace(codecs=({"id": "imagecodecs_packbits"},)),
-                        arr.manifest)
+    bad = ManifestArray(
+        arr.metadata.replace(codecs=({"id": "imagecodecs_packbits"},)), arr.manifest
+    )
     group = ManifestGroup(variables={"b": Variable(("x",), bad, {})})
     out = tmp_path / "out.parq"
     ParquetWriter().write(ManifestGroup(variables={"a": Variable(("x",), arr, {})}), out)
@@ -260,18 +274,19 @@ def test_missing_chunks_read_as_hdf5_fill_values(tmp_path):
     with h5py.File(path, "w") as f:
         f.create_dataset("vlen", data=words, dtype=h5py.string_dtype(), chunks=(2,))
         f.create_dataset("scalar", data=np.float64(3.25))
-        d = f.create_dataset("sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5,
-                             compression="gzip")
+        d = f.create_dataset(
+            "sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5, compression="gzip"
+        )
         d[0:4, 4:8] = np.arange(16, dtype="i2").reshape(4, 4)
         d[4:8, 0:4] = 0
-        e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4",
-                             fillvalue=np.nan)
+        e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4", fillvalue=np.nan)
         e[0:3] = [1, 0, 2]
         g = f.create_dataset("never_written", shape=(5,), chunks=(5,), dtype="u1", fillvalue=9)
         assert g.id.get_storage_size() == 0
     out = tmp_path / "misc.parq"
-    _h5_virtual(path).virtualize.to_kerchunk(out, format="parquet", zarr_format=3,
-                                            missing_chunks="error")
+    _h5_virtual(path).virtualize.to_kerchunk(
+        out, format="parquet", zarr_format=3, missing_chunks="error"
+    )
     docs = zmetadata(out)["metadata"]
     assert docs["sparse/zarr.json"]["fill_value"] == -5
     assert docs["sparse_nan/zarr.json"]["fill_value"] == "NaN"
@@ -301,8 +316,9 @@ def test_netcdf4_fill_values_equal_netcdf4_engine(tmp_path):
     with nc4.Dataset(path, "w") as nc:
         nc.createDimension("y", 8)
         nc.createDimension("x", 6)
-        t = nc.createVariable("t", "f4", ("y", "x"), chunksizes=(4, 3), zlib=True,
-                              fill_value=np.float32(-9999))
+        t = nc.createVariable(
+            "t", "f4", ("y", "x"), chunksizes=(4, 3), zlib=True, fill_value=np.float32(-9999)
+        )
         t[0:4, 0:3] = np.arange(12, dtype="f4").reshape(4, 3)
         t[4:8, 3:6] = -9999  # written fill values are masked too
         i = nc.createVariable("i", "i4", ("y", "x"), chunksizes=(4, 3))  # default fill, no attr
@@ -334,10 +350,14 @@ def test_in_memory_variables_scalars_and_empty_arrays(tmp_path, chunk_file: Chun
     group = ManifestGroup(
         variables={
             "a": Variable(("time", "x"), chunk_file.array(a, (1, 5), missing=[(2, 0)]), {}),
-            "time": Variable(("time",), time, {"units": "days since 2000-01-01",
-                                                "calendar": "proleptic_gregorian"}),
-            "station": Variable(("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object),
-                                {}),
+            "time": Variable(
+                ("time",),
+                time,
+                {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian"},
+            ),
+            "station": Variable(
+                ("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object), {}
+            ),
             "crs": Variable((), np.array(7, dtype=">i4"), {"grid_mapping_name": "latitude"}),
             "virtual_scalar": Variable((), chunk_file.array(np.array(2.5, "<f8"), ()), {}),
             "empty": Variable(("none",), np.zeros((0,), dtype="<f4"), {}),
@@ -391,15 +411,22 @@ def test_datatree_with_nested_groups(tmp_path, sample_files):
     assert docs["b/.zarray"] == EMPTY_INDEX
     assert docs["b/c/.zarray"] == EMPTY_INDEX
     assert docs["b/c/temp/.zarray"] == {"shape": [4, 6, 8], "chunks": [2, 3, 4]}
-    assert set(docs["zarr.json"]["consolidated_metadata"]["metadata"]) >= {"a", "b", "b/c",
-                                                                          "b/c/temp"}
+    assert set(docs["zarr.json"]["consolidated_metadata"]["metadata"]) >= {
+        "a",
+        "b",
+        "b/c",
+        "b/c/temp",
+    }
     every_reference(out)  # every field (groups too) answers fsspec's protocol guess
     with xr.open_mfdataset(paths, engine="netcdf4", combine="by_coords", **COMBINE) as ds:
         expected_a = ds.load()
     with xr.open_dataset(sample_files[2], engine="netcdf4") as nc:
         expected_c = nc.load()
-    stores = [reference_mapper(out), reference_mapper(out, remote_protocol=None),
-              refs_as_store(str(out))]
+    stores = [
+        reference_mapper(out),
+        reference_mapper(out, remote_protocol=None),
+        refs_as_store(str(out)),
+    ]
     for store in stores:
         dt = xr.open_datatree(store, engine="zarr", zarr_format=3)
         assert dt.attrs == {"title": "tree"}
@@ -411,8 +438,9 @@ def test_datatree_with_nested_groups(tmp_path, sample_files):
 
 def test_group_named_like_the_root_document_is_refused(tmp_path, chunk_file: ChunkFile):
     arr = chunk_file.array(np.arange(4, dtype="u1"), (2,))
-    group = ManifestGroup(groups={"zarr.json": ManifestGroup(
-        variables={"v": Variable(("x",), arr, {})})})
+    group = ManifestGroup(
+        groups={"zarr.json": ManifestGroup(variables={"v": Variable(("x",), arr, {})})}
+    )
     with pytest.raises(WriteError, match=r"'zarr\.json'.*rename"):
         ParquetWriter().write(group, tmp_path / "o.parq", zarr_format=3)
     assert not (tmp_path / "o.parq").exists()

@@ -102,8 +102,9 @@ def geotiff(tmp_path: Path) -> Path:
     data = (np.arange(40 * 60, dtype=np.int16) - 100).reshape(40, 60)
     data[0, :5] = -9999
     path = tmp_path / "geo.tif"
-    tifffile.imwrite(path, data, tile=(16, 16), compression="zlib", extratags=geo_tags(),
-                     metadata=None)
+    tifffile.imwrite(
+        path, data, tile=(16, 16), compression="zlib", extratags=geo_tags(), metadata=None
+    )
     return path
 
 
@@ -113,8 +114,9 @@ def cog(tmp_path: Path) -> Path:
     data = (np.arange(64 * 96, dtype=np.uint16)).reshape(64, 96)
     path = tmp_path / "cog.tif"
     with tifffile.TiffWriter(path) as w:
-        w.write(data, tile=(16, 16), compression="zlib", extratags=geo_tags(nodata="0"),
-                metadata=None)
+        w.write(
+            data, tile=(16, 16), compression="zlib", extratags=geo_tags(nodata="0"), metadata=None
+        )
         w.write(data[::2, ::2], tile=(16, 16), compression="zlib", subfiletype=1, metadata=None)
         w.write(data[::4, ::4], tile=(16, 16), compression="zlib", subfiletype=1, metadata=None)
     return path

@@ -33,8 +33,9 @@ def to_json(vds: Any, tmp_path: Path, name: str = "refs.json") -> Path:
 
 def open_refs(refs: Path, **kwargs: Any) -> Any:
     fs = fsspec.filesystem("reference", fo=str(refs))
-    return xr.open_dataset(fs.get_mapper(""), engine="zarr", consolidated=False, zarr_format=2,
-                           **kwargs)
+    return xr.open_dataset(
+        fs.get_mapper(""), engine="zarr", consolidated=False, zarr_format=2, **kwargs
+    )
 
 
 def through_kerchunk(path: Path, tmp_path: Path, **kwargs: Any) -> Any:
@@ -58,8 +59,15 @@ def assert_raw_equal(got: Any, expected: np.ndarray) -> None:
         ({"compression": "lzma", "rowsperstrip": 8, "byteorder": ">"}, "float64"),
         ({"rowsperstrip": 8, "byteorder": ">", "bigtiff": True}, "int16"),
     ],
-    ids=["plain", "zlib-tiles", "lzw-predictor-short-strip", "zstd-floatpred",
-         "packbits", "lzma-big-endian", "bigtiff-be-uncompressed-short-strip"],
+    ids=[
+        "plain",
+        "zlib-tiles",
+        "lzw-predictor-short-strip",
+        "zstd-floatpred",
+        "packbits",
+        "lzma-big-endian",
+        "bigtiff-be-uncompressed-short-strip",
+    ],
 )
 def test_lossless_through_kerchunk(
     write: Any, tmp_path: Path, kwargs: dict[str, Any], dtype: str
@@ -91,8 +99,14 @@ def test_image_codecs_through_kerchunk(
 
 def test_stack_and_separate_planes_through_kerchunk(write: Any, tmp_path: Path) -> None:
     data = (np.arange(3 * 2 * 37 * 50, dtype=np.uint16)).reshape(3, 2, 37, 50)
-    path = write("s.tif", data, photometric="minisblack", planarconfig="separate",
-                 compression="zlib", rowsperstrip=8)
+    path = write(
+        "s.tif",
+        data,
+        photometric="minisblack",
+        planarconfig="separate",
+        compression="zlib",
+        rowsperstrip=8,
+    )
     ds = through_kerchunk(path, tmp_path)
     assert ds.band_data.dims == ("other", "band", "y", "x")
     assert_raw_equal(ds.band_data, tifffile.imread(path))
@@ -100,8 +114,13 @@ def test_stack_and_separate_planes_through_kerchunk(write: Any, tmp_path: Path) 
 
 def test_tifffile_json_metadata_through_kerchunk(write: Any, tmp_path: Path) -> None:
     data = np.arange(2 * 3 * 20 * 30, dtype=np.float32).reshape(2, 3, 20, 30)
-    path = write("h.tif", data, photometric="minisblack", compression="zlib",
-                 metadata={"axes": "TZYX", "note": "hello"})
+    path = write(
+        "h.tif",
+        data,
+        photometric="minisblack",
+        compression="zlib",
+        metadata={"axes": "TZYX", "note": "hello"},
+    )
     ds = through_kerchunk(path, tmp_path)
     assert ds.band_data.dims == ("time", "depth", "y", "x")
     assert ds.band_data.attrs["note"] == "hello"
@@ -133,8 +152,14 @@ def test_cog_datatree_through_kerchunk(cog: Path, tmp_path: Path) -> None:
     vdt = vzcore.open_virtual_datatree(str(cog))
     out = tmp_path / "cog.json"
     vdt.virtualize.to_kerchunk(str(out), format="json")
-    dt = xr.open_datatree("reference://", engine="zarr", consolidated=False, zarr_format=2,
-                          mask_and_scale=False, storage_options={"fo": str(out)})
+    dt = xr.open_datatree(
+        "reference://",
+        engine="zarr",
+        consolidated=False,
+        zarr_format=2,
+        mask_and_scale=False,
+        storage_options={"fo": str(out)},
+    )
     with tifffile.TiffFile(cog) as tif:
         levels = [level.asarray() for level in tif.series[0].levels]
     assert_raw_equal(dt.band_data, levels[0])
@@ -161,8 +186,16 @@ def test_combine_many_tiffs_along_time(write: Any, tmp_path: Path, geo: Any) -> 
     paths = []
     for i, day in enumerate(days):
         data = (np.arange(20 * 30, dtype=np.int16) + 100 * i).reshape(20, 30)
-        paths.append(write(f"scene_{day}.tif", data, tile=(16, 16), compression="zlib",
-                           extratags=geo.tags(), metadata=None))
+        paths.append(
+            write(
+                f"scene_{day}.tif",
+                data,
+                tile=(16, 16),
+                compression="zlib",
+                extratags=geo.tags(),
+                metadata=None,
+            )
+        )
 
     def add_time(ds: Any) -> Any:
         day = Path(ds.encoding["source"]).stem.removeprefix("scene_")

@@ -35,8 +35,9 @@ def striped_rgb(tmp_path: Path, rgb_u8: np.ndarray) -> Path:
 def test_truncated_and_mutated(sample: str, request: pytest.FixtureRequest, tmp_path: Path):
     data = request.getfixturevalue(sample).read_bytes()
     cases = [*truncations(data, TRUNCATIONS), *mutations(data, MUTATIONS, seed=11)]
-    outcomes = open_cases(cases, tmp_path / "cases", suffix=".tif", reader="tiff",
-                          case_timeout=CASE_TIMEOUT)
+    outcomes = open_cases(
+        cases, tmp_path / "cases", suffix=".tif", reader="tiff", case_timeout=CASE_TIMEOUT
+    )
     bad = [o for o in outcomes if o.kind in ("leak", "hang")]
     assert bad == [], "\n\n".join(f"{o.case}: {o.kind} {o.error_type}\n{o.message}" for o in bad)
     for o in outcomes:

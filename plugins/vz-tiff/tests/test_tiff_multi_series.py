@@ -24,8 +24,14 @@ import vzcore
 
 def _open_tree(refs: Any) -> Any:
     """xarray's DataTree of kerchunk references (zarr format 2), raw values."""
-    return xr.open_datatree("reference://", engine="zarr", consolidated=False, zarr_format=2,
-                            mask_and_scale=False, storage_options={"fo": refs})
+    return xr.open_datatree(
+        "reference://",
+        engine="zarr",
+        consolidated=False,
+        zarr_format=2,
+        mask_and_scale=False,
+        storage_options={"fo": refs},
+    )
 
 
 def _three_series(path: Path) -> list[np.ndarray]:
@@ -91,8 +97,11 @@ def test_same_size_on_another_grid_gets_its_own_dimensions(
     shifted = (10.0, 0, 0, 0, 0, -10.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)  # origin 0, 10 m pixels
     with tifffile.TiffWriter(path) as w:
         w.write(data, extratags=geo.tags(nodata=None), metadata=None)
-        w.write((data + 1).astype("i4"), extratags=geo.tags(nodata=None, transform=shifted),
-                metadata=None)
+        w.write(
+            (data + 1).astype("i4"),
+            extratags=geo.tags(nodata=None, transform=shifted),
+            metadata=None,
+        )
     vdt = vzcore.open_virtual_datatree(str(path))
     child = vdt["series_1"]
     assert child["band_data"].dims == ("y_series1", "x_series1")

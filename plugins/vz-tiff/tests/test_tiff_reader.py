@@ -33,8 +33,9 @@ def node_at(group: ManifestGroup, path: str) -> ManifestGroup:
     return group
 
 
-def assert_matches(path: Path, group: str = "", *, series: int = 0, level: int = 0,
-                   **options: Any) -> ManifestArray:
+def assert_matches(
+    path: Path, group: str = "", *, series: int = 0, level: int = 0, **options: Any
+) -> ManifestArray:
     """Values of ``band_data`` in ``group`` equal tifffile's, dtype (and byte order) included."""
     node = node_at(read(path, **options), group)
     array = node.variables["band_data"].data
@@ -99,8 +100,7 @@ def test_image_compressions_strips_dividing_the_height(
 ) -> None:
     if not _encoder_available(compression):
         pytest.skip(f"imagecodecs lacks {compression}")
-    path = write("rgb.tif", rgb_u8[:32], photometric="rgb", compression=compression,
-                 rowsperstrip=8)
+    path = write("rgb.tif", rgb_u8[:32], photometric="rgb", compression=compression, rowsperstrip=8)
     assert_matches(path)
 
 
@@ -122,7 +122,9 @@ def test_image_codec_uint16_and_float(write: Any, image_u16: np.ndarray) -> None
 
 @pytest.mark.parametrize("compression", ["zlib", "lzw", "zstd"])
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "uint32"])
-@pytest.mark.parametrize("layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"])
+@pytest.mark.parametrize(
+    "layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"]
+)
 def test_horizontal_predictor(
     write: Any, compression: str, dtype: str, layout: dict[str, Any]
 ) -> None:
@@ -133,7 +135,9 @@ def test_horizontal_predictor(
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
-@pytest.mark.parametrize("layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"])
+@pytest.mark.parametrize(
+    "layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"]
+)
 def test_floating_point_predictor(write: Any, dtype: str, layout: dict[str, Any]) -> None:
     data = np.sin(np.arange(37 * 50) / 10).astype(dtype).reshape(37, 50)
     data[3, 4] = np.nan
@@ -147,8 +151,9 @@ def test_predictor_on_interleaved_rgb(write: Any, predictor: Any) -> None:
     rng = np.random.default_rng(0)
     dtype = np.float32 if predictor == 3 else np.uint16
     data = rng.integers(0, 5000, (37, 50, 3)).astype(dtype)
-    path = write("p.tif", data, photometric="rgb", compression="lzw", predictor=predictor,
-                 rowsperstrip=8)
+    path = write(
+        "p.tif", data, photometric="rgb", compression="lzw", predictor=predictor, rowsperstrip=8
+    )
     array = assert_matches(path)
     assert array.metadata.codecs[0]["axis"] == -2
 
@@ -159,24 +164,41 @@ def test_predictor_on_interleaved_rgb(write: Any, predictor: Any) -> None:
 @pytest.mark.parametrize(
     ("compression", "predictor"), [(None, None), ("zlib", None), ("zlib", True)]
 )
-@pytest.mark.parametrize("layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"])
+@pytest.mark.parametrize(
+    "layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"]
+)
 def test_planar_separate_bands(
     write: Any, compression: str | None, predictor: Any, layout: dict[str, Any]
 ) -> None:
     data = (np.arange(4 * 37 * 50, dtype=np.uint16) % 3001).reshape(4, 37, 50)
-    path = write("sep.tif", data, photometric="minisblack", planarconfig="separate",
-                 compression=compression, predictor=predictor, **layout)
+    path = write(
+        "sep.tif",
+        data,
+        photometric="minisblack",
+        planarconfig="separate",
+        compression=compression,
+        predictor=predictor,
+        **layout,
+    )
     array = assert_matches(path)
     assert array.metadata.dimension_names == ("band", "y", "x")
     group = read(path)
     np.testing.assert_array_equal(group.variables["band"].data, [1, 2, 3, 4])
 
 
-@pytest.mark.parametrize("layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"])
+@pytest.mark.parametrize(
+    "layout", [{"tile": (16, 16)}, {"rowsperstrip": 8}], ids=["tiles", "strips"]
+)
 def test_contig_rgba(write: Any, layout: dict[str, Any]) -> None:
     data = (np.arange(37 * 50 * 4) % 255).astype(np.uint8).reshape(37, 50, 4)
-    path = write("rgba.tif", data, photometric="rgb", extrasamples=["unassalpha"],
-                 compression="zlib", **layout)
+    path = write(
+        "rgba.tif",
+        data,
+        photometric="rgb",
+        extrasamples=["unassalpha"],
+        compression="zlib",
+        **layout,
+    )
     array = assert_matches(path)
     assert array.metadata.dimension_names == ("y", "x", "band")
 
@@ -184,8 +206,9 @@ def test_contig_rgba(write: Any, layout: dict[str, Any]) -> None:
 @pytest.mark.parametrize("compression", [None, "zlib"])
 def test_multipage_stack(write: Any, compression: str | None) -> None:
     data = (np.arange(5 * 37 * 50, dtype=np.int32) - 4000).reshape(5, 37, 50)
-    path = write("stack.tif", data, photometric="minisblack", compression=compression,
-                 rowsperstrip=8)
+    path = write(
+        "stack.tif", data, photometric="minisblack", compression=compression, rowsperstrip=8
+    )
     array = assert_matches(path)
     assert array.shape == (5, 37, 50)
     assert array.chunk_shape[0] == 1
@@ -193,8 +216,14 @@ def test_multipage_stack(write: Any, compression: str | None) -> None:
 
 def test_generic_multipage_without_metadata(write: Any, image_u16: np.ndarray) -> None:
     data = np.stack([image_u16, image_u16 + 1, image_u16 + 2])
-    path = write("generic.tif", data, photometric="minisblack", metadata=None, tile=(16, 16),
-                 compression="zstd")
+    path = write(
+        "generic.tif",
+        data,
+        photometric="minisblack",
+        metadata=None,
+        tile=(16, 16),
+        compression="zstd",
+    )
     with tifffile.TiffFile(path) as tif:
         assert tif.series[0].kind == "generic"
     assert_matches(path)
@@ -202,8 +231,14 @@ def test_generic_multipage_without_metadata(write: Any, image_u16: np.ndarray) -
 
 def test_tifffile_json_metadata_shape_axes_and_attributes(write: Any) -> None:
     data = (np.arange(2 * 3 * 4 * 20 * 30, dtype=np.float32)).reshape(2, 3, 4, 20, 30)
-    path = write("hyper.tif", data, compression="zlib", tile=(16, 16), photometric="minisblack",
-                 metadata={"axes": "TCZYX", "experiment": "demo", "spacing": 0.5})
+    path = write(
+        "hyper.tif",
+        data,
+        compression="zlib",
+        tile=(16, 16),
+        photometric="minisblack",
+        metadata={"axes": "TCZYX", "experiment": "demo", "spacing": 0.5},
+    )
     with tifffile.TiffFile(path) as tif:
         assert tif.is_shaped
         assert tif.pages[0].description.startswith("{")
@@ -241,8 +276,14 @@ def test_truncated_contiguous_series(write: Any) -> None:
 
 def test_volumetric_tiles(write: Any) -> None:
     data = (np.arange(5 * 20 * 30, dtype=np.uint16)).reshape(5, 20, 30)
-    path = write("vol.tif", data, tile=(2, 16, 16), volumetric=True, compression="zlib",
-                 photometric="minisblack")
+    path = write(
+        "vol.tif",
+        data,
+        tile=(2, 16, 16),
+        volumetric=True,
+        compression="zlib",
+        photometric="minisblack",
+    )
     array = assert_matches(path)
     assert array.chunk_shape == (2, 16, 16)
 
@@ -252,8 +293,15 @@ def test_volumetric_tiles(write: Any) -> None:
 def test_bigtiff_both_byte_orders(write: Any, byteorder: str, predictor: Any) -> None:
     dtype = np.float32 if predictor == 3 else np.int16
     data = (np.arange(37 * 50) % 911 - 400).astype(dtype).reshape(37, 50)
-    path = write("big.tif", data, bigtiff=True, byteorder=byteorder, compression="zlib",
-                 predictor=predictor, tile=(16, 16))
+    path = write(
+        "big.tif",
+        data,
+        bigtiff=True,
+        byteorder=byteorder,
+        compression="zlib",
+        predictor=predictor,
+        tile=(16, 16),
+    )
     with tifffile.TiffFile(path) as tif:
         assert tif.is_bigtiff
     array = assert_matches(path)
@@ -301,8 +349,14 @@ def test_compressed_short_strip_is_inlined_padded(write: Any, image_u16: np.ndar
 
 def test_compressed_short_strips_on_every_page_and_plane(write: Any) -> None:
     data = (np.arange(3 * 2 * 37 * 50, dtype=np.uint16)).reshape(3, 2, 37, 50)
-    path = write("zz.tif", data, rowsperstrip=8, compression="lzw", planarconfig="separate",
-                 photometric="minisblack")
+    path = write(
+        "zz.tif",
+        data,
+        rowsperstrip=8,
+        compression="lzw",
+        planarconfig="separate",
+        photometric="minisblack",
+    )
     array = assert_matches(path)
     assert len(array.manifest.inline) == 6
 
@@ -441,8 +495,12 @@ def test_geotiff_pixel_is_point(write: Any, geo: Any) -> None:
 def test_geotiff_model_transformation_and_geographic_crs(write: Any, geo: Any) -> None:
     geo_tags = geo.tags
     matrix = (0.25, 0.0, 0.0, -10.0, 0.0, -0.5, 0.0, 50.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
-    path = write("ll.tif", np.ones((4, 8), np.uint8), metadata=None,
-                 extratags=geo_tags(epsg=4326, geographic=True, transform=matrix, nodata=None))
+    path = write(
+        "ll.tif",
+        np.ones((4, 8), np.uint8),
+        metadata=None,
+        extratags=geo_tags(epsg=4326, geographic=True, transform=matrix, nodata=None),
+    )
     group = read(path)
     np.testing.assert_array_equal(group.variables["x"].data, -10.0 + (np.arange(8) + 0.5) * 0.25)
     np.testing.assert_array_equal(group.variables["y"].data, 50.0 - (np.arange(4) + 0.5) * 0.5)
@@ -455,8 +513,9 @@ def test_geotiff_model_transformation_and_geographic_crs(write: Any, geo: Any) -
 def test_geotiff_rotated_has_no_1d_coordinates(write: Any, geo: Any) -> None:
     geo_tags = geo.tags
     matrix = (1.0, 0.5, 0.0, 100.0, 0.5, -1.0, 0.0, 200.0, 0, 0, 0, 0, 0, 0, 0, 1.0)
-    path = write("rot.tif", np.ones((4, 8), np.uint8), metadata=None,
-                 extratags=geo_tags(transform=matrix))
+    path = write(
+        "rot.tif", np.ones((4, 8), np.uint8), metadata=None, extratags=geo_tags(transform=matrix)
+    )
     group = read(path)
     assert "x" not in group.variables
     assert "y" not in group.variables
@@ -477,8 +536,14 @@ def test_geotiff_multiband_separate_and_gdal_metadata(write: Any, geo: Any) -> N
         "</GDALMetadata>"
     )
     data = np.arange(2 * 10 * 12, dtype=np.uint16).reshape(2, 10, 12)
-    path = write("mb.tif", data, photometric="minisblack", planarconfig="separate",
-                 metadata=None, extratags=geo_tags(gdal_metadata=meta, nodata="65535"))
+    path = write(
+        "mb.tif",
+        data,
+        photometric="minisblack",
+        planarconfig="separate",
+        metadata=None,
+        extratags=geo_tags(gdal_metadata=meta, nodata="65535"),
+    )
     group = read(path)
     var = group.variables["band_data"]
     assert var.dims == ("band", "y", "x")
@@ -526,8 +591,10 @@ def test_not_a_tiff_is_corrupt(tmp_path: Path) -> None:
 def test_truncated_file_is_corrupt(geotiff: Path, tmp_path: Path) -> None:
     data = geotiff.read_bytes()
     with tifffile.TiffFile(geotiff) as tif:
-        end = max(o + c for o, c in zip(tif.pages[0].dataoffsets, tif.pages[0].databytecounts,
-                                         strict=True))
+        end = max(
+            o + c
+            for o, c in zip(tif.pages[0].dataoffsets, tif.pages[0].databytecounts, strict=True)
+        )
         ifd = tif.pages[0].offset
     assert ifd < end  # tifffile writes the IFD first: cutting the data keeps the header
     cut = tmp_path / "cut.tif"
@@ -586,8 +653,9 @@ class TestTiffReaderConformance(ReaderTests):
     ],
 )
 def test_gdal_nodata_parsing(write: Any, dtype: str, text: str, expected: Any) -> None:
-    path = write("n.tif", np.zeros((4, 4), dtype), metadata=None,
-                 extratags=[(42113, "s", 0, text, True)])
+    path = write(
+        "n.tif", np.zeros((4, 4), dtype), metadata=None, extratags=[(42113, "s", 0, text, True)]
+    )
     var = read(path).variables["band_data"]
     got = var.attrs.get("_FillValue")
     if expected == "nan":
@@ -600,15 +668,22 @@ def test_gdal_nodata_parsing(write: Any, dtype: str, text: str, expected: Any) -
 
 def test_ome_tiff(write: Any) -> None:
     data = np.arange(2 * 3 * 20 * 30, dtype=np.uint16).reshape(2, 3, 20, 30)
-    path = write("o.ome.tif", data, ome=True, metadata={"axes": "TCYX"}, compression="zlib",
-                 tile=(16, 16))
+    path = write(
+        "o.ome.tif", data, ome=True, metadata={"axes": "TCYX"}, compression="zlib", tile=(16, 16)
+    )
     array = assert_matches(path)
     assert array.metadata.dimension_names == ("time", "channel", "y", "x")
 
 
 def test_jpeg_separate_planes(write: Any) -> None:
     data = (np.arange(3 * 32 * 48) % 250).astype(np.uint8).reshape(3, 32, 48)
-    path = write("js.tif", data, photometric="rgb", planarconfig="separate", compression="jpeg",
-                 tile=(16, 16))
+    path = write(
+        "js.tif",
+        data,
+        photometric="rgb",
+        planarconfig="separate",
+        compression="jpeg",
+        tile=(16, 16),
+    )
     array = assert_matches(path)
     assert array.metadata.dimension_names == ("band", "y", "x")

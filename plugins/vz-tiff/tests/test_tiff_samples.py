@@ -65,8 +65,12 @@ _RNG = np.random.default_rng(7)
 @pytest.mark.parametrize("bits", [1, 2, 4, 12])
 @pytest.mark.parametrize(
     "kwargs",
-    [{"rowsperstrip": 8}, {"rowsperstrip": 8, "compression": "zlib"}, {"tile": (16, 16)},
-     {"rowsperstrip": 8, "compression": "zstd", "byteorder": ">"}],
+    [
+        {"rowsperstrip": 8},
+        {"rowsperstrip": 8, "compression": "zlib"},
+        {"tile": (16, 16)},
+        {"rowsperstrip": 8, "compression": "zstd", "byteorder": ">"},
+    ],
     ids=["strips-short-last", "zlib-strips-short-last", "tiles", "zstd-big-endian"],
 )
 def test_packed_samples_in_every_output(
@@ -106,9 +110,12 @@ def _reverse_fill_order(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("bits", "kwargs"),
-    [(16, {"rowsperstrip": 8}), (4, {"rowsperstrip": 8}),
-     (16, {"rowsperstrip": 8, "compression": "zlib"}),
-     (16, {"rowsperstrip": 8, "compression": "zlib", "predictor": True})],
+    [
+        (16, {"rowsperstrip": 8}),
+        (4, {"rowsperstrip": 8}),
+        (16, {"rowsperstrip": 8, "compression": "zlib"}),
+        (16, {"rowsperstrip": 8, "compression": "zlib", "predictor": True}),
+    ],
     ids=["16-bit", "4-bit", "16-bit-zlib-short-strip", "16-bit-zlib-predictor"],
 )
 def test_fill_order_2_in_every_output(

@@ -107,8 +107,11 @@ def _registered_kind(cid: str) -> str | None:
         from zarr.abc.codec import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec
     except Exception:  # noqa: BLE001  # a broken plugin counts as absent: the caller reports the codec
         return None
-    for base, kind in ((BytesBytesCodec, "bytes-bytes"), (ArrayArrayCodec, "array-array"),
-                       (ArrayBytesCodec, "array-bytes")):
+    for base, kind in (
+        (BytesBytesCodec, "bytes-bytes"),
+        (ArrayArrayCodec, "array-array"),
+        (ArrayBytesCodec, "array-bytes"),
+    ):
         if isinstance(cls, type) and issubclass(cls, base):
             return kind
     return None
@@ -165,9 +168,9 @@ def v3_codecs(meta: ArrayMetadata, *, name: str | None = None) -> list[dict[str,
                     f"dtype, not {meta.dtype}."
                 )
             serializer = (
-                _named(cid, {}) if cid in ("vlen-utf8", "vlen-bytes") else _named(
-                    f"numcodecs.{cid}", params
-                )
+                _named(cid, {})
+                if cid in ("vlen-utf8", "vlen-bytes")
+                else _named(f"numcodecs.{cid}", params)
             )
         elif cid in BYTES_CODECS:
             if serializer is None:
@@ -252,7 +255,7 @@ def codecs_from_v3(
         name, conf = _config(item, "codec")
         conf.pop("id", None)
         if name.startswith("numcodecs."):
-            cid = name[len("numcodecs."):]
+            cid = name[len("numcodecs.") :]
             if not cid:
                 raise ValueError(f"codec name {name!r} names no numcodecs codec")
             kind = 0 if cid in ARRAY_FILTERS else 1 if cid in SERIALIZERS else 2
@@ -286,13 +289,16 @@ def codecs_from_v3(
             shuffle = conf.get("shuffle", "noshuffle")
             if shuffle not in _SHUFFLE_IDS:
                 raise ValueError(f"the 'blosc' codec has shuffle {shuffle!r}")
-            kind, config = 2, {
-                "id": "blosc",
-                "cname": conf.get("cname", "lz4"),
-                "clevel": int(conf.get("clevel", 5)),
-                "shuffle": _SHUFFLE_IDS[shuffle],
-                "blocksize": int(conf.get("blocksize", 0)),
-            }
+            kind, config = (
+                2,
+                {
+                    "id": "blosc",
+                    "cname": conf.get("cname", "lz4"),
+                    "clevel": int(conf.get("clevel", 5)),
+                    "shuffle": _SHUFFLE_IDS[shuffle],
+                    "blocksize": int(conf.get("blocksize", 0)),
+                },
+            )
         elif name == "sharding_indexed":
             raise NotImplementedError(
                 "codec 'sharding_indexed' (sharded chunks)",
@@ -319,10 +325,15 @@ def codecs_from_v3(
     if serializer is None:
         raise ValueError("'codecs' has no array-to-bytes codec ('bytes', 'vlen-utf8', ...)")
     if data_type is not None:
-        want = {"string": "vlen-utf8", "variable_length_bytes": "vlen-bytes",
-                "bytes": "vlen-bytes"}.get(data_type if isinstance(data_type, str) else "")
+        want = {
+            "string": "vlen-utf8",
+            "variable_length_bytes": "vlen-bytes",
+            "bytes": "vlen-bytes",
+        }.get(data_type if isinstance(data_type, str) else "")
         if want is not None and serializer != want:
-            raise ValueError(f"data type {data_type!r} needs the {want!r} codec, not {serializer!r}")
+            raise ValueError(
+                f"data type {data_type!r} needs the {want!r} codec, not {serializer!r}"
+            )
         if want is None and serializer in ("vlen-utf8", "vlen-bytes"):
             raise ValueError(f"codec {serializer!r} on data type {data_type!r}")
     return tuple(out), endian

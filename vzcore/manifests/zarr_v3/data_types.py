@@ -146,8 +146,9 @@ _V3_NUMERIC = {
     "complex128": "c16",
 }
 _ENDIAN_CHARS = {"little": "<", "big": ">"}
-_TIME_UNITS = frozenset({"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "μs", "ns", "ps", "fs",
-                         "as"})
+_TIME_UNITS = frozenset(
+    {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "μs", "ns", "ps", "fs", "as"}
+)
 
 
 def _length(conf: Mapping[str, Any], name: str) -> int:
@@ -159,9 +160,7 @@ def _length(conf: Mapping[str, Any], name: str) -> int:
 
 def _with_order(dt: np.dtype[Any], endian: str | None) -> np.dtype[Any]:
     if dt.fields is not None:
-        return np.dtype(
-            [(f, _with_order(dt.fields[f][0], endian)) for f in dt.names or ()]
-        )
+        return np.dtype([(f, _with_order(dt.fields[f][0], endian)) for f in dt.names or ()])
     if dt.kind in "SVbO" or dt.itemsize == 1:
         return dt
     if endian is None:

@@ -117,9 +117,7 @@ def array_metadata_v3(
             f"Cannot write {where} as zarr v3: its fill value {fill!r} does not fit its dtype "
             f"{meta.dtype} ({err})."
         ) from None
-    attributes = json_attributes(
-        {k: v for k, v in attrs.items() if k != FILL_ATTR}, where
-    )
+    attributes = json_attributes({k: v for k, v in attrs.items() if k != FILL_ATTR}, where)
     if FILL_ATTR in attrs and attrs[FILL_ATTR] is not None:
         try:
             attributes[FILL_ATTR] = encode_fill_value_attribute(attrs[FILL_ATTR], meta.dtype)
@@ -230,8 +228,19 @@ def chunk_key_encoding_from_v3(doc: Mapping[str, Any]) -> tuple[ChunkKeyEncoding
 
 
 _ARRAY_FIELDS = frozenset(
-    {"zarr_format", "node_type", "shape", "data_type", "chunk_grid", "chunk_key_encoding",
-     "fill_value", "codecs", "attributes", "dimension_names", "storage_transformers"}
+    {
+        "zarr_format",
+        "node_type",
+        "shape",
+        "data_type",
+        "chunk_grid",
+        "chunk_key_encoding",
+        "fill_value",
+        "codecs",
+        "attributes",
+        "dimension_names",
+        "storage_transformers",
+    }
 )
 
 
@@ -374,8 +383,15 @@ def _array_from_v3(
         if not all(isinstance(n, str) for n in names):
             raise ValueError(f"'dimension_names' must hold text, got {names!r}")
         dims = tuple(names)
-    meta = cls(shape=shape, dtype=dtype, chunk_shape=chunks, fill_value=fill, codecs=codecs,
-               dimension_names=dims, chunk_edges=chunk_edges)
+    meta = cls(
+        shape=shape,
+        dtype=dtype,
+        chunk_shape=chunks,
+        fill_value=fill,
+        codecs=codecs,
+        dimension_names=dims,
+        chunk_edges=chunk_edges,
+    )
     return meta, attrs, dims
 
 
@@ -386,8 +402,9 @@ def _rectilinear_from_v3(
     from vzcore.manifests.grid import edges_from_json, normalize_grid
 
     if conf.get("kind", "inline") != "inline":
-        raise NotImplementedError(f"rectilinear chunk grid kind {conf.get('kind')!r}",
-                                  "only 'inline' chunk shapes")
+        raise NotImplementedError(
+            f"rectilinear chunk grid kind {conf.get('kind')!r}", "only 'inline' chunk shapes"
+        )
     specs = conf.get("chunk_shapes")
     if not isinstance(specs, list) or len(specs) != len(shape):
         raise ValueError(f"'chunk_shapes' must list {len(shape)} dimensions, got {specs!r}")
@@ -421,19 +438,22 @@ def group_attributes_from_v3(
     fmt = doc.get("zarr_format")
     if fmt != 3:
         if type(fmt) is int and fmt > 3:
-            raise UnsupportedFeatureError(url, None, f"zarr_format {fmt!r} in {key!r}",
-                                          "only zarr format 3 is read here")
+            raise UnsupportedFeatureError(
+                url, None, f"zarr_format {fmt!r} in {key!r}", "only zarr format 3 is read here"
+            )
         raise CorruptFileError(url, f"key {key!r}: 'zarr_format' must be 3, got {fmt!r}")
     if doc.get("node_type") != "group":
         raise CorruptFileError(
             url, f"key {key!r}: 'node_type' must be 'group', got {doc.get('node_type')!r}"
         )
     try:
-        _check_extensions(doc, frozenset({"zarr_format", "node_type", "attributes",
-                                          "consolidated_metadata"}))
+        _check_extensions(
+            doc, frozenset({"zarr_format", "node_type", "attributes", "consolidated_metadata"})
+        )
     except NotImplementedError as err:
-        raise UnsupportedFeatureError(url, None, f"{err.args[0]} in {key!r}",
-                                      str(err.args[1])) from None
+        raise UnsupportedFeatureError(
+            url, None, f"{err.args[0]} in {key!r}", str(err.args[1])
+        ) from None
     attrs = doc.get("attributes", {})
     if attrs is None:
         attrs = {}

@@ -95,13 +95,13 @@ def encode_fill_value_v3(
     if dt.fields is not None:
         arr = np.asarray(value)
         if arr.dtype.fields is None:
-            arr = np.array(value, dtype=dt) if not isinstance(value, bytes) else np.frombuffer(
-                value, dtype=dt
+            arr = (
+                np.array(value, dtype=dt)
+                if not isinstance(value, bytes)
+                else np.frombuffer(value, dtype=dt)
             )
         rec = arr.astype(dt).reshape(())
-        return {
-            f: encode_fill_value_v3(rec[f][()], dt.fields[f][0]) for f in dt.names or ()
-        }
+        return {f: encode_fill_value_v3(rec[f][()], dt.fields[f][0]) for f in dt.names or ()}
     v = _scalar(value)
     if isinstance(v, list | tuple) and not (kind == "c" and len(v) == 2):
         raise ValueError(f"a fill value must be a single value, got {value!r}")
@@ -125,7 +125,11 @@ def encode_fill_value_v3(
                 raise ValueError(f"{v!r} is not a boolean")
             return bool(v)
         if kind == "c":
-            c = complex(_to_float(v[0]), _to_float(v[1])) if isinstance(v, list | tuple) else complex(v)
+            c = (
+                complex(_to_float(v[0]), _to_float(v[1]))
+                if isinstance(v, list | tuple)
+                else complex(v)
+            )
             c = complex(dt.type(c))
             return [_float_json(c.real), _float_json(c.imag)]
         if kind in "mM":
@@ -189,7 +193,11 @@ def encode_fill_value_attribute(value: Any, dtype: np.dtype[Any] | str) -> Any:
         if kind == "f":
             return _b64_double(float(np.float64(_to_float(v)).astype(dt)))
         if kind == "c":
-            c = complex(_to_float(v[0]), _to_float(v[1])) if isinstance(v, list | tuple) else complex(v)
+            c = (
+                complex(_to_float(v[0]), _to_float(v[1]))
+                if isinstance(v, list | tuple)
+                else complex(v)
+            )
             return [_b64_double(c.real), _b64_double(c.imag)]
         if kind in "iu":
             if isinstance(v, bool) or not isinstance(v, int | float):

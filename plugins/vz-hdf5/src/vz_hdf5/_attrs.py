@@ -225,18 +225,23 @@ def read_attrs(
             except Exception:  # only for the message  # noqa: BLE001
                 htype = "an unknown HDF5 type"
             problem = UnsupportedFeatureError(
-                url, object_path(obj), f"attribute {name!r} of {htype} ({err})",
+                url,
+                object_path(obj),
+                f"attribute {name!r} of {htype} ({err})",
                 "h5py cannot convert it to numpy",
             )
             if unreadable is None:
                 raise problem from err
             unreadable.append(problem)
             continue
-        if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "fc" and (
-            value.dtype.itemsize > (8 if value.dtype.kind == "f" else 16)
+        if (
+            isinstance(value, np.ndarray | np.generic)
+            and value.dtype.kind in "fc"
+            and (value.dtype.itemsize > (8 if value.dtype.kind == "f" else 16))
         ):  # long double: JSON holds float64 only; keep values that float64 holds exactly
-            as64 = np.asarray(value).astype(np.complex128 if value.dtype.kind == "c" else
-                                            np.float64)
+            as64 = np.asarray(value).astype(
+                np.complex128 if value.dtype.kind == "c" else np.float64
+            )
             if bool((as64 == np.asarray(value)).all()):
                 attrs[name] = jsonable(as64 if isinstance(value, np.ndarray) else as64[()])
                 continue
@@ -245,7 +250,8 @@ def read_attrs(
             from vz_hdf5._names import object_path
 
             problem = UnsupportedFeatureError(
-                url, object_path(obj),
+                url,
+                object_path(obj),
                 f"attribute {name!r} of type long double ({value.dtype}) whose values "
                 "float64 cannot hold exactly, and JSON or zarr attributes hold no wider float",
             )

@@ -32,8 +32,11 @@ _HINT = "rewrite the dataset (h5repack) or load it"
 
 
 def _names(filters: list[tuple[int, int, tuple[int, ...], str]], mask: int) -> str:
-    picked = [FILTER_NAMES.get(f[0]) or f[3] or str(f[0])
-              for i, f in enumerate(filters) if mask & (1 << i)]
+    picked = [
+        FILTER_NAMES.get(f[0]) or f[3] or str(f[0])
+        for i, f in enumerate(filters)
+        if mask & (1 << i)
+    ]
     return "+".join(picked) or "none"
 
 
@@ -85,7 +88,8 @@ def filter_mask_codecs(
         length = int(ulen[np.flatnonzero(counts > 1)[0]])
         both = pairs[pairs[:, 0] == length, 1].tolist()
         raise UnsupportedFeatureError(
-            url, variable,
+            url,
+            variable,
             f"chunks of {length} stored bytes with different filters skipped "
             f"({' and '.join(_names(filters, int(m)) for m in both)}), which references "
             "without HDF5's per-chunk filter mask cannot tell apart",
@@ -97,7 +101,8 @@ def filter_mask_codecs(
         length = int(lengths[i])
         mask = int(pairs[first[np.searchsorted(ulen, length)], 1])
         raise UnsupportedFeatureError(
-            url, variable,
+            url,
+            variable,
             f"the chunk at {positions[i].tolist()} went through every filter yet has the "
             f"stored length ({length} bytes) of chunks stored with {_names(filters, mask)} "
             "skipped, so references without HDF5's per-chunk filter mask cannot tell them apart",
@@ -105,7 +110,8 @@ def filter_mask_codecs(
         )
     if len(pairs) > MAX_SKIPPED_LENGTHS:
         raise UnsupportedFeatureError(
-            url, variable,
+            url,
+            variable,
             f"chunks stored with filters skipped at {len(pairs)} different stored lengths "
             f"(vz-hdf5 lists at most {MAX_SKIPPED_LENGTHS} per variable)",
             _HINT,

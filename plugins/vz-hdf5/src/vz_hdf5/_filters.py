@@ -87,9 +87,7 @@ def _need_imagecodecs(url: str, variable: str, feature: str) -> None:
         ) from err
 
 
-def _chunk_bytes(
-    cd: tuple[int, ...], index: int, dtype: np.dtype[Any], chunk_elements: int
-) -> int:
+def _chunk_bytes(cd: tuple[int, ...], index: int, dtype: np.dtype[Any], chunk_elements: int) -> int:
     """Return the decoded chunk size a filter recorded in ``cd[index]``, else the chunk size."""
     if len(cd) > index and cd[index] > 0:
         return int(cd[index])
@@ -99,9 +97,7 @@ def _chunk_bytes(
 _SO_TYPES = {0: "dscale", 2: "int"}
 
 
-def scaleoffset_config(
-    cd: tuple[int, ...], url: str, variable: str, feature: str
-) -> CodecConfig:
+def scaleoffset_config(cd: tuple[int, ...], url: str, variable: str, feature: str) -> CodecConfig:
     """Return the ``vz_hdf5_scaleoffset`` configuration for a scale-offset filter's ``cd``.
 
     ``cd`` after HDF5's set-local step: scale type, scale factor, elements per chunk, class
@@ -122,7 +118,9 @@ def scaleoffset_config(
         )
     if scale_type not in _SO_TYPES or (scale_type == 0) != (cls == 1):
         raise UnsupportedFeatureError(
-            url, variable, feature,
+            url,
+            variable,
+            feature,
             f"scale type {scale_type} (HDF5 itself decodes only D-scaling of floats and "
             "integer scaling)",
         )

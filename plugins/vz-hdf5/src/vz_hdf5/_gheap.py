@@ -117,7 +117,9 @@ def _parse_type(buf: bytes, pos: int, sizeof_addr: int) -> tuple[_Type, int]:
                     ndims = buf[p]
                     p += 28  # dimensionality, reserved, permutation, reserved, 4 dims
                     if ndims:
-                        raise UnknownStructureError("version 1 compound member with array dimensions")
+                        raise UnknownStructureError(
+                            "version 1 compound member with array dimensions"
+                        )
             else:
                 p = end + 1
                 width = max(1, (size.bit_length() + 7) // 8)
@@ -389,8 +391,12 @@ class HeapGuard:
         if self.o not in (4, 8):
             raise UnknownStructureError(f"{self.o}-byte addresses")
         slot_dt = np.dtype(
-            {"names": ["n", "addr", "idx"], "formats": ["<u4", f"<u{self.o}", "<u4"],
-             "offsets": [0, 4, 4 + self.o], "itemsize": 8 + self.o}
+            {
+                "names": ["n", "addr", "idx"],
+                "formats": ["<u4", f"<u{self.o}", "<u4"],
+                "offsets": [0, 4, 4 + self.o],
+                "itemsize": 8 + self.o,
+            }
         )
         elem = np.frombuffer(raw, np.uint8, n * vtype.size).reshape(n, vtype.size)
         for slot in vtype.slots:
@@ -411,15 +417,16 @@ class HeapGuard:
             ):
                 self._object(addr, idx, length, slot, what, depth)
 
-    def _object(self, addr: int, idx: int, length: int, slot: _Slot, what: str,
-                depth: int) -> None:
+    def _object(self, addr: int, idx: int, length: int, slot: _Slot, what: str, depth: int) -> None:
         objects = self._collection(addr, what, required=length > 0)
         if objects is None or length == 0:
             return
         found = objects.get(idx)
         if found is None:
-            raise HeapError(f"{what} refers to object {idx} missing from the global heap "
-                            f"collection at address {addr}")
+            raise HeapError(
+                f"{what} refers to object {idx} missing from the global heap "
+                f"collection at address {addr}"
+            )
         start, size = found
         need = length * slot.base_size
         if slot.base_size and size < need:
@@ -431,7 +438,9 @@ class HeapGuard:
             data = self.read_at(self.base + addr + start, need)
             self._elements(data, _Type(slot.base_size, slot.base_slots), what, depth + 1)
 
-    def _collection(self, addr: int, what: str, *, required: bool) -> dict[int, tuple[int, int]] | None:
+    def _collection(
+        self, addr: int, what: str, *, required: bool
+    ) -> dict[int, tuple[int, int]] | None:
         """Walk the collection at ``addr`` like HDF5 does; return its objects by index."""
         objects = self._collections.get(addr)
         if objects is not None:
@@ -546,7 +555,9 @@ class _FractalHeap:
                 if len(data) < length:
                     raise UnknownStructureError("fractal heap object past the end of the file")
                 return data
-        raise UnknownStructureError(f"fractal heap object at heap offset {off} not in a direct block")
+        raise UnknownStructureError(
+            f"fractal heap object at heap offset {off} not in a direct block"
+        )
 
 
 def _btree2_records(guard: HeapGuard, addr: int) -> list[bytes]:

@@ -71,8 +71,16 @@ NOT_A_VARIABLE = b"This is a netCDF dimension but not a netCDF variable"
 NON_COORD_PREFIX = "_nc4_non_coord_"
 
 _LIBRARY_ERRORS = (
-    OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError,
-    MemoryError, UnicodeError, struct.error,
+    OSError,
+    RuntimeError,
+    KeyError,
+    ValueError,
+    TypeError,
+    IndexError,
+    OverflowError,
+    MemoryError,
+    UnicodeError,
+    struct.error,
 )
 """What h5py, HDF5 and the native index reader raise on damaged files."""
 
@@ -257,9 +265,14 @@ class HDF5Reader:
         try:
             with _open(url, storage_options) as (h5, size):
                 scanner = _Scanner(
-                    url, h5, size, drop=frozenset(drop),
+                    url,
+                    h5,
+                    size,
+                    drop=frozenset(drop),
                     load_unsupported=bool(options.get("load_unsupported", False)),
-                    raw=raw, native=chunk_index == "auto", storage_options=storage_options,
+                    raw=raw,
+                    native=chunk_index == "auto",
+                    storage_options=storage_options,
                     skip_unsupported=bool(options.get("skip_unsupported", False)),
                 )
                 scanner.shared.subgroups = subgroups
@@ -500,8 +513,11 @@ class _Scanner:
                 obj = None
         if not isinstance(obj, h5py.Group):
             available: list[str] = []
-            self.h5.visit(lambda n: available.append(decode_name(n))
-                          if isinstance(self.h5[n], h5py.Group) else None)
+            self.h5.visit(
+                lambda n: (
+                    available.append(decode_name(n)) if isinstance(self.h5[n], h5py.Group) else None
+                )
+            )
             raise GroupNotFoundError(self.url, group or "", sorted(available))
         self._count_phony_before(path)
         return self._group(obj)
@@ -515,8 +531,8 @@ class _Scanner:
         skip = "reader_options={'skip_unsupported': True}"
         if self.shared.skip_unsupported:
             listing = "; ".join(
-                f"{p.error.variable!r} ({p.error.feature})" if p.error.variable
-                else p.error.feature for p in problems
+                f"{p.error.variable!r} ({p.error.feature})" if p.error.variable else p.error.feature
+                for p in problems
             )
             warnings.warn(
                 f"Left out {len(problems)} unsupported part(s) of {self.url!r} "
@@ -567,21 +583,32 @@ class _Scanner:
             return self.shared.files[target]
         if self.depth >= _MAX_LINK_DEPTH:
             raise UnsupportedFeatureError(
-                self.url, where, f"{what} more than {_MAX_LINK_DEPTH} files deep",
+                self.url,
+                where,
+                f"{what} more than {_MAX_LINK_DEPTH} files deep",
             )
         try:
             h5, size = self.others.enter_context(_open(target, self.storage_options))
         except (FileNotFoundError, CorruptFileError) as err:
             raise UnsupportedFeatureError(
-                self.url, where, f"{what}: {filename!r} cannot be opened as {target!r} ({err})",
+                self.url,
+                where,
+                f"{what}: {filename!r} cannot be opened as {target!r} ({err})",
                 "put the file beside the linking file, or open the target file itself",
             ) from err
         raw = _RawReader(_local_path(target), target, self.storage_options)
         self.others.callback(raw.close)
         child = _Scanner(
-            target, h5, size, drop=frozenset(), load_unsupported=self.load_unsupported,
-            raw=raw, native=self.native, storage_options=self.storage_options,
-            shared=self.shared, depth=self.depth + 1,
+            target,
+            h5,
+            size,
+            drop=frozenset(),
+            load_unsupported=self.load_unsupported,
+            raw=raw,
+            native=self.native,
+            storage_options=self.storage_options,
+            shared=self.shared,
+            depth=self.depth + 1,
         )
         self.shared.files[target] = child
         return child
@@ -599,10 +626,12 @@ class _Scanner:
                     is_group = grp.id.links.get_info(
                         raw_name if isinstance(raw_name, bytes) else raw_name.encode()
                     ).type == h5py.h5l.TYPE_HARD and isinstance(grp.get(raw_name), h5py.Group)
-                    survey.problems.append(_Problem(
-                        UnsupportedFeatureError(self.url, path, f"name {name!r}: {bad}"),
-                        None if is_group else self._drop_name(name, path),
-                    ))
+                    survey.problems.append(
+                        _Problem(
+                            UnsupportedFeatureError(self.url, path, f"name {name!r}: {bad}"),
+                            None if is_group else self._drop_name(name, path),
+                        )
+                    )
                 continue
             # (low-level calls: h5py's Group.get decodes names as strict UTF-8)
             key = raw_name if isinstance(raw_name, bytes) else raw_name.encode()
@@ -612,12 +641,15 @@ class _Scanner:
                 filename, target = (decode_name(v) for v in grp.id.links.get_val(key))
                 try:
                     scanner = self._other_file(
-                        filename, path, f"external link to {filename!r}:{target!r}",
+                        filename,
+                        path,
+                        f"external link to {filename!r}:{target!r}",
                     )
                     obj = scanner.h5.get(target)
                     if obj is None:
                         raise UnsupportedFeatureError(
-                            self.url, path,
+                            self.url,
+                            path,
                             f"external link to {target!r}, which {scanner.url!r} lacks",
                         )
                 except UnsupportedFeatureError as err:
@@ -688,9 +720,7 @@ class _Scanner:
         self.shared.problems.extend(survey.problems)
         cached = _Attrs(grp, self._check_heap_attrs(grp))
         unreadable: list[UnsupportedFeatureError] = []
-        attrs, _ = read_attrs(
-            grp, url=self.url, file=self.h5, cached=cached, unreadable=unreadable
-        )
+        attrs, _ = read_attrs(grp, url=self.url, file=self.h5, cached=cached, unreadable=unreadable)
         for err in unreadable:
             self._problem(err, None)
         variables: dict[str, Variable] = {}
@@ -709,12 +739,17 @@ class _Scanner:
         entries = {e.name.removeprefix(NON_COORD_PREFIX): e for e in survey.datasets}
         for name in pad_unlimited(variables, maxshapes, lambda n: _writes_no_fill(entries[n].dset)):
             entry = entries[name]
-            self._problem(UnsupportedFeatureError(
-                self.url, entry.path, f"records beyond the dataset's {entry.dset.shape} along "
-                "an unlimited dimension written without fill values (HDF5 fill time 'never', "
-                "netCDF NC_NOFILL), which netCDF-C and h5netcdf read differently",
-                f"leave it out with drop_variables={[name]!r}",
-            ), self._drop_name(entry.name, entry.path))
+            self._problem(
+                UnsupportedFeatureError(
+                    self.url,
+                    entry.path,
+                    f"records beyond the dataset's {entry.dset.shape} along "
+                    "an unlimited dimension written without fill values (HDF5 fill time 'never', "
+                    "netCDF NC_NOFILL), which netCDF-C and h5netcdf read differently",
+                    f"leave it out with drop_variables={[name]!r}",
+                ),
+                self._drop_name(entry.name, entry.path),
+            )
         groups: dict[str, ManifestGroup] = {}
         if not self.shared.subgroups:
             return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
@@ -724,10 +759,15 @@ class _Scanner:
             for name, child, scanner in survey.groups:
                 path = f"{gpath.rstrip('/')}/{name}"
                 if (scanner.url, _address(child)) in self.shared.group_stack:
-                    self._problem(UnsupportedFeatureError(
-                        self.url, path, f"link back to the enclosing group "
-                        f"{object_path(child)!r} (a cycle), which zarr's tree cannot hold",
-                    ), None)
+                    self._problem(
+                        UnsupportedFeatureError(
+                            self.url,
+                            path,
+                            f"link back to the enclosing group "
+                            f"{object_path(child)!r} (a cycle), which zarr's tree cannot hold",
+                        ),
+                        None,
+                    )
                     continue
                 groups[name] = scanner._group(child, path if scanner is self else None)
         finally:
@@ -748,8 +788,9 @@ class _Scanner:
         if key != "/":
             out.update(self._dimid_names(grp.parent))
         if survey is not None:
-            scales = [(e.name, e.attrs) for e in survey.datasets
-                      if e.is_scale and e.attrs is not None]
+            scales = [
+                (e.name, e.attrs) for e in survey.datasets if e.is_scale and e.attrs is not None
+            ]
         else:
             scales = []
             for name in grp:
@@ -853,7 +894,8 @@ class _Scanner:
         except OSError as err:
             plist = dset.id.get_create_plist()
             missing = [
-                int(plist.get_filter(i)[0]) for i in range(plist.get_nfilters())
+                int(plist.get_filter(i)[0])
+                for i in range(plist.get_nfilters())
                 if not h5py.h5z.filter_avail(int(plist.get_filter(i)[0]))
             ]
             if not missing:
@@ -862,7 +904,8 @@ class _Scanner:
 
             fid = missing[0]
             raise UnsupportedFeatureError(
-                self.url, object_path(dset),
+                self.url,
+                object_path(dset),
                 f"HDF5 filter {FILTER_NAMES.get(fid, 'unregistered')!r} (id {fid}), whose "
                 "HDF5 plugin is not loaded in this process, so its values cannot be read",
                 f"reading them needs {hdf5_plugin_source(fid)}",
@@ -873,14 +916,15 @@ class _Scanner:
     def _heap_guard(self) -> HeapGuard | None:
         if self._heap is None and self.raw is not None:
             self._heap = HeapGuard(
-                self.raw, base=self.base, sizeof_addr=self.sizeof_addr,
-                sizeof_len=self.sizeof_len, file_size=self.size,
+                self.raw,
+                base=self.base,
+                sizeof_addr=self.sizeof_addr,
+                sizeof_len=self.sizeof_len,
+                file_size=self.size,
             )
         return self._heap
 
-    def _check_heap_attrs(
-        self, obj: h5py.HLObject
-    ) -> tuple[list[str], dict[str, Any]] | None:
+    def _check_heap_attrs(self, obj: h5py.HLObject) -> tuple[list[str], dict[str, Any]] | None:
         """Validate the global heap collections the attributes of ``obj`` use (once).
 
         Returns the attribute names and the values decoded from the object header
@@ -900,8 +944,12 @@ class _Scanner:
         except HeapError as err:
             raise CorruptFileError(self.url, f"{object_path(obj)!r}: {err}") from err
         if why is not None:
-            _log.debug("%s: attributes of %r not checked for global heap damage: %s",
-                       self.url, object_path(obj), why)
+            _log.debug(
+                "%s: attributes of %r not checked for global heap damage: %s",
+                self.url,
+                object_path(obj),
+                why,
+            )
         return decoded
 
     def _check_heap_values(self, dset: h5py.Dataset) -> None:
@@ -915,8 +963,12 @@ class _Scanner:
         except HeapError as err:
             raise CorruptFileError(self.url, f"{object_path(dset)!r}: {err}") from err
         if why is not None:
-            _log.debug("%s: values of %r not checked for global heap damage: %s",
-                       self.url, object_path(dset), why)
+            _log.debug(
+                "%s: values of %r not checked for global heap damage: %s",
+                self.url,
+                object_path(dset),
+                why,
+            )
 
     def _raw_chunks(self, dset: h5py.Dataset) -> Iterator[bytes]:
         """Yield the unfiltered bytes of every allocated chunk of ``dset``."""
@@ -938,7 +990,10 @@ class _Scanner:
         itemsize = 8 + self.sizeof_addr if vlen else tid.get_size()
         try:
             configs = codecs_for_pipeline(
-                filters, np.dtype(f"V{itemsize}"), self.url, object_path(dset),
+                filters,
+                np.dtype(f"V{itemsize}"),
+                self.url,
+                object_path(dset),
                 math.prod(dset.chunks or ()),
             )
         except UnsupportedFeatureError as err:
@@ -994,7 +1049,8 @@ class _Scanner:
         if reason is not None:
             name = dset.name.rsplit("/", 1)[-1]
             self._unsupported(
-                dset, reason,
+                dset,
+                reason,
                 f"zarr cannot hold it: leave it out with reader_options={{'drop_variables': "
                 f"[{name!r}]}} (or reader_options={{'skip_unsupported': True}} to skip every "
                 "unsupported variable)",
@@ -1053,7 +1109,8 @@ class _Scanner:
         except (TypeError, ValueError):  # h5py: "No NumPy equivalent for TypeTimeID
             # exists", "Insufficient precision in available types" (IEEE quadruple floats)
             self._unsupported(
-                dset, f"type: {type_description(dset.id.get_type())}, which has no numpy or "
+                dset,
+                f"type: {type_description(dset.id.get_type())}, which has no numpy or "
                 "zarr equivalent (h5py cannot read it either)",
             )
         dsid = dset.id
@@ -1076,19 +1133,28 @@ class _Scanner:
         if kind == "vlen-str":  # its fill value and values are read from the global heap
             self._check_heap_values(dset)
         filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
-        filters = [(int(f[0]), int(f[1]), tuple(int(c) for c in f[2]),
-                    f[3].decode("ascii", "replace") if isinstance(f[3], bytes) else str(f[3]))
-                   for f in filters]
+        filters = [
+            (
+                int(f[0]),
+                int(f[1]),
+                tuple(int(c) for c in f[2]),
+                f[3].decode("ascii", "replace") if isinstance(f[3], bytes) else str(f[3]),
+            )
+            for f in filters
+        ]
         if layout == h5py.h5d.CHUNKED:
             chunks = tuple(int(c) for c in dset.chunks)
         else:
             chunks = tuple(max(int(s), 1) for s in shape)
-        codecs = () if kind == "vlen-str" else codecs_for_pipeline(
-            filters, dtype, self.url, object_path(dset), math.prod(chunks)
+        codecs = (
+            ()
+            if kind == "vlen-str"
+            else codecs_for_pipeline(filters, dtype, self.url, object_path(dset), math.prod(chunks))
         )
         fill = self._fill_value(dset, plist, kind)
-        extra: dict[str, Any] = {"hdf5_layout": {0: "compact", 1: "contiguous", 2: "chunked"}.get(
-            layout, str(layout))}
+        extra: dict[str, Any] = {
+            "hdf5_layout": {0: "compact", 1: "contiguous", 2: "chunked"}.get(layout, str(layout))
+        }
         if attr_dtypes:
             extra["attr_dtypes"] = attr_dtypes
         enum = h5py.check_enum_dtype(dtype)
@@ -1122,8 +1188,13 @@ class _Scanner:
                 from vz_hdf5._filter_mask import filter_mask_codecs
 
                 codecs = filter_mask_codecs(
-                    filters, codecs, dset.dtype, math.prod(chunks), *skipped,
-                    self.url, object_path(dset),
+                    filters,
+                    codecs,
+                    dset.dtype,
+                    math.prod(chunks),
+                    *skipped,
+                    self.url,
+                    object_path(dset),
                 )
         elif layout == h5py.h5d.CONTIGUOUS:
             manifest = self._contiguous_manifest(dset, shape, dtype, grid)
@@ -1138,8 +1209,10 @@ class _Scanner:
             shape, chunks = shape + sub, chunks + sub
             grid = grid + (1,) * len(sub)
             manifest = ChunkManifest(
-                manifest.paths, manifest.path_index.reshape(grid),
-                manifest.offsets.reshape(grid), manifest.lengths.reshape(grid),
+                manifest.paths,
+                manifest.path_index.reshape(grid),
+                manifest.offsets.reshape(grid),
+                manifest.lengths.reshape(grid),
                 manifest.inline,
             )
             extra["hdf5_array_type"] = list(sub)
@@ -1149,11 +1222,20 @@ class _Scanner:
     # -- manifests -----------------------------------------------------------------------
 
     def _manifest(
-        self, grid: tuple[int, ...], path_index: np.ndarray, offsets: np.ndarray,
-        lengths: np.ndarray, inline: dict[int, bytes] | None = None,
+        self,
+        grid: tuple[int, ...],
+        path_index: np.ndarray,
+        offsets: np.ndarray,
+        lengths: np.ndarray,
+        inline: dict[int, bytes] | None = None,
     ) -> ChunkManifest:
-        return ChunkManifest.from_codes((self.url,), path_index.reshape(grid),
-                                        offsets.reshape(grid), lengths.reshape(grid), inline)
+        return ChunkManifest.from_codes(
+            (self.url,),
+            path_index.reshape(grid),
+            offsets.reshape(grid),
+            lengths.reshape(grid),
+            inline,
+        )
 
     def _check_extent(self, dset: h5py.Dataset, end: int) -> None:
         if end > self.size:
@@ -1164,7 +1246,10 @@ class _Scanner:
             )
 
     def _chunked_manifest(
-        self, dset: h5py.Dataset, shape: tuple[int, ...], chunks: tuple[int, ...],
+        self,
+        dset: h5py.Dataset,
+        shape: tuple[int, ...],
+        chunks: tuple[int, ...],
         grid: tuple[int, ...],
     ) -> tuple[ChunkManifest, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         """Return the manifest, how its index was read and the chunks' filter masks.
@@ -1210,16 +1295,17 @@ class _Scanner:
         try:
             layout = read_layout_message(
                 self.raw,
-                int(h5py.h5g.get_objinfo(dset.id).objno[0]), base=self.base,
-                sizeof_addr=self.sizeof_addr, sizeof_len=self.sizeof_len,
+                int(h5py.h5g.get_objinfo(dset.id).objno[0]),
+                base=self.base,
+                sizeof_addr=self.sizeof_addr,
+                sizeof_len=self.sizeof_len,
             )
         except (ChunkIndexError, IndexError, ValueError, struct.error):
             return
         if layout is not None and unfiltered_edges(layout):
             self._unsupported(
                 dset,
-                "partial edge chunks stored without filters "
-                "(H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS)",
+                "partial edge chunks stored without filters (H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS)",
                 "one codec pipeline cannot decode both kinds of chunk; rewrite the dataset "
                 "(h5repack) or load it",
             )
@@ -1234,14 +1320,21 @@ class _Scanner:
             # H5Gget_objinfo is O(1); H5Oget_info also sizes the chunk index (walks it).
             addr = h5py.h5g.get_objinfo(dset.id).objno[0]
             return read_v1_chunk_rows(
-                self.raw, int(addr), base=self.base, sizeof_addr=self.sizeof_addr,
-                sizeof_len=self.sizeof_len, ndim=ndim,
+                self.raw,
+                int(addr),
+                base=self.base,
+                sizeof_addr=self.sizeof_addr,
+                sizeof_len=self.sizeof_len,
+                ndim=ndim,
             )
         except (ChunkIndexError, IndexError, ValueError, struct.error):
             return None  # let HDF5 itself read (and judge) the index
 
     def _contiguous_manifest(
-        self, dset: h5py.Dataset, shape: tuple[int, ...], dtype: np.dtype[Any],
+        self,
+        dset: h5py.Dataset,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
         grid: tuple[int, ...],
     ) -> ChunkManifest:
         n = math.prod(grid)
@@ -1362,8 +1455,10 @@ class _Scanner:
         if n:
             stored = np.empty(shape, dtype=object)
             stored[...] = self._read_values(dset)  # a scalar dataset reads as one bytes
-            items = [v if isinstance(v, bytes) else str(v).encode("utf-8", "surrogateescape")
-                     for v in stored.ravel().tolist()]
+            items = [
+                v if isinstance(v, bytes) else str(v).encode("utf-8", "surrogateescape")
+                for v in stored.ravel().tolist()
+            ]
             values = np.empty(len(items), dtype=object)
             try:
                 values[:] = [v.decode("utf-8") for v in items]
@@ -1375,8 +1470,10 @@ class _Scanner:
             values = values.reshape(shape)
             for flat in range(n):
                 idx = np.unravel_index(flat, grid) if grid else ()
-                sel = tuple(slice(i * c, min((i + 1) * c, s))
-                            for i, c, s in zip(idx, chunks, shape, strict=True))
+                sel = tuple(
+                    slice(i * c, min((i + 1) * c, s))
+                    for i, c, s in zip(idx, chunks, shape, strict=True)
+                )
                 block = np.full(chunks, empty, dtype=object)
                 key: tuple[Any, ...] = (*sel, Ellipsis)
                 part = values[key]
@@ -1428,8 +1525,7 @@ def _chunk_rows(dsid: h5py.h5d.DatasetID, ndim: int) -> np.ndarray:
     append = rows.append
     if hasattr(dsid, "chunk_iter"):
         dsid.chunk_iter(
-            lambda info: append((*info.chunk_offset, info.byte_offset, info.size,
-                                 info.filter_mask))
+            lambda info: append((*info.chunk_offset, info.byte_offset, info.size, info.filter_mask))
         )
     else:  # pragma: no cover - HDF5 < 1.12.3 lacks H5Dchunk_iter
         for i in range(dsid.get_num_chunks()):
@@ -1438,4 +1534,3 @@ def _chunk_rows(dsid: h5py.h5d.DatasetID, ndim: int) -> np.ndarray:
     if not rows:
         return np.zeros((0, ndim + 3), np.uint64)
     return np.array(rows, dtype=np.uint64)
-

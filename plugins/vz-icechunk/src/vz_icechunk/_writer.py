@@ -109,8 +109,16 @@ def _plan(tree: ManifestGroup, prefix: str) -> _Plan:
             )
         else:
             out.arrays.append(
-                _Array(a.path, a.name, a.dims, a.attrs, doc=a.document, manifest=a.manifest,
-                       chunk_shape=a.metadata.chunk_shape, array=a.array)
+                _Array(
+                    a.path,
+                    a.name,
+                    a.dims,
+                    a.attrs,
+                    doc=a.document,
+                    manifest=a.manifest,
+                    chunk_shape=a.metadata.chunk_shape,
+                    array=a.array,
+                )
             )
     return out
 
@@ -235,8 +243,9 @@ def _show_coord(value: Any, attrs: Mapping[str, Any]) -> str:
         try:
             import cftime
 
-            date = cftime.num2date(value, str(attrs["units"]), str(attrs.get("calendar",
-                                                                            "standard")))
+            date = cftime.num2date(
+                value, str(attrs["units"]), str(attrs.get("calendar", "standard"))
+            )
             shown = f"{date} ({value!r} {attrs['units']})"
         except (ImportError, ValueError, TypeError, OverflowError):  # show the number only
             pass
@@ -294,8 +303,9 @@ def _committed_ends(st: _Store, path: str, append_dim: str) -> tuple[Any, Any] |
         ) from err
 
 
-def _check_order(a: _Array, values: np.ndarray, st: _Store, append_dim: str,
-                 urls: list[str]) -> None:
+def _check_order(
+    a: _Array, values: np.ndarray, st: _Store, append_dim: str, urls: list[str]
+) -> None:
     """Refuse a batch whose coordinate overlaps the committed one or runs the other way.
 
     ``values`` are in the repository's encoding, so numbers compare directly.
@@ -315,8 +325,11 @@ def _check_order(a: _Array, values: np.ndarray, st: _Store, append_dim: str,
         ascending = last_old > first_old
     else:
         ascending = not (steps.size and bool((steps < 0).all()))
-    batch = (f"the batch ({len(urls)} file(s): {urls[0]!r}{' …' if len(urls) > 1 else ''})"
-             if urls else "the batch")
+    batch = (
+        f"the batch ({len(urls)} file(s): {urls[0]!r}{' …' if len(urls) > 1 else ''})"
+        if urls
+        else "the batch"
+    )
     where = f"along {append_dim!r}"
     if steps.size and not (bool((steps > 0).all()) if ascending else bool((steps < 0).all())):
         at = int(np.argmax(steps <= 0 if ascending else steps >= 0))
@@ -374,9 +387,13 @@ def _plan_append_array(a: _Array, st: _Store, append_dim: str) -> None:
                 f"(repository vs batch: {details}). A Zarr array has one encoding: write "
                 "the batch to its own group or repository."
             )
-        if axis is not None and is_time(a.attrs) and (
-            (old_attrs.get("units"), old_attrs.get("calendar"))
-            != (a.attrs.get("units"), a.attrs.get("calendar"))
+        if (
+            axis is not None
+            and is_time(a.attrs)
+            and (
+                (old_attrs.get("units"), old_attrs.get("calendar"))
+                != (a.attrs.get("units"), a.attrs.get("calendar"))
+            )
         ):
             raise WriteError(
                 f"Cannot append {where}: it holds times in units {a.attrs.get('units')!r} "
@@ -388,10 +405,14 @@ def _plan_append_array(a: _Array, st: _Store, append_dim: str) -> None:
     if axis is not None:
         from vz_icechunk._append_encoding import check_append_encoding
 
-        check_append_encoding(a.path, append_dim, a.doc.get("attributes", {}), old_attrs,
-                              a.manifest.paths if a.manifest is not None else None,
-                              times_reencoded=a.manifest is None and (
-                                  is_time(a.attrs) or is_time(old_attrs)))
+        check_append_encoding(
+            a.path,
+            append_dim,
+            a.doc.get("attributes", {}),
+            old_attrs,
+            a.manifest.paths if a.manifest is not None else None,
+            times_reencoded=a.manifest is None and (is_time(a.attrs) or is_time(old_attrs)),
+        )
     if axis is None:
         a.skip = True
         _check_static(a, st, where)
@@ -470,8 +491,14 @@ def _write_refs(
     checks = [checksum_of(m.sources.get(p)) if record_sources else None for p in m.paths]
     store = st.store
 
-    def call(sub_pi: np.ndarray, sub_off: np.ndarray, sub_len: np.ndarray, table: np.ndarray,
-             start: tuple[int, ...], checksum: Any) -> None:
+    def call(
+        sub_pi: np.ndarray,
+        sub_off: np.ndarray,
+        sub_len: np.ndarray,
+        table: np.ndarray,
+        start: tuple[int, ...],
+        checksum: Any,
+    ) -> None:
         codes = np.minimum(sub_pi.ravel(), table.size - 1).astype(np.intp)
         locations = table[codes].tolist()
         arr_offset = tuple(
@@ -504,8 +531,14 @@ def _write_refs(
             rows = max(1, _SLAB_CHUNKS // max(per_row, 1))
             for r in range(0, grid[0], rows):
                 sel = slice(r, r + rows)
-                call(pi[sel], m.offsets[sel], m.lengths[sel], table,
-                     (r,) + (0,) * (len(grid) - 1), checks[0])
+                call(
+                    pi[sel],
+                    m.offsets[sel],
+                    m.lengths[sel],
+                    table,
+                    (r,) + (0,) * (len(grid) - 1),
+                    checks[0],
+                )
     elif n:
         # One call per file (its own checksum), over the bounding box of its chunks in the
         # grid: for files concatenated along an axis that is exactly the file's slab.
@@ -668,10 +701,11 @@ class IcechunkWriter:
         else:
             key = f"{prefix}/zarr.json" if prefix else "zarr.json"
             existing = st.get_json(key)
-            if existing is not None and (
-                existing.get("node_type") == "array" or st.list_dir(prefix)
-                != ["zarr.json"]
-            ) and mode == "w-":
+            if (
+                existing is not None
+                and (existing.get("node_type") == "array" or st.list_dir(prefix) != ["zarr.json"])
+                and mode == "w-"
+            ):
                 where = f"group {prefix!r}" if prefix else "the repository's root"
                 raise WriteError(
                     f"Cannot write: {where} already holds data; pass mode='w' to replace "

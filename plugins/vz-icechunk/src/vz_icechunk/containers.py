@@ -36,7 +36,14 @@ __all__ = [
     "url_prefixes",
 ]
 
-_OBJECT_SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
+_OBJECT_SCHEMES = {
+    "s3": "s3",
+    "s3a": "s3",
+    "gs": "gcs",
+    "gcs": "gcs",
+    "az": "azure",
+    "abfs": "azure",
+}
 
 
 def referenced_urls(source: Any) -> list[str]:
@@ -192,8 +199,10 @@ def authorize_for(source: Any, credentials: Any = None) -> dict[str, Any]:
     import icechunk
     from icechunk import credentials as ic_credentials
 
-    if isinstance(source, list | tuple) and source and all(
-        isinstance(c, icechunk.VirtualChunkContainer) for c in source
+    if (
+        isinstance(source, list | tuple)
+        and source
+        and all(isinstance(c, icechunk.VirtualChunkContainer) for c in source)
     ):
         prefixes = [c.url_prefix for c in source]
     else:
@@ -240,11 +249,16 @@ def recipe(prefixes: Iterable[str]) -> str:
         elif kind in ("http", "https"):
             store, cred = "icechunk.http_store()", "icechunk.credentials.HttpAccess"
         else:
-            store = {"s3": "icechunk.s3_store(region=...)", "gcs": "icechunk.gcs_store()",
-                     "azure": "icechunk.azure_store(account=...)"}[kind]
-            cred = {"s3": "icechunk.s3_from_env_credentials()",
-                    "gcs": "icechunk.gcs_from_env_credentials()",
-                    "azure": "icechunk.azure_from_env_credentials()"}[kind]
+            store = {
+                "s3": "icechunk.s3_store(region=...)",
+                "gcs": "icechunk.gcs_store()",
+                "azure": "icechunk.azure_store(account=...)",
+            }[kind]
+            cred = {
+                "s3": "icechunk.s3_from_env_credentials()",
+                "gcs": "icechunk.gcs_from_env_credentials()",
+                "azure": "icechunk.azure_from_env_credentials()",
+            }[kind]
         lines.append(
             f"config.set_virtual_chunk_container(icechunk.VirtualChunkContainer({p!r}, {store}))"
         )

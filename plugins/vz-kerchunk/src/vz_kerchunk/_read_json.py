@@ -148,8 +148,9 @@ class JsonRefs:
         """
         n = len(keys)
         vals = list(map(self.refs.get, keys))
-        present = np.fromiter(map(operator.is_not, vals, itertools.repeat(None)), dtype=bool,
-                              count=n)
+        present = np.fromiter(
+            map(operator.is_not, vals, itertools.repeat(None)), dtype=bool, count=n
+        )
         stored = [v for v in vals if v is not None]
         if not stored:
             return None
@@ -166,8 +167,7 @@ class JsonRefs:
         for i, u in enumerate(table):
             table[u] = i
         codes = np.full(n, -1, dtype=np.int64)
-        codes[present] = np.fromiter(map(table.__getitem__, urls), dtype=np.int64,
-                                     count=len(urls))
+        codes[present] = np.fromiter(map(table.__getitem__, urls), dtype=np.int64, count=len(urls))
         offsets = np.zeros(n, dtype=np.int64)
         lengths = np.zeros(n, dtype=np.int64)
         offsets[present] = o
@@ -227,7 +227,9 @@ def _expand_gen(gens: Any, templates: Mapping[str, str], url: str) -> dict[str, 
         import jinja2.sandbox
     except ImportError as err:
         raise UnsupportedFeatureError(
-            url, None, "'gen' reference generators without jinja2",
+            url,
+            None,
+            "'gen' reference generators without jinja2",
             "install jinja2 (pip install jinja2), which renders them as fsspec does",
         ) from err
     env = jinja2.sandbox.SandboxedEnvironment()
@@ -243,16 +245,21 @@ def _expand_gen(gens: Any, templates: Mapping[str, str], url: str) -> dict[str, 
         for name, spec in gen["dimensions"].items():
             if isinstance(spec, list):
                 axes[name] = spec
-            elif isinstance(spec, dict) and all(
-                type(spec.get(k, 0)) is int for k in ("start", "stop", "step")
-            ) and "stop" in spec and spec.get("step", 1) != 0:
+            elif (
+                isinstance(spec, dict)
+                and all(type(spec.get(k, 0)) is int for k in ("start", "stop", "step"))
+                and "stop" in spec
+                and spec.get("step", 1) != 0
+            ):
                 axes[name] = range(spec.get("start", 0), spec["stop"], spec.get("step", 1))
             else:
                 raise CorruptFileError(url, f"{where}: dimension {name!r} is malformed: {spec!r}")
         total = math.prod(len(a) for a in axes.values())
         if total + len(out) > MAX_GENERATED:
             raise UnsupportedFeatureError(
-                url, None, f"'gen' entries expanding to {total} references",
+                url,
+                None,
+                f"'gen' entries expanding to {total} references",
                 f"more than {MAX_GENERATED} generated references are refused",
             )
         try:
@@ -317,7 +324,9 @@ def load_json_refs(url: str, storage_options: dict[str, Any] | None = None) -> J
     except (ValueError, RecursionError) as err:
         raise CorruptFileError(url, f"it is not valid JSON ({err})") from err
     if not isinstance(doc, dict):
-        raise CorruptFileError(url, f"the top level must be a JSON object, got {type(doc).__name__}")
+        raise CorruptFileError(
+            url, f"the top level must be a JSON object, got {type(doc).__name__}"
+        )
     version = doc.get("version")
     sources = None
     if version is None and not isinstance(doc.get("refs"), dict):
@@ -328,7 +337,9 @@ def load_json_refs(url: str, storage_options: dict[str, Any] | None = None) -> J
     else:
         if version is not None and (type(version) is not int or version != 1):
             raise UnsupportedFeatureError(
-                url, None, f"kerchunk reference spec version {version!r}",
+                url,
+                None,
+                f"kerchunk reference spec version {version!r}",
                 "only versions 0 and 1 exist; upgrade vz-kerchunk if a newer one was released",
             )
         refs = doc.get("refs", {})
@@ -342,7 +353,9 @@ def load_json_refs(url: str, storage_options: dict[str, Any] | None = None) -> J
         for name, value in templates.items():
             if "{{" in value:
                 raise UnsupportedFeatureError(
-                    url, None, f"jinja template function {name!r} in 'templates'",
+                    url,
+                    None,
+                    f"jinja template function {name!r} in 'templates'",
                     "expand the references with fsspec and write them out again",
                 )
         if "gen" in doc:

@@ -67,7 +67,9 @@ class ParquetRefs:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        name = f"{self.root}/{path}/refs.{record}.parq" if path else f"{self.root}/refs.{record}.parq"
+        name = (
+            f"{self.root}/{path}/refs.{record}.parq" if path else f"{self.root}/refs.{record}.parq"
+        )
         try:
             with self.fs.open(name, "rb") as f:
                 return pq.read_table(f)
@@ -102,8 +104,17 @@ class ParquetRefs:
                     f"record_size={self.record_size}",
                 )
             sl = slice(start, start + rows)
-            self._fill(path, record, table.slice(0, rows), table_urls, codes[sl], offsets[sl],
-                       lengths[sl], inline, start)
+            self._fill(
+                path,
+                record,
+                table.slice(0, rows),
+                table_urls,
+                codes[sl],
+                offsets[sl],
+                lengths[sl],
+                inline,
+                start,
+            )
         return ChunkColumns(list(table_urls), codes, offsets, lengths, inline)
 
     def _fill(
@@ -158,8 +169,12 @@ class ParquetRefs:
         if "raw" in names:
             raw = table.column("raw")
             if raw.null_count != len(raw):
-                if not (pa.types.is_binary(raw.type) or pa.types.is_large_binary(raw.type)
-                        or pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+                if not (
+                    pa.types.is_binary(raw.type)
+                    or pa.types.is_large_binary(raw.type)
+                    or pa.types.is_string(raw.type)
+                    or pa.types.is_large_string(raw.type)
+                ):
                     raise CorruptFileError(
                         self.url, f"{where}: the 'raw' column holds {raw.type}, not bytes"
                     )

@@ -97,7 +97,9 @@ class V3Nodes:
             if node_type == "array":
                 if not path:
                     raise UnsupportedFeatureError(
-                        url, None, "an array at the root of the store ('zarr.json')",
+                        url,
+                        None,
+                        "an array at the root of the store ('zarr.json')",
                         "xarray opens groups of arrays; open the array with zarr instead",
                     )
                 self.arrays[path] = doc
@@ -124,7 +126,9 @@ class V3Nodes:
         kind = cm.get("kind", "inline")
         if kind != "inline":
             raise UnsupportedFeatureError(
-                url, None, f"consolidated metadata of kind {kind!r} in 'zarr.json'",
+                url,
+                None,
+                f"consolidated metadata of kind {kind!r} in 'zarr.json'",
                 "only zarr-python's 'inline' consolidated metadata is known",
             )
         inner = cm.get("metadata")
@@ -167,10 +171,13 @@ class V3Nodes:
                 )
         if dims is None:
             raise UnsupportedFeatureError(
-                self.url, path, "array without 'dimension_names' in zarr.json",
+                self.url,
+                path,
+                "array without 'dimension_names' in zarr.json",
                 "xarray cannot open such zarr v3 arrays either; add dimension names to the "
                 "references",
             )
         encoding, separator = chunk_key_encoding_from_v3(doc)  # checked by the call above
-        return ArraySpec(meta, attrs, dims, ChunkKeys(separator, "c" if encoding == "default"
-                                                      else ""))
+        return ArraySpec(
+            meta, attrs, dims, ChunkKeys(separator, "c" if encoding == "default" else "")
+        )

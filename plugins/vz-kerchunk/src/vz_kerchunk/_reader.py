@@ -247,7 +247,9 @@ class _V2Nodes:
             fmt = doc.get("zarr_format", 2)
             if fmt != 2:
                 raise UnsupportedFeatureError(
-                    url, path or None, f"zarr_format {fmt!r} in '.zgroup'",
+                    url,
+                    path or None,
+                    f"zarr_format {fmt!r} in '.zgroup'",
                     "a '.zgroup' document is zarr format 2",
                 )
 
@@ -293,8 +295,9 @@ class _V2Nodes:
             fill = decode_fill_value(zarray.get("fill_value"), dtype)
         except (TypeError, ValueError, KeyError, IndexError, OverflowError) as err:
             raise CorruptFileError(
-                url, f"key {key!r}: fill_value {zarray.get('fill_value')!r} is not a {dtype} "
-                f"value ({err})"
+                url,
+                f"key {key!r}: fill_value {zarray.get('fill_value')!r} is not a {dtype} "
+                f"value ({err})",
             ) from err
         if not isinstance(zattrs, dict):  # pragma: no cover - parse_doc guarantees it
             raise CorruptFileError(url, f"key {path + '/.zattrs'!r} must be an object")
@@ -302,7 +305,9 @@ class _V2Nodes:
         dims = attrs.pop(_DIMS_ATTR, None)
         if dims is None:
             raise UnsupportedFeatureError(
-                url, path, f"array without the {_DIMS_ATTR!r} attribute (no dimension names)",
+                url,
+                path,
+                f"array without the {_DIMS_ATTR!r} attribute (no dimension names)",
                 "xarray cannot open such zarr v2 arrays either; add dimension names to the "
                 "references",
             )
@@ -312,7 +317,8 @@ class _V2Nodes:
             or not all(isinstance(d, str) for d in dims)
         ):
             raise CorruptFileError(
-                url, f"key {path + '/.zattrs'!r}: {_DIMS_ATTR} {dims!r} must list "
+                url,
+                f"key {path + '/.zattrs'!r}: {_DIMS_ATTR} {dims!r} must list "
                 f"{len(shape)} dimension names",
             )
         if fill is not None:
@@ -361,9 +367,7 @@ class _Builder:
             for i in range(len(parts)):
                 parent = "/".join(parts[:i])
                 if parent in arrays:
-                    raise CorruptFileError(
-                        self.url, f"{path!r} lies inside the array {parent!r}"
-                    )
+                    raise CorruptFileError(self.url, f"{path!r} lies inside the array {parent!r}")
                 if parent not in groups:
                     groups[parent] = {}
                     order.append(("group", parent))
@@ -441,7 +445,9 @@ class _Builder:
         n = math.prod(grid)
         if n > MAX_CHUNKS:
             raise UnsupportedFeatureError(
-                self.url, path, f"an array of {n} chunks (grid {list(grid)})",
+                self.url,
+                path,
+                f"an array of {n} chunks (grid {list(grid)})",
                 f"more than {MAX_CHUNKS:,} chunks per array are refused (a guard against "
                 "hostile references, whose chunk grid would be built in memory)",
             )
@@ -462,8 +468,8 @@ class _Builder:
             name = m.group(1)
             if name not in templates:
                 raise CorruptFileError(
-                    self.url, f"variable {variable!r}: URL {raw!r} uses undefined template "
-                    f"{name!r}",
+                    self.url,
+                    f"variable {variable!r}: URL {raw!r} uses undefined template {name!r}",
                 )
             return templates[name]
 
@@ -535,9 +541,7 @@ class _Builder:
             flat_inline,
         )
         if self.sources:
-            manifest = manifest.with_sources(
-                {u: s for u, s in self.sources.items() if u in final}
-            )
+            manifest = manifest.with_sources({u: s for u, s in self.sources.items() if u in final})
         return manifest
 
     def _sources(self) -> dict[str, Any]:
@@ -559,4 +563,3 @@ class _Builder:
                     self.url, f"'vzcore' sources entry {raw!r} is malformed ({err})"
                 ) from err
         return out
-

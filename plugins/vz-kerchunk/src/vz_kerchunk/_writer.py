@@ -126,7 +126,9 @@ def _array_entries_json(arr: ArrayPlan, url_tokens: dict[str, str]) -> Iterator[
         fill = _b64(arr.fill_chunk)
         missing = np.fromiter(iter_missing(arr), dtype=np.intp)
         for start in range(0, missing.size, _BLOCK):
-            yield "".join(f',"{k}":"{fill}"' for k in keys[missing[start : start + _BLOCK]].tolist())
+            yield "".join(
+                f',"{k}":"{fill}"' for k in keys[missing[start : start + _BLOCK]].tolist()
+            )
 
 
 def _array_entries_dict(arr: ArrayPlan, url_tokens: dict[str, str]) -> dict[str, Any]:
@@ -209,9 +211,7 @@ def iter_json(store: StorePlan, *, templates: bool = True) -> Iterator[str]:
         yield ',"vzcore":' + json.dumps(store.sources_json(), separators=(",", ":"))
     yield ',"refs":{'
     # Metadata first: there is always at least ".zgroup", so every later piece starts with ",".
-    yield ",".join(
-        f"{json.dumps(k)}:{json.dumps(v)}" for k, v in _metadata_strings(store).items()
-    )
+    yield ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in _metadata_strings(store).items())
     for arr in store.arrays:
         yield from _array_entries_json(arr, tokens)
     yield "}}"

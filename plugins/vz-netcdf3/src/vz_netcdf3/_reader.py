@@ -119,8 +119,9 @@ class _FsspecSource:
         except (FileNotFoundError, PermissionError):
             raise  # a missing or forbidden file is not a corrupt one
         except OSError as err:
-            where = (f"bytes {starts[0]}..{stops[0]}" if len(starts) == 1
-                     else f"{len(starts)} ranges")
+            where = (
+                f"bytes {starts[0]}..{stops[0]}" if len(starts) == 1 else f"{len(starts)} ranges"
+            )
             raise CorruptFileError(self.url, f"reading {where} failed: {err}") from err
         return out
 

@@ -186,7 +186,11 @@ def _looks_like_refs(path: Path) -> bool:
 
 
 def _check_options(
-    mode: Any, record_size: Any, record_sources: Any, missing_chunks: Any, zarr_format: Any,
+    mode: Any,
+    record_size: Any,
+    record_sources: Any,
+    missing_chunks: Any,
+    zarr_format: Any,
     unknown: dict[str, Any],
 ) -> None:
     if unknown:
@@ -310,7 +314,9 @@ def _write_records(root: Path, store: StorePlan, record_size: int) -> None:
             options = dict(_WRITE_OPTIONS)
             options["use_dictionary"] = [c for c in ("path", "raw") if c in table.column_names]
             options["column_encoding"] = {
-                c: e for c, e in _WRITE_OPTIONS["column_encoding"].items() if c in table.column_names
+                c: e
+                for c, e in _WRITE_OPTIONS["column_encoding"].items()
+                if c in table.column_names
             }
             options["write_statistics"] = [
                 c for c in _WRITE_OPTIONS["write_statistics"] if c in table.column_names

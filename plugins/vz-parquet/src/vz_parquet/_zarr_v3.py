@@ -90,7 +90,8 @@ def _array_index(arr: ArrayPlan) -> dict[str, list[int]]:
     grid = [math.ceil(s / c) for s, c in zip(shape, chunks, strict=True)]
     # The row fsspec computes from these must be the row this writer stores the chunk at.
     if tuple(grid) != tuple(arr.grid_shape) or doc["chunk_key_encoding"] != {
-        "name": "v2", "configuration": {"separator": "."}
+        "name": "v2",
+        "configuration": {"separator": "."},
     }:
         raise WriteError(
             f"Cannot write array {arr.path!r} as Parquet references: its chunk grid "

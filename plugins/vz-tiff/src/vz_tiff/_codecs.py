@@ -196,6 +196,11 @@ def ccitt_compression(compression: int, *, height: int, width: int, t4options: i
     ``height`` and ``width`` are those of a full strip or tile: the codec decodes each one
     to that many rows (a short last strip too; zarr crops it) of ``bool`` pixels.
     """
-    config: CodecConfig = {"id": "vz_tiff_ccitt", "compression": compression,
-                           "height": height, "width": width, "t4options": t4options}
+    config: CodecConfig = {
+        "id": "vz_tiff_ccitt",
+        "compression": compression,
+        "height": height,
+        "width": width,
+        "t4options": t4options,
+    }
     return Compression(CCITT[compression], config, image=True, full_chunks=True, bitorder=True)

@@ -185,15 +185,29 @@ def coordinate_attrs(info: GeoInfo) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return CF attributes of the ``(y, x)`` coordinates (as rioxarray writes them)."""
     if info.geographic:
         return (
-            {"axis": "Y", "long_name": "latitude", "standard_name": "latitude",
-             "units": "degrees_north"},
-            {"axis": "X", "long_name": "longitude", "standard_name": "longitude",
-             "units": "degrees_east"},
+            {
+                "axis": "Y",
+                "long_name": "latitude",
+                "standard_name": "latitude",
+                "units": "degrees_north",
+            },
+            {
+                "axis": "X",
+                "long_name": "longitude",
+                "standard_name": "longitude",
+                "units": "degrees_east",
+            },
         )
-    y: dict[str, Any] = {"axis": "Y", "long_name": "y coordinate of projection",
-                         "standard_name": "projection_y_coordinate"}
-    x: dict[str, Any] = {"axis": "X", "long_name": "x coordinate of projection",
-                         "standard_name": "projection_x_coordinate"}
+    y: dict[str, Any] = {
+        "axis": "Y",
+        "long_name": "y coordinate of projection",
+        "standard_name": "projection_y_coordinate",
+    }
+    x: dict[str, Any] = {
+        "axis": "X",
+        "long_name": "x coordinate of projection",
+        "standard_name": "projection_x_coordinate",
+    }
     if info.linear_units is not None:
         y["units"] = x["units"] = info.linear_units
     return y, x

@@ -246,8 +246,8 @@ class TiffReader:
                 f"{', '.join(map(repr, _SHORT_STRIPS))}"
             )
         with _open(url, storage_options) as f:
-            drop = {drop_variables} if isinstance(drop_variables, str) else set(
-                drop_variables or ()
+            drop = (
+                {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
             )
             builder = _Builder(f, variable_name, short_strips, frozenset(drop))
             with _damaged(url):
@@ -257,8 +257,9 @@ class TiffReader:
             series_index, level = _parse_group(url, group, nseries)
             with _damaged(url):
                 if level is not None:
-                    return builder.finish(builder.level_group(series_index, level),
-                                          skip_unsupported)
+                    return builder.finish(
+                        builder.level_group(series_index, level), skip_unsupported
+                    )
                 # (None: the series' full-resolution image is unsupported; finish() says so)
                 node = builder.series_group(series_index, overviews) or ManifestGroup()
                 if series_index == 0 and not group:
@@ -270,8 +271,17 @@ class TiffReader:
 
 
 _LIBRARY_ERRORS = (
-    tifffile.TiffFileError, OSError, ValueError, TypeError, EOFError, IndexError, KeyError,
-    OverflowError, MemoryError, UnicodeError, struct.error,
+    tifffile.TiffFileError,
+    OSError,
+    ValueError,
+    TypeError,
+    EOFError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    MemoryError,
+    UnicodeError,
+    struct.error,
 )
 """What tifffile raises while parsing pages and tags of a damaged file."""
 
@@ -440,11 +450,16 @@ class _Builder:
                 self._root = self._signature(0)
             mine = self._signature(index)
             cached = frozenset(
-                d for d, (size, coords) in mine.items()
-                if d in self._root and (
+                d
+                for d, (size, coords) in mine.items()
+                if d in self._root
+                and (
                     size != self._root[d][0]
-                    or (coords is not None and self._root[d][1] is not None
-                        and not np.array_equal(coords, self._root[d][1]))  # type: ignore[arg-type]
+                    or (
+                        coords is not None
+                        and self._root[d][1] is not None
+                        and not np.array_equal(coords, self._root[d][1])
+                    )  # type: ignore[arg-type]
                 )
             )
             self._renames[index] = cached
@@ -519,8 +534,9 @@ class _Builder:
         if not isinstance(meta, dict):
             return {}
         return {
-            k: _json_safe(v) for k, v in meta.items() if k not in ("shape", "axes") and
-            isinstance(k, str)
+            k: _json_safe(v)
+            for k, v in meta.items()
+            if k not in ("shape", "axes") and isinstance(k, str)
         }
 
     def _add_geo(
@@ -535,8 +551,7 @@ class _Builder:
         attrs["AREA_OR_POINT"] = "Point" if geo.pixel_is_point else "Area"
         attrs["grid_mapping"] = "spatial_ref"
         attrs["coordinates"] = "spatial_ref"
-        variables["spatial_ref"] = Variable((), np.array(0, dtype=np.int64),
-                                            spatial_ref_attrs(geo))
+        variables["spatial_ref"] = Variable((), np.array(0, dtype=np.int64), spatial_ref_attrs(geo))
         ydim, xdim = named.get("y"), named.get("x")
         if ydim is None or xdim is None:
             return
@@ -564,14 +579,16 @@ class _Builder:
         f = self.f
         if kf.dtype is None or kf.sampleformat not in (1, 2, 3, 5, 6):
             raise self._unsupported(
-                where, f"SampleFormat {int(kf.sampleformat)} with {kf.bitspersample} bits",
+                where,
+                f"SampleFormat {int(kf.sampleformat)} with {kf.bitspersample} bits",
                 "only unsigned/signed integers, IEEE floats, complex floats and complex "
                 "integers map to zarr",
             )
         complexint = int(kf.sampleformat) == 5
         if complexint and (int(kf.bitspersample) not in (32, 64) or kf.predictor != 1):
             raise self._unsupported(
-                where, f"complex integers of {int(kf.bitspersample)} bits with Predictor "
+                where,
+                f"complex integers of {int(kf.bitspersample)} bits with Predictor "
                 f"{int(kf.predictor)}",
                 "tifffile reads complex int16 and int32 pairs without a predictor only",
             )
@@ -579,25 +596,28 @@ class _Builder:
         if int(kf.compression) in CCITT:
             if int(kf.bitspersample) != 1 or int(kf.samplesperpixel) != 1:
                 raise self._unsupported(
-                    where, f"{CCITT[int(kf.compression)]} with {int(kf.bitspersample)} bits "
+                    where,
+                    f"{CCITT[int(kf.compression)]} with {int(kf.bitspersample)} bits "
                     f"and {int(kf.samplesperpixel)} samples per pixel",
                     "CCITT compresses bilevel images only",
                 )
             fax = self._layout(kf, where).chunk
             comp = ccitt_compression(
-                int(kf.compression), height=fax[2], width=fax[3],
+                int(kf.compression),
+                height=fax[2],
+                width=fax[3],
                 t4options=int(kf.tags.valueof(292) or 0),
             )
         else:
             comp = compression_codec(
-            int(kf.compression),
-            photometric=int(kf.photometric),
-            planarconfig=int(kf.planarconfig),
-            extrasamples=tuple(int(e) for e in kf.extrasamples),
-            samplesperpixel=int(kf.samplesperpixel),
-            bitspersample=int(kf.bitspersample),
-            is_jfif=bool(kf.is_jfif),
-            jpegtables=kf.jpegtables if int(kf.compression) == 7 else None,
+                int(kf.compression),
+                photometric=int(kf.photometric),
+                planarconfig=int(kf.planarconfig),
+                extrasamples=tuple(int(e) for e in kf.extrasamples),
+                samplesperpixel=int(kf.samplesperpixel),
+                bitspersample=int(kf.bitspersample),
+                is_jfif=bool(kf.is_jfif),
+                jpegtables=kf.jpegtables if int(kf.compression) == 7 else None,
             )
         if comp is None:
             code = int(kf.compression)
@@ -606,7 +626,8 @@ class _Builder:
             except ValueError:
                 label = "unknown"
             raise self._unsupported(
-                where, f"compression {label} ({code})",
+                where,
+                f"compression {label} ({code})",
                 "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
                 "JPEG 2000, JPEG XL, JPEG XR, LERC, CCITT RLE/T.4/T.6; re-compress the file with one of them "
                 "(e.g. tiffcp -c zip in.tif out.tif, or gdal_translate -co COMPRESS=DEFLATE)",
@@ -620,20 +641,23 @@ class _Builder:
         if bits != stored_bits and not (comp.image and kf.dtype.kind in "ub"):
             if kf.dtype.kind not in "ub" or bits > 32:
                 raise self._unsupported(
-                    where, f"{bits}-bit samples of type {kf.dtype}",
+                    where,
+                    f"{bits}-bit samples of type {kf.dtype}",
                     "vz-tiff unpacks only unsigned packed integers; convert the file (e.g. "
                     "gdal_translate -ot Float32)",
                 )
             if kf.predictor != 1:
                 raise self._unsupported(
-                    where, f"Predictor {int(kf.predictor)} with {bits}-bit packed samples",
+                    where,
+                    f"Predictor {int(kf.predictor)} with {bits}-bit packed samples",
                     "convert the file (e.g. gdal_translate -ot UInt16)",
                 )
         if kf.is_subsampled and kf.compression != 7:
             raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
         if kf.jpegheader is not None:
             raise self._unsupported(
-                where, "an NDPI JPEG header",
+                where,
+                "an NDPI JPEG header",
                 "re-encode the file as a tiled TIFF or load the values instead",
             )
         if comp.image and kf.predictor != 1:
@@ -654,9 +678,7 @@ class _Builder:
         npages = offsets.shape[0]
         offsets = offsets.reshape((npages, *nseg_shape))
         counts = counts.reshape((npages, *nseg_shape))
-        path_index = np.broadcast_to(
-            page_path.reshape((npages,) + (1,) * 5), offsets.shape
-        ).copy()
+        path_index = np.broadcast_to(page_path.reshape((npages,) + (1,) * 5), offsets.shape).copy()
         missing = (offsets == 0) | (counts == 0) | (path_index == _MISSING)
         chunk = list(layout.chunk)
         grid = list(layout.grid)
@@ -670,9 +692,13 @@ class _Builder:
         row_bytes = (runlen * bits + 7) // 8 if packed else runlen * itemsize
         samples: CodecConfig | None = None
         if packed:
-            samples = {"id": "vz_tiff_samples", "dtype": dtype.str,
-                       "size": math.prod(layout.chunk), "bitspersample": bits,
-                       "runlen": runlen}
+            samples = {
+                "id": "vz_tiff_samples",
+                "dtype": dtype.str,
+                "size": math.prod(layout.chunk),
+                "bitspersample": bits,
+                "runlen": runlen,
+            }
         if comp.codec is None:
             chunk_bytes = math.prod(layout.chunk[:3]) * row_bytes
             if kf.is_tiled:
@@ -680,7 +706,14 @@ class _Builder:
                 self._check_sizes(counts, missing, lengths, where)
             else:
                 offsets, counts, missing, path_index, rows = self._split_strips(
-                    offsets, counts, missing, path_index, rows, length, row_bytes, where,
+                    offsets,
+                    counts,
+                    missing,
+                    path_index,
+                    rows,
+                    length,
+                    row_bytes,
+                    where,
                 )
                 chunk[2] = rows
                 grid[2] = offsets.shape[3]
@@ -702,19 +735,31 @@ class _Builder:
                     pass  # the codec decodes a short strip to the full chunk itself
                 elif comp.image or kf.fillorder == 2:
                     # decoded short strips are padded to the full chunk by vz_tiff_samples
-                    samples = {"id": "vz_tiff_samples", "dtype": dtype.str,
-                               "size": math.prod(layout.chunk),
-                               "bitspersample": itemsize * 8, "runlen": runlen}
+                    samples = {
+                        "id": "vz_tiff_samples",
+                        "dtype": dtype.str,
+                        "size": math.prod(layout.chunk),
+                        "bitspersample": itemsize * 8,
+                        "runlen": runlen,
+                    }
             if short and samples is None and not comp.full_chunks:
                 inline = self._pad_short_strips(
-                    series, offsets, counts, missing, path_index, comp.codec, layout, itemsize,
+                    series,
+                    offsets,
+                    counts,
+                    missing,
+                    path_index,
+                    comp.codec,
+                    layout,
+                    itemsize,
                 )
 
         target = tuple(int(s) for s in series.shape)
         shape_map = _fit(npages, shaped, tuple(chunk), tuple(grid), target)
         if shape_map is None:
             raise self._unsupported(
-                where, f"series layout (shape {target} from pages of shape {shaped})",
+                where,
+                f"series layout (shape {target} from pages of shape {shaped})",
             )
         final_chunk, final_grid, width_axis = shape_map
         codecs: list[CodecConfig] = []
@@ -722,7 +767,9 @@ class _Builder:
             if width_axis is None or (shaped[4] > 1 and width_axis != len(target) - 2):
                 raise self._unsupported(where, "a predictor on this series layout")
             pred = predictor_codec(
-                int(kf.predictor), chunk_shape=final_chunk, dtype_str=dtype.str,
+                int(kf.predictor),
+                chunk_shape=final_chunk,
+                dtype_str=dtype.str,
                 contig_samples=shaped[4] > 1,
             )
             if pred is None:
@@ -736,7 +783,9 @@ class _Builder:
             codecs.append({"id": "vz_tiff_complexint", "itype": itype})
         if comp.codec is not None:
             codecs.append(comp.codec)
-        if kf.fillorder == 2 and (not comp.image or comp.bitorder):  # tifffile ignores FillOrder for JPEG, ...
+        if kf.fillorder == 2 and (
+            not comp.image or comp.bitorder
+        ):  # tifffile ignores FillOrder for JPEG, ...
             codecs.append({"id": "vz_tiff_bitorder"})  # applies to the stored bytes: last
 
         pi = np.where(missing, _MISSING, path_index)
@@ -805,14 +854,16 @@ class _Builder:
             first = pages[0] if pages else None
             if first is None or kf.compression != 1 or series.dataoffset is None:
                 raise self._unsupported(
-                    where, f"a truncated series ({len(pages)} IFDs for {npages} pages) that is "
+                    where,
+                    f"a truncated series ({len(pages)} IFDs for {npages} pages) that is "
                     "not stored contiguously and uncompressed",
                 )
             base = np.asarray(first.dataoffsets, dtype=np.uint64)
             step = np.uint64(page_size * kf.dtype.itemsize // (2 if kf.sampleformat == 5 else 1))
             if base.size != nseg:
-                raise CorruptFileError(f.url, f"{where}: {base.size} segments where {nseg} "
-                                       "were expected")
+                raise CorruptFileError(
+                    f.url, f"{where}: {base.size} segments where {nseg} were expected"
+                )
             offsets[:] = base[None, :] + np.arange(npages, dtype=np.uint64)[:, None] * step
             per_segment = np.asarray(first.databytecounts, dtype=np.uint64)
             counts[:] = per_segment[None, :]
@@ -824,7 +875,8 @@ class _Builder:
                 offs = page.dataoffsets
                 if len(offs) != nseg or len(page.databytecounts) != nseg:
                     raise CorruptFileError(
-                        f.url, f"{where}: page {i} has {len(offs)} strips/tiles where {nseg} "
+                        f.url,
+                        f"{where}: page {i} has {len(offs)} strips/tiles where {nseg} "
                         "were expected",
                     )
                 offsets[i] = offs
@@ -839,7 +891,8 @@ class _Builder:
             ends = (offsets + counts)[present]
             if int(ends.max()) > f.size:
                 raise CorruptFileError(
-                    f.url, f"{where}: strips/tiles end at byte {int(ends.max())} but the file "
+                    f.url,
+                    f"{where}: strips/tiles end at byte {int(ends.max())} but the file "
                     f"has only {f.size} bytes",
                 )
         return paths, page_path, offsets, counts
@@ -848,7 +901,8 @@ class _Builder:
         """Register another file of a multi-file series (OME-TIFF) and return its index."""
         if not self.f.local:
             raise self._unsupported(
-                where, "a multi-file series on a remote filesystem",
+                where,
+                "a multi-file series on a remote filesystem",
                 "open the files where they can be listed locally, or each file on its own",
             )
         from vzcore.io import to_url
@@ -894,8 +948,13 @@ class _Builder:
         strip = t // per
         step = (t % per).astype(np.uint64) * np.uint64(sub * row_bytes)
         offsets = offsets[:, :, :, strip] + step.reshape(1, 1, 1, n, 1, 1)
-        return (offsets, counts[:, :, :, strip], missing[:, :, :, strip],
-                path_index[:, :, :, strip], sub)
+        return (
+            offsets,
+            counts[:, :, :, strip],
+            missing[:, :, :, strip],
+            path_index[:, :, :, strip],
+            sub,
+        )
 
     def _pad_short_strips(
         self,

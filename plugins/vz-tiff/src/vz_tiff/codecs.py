@@ -78,8 +78,13 @@ class TiffSamples(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
 
     def get_config(self) -> dict[str, Any]:
         """Return the JSON configuration."""
-        return {"id": self.codec_id, "dtype": self.dtype, "size": self.size,
-                "bitspersample": self.bitspersample, "runlen": self.runlen}
+        return {
+            "id": self.codec_id,
+            "dtype": self.dtype,
+            "size": self.size,
+            "bitspersample": self.bitspersample,
+            "runlen": self.runlen,
+        }
 
     def _packed(self) -> bool:
         dtype = np.dtype(self.dtype)
@@ -118,10 +123,13 @@ class TiffSamples(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
         values = np.ascontiguousarray(buf).reshape(-1).view(self.dtype)
         if not self._packed():
             return values.tobytes()
-        return bytes(imagecodecs.packints_encode(
-            values.astype(np.uint8) if values.dtype.kind == "b" else values,
-            self.bitspersample, runlen=self.runlen,
-        ))
+        return bytes(
+            imagecodecs.packints_encode(
+                values.astype(np.uint8) if values.dtype.kind == "b" else values,
+                self.bitspersample,
+                runlen=self.runlen,
+            )
+        )
 
 
 class TiffBitorder(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
@@ -211,15 +219,22 @@ class TiffCcitt(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
     def __init__(self, compression: int, height: int, width: int, t4options: int = 0) -> None:
         self.compression = int(compression)
         if self.compression not in (2, 3, 4):
-            raise ValueError(f"vz_tiff_ccitt decodes TIFF compressions 2, 3 and 4, not {compression}")
+            raise ValueError(
+                f"vz_tiff_ccitt decodes TIFF compressions 2, 3 and 4, not {compression}"
+            )
         self.height = int(height)
         self.width = int(width)
         self.t4options = int(t4options)
 
     def get_config(self) -> dict[str, Any]:
         """Return the JSON configuration."""
-        return {"id": self.codec_id, "compression": self.compression, "height": self.height,
-                "width": self.width, "t4options": self.t4options}
+        return {
+            "id": self.codec_id,
+            "compression": self.compression,
+            "height": self.height,
+            "width": self.width,
+            "t4options": self.t4options,
+        }
 
     def decode(self, buf: Any, out: Any = None) -> Any:
         """Return the ``height`` x ``width`` pixels of ``buf`` as ``bool``."""

@@ -458,8 +458,8 @@ class _Builder:
                     or (
                         coords is not None
                         and self._root[d][1] is not None
-                        and not np.array_equal(coords, self._root[d][1])
-                    )  # type: ignore[arg-type]
+                        and not np.array_equal(coords, np.asarray(self._root[d][1]))
+                    )
                 )
             )
             self._renames[index] = cached

@@ -365,7 +365,10 @@ def test_group_document_with_consolidated_metadata_opens():
 @pytest.mark.parametrize(
     ("meta", "match"),
     [
-        (ArrayMetadata((4,), "u1", (2,), codecs=({"id": "imagecodecs_jpeg8"},)), "imagecodecs_jpeg8"),
+        (
+            ArrayMetadata((4,), "u1", (2,), codecs=({"id": "imagecodecs_jpeg8"},)),
+            "imagecodecs_jpeg8",
+        ),
         (
             ArrayMetadata((4,), "u1", (2,), codecs=({"id": "categorize", "labels": ["a"]},)),
             "categorize",

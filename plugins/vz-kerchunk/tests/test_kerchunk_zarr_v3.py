@@ -338,9 +338,7 @@ def test_fill_value_is_the_source_fill_and_fillvalue_attribute_masks(tmp_path, c
 
 def test_unwritable_as_v3_fails_before_touching_the_target(tmp_path, chunk_file):
     arr = chunk_file.array(np.arange(4, dtype="u1"), (2,))
-    bad = ManifestArray(
-        arr.metadata.replace(codecs=({"id": "imagecodecs_jpeg8"},)), arr.manifest
-    )
+    bad = ManifestArray(arr.metadata.replace(codecs=({"id": "imagecodecs_jpeg8"},)), arr.manifest)
     group = ManifestGroup(variables={"b": Variable(("x",), bad, {})})
     target = tmp_path / "refs.json"
     target.write_text("old")

@@ -252,9 +252,7 @@ def test_hdf5_codecs_round_trip(tmp_path):
 
 def test_codec_without_v3_form_fails_before_touching_the_target(tmp_path, chunk_file: ChunkFile):
     arr = chunk_file.array(np.arange(4, dtype="u1"), (2,))
-    bad = ManifestArray(
-        arr.metadata.replace(codecs=({"id": "imagecodecs_jpeg8"},)), arr.manifest
-    )
+    bad = ManifestArray(arr.metadata.replace(codecs=({"id": "imagecodecs_jpeg8"},)), arr.manifest)
     group = ManifestGroup(variables={"b": Variable(("x",), bad, {})})
     out = tmp_path / "out.parq"
     ParquetWriter().write(ManifestGroup(variables={"a": Variable(("x",), arr, {})}), out)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,8 +43,9 @@ from vzcore._tree_combine import (
     _summary,
     check_virtual,
     scan_file,
+    scanned_files,
 )
-from vzcore.errors import VZError, VZSkippedFilesWarning
+from vzcore.errors import VZError
 
 __all__ = ["BatchResult", "batch_size", "open_on_pool", "scan_and_combine_batch"]
 
@@ -179,20 +179,7 @@ def open_on_pool(
     numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
     summaries = [s for r in batches for s in r.summaries]
-    failed = [s for s in summaries if s.failed is not None]
-    if failed and errors == "raise":
-        assert failed[0].failed is not None
-        raise failed[0].failed
-    if failed and errors == "warn":
-        listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
-        warnings.warn(
-            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
-            VZSkippedFilesWarning,
-            stacklevel=3,
-        )
-    kept = [s for s in summaries if s.failed is None]
-    if not kept:
-        raise VZError("none of the files could be scanned") from failed[0].failed
+    kept, failed = scanned_files(summaries, errors)
     if combine == "by_coords":
         check_virtual(kept)
     order = _order(kept, combine, options) if _stages(combine, concat_dim, options, kept) else None

@@ -48,6 +48,7 @@ __all__ = [
     "open_on_cluster",
     "resolve_client",
     "scan_file",
+    "scanned_files",
 ]
 
 DEFAULT_RETRIES = 2
@@ -211,6 +212,30 @@ def _summary(index: int, path: str, part: Part | Failed) -> Summary:
     data_vars = tuple(sorted(str(n) for n in ds.data_vars))
     virtual = tuple(str(n) for n, c in ds.coords.items() if c.dims == (n,) and n not in ds.xindexes)
     return Summary(index, path, data_vars=data_vars, coords=coords, virtual=virtual)
+
+
+def scanned_files(summaries: list[Summary], errors: str) -> tuple[list[Summary], list[Summary]]:
+    """Split summaries into scanned and failed files, applying ``errors=``.
+
+    ``"raise"`` raises the first file's error, ``"warn"`` warns once naming every failed
+    file (``VZSkippedFilesWarning``, at the caller of ``open_virtual_mfdataset``), and any
+    other value skips them silently; no file left is a :class:`VZError`.
+    """
+    failed = [s for s in summaries if s.failed is not None]
+    if failed and errors == "raise":
+        assert failed[0].failed is not None
+        raise failed[0].failed
+    if failed and errors == "warn":
+        listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
+        warnings.warn(
+            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+            VZSkippedFilesWarning,
+            stacklevel=4,
+        )
+    kept = [s for s in summaries if s.failed is None]
+    if not kept:
+        raise VZError("none of the files could be scanned") from failed[0].failed
+    return kept, failed
 
 
 def check_virtual(kept: list[Summary]) -> None:
@@ -385,20 +410,7 @@ def open_on_cluster(
     finally:
         bar.close()
     done = [s for s in summaries if s is not None]
-    failed = [s for s in done if s.failed is not None]
-    if failed and errors == "raise":
-        assert failed[0].failed is not None
-        raise failed[0].failed
-    if failed and errors == "warn":
-        listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
-        warnings.warn(
-            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
-            VZSkippedFilesWarning,
-            stacklevel=3,
-        )
-    kept = [s for s in done if s.failed is None]
-    if not kept:
-        raise VZError("none of the files could be scanned") from failed[0].failed
+    kept, failed = scanned_files(done, errors)
     if combine == "by_coords":
         check_virtual(kept)
     options = {"combine": combine, "concat_dim": concat_dim, **combine_options}

@@ -96,7 +96,7 @@ if __name__ == "__main__":
     if mode == "dask":
         from distributed import Client, LocalCluster
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         parallel = Client(cluster)
     def cpu():
         import resource

@@ -113,7 +113,7 @@ def test_dask_distributed_local_cluster_with_process_workers(files):
             n_workers=1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             host="127.0.0.1",
         ) as cluster,
         distributed.Client(cluster),

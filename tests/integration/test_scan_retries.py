@@ -82,7 +82,7 @@ def test_retries_on_a_cluster(served):
     expected = vzcore.open_virtual_mfdataset(urls)
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):

@@ -9,7 +9,11 @@ inside xarray, before :mod:`vzcore._combine`'s checks or ``.virtualize`` can see
   monotonic global indexes"), naming neither file;
 * files that start at the same value are silently reduced to one (pydata/xarray#4077:
   ``_infer_concat_order_from_coords`` keys the files by position, and a dict keeps one
-  file per position), so its references are never written.
+  file per position), so its references are never written;
+* files that all hold the same coordinate values (the same file twice) give xarray's
+  "Could not find any dimension coordinates to use to order the Dataset objects", and a
+  file whose own coordinate is not monotonic gives "neither monotonically increasing nor
+  monotonically decreasing on all datasets", again naming no file.
 
 Each per-file dataset's dimension coordinates carry a :class:`SourceIndex`, a
 :class:`xarray.indexes.PandasIndex` that records its file. xarray concatenates the files'
@@ -17,8 +21,10 @@ indexes with :meth:`SourceIndex.concat`, the one hook it calls on every combine;
 that call is made by ``combine_by_coords`` (found by the code object of xarray's
 ``_combine_single_variable_hypercube`` on the call stack, with the files it was given and
 the positions it kept), it raises :class:`~vzcore.errors.CombineError` naming the files
-for both failures. If a future xarray renames that function, the check finds no frame and
-xarray's own behaviour is back (a test holds it in place). Outside ``combine_by_coords``
+for the first two failures. The last two are found in :meth:`SourceIndex.to_pandas_index`,
+which xarray's ``_infer_concat_order_from_coords`` calls on every file's index before it
+orders them. If a future xarray renames either function, the check finds no frame and
+xarray's own behaviour is back (a test holds them in place). Outside ``combine_by_coords``
 (``combine="nested"``, ``xr.concat``) overlapping coordinates are allowed, as in xarray.
 
 The concatenated index is a plain :class:`~xarray.indexes.PandasIndex`, as is any index
@@ -72,6 +78,18 @@ class SourceIndex(PandasIndex):
         new.source = self.source
         return new
 
+    def to_pandas_index(self) -> pd.Index:
+        """Return the pandas index; refuse files ``combine_by_coords`` cannot order.
+
+        Called by xarray's ``_infer_concat_order_from_coords`` on every file's index: when
+        all files hold the same coordinate values, or one file's coordinate is not
+        monotonic, a :class:`~vzcore.errors.CombineError` names the files.
+        """
+        frame = _caller_frame("_infer_concat_order_from_coords")
+        if frame is not None and not frame.f_locals.get("indexes"):  # once per dimension
+            _check_orderable(frame.f_locals.get("datasets"), frame.f_locals.get("dim"))
+        return self.index
+
     @classmethod
     def concat(  # type: ignore[override]  # returns the plain PandasIndex, not Self
         cls,
@@ -85,7 +103,7 @@ class SourceIndex(PandasIndex):
         :class:`~vzcore.errors.CombineError` naming them.
         """
         combined = PandasIndex.concat(indexes, dim, positions)
-        frame = _combine_by_coords_frame()
+        frame = _caller_frame("_combine_single_variable_hypercube")
         if frame is not None:
             _check_dropped(frame)
             if not (
@@ -103,11 +121,11 @@ def source_index(variable: Any, name: Hashable, source: str) -> SourceIndex:
     return index
 
 
-def _combine_by_coords_frame() -> FrameType | None:
-    """Return the frame of xarray's ``_combine_single_variable_hypercube`` above us, if any."""
+def _caller_frame(function: str) -> FrameType | None:
+    """Return the frame of ``xarray.structure.combine.<function>`` above us, if any."""
     from xarray.structure import combine
 
-    func = getattr(combine, "_combine_single_variable_hypercube", None)
+    func = getattr(combine, function, None)
     code = getattr(func, "__code__", None)
     if code is None:  # pragma: no cover - a future xarray without it: xarray's own behaviour
         return None
@@ -193,3 +211,50 @@ def _check_overlap(indexes: Sequence[PandasIndex], dim: Hashable) -> None:
                 f"monotonic {str(dim)!r} axis. Leave one of them out, or use "
                 "combine='nested' to concatenate them as given."
             )
+
+
+def _check_orderable(datasets: Any, dim: Hashable) -> None:
+    """Raise when combine_by_coords cannot order ``datasets`` and xarray would not say why.
+
+    Checked when xarray starts reading the files' indexes along ``dim``: on the first
+    dimension coordinate, whether every file holds the same values along every dimension
+    (the same file twice); on each, whether every file's own coordinate is monotonic.
+    """
+    if not isinstance(datasets, list | tuple) or len(datasets) < 2:
+        return
+    first = datasets[0]
+    dims = [d for d in first.dims if d in first]
+    # PandasIndex.index, not Dataset.indexes: that calls to_pandas_index, which calls us
+    found = [[getattr(ds.xindexes.get(d), "index", None) for d in dims] for ds in datasets]
+    if dim not in dims or not all(isinstance(i, pd.Index) for row in found for i in row):
+        return  # xarray's own error names the missing index
+    indexes: list[pd.Index] = [row[dims.index(dim)] for row in found]
+    if dim == dims[0] and all(
+        row[k].equals(found[0][k]) for row in found[1:] for k in range(len(dims))
+    ):
+        spans = ", ".join(_span(i, d) for i, d in zip(found[0], dims, strict=True))
+        raise CombineError(
+            f"{_label(first, dim)!r} and {_label(datasets[1], dim)!r} hold the same "
+            f"coordinate values ({spans}) (the same file twice?), so combine='by_coords' "
+            "finds no dimension to order them along. Leave one of them out, or use "
+            "combine='nested' to concatenate them as given."
+        )
+    rising = [i.is_monotonic_increasing for i in indexes]
+    falling = [i.is_monotonic_decreasing for i in indexes]
+    if all(rising) or all(falling):
+        return
+    remedy = "use combine='nested' with the files in the order to concatenate."
+    for ds, index, up, down in zip(datasets, indexes, rising, falling, strict=True):
+        if not (up or down):
+            raise CombineError(
+                f"{_label(ds, dim)!r}: its {str(dim)!r} coordinate ({_span(index, dim)}) is "
+                "neither increasing nor decreasing, so combine='by_coords' cannot order the "
+                f"files along it. Leave that file out, or {remedy}"
+            )
+    k = rising.index(False)  # a descending file
+    j = falling.index(False)  # an ascending file
+    raise CombineError(
+        f"{_label(datasets[j], dim)!r} ({_span(indexes[j], dim)}) ascends and "
+        f"{_label(datasets[k], dim)!r} ({_span(indexes[k], dim)}) descends along "
+        f"{str(dim)!r}, so combine='by_coords' cannot order the files along it: {remedy}"
+    )

@@ -97,6 +97,52 @@ def test_exact_duplicates_are_refused(tmp_path, combine):
             combine(paths)
 
 
+@pytest.mark.parametrize("combine", PATHS)
+def test_the_same_file_twice_names_both(tmp_path, combine):
+    """Only identical files: xarray found no dimension to order along and named no file."""
+    a = _write(tmp_path / "a.nc", 0)
+    copy = str(tmp_path / "copy.nc")
+    shutil.copy(a, copy)
+    with pytest.raises(
+        CombineError,
+        match=r"'[^']*a\.nc' and '[^']*copy\.nc' hold the same coordinate values "
+        r"\(time .*\) \(the same file twice\?\).*combine='nested'",
+    ):
+        combine([a, copy])
+
+
+def _write_times(path, times):
+    with nc4.Dataset(path, "w") as nc:
+        nc.createDimension("time", len(times))
+        nc.createVariable("time", "i4", ("time",))[:] = times
+        nc.createVariable("v", "f4", ("time",))[:] = np.arange(len(times))
+    return str(path)
+
+
+@pytest.mark.parametrize("combine", PATHS)
+def test_a_file_with_an_unordered_coordinate_is_named(tmp_path, combine):
+    a = _write_times(tmp_path / "a.nc", [0, 1, 2])
+    shuffled = _write_times(tmp_path / "shuffled.nc", [5, 3, 4])
+    with pytest.raises(
+        CombineError,
+        match=r"'[^']*shuffled\.nc': its 'time' coordinate \(time 5 … 4, 3 values\) is "
+        r"neither increasing nor decreasing.*combine='nested'",
+    ):
+        combine([a, shuffled])
+
+
+@pytest.mark.parametrize("combine", PATHS)
+def test_ascending_and_descending_files_are_named(tmp_path, combine):
+    up = _write_times(tmp_path / "up.nc", [0, 1, 2])
+    down = _write_times(tmp_path / "down.nc", [9, 8, 7])
+    with pytest.raises(
+        CombineError,
+        match=r"'[^']*up\.nc' \(time 0 … 2, 3 values\) ascends and '[^']*down\.nc' "
+        r"\(time 9 … 7, 3 values\) descends along 'time'",
+    ):
+        combine([down, up])
+
+
 def test_nested_combine_of_overlapping_files_is_still_allowed(tmp_path):
     """Only combine_by_coords needs an order: concatenating as given works as in xarray."""
     a = _write(tmp_path / "a.nc", 0)
@@ -138,11 +184,12 @@ def test_files_that_tile_the_axis_combine_as_before(tmp_path, combine, step):
     expected.close()
 
 
-def test_the_xarray_function_the_check_looks_for_exists():
-    """If xarray renames it, the checks above stop working: this test says so first."""
+def test_the_xarray_functions_the_checks_look_for_exist():
+    """If xarray renames them, the checks above stop working: this test says so first."""
     from xarray.structure import combine
 
     assert hasattr(combine._combine_single_variable_hypercube, "__code__")
+    assert hasattr(combine._infer_concat_order_from_coords, "__code__")
 
 
 def test_source_index_survives_copies_and_decays_on_selection(tmp_path):

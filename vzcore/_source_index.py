@@ -225,7 +225,9 @@ def _check_orderable(datasets: Any, dim: Hashable) -> None:
     first = datasets[0]
     dims = [d for d in first.dims if d in first]
     # PandasIndex.index, not Dataset.indexes: that calls to_pandas_index, which calls us
-    found = [[getattr(ds.xindexes.get(d), "index", None) for d in dims] for ds in datasets]
+    found: list[list[pd.Index]] = [
+        [getattr(ds.xindexes.get(d), "index", None) for d in dims] for ds in datasets
+    ]
     if dim not in dims or not all(isinstance(i, pd.Index) for row in found for i in row):
         return  # xarray's own error names the missing index
     indexes: list[pd.Index] = [row[dims.index(dim)] for row in found]

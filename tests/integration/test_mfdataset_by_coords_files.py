@@ -198,3 +198,17 @@ def test_source_index_survives_copies_and_decays_on_selection(tmp_path):
     assert ds.xindexes["time"].source.endswith("a.nc")
     assert ds.copy(deep=True).xindexes["time"].source == ds.xindexes["time"].source
     assert type(ds.isel(time=slice(0, 2)).xindexes["time"]).__name__ == "PandasIndex"
+
+
+def test_open_virtual_mfdataset_checks_after_an_index_replacing_preprocess(tmp_path):
+    """The engine's checks ride on the index a preprocess may replace; vzcore's own
+    combine checks the files after preprocess, so a same-start file is still named."""
+    a = _write(tmp_path / "a.nc", 0)
+    short = _write(tmp_path / "short.nc", 0, steps=2)
+    b = _write(tmp_path / "b.nc", 4)
+    with pytest.raises(CombineError, match=r"'a\.nc' .* and 'short\.nc' .* overlap along 'time'"):
+        vzcore.open_virtual_mfdataset(
+            [a, short, b],
+            combine="by_coords",
+            preprocess=lambda ds: ds.assign_coords(time=ds["time"].values),
+        )

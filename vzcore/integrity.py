@@ -375,7 +375,7 @@ def verify(
         )
         codes = np.minimum(pi, n_paths).astype(np.intp)
         file_size = lut[codes]
-        ends = m.offsets + m.lengths
+        ends = m.offsets.astype(np.uint64) + m.lengths  # uint32 + uint32 could wrap
         bad = real & (file_size >= 0) & (ends > file_size.astype(np.uint64))
         unreadable = [
             i for i, p in enumerate(m.paths) if p not in sizes or p in report.range_ignored

@@ -7,9 +7,11 @@ small table of unique paths and, per chunk, three numpy arrays:
   fits, with two sentinels at the top of the type's range: ``MISSING`` (no chunk stored,
   it reads as the array's fill value) and ``INLINE`` (the chunk's bytes are held in the
   manifest itself, in a side table keyed by the chunk's flat C-order index);
-* ``offsets`` and ``lengths`` (``uint64``): the byte range inside the file.
+* ``offsets`` and ``lengths``: the byte range inside the file, ``uint32`` when every value
+  fits (files under 4 GiB, the usual case), else ``uint64``.
 
-So a chunk costs 17 to 20 bytes however long its path is, and concatenating manifests is
+So a chunk costs 9 to 12 bytes (17 to 20 with a file past 4 GiB) however long its path is,
+and concatenating manifests is
 numpy work on whole arrays: the path tables are merged and the index arrays remapped and
 concatenated, with no Python loop per chunk. Manifests are immutable.
 
@@ -48,6 +50,24 @@ def _index_dtype(n_paths: int) -> np.dtype[np.unsignedinteger]:
     raise OverflowError(f"too many paths in one manifest: {n_paths}")  # pragma: no cover
 
 
+_U32_MAX = int(np.iinfo(np.uint32).max)
+
+
+def _byte_positions(values: ArrayLike) -> NDArray[np.uint32] | NDArray[np.uint64]:
+    """Return offsets or lengths as ``uint32`` when every value fits, else ``uint64``.
+
+    Halves a manifest's memory (and what workers send) for files under 4 GiB; numpy's
+    promotion keeps a concatenation with a larger file's ``uint64`` positions exact.
+    """
+    a = np.asarray(values)
+    if a.dtype == np.uint32:
+        return a
+    wide = np.asarray(a, dtype=np.uint64)
+    if wide.size == 0 or int(wide.max()) <= _U32_MAX:
+        return wide.astype(np.uint32)
+    return wide
+
+
 class ChunkManifest:
     """The chunk index of one array, shaped like its chunk grid.
 
@@ -59,7 +79,8 @@ class ChunkManifest:
         Per chunk, an index into ``paths`` or one of the sentinels :meth:`missing_code` and
         :meth:`inline_code` of its dtype. Its shape is the chunk grid's shape.
     offsets, lengths
-        Per chunk byte offset and length (``uint64``), same shape as ``path_index``.
+        Per chunk byte offset and length, same shape as ``path_index`` (kept as ``uint32``
+        when every value fits, else ``uint64``).
     inline
         Bytes of inline chunks, keyed by flat C-order chunk index.
     sources
@@ -89,8 +110,8 @@ class ChunkManifest:
         if pi.dtype.kind != "u":
             raise TypeError(f"path_index must be an unsigned integer array, got {pi.dtype}")
         pi = self._recode(pi, dtype)
-        off = np.asarray(offsets, dtype=np.uint64)
-        ln = np.asarray(lengths, dtype=np.uint64)
+        off = _byte_positions(offsets)
+        ln = _byte_positions(lengths)
         if not (pi.shape == off.shape == ln.shape):
             raise ValueError(
                 f"path_index, offsets and lengths must share one shape, got "
@@ -113,8 +134,8 @@ class ChunkManifest:
         for arr in (pi, off, ln):
             arr.flags.writeable = False
         self._path_index: NDArray[np.unsignedinteger] = pi
-        self._offsets: NDArray[np.uint64] = off
-        self._lengths: NDArray[np.uint64] = ln
+        self._offsets: NDArray[np.uint32] | NDArray[np.uint64] = off
+        self._lengths: NDArray[np.uint32] | NDArray[np.uint64] = ln
         self._inline = inline_map
         self._sources: dict[str, SourceInfo] = (
             {p: sources[p] for p in self._paths if p in sources} if sources else {}
@@ -129,8 +150,8 @@ class ChunkManifest:
         return cls(
             (),
             np.full(grid_shape, np.iinfo(dtype).max, dtype=dtype),
-            np.zeros(grid_shape, np.uint64),
-            np.zeros(grid_shape, np.uint64),
+            np.zeros(grid_shape, np.uint32),
+            np.zeros(grid_shape, np.uint32),
         )
 
     @classmethod
@@ -269,13 +290,13 @@ class ChunkManifest:
         return self._path_index
 
     @property
-    def offsets(self) -> NDArray[np.uint64]:
-        """Per chunk byte offset (read-only)."""
+    def offsets(self) -> NDArray[np.uint32] | NDArray[np.uint64]:
+        """Per chunk byte offset (read-only; ``uint32`` when every offset fits)."""
         return self._offsets
 
     @property
-    def lengths(self) -> NDArray[np.uint64]:
-        """Per chunk byte length (read-only)."""
+    def lengths(self) -> NDArray[np.uint32] | NDArray[np.uint64]:
+        """Per chunk byte length (read-only; ``uint32`` when every length fits)."""
         return self._lengths
 
     @property

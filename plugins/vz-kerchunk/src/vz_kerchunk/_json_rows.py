@@ -34,7 +34,7 @@ def _labels(n: int) -> NDArray[np.uint8]:
     return np.ascontiguousarray(table.view(np.uint8).reshape(n, width).T)
 
 
-def _digits_into(values: NDArray[np.uint64], out: NDArray[np.uint8]) -> None:
+def _digits_into(values: NDArray[np.unsignedinteger], out: NDArray[np.uint8]) -> None:
     """Write the decimal digits of ``values`` right-aligned into the rows of ``out``.
 
     Leading positions a value does not need stay NUL; ``out`` has as many rows as the
@@ -50,7 +50,7 @@ def _digits_into(values: NDArray[np.uint64], out: NDArray[np.uint8]) -> None:
         rest = rest // 10
 
 
-def _width(values: NDArray[np.uint64]) -> int:
+def _width(values: NDArray[np.unsignedinteger]) -> int:
     return len(str(int(values.max()))) if values.size else 1
 
 
@@ -61,8 +61,8 @@ def reference_rows(
     flat: NDArray[np.intp],
     tokens: Sequence[str],
     codes: NDArray[np.integer],
-    offsets: NDArray[np.uint64],
-    lengths: NDArray[np.uint64],
+    offsets: NDArray[np.unsignedinteger],
+    lengths: NDArray[np.unsignedinteger],
 ) -> str:
     """Return ``,"<key>":[<token>,<offset>,<length>]`` for each selected chunk, joined.
 
@@ -100,7 +100,7 @@ def reference_rows(
 
         layout.append((table.shape[0], take))
 
-    def number(values: NDArray[np.uint64]) -> None:
+    def number(values: NDArray[np.unsignedinteger]) -> None:
         layout.append((_width(values), lambda out: _digits_into(values, out)))
 
     if grid:

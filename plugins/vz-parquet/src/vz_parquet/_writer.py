@@ -25,7 +25,9 @@ chunk grid. Columns:
     per file in the record), null for inline and missing chunks.
 ``offset``, ``size``
     int64 byte range (``DELTA_BINARY_PACKED``: increasing offsets and similar sizes cost
-    a few bits each); 0 for inline and missing chunks. Their statistics are written (a
+    a few bits each; ``PLAIN`` in a record whose values jump by 256 MiB or more, which
+    fastparquet cannot decode from deltas); 0 for inline and missing chunks. Their
+    statistics are written (a
     null count of 0 makes fastparquet return int64, not float64).
 ``raw``
     The bytes of inline chunks (in-memory variables, encoded fill chunks), null elsewhere.
@@ -85,6 +87,22 @@ _WRITE_OPTIONS: dict[str, Any] = {
 Statistics (null count, min, max: a few bytes per file) only for the integer columns:
 without a null count, fastparquet reads them as float64, and fsspec then fails to seek.
 """
+
+
+_DELTA_RANGE_LIMIT = 2**28
+"""Deltas spanning this much or more are written ``PLAIN``: fastparquet (which fsspec reads
+record files with) decodes ``DELTA_BINARY_PACKED`` blocks of 29 bits or more per value
+wrongly (fastparquet 2026.9: ``[0, 10, 2**33, 2**33 + 1]`` reads back as
+``[0, 10, 2**31, 2**31 + 1]``), so a jump of 256 MiB between neighbouring offsets (the next
+file, a missing chunk's 0) would point readers at the wrong bytes."""
+
+
+def _delta_safe(values: np.ndarray) -> bool:
+    """Whether fastparquet reads ``values`` back exactly from ``DELTA_BINARY_PACKED``."""
+    if values.size < 2:
+        return True
+    deltas = np.diff(values.astype(np.int64, copy=False))
+    return int(deltas.max()) - int(deltas.min()) < _DELTA_RANGE_LIMIT
 
 
 def zmetadata_document(
@@ -314,7 +332,7 @@ def _write_records(root: Path, store: StorePlan, record_size: int) -> None:
             options = dict(_WRITE_OPTIONS)
             options["use_dictionary"] = [c for c in ("path", "raw") if c in table.column_names]
             options["column_encoding"] = {
-                c: e
+                c: e if _delta_safe(table.column(c).to_numpy()) else "PLAIN"
                 for c, e in _WRITE_OPTIONS["column_encoding"].items()
                 if c in table.column_names
             }

@@ -207,7 +207,15 @@ class UnsupportedPartsError(UnsupportedFeatureError):
         self.droppable = tuple(droppable)
         self.skip_option = skip_option
         listing = "; ".join(
-            f"{p.variable!r}: {p.feature}" if p.variable else p.feature for p in self.parts
+            (
+                f"group {p.variable!r}: "
+                if getattr(p, "kind", "") == "group"
+                else f"{p.variable!r}: "
+            )
+            + p.feature
+            if p.variable
+            else p.feature
+            for p in self.parts
         )
         remedies = []
         if self.droppable:

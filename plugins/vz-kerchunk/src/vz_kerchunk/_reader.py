@@ -263,6 +263,7 @@ class _V2Nodes:
                     path or None,
                     f"zarr_format {fmt!r} in '.zgroup'",
                     "a '.zgroup' document is zarr format 2",
+                    kind="group",
                 )
 
     def group_attrs(self, path: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from vzcore.errors import (
     GroupNotFoundError,
     NoReaderFoundError,
     ShortReadError,
+    UnsafeCodecError,
     UnsupportedFeatureError,
     UnsupportedPartsError,
     VirtualArrayValuesError,
@@ -25,6 +26,8 @@ ERRORS = [
     UnsupportedPartsError(
         "file:///a.h5", [_ONE, UnsupportedFeatureError("file:///a.h5", "/w", "x")], ["v", "w"]
     ),
+    UnsupportedFeatureError("file:///a.h5", "/g", "attribute 'a'", kind="group"),
+    UnsafeCodecError("file:///refs.json", "x", "pickle", "allow_pickle=True if you trust it"),
     CorruptFileError("file:///a.h5", "truncated"),
     ShortReadError("file:///a.h5", 10, 20, 5),
     GroupNotFoundError("file:///a.h5", "g", ["h"]),

@@ -328,6 +328,7 @@ def _unaligned_error(
                         f"group {parent!r} gives it length {other.sizes[dim]}: xarray's "
                         f"DataTree cannot align them (xr.open_datatree fails on it too)",
                         f"open that group alone with open_virtual_dataset(..., group={path!r})",
+                        kind="group",
                     )
     return UnsupportedFeatureError(
         source,

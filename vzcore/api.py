@@ -121,6 +121,7 @@ def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGr
         # Say the remedy that every reader declaring drop_variables takes.
         if (
             err.variable
+            and getattr(err, "kind", "variable") == "variable"  # groups cannot be dropped
             and "drop_variables" not in err.hint
             and "drop_variables" in reader_keywords(instance.read)
         ):

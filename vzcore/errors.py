@@ -22,6 +22,7 @@ __all__ = [
     "PluginLoadError",
     "RangeRequestsIgnoredError",
     "ShortReadError",
+    "UnsafeCodecError",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
     "UnsupportedPartsError",
@@ -147,19 +148,30 @@ class UnsupportedFeatureError(VZError, NotImplementedError):
     url
         The file holding the variable.
     variable
-        The variable's name (path inside the file).
+        The variable's name (path inside the file), or the group's when ``kind="group"``.
     feature
         What is unsupported, e.g. ``"filter 32001 (blosc)"``.
     hint
         What the user can do instead.
+    kind
+        What ``variable`` names: ``"variable"`` or ``"group"`` (the message says which).
     """
 
-    def __init__(self, url: str, variable: str | None, feature: str, hint: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        variable: str | None,
+        feature: str,
+        hint: str = "",
+        *,
+        kind: str = "variable",
+    ) -> None:
         self.url = url
         self.variable = variable
         self.feature = feature
         self.hint = hint
-        where = f"variable {variable!r} in {url!r}" if variable else repr(url)
+        self.kind = kind
+        where = f"{kind} {variable!r} in {url!r}" if variable else repr(url)
         msg = f"Cannot virtualize {where}: unsupported {feature}"
         if hint:
             msg += f"; {hint}"
@@ -195,7 +207,15 @@ class UnsupportedPartsError(UnsupportedFeatureError):
         self.droppable = tuple(droppable)
         self.skip_option = skip_option
         listing = "; ".join(
-            f"{p.variable!r}: {p.feature}" if p.variable else p.feature for p in self.parts
+            (
+                f"group {p.variable!r}: "
+                if getattr(p, "kind", "") == "group"
+                else f"{p.variable!r}: "
+            )
+            + p.feature
+            if p.variable
+            else p.feature
+            for p in self.parts
         )
         remedies = []
         if self.droppable:
@@ -206,6 +226,36 @@ class UnsupportedPartsError(UnsupportedFeatureError):
             None,
             f"features in {len(self.parts)} parts: {listing}",
             ", or ".join(remedies),
+        )
+
+
+class UnsafeCodecError(VZError, PermissionError):
+    """A variable's codec would deserialise objects from the file (e.g. ``pickle``).
+
+    Unpickling runs code that the data names: reading references someone else wrote (or
+    a chunk they control) must not do it unless the user says they trust the data.
+
+    Parameters
+    ----------
+    url
+        The file (references) holding the variable.
+    variable
+        The variable's path.
+    codec
+        The codec's id, e.g. ``"pickle"``.
+    remedy
+        What the user can do when they trust the data.
+    """
+
+    def __init__(self, url: str, variable: str | None, codec: str, remedy: str) -> None:
+        self.url = url
+        self.variable = variable
+        self.codec = codec
+        self.remedy = remedy
+        where = f"variable {variable!r} in {url!r}" if variable else repr(url)
+        super().__init__(
+            f"Refusing to decode {where}: its codec {codec!r} unpickles Python objects, "
+            f"which can run any code the data names; {remedy}"
         )
 
 

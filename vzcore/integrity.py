@@ -252,8 +252,6 @@ def _to_group(
 ) -> ManifestGroup:
     from vzcore.group import ManifestGroup
 
-    if isinstance(target, ManifestGroup):
-        return target
     if isinstance(target, str | os.PathLike):
         from vzcore.api import read_group
 
@@ -264,17 +262,32 @@ def _to_group(
             storage_options=storage_options,
             reader_options=_follow_every_reference(reader_options),
         )
-    import xarray as xr
+    if not isinstance(target, ManifestGroup):
+        import xarray as xr
 
+        if not isinstance(target, xr.Dataset | xr.DataTree):
+            raise TypeError(
+                "verify() takes a virtual xarray Dataset or DataTree, a ManifestGroup, or the "
+                f"path of kerchunk references; got {type(target).__name__}"
+            )
+    if reader_options is not None or reader is not None:
+        given = " and ".join(
+            name
+            for name, v in (("reader", reader), ("reader_options", reader_options))
+            if v is not None
+        )
+        raise TypeError(
+            f"verify() got {given} for a {type(target).__name__}, which was read already: "
+            "they apply only when the target is the path of references. Give them when "
+            "opening it (open_virtual_dataset(path, reader_options=...)), or pass the path "
+            "to verify()"
+        )
+    if isinstance(target, ManifestGroup):
+        return target
     from vzcore._from_xarray import dataset_to_group, datatree_to_group
 
-    if isinstance(target, xr.DataTree):
-        return datatree_to_group(target)
-    if isinstance(target, xr.Dataset):
-        return dataset_to_group(target)
-    raise TypeError(
-        f"verify() takes a virtual xarray Dataset or DataTree, a ManifestGroup, or the path "
-        f"of kerchunk references; got {type(target).__name__}"
+    return (
+        datatree_to_group(target) if isinstance(target, xr.DataTree) else dataset_to_group(target)
     )
 
 
@@ -303,10 +316,17 @@ def verify(
         checked wherever they point (verify returns no data, so the reader's allow-list of
         URLs is not applied) unless ``allowed_prefixes`` or ``allowed_protocols`` is given
         here, e.g. ``{"allowed_prefixes": ["s3://bucket/data/"]}`` to refuse the rest.
+        Codecs that unpickle stay refused unless ``{"allow_pickle": True}``.
     reader
         The reader of ``target`` when it is a path; None finds it as
         :func:`open_virtual_dataset` does (magic bytes, then the name: ``.json``,
         ``.parq``/``.parquet`` for kerchunk references).
+
+    Raises
+    ------
+    TypeError
+        ``reader`` or ``reader_options`` given for a target that is not a path (a dataset,
+        DataTree or ManifestGroup was read already: give them when opening it).
 
     Returns
     -------

@@ -71,5 +71,5 @@ def validate_tree(group: ManifestGroup, url: str) -> None:
                         f"leave it out with drop_variables=[{name!r}]" if kind == "variable" else ""
                     )
                     raise UnsupportedFeatureError(
-                        url, full, f"{kind} name {name!r}: {problem}", hint
+                        url, full, f"{kind} name {name!r}: {problem}", hint, kind=kind
                     )

@@ -12,13 +12,30 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vzcore.errors import CorruptFileError, ShortReadError, UnsupportedFeatureError
+from vzcore.errors import (
+    CorruptFileError,
+    ShortReadError,
+    UnsafeCodecError,
+    UnsupportedFeatureError,
+)
 
 if TYPE_CHECKING:
     from vzcore.manifests.array import ManifestArray
     from vzcore.manifests.metadata import ArrayMetadata
 
 __all__ = ["decode_chunk", "load_values", "read_chunk"]
+
+_VLEN = frozenset({"vlen-utf8", "vlen-bytes", "vlen-array"})
+"""numcodecs ids whose encoded chunk is ``<u4 count`` then ``<u4 length`` + bytes per item."""
+
+
+def _refused_as_unsafe(err: Exception) -> bool:
+    """Return True when ``err`` is numcodecs refusing to unpickle (numcodecs >= 0.17)."""
+    try:
+        from numcodecs.errors import UnsafeDecodeError
+    except ImportError:  # older numcodecs unpickle without asking (readers refuse pickle)
+        return False
+    return isinstance(err, UnsafeDecodeError)
 
 
 def _get_codec(numcodecs: Any, config: dict[str, Any]) -> Any:
@@ -52,6 +69,45 @@ def read_chunk(f: Any, url: str, offset: int, length: int) -> bytes:
     return raw
 
 
+def _check_vlen_header(buf: Any, n_items: int, codec: str, where: str = "") -> None:
+    """Check a variable-length chunk's item count before a ``vlen-*`` codec decodes it.
+
+    numcodecs trusts the count in the chunk's first four bytes and allocates an object
+    array that long before it reads any item, so random bytes (a corrupt chunk, or hostile
+    references pointing anywhere) would cost gigabytes and seconds. Each item takes at
+    least four bytes (its length), and a chunk holds exactly its ``n_items`` elements.
+
+    Raises
+    ------
+    vzcore.errors.CorruptFileError
+        When the header is missing, announces more items than the chunk's bytes can hold,
+        or another count than the chunk's number of elements.
+    """
+    try:
+        raw = memoryview(buf).cast("B")
+    except TypeError as err:
+        raise CorruptFileError(
+            where, f"codec {codec!r} needs bytes to decode, got {type(buf).__name__}"
+        ) from err
+    if len(raw) < 4:
+        raise CorruptFileError(
+            where, f"a {codec} chunk of {len(raw)} bytes lacks its 4-byte item count"
+        )
+    count = int.from_bytes(raw[:4], "little")
+    if 4 + 4 * count > len(raw):
+        raise CorruptFileError(
+            where,
+            f"a {codec} chunk's header announces {count} items, which need at least "
+            f"{4 + 4 * count} bytes, but the chunk has {len(raw)} bytes",
+        )
+    if count != n_items:
+        raise CorruptFileError(
+            where,
+            f"a {codec} chunk's header announces {count} items where the chunk holds "
+            f"{n_items} elements",
+        )
+
+
 def decode_chunk(
     data: bytes, metadata: ArrayMetadata, where: str = "", *, index: tuple[int, ...] = ()
 ) -> np.ndarray:
@@ -76,9 +132,20 @@ def decode_chunk(
             raise UnsupportedFeatureError(
                 where, None, f"codec {config.get('id')!r}", "no numcodecs codec is registered"
             ) from err
+        if config.get("id") in _VLEN:
+            _check_vlen_header(buf, int(np.prod(metadata.chunk_shape)), str(config["id"]), where)
         try:
             buf = codec.decode(buf)
         except Exception as err:  # numcodecs/zlib/blosc/imagecodecs raise their own types
+            if _refused_as_unsafe(err):
+                raise UnsafeCodecError(
+                    where,
+                    None,
+                    str(config.get("id")),
+                    "numcodecs refuses to unpickle unless the environment variable "
+                    "NUMCODECS_ALLOW_UNSAFE_PICKLE_DECODE=1 is set before it is imported: set "
+                    "it only for data you trust",
+                ) from err
             raise CorruptFileError(
                 where,
                 f"codec {config.get('id')!r} cannot decode a chunk ({type(err).__name__}: {err})",

@@ -174,6 +174,13 @@ def jsonable(value: Any, file: h5py.File | None = None) -> Any:
     return str(value)
 
 
+def _kind(obj: Any) -> str:
+    """Say what ``obj`` is in messages: ``"group"`` or ``"variable"``."""
+    import h5py
+
+    return "group" if isinstance(obj, h5py.Group) else "variable"
+
+
 def read_attrs(
     obj: h5py.HLObject,
     hidden: frozenset[str] = HIDDEN_ATTRS,
@@ -229,6 +236,7 @@ def read_attrs(
                 object_path(obj),
                 f"attribute {name!r} of {htype} ({err})",
                 "h5py cannot convert it to numpy",
+                kind=_kind(obj),
             )
             if unreadable is None:
                 raise problem from err
@@ -254,6 +262,7 @@ def read_attrs(
                 object_path(obj),
                 f"attribute {name!r} of type long double ({value.dtype}) whose values "
                 "float64 cannot hold exactly, and JSON or zarr attributes hold no wider float",
+                kind=_kind(obj),
             )
             if unreadable is None:
                 raise problem

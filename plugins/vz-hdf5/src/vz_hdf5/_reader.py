@@ -548,7 +548,9 @@ class _Scanner:
                 remedies.append(f"leave it out with drop_variables={drop_names!r}")
             remedies.append(f"skip it with {skip}")
             hint = "; ".join(h for h in (err.hint, ", or ".join(remedies)) if h)
-            raise UnsupportedFeatureError(err.url, err.variable, err.feature, hint) from err
+            raise UnsupportedFeatureError(
+                err.url, err.variable, err.feature, hint, kind=err.kind
+            ) from err
         raise UnsupportedPartsError(self.url, [p.error for p in problems], drop_names, skip)
 
     def _problem(self, err: UnsupportedFeatureError, drop_name: str | None) -> None:
@@ -628,7 +630,12 @@ class _Scanner:
                     ).type == h5py.h5l.TYPE_HARD and isinstance(grp.get(raw_name), h5py.Group)
                     survey.problems.append(
                         _Problem(
-                            UnsupportedFeatureError(self.url, path, f"name {name!r}: {bad}"),
+                            UnsupportedFeatureError(
+                                self.url,
+                                path,
+                                f"name {name!r}: {bad}",
+                                kind="group" if is_group else "variable",
+                            ),
                             None if is_group else self._drop_name(name, path),
                         )
                     )
@@ -765,6 +772,7 @@ class _Scanner:
                             path,
                             f"link back to the enclosing group "
                             f"{object_path(child)!r} (a cycle), which zarr's tree cannot hold",
+                            kind="group",
                         ),
                         None,
                     )

@@ -41,6 +41,7 @@ from vz_kerchunk._read_json import parse_doc
 from vz_kerchunk._safety import (
     ReferenceNotAllowedError,
     UrlPolicy,
+    check_codecs,
     check_node_path,
     resolve_url,
     unquoted_has_dotdot,
@@ -91,6 +92,7 @@ class KerchunkReader:
         allowed_protocols: Iterable[str] | None = None,
         allowed_prefixes: Iterable[str] | str | None = None,
         drop_variables: Iterable[str] | str | None = None,
+        allow_pickle: bool = False,
     ) -> ManifestGroup:
         """Return the tree of virtual arrays the references at ``url`` describe.
 
@@ -113,11 +115,16 @@ class KerchunkReader:
         drop_variables
             Arrays to leave out, by name (in any group) or by path (``"a/b/var"``); their
             metadata and chunk references are not parsed.
+        allow_pickle
+            Accept arrays whose codecs unpickle Python objects (numcodecs ``pickle``), which
+            runs code the references' author chose: only for references you trust.
 
         Raises
         ------
         ReferenceNotAllowedError
             A reference points outside what the options allow (names variable and URL).
+        vzcore.errors.UnsafeCodecError
+            An array's codec unpickles objects and ``allow_pickle`` is False.
         vzcore.errors.CorruptFileError
             Malformed references (the message names the file and key).
         vzcore.errors.UnsupportedFeatureError
@@ -126,13 +133,18 @@ class KerchunkReader:
             ``group`` is not in the references.
         """
         so = storage_options or {}
+        if not isinstance(allow_pickle, bool):
+            raise TypeError(
+                f"reader 'kerchunk': allow_pickle must be True or False, got {allow_pickle!r}"
+            )
         try:
             policy = UrlPolicy.build(url, allowed_protocols, allowed_prefixes)
         except (TypeError, ValueError) as err:
             raise type(err)(f"reader 'kerchunk': {err}") from None
         store = _open_store(url, so)
         drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
-        return _Builder(store, policy, so).build(group, frozenset(d.strip("/") for d in drop))
+        builder = _Builder(store, policy, so, allow_pickle=allow_pickle)
+        return builder.build(group, frozenset(d.strip("/") for d in drop))
 
 
 def _open_store(url: str, storage_options: dict[str, Any]) -> RefStore:
@@ -251,6 +263,7 @@ class _V2Nodes:
                     path or None,
                     f"zarr_format {fmt!r} in '.zgroup'",
                     "a '.zgroup' document is zarr format 2",
+                    kind="group",
                 )
 
     def group_attrs(self, path: str) -> dict[str, Any]:
@@ -340,10 +353,18 @@ class _V2Nodes:
 class _Builder:
     """Turns a loaded reference store into a ManifestGroup tree."""
 
-    def __init__(self, store: RefStore, policy: UrlPolicy, storage_options: dict[str, Any]):
+    def __init__(
+        self,
+        store: RefStore,
+        policy: UrlPolicy,
+        storage_options: dict[str, Any],
+        *,
+        allow_pickle: bool = False,
+    ):
         self.store = store
         self.url = store.url
         self.policy = policy
+        self.allow_pickle = allow_pickle
         self.so = storage_options
         self._resolved: dict[str, str] = {}
         self._sizes: dict[str, int] = {}
@@ -441,6 +462,7 @@ class _Builder:
     # -- arrays --------------------------------------------------------------------------
 
     def _variable(self, path: str, spec: ArraySpec) -> tuple[Variable, int]:
+        check_codecs(spec.meta.codecs, self.url, path, allow_pickle=self.allow_pickle)
         grid = spec.meta.grid_shape
         n = math.prod(grid)
         if n > MAX_CHUNKS:

@@ -24,6 +24,12 @@ Default policy (both options replace their default when given):
   The prefix ``"*"`` (:data:`ANY_URL`) allows every URL: for references you trust, and
   what :func:`vzcore.verify` uses for references it checks (it stats files and decodes
   byte ranges, and returns no data to anyone).
+
+Codecs are checked too: an array whose codecs deserialise Python objects
+(:data:`UNSAFE_CODECS`, numcodecs' ``pickle``) would run code the references' author
+chose when vzcore loads it (coordinates are loaded by default, and ``verify(deep=True)``
+decodes every chunk). Such arrays raise :class:`vzcore.errors.UnsafeCodecError` unless the
+reader is given ``allow_pickle=True`` (this is not widened by :func:`vzcore.verify`).
 """
 
 from __future__ import annotations
@@ -32,18 +38,20 @@ import ipaddress
 import os
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from vzcore.errors import CorruptFileError, VZError
+from vzcore.errors import CorruptFileError, UnsafeCodecError, VZError
 
 __all__ = [
     "ANY_URL",
     "DATA_PROTOCOLS",
     "DEFAULT_PROTOCOLS",
+    "UNSAFE_CODECS",
     "ReferenceNotAllowedError",
     "UrlPolicy",
+    "check_codecs",
     "check_node_path",
     "resolve_url",
 ]
@@ -57,6 +65,10 @@ set when it is one of these."""
 
 ANY_URL = "*"
 """The ``allowed_prefixes`` entry that allows every URL (trusted references only)."""
+
+UNSAFE_CODECS = frozenset({"pickle"})
+"""numcodecs ids whose decoding deserialises Python objects: unpickling runs code the data
+names. (``json2``, ``msgpack2``, ``vlen-*`` and ``categorize`` build only plain values.)"""
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -310,3 +322,29 @@ def unquoted_has_dotdot(url: str) -> bool:
     if decoded == path:
         return False
     return "\\" in decoded or any(s in (".", "..") for s in decoded.split("/"))
+
+
+def check_codecs(
+    codecs: Iterable[Mapping[str, object]], refs: str, variable: str, *, allow_pickle: bool
+) -> None:
+    """Refuse an array whose codecs deserialise objects, unless ``allow_pickle``.
+
+    Raises
+    ------
+    vzcore.errors.UnsafeCodecError
+        For a codec of :data:`UNSAFE_CODECS` (names the references, variable and codec).
+    """
+    if allow_pickle:
+        return
+    for config in codecs:
+        cid = config.get("id")
+        if cid in UNSAFE_CODECS:
+            raise UnsafeCodecError(
+                refs,
+                variable,
+                str(cid),
+                "if you trust these references, allow it with reader_options="
+                "{'allow_pickle': True} (numcodecs >= 0.17 also needs the environment "
+                "variable NUMCODECS_ALLOW_UNSAFE_PICKLE_DECODE=1); or leave the variable out "
+                f"with drop_variables=[{variable!r}]; see the vz-kerchunk README, 'Safety'",
+            )

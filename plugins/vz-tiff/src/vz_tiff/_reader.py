@@ -365,7 +365,9 @@ class _Builder:
         if len(self.problems) == 1:
             err = self.problems[0]
             hint = "; ".join(h for h in (err.hint, f"or skip that image with {skip}") if h)
-            raise UnsupportedFeatureError(err.url, err.variable, err.feature, hint) from err
+            raise UnsupportedFeatureError(
+                err.url, err.variable, err.feature, hint, kind=err.kind
+            ) from err
         raise UnsupportedPartsError(self.f.url, self.problems, (), skip)
 
     def _kept(self, *args: Any) -> ManifestGroup | None:

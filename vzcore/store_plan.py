@@ -115,9 +115,7 @@ class ArrayPlan:
 
     def url_counts(self) -> NDArray[np.int64]:
         """Return the number of chunk references to each entry of ``manifest.paths``."""
-        pi = self.manifest.path_index.ravel()
-        n = len(self.manifest.paths)
-        return np.bincount(pi[pi < n].astype(np.intp), minlength=n).astype(np.int64)
+        return self.manifest.reference_counts()
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,17 @@ def _byte_positions(values: ArrayLike) -> NDArray[np.uint32] | NDArray[np.uint64
     return wide
 
 
+_BLOCK = 2**20
+"""Chunks per block where a whole-manifest computation needs temporaries."""
+
+
+def _blocks(a: NDArray[np.unsignedinteger]) -> Iterator[NDArray[np.unsignedinteger]]:
+    """Yield flat views of ``a`` of :data:`_BLOCK` elements (temporaries stay small)."""
+    flat = a.reshape(-1)
+    for start in range(0, flat.size, _BLOCK):
+        yield flat[start : start + _BLOCK]
+
+
 class ChunkManifest:
     """The chunk index of one array, shaped like its chunk grid.
 
@@ -119,18 +130,16 @@ class ChunkManifest:
             )
         inline_map = dict(inline or {})
         n_real = len(self._paths)
-        real = pi[pi < n_real]
-        if real.size and int(real.max()) >= n_real:  # pragma: no cover - guarded by mask
-            raise ValueError("path_index points past the path table")
         inline_code = np.iinfo(dtype).max - 1
-        n_inline = int(np.count_nonzero(pi == inline_code))
+        n_inline = 0
+        for block in _blocks(pi):  # bounded temporaries, however many chunks
+            if bool(((block >= n_real) & (block < inline_code)).any()):
+                raise ValueError("path_index holds values that are neither a path nor a sentinel")
+            n_inline += int(np.count_nonzero(block == inline_code))
         if n_inline != len(inline_map) or any(
             not 0 <= k < pi.size or pi.flat[k] != inline_code for k in inline_map
         ):
             raise ValueError("inline chunk table does not match the INLINE entries of path_index")
-        bad = (pi < n_real) | (pi >= inline_code)
-        if not bool(bad.all()):
-            raise ValueError("path_index holds values that are neither a path nor a sentinel")
         for arr in (pi, off, ln):
             arr.flags.writeable = False
         self._path_index: NDArray[np.unsignedinteger] = pi
@@ -355,6 +364,14 @@ class ChunkManifest:
             + sum(len(p) for p in self._paths)
             + sum(len(b) for b in self._inline.values())
         )
+
+    def reference_counts(self) -> NDArray[np.int64]:
+        """Return the number of chunks that point into each entry of :attr:`paths`."""
+        n = len(self._paths)
+        counts = np.zeros(n, np.int64)
+        for block in _blocks(self._path_index):
+            counts += np.bincount(block[block < n], minlength=n)
+        return counts
 
     def missing(self) -> NDArray[np.bool_]:
         """Return a boolean grid, True where the chunk is not stored."""

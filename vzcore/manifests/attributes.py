@@ -99,6 +99,8 @@ def read_attributes(
 
     def clean(value: Any, key: str) -> Any:
         if isinstance(value, str):
+            if value.isascii():
+                return str(value)
             raw = _as_bytes(value)
             return str(value) if raw is None else text(raw, key)
         if isinstance(value, bytes):

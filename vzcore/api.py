@@ -35,6 +35,7 @@ from vzcore._tree_combine import DEFAULT_RETRIES, open_on_cluster, resolve_clien
 from vzcore._tree_combine import Failed as _Failed
 from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
 from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarning
+from vzcore.manifests.attributes import clean_tree_attributes
 from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGr
             ) from err
         raise
     validate_tree(tree, full)  # names become store keys and paths in writers
+    clean_tree_attributes(tree, full)  # the one text policy for attribute values
     if getattr(instance, "scans_sources", True):
         _record_sources(tree, opts.storage_options)
     return tree

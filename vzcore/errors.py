@@ -26,6 +26,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
     "UnsupportedPartsError",
+    "VZAttributeTextWarning",
     "VZError",
     "VZPluginLoadWarning",
     "VZSkippedFilesWarning",
@@ -397,3 +398,10 @@ class VZSkippedFilesWarning(VZWarning):
 
 class VZSkippedPartsWarning(VZWarning):
     """Parts of a file that use unsupported features were left out (on request)."""
+
+
+class VZAttributeTextWarning(VZWarning, UnicodeWarning):
+    """Text attributes whose bytes are not UTF-8 were read with U+FFFD, as xarray shows them.
+
+    See :mod:`vzcore.manifests.attributes` for the policy.
+    """

@@ -1,15 +1,155 @@
-"""Attributes as JSON: what every metadata document (zarr v2, zarr v3, Icechunk) stores."""
+"""Attributes as JSON: what every metadata document (zarr v2, zarr v3, Icechunk) stores.
+
+Two steps, each done once:
+
+* :func:`read_attributes` (applied by vzcore to every group and variable a reader returns,
+  :func:`clean_tree_attributes`) turns the values readers hand over as their format library
+  gives them (``str``, ``bytes``, numpy scalars and arrays, lists, dicts) into JSON types,
+  with **the one text policy** below;
+* :func:`json_attributes` (applied by every writer) checks that what is about to be written
+  is JSON, and refuses by name what is not (bytes a user put in ``ds.attrs`` that are not
+  UTF-8, arbitrary objects): what a user set is never altered silently.
+
+The text policy for attribute values read from a file. Attributes are stored as JSON,
+which holds text, not bytes; a text attribute read as bytes (a netCDF ``NC_CHAR`` or
+fixed-length HDF5 string, ``numpy.bytes_``), or as a ``str`` carrying ``surrogateescape``
+code points (h5py's variable-length strings), is decoded as UTF-8. When the bytes are not
+valid UTF-8, each invalid byte becomes U+FFFD (``bytes.decode("utf-8", "replace")``). That
+is exactly the string netCDF-C's Python binding returns (netCDF4-python decodes every text
+attribute with ``errors="replace"``), so it is what ``xarray.open_dataset`` shows for the
+original file with its default engine for netCDF-4/HDF5 and netCDF-3 files
+(``engine="netcdf4"``) and with ``engine="scipy"`` (measured: netCDF4 1.7, xarray
+2026.9): a value read through the output equals what xarray reads from the original. It
+is not silent: one :class:`~vzcore.errors.VZAttributeTextWarning` per file names every
+replaced attribute (file, group or variable, attribute) and its stored bytes. Latin-1 or
+another guessed encoding would keep the bytes but show text no reference library shows;
+``surrogateescape`` strings (h5netcdf's choice) are not valid Unicode, and strict JSON
+parsers (zarr-python's, Rust's serde, orjson) refuse them.
+
+The exception: the data-bearing attributes :data:`DATA_ATTRS` (``_FillValue``,
+``missing_value``) are compared with the data when xarray masks it, so they are not text
+but values of the variable's type. Their non-UTF-8 bytes are kept as ``bytes`` unchanged,
+as xarray keeps them (its scipy and h5netcdf backends never decode these two, and its
+netCDF4 backend gives a ``char`` variable's ``_FillValue`` as bytes). Writers store a
+``_FillValue`` as the array's fill value (losslessly, base64 in zarr v2); bytes they
+cannot store are refused by name (:class:`~vzcore.errors.WriteError`), never rewritten.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vzcore.errors import WriteError
+from vzcore.errors import VZAttributeTextWarning, WriteError
 
-__all__ = ["json_attributes"]
+if TYPE_CHECKING:
+    from vzcore.group import ManifestGroup
+
+__all__ = ["DATA_ATTRS", "clean_tree_attributes", "json_attributes", "read_attributes"]
+
+DATA_ATTRS = frozenset({"_FillValue", "missing_value"})
+"""Attributes compared with the data when xarray masks it: non-UTF-8 bytes stay bytes."""
+
+
+def _as_bytes(value: str) -> bytes | None:
+    """Return the stored bytes of a ``str`` holding surrogate code points, else None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return value.encode("utf-8", "surrogateescape")  # h5py's vlen strings
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass")
+    return None
+
+
+def read_attributes(
+    attrs: Mapping[Any, Any], replaced: list[tuple[str, bytes]] | None = None
+) -> dict[str, Any]:
+    """Return attributes as a reader handed them over, turned into JSON types by the text policy.
+
+    Parameters
+    ----------
+    attrs
+        Attribute values as the format library gives them: ``str``, ``bytes``, numpy
+        scalars and arrays (an array becomes a list), lists, tuples and dicts of those.
+    replaced
+        When given, collects ``(name, stored bytes)`` of every value whose invalid UTF-8
+        bytes became U+FFFD (see the module docstring).
+
+    Returns
+    -------
+    dict
+        The attributes with JSON types; ``bytes`` remain only for non-UTF-8 values of
+        :data:`DATA_ATTRS`.
+    """
+
+    def text(raw: bytes, key: str) -> str | bytes:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if key in DATA_ATTRS:
+                return bytes(raw)
+            if replaced is not None:
+                replaced.append((key, bytes(raw)))
+            return raw.decode("utf-8", "replace")
+
+    def clean(value: Any, key: str) -> Any:
+        if isinstance(value, str):
+            if value.isascii():
+                return str(value)
+            raw = _as_bytes(value)
+            return str(value) if raw is None else text(raw, key)
+        if isinstance(value, bytes):
+            return text(value, key)
+        if isinstance(value, np.ndarray):
+            return clean(value.tolist(), key)
+        if isinstance(value, np.generic):
+            return clean(value.item(), key)
+        if isinstance(value, Mapping):
+            return {str(k): clean(v, key) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v, key) for v in value]
+        return value
+
+    return {str(k): clean(v, str(k)) for k, v in attrs.items()}
+
+
+def clean_tree_attributes(tree: ManifestGroup, url: str) -> None:
+    """Apply :func:`read_attributes` to every group's and variable's attributes, in place.
+
+    vzcore calls it once on the tree a reader returns for ``url``; readers hand over raw
+    values and do no text decoding of their own.
+
+    Warns
+    -----
+    VZAttributeTextWarning
+        Once, naming every attribute whose non-UTF-8 bytes became U+FFFD.
+    """
+    notes: list[str] = []
+    for path, group in tree.walk():
+        where = f"/{path}" if path else "/"
+        replaced: list[tuple[str, bytes]] = []
+        group.attrs = read_attributes(group.attrs, replaced)
+        notes += [f"attribute {k!r} of group {where!r} (stored bytes {b!r})" for k, b in replaced]
+        for name, var in group.variables.items():
+            replaced = []
+            var.attrs = read_attributes(var.attrs, replaced)
+            full = f"{where.rstrip('/')}/{name}"
+            notes += [
+                f"attribute {k!r} of variable {full!r} (stored bytes {b!r})" for k, b in replaced
+            ]
+    if notes:
+        warnings.warn(
+            f"{url}: text attributes that are not valid UTF-8 read with each invalid byte "
+            "replaced by U+FFFD, as netCDF4-python and xarray show them for this file: "
+            + "; ".join(notes),
+            VZAttributeTextWarning,
+            stacklevel=2,
+        )
 
 
 def json_attributes(attrs: Mapping[str, Any], where: str = "attributes") -> dict[str, Any]:

@@ -357,8 +357,9 @@ def array_documents_v2(
         The array has a rectilinear chunk grid, which zarr v2 cannot hold.
     """
     refuse_rectilinear(meta, path, "zarr format 2 references (kerchunk JSON or Parquet)")
-    zattrs = json_attributes(attrs, f"variable {path!r}")
-    fill_json, zattrs, zarr_missing = _fill_rule(meta, zattrs)
+    # _FillValue first: a value of the variable's type (bytes too), not JSON text.
+    fill_json, zattrs, zarr_missing = _fill_rule(meta, dict(attrs))
+    zattrs = json_attributes(zattrs, f"variable {path!r}")
     fill_chunk = None
     if virtual:
         fill_chunk = _fill_chunk(

@@ -154,14 +154,14 @@ class ReaderTests:
                     assert var.data.manifest == other.manifest, name
 
     def test_attributes_are_writable(self, sample: tuple[Path, Any]) -> None:
-        """Every attribute is one a writer can store (JSON types, numpy values, UTF-8)."""
-        from vzcore.manifests.attributes import json_attributes
+        """Every attribute, decoded as vzcore decodes a reader's, is one a writer can store."""
+        from vzcore.manifests.attributes import json_attributes, read_attributes
 
         path, _ = sample
         for gpath, node in self._read(path).walk():
-            json_attributes(node.attrs, f"group {gpath!r}")
+            json_attributes(read_attributes(node.attrs), f"group {gpath!r}")
             for name, var in node.variables.items():
-                json_attributes(var.attrs, f"variable {name!r}")
+                json_attributes(read_attributes(var.attrs), f"variable {name!r}")
 
     # -- options ---------------------------------------------------------------------------
 

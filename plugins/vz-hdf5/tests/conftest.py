@@ -19,9 +19,14 @@ def url_of(path: Path) -> str:
 
 
 def read(path: Path, **kwargs: Any) -> Any:
+    """Read ``path`` and decode its attributes as vzcore does (the reader hands them raw)."""
+    from vzcore.manifests.attributes import clean_tree_attributes
+
     from vz_hdf5._reader import HDF5Reader
 
-    return HDF5Reader().read(url_of(path), **kwargs)
+    group = HDF5Reader().read(url_of(path), **kwargs)
+    clean_tree_attributes(group, url_of(path))
+    return group
 
 
 def h5_raw(dset: Any) -> np.ndarray:

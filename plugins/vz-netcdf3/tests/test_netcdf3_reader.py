@@ -18,6 +18,7 @@ netCDF4 = pytest.importorskip("netCDF4")  # noqa: N816  # the module's own name
 scipy_io = pytest.importorskip("scipy.io")
 
 from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.manifests.attributes import clean_tree_attributes
 from vzcore.manifests.loading import load_values
 
 from vz_netcdf3._header import parse_header
@@ -29,7 +30,10 @@ def url_of(path: Path) -> str:
 
 
 def read(path: Path, **options: Any):
-    return Netcdf3Reader().read(url_of(path), **options)
+    """Read ``path`` and decode its attributes as vzcore does (the reader hands them raw)."""
+    group = Netcdf3Reader().read(url_of(path), **options)
+    clean_tree_attributes(group, url_of(path))
+    return group
 
 
 def values(var) -> np.ndarray:

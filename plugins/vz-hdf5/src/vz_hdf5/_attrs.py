@@ -4,8 +4,9 @@ Conventions (chosen to match what netCDF4-python and h5netcdf return, made JSON-
 
 * numbers become Python ``int`` / ``float`` / ``bool``; a one-element array (netCDF
   stores every attribute as an array) becomes its single element;
-* fixed- and variable-length strings become ``str`` (UTF-8, falling back to Latin-1 so no
-  byte is lost); arrays of strings become lists of ``str``;
+* strings stay as h5py gives them (``bytes`` for fixed-length, ``str`` for
+  variable-length), arrays of strings become lists of them: vzcore decodes every reader's
+  text attributes by one policy (:mod:`vzcore.manifests.attributes`);
 * an empty (null dataspace) attribute becomes ``""`` for strings and ``[]`` otherwise;
 * complex numbers become ``[real, imag]``; compound values become ``{field: value}``;
 * object references become the referenced object's path (``"/group/var"``), a null
@@ -42,13 +43,6 @@ HIDDEN_ATTRS = frozenset(
     }
 )
 """netCDF-4 and dimension-scale internals, hidden like netCDF4-python and h5netcdf do."""
-
-
-def _text(b: bytes) -> str:
-    try:
-        return b.decode("utf-8")
-    except UnicodeDecodeError:
-        return b.decode("latin-1")
 
 
 def _ref_name(ref: Any, file: h5py.File | None) -> str | None:
@@ -138,7 +132,7 @@ def jsonable(value: Any, file: h5py.File | None = None) -> Any:
     if isinstance(value, str | bool | int | float) or value is None:
         return value
     if isinstance(value, bytes):
-        return _text(value)
+        return bytes(value)  # text: decoded by vzcore (see the module docstring)
     if isinstance(value, h5py.Reference | h5py.RegionReference):
         return _ref_name(value, file)
     if isinstance(value, np.ndarray):
@@ -159,7 +153,7 @@ def jsonable(value: Any, file: h5py.File | None = None) -> Any:
     if isinstance(value, np.void):
         if value.dtype.names is not None:
             return {n: jsonable(value[n], file) for n in value.dtype.names}
-        return _text(value.tobytes())
+        return value.tobytes()
     if isinstance(value, np.generic):
         if np.iscomplexobj(value):
             c = complex(value.item())
@@ -208,7 +202,8 @@ def read_attrs(
     Returns
     -------
     attrs
-        JSON-safe attribute values by name, in the file's order.
+        JSON-safe attribute values by name, in the file's order (text as ``bytes`` or
+        ``str`` as h5py gives it: vzcore decodes it).
     dtypes
         The stored numpy dtype string of every numeric attribute (``"<f4"``), which JSON
         cannot carry; CF decoding uses it (e.g. a ``float32`` ``scale_factor``).
@@ -271,7 +266,7 @@ def read_attrs(
         if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "biufc":
             dtypes[name] = value.dtype.str
         if isinstance(value, str | bytes):  # the common case, without the generic path
-            attrs[name] = value if isinstance(value, str) else _text(value)
+            attrs[name] = value if isinstance(value, str) else bytes(value)
             continue
         attrs[name] = jsonable(value, file if file is not None else obj.file)
     return attrs, dtypes

@@ -6,8 +6,9 @@ netCDF-C keeps such names as bytes, h5py returns them as ``bytes`` instead of ``
 netCDF4-python fails with ``UnicodeDecodeError``. vzcore's names become store keys, which
 must be text, so a name is decoded as UTF-8 and, when that fails, as Latin-1: every byte
 maps to one character, no byte is lost (``name.encode("latin-1")`` gives the stored bytes
-back), and the result is a valid ``str`` that JSON, zarr and Icechunk accept. The same rule
-decodes string *values* of attributes (:mod:`vz_hdf5._attrs`).
+back), and the result is a valid ``str`` that JSON, zarr and Icechunk accept. String
+*values* of attributes are not decoded here: vzcore decodes every reader's attribute text
+by one policy (:mod:`vzcore.manifests.attributes`).
 """
 
 from __future__ import annotations

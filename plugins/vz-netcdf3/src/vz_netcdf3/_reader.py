@@ -231,14 +231,16 @@ def string_dimensions(header: Header) -> set[str]:
 
 
 def _attr_value(attr: Attribute) -> Any:
-    """Return an attribute's value as a JSON-safe Python value."""
+    """Return an attribute's value as stored: ``bytes`` for text, numpy values for numbers.
+
+    Text is handed over undecoded: vzcore decodes every reader's attributes by one policy
+    (:mod:`vzcore.manifests.attributes`). NUL bytes are dropped from text, as netCDF4-python
+    does, except in a ``_FillValue``, whose bytes are the fill of a ``char`` variable.
+    """
     if attr.nc_type.is_char:
-        text = attr.raw.decode("utf-8", errors="replace")
-        return text if attr.name == "_FillValue" else text.replace("\x00", "")
+        return attr.raw if attr.name == "_FillValue" else attr.raw.replace(b"\x00", b"")
     values = attr.values
-    if values.size == 1:
-        return values[0].item()
-    return values.tolist()
+    return values[0] if values.size == 1 else values
 
 
 def _fill_value(var: VariableHeader, width: int) -> Any:

@@ -106,20 +106,6 @@ def _dim_names(axes: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value
-
-
 @dataclass
 class _File:
     """An open TIFF file and what manifests need to know about it."""
@@ -525,7 +511,12 @@ class _Builder:
 
     @staticmethod
     def _tifffile_metadata(series: Any) -> dict[str, Any]:
-        """Return the user keys of tifffile's JSON ImageDescription (shaped series)."""
+        """Return the user keys of tifffile's JSON ImageDescription (shaped series).
+
+        The values are JSON already (tifffile decodes the tag's bytes as UTF-8, falling
+        back to cp1252, before ``json.loads``); vzcore applies its attribute policy
+        (:mod:`vzcore.manifests.attributes`) to them like to every reader's.
+        """
         if getattr(series, "kind", "") != "shaped":
             return {}
         description = series.keyframe.description or ""
@@ -535,11 +526,7 @@ class _Builder:
             return {}
         if not isinstance(meta, dict):
             return {}
-        return {
-            k: _json_safe(v)
-            for k, v in meta.items()
-            if k not in ("shape", "axes") and isinstance(k, str)
-        }
+        return {k: v for k, v in meta.items() if k not in ("shape", "axes") and isinstance(k, str)}
 
     def _add_geo(
         self,

@@ -35,7 +35,7 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from vzcore._urls import (
     http_origin,
@@ -484,10 +484,10 @@ class SourceFile:
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
         self.url = url
         self.local_path = local_path(url)
-        self._storage_options = storage_options
         self._fd: int | None = None
+        self._remote: Any = None
         self._file: Any = None
-        self.size: int | None
+        self.size: int | None = None
         with _source_errors(url):
             if self.local_path is not None:
                 self._fd = os.open(self.local_path, os.O_RDONLY)
@@ -499,19 +499,28 @@ class SourceFile:
             else:
                 # vzcore's remote opener: a block cache sized for object storage, shared
                 # inside a scan session, so many small reads become a few range requests.
-                self._file = open_url(url, storage_options)
-                size = getattr(self._file, "size", None)
+                self._remote = open_url(url, storage_options)
+                size = getattr(self._remote, "size", None)
+                if size is None:  # a filesystem that did not say: the end of the file
+                    with contextlib.suppress(OSError, ValueError):
+                        size = self._remote.seek(0, os.SEEK_END)
                 self.size = int(size) if size is not None else None
 
     @property
     def file(self) -> Any:
         """A seekable binary file object over the source (for libraries that read files).
 
-        Closed with the :class:`SourceFile`; errors read through it are the library's to
-        report (its format boundary), not mapped by the policy.
+        Its position is its own (positional reads do not move it); it is closed with the
+        :class:`SourceFile`. Errors read through it are the library's to report (its
+        format boundary), not mapped by the policy.
         """
         if self._file is None:
-            self._file = open_url(self.url, self._storage_options)
+            if self.local_path is not None:
+                with _source_errors(self.url):
+                    self._file = open(self.local_path, "rb")  # noqa: SIM115 (closed by close())
+            else:  # a view of the same cached remote file, with its own position
+                base = self._remote._f if isinstance(self._remote, _SharedFile) else self._remote
+                self._file = _SharedFile(base)
         return self._file
 
     def read_at(self, offset: int, length: int) -> bytes:
@@ -520,18 +529,26 @@ class SourceFile:
             return b""
         with _source_errors(self.url):
             if self._fd is not None:
-                return os.pread(self._fd, length, offset)
-            f = self.file
-            f.seek(offset)
-            data: bytes = f.read(length)
-            return data
+                parts: list[bytes] = []
+                got = 0
+                while got < length:  # one call reads at most 2 GiB (Linux)
+                    data = os.pread(self._fd, length - got, offset + got)
+                    if not data:
+                        break
+                    parts.append(data)
+                    got += len(data)
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+            self._remote.seek(offset)
+            remote: bytes = self._remote.read(length)
+            return remote
 
     def read_all(self) -> bytes:
         """Return the whole file."""
+        if self.size is not None:
+            return self.read_at(0, self.size)
         with _source_errors(self.url):
-            f = self.file
-            f.seek(0)
-            data: bytes = f.read()
+            self._remote.seek(0)
+            data: bytes = self._remote.read()
             return data
 
     def close(self) -> None:
@@ -539,11 +556,12 @@ class SourceFile:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        for f in (self._file, self._remote):
+            if f is not None:
+                f.close()
+        self._file = self._remote = None
 
-    def __enter__(self) -> SourceFile:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -273,6 +273,14 @@ class _SharedFile(_ReadOnlyFile):
         return data
 
 
+class _SourceView(_SharedFile):
+    """A :class:`_SharedFile` whose reads follow the one error policy (:func:`source_error`)."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        with _source_errors(self.url):
+            return super().read(size)
+
+
 _session: contextvars.ContextVar[dict[tuple[str, str], CountingFile] | None] = (
     contextvars.ContextVar("vzcore_scan_session", default=None)
 )
@@ -511,8 +519,8 @@ class SourceFile:
         """A seekable binary file object over the source (for libraries that read files).
 
         Its position is its own (positional reads do not move it); it is closed with the
-        :class:`SourceFile`. Errors read through it are the library's to report (its
-        format boundary), not mapped by the policy.
+        :class:`SourceFile`. A remote file that goes missing or forbidden while a library
+        reads it raises what :func:`source_error` says.
         """
         if self._file is None:
             if self.local_path is not None:
@@ -520,7 +528,7 @@ class SourceFile:
                     self._file = open(self.local_path, "rb")  # noqa: SIM115 (closed by close())
             else:  # a view of the same cached remote file, with its own position
                 base = self._remote._f if isinstance(self._remote, _SharedFile) else self._remote
-                self._file = _SharedFile(base)
+                self._file = _SourceView(base)
         return self._file
 
     def read_at(self, offset: int, length: int) -> bytes:

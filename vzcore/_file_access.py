@@ -69,6 +69,7 @@ __all__ = [
     "read_head",
     "scan_session",
     "source_error",
+    "source_errors",
     "stat_source",
 ]
 
@@ -277,7 +278,7 @@ class _SourceView(_SharedFile):
     """A :class:`_SharedFile` whose reads follow the one error policy (:func:`source_error`)."""
 
     def read(self, size: int | None = -1) -> bytes:
-        with _source_errors(self.url):
+        with source_errors(self.url):
             return super().read(size)
 
 
@@ -372,8 +373,12 @@ def source_error(url: str, err: BaseException) -> BaseException:
 
 
 @contextmanager
-def _source_errors(url: str) -> Iterator[None]:
-    """Raise what :func:`source_error` says for errors inside the block."""
+def source_errors(url: str) -> Iterator[None]:
+    """Raise what :func:`source_error` says for errors inside the block.
+
+    For the rare access a reader makes outside :func:`open_source` (e.g. asking a
+    filesystem whether ``url`` is a directory).
+    """
     try:
         yield
     except Exception as err:
@@ -415,7 +420,7 @@ def open_url(
         The file is missing, forbidden or a directory (see :func:`source_error`).
     """
     s = os.fspath(url)
-    with _source_errors(s):
+    with source_errors(s):
         local = local_path(s)
         if local is not None:
             return open(local, "rb")
@@ -432,7 +437,7 @@ def open_url(
 
 def read_head(url: str, n: int, storage_options: dict[str, Any] | None = None) -> bytes:
     """Return up to ``n`` leading bytes of ``url`` (fewer for a short file)."""
-    with open_url(url, storage_options) as f, _source_errors(url):
+    with open_url(url, storage_options) as f, source_errors(url):
         data: bytes = f.read(n)
     return data
 
@@ -453,7 +458,7 @@ def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> Sour
     """
     from vzcore.manifests.sources import SourceInfo
 
-    with _source_errors(url):
+    with source_errors(url):
         local = local_path(url)
         if local is not None:
             st = os.stat(local)
@@ -496,7 +501,7 @@ class SourceFile:
         self._remote: Any = None
         self._file: Any = None
         self.size: int | None = None
-        with _source_errors(url):
+        with source_errors(url):
             if self.local_path is not None:
                 self._fd = os.open(self.local_path, os.O_RDONLY)
                 st = os.fstat(self._fd)
@@ -524,7 +529,7 @@ class SourceFile:
         """
         if self._file is None:
             if self.local_path is not None:
-                with _source_errors(self.url):
+                with source_errors(self.url):
                     self._file = open(self.local_path, "rb")  # noqa: SIM115 (closed by close())
             else:  # a view of the same cached remote file, with its own position
                 base = self._remote._f if isinstance(self._remote, _SharedFile) else self._remote
@@ -535,7 +540,7 @@ class SourceFile:
         """Return ``length`` bytes from ``offset`` (fewer at the end of the file)."""
         if length <= 0:
             return b""
-        with _source_errors(self.url):
+        with source_errors(self.url):
             if self._fd is not None:
                 parts: list[bytes] = []
                 got = 0
@@ -554,7 +559,7 @@ class SourceFile:
         """Return the whole file."""
         if self.size is not None:
             return self.read_at(0, self.size)
-        with _source_errors(self.url):
+        with source_errors(self.url):
             self._remote.seek(0)
             data: bytes = self._remote.read()
             return data

@@ -30,6 +30,7 @@ from vzcore._file_access import (
     read_head,
     scan_session,
     source_error,
+    source_errors,
     stat_source,
 )
 from vzcore._urls import expand_glob, local_path, to_url
@@ -48,6 +49,7 @@ __all__ = [
     "read_head",
     "scan_session",
     "source_error",
+    "source_errors",
     "stat_source",
     "to_url",
 ]

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
+from vzcore.io import source_errors
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_v2 import codecs_from_v2, decode_fill_value
 
@@ -140,7 +141,8 @@ def _open_store(url: str, storage_options: dict[str, Any]) -> RefStore:
 
     try:
         fs, path = url_to_fs(url, **storage_options)
-        is_dir = fs.isdir(path)
+        with source_errors(url):  # (a server may refuse the question: HTTP 403)
+            is_dir = fs.isdir(path)
     except (ValueError, ImportError) as err:
         raise CorruptFileError(url, f"cannot open it: {err}") from err
     if is_dir:

@@ -2,7 +2,7 @@
 
 Reads kerchunk JSON (spec versions 0 and 1, see :mod:`vz_kerchunk._read_json`) and
 kerchunk Parquet reference directories (:mod:`vz_kerchunk._read_parquet`) with zarr
-format 2 metadata or Zarr v3 ``zarr.json`` documents (:mod:`vz_kerchunk._read_v3`), and
+format 2 metadata or Zarr v3 ``zarr.json`` documents (:mod:`vz_kerchunk._read_zarr3_metadata`), and
 returns the tree of virtual arrays they describe, so references can be combined with newly
 scanned files, converted to another format, or re-pointed with ``rename_paths``.
 
@@ -356,7 +356,7 @@ class _Builder:
     def _nodes(self) -> Nodes:
         docs = self.store.docs
         if metadata_format(docs) == 3:
-            from vz_kerchunk._read_v3 import V3Nodes
+            from vz_kerchunk._read_zarr3_metadata import V3Nodes
 
             return V3Nodes(docs, self.url)
         return _V2Nodes(docs, self.url)

@@ -119,63 +119,62 @@ def test_empty_file_is_corrupt_unless_allowed(tmp_path: Path) -> None:
 # -- one error policy for every opener -------------------------------------------------------
 
 
+def _message(opener: str, url: str, error: type[SourceAccessError]) -> str:
+    """Open ``url`` with ``opener``; return the message of the ``error`` it must raise."""
+    with pytest.raises(error) as info:
+        OPENERS[opener](url)
+    return str(info.value)
+
+
 @pytest.mark.parametrize("opener", OPENERS)
 def test_missing_file(tmp_path: Path, opener: str) -> None:
     url = to_url(tmp_path / "nope.nc")
-    with pytest.raises(SourceNotFoundError) as info:
-        OPENERS[opener](url)
-    err = info.value
+    message = _message(opener, url, SourceNotFoundError)
+    assert message == f"Cannot open {url!r}: no such file; check the path or URL"
+    err = SourceNotFoundError(url)
     assert isinstance(err, FileNotFoundError)
     assert isinstance(err, VZError)
-    assert err.errno == errno.ENOENT
-    assert err.filename == url
-    assert str(err) == f"Cannot open {url!r}: no such file; check the path or URL"
+    assert (err.errno, err.filename) == (errno.ENOENT, url)
 
 
 @pytest.mark.parametrize("opener", ["open_source", "open_url", "read_head"])
 def test_directory(tmp_path: Path, opener: str) -> None:
     url = to_url(tmp_path)
-    with pytest.raises(SourceIsADirectoryError) as info:
-        OPENERS[opener](url)
-    assert isinstance(info.value, IsADirectoryError)
-    assert str(info.value) == (
+    assert _message(opener, url, SourceIsADirectoryError) == (
         f"Cannot open {url!r}: it is a directory, not a file; pass the path of a file"
     )
 
 
-@pytest.mark.parametrize("opener", ["open_source", "open_url", "read_head"])
-def test_unreadable_file(tmp_path: Path, opener: str) -> None:
+@pytest.fixture
+def locked(tmp_path: Path) -> Iterator[Path]:
+    """A file with mode 000 (skips when this user reads it anyway: root)."""
     path = tmp_path / "locked.nc"
     path.write_bytes(BLOB)
     path.chmod(0)
     try:
         if os.access(path, os.R_OK):
             pytest.skip("this user reads files with mode 000 (root)")
-        url = to_url(path)
-        with pytest.raises(SourcePermissionError) as info:
-            OPENERS[opener](url)
-        assert isinstance(info.value, PermissionError)
-        assert str(info.value).startswith(f"Cannot open {url!r}: permission denied; ")
+        yield path
     finally:
         path.chmod(0o600)
 
 
-@pytest.mark.parametrize("opener", OPENERS)
-def test_remote_404(server: HTTPServer, opener: str) -> None:
-    url = f"{server.url}/nope.nc"
-    with pytest.raises(SourceNotFoundError) as info:
-        OPENERS[opener](url)
-    assert str(info.value) == f"Cannot open {url!r}: no such file (HTTP 404); check the path or URL"
+@pytest.mark.parametrize("opener", ["open_source", "open_url", "read_head"])
+def test_unreadable_file(locked: Path, opener: str) -> None:
+    url = to_url(locked)
+    message = _message(opener, url, SourcePermissionError)
+    assert message.startswith(f"Cannot open {url!r}: permission denied; ")
 
 
 @pytest.mark.parametrize("opener", OPENERS)
-def test_remote_403(server: HTTPServer, opener: str) -> None:
-    url = f"{server.url}/locked.bin"
-    with pytest.raises(SourcePermissionError) as info:
-        OPENERS[opener](url)
-    assert str(info.value) == (
-        f"Cannot open {url!r}: permission denied (HTTP 403); check the file's permissions, "
-        "or for a remote file the credentials in storage_options"
+def test_remote_404_and_403(server: HTTPServer, opener: str) -> None:
+    missing, forbidden = f"{server.url}/nope.nc", f"{server.url}/locked.bin"
+    assert _message(opener, missing, SourceNotFoundError) == (
+        f"Cannot open {missing!r}: no such file (HTTP 404); check the path or URL"
+    )
+    assert _message(opener, forbidden, SourcePermissionError) == (
+        f"Cannot open {forbidden!r}: permission denied (HTTP 403); check the file's "
+        "permissions, or for a remote file the credentials in storage_options"
     )
 
 
@@ -270,16 +269,8 @@ def test_every_reader_reports_an_empty_file_alike(tmp_path: Path) -> None:
     _same_for_every_reader(to_url(tmp_path / "empty.nc"), _installed(), CorruptFileError)
 
 
-def test_every_reader_reports_a_forbidden_file_alike(tmp_path: Path) -> None:
-    path = tmp_path / "locked.nc"
-    path.write_bytes(BLOB)
-    path.chmod(0)
-    try:
-        if os.access(path, os.R_OK):
-            pytest.skip("this user reads files with mode 000 (root)")
-        _same_for_every_reader(to_url(path), _installed(), SourcePermissionError)
-    finally:
-        path.chmod(0o600)
+def test_every_reader_reports_a_forbidden_file_alike(locked: Path) -> None:
+    _same_for_every_reader(to_url(locked), _installed(), SourcePermissionError)
 
 
 def test_every_reader_reports_remote_404_and_403_alike(server: HTTPServer) -> None:

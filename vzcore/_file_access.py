@@ -58,21 +58,6 @@ if TYPE_CHECKING:
 
     from vzcore.manifests.sources import SourceInfo
 
-__all__ = [
-    "DEFAULT_BLOCK_SIZE",
-    "DEFAULT_CACHE_TYPE",
-    "EMPTY_FILE",
-    "SourceFile",
-    "check_url_ranges",
-    "open_source",
-    "open_url",
-    "read_head",
-    "scan_session",
-    "source_error",
-    "source_errors",
-    "stat_source",
-]
-
 logger = logging.getLogger("vzcore.io")
 
 DEFAULT_BLOCK_SIZE = 2 * 2**20

@@ -335,8 +335,9 @@ def source_error(url: str, err: BaseException) -> BaseException:
     :class:`~vzcore.errors.SourceNotFoundError`, a forbidden one (file permissions, HTTP
     401/403) :class:`~vzcore.errors.SourcePermissionError`, a directory
     :class:`~vzcore.errors.SourceIsADirectoryError`, each naming ``url``. Anything else is
-    returned unchanged (a reset connection or a timeout stays transient for the retries);
-    so is a connection failure that fsspec's HTTP filesystem reports as a missing file.
+    returned unchanged (a reset connection or a timeout stays transient for the retries),
+    and a connection failure that fsspec's HTTP filesystem reports as a missing file
+    becomes that failure again.
     """
     if isinstance(err, SourceAccessError):
         return err
@@ -351,8 +352,10 @@ def source_error(url: str, err: BaseException) -> BaseException:
         return SourceNotFoundError(url, f"no such file (HTTP {status})")
     if isinstance(err, FileNotFoundError | NotADirectoryError):
         cause = err.__cause__
-        if cause is not None and type(cause).__module__.startswith("aiohttp"):
-            return cause  # fsspec says "not found" for any failure of its HEAD and GET
+        if status is not None:  # another answer (500, ...): fsspec's own report stands
+            return err
+        if isinstance(cause, OSError) and type(cause).__module__.startswith("aiohttp"):
+            return cause  # fsspec says "not found" when it could not connect at all
         return SourceNotFoundError(url)
     return err
 

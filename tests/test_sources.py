@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from vzcore._urls import stat_source, to_url
 from vzcore.group import ManifestGroup, Variable
+from vzcore.io import stat_source, to_url
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray, SourceInfo
 
 A, B = "file:///data/a.nc", "file:///data/b.nc"

@@ -3,8 +3,8 @@ import logging
 
 import pytest
 
-from vzcore._urls import (
-    DEFAULT_BLOCK_SIZE,
+from vzcore._file_access import DEFAULT_BLOCK_SIZE
+from vzcore.io import (
     expand_glob,
     local_path,
     open_url,

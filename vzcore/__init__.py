@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vzcore import _accessor_hook
-from vzcore._urls import stat_source
+from vzcore._file_access import stat_source
 from vzcore.errors import (
     CombineError,
     CorruptFileError,

@@ -29,11 +29,12 @@ import xarray as xr
 from vzcore import plugins
 from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, _progress, map_files, own_process_pool
+from vzcore._file_access import read_head, scan_session, stat_source
 from vzcore._open_options import OpenOptions, is_keyed, reader_keywords
 from vzcore._to_xarray import group_to_dataset, group_to_datatree
 from vzcore._tree_combine import DEFAULT_RETRIES, open_on_cluster, resolve_client, scan_file
 from vzcore._tree_combine import Failed as _Failed
-from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
+from vzcore._urls import expand_glob, to_url
 from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarning
 from vzcore.manifests.attributes import clean_tree_attributes
 from vzcore.names import validate_tree

@@ -8,6 +8,7 @@ Each exception formats its own message from structured fields, and every message
 
 from __future__ import annotations
 
+import errno as _errno
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,10 @@ __all__ = [
     "PluginLoadError",
     "RangeRequestsIgnoredError",
     "ShortReadError",
+    "SourceAccessError",
+    "SourceIsADirectoryError",
+    "SourceNotFoundError",
+    "SourcePermissionError",
     "UnsafeCodecError",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
@@ -302,6 +307,74 @@ class ShortReadError(CorruptFileError):
             "(vzcore.verify lists every stale reference; re-scan the file)"
         )
         self.args = (message,)
+
+
+class SourceAccessError(VZError, OSError):
+    """A source file cannot be opened or read: it is missing, forbidden, or a directory.
+
+    Raised by :mod:`vzcore.io`'s opener for every reader alike (the one policy for the
+    operating system's and the object store's answers); what the bytes mean is the
+    reader's business (:class:`CorruptFileError`, :class:`UnsupportedFeatureError`).
+    Each subclass is also the builtin exception a caller would catch
+    (``FileNotFoundError``, ``PermissionError``, ``IsADirectoryError``).
+
+    Parameters
+    ----------
+    url
+        The file, as the caller named it.
+    reason
+        What is true of it; the subclass's own when None.
+    remedy
+        What to do next; the subclass's own when None.
+    """
+
+    default_reason: str = "it cannot be opened"
+    default_remedy: str = "check the path or URL"
+    errno_code: int | None = None
+
+    def __init__(self, url: str, reason: str | None = None, remedy: str | None = None) -> None:
+        self.url = url
+        self.reason = self.default_reason if reason is None else reason
+        self.remedy = self.default_remedy if remedy is None else remedy
+        message = f"Cannot open {url!r}: {self.reason}"
+        if self.remedy:
+            message += f"; {self.remedy}"
+        super().__init__(message)
+        # The OSError fields, so code testing errno or filename sees what a builtin gives.
+        self.errno = self.errno_code
+        self.strerror = self.reason
+        self.filename = url
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # OSError would format errno, strerror and filename
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return type(self), (self.url, self.reason, self.remedy)
+
+
+class SourceNotFoundError(SourceAccessError, FileNotFoundError):
+    """A source file does not exist (locally, or the server answered 404 Not Found)."""
+
+    default_reason = "no such file"
+    errno_code = _errno.ENOENT
+
+
+class SourcePermissionError(SourceAccessError, PermissionError):
+    """A source file may not be read (file permissions, or HTTP 401/403 from a server)."""
+
+    default_reason = "permission denied"
+    default_remedy = (
+        "check the file's permissions, or for a remote file the credentials in storage_options"
+    )
+    errno_code = _errno.EACCES
+
+
+class SourceIsADirectoryError(SourceAccessError, IsADirectoryError):
+    """A source path names a directory where a reader needs a file."""
+
+    default_reason = "it is a directory, not a file"
+    default_remedy = "pass the path of a file"
+    errno_code = _errno.EISDIR
 
 
 class RangeRequestsIgnoredError(VZError, OSError):

@@ -342,7 +342,8 @@ def verify(
     1 stale file(s) (re-scan them):
       'file:///data/day3.nc': size 22684 -> 22690; modified 2026-... -> 2026-...
     """
-    from vzcore._urls import check_url_ranges, stat_source, sync_storage_options
+    from vzcore._file_access import check_url_ranges, stat_source
+    from vzcore._urls import sync_storage_options
     from vzcore.errors import RangeRequestsIgnoredError
 
     storage_options = sync_storage_options(storage_options) if storage_options else None
@@ -426,7 +427,7 @@ def _deep(
     storage_options: dict[str, Any] | None,
 ) -> None:
     """Fetch and decode every chunk not already reported; record the failures."""
-    from vzcore._urls import open_url
+    from vzcore._file_access import open_url
     from vzcore.manifests.loading import decode_chunk, read_chunk
 
     handles: dict[str, Any] = {}

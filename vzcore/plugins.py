@@ -354,6 +354,7 @@ def find_reader(url: str, head: bytes, *, directory: bool = False) -> ReaderSpec
 
 def _why_unread(url: str, head: bytes, directory: bool) -> str:
     """Say what is true of a file that no installed reader takes, and what to do."""
+    from vzcore._file_access import EMPTY_FILE
     from vzcore._urls import local_path
 
     local = local_path(url)
@@ -364,7 +365,7 @@ def _why_unread(url: str, head: bytes, directory: bool) -> str:
             "extension, or with reader=<name>)"
         )
     if not head:
-        return "the file is empty (0 bytes); it was not written completely or its download failed"
+        return EMPTY_FILE
     names = ", ".join(s.name for s in _manager.readers.values()) or "none"
     return (
         f"not a recognised format (it starts with {head[:16]!r}); no installed reader "

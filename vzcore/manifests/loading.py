@@ -187,7 +187,7 @@ def _empty(metadata: ArrayMetadata, shape: tuple[int, ...]) -> np.ndarray:
 
 def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = None) -> np.ndarray:
     """Read and decode every chunk of ``array`` into one numpy array."""
-    from vzcore._urls import open_url
+    from vzcore._file_access import open_url
 
     meta = array.metadata
     manifest = array.manifest

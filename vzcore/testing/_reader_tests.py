@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import shutil
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,9 +12,15 @@ import numpy as np
 import pytest
 
 from vzcore import plugins
-from vzcore._urls import to_url
-from vzcore.errors import VZError
+from vzcore.errors import (
+    CorruptFileError,
+    SourceIsADirectoryError,
+    SourceNotFoundError,
+    SourcePermissionError,
+    VZError,
+)
 from vzcore.group import ManifestGroup
+from vzcore.io import EMPTY_FILE, to_url
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
 from vzcore.types import Reader
@@ -239,6 +246,75 @@ class ReaderTests:
                 if cut <= 8:
                     leaked.append(f"cut at {cut}: read without an error")
         assert not leaked, leaked
+
+    # -- file access: vzcore.io.open_source's one policy, the same for every reader -------
+
+    def test_missing_file_is_source_not_found(self, tmp_path: Path) -> None:
+        url = to_url(tmp_path / "does-not-exist")
+        with pytest.raises(SourceNotFoundError) as info:
+            self._read(url)
+        assert str(info.value) == f"Cannot open {url!r}: no such file; check the path or URL"
+
+    def test_directory_is_not_a_file(self, tmp_path: Path, sample: tuple[Path, Any]) -> None:
+        path, _ = sample
+        directory = tmp_path / ("directory" + "".join(Path(path).suffixes))
+        directory.mkdir()
+        url = to_url(directory)
+        with pytest.raises(SourceIsADirectoryError) as info:
+            self._read(url)
+        assert str(info.value) == (
+            f"Cannot open {url!r}: it is a directory, not a file; pass the path of a file"
+        )
+
+    def test_empty_file_says_it_is_empty(self, tmp_path: Path, sample: tuple[Path, Any]) -> None:
+        path, _ = sample
+        empty = tmp_path / ("empty" + "".join(Path(path).suffixes))
+        empty.write_bytes(b"")
+        with pytest.raises(CorruptFileError) as info:
+            self._read(empty)
+        assert str(info.value).startswith(f"Cannot read {to_url(empty)!r}: {EMPTY_FILE}")
+
+    def test_unreadable_file_is_permission_denied(
+        self, tmp_path: Path, sample: tuple[Path, Any]
+    ) -> None:
+        path, _ = sample
+        locked = tmp_path / ("locked" + "".join(Path(path).suffixes))
+        shutil.copy2(path, locked)
+        locked.chmod(0)
+        try:
+            if os.access(locked, os.R_OK):  # root (or a capability) reads it anyway
+                pytest.skip("this user reads files with mode 000 (root)")
+            url = to_url(locked)
+            with pytest.raises(SourcePermissionError) as info:
+                self._read(url)
+            assert str(info.value).startswith(f"Cannot open {url!r}: permission denied; ")
+        finally:
+            locked.chmod(0o600)
+
+    def test_remote_404_and_403_are_not_found_and_forbidden(
+        self, tmp_path: Path, sample: tuple[Path, Any]
+    ) -> None:
+        pytest.importorskip("aiohttp")
+        from vzcore.testing.servers import http_server
+
+        path, _ = sample
+        root = tmp_path / "http-root"
+        root.mkdir()
+        name = Path(path).name
+        shutil.copy2(path, root / name)
+        with http_server(root, forbidden=[name]) as server:
+            missing = f"{server.url}/missing-{name}"
+            with pytest.raises(SourceNotFoundError) as info:
+                self._read(missing, **self.remote_options(path))
+            assert str(info.value) == (
+                f"Cannot open {missing!r}: no such file (HTTP 404); check the path or URL"
+            )
+            forbidden = f"{server.url}/{name}"
+            with pytest.raises(SourcePermissionError) as info2:
+                self._read(forbidden, **self.remote_options(path))
+            assert str(info2.value).startswith(
+                f"Cannot open {forbidden!r}: permission denied (HTTP 403); "
+            )
 
     # -- remote sources --------------------------------------------------------------------
 

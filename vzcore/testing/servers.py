@@ -156,7 +156,17 @@ class _Handler(BaseHTTPRequestHandler):
             "Content-Type": "application/octet-stream",
         }
 
+    def _forbidden(self) -> bool:
+        """Answer 403 Forbidden for the paths the server was told to refuse."""
+        rel = unquote(urlsplit(self.path).path).lstrip("/")
+        if rel not in self.server.forbidden:
+            return False
+        self._send_status(403)
+        return True
+
     def do_HEAD(self) -> None:
+        if self._forbidden():
+            return
         target = self._resolve()
         if target is None:
             self._send_status(404)
@@ -169,6 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(200, 0)
 
     def do_GET(self) -> None:
+        if self._forbidden():
+            return
         target = self._resolve()
         if target is None:
             self._send_status(404)
@@ -210,6 +222,7 @@ class _RangeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     root: Path
     log: _Log
+    forbidden: frozenset[str]
 
 
 class HTTPServer(_Counted):
@@ -229,7 +242,10 @@ class HTTPServer(_Counted):
 
 @contextmanager
 def http_server(
-    root: str | os.PathLike[str], *, max_requests: int = 100_000
+    root: str | os.PathLike[str],
+    *,
+    max_requests: int = 100_000,
+    forbidden: Iterable[str] = (),
 ) -> Iterator[HTTPServer]:
     """Serve the files below ``root`` over HTTP on 127.0.0.1 (a free port) until the block ends.
 
@@ -240,6 +256,9 @@ def http_server(
     max_requests
         After this many requests the server closes every further connection, so a client
         caught in a loop fails instead of running forever.
+    forbidden
+        Paths below ``root`` (``"a/b.nc"``) answered with 403 Forbidden, as an object store
+        or a web server answers a client without the right credentials.
 
     Yields
     ------
@@ -249,6 +268,7 @@ def http_server(
     server = _RangeHTTPServer(("127.0.0.1", 0), _Handler)
     server.root = Path(root).resolve()
     server.log = _Log(max_requests)
+    server.forbidden = frozenset(p.strip("/") for p in forbidden)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},

@@ -22,7 +22,7 @@ from vzcore.manifests.attributes import clean_tree_attributes
 from vzcore.manifests.loading import load_values
 
 from vz_netcdf3._header import parse_header
-from vz_netcdf3._reader import Netcdf3Reader, _FsspecSource, outer_chunk
+from vz_netcdf3._reader import Netcdf3Reader, _SourceBytes, outer_chunk, read_header
 
 
 def url_of(path: Path) -> str:
@@ -112,7 +112,7 @@ def check_against(path: Path, reference: str) -> None:
     assert set(group.attrs) == set(gref)
     for k, a in gref.items():
         assert_attr_equal(k, group.attrs[k], a)
-    header = parse_header(_FsspecSource(url_of(path), None), url_of(path))
+    header = read_header(url_of(path))
     ref_types = {a.name: a.nc_type.dtype for a in header.attributes}
     for k, a in gref.items():
         if not isinstance(a, str | bytes):  # the stored type, not only the value
@@ -190,7 +190,7 @@ def test_zero_records(make_file, writer, nc3):
 def test_record_chunks_are_interleaved(sample_file):
     path, _ = sample_file
     group = read(path)
-    header = parse_header(_FsspecSource(url_of(path), None), url_of(path))
+    header = read_header(url_of(path))
     rec = header.record_variables
     assert len(rec) > 1
     slabs = [v.slab_bytes for v in rec]
@@ -302,7 +302,7 @@ def test_streaming_record_count(make_file, writer, tmp_path, nc3):
     raw[4 : 4 + width] = b"\xff" * width
     streamed = tmp_path / "streamed.nc"
     streamed.write_bytes(bytes(raw))
-    header = parse_header(_FsspecSource(url_of(streamed), None), url_of(streamed))
+    header = read_header(url_of(streamed))
     assert header.streaming
     assert header.numrecs == 4
     got = read(streamed)
@@ -520,15 +520,15 @@ def test_long_header(tmp_path):
 def test_no_data_read_at_scan_time(sample_file, monkeypatch):
     path, _ = sample_file
     calls = []
-    original = _FsspecSource.read
+    original = _SourceBytes.read
 
     def spy(self, start, stop):
         calls.append((start, stop))
         return original(self, start, stop)
 
-    monkeypatch.setattr(_FsspecSource, "read", spy)
+    monkeypatch.setattr(_SourceBytes, "read", spy)
     read(path, header_block_size=128)
-    header = parse_header(_FsspecSource(url_of(path), None), url_of(path))
+    header = read_header(url_of(path))
     assert max(stop for _, stop in calls) <= max(2 * header.header_size, header.header_size + 128)
 
 

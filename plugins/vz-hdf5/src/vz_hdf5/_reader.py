@@ -37,20 +37,20 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
-from urllib.parse import unquote
 
 import h5py
 import numpy as np
 from vzcore.errors import (
     CorruptFileError,
     GroupNotFoundError,
+    SourceAccessError,
     UnsupportedFeatureError,
     UnsupportedPartsError,
     VZError,
     VZSkippedPartsWarning,
 )
 from vzcore.group import ManifestGroup, Variable
-from vzcore.io import open_url, scan_session
+from vzcore.io import SourceFile, local_path, open_source, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_compat import unsupported_dtype_reason
 from vzcore.names import name_problem
@@ -92,81 +92,27 @@ _MISSING = ChunkManifest.MISSING
 _INLINE = ChunkManifest.INLINE
 
 
-def _local_path(url: str) -> str | None:
-    """Return the local path of a ``file://`` URL (or plain path), else None."""
-    if url.startswith("file://"):
-        path = url[len("file://") :]
-        if not os.path.exists(path) and os.path.exists(unquote(path)):
-            path = unquote(path)
-        return path
-    if "://" not in url:
-        return url
-    return None
-
-
-class _RawReader:
-    """Positional reads of raw bytes (for the native chunk-index reader)."""
-
-    def __init__(self, local: str | None, url: str, storage_options: dict[str, Any] | None):
-        self._local = local
-        self._url = url
-        self._storage_options = storage_options
-        self._fd: int | None = None
-        self._fobj: Any = None
-
-    def __call__(self, offset: int, size: int) -> bytes:
-        if self._local is not None:
-            if self._fd is None:
-                self._fd = os.open(self._local, os.O_RDONLY)
-            return os.pread(self._fd, size, offset)
-        if self._fobj is None:  # shares the h5py file's handle inside a scan session
-            self._fobj = open_url(self._url, self._storage_options)
-        self._fobj.seek(offset)
-        data: bytes = self._fobj.read(size)
-        return data
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        if self._fobj is not None:
-            self._fobj.close()
-            self._fobj = None
-
-
 @contextmanager
-def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[tuple[h5py.File, int]]:
-    """Open ``url`` with h5py (local files by path, others through fsspec)."""
-    local = _local_path(url)
-    fobj: Any = None
-    try:
-        if local is not None:
-            size = os.path.getsize(local)
-            h5 = h5py.File(local, "r")
-        else:
-            # vzcore's remote opener: a block cache sized for object storage, so HDF5's many
-            # small metadata reads become a few range requests (counted in a debug log).
-            fobj = open_url(url, storage_options)
-            fsize: int | None = getattr(fobj, "size", None)
-            if fsize is None:
-                fsize = int(fobj.seek(0, os.SEEK_END))
-                fobj.seek(0)
-            size = fsize
-            h5 = h5py.File(fobj, "r")
-    except FileNotFoundError:
-        if fobj is not None:
-            fobj.close()
-        raise
-    except OSError as err:  # h5py reports corrupt/truncated/non-HDF5 files as bare OSError
-        if fobj is not None:
-            fobj.close()
-        raise CorruptFileError(url, f"HDF5 cannot open it ({err})") from err
-    try:
-        yield h5, int(size)
-    finally:
-        h5.close()
-        if fobj is not None:
-            fobj.close()
+def _open(
+    url: str, storage_options: dict[str, Any] | None
+) -> Iterator[tuple[h5py.File, SourceFile]]:
+    """Open ``url`` with h5py (local files by path, others through vzcore's opener)."""
+    with open_source(url, storage_options) as source:
+        if source.size is None:
+            raise UnsupportedFeatureError(
+                url,
+                None,
+                "remote file whose size the server does not report",
+                "download it and scan the local copy",
+            )
+        try:
+            h5 = h5py.File(source.file if source.local_path is None else source.local_path, "r")
+        except OSError as err:  # h5py reports corrupt/truncated/non-HDF5 files as bare OSError
+            raise CorruptFileError(url, f"HDF5 cannot open it ({err})") from err
+        try:
+            yield h5, source
+        finally:
+            h5.close()
 
 
 class HDF5Reader:
@@ -258,38 +204,33 @@ class HDF5Reader:
                 f"chunk_index must be 'auto' (native v1 B-tree reader, falling back to HDF5) "
                 f"or 'hdf5' (HDF5's chunk_iter), got {chunk_index!r}"
             )
-        local = _local_path(url)
+        local = local_path(url)
         if url.startswith("file://") and local is not None and local != url[len("file://") :]:
             url = "file://" + local  # a percent-encoded file URL: reference the real path
-        raw = _RawReader(local, url, storage_options)
-        try:
-            with _open(url, storage_options) as (h5, size):
-                scanner = _Scanner(
-                    url,
-                    h5,
-                    size,
-                    drop=frozenset(drop),
-                    load_unsupported=bool(options.get("load_unsupported", False)),
-                    raw=raw,
-                    native=chunk_index == "auto",
-                    storage_options=storage_options,
-                    skip_unsupported=bool(options.get("skip_unsupported", False)),
-                )
-                scanner.shared.subgroups = subgroups
-                try:
-                    with scanner.others:
-                        return scanner.finish(scanner.scan(group))
-                except VZError:
-                    raise
-                except _LIBRARY_ERRORS as err:
-                    # The reader boundary: on a damaged file h5py/HDF5 raise bare OSError,
-                    # KeyError ("incorrect metadata checksum"), ValueError, TypeError, ...
-                    # (seen by tests/test_hdf5_fuzz.py); none of them may leak.
-                    raise CorruptFileError(
-                        url, f"HDF5 failed reading metadata ({type(err).__name__}: {err})"
-                    ) from err
-        finally:
-            raw.close()
+        with _open(url, storage_options) as (h5, source):
+            scanner = _Scanner(
+                url,
+                h5,
+                source,
+                drop=frozenset(drop),
+                load_unsupported=bool(options.get("load_unsupported", False)),
+                native=chunk_index == "auto",
+                storage_options=storage_options,
+                skip_unsupported=bool(options.get("skip_unsupported", False)),
+            )
+            scanner.shared.subgroups = subgroups
+            try:
+                with scanner.others:
+                    return scanner.finish(scanner.scan(group))
+            except VZError:
+                raise
+            except _LIBRARY_ERRORS as err:
+                # The reader boundary: on a damaged file h5py/HDF5 raise bare OSError,
+                # KeyError ("incorrect metadata checksum"), ValueError, TypeError, ...
+                # (seen by tests/test_hdf5_fuzz.py); none of them may leak.
+                raise CorruptFileError(
+                    url, f"HDF5 failed reading metadata ({type(err).__name__}: {err})"
+                ) from err
 
 
 # -- group survey ----------------------------------------------------------------------
@@ -435,7 +376,7 @@ def _join_url(base_url: str, filename: str) -> str:
 
     if "://" in filename:
         return filename
-    local = _local_path(base_url)
+    local = local_path(base_url)
     if filename.startswith("/"):
         if local is not None and os.path.exists(filename):
             return "file://" + filename
@@ -457,11 +398,10 @@ class _Scanner:
         self,
         url: str,
         h5: h5py.File,
-        size: int,
+        source: SourceFile,
         *,
         drop: frozenset[str] = frozenset(),
         load_unsupported: bool = False,
-        raw: _RawReader | None = None,
         native: bool = True,
         storage_options: dict[str, Any] | None = None,
         shared: _Shared | None = None,
@@ -469,13 +409,14 @@ class _Scanner:
         skip_unsupported: bool = False,
     ) -> None:
         self.url = url
-        self.raw = raw
-        self.native = native and raw is not None
+        self.raw = source.read_at
+        """Positional reads of the file's bytes (the native chunk-index reader's)."""
+        self.native = native
         fcpl = h5.id.get_create_plist()
         self.base = int(fcpl.get_userblock())
         self.sizeof_addr, self.sizeof_len = (int(x) for x in fcpl.get_sizes())
         self.h5 = h5
-        self.size = size
+        self.size: int = source.size or 0  # (known: _open refuses files of unknown size)
         self.drop = drop
         self.load_unsupported = load_unsupported
         self.storage_options = storage_options
@@ -590,23 +531,20 @@ class _Scanner:
                 f"{what} more than {_MAX_LINK_DEPTH} files deep",
             )
         try:
-            h5, size = self.others.enter_context(_open(target, self.storage_options))
-        except (FileNotFoundError, CorruptFileError) as err:
+            h5, source = self.others.enter_context(_open(target, self.storage_options))
+        except (SourceAccessError, CorruptFileError) as err:
             raise UnsupportedFeatureError(
                 self.url,
                 where,
                 f"{what}: {filename!r} cannot be opened as {target!r} ({err})",
                 "put the file beside the linking file, or open the target file itself",
             ) from err
-        raw = _RawReader(_local_path(target), target, self.storage_options)
-        self.others.callback(raw.close)
         child = _Scanner(
             target,
             h5,
-            size,
+            source,
             drop=frozenset(),
             load_unsupported=self.load_unsupported,
-            raw=raw,
             native=self.native,
             storage_options=self.storage_options,
             shared=self.shared,

@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.errors import CorruptFileError, UnsupportedFeatureError, VZError
+from vzcore.io import open_source
 
 from vz_kerchunk._columns import INLINE, META_NAMES, WHOLE_FILE, ChunkColumns, ChunkKeys
 
@@ -308,17 +309,21 @@ def load_json_refs(url: str, storage_options: dict[str, Any] | None = None) -> J
     vzcore.errors.UnsupportedFeatureError
         An unknown spec version, jinja templates or ``gen`` without jinja2.
     """
-    import fsspec
+    from fsspec.compression import compr
+    from fsspec.utils import infer_compression
 
-    try:
-        with fsspec.open(url, "rb", compression="infer", **(storage_options or {})) as f:
-            raw = f.read()
-    except (FileNotFoundError, PermissionError, IsADirectoryError):
-        raise
-    except OSError as err:
-        raise CorruptFileError(url, f"reading the references failed: {err}") from err
-    except (EOFError, ValueError) as err:  # truncated or invalid compressed streams
-        raise CorruptFileError(url, f"reading the references failed: {err}") from err
+    compression = infer_compression(url)  # .gz, .bz2, ... (as fsspec.open's "infer")
+    with open_source(url, storage_options) as source:
+        if compression is None:
+            raw = source.read_all()
+        else:
+            try:
+                with compr[compression](source.file, mode="rb") as f:
+                    raw = f.read()
+            except VZError:
+                raise
+            except (OSError, EOFError, ValueError) as err:  # truncated or invalid streams
+                raise CorruptFileError(url, f"decompressing the references failed: {err}") from err
     try:
         doc = _loads(raw)
     except (ValueError, RecursionError) as err:

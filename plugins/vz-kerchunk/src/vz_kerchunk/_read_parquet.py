@@ -23,7 +23,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.errors import CorruptFileError, SourceNotFoundError, UnsupportedFeatureError
+from vzcore.io import open_source
 
 from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys
 
@@ -212,7 +213,7 @@ def load_parquet_refs(url: str, storage_options: dict[str, Any] | None = None) -
     Raises
     ------
     vzcore.errors.CorruptFileError
-        ``.zmetadata`` missing, unreadable or malformed.
+        ``.zmetadata`` missing, empty or malformed.
     """
     from fsspec.core import url_to_fs
 
@@ -225,13 +226,12 @@ def load_parquet_refs(url: str, storage_options: dict[str, Any] | None = None) -
     fs, root = url_to_fs(url, **(storage_options or {}))
     root = root.rstrip("/")
     try:
-        raw = fs.cat_file(f"{root}/.zmetadata")
-    except FileNotFoundError as err:
+        with open_source(f"{url.rstrip('/')}/.zmetadata", storage_options) as source:
+            raw = source.read_all()
+    except SourceNotFoundError as err:  # (the directory exists: the reader's input kind)
         raise CorruptFileError(
             url, "it is a directory without '.zmetadata', so not kerchunk Parquet references"
         ) from err
-    except OSError as err:
-        raise CorruptFileError(url, f"reading '.zmetadata' failed: {err}") from err
     try:
         meta = json.loads(raw)
     except (ValueError, RecursionError) as err:

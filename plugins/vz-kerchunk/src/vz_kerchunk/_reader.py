@@ -2,7 +2,7 @@
 
 Reads kerchunk JSON (spec versions 0 and 1, see :mod:`vz_kerchunk._read_json`) and
 kerchunk Parquet reference directories (:mod:`vz_kerchunk._read_parquet`) with zarr
-format 2 metadata or Zarr v3 ``zarr.json`` documents (:mod:`vz_kerchunk._read_v3`), and
+format 2 metadata or Zarr v3 ``zarr.json`` documents (:mod:`vz_kerchunk._read_zarr3_metadata`), and
 returns the tree of virtual arrays they describe, so references can be combined with newly
 scanned files, converted to another format, or re-pointed with ``rename_paths``.
 
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
+from vzcore.io import source_errors
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_v2 import codecs_from_v2, decode_fill_value
 
@@ -152,7 +153,8 @@ def _open_store(url: str, storage_options: dict[str, Any]) -> RefStore:
 
     try:
         fs, path = url_to_fs(url, **storage_options)
-        is_dir = fs.isdir(path)
+        with source_errors(url):  # (a server may refuse the question: HTTP 403)
+            is_dir = fs.isdir(path)
     except (ValueError, ImportError) as err:
         raise CorruptFileError(url, f"cannot open it: {err}") from err
     if is_dir:
@@ -375,7 +377,7 @@ class _Builder:
     def _nodes(self) -> Nodes:
         docs = self.store.docs
         if metadata_format(docs) == 3:
-            from vz_kerchunk._read_v3 import V3Nodes
+            from vz_kerchunk._read_zarr3_metadata import V3Nodes
 
             return V3Nodes(docs, self.url)
         return _V2Nodes(docs, self.url)

@@ -37,15 +37,13 @@ has no sub-groups):
 from __future__ import annotations
 
 import math
-import os
-import stat
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from vzcore.errors import CorruptFileError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
-from vzcore.io import local_path, open_url, scan_session
+from vzcore.io import SourceFile, open_source, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 
 from vz_netcdf3._header import MAGICS, Attribute, Header, VariableHeader, parse_header
@@ -70,60 +68,24 @@ DEFAULT_MAX_LOADED_BYTES = 2**20
 _OPTIONS = ("max_chunk_bytes", "max_loaded_bytes", "header_block_size")
 
 
-class _FsspecSource:
-    """A :class:`~vz_netcdf3._header.ByteSource` over vzcore's file opener.
+class _SourceBytes:
+    """The :class:`~vz_netcdf3._header.ByteSource` of a file opened with vzcore's opener.
 
-    Local files are read with plain file reads; remote ones through
-    :func:`vzcore.io.open_url` (a block cache sized for object storage, one shared handle
-    per file inside a scan session, so the header costs one or two range requests).
+    :func:`vzcore.io.open_source` gives the size and positional reads (plain reads of local
+    files; remote ones through a block cache shared inside a scan session, so the header
+    costs one or two range requests) and says what is wrong with a missing, forbidden or
+    empty file; what the bytes mean is the header parser's business.
     """
 
-    def __init__(self, url: str, storage_options: dict[str, Any] | None) -> None:
-        self.url = url
-        self._storage_options = storage_options
-        local = local_path(url)
-        try:
-            if local is not None:
-                st = os.stat(local)
-                if stat.S_ISDIR(st.st_mode):
-                    raise IsADirectoryError(local)
-                size: int | None = st.st_size
-            else:
-                with open_url(url, storage_options) as f:
-                    size = getattr(f, "size", None)
-        except (FileNotFoundError, PermissionError):
-            raise  # a missing or forbidden file is not a corrupt one
-        except IsADirectoryError as err:
-            raise CorruptFileError(url, "it is a directory, not a netCDF classic file") from err
-        except OSError as err:
-            raise CorruptFileError(url, f"cannot stat the file: {err}") from err
-        self._size = int(size) if size is not None else None
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
 
     @property
     def size(self) -> int | None:
-        return self._size
+        return self.source.size
 
     def read(self, start: int, stop: int) -> bytes:
-        if stop <= start:
-            return b""
-        return self.read_ranges([start], [stop])[0]
-
-    def read_ranges(self, starts: list[int], stops: list[int]) -> list[bytes]:
-        """Read several byte ranges through one open file (remote: through its block cache)."""
-        out: list[bytes] = []
-        try:
-            with open_url(self.url, self._storage_options) as f:
-                for start, stop in zip(starts, stops, strict=True):
-                    f.seek(start)
-                    out.append(f.read(max(stop - start, 0)))
-        except (FileNotFoundError, PermissionError):
-            raise  # a missing or forbidden file is not a corrupt one
-        except OSError as err:
-            where = (
-                f"bytes {starts[0]}..{stops[0]}" if len(starts) == 1 else f"{len(starts)} ranges"
-            )
-            raise CorruptFileError(self.url, f"reading {where} failed: {err}") from err
-        return out
+        return self.source.read_at(start, stop - start)
 
 
 def read_header(
@@ -148,7 +110,8 @@ def read_header(
     Header
         The parsed header.
     """
-    return parse_header(_FsspecSource(url, storage_options), url, block_size=block_size)
+    with open_source(url, storage_options) as source:
+        return parse_header(_SourceBytes(source), url, block_size=block_size)
 
 
 def outer_chunk(length: int, row_bytes: int, max_bytes: int | None) -> int:
@@ -362,17 +325,17 @@ class Netcdf3Reader:
                 f"group {group!r}",
                 "netCDF classic files have only a root group; pass group=None",
             )
-        source = _FsspecSource(url, storage_options)
-        header = parse_header(source, url, block_size=block)
-        root = ManifestGroup(attrs={a.name: _attr_value(a) for a in header.attributes})
-        string_dims = string_dimensions(header)
         drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
-        for var in header.variables:
-            if var.name in drop:
-                continue
-            root.variables[var.name] = self._variable(
-                url, header, var, max_chunk, max_loaded, source, string_dims
-            )
+        with open_source(url, storage_options) as source:
+            header = parse_header(_SourceBytes(source), url, block_size=block)
+            root = ManifestGroup(attrs={a.name: _attr_value(a) for a in header.attributes})
+            string_dims = string_dimensions(header)
+            for var in header.variables:
+                if var.name in drop:
+                    continue
+                root.variables[var.name] = self._variable(
+                    url, header, var, max_chunk, max_loaded, source, string_dims
+                )
         return root
 
     # -- one variable ------------------------------------------------------------------
@@ -384,7 +347,7 @@ class Netcdf3Reader:
         var: VariableHeader,
         max_chunk: int | None,
         max_loaded: int,
-        source: _FsspecSource,
+        source: SourceFile,
         string_dims: set[str],
     ) -> Variable:
         attrs = {a.name: _attr_value(a) for a in var.attributes}
@@ -423,7 +386,7 @@ class Netcdf3Reader:
         header: Header,
         var: VariableHeader,
         max_loaded: int,
-        source: _FsspecSource,
+        source: SourceFile,
     ) -> NDArray[np.bytes_]:
         """Read a 1-D record char variable (one interleaved byte per record)."""
         n = header.numrecs
@@ -439,8 +402,7 @@ class Netcdf3Reader:
                 "to load it",
             )
         starts = [var.begin + r * header.recsize for r in range(n)]
-        parts = source.read_ranges(starts, [s + 1 for s in starts])
-        data = b"".join(parts)
+        data = b"".join(source.read_at(start, 1) for start in starts)
         if len(data) != n:
             raise CorruptFileError(
                 url, f"variable {var.name!r}: only {len(data)} of {n} record bytes could be read"

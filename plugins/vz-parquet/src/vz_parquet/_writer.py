@@ -39,7 +39,7 @@ a missing key (zarr reads the fill value).
 
 ``zarr_format=3`` writes ``zarr.json`` documents (plus the ``.zarray`` chunk-grid indexes
 fsspec needs) into ``.zmetadata`` and ``v2``-style chunk keys; the records are the same. See
-:mod:`vz_parquet._zarr_v3`. Files carry no pandas metadata, so pandas (either
+:mod:`vz_parquet._zarr3_parquet_layout`. Files carry no pandas metadata, so pandas (either
 Parquet engine) returns ``path`` as plain strings, never as a categorical: fastparquet,
 fsspec's default engine, then gives ``None`` for null paths, and fsspec can guess the remote
 protocol from the first reference without being told ``remote_protocol``. Columns are
@@ -117,7 +117,7 @@ def zmetadata_document(
         documents are copied as they are, and the file is also zarr v2 consolidated
         metadata; zarr format 3 with ``chunk_key_encoding="v2"``:
         ``zarr.json`` documents plus fsspec's ``.zarray`` chunk-grid indexes, see
-        :func:`~vz_parquet._zarr_v3.index_documents`).
+        :func:`~vz_parquet._zarr3_parquet_layout.index_documents`).
     record_size
         Rows per record file.
     record_sources
@@ -125,7 +125,7 @@ def zmetadata_document(
         (as the kerchunk JSON writer does at the top level of its file).
     """
     if store.zarr_format == 3:
-        from vz_parquet._zarr_v3 import index_documents
+        from vz_parquet._zarr3_parquet_layout import index_documents
 
         doc: dict[str, Any] = {"metadata": index_documents(store), "record_size": record_size}
     else:
@@ -298,7 +298,7 @@ class ParquetWriter:
         zarr_format
             2 (default): ``.zarray``/``.zattrs`` documents. 3: ``zarr.json`` documents with
             ``v2`` chunk keys, opened with ``xr.open_zarr(mapper, zarr_format=3)`` (see
-            :mod:`vz_parquet._zarr_v3`).
+            :mod:`vz_parquet._zarr3_parquet_layout`).
 
         Raises
         ------

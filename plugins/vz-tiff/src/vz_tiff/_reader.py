@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
 import warnings
 from collections.abc import Iterable, Iterator
@@ -118,36 +117,21 @@ class _File:
 
 @contextmanager
 def _open(url: str, storage_options: dict[str, Any] | None) -> Iterator[_File]:
-    from vzcore.io import local_path, open_url
+    from vzcore.io import open_source
 
-    path = local_path(url)
-    local = path is not None
-    # Remote files: vzcore's opener (a block cache sized for object storage, counted reads).
-    handle: Any = None if path is not None else open_url(url, storage_options)
-    try:
-        size: int | None
-        if path is not None:
-            try:
-                size = os.path.getsize(path)
-            except OSError:
-                size = None  # tifffile reports the missing file below
-        else:
-            size = getattr(handle, "size", None)
+    # vzcore's opener: a missing, forbidden or empty file is reported the same for every
+    # reader; remote files get a block cache sized for object storage (counted reads).
+    with open_source(url, storage_options) as source:
         try:
-            tif = tifffile.TiffFile(handle if path is None else path)
+            tif = tifffile.TiffFile(source.file if source.local_path is None else source.local_path)
         except tifffile.TiffFileError as err:
             raise CorruptFileError(url, f"tifffile cannot parse it ({err})") from err
-        except FileNotFoundError:
-            raise
         except (OSError, ValueError, EOFError, IndexError, KeyError, struct.error) as err:
             raise CorruptFileError(url, f"{type(err).__name__}: {err}") from err
         try:
-            yield _File(url, tif, size, local)
+            yield _File(url, tif, source.size, source.local_path is not None)
         finally:
             tif.close()
-    finally:
-        if handle is not None:
-            handle.close()
 
 
 @dataclass(frozen=True)
@@ -283,8 +267,6 @@ def _damaged(url: str) -> Iterator[None]:
     try:
         yield
     except VZError:
-        raise
-    except FileNotFoundError:
         raise
     except _LIBRARY_ERRORS as err:
         reason = f"tifffile failed reading it ({type(err).__name__}: {err})"

@@ -1,0 +1,610 @@
+"""File access for readers: the one opener, its block cache, its scan session, its error policy.
+
+:func:`open_url` is how core and readers open a file:
+
+* local files (plain paths and ``file://`` URLs) are opened with Python's own ``open``:
+  no fsspec layer on the fast path;
+* anything else goes through fsspec with a cache sized for object storage
+  (:data:`DEFAULT_CACHE_TYPE` ``"blockcache"`` of :data:`DEFAULT_BLOCK_SIZE` 2 MiB blocks,
+  overridable per call or with the ``VZCORE_CACHE_TYPE`` / ``VZCORE_BLOCK_SIZE``
+  environment variables), so parsing metadata scattered through a file costs a few
+  requests rather than one per small read. Each remote file logs, at DEBUG on logger
+  ``vzcore.io`` when it is closed, how many range requests it made and how many bytes
+  they fetched.
+
+Inside :func:`scan_session` (entered by ``open_virtual_dataset`` for each file) a remote
+file is opened once and shared: sniffing the magic bytes, the reader's parse and loading
+coordinates reuse the same cached blocks.
+
+Readers open their input with :func:`open_source`: a :class:`SourceFile` with the size,
+positional reads and a file object, which refuses an empty file. One error policy
+(:func:`source_error`) holds for every opener here: a missing file, a forbidden one (file
+permissions, HTTP 401/403) and a directory become :class:`~vzcore.errors.SourceAccessError`
+subclasses naming the URL (each also the builtin ``FileNotFoundError``, ``PermissionError``
+or ``IsADirectoryError``); other failures (a reset connection, a timeout) pass unchanged,
+so a retry can still tell they are transient. What the bytes mean is the reader's business.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import io
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Self
+
+from vzcore._urls import (
+    http_origin,
+    local_path,
+    options_key,
+    sync_filesystem,
+    take_listed,
+)
+from vzcore.errors import (
+    CorruptFileError,
+    RangeRequestsIgnoredError,
+    SourceAccessError,
+    SourceIsADirectoryError,
+    SourceNotFoundError,
+    SourcePermissionError,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from vzcore.manifests.sources import SourceInfo
+
+logger = logging.getLogger("vzcore.io")
+
+DEFAULT_BLOCK_SIZE = 2 * 2**20
+"""Bytes fetched per request from remote files (``VZCORE_BLOCK_SIZE`` overrides)."""
+
+DEFAULT_CACHE_TYPE = "blockcache"
+"""fsspec cache for remote files (``VZCORE_CACHE_TYPE`` overrides): an LRU of blocks."""
+
+
+def _cache_settings(block_size: int | None, cache_type: str | None) -> tuple[int, str]:
+    if block_size is None:
+        env = os.environ.get("VZCORE_BLOCK_SIZE")
+        block_size = int(env) if env else DEFAULT_BLOCK_SIZE
+    if cache_type is None:
+        cache_type = os.environ.get("VZCORE_CACHE_TYPE") or DEFAULT_CACHE_TYPE
+    if block_size <= 0:
+        raise ValueError(f"block_size must be a positive number of bytes, got {block_size!r}")
+    return block_size, cache_type
+
+
+class _ReadOnlyFile(io.RawIOBase):
+    """A seekable, read-only raw file whose subclasses define ``read``, ``seek`` and ``tell``."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+
+class CountingFile(_ReadOnlyFile):
+    """A read-only remote file that counts the range requests its cache makes.
+
+    Wraps an fsspec file object: ``read``/``readinto``/``seek``/``tell`` go straight
+    through; the fetcher under the file's cache is wrapped so every request (and its bytes)
+    is counted; closing logs the totals at DEBUG on ``vzcore.io``.
+    """
+
+    def __init__(self, url: str, f: Any, details: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.url = url
+        self._f = f
+        self.requests = 0
+        """Range requests made so far (fetches of the cache, not reads by the caller)."""
+        self.bytes_fetched = 0
+        """Bytes those requests returned."""
+        self.size: int | None = getattr(f, "size", None)
+        """File size in bytes (None when the filesystem cannot tell)."""
+        self.details: dict[str, Any] = dict(details or {})
+        """What the filesystem reported about the file when opening it (ETag, mtime, ...)."""
+        # (not f.details: on fsspec's buffered files that property costs another request)
+        cache: Any = getattr(f, "cache", None)
+        fetcher = getattr(cache, "fetcher", None)
+        self._counts_fetches = fetcher is not None
+        self._check_ranges = http_origin(url) is not None
+        if fetcher is not None:
+
+            def counted(start: int, end: int) -> bytes:
+                try:
+                    data: bytes = fetcher(start, end)
+                except ValueError as err:  # fsspec's word for a 200 answer to a ranged GET
+                    if "range requests" in str(err):
+                        raise RangeRequestsIgnoredError(url) from err
+                    raise
+                self.requests += 1
+                self.bytes_fetched += len(data)
+                if (
+                    self._check_ranges
+                    and start == 0
+                    and self.size is not None
+                    and (end >= self.size)
+                ):
+                    # The whole file in one answer: fsspec cannot tell 200 from 206 here.
+                    self._check_ranges = False
+                    self.requests += check_ranges(url, self._f)
+                return data
+
+            cache.fetcher = counted
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return int(self._f.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._f.tell())
+
+    def read(self, size: int | None = -1) -> bytes:
+        data: bytes = self._f.read(-1 if size is None else size)
+        if not self._counts_fetches:  # no cache to watch: every read is a request
+            self.requests += 1
+            self.bytes_fetched += len(data)
+        return data
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._f.close()
+        finally:
+            super().close()
+            logger.debug(
+                "%s: %d request(s), %d bytes fetched (file size %s)",
+                self.url,
+                self.requests,
+                self.bytes_fetched,
+                self.size,
+            )
+
+
+_RANGES_OK: set[str] = set()
+"""HTTP origins (``scheme://host:port``) seen answering a ranged request with 206."""
+
+
+def check_ranges(url: str, f: Any) -> int:
+    """Check that the HTTP server of ``url`` answers ``Range`` requests; return requests made.
+
+    ``f`` is the open fsspec HTTP file. One request for byte 1 of the file, once per origin
+    and process (servers answer ranges for all their files or for none), and only for
+    HTTP(S) files of two bytes or more. Object stores always answer ranges.
+
+    Raises
+    ------
+    RangeRequestsIgnoredError
+        The server sent the whole file instead of the byte asked for.
+    """
+    origin = http_origin(url)
+    size = getattr(f, "size", None)
+    fetch = getattr(f, "_fetch_range", None)
+    if origin is None or origin in _RANGES_OK or fetch is None or not size or size < 2:
+        return 0
+    try:
+        data = fetch(1, 2)
+    except ValueError as err:  # fsspec: "The HTTP server doesn't appear to support range ..."
+        if "range requests" in str(err):
+            raise RangeRequestsIgnoredError(url) from err
+        raise
+    if len(data) != 1:
+        raise RangeRequestsIgnoredError(url)
+    _RANGES_OK.add(origin)
+    return 1
+
+
+def check_url_ranges(url: str, storage_options: dict[str, Any] | None = None) -> None:
+    """Check that the server of an HTTP(S) ``url`` answers ``Range`` requests (see check_ranges).
+
+    Other URLs (local files, object stores) need no check.
+
+    Raises
+    ------
+    RangeRequestsIgnoredError
+        The server sent the whole file instead of the byte asked for.
+    """
+    origin = http_origin(url)
+    if origin is None or origin in _RANGES_OK:
+        return
+    bs, ct = _cache_settings(None, None)
+    f = _open_remote(url, storage_options, bs, ct)
+    try:
+        f.requests += check_ranges(url, f._f)
+    finally:
+        f.close()
+
+
+class _SharedFile(_ReadOnlyFile):
+    """A view of a session's shared file: its own position, close does not close the file."""
+
+    def __init__(self, f: CountingFile) -> None:
+        super().__init__()
+        self._f = f
+        self._pos = 0
+        self.url = f.url
+        self.size = f.size
+        self.details = f.details
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 0:
+            self._pos = offset
+        elif whence == 1:
+            self._pos += offset
+        else:
+            self._pos = self._f.seek(offset, 2)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._f.seek(self._pos)
+        data = self._f.read(size)
+        self._pos += len(data)
+        return data
+
+
+class _SourceView(_SharedFile):
+    """A :class:`_SharedFile` whose reads follow the one error policy (:func:`source_error`)."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        with source_errors(self.url):
+            return super().read(size)
+
+
+_session: contextvars.ContextVar[dict[tuple[str, str], CountingFile] | None] = (
+    contextvars.ContextVar("vzcore_scan_session", default=None)
+)
+
+
+@contextmanager
+def scan_session() -> Iterator[None]:
+    """Share remote file handles opened with :func:`open_url` until the block ends.
+
+    Nested sessions reuse the outer one. Each thread has its own session.
+    """
+    if _session.get() is not None:
+        yield
+        return
+    files: dict[tuple[str, str], CountingFile] = {}
+    token = _session.set(files)
+    try:
+        yield
+    finally:
+        _session.reset(token)
+        for f in files.values():
+            f.close()
+
+
+def _open_remote(
+    url: str, storage_options: dict[str, Any] | None, block_size: int, cache_type: str
+) -> CountingFile:
+    fs, path = sync_filesystem(url, storage_options)
+    # One info() call (a HEAD on object stores) gives the size for the cache and the ETag
+    # and mtime for stat_source; the file object then needs no request of its own. A glob
+    # that just listed the file already knows all that.
+    info = take_listed(url, storage_options) or fs.info(path)
+    if info.get("type") == "directory":
+        raise IsADirectoryError(f"{url!r} is a directory")
+    size = info.get("size")
+    try:
+        f = fs.open(path, "rb", block_size=block_size, cache_type=cache_type, size=size)
+    except TypeError:  # a filesystem whose open() takes no size
+        f = fs.open(path, "rb", block_size=block_size, cache_type=cache_type)
+    # fsspec's buffered files fetch their details lazily (another HEAD): hand them over.
+    with contextlib.suppress(AttributeError, KeyError, TypeError):
+        f.details = info
+    counted = CountingFile(url, f, info)
+    if counted.size is None and isinstance(size, int):
+        counted.size = size
+    return counted
+
+
+def _http_status(err: BaseException) -> int | None:
+    """Return the HTTP status behind ``err`` (itself or what it was raised from), if any."""
+    seen: BaseException | None = err
+    for _ in range(4):  # fsspec raises FileNotFoundError from the HTTP client's error
+        if seen is None:
+            return None
+        status = getattr(seen, "status", None)
+        if isinstance(status, int) and type(seen).__module__.startswith("aiohttp"):
+            return status
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def source_error(url: str, err: BaseException) -> BaseException:
+    """Return what to raise for ``err``, met opening or reading the source file ``url``.
+
+    The one policy of every opener: a missing file (HTTP 404/410) becomes
+    :class:`~vzcore.errors.SourceNotFoundError`, a forbidden one (file permissions, HTTP
+    401/403) :class:`~vzcore.errors.SourcePermissionError`, a directory
+    :class:`~vzcore.errors.SourceIsADirectoryError`, each naming ``url``. Anything else is
+    returned unchanged (a reset connection or a timeout stays transient for the retries),
+    and a connection failure that fsspec's HTTP filesystem reports as a missing file
+    becomes that failure again.
+    """
+    if isinstance(err, SourceAccessError):
+        return err
+    status = _http_status(err)
+    if status in (401, 403):
+        return SourcePermissionError(url, f"permission denied (HTTP {status})")
+    if isinstance(err, IsADirectoryError):
+        return SourceIsADirectoryError(url)
+    if isinstance(err, PermissionError):
+        return SourcePermissionError(url)
+    if status in (404, 410):
+        return SourceNotFoundError(url, f"no such file (HTTP {status})")
+    if isinstance(err, FileNotFoundError | NotADirectoryError):
+        cause = err.__cause__
+        if status is not None:  # another answer (500, ...): fsspec's own report stands
+            return err
+        if isinstance(cause, OSError) and type(cause).__module__.startswith("aiohttp"):
+            return cause  # fsspec says "not found" when it could not connect at all
+        return SourceNotFoundError(url)
+    return err
+
+
+@contextmanager
+def source_errors(url: str) -> Iterator[None]:
+    """Raise what :func:`source_error` says for errors inside the block.
+
+    For the rare access a reader makes outside :func:`open_source` (e.g. asking a
+    filesystem whether ``url`` is a directory).
+    """
+    try:
+        yield
+    except Exception as err:
+        mapped = source_error(url, err)
+        if mapped is err:
+            raise
+        raise mapped from err
+
+
+def open_url(
+    url: str | os.PathLike[str],
+    storage_options: dict[str, Any] | None = None,
+    *,
+    block_size: int | None = None,
+    cache_type: str | None = None,
+) -> Any:
+    """Open ``url`` for binary reading (a seekable file-like object; close it when done).
+
+    Parameters
+    ----------
+    url
+        Local path, ``file://`` URL or any fsspec URL (``s3://``, ``https://``, ...).
+    storage_options
+        fsspec options for remote URLs (ignored for local files).
+    block_size, cache_type
+        fsspec cache for remote files; defaults :data:`DEFAULT_BLOCK_SIZE` and
+        :data:`DEFAULT_CACHE_TYPE` (or the ``VZCORE_BLOCK_SIZE`` / ``VZCORE_CACHE_TYPE``
+        environment variables).
+
+    Returns
+    -------
+    file-like
+        For local files, Python's buffered file; for remote ones, a file with ``size``,
+        ``requests`` and ``bytes_fetched`` attributes.
+
+    Raises
+    ------
+    vzcore.errors.SourceAccessError
+        The file is missing, forbidden or a directory (see :func:`source_error`).
+    """
+    s = os.fspath(url)
+    with source_errors(s):
+        local = local_path(s)
+        if local is not None:
+            return open(local, "rb")
+        bs, ct = _cache_settings(block_size, cache_type)
+        files = _session.get()
+        if files is None:
+            return _open_remote(s, storage_options, bs, ct)
+        key = options_key(s, storage_options)
+        f = files.get(key)
+        if f is None:
+            f = files[key] = _open_remote(s, storage_options, bs, ct)
+        return _SharedFile(f)
+
+
+def read_head(url: str, n: int, storage_options: dict[str, Any] | None = None) -> bytes:
+    """Return up to ``n`` leading bytes of ``url`` (fewer for a short file)."""
+    with open_url(url, storage_options) as f, source_errors(url):
+        data: bytes = f.read(n)
+    return data
+
+
+def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> SourceInfo:
+    """Return the size, modification time and (where the store gives one) ETag of ``url``.
+
+    Local files are stat'ed directly; others through fsspec's ``info()``. Inside a
+    :func:`scan_session` a remote file already open answers from what opening it reported,
+    without another request.
+
+    Raises
+    ------
+    vzcore.errors.SourceNotFoundError
+        The file does not exist (a ``FileNotFoundError``).
+    vzcore.errors.SourceAccessError
+        It may not be read (see :func:`source_error`).
+    """
+    from vzcore.manifests.sources import SourceInfo
+
+    with source_errors(url):
+        local = local_path(url)
+        if local is not None:
+            st = os.stat(local)
+            return SourceInfo(size=st.st_size, mtime=st.st_mtime)
+        files = _session.get()
+        if files is not None:
+            shared = files.get(options_key(url, storage_options))
+            if shared is not None and shared.details:
+                return SourceInfo.from_fsspec_info(shared.details)
+        fs, path = sync_filesystem(url, storage_options)
+        return SourceInfo.from_fsspec_info(fs.info(path))
+
+
+EMPTY_FILE = "the file is empty (0 bytes); it was not written completely or its download failed"
+"""What is true of a source file of 0 bytes, for messages."""
+
+
+class SourceFile:
+    """One source file opened for a reader: its size, positional reads and a file object.
+
+    Made by :func:`open_source`; close it (or use it as a context manager) when done.
+    Every read goes through the one error policy (:func:`source_error`); a short read at
+    the end of the file is returned short, for the reader to judge.
+
+    Attributes
+    ----------
+    url
+        The file's URL, as given.
+    local_path
+        Its local path, or None for a remote file: libraries with their own file driver
+        (h5py, tifffile) open local files by path.
+    size
+        Its size in bytes (None when a remote server does not say).
+    """
+
+    def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
+        self.url = url
+        self.local_path = local_path(url)
+        self._fd: int | None = None
+        self._remote: Any = None
+        self._file: Any = None
+        self.size: int | None = None
+        with source_errors(url):
+            if self.local_path is not None:
+                self._fd = os.open(self.local_path, os.O_RDONLY)
+                st = os.fstat(self._fd)
+                if stat.S_ISDIR(st.st_mode):
+                    self.close()
+                    raise SourceIsADirectoryError(url)
+                self.size = st.st_size
+            else:
+                # vzcore's remote opener: a block cache sized for object storage, shared
+                # inside a scan session, so many small reads become a few range requests.
+                self._remote = open_url(url, storage_options)
+                size = getattr(self._remote, "size", None)
+                if size is None:  # a filesystem that did not say: the end of the file
+                    with contextlib.suppress(OSError, ValueError):
+                        size = self._remote.seek(0, os.SEEK_END)
+                self.size = int(size) if size is not None else None
+
+    @property
+    def file(self) -> Any:
+        """A seekable binary file object over the source (for libraries that read files).
+
+        Its position is its own (positional reads do not move it); it is closed with the
+        :class:`SourceFile`. A remote file that goes missing or forbidden while a library
+        reads it raises what :func:`source_error` says.
+        """
+        if self._file is None:
+            if self.local_path is not None:
+                with source_errors(self.url):
+                    self._file = open(self.local_path, "rb")  # noqa: SIM115 (closed by close())
+            else:  # a view of the same cached remote file, with its own position
+                base = self._remote._f if isinstance(self._remote, _SharedFile) else self._remote
+                self._file = _SourceView(base)
+        return self._file
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Return ``length`` bytes from ``offset`` (fewer at the end of the file)."""
+        if length <= 0:
+            return b""
+        with source_errors(self.url):
+            if self._fd is not None:
+                parts: list[bytes] = []
+                got = 0
+                while got < length:  # one call reads at most 2 GiB (Linux)
+                    data = os.pread(self._fd, length - got, offset + got)
+                    if not data:
+                        break
+                    parts.append(data)
+                    got += len(data)
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+            self._remote.seek(offset)
+            remote: bytes = self._remote.read(length)
+            return remote
+
+    def read_all(self) -> bytes:
+        """Return the whole file."""
+        if self.size is not None:
+            return self.read_at(0, self.size)
+        with source_errors(self.url):
+            self._remote.seek(0)
+            data: bytes = self._remote.read()
+            return data
+
+    def close(self) -> None:
+        """Release the file (a shared remote handle stays open for its scan session)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        for f in (self._file, self._remote):
+            if f is not None:
+                f.close()
+        self._file = self._remote = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.url!r}, size={self.size!r})"
+
+
+def open_source(
+    url: str, storage_options: dict[str, Any] | None = None, *, allow_empty: bool = False
+) -> SourceFile:
+    """Open the source file ``url`` for a reader (use it as a context manager).
+
+    Parameters
+    ----------
+    url
+        Absolute URL (or local path) of the file.
+    storage_options
+        fsspec options for remote URLs.
+    allow_empty
+        Accept a file of 0 bytes (no reader of vzcore does: every format has a header).
+
+    Returns
+    -------
+    SourceFile
+        With ``size``, ``read_at``, ``read_all``, ``file`` and ``local_path``.
+
+    Raises
+    ------
+    vzcore.errors.SourceAccessError
+        The file is missing, forbidden or a directory (see :func:`source_error`).
+    vzcore.errors.CorruptFileError
+        It is empty (0 bytes), unless ``allow_empty``.
+    """
+    source = SourceFile(url, storage_options)
+    if source.size == 0 and not allow_empty:
+        source.close()
+        raise CorruptFileError(url, EMPTY_FILE)
+    return source

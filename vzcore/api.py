@@ -22,14 +22,20 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import xarray as xr
 
 from vzcore import plugins
 from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, _progress, map_files, own_process_pool
-from vzcore._open_options import OpenOptions, is_keyed, reader_keywords
+from vzcore._open_options import (
+    OpenKwargs,
+    OpenOptions,
+    is_keyed,
+    reader_keywords,
+    takes_open_options,
+)
 from vzcore._to_xarray import group_to_dataset, group_to_datatree
 from vzcore._tree_combine import DEFAULT_RETRIES, open_on_cluster, resolve_client, scan_file
 from vzcore._tree_combine import Failed as _Failed
@@ -38,8 +44,6 @@ from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarnin
 from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
-    from xarray.coders import CFDatetimeCoder, CFTimedeltaCoder
-
     from vzcore.group import ManifestGroup
     from vzcore.registry import ReaderSpec
 
@@ -225,21 +229,10 @@ def open_datatree_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.Dat
     )
 
 
+@takes_open_options
 def open_virtual_dataset(
     url: str | os.PathLike[str],
-    *,
-    reader: str | None = None,
-    group: str | None = None,
-    loadable_variables: Iterable[str] | None = None,
-    drop_variables: Iterable[str] | str | None = None,
-    storage_options: dict[str, Any] | None = None,
-    reader_options: dict[str, Any] | None = None,
-    mask_and_scale: bool = True,
-    decode_times: bool | CFDatetimeCoder | None = None,
-    concat_characters: bool = True,
-    decode_coords: bool | str = True,
-    use_cftime: bool | None = None,
-    decode_timedelta: bool | CFTimedeltaCoder | None = None,
+    **options: Unpack[OpenKwargs],
 ) -> xr.Dataset:
     """Open one file as a virtual dataset.
 
@@ -248,51 +241,9 @@ def open_virtual_dataset(
     url
         Local path or URL (``s3://``, ``https://``, ...) of a file, or of existing
         references (kerchunk JSON or Parquet).
-    reader
-        Reader name (``"hdf5"``, ``"netcdf3"``, ``"tiff"``, ``"kerchunk"``, ...); None
-        picks one by the file's magic bytes.
-    group
-        Group inside the file (HDF5/netCDF4, references); None for the root.
-    loadable_variables
-        Variables to read into memory and CF-decode; None means the 1-D dimension
-        coordinates, which ``combine="by_coords"`` needs. Any subset may be given, ``[]``
-        included: a dimension coordinate left out stays virtual, a coordinate without an
-        index, and is written like any virtual variable. Loaded variables are written as
-        real data by writers.
-    drop_variables
-        Variables to leave out. A reader that declares ``drop_variables`` (vz-hdf5,
-        vz-netcdf3, vz-tiff, vz-kerchunk) never parses them, so a variable that cannot be
-        virtualized can be dropped; other readers' results are filtered afterwards.
-    storage_options
-        fsspec options for remote URLs (``s3://``, ``https://``, ...), used for the
-        file, its loadable variables and stat calls.
-    reader_options
-        Options of the reader's ``read`` (see each reader's documentation), either flat,
-        ``{"load_unsupported": True}``, or keyed by reader name,
-        ``{"kerchunk": {"allowed_prefixes": [...]}, "hdf5": {...}}``: each reader then
-        receives only its own entry. Key them when files of different formats are opened
-        together (references plus new files in ``open_virtual_mfdataset``).
-    mask_and_scale
-        Apply ``_FillValue``/``missing_value`` masking and ``scale_factor``/``add_offset``
-        to loaded variables (default True). Virtual variables always keep their encoding
-        attributes, which whoever reads the written references applies.
-    decode_times
-        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
-        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
-    concat_characters
-        Join the last dimension of character arrays of loaded variables into strings
-        (default True).
-    decode_coords
-        Turn variables named in ``coordinates`` attributes (of variables and of the
-        file) into coordinates (True, default) or keep them as data variables (False).
-        ``"coordinates"`` means True; ``"all"`` is accepted and, unlike xarray, does not
-        yet also follow ``grid_mapping``/``bounds``.
-    use_cftime
-        Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
-        choose by calendar and range (None), as in :func:`xarray.open_dataset`.
-    decode_timedelta
-        Decode loaded variables with time-like units into ``timedelta64`` (True,
-        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
+    **options
+        The options of opening a file, described in :class:`vzcore._open_options.OpenKwargs`
+        (``help()`` and the API reference list them here).
 
     Returns
     -------
@@ -311,38 +262,14 @@ def open_virtual_dataset(
     >>> vds = vzcore.open_virtual_dataset("air.nc")  # doctest: +SKIP
     >>> vds = vzcore.open_virtual_dataset("air.nc", loadable_variables=[])  # doctest: +SKIP
     """
-    opts = OpenOptions(
-        reader=reader,
-        group=group,
-        loadable_variables=loadable_variables,
-        drop_variables=drop_variables,
-        storage_options=storage_options,
-        reader_options=reader_options,
-        mask_and_scale=mask_and_scale,
-        decode_times=decode_times,
-        concat_characters=concat_characters,
-        decode_coords=decode_coords,
-        use_cftime=use_cftime,
-        decode_timedelta=decode_timedelta,
-    )
+    opts = OpenOptions.given_to("open_virtual_dataset", options)
     return open_dataset_with(url, opts)
 
 
+@takes_open_options
 def open_virtual_datatree(
     url: str | os.PathLike[str],
-    *,
-    reader: str | None = None,
-    group: str | None = None,
-    loadable_variables: Iterable[str] | None = None,
-    drop_variables: Iterable[str] | str | None = None,
-    storage_options: dict[str, Any] | None = None,
-    reader_options: dict[str, Any] | None = None,
-    mask_and_scale: bool = True,
-    decode_times: bool | CFDatetimeCoder | None = None,
-    concat_characters: bool = True,
-    decode_coords: bool | str = True,
-    use_cftime: bool | None = None,
-    decode_timedelta: bool | CFTimedeltaCoder | None = None,
+    **options: Unpack[OpenKwargs],
 ) -> xr.DataTree:
     """Open a file's whole group hierarchy as a virtual DataTree.
 
@@ -353,51 +280,9 @@ def open_virtual_datatree(
     ----------
     url
         Local path or URL of the file, or of existing references.
-    reader
-        Reader name (``"hdf5"``, ``"netcdf3"``, ``"tiff"``, ``"kerchunk"``, ...); None
-        picks one by the file's magic bytes.
-    group
-        Group inside the file (HDF5/netCDF4, references); None for the root.
-    loadable_variables
-        Variables to read into memory and CF-decode; None means the 1-D dimension
-        coordinates, which ``combine="by_coords"`` needs. Any subset may be given, ``[]``
-        included: a dimension coordinate left out stays virtual, a coordinate without an
-        index, and is written like any virtual variable. Loaded variables are written as
-        real data by writers.
-    drop_variables
-        Variables to leave out. A reader that declares ``drop_variables`` (vz-hdf5,
-        vz-netcdf3, vz-tiff, vz-kerchunk) never parses them, so a variable that cannot be
-        virtualized can be dropped; other readers' results are filtered afterwards.
-    storage_options
-        fsspec options for remote URLs (``s3://``, ``https://``, ...), used for the
-        file, its loadable variables and stat calls.
-    reader_options
-        Options of the reader's ``read`` (see each reader's documentation), either flat,
-        ``{"load_unsupported": True}``, or keyed by reader name,
-        ``{"kerchunk": {"allowed_prefixes": [...]}, "hdf5": {...}}``: each reader then
-        receives only its own entry. Key them when files of different formats are opened
-        together (references plus new files in ``open_virtual_mfdataset``).
-    mask_and_scale
-        Apply ``_FillValue``/``missing_value`` masking and ``scale_factor``/``add_offset``
-        to loaded variables (default True). Virtual variables always keep their encoding
-        attributes, which whoever reads the written references applies.
-    decode_times
-        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
-        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
-    concat_characters
-        Join the last dimension of character arrays of loaded variables into strings
-        (default True).
-    decode_coords
-        Turn variables named in ``coordinates`` attributes (of variables and of the
-        file) into coordinates (True, default) or keep them as data variables (False).
-        ``"coordinates"`` means True; ``"all"`` is accepted and, unlike xarray, does not
-        yet also follow ``grid_mapping``/``bounds``.
-    use_cftime
-        Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
-        choose by calendar and range (None), as in :func:`xarray.open_dataset`.
-    decode_timedelta
-        Decode loaded variables with time-like units into ``timedelta64`` (True,
-        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
+    **options
+        The options of :func:`open_virtual_dataset`, applied to every node (``help()`` and
+        the API reference list them here).
 
     Returns
     -------
@@ -414,20 +299,7 @@ def open_virtual_datatree(
     >>> vdt = vzcore.open_virtual_datatree("groups.nc")  # doctest: +SKIP
     >>> vdt.virtualize.to_kerchunk("refs.json")  # doctest: +SKIP
     """
-    opts = OpenOptions(
-        reader=reader,
-        group=group,
-        loadable_variables=loadable_variables,
-        drop_variables=drop_variables,
-        storage_options=storage_options,
-        reader_options=reader_options,
-        mask_and_scale=mask_and_scale,
-        decode_times=decode_times,
-        concat_characters=concat_characters,
-        decode_coords=decode_coords,
-        use_cftime=use_cftime,
-        decode_timedelta=decode_timedelta,
-    )
+    opts = OpenOptions.given_to("open_virtual_datatree", options)
     return open_datatree_with(url, opts)
 
 

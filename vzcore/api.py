@@ -189,37 +189,29 @@ def open_dataset_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.Data
     xarray.Dataset
         As :func:`open_virtual_dataset`.
     """
-    full = to_url(url)
-    tree = _read(full, opts, subgroups=False)
-    return group_to_dataset(
-        tree,
-        loadable_variables=opts.loadable_variables,
-        drop_variables=_dropped(opts),
-        decode=opts.decode,
-        storage_options=opts.storage_options,
-        source=full,
-    )
+    return _open_with(url, opts, group_to_dataset, subgroups=False)
 
 
 @scan_session()
 def open_datatree_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.DataTree:
     """Open a file's group hierarchy as a virtual DataTree with options already gathered.
 
-    Parameters
-    ----------
-    url
-        Local path or URL of the file.
-    opts
-        The options, as :func:`open_virtual_datatree` documents them.
-
-    Returns
-    -------
-    xarray.DataTree
-        As :func:`open_virtual_datatree`.
+    As :func:`open_dataset_with`, returning what :func:`open_virtual_datatree` returns.
     """
+    return _open_with(url, opts, group_to_datatree, subgroups=True)
+
+
+def _open_with[T](
+    url: str | os.PathLike[str],
+    opts: OpenOptions,
+    convert: Callable[..., T],
+    *,
+    subgroups: bool,
+) -> T:
+    """Read the file and convert its ManifestGroup to xarray (``group_to_dataset``/``_datatree``)."""
     full = to_url(url)
-    tree = _read(full, opts)
-    return group_to_datatree(
+    tree = _read(full, opts, subgroups=subgroups)
+    return convert(
         tree,
         loadable_variables=opts.loadable_variables,
         drop_variables=_dropped(opts),

@@ -59,9 +59,21 @@ def local_target(target: str | os.PathLike[str]) -> Path:
     return Path(s).expanduser().absolute()
 
 
-def _check_target(path: Path, mode: Mode) -> None:
+def _check_mode(mode: Mode) -> None:
     if mode not in ("w", "w-"):
         raise ValueError(f"mode must be 'w' (overwrite) or 'w-' (fail if it exists), got {mode!r}")
+
+
+def _check_parent(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise WriteError(
+            f"Cannot write {str(path)!r}: its directory {str(path.parent)!r} does not exist; "
+            "create it first."
+        )
+
+
+def _check_target(path: Path, mode: Mode) -> None:
+    _check_mode(mode)
     if path.is_dir():
         raise WriteError(f"Cannot write {str(path)!r}: it is a directory; pass a file path.")
     if mode == "w-" and path.exists():
@@ -69,11 +81,7 @@ def _check_target(path: Path, mode: Mode) -> None:
             f"Cannot write {str(path)!r}: it already exists and mode='w-'; pass mode='w' to "
             "overwrite it."
         )
-    if not path.parent.is_dir():
-        raise WriteError(
-            f"Cannot write {str(path)!r}: its directory {str(path.parent)!r} does not exist; "
-            "create it first."
-        )
+    _check_parent(path)
 
 
 def _commit(tmp: Path, path: Path, mode: Mode) -> None:
@@ -199,8 +207,7 @@ def _exists_error(path: Path, meanwhile: bool = False) -> WriteError:
 
 
 def _check_target_dir(path: Path, mode: Mode, replaceable: Callable[[Path], bool] | None) -> None:
-    if mode not in ("w", "w-"):
-        raise ValueError(f"mode must be 'w' (overwrite) or 'w-' (fail if it exists), got {mode!r}")
+    _check_mode(mode)
     if path.exists() or path.is_symlink():
         if mode == "w-":
             raise _exists_error(path)
@@ -215,11 +222,7 @@ def _check_target_dir(path: Path, mode: Mode, replaceable: Callable[[Path], bool
                 "output of this writer, and mode='w' would delete it; remove it yourself or "
                 "pass another path."
             )
-    if not path.parent.is_dir():
-        raise WriteError(
-            f"Cannot write {str(path)!r}: its directory {str(path.parent)!r} does not exist; "
-            "create it first."
-        )
+    _check_parent(path)
 
 
 def _commit_dir(tmp: Path, path: Path, mode: Mode) -> None:

@@ -105,12 +105,20 @@ def _commit(tmp: Path, path: Path, mode: Mode) -> None:
             tmp.unlink()
     else:
         os.replace(tmp, path)
+    _fsync_parent(path)
+
+
+def _fsync(path: str | os.PathLike[str]) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_parent(path: Path) -> None:
     with contextlib.suppress(OSError):  # durability of the rename; not possible everywhere
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        _fsync(path.parent)
 
 
 @contextlib.contextmanager
@@ -185,17 +193,9 @@ def _fsync_tree(root: Path) -> None:
     """Flush every file and directory under ``root`` to disk, directories after their files."""
     for dirpath, _, filenames in os.walk(root, topdown=False):
         for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(os.path.join(dirpath, name))
         with contextlib.suppress(OSError):  # directory fsync is not possible everywhere
-            dfd = os.open(dirpath, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            _fsync(dirpath)
 
 
 def _exists_error(path: Path, meanwhile: bool = False) -> WriteError:
@@ -304,9 +304,4 @@ def atomic_directory(
         if isinstance(err, OSError) and not isinstance(err, WriteError):
             raise WriteError(f"Cannot write {str(path)!r}: {err}") from err
         raise
-    with contextlib.suppress(OSError):  # durability of the rename; not possible everywhere
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    _fsync_parent(path)

@@ -18,6 +18,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,18 @@ def _field(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return (280 + 10 * grid[None] + steps + noise).astype("f4")
 
 
+def _variable(
+    ds: Any, name: str, dtype: str, values: np.ndarray, attrs: dict[str, Any], **create: Any
+) -> None:
+    """Write a ``(time, lat, lon)`` data variable; ``create`` goes to ``createVariable``.
+
+    The attributes are set before the values, so ``scale_factor``/``add_offset`` pack them.
+    """
+    v = ds.createVariable(name, dtype, ("time", "lat", "lon"), **create)
+    v.setncatts(attrs)
+    v[:] = values
+
+
 def make_many(root: Path, n: int) -> DataSet:
     """N consecutive chunked netCDF4 files."""
     import netCDF4
@@ -106,18 +119,18 @@ def make_many(root: Path, n: int) -> DataSet:
                     "hours since 2000-01-01",
                 )
                 for k, name in enumerate(("t2m", "sp")):
-                    v = ds.createVariable(
+                    _variable(
+                        ds,
                         name,
                         "f4",
-                        ("time", "lat", "lon"),
+                        _field(MANY_SHAPE, i * 2 + k),
+                        {"units": "K" if k == 0 else "hPa"},
                         zlib=True,
                         complevel=1,
                         shuffle=True,
                         chunksizes=MANY_CHUNKS,
                         fill_value=np.float32(-9999),
                     )
-                    v.units = "K" if k == 0 else "hPa"
-                    v[:] = _field(MANY_SHAPE, i * 2 + k)
         _mark(d, params)
     return DataSet(f"{n} files", files, int(chunks_per_file) * n, "by_coords", "t2m")
 
@@ -165,16 +178,16 @@ def make_small(root: Path, n: int) -> DataSet:
                     "days since 2000-01-01",
                 )
                 for name in ("air", "rh"):
-                    v = ds.createVariable(
+                    _variable(
+                        ds,
                         name,
                         "f4",
-                        ("time", "lat", "lon"),
+                        _field(SMALL_SHAPE, i),
+                        {"units": "K"},
                         zlib=True,
                         chunksizes=(1, *SMALL_SHAPE[1:]),
                         fill_value=-999.0,
                     )
-                    v.units = "K"
-                    v[:] = _field(SMALL_SHAPE, i)
         _mark(d, params)
     return DataSet(f"{n} small files", files, 2 * SMALL_SHAPE[0] * n, "by_coords", "air")
 
@@ -232,58 +245,35 @@ def make_cf_small(root: Path, n: int) -> DataSet:
                     "hours since 2000-01-01 00:00:00",
                 )
                 ds["time"].setncatts({"standard_name": "time", "long_name": "time", "axis": "T"})
-                ds["lat"].setncatts(
-                    {
-                        "units": "degrees_north",
-                        "standard_name": "latitude",
-                        "long_name": "latitude",
-                        "axis": "Y",
-                    }
-                )
-                ds["lon"].setncatts(
-                    {
-                        "units": "degrees_east",
-                        "standard_name": "longitude",
-                        "long_name": "longitude",
-                        "axis": "X",
-                    }
-                )
+                for name, long_name, units, axis in (
+                    ("lat", "latitude", "degrees_north", "Y"),
+                    ("lon", "longitude", "degrees_east", "X"),
+                ):
+                    cf = {"units": units, "standard_name": long_name, "long_name": long_name}
+                    ds[name].setncatts({**cf, "axis": axis})
                 field = _field(CF_SMALL_SHAPE, i)
-                chunks = (1, *CF_SMALL_SHAPE[1:])
-                dims = ("time", "lat", "lon")
-                air = ds.createVariable(
-                    "air", "f4", dims, zlib=True, chunksizes=chunks, fill_value=np.float32(-9999.0)
-                )
-                air.setncatts(
-                    {
-                        "units": "K",
-                        "long_name": "air temperature",
-                        "standard_name": "air_temperature",
-                    }
-                )
-                air[:] = field
-                rh = ds.createVariable(
-                    "rh", "i2", dims, zlib=True, chunksizes=chunks, fill_value=np.int16(-32767)
-                )
-                rh.setncatts(
-                    {
-                        "units": "percent",
-                        "long_name": "relative humidity",
-                        "standard_name": "relative_humidity",
-                        "scale_factor": np.float32(0.01),
-                        "add_offset": np.float32(0.0),
-                    }
-                )
-                rh[:] = (field - 270) * 3
-                pr = ds.createVariable("pr", "f4", dims, zlib=True, chunksizes=chunks)
-                pr.setncatts(
-                    {
-                        "units": "kg m-2 s-1",
-                        "long_name": "precipitation",
-                        "standard_name": "precipitation_flux",
-                        "cell_methods": "time: mean",
-                    }
-                )
-                pr[:] = field / 1e5
+                compressed = {"zlib": True, "chunksizes": (1, *CF_SMALL_SHAPE[1:])}
+                air = {
+                    "units": "K",
+                    "long_name": "air temperature",
+                    "standard_name": "air_temperature",
+                }
+                _variable(ds, "air", "f4", field, air, fill_value=np.float32(-9999.0), **compressed)
+                rh = {
+                    "units": "percent",
+                    "long_name": "relative humidity",
+                    "standard_name": "relative_humidity",
+                    "scale_factor": np.float32(0.01),
+                    "add_offset": np.float32(0.0),
+                }
+                packed = (field - 270) * 3
+                _variable(ds, "rh", "i2", packed, rh, fill_value=np.int16(-32767), **compressed)
+                pr = {
+                    "units": "kg m-2 s-1",
+                    "long_name": "precipitation",
+                    "standard_name": "precipitation_flux",
+                    "cell_methods": "time: mean",
+                }
+                _variable(ds, "pr", "f4", field / 1e5, pr, **compressed)
         _mark(d, params)
     return DataSet(f"{n} small CF files", files, 3 * CF_SMALL_SHAPE[0] * n, "by_coords", "air")

@@ -3,16 +3,8 @@ import logging
 
 import pytest
 
-from vzcore._urls import (
-    DEFAULT_BLOCK_SIZE,
-    expand_glob,
-    local_path,
-    open_url,
-    read_head,
-    scan_session,
-    stat_source,
-    to_url,
-)
+from vzcore._urls import DEFAULT_BLOCK_SIZE, local_path, read_head
+from vzcore.io import expand_glob, open_url, scan_session, stat_source, to_url  # as plugins do
 
 
 def test_local_paths_become_absolute_file_urls(tmp_path, monkeypatch):

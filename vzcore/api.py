@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
@@ -37,10 +36,16 @@ from vzcore._open_options import (
     takes_open_options,
 )
 from vzcore._to_xarray import group_to_dataset, group_to_datatree
-from vzcore._tree_combine import DEFAULT_RETRIES, open_on_cluster, resolve_client, scan_file
+from vzcore._tree_combine import (
+    DEFAULT_RETRIES,
+    open_on_cluster,
+    resolve_client,
+    scan_file,
+    warn_skipped,
+)
 from vzcore._tree_combine import Failed as _Failed
 from vzcore._urls import expand_glob, read_head, scan_session, stat_source, to_url
-from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarning
+from vzcore.errors import UnsupportedFeatureError, VZError
 from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
@@ -548,46 +553,29 @@ def open_virtual_mfdataset(
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise VZError(f"retries must be a whole number >= 0, got {retries!r}")
     nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)
+    combine_options: dict[str, Any] = {
+        "data_vars": data_vars,
+        "coords": coords,
+        "compat": compat,
+        "join": join,
+        "combine_attrs": combine_attrs,
+    }
+    batched: dict[str, Any] = {  # how the cluster and process-pool paths scan and combine batches
+        "combine": combine,
+        "concat_dim": concat_dim,
+        "errors": errors,
+        "retries": retries,
+        "progress": progress,
+        "combine_options": combine_options,
+    }
     client = resolve_client(parallel)
     if client is not None and preprocess is None and not nested_nd:
-        return open_on_cluster(
-            client,
-            flat_paths,
-            open_kwargs,
-            combine=combine,
-            concat_dim=concat_dim,
-            errors=errors,
-            retries=retries,
-            progress=progress,
-            combine_options={
-                "data_vars": data_vars,
-                "coords": coords,
-                "compat": compat,
-                "join": join,
-                "combine_attrs": combine_attrs,
-            },
-        )
+        return open_on_cluster(client, flat_paths, open_kwargs, **batched)
     preload = _worker_modules(flat_paths[0], opts) if parallel == "processes" else ()
     if preprocess is None and not nested_nd and len(flat_paths) > 1:
         pool = own_process_pool(parallel, preload)
         if pool is not None:  # batches scanned and combined in the workers
-            return _open_on_pool(
-                pool,
-                flat_paths,
-                opts,
-                combine=combine,
-                concat_dim=concat_dim,
-                errors=errors,
-                retries=retries,
-                progress=progress,
-                combine_options={
-                    "data_vars": data_vars,
-                    "coords": coords,
-                    "compat": compat,
-                    "join": join,
-                    "combine_attrs": combine_attrs,
-                },
-            )
+            return _open_on_pool(pool, flat_paths, opts, **batched)
     scanned = map_files(
         _scan_one, [(p, opts, retries) for p in flat_paths], parallel, progress, preload
     )
@@ -603,12 +591,7 @@ def open_virtual_mfdataset(
             ) from first.error
         raise first.error
     if failed and errors == "warn":
-        listing = "; ".join(f"{f.path!r}: {f.error}" for f in failed)
-        warnings.warn(
-            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
-            VZSkippedFilesWarning,
-            stacklevel=2,
-        )
+        warn_skipped([(f.path, f.error) for f in failed], stacklevel=2)
     kept = [(p, r) for p, r in zip(flat_paths, scanned, strict=True) if not isinstance(r, _Failed)]
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].error
@@ -621,11 +604,7 @@ def open_virtual_mfdataset(
         combine=combine,
         nested=datasets if nested_nd is False else _unflatten(expanded, iter(datasets)),
         concat_dim=concat_dim,
-        data_vars=data_vars,
-        coords=coords,
-        compat=compat,
-        join=join,
-        combine_attrs=combine_attrs,
+        **combine_options,
     )
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]

@@ -45,6 +45,8 @@ import numpy as np
 from vzcore.errors import CorruptFileError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from numpy.typing import NDArray
 
 __all__ = [
@@ -401,6 +403,21 @@ def _name(cur: _Cursor, what: str) -> str:
     return name
 
 
+def _unique_names(cur: _Cursor, count: int, kind: str, of: str, twice: str) -> Iterator[str]:
+    """Yield the names of a list's ``count`` items as they are parsed; refuse a repeated one.
+
+    An item is named ``"<kind> #<i><of>"`` while its name is read; a repeated name fails with
+    ``"<kind> '<name>' <twice>"``.
+    """
+    seen: set[str] = set()
+    for i in range(count):
+        name = _name(cur, f"{kind} #{i}{of}")
+        if name in seen:
+            raise cur.fail(f"{kind} {name!r} {twice}")
+        seen.add(name)
+        yield name
+
+
 def _min_name(cur: _Cursor) -> int:
     return cur.nonneg_size + 4
 
@@ -408,12 +425,7 @@ def _min_name(cur: _Cursor) -> int:
 def _parse_dimensions(cur: _Cursor) -> tuple[Dimension, ...]:
     count = _list_header(cur, _NC_DIMENSION, "the dimension list", 2 * cur.nonneg_size + 4)
     dims: list[Dimension] = []
-    seen: set[str] = set()
-    for i in range(count):
-        name = _name(cur, f"dimension #{i}")
-        if name in seen:
-            raise cur.fail(f"dimension {name!r} is defined twice")
-        seen.add(name)
+    for name in _unique_names(cur, count, "dimension", "", "is defined twice"):
         cur.what = f"the length of dimension {name!r}"
         dims.append(Dimension(name, cur.non_neg()))
     unlimited = [d.name for d in dims if d.is_record]
@@ -426,12 +438,7 @@ def _parse_attributes(cur: _Cursor, what: str) -> tuple[Attribute, ...]:
     min_item = _min_name(cur) + 4 + cur.nonneg_size
     count = _list_header(cur, _NC_ATTRIBUTE, what, min_item)
     attrs: list[Attribute] = []
-    seen: set[str] = set()
-    for i in range(count):
-        name = _name(cur, f"attribute #{i} of {what}")
-        if name in seen:
-            raise cur.fail(f"attribute {name!r} appears twice in {what}")
-        seen.add(name)
+    for name in _unique_names(cur, count, "attribute", f" of {what}", f"appears twice in {what}"):
         cur.what = f"the type of attribute {name!r}"
         nc_type = _nc_type(cur, cur.int32(), f"attribute {name!r}")
         cur.what = f"the value count of attribute {name!r}"
@@ -456,12 +463,7 @@ def _parse_variables(cur: _Cursor, dims: tuple[Dimension, ...]) -> list[Variable
     min_item = _min_name(cur) + nn + (4 + nn) + 4 + nn + off
     count = _list_header(cur, _NC_VARIABLE, "the variable list", min_item)
     out: list[VariableHeader] = []
-    seen: set[str] = set()
-    for i in range(count):
-        name = _name(cur, f"variable #{i}")
-        if name in seen:
-            raise cur.fail(f"variable {name!r} is defined twice")
-        seen.add(name)
+    for name in _unique_names(cur, count, "variable", "", "is defined twice"):
         cur.what = f"the dimension count of variable {name!r}"
         ndims = cur.non_neg()
         if ndims > _MAX_VAR_DIMS:

@@ -105,8 +105,29 @@ def icechunk_repo(path: str) -> Any:
     )
 
 
-class Vzcore:
+class _Accessor:
+    """``nbytes`` and ``write`` through the Dataset accessor (vzcore and VirtualiZarr alike)."""
+
+    accessor: str
+
+    def nbytes(self, ds: Any) -> int:
+        return int(getattr(ds, self.accessor).nbytes)
+
+    def write(self, ds: Any, fmt: str, out: str) -> None:
+        virtual = getattr(ds, self.accessor)
+        if fmt == "icechunk":
+            repo = icechunk_repo(out)
+            session = repo.writable_session("main")
+            virtual.to_icechunk(session.store)
+            session.commit("benchmark")
+        else:
+            virtual.to_kerchunk(out, format=fmt)
+
+
+class Vzcore(_Accessor):
     """vzcore: ``open_virtual_dataset`` per file, xarray's combine, ``.virtualize`` writers."""
+
+    accessor = "virtualize"
 
     def import_(self) -> None:
         import xarray
@@ -149,21 +170,11 @@ class Vzcore:
             files, combine=how, parallel=parallel, progress=False, **kw
         )
 
-    def nbytes(self, ds: Any) -> int:
-        return int(ds.virtualize.nbytes)
 
-    def write(self, ds: Any, fmt: str, out: str) -> None:
-        if fmt == "icechunk":
-            repo = icechunk_repo(out)
-            session = repo.writable_session("main")
-            ds.virtualize.to_icechunk(session.store)
-            session.commit("benchmark")
-        else:
-            ds.virtualize.to_kerchunk(out, format=fmt)
-
-
-class VirtualiZarr:
+class VirtualiZarr(_Accessor):
     """VirtualiZarr 2.x: HDFParser + obstore LocalStore registry, xarray's combine, ``.vz``."""
+
+    accessor = "vz"
 
     def import_(self) -> None:
         import xarray
@@ -211,18 +222,6 @@ class VirtualiZarr:
         finally:
             if executor is not parallel:
                 executor.shutdown()
-
-    def nbytes(self, ds: Any) -> int:
-        return int(ds.vz.nbytes)
-
-    def write(self, ds: Any, fmt: str, out: str) -> None:
-        if fmt == "icechunk":
-            repo = icechunk_repo(out)
-            session = repo.writable_session("main")
-            ds.vz.to_icechunk(session.store)
-            session.commit("benchmark")
-        else:
-            ds.vz.to_kerchunk(out, format=fmt)
 
 
 class Kerchunk:

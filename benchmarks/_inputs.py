@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,43 +84,61 @@ def _field(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return (280 + 10 * grid[None] + steps + noise).astype("f4")
 
 
-def make_many(root: Path, n: int) -> DataSet:
-    """N consecutive chunked netCDF4 files."""
+def _variable(
+    ds: Any, name: str, dtype: str, values: np.ndarray, attrs: dict[str, Any], **create: Any
+) -> None:
+    """Write a ``(time, lat, lon)`` data variable; ``create`` goes to ``createVariable``.
+
+    The attributes are set before the values, so ``scale_factor``/``add_offset`` pack them.
+    """
+    v = ds.createVariable(name, dtype, ("time", "lat", "lon"), **create)
+    v.setncatts(attrs)
+    v[:] = values
+
+
+def _netcdf_files(
+    d: Path, params: dict[str, object], names: list[str], write: Callable[[Any, int], None]
+) -> list[str]:
+    """Return the paths of the files ``names`` in ``d``, written by ``write(ds, i)`` unless
+    ``d`` already holds them as made with ``params``."""
     import netCDF4
 
-    d = root / f"many-{n}"
-    chunks_per_file = 2 * np.prod(
-        [-(-s // c) for s, c in zip(MANY_SHAPE, MANY_CHUNKS, strict=True)]
-    )
-    params = {"n": n, "shape": MANY_SHAPE, "chunks": MANY_CHUNKS, "v": 1}
-    files = [str(d / f"era_{i:04d}.nc") for i in range(n)]
+    files = [str(d / name) for name in names]
     if not _done(d, params):
         d.mkdir(parents=True, exist_ok=True)
         for i, path in enumerate(files):
             with netCDF4.Dataset(path, "w") as ds:
-                ds.title = "benchmark input: many chunked files"
-                ds.source_file = i  # a per-file attribute (combine_attrs must cope)
-                _coords(
-                    ds,
-                    ("time", "lat", "lon"),
-                    MANY_SHAPE,
-                    i * MANY_SHAPE[0],
-                    "hours since 2000-01-01",
-                )
-                for k, name in enumerate(("t2m", "sp")):
-                    v = ds.createVariable(
-                        name,
-                        "f4",
-                        ("time", "lat", "lon"),
-                        zlib=True,
-                        complevel=1,
-                        shuffle=True,
-                        chunksizes=MANY_CHUNKS,
-                        fill_value=np.float32(-9999),
-                    )
-                    v.units = "K" if k == 0 else "hPa"
-                    v[:] = _field(MANY_SHAPE, i * 2 + k)
+                write(ds, i)
         _mark(d, params)
+    return files
+
+
+def make_many(root: Path, n: int) -> DataSet:
+    """N consecutive chunked netCDF4 files."""
+    chunks_per_file = 2 * np.prod(
+        [-(-s // c) for s, c in zip(MANY_SHAPE, MANY_CHUNKS, strict=True)]
+    )
+    params = {"n": n, "shape": MANY_SHAPE, "chunks": MANY_CHUNKS, "v": 1}
+
+    def write(ds: Any, i: int) -> None:
+        ds.title = "benchmark input: many chunked files"
+        ds.source_file = i  # a per-file attribute (combine_attrs must cope)
+        _coords(ds, ("time", "lat", "lon"), MANY_SHAPE, i * MANY_SHAPE[0], "hours since 2000-01-01")
+        for k, name in enumerate(("t2m", "sp")):
+            _variable(
+                ds,
+                name,
+                "f4",
+                _field(MANY_SHAPE, i * 2 + k),
+                {"units": "K" if k == 0 else "hPa"},
+                zlib=True,
+                complevel=1,
+                shuffle=True,
+                chunksizes=MANY_CHUNKS,
+                fill_value=np.float32(-9999),
+            )
+
+    files = _netcdf_files(root / f"many-{n}", params, [f"era_{i:04d}.nc" for i in range(n)], write)
     return DataSet(f"{n} files", files, int(chunks_per_file) * n, "by_coords", "t2m")
 
 
@@ -147,35 +167,26 @@ def make_big(root: Path) -> DataSet:
 
 def make_small(root: Path, n: int) -> DataSet:
     """N small netCDF4 files (8 chunks each), consecutive in time."""
-    import netCDF4
-
-    d = root / f"small-{n}"
     params = {"n": n, "shape": SMALL_SHAPE, "v": 1}
-    files = [str(d / f"obs_{i:05d}.nc") for i in range(n)]
-    if not _done(d, params):
-        d.mkdir(parents=True, exist_ok=True)
-        for i, path in enumerate(files):
-            with netCDF4.Dataset(path, "w") as ds:
-                ds.title = "benchmark input: small files"
-                _coords(
-                    ds,
-                    ("time", "lat", "lon"),
-                    SMALL_SHAPE,
-                    i * SMALL_SHAPE[0],
-                    "days since 2000-01-01",
-                )
-                for name in ("air", "rh"):
-                    v = ds.createVariable(
-                        name,
-                        "f4",
-                        ("time", "lat", "lon"),
-                        zlib=True,
-                        chunksizes=(1, *SMALL_SHAPE[1:]),
-                        fill_value=-999.0,
-                    )
-                    v.units = "K"
-                    v[:] = _field(SMALL_SHAPE, i)
-        _mark(d, params)
+
+    def write(ds: Any, i: int) -> None:
+        ds.title = "benchmark input: small files"
+        _coords(
+            ds, ("time", "lat", "lon"), SMALL_SHAPE, i * SMALL_SHAPE[0], "days since 2000-01-01"
+        )
+        for name in ("air", "rh"):
+            _variable(
+                ds,
+                name,
+                "f4",
+                _field(SMALL_SHAPE, i),
+                {"units": "K"},
+                zlib=True,
+                chunksizes=(1, *SMALL_SHAPE[1:]),
+                fill_value=-999.0,
+            )
+
+    files = _netcdf_files(root / f"small-{n}", params, [f"obs_{i:05d}.nc" for i in range(n)], write)
     return DataSet(f"{n} small files", files, 2 * SMALL_SHAPE[0] * n, "by_coords", "air")
 
 
@@ -206,84 +217,54 @@ def make_cf_small(root: Path, n: int) -> DataSet:
     ``_FillValue``), ``rh`` (int16 packed with ``scale_factor``/``add_offset``) and ``pr``,
     each with ``units``/``long_name``/``standard_name``, and typical global attributes.
     """
-    import netCDF4
-
-    d = root / f"cf-small-{n}"
     params = {"n": n, "shape": CF_SMALL_SHAPE, "v": 1}
-    files = [str(d / f"cf_{i:05d}.nc") for i in range(n)]
-    if not _done(d, params):
-        d.mkdir(parents=True, exist_ok=True)
-        for i, path in enumerate(files):
-            with netCDF4.Dataset(path, "w") as ds:
-                ds.setncatts(
-                    {
-                        "title": "benchmark input: small CF files",
-                        "Conventions": "CF-1.8",
-                        "institution": "vzcore benchmarks",
-                        "source": "synthetic",
-                        "history": f"written by benchmarks/_inputs.py (file {i})",
-                    }
-                )
-                _coords(
-                    ds,
-                    ("time", "lat", "lon"),
-                    CF_SMALL_SHAPE,
-                    i * CF_SMALL_SHAPE[0],
-                    "hours since 2000-01-01 00:00:00",
-                )
-                ds["time"].setncatts({"standard_name": "time", "long_name": "time", "axis": "T"})
-                ds["lat"].setncatts(
-                    {
-                        "units": "degrees_north",
-                        "standard_name": "latitude",
-                        "long_name": "latitude",
-                        "axis": "Y",
-                    }
-                )
-                ds["lon"].setncatts(
-                    {
-                        "units": "degrees_east",
-                        "standard_name": "longitude",
-                        "long_name": "longitude",
-                        "axis": "X",
-                    }
-                )
-                field = _field(CF_SMALL_SHAPE, i)
-                chunks = (1, *CF_SMALL_SHAPE[1:])
-                dims = ("time", "lat", "lon")
-                air = ds.createVariable(
-                    "air", "f4", dims, zlib=True, chunksizes=chunks, fill_value=np.float32(-9999.0)
-                )
-                air.setncatts(
-                    {
-                        "units": "K",
-                        "long_name": "air temperature",
-                        "standard_name": "air_temperature",
-                    }
-                )
-                air[:] = field
-                rh = ds.createVariable(
-                    "rh", "i2", dims, zlib=True, chunksizes=chunks, fill_value=np.int16(-32767)
-                )
-                rh.setncatts(
-                    {
-                        "units": "percent",
-                        "long_name": "relative humidity",
-                        "standard_name": "relative_humidity",
-                        "scale_factor": np.float32(0.01),
-                        "add_offset": np.float32(0.0),
-                    }
-                )
-                rh[:] = (field - 270) * 3
-                pr = ds.createVariable("pr", "f4", dims, zlib=True, chunksizes=chunks)
-                pr.setncatts(
-                    {
-                        "units": "kg m-2 s-1",
-                        "long_name": "precipitation",
-                        "standard_name": "precipitation_flux",
-                        "cell_methods": "time: mean",
-                    }
-                )
-                pr[:] = field / 1e5
-        _mark(d, params)
+
+    def write(ds: Any, i: int) -> None:
+        ds.setncatts(
+            {
+                "title": "benchmark input: small CF files",
+                "Conventions": "CF-1.8",
+                "institution": "vzcore benchmarks",
+                "source": "synthetic",
+                "history": f"written by benchmarks/_inputs.py (file {i})",
+            }
+        )
+        _coords(
+            ds,
+            ("time", "lat", "lon"),
+            CF_SMALL_SHAPE,
+            i * CF_SMALL_SHAPE[0],
+            "hours since 2000-01-01 00:00:00",
+        )
+        ds["time"].setncatts({"standard_name": "time", "long_name": "time", "axis": "T"})
+        for name, long_name, units, axis in (
+            ("lat", "latitude", "degrees_north", "Y"),
+            ("lon", "longitude", "degrees_east", "X"),
+        ):
+            cf = {"units": units, "standard_name": long_name, "long_name": long_name}
+            ds[name].setncatts({**cf, "axis": axis})
+        field = _field(CF_SMALL_SHAPE, i)
+        compressed = {"zlib": True, "chunksizes": (1, *CF_SMALL_SHAPE[1:])}
+        air = {"units": "K", "long_name": "air temperature", "standard_name": "air_temperature"}
+        _variable(ds, "air", "f4", field, air, fill_value=np.float32(-9999.0), **compressed)
+        rh = {
+            "units": "percent",
+            "long_name": "relative humidity",
+            "standard_name": "relative_humidity",
+            "scale_factor": np.float32(0.01),
+            "add_offset": np.float32(0.0),
+        }
+        packed = (field - 270) * 3
+        _variable(ds, "rh", "i2", packed, rh, fill_value=np.int16(-32767), **compressed)
+        pr = {
+            "units": "kg m-2 s-1",
+            "long_name": "precipitation",
+            "standard_name": "precipitation_flux",
+            "cell_methods": "time: mean",
+        }
+        _variable(ds, "pr", "f4", field / 1e5, pr, **compressed)
+
+    files = _netcdf_files(
+        root / f"cf-small-{n}", params, [f"cf_{i:05d}.nc" for i in range(n)], write
+    )
     return DataSet(f"{n} small CF files", files, 3 * CF_SMALL_SHAPE[0] * n, "by_coords", "air")

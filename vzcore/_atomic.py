@@ -59,9 +59,21 @@ def local_target(target: str | os.PathLike[str]) -> Path:
     return Path(s).expanduser().absolute()
 
 
-def _check_target(path: Path, mode: Mode) -> None:
+def _check_mode(mode: Mode) -> None:
     if mode not in ("w", "w-"):
         raise ValueError(f"mode must be 'w' (overwrite) or 'w-' (fail if it exists), got {mode!r}")
+
+
+def _check_parent(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise WriteError(
+            f"Cannot write {str(path)!r}: its directory {str(path.parent)!r} does not exist; "
+            "create it first."
+        )
+
+
+def _check_target(path: Path, mode: Mode) -> None:
+    _check_mode(mode)
     if path.is_dir():
         raise WriteError(f"Cannot write {str(path)!r}: it is a directory; pass a file path.")
     if mode == "w-" and path.exists():
@@ -69,11 +81,7 @@ def _check_target(path: Path, mode: Mode) -> None:
             f"Cannot write {str(path)!r}: it already exists and mode='w-'; pass mode='w' to "
             "overwrite it."
         )
-    if not path.parent.is_dir():
-        raise WriteError(
-            f"Cannot write {str(path)!r}: its directory {str(path.parent)!r} does not exist; "
-            "create it first."
-        )
+    _check_parent(path)
 
 
 def _commit(tmp: Path, path: Path, mode: Mode) -> None:
@@ -97,12 +105,20 @@ def _commit(tmp: Path, path: Path, mode: Mode) -> None:
             tmp.unlink()
     else:
         os.replace(tmp, path)
+    _fsync_parent(path)
+
+
+def _fsync(path: str | os.PathLike[str]) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_parent(path: Path) -> None:
     with contextlib.suppress(OSError):  # durability of the rename; not possible everywhere
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        _fsync(path.parent)
 
 
 @contextlib.contextmanager
@@ -177,17 +193,9 @@ def _fsync_tree(root: Path) -> None:
     """Flush every file and directory under ``root`` to disk, directories after their files."""
     for dirpath, _, filenames in os.walk(root, topdown=False):
         for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(os.path.join(dirpath, name))
         with contextlib.suppress(OSError):  # directory fsync is not possible everywhere
-            dfd = os.open(dirpath, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            _fsync(dirpath)
 
 
 def _exists_error(path: Path, meanwhile: bool = False) -> WriteError:
@@ -199,8 +207,7 @@ def _exists_error(path: Path, meanwhile: bool = False) -> WriteError:
 
 
 def _check_target_dir(path: Path, mode: Mode, replaceable: Callable[[Path], bool] | None) -> None:
-    if mode not in ("w", "w-"):
-        raise ValueError(f"mode must be 'w' (overwrite) or 'w-' (fail if it exists), got {mode!r}")
+    _check_mode(mode)
     if path.exists() or path.is_symlink():
         if mode == "w-":
             raise _exists_error(path)
@@ -215,11 +222,7 @@ def _check_target_dir(path: Path, mode: Mode, replaceable: Callable[[Path], bool
                 "output of this writer, and mode='w' would delete it; remove it yourself or "
                 "pass another path."
             )
-    if not path.parent.is_dir():
-        raise WriteError(
-            f"Cannot write {str(path)!r}: its directory {str(path.parent)!r} does not exist; "
-            "create it first."
-        )
+    _check_parent(path)
 
 
 def _commit_dir(tmp: Path, path: Path, mode: Mode) -> None:
@@ -301,9 +304,4 @@ def atomic_directory(
         if isinstance(err, OSError) and not isinstance(err, WriteError):
             raise WriteError(f"Cannot write {str(path)!r}: {err}") from err
         raise
-    with contextlib.suppress(OSError):  # durability of the rename; not possible everywhere
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    _fsync_parent(path)

@@ -27,16 +27,16 @@ drops them after reading (docs/plugins/hooks.md).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from vzcore._to_xarray import DecodeOptions
 
 if TYPE_CHECKING:
     from xarray.coders import CFDatetimeCoder, CFTimedeltaCoder
 
-__all__ = ["OpenOptions", "reader_keywords"]
+__all__ = ["OpenKwargs", "OpenOptions", "reader_keywords", "takes_open_options"]
 
 
 def _names(value: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -50,39 +50,96 @@ def _names(value: Iterable[str] | str | None) -> tuple[str, ...] | None:
     return out
 
 
+class OpenKwargs(TypedDict, total=False):
+    """The options as keyword arguments: ``**options: Unpack[OpenKwargs]`` (PEP 692).
+
+    Type checkers and IDEs read the keys and types from here; the defaults are the fields of
+    :class:`OpenOptions`, and :func:`takes_open_options` puts the descriptions below into the
+    docstring of every function that takes them.
+
+    Parameters
+    ----------
+    reader
+        Reader name (``"hdf5"``, ``"netcdf3"``, ``"tiff"``, ``"kerchunk"``, ...); None
+        picks one by the file's magic bytes.
+    group
+        Group inside the file (HDF5/netCDF4, references); None for the root.
+    loadable_variables
+        Variables to read into memory and CF-decode; None means the 1-D dimension
+        coordinates, which ``combine="by_coords"`` needs. Any subset may be given, ``[]``
+        included: a dimension coordinate left out stays virtual, a coordinate without an
+        index, and is written like any virtual variable. Loaded variables are written as
+        real data by writers.
+    drop_variables
+        Variables to leave out. A reader that declares ``drop_variables`` (vz-hdf5,
+        vz-netcdf3, vz-tiff, vz-kerchunk) never parses them, so a variable that cannot be
+        virtualized can be dropped; other readers' results are filtered afterwards.
+    storage_options
+        fsspec options for remote URLs (``s3://``, ``https://``, ...), used for the
+        file, its loadable variables and stat calls.
+    reader_options
+        Options of the reader's ``read`` (see each reader's documentation), either flat,
+        ``{"load_unsupported": True}``, or keyed by reader name,
+        ``{"kerchunk": {"allowed_prefixes": [...]}, "hdf5": {...}}``: each reader then
+        receives only its own entry. Key them when files of different formats are opened
+        together (references plus new files in ``open_virtual_mfdataset``).
+    mask_and_scale
+        Apply ``_FillValue``/``missing_value`` masking and ``scale_factor``/``add_offset``
+        to loaded variables (default True). Virtual variables always keep their encoding
+        attributes, which whoever reads the written references applies.
+    decode_times
+        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
+        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
+    concat_characters
+        Join the last dimension of character arrays of loaded variables into strings
+        (default True).
+    decode_coords
+        Turn variables named in ``coordinates`` attributes (of variables and of the
+        file) into coordinates (True, default) or keep them as data variables (False).
+        ``"coordinates"`` means True; ``"all"`` is accepted and, unlike xarray, does not
+        yet also follow ``grid_mapping``/``bounds``.
+    use_cftime
+        Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
+        choose by calendar and range (None), as in :func:`xarray.open_dataset`.
+    decode_timedelta
+        Decode loaded variables with time-like units into ``timedelta64`` (True,
+        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
+    """
+
+    reader: str | None
+    group: str | None
+    loadable_variables: Iterable[str] | None
+    drop_variables: Iterable[str] | str | None
+    storage_options: dict[str, Any] | None
+    reader_options: dict[str, Any] | None
+    mask_and_scale: bool
+    decode_times: bool | CFDatetimeCoder | None
+    concat_characters: bool
+    decode_coords: bool | str
+    use_cftime: bool | None
+    decode_timedelta: bool | CFTimedeltaCoder | None
+
+
 @dataclass(frozen=True)
 class OpenOptions:
     """Everything that opening one file as a virtual dataset (or DataTree) accepts.
 
-    The field names, defaults and meanings are those of :func:`vzcore.open_virtual_dataset`.
+    The field names and types are those of :class:`OpenKwargs` (where they are described),
+    with their defaults; ``loadable_variables`` and ``drop_variables`` are stored as tuples.
     """
 
     reader: str | None = None
-    """Reader name; None sniffs the file's magic bytes."""
     group: str | None = None
-    """Group inside the file; None for the root."""
     loadable_variables: Iterable[str] | None = None
-    """Variables to read into memory and CF-decode; None: the 1-D dimension coordinates.
-    Stored as a tuple."""
     drop_variables: Iterable[str] | str | None = None
-    """Variables to leave out (never parsed by readers that declare ``drop_variables``).
-    Stored as a tuple."""
     storage_options: dict[str, Any] | None = None
-    """fsspec options for remote URLs."""
     reader_options: dict[str, Any] | None = None
-    """Options of the reader(s), flat or keyed by reader name (module docstring)."""
     mask_and_scale: bool = True
-    """CF masking and scaling of loaded variables."""
-    decode_times: bool | CFDatetimeCoder | None = None
-    """CF time decoding of loaded variables (None: True; or an xarray CFDatetimeCoder)."""
+    decode_times: bool | CFDatetimeCoder | None = None  # None: True
     concat_characters: bool = True
-    """Join character arrays of loaded variables into strings."""
     decode_coords: bool | str = True
-    """Turn variables named in ``coordinates`` attributes into coordinates."""
     use_cftime: bool | None = None
-    """As in :func:`xarray.open_dataset`, for loaded variables."""
     decode_timedelta: bool | CFTimedeltaCoder | None = None
-    """As in :func:`xarray.open_dataset`, for loaded variables."""
     _reader_names: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +154,18 @@ class OpenOptions:
     def names(cls) -> tuple[str, ...]:
         """Return the option names, in signature order."""
         return tuple(f.name for f in fields(cls) if not f.name.startswith("_"))
+
+    @classmethod
+    def given_to(cls, caller: str, options: OpenKwargs) -> OpenOptions:
+        """Return the options given as keywords to ``caller``, refusing others as Python does.
+
+        ``caller`` names the function in the TypeError, as a signature of explicit keywords
+        would.
+        """
+        for name in options:
+            if name not in cls.names():
+                raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}")
+        return cls(**options)
 
     @property
     def decode(self) -> DecodeOptions:
@@ -122,6 +191,45 @@ class OpenOptions:
                 )
             return dict(entry)
         return given
+
+
+def takes_open_options[F: Callable[..., Any]](func: F) -> F:
+    """Give ``func(..., **options: Unpack[OpenKwargs])`` the options' signature and documentation.
+
+    Type checkers and IDEs read the keys and types of :class:`OpenKwargs`; at run time
+    (``help``, ``inspect.signature``, the documentation site, xarray) ``**options`` stands as
+    the keyword-only parameters of :class:`OpenOptions` with their defaults, and a
+    ``**options`` entry in the docstring's Parameters section is replaced by their
+    descriptions. Returns ``func`` itself (no wrapper).
+    """
+    signature = inspect.signature(func)
+    kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    options = [
+        inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type
+        )
+        for f in fields(OpenOptions)
+        if not f.name.startswith("_")
+    ]
+    # inspect.signature reads __signature__, which mypy does not know on a Callable
+    func.__signature__ = signature.replace(parameters=[*kept, *options])  # type: ignore[attr-defined]
+    func.__doc__ = _with_option_docs(func.__doc__ or "")
+    return func
+
+
+def _with_option_docs(doc: str) -> str:
+    """Return ``doc`` with its ``**options`` parameter entry replaced by the options' entries."""
+    lines = inspect.cleandoc(doc).splitlines()
+    if "**options" not in lines:
+        return doc
+    start = lines.index("**options")
+    end = start + 1
+    while end < len(lines) and (not lines[end] or lines[end][0].isspace()):
+        end += 1
+    while lines[end - 1] == "":  # keep the blank line before the next section
+        end -= 1
+    entries = inspect.cleandoc(OpenKwargs.__doc__ or "").split("----------\n", 1)[1]
+    return "\n".join([*lines[:start], *entries.splitlines(), *lines[end:]])
 
 
 def is_keyed(reader_options: Mapping[str, Any]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import numpy as np
 import xarray as xr
@@ -274,33 +274,37 @@ def _to_variable(
     return decoded
 
 
+class _NodeOptions(TypedDict, total=False):
+    """The options of :func:`group_to_dataset` that apply to every node of a tree as given."""
+
+    drop_variables: Iterable[str] | str | None
+    decode: DecodeOptions | None
+    storage_options: dict[str, Any] | None
+    source: str
+
+
 def group_to_datatree(
     group: ManifestGroup,
     *,
     loadable_variables: Iterable[str] | None = None,
-    drop_variables: Iterable[str] | str | None = None,
-    decode: DecodeOptions | None = None,
-    storage_options: dict[str, Any] | None = None,
-    source: str = "",
+    **options: Unpack[_NodeOptions],
 ) -> xr.DataTree:
-    """Turn a group and all its descendants into an xarray DataTree."""
+    """Turn a group and all its descendants into an xarray DataTree.
+
+    The options are those of :func:`group_to_dataset`; ``loadable_variables`` names
+    variables in whichever groups hold them.
+    """
     datasets: dict[str, xr.Dataset] = {}
     for path, node in group.walk():
         names = set(node.variables)
-        datasets["/" + path] = group_to_dataset(
-            node,
-            loadable_variables=None
-            if loadable_variables is None
-            else [n for n in loadable_variables if n in names],
-            drop_variables=drop_variables,
-            decode=decode,
-            storage_options=storage_options,
-            source=source,
+        loadable = (
+            None if loadable_variables is None else [n for n in loadable_variables if n in names]
         )
+        datasets["/" + path] = group_to_dataset(node, loadable_variables=loadable, **options)
     try:
         return xr.DataTree.from_dict(datasets)
     except ValueError as exc:
-        raise _unaligned_error(datasets, source, exc) from exc
+        raise _unaligned_error(datasets, options.get("source", ""), exc) from exc
 
 
 def _unaligned_error(

@@ -214,6 +214,19 @@ def _summary(index: int, path: str, part: Part | Failed) -> Summary:
     return Summary(index, path, data_vars=data_vars, coords=coords, virtual=virtual)
 
 
+def warn_skipped(failed: list[tuple[Any, BaseException | None]], stacklevel: int) -> None:
+    """Warn once, naming every file left out and why (``errors="warn"``).
+
+    ``stacklevel`` counts from the caller, as in :func:`warnings.warn`.
+    """
+    listing = "; ".join(f"{path!r}: {error}" for path, error in failed)
+    warnings.warn(
+        f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
+        VZSkippedFilesWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def scanned_files(summaries: list[Summary], errors: str) -> tuple[list[Summary], list[Summary]]:
     """Split summaries into scanned and failed files, applying ``errors=``.
 
@@ -226,12 +239,7 @@ def scanned_files(summaries: list[Summary], errors: str) -> tuple[list[Summary],
         assert failed[0].failed is not None
         raise failed[0].failed
     if failed and errors == "warn":
-        listing = "; ".join(f"{f.path!r}: {f.failed}" for f in failed)
-        warnings.warn(
-            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
-            VZSkippedFilesWarning,
-            stacklevel=4,
-        )
+        warn_skipped([(f.path, f.failed) for f in failed], stacklevel=4)
     kept = [s for s in summaries if s.failed is None]
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].failed

@@ -79,11 +79,54 @@ def _renamed(ds: xr.Dataset, mapper: Callable[[str], str]) -> xr.Dataset:
     return out
 
 
-class _Virtualize:
-    _obj: Any
+class _Virtualize[T: (xr.Dataset, xr.DataTree)]:
+    _obj: T
 
     def to_group(self) -> Any:
         raise NotImplementedError
+
+    def _nodes(self) -> dict[str, xr.Dataset]:
+        """Return the datasets that hold references, by group path."""
+        raise NotImplementedError
+
+    def _from_nodes(self, nodes: dict[str, xr.Dataset]) -> T:
+        """Return an object like ``_obj`` made of ``nodes`` (as :meth:`_nodes` returns them)."""
+        raise NotImplementedError
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the manifests and loaded variables (of every group of a tree)."""
+        return int(self.to_group().nbytes)
+
+    def rename_paths(self, func_or_prefix_map: Callable[[str], str] | Mapping[str, str]) -> T:
+        """Return a copy whose references (in every group) point elsewhere (local -> ``s3://``).
+
+        Parameters
+        ----------
+        func_or_prefix_map
+            A function of the old path, or a mapping of old prefix to new prefix (longest
+            prefix first); every prefix must match at least one reference.
+
+        Returns
+        -------
+        xarray.Dataset or xarray.DataTree
+            The same dataset or tree with re-pointed references; the original is unchanged.
+
+        Raises
+        ------
+        vzcore.errors.VZError
+            A prefix matches none of the references (the message shows some of them).
+
+        Examples
+        --------
+        >>> moved = vds.virtualize.rename_paths(  # doctest: +SKIP
+        ...     {"file:///scratch/run1/": "s3://bucket/run1/"})
+        """
+        nodes = self._nodes()
+        if not callable(func_or_prefix_map):
+            _check_prefixes(func_or_prefix_map, list(nodes.values()))
+        mapper = _path_mapper(func_or_prefix_map)
+        return self._from_nodes({path: _renamed(ds, mapper) for path, ds in nodes.items()})
 
     def write(self, target: Any, format: str, **options: Any) -> Any:
         """Write with any installed writer.
@@ -176,7 +219,7 @@ class _Virtualize:
 
 
 @xr.register_dataset_accessor("virtualize")  # type: ignore[no-untyped-call]  # unannotated
-class VirtualizeDatasetAccessor(_Virtualize):
+class VirtualizeDatasetAccessor(_Virtualize[xr.Dataset]):
     """``ds.virtualize``: write a virtual Dataset as references."""
 
     def __init__(self, ds: xr.Dataset) -> None:
@@ -195,44 +238,15 @@ class VirtualizeDatasetAccessor(_Virtualize):
                 raise
             raise explained from err
 
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the manifests and loaded variables."""
-        return int(self.to_group().nbytes)
+    def _nodes(self) -> dict[str, xr.Dataset]:
+        return {"/": self._obj}
 
-    def rename_paths(
-        self, func_or_prefix_map: Callable[[str], str] | Mapping[str, str]
-    ) -> xr.Dataset:
-        """Return a copy whose references point elsewhere (e.g. local -> ``s3://``).
-
-        Parameters
-        ----------
-        func_or_prefix_map
-            A function of the old path, or a mapping of old prefix to new prefix (longest
-            prefix first); every prefix must match at least one reference.
-
-        Returns
-        -------
-        xarray.Dataset
-            The same dataset with re-pointed references; the original is unchanged.
-
-        Raises
-        ------
-        vzcore.errors.VZError
-            A prefix matches none of the references (the message shows some of them).
-
-        Examples
-        --------
-        >>> moved = vds.virtualize.rename_paths(  # doctest: +SKIP
-        ...     {"file:///scratch/run1/": "s3://bucket/run1/"})
-        """
-        if not callable(func_or_prefix_map):
-            _check_prefixes(func_or_prefix_map, [self._obj])
-        return _renamed(self._obj, _path_mapper(func_or_prefix_map))
+    def _from_nodes(self, nodes: dict[str, xr.Dataset]) -> xr.Dataset:
+        return nodes["/"]
 
 
 @xr.register_datatree_accessor("virtualize")  # type: ignore[no-untyped-call]  # unannotated
-class VirtualizeDataTreeAccessor(_Virtualize):
+class VirtualizeDataTreeAccessor(_Virtualize[xr.DataTree]):
     """``dt.virtualize``: write a virtual DataTree (every group) as one reference set."""
 
     def __init__(self, tree: xr.DataTree) -> None:
@@ -242,41 +256,8 @@ class VirtualizeDataTreeAccessor(_Virtualize):
         """Return the tree as a ManifestGroup tree (what writers receive)."""
         return datatree_to_group(self._obj)
 
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the manifests and loaded variables of every group."""
-        return int(self.to_group().nbytes)
+    def _nodes(self) -> dict[str, xr.Dataset]:
+        return {node.path: node.to_dataset(inherit=False) for node in self._obj.subtree}
 
-    def rename_paths(
-        self, func_or_prefix_map: Callable[[str], str] | Mapping[str, str]
-    ) -> xr.DataTree:
-        """Return a copy whose references, in every group, point elsewhere.
-
-        Parameters
-        ----------
-        func_or_prefix_map
-            A function of the old path, or a mapping of old prefix to new prefix (longest
-            prefix first); every prefix must match at least one reference.
-
-        Returns
-        -------
-        xarray.DataTree
-            The same tree with re-pointed references; the original is unchanged.
-
-        Raises
-        ------
-        vzcore.errors.VZError
-            A prefix matches none of the tree's references (the message shows some).
-
-        Examples
-        --------
-        >>> moved = vdt.virtualize.rename_paths(  # doctest: +SKIP
-        ...     {"file:///scratch/run1/": "s3://bucket/run1/"})
-        """
-        nodes = {node.path: node.to_dataset(inherit=False) for node in self._obj.subtree}
-        if not callable(func_or_prefix_map):
-            _check_prefixes(func_or_prefix_map, list(nodes.values()))
-        mapper = _path_mapper(func_or_prefix_map)
-        return xr.DataTree.from_dict(
-            {path: _renamed(ds, mapper) for path, ds in nodes.items()}, name=self._obj.name
-        )
+    def _from_nodes(self, nodes: dict[str, xr.Dataset]) -> xr.DataTree:
+        return xr.DataTree.from_dict(nodes, name=self._obj.name)

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import xarray as xr
 
@@ -30,18 +29,28 @@ from vzcore import plugins
 from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, _progress, map_files, own_process_pool
 from vzcore._file_access import read_head, scan_session, stat_source
-from vzcore._open_options import OpenOptions, is_keyed, reader_keywords
+from vzcore._open_options import (
+    OpenKwargs,
+    OpenOptions,
+    is_keyed,
+    reader_keywords,
+    takes_open_options,
+)
 from vzcore._to_xarray import group_to_dataset, group_to_datatree
-from vzcore._tree_combine import DEFAULT_RETRIES, open_on_cluster, resolve_client, scan_file
+from vzcore._tree_combine import (
+    DEFAULT_RETRIES,
+    open_on_cluster,
+    resolve_client,
+    scan_file,
+    warn_skipped,
+)
 from vzcore._tree_combine import Failed as _Failed
 from vzcore._urls import expand_glob, to_url
-from vzcore.errors import UnsupportedFeatureError, VZError, VZSkippedFilesWarning
+from vzcore.errors import UnsupportedFeatureError, VZError
 from vzcore.manifests.attributes import clean_tree_attributes
 from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
-    from xarray.coders import CFDatetimeCoder, CFTimedeltaCoder
-
     from vzcore.group import ManifestGroup
     from vzcore.registry import ReaderSpec
 
@@ -189,37 +198,29 @@ def open_dataset_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.Data
     xarray.Dataset
         As :func:`open_virtual_dataset`.
     """
-    full = to_url(url)
-    tree = _read(full, opts, subgroups=False)
-    return group_to_dataset(
-        tree,
-        loadable_variables=opts.loadable_variables,
-        drop_variables=_dropped(opts),
-        decode=opts.decode,
-        storage_options=opts.storage_options,
-        source=full,
-    )
+    return _open_with(url, opts, group_to_dataset, subgroups=False)
 
 
 @scan_session()
 def open_datatree_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.DataTree:
     """Open a file's group hierarchy as a virtual DataTree with options already gathered.
 
-    Parameters
-    ----------
-    url
-        Local path or URL of the file.
-    opts
-        The options, as :func:`open_virtual_datatree` documents them.
-
-    Returns
-    -------
-    xarray.DataTree
-        As :func:`open_virtual_datatree`.
+    As :func:`open_dataset_with`, returning what :func:`open_virtual_datatree` returns.
     """
+    return _open_with(url, opts, group_to_datatree, subgroups=True)
+
+
+def _open_with[T](
+    url: str | os.PathLike[str],
+    opts: OpenOptions,
+    convert: Callable[..., T],
+    *,
+    subgroups: bool,
+) -> T:
+    """Read the file and convert its ManifestGroup to xarray (``group_to_dataset``/``_datatree``)."""
     full = to_url(url)
-    tree = _read(full, opts)
-    return group_to_datatree(
+    tree = _read(full, opts, subgroups=subgroups)
+    return convert(
         tree,
         loadable_variables=opts.loadable_variables,
         drop_variables=_dropped(opts),
@@ -229,21 +230,10 @@ def open_datatree_with(url: str | os.PathLike[str], opts: OpenOptions) -> xr.Dat
     )
 
 
+@takes_open_options
 def open_virtual_dataset(
     url: str | os.PathLike[str],
-    *,
-    reader: str | None = None,
-    group: str | None = None,
-    loadable_variables: Iterable[str] | None = None,
-    drop_variables: Iterable[str] | str | None = None,
-    storage_options: dict[str, Any] | None = None,
-    reader_options: dict[str, Any] | None = None,
-    mask_and_scale: bool = True,
-    decode_times: bool | CFDatetimeCoder | None = None,
-    concat_characters: bool = True,
-    decode_coords: bool | str = True,
-    use_cftime: bool | None = None,
-    decode_timedelta: bool | CFTimedeltaCoder | None = None,
+    **options: Unpack[OpenKwargs],
 ) -> xr.Dataset:
     """Open one file as a virtual dataset.
 
@@ -252,51 +242,9 @@ def open_virtual_dataset(
     url
         Local path or URL (``s3://``, ``https://``, ...) of a file, or of existing
         references (kerchunk JSON or Parquet).
-    reader
-        Reader name (``"hdf5"``, ``"netcdf3"``, ``"tiff"``, ``"kerchunk"``, ...); None
-        picks one by the file's magic bytes.
-    group
-        Group inside the file (HDF5/netCDF4, references); None for the root.
-    loadable_variables
-        Variables to read into memory and CF-decode; None means the 1-D dimension
-        coordinates, which ``combine="by_coords"`` needs. Any subset may be given, ``[]``
-        included: a dimension coordinate left out stays virtual, a coordinate without an
-        index, and is written like any virtual variable. Loaded variables are written as
-        real data by writers.
-    drop_variables
-        Variables to leave out. A reader that declares ``drop_variables`` (vz-hdf5,
-        vz-netcdf3, vz-tiff, vz-kerchunk) never parses them, so a variable that cannot be
-        virtualized can be dropped; other readers' results are filtered afterwards.
-    storage_options
-        fsspec options for remote URLs (``s3://``, ``https://``, ...), used for the
-        file, its loadable variables and stat calls.
-    reader_options
-        Options of the reader's ``read`` (see each reader's documentation), either flat,
-        ``{"load_unsupported": True}``, or keyed by reader name,
-        ``{"kerchunk": {"allowed_prefixes": [...]}, "hdf5": {...}}``: each reader then
-        receives only its own entry. Key them when files of different formats are opened
-        together (references plus new files in ``open_virtual_mfdataset``).
-    mask_and_scale
-        Apply ``_FillValue``/``missing_value`` masking and ``scale_factor``/``add_offset``
-        to loaded variables (default True). Virtual variables always keep their encoding
-        attributes, which whoever reads the written references applies.
-    decode_times
-        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
-        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
-    concat_characters
-        Join the last dimension of character arrays of loaded variables into strings
-        (default True).
-    decode_coords
-        Turn variables named in ``coordinates`` attributes (of variables and of the
-        file) into coordinates (True, default) or keep them as data variables (False).
-        ``"coordinates"`` means True; ``"all"`` is accepted and, unlike xarray, does not
-        yet also follow ``grid_mapping``/``bounds``.
-    use_cftime
-        Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
-        choose by calendar and range (None), as in :func:`xarray.open_dataset`.
-    decode_timedelta
-        Decode loaded variables with time-like units into ``timedelta64`` (True,
-        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
+    **options
+        The options of opening a file, described in :class:`vzcore._open_options.OpenKwargs`
+        (``help()`` and the API reference list them here).
 
     Returns
     -------
@@ -315,38 +263,14 @@ def open_virtual_dataset(
     >>> vds = vzcore.open_virtual_dataset("air.nc")  # doctest: +SKIP
     >>> vds = vzcore.open_virtual_dataset("air.nc", loadable_variables=[])  # doctest: +SKIP
     """
-    opts = OpenOptions(
-        reader=reader,
-        group=group,
-        loadable_variables=loadable_variables,
-        drop_variables=drop_variables,
-        storage_options=storage_options,
-        reader_options=reader_options,
-        mask_and_scale=mask_and_scale,
-        decode_times=decode_times,
-        concat_characters=concat_characters,
-        decode_coords=decode_coords,
-        use_cftime=use_cftime,
-        decode_timedelta=decode_timedelta,
-    )
+    opts = OpenOptions.given_to("open_virtual_dataset", options)
     return open_dataset_with(url, opts)
 
 
+@takes_open_options
 def open_virtual_datatree(
     url: str | os.PathLike[str],
-    *,
-    reader: str | None = None,
-    group: str | None = None,
-    loadable_variables: Iterable[str] | None = None,
-    drop_variables: Iterable[str] | str | None = None,
-    storage_options: dict[str, Any] | None = None,
-    reader_options: dict[str, Any] | None = None,
-    mask_and_scale: bool = True,
-    decode_times: bool | CFDatetimeCoder | None = None,
-    concat_characters: bool = True,
-    decode_coords: bool | str = True,
-    use_cftime: bool | None = None,
-    decode_timedelta: bool | CFTimedeltaCoder | None = None,
+    **options: Unpack[OpenKwargs],
 ) -> xr.DataTree:
     """Open a file's whole group hierarchy as a virtual DataTree.
 
@@ -357,51 +281,9 @@ def open_virtual_datatree(
     ----------
     url
         Local path or URL of the file, or of existing references.
-    reader
-        Reader name (``"hdf5"``, ``"netcdf3"``, ``"tiff"``, ``"kerchunk"``, ...); None
-        picks one by the file's magic bytes.
-    group
-        Group inside the file (HDF5/netCDF4, references); None for the root.
-    loadable_variables
-        Variables to read into memory and CF-decode; None means the 1-D dimension
-        coordinates, which ``combine="by_coords"`` needs. Any subset may be given, ``[]``
-        included: a dimension coordinate left out stays virtual, a coordinate without an
-        index, and is written like any virtual variable. Loaded variables are written as
-        real data by writers.
-    drop_variables
-        Variables to leave out. A reader that declares ``drop_variables`` (vz-hdf5,
-        vz-netcdf3, vz-tiff, vz-kerchunk) never parses them, so a variable that cannot be
-        virtualized can be dropped; other readers' results are filtered afterwards.
-    storage_options
-        fsspec options for remote URLs (``s3://``, ``https://``, ...), used for the
-        file, its loadable variables and stat calls.
-    reader_options
-        Options of the reader's ``read`` (see each reader's documentation), either flat,
-        ``{"load_unsupported": True}``, or keyed by reader name,
-        ``{"kerchunk": {"allowed_prefixes": [...]}, "hdf5": {...}}``: each reader then
-        receives only its own entry. Key them when files of different formats are opened
-        together (references plus new files in ``open_virtual_mfdataset``).
-    mask_and_scale
-        Apply ``_FillValue``/``missing_value`` masking and ``scale_factor``/``add_offset``
-        to loaded variables (default True). Virtual variables always keep their encoding
-        attributes, which whoever reads the written references applies.
-    decode_times
-        Decode CF times of loaded variables (None or True: decode; False: keep numbers;
-        or an :class:`xarray.coders.CFDatetimeCoder`, e.g. ``CFDatetimeCoder(use_cftime=True)``).
-    concat_characters
-        Join the last dimension of character arrays of loaded variables into strings
-        (default True).
-    decode_coords
-        Turn variables named in ``coordinates`` attributes (of variables and of the
-        file) into coordinates (True, default) or keep them as data variables (False).
-        ``"coordinates"`` means True; ``"all"`` is accepted and, unlike xarray, does not
-        yet also follow ``grid_mapping``/``bounds``.
-    use_cftime
-        Decode loaded times to ``cftime`` objects (True), to ``datetime64`` (False), or
-        choose by calendar and range (None), as in :func:`xarray.open_dataset`.
-    decode_timedelta
-        Decode loaded variables with time-like units into ``timedelta64`` (True,
-        False, an :class:`xarray.coders.CFTimedeltaCoder`, or None: xarray's default).
+    **options
+        The options of :func:`open_virtual_dataset`, applied to every node (``help()`` and
+        the API reference list them here).
 
     Returns
     -------
@@ -418,20 +300,7 @@ def open_virtual_datatree(
     >>> vdt = vzcore.open_virtual_datatree("groups.nc")  # doctest: +SKIP
     >>> vdt.virtualize.to_kerchunk("refs.json")  # doctest: +SKIP
     """
-    opts = OpenOptions(
-        reader=reader,
-        group=group,
-        loadable_variables=loadable_variables,
-        drop_variables=drop_variables,
-        storage_options=storage_options,
-        reader_options=reader_options,
-        mask_and_scale=mask_and_scale,
-        decode_times=decode_times,
-        concat_characters=concat_characters,
-        decode_coords=decode_coords,
-        use_cftime=use_cftime,
-        decode_timedelta=decode_timedelta,
-    )
+    opts = OpenOptions.given_to("open_virtual_datatree", options)
     return open_datatree_with(url, opts)
 
 
@@ -688,46 +557,29 @@ def open_virtual_mfdataset(
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise VZError(f"retries must be a whole number >= 0, got {retries!r}")
     nested_nd = combine == "nested" and any(isinstance(p, list) for p in expanded)
+    combine_options: dict[str, Any] = {
+        "data_vars": data_vars,
+        "coords": coords,
+        "compat": compat,
+        "join": join,
+        "combine_attrs": combine_attrs,
+    }
+    batched: dict[str, Any] = {  # how the cluster and process-pool paths scan and combine batches
+        "combine": combine,
+        "concat_dim": concat_dim,
+        "errors": errors,
+        "retries": retries,
+        "progress": progress,
+        "combine_options": combine_options,
+    }
     client = resolve_client(parallel)
     if client is not None and preprocess is None and not nested_nd:
-        return open_on_cluster(
-            client,
-            flat_paths,
-            open_kwargs,
-            combine=combine,
-            concat_dim=concat_dim,
-            errors=errors,
-            retries=retries,
-            progress=progress,
-            combine_options={
-                "data_vars": data_vars,
-                "coords": coords,
-                "compat": compat,
-                "join": join,
-                "combine_attrs": combine_attrs,
-            },
-        )
+        return open_on_cluster(client, flat_paths, open_kwargs, **batched)
     preload = _worker_modules(flat_paths[0], opts) if parallel == "processes" else ()
     if preprocess is None and not nested_nd and len(flat_paths) > 1:
         pool = own_process_pool(parallel, preload)
         if pool is not None:  # batches scanned and combined in the workers
-            return _open_on_pool(
-                pool,
-                flat_paths,
-                opts,
-                combine=combine,
-                concat_dim=concat_dim,
-                errors=errors,
-                retries=retries,
-                progress=progress,
-                combine_options={
-                    "data_vars": data_vars,
-                    "coords": coords,
-                    "compat": compat,
-                    "join": join,
-                    "combine_attrs": combine_attrs,
-                },
-            )
+            return _open_on_pool(pool, flat_paths, opts, **batched)
     scanned = map_files(
         _scan_one, [(p, opts, retries) for p in flat_paths], parallel, progress, preload
     )
@@ -743,12 +595,7 @@ def open_virtual_mfdataset(
             ) from first.error
         raise first.error
     if failed and errors == "warn":
-        listing = "; ".join(f"{f.path!r}: {f.error}" for f in failed)
-        warnings.warn(
-            f"skipped {len(failed)} file(s) that could not be scanned: {listing}",
-            VZSkippedFilesWarning,
-            stacklevel=2,
-        )
+        warn_skipped([(f.path, f.error) for f in failed], stacklevel=2)
     kept = [(p, r) for p, r in zip(flat_paths, scanned, strict=True) if not isinstance(r, _Failed)]
     if not kept:
         raise VZError("none of the files could be scanned") from failed[0].error
@@ -761,11 +608,7 @@ def open_virtual_mfdataset(
         combine=combine,
         nested=datasets if nested_nd is False else _unflatten(expanded, iter(datasets)),
         concat_dim=concat_dim,
-        data_vars=data_vars,
-        coords=coords,
-        compat=compat,
-        join=join,
-        combine_attrs=combine_attrs,
+        **combine_options,
     )
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]

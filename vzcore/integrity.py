@@ -84,19 +84,25 @@ class MissingFile:
 
 
 @dataclass(frozen=True)
-class OutOfRangeRef:
-    """A chunk reference that ends past the end of its file."""
+class _ChunkRef:
+    """Where a reported chunk reference points."""
 
     variable: str
     """Path of the variable in the tree (``"group/var"``)."""
     chunk: tuple[int, ...]
     """Chunk grid index."""
     url: str
-    """The file."""
+    """The file (``"<inline>"`` for bytes held in the manifest)."""
     offset: int
     """Byte offset of the chunk."""
     length: int
     """Byte length of the chunk."""
+
+
+@dataclass(frozen=True)
+class OutOfRangeRef(_ChunkRef):
+    """A chunk reference that ends past the end of its file."""
+
     size: int
     """Size of the file now."""
 
@@ -108,19 +114,9 @@ class OutOfRangeRef:
 
 
 @dataclass(frozen=True)
-class BadChunk:
+class BadChunk(_ChunkRef):
     """A chunk that could not be fetched or decoded (``deep=True``)."""
 
-    variable: str
-    """Path of the variable in the tree."""
-    chunk: tuple[int, ...]
-    """Chunk grid index."""
-    url: str
-    """The file (``"<inline>"`` for bytes held in the manifest)."""
-    offset: int
-    """Byte offset of the chunk."""
-    length: int
-    """Byte length of the chunk."""
     error: str
     """Why it failed."""
 

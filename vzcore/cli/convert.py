@@ -33,22 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read IN, write OUT."""
-    from vzcore.cli.outputs import read_refs, write_group
-    from vzcore.cli.scan import report
-    from vzcore.cli.stats import Stats
+    from vzcore.cli.outputs import read_refs
+    from vzcore.cli.scan import write_and_report
 
     t0 = time.perf_counter()
     so = parse_storage_options(args.storage_option)
     fmt = output_format(args.output, args.format)
     group = read_refs(args.source, so, args.allow)
-    write_group(
-        group,
-        args.output,
-        fmt,
-        mode=args.mode,
-        zarr_format=args.zarr_format,
-        storage_options=so,
-        message=f"vz convert {args.source}",
-    )
-    report(Stats.of(group), args.output, fmt, so, t0, args.json)
-    return 0
+    return write_and_report(args, group, fmt, so, t0, f"vz convert {args.source}")

@@ -53,9 +53,8 @@ def _as_url(prefix: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Read, rename, write."""
-    from vzcore.cli.outputs import read_refs, write_group
-    from vzcore.cli.scan import report
-    from vzcore.cli.stats import Stats
+    from vzcore.cli.outputs import read_refs
+    from vzcore.cli.scan import write_and_report
 
     t0 = time.perf_counter()
     so = parse_storage_options(args.storage_option)
@@ -71,14 +70,5 @@ def run(args: argparse.Namespace) -> int:
             f"{' ...' if len(paths) > 3 else ''}"
         )
     renamed = group.rename_paths(lambda p: new + p[len(old) :] if p.startswith(old) else p)
-    write_group(
-        renamed,
-        args.output,
-        fmt,
-        mode=args.mode,
-        zarr_format=args.zarr_format,
-        storage_options=so,
-        message=f"vz rename {old} -> {new}",
-    )
-    report(Stats.of(renamed), args.output, fmt, so, t0, args.json, renamed_files=len(changed))
-    return 0
+    message = f"vz rename {old} -> {new}"
+    return write_and_report(args, renamed, fmt, so, t0, message, renamed_files=len(changed))

@@ -156,6 +156,29 @@ def report(
         print(summary_line(stats, out, size, seconds))
 
 
+def write_and_report(
+    args: argparse.Namespace,
+    group: Any,
+    fmt: str,
+    so: dict[str, Any] | None,
+    t0: float,
+    message: str,
+    **extra: Any,
+) -> int:
+    """Write ``group`` to OUT (``--mode``, ``--zarr-format``), print the summary, return 0."""
+    write_group(
+        group,
+        args.output,
+        fmt,
+        mode=args.mode,
+        zarr_format=args.zarr_format,
+        storage_options=so,
+        message=message,
+    )
+    report(Stats.of(group), args.output, fmt, so, t0, args.json, **extra)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Scan, combine, write, summarise."""
     import vzcore
@@ -165,16 +188,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = output_format(args.output, args.format)
     files = expand_inputs(args.inputs, so)
     vds = vzcore.open_virtual_mfdataset(files, **open_kwargs(args, so))
-    group = vds.virtualize.to_group()
-    write_group(
-        group,
-        args.output,
-        fmt,
-        mode=args.mode,
-        zarr_format=args.zarr_format,
-        storage_options=so,
-        message=f"vz scan: {len(files)} file(s)",
-    )
     skipped = list(vds.encoding.get("skipped_files", []))
-    report(Stats.of(group), args.output, fmt, so, t0, args.json, skipped_files=skipped)
-    return 0
+    message = f"vz scan: {len(files)} file(s)"
+    group = vds.virtualize.to_group()
+    return write_and_report(args, group, fmt, so, t0, message, skipped_files=skipped)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -45,6 +45,8 @@ import numpy as np
 from vzcore.errors import CorruptFileError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from numpy.typing import NDArray
 
 __all__ = [
@@ -401,6 +403,21 @@ def _name(cur: _Cursor, what: str) -> str:
     return name
 
 
+def _unique_names(cur: _Cursor, count: int, kind: str, of: str, twice: str) -> Iterator[str]:
+    """Yield the names of a list's ``count`` items as they are parsed; refuse a repeated one.
+
+    An item is named ``"<kind> #<i><of>"`` while its name is read; a repeated name fails with
+    ``"<kind> '<name>' <twice>"``.
+    """
+    seen: set[str] = set()
+    for i in range(count):
+        name = _name(cur, f"{kind} #{i}{of}")
+        if name in seen:
+            raise cur.fail(f"{kind} {name!r} {twice}")
+        seen.add(name)
+        yield name
+
+
 def _min_name(cur: _Cursor) -> int:
     return cur.nonneg_size + 4
 
@@ -408,12 +425,7 @@ def _min_name(cur: _Cursor) -> int:
 def _parse_dimensions(cur: _Cursor) -> tuple[Dimension, ...]:
     count = _list_header(cur, _NC_DIMENSION, "the dimension list", 2 * cur.nonneg_size + 4)
     dims: list[Dimension] = []
-    seen: set[str] = set()
-    for i in range(count):
-        name = _name(cur, f"dimension #{i}")
-        if name in seen:
-            raise cur.fail(f"dimension {name!r} is defined twice")
-        seen.add(name)
+    for name in _unique_names(cur, count, "dimension", "", "is defined twice"):
         cur.what = f"the length of dimension {name!r}"
         dims.append(Dimension(name, cur.non_neg()))
     unlimited = [d.name for d in dims if d.is_record]
@@ -426,12 +438,7 @@ def _parse_attributes(cur: _Cursor, what: str) -> tuple[Attribute, ...]:
     min_item = _min_name(cur) + 4 + cur.nonneg_size
     count = _list_header(cur, _NC_ATTRIBUTE, what, min_item)
     attrs: list[Attribute] = []
-    seen: set[str] = set()
-    for i in range(count):
-        name = _name(cur, f"attribute #{i} of {what}")
-        if name in seen:
-            raise cur.fail(f"attribute {name!r} appears twice in {what}")
-        seen.add(name)
+    for name in _unique_names(cur, count, "attribute", f" of {what}", f"appears twice in {what}"):
         cur.what = f"the type of attribute {name!r}"
         nc_type = _nc_type(cur, cur.int32(), f"attribute {name!r}")
         cur.what = f"the value count of attribute {name!r}"
@@ -449,28 +456,14 @@ def _nc_type(cur: _Cursor, code: int, what: str) -> NCType:
     return t
 
 
-@dataclass(frozen=True)
-class _VarSpec:
-    name: str
-    dim_ids: tuple[int, ...]
-    attrs: tuple[Attribute, ...]
-    nc_type: NCType
-    vsize: int
-    begin: int
-
-
-def _parse_variables(cur: _Cursor, dims: tuple[Dimension, ...]) -> list[_VarSpec]:
+def _parse_variables(cur: _Cursor, dims: tuple[Dimension, ...]) -> list[VariableHeader]:
+    """Parse the variable list; each shape is left ``()`` for :func:`_layout` to set."""
     nn = cur.nonneg_size
     off = 4 if cur.version == 1 else 8
     min_item = _min_name(cur) + nn + (4 + nn) + 4 + nn + off
     count = _list_header(cur, _NC_VARIABLE, "the variable list", min_item)
-    out: list[_VarSpec] = []
-    seen: set[str] = set()
-    for i in range(count):
-        name = _name(cur, f"variable #{i}")
-        if name in seen:
-            raise cur.fail(f"variable {name!r} is defined twice")
-        seen.add(name)
+    out: list[VariableHeader] = []
+    for name in _unique_names(cur, count, "variable", "", "is defined twice"):
         cur.what = f"the dimension count of variable {name!r}"
         ndims = cur.non_neg()
         if ndims > _MAX_VAR_DIMS:
@@ -498,7 +491,8 @@ def _parse_variables(cur: _Cursor, dims: tuple[Dimension, ...]) -> list[_VarSpec
         vsize = cur.take(8) if cur.version == 5 else cur.take(4)  # redundant: not trusted
         cur.what = f"the data offset (begin) of variable {name!r}"
         begin = cur.offset()
-        out.append(_VarSpec(name, tuple(ids), attrs, nc_type, int.from_bytes(vsize), begin))
+        vdims = tuple(dims[i] for i in ids)
+        out.append(VariableHeader(name, vdims, (), nc_type, attrs, begin, int.from_bytes(vsize)))
     return out
 
 
@@ -506,7 +500,7 @@ def _layout(
     cur: _Cursor,
     dims: tuple[Dimension, ...],
     gattrs: tuple[Attribute, ...],
-    specs: list[_VarSpec],
+    specs: list[VariableHeader],
     header_size: int,
     raw_numrecs: int,
     streaming: bool,
@@ -520,14 +514,14 @@ def _layout(
                 f"({header_size} bytes)"
             )
 
-    def slab(s: _VarSpec) -> int:
-        inner = [dims[i].length for i in s.dim_ids if not dims[i].is_record]
+    def slab(s: VariableHeader) -> int:
+        inner = [d.length for d in s.dimensions if not d.is_record]
         n = math.prod(inner) * s.nc_type.size
         if n > _MAX_OFFSET:
             raise cur.fail(f"variable {s.name!r} claims {n} bytes")
         return n
 
-    rec = [s for s in specs if s.dim_ids and dims[s.dim_ids[0]].is_record]
+    rec = [s for s in specs if s.is_record]
     slabs = {s.name: slab(s) for s in specs}
     if len(rec) == 1:
         recsize = slabs[rec[0].name]  # a lone record variable is not padded
@@ -557,10 +551,9 @@ def _layout(
     _check_overlaps(cur, specs, slabs, rec, begin_rec, used, recsize, numrecs)
     variables: list[VariableHeader] = []
     for s in specs:
-        vdims = tuple(dims[i] for i in s.dim_ids)
-        shape = tuple(numrecs if d.is_record else d.length for d in vdims)
+        shape = tuple(numrecs if d.is_record else d.length for d in s.dimensions)
         n = slabs[s.name]
-        if vdims and vdims[0].is_record:
+        if s.is_record:
             # Without records a record variable has no data: its begin may be at or
             # past the end of the file (netCDF-C writes it so).
             end = s.begin + (numrecs - 1) * recsize + n if numrecs else 0
@@ -573,7 +566,7 @@ def _layout(
                 f"variable {s.name!r} needs bytes {s.begin}..{end} but the file has only "
                 f"{size} bytes"
             )
-        variables.append(VariableHeader(s.name, vdims, shape, s.nc_type, s.attrs, s.begin, s.vsize))
+        variables.append(replace(s, shape=shape))
     return Header(
         version=cur.version,
         numrecs=numrecs,
@@ -589,9 +582,9 @@ def _layout(
 
 def _check_overlaps(
     cur: _Cursor,
-    specs: list[_VarSpec],
+    specs: list[VariableHeader],
     slabs: dict[str, int],
-    rec: list[_VarSpec],
+    rec: list[VariableHeader],
     begin_rec: int,
     used: int,
     recsize: int,

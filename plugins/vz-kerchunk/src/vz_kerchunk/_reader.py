@@ -35,6 +35,7 @@ from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatu
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_v2 import codecs_from_v2, decode_fill_value
+from vzcore.types import Reader
 
 from vz_kerchunk._columns import MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys, RefStore
 from vz_kerchunk._read_json import parse_doc
@@ -59,7 +60,7 @@ MAX_CHUNKS = 100_000_000
 """Most chunks (stored or not) one array may have: its grid is built in memory."""
 
 
-class KerchunkReader:
+class KerchunkReader(Reader):
     """Reads kerchunk references (JSON spec v0/v1, or a Parquet directory) as virtual arrays.
 
     Examples
@@ -124,12 +125,11 @@ class KerchunkReader:
             Something the manifests cannot hold (Fortran order, sharding, ...).
         vzcore.errors.GroupNotFoundError
             ``group`` is not in the references.
+        vzcore.errors.OptionError
+            ``allowed_protocols`` or ``allowed_prefixes`` is not a list of protocols or URLs.
         """
         so = storage_options or {}
-        try:
-            policy = UrlPolicy.build(url, allowed_protocols, allowed_prefixes)
-        except (TypeError, ValueError) as err:
-            raise type(err)(f"reader 'kerchunk': {err}") from None
+        policy = UrlPolicy.build(url, allowed_protocols, allowed_prefixes)
         store = _open_store(url, so)
         drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
         return _Builder(store, policy, so).build(group, frozenset(d.strip("/") for d in drop))

@@ -378,7 +378,10 @@ class UnknownOptionError(OptionError):
         close = {
             u: m[0] for u in self.unknown if (m := difflib.get_close_matches(u, self.valid, 1))
         }
-        guess = "; ".join(f"did you mean {m!r} for {u!r}?" for u, m in close.items())
+        if len(self.unknown) == 1:
+            guess = "".join(f"did you mean {m!r}?" for m in close.values())
+        else:
+            guess = "; ".join(f"did you mean {m!r} for {u!r}?" for u, m in close.items())
         takes = ", ".join(repr(v) for v in self.valid) or "none"
         plural = "s" if len(self.unknown) > 1 else ""
         VZError.__init__(

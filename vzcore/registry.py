@@ -15,13 +15,23 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from vzcore.errors import PluginLoadError, UnknownOptionError
+from vzcore.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from vzcore.types import Reader, Writer
 
-__all__ = ["Magic", "ReaderRegistry", "ReaderSpec", "WriterRegistry", "WriterSpec"]
+__all__ = [
+    "Magic",
+    "ReaderRegistry",
+    "ReaderSpec",
+    "WriterRegistry",
+    "WriterSpec",
+    "package_getattr",
+    "register_readers",
+    "register_writers",
+]
 
 
 @dataclass(frozen=True)
@@ -220,3 +230,64 @@ class ReaderRegistry(_Registry[ReaderSpec]):
 
 class WriterRegistry(_Registry[WriterSpec]):
     """Where plugins register their writers (passed to ``vz_register_writers``)."""
+
+
+# -- for plugin modules whose hooks only add descriptors ---------------------------------
+
+
+def register_readers(*specs: ReaderSpec) -> Callable[[ReaderRegistry], None]:
+    """Return a ``vz_register_readers`` hook implementation that adds ``specs``.
+
+    Assign it to that name in the plugin module (the entry point), in place of writing the
+    hook function::
+
+        vz_register_readers = register_readers(ReaderSpec(name="toy", load="vz_toy._r:Toy"))
+    """
+
+    @hookimpl
+    def vz_register_readers(registry: ReaderRegistry) -> None:
+        for spec in specs:
+            registry.add(spec)
+
+    return vz_register_readers
+
+
+def register_writers(*specs: WriterSpec) -> Callable[[WriterRegistry], None]:
+    """Return a ``vz_register_writers`` hook implementation that adds ``specs``.
+
+    The writers' counterpart of :func:`register_readers`.
+    """
+
+    @hookimpl
+    def vz_register_writers(registry: WriterRegistry) -> None:
+        for spec in specs:
+            registry.add(spec)
+
+    return vz_register_writers
+
+
+def package_getattr(
+    package: str, distribution: str, lazy: Mapping[str, str] | None = None
+) -> Callable[[str], Any]:
+    """Return the module ``__getattr__`` of a plugin package (PEP 562).
+
+    It gives ``__version__`` from the installed metadata of ``distribution``, and imports
+    each name of ``lazy`` (``{"Writer": "package.module:Writer"}``) when it is first used,
+    so that importing the package never imports a format library.
+
+    Examples
+    --------
+    >>> __getattr__ = package_getattr(__name__, "vz-toy")  # doctest: +SKIP
+    """
+    objects = dict(lazy or {})
+
+    def module_getattr(name: str) -> Any:
+        if name == "__version__":
+            from importlib.metadata import version
+
+            return version(distribution)
+        if name in objects:
+            return _import_object(objects[name])
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return module_getattr

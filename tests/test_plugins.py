@@ -210,14 +210,15 @@ def test_reader_priority_and_sniff(site):
         """
         import vzcore
         from vzcore.registry import Magic, ReaderSpec
+        from vzcore.types import Reader
 
-        class Picky:
+        class Picky(Reader):
             name = "picky"
             @classmethod
             def sniff(cls, head, url):
                 return b"PICKY" in head
 
-        class Plain:
+        class Plain(Reader):  # the protocol's default sniff takes every file
             name = "plain"
 
         @vzcore.hookimpl

@@ -157,7 +157,9 @@ class _Virtualize[T: (xr.Dataset, xr.DataTree)]:
 
     def _dispatch(self, writer: str, target: Any, options: dict[str, Any]) -> Any:
         spec = plugins.get_writer(writer)
-        return spec.load_class()().write(self.to_group(), target, **options)
+        cls = spec.load_class()
+        spec.check_options(cls, options)  # the one check of writer options, before writing
+        return cls().write(self.to_group(), target, **options)
 
     def to_kerchunk(
         self,

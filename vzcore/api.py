@@ -116,8 +116,13 @@ def _find_spec(full: str, opts: OpenOptions) -> ReaderSpec:
 
 def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGroup:
     spec = _find_spec(full, opts)
-    instance = spec.load_class()()
+    cls = spec.load_class()
     options = opts.options_for(spec.name)
+    flat = not is_keyed(opts.reader_options or {})
+    if flat and "drop_variables" not in reader_keywords(cls.read):
+        options.pop("drop_variables", None)  # given flat: the core drops them (_dropped)
+    spec.check_options(cls, options)  # the one check of reader options, before reading
+    instance = cls()
     if not subgroups and "subgroups" in reader_keywords(instance.read):
         options["subgroups"] = False  # one group wanted: its children are not read at all
     if opts.drop_variables and "drop_variables" in reader_keywords(instance.read):
@@ -143,7 +148,7 @@ def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGr
         raise
     validate_tree(tree, full)  # names become store keys and paths in writers
     clean_tree_attributes(tree, full)  # the one text policy for attribute values
-    if getattr(instance, "scans_sources", True):
+    if instance.scans_sources:
         _record_sources(tree, opts.storage_options)
     return tree
 

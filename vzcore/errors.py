@@ -20,6 +20,7 @@ __all__ = [
     "NoReaderFoundError",
     "NoWriterFoundError",
     "NotVirtualizableError",
+    "OptionError",
     "PluginLoadError",
     "RangeRequestsIgnoredError",
     "ShortReadError",
@@ -27,6 +28,7 @@ __all__ = [
     "SourceIsADirectoryError",
     "SourceNotFoundError",
     "SourcePermissionError",
+    "UnknownOptionError",
     "UnsafeCodecError",
     "UnsupportedFeatureError",
     "UnsupportedFormatError",
@@ -446,6 +448,71 @@ class VirtualArrayValuesError(VZError, TypeError):
             f"{operation} needs the values of a ManifestArray, which holds only chunk references. "
             "Load the variable instead (loadable_variables=[...] when opening), or write the virtual "
             "dataset out (ds.virtualize.to_kerchunk(...)) and open the result with xarray."
+        )
+
+
+class OptionError(VZError, TypeError, ValueError):
+    """An option given to a reader or a writer is of the wrong type or out of range.
+
+    Both a ``TypeError`` and a ``ValueError`` (as numpy's ``AxisError`` is both a
+    ``ValueError`` and an ``IndexError``): Python raises the one for a wrong keyword or type
+    and the other for a wrong value, and code catching either keeps working. Readers and
+    writers raise it for values; the core raises :class:`UnknownOptionError` for names.
+
+    Parameters
+    ----------
+    owner
+        Who takes the option, as in ``"reader 'hdf5'"`` or ``"writer 'parquet'"``.
+    option
+        The option's name.
+    value
+        The value given.
+    expected
+        What the option accepts, said so that the user can fix the call.
+    """
+
+    def __init__(self, owner: str, option: str, value: Any, expected: str) -> None:
+        self.owner = owner
+        self.option = option
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{owner} got an invalid option {option}={value!r}: {expected}")
+
+
+class UnknownOptionError(OptionError):
+    """A reader or writer was given options it does not take (checked by vzcore's core).
+
+    Parameters
+    ----------
+    owner
+        Who was given the options, as in ``"reader 'hdf5' (vz-hdf5)"``.
+    unknown
+        The names it does not take.
+    valid
+        The names it takes; the message suggests the closest one to each unknown name.
+    """
+
+    def __init__(self, owner: str, unknown: Iterable[str], valid: Iterable[str]) -> None:
+        import difflib
+
+        self.owner = owner
+        self.unknown = tuple(sorted(unknown))
+        self.valid = tuple(valid)
+        names = ", ".join(repr(u) for u in self.unknown)
+        close = {
+            u: m[0] for u in self.unknown if (m := difflib.get_close_matches(u, self.valid, 1))
+        }
+        if len(self.unknown) == 1:
+            guess = "".join(f"did you mean {m!r}?" for m in close.values())
+        else:
+            guess = "; ".join(f"did you mean {m!r} for {u!r}?" for u, m in close.items())
+        takes = ", ".join(repr(v) for v in self.valid) or "none"
+        plural = "s" if len(self.unknown) > 1 else ""
+        VZError.__init__(
+            self,
+            f"{owner} got unknown option{plural} {names}"
+            + (f" ({guess})" if guess else "")
+            + f"; its options are: {takes}",
         )
 
 

@@ -316,8 +316,9 @@ def head_size() -> int:
 def find_reader(url: str, head: bytes, *, directory: bool = False) -> ReaderSpec:
     """Pick the reader for a file from its first bytes, then its name.
 
-    Readers whose magic signature matches come first (highest ``priority`` wins); a reader
-    class may refine the choice with a ``sniff(head, url)`` classmethod. When no signature
+    Readers whose magic signature matches come first (highest ``priority`` wins); when
+    several match, each class's ``sniff(head, url)`` (:class:`vzcore.types.Reader`) refines
+    the choice. When no signature
     matches, readers without signatures are tried by extension.
 
     Parameters
@@ -342,8 +343,7 @@ def find_reader(url: str, head: bytes, *, directory: bool = False) -> ReaderSpec
     for group in (by_magic, by_ext):
         group.sort(key=lambda s: (-s.priority, not any(lowered.endswith(e) for e in s.extensions)))
         for spec in group:
-            sniff = getattr(spec.load_class(), "sniff", None) if len(group) > 1 else None
-            if sniff is None or sniff(head, url):
+            if len(group) == 1 or spec.load_class().sniff(head, url):
                 return spec
     installed = [s.name for s in specs]
     hint = suggest_reader(url, head, installed)

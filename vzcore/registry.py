@@ -8,16 +8,30 @@ plugins and sniffing files never pays for a format library.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from vzcore.errors import PluginLoadError
+from vzcore.errors import PluginLoadError, UnknownOptionError
+from vzcore.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from vzcore.types import Reader, Writer
 
-__all__ = ["Magic", "ReaderRegistry", "ReaderSpec", "WriterRegistry", "WriterSpec"]
+__all__ = [
+    "Magic",
+    "ReaderRegistry",
+    "ReaderSpec",
+    "WriterRegistry",
+    "WriterSpec",
+    "package_getattr",
+    "register_readers",
+    "register_writers",
+]
 
 
 @dataclass(frozen=True)
@@ -50,8 +64,23 @@ def _import_object(target: str) -> Any:
     return obj
 
 
+@functools.cache
+def option_names(cls: type, method: str) -> tuple[str, ...] | None:
+    """Return the keyword-only parameters of ``cls.<method>`` in order (cached per class).
+
+    None when the method also takes ``**kwargs``: it then checks its own options.
+    """
+    params = inspect.signature(getattr(cls, method)).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return tuple(p.name for p in params if p.kind is p.KEYWORD_ONLY)
+
+
 @dataclass(frozen=True)
 class _Spec:
+    _entry: ClassVar[str]  # the method that takes the options: "read" or "write"
+    _core_keywords: ClassVar[frozenset[str]] = frozenset()  # passed by vzcore, not by users
+
     name: str
     """Canonical name, used as ``reader=`` / ``format=`` and in block lists."""
     load: str
@@ -67,22 +96,49 @@ class _Spec:
     version: str = field(default="", compare=False)
     """Version of that distribution (set by vzcore)."""
 
+    @property
+    def _source(self) -> str:
+        return self.distribution or self.plugin or "an unknown distribution"
+
     def load_class(self) -> Any:
         """Import and return the implementation class."""
         try:
             return _import_object(self.load)
         except Exception as err:  # plugin boundary: any import failure is the plugin's
             raise PluginLoadError(
-                f"{type(self).__name__[:-4].lower()} {self.name!r} from "
-                f"{self.distribution or self.plugin or 'an unknown distribution'} failed to "
-                f"import {self.load!r}: {type(err).__name__}: {err}. Reinstall that plugin "
+                f"{type(self).__name__[:-4].lower()} {self.name!r} from {self._source} failed "
+                f"to import {self.load!r}: {type(err).__name__}: {err}. Reinstall that plugin "
                 "or block it with VZCORE_DISABLE_PLUGINS."
             ) from err
+
+    def check_options(self, cls: type, options: Mapping[str, Any]) -> None:
+        """Refuse the ``options`` that ``cls``'s entry method does not take, before calling it.
+
+        Raises
+        ------
+        vzcore.errors.UnknownOptionError
+            Naming this reader or writer (and its distribution), the unknown options, the
+            closest valid name and every valid one.
+        """
+        names = option_names(cls, self._entry)
+        if names is None:
+            return
+        valid = [n for n in names if n not in self._core_keywords]
+        unknown = set(options) - set(valid)
+        if unknown:
+            kind = type(self).__name__[:-4].lower()
+            owner = f"{kind} {self.name!r}" + (
+                f" ({self.distribution})" if self.distribution else ""
+            )
+            raise UnknownOptionError(owner, unknown, valid)
 
 
 @dataclass(frozen=True)
 class ReaderSpec(_Spec):
     """Describes a reader: how to recognise its files and where its class lives."""
+
+    _entry: ClassVar[str] = "read"
+    _core_keywords: ClassVar[frozenset[str]] = frozenset({"group", "storage_options", "subgroups"})
 
     extensions: tuple[str, ...] = ()
     """File name extensions, lower case with the dot (``".nc"``): a hint after magic bytes."""
@@ -92,14 +148,30 @@ class ReaderSpec(_Spec):
     """Higher wins when several readers recognise a file."""
 
     def load_class(self) -> type[Reader]:
-        """Import and return the reader class."""
+        """Import and return the reader class (it must implement :class:`vzcore.types.Reader`).
+
+        Raises
+        ------
+        vzcore.errors.PluginLoadError
+            The import fails, or the class lacks a member of the protocol (subclassing
+            :class:`~vzcore.types.Reader` gives ``sniff`` and ``scans_sources`` defaults).
+        """
         cls: type[Reader] = super().load_class()
+        missing = [m for m in ("name", "read", "sniff", "scans_sources") if not hasattr(cls, m)]
+        if missing:
+            raise PluginLoadError(
+                f"reader {self.name!r} from {self._source}: {self.load!r} lacks "
+                f"{', '.join(missing)} of the reader protocol; its class should subclass "
+                "vzcore.types.Reader, which defines sniff and scans_sources with their defaults."
+            )
         return cls
 
 
 @dataclass(frozen=True)
 class WriterSpec(_Spec):
     """Describes a writer: the output format it produces and where its class lives."""
+
+    _entry: ClassVar[str] = "write"
 
     extensions: tuple[str, ...] = ()
     """Typical target extensions (informational)."""
@@ -158,3 +230,64 @@ class ReaderRegistry(_Registry[ReaderSpec]):
 
 class WriterRegistry(_Registry[WriterSpec]):
     """Where plugins register their writers (passed to ``vz_register_writers``)."""
+
+
+# -- for plugin modules whose hooks only add descriptors ---------------------------------
+
+
+def register_readers(*specs: ReaderSpec) -> Callable[[ReaderRegistry], None]:
+    """Return a ``vz_register_readers`` hook implementation that adds ``specs``.
+
+    Assign it to that name in the plugin module (the entry point), in place of writing the
+    hook function::
+
+        vz_register_readers = register_readers(ReaderSpec(name="toy", load="vz_toy._r:Toy"))
+    """
+
+    @hookimpl
+    def vz_register_readers(registry: ReaderRegistry) -> None:
+        for spec in specs:
+            registry.add(spec)
+
+    return vz_register_readers
+
+
+def register_writers(*specs: WriterSpec) -> Callable[[WriterRegistry], None]:
+    """Return a ``vz_register_writers`` hook implementation that adds ``specs``.
+
+    The writers' counterpart of :func:`register_readers`.
+    """
+
+    @hookimpl
+    def vz_register_writers(registry: WriterRegistry) -> None:
+        for spec in specs:
+            registry.add(spec)
+
+    return vz_register_writers
+
+
+def package_getattr(
+    package: str, distribution: str, lazy: Mapping[str, str] | None = None
+) -> Callable[[str], Any]:
+    """Return the module ``__getattr__`` of a plugin package (PEP 562).
+
+    It gives ``__version__`` from the installed metadata of ``distribution``, and imports
+    each name of ``lazy`` (``{"Writer": "package.module:Writer"}``) when it is first used,
+    so that importing the package never imports a format library.
+
+    Examples
+    --------
+    >>> __getattr__ = package_getattr(__name__, "vz-toy")  # doctest: +SKIP
+    """
+    objects = dict(lazy or {})
+
+    def module_getattr(name: str) -> Any:
+        if name == "__version__":
+            from importlib.metadata import version
+
+            return version(distribution)
+        if name in objects:
+            return _import_object(objects[name])
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return module_getattr

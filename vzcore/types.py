@@ -19,16 +19,31 @@ __all__ = ["Reader", "Writer"]
 class Reader(Protocol):
     """Reads the metadata and chunk locations of one file.
 
-    A reader may also define ``sniff(head: bytes, url: str) -> bool`` as a classmethod for
-    checks deeper than its :class:`~vzcore.registry.ReaderSpec` magic bytes.
+    Reader classes subclass this protocol, as xarray's backends subclass
+    ``BackendEntrypoint``: it gives :attr:`scans_sources` and :meth:`sniff` their defaults,
+    which vzcore's core reads without probing. The reader's options are keyword-only
+    parameters of :meth:`read` with defaults (no ``**options``): the core checks the options
+    a user gives against that signature before calling, and refuses unknown ones with one
+    :class:`~vzcore.errors.UnknownOptionError` naming the reader and its options.
     """
 
     name: ClassVar[str]
     """The reader's canonical name, equal to its ReaderSpec name."""
 
-    # Optional: ``scans_sources: ClassVar[bool]`` (default True). When true, vzcore records
-    # the size, mtime and ETag of every file the returned manifests point into, as they are
-    # now; a reader of existing references sets it to False and attaches what was recorded.
+    scans_sources: ClassVar[bool] = True
+    """When true (the default), vzcore records the size, mtime and ETag of every file the
+    returned manifests point into, as they are now; a reader of existing references sets it
+    to False and attaches what was recorded when those files were scanned."""
+
+    @classmethod
+    def sniff(cls, head: bytes, url: str) -> bool:
+        """Return True when this reader takes the file that starts with ``head``.
+
+        Called only when several readers match a file (the same magic bytes, or the same
+        extension); the default takes every file its descriptor matched. Override it for
+        checks deeper than the :class:`~vzcore.registry.ReaderSpec` magic bytes.
+        """
+        return True
 
     def read(
         self,
@@ -36,20 +51,26 @@ class Reader(Protocol):
         *,
         group: str | None = None,
         storage_options: dict[str, Any] | None = None,
-        **options: Any,  # reader-specific options, validated by the reader
     ) -> ManifestGroup:
         """Return the group at ``group`` (the root when None) with all its descendants.
 
-        Paths inside the returned manifests must be absolute URLs. Anything that cannot be
-        represented virtually raises :class:`~vzcore.errors.UnsupportedFeatureError`; a
-        broken file raises :class:`~vzcore.errors.CorruptFileError`.
+        Reader options follow as more keyword-only parameters with defaults. Paths inside
+        the returned manifests must be absolute URLs. Anything that cannot be represented
+        virtually raises :class:`~vzcore.errors.UnsupportedFeatureError`; a broken file
+        raises :class:`~vzcore.errors.CorruptFileError`; an option value the reader cannot
+        use raises :class:`~vzcore.errors.OptionError`.
         """
         ...
 
 
 @runtime_checkable
 class Writer(Protocol):
-    """Persists a virtual dataset tree in one output format."""
+    """Persists a virtual dataset tree in one output format.
+
+    The writer's options are keyword-only parameters of :meth:`write` with defaults (no
+    ``**options``): vzcore checks the options a user gives against that signature before
+    calling, as it does for readers.
+    """
 
     name: ClassVar[str]
     """The writer's canonical name, equal to its WriterSpec name."""
@@ -58,11 +79,13 @@ class Writer(Protocol):
         self,
         group: ManifestGroup,
         target: Any,  # a path, URL, store or session: each writer documents what it takes
-        **options: Any,  # writer-specific options, validated by the writer
+        /,
     ) -> Any:  # e.g. the reference dict for in-memory outputs, else None
         """Write ``group`` (and its descendants) to ``target``.
 
-        A writer never leaves a half-written target: it writes to a temporary location and
-        moves it into place, or raises :class:`~vzcore.errors.WriteError`.
+        Writer options follow as keyword-only parameters with defaults; an option value the
+        writer cannot use raises :class:`~vzcore.errors.OptionError`. A writer never leaves
+        a half-written target: it writes to a temporary location and moves it into place,
+        or raises :class:`~vzcore.errors.WriteError`.
         """
         ...

@@ -17,6 +17,7 @@ from vzcore.errors import (
     SourceIsADirectoryError,
     SourceNotFoundError,
     SourcePermissionError,
+    UnknownOptionError,
     VZError,
 )
 from vzcore.group import ManifestGroup
@@ -173,11 +174,13 @@ class ReaderTests:
     # -- options ---------------------------------------------------------------------------
 
     def test_options_are_keyword_only(self) -> None:
+        """Options are keyword-only parameters with defaults, so the core can check them."""
         cls = plugins.get_reader(self.reader_name).load_class()
         params = list(inspect.signature(cls.read).parameters.values())[1:]  # self
         assert params[0].name == "url", params
         for p in params[1:]:
-            assert p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD), p
+            assert p.kind is p.KEYWORD_ONLY, p  # no **options: the core checks the names
+            assert p.default is not p.empty, p
         names = {p.name for p in params}
         assert {"group", "storage_options"} <= names, names
 
@@ -185,6 +188,27 @@ class ReaderTests:
         path, _ = sample
         with pytest.raises((TypeError, VZError), match="no_such_option"):
             self._read(path, no_such_option=1)
+
+    def test_unknown_option_through_the_api_names_the_reader(
+        self, sample: tuple[Path, Any]
+    ) -> None:
+        """The core refuses an unknown reader option before reading, with one message."""
+        from vzcore.api import read_group
+
+        path, _ = sample
+        spec = plugins.get_reader(self.reader_name)
+        with pytest.raises(UnknownOptionError, match="no_such_option") as info:
+            read_group(path, reader=self.reader_name, reader_options={"no_such_option": 1})
+        assert str(info.value).startswith(f"reader {self.reader_name!r} ({spec.distribution})")
+        assert info.value.unknown == ("no_such_option",)
+        params = inspect.signature(spec.load_class().read).parameters
+        assert set(info.value.valid) == set(params) - {
+            "self",
+            "url",
+            "group",
+            "storage_options",
+            "subgroups",
+        }
 
     def test_storage_options_are_accepted(self, sample: tuple[Path, dict[str, np.ndarray]]) -> None:
         path, expected = sample

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from vzcore import plugins
-from vzcore.errors import VZError, WriteError
+from vzcore.errors import OptionError, UnknownOptionError, VZError, WriteError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.testing import writer_cases as cases
 from vzcore.testing.chunk_file import ChunkFile
@@ -322,8 +323,42 @@ class WriterTests:
 
     def test_invalid_mode_is_refused(self, chunk_file: ChunkFile, target: Any) -> None:
         group, _ = cases.scalar_case(chunk_file)
-        with pytest.raises((VZError, ValueError)):
+        before = self.target_state(target)
+        with pytest.raises(OptionError, match=f"writer {self.writer_name!r}.*mode='append-please'"):
             self.write(group, target, mode="append-please")
+        assert self.target_state(target) == before
+
+    def test_options_are_keyword_only(self) -> None:
+        """Options are keyword-only parameters with defaults, so the core can check them."""
+        cls = plugins.get_writer(self.writer_name).load_class()
+        params = list(inspect.signature(cls.write).parameters.values())[1:]  # self
+        assert [p.kind for p in params[:2]] in (
+            [params[0].POSITIONAL_ONLY] * 2,
+            [params[0].POSITIONAL_OR_KEYWORD] * 2,
+        ), params  # the tree and the target
+        for p in params[2:]:
+            assert p.kind is p.KEYWORD_ONLY, p  # no **options: the core checks the names
+            assert p.default is not p.empty, p
+        assert set(self.write_options) <= {p.name for p in params[2:]}
+
+    def test_unknown_option_through_the_api_names_the_writer(
+        self, chunk_file: ChunkFile, target: Any
+    ) -> None:
+        """``ds.virtualize.write`` refuses an unknown option before writing, with one message."""
+        import xarray as xr
+
+        import vzcore.accessor  # noqa: F401  # registers ds.virtualize
+
+        spec = plugins.get_writer(self.writer_name)
+        ds = xr.Dataset({"v": ("x", chunk_file.array(np.arange(3.0), (2,)))})
+        before = self.target_state(target)
+        with pytest.raises(UnknownOptionError, match="no_such_option") as info:
+            ds.virtualize.write(target, self.writer_name, **self.write_options, no_such_option=1)
+        assert str(info.value).startswith(f"writer {self.writer_name!r} ({spec.distribution})")
+        assert info.value.unknown == ("no_such_option",)
+        params = list(inspect.signature(spec.load_class().write).parameters)
+        assert info.value.valid == tuple(params[3:])  # self, the tree, the target
+        assert self.target_state(target) == before
 
     @pytest.mark.parametrize("late", [True, False], ids=["late-failure", "early-failure"])
     def test_failed_write_leaves_no_half_output(

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("vz_hdf5")
 
 import h5py
+from vzcore.errors import OptionError
 
 
 def _same_manifests(a, b) -> int:
@@ -144,8 +145,9 @@ def test_remote_native_index(hx, tmp_path: Path, nc4_file: Path) -> None:
 
 
 def test_bad_chunk_index_option(hx, nc4_file: Path) -> None:
-    with pytest.raises(ValueError, match="chunk_index must be"):
+    with pytest.raises(ValueError, match="invalid option chunk_index='fast': pass 'auto'") as info:
         hx.read(nc4_file, chunk_index="fast")
+    assert isinstance(info.value, OptionError)
 
 
 def _libhdf5():

@@ -12,7 +12,13 @@ pytest.importorskip("vz_hdf5")
 
 import h5py
 import netCDF4
-from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
+from vzcore.errors import (
+    CorruptFileError,
+    GroupNotFoundError,
+    OptionError,
+    UnknownOptionError,
+    UnsupportedFeatureError,
+)
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
 
@@ -378,9 +384,22 @@ def test_corrupt_and_truncated(hx, tmp_path: Path, nc4_file: Path) -> None:
         hx.read(tmp_path / "missing.nc")
 
 
-def test_unknown_option(hx, nc4_file: Path) -> None:
-    with pytest.raises(TypeError, match="unknown reader option"):
-        hx.read(nc4_file, bogus=1)
+def test_unknown_option(nc4_file: Path) -> None:
+    import vzcore
+
+    with pytest.raises(
+        UnknownOptionError, match=r"reader 'hdf5' \(vz-hdf5\) got unknown option 'bogus'; its"
+    ) as info:
+        vzcore.open_virtual_dataset(nc4_file, reader_options={"bogus": 1})
+    assert "storage_options" not in str(info.value)  # the core's own keywords are not options
+    assert info.value.valid == (
+        "drop_variables",
+        "load_unsupported",
+        "skip_unsupported",
+        "chunk_index",
+    )
+    with pytest.raises(OptionError, match="got an invalid option chunk_index='btree': pass"):
+        vzcore.open_virtual_dataset(nc4_file, reader_options={"chunk_index": "btree"})
 
 
 def test_fsspec_url(hx, tmp_path: Path, nc4_file: Path) -> None:

@@ -14,7 +14,7 @@ pytest.importorskip("zarr")
 pytest.importorskip("kerchunk")
 fsspec = pytest.importorskip("fsspec")
 
-from vzcore.errors import WriteError
+from vzcore.errors import OptionError, WriteError
 from vzcore.group import ManifestGroup, Variable
 
 from vz_kerchunk import KerchunkWriter
@@ -516,7 +516,7 @@ def test_modes(tmp_path, small_group):
     KerchunkWriter().write(small_group, out.as_uri(), mode="w")  # file:// URL target
     assert json.loads(load_refs(str(out))["refs"][".zattrs"]) == {"new": 1}
     assert _leftovers(tmp_path) == []
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(OptionError, match="mode='a'"):
         KerchunkWriter().write(small_group, str(tmp_path / "x.json"), mode="a")
 
 
@@ -534,7 +534,7 @@ def test_bad_targets_and_options(tmp_path, small_group):
         w.write(small_group, str(tmp_path / "a"), format="parquet")
     with pytest.raises(ValueError, match="needs a target"):
         w.write(small_group, None)
-    with pytest.raises(ValueError, match="zarr_format must be 2 or 3"):
+    with pytest.raises(OptionError, match=r"zarr_format=4: pass 2 or 3"):
         w.write(small_group, None, format="dict", zarr_format=4)
 
 

@@ -14,7 +14,13 @@ tifffile = pytest.importorskip("tifffile")
 imagecodecs = pytest.importorskip("imagecodecs")
 
 from vzcore._urls import to_url
-from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
+from vzcore.errors import (
+    CorruptFileError,
+    GroupNotFoundError,
+    OptionError,
+    UnknownOptionError,
+    UnsupportedFeatureError,
+)
 from vzcore.group import ManifestGroup
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
@@ -573,8 +579,16 @@ def test_unsupported_compression_names_it(write: Any, image_u16: np.ndarray) -> 
 
 
 def test_unknown_option_is_refused(geotiff: Path) -> None:
-    with pytest.raises(TypeError, match="variable_name"):
-        read(geotiff, bogus=1)
+    import vzcore
+
+    with pytest.raises(
+        UnknownOptionError, match=r"reader 'tiff' \(vz-tiff\) .*'bogus'.*'variable_name'"
+    ):
+        vzcore.open_virtual_dataset(geotiff, reader_options={"bogus": 1})
+    with pytest.raises(OptionError, match=r"'short_strip' \(did you mean 'short_strips'\?\)"):
+        vzcore.open_virtual_dataset(geotiff, reader_options={"short_strip": "error"})
+    with pytest.raises(OptionError, match="reader 'tiff' got an invalid option short_strips='x'"):
+        vzcore.open_virtual_dataset(geotiff, reader_options={"short_strips": "x"})
 
 
 def test_variable_name_option(geotiff: Path) -> None:

@@ -36,13 +36,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Literal, NoReturn
 
 import h5py
 import numpy as np
 from vzcore.errors import (
     CorruptFileError,
     GroupNotFoundError,
+    OptionError,
     SourceAccessError,
     UnsupportedFeatureError,
     UnsupportedPartsError,
@@ -54,6 +55,7 @@ from vzcore.io import SourceFile, local_path, open_source, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_compat import unsupported_dtype_reason
 from vzcore.names import name_problem
+from vzcore.types import Reader
 
 from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
@@ -115,7 +117,7 @@ def _open(
             h5.close()
 
 
-class HDF5Reader:
+class HDF5Reader(Reader):
     """Read HDF5 and netCDF4 files into virtual arrays.
 
     Reader options (``reader_options=`` in vzcore's API):
@@ -134,6 +136,9 @@ class HDF5Reader:
         everything else is read. Default False: one
         :class:`~vzcore.errors.UnsupportedFeatureError` names every such part (an
         :class:`~vzcore.errors.UnsupportedPartsError` when there are several).
+    ``chunk_index``
+        ``"auto"`` (default): chunk indexes (v1 B-trees) are read by vz-hdf5's own parser,
+        falling back to HDF5's ``chunk_iter``; ``"hdf5"``: always ``chunk_iter``.
 
     Examples
     --------
@@ -158,7 +163,9 @@ class HDF5Reader:
         storage_options: dict[str, Any] | None = None,
         drop_variables: Iterable[str] | str | None = None,
         subgroups: bool = True,
-        **options: Any,  # reader options, validated below
+        load_unsupported: bool = False,
+        skip_unsupported: bool = False,
+        chunk_index: Literal["auto", "hdf5"] = "auto",
     ) -> ManifestGroup:
         """Return the group at ``group`` (root when None) with its subgroups.
 
@@ -175,9 +182,8 @@ class HDF5Reader:
         subgroups
             False to read the group alone: its child groups are neither read nor
             checked (vzcore passes False when it opens one group as a dataset).
-        **options
-            ``load_unsupported``, ``skip_unsupported`` and ``chunk_index`` (see the class
-            docstring).
+        load_unsupported, skip_unsupported, chunk_index
+            See the class docstring.
 
         Raises
         ------
@@ -188,21 +194,14 @@ class HDF5Reader:
         CorruptFileError
             The file is not readable as HDF5 (truncated, corrupt).
         """
-        valid = ("drop_variables", "load_unsupported", "skip_unsupported", "chunk_index")
-        unknown = set(options) - set(valid)
-        if unknown:
-            raise TypeError(
-                f"unknown reader option(s) {sorted(unknown)} for the 'hdf5' reader; "
-                f"valid options are {', '.join(map(repr, valid))}"
-            )
-        drop: set[str] = set()
-        for names in (drop_variables, options.get("drop_variables")):
-            drop.update((names,) if isinstance(names, str) else names or ())
-        chunk_index = options.get("chunk_index", "auto")
+        drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
         if chunk_index not in ("auto", "hdf5"):
-            raise ValueError(
-                f"chunk_index must be 'auto' (native v1 B-tree reader, falling back to HDF5) "
-                f"or 'hdf5' (HDF5's chunk_iter), got {chunk_index!r}"
+            raise OptionError(
+                "reader 'hdf5'",
+                "chunk_index",
+                chunk_index,
+                "pass 'auto' (native v1 B-tree reader, falling back to HDF5) or 'hdf5' "
+                "(HDF5's chunk_iter)",
             )
         local = local_path(url)
         if url.startswith("file://") and local is not None and local != url[len("file://") :]:
@@ -213,10 +212,10 @@ class HDF5Reader:
                 h5,
                 source,
                 drop=frozenset(drop),
-                load_unsupported=bool(options.get("load_unsupported", False)),
+                load_unsupported=bool(load_unsupported),
                 native=chunk_index == "auto",
                 storage_options=storage_options,
-                skip_unsupported=bool(options.get("skip_unsupported", False)),
+                skip_unsupported=bool(skip_unsupported),
             )
             scanner.shared.subgroups = subgroups
             try:

@@ -5,30 +5,21 @@ Only cheap descriptors live here; h5py is imported when the reader is first used
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import vzcore
-from vzcore.registry import Magic, ReaderSpec
-
-if TYPE_CHECKING:
-    from vzcore.registry import ReaderRegistry
+from vzcore.registry import Magic, ReaderSpec, register_readers
 
 __all__ = ["HDF5_MAGIC", "vz_register_readers"]
 
 HDF5_MAGIC = Magic(b"\x89HDF\r\n\x1a\n", (0, 512, 1024, 2048, 4096, 8192, 16384, 32768))
 """The HDF5 superblock signature, at 0 or after a user block of 512 * 2**n bytes."""
 
-
-@vzcore.hookimpl
-def vz_register_readers(registry: ReaderRegistry) -> None:
-    """Register the ``hdf5`` reader (HDF5 and netCDF4 files)."""
-    registry.add(
-        ReaderSpec(
-            name="hdf5",
-            load="vz_hdf5._reader:HDF5Reader",
-            description="HDF5 and netCDF4 files (h5py)",
-            url="https://github.com/vzcore/vzcore/tree/main/plugins/vz-hdf5",
-            extensions=(".nc", ".nc4", ".h5", ".hdf5", ".he5", ".hdf", ".mat"),
-            magic=(HDF5_MAGIC,),
-        )
+vz_register_readers = register_readers(
+    ReaderSpec(
+        name="hdf5",
+        load="vz_hdf5._reader:HDF5Reader",
+        description="HDF5 and netCDF4 files (h5py)",
+        url="https://github.com/vzcore/vzcore/tree/main/plugins/vz-hdf5",
+        extensions=(".nc", ".nc4", ".h5", ".hdf5", ".he5", ".hdf", ".mat"),
+        magic=(HDF5_MAGIC,),
     )
+)
+"""Registers the ``hdf5`` reader (HDF5 and netCDF4 files)."""

@@ -12,7 +12,9 @@ Nothing heavy (icechunk, zarr) is imported until one of these names is first use
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vzcore.registry import package_getattr
 
 if TYPE_CHECKING:
     __version__: str
@@ -22,17 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["IcechunkWriter", "__version__", "authorize_for", "containers_for"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "__version__":  # read from the installed metadata (= vzcore's version)
-        from importlib.metadata import version
-
-        return version("vz-icechunk")
-    if name == "IcechunkWriter":
-        from vz_icechunk._writer import IcechunkWriter
-
-        return IcechunkWriter
-    if name in ("containers_for", "authorize_for"):
-        from vz_icechunk import containers
-
-        return getattr(containers, name)
-    raise AttributeError(f"module 'vz_icechunk' has no attribute {name!r}")
+__getattr__ = package_getattr(
+    __name__,
+    "vz-icechunk",
+    {
+        "IcechunkWriter": "vz_icechunk._writer:IcechunkWriter",
+        "containers_for": "vz_icechunk.containers:containers_for",
+        "authorize_for": "vz_icechunk.containers:authorize_for",
+    },
+)

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from vzcore.errors import CombineError, VZError, WriteError
+from vzcore.errors import CombineError, OptionError, VZError, WriteError
 from vzcore.group import ManifestGroup
 from vzcore.manifests import ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_v3 import chunk_key, group_metadata_v3
@@ -642,6 +642,8 @@ class IcechunkWriter:
 
         Raises
         ------
+        vzcore.errors.OptionError
+            ``mode`` is neither ``"w"`` nor ``"w-"``.
         vzcore.errors.WriteError
             The session is read-only; the target group exists (``mode="w-"``); a URL has
             no virtual chunk container (the message gives the lines to add one); the batch
@@ -652,7 +654,9 @@ class IcechunkWriter:
         import icechunk
 
         if mode not in ("w", "w-"):
-            raise ValueError(f"mode must be 'w' or 'w-', got {mode!r}")
+            raise OptionError(
+                "writer 'icechunk'", "mode", mode, "pass 'w-' (fail if the group holds data) or 'w'"
+            )
         if isinstance(target, icechunk.Session):
             session, store = target, target.store
         elif isinstance(target, icechunk.IcechunkStore):

@@ -14,7 +14,9 @@ Nothing heavy is imported until one of them is first used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vzcore.registry import package_getattr
 
 if TYPE_CHECKING:
     __version__: str
@@ -25,21 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["KerchunkReader", "KerchunkWriter", "ReferenceNotAllowedError", "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "__version__":  # read from the installed metadata (= vzcore's version)
-        from importlib.metadata import version
-
-        return version("vz-kerchunk")
-    if name == "KerchunkWriter":
-        from vz_kerchunk._writer import KerchunkWriter
-
-        return KerchunkWriter
-    if name == "KerchunkReader":
-        from vz_kerchunk._reader import KerchunkReader
-
-        return KerchunkReader
-    if name == "ReferenceNotAllowedError":
-        from vz_kerchunk._safety import ReferenceNotAllowedError
-
-        return ReferenceNotAllowedError
-    raise AttributeError(f"module 'vz_kerchunk' has no attribute {name!r}")
+__getattr__ = package_getattr(
+    __name__,
+    "vz-kerchunk",
+    {
+        "KerchunkWriter": "vz_kerchunk._writer:KerchunkWriter",
+        "KerchunkReader": "vz_kerchunk._reader:KerchunkReader",
+        "ReferenceNotAllowedError": "vz_kerchunk._safety:ReferenceNotAllowedError",
+    },
+)

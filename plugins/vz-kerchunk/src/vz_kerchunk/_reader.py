@@ -31,11 +31,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
-from vzcore.errors import CorruptFileError, GroupNotFoundError, UnsupportedFeatureError
+from vzcore.errors import (
+    CorruptFileError,
+    GroupNotFoundError,
+    OptionError,
+    UnsupportedFeatureError,
+)
 from vzcore.group import ManifestGroup, Variable
 from vzcore.io import source_errors
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_v2 import codecs_from_v2, decode_fill_value
+from vzcore.types import Reader
 
 from vz_kerchunk._columns import MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys, RefStore
 from vz_kerchunk._read_json import parse_doc
@@ -61,7 +67,7 @@ MAX_CHUNKS = 100_000_000
 """Most chunks (stored or not) one array may have: its grid is built in memory."""
 
 
-class KerchunkReader:
+class KerchunkReader(Reader):
     """Reads kerchunk references (JSON spec v0/v1, or a Parquet directory) as virtual arrays.
 
     Examples
@@ -132,16 +138,15 @@ class KerchunkReader:
             Something the manifests cannot hold (Fortran order, sharding, ...).
         vzcore.errors.GroupNotFoundError
             ``group`` is not in the references.
+        vzcore.errors.OptionError
+            ``allowed_protocols`` or ``allowed_prefixes`` is not a list of protocols or URLs.
         """
         so = storage_options or {}
         if not isinstance(allow_pickle, bool):
-            raise TypeError(
-                f"reader 'kerchunk': allow_pickle must be True or False, got {allow_pickle!r}"
+            raise OptionError(
+                "reader 'kerchunk'", "allow_pickle", allow_pickle, "pass True or False"
             )
-        try:
-            policy = UrlPolicy.build(url, allowed_protocols, allowed_prefixes)
-        except (TypeError, ValueError) as err:
-            raise type(err)(f"reader 'kerchunk': {err}") from None
+        policy = UrlPolicy.build(url, allowed_protocols, allowed_prefixes)
         store = _open_store(url, so)
         drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
         builder = _Builder(store, policy, so, allow_pickle=allow_pickle)

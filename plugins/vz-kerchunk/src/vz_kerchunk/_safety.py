@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from vzcore.errors import CorruptFileError, UnsafeCodecError, VZError
+from vzcore.errors import CorruptFileError, OptionError, UnsafeCodecError, VZError
 
 __all__ = [
     "ANY_URL",
@@ -222,9 +222,10 @@ class UrlPolicy:
 
         Raises
         ------
-        TypeError, ValueError
+        vzcore.errors.OptionError
             For options of the wrong type or prefixes that are not URLs.
         """
+        owner = "reader 'kerchunk'"
         if allowed_protocols is None:
             protocols = set(DEFAULT_PROTOCOLS)
             own = protocol_of(refs_url)
@@ -232,14 +233,18 @@ class UrlPolicy:
                 protocols.add(own)
         else:
             if isinstance(allowed_protocols, str):
-                raise TypeError(
-                    f"allowed_protocols must be a list of protocol names, got the string "
-                    f"{allowed_protocols!r}; pass [{allowed_protocols!r}]"
+                raise OptionError(
+                    owner,
+                    "allowed_protocols",
+                    allowed_protocols,
+                    f"pass a list of protocol names, not a string: [{allowed_protocols!r}]",
                 )
             protocols = set()
             for p in allowed_protocols:
                 if not isinstance(p, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", p):
-                    raise ValueError(f"allowed_protocols: {p!r} is not a protocol name")
+                    raise OptionError(
+                        owner, "allowed_protocols", allowed_protocols, f"{p!r} is not a protocol"
+                    )
                 protocols.add(p.lower())
         if allowed_prefixes is None:
             prefixes: list[str] = [refs_url.rstrip("/").rpartition("/")[0] + "/"]
@@ -248,7 +253,9 @@ class UrlPolicy:
             prefixes = []
             for p in items:
                 if not isinstance(p, str) or not p:
-                    raise ValueError(f"allowed_prefixes: {p!r} is not a URL prefix")
+                    raise OptionError(
+                        owner, "allowed_prefixes", allowed_prefixes, f"{p!r} is not a URL prefix"
+                    )
                 prefixes.append(p)
         normalized = []
         for p in prefixes:
@@ -258,7 +265,9 @@ class UrlPolicy:
             try:
                 n = resolve_url(p, "file:///") if not _SCHEME.match(p) else normalize_url(p)
             except ValueError as err:
-                raise ValueError(f"allowed_prefixes: {p!r} is not a URL prefix: {err}") from err
+                raise OptionError(
+                    owner, "allowed_prefixes", allowed_prefixes, f"{p!r} is not a URL: {err}"
+                ) from err
             if p.endswith("/") and not n.endswith("/"):
                 n += "/"
             normalized.append(n)

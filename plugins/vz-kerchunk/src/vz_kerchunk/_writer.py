@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from vzcore.errors import WriteError
+from vzcore.errors import OptionError, WriteError
 from vzcore.io import WriteMode, atomic_text_file
 from vzcore.manifests.chunk_keys import key_pattern
 from vzcore.store_plan import ArrayPlan, MissingChunks, StorePlan, iter_missing, plan
@@ -54,6 +54,7 @@ reference, so 10^6 references cost each reader ~230 MB and seconds before any da
 10^7 references several GB. Parquet references (read record by record) and Icechunk
 (manifests split and loaded on demand) stay usable at that size."""
 
+_OWNER = "writer 'kerchunk'"
 _BLOCK = 1 << 16
 """Chunk references formatted per block of JSON text."""
 
@@ -222,7 +223,7 @@ def _check_size(store: StorePlan, max_references: int | None, what: str) -> None
     if max_references is None:
         return
     if isinstance(max_references, bool) or not isinstance(max_references, int):
-        raise TypeError(f"max_references must be an int or None, got {max_references!r}")
+        raise OptionError(_OWNER, "max_references", max_references, "pass an int or None")
     n = store.nchunks
     if n > max_references:
         raise WriteError(
@@ -305,17 +306,22 @@ class KerchunkWriter:
 
         Raises
         ------
+        vzcore.errors.OptionError
+            An option of the wrong type or value.
         vzcore.errors.WriteError
             The target exists (``mode="w-"``), cannot be written, or something in the tree
             cannot be represented; an existing target is then left as it was.
         """
         if zarr_format not in (2, 3):
-            raise ValueError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
+            raise OptionError(_OWNER, "zarr_format", zarr_format, "pass 2 or 3")
         if format == "dict":
             if target is not None:
-                raise ValueError(
-                    "format='dict' returns the references and writes nothing; pass "
-                    "target=None, or format='json' to write a file."
+                raise OptionError(
+                    _OWNER,
+                    "format",
+                    format,
+                    "it returns the references and writes nothing; pass target=None, or "
+                    "format='json' to write a file.",
                 )
             planned = plan(group, zarr_format, missing_chunks=missing_chunks)
             _check_size(planned, max_references, "a reference dict")
@@ -324,13 +330,11 @@ class KerchunkWriter:
             return refs_dict(planned, templates=templates)
         if format != "json":
             hint = " (the 'parquet' writer, pip install vz-parquet)" if format == "parquet" else ""
-            raise ValueError(
-                f"format must be 'json' or 'dict' for the kerchunk writer, got {format!r}{hint}"
-            )
+            raise OptionError(_OWNER, "format", format, f"pass 'json' or 'dict'{hint}")
         if target is None:
             raise ValueError("format='json' needs a target path; use format='dict' for a dict")
         if mode not in ("w", "w-"):
-            raise ValueError(f"mode must be 'w' or 'w-', got {mode!r}")
+            raise OptionError(_OWNER, "mode", mode, "pass 'w-' (fail if it exists) or 'w'")
         # Plan first: a tree that cannot be written fails before any file is touched.
         store = plan(group, zarr_format, missing_chunks=missing_chunks)
         _check_size(store, max_references, f"JSON references {os.fspath(target)!r}")

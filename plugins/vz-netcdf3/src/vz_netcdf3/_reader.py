@@ -36,15 +36,17 @@ has no sub-groups):
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from vzcore.errors import CorruptFileError, UnsupportedFeatureError
+from vzcore.errors import CorruptFileError, OptionError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.io import SourceFile, open_source, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.types import Reader
 
 from vz_netcdf3._header import MAGICS, Attribute, Header, VariableHeader, parse_header
 
@@ -65,7 +67,11 @@ DEFAULT_MAX_CHUNK_BYTES = 32 * 2**20
 DEFAULT_MAX_LOADED_BYTES = 2**20
 """Largest char variable read at scan time when it cannot be referenced (see module doc)."""
 
-_OPTIONS = ("max_chunk_bytes", "max_loaded_bytes", "header_block_size")
+
+class _Default(enum.Enum):
+    """The default of :meth:`Netcdf3Reader.read`'s options: the reader's own setting."""
+
+    READER = "the reader's setting"
 
 
 class _SourceBytes:
@@ -159,9 +165,11 @@ def outer_chunk(length: int, row_bytes: int, max_bytes: int | None) -> int:
 def _int_option(name: str, value: Any, minimum: int) -> int:
     """Validate an integer reader option."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(
-            f"netcdf3 reader option {name}={value!r} is invalid: use an integer >= {minimum}"
-            + (" or None" if name == "max_chunk_bytes" else "")
+        raise OptionError(
+            "reader 'netcdf3'",
+            name,
+            value,
+            f"use an integer >= {minimum}" + (" or None" if name == "max_chunk_bytes" else ""),
         )
     return int(value)
 
@@ -226,7 +234,7 @@ def _fill_value(var: VariableHeader, width: int) -> Any:
     return t.default_fill
 
 
-class Netcdf3Reader:
+class Netcdf3Reader(Reader):
     """Reads netCDF classic files (CDF-1, CDF-2 and CDF-5) into chunk manifests.
 
     Parameters
@@ -274,7 +282,9 @@ class Netcdf3Reader:
         group: str | None = None,
         storage_options: dict[str, Any] | None = None,
         drop_variables: Iterable[str] | str | None = None,
-        **options: Any,  # max_chunk_bytes, max_loaded_bytes, header_block_size
+        max_chunk_bytes: int | _Default | None = _Default.READER,
+        max_loaded_bytes: int | _Default = _Default.READER,
+        header_block_size: int | _Default = _Default.READER,
     ) -> ManifestGroup:
         """Return the file's variables and attributes as a :class:`~vzcore.ManifestGroup`.
 
@@ -288,9 +298,8 @@ class Netcdf3Reader:
             fsspec options for remote URLs.
         drop_variables
             Variables to leave out; they are not parsed beyond the header.
-        **options
-            Override the constructor's ``max_chunk_bytes``, ``max_loaded_bytes`` and
-            ``header_block_size`` for this call.
+        max_chunk_bytes, max_loaded_bytes, header_block_size
+            Override the constructor's settings for this call.
 
         Returns
         -------
@@ -305,19 +314,17 @@ class Netcdf3Reader:
             For a ``group`` other than the root, or a char variable that can neither be
             referenced nor loaded within ``max_loaded_bytes``.
         """
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise TypeError(
-                f"netcdf3 reader got unknown option(s) {unknown}; valid options: {list(_OPTIONS)}"
-            )
-        raw_chunk = options.get("max_chunk_bytes", self.max_chunk_bytes)
-        max_chunk = None if raw_chunk is None else _int_option("max_chunk_bytes", raw_chunk, 0)
-        max_loaded = _int_option(
-            "max_loaded_bytes", options.get("max_loaded_bytes", self.max_loaded_bytes), 0
+        if isinstance(max_chunk_bytes, _Default):
+            max_chunk_bytes = self.max_chunk_bytes
+        if isinstance(max_loaded_bytes, _Default):
+            max_loaded_bytes = self.max_loaded_bytes
+        if isinstance(header_block_size, _Default):
+            header_block_size = self.header_block_size
+        max_chunk = (
+            None if max_chunk_bytes is None else _int_option("max_chunk_bytes", max_chunk_bytes, 0)
         )
-        block = _int_option(
-            "header_block_size", options.get("header_block_size", self.header_block_size), 1
-        )
+        max_loaded = _int_option("max_loaded_bytes", max_loaded_bytes, 0)
+        block = _int_option("header_block_size", header_block_size, 1)
         if group not in (None, "", "/"):
             raise UnsupportedFeatureError(
                 url,

@@ -12,7 +12,9 @@ Nothing heavy (pyarrow) is imported until :class:`ParquetWriter` is first used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vzcore.registry import package_getattr
 
 if TYPE_CHECKING:
     __version__: str
@@ -21,13 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["ParquetWriter", "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "__version__":  # read from the installed metadata (= vzcore's version)
-        from importlib.metadata import version
-
-        return version("vz-parquet")
-    if name == "ParquetWriter":
-        from vz_parquet._writer import ParquetWriter
-
-        return ParquetWriter
-    raise AttributeError(f"module 'vz_parquet' has no attribute {name!r}")
+__getattr__ = package_getattr(
+    __name__, "vz-parquet", {"ParquetWriter": "vz_parquet._writer:ParquetWriter"}
+)

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from vzcore.errors import WriteError
+from vzcore.errors import OptionError
 from vzcore.io import WriteMode, atomic_directory
 from vzcore.store_plan import ArrayPlan, MissingChunks, StorePlan, iter_missing, plan
 
@@ -73,7 +73,6 @@ DEFAULT_RECORD_SIZE = 100_000
 
 ZMETADATA = ".zmetadata"
 
-_OPTIONS = ("mode", "record_size", "record_sources", "missing_chunks", "zarr_format")
 
 _WRITE_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
@@ -204,45 +203,39 @@ def _looks_like_refs(path: Path) -> bool:
 
 
 def _check_options(
-    mode: Any,
-    record_size: Any,
-    record_sources: Any,
-    missing_chunks: Any,
-    zarr_format: Any,
-    unknown: dict[str, Any],
+    mode: Any, record_size: Any, record_sources: Any, missing_chunks: Any, zarr_format: Any
 ) -> None:
-    if unknown:
-        names = ", ".join(repr(k) for k in sorted(unknown))
-        raise TypeError(
-            f"ParquetWriter.write() got unknown option(s) {names}; valid options are "
-            f"{', '.join(_OPTIONS)}."
-        )
+    """Refuse option values the writer cannot use (the core refused unknown names)."""
+    owner = "writer 'parquet'"
     if mode not in ("w", "w-"):
-        raise WriteError(
-            f"Invalid option mode={mode!r}: pass 'w-' (fail if the target exists, the "
-            "default) or 'w' (replace it)."
+        raise OptionError(
+            owner, "mode", mode, "pass 'w-' (fail if the target exists, the default) or 'w'"
         )
     if isinstance(record_size, bool) or not isinstance(record_size, int | np.integer):
-        raise TypeError(
-            f"Invalid option record_size={record_size!r}: it must be an int (chunk "
-            f"references per record file, default {DEFAULT_RECORD_SIZE})."
-        )
+        raise OptionError(owner, "record_size", record_size, "pass an int")
     if record_size <= 0:
-        raise WriteError(
-            f"Invalid option record_size={record_size!r}: it must be a positive number of "
-            f"chunk references per record file (default {DEFAULT_RECORD_SIZE})."
+        raise OptionError(
+            owner,
+            "record_size",
+            record_size,
+            f"pass a positive number of chunk references per record file (default "
+            f"{DEFAULT_RECORD_SIZE})",
         )
     if not isinstance(record_sources, bool):
-        raise TypeError(f"Invalid option record_sources={record_sources!r}: pass True or False.")
+        raise OptionError(owner, "record_sources", record_sources, "pass True or False")
     if missing_chunks not in ("fill", "error"):
-        raise WriteError(
-            f"Invalid option missing_chunks={missing_chunks!r}: pass 'fill' (store encoded "
-            "fill chunks where needed, the default) or 'error'."
+        raise OptionError(
+            owner,
+            "missing_chunks",
+            missing_chunks,
+            "pass 'fill' (store encoded fill chunks where needed, the default) or 'error'",
         )
     if isinstance(zarr_format, bool) or zarr_format not in (2, 3):
-        raise WriteError(
-            f"Invalid option zarr_format={zarr_format!r}: pass 2 (.zarray/.zattrs metadata, "
-            "the default) or 3 (zarr.json metadata)."
+        raise OptionError(
+            owner,
+            "zarr_format",
+            zarr_format,
+            "pass 2 (.zarray/.zattrs metadata, the default) or 3 (zarr.json metadata)",
         )
 
 
@@ -270,7 +263,6 @@ class ParquetWriter:
         record_sources: bool = True,
         missing_chunks: MissingChunks = "fill",
         zarr_format: Literal[2, 3] = 2,
-        **unknown: Any,  # refused below with the list of valid options
     ) -> None:
         """Write ``group`` and its descendants as a Parquet reference directory.
 
@@ -302,14 +294,14 @@ class ParquetWriter:
 
         Raises
         ------
-        TypeError
-            An unknown option, or an option of the wrong type.
+        vzcore.errors.OptionError
+            An option of the wrong type or value.
         vzcore.errors.WriteError
-            An invalid option value; the target exists (``mode="w-"``), is not a reference
-            directory, or cannot be written; or something in the tree cannot be
-            represented. An existing target is then left as it was.
+            The target exists (``mode="w-"``), is not a reference directory, or cannot be
+            written; or something in the tree cannot be represented. An existing target is
+            then left as it was.
         """
-        _check_options(mode, record_size, record_sources, missing_chunks, zarr_format, unknown)
+        _check_options(mode, record_size, record_sources, missing_chunks, zarr_format)
         record_size = int(record_size)
         # Plan first: a tree that cannot be written fails before anything is touched.
         store = plan(group, zarr_format, missing_chunks=missing_chunks, chunk_key_encoding="v2")

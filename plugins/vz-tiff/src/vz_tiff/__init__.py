@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vzcore.registry import package_getattr
+
 __all__ = ["__version__"]
 
 if TYPE_CHECKING:
     __version__: str
 
-
-def __getattr__(name: str) -> str:
-    if name == "__version__":  # read from the installed metadata (= vzcore's version)
-        from importlib.metadata import version
-
-        return version("vz-tiff")
-    raise AttributeError(f"module 'vz_tiff' has no attribute {name!r}")
+__getattr__ = package_getattr(__name__, "vz-tiff")  # __version__: the installed metadata

@@ -56,6 +56,7 @@ import tifffile
 from vzcore.errors import (
     CorruptFileError,
     GroupNotFoundError,
+    OptionError,
     UnsupportedFeatureError,
     UnsupportedPartsError,
     VZError,
@@ -63,6 +64,7 @@ from vzcore.errors import (
 )
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.types import Reader
 
 from vz_tiff._codecs import (
     CCITT,
@@ -147,7 +149,7 @@ class _Layout:
     grid: tuple[int, int, int, int, int]
 
 
-class TiffReader:
+class TiffReader(Reader):
     """Reads TIFF, BigTIFF, GeoTIFF and COG files into a ManifestGroup.
 
     Options of :meth:`read` (pass them as ``reader_options=`` through vzcore):
@@ -184,7 +186,6 @@ class TiffReader:
         overviews: bool = True,
         skip_unsupported: bool = False,
         drop_variables: Iterable[str] | str | None = None,
-        **options: Any,  # unknown options are refused below
     ) -> ManifestGroup:
         """Return the group at ``group`` (the root when None) with all its descendants.
 
@@ -202,18 +203,13 @@ class TiffReader:
         drop_variables
             Variables to leave out (in every group). The image variable, when dropped,
             is not parsed: its tiles or strips are never indexed.
-        **options
-            Not accepted: raises TypeError naming the valid options.
         """
-        if options:
-            raise TypeError(
-                f"unknown option(s) {sorted(options)} for the 'tiff' reader; valid options are "
-                "variable_name, short_strips, overviews, skip_unsupported and drop_variables"
-            )
         if short_strips not in _SHORT_STRIPS:
-            raise ValueError(
-                f"short_strips={short_strips!r} is not valid for the 'tiff' reader: use one of "
-                f"{', '.join(map(repr, _SHORT_STRIPS))}"
+            raise OptionError(
+                "reader 'tiff'",
+                "short_strips",
+                short_strips,
+                f"use one of {', '.join(map(repr, _SHORT_STRIPS))}",
             )
         with _open(url, storage_options) as f:
             drop = (

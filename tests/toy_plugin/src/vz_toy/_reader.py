@@ -10,9 +10,10 @@ import fsspec
 
 from vzcore import ArrayMetadata, ChunkManifest, ManifestArray, ManifestGroup, Variable
 from vzcore.errors import CorruptFileError
+from vzcore.types import Reader
 
 
-class ToyReader:
+class ToyReader(Reader):
     """Reader of the VZTOY demo format."""
 
     name: ClassVar[str] = "toy"
@@ -23,7 +24,6 @@ class ToyReader:
         *,
         group: str | None = None,
         storage_options: dict[str, Any] | None = None,
-        **options: Any,
     ) -> ManifestGroup:
         """Read the header of ``url``."""
         with fsspec.open(url, "rb", **(storage_options or {})) as f:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from vzcore.registry import Magic, ReaderSpec, register_readers
 
-import vzcore
-from vzcore.registry import Magic, ReaderSpec
-
-
-@vzcore.hookimpl
-def vz_register_readers(registry: Any) -> None:
-    """Register the toy reader."""
-    registry.add(
-        ReaderSpec(
-            name="toy",
-            load="vz_toy._reader:ToyReader",
-            description="VZTOY demo format",
-            extensions=(".toy",),
-            magic=(Magic(b"VZTOY\x00"),),
-        )
+vz_register_readers = register_readers(
+    ReaderSpec(
+        name="toy",
+        load="vz_toy._reader:ToyReader",
+        description="VZTOY demo format",
+        extensions=(".toy",),
+        magic=(Magic(b"VZTOY\x00"),),
     )
+)

@@ -26,15 +26,9 @@ import vzcore
 from vzcore._from_xarray import dataset_to_group
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
+from vzcore.testing.samples import COMBINE
 
 from .conftest import write_sample_files
-
-COMBINE = {
-    "data_vars": "minimal",
-    "coords": "minimal",
-    "compat": "override",
-    "combine_attrs": "drop_conflicts",
-}
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ import xarray as xr
 
 import vzcore
 from vzcore.errors import CombineError
+from vzcore.testing.samples import MINIMAL, open_originals
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
@@ -172,9 +173,7 @@ def test_xr_concat_of_virtual_datasets_refuses_differing_encodings(
         xr.concat(
             parts,
             dim="time",
-            data_vars="minimal",
-            coords="minimal",
-            compat="override",
+            **MINIMAL,
             join="exact",
             combine_attrs="override",
         )
@@ -201,7 +200,7 @@ def test_absent_attribute_counts_as_a_difference(tmp_path):
         nc["packed"].delncattr("add_offset")
     parts = [vzcore.open_virtual_dataset(p) for p in (a, b)]
     with pytest.raises(CombineError, match=r"attribute 'add_offset' differs \(5\.0 vs absent\)"):
-        xr.concat(parts, dim="time", data_vars="minimal", coords="minimal", compat="override")
+        xr.concat(parts, dim="time", **MINIMAL)
 
 
 def test_encoding_survives_slicing_broadcasting_renaming_and_pickling(tmp_path):
@@ -266,23 +265,17 @@ def test_agreeing_files_round_trip_through_xarray_open_mfdataset(agreeing):
 
 
 def test_agreeing_files_round_trip_through_open_virtual_mfdataset_and_xr_concat(agreeing):
-    expected = xr.open_mfdataset(
+    expected = open_originals(
         agreeing,
-        engine="netcdf4",
         combine="nested",
         concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
     )
     combined = [
         vzcore.open_virtual_mfdataset(agreeing[::-1]),
         xr.concat(
             [vzcore.open_virtual_dataset(p) for p in agreeing],
             dim="time",
-            data_vars="minimal",
-            coords="minimal",
-            compat="override",
+            **MINIMAL,
         ),
     ]
     for vds in combined:
@@ -303,9 +296,7 @@ def test_loaded_time_with_differing_units_is_re_encoded(tmp_path):
         xr.concat(
             [vzcore.open_virtual_dataset(p) for p in (a, b)],
             dim="time",
-            data_vars="minimal",
-            coords="minimal",
-            compat="override",
+            **MINIMAL,
         ),
     ):
         back = _refs_to_xarray(vds.virtualize.to_kerchunk(format="dict"))
@@ -391,9 +382,7 @@ def test_xarray_padding_after_compat_override_is_explained(tmp_path):
         [a, b],
         engine="virtualizarr",
         combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
     )
     with pytest.raises(
         CombineError,

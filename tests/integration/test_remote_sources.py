@@ -26,11 +26,10 @@ pytest.importorskip("aiohttp")
 fsspec = pytest.importorskip("fsspec")
 
 import vzcore
+from vzcore.testing.samples import MINIMAL
 from vzcore.testing.servers import HTTPServer, S3Server
 
 from .conftest import write_sample_files
-
-MINIMAL = {"data_vars": "minimal", "coords": "minimal", "compat": "override"}
 
 
 def upload(s3: S3Server, paths: list[Path], prefix: str = "data") -> list[str]:

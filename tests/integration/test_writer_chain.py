@@ -15,19 +15,13 @@ import vzcore
 from vzcore._urls import to_url
 from vzcore.manifests import ManifestArray
 from vzcore.testing.outputs import icechunk_store
+from vzcore.testing.samples import COMBINE
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
 pytest.importorskip("vz_parquet")
 pytest.importorskip("vz_icechunk")
 pytest.importorskip("icechunk")
-
-COMBINE = {
-    "data_vars": "minimal",
-    "coords": "minimal",
-    "compat": "override",
-    "combine_attrs": "drop_conflicts",
-}
 
 
 def assert_same_references(got: xr.Dataset, expected: xr.Dataset) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vzcore.testing.samples import write_sample_files
+from vzcore.testing import samples
+from vzcore.testing.samples import MINIMAL, write_sample_files
 
 icechunk = pytest.importorskip("icechunk")
 pytest.importorskip("vz_icechunk")
@@ -23,26 +24,15 @@ def open_batch(paths: Sequence[Path]) -> Any:
     import vzcore
 
     return vzcore.open_virtual_mfdataset(
-        [str(p) for p in paths],
-        combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-        combine_attrs="override",
+        [str(p) for p in paths], combine="by_coords", **MINIMAL, combine_attrs="override"
     )
 
 
 def open_originals(paths: Sequence[Path]) -> Any:
     """Open the originals with netCDF4, combined the same way (the expected result)."""
-    return xr.open_mfdataset(
-        [str(p) for p in paths],
-        engine="netcdf4",
-        combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-        combine_attrs="override",
-    ).load()
+    return samples.open_originals(
+        [str(p) for p in paths], combine="by_coords", combine_attrs="override"
+    )
 
 
 class Repo:

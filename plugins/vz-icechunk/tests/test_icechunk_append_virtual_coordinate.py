@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from vzcore.errors import CombineError, WriteError
+from vzcore.testing.samples import MINIMAL
 
 from .conftest import Repo, open_originals
 
@@ -30,9 +31,7 @@ def _virtual_batch(paths: Sequence[Path]) -> Any:
         combine="nested",
         concat_dim="time",
         loadable_variables=[],
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
         combine_attrs="override",
     )
     assert "time" not in vds.xindexes  # the coordinate really is virtual

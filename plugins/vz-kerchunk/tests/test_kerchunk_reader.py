@@ -21,6 +21,7 @@ from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
 from vzcore.testing import ReaderTests
+from vzcore.testing.samples import MINIMAL, open_originals
 
 from vz_kerchunk import KerchunkReader, KerchunkWriter
 
@@ -236,22 +237,12 @@ def test_combine_read_references_with_a_newly_scanned_file(tmp_path):
     vzcore.open_virtual_dataset(first).virtualize.to_kerchunk(str(refs), format="json")
     old = vzcore.open_virtual_dataset(refs, reader="kerchunk")
     new = vzcore.open_virtual_dataset(second)
-    combined = xr.concat(
-        [old, new], dim="time", data_vars="minimal", coords="minimal", compat="override"
-    )
+    combined = xr.concat([old, new], dim="time", **MINIMAL)
     out = tmp_path / "combined.json"
     combined.virtualize.to_kerchunk(str(out), format="json")
-    with xr.open_mfdataset(
-        [first, second],
-        engine="netcdf4",
-        combine="nested",
-        concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-    ) as expected:
-        for ds in reopen(str(out)):
-            assert_same(ds, expected.load())
+    expected = open_originals([first, second], combine="nested", concat_dim="time")
+    for ds in reopen(str(out)):
+        assert_same(ds, expected)
 
 
 # -- spec features -------------------------------------------------------------------------------
@@ -467,20 +458,11 @@ def test_kerchunk_multizarr_output_round_trips(tmp_path):
     group = read(theirs)
     assert len(group.variables["temp"].data.manifest.paths) == 3
     ours = write(group, tmp_path / "ours.json")
-    with xr.open_mfdataset(
-        files,
-        engine="netcdf4",
-        combine="nested",
-        concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-    ) as orig:
-        orig = orig.load()
-        for ds in reopen(str(ours)):
-            for name in ("temp", "counts", "time", "lat"):
-                assert ds[name].dtype == orig[name].dtype, name
-                np.testing.assert_array_equal(ds[name].values, orig[name].values)
+    orig = open_originals(files, combine="nested", concat_dim="time")
+    for ds in reopen(str(ours)):
+        for name in ("temp", "counts", "time", "lat"):
+            assert ds[name].dtype == orig[name].dtype, name
+            np.testing.assert_array_equal(ds[name].values, orig[name].values)
 
 
 @pytest.mark.filterwarnings("ignore:The .fastparquet. engine is deprecated")

@@ -20,6 +20,7 @@ import xarray as xr
 from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
+from vzcore.testing.samples import COMBINE
 
 from vz_parquet import ParquetWriter
 
@@ -30,12 +31,6 @@ zarr = pytest.importorskip("zarr")
 
 pytestmark = pytest.mark.filterwarnings(FASTPARQUET_DEPRECATED)
 
-COMBINE = {
-    "data_vars": "minimal",
-    "coords": "minimal",
-    "compat": "override",
-    "combine_attrs": "drop_conflicts",
-}
 V2_KEYS = {"name": "v2", "configuration": {"separator": "."}}
 EMPTY_INDEX = {"shape": [0], "chunks": [1]}
 

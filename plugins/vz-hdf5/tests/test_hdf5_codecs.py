@@ -28,21 +28,17 @@ from vzcore.testing.outputs import reference_group, zarr_outputs
 
 from vz_hdf5.codecs import HDF5LZF, HDF5ScaleOffset
 
+from .conftest import outputs_against_h5py
+
 
 def _check_all_outputs(path: Path, tmp_path: Path, names: list[str]) -> None:
     """Every variable in ``names`` reads back equal to h5py through every output."""
-    vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
-    groups = zarr_outputs(vds, tmp_path)
-    with h5py.File(path, "r") as f:
-        for where, group in groups.items():
-            for name in names:
-                expected = f[name][()]
-                got = group[name][...]
-                if where == "kerchunk v2":
-                    assert got.dtype == expected.dtype, (where, name)
-                else:  # zarr v3 keeps the byte order in the bytes codec, not the dtype
-                    assert got.dtype == expected.dtype.newbyteorder("="), (where, name)
-                np.testing.assert_array_equal(got, expected, err_msg=f"{where}: {name}")
+    for where, name, got, expected in outputs_against_h5py(path, tmp_path, names):
+        if where == "kerchunk v2":
+            assert got.dtype == expected.dtype, (where, name)
+        else:  # zarr v3 keeps the byte order in the bytes codec, not the dtype
+            assert got.dtype == expected.dtype.newbyteorder("="), (where, name)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{where}: {name}")
 
 
 def _codec_ids(refs: Path, name: str) -> list[str]:

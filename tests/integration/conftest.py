@@ -9,6 +9,20 @@ import pytest
 from vzcore.testing.samples import write_sample_files
 
 
+def write_annotated_files(tmp_path: Path) -> list[Path]:
+    """Nine sample files of two steps with global attributes that differ, or are one file's."""
+    import netCDF4
+
+    paths = write_sample_files(tmp_path, n_files=9, steps=2)
+    for i, p in enumerate(paths):  # attributes that drop_conflicts must drop, or keep
+        with netCDF4.Dataset(p, "a") as nc:
+            nc.history = "made by test" if i != 4 else "edited later"  # conflict: dropped
+            if i == 7:
+                nc.note = "only in file 7"  # in one file only: kept
+            nc["temp"].comment = "same everywhere"
+    return paths
+
+
 @pytest.fixture
 def sample_files(tmp_path: Path) -> list[Path]:
     return write_sample_files(tmp_path, n_files=10)

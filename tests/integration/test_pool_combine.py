@@ -21,7 +21,7 @@ from vzcore.errors import CombineError, VZSkippedFilesWarning
 
 pytest.importorskip("vz_hdf5")
 
-from .conftest import write_sample_files
+from .conftest import write_annotated_files, write_sample_files
 from .test_tree_combine import assert_same_dataset
 
 
@@ -34,14 +34,7 @@ def pool():
 
 @pytest.fixture
 def files(tmp_path):
-    paths = write_sample_files(tmp_path, n_files=9, steps=2)
-    for i, p in enumerate(paths):  # attributes that drop_conflicts must drop, or keep
-        with netCDF4.Dataset(p, "a") as nc:
-            nc.history = "made by test" if i != 4 else "edited later"  # conflict: dropped
-            if i == 7:
-                nc.note = "only in file 7"  # in one file only: kept
-            nc["temp"].comment = "same everywhere"
-    return paths
+    return write_annotated_files(tmp_path)
 
 
 class Spy:

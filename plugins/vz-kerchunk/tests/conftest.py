@@ -121,3 +121,37 @@ def assert_same(ds: Any, expected: Any) -> None:
     xr.testing.assert_identical(ds, expected)
     for name, var in expected.variables.items():
         assert ds[name].dtype == var.dtype, (name, ds[name].dtype, var.dtype)
+
+
+def write_small_netcdf(
+    path: Path, seed: int, time: Any, title: str, encoding: dict[str, Any], **more: Any
+) -> Path:
+    """Write a small netCDF4 file with xarray: ``temp`` and ``counts`` over (time, lat, lon).
+
+    ``temp`` is float32 with one NaN, zlib + shuffle in (1, 2, 5) chunks with a ``_FillValue``;
+    ``counts`` int32; both random from ``seed``, over 3 times, 4 latitudes and 5 longitudes.
+    ``time`` is the time coordinate, ``encoding`` the other variables' encodings and
+    ``more`` further data variables.
+    """
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    temp = rng.normal(280, 5, (3, 4, 5)).astype("f4")
+    temp[1, 1, 1] = np.nan
+    ds = xr.Dataset(
+        {
+            "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
+            "counts": (("time", "lat", "lon"), rng.integers(0, 3, (3, 4, 5)).astype("i4")),
+            **more,
+        },
+        coords={"time": time, "lat": np.linspace(-30, 30, 4), "lon": np.linspace(0, 40, 5)},
+        attrs={"title": title},
+    )
+    temp_encoding = {
+        "zlib": True,
+        "shuffle": True,
+        "chunksizes": (1, 2, 5),
+        "_FillValue": np.float32(-1e30),
+    }
+    ds.to_netcdf(path, engine="netcdf4", encoding={"temp": temp_encoding, **encoding})
+    return path

@@ -9,7 +9,7 @@ from vzcore.testing.imports import import_statements, modules_imported_by
 pytest.importorskip("vz_kerchunk")
 xr = pytest.importorskip("xarray")
 
-from .conftest import assert_same, reopen
+from .conftest import assert_same, reopen, write_small_netcdf
 
 
 def test_writer_is_registered():
@@ -73,34 +73,12 @@ def test_writer_sources_never_import_xarray_or_format_libraries():
 
 
 def _sample(path):
-    rng = np.random.default_rng(7)
-    temp = rng.normal(280, 5, (3, 4, 5)).astype("f4")
-    temp[1, 1, 1] = np.nan
-    ds = xr.Dataset(
-        {
-            "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
-            "counts": (("time", "lat", "lon"), rng.integers(0, 3, (3, 4, 5)).astype("i4")),
-        },
-        coords={
-            "time": np.array(["2001-01-01", "2001-01-02", "2001-01-03"], "datetime64[ns]"),
-            "lat": np.linspace(-30, 30, 4),
-            "lon": np.linspace(0, 40, 5),
-        },
-        attrs={"title": "end to end"},
-    )
-    ds.to_netcdf(
+    write_small_netcdf(
         path,
-        engine="netcdf4",
-        encoding={
-            "temp": {
-                "zlib": True,
-                "shuffle": True,
-                "chunksizes": (1, 2, 5),
-                "_FillValue": np.float32(-1e30),
-            },
-            "counts": {"_FillValue": None},
-            "time": {"units": "days since 2001-01-01", "dtype": "i4"},
-        },
+        7,
+        np.array(["2001-01-01", "2001-01-02", "2001-01-03"], "datetime64[ns]"),
+        "end to end",
+        {"counts": {"_FillValue": None}, "time": {"units": "days since 2001-01-01", "dtype": "i4"}},
     )
 
 

@@ -25,7 +25,7 @@ from vzcore.testing.samples import MINIMAL, open_originals
 
 from vz_kerchunk import KerchunkReader, KerchunkWriter
 
-from .conftest import ChunkFile, assert_same, netcdf_group, reopen
+from .conftest import ChunkFile, assert_same, netcdf_group, reopen, write_small_netcdf
 
 SHUFFLE_ZLIB = ({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4})
 
@@ -49,37 +49,14 @@ def values(group: ManifestGroup, name: str) -> np.ndarray:
 
 
 def netcdf_sample(path: Path, offset: int = 0) -> Path:
-    rng = np.random.default_rng(offset)
-    temp = rng.normal(280, 5, (3, 4, 5)).astype("f4")
-    temp[1, 1, 1] = np.nan
-    ds = xr.Dataset(
-        {
-            "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
-            "counts": (("time", "lat", "lon"), rng.integers(0, 3, (3, 4, 5)).astype("i4")),
-            "flag": (("lat",), np.array([1, 0, 1, 0], "i1"), {"long_name": "flag"}),
-        },
-        coords={
-            "time": np.arange(3, dtype="i4") + 3 * offset,
-            "lat": np.linspace(-30, 30, 4),
-            "lon": np.linspace(0, 40, 5),
-        },
-        attrs={"title": "reader test"},
-    )
-    ds["time"].attrs["units"] = "days since 2001-01-01"
-    ds.to_netcdf(
+    return write_small_netcdf(
         path,
-        engine="netcdf4",
-        encoding={
-            "temp": {
-                "zlib": True,
-                "shuffle": True,
-                "chunksizes": (1, 2, 5),
-                "_FillValue": np.float32(-1e30),
-            },
-            "counts": {"_FillValue": None, "chunksizes": (1, 4, 5)},
-        },
+        offset,
+        ("time", np.arange(3, dtype="i4") + 3 * offset, {"units": "days since 2001-01-01"}),
+        "reader test",
+        {"counts": {"_FillValue": None, "chunksizes": (1, 4, 5)}},
+        flag=(("lat",), np.array([1, 0, 1, 0], "i1"), {"long_name": "flag"}),
     )
-    return path
 
 
 # -- conformance -----------------------------------------------------------------------------

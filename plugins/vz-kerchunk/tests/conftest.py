@@ -7,8 +7,9 @@ plugin is needed.
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,59 @@ def write_small_netcdf(
     }
     ds.to_netcdf(path, engine="netcdf4", encoding={"temp": temp_encoding, **encoding})
     return path
+
+
+def url_of(path: Path | str) -> str:
+    return "file://" + str(Path(path).absolute())
+
+
+def read(path: Path | str, **options: Any) -> ManifestGroup:
+    """Read the references at ``path`` with vz-kerchunk's reader."""
+    from vz_kerchunk import KerchunkReader
+
+    return KerchunkReader().read(url_of(path), **options)
+
+
+def zarray(
+    shape: list[int],
+    chunks: list[int],
+    dtype: str = "<i4",
+    fill_value: Any = None,
+    compressor: dict[str, Any] | None = None,
+    filters: list[dict[str, Any]] | None = None,
+    sep: str = ".",
+) -> str:
+    """A zarr format 2 ``.zarray`` document, as JSON text."""
+    return json.dumps(
+        {
+            "zarr_format": 2,
+            "shape": shape,
+            "chunks": chunks,
+            "dtype": dtype,
+            "fill_value": fill_value,
+            "order": "C",
+            "compressor": compressor,
+            "filters": filters,
+            "dimension_separator": sep,
+        }
+    )
+
+
+def fuzz_outcomes(directory: Path, texts: Iterable[str]) -> dict[str, int]:
+    """Read each of ``texts`` as a references file; count reads that succeed and VZErrors.
+
+    Any other exception propagates: broken references must raise only vzcore's errors.
+    """
+    from vzcore.errors import VZError
+
+    outcomes = {"ok": 0, "error": 0}
+    for i, text in enumerate(texts):
+        p = directory / f"fuzz{i % 5}.json"
+        p.write_text(text)
+        try:
+            read(p)
+        except VZError:
+            outcomes["error"] += 1
+        else:
+            outcomes["ok"] += 1
+    return outcomes

@@ -23,19 +23,20 @@ from vzcore.manifests.loading import load_values
 from vzcore.testing import ReaderTests
 from vzcore.testing.samples import MINIMAL, open_originals
 
-from vz_kerchunk import KerchunkReader, KerchunkWriter
+from vz_kerchunk import KerchunkWriter
 
-from .conftest import ChunkFile, assert_same, netcdf_group, reopen, write_small_netcdf
+from .conftest import (
+    ChunkFile,
+    assert_same,
+    netcdf_group,
+    read,
+    reopen,
+    url_of,
+    write_small_netcdf,
+    zarray,
+)
 
 SHUFFLE_ZLIB = ({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4})
-
-
-def url_of(path: Path | str) -> str:
-    return "file://" + str(Path(path).absolute())
-
-
-def read(path: Path | str, **options) -> ManifestGroup:
-    return KerchunkReader().read(url_of(path), **options)
 
 
 def write(group: ManifestGroup, path: Path, **options) -> Path:
@@ -225,22 +226,6 @@ def test_combine_read_references_with_a_newly_scanned_file(tmp_path):
 # -- spec features -------------------------------------------------------------------------------
 
 
-def _zarray(shape, chunks, dtype="<i4", fill_value=None, compressor=None, filters=None, sep="."):
-    return json.dumps(
-        {
-            "zarr_format": 2,
-            "shape": shape,
-            "chunks": chunks,
-            "dtype": dtype,
-            "fill_value": fill_value,
-            "order": "C",
-            "compressor": compressor,
-            "filters": filters,
-            "dimension_separator": sep,
-        }
-    )
-
-
 def _raw_file(tmp_path: Path, data: bytes, name: str = "data.bin") -> Path:
     p = tmp_path / name
     p.write_bytes(data)
@@ -255,17 +240,17 @@ def test_version0_inline_ascii_base64_whole_file_and_relative_paths(tmp_path):
     refs = {
         ".zgroup": json.dumps({"zarr_format": 2}),
         ".zattrs": json.dumps({"title": "v0"}),
-        "a/.zarray": _zarray([8], [4]),
+        "a/.zarray": zarray([8], [4]),
         "a/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
         "a/0": ["data.bin", 4, 16],  # relative to the references
         "a/1": [str(raw), 20, 16],  # absolute path
-        "w/.zarray": _zarray([4], [4]),
+        "w/.zarray": zarray([4], [4]),
         "w/.zattrs": {"_ARRAY_DIMENSIONS": ["w"]},  # a document stored as an object
         "w/0": [url_of(whole)],  # whole file
-        "i/.zarray": _zarray([2], [2]),
+        "i/.zarray": zarray([2], [2]),
         "i/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["i"]}),
         "i/0": "abcdefgh",
-        "b/.zarray": _zarray([2], [2]),
+        "b/.zarray": zarray([2], [2]),
         "b/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["i"]}),
         "b/0": "base64:" + base64.b64encode(np.array([7, -7], "<i4").tobytes()).decode(),
     }
@@ -304,9 +289,9 @@ def test_version1_templates_and_gen(tmp_path):
         ],
         "refs": {
             ".zgroup": json.dumps({"zarr_format": 2}),
-            "g/.zarray": _zarray([12], [3]),
+            "g/.zarray": zarray([12], [3]),
             "g/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
-            "t/.zarray": _zarray([12], [6]),
+            "t/.zarray": zarray([12], [6]),
             "t/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
             "t/0": ["{{u}}", 0, 24],
             "t/1": ["{{ u }}", 24, 24],
@@ -327,7 +312,7 @@ def test_dimension_separator_slash_and_bad_templates(tmp_path):
     raw = _raw_file(tmp_path, a.tobytes())
     refs = {
         ".zgroup": json.dumps({"zarr_format": 2}),
-        "v/.zarray": _zarray([2, 2], [1, 2], sep="/"),
+        "v/.zarray": zarray([2, 2], [1, 2], sep="/"),
         "v/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["y", "x"]}),
         "v/0/0": [url_of(raw), 0, 8],
         "v/1/0": [url_of(raw), 8, 8],
@@ -352,7 +337,7 @@ def test_restores_recorded_sources(tmp_path):
         "version": 1,
         "refs": {
             ".zgroup": json.dumps({"zarr_format": 2}),
-            "v/.zarray": _zarray([4], [4]),
+            "v/.zarray": zarray([4], [4]),
             "v/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
             "v/0": ["data.bin", 0, 16],
         },
@@ -376,7 +361,7 @@ def test_restores_recorded_sources(tmp_path):
 
 def test_fortran_order_is_refused_clearly(tmp_path):
     p = tmp_path / "f.json"
-    f = json.loads(_zarray([2], [2]))
+    f = json.loads(zarray([2], [2]))
     f["order"] = "F"
     p.write_text(
         json.dumps(

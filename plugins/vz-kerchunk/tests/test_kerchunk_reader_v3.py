@@ -28,6 +28,7 @@ from vzcore.errors import CorruptFileError, UnsupportedFeatureError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
+from vzcore.testing.compare import assert_same_attrs, assert_same_virtual_array
 
 from vz_kerchunk import KerchunkWriter, ReferenceNotAllowedError
 
@@ -132,20 +133,9 @@ def assert_same_group(back: ManifestGroup, original: ManifestGroup, v2_read: Man
         meta = var.data.metadata
         assert meta.dimension_names == want.dims, name
         if isinstance(want.data, ManifestArray):
-            wmeta = want.data.metadata
-            assert (meta.shape, meta.dtype, meta.chunk_shape, meta.codecs) == (
-                wmeta.shape,
-                wmeta.dtype,
-                wmeta.chunk_shape,
-                wmeta.codecs,
-            ), name
-            assert meta.differences(wmeta) == [], name
-            assert var.data.manifest == want.data.manifest, name
+            assert_same_virtual_array(var.data, want.data, name)
         same_values(values(var.data), values(want.data))
-        assert set(var.attrs) == set(v2[name].attrs), name
-        for key, value in v2[name].attrs.items():
-            assert type(var.attrs[key]) is type(value), (name, key)
-            np.testing.assert_array_equal(var.attrs[key], value)
+        assert_same_attrs(var.attrs, v2[name].attrs, name)
     assert repr(dict(_groups(back))) == repr(dict(_groups(original)))  # NaN attributes
 
 

@@ -7,6 +7,7 @@ Shared by the writers of kerchunk JSON and Parquet references with zarr format 3
 - :func:`hdf5plugin_registered` and :func:`hdf5_codec_cases`: HDF5 filters (h5py's and
   hdf5plugin's) with the zarr 3 codec each must become;
 - :func:`write_hdf5_codecs`: an HDF5 file with one dataset per codec case;
+- :func:`add_hdf5_missing_chunks`: HDF5 datasets with chunks never written (fill values);
 - :func:`write_netcdf4_fill_values`: a netCDF4 file whose variables exercise fill values
   (``_FillValue``, the default fill without an attribute, packed ints, a scalar never
   written);
@@ -23,6 +24,7 @@ import numpy as np
 __all__ = [
     "FLOATS",
     "INTS",
+    "add_hdf5_missing_chunks",
     "assert_same_as_read",
     "hdf5_codec_cases",
     "hdf5plugin_registered",
@@ -74,6 +76,24 @@ def write_hdf5_codecs(path: Path) -> dict[str, tuple[np.ndarray, dict[str, Any],
         for name, (data, kwargs, _) in cases.items():
             f.create_dataset(name, data=data, chunks=(20, 25), **kwargs)
     return cases
+
+
+def add_hdf5_missing_chunks(f: Any) -> None:
+    """Create, in the open h5py file ``f``, datasets with chunks never written.
+
+    ``sparse`` (<i2, fill value -5, gzip; two of four chunks written, one with zeros),
+    ``sparse_nan`` (>f4, fill value NaN; one of three chunks written) and ``never_written``
+    (u1, fill value 9, no storage at all).
+    """
+    d = f.create_dataset(
+        "sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5, compression="gzip"
+    )
+    d[0:4, 4:8] = np.arange(16, dtype="i2").reshape(4, 4)
+    d[4:8, 0:4] = 0
+    e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4", fillvalue=np.nan)
+    e[0:3] = [1, 0, 2]
+    g = f.create_dataset("never_written", shape=(5,), chunks=(5,), dtype="u1", fillvalue=9)
+    assert g.id.get_storage_size() == 0
 
 
 def write_netcdf4_fill_values(path: Path) -> Path:

@@ -25,6 +25,7 @@ from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.testing.zarr_v3_cases import (
     FLOATS,
+    add_hdf5_missing_chunks,
     assert_same_as_read,
     hdf5plugin_registered,
     write_hdf5_codecs,
@@ -110,15 +111,7 @@ def test_hdf5_strings_scalars_and_fill_values(tmp_path):
         f.create_dataset("scalar", data=np.float64(3.25))
         f.create_dataset("scalar_int", data=np.int16(-7))
         # Missing chunks read as the HDF5 fill value; no _FillValue attribute: no masking.
-        d = f.create_dataset(
-            "sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5, compression="gzip"
-        )
-        d[0:4, 4:8] = np.arange(16, dtype="i2").reshape(4, 4)
-        d[4:8, 0:4] = 0
-        e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4", fillvalue=np.nan)
-        e[0:3] = [1, 0, 2]
-        g = f.create_dataset("never_written", shape=(5,), chunks=(5,), dtype="u1", fillvalue=9)
-        assert g.id.get_storage_size() == 0
+        add_hdf5_missing_chunks(f)
     vds = _h5_virtual(path)
     out = str(tmp_path / "misc.json")
     vds.virtualize.to_kerchunk(out, format="json", zarr_format=3)

@@ -22,6 +22,7 @@ from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
 from vzcore.testing.samples import COMBINE
 from vzcore.testing.zarr_v3_cases import (
+    add_hdf5_missing_chunks,
     assert_same_as_read,
     write_hdf5_codecs,
     write_netcdf4_fill_values,
@@ -229,15 +230,7 @@ def test_missing_chunks_read_as_hdf5_fill_values(tmp_path):
     with h5py.File(path, "w") as f:
         f.create_dataset("vlen", data=words, dtype=h5py.string_dtype(), chunks=(2,))
         f.create_dataset("scalar", data=np.float64(3.25))
-        d = f.create_dataset(
-            "sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5, compression="gzip"
-        )
-        d[0:4, 4:8] = np.arange(16, dtype="i2").reshape(4, 4)
-        d[4:8, 0:4] = 0
-        e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4", fillvalue=np.nan)
-        e[0:3] = [1, 0, 2]
-        g = f.create_dataset("never_written", shape=(5,), chunks=(5,), dtype="u1", fillvalue=9)
-        assert g.id.get_storage_size() == 0
+        add_hdf5_missing_chunks(f)
     out = tmp_path / "misc.parq"
     _h5_virtual(path).virtualize.to_kerchunk(
         out, format="parquet", zarr_format=3, missing_chunks="error"

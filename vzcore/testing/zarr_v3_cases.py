@@ -11,6 +11,7 @@ Shared by the writers of kerchunk JSON and Parquet references with zarr format 3
 - :func:`write_netcdf4_fill_values`: a netCDF4 file whose variables exercise fill values
   (``_FillValue``, the default fill without an attribute, packed ints, a scalar never
   written);
+- :func:`time_and_station`: two in-memory variables (CF time, strings) for a group;
 - :func:`assert_same_as_read`: values and dtype equal, zarr's native byte order expected.
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "assert_same_as_read",
     "hdf5_codec_cases",
     "hdf5plugin_registered",
+    "time_and_station",
     "write_hdf5_codecs",
     "write_netcdf4_fill_values",
 ]
@@ -123,6 +125,20 @@ def write_netcdf4_fill_values(path: Path) -> Path:
         p[0:2] = [1.0, 20.0]
         nc.createVariable("s", "f8", ())  # scalar, never written
     return path
+
+
+def time_and_station() -> dict[str, Any]:
+    """In-memory variables ``time`` (4 CF-encoded <i8 days) and ``station`` (5 strings)."""
+    from vzcore.group import Variable
+
+    return {
+        "time": Variable(
+            ("time",),
+            np.array([0, 1, 2, 31], dtype="<i8"),
+            {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian"},
+        ),
+        "station": Variable(("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object), {}),
+    }
 
 
 def assert_same_as_read(got: np.ndarray, want: np.ndarray) -> None:

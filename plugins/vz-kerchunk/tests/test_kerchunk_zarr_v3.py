@@ -28,6 +28,7 @@ from vzcore.testing.zarr_v3_cases import (
     add_hdf5_missing_chunks,
     assert_same_as_read,
     hdf5plugin_registered,
+    time_and_station,
     write_hdf5_codecs,
     write_netcdf4_fill_values,
 )
@@ -179,18 +180,10 @@ def test_numcodecs_pipelines_round_trip(tmp_path, chunk_file: ChunkFile, codecs)
 
 def test_in_memory_variables_and_templates(tmp_path, chunk_file):
     a = np.arange(20, dtype="<i4").reshape(4, 5)
-    time = np.array([0, 1, 2, 31], dtype="<i8")
     group = ManifestGroup(
         variables={
             "a": Variable(("time", "x"), chunk_file.array(a, (1, 5)), {}),
-            "time": Variable(
-                ("time",),
-                time,
-                {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian"},
-            ),
-            "station": Variable(
-                ("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object), {}
-            ),
+            **time_and_station(),
             "blob": Variable(("x",), np.array([b"\xff", b"", b"a", b"b", b"c"], dtype=object), {}),
             "code": Variable(("x",), np.array([b"ab", b"c", b"", b"d", b"e"], dtype="S2"), {}),
             "uname": Variable(("x",), np.array(["xé", "y", "zz", "", "q"], dtype="<U2"), {}),

@@ -20,13 +20,8 @@ import xarray as xr
 from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
+from vzcore.testing import zarr_v3_cases as v3
 from vzcore.testing.samples import COMBINE
-from vzcore.testing.zarr_v3_cases import (
-    add_hdf5_missing_chunks,
-    assert_same_as_read,
-    write_hdf5_codecs,
-    write_netcdf4_fill_values,
-)
 
 from vz_parquet import ParquetWriter
 
@@ -192,7 +187,7 @@ def _h5_virtual(path: Path):
 
 def test_hdf5_codecs_round_trip(tmp_path):
     path = tmp_path / "codecs.h5"
-    cases = write_hdf5_codecs(path)
+    cases = v3.write_hdf5_codecs(path)
     out = tmp_path / "codecs.parq"
     _h5_virtual(path).virtualize.to_kerchunk(out, format="parquet", zarr_format=3)
     docs = zmetadata(out)["metadata"]
@@ -201,7 +196,7 @@ def test_hdf5_codecs_round_trip(tmp_path):
         with h5py.File(path, "r") as f:
             for name, (_, _, v3_name) in cases.items():
                 assert v3_name in [c["name"] for c in docs[f"{name}/zarr.json"]["codecs"]], name
-                assert_same_as_read(ds[name].values, f[name][()])
+                v3.assert_same_as_read(ds[name].values, f[name][()])
     assert docs["big_endian/zarr.json"]["codecs"][0] == {
         "name": "bytes",
         "configuration": {"endian": "big"},
@@ -230,7 +225,7 @@ def test_missing_chunks_read_as_hdf5_fill_values(tmp_path):
     with h5py.File(path, "w") as f:
         f.create_dataset("vlen", data=words, dtype=h5py.string_dtype(), chunks=(2,))
         f.create_dataset("scalar", data=np.float64(3.25))
-        add_hdf5_missing_chunks(f)
+        v3.add_hdf5_missing_chunks(f)
     out = tmp_path / "misc.parq"
     _h5_virtual(path).virtualize.to_kerchunk(
         out, format="parquet", zarr_format=3, missing_chunks="error"
@@ -251,7 +246,7 @@ def test_missing_chunks_read_as_hdf5_fill_values(tmp_path):
         with h5py.File(path, "r") as f:
             assert ds["vlen"].values.tolist() == f["vlen"].asstr()[()].tolist()
             for name in ("scalar", "sparse", "sparse_nan", "never_written"):
-                assert_same_as_read(ds[name].values, f[name][()])
+                v3.assert_same_as_read(ds[name].values, f[name][()])
         assert int((ds["sparse"] == -5).sum()) == 32  # two chunks never written
         assert int((ds["sparse"] == 0).sum()) == 17  # the written zeros, plus one value
         assert int(ds["sparse_nan"].isnull().sum()) == 5
@@ -259,7 +254,7 @@ def test_missing_chunks_read_as_hdf5_fill_values(tmp_path):
 
 
 def test_netcdf4_fill_values_equal_netcdf4_engine(tmp_path):
-    path = write_netcdf4_fill_values(tmp_path / "fills.nc")
+    path = v3.write_netcdf4_fill_values(tmp_path / "fills.nc")
     out = tmp_path / "fills.parq"
     _h5_virtual(path).virtualize.to_kerchunk(out, format="parquet", zarr_format=3)
     expected = xr.open_dataset(path, engine="netcdf4").load()
@@ -270,7 +265,7 @@ def test_netcdf4_fill_values_equal_netcdf4_engine(tmp_path):
         raw = open_v3(out, remote_protocol=remote_protocol, decode_cf=False)
         with xr.open_dataset(path, engine="netcdf4", decode_cf=False) as want:
             for name in ("t", "i", "p", "s"):
-                assert_same_as_read(raw[name].values, want[name].values)
+                v3.assert_same_as_read(raw[name].values, want[name].values)
 
 
 # -- in-memory variables, scalars, empty arrays ---------------------------------------------------
@@ -278,18 +273,10 @@ def test_netcdf4_fill_values_equal_netcdf4_engine(tmp_path):
 
 def test_in_memory_variables_scalars_and_empty_arrays(tmp_path, chunk_file: ChunkFile):
     a = np.arange(20, dtype="<i4").reshape(4, 5)
-    time = np.array([0, 1, 2, 31], dtype="<i8")
     group = ManifestGroup(
         variables={
             "a": Variable(("time", "x"), chunk_file.array(a, (1, 5), missing=[(2, 0)]), {}),
-            "time": Variable(
-                ("time",),
-                time,
-                {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian"},
-            ),
-            "station": Variable(
-                ("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object), {}
-            ),
+            **v3.time_and_station(),
             "crs": Variable((), np.array(7, dtype=">i4"), {"grid_mapping_name": "latitude"}),
             "virtual_scalar": Variable((), chunk_file.array(np.array(2.5, "<f8"), ()), {}),
             "empty": Variable(("none",), np.zeros((0,), dtype="<f4"), {}),
@@ -310,7 +297,7 @@ def test_in_memory_variables_scalars_and_empty_arrays(tmp_path, chunk_file: Chun
         ds = open_v3(out, remote_protocol=remote_protocol)
         want = a.copy()
         want[2] = 0
-        assert_same_as_read(ds["a"].values, want)
+        v3.assert_same_as_read(ds["a"].values, want)
         np.testing.assert_array_equal(
             ds["time"].values,
             np.array(["2000-01-01", "2000-01-02", "2000-01-03", "2000-02-01"], "datetime64[ns]"),

@@ -324,35 +324,40 @@ def _plain(path, t0, *, nx=3, extra=True):
     return path
 
 
+def _two_files(tmp_path, **second):
+    """``a.nc`` from :func:`_plain`, and ``b.nc`` after it in time with ``second``'s options."""
+    return [_plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, **second)]
+
+
+def _refused_on_write(paths, match, **combine):
+    """xarray combines ``paths`` lazily; writing the result raises a CombineError."""
+    ds = xr.open_mfdataset(paths, engine="virtualizarr", **combine)
+    with pytest.raises(CombineError, match=match):
+        ds.virtualize.to_kerchunk(format="dict")
+
+
 @FUTURE
 @pytest.mark.parametrize(
     "combine", [{"combine": "by_coords"}, {"combine": "nested", "concat_dim": "time"}]
 )
 def test_xarray_open_mfdataset_names_files_whose_lengths_differ(tmp_path, combine):
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, nx=2)
-    ds = xr.open_mfdataset([a, b], engine="virtualizarr", **combine)
-    with pytest.raises(
-        CombineError,
-        match=(
-            r"'v': lengths along 'x' differ between '[^']*a\.nc' \(3\) and '[^']*b\.nc' \(2\)\. "
-            r"Only the concatenation dimension\(s\) \['time'\] may differ in length"
-        ),
-    ):
-        ds.virtualize.to_kerchunk(format="dict")
+    _refused_on_write(
+        _two_files(tmp_path, nx=2),
+        r"'v': lengths along 'x' differ between '[^']*a\.nc' \(3\) and '[^']*b\.nc' \(2\)\. "
+        r"Only the concatenation dimension\(s\) \['time'\] may differ in length",
+        **combine,
+    )
 
 
 @FUTURE
 def test_xarray_open_mfdataset_names_the_file_that_lacks_a_variable(tmp_path):
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
-    ds = xr.open_mfdataset([a, b], engine="virtualizarr", combine="nested", concat_dim="time")
-    with pytest.raises(
-        CombineError,
-        match=(
-            r"'w' is in '[^']*a\.nc' but missing from '[^']*b\.nc', which are concatenated "
-            r"together; a virtual variable cannot be padded \(xarray filled it with NaN"
-        ),
-    ):
-        ds.virtualize.to_kerchunk(format="dict")
+    _refused_on_write(
+        _two_files(tmp_path, extra=False),
+        r"'w' is in '[^']*a\.nc' but missing from '[^']*b\.nc', which are concatenated "
+        r"together; a virtual variable cannot be padded \(xarray filled it with NaN",
+        combine="nested",
+        concat_dim="time",
+    )
 
 
 @FUTURE
@@ -377,18 +382,10 @@ def test_open_virtual_mfdataset_by_coords_names_the_file_that_lacks_a_variable(t
 @FUTURE
 def test_xarray_padding_after_compat_override_is_explained(tmp_path):
     # compat="override" keeps one group's 'v' and pads it: b.nc left no trace in the graph.
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
-    ds = xr.open_mfdataset(
-        [a, b],
-        engine="virtualizarr",
+    _refused_on_write(
+        _two_files(tmp_path, extra=False),
+        r"'v' holds chunks of 1 file\(s\) \('[^']*a\.nc'\) covering 4 of its 8 steps along "
+        r"'time': xarray filled the rest with NaN",
         combine="by_coords",
         **MINIMAL,
     )
-    with pytest.raises(
-        CombineError,
-        match=(
-            r"'v' holds chunks of 1 file\(s\) \('[^']*a\.nc'\) covering 4 of its 8 steps along "
-            r"'time': xarray filled the rest with NaN"
-        ),
-    ):
-        ds.virtualize.to_kerchunk(format="dict")

@@ -19,6 +19,14 @@ xr = pytest.importorskip("xarray")
 icechunk.set_logs_filter("error")
 
 
+PARTLY_OVERLAPPING = pytest.param(
+    slice(3, 6),
+    r"it starts at 2000-01-13 00:00:00 .* so 4 of its 12 steps overlap",
+    id="partly-overlapping",
+)
+"""Sample files 3-5 appended after files 0-3: the error names where and how much overlaps."""
+
+
 def open_batch(paths: Sequence[Path]) -> Any:
     """Open files as one virtual dataset, as a user of the daily-update workflow would."""
     import vzcore
@@ -56,6 +64,12 @@ class Repo:
 
     def session(self) -> Any:
         return self.repo.writable_session("main")
+
+    def commit(self, vobj: Any, message: str) -> None:
+        """Write ``vobj`` (a virtual dataset or tree) in a new session and commit it."""
+        session = self.session()
+        vobj.virtualize.to_icechunk(session)
+        session.commit(message)
 
     def reopen(self) -> Any:
         """Open the repository afresh (new process style) and return a read-only store."""

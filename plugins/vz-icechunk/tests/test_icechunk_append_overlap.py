@@ -14,13 +14,11 @@ import pytest
 from vzcore.errors import CombineError
 from vzcore.group import Variable
 
-from .conftest import Repo, assert_same, open_batch, open_originals
+from .conftest import PARTLY_OVERLAPPING, Repo, assert_same, open_batch, open_originals
 
 
 def _committed(repo: Repo, sample_files: list[Path], n: int) -> None:
-    session = repo.session()
-    open_batch(sample_files[:n]).virtualize.to_icechunk(session)
-    session.commit("first batch")
+    repo.commit(open_batch(sample_files[:n]), "first batch")
 
 
 @pytest.mark.parametrize(
@@ -34,11 +32,7 @@ def _committed(repo: Repo, sample_files: list[Path], n: int) -> None:
             r"16 of its 16 steps overlap or go back \(already appended\?\)",
             id="same-files-again",
         ),
-        pytest.param(
-            slice(3, 6),
-            r"it starts at 2000-01-13 00:00:00 .* so 4 of its 12 steps overlap",
-            id="partly-overlapping",
-        ),
+        PARTLY_OVERLAPPING,
     ],
 )
 def test_overlapping_batch_is_refused_and_nothing_is_written(
@@ -78,9 +72,7 @@ def test_batch_before_the_committed_axis_is_refused(
     tmp_path: Path, sample_files: list[Path]
 ) -> None:
     repo = Repo(tmp_path / "repo", sample_files)
-    session = repo.session()
-    open_batch(sample_files[4:]).virtualize.to_icechunk(session)
-    session.commit("later days first")
+    repo.commit(open_batch(sample_files[4:]), "later days first")
     session = repo.session()
     with pytest.raises(
         CombineError,

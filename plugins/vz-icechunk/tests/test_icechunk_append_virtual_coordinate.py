@@ -19,7 +19,7 @@ import xarray as xr
 from vzcore.errors import CombineError, WriteError
 from vzcore.testing.samples import MINIMAL
 
-from .conftest import Repo, open_originals
+from .conftest import PARTLY_OVERLAPPING, Repo, open_originals
 
 
 def _virtual_batch(paths: Sequence[Path]) -> Any:
@@ -39,9 +39,7 @@ def _virtual_batch(paths: Sequence[Path]) -> Any:
 
 
 def _committed(repo: Repo, paths: Sequence[Path]) -> None:
-    session = repo.session()
-    _virtual_batch(paths).virtualize.to_icechunk(session)
-    session.commit("first batch")
+    repo.commit(_virtual_batch(paths), "first batch")
 
 
 def _assert_values(got: xr.Dataset, paths: Sequence[Path]) -> None:
@@ -61,11 +59,7 @@ def _assert_values(got: xr.Dataset, paths: Sequence[Path]) -> None:
             r"to 2000-01-16 00:00:00 .* so 16 of its 16 steps overlap or go back",
             id="same-files-again",
         ),
-        pytest.param(
-            slice(3, 6),
-            r"it starts at 2000-01-13 00:00:00 .* so 4 of its 12 steps overlap",
-            id="partly-overlapping",
-        ),
+        PARTLY_OVERLAPPING,
     ],
 )
 def test_overlapping_virtual_batch_is_refused_and_nothing_is_written(

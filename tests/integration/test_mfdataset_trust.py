@@ -350,21 +350,10 @@ def test_xarray_open_mfdataset_names_files_whose_lengths_differ(tmp_path, combin
 
 
 @FUTURE
-def test_xarray_open_mfdataset_names_the_file_that_lacks_a_variable(tmp_path):
-    _refused_on_write(
-        _two_files(tmp_path, extra=False),
-        r"'w' is in '[^']*a\.nc' but missing from '[^']*b\.nc', which are concatenated "
-        r"together; a virtual variable cannot be padded \(xarray filled it with NaN",
-        combine="nested",
-        concat_dim="time",
-    )
-
-
-@FUTURE
 def test_values_needed_inside_xarray_name_the_variable_and_file(tmp_path):
     # by_coords merges the two groups of files and compares 'v' by value inside xarray,
     # before vzcore sees the result: the error at least names the array and its file.
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
+    a, b = _two_files(tmp_path, extra=False)
     with pytest.raises(vzcore.VZError, match=r"virtual array 'v' of '[^']*a\.nc'"):
         xr.open_mfdataset([a, b], engine="virtualizarr", combine="by_coords")
 
@@ -372,7 +361,7 @@ def test_values_needed_inside_xarray_name_the_variable_and_file(tmp_path):
 def test_open_virtual_mfdataset_by_coords_names_the_file_that_lacks_a_variable(tmp_path):
     # Each file is its own by_coords group (different variables): the groups are merged,
     # which used to report "'time': values differ ... pass compat='override'".
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
+    a, b = _two_files(tmp_path, extra=False)
     expected = re.escape(f"'w' is in '{a}' but missing from '{b}', whose other variables ('v')")
     for paths in ([a, b], [b, a]):
         with pytest.raises(CombineError, match=expected):
@@ -380,12 +369,23 @@ def test_open_virtual_mfdataset_by_coords_names_the_file_that_lacks_a_variable(t
 
 
 @FUTURE
-def test_xarray_padding_after_compat_override_is_explained(tmp_path):
-    # compat="override" keeps one group's 'v' and pads it: b.nc left no trace in the graph.
-    _refused_on_write(
-        _two_files(tmp_path, extra=False),
-        r"'v' holds chunks of 1 file\(s\) \('[^']*a\.nc'\) covering 4 of its 8 steps along "
-        r"'time': xarray filled the rest with NaN",
-        combine="by_coords",
-        **MINIMAL,
-    )
+@pytest.mark.parametrize(
+    ("combine", "message"),
+    [
+        pytest.param(
+            {"combine": "nested", "concat_dim": "time"},
+            r"'w' is in '[^']*a\.nc' but missing from '[^']*b\.nc', which are concatenated "
+            r"together; a virtual variable cannot be padded \(xarray filled it with NaN",
+            id="names-the-file-that-lacks-a-variable",
+        ),
+        # compat="override" keeps one group's 'v' and pads it: b.nc left no trace in the graph.
+        pytest.param(
+            {"combine": "by_coords", **MINIMAL},
+            r"'v' holds chunks of 1 file\(s\) \('[^']*a\.nc'\) covering 4 of its 8 steps along "
+            r"'time': xarray filled the rest with NaN",
+            id="padding-after-compat-override-is-explained",
+        ),
+    ],
+)
+def test_xarray_open_mfdataset_refuses_padding_a_missing_variable(tmp_path, combine, message):
+    _refused_on_write(_two_files(tmp_path, extra=False), message, **combine)

@@ -19,12 +19,22 @@ xr = pytest.importorskip("xarray")
 icechunk.set_logs_filter("error")
 
 
-PARTLY_OVERLAPPING = pytest.param(
-    slice(3, 6),
-    r"it starts at 2000-01-13 00:00:00 .* so 4 of its 12 steps overlap",
-    id="partly-overlapping",
+OVERLAPPING = (
+    pytest.param(
+        slice(0, 4),
+        r"Cannot append the batch \(4 file\(s\): '[^']*sample_000\.nc' …\) along 'time': "
+        r"it starts at 2000-01-01 00:00:00 \(0 days since 2000-01-01\), but the repository "
+        r"already holds 'time' up to 2000-01-16 00:00:00 \(15 days since 2000-01-01\), so "
+        r"16 of its 16 steps overlap or go back \(already appended\?\)",
+        id="same-files-again",
+    ),
+    pytest.param(
+        slice(3, 6),
+        r"it starts at 2000-01-13 00:00:00 .* so 4 of its 12 steps overlap",
+        id="partly-overlapping",
+    ),
 )
-"""Sample files 3-5 appended after files 0-3: the error names where and how much overlaps."""
+"""``(batch of sample files, error)`` appended after files 0-3: what overlaps, and how much."""
 
 
 def open_batch(paths: Sequence[Path]) -> Any:

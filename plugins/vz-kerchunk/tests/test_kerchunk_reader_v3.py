@@ -316,14 +316,11 @@ def test_hdf5_codecs_round_trip_through_v3(tmp_path):
     h5py = pytest.importorskip("h5py")
     pytest.importorskip("vz_hdf5")
     from vzcore.api import read_group
+    from vzcore.testing.zarr_v3_cases import write_hdf5_codecs
 
-    from .test_kerchunk_zarr_v3 import _codec_cases
-
-    cases = _codec_cases()
     path = tmp_path / "codecs.h5"
-    with h5py.File(path, "w") as f:
-        for name, (data, kwargs, _) in cases.items():
-            f.create_dataset(name, data=data, chunks=(20, 25), **kwargs)
+    cases = write_hdf5_codecs(path)
+    with h5py.File(path, "a") as f:
         d = f.create_dataset(
             "sparse", shape=(40, 50), chunks=(20, 25), dtype="<i2", fillvalue=-5, compression="gzip"
         )

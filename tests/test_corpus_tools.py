@@ -9,6 +9,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import h5py
 import numpy as np
@@ -195,9 +196,14 @@ def test_classify() -> None:
     assert decoded.status == "wrong"
 
 
-def test_check_mode_on_a_generated_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(CORPUS))  # check.py imports compare.py as run.py does
-    check = _load("check")
+@pytest.fixture
+def check(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """corpus/check.py, loaded with corpus/ on sys.path (it imports compare.py as run.py does)."""
+    monkeypatch.syspath_prepend(str(CORPUS))
+    return _load("check")
+
+
+def test_check_mode_on_a_generated_file(tmp_path: Path, check: Any) -> None:
     h5 = tmp_path / "n.h5"
     with h5py.File(h5, "w") as f:
         f["a"] = np.arange(6, dtype="<i2").reshape(2, 3)
@@ -208,11 +214,7 @@ def test_check_mode_on_a_generated_file(tmp_path: Path, monkeypatch: pytest.Monk
         assert (result.status, result.compared) == ("exact", 2), result.reason
 
 
-def test_check_mode_reports_dropped_and_differing_arrays(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.syspath_prepend(str(CORPUS))
-    check = _load("check")
+def test_check_mode_reports_dropped_and_differing_arrays(tmp_path: Path, check: Any) -> None:
     h5 = tmp_path / "d.h5"
     with h5py.File(h5, "w") as f:
         f["a"] = np.arange(3.0)
@@ -258,10 +260,8 @@ def _write_small(path: Path, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["hdf5", "netcdf3", "tiff"])
 def test_an_array_absent_from_the_output_is_wrong_for_every_format(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+    tmp_path: Path, check: Any, fmt: str
 ) -> None:
-    monkeypatch.syspath_prepend(str(CORPUS))
-    check = _load("check")
     path = tmp_path / f"f.{fmt}"
     _write_small(path, fmt)
     for mode in check.MODES:
@@ -276,19 +276,13 @@ def test_an_array_absent_from_the_output_is_wrong_for_every_format(
         assert "silently dropped: ghost" in result.reason
 
 
-def test_netcdf3_is_decoded_by_both_xarray_engines(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(CORPUS))
-    check = _load("check")
+def test_netcdf3_is_decoded_by_both_xarray_engines(check: Any) -> None:
     assert check._decoding_engines("netcdf3", "scipy") == ["scipy", "netcdf4"]
     assert check._decoding_engines("hdf5", "netcdf4") == ["netcdf4"]
     assert check._decoding_engines("tiff", None) == []
 
 
-def test_check_mode_decodes_netcdf3_with_both_engines(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.syspath_prepend(str(CORPUS))
-    check = _load("check")
+def test_check_mode_decodes_netcdf3_with_both_engines(tmp_path: Path, check: Any) -> None:
     path = tmp_path / "t.nc"
     with netcdf_file(path, "w") as f:
         f.createDimension("time", None)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import pip_install
+
 ROOT = Path(__file__).parents[1]
 
 CHECK = """
@@ -34,22 +36,7 @@ def test_pip_install_core_and_plugins_as_wheels(tmp_path):
     target = tmp_path / "site"
     plugins = sorted(p for p in (ROOT / "plugins").glob("vz-*") if (p / "pyproject.toml").exists())
     dists = [ROOT, *plugins]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            *map(str, dists),
-        ],
-        check=True,
-    )
+    pip_install(target, *dists)
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
         [sys.executable, "-c", CHECK, str(target), *(p.name for p in plugins)],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 import types
 import warnings
@@ -20,6 +19,8 @@ from vzcore.errors import (
 )
 from vzcore.registry import Magic, WriterSpec
 
+from .conftest import plugins_on_path
+
 
 def _fake_dist(site: Path, dist: str, version: str, entry_points: dict[str, str]) -> None:
     """Create a ``*.dist-info`` so importlib.metadata discovers entry points without pip."""
@@ -32,13 +33,7 @@ def _fake_dist(site: Path, dist: str, version: str, entry_points: dict[str, str]
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    vzcore.refresh_plugins()
-    yield tmp_path
-    monkeypatch.undo()
-    for name in [m for m in sys.modules if m.startswith("fakeplug_")]:
-        del sys.modules[name]
-    vzcore.refresh_plugins()
+    yield from plugins_on_path(tmp_path, monkeypatch, lambda m: m.startswith("fakeplug_"))
 
 
 def _write_module(site: Path, name: str, body: str) -> None:

@@ -39,38 +39,68 @@ def _message(path: Path | str) -> str:
     return str(info.value)
 
 
-def test_directory_says_it_is_a_directory(tmp_path: Path) -> None:
-    path = tmp_path / "data.nc"
+def _directory(path: Path) -> None:
     path.mkdir()
+
+
+def _content(data: bytes):
+    return lambda path: path.write_bytes(data)
+
+
+HTML = b"<!DOCTYPE html>\n<html><body>Not Found</body></html>\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "blocked", "said", "unsaid"),
+    [
+        pytest.param(
+            "data.nc",
+            _directory,
+            None,
+            ["it is a directory, not a file"],
+            "install",
+            id="directory-says-it-is-a-directory",
+        ),
+        pytest.param(
+            "empty.nc",
+            _content(b""),
+            None,
+            ["the file is empty (0 bytes)"],
+            "install",
+            id="empty-file-says-it-is-empty",
+        ),
+        pytest.param(
+            "page.nc",
+            _content(HTML),
+            None,
+            [
+                "not a recognised format (it starts with b'<!DOCTYPE html>\\n')",
+                "pass reader=<name>",
+            ],
+            "install vz-",
+            id="html-page-shows-its-first-bytes",
+        ),
+        pytest.param(
+            "empty.nc",
+            _content(b""),
+            "hdf5",
+            ["the file is empty"],
+            "install",
+            id="empty-file-with-its-reader-missing-is-still-empty",
+        ),
+    ],
+)
+def test_message_says_what_is_true_of_the_file(
+    tmp_path: Path, disabled, name: str, make, blocked: str | None, said: list[str], unsaid: str
+) -> None:
+    if blocked is not None:
+        disabled(blocked)
+    path = tmp_path / name
+    make(path)
     msg = _message(path)
-    assert "it is a directory, not a file" in msg
-    assert "install" not in msg
-
-
-def test_empty_file_says_it_is_empty(tmp_path: Path) -> None:
-    path = tmp_path / "empty.nc"
-    path.write_bytes(b"")
-    msg = _message(path)
-    assert "the file is empty (0 bytes)" in msg
-    assert "install" not in msg
-
-
-def test_html_page_shows_its_first_bytes(tmp_path: Path) -> None:
-    path = tmp_path / "page.nc"
-    path.write_bytes(b"<!DOCTYPE html>\n<html><body>Not Found</body></html>\n")
-    msg = _message(path)
-    assert "not a recognised format (it starts with b'<!DOCTYPE html>\\n')" in msg
-    assert "pass reader=<name>" in msg
-    assert "install vz-" not in msg
-
-
-def test_empty_file_with_its_reader_missing_is_still_empty(tmp_path: Path, disabled) -> None:
-    disabled("hdf5")
-    path = tmp_path / "empty.nc"
-    path.write_bytes(b"")
-    msg = _message(path)
-    assert "the file is empty" in msg
-    assert "install" not in msg
+    for text in said:
+        assert text in msg
+    assert unsaid not in msg
 
 
 @pytest.mark.parametrize("blocked", ["hdf5", "hdf5,tiff", "hdf5,netcdf3,kerchunk", "*"])

@@ -8,6 +8,7 @@ import xarray as xr
 
 import vzcore
 from vzcore import ManifestArray
+from vzcore.testing.samples import MINIMAL
 
 
 def _write_files(directory, n=3, steps=4):
@@ -88,9 +89,7 @@ def test_a_graph_that_computes_on_values_is_refused(toy_installed, tmp_path):
         paths,
         engine="virtualizarr",
         combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
         join="outer",
     )
     ds["v"] = ds["v"] * 2
@@ -103,9 +102,7 @@ def test_bare_manifest_arrays_combine_with_xarray(toy_installed, tmp_path):
     dss = [vzcore.open_virtual_dataset(p) for p in paths[::-1]]
     combined = xr.combine_by_coords(
         dss,
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
         join="outer",
         combine_attrs="override",
     )
@@ -113,9 +110,7 @@ def test_bare_manifest_arrays_combine_with_xarray(toy_installed, tmp_path):
     assert combined["v"].shape == (12, 6)
     assert isinstance(combined["static"].data, ManifestArray)
     assert combined["static"].dims == ("x",)
-    mf = vzcore.open_virtual_mfdataset(
-        str(tmp_path / "f*.toy"), data_vars="minimal", coords="minimal", compat="override"
-    )
+    mf = vzcore.open_virtual_mfdataset(str(tmp_path / "f*.toy"), **MINIMAL)
     assert mf["v"].data.manifest == combined["v"].data.manifest
 
 

@@ -16,6 +16,8 @@ import fsspec
 import numpy as np
 import xarray as xr
 
+from vzcore.testing.outputs import icechunk_store
+
 FORMATS = ("json2", "json3", "parquet", "icechunk")
 
 
@@ -34,19 +36,7 @@ def write(vds: xr.Dataset | xr.DataTree, fmt: str, where: Path) -> Any:
         vds.virtualize.to_kerchunk(out, format="parquet")
         return out
     if fmt == "icechunk":
-        import icechunk
-        import vz_icechunk
-
-        config = icechunk.RepositoryConfig.default()
-        for container in vz_icechunk.containers_for(vds):
-            config.set_virtual_chunk_container(container)
-        auth = vz_icechunk.authorize_for(vds)
-        storage = icechunk.local_filesystem_storage(str(where / "repo"))
-        repo = icechunk.Repository.create(storage, config, authorize_virtual_chunk_access=auth)
-        session = repo.writable_session("main")
-        vds.virtualize.to_icechunk(session)
-        session.commit("written")
-        return storage, auth
+        return icechunk_store(vds, where / "repo")
     raise ValueError(fmt)
 
 
@@ -60,12 +50,7 @@ def reopen(fmt: str, written: Any, *, decode: bool = True) -> xr.Dataset:
     if fmt == "parquet":
         fs = fsspec.filesystem("reference", fo=str(written), remote_protocol="file")
         return xr.open_zarr(fs.get_mapper(""), consolidated=False, **kwargs).load()
-    import icechunk
-
-    storage, auth = written
-    repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=auth)
-    store = repo.readonly_session("main").store
-    return xr.open_zarr(store, consolidated=False, **kwargs).load()
+    return xr.open_zarr(written, consolidated=False, **kwargs).load()
 
 
 def raw_netcdf(path: Path | str, name: str) -> np.ndarray:

@@ -16,6 +16,7 @@ import xarray as xr
 
 import vzcore
 from vzcore.errors import CombineError, VZSkippedFilesWarning
+from vzcore.testing.samples import MINIMAL, open_originals
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
@@ -102,9 +103,7 @@ def test_three_files_by_coords_given_out_of_order(tmp_path):
     expected = xr.concat(
         _originals(paths),
         dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
         join="exact",
     )
     np.testing.assert_array_equal(back["time"].values, TIMES[:30].values)
@@ -399,9 +398,7 @@ def test_xarray_open_mfdataset_tiling(tmp_path):
         [b2, a, c2],
         engine="virtualizarr",
         combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
     )
     back = _read_back(ds)
     expected = np.concatenate([o["temp"].values for o in _originals([a, c2, b2])])
@@ -445,13 +442,9 @@ def test_sample_archive_with_default_arguments(tmp_path):
     paths = write_sample_files(tmp_path, n_files=3)
     vds = vzcore.open_virtual_mfdataset(paths[::-1])
     back = _read_back(vds)
-    expected = xr.open_mfdataset(
+    expected = open_originals(
         paths,
-        engine="netcdf4",
         combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
         join="exact",
         combine_attrs="drop_conflicts",
     )

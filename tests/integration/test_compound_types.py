@@ -27,6 +27,7 @@ import vzcore
 from vzcore.errors import UnsupportedFeatureError, WriteError
 from vzcore.manifests import zarr_compat
 from vzcore.manifests.zarr_compat import check_array_document, struct_layout, zarr_v2_dtype
+from vzcore.testing.outputs import icechunk_store
 
 DTYPES = {
     "padded": np.dtype(
@@ -121,22 +122,10 @@ def test_compound_types_read_back_field_by_field(tmp_path, case, zarr_format, ki
 
 @pytest.mark.parametrize("case", sorted(set(DTYPES) - V3_UNSUPPORTED))
 def test_compound_types_through_icechunk(tmp_path, case):
-    icechunk = pytest.importorskip("icechunk")
-    vz_icechunk = pytest.importorskip("vz_icechunk")
     path = tmp_path / f"{case}.h5"
     _write(path, DTYPES[case])
     vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
-    sources = [f"file://{path}"]
-    config = icechunk.RepositoryConfig.default()
-    for c in vz_icechunk.containers_for(sources):
-        config.set_virtual_chunk_container(c)
-    auth = vz_icechunk.authorize_for(sources)
-    storage = icechunk.local_filesystem_storage(str(tmp_path / "repo"))
-    repo = icechunk.Repository.create(storage, config=config, authorize_virtual_chunk_access=auth)
-    session = repo.writable_session("main")
-    vds.virtualize.to_icechunk(session.store)
-    session.commit("compound")
-    store = repo.readonly_session("main").store
+    store = icechunk_store(vds, tmp_path / "repo", sources=[f"file://{path}"])
     g = zarr.open_group(store, mode="r", zarr_format=3)
     for name, want in _read_h5(path).items():
         got = g[name][...]

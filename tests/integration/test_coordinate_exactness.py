@@ -23,6 +23,7 @@ fsspec = pytest.importorskip("fsspec")
 
 import vzcore
 from vzcore import _raw_values
+from vzcore.testing.outputs import icechunk_store
 
 FLOAT_SECONDS = [0.37543299999999996, 1.1, 2.123456789012]
 
@@ -148,19 +149,7 @@ def test_remembered_values_are_bounded(monkeypatch):
 
 
 def _icechunk_time(vds: xr.Dataset, paths: list[Path], where: Path) -> xr.Variable:
-    icechunk = pytest.importorskip("icechunk")
-    vz_icechunk = pytest.importorskip("vz_icechunk")
-    sources = [f"file://{p}" for p in paths]
-    config = icechunk.RepositoryConfig.default()
-    for c in vz_icechunk.containers_for(sources):
-        config.set_virtual_chunk_container(c)
-    auth = vz_icechunk.authorize_for(sources)
-    storage = icechunk.local_filesystem_storage(str(where))
-    repo = icechunk.Repository.create(storage, config=config, authorize_virtual_chunk_access=auth)
-    session = repo.writable_session("main")
-    vds.virtualize.to_icechunk(session.store)
-    session.commit("times")
-    store = repo.readonly_session("main").store
+    store = icechunk_store(vds, where, sources=[f"file://{p}" for p in paths])
     with xr.open_zarr(store, consolidated=False, decode_cf=False) as raw:
         return raw["time"].variable.load()
 

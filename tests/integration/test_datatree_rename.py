@@ -90,6 +90,20 @@ print(int(dt["obs/b"].values.sum()), int(dt["aux/b"].values.sum()))
 """
 
 
+def _run_with_hash_seed(seed: str, code: str, *args: str) -> str:
+    """Run ``code`` with ``args`` in a new Python with PYTHONHASHSEED=``seed``; its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        timeout=120,
+    )
+    assert done.returncode == 0, (seed, done.stderr[-2000:])
+    return done.stdout
+
+
 @pytest.mark.parametrize(("zarr_format", "remote_protocol"), [(3, False), (2, True)])
 def test_parquet_datatree_reopens_in_every_process(tmp_path, zarr_format, remote_protocol) -> None:
     src = _tree_file(tmp_path / "tree.nc")
@@ -98,16 +112,10 @@ def test_parquet_datatree_reopens_in_every_process(tmp_path, zarr_format, remote
         out, format="parquet", zarr_format=zarr_format
     )
     for seed in ("0", "1", "2"):
-        done = subprocess.run(
-            [sys.executable, "-c", _REOPEN, str(out), str(zarr_format), str(int(remote_protocol))],
-            check=False,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            timeout=120,
+        stdout = _run_with_hash_seed(
+            seed, _REOPEN, str(out), str(zarr_format), str(int(remote_protocol))
         )
-        assert done.returncode == 0, (seed, done.stderr[-2000:])
-        assert done.stdout.split() == ["66", "198"], seed
+        assert stdout.split() == ["66", "198"], seed
 
 
 _REOPEN_VZCORE = """
@@ -139,16 +147,8 @@ def test_parquet_zarr2_datatree_reopens_through_vzcore_in_every_process(tmp_path
     vzcore.open_virtual_datatree(src).virtualize.to_kerchunk(out, format="parquet")
     for seed in ("0", "1", "2", "3"):
         back = tmp_path / f"back{seed}.json"
-        done = subprocess.run(
-            [sys.executable, "-c", _REOPEN_VZCORE, str(out), str(back)],
-            check=False,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            timeout=120,
-        )
-        assert done.returncode == 0, (seed, done.stderr[-2000:])
-        assert done.stdout.split()[-1] == "7", seed  # chunks decoded: one per array
+        stdout = _run_with_hash_seed(seed, _REOPEN_VZCORE, str(out), str(back))
+        assert stdout.split()[-1] == "7", seed  # chunks decoded: one per array
         got = _read_json_tree(str(back))
         for node in expected.subtree:
             for name, var in node.to_dataset(inherit=False).data_vars.items():

@@ -102,12 +102,17 @@ def test_variable_named_like_a_dimension_raises_naming_the_remedy(tmp_path):
             _assert_same(_refs_dataset(vds, zarr_format), want.load())
 
 
+def _written_and_read(path, write, engine):
+    """Write the file with ``write(path)``; return it as xarray's ``engine`` reads it."""
+    write(path)
+    with xr.open_dataset(path, engine=engine) as want:
+        return want.load()
+
+
 @pytest.mark.parametrize("engine", ["netcdf4", "scipy"])
 def test_char_coordinate_stays_characters(tmp_path, engine):
     path = tmp_path / "amber.nc"
-    _amber(path)
-    with xr.open_dataset(path, engine=engine) as want:
-        want = want.load()
+    want = _written_and_read(path, _amber, engine)
     assert want["spatial"].dims == ("spatial",)
     vds = vzcore.open_virtual_dataset(str(path))
     _assert_same(vds, want, values=False)  # the loaded coordinate's values too
@@ -158,9 +163,7 @@ def _named_like_dims(path: Path) -> None:
 @pytest.mark.parametrize("engine", ["netcdf4", "scipy"])
 def test_non_scalar_variables_named_like_dimensions_open_as_xarray_opens_them(tmp_path, engine):
     path = tmp_path / "named.nc"
-    _named_like_dims(path)
-    with xr.open_dataset(path, engine=engine) as want:
-        want = want.load()
+    want = _written_and_read(path, _named_like_dims, engine)
     vds = vzcore.open_virtual_dataset(str(path))
     _assert_same(vds, want, values=False)
     for zarr_format in (2, 3):

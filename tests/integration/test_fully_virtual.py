@@ -19,6 +19,7 @@ import xarray as xr
 import vzcore
 from vzcore._dask_graph import unwrap_duck_array
 from vzcore.manifests import ManifestArray
+from vzcore.testing.samples import COMBINE, open_originals
 
 from ._roundtrip import FORMATS, assert_values_equal, raw_netcdf, reopen, write
 from .conftest import write_sample_files
@@ -48,17 +49,7 @@ def expected_one(files):
 
 @pytest.fixture(scope="module")
 def expected_all(files):
-    with xr.open_mfdataset(
-        files,
-        engine="netcdf4",
-        combine="nested",
-        concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-        combine_attrs="drop_conflicts",
-    ) as ds:
-        return ds.load()
+    return open_originals(files, combine="nested", concat_dim="time", **COMBINE)
 
 
 def _check_storage(vds: xr.Dataset, loadable: list[str]) -> None:
@@ -139,10 +130,7 @@ def test_engine_mfdataset_nested(files, expected_all) -> None:
         engine="virtualizarr",
         combine="nested",
         concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-        combine_attrs="drop_conflicts",
+        **COMBINE,
         loadable_variables=[],
         create_default_indexes=False,
     )

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from vzcore.testing.samples import MINIMAL, open_originals
+
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
 pytest.importorskip("netCDF4")
@@ -60,17 +62,8 @@ def test_workflow_equals_netcdf4_engine(tmp_path, combine_kwargs):
 def test_time_units_differing_per_file(tmp_path):
     paths = write_sample_files(tmp_path, n_files=3, per_file_units=True)
     out = str(tmp_path / "combined.json")
-    ds = _headline(
-        str(tmp_path / "sample_*.nc"), out, data_vars="minimal", coords="minimal", compat="override"
-    )
-    expected = xr.open_mfdataset(
-        paths,
-        engine="netcdf4",
-        combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-    )
+    ds = _headline(str(tmp_path / "sample_*.nc"), out, **MINIMAL)
+    expected = open_originals(paths, combine="by_coords")
     np.testing.assert_array_equal(ds["time"].values, expected["time"].values)
     assert ds.sizes["time"] == 12
     assert len(np.unique(ds["time"].values)) == 12
@@ -83,21 +76,12 @@ def test_same_result_through_bare_manifest_arrays(tmp_path):
     paths = write_sample_files(tmp_path, n_files=4)
     vds = vzcore.open_virtual_mfdataset(
         [os.fspath(p) for p in paths[::-1]],
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
     )
     refs = vds.virtualize.to_kerchunk(format="dict")
     m = fsspec.filesystem("reference", fo=refs).get_mapper("")
     ds = xr.open_dataset(m, engine="zarr")
-    expected = xr.open_mfdataset(
-        paths,
-        engine="netcdf4",
-        combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-        combine_attrs="drop_conflicts",  # vzcore's default: per-file attrs never fail
-    )
+    # combine_attrs="drop_conflicts", vzcore's default: per-file attrs never fail
+    expected = open_originals(paths, combine="by_coords", combine_attrs="drop_conflicts")
     xr.testing.assert_identical(ds.load(), expected.load())
     assert "source_file" not in ds.attrs  # differs per file: dropped

@@ -18,6 +18,7 @@ import vzcore
 from vzcore._urls import to_url
 from vzcore.integrity import IntegrityError, VerifyReport, verify
 from vzcore.manifests import ChunkManifest, ManifestArray
+from vzcore.testing.samples import MINIMAL
 
 from .conftest import write_sample_files
 
@@ -28,9 +29,7 @@ def scanned(tmp_path):
     vds = vzcore.open_virtual_mfdataset(
         [str(p) for p in paths],
         combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
     )
     return paths, vds
 

@@ -26,15 +26,10 @@ import vzcore
 from vzcore._from_xarray import dataset_to_group
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
+from vzcore.testing.compare import assert_same_attrs, assert_same_virtual_array
+from vzcore.testing.samples import COMBINE
 
 from .conftest import write_sample_files
-
-COMBINE = {
-    "data_vars": "minimal",
-    "coords": "minimal",
-    "compat": "override",
-    "combine_attrs": "drop_conflicts",
-}
 
 
 @pytest.fixture(scope="module")
@@ -87,25 +82,14 @@ def test_manifest_group_equals_the_original_scan(archive):
         meta = var.data.metadata
         assert meta.dimension_names == want.dims
         if isinstance(want.data, ManifestArray):
-            wmeta = want.data.metadata
-            assert (meta.shape, meta.dtype, meta.chunk_shape, meta.codecs) == (
-                wmeta.shape,
-                wmeta.dtype,
-                wmeta.chunk_shape,
-                wmeta.codecs,
-            ), name
-            assert meta.differences(wmeta) == [], name
-            assert var.data.manifest == want.data.manifest, name
+            assert_same_virtual_array(var.data, want.data, name)
             assert dict(var.data.manifest.sources) == dict(want.data.manifest.sources), name
         else:  # loaded coordinates: written inline, read back as inline chunks
             got = load_values(var.data)
             assert got.dtype == want.data.dtype, name
             np.testing.assert_array_equal(got, want.data)
         # attributes: as the zarr v2 reading gives them, _FillValue a numpy scalar
-        assert set(var.attrs) == set(via_v2.variables[name].attrs), name
-        for key, value in via_v2.variables[name].attrs.items():
-            assert type(var.attrs[key]) is type(value), (name, key)
-            np.testing.assert_array_equal(var.attrs[key], value)
+        assert_same_attrs(var.attrs, via_v2.variables[name].attrs, name)
     assert back.variables["temp"].attrs["_FillValue"] == np.float32(-9999.0)
     assert back.variables["temp"].data.metadata.codecs == (
         {"id": "shuffle", "elementsize": 4},

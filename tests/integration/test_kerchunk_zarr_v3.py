@@ -22,15 +22,9 @@ zarr = pytest.importorskip("zarr")
 fsspec = pytest.importorskip("fsspec")
 
 import vzcore
+from vzcore.testing.samples import COMBINE
 
 from .conftest import write_sample_files
-
-COMBINE = {
-    "data_vars": "minimal",
-    "coords": "minimal",
-    "compat": "override",
-    "combine_attrs": "drop_conflicts",
-}
 
 
 def _mapper(refs):

@@ -10,13 +10,12 @@ import xarray as xr
 
 import vzcore
 from vzcore.errors import CombineError, VZSkippedFilesWarning
+from vzcore.testing.samples import MINIMAL
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("netCDF4")
 
 from .conftest import write_sample_files
-
-MINIMAL = {"data_vars": "minimal", "coords": "minimal", "compat": "override"}
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import xarray as xr
 
 import vzcore
 from vzcore.errors import CombineError
+from vzcore.testing.samples import MINIMAL
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
@@ -152,9 +153,7 @@ def test_nested_combine_of_overlapping_files_is_still_allowed(tmp_path):
         engine="virtualizarr",
         combine="nested",
         concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
     )
     back = xr.open_dataset(
         fsspec.filesystem("reference", fo=ds.virtualize.to_kerchunk(format="dict")).get_mapper(""),

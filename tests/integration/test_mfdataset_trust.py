@@ -20,6 +20,7 @@ import xarray as xr
 
 import vzcore
 from vzcore.errors import CombineError
+from vzcore.testing.samples import MINIMAL, open_originals
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
@@ -172,9 +173,7 @@ def test_xr_concat_of_virtual_datasets_refuses_differing_encodings(
         xr.concat(
             parts,
             dim="time",
-            data_vars="minimal",
-            coords="minimal",
-            compat="override",
+            **MINIMAL,
             join="exact",
             combine_attrs="override",
         )
@@ -201,7 +200,7 @@ def test_absent_attribute_counts_as_a_difference(tmp_path):
         nc["packed"].delncattr("add_offset")
     parts = [vzcore.open_virtual_dataset(p) for p in (a, b)]
     with pytest.raises(CombineError, match=r"attribute 'add_offset' differs \(5\.0 vs absent\)"):
-        xr.concat(parts, dim="time", data_vars="minimal", coords="minimal", compat="override")
+        xr.concat(parts, dim="time", **MINIMAL)
 
 
 def test_encoding_survives_slicing_broadcasting_renaming_and_pickling(tmp_path):
@@ -266,23 +265,17 @@ def test_agreeing_files_round_trip_through_xarray_open_mfdataset(agreeing):
 
 
 def test_agreeing_files_round_trip_through_open_virtual_mfdataset_and_xr_concat(agreeing):
-    expected = xr.open_mfdataset(
+    expected = open_originals(
         agreeing,
-        engine="netcdf4",
         combine="nested",
         concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
     )
     combined = [
         vzcore.open_virtual_mfdataset(agreeing[::-1]),
         xr.concat(
             [vzcore.open_virtual_dataset(p) for p in agreeing],
             dim="time",
-            data_vars="minimal",
-            coords="minimal",
-            compat="override",
+            **MINIMAL,
         ),
     ]
     for vds in combined:
@@ -303,9 +296,7 @@ def test_loaded_time_with_differing_units_is_re_encoded(tmp_path):
         xr.concat(
             [vzcore.open_virtual_dataset(p) for p in (a, b)],
             dim="time",
-            data_vars="minimal",
-            coords="minimal",
-            compat="override",
+            **MINIMAL,
         ),
     ):
         back = _refs_to_xarray(vds.virtualize.to_kerchunk(format="dict"))
@@ -333,42 +324,36 @@ def _plain(path, t0, *, nx=3, extra=True):
     return path
 
 
+def _two_files(tmp_path, **second):
+    """``a.nc`` from :func:`_plain`, and ``b.nc`` after it in time with ``second``'s options."""
+    return [_plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, **second)]
+
+
+def _refused_on_write(paths, match, **combine):
+    """xarray combines ``paths`` lazily; writing the result raises a CombineError."""
+    ds = xr.open_mfdataset(paths, engine="virtualizarr", **combine)
+    with pytest.raises(CombineError, match=match):
+        ds.virtualize.to_kerchunk(format="dict")
+
+
 @FUTURE
 @pytest.mark.parametrize(
     "combine", [{"combine": "by_coords"}, {"combine": "nested", "concat_dim": "time"}]
 )
 def test_xarray_open_mfdataset_names_files_whose_lengths_differ(tmp_path, combine):
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, nx=2)
-    ds = xr.open_mfdataset([a, b], engine="virtualizarr", **combine)
-    with pytest.raises(
-        CombineError,
-        match=(
-            r"'v': lengths along 'x' differ between '[^']*a\.nc' \(3\) and '[^']*b\.nc' \(2\)\. "
-            r"Only the concatenation dimension\(s\) \['time'\] may differ in length"
-        ),
-    ):
-        ds.virtualize.to_kerchunk(format="dict")
-
-
-@FUTURE
-def test_xarray_open_mfdataset_names_the_file_that_lacks_a_variable(tmp_path):
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
-    ds = xr.open_mfdataset([a, b], engine="virtualizarr", combine="nested", concat_dim="time")
-    with pytest.raises(
-        CombineError,
-        match=(
-            r"'w' is in '[^']*a\.nc' but missing from '[^']*b\.nc', which are concatenated "
-            r"together; a virtual variable cannot be padded \(xarray filled it with NaN"
-        ),
-    ):
-        ds.virtualize.to_kerchunk(format="dict")
+    _refused_on_write(
+        _two_files(tmp_path, nx=2),
+        r"'v': lengths along 'x' differ between '[^']*a\.nc' \(3\) and '[^']*b\.nc' \(2\)\. "
+        r"Only the concatenation dimension\(s\) \['time'\] may differ in length",
+        **combine,
+    )
 
 
 @FUTURE
 def test_values_needed_inside_xarray_name_the_variable_and_file(tmp_path):
     # by_coords merges the two groups of files and compares 'v' by value inside xarray,
     # before vzcore sees the result: the error at least names the array and its file.
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
+    a, b = _two_files(tmp_path, extra=False)
     with pytest.raises(vzcore.VZError, match=r"virtual array 'v' of '[^']*a\.nc'"):
         xr.open_mfdataset([a, b], engine="virtualizarr", combine="by_coords")
 
@@ -376,7 +361,7 @@ def test_values_needed_inside_xarray_name_the_variable_and_file(tmp_path):
 def test_open_virtual_mfdataset_by_coords_names_the_file_that_lacks_a_variable(tmp_path):
     # Each file is its own by_coords group (different variables): the groups are merged,
     # which used to report "'time': values differ ... pass compat='override'".
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
+    a, b = _two_files(tmp_path, extra=False)
     expected = re.escape(f"'w' is in '{a}' but missing from '{b}', whose other variables ('v')")
     for paths in ([a, b], [b, a]):
         with pytest.raises(CombineError, match=expected):
@@ -384,22 +369,23 @@ def test_open_virtual_mfdataset_by_coords_names_the_file_that_lacks_a_variable(t
 
 
 @FUTURE
-def test_xarray_padding_after_compat_override_is_explained(tmp_path):
-    # compat="override" keeps one group's 'v' and pads it: b.nc left no trace in the graph.
-    a, b = _plain(tmp_path / "a.nc", 0), _plain(tmp_path / "b.nc", STEPS, extra=False)
-    ds = xr.open_mfdataset(
-        [a, b],
-        engine="virtualizarr",
-        combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-    )
-    with pytest.raises(
-        CombineError,
-        match=(
-            r"'v' holds chunks of 1 file\(s\) \('[^']*a\.nc'\) covering 4 of its 8 steps along "
-            r"'time': xarray filled the rest with NaN"
+@pytest.mark.parametrize(
+    ("combine", "message"),
+    [
+        pytest.param(
+            {"combine": "nested", "concat_dim": "time"},
+            r"'w' is in '[^']*a\.nc' but missing from '[^']*b\.nc', which are concatenated "
+            r"together; a virtual variable cannot be padded \(xarray filled it with NaN",
+            id="names-the-file-that-lacks-a-variable",
         ),
-    ):
-        ds.virtualize.to_kerchunk(format="dict")
+        # compat="override" keeps one group's 'v' and pads it: b.nc left no trace in the graph.
+        pytest.param(
+            {"combine": "by_coords", **MINIMAL},
+            r"'v' holds chunks of 1 file\(s\) \('[^']*a\.nc'\) covering 4 of its 8 steps along "
+            r"'time': xarray filled the rest with NaN",
+            id="padding-after-compat-override-is-explained",
+        ),
+    ],
+)
+def test_xarray_open_mfdataset_refuses_padding_a_missing_variable(tmp_path, combine, message):
+    _refused_on_write(_two_files(tmp_path, extra=False), message, **combine)

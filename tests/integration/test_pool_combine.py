@@ -17,11 +17,16 @@ import pytest
 
 import vzcore
 from vzcore import _pool_combine
-from vzcore.errors import CombineError, VZSkippedFilesWarning
+from vzcore.errors import CombineError
 
 pytest.importorskip("vz_hdf5")
 
-from .conftest import write_sample_files
+from .conftest import (
+    serial_and_parallel,
+    truncated_copy,
+    write_annotated_files,
+    write_sample_files,
+)
 from .test_tree_combine import assert_same_dataset
 
 
@@ -34,14 +39,7 @@ def pool():
 
 @pytest.fixture
 def files(tmp_path):
-    paths = write_sample_files(tmp_path, n_files=9, steps=2)
-    for i, p in enumerate(paths):  # attributes that drop_conflicts must drop, or keep
-        with netCDF4.Dataset(p, "a") as nc:
-            nc.history = "made by test" if i != 4 else "edited later"  # conflict: dropped
-            if i == 7:
-                nc.note = "only in file 7"  # in one file only: kept
-            nc["temp"].comment = "same everywhere"
-    return paths
+    return write_annotated_files(tmp_path)
 
 
 class Spy:
@@ -108,17 +106,8 @@ def test_errors_skip_and_warn_with_a_bad_file_in_a_batch(
     files, tmp_path, pool, monkeypatch, errors
 ):
     spy = Spy(monkeypatch, batch=3)
-    bad = tmp_path / "sample_100.nc"
-    bad.write_bytes(files[0].read_bytes()[:300])  # truncated HDF5
-    paths = [files[0], bad, *files[1:]]
-    if errors == "warn":
-        with pytest.warns(VZSkippedFilesWarning, match=r"sample_100\.nc"):
-            serial = vzcore.open_virtual_mfdataset(paths, errors=errors)
-        with pytest.warns(VZSkippedFilesWarning, match=r"sample_100\.nc"):
-            ds = vzcore.open_virtual_mfdataset(paths, errors=errors, parallel=pool)
-    else:
-        serial = vzcore.open_virtual_mfdataset(paths, errors=errors)
-        ds = vzcore.open_virtual_mfdataset(paths, errors=errors, parallel=pool)
+    bad = truncated_copy(files[0], tmp_path)
+    serial, ds = serial_and_parallel([files[0], bad, *files[1:]], errors, pool)
     assert ds.encoding["skipped_files"] == [str(bad)]
     assert_same_dataset(ds, serial)
     assert (spy.plans, spy.rescans) == ([4], 0)  # the bad file's batch combined without it
@@ -126,8 +115,7 @@ def test_errors_skip_and_warn_with_a_bad_file_in_a_batch(
 
 def test_errors_raise_raises_the_first_scan_error(files, tmp_path, pool, monkeypatch):
     Spy(monkeypatch, batch=3)
-    bad = tmp_path / "sample_100.nc"
-    bad.write_bytes(files[0].read_bytes()[:300])
+    bad = truncated_copy(files[0], tmp_path)
     paths = [*files[:4], bad, *files[4:]]
     with pytest.raises(vzcore.VZError) as serial:
         vzcore.open_virtual_mfdataset(paths)
@@ -197,8 +185,7 @@ def test_progress_bar_counts_files(files, pool, monkeypatch, capfd):
 def test_errors_skip_with_files_out_of_order(files, tmp_path, pool, monkeypatch, order):
     """errors= and out-of-order files together, on both the singles and the rescan paths."""
     Spy(monkeypatch, batch=3)
-    bad = tmp_path / "sample_100.nc"
-    bad.write_bytes(files[0].read_bytes()[:300])  # truncated HDF5
+    bad = truncated_copy(files[0], tmp_path)
     paths = [files[i] for i in order]
     paths.insert(4, bad)
     serial = vzcore.open_virtual_mfdataset(paths, errors="skip")

@@ -22,6 +22,7 @@ import xarray as xr
 
 import vzcore
 from vzcore.errors import CombineError, VZError
+from vzcore.testing.samples import COMBINE
 
 from ._roundtrip import FORMATS, assert_values_equal, raw_netcdf, reopen, write
 from .conftest import write_sample_files
@@ -32,13 +33,6 @@ pytest.importorskip("vz_parquet")
 pytest.importorskip("vz_icechunk")
 nc4 = pytest.importorskip("netCDF4")
 pytestmark = pytest.mark.filterwarnings("ignore:The .fastparquet. engine is deprecated")
-
-COMBINE = {
-    "data_vars": "minimal",
-    "coords": "minimal",
-    "compat": "override",
-    "combine_attrs": "drop_conflicts",
-}
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,10 @@ pytest.importorskip("aiohttp")
 fsspec = pytest.importorskip("fsspec")
 
 import vzcore
+from vzcore.testing.samples import MINIMAL
 from vzcore.testing.servers import HTTPServer, S3Server
 
 from .conftest import write_sample_files
-
-MINIMAL = {"data_vars": "minimal", "coords": "minimal", "compat": "override"}
 
 
 def upload(s3: S3Server, paths: list[Path], prefix: str = "data") -> list[str]:
@@ -416,13 +415,7 @@ def test_icechunk_reads_virtual_chunks_from_s3(
         combine="by_coords",
         **MINIMAL,
     )
-    containers = vz_icechunk.containers_for(
-        vds,
-        region="us-east-1",
-        endpoint_url=vz_s3.endpoint_url,
-        allow_http=True,
-        force_path_style=True,
-    )
+    containers = vz_icechunk.containers_for(vds, **vz_s3.container_options())
     assert [c.url_prefix for c in containers] == [f"s3://{vz_s3.bucket}/"]
     config = icechunk.RepositoryConfig.default()
     for c in containers:

@@ -10,6 +10,7 @@ import xarray as xr
 import vzcore
 from vzcore._urls import to_url
 from vzcore.manifests import SourceInfo
+from vzcore.testing.samples import MINIMAL
 
 pytest.importorskip("vz_hdf5")
 
@@ -38,8 +39,6 @@ def test_combined_dataset_knows_every_file(sample_files) -> None:
         sample_files,
         engine="virtualizarr",
         combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
     )
     assert via_xarray.virtualize.to_group().sources() == want

@@ -11,13 +11,18 @@ import pytest
 
 import vzcore
 from vzcore import _tree_combine
-from vzcore.errors import CombineError, VZSkippedFilesWarning
+from vzcore.errors import CombineError
 
 pytest.importorskip("vz_hdf5")
-nc4 = pytest.importorskip("netCDF4")
+pytest.importorskip("netCDF4")
 distributed = pytest.importorskip("distributed")
 
-from .conftest import write_sample_files
+from .conftest import (
+    serial_and_parallel,
+    truncated_copy,
+    write_annotated_files,
+    write_sample_files,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +38,7 @@ def client():
 
 @pytest.fixture
 def files(tmp_path):
-    paths = write_sample_files(tmp_path, n_files=9, steps=2)
-    for i, p in enumerate(paths):  # attributes that drop_conflicts must drop, or keep
-        with nc4.Dataset(p, "a") as nc:
-            nc.history = "made by test" if i != 4 else "edited later"  # conflict: dropped
-            if i == 7:
-                nc.note = "only in file 7"  # in one file only: kept
-            nc["temp"].comment = "same everywhere"
-    return paths
+    return write_annotated_files(tmp_path)
 
 
 @pytest.fixture
@@ -88,8 +86,7 @@ def test_files_out_of_order(files, client, small_fan_in):
 def test_batched_scans_out_of_order_with_a_bad_file(files, tmp_path, client, monkeypatch, batch):
     monkeypatch.setattr(_tree_combine, "FAN_IN", 3)
     monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: batch)
-    bad = tmp_path / "sample_100.nc"
-    bad.write_bytes(files[0].read_bytes()[:300])
+    bad = truncated_copy(files[0], tmp_path)
     shuffled = [files[i] for i in (3, 0, 8, 5)] + [bad] + [files[i] for i in (1, 7, 4, 2, 6)]
     serial = vzcore.open_virtual_mfdataset(shuffled, errors="skip")
     ds = vzcore.open_virtual_mfdataset(shuffled, errors="skip", parallel=client)
@@ -104,24 +101,14 @@ def test_nested_along_an_existing_dimension(files, client, small_fan_in):
 
 @pytest.mark.parametrize("errors", ["skip", "warn"])
 def test_errors_skip_and_warn(files, tmp_path, client, small_fan_in, errors):
-    bad = tmp_path / "sample_100.nc"
-    bad.write_bytes(files[0].read_bytes()[:300])  # truncated HDF5
-    paths = [files[2], bad, *files[:2], *files[3:]]
-    if errors == "warn":
-        with pytest.warns(VZSkippedFilesWarning, match=r"sample_100\.nc"):
-            serial = vzcore.open_virtual_mfdataset(paths, errors=errors)
-        with pytest.warns(VZSkippedFilesWarning, match=r"sample_100\.nc"):
-            ds = vzcore.open_virtual_mfdataset(paths, errors=errors, parallel=client)
-    else:
-        serial = vzcore.open_virtual_mfdataset(paths, errors=errors)
-        ds = vzcore.open_virtual_mfdataset(paths, errors=errors, parallel=client)
+    bad = truncated_copy(files[0], tmp_path)
+    serial, ds = serial_and_parallel([files[2], bad, *files[:2], *files[3:]], errors, client)
     assert ds.encoding["skipped_files"] == [str(bad)]
     assert_same_dataset(ds, serial)
 
 
 def test_errors_raise_raises_the_scan_error(files, tmp_path, client):
-    bad = tmp_path / "sample_100.nc"
-    bad.write_bytes(files[0].read_bytes()[:300])
+    bad = truncated_copy(files[0], tmp_path)
     with pytest.raises(vzcore.VZError) as serial:
         vzcore.open_virtual_mfdataset([*files, bad])
     with pytest.raises(type(serial.value), match=r"sample_100\.nc"):

@@ -14,19 +14,14 @@ import xarray as xr
 import vzcore
 from vzcore._urls import to_url
 from vzcore.manifests import ManifestArray
+from vzcore.testing.outputs import icechunk_store
+from vzcore.testing.samples import COMBINE
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
 pytest.importorskip("vz_parquet")
-vz_icechunk = pytest.importorskip("vz_icechunk")
-icechunk = pytest.importorskip("icechunk")
-
-COMBINE = {
-    "data_vars": "minimal",
-    "coords": "minimal",
-    "compat": "override",
-    "combine_attrs": "drop_conflicts",
-}
+pytest.importorskip("vz_icechunk")
+pytest.importorskip("icechunk")
 
 
 def assert_same_references(got: xr.Dataset, expected: xr.Dataset) -> None:
@@ -77,16 +72,6 @@ def test_json_to_parquet_to_icechunk_stays_equal(tmp_path, sample_files) -> None
     )
     assert_same_references(from_parquet, from_json)
     assert from_parquet.virtualize.to_group().sources() == vds.virtualize.to_group().sources()
-    config = icechunk.RepositoryConfig.default()
-    for container in vz_icechunk.containers_for(from_parquet):
-        config.set_virtual_chunk_container(container)
-    auth = vz_icechunk.authorize_for(from_parquet)
-    storage = icechunk.local_filesystem_storage(str(tmp_path / "repo"))
-    repo = icechunk.Repository.create(storage, config, authorize_virtual_chunk_access=auth)
-    session = repo.writable_session("main")
-    from_parquet.virtualize.to_icechunk(session)
-    session.commit("from parquet")
-
-    reopened = icechunk.Repository.open(storage, authorize_virtual_chunk_access=auth)
-    got = xr.open_zarr(reopened.readonly_session("main").store, consolidated=False).load()
+    store = icechunk_store(from_parquet, tmp_path / "repo", message="from parquet")
+    got = xr.open_zarr(store, consolidated=False).load()
     assert_same(got, expected)

@@ -10,7 +10,10 @@ that every output is checked against the same originals:
   chunks, partial edge chunks, record variables, nested groups, byte orders, strings), and
   its values **as the reference library reads them back from the file** (h5py, netCDF4,
   scipy, tifffile), never typed in by hand. They are what the
-  :class:`~vzcore.testing.ReaderTests` ``sample`` fixture returns.
+  :class:`~vzcore.testing.ReaderTests` ``sample`` fixture returns;
+- :data:`MINIMAL` and :data:`COMBINE`: the xarray combine options the archive is combined
+  with, and :func:`open_originals`, the archive as xarray's netCDF4 engine combines it (the
+  expected result of a virtual combine).
 
 Each format library is imported only when its function is called.
 """
@@ -23,16 +26,37 @@ from typing import Any, Literal
 import numpy as np
 
 __all__ = [
+    "COMBINE",
+    "MINIMAL",
     "Sample",
     "hdf5_sample",
     "netcdf3_sample",
     "netcdf4_sample",
+    "open_originals",
     "tiff_sample",
     "write_sample_files",
 ]
 
 Sample = tuple[Path, dict[str, np.ndarray]]
 """A file and ``{variable path: values}`` as the format's reference library reads them."""
+
+MINIMAL: dict[str, str] = {"data_vars": "minimal", "coords": "minimal", "compat": "override"}
+"""xarray's combine options that concatenate only what has the dimension, compare nothing."""
+
+COMBINE: dict[str, str] = {**MINIMAL, "combine_attrs": "drop_conflicts"}
+""":data:`MINIMAL` with per-file attributes that differ dropped (vzcore's default)."""
+
+
+def open_originals(paths: Any, **options: Any) -> Any:
+    """Return ``paths`` combined by xarray's netCDF4 engine with :data:`MINIMAL`, loaded.
+
+    ``options`` go to ``xarray.open_mfdataset`` (``combine``, ``concat_dim``,
+    ``combine_attrs``, ...) and override :data:`MINIMAL`. The files are closed again.
+    """
+    import xarray as xr
+
+    with xr.open_mfdataset(paths, engine="netcdf4", **{**MINIMAL, **options}) as ds:
+        return ds.load()
 
 
 def write_sample_files(

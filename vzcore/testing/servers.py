@@ -339,6 +339,15 @@ class S3Server(_Counted):
 
         return s3fs.S3FileSystem(**self.storage_options, skip_instance_cache=True)
 
+    def container_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``vz_icechunk.containers_for``: this server's S3 options."""
+        return {
+            "region": "us-east-1",
+            "endpoint_url": self.endpoint_url,
+            "allow_http": True,
+            "force_path_style": True,
+        }
+
     def obstore_config(self) -> dict[str, Any]:
         """Keyword arguments for ``obstore.store.S3Store`` / Icechunk's S3 options."""
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,25 @@ def assert_same_as_h5py(path: Path, group: Any, h5path: str = "/") -> int:
                     assert (got == expected).all(), h5name
                 count += 1
     return count
+
+
+def outputs_against_h5py(
+    path: Path, directory: Path, names: list[str]
+) -> Iterator[tuple[str, str, np.ndarray, np.ndarray]]:
+    """Yield ``(output, name, zarr's values, h5py's values)`` for every output and name.
+
+    ``path`` is scanned fully virtual and written in every output under ``directory``
+    (:func:`vzcore.testing.outputs.zarr_outputs`).
+    """
+    import vzcore
+    from vzcore.testing.outputs import zarr_outputs
+
+    vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
+    groups = zarr_outputs(vds, directory)
+    with h5py.File(path, "r") as f:
+        for where, group in groups.items():
+            for name in names:
+                yield where, name, group[name][...], f[name][()]
 
 
 class Helpers:

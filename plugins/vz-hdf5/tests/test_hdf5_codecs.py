@@ -24,50 +24,21 @@ fsspec = pytest.importorskip("fsspec")
 zarr = pytest.importorskip("zarr")
 
 import vzcore
+from vzcore.testing.outputs import reference_group, zarr_outputs
 
 from vz_hdf5.codecs import HDF5LZF, HDF5ScaleOffset
 
-
-def _read_kerchunk(refs: Path, zarr_format: int) -> Any:
-    fs = fsspec.filesystem("reference", fo=str(refs))
-    return zarr.open_group(fs.get_mapper(""), mode="r", zarr_format=zarr_format)
-
-
-def _read_icechunk(path: Path, vds: Any) -> Any:
-    icechunk = pytest.importorskip("icechunk")
-    vz_icechunk = pytest.importorskip("vz_icechunk")
-    config = icechunk.RepositoryConfig.default()
-    for c in vz_icechunk.containers_for(vds):
-        config.set_virtual_chunk_container(c)
-    auth = vz_icechunk.authorize_for(vds)
-    storage = icechunk.local_filesystem_storage(str(path / "repo"))
-    repo = icechunk.Repository.create(storage, config=config, authorize_virtual_chunk_access=auth)
-    session = repo.writable_session("main")
-    vds.virtualize.to_icechunk(session.store)
-    session.commit("codecs")
-    repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=auth)
-    return zarr.open_group(repo.readonly_session("main").store, mode="r", zarr_format=3)
+from .conftest import outputs_against_h5py
 
 
 def _check_all_outputs(path: Path, tmp_path: Path, names: list[str]) -> None:
     """Every variable in ``names`` reads back equal to h5py through every output."""
-    vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
-    groups = []
-    for fmt in (2, 3):
-        refs = tmp_path / f"{path.stem}-v{fmt}.json"
-        vds.virtualize.to_kerchunk(str(refs), zarr_format=fmt)
-        groups.append((f"kerchunk v{fmt}", _read_kerchunk(refs, fmt)))
-    groups.append(("icechunk", _read_icechunk(tmp_path, vds)))
-    with h5py.File(path, "r") as f:
-        for where, group in groups:
-            for name in names:
-                expected = f[name][()]
-                got = group[name][...]
-                if where == "kerchunk v2":
-                    assert got.dtype == expected.dtype, (where, name)
-                else:  # zarr v3 keeps the byte order in the bytes codec, not the dtype
-                    assert got.dtype == expected.dtype.newbyteorder("="), (where, name)
-                np.testing.assert_array_equal(got, expected, err_msg=f"{where}: {name}")
+    for where, name, got, expected in outputs_against_h5py(path, tmp_path, names):
+        if where == "kerchunk v2":
+            assert got.dtype == expected.dtype, (where, name)
+        else:  # zarr v3 keeps the byte order in the bytes codec, not the dtype
+            assert got.dtype == expected.dtype.newbyteorder("="), (where, name)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{where}: {name}")
 
 
 def _codec_ids(refs: Path, name: str) -> list[str]:
@@ -332,11 +303,8 @@ def test_pytables_lzo_chunks_read_back_exactly(tmp_path: Path) -> None:
     path = tmp_path / "lzo.h5"
     _lzo_file(path, data, chunk=16)
     vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
-    for fmt in (2, 3):
-        refs = tmp_path / f"lzo-v{fmt}.json"
-        vds.virtualize.to_kerchunk(str(refs), zarr_format=fmt)
-        np.testing.assert_array_equal(_read_kerchunk(refs, fmt)["v"][...], data)
-    np.testing.assert_array_equal(_read_icechunk(tmp_path, vds)["v"][...], data)
+    for where, group in zarr_outputs(vds, tmp_path).items():
+        np.testing.assert_array_equal(group["v"][...], data, err_msg=where)
 
 
 def test_pytables_lzo_bad_checksum_is_an_error(tmp_path: Path) -> None:
@@ -344,7 +312,7 @@ def test_pytables_lzo_bad_checksum_is_an_error(tmp_path: Path) -> None:
     _lzo_file(path, np.arange(32, dtype="<i4"), chunk=16, corrupt=True)
     refs = tmp_path / "lzo-bad.json"
     vzcore.open_virtual_dataset(str(path), loadable_variables=[]).virtualize.to_kerchunk(str(refs))
-    array = _read_kerchunk(refs, 2)["v"]
+    array = reference_group(refs, 2)["v"]
     np.testing.assert_array_equal(array[16:], np.arange(16, 32))
     with pytest.raises(ValueError, match="Adler-32"):
         array[:16]

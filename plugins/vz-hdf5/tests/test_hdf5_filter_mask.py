@@ -24,8 +24,11 @@ zarr = pytest.importorskip("zarr")
 
 import vzcore
 from vzcore.errors import UnsupportedFeatureError, VZSkippedPartsWarning
+from vzcore.testing.outputs import reference_group
 
 from vz_hdf5.codecs import HDF5FilterMask
+
+from .conftest import outputs_against_h5py
 
 
 def _masks(dset: Any) -> list[tuple[int, int]]:
@@ -43,27 +46,6 @@ def _mixed(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.n
     if data.dtype.kind == "f":
         data[np.isnan(data)] = 1.5  # NaN payloads: any NaN equals any NaN below anyway
     return data
-
-
-def _read_kerchunk(refs: Path, zarr_format: int) -> Any:
-    fs = fsspec.filesystem("reference", fo=str(refs))
-    return zarr.open_group(fs.get_mapper(""), mode="r", zarr_format=zarr_format)
-
-
-def _read_icechunk(path: Path, vds: Any) -> Any:
-    icechunk = pytest.importorskip("icechunk")
-    vz_icechunk = pytest.importorskip("vz_icechunk")
-    config = icechunk.RepositoryConfig.default()
-    for c in vz_icechunk.containers_for(vds):
-        config.set_virtual_chunk_container(c)
-    auth = vz_icechunk.authorize_for(vds)
-    storage = icechunk.local_filesystem_storage(str(path / "repo"))
-    repo = icechunk.Repository.create(storage, config=config, authorize_virtual_chunk_access=auth)
-    session = repo.writable_session("main")
-    vds.virtualize.to_icechunk(session.store)
-    session.commit("filter mask")
-    repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=auth)
-    return zarr.open_group(repo.readonly_session("main").store, mode="r", zarr_format=3)
 
 
 def _store_like_hdf5_1(dset: Any, data: np.ndarray) -> None:
@@ -129,21 +111,10 @@ def masked_h5(tmp_path: Path) -> Path:
 
 
 def test_skipped_filters_read_back_exactly(tmp_path: Path, masked_h5: Path) -> None:
-    vds = vzcore.open_virtual_dataset(str(masked_h5), loadable_variables=[])
     names = ["gzip", "gzip_shuffle_fletcher", "lzf", "plain_gzip"]
-    groups = []
-    for fmt in (2, 3):
-        refs = tmp_path / f"refs-v{fmt}.json"
-        vds.virtualize.to_kerchunk(str(refs), zarr_format=fmt)
-        groups.append((f"kerchunk v{fmt}", _read_kerchunk(refs, fmt)))
-    groups.append(("icechunk", _read_icechunk(tmp_path, vds)))
-    with h5py.File(masked_h5, "r") as f:
-        for where, group in groups:
-            for name in names:
-                expected = f[name][()]
-                got = group[name][...]
-                assert got.dtype.newbyteorder("=") == expected.dtype.newbyteorder("="), where
-                assert got.tobytes() == expected.astype(got.dtype).tobytes(), (where, name)
+    for where, name, got, expected in outputs_against_h5py(masked_h5, tmp_path, names):
+        assert got.dtype.newbyteorder("=") == expected.dtype.newbyteorder("="), where
+        assert got.tobytes() == expected.astype(got.dtype).tobytes(), (where, name)
     meta = json.loads(json.loads((tmp_path / "refs-v2.json").read_text())["refs"]["gzip/.zarray"])
     assert meta["filters"] is None
     assert meta["compressor"]["id"] == "vz_hdf5_filter_mask"
@@ -152,6 +123,7 @@ def test_skipped_filters_read_back_exactly(tmp_path: Path, masked_h5: Path) -> N
         json.loads((tmp_path / "refs-v2.json").read_text())["refs"]["plain_gzip/.zarray"]
     )
     assert plain["compressor"] == {"id": "zlib", "level": 4}  # the common path is unchanged
+    vds = vzcore.open_virtual_dataset(str(masked_h5), loadable_variables=[])
     fletcher = vds["gzip_shuffle_fletcher"].data.metadata.codecs
     assert fletcher[0]["skipped"] == [[8 * 4 + 4, 0b010]]  # shuffled + checksum, no deflate
 
@@ -266,7 +238,7 @@ def test_two_masks_with_two_lengths_read_back(tmp_path: Path) -> None:
     vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
     assert vds["v"].data.metadata.codecs[0]["skipped"] == [[32, 0b110], [36, 0b010]]
     vds.virtualize.to_kerchunk(str(refs))
-    assert _read_kerchunk(refs, 2)["v"][...].tobytes() == expected.tobytes()
+    assert reference_group(refs, 2)["v"][...].tobytes() == expected.tobytes()
 
 
 def test_filter_mask_codec() -> None:

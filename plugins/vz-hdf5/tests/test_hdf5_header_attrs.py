@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,17 @@ def objects(f: h5py.File) -> Iterator[h5py.HLObject]:
     yield from found
 
 
+@contextmanager
+def _opened(path: str | os.PathLike[str]) -> Iterator[tuple[Any, int]]:
+    """Open ``path`` with h5py and as a raw file descriptor (what header_attrs reads)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with h5py.File(path, "r") as f:
+            yield f, fd
+    finally:
+        os.close(fd)
+
+
 def compare_file(path: str | os.PathLike[str]) -> tuple[int, int, int, list[str]]:
     """Compare every object of ``path``.
 
@@ -97,29 +109,25 @@ def compare_file(path: str | os.PathLike[str]) -> tuple[int, int, int, list[str]
     """
     nobj = nattr = native = 0
     diffs: list[str] = []
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        with h5py.File(path, "r") as f:
-            for obj in objects(f):
-                nobj += 1
-                try:
-                    expected = h5py_attrs(obj)
-                except Exception:  # noqa: BLE001, S112  # h5py cannot read one: nothing to compare
-                    continue
-                nattr += len(expected)
-                got = decoded_attrs(obj, fd)
-                if got is None:
-                    continue
-                pairs, n = got
-                native += n
-                if [k for k, _ in pairs] != [k for k, _ in expected]:
-                    diffs.append(f"{path}:{obj.name}: names {pairs!r} != {expected!r}")
-                    continue
-                for (name, a), (_, b) in zip(pairs, expected, strict=True):
-                    if not same(a, b, f.id):
-                        diffs.append(f"{path}:{obj.name}@{name}: {a!r} != {b!r}")
-    finally:
-        os.close(fd)
+    with _opened(path) as (f, fd):
+        for obj in objects(f):
+            nobj += 1
+            try:
+                expected = h5py_attrs(obj)
+            except Exception:  # noqa: BLE001, S112  # h5py cannot read one: nothing to compare
+                continue
+            nattr += len(expected)
+            got = decoded_attrs(obj, fd)
+            if got is None:
+                continue
+            pairs, n = got
+            native += n
+            if [k for k, _ in pairs] != [k for k, _ in expected]:
+                diffs.append(f"{path}:{obj.name}: names {pairs!r} != {expected!r}")
+                continue
+            for (name, a), (_, b) in zip(pairs, expected, strict=True):
+                if not same(a, b, f.id):
+                    diffs.append(f"{path}:{obj.name}@{name}: {a!r} != {b!r}")
     return nobj, nattr, native, diffs
 
 
@@ -321,39 +329,31 @@ def test_header_attrs_dense_storage(tmp_path: Path) -> None:
     """Dense storage is decoded; a huge fractal heap object leaves the object to h5py."""
     path = tmp_path / "dense.h5"
     _dense_file(path, "latest", True)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        with h5py.File(path, "r") as f:
-            assert f["v"].id.get_create_plist().get_attr_phase_change() == (8, 6)
-            got = decoded_attrs(f["v"], fd)
-            assert got is not None
-            assert [k for k, _ in got[0]][:2] == ["a29", "a28"]  # creation order
-            assert got[1] == 32  # all but the variable-length string
-            assert decoded_attrs(f["w"], fd) is None
-    finally:
-        os.close(fd)
+    with _opened(path) as (f, fd):
+        assert f["v"].id.get_create_plist().get_attr_phase_change() == (8, 6)
+        got = decoded_attrs(f["v"], fd)
+        assert got is not None
+        assert [k for k, _ in got[0]][:2] == ["a29", "a28"]  # creation order
+        assert got[1] == 32  # all but the variable-length string
+        assert decoded_attrs(f["w"], fd) is None
 
 
 def test_header_attrs_string_conversions_are_h5py_s(tmp_path: Path) -> None:
     """Strings HDF5 would change on reading are left to h5py; the rest are decoded."""
     path = tmp_path / "strings.h5"
     _string_file(path, "earliest", False)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        with h5py.File(path, "r") as f:
-            plain = decoded_attrs(f["d00_00"], fd)  # NULLTERM ASCII b"abc"
-            assert plain is not None
-            assert dict(plain[0])["s"] == b"abc"
-            assert plain[1] == 4  # all but the null dataspace
-            inner = decoded_attrs(f["d00_02"], fd)  # NULLTERM b"ab\x00c": h5py cuts at NUL
-            assert inner is not None
-            assert dict(inner[0])["s"] == b"ab"
-            assert inner[1] == 1  # only the empty array "e"
-            spaces = decoded_attrs(f["d20_04"], fd)  # SPACEPAD b"abc  "
-            assert spaces is not None
-            assert dict(spaces[0])["s"] == b"abc"
-    finally:
-        os.close(fd)
+    with _opened(path) as (f, fd):
+        plain = decoded_attrs(f["d00_00"], fd)  # NULLTERM ASCII b"abc"
+        assert plain is not None
+        assert dict(plain[0])["s"] == b"abc"
+        assert plain[1] == 4  # all but the null dataspace
+        inner = decoded_attrs(f["d00_02"], fd)  # NULLTERM b"ab\x00c": h5py cuts at NUL
+        assert inner is not None
+        assert dict(inner[0])["s"] == b"ab"
+        assert inner[1] == 1  # only the empty array "e"
+        spaces = decoded_attrs(f["d20_04"], fd)  # SPACEPAD b"abc  "
+        assert spaces is not None
+        assert dict(spaces[0])["s"] == b"abc"
 
 
 def _hdf5_files() -> list[Path]:

@@ -32,6 +32,7 @@ from vzcore.errors import (
     VZSkippedPartsWarning,
 )
 from vzcore.manifests import ManifestArray
+from vzcore.testing.outputs import icechunk_store
 
 from vz_hdf5._reader import HDF5Reader
 
@@ -501,8 +502,6 @@ def test_a_broken_link_is_reported_once_and_only_where_read(tmp_path: Path) -> N
 
 
 def test_string_classes_through_icechunk_and_zarr_v3(tmp_path: Path) -> None:
-    icechunk = pytest.importorskip("icechunk")
-    vz_icechunk = pytest.importorskip("vz_icechunk")
     path = tmp_path / "strings.h5"
     _fixed_strings(path, _STORED)
     with h5py.File(path, "a") as f:
@@ -511,18 +510,7 @@ def test_string_classes_through_icechunk_and_zarr_v3(tmp_path: Path) -> None:
             "raw", data=np.array([b"a\xff", b"b"], dtype=object), dtype=h5py.string_dtype()
         )
     vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
-    config = icechunk.RepositoryConfig.default()
-    for container in vz_icechunk.containers_for([path]):
-        config.set_virtual_chunk_container(container)
-    auth = vz_icechunk.authorize_for([path])
-    storage = icechunk.local_filesystem_storage(str(tmp_path / "repo"))
-    session = icechunk.Repository.create(
-        storage, config=config, authorize_virtual_chunk_access=auth
-    ).writable_session("main")
-    vds.virtualize.to_icechunk(session)
-    session.commit("strings")
-    repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=auth)
-    stores = {"icechunk": repo.readonly_session("main").store}
+    stores = {"icechunk": icechunk_store(vds, tmp_path / "repo", sources=[path])}
     vds.virtualize.to_kerchunk(str(tmp_path / "v3.json"), format="json", zarr_format=3)
     fs = fsspec.filesystem("reference", fo=str(tmp_path / "v3.json"), asynchronous=True)
     stores["kerchunk v3"] = zarr.storage.FsspecStore(fs, read_only=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vzcore.testing.samples import write_sample_files
+from vzcore.testing import samples
+from vzcore.testing.samples import MINIMAL, write_sample_files
 
 icechunk = pytest.importorskip("icechunk")
 pytest.importorskip("vz_icechunk")
@@ -18,31 +19,38 @@ xr = pytest.importorskip("xarray")
 icechunk.set_logs_filter("error")
 
 
+OVERLAPPING = (
+    pytest.param(
+        slice(0, 4),
+        r"Cannot append the batch \(4 file\(s\): '[^']*sample_000\.nc' …\) along 'time': "
+        r"it starts at 2000-01-01 00:00:00 \(0 days since 2000-01-01\), but the repository "
+        r"already holds 'time' up to 2000-01-16 00:00:00 \(15 days since 2000-01-01\), so "
+        r"16 of its 16 steps overlap or go back \(already appended\?\)",
+        id="same-files-again",
+    ),
+    pytest.param(
+        slice(3, 6),
+        r"it starts at 2000-01-13 00:00:00 .* so 4 of its 12 steps overlap",
+        id="partly-overlapping",
+    ),
+)
+"""``(batch of sample files, error)`` appended after files 0-3: what overlaps, and how much."""
+
+
 def open_batch(paths: Sequence[Path]) -> Any:
     """Open files as one virtual dataset, as a user of the daily-update workflow would."""
     import vzcore
 
     return vzcore.open_virtual_mfdataset(
-        [str(p) for p in paths],
-        combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-        combine_attrs="override",
+        [str(p) for p in paths], combine="by_coords", **MINIMAL, combine_attrs="override"
     )
 
 
 def open_originals(paths: Sequence[Path]) -> Any:
     """Open the originals with netCDF4, combined the same way (the expected result)."""
-    return xr.open_mfdataset(
-        [str(p) for p in paths],
-        engine="netcdf4",
-        combine="by_coords",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-        combine_attrs="override",
-    ).load()
+    return samples.open_originals(
+        [str(p) for p in paths], combine="by_coords", combine_attrs="override"
+    )
 
 
 class Repo:
@@ -66,6 +74,12 @@ class Repo:
 
     def session(self) -> Any:
         return self.repo.writable_session("main")
+
+    def commit(self, vobj: Any, message: str) -> None:
+        """Write ``vobj`` (a virtual dataset or tree) in a new session and commit it."""
+        session = self.session()
+        vobj.virtualize.to_icechunk(session)
+        session.commit(message)
 
     def reopen(self) -> Any:
         """Open the repository afresh (new process style) and return a read-only store."""

@@ -23,9 +23,7 @@ def test_two_batches_make_one_time_axis(tmp_path: Path, per_file_units: list[Pat
     first, second = open_batch(per_file_units[:5]), open_batch(per_file_units[5:])
     assert first["time"].encoding.get("units") != second["time"].encoding.get("units")
     repo = Repo(tmp_path / "repo", per_file_units)
-    session = repo.session()
-    first.virtualize.to_icechunk(session)
-    session.commit("days 1-20")
+    repo.commit(first, "days 1-20")
 
     session = repo.session()  # the next day's job
     second.virtualize.to_icechunk(session, append_dim="time")
@@ -78,9 +76,7 @@ def test_mismatched_batches_are_refused_before_writing(
     from vz_icechunk import IcechunkWriter
 
     repo = Repo(tmp_path / "repo", sample_files)
-    session = repo.session()
-    open_batch(sample_files[:5]).virtualize.to_icechunk(session)
-    session.commit("first")
+    repo.commit(open_batch(sample_files[:5]), "first")
     session = repo.session()
     second = open_batch(sample_files[5:])
     writer = IcechunkWriter()
@@ -133,9 +129,7 @@ def test_chunk_grid_that_would_not_tile_is_refused(tmp_path: Path) -> None:
     # 3 steps per file, and temp is chunked by 2 along time: 3 is not a multiple of 2.
     files = write_sample_files(d, n_files=2, steps=3)
     repo = Repo(tmp_path / "repo", files)
-    session = repo.session()
-    open_batch(files[:1]).virtualize.to_icechunk(session)
-    session.commit("first")
+    repo.commit(open_batch(files[:1]), "first")
     session = repo.session()
     with pytest.raises(
         WriteError,

@@ -66,9 +66,7 @@ def _open(path: Path) -> Any:
 
 def _committed(tmp_path: Path, files: list[Path]) -> Repo:
     repo = Repo(tmp_path / "repo", files)
-    session = repo.session()
-    _open(files[0]).virtualize.to_icechunk(session)
-    session.commit("first")
+    repo.commit(_open(files[0]), "first")
     return repo
 
 
@@ -190,9 +188,7 @@ def test_loaded_times_in_other_units_are_reencoded(tmp_path: Path) -> None:
         nc["time"].units = "hours since 2000-01-05"
         nc["time"][:] = np.arange(4) * 24.0
     repo = Repo(tmp_path / "repo", [a, b])
-    session = repo.session()
-    vzcore.open_virtual_dataset(a).virtualize.to_icechunk(session)
-    session.commit("first")
+    repo.commit(vzcore.open_virtual_dataset(a), "first")
     session = repo.session()
     vzcore.open_virtual_dataset(b).virtualize.to_icechunk(session, append_dim="time")
     session.commit("second")

@@ -14,33 +14,14 @@ import pytest
 from vzcore.errors import CombineError
 from vzcore.group import Variable
 
-from .conftest import Repo, assert_same, open_batch, open_originals
+from .conftest import OVERLAPPING, Repo, assert_same, open_batch, open_originals
 
 
 def _committed(repo: Repo, sample_files: list[Path], n: int) -> None:
-    session = repo.session()
-    open_batch(sample_files[:n]).virtualize.to_icechunk(session)
-    session.commit("first batch")
+    repo.commit(open_batch(sample_files[:n]), "first batch")
 
 
-@pytest.mark.parametrize(
-    ("batch", "message"),
-    [
-        pytest.param(
-            slice(0, 4),
-            r"Cannot append the batch \(4 file\(s\): '[^']*sample_000\.nc' …\) along 'time': "
-            r"it starts at 2000-01-01 00:00:00 \(0 days since 2000-01-01\), but the repository "
-            r"already holds 'time' up to 2000-01-16 00:00:00 \(15 days since 2000-01-01\), so "
-            r"16 of its 16 steps overlap or go back \(already appended\?\)",
-            id="same-files-again",
-        ),
-        pytest.param(
-            slice(3, 6),
-            r"it starts at 2000-01-13 00:00:00 .* so 4 of its 12 steps overlap",
-            id="partly-overlapping",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("batch", "message"), OVERLAPPING)
 def test_overlapping_batch_is_refused_and_nothing_is_written(
     tmp_path: Path, sample_files: list[Path], batch: slice, message: str
 ) -> None:
@@ -78,9 +59,7 @@ def test_batch_before_the_committed_axis_is_refused(
     tmp_path: Path, sample_files: list[Path]
 ) -> None:
     repo = Repo(tmp_path / "repo", sample_files)
-    session = repo.session()
-    open_batch(sample_files[4:]).virtualize.to_icechunk(session)
-    session.commit("later days first")
+    repo.commit(open_batch(sample_files[4:]), "later days first")
     session = repo.session()
     with pytest.raises(
         CombineError,

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import xarray as xr
 from vzcore.errors import CombineError, WriteError
+from vzcore.testing.samples import MINIMAL
 
-from .conftest import Repo, open_originals
+from .conftest import OVERLAPPING, Repo, open_originals
 
 
 def _virtual_batch(paths: Sequence[Path]) -> Any:
@@ -30,9 +31,7 @@ def _virtual_batch(paths: Sequence[Path]) -> Any:
         combine="nested",
         concat_dim="time",
         loadable_variables=[],
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
+        **MINIMAL,
         combine_attrs="override",
     )
     assert "time" not in vds.xindexes  # the coordinate really is virtual
@@ -40,9 +39,7 @@ def _virtual_batch(paths: Sequence[Path]) -> Any:
 
 
 def _committed(repo: Repo, paths: Sequence[Path]) -> None:
-    session = repo.session()
-    _virtual_batch(paths).virtualize.to_icechunk(session)
-    session.commit("first batch")
+    repo.commit(_virtual_batch(paths), "first batch")
 
 
 def _assert_values(got: xr.Dataset, paths: Sequence[Path]) -> None:
@@ -52,23 +49,7 @@ def _assert_values(got: xr.Dataset, paths: Sequence[Path]) -> None:
         assert got[name].dtype == expected[name].dtype
 
 
-@pytest.mark.parametrize(
-    ("batch", "message"),
-    [
-        pytest.param(
-            slice(0, 4),
-            r"Cannot append the batch \(4 file\(s\): '[^']*sample_000\.nc' …\) along 'time': "
-            r"it starts at 2000-01-01 00:00:00 .* but the repository already holds 'time' up "
-            r"to 2000-01-16 00:00:00 .* so 16 of its 16 steps overlap or go back",
-            id="same-files-again",
-        ),
-        pytest.param(
-            slice(3, 6),
-            r"it starts at 2000-01-13 00:00:00 .* so 4 of its 12 steps overlap",
-            id="partly-overlapping",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("batch", "message"), OVERLAPPING)
 def test_overlapping_virtual_batch_is_refused_and_nothing_is_written(
     tmp_path: Path, sample_files: list[Path], batch: slice, message: str
 ) -> None:

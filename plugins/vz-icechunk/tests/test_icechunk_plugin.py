@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from vzcore.errors import WriteError
+from vzcore.testing.imports import import_statements, modules_imported_by
 
 from .conftest import icechunk
 
@@ -29,29 +27,15 @@ def test_writer_is_registered() -> None:
 
 
 def test_plugin_module_imports_nothing_heavy() -> None:
-    code = (
-        "import sys, vzcore\n"
-        "before = set(sys.modules)\n"
-        "import vz_icechunk, vz_icechunk.plugin\n"
-        "heavy = {'vz_icechunk._writer', 'vz_icechunk.containers', 'icechunk', 'zarr', 'h5py',"
-        " 'cftime'}\n"
-        "print(sorted(heavy & (set(sys.modules) - before)))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = {"vz_icechunk._writer", "vz_icechunk.containers", "icechunk", "zarr", "h5py", "cftime"}
+    assert modules_imported_by("import vz_icechunk, vz_icechunk.plugin", heavy) == []
 
 
 def test_writer_sources_never_import_xarray() -> None:
     import vz_icechunk
 
     for source in Path(vz_icechunk.__file__).parent.glob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
+        for names in import_statements(source):
             assert not any(n.split(".")[0] == "xarray" for n in names), source.name
 
 

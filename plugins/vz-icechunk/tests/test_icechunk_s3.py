@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vzcore.testing.samples import MINIMAL
 
 from .conftest import assert_same, icechunk, open_originals, write_sample_files, xr
 
@@ -32,22 +33,14 @@ def test_s3_sources_round_trip_and_changed_object(tmp_path: Path) -> None:
         vds = vzcore.open_virtual_mfdataset(
             urls,
             storage_options=s3.storage_options,
-            data_vars="minimal",
-            coords="minimal",
-            compat="override",
+            **MINIMAL,
             combine_attrs="override",
         )
         sources = vds.virtualize.to_group().sources()
         assert all(info.etag for info in sources.values())  # S3 gives ETags
 
         config = icechunk.RepositoryConfig.default()
-        found = vz_icechunk.containers_for(
-            vds,
-            region="us-east-1",
-            endpoint_url=s3.endpoint_url,
-            allow_http=True,
-            force_path_style=True,
-        )
+        found = vz_icechunk.containers_for(vds, **s3.container_options())
         assert [c.url_prefix for c in found] == [f"s3://{s3.bucket}/"]
         for c in found:
             config.set_virtual_chunk_container(c)

@@ -7,8 +7,9 @@ plugin is needed.
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,93 @@ def assert_same(ds: Any, expected: Any) -> None:
     xr.testing.assert_identical(ds, expected)
     for name, var in expected.variables.items():
         assert ds[name].dtype == var.dtype, (name, ds[name].dtype, var.dtype)
+
+
+def write_small_netcdf(
+    path: Path, seed: int, time: Any, title: str, encoding: dict[str, Any], **more: Any
+) -> Path:
+    """Write a small netCDF4 file with xarray: ``temp`` and ``counts`` over (time, lat, lon).
+
+    ``temp`` is float32 with one NaN, zlib + shuffle in (1, 2, 5) chunks with a ``_FillValue``;
+    ``counts`` int32; both random from ``seed``, over 3 times, 4 latitudes and 5 longitudes.
+    ``time`` is the time coordinate, ``encoding`` the other variables' encodings and
+    ``more`` further data variables.
+    """
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    temp = rng.normal(280, 5, (3, 4, 5)).astype("f4")
+    temp[1, 1, 1] = np.nan
+    ds = xr.Dataset(
+        {
+            "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
+            "counts": (("time", "lat", "lon"), rng.integers(0, 3, (3, 4, 5)).astype("i4")),
+            **more,
+        },
+        coords={"time": time, "lat": np.linspace(-30, 30, 4), "lon": np.linspace(0, 40, 5)},
+        attrs={"title": title},
+    )
+    temp_encoding = {
+        "zlib": True,
+        "shuffle": True,
+        "chunksizes": (1, 2, 5),
+        "_FillValue": np.float32(-1e30),
+    }
+    ds.to_netcdf(path, engine="netcdf4", encoding={"temp": temp_encoding, **encoding})
+    return path
+
+
+def url_of(path: Path | str) -> str:
+    return "file://" + str(Path(path).absolute())
+
+
+def read(path: Path | str, **options: Any) -> ManifestGroup:
+    """Read the references at ``path`` with vz-kerchunk's reader."""
+    from vz_kerchunk import KerchunkReader
+
+    return KerchunkReader().read(url_of(path), **options)
+
+
+def zarray(
+    shape: list[int],
+    chunks: list[int],
+    dtype: str = "<i4",
+    fill_value: Any = None,
+    compressor: dict[str, Any] | None = None,
+    filters: list[dict[str, Any]] | None = None,
+    sep: str = ".",
+) -> str:
+    """A zarr format 2 ``.zarray`` document, as JSON text."""
+    return json.dumps(
+        {
+            "zarr_format": 2,
+            "shape": shape,
+            "chunks": chunks,
+            "dtype": dtype,
+            "fill_value": fill_value,
+            "order": "C",
+            "compressor": compressor,
+            "filters": filters,
+            "dimension_separator": sep,
+        }
+    )
+
+
+def fuzz_outcomes(directory: Path, texts: Iterable[str]) -> dict[str, int]:
+    """Read each of ``texts`` as a references file; count reads that succeed and VZErrors.
+
+    Any other exception propagates: broken references must raise only vzcore's errors.
+    """
+    from vzcore.errors import VZError
+
+    outcomes = {"ok": 0, "error": 0}
+    for i, text in enumerate(texts):
+        p = directory / f"fuzz{i % 5}.json"
+        p.write_text(text)
+        try:
+            read(p)
+        except VZError:
+            outcomes["error"] += 1
+        else:
+            outcomes["ok"] += 1
+    return outcomes

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from vzcore.testing.imports import import_statements, modules_imported_by
 
 pytest.importorskip("vz_kerchunk")
 xr = pytest.importorskip("xarray")
 
-from .conftest import assert_same, reopen
+from .conftest import assert_same, reopen, write_small_netcdf
 
 
 def test_writer_is_registered():
@@ -45,20 +43,22 @@ def test_reader_is_registered():
 
 def test_plugin_module_imports_nothing_heavy():
     # vzcore itself imports xarray (its accessor); the plugin must add no format library.
-    code = (
-        "import sys, vzcore\n"
-        "before = set(sys.modules)\n"
-        "import vz_kerchunk, vz_kerchunk.plugin\n"
-        "heavy = {'vz_kerchunk._writer', 'vzcore.store_plan', 'numcodecs', 'kerchunk', 'zarr',"
-        " 'fsspec', 'h5py', 'vz_kerchunk._reader', 'pyarrow', 'jinja2'}\n"
-        "print(sorted(heavy & (set(sys.modules) - before)))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = {
+        "vz_kerchunk._writer",
+        "vzcore.store_plan",
+        "numcodecs",
+        "kerchunk",
+        "zarr",
+        "fsspec",
+        "h5py",
+        "vz_kerchunk._reader",
+        "pyarrow",
+        "jinja2",
+    }
+    assert modules_imported_by("import vz_kerchunk, vz_kerchunk.plugin", heavy) == []
 
 
 def test_writer_sources_never_import_xarray_or_format_libraries():
-    import ast
     from pathlib import Path
 
     import vz_kerchunk
@@ -68,45 +68,17 @@ def test_writer_sources_never_import_xarray_or_format_libraries():
         # through fsspec, as vzcore's core does; the writers need no fsspec at all.
         reader_side = source.name.startswith(("_read", "_safety", "_columns"))
         banned = {"xarray", "kerchunk", "zarr", "h5py"} | (set() if reader_side else {"fsspec"})
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
+        for names in import_statements(source):
             assert not {n.split(".")[0] for n in names} & banned, (source.name, names)
 
 
 def _sample(path):
-    rng = np.random.default_rng(7)
-    temp = rng.normal(280, 5, (3, 4, 5)).astype("f4")
-    temp[1, 1, 1] = np.nan
-    ds = xr.Dataset(
-        {
-            "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
-            "counts": (("time", "lat", "lon"), rng.integers(0, 3, (3, 4, 5)).astype("i4")),
-        },
-        coords={
-            "time": np.array(["2001-01-01", "2001-01-02", "2001-01-03"], "datetime64[ns]"),
-            "lat": np.linspace(-30, 30, 4),
-            "lon": np.linspace(0, 40, 5),
-        },
-        attrs={"title": "end to end"},
-    )
-    ds.to_netcdf(
+    write_small_netcdf(
         path,
-        engine="netcdf4",
-        encoding={
-            "temp": {
-                "zlib": True,
-                "shuffle": True,
-                "chunksizes": (1, 2, 5),
-                "_FillValue": np.float32(-1e30),
-            },
-            "counts": {"_FillValue": None},
-            "time": {"units": "days since 2001-01-01", "dtype": "i4"},
-        },
+        7,
+        np.array(["2001-01-01", "2001-01-02", "2001-01-03"], "datetime64[ns]"),
+        "end to end",
+        {"counts": {"_FillValue": None}, "time": {"units": "days since 2001-01-01", "dtype": "i4"}},
     )
 
 

@@ -22,20 +22,22 @@ from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
 from vzcore.testing import ReaderTests
+from vzcore.testing.samples import MINIMAL, open_originals
 
-from vz_kerchunk import KerchunkReader, KerchunkWriter
+from vz_kerchunk import KerchunkWriter
 
-from .conftest import ChunkFile, assert_same, netcdf_group, reopen
+from .conftest import (
+    ChunkFile,
+    assert_same,
+    netcdf_group,
+    read,
+    reopen,
+    url_of,
+    write_small_netcdf,
+    zarray,
+)
 
 SHUFFLE_ZLIB = ({"id": "shuffle", "elementsize": 4}, {"id": "zlib", "level": 4})
-
-
-def url_of(path: Path | str) -> str:
-    return "file://" + str(Path(path).absolute())
-
-
-def read(path: Path | str, **options) -> ManifestGroup:
-    return KerchunkReader().read(url_of(path), **options)
 
 
 def write(group: ManifestGroup, path: Path, **options) -> Path:
@@ -49,37 +51,14 @@ def values(group: ManifestGroup, name: str) -> np.ndarray:
 
 
 def netcdf_sample(path: Path, offset: int = 0) -> Path:
-    rng = np.random.default_rng(offset)
-    temp = rng.normal(280, 5, (3, 4, 5)).astype("f4")
-    temp[1, 1, 1] = np.nan
-    ds = xr.Dataset(
-        {
-            "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
-            "counts": (("time", "lat", "lon"), rng.integers(0, 3, (3, 4, 5)).astype("i4")),
-            "flag": (("lat",), np.array([1, 0, 1, 0], "i1"), {"long_name": "flag"}),
-        },
-        coords={
-            "time": np.arange(3, dtype="i4") + 3 * offset,
-            "lat": np.linspace(-30, 30, 4),
-            "lon": np.linspace(0, 40, 5),
-        },
-        attrs={"title": "reader test"},
-    )
-    ds["time"].attrs["units"] = "days since 2001-01-01"
-    ds.to_netcdf(
+    return write_small_netcdf(
         path,
-        engine="netcdf4",
-        encoding={
-            "temp": {
-                "zlib": True,
-                "shuffle": True,
-                "chunksizes": (1, 2, 5),
-                "_FillValue": np.float32(-1e30),
-            },
-            "counts": {"_FillValue": None, "chunksizes": (1, 4, 5)},
-        },
+        offset,
+        ("time", np.arange(3, dtype="i4") + 3 * offset, {"units": "days since 2001-01-01"}),
+        "reader test",
+        {"counts": {"_FillValue": None, "chunksizes": (1, 4, 5)}},
+        flag=(("lat",), np.array([1, 0, 1, 0], "i1"), {"long_name": "flag"}),
     )
-    return path
 
 
 # -- conformance -----------------------------------------------------------------------------
@@ -243,41 +222,15 @@ def test_combine_read_references_with_a_newly_scanned_file(tmp_path):
     vzcore.open_virtual_dataset(first).virtualize.to_kerchunk(str(refs), format="json")
     old = vzcore.open_virtual_dataset(refs, reader="kerchunk")
     new = vzcore.open_virtual_dataset(second)
-    combined = xr.concat(
-        [old, new], dim="time", data_vars="minimal", coords="minimal", compat="override"
-    )
+    combined = xr.concat([old, new], dim="time", **MINIMAL)
     out = tmp_path / "combined.json"
     combined.virtualize.to_kerchunk(str(out), format="json")
-    with xr.open_mfdataset(
-        [first, second],
-        engine="netcdf4",
-        combine="nested",
-        concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-    ) as expected:
-        for ds in reopen(str(out)):
-            assert_same(ds, expected.load())
+    expected = open_originals([first, second], combine="nested", concat_dim="time")
+    for ds in reopen(str(out)):
+        assert_same(ds, expected)
 
 
 # -- spec features -------------------------------------------------------------------------------
-
-
-def _zarray(shape, chunks, dtype="<i4", fill_value=None, compressor=None, filters=None, sep="."):
-    return json.dumps(
-        {
-            "zarr_format": 2,
-            "shape": shape,
-            "chunks": chunks,
-            "dtype": dtype,
-            "fill_value": fill_value,
-            "order": "C",
-            "compressor": compressor,
-            "filters": filters,
-            "dimension_separator": sep,
-        }
-    )
 
 
 def _raw_file(tmp_path: Path, data: bytes, name: str = "data.bin") -> Path:
@@ -294,17 +247,17 @@ def test_version0_inline_ascii_base64_whole_file_and_relative_paths(tmp_path):
     refs = {
         ".zgroup": json.dumps({"zarr_format": 2}),
         ".zattrs": json.dumps({"title": "v0"}),
-        "a/.zarray": _zarray([8], [4]),
+        "a/.zarray": zarray([8], [4]),
         "a/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
         "a/0": ["data.bin", 4, 16],  # relative to the references
         "a/1": [str(raw), 20, 16],  # absolute path
-        "w/.zarray": _zarray([4], [4]),
+        "w/.zarray": zarray([4], [4]),
         "w/.zattrs": {"_ARRAY_DIMENSIONS": ["w"]},  # a document stored as an object
         "w/0": [url_of(whole)],  # whole file
-        "i/.zarray": _zarray([2], [2]),
+        "i/.zarray": zarray([2], [2]),
         "i/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["i"]}),
         "i/0": "abcdefgh",
-        "b/.zarray": _zarray([2], [2]),
+        "b/.zarray": zarray([2], [2]),
         "b/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["i"]}),
         "b/0": "base64:" + base64.b64encode(np.array([7, -7], "<i4").tobytes()).decode(),
     }
@@ -343,9 +296,9 @@ def test_version1_templates_and_gen(tmp_path):
         ],
         "refs": {
             ".zgroup": json.dumps({"zarr_format": 2}),
-            "g/.zarray": _zarray([12], [3]),
+            "g/.zarray": zarray([12], [3]),
             "g/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
-            "t/.zarray": _zarray([12], [6]),
+            "t/.zarray": zarray([12], [6]),
             "t/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
             "t/0": ["{{u}}", 0, 24],
             "t/1": ["{{ u }}", 24, 24],
@@ -366,7 +319,7 @@ def test_dimension_separator_slash_and_bad_templates(tmp_path):
     raw = _raw_file(tmp_path, a.tobytes())
     refs = {
         ".zgroup": json.dumps({"zarr_format": 2}),
-        "v/.zarray": _zarray([2, 2], [1, 2], sep="/"),
+        "v/.zarray": zarray([2, 2], [1, 2], sep="/"),
         "v/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["y", "x"]}),
         "v/0/0": [url_of(raw), 0, 8],
         "v/1/0": [url_of(raw), 8, 8],
@@ -391,7 +344,7 @@ def test_restores_recorded_sources(tmp_path):
         "version": 1,
         "refs": {
             ".zgroup": json.dumps({"zarr_format": 2}),
-            "v/.zarray": _zarray([4], [4]),
+            "v/.zarray": zarray([4], [4]),
             "v/.zattrs": json.dumps({"_ARRAY_DIMENSIONS": ["x"]}),
             "v/0": ["data.bin", 0, 16],
         },
@@ -415,7 +368,7 @@ def test_restores_recorded_sources(tmp_path):
 
 def test_fortran_order_is_refused_clearly(tmp_path):
     p = tmp_path / "f.json"
-    f = json.loads(_zarray([2], [2]))
+    f = json.loads(zarray([2], [2]))
     f["order"] = "F"
     p.write_text(
         json.dumps(
@@ -474,20 +427,11 @@ def test_kerchunk_multizarr_output_round_trips(tmp_path):
     group = read(theirs)
     assert len(group.variables["temp"].data.manifest.paths) == 3
     ours = write(group, tmp_path / "ours.json")
-    with xr.open_mfdataset(
-        files,
-        engine="netcdf4",
-        combine="nested",
-        concat_dim="time",
-        data_vars="minimal",
-        coords="minimal",
-        compat="override",
-    ) as orig:
-        orig = orig.load()
-        for ds in reopen(str(ours)):
-            for name in ("temp", "counts", "time", "lat"):
-                assert ds[name].dtype == orig[name].dtype, name
-                np.testing.assert_array_equal(ds[name].values, orig[name].values)
+    orig = open_originals(files, combine="nested", concat_dim="time")
+    for ds in reopen(str(ours)):
+        for name in ("temp", "counts", "time", "lat"):
+            assert ds[name].dtype == orig[name].dtype, name
+            np.testing.assert_array_equal(ds[name].values, orig[name].values)
 
 
 @pytest.mark.filterwarnings("ignore:The .fastparquet. engine is deprecated")

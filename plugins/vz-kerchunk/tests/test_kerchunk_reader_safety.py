@@ -16,27 +16,9 @@ import vzcore
 from vzcore.errors import CorruptFileError, VZError
 from vzcore.manifests.loading import load_values
 
-from vz_kerchunk import KerchunkReader, ReferenceNotAllowedError
+from vz_kerchunk import ReferenceNotAllowedError
 
-
-def url_of(path: Path | str) -> str:
-    return "file://" + str(Path(path).absolute())
-
-
-def zarray(shape, chunks, dtype="<i4", fill_value=None):
-    return json.dumps(
-        {
-            "zarr_format": 2,
-            "shape": shape,
-            "chunks": chunks,
-            "dtype": dtype,
-            "fill_value": fill_value,
-            "order": "C",
-            "compressor": None,
-            "filters": None,
-            "dimension_separator": ".",
-        }
-    )
+from .conftest import fuzz_outcomes, read, url_of, zarray
 
 
 def one_var_refs(target: str, name: str = "v", length: int = 16) -> dict:
@@ -56,10 +38,6 @@ def write_refs(tmp_path: Path, doc: dict, name: str = "refs.json") -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(doc))
     return p
-
-
-def read(path: Path, **options):
-    return KerchunkReader().read(url_of(path), **options)
 
 
 # -- the URL allow-list ---------------------------------------------------------------------------
@@ -392,37 +370,27 @@ def _mutations(doc: dict, rng: random.Random):
 
 def test_fuzzed_references_raise_only_vzcore_errors(tmp_path):
     base = _valid(tmp_path)
-    base["refs"]["s/.zarray"] = json.dumps(
-        {
-            "zarr_format": 2,
-            "shape": [3],
-            "chunks": [2],
-            "dtype": "<f8",
-            "fill_value": "NaN",
-            "order": "C",
-            "compressor": {"id": "zlib", "level": 1},
-            "filters": [{"id": "shuffle", "elementsize": 8}],
-            "dimension_separator": ".",
-        }
+    base["refs"]["s/.zarray"] = zarray(
+        [3],
+        [2],
+        "<f8",
+        "NaN",
+        compressor={"id": "zlib", "level": 1},
+        filters=[{"id": "shuffle", "elementsize": 8}],
     )
     base["refs"]["s/.zattrs"] = json.dumps({"_ARRAY_DIMENSIONS": ["y"], "units": "m"})
     base["refs"]["s/0"] = "base64:AAAA"
     base["refs"]["g/.zgroup"] = json.dumps({"zarr_format": 2})
     base["vzcore"] = {"sources": {"data.bin": {"size": 32}}}
     rng = random.Random(20260101)
-    outcomes = {"ok": 0, "error": 0}
-    for i in range(300):
-        doc = _mutations(base, rng)
-        p = tmp_path / f"fuzz{i % 5}.json"
-        text = json.dumps(doc)
-        if i % 7 == 0:  # truncated text as well
-            text = text[: rng.randrange(len(text))]
-        p.write_text(text)
-        try:
-            read(p)
-        except VZError:
-            outcomes["error"] += 1
-        else:
-            outcomes["ok"] += 1
+
+    def texts():
+        for i in range(300):
+            text = json.dumps(_mutations(base, rng))
+            if i % 7 == 0:  # truncated text as well
+                text = text[: rng.randrange(len(text))]
+            yield text
+
+    outcomes = fuzz_outcomes(tmp_path, texts())
     assert outcomes["error"] > 50
     assert outcomes["ok"] > 20

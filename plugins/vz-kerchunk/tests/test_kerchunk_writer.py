@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -453,12 +455,26 @@ def _leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
 
 
+@contextmanager
+def _failed_write_keeps_old_file(
+    directory: Path, exc: type[BaseException], match: str | None = None
+) -> Iterator[Path]:
+    """Yield ``refs.json`` holding old content; the block must raise ``exc`` (``match``).
+
+    Afterwards the old content is still there and no temporary file is left.
+    """
+    out = directory / "refs.json"
+    out.write_text("OLD CONTENT")
+    with pytest.raises(exc, match=match):
+        yield out
+    assert out.read_text() == "OLD CONTENT"
+    assert _leftovers(directory) == []
+
+
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt, OSError])
 def test_exception_mid_write_leaves_old_file_and_no_temp(tmp_path, small_group, monkeypatch, exc):
     from vz_kerchunk import _writer
 
-    out = tmp_path / "refs.json"
-    out.write_text("OLD CONTENT")
     real = _writer._array_entries_json
     calls = {"n": 0}
 
@@ -470,37 +486,26 @@ def test_exception_mid_write_leaves_old_file_and_no_temp(tmp_path, small_group, 
 
     monkeypatch.setattr(_writer, "_array_entries_json", failing)
     expected_exc = WriteError if exc is OSError else exc
-    with pytest.raises(expected_exc):
+    with _failed_write_keeps_old_file(tmp_path, expected_exc) as out:
         KerchunkWriter().write(small_group, str(out), mode="w")
     assert calls["n"] == 2
-    assert out.read_text() == "OLD CONTENT"
-    assert _leftovers(tmp_path) == []
 
 
 def test_failure_at_rename_leaves_old_file(tmp_path, small_group, monkeypatch):
     import os
 
-    out = tmp_path / "refs.json"
-    out.write_text("OLD CONTENT")
-
     def broken_replace(src, dst):
         raise PermissionError("injected")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(WriteError, match="injected"):
+    with _failed_write_keeps_old_file(tmp_path, WriteError, match="injected") as out:
         KerchunkWriter().write(small_group, str(out), mode="w")
-    assert out.read_text() == "OLD CONTENT"
-    assert _leftovers(tmp_path) == []
 
 
 def test_unwritable_tree_fails_before_touching_the_target(tmp_path, small_group):
-    out = tmp_path / "refs.json"
-    out.write_text("OLD CONTENT")
     small_group.variables["bad"] = Variable(("x",), np.arange(8.0), {"blob": b"\xff\xfe"})
-    with pytest.raises(WriteError, match="blob"):
+    with _failed_write_keeps_old_file(tmp_path, WriteError, match="blob") as out:
         KerchunkWriter().write(small_group, str(out), mode="w")
-    assert out.read_text() == "OLD CONTENT"
-    assert _leftovers(tmp_path) == []
 
 
 def test_modes(tmp_path, small_group):

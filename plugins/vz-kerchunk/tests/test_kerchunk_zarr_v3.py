@@ -23,6 +23,15 @@ h5py = pytest.importorskip("h5py")
 from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+from vzcore.testing.zarr_v3_cases import (
+    FLOATS,
+    add_hdf5_missing_chunks,
+    assert_same_as_read,
+    hdf5plugin_registered,
+    time_and_station,
+    write_hdf5_codecs,
+    write_netcdf4_fill_values,
+)
 
 from vz_kerchunk import KerchunkWriter
 
@@ -45,19 +54,6 @@ def load_refs(path: str) -> dict:
         return json.load(f)
 
 
-def same(got: np.ndarray, want: np.ndarray) -> None:
-    """Every value and the dtype (zarr returns big-endian data in native order)."""
-    assert got.shape == want.shape
-    if want.dtype.kind == "O":
-        assert got.tolist() == want.tolist()
-        return
-    assert got.dtype == want.dtype.newbyteorder("="), (got.dtype, want.dtype)
-    if want.dtype.kind in "fc":  # NaN payloads may differ (v3 "NaN" is the canonical NaN)
-        assert np.array_equal(got, want, equal_nan=True)
-    else:
-        assert got.tobytes() == want.astype(got.dtype).tobytes()
-
-
 # -- real HDF5 files through vz-hdf5 ----------------------------------------------------------
 
 
@@ -69,45 +65,11 @@ def _h5_virtual(path: Path):
 
 
 RNG = np.random.default_rng(7)
-# Compressible (smooth) data in chunks of 500 elements: HDF5 filters such as blosc skip
-# chunks they cannot shrink (filter mask), which vz-hdf5 refuses.
-FLOATS = (np.sin(np.arange(40 * 50) / 50) * 100).round(2).astype("<f4").reshape(40, 50)
-INTS = (np.arange(40 * 50) // 7 - 100).astype("<i4").reshape(40, 50)
-
-
-def _hdf5plugin():
-    hdf5plugin = pytest.importorskip("hdf5plugin")
-    # netCDF4's wheels point HDF5_PLUGIN_PATH at their own filter builds, which win over
-    # hdf5plugin's when netCDF4 is imported first; force hdf5plugin's registration.
-    hdf5plugin.register(force=True)
-    return hdf5plugin
-
-
-def _codec_cases():
-    hdf5plugin = _hdf5plugin()
-    return {
-        "zlib": (FLOATS, {"compression": "gzip", "compression_opts": 4}, "numcodecs.zlib"),
-        "shuffle_zlib": (INTS, {"shuffle": True, "compression": "gzip"}, "numcodecs.shuffle"),
-        "fletcher32": (INTS, {"fletcher32": True, "compression": "gzip"}, "numcodecs.fletcher32"),
-        "blosc": (
-            FLOATS,
-            dict(hdf5plugin.Blosc(cname="zstd", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE)),
-            "blosc",
-        ),
-        "blosc_lz4": (INTS, dict(hdf5plugin.Blosc(cname="lz4", clevel=9)), "blosc"),
-        "zstd": (FLOATS, dict(hdf5plugin.Zstd(clevel=3)), "zstd"),
-        "bz2": (INTS, dict(hdf5plugin.BZip2(blocksize=5)), "numcodecs.bz2"),
-        "big_endian": (FLOATS.astype(">f8"), {"compression": "gzip", "shuffle": True}, "bytes"),
-        "big_endian_raw": (INTS.astype(">i2"), {}, "bytes"),
-    }
 
 
 def test_hdf5_codecs_round_trip(tmp_path):
-    cases = _codec_cases()
     path = tmp_path / "codecs.h5"
-    with h5py.File(path, "w") as f:
-        for name, (data, kwargs, _) in cases.items():
-            f.create_dataset(name, data=data, chunks=(20, 25), **kwargs)
+    cases = write_hdf5_codecs(path)
     vds = _h5_virtual(path)
     out = str(tmp_path / "codecs.json")
     vds.virtualize.to_kerchunk(out, format="json", zarr_format=3)
@@ -117,7 +79,7 @@ def test_hdf5_codecs_round_trip(tmp_path):
         for name, (_, _, v3_name) in cases.items():
             doc = json.loads(refs["refs"][f"{name}/zarr.json"])
             assert v3_name in [c["name"] for c in doc["codecs"]], (name, doc["codecs"])
-            same(ds[name].values, f[name][()])
+            assert_same_as_read(ds[name].values, f[name][()])
     assert json.loads(refs["refs"]["big_endian/zarr.json"])["codecs"][0] == {
         "name": "bytes",
         "configuration": {"endian": "big"},
@@ -125,7 +87,7 @@ def test_hdf5_codecs_round_trip(tmp_path):
 
 
 def test_hdf5_lz4_has_no_native_v3_codec(tmp_path):
-    hdf5plugin = _hdf5plugin()
+    hdf5plugin = hdf5plugin_registered()
     pytest.importorskip("imagecodecs")
     path = tmp_path / "lz4.h5"
     with h5py.File(path, "w") as f:
@@ -150,15 +112,7 @@ def test_hdf5_strings_scalars_and_fill_values(tmp_path):
         f.create_dataset("scalar", data=np.float64(3.25))
         f.create_dataset("scalar_int", data=np.int16(-7))
         # Missing chunks read as the HDF5 fill value; no _FillValue attribute: no masking.
-        d = f.create_dataset(
-            "sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5, compression="gzip"
-        )
-        d[0:4, 4:8] = np.arange(16, dtype="i2").reshape(4, 4)
-        d[4:8, 0:4] = 0
-        e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4", fillvalue=np.nan)
-        e[0:3] = [1, 0, 2]
-        g = f.create_dataset("never_written", shape=(5,), chunks=(5,), dtype="u1", fillvalue=9)
-        assert g.id.get_storage_size() == 0
+        add_hdf5_missing_chunks(f)
     vds = _h5_virtual(path)
     out = str(tmp_path / "misc.json")
     vds.virtualize.to_kerchunk(out, format="json", zarr_format=3)
@@ -175,30 +129,14 @@ def test_hdf5_strings_scalars_and_fill_values(tmp_path):
     with h5py.File(path, "r") as f:
         assert ds["vlen"].values.tolist() == f["vlen"].asstr()[()].tolist()
         for name in ("fixed", "scalar", "scalar_int", "sparse", "sparse_nan", "never_written"):
-            same(ds[name].values, f[name][()])
+            assert_same_as_read(ds[name].values, f[name][()])
     assert int((ds["sparse"] == -5).sum()) == 32  # two chunks never written
     assert int((ds["sparse"] == 0).sum()) == 17  # the written zeros, plus one value
     assert int(ds["sparse_nan"].isnull().sum()) == 5
 
 
 def test_netcdf4_missing_chunks_and_fill_values_equal_netcdf4_engine(tmp_path):
-    nc4 = pytest.importorskip("netCDF4")
-    path = tmp_path / "fills.nc"
-    with nc4.Dataset(path, "w") as nc:
-        nc.createDimension("y", 8)
-        nc.createDimension("x", 6)
-        t = nc.createVariable(
-            "t", "f4", ("y", "x"), chunksizes=(4, 3), zlib=True, fill_value=np.float32(-9999)
-        )
-        t[0:4, 0:3] = np.arange(12, dtype="f4").reshape(4, 3)
-        t[4:8, 3:6] = -9999  # written fill values are masked too
-        i = nc.createVariable("i", "i4", ("y", "x"), chunksizes=(4, 3))  # default fill, no attr
-        i[0:4, :] = 0
-        p = nc.createVariable("p", "i2", ("y",), chunksizes=(2,), fill_value=np.int16(-1))
-        p.scale_factor = 0.5
-        p.add_offset = 10.0
-        p[0:2] = [1.0, 20.0]
-        nc.createVariable("s", "f8", ())  # scalar, never written
+    path = write_netcdf4_fill_values(tmp_path / "fills.nc")
     vds = _h5_virtual(path)
     out = str(tmp_path / "fills.json")
     vds.virtualize.to_kerchunk(out, format="json", zarr_format=3)
@@ -211,7 +149,9 @@ def test_netcdf4_missing_chunks_and_fill_values_equal_netcdf4_engine(tmp_path):
     assert int((ds["i"] == 0).sum()) == 24
     assert int(ds["t"].isnull().sum()) == 8 * 6 - 12
     raw = open_v3(out, decode_cf=False)
-    same(raw["i"].values, xr.open_dataset(path, engine="netcdf4", decode_cf=False)["i"].values)
+    assert_same_as_read(
+        raw["i"].values, xr.open_dataset(path, engine="netcdf4", decode_cf=False)["i"].values
+    )
 
 
 # -- hand-written chunks ----------------------------------------------------------------------
@@ -234,24 +174,16 @@ def test_numcodecs_pipelines_round_trip(tmp_path, chunk_file: ChunkFile, codecs)
         variables={"a": Variable(("y", "x"), chunk_file.array(a, (3, 2), codecs), {"units": "K"})}
     )
     ds = open_v3(write_v3(group, tmp_path))
-    same(ds["a"].values, a)
+    assert_same_as_read(ds["a"].values, a)
     assert ds["a"].attrs == {"units": "K"}
 
 
 def test_in_memory_variables_and_templates(tmp_path, chunk_file):
     a = np.arange(20, dtype="<i4").reshape(4, 5)
-    time = np.array([0, 1, 2, 31], dtype="<i8")
     group = ManifestGroup(
         variables={
             "a": Variable(("time", "x"), chunk_file.array(a, (1, 5)), {}),
-            "time": Variable(
-                ("time",),
-                time,
-                {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian"},
-            ),
-            "station": Variable(
-                ("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object), {}
-            ),
+            **time_and_station(),
             "blob": Variable(("x",), np.array([b"\xff", b"", b"a", b"b", b"c"], dtype=object), {}),
             "code": Variable(("x",), np.array([b"ab", b"c", b"", b"d", b"e"], dtype="S2"), {}),
             "uname": Variable(("x",), np.array(["xé", "y", "zz", "", "q"], dtype="<U2"), {}),
@@ -273,11 +205,11 @@ def test_in_memory_variables_and_templates(tmp_path, chunk_file):
         ds["time"].values,
         np.array(["2000-01-01", "2000-01-02", "2000-01-03", "2000-02-01"], "datetime64[ns]"),
     )
-    same(ds["a"].values, a)
+    assert_same_as_read(ds["a"].values, a)
     assert ds["station"].values.tolist() == ["Oslo", "Zürich", "", "a", "b"]
     assert ds["blob"].values.tolist() == [b"\xff", b"", b"a", b"b", b"c"]
-    same(ds["code"].values, group.variables["code"].data)
-    same(ds["uname"].values, group.variables["uname"].data)
+    assert_same_as_read(ds["code"].values, group.variables["code"].data)
+    assert_same_as_read(ds["uname"].values, group.variables["uname"].data)
     assert int(ds["crs"]) == 7
     assert ds["crs"].dtype == np.dtype("i4")
     assert ds["empty"].shape == (0,)
@@ -312,10 +244,10 @@ def test_child_groups_and_consolidated_metadata(tmp_path, chunk_file):
         zarr_format=3,
         consolidated=True,
     )
-    same(tree["sub/deeper"]["v"].values, a)
+    assert_same_as_read(tree["sub/deeper"]["v"].values, a)
     assert tree["sub/deeper"].attrs == {"level": "inner"}
     assert tree["sub"].attrs == {"level": "sub"}
-    same(tree["top"].values, np.array([1, 2], dtype="u2"))
+    assert_same_as_read(tree["top"].values, np.array([1, 2], dtype="u2"))
 
 
 def test_fill_value_is_the_source_fill_and_fillvalue_attribute_masks(tmp_path, chunk_file):
@@ -331,7 +263,7 @@ def test_fill_value_is_the_source_fill_and_fillvalue_attribute_masks(tmp_path, c
     assert doc["attributes"]["_FillValue"] == -1
     assert "a/c/1/0" not in refs
     raw = open_v3(out, mask_and_scale=False)
-    same(raw["a"].values, np.array([[1, -1, 0], [0, 0, 0]], dtype="<i2"))
+    assert_same_as_read(raw["a"].values, np.array([[1, -1, 0], [0, 0, 0]], dtype="<i2"))
     masked = open_v3(out)
     np.testing.assert_array_equal(masked["a"].values, [[1, np.nan, 0], [0, 0, 0]])
 
@@ -373,8 +305,8 @@ def test_100k_chunk_array_opens_and_slices_match(tmp_path):
     assert sum(1 for k in refs if k.startswith("v/c/")) == n
     # chunks=None: no dask, whose tokenizing pickles the mapper and re-parses 100,000 refs
     ds = open_v3(out, consolidated=True, chunks=None)
-    same(ds["v"][517:531, 301:333].values, a[517:531, 301:333])
-    same(ds["v"][-3:, -5:].values, a[-3:, -5:])
+    assert_same_as_read(ds["v"][517:531, 301:333].values, a[517:531, 301:333])
+    assert_same_as_read(ds["v"][-3:, -5:].values, a[-3:, -5:])
 
 
 def test_v2_style_chunk_keys_for_other_containers(tmp_path, chunk_file):
@@ -404,5 +336,5 @@ def test_v2_style_chunk_keys_for_other_containers(tmp_path, chunk_file):
     ds = open_v3(refs)
     want = a.copy()
     want[2:, 2:] = 0
-    same(ds["a"].values, want)
+    assert_same_as_read(ds["a"].values, want)
     assert float(ds["s"]) == 2.5

@@ -70,11 +70,16 @@ def header_size(group_bytes: bytes) -> int:
     return parse_header(Src(), "x").header_size
 
 
-@pytest.mark.parametrize("fuzz_writer", FUZZ_WRITERS)
-def test_truncations(fuzz_writer, make_file, nc3, memfs):
-    content = nc3.sample_content(cdf5=fuzz_writer.endswith("DATA"), scalar=False)
-    data = make_file(fuzz_writer, content).read_bytes()
-    hsize = header_size(data)
+@pytest.fixture(params=FUZZ_WRITERS)
+def fuzz_file(request, make_file, nc3) -> tuple[bytes, int]:
+    """A real file of each fuzz writer: its bytes and its header size."""
+    content = nc3.sample_content(cdf5=request.param.endswith("DATA"), scalar=False)
+    data = make_file(request.param, content).read_bytes()
+    return data, header_size(data)
+
+
+def test_truncations(fuzz_file, memfs):
+    data, hsize = fuzz_file
     fs, root = memfs
     # Up to 3 bytes of trailing padding after the last record may go; anything more is refused.
     end = len(data) - 3
@@ -84,11 +89,8 @@ def test_truncations(fuzz_writer, make_file, nc3, memfs):
     assert run(fs, root, data, -1) is not None
 
 
-@pytest.mark.parametrize("fuzz_writer", FUZZ_WRITERS)
-def test_word_mutations(fuzz_writer, make_file, nc3, memfs):
-    content = nc3.sample_content(cdf5=fuzz_writer.endswith("DATA"), scalar=False)
-    data = make_file(fuzz_writer, content).read_bytes()
-    hsize = header_size(data)
+def test_word_mutations(fuzz_file, memfs):
+    data, hsize = fuzz_file
     fs, root = memfs
     i = 0
     for pos in range(4, hsize - 3, 4):
@@ -99,11 +101,8 @@ def test_word_mutations(fuzz_writer, make_file, nc3, memfs):
             i += 1
 
 
-@pytest.mark.parametrize("fuzz_writer", FUZZ_WRITERS)
-def test_random_mutations(fuzz_writer, make_file, nc3, memfs):
-    content = nc3.sample_content(cdf5=fuzz_writer.endswith("DATA"), scalar=False)
-    data = make_file(fuzz_writer, content).read_bytes()
-    hsize = header_size(data)
+def test_random_mutations(fuzz_file, memfs):
+    data, hsize = fuzz_file
     fs, root = memfs
     rng = np.random.default_rng(2024)
     outcomes = {True: 0, False: 0}

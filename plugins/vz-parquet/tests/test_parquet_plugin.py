@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vzcore.testing.imports import import_statements, modules_imported_by
 
 from .conftest import FASTPARQUET_DEPRECATED, reference_mapper
 
@@ -35,17 +35,19 @@ def test_writer_is_registered():
 
 def test_plugin_module_imports_nothing_heavy():
     # vzcore itself imports xarray (its accessor); the plugin must add no format library.
-    code = (
-        "import sys, vzcore\n"
-        "before = set(sys.modules)\n"
-        "import vz_parquet, vz_parquet.plugin\n"
-        "vzcore.plugins.get_writer('parquet')\n"
-        "heavy = {'vz_parquet._writer', 'vzcore.store_plan', 'pyarrow', 'pandas', 'fastparquet',"
-        " 'fsspec', 'kerchunk', 'zarr', 'numcodecs'}\n"
-        "print(sorted(heavy & (set(sys.modules) - before)))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = {
+        "vz_parquet._writer",
+        "vzcore.store_plan",
+        "pyarrow",
+        "pandas",
+        "fastparquet",
+        "fsspec",
+        "kerchunk",
+        "zarr",
+        "numcodecs",
+    }
+    statements = "import vz_parquet, vz_parquet.plugin\nvzcore.plugins.get_writer('parquet')"
+    assert modules_imported_by(statements, heavy) == []
 
 
 def test_writer_sources_never_import_xarray_pandas_or_readers():
@@ -62,13 +64,7 @@ def test_writer_sources_never_import_xarray_pandas_or_readers():
         "h5py",
     }
     for source in Path(vz_parquet.__file__).parent.glob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
+        for names in import_statements(source):
             assert not {n.split(".")[0] for n in names} & banned, (source.name, names)
 
 

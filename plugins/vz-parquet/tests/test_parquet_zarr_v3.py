@@ -20,6 +20,8 @@ import xarray as xr
 from vzcore.errors import WriteError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
+from vzcore.testing import zarr_v3_cases as v3
+from vzcore.testing.samples import COMBINE
 
 from vz_parquet import ParquetWriter
 
@@ -30,12 +32,6 @@ zarr = pytest.importorskip("zarr")
 
 pytestmark = pytest.mark.filterwarnings(FASTPARQUET_DEPRECATED)
 
-COMBINE = {
-    "data_vars": "minimal",
-    "coords": "minimal",
-    "compat": "override",
-    "combine_attrs": "drop_conflicts",
-}
 V2_KEYS = {"name": "v2", "configuration": {"separator": "."}}
 EMPTY_INDEX = {"shape": [0], "chunks": [1]}
 
@@ -57,19 +53,6 @@ def every_reference(out: Path, remote_protocol: str | None = None) -> list:
     and fails on the first field that has no ``.zarray``.
     """
     return list(reference_mapper(out, remote_protocol=remote_protocol).fs.references.values())
-
-
-def same(got: np.ndarray, want: np.ndarray) -> None:
-    """Every value and the dtype (zarr returns big-endian data in native order)."""
-    assert got.shape == want.shape
-    if want.dtype.kind == "O":
-        assert got.tolist() == want.tolist()
-        return
-    assert got.dtype == want.dtype.newbyteorder("="), (got.dtype, want.dtype)
-    if want.dtype.kind in "fc":
-        assert np.array_equal(got, want, equal_nan=True)
-    else:
-        assert got.tobytes() == want.astype(got.dtype).tobytes()
 
 
 # -- the skeleton's sample archive ----------------------------------------------------------------
@@ -202,39 +185,9 @@ def _h5_virtual(path: Path):
     return vzcore.open_virtual_dataset(str(path), loadable_variables=[])
 
 
-FLOATS = (np.sin(np.arange(40 * 50) / 50) * 100).round(2).astype("<f4").reshape(40, 50)
-INTS = (np.arange(40 * 50) // 7 - 100).astype("<i4").reshape(40, 50)
-
-
-def _hdf5plugin():
-    hdf5plugin = pytest.importorskip("hdf5plugin")
-    # netCDF4's wheels point HDF5_PLUGIN_PATH at their own filter builds, which win over
-    # hdf5plugin's when netCDF4 is imported first; force hdf5plugin's registration.
-    hdf5plugin.register(force=True)
-    return hdf5plugin
-
-
 def test_hdf5_codecs_round_trip(tmp_path):
-    hdf5plugin = _hdf5plugin()
-    cases = {
-        "zlib": (FLOATS, {"compression": "gzip", "compression_opts": 4}, "numcodecs.zlib"),
-        "shuffle_zlib": (INTS, {"shuffle": True, "compression": "gzip"}, "numcodecs.shuffle"),
-        "fletcher32": (INTS, {"fletcher32": True, "compression": "gzip"}, "numcodecs.fletcher32"),
-        "blosc": (
-            FLOATS,
-            dict(hdf5plugin.Blosc(cname="zstd", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE)),
-            "blosc",
-        ),
-        "blosc_lz4": (INTS, dict(hdf5plugin.Blosc(cname="lz4", clevel=9)), "blosc"),
-        "zstd": (FLOATS, dict(hdf5plugin.Zstd(clevel=3)), "zstd"),
-        "bz2": (INTS, dict(hdf5plugin.BZip2(blocksize=5)), "numcodecs.bz2"),
-        "big_endian": (FLOATS.astype(">f8"), {"compression": "gzip", "shuffle": True}, "bytes"),
-        "big_endian_raw": (INTS.astype(">i2"), {}, "bytes"),
-    }
     path = tmp_path / "codecs.h5"
-    with h5py.File(path, "w") as f:
-        for name, (data, kwargs, _) in cases.items():
-            f.create_dataset(name, data=data, chunks=(20, 25), **kwargs)
+    cases = v3.write_hdf5_codecs(path)
     out = tmp_path / "codecs.parq"
     _h5_virtual(path).virtualize.to_kerchunk(out, format="parquet", zarr_format=3)
     docs = zmetadata(out)["metadata"]
@@ -243,7 +196,7 @@ def test_hdf5_codecs_round_trip(tmp_path):
         with h5py.File(path, "r") as f:
             for name, (_, _, v3_name) in cases.items():
                 assert v3_name in [c["name"] for c in docs[f"{name}/zarr.json"]["codecs"]], name
-                same(ds[name].values, f[name][()])
+                v3.assert_same_as_read(ds[name].values, f[name][()])
     assert docs["big_endian/zarr.json"]["codecs"][0] == {
         "name": "bytes",
         "configuration": {"endian": "big"},
@@ -272,15 +225,7 @@ def test_missing_chunks_read_as_hdf5_fill_values(tmp_path):
     with h5py.File(path, "w") as f:
         f.create_dataset("vlen", data=words, dtype=h5py.string_dtype(), chunks=(2,))
         f.create_dataset("scalar", data=np.float64(3.25))
-        d = f.create_dataset(
-            "sparse", shape=(8, 8), chunks=(4, 4), dtype="<i2", fillvalue=-5, compression="gzip"
-        )
-        d[0:4, 4:8] = np.arange(16, dtype="i2").reshape(4, 4)
-        d[4:8, 0:4] = 0
-        e = f.create_dataset("sparse_nan", shape=(8,), chunks=(3,), dtype=">f4", fillvalue=np.nan)
-        e[0:3] = [1, 0, 2]
-        g = f.create_dataset("never_written", shape=(5,), chunks=(5,), dtype="u1", fillvalue=9)
-        assert g.id.get_storage_size() == 0
+        v3.add_hdf5_missing_chunks(f)
     out = tmp_path / "misc.parq"
     _h5_virtual(path).virtualize.to_kerchunk(
         out, format="parquet", zarr_format=3, missing_chunks="error"
@@ -301,7 +246,7 @@ def test_missing_chunks_read_as_hdf5_fill_values(tmp_path):
         with h5py.File(path, "r") as f:
             assert ds["vlen"].values.tolist() == f["vlen"].asstr()[()].tolist()
             for name in ("scalar", "sparse", "sparse_nan", "never_written"):
-                same(ds[name].values, f[name][()])
+                v3.assert_same_as_read(ds[name].values, f[name][()])
         assert int((ds["sparse"] == -5).sum()) == 32  # two chunks never written
         assert int((ds["sparse"] == 0).sum()) == 17  # the written zeros, plus one value
         assert int(ds["sparse_nan"].isnull().sum()) == 5
@@ -309,23 +254,7 @@ def test_missing_chunks_read_as_hdf5_fill_values(tmp_path):
 
 
 def test_netcdf4_fill_values_equal_netcdf4_engine(tmp_path):
-    nc4 = pytest.importorskip("netCDF4")
-    path = tmp_path / "fills.nc"
-    with nc4.Dataset(path, "w") as nc:
-        nc.createDimension("y", 8)
-        nc.createDimension("x", 6)
-        t = nc.createVariable(
-            "t", "f4", ("y", "x"), chunksizes=(4, 3), zlib=True, fill_value=np.float32(-9999)
-        )
-        t[0:4, 0:3] = np.arange(12, dtype="f4").reshape(4, 3)
-        t[4:8, 3:6] = -9999  # written fill values are masked too
-        i = nc.createVariable("i", "i4", ("y", "x"), chunksizes=(4, 3))  # default fill, no attr
-        i[0:4, :] = 0
-        p = nc.createVariable("p", "i2", ("y",), chunksizes=(2,), fill_value=np.int16(-1))
-        p.scale_factor = 0.5
-        p.add_offset = 10.0
-        p[0:2] = [1.0, 20.0]
-        nc.createVariable("s", "f8", ())  # scalar, never written
+    path = v3.write_netcdf4_fill_values(tmp_path / "fills.nc")
     out = tmp_path / "fills.parq"
     _h5_virtual(path).virtualize.to_kerchunk(out, format="parquet", zarr_format=3)
     expected = xr.open_dataset(path, engine="netcdf4").load()
@@ -336,7 +265,7 @@ def test_netcdf4_fill_values_equal_netcdf4_engine(tmp_path):
         raw = open_v3(out, remote_protocol=remote_protocol, decode_cf=False)
         with xr.open_dataset(path, engine="netcdf4", decode_cf=False) as want:
             for name in ("t", "i", "p", "s"):
-                same(raw[name].values, want[name].values)
+                v3.assert_same_as_read(raw[name].values, want[name].values)
 
 
 # -- in-memory variables, scalars, empty arrays ---------------------------------------------------
@@ -344,18 +273,10 @@ def test_netcdf4_fill_values_equal_netcdf4_engine(tmp_path):
 
 def test_in_memory_variables_scalars_and_empty_arrays(tmp_path, chunk_file: ChunkFile):
     a = np.arange(20, dtype="<i4").reshape(4, 5)
-    time = np.array([0, 1, 2, 31], dtype="<i8")
     group = ManifestGroup(
         variables={
             "a": Variable(("time", "x"), chunk_file.array(a, (1, 5), missing=[(2, 0)]), {}),
-            "time": Variable(
-                ("time",),
-                time,
-                {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian"},
-            ),
-            "station": Variable(
-                ("x",), np.array(["Oslo", "Zürich", "", "a", "b"], dtype=object), {}
-            ),
+            **v3.time_and_station(),
             "crs": Variable((), np.array(7, dtype=">i4"), {"grid_mapping_name": "latitude"}),
             "virtual_scalar": Variable((), chunk_file.array(np.array(2.5, "<f8"), ()), {}),
             "empty": Variable(("none",), np.zeros((0,), dtype="<f4"), {}),
@@ -376,7 +297,7 @@ def test_in_memory_variables_scalars_and_empty_arrays(tmp_path, chunk_file: Chun
         ds = open_v3(out, remote_protocol=remote_protocol)
         want = a.copy()
         want[2] = 0
-        same(ds["a"].values, want)
+        v3.assert_same_as_read(ds["a"].values, want)
         np.testing.assert_array_equal(
             ds["time"].values,
             np.array(["2000-01-01", "2000-01-02", "2000-01-03", "2000-02-01"], "datetime64[ns]"),

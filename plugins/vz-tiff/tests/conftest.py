@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from vzcore.testing import outputs
 
 tifffile = pytest.importorskip("tifffile")
 
@@ -122,44 +123,6 @@ def cog(tmp_path: Path) -> Path:
     return path
 
 
-def _zarr_outputs(vobj: Any, tmp_path: Path, formats: tuple[str, ...]) -> dict[str, Any]:
-    """Write ``vobj`` (virtual Dataset or DataTree) in each format; return opened zarr groups."""
-    fsspec = pytest.importorskip("fsspec")
-    zarr = pytest.importorskip("zarr")
-    out: dict[str, Any] = {}
-    for name in formats:
-        if name.startswith("kerchunk"):
-            fmt = int(name[-1])
-            refs = tmp_path / f"refs-v{fmt}.json"
-            vobj.virtualize.to_kerchunk(str(refs), format="json", zarr_format=fmt, mode="w")
-            fs = fsspec.filesystem("reference", fo=str(refs))
-            out[name] = zarr.open_group(fs.get_mapper(""), mode="r", zarr_format=fmt)
-        elif name == "icechunk":
-            icechunk = pytest.importorskip("icechunk")
-            vz_icechunk = pytest.importorskip("vz_icechunk")
-            config = icechunk.RepositoryConfig.default()
-            for c in vz_icechunk.containers_for(vobj):
-                config.set_virtual_chunk_container(c)
-            auth = vz_icechunk.authorize_for(vobj)
-            storage = icechunk.local_filesystem_storage(str(tmp_path / "repo"))
-            repo = icechunk.Repository.create(
-                storage, config=config, authorize_virtual_chunk_access=auth
-            )
-            session = repo.writable_session("main")
-            vobj.virtualize.to_icechunk(session.store)
-            session.commit("tiff")
-            repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=auth)
-            out[name] = zarr.open_group(
-                repo.readonly_session("main").store, mode="r", zarr_format=3
-            )
-        else:
-            raise ValueError(name)
-    return out
-
-
-ALL_OUTPUTS = ("kerchunk v2", "kerchunk v3", "icechunk")
-
-
 @pytest.fixture
 def zarr_outputs(tmp_path: Path):
     """Return ``outputs(vds_or_tree, formats=ALL_OUTPUTS) -> {format: zarr group}``.
@@ -169,7 +132,7 @@ def zarr_outputs(tmp_path: Path):
     format 3 finds vz-tiff's codecs only through their entry points).
     """
 
-    def _outputs(vobj: Any, formats: tuple[str, ...] = ALL_OUTPUTS) -> dict[str, Any]:
-        return _zarr_outputs(vobj, tmp_path, formats)
+    def _outputs(vobj: Any, formats: tuple[str, ...] = outputs.ALL_OUTPUTS) -> dict[str, Any]:
+        return outputs.zarr_outputs(vobj, tmp_path, formats)
 
     return _outputs

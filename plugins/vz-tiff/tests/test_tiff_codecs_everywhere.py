@@ -11,9 +11,10 @@ import pytest
 import tifffile
 import vzcore
 import zarr
+from vzcore.testing.outputs import icechunk_store
 
-icechunk = pytest.importorskip("icechunk")
-vz_icechunk = pytest.importorskip("vz_icechunk")
+pytest.importorskip("icechunk")
+pytest.importorskip("vz_icechunk")
 
 
 def _image_array(group: zarr.Group) -> np.ndarray:
@@ -69,15 +70,5 @@ def test_predictor_codec_through_icechunk(tmp_path: Path) -> None:
     path = tmp_path / "pred.tif"
     tifffile.imwrite(path, data, tile=(16, 16), compression="lzw", predictor=True)
     ds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
-    config = icechunk.RepositoryConfig.default()
-    for container in vz_icechunk.containers_for(ds):
-        config.set_virtual_chunk_container(container)
-    storage = icechunk.local_filesystem_storage(str(tmp_path / "repo"))
-    access = vz_icechunk.authorize_for(ds)
-    repo = icechunk.Repository.create(storage, config=config, authorize_virtual_chunk_access=access)
-    session = repo.writable_session("main")
-    ds.virtualize.to_icechunk(session.store)
-    session.commit("tiff")
-    repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=access)
-    group = zarr.open_group(repo.readonly_session(branch="main").store, mode="r")
+    group = zarr.open_group(icechunk_store(ds, tmp_path / "repo"), mode="r")
     np.testing.assert_array_equal(_image_array(group), tifffile.imread(path))

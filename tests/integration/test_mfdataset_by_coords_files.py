@@ -120,28 +120,30 @@ def _write_times(path, times):
     return str(path)
 
 
-@pytest.mark.parametrize("combine", PATHS)
-def test_a_file_with_an_unordered_coordinate_is_named(tmp_path, combine):
-    a = _write_times(tmp_path / "a.nc", [0, 1, 2])
-    shuffled = _write_times(tmp_path / "shuffled.nc", [5, 3, 4])
-    with pytest.raises(
-        CombineError,
-        match=r"'[^']*shuffled\.nc': its 'time' coordinate \(time 5 … 4, 3 values\) is "
-        r"neither increasing nor decreasing.*combine='nested'",
-    ):
-        combine([a, shuffled])
+UNORDERABLE = {
+    "unordered-file": (
+        {"a.nc": [0, 1, 2], "shuffled.nc": [5, 3, 4]},
+        (
+            r"'[^']*shuffled\.nc': its 'time' coordinate \(time 5 … 4, 3 values\) is "
+            r"neither increasing nor decreasing.*combine='nested'"
+        ),
+    ),
+    "ascending-and-descending": (
+        {"down.nc": [9, 8, 7], "up.nc": [0, 1, 2]},
+        (
+            r"'[^']*up\.nc' \(time 0 … 2, 3 values\) ascends and '[^']*down\.nc' "
+            r"\(time 9 … 7, 3 values\) descends along 'time'"
+        ),
+    ),
+}
 
 
 @pytest.mark.parametrize("combine", PATHS)
-def test_ascending_and_descending_files_are_named(tmp_path, combine):
-    up = _write_times(tmp_path / "up.nc", [0, 1, 2])
-    down = _write_times(tmp_path / "down.nc", [9, 8, 7])
-    with pytest.raises(
-        CombineError,
-        match=r"'[^']*up\.nc' \(time 0 … 2, 3 values\) ascends and '[^']*down\.nc' "
-        r"\(time 9 … 7, 3 values\) descends along 'time'",
-    ):
-        combine([down, up])
+@pytest.mark.parametrize("case", list(UNORDERABLE))
+def test_files_that_cannot_be_ordered_are_named(tmp_path, combine, case):
+    files, message = UNORDERABLE[case]
+    with pytest.raises(CombineError, match=message):
+        combine([_write_times(tmp_path / name, times) for name, times in files.items()])
 
 
 def test_nested_combine_of_overlapping_files_is_still_allowed(tmp_path):

@@ -24,6 +24,7 @@ from vzcore.group import ManifestGroup
 from vzcore.io import EMPTY_FILE, to_url
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.loading import load_values
+from vzcore.testing._known_gaps import KnownGaps
 from vzcore.types import Reader
 
 __all__ = ["ReaderTests"]
@@ -52,7 +53,7 @@ def _manifest_paths(group: ManifestGroup) -> set[str]:
     }
 
 
-class ReaderTests:
+class ReaderTests(KnownGaps):
     """Tests every reader must pass.
 
     Subclasses set ``reader_name`` and provide two fixtures: ``sample`` returning
@@ -61,18 +62,6 @@ class ReaderTests:
     are ``"group/sub/name"``) and ``corrupt_file`` returning the path of a damaged file of
     the format. ``xfail_cases`` maps a test name to a reason, for gaps a reader documents.
     """
-
-    xfail_cases: ClassVar[dict[str, str]] = {}
-    """``{test name or "name[param]": reason}``: known gaps, strict xfails."""
-
-    @pytest.fixture(autouse=True)
-    def _known_gaps(self, request: pytest.FixtureRequest) -> None:
-        node = request.node
-        reason = self.xfail_cases.get(node.name) or self.xfail_cases.get(
-            getattr(node, "originalname", node.name)
-        )
-        if reason:
-            node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
 
     reader_name: ClassVar[str]
 

@@ -16,6 +16,7 @@ from vzcore import plugins
 from vzcore.errors import OptionError, UnknownOptionError, VZError, WriteError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.testing import writer_cases as cases
+from vzcore.testing._known_gaps import KnownGaps
 from vzcore.testing.chunk_file import ChunkFile
 from vzcore.types import Writer
 
@@ -87,7 +88,7 @@ def _tree_state(root: Path) -> dict[str, str]:
     }
 
 
-class WriterTests:
+class WriterTests(KnownGaps):
     """Tests every writer must pass, whatever its target (a file, a directory, a session).
 
     Subclasses set ``writer_name`` (and ``write_options``, passed to every ``write``) and
@@ -120,9 +121,6 @@ class WriterTests:
     """Whether NaN and infinite attribute values are stored (zarr writes them as ``NaN``,
     ``Infinity``); a format of strict JSON metadata sets False and must refuse them with a
     VZError instead (never drop or change them silently)."""
-    xfail_cases: ClassVar[dict[str, str]] = {}
-    """``{test name or "name[param]": reason}``: known gaps, strict xfails."""
-
     # -- what a subclass provides ------------------------------------------------------------
 
     @pytest.fixture
@@ -155,15 +153,6 @@ class WriterTests:
         """Return a file of encoded chunks for the trees of the cases."""
         (tmp_path / "src").mkdir()
         return ChunkFile(tmp_path / "src" / "chunks.bin")
-
-    @pytest.fixture(autouse=True)
-    def _known_gaps(self, request: pytest.FixtureRequest) -> None:
-        node = request.node
-        reason = self.xfail_cases.get(node.name) or self.xfail_cases.get(
-            getattr(node, "originalname", node.name)
-        )
-        if reason:
-            node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
 
     def writer(self) -> Any:
         """Return a new instance of the writer under test."""

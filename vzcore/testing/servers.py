@@ -164,12 +164,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_status(403)
         return True
 
-    def do_HEAD(self) -> None:
+    def _answerable(self) -> Path | None:
+        """Return the file to answer with, or None once 403 or 404 has been sent."""
         if self._forbidden():
-            return
+            return None
         target = self._resolve()
         if target is None:
             self._send_status(404)
+        return target
+
+    def do_HEAD(self) -> None:
+        if (target := self._answerable()) is None:
             return
         self.send_response(200)
         for key, value in self._headers_for(target).items():
@@ -179,11 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(200, 0)
 
     def do_GET(self) -> None:
-        if self._forbidden():
-            return
-        target = self._resolve()
-        if target is None:
-            self._send_status(404)
+        if (target := self._answerable()) is None:
             return
         size = target.stat().st_size
         headers = self._headers_for(target)

@@ -16,7 +16,7 @@ without a Python loop per chunk (inline rows aside).
 
 vzcore's Parquet writer records the source files' size, modification time and ETag at
 scan time in a table beside ``.zmetadata`` (``"vzcore": {"sources_table": name}``;
-columns ``url``, ``size``, ``mtime_us``, ``etag``); earlier versions wrote them inline
+columns ``url``, ``size``, ``mtime``, ``etag``); earlier versions wrote them inline
 (``"vzcore": {"sources": {url: {...}}}``, as the JSON writer still does). Both are read
 into the inline form.
 """
@@ -92,11 +92,11 @@ class ParquetRefs:
         if urls is None or not all(isinstance(u, str) for u in urls):
             raise CorruptFileError(self.url, f"source table {name!r} has no text column 'url'")
         sizes = columns.get("size", [None] * len(urls))
-        mtimes = columns.get("mtime_us", [None] * len(urls))
+        mtimes = columns.get("mtime", [None] * len(urls))
         etags = columns.get("etag", [None] * len(urls))
         out: dict[str, dict[str, Any]] = {}
         for url, size, mtime, etag in zip(urls, sizes, mtimes, etags, strict=True):
-            info = {"size": size, "mtime": None if mtime is None else mtime / 1e6, "etag": etag}
+            info = {"size": size, "mtime": mtime, "etag": etag}
             # Validated with the inline form, by SourceInfo.from_json.
             out[url] = {k: v for k, v in info.items() if v is not None}
         return out

@@ -397,10 +397,10 @@ def _write_records(root: Path, store: StorePlan, record_size: int) -> None:
 def sources_table(sources: Mapping[str, SourceInfo]) -> pa.Table:
     """Return the table of :data:`SOURCES_TABLE`: one row per source file, sorted by URL.
 
-    Columns ``url`` (text), then those of ``size`` (int64, bytes), ``mtime_us`` (int64,
-    POSIX microseconds: within 0.5 µs of the recorded seconds, where
-    :func:`vzcore.verify` allows 1 ms) and ``etag`` (text) that some file has, null where
-    a file's field is unknown. Read back by the kerchunk reader
+    Columns ``url`` (text), then those of ``size`` (int64, bytes), ``mtime`` (float64,
+    POSIX seconds, exactly as recorded, so that references read back and written again
+    are the same bytes) and ``etag`` (text) that some file has, null where a file's field
+    is unknown. Read back by the kerchunk reader
     (``vz_kerchunk._read_parquet``) for :func:`vzcore.verify`.
     """
     import pyarrow as pa
@@ -411,9 +411,9 @@ def sources_table(sources: Mapping[str, SourceInfo]) -> pa.Table:
     sizes = [i.size for i in infos]
     if any(v is not None for v in sizes):
         columns["size"] = pa.array(sizes, pa.int64())
-    mtimes = [None if i.mtime is None else round(i.mtime * 1e6) for i in infos]
+    mtimes = [i.mtime for i in infos]
     if any(v is not None for v in mtimes):
-        columns["mtime_us"] = pa.array(mtimes, pa.int64())
+        columns["mtime"] = pa.array(mtimes, pa.float64())
     etags = [i.etag for i in infos]
     if any(v is not None for v in etags):
         columns["etag"] = pa.array(etags, pa.string())
@@ -421,20 +421,22 @@ def sources_table(sources: Mapping[str, SourceInfo]) -> pa.Table:
 
 
 def _write_sources(path: Path, sources: Mapping[str, SourceInfo]) -> None:
-    """Write :func:`sources_table` as Parquet, about 4 bytes per file for local files.
+    """Write :func:`sources_table` as Parquet, about 4-5 bytes per file for local files.
 
     Sorted URLs share their prefixes (``DELTA_BYTE_ARRAY`` stores each once), and files
-    listed together were mostly written together, so sizes and times are close to their
-    neighbours' (``DELTA_BINARY_PACKED``); zstd, no statistics. Only vzcore reads the
+    listed together were mostly written together, so sizes are close to their
+    neighbours' (``DELTA_BINARY_PACKED``); times are plain doubles; zstd, no statistics. Only vzcore reads the
     table, with pyarrow (fastparquet does not decode ``DELTA_BYTE_ARRAY``).
     """
     import pyarrow.parquet as pq
 
     table = sources_table(sources)
-    encoding = {"url": "DELTA_BYTE_ARRAY", "etag": "PLAIN"}
-    for c in ("size", "mtime_us"):
-        if c in table.column_names:
-            encoding[c] = "DELTA_BINARY_PACKED"
+    encoding = {
+        "url": "DELTA_BYTE_ARRAY",
+        "size": "DELTA_BINARY_PACKED",
+        "mtime": "PLAIN",
+        "etag": "PLAIN",
+    }
     pq.write_table(
         table,
         str(path),

@@ -46,7 +46,9 @@ class DataSet:
 
 def _done(directory: Path, params: dict[str, object]) -> bool:
     marker = directory / "done.json"
-    return marker.exists() and json.loads(marker.read_text()) == params
+    # Compared as JSON: tuples in params come back as lists (a tuple never equalled its
+    # list, so inputs with a shape were generated again on every run).
+    return marker.exists() and json.loads(marker.read_text()) == json.loads(json.dumps(params))
 
 
 def _mark(directory: Path, params: dict[str, object]) -> None:

@@ -120,10 +120,11 @@ def test_missing_chunks_between_chunks_past_256_mib_read_back_exactly(tmp_path):
     np.testing.assert_array_equal(_read_back(target), expected)
 
 
-def test_small_jumps_keep_delta_encoding(tmp_path):
-    path = _write_jumping(tmp_path / "small.h5", 0, 0.0)
-    target = str(tmp_path / "refs.parquet")
-    vzcore.open_virtual_dataset(path).virtualize.to_kerchunk(target, format="parquet")
-    encodings = pq.read_metadata(f"{target}/v/refs.0.parq").row_group(0).column(1).encodings
-    assert "DELTA_BINARY_PACKED" in encodings
-    np.testing.assert_array_equal(_read_back(target), DATA8)
+def test_wide_deltas_are_never_delta_encoded():
+    """Where delta encoding would be smaller, a 2^28 span of deltas still forces PLAIN."""
+    from vz_parquet._writer import _int_encoding
+
+    near = np.arange(0, 2000, 10, dtype=np.int64)
+    assert _int_encoding(np.concatenate([near, near + 2**20])) == "DELTA_BINARY_PACKED"
+    assert _int_encoding(np.concatenate([near, near + 2**33])) == "PLAIN"
+    assert _int_encoding(np.concatenate([near + 2**29, near])) == "PLAIN"

@@ -110,8 +110,9 @@ def test_layout_columns_types_and_encodings(tmp_path, chunk_file):
         pf.metadata.row_group(0).column(i).path_in_schema: pf.metadata.row_group(0).column(i)
         for i in range(4)
     }
+    # A run of 7 rows is short for a dictionary (see the next test), but null paths
+    # need one: fastparquet reads them as None only from a dictionary-encoded column.
     assert "RLE_DICTIONARY" in cols["path"].encodings
-    assert "DELTA_BINARY_PACKED" in cols["offset"].encodings
     assert str(pf.schema_arrow.field("offset").type) == "int64"
     assert all(c.compression == "ZSTD" for c in cols.values())
     t = pf.read().to_pydict()
@@ -133,6 +134,92 @@ def test_layout_columns_types_and_encodings(tmp_path, chunk_file):
     for client, ds in each_client(out):
         np.testing.assert_array_equal(ds["a"].values, expected, err_msg=client)
         assert ds["a"].dtype == np.dtype("<f4")
+
+
+def _synthetic(urls, index, offsets, lengths, sources=None) -> ManifestGroup:
+    """A group of one zlib array over ``urls`` (no file is read: only the references)."""
+    from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+
+    grid = index.shape
+    meta = ArrayMetadata(
+        tuple(g * 10 for g in grid), np.dtype("<f4"), (10,) * len(grid), codecs=({"id": "zlib"},)
+    )
+    manifest = ChunkManifest(urls, index, offsets, lengths)
+    if sources is not None:
+        manifest = manifest.with_sources(sources)
+    arr = ManifestArray(meta, manifest)
+    return ManifestGroup(variables={"v": Variable(("t", "x"), arr, {})})
+
+
+def _encodings(f: Path) -> dict[str, tuple[str, ...]]:
+    rg = pq.ParquetFile(f).metadata.row_group(0)
+    return {rg.column(i).path_in_schema: rg.column(i).encodings for i in range(rg.num_columns)}
+
+
+def test_encodings_follow_the_references(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+
+    rng = np.random.default_rng(5)
+    # One large file: chunks one after the other, sizes varying smoothly.
+    one_len = (5_000 + np.cumsum(rng.integers(-20, 21, 4_000))).astype(np.uint64)
+    one_off = (4096 + np.cumsum(one_len) - one_len).astype(np.uint64)
+    one = _synthetic(
+        ["s3://b/big.nc"],
+        np.zeros((40, 100), np.uint8),
+        one_off.reshape(40, 100),
+        one_len.reshape(40, 100),
+    )
+    # 1,000 small files of 4 chunks each, the same layout in every file, sizes at random.
+    many_urls = [f"s3://b/small/obs_{i:05d}.nc" for i in range(1_000)]
+    many_len = rng.integers(580, 620, 4_000).astype(np.uint64)
+    many_off = np.tile(np.array([1826, 2423, 3018, 13083], np.uint64), 1_000)
+    many = _synthetic(
+        many_urls,
+        np.repeat(np.arange(1_000, dtype=np.uint16), 4).reshape(1_000, 4),
+        many_off.reshape(1_000, 4),
+        many_len.reshape(1_000, 4),
+    )
+    expected = {
+        "one": (one, "RLE_DICTIONARY", "DELTA_BINARY_PACKED", "DELTA_BINARY_PACKED"),
+        "many": (many, "PLAIN", "PLAIN", "PLAIN"),
+    }
+    for name, (group, path_enc, offset_enc, size_enc) in expected.items():
+        out = tmp_path / f"{name}.parq"
+        ParquetWriter().write(group, out)
+        (f,) = record_files(out, "v")
+        enc = _encodings(f)
+        assert path_enc in enc["path"], (name, enc)
+        assert "RLE_DICTIONARY" not in enc["path"] or path_enc == "RLE_DICTIONARY"
+        assert offset_enc in enc["offset"], (name, enc)
+        assert size_enc in enc["size"], (name, enc)
+        # What fsspec's LazyReferenceMapper reads with its default engine.
+        df = pd.read_parquet(f, engine="fastparquet")
+        m = group.variables["v"].data.manifest
+        assert df["path"].tolist() == [m.paths[i] for i in m.path_index.ravel().tolist()]
+        assert df["offset"].dtype == df["size"].dtype == np.dtype("int64")
+        np.testing.assert_array_equal(df["offset"], m.offsets.ravel())
+        np.testing.assert_array_equal(df["size"], m.lengths.ravel())
+        # The choice is the smaller one: the other encodings make a larger file.
+        table = pq.read_table(f)
+        other = tmp_path / f"{name}-other.parq"
+        table = table.set_column(0, "path", table.column("path").dictionary_encode())
+        flip = {"PLAIN": "DELTA_BINARY_PACKED", "DELTA_BINARY_PACKED": "PLAIN"}
+        pq.write_table(
+            table,
+            other,
+            compression="zstd",
+            use_dictionary=["path"] if path_enc == "PLAIN" else False,
+            column_encoding={
+                **({} if path_enc == "PLAIN" else {"path": "PLAIN"}),
+                "offset": flip[offset_enc],
+                "size": flip[size_enc],
+            },
+            write_statistics=["offset", "size"],
+            store_schema=False,
+        )
+        assert f.stat().st_size < other.stat().st_size, (name, f.stat(), other.stat())
+        assert pa.types.is_string(pq.read_table(f).schema.field("path").type)
 
 
 def test_records_without_references_hold_only_raw(tmp_path, chunk_file):
@@ -449,20 +536,147 @@ def test_bad_options_through_the_accessor(tmp_path, sample_files, options, match
 # -- source files ---------------------------------------------------------------------------------
 
 
-def test_sources_are_recorded_in_zmetadata(tmp_path, sample_files):
+def test_sources_are_recorded_in_a_table_beside_zmetadata(tmp_path, sample_files):
     vds = open_batch(sample_files[:3])
     out = tmp_path / "out.parq"
     vds.virtualize.to_kerchunk(out, format="parquet")
-    sources = zmetadata(out)["vzcore"]["sources"]
-    assert len(sources) == 3
+    assert zmetadata(out)["vzcore"] == {"sources_table": ".vzcore-sources.parq"}
+    table = pq.read_table(out / ".vzcore-sources.parq").to_pylist()
+    assert [row["url"] for row in table] == sorted("file://" + str(p) for p in sample_files[:3])
+    for row in table:
+        st = os.stat(row["url"].removeprefix("file://"))
+        assert set(row) == {"url", "size", "mtime"}  # no ETag column for local files
+        assert row["size"] == st.st_size
+        assert row["mtime"] == st.st_mtime
+    # Read back exactly as the scan recorded them.
+    from vz_kerchunk._read_parquet import load_parquet_refs
+
+    recorded = load_parquet_refs(str(out)).sources["sources"]
     for p in sample_files[:3]:
         st = os.stat(p)
-        assert sources["file://" + str(p)] == {"size": st.st_size, "mtime": st.st_mtime}
+        info = recorded["file://" + str(p)]
+        assert info == {"size": st.st_size, "mtime": st.st_mtime}
     out2 = tmp_path / "out2.parq"
     vds.virtualize.to_kerchunk(out2, format="parquet", record_sources=False)
     assert "vzcore" not in zmetadata(out2)
-    # Standard readers ignore the extra key.
-    assert_same(open_output(out, "fsspec"), open_originals(sample_files[:3]))
+    assert not (out2 / ".vzcore-sources.parq").exists()
+    # Standard readers ignore the extra key and the extra file.
+    for client, ds in each_client(out):
+        assert_same(ds, open_originals(sample_files[:3]), client)
+
+
+def test_sources_table_is_a_few_bytes_per_file(tmp_path):
+    from vzcore.manifests.sources import SourceInfo
+    from vzcore.store_plan import plan
+
+    urls = [f"s3://bucket/archive/2020/obs_{i:05d}.nc" for i in range(1_000)]
+    rng = np.random.default_rng(7)
+    sources = {
+        u: SourceInfo(size=19_000 + int(s), mtime=1.7e9 + i * 0.0014 + float(j), etag=None)
+        for i, (u, s, j) in enumerate(
+            zip(urls, rng.integers(0, 40, 1_000), rng.random(1_000) * 1e-3, strict=True)
+        )
+    }
+    group = _synthetic(
+        urls,
+        np.arange(1_000, dtype=np.uint16).reshape(1_000, 1),
+        np.full((1_000, 1), 4096, np.uint64),
+        np.full((1_000, 1), 600, np.uint64),
+        sources,
+    )
+    assert plan(group, 2).sources == sources
+    out = tmp_path / "s.parq"
+    ParquetWriter().write(group, out)
+    size = (out / ".vzcore-sources.parq").stat().st_size
+    as_json = len(json.dumps(plan(group, 2).sources_json(), separators=(",", ":")))
+    assert size < 4_000 < as_json / 20, (size, as_json)
+
+
+@pytest.mark.filterwarnings("ignore:In a future version of xarray:FutureWarning")
+def test_verify_finds_changed_sources_through_the_table(tmp_path, sample_files):
+    import shutil
+
+    import vzcore
+
+    paths = []
+    for p in sample_files[:3]:
+        paths.append(tmp_path / p.name)
+        shutil.copy2(p, paths[-1])
+    out = tmp_path / "out.parq"
+    open_batch(paths).virtualize.to_kerchunk(out, format="parquet")
+    report = vzcore.verify(str(out))
+    assert report.ok, str(report)
+    assert report.files_checked == 3
+    assert report.unrecorded == []
+    # Same size, newer time: only the recorded mtime tells.
+    st = os.stat(paths[0])
+    os.utime(paths[0], (st.st_atime, st.st_mtime + 10))
+    # Appended bytes: the recorded size tells (the chunks are all still in range).
+    with open(paths[1], "ab") as f:
+        f.write(b"appended")
+    os.utime(paths[1], (st.st_atime, os.stat(paths[1]).st_mtime))
+    report = vzcore.verify(str(out))
+    stale = {s.url: s.changes for s in report.stale}
+    assert set(stale) == {"file://" + str(paths[0]), "file://" + str(paths[1])}, str(report)
+    assert stale["file://" + str(paths[0])][0].startswith("modified ")
+    assert stale["file://" + str(paths[1])][0].startswith("size ")
+    # Without the table, verify can only check the byte ranges, and says so.
+    (out / ".vzcore-sources.parq").unlink()
+    meta = zmetadata(out)
+    del meta["vzcore"]
+    (out / ".zmetadata").write_text(json.dumps(meta))
+    report = vzcore.verify(str(out))
+    assert report.stale == [], str(report)
+    assert len(report.unrecorded) == 3
+
+
+def test_sources_recorded_inline_by_earlier_versions_are_read(tmp_path, sample_files):
+    import vzcore
+    from vzcore.store_plan import plan
+
+    vds = open_batch(sample_files[:3])
+    out = tmp_path / "out.parq"
+    vds.virtualize.to_kerchunk(out, format="parquet")
+    # The layout before the table: {"vzcore": {"sources": {url: {"size", "mtime"}}}}.
+    (out / ".vzcore-sources.parq").unlink()
+    meta = zmetadata(out)
+    meta["vzcore"] = plan(vds.virtualize.to_group(), 2).sources_json()
+    (out / ".zmetadata").write_text(json.dumps(meta))
+    report = vzcore.verify(str(out))
+    assert report.ok, str(report)
+    assert report.unrecorded == []
+    assert report.files_checked == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("name", "sources_table must be '.vzcore-sources.parq'"),
+        ("missing", "which is missing"),
+        ("garbage", "is unreadable"),
+        ("no url", "no text column 'url'"),
+    ],
+)
+def test_bad_sources_table_is_a_corrupt_file(tmp_path, sample_files, change, message):
+    import pyarrow as pa
+    from vz_kerchunk._read_parquet import load_parquet_refs
+    from vzcore.errors import CorruptFileError
+
+    out = tmp_path / "out.parq"
+    open_batch(sample_files[:2]).virtualize.to_kerchunk(out, format="parquet")
+    table = out / ".vzcore-sources.parq"
+    if change == "name":
+        meta = zmetadata(out)
+        meta["vzcore"]["sources_table"] = "../elsewhere.parq"
+        (out / ".zmetadata").write_text(json.dumps(meta))
+    elif change == "missing":
+        table.unlink()
+    elif change == "garbage":
+        table.write_bytes(b"not parquet")
+    else:
+        pq.write_table(pa.table({"size": [1, 2]}), table)
+    with pytest.raises(CorruptFileError, match=message):
+        load_parquet_refs(str(out))
 
 
 def test_non_ascii_and_odd_names(tmp_path, chunk_file):

@@ -115,9 +115,10 @@ def test_sample_archive_layout(sample_v3):
     meta = zmetadata(out)
     assert set(meta) == {"metadata", "record_size", "vzcore"}  # not zarr v2 consolidated
     assert meta["record_size"] == 5
-    sources = meta["vzcore"]["sources"]
-    assert sorted(sources) == sorted(f"file://{p.resolve()}" for p in sample_files)
-    assert {s["size"] for s in sources.values()} == {p.stat().st_size for p in sample_files}
+    assert meta["vzcore"] == {"sources_table": ".vzcore-sources.parq"}
+    sources = pq.read_table(out / ".vzcore-sources.parq").to_pydict()
+    assert sources["url"] == sorted(f"file://{p.resolve()}" for p in sample_files)
+    assert set(sources["size"]) == {p.stat().st_size for p in sample_files}
     docs = meta["metadata"]
     assert docs["zarr.json/.zarray"] == EMPTY_INDEX
     assert docs["zarr.json"]["node_type"] == "group"

@@ -4,6 +4,7 @@ Layout of a reference directory::
 
     refs.parq/.zmetadata              {"metadata": {key: document}, "record_size": N, ...}
     refs.parq/<array path>/refs.<i>.parq
+    refs.parq/.vzcore-sources.parq    vzcore's source-file table, when .zmetadata names it
 
 Record file ``i`` of an array holds rows ``i * N ... (i + 1) * N - 1`` of its chunks in
 flat C order, with columns ``path`` (text, often dictionary-encoded), ``offset``, ``size``
@@ -12,6 +13,12 @@ missing chunk; ``offset == size == 0`` is a whole-file reference ``[url]``. A re
 that does not exist holds only missing chunks (fsspec does not write those). Columns are
 read with pyarrow and turned into :class:`~vz_kerchunk._columns.ChunkColumns` with numpy,
 without a Python loop per chunk (inline rows aside).
+
+vzcore's Parquet writer records the source files' size, modification time and ETag at
+scan time in a table beside ``.zmetadata`` (``"vzcore": {"sources_table": name}``;
+columns ``url``, ``size``, ``mtime``, ``etag``); earlier versions wrote them inline
+(``"vzcore": {"sources": {url: {...}}}``, as the JSON writer still does). Both are read
+into the inline form.
 """
 
 from __future__ import annotations
@@ -31,7 +38,10 @@ from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns, Chun
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["ParquetRefs", "load_parquet_refs"]
+__all__ = ["SOURCES_TABLE", "ParquetRefs", "load_parquet_refs"]
+
+SOURCES_TABLE = ".vzcore-sources.parq"
+"""The only table name ``"sources_table"`` may give (a file beside ``.zmetadata``)."""
 
 
 class ParquetRefs:
@@ -55,6 +65,42 @@ class ParquetRefs:
             )
         self.record_size = size
         self.sources = meta.get("vzcore")
+        if isinstance(self.sources, dict) and "sources_table" in self.sources:
+            self.sources = {"sources": self._read_sources(self.sources["sources_table"])}
+
+    def _read_sources(self, name: Any) -> dict[str, dict[str, Any]]:
+        """Return ``{url: {"size": ..., "mtime": ..., "etag": ...}}`` from the source table."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if name != SOURCES_TABLE:
+            raise CorruptFileError(
+                self.url, f"'vzcore' sources_table must be {SOURCES_TABLE!r}, got {name!r}"
+            )
+        try:
+            with self.fs.open(f"{self.root}/{name}", "rb") as f:
+                table = pq.read_table(f)
+        except FileNotFoundError as err:
+            raise CorruptFileError(
+                self.url, f"'.zmetadata' names the source table {name!r}, which is missing"
+            ) from err
+        except (pa.ArrowException, OSError, ValueError) as err:
+            raise CorruptFileError(
+                self.url, f"source table {name!r} is unreadable ({err})"
+            ) from err
+        columns = table.to_pydict()
+        urls = columns.get("url")
+        if urls is None or not all(isinstance(u, str) for u in urls):
+            raise CorruptFileError(self.url, f"source table {name!r} has no text column 'url'")
+        sizes = columns.get("size", [None] * len(urls))
+        mtimes = columns.get("mtime", [None] * len(urls))
+        etags = columns.get("etag", [None] * len(urls))
+        out: dict[str, dict[str, Any]] = {}
+        for url, size, mtime, etag in zip(urls, sizes, mtimes, etags, strict=True):
+            info = {"size": size, "mtime": mtime, "etag": etag}
+            # Validated with the inline form, by SourceInfo.from_json.
+            out[url] = {k: v for k, v in info.items() if v is not None}
+        return out
 
     def count_chunk_keys(self, prefix: str) -> int | None:
         """Parquet records have no stray keys: nothing to count."""

@@ -224,8 +224,14 @@ class HeapGuard:
 
     # -- public --------------------------------------------------------------------------
 
-    def check_attributes(self, header_addr: int) -> str | None:
+    def check_attributes(
+        self, header_addr: int, messages: Iterable[bytes] | None = None
+    ) -> str | None:
         """Validate the collections the attributes of an object use.
+
+        ``messages``, when given, are the object's attribute messages (compact and dense
+        storage, none shared) as the caller has already parsed them from its header
+        (:func:`vz_hdf5._header_attrs.attrs_and_messages`); the header is then not read again.
 
         Returns
         -------
@@ -238,6 +244,10 @@ class HeapGuard:
             A collection is damaged; the message names the attribute.
         """
         try:
+            if messages is not None:
+                for data in messages:
+                    self._attribute(data, 0)
+                return None
             header = _Header(self.read_at, self.base, self.o, self.lsize)
             for mtype, flags, data in header.messages(header_addr, _ATTRIBUTE_MESSAGES):
                 if mtype == _ATTRIBUTE:

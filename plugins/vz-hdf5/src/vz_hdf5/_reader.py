@@ -58,7 +58,7 @@ from vzcore.names import name_problem
 from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
-from vz_hdf5._header_attrs import header_attrs
+from vz_hdf5._header_attrs import attrs_and_messages
 from vz_hdf5._names import decode_name, object_path
 from vz_hdf5._unlimited import pad_unlimited
 from vz_hdf5.plugin import HDF5_MAGIC
@@ -935,12 +935,13 @@ class _Scanner:
         if guard is None:
             return None
         addr = int(h5py.h5g.get_objinfo(obj.id).objno[0])
-        decoded = header_attrs(guard, addr)
+        found = attrs_and_messages(guard, addr)
+        decoded = None if found is None else (found[0], found[1])
         if addr in self._heap_checked:
             return decoded
         self._heap_checked.add(addr)
-        try:
-            why = guard.check_attributes(addr)
+        try:  # (the messages just parsed, when there are: the header is parsed once)
+            why = guard.check_attributes(addr, None if found is None else found[2])
         except HeapError as err:
             raise CorruptFileError(self.url, f"{object_path(obj)!r}: {err}") from err
         if why is not None:

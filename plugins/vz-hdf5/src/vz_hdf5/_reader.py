@@ -27,6 +27,7 @@ kept in ``attrs`` exactly as stored. Anything that cannot be referenced byte for
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -658,7 +659,7 @@ class _Scanner:
                     continue
             else:
                 try:
-                    obj = grp[raw_name]
+                    obj = _open_child(grp, key)
                 except KeyError:
                     if kind == h5py.h5l.TYPE_SOFT:  # dangling soft link: nothing to read
                         continue
@@ -1484,6 +1485,43 @@ class _Scanner:
                 inline[flat] = raw
                 ln[flat] = len(raw)
         return self._manifest(grid, pi, off, ln, inline), codec_id
+
+
+class _ReadOnlyDataset(h5py.Dataset):
+    """An h5py Dataset of a file opened read-only, its type and extent asked of HDF5 once.
+
+    h5py builds a new numpy dtype (``H5Dget_type`` + conversion) on every ``.dtype`` and
+    a new dataspace on every ``.maxshape``; the reader asks for them several times per
+    dataset (survey, dimensions, variable, fill value). Nothing can change them while the
+    file is open read-only.
+    """
+
+    @functools.cached_property
+    def dtype(self) -> np.dtype[Any]:  # type: ignore[override]
+        """Numpy dtype representing the datatype (h5py's, computed once)."""
+        return super().dtype  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def maxshape(self) -> tuple[int | None, ...] | None:  # type: ignore[override]
+        """Shape up to which this dataset can be resized (h5py's, computed once)."""
+        return super().maxshape  # type: ignore[no-any-return]
+
+
+def _open_child(grp: h5py.Group, key: bytes) -> h5py.HLObject:
+    """Return ``grp[key]`` for a hard or soft link of a group of a read-only file.
+
+    What h5py's ``Group.__getitem__`` does, without the ``File`` object it builds (for its
+    mode) on every call; datasets come as :class:`_ReadOnlyDataset`.
+    """
+    oid = h5py.h5o.open(grp.id, key)
+    otype = h5py.h5i.get_type(oid)
+    if otype == h5py.h5i.GROUP:
+        return h5py.Group(oid)
+    if otype == h5py.h5i.DATASET:
+        return _ReadOnlyDataset(oid, readonly=True)
+    if otype == h5py.h5i.DATATYPE:
+        return h5py.Datatype(oid)
+    raise TypeError("Unknown object type")
 
 
 def _address(obj: h5py.HLObject) -> int:

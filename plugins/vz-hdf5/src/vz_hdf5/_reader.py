@@ -1487,7 +1487,7 @@ class _Scanner:
         return self._manifest(grid, pi, off, ln, inline), codec_id
 
 
-class _ReadOnlyDataset(h5py.Dataset):
+class _ReadOnlyDataset(h5py.Dataset):  # type: ignore[misc]  # (h5py is untyped)
     """An h5py Dataset of a file opened read-only, its type and extent asked of HDF5 once.
 
     h5py builds a new numpy dtype (``H5Dget_type`` + conversion) on every ``.dtype`` and
@@ -1497,12 +1497,12 @@ class _ReadOnlyDataset(h5py.Dataset):
     """
 
     @functools.cached_property
-    def dtype(self) -> np.dtype[Any]:  # type: ignore[override]
+    def dtype(self) -> np.dtype[Any]:
         """Numpy dtype representing the datatype (h5py's, computed once)."""
         return super().dtype  # type: ignore[no-any-return]
 
     @functools.cached_property
-    def maxshape(self) -> tuple[int | None, ...] | None:  # type: ignore[override]
+    def maxshape(self) -> tuple[int | None, ...] | None:
         """Shape up to which this dataset can be resized (h5py's, computed once)."""
         return super().maxshape  # type: ignore[no-any-return]
 

@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 
 from vz_hdf5._btree import ChunkIndexError, _Header, _uint
-from vz_hdf5._gheap import HeapGuard, UnknownStructureError, _btree2_records, _FractalHeap
+from vz_hdf5._gheap import (
+    HeapGuard,
+    UnknownStructureError,
+    _btree2_records,
+    _FractalHeap,
+    _positions,
+)
 
 __all__ = ["attrs_and_messages", "header_attrs"]
 
@@ -48,7 +54,6 @@ _CONTINUATION = 0x0010
 _HEAD_READ = 1024
 _V1_MESSAGE = struct.Struct("<HHB")  # type, size, flags
 _V2_MESSAGE = struct.Struct("<BHB")
-_SIZES = struct.Struct("<HHH")  # an attribute message's name, datatype, dataspace sizes
 _MAX_BLOCKS = 4096
 
 _FLOAT_LAYOUTS = {
@@ -266,22 +271,7 @@ class _NotDecodedError(Exception):
 
 def _attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
     """Return the raw name, name and value (or :data:`_UNDECODED`) of an attribute message."""
-    version = msg[0]
-    name_size, type_size, space_size = _SIZES.unpack_from(msg, 2)
-    if version == 1:  # name, datatype and dataspace each padded to 8 bytes
-        npos = 8
-        tpos = npos + (name_size + 7) // 8 * 8
-        spos = tpos + (type_size + 7) // 8 * 8
-        dpos = spos + (space_size + 7) // 8 * 8
-        aflags = 0
-    elif version in (2, 3):
-        npos = 8 if version == 2 else 9
-        tpos = npos + name_size
-        spos = tpos + type_size
-        dpos = spos + space_size
-        aflags = msg[1]
-    else:
-        raise _NotDecodedError
+    aflags, npos, name_size, tpos, type_size, spos, space_size, dpos = _positions(msg)
     if name_size == 0 or dpos > len(msg) or msg[npos + name_size - 1] != 0:
         raise _NotDecodedError  # (HDF5 refuses a name without its terminating NUL)
     raw_name = msg[npos : npos + name_size - 1].split(b"\x00", 1)[0]
@@ -320,6 +310,7 @@ def _decode(guard: HeapGuard, addr: int) -> Decoded:
     track, messages = found
     named: list[tuple[Any, str]] = []
     values: dict[str, Any] = {}
+    undecoded: dict[str, bytes] = {}
     attributes: list[tuple[int, bytes]] = []
     for mtype, mflags, msg, crt in messages:
         if mtype == _ATTR_INFO:
@@ -333,15 +324,18 @@ def _decode(guard: HeapGuard, addr: int) -> Decoded:
         named.append((crt if track else raw_name, name))
         if value is not _UNDECODED:
             values[name] = value
+        else:
+            undecoded[name] = msg
     named.sort(key=lambda kv: kv[0])
     names = [n for _, n in named]
     if len(set(names)) != len(names):
         raise _NotDecodedError
-    return names, values, [msg for _, msg in attributes]
+    return names, values, [msg for _, msg in attributes], undecoded
 
 
-Decoded = tuple[list[str], dict[str, Any], list[bytes]]
-"""What :func:`attrs_and_messages` returns: names, decoded values, attribute messages."""
+Decoded = tuple[list[str], dict[str, Any], list[bytes], dict[str, bytes]]
+"""What :func:`attrs_and_messages` returns: names, decoded values, every attribute
+message, and the messages of the attributes left to h5py by name."""
 
 
 def header_attrs(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]] | None:
@@ -372,7 +366,9 @@ def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
 
     The messages (compact and dense storage, none of them shared) are what
     :meth:`~vz_hdf5._gheap.HeapGuard.check_attributes` checks, so the object header and its
-    dense storage are parsed once for both.
+    dense storage are parsed once for both; the messages of the attributes not decoded
+    here, by name, let the reader resolve ``DIMENSION_LIST`` without h5py
+    (:meth:`~vz_hdf5._gheap.HeapGuard.object_references`).
     """
     try:
         return _decode(guard, addr)

@@ -10,7 +10,7 @@ references decodes it exactly as the original would be decoded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ import xarray as xr
 from xarray.coding.common import pop_to, unpack_for_decoding
 from xarray.coding.times import CFDatetimeCoder, CFTimedeltaCoder, decode_cf_datetime
 from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
+from xarray.core.variable import calculate_dimensions
+from xarray.indexes import Index
 
 from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
 from vzcore._raw_values import remember_raw
@@ -142,21 +144,52 @@ def _coordinate_names(attrs: dict[str, Any]) -> list[str]:
     return raw.split() if isinstance(raw, str) else []
 
 
-def _coordinates(
-    coords: dict[str, xr.Variable], loaded: set[str], source: str = ""
-) -> xr.Coordinates:
-    """Return the coordinates, with an index only for the loaded 1-D dimension coordinates.
+def _dataset(
+    data_vars: dict[str, xr.Variable],
+    coords: dict[str, xr.Variable],
+    loaded: set[str],
+    attrs: dict[str, Any],
+    source: str = "",
+) -> xr.Dataset:
+    """Return the Dataset of one file's variables, indexed only by its loaded coordinates.
 
     xarray builds a default (pandas) index for every dimension coordinate it is given,
     which needs the values; a virtual dimension coordinate (``loadable_variables`` without
     it) must stay a coordinate without an index, as in VirtualiZarr. It is concatenated and
     written like any virtual variable. The indexes remember ``source``, so that
     ``combine_by_coords`` can name the files it cannot order (:mod:`vzcore._source_index`).
+
+    The result is ``xr.Dataset(data_vars, coords=xr.Coordinates(coords, indexes=...),
+    attrs=attrs)``, built directly from the Variables (``Dataset._construct_direct``, as
+    xarray's own ``Coordinates`` are) instead of through ``merge_data_and_coords``, which
+    copies every variable and merges and aligns what is already one file's aligned
+    variables (~5% of a small file's scan). The Dataset is the same: variables in the constructor's order
+    (data variables, then coordinates), indexes only for the loaded 1-D dimension
+    coordinates, non-indexed coordinates as base Variables, sizes from
+    ``calculate_dimensions``. Anything the direct path would not build exactly as the
+    constructor does (names clashing with dimensions, conflicting sizes, a data variable
+    named like its dimension) goes through the constructor, for its checks and errors.
     """
-    indexes = {
+    indexes: dict[Hashable, Index] = {
         n: source_index(v, n, source) for n, v in coords.items() if n in loaded and v.dims == (n,)
     }
-    return xr.Coordinates(coords, indexes=indexes)
+    construct: Any = getattr(xr.Dataset, "_construct_direct", None)
+    if construct is not None and not any(v.dims == (n,) for n, v in data_vars.items()):
+        variables: dict[Hashable, xr.Variable] = dict(data_vars.items())
+        for n, v in coords.items():
+            variables[n] = v if n in indexes else v.to_base_variable()
+        try:
+            dims = calculate_dimensions(variables)
+        except ValueError:
+            pass  # the constructor's own checks and error, below
+        else:
+            # (as merge_core: a variable named like a dimension is a coordinate, x(x, y))
+            coord_names = set(coords) | {d for d in dims if d in variables}
+            ds: xr.Dataset = construct(
+                variables, coord_names, dims, dict(attrs) if attrs else None, indexes
+            )
+            return ds
+    return xr.Dataset(data_vars, coords=xr.Coordinates(coords, indexes=indexes), attrs=attrs)
 
 
 def _check_dimension_names(group: ManifestGroup, names: list[str], source: str) -> None:
@@ -259,13 +292,12 @@ def group_to_dataset(
                 xv.encoding["coordinates"] = xv.attrs.pop("coordinates")
         global_listed = _coordinate_names(group.attrs)
         coord_names.update(c for c in global_listed if c in variables)
-    attrs = dict(group.attrs)
-    ds = xr.Dataset(
+    ds = _dataset(
         {n: v for n, v in variables.items() if n not in coord_names},
-        coords=_coordinates(
-            {n: v for n, v in variables.items() if n in coord_names}, loadable, source
-        ),
-        attrs=attrs,
+        {n: v for n, v in variables.items() if n in coord_names},
+        loadable,
+        dict(group.attrs),
+        source,
     )
     if source:
         ds.encoding["source"] = source

@@ -207,6 +207,8 @@ def _value(tbuf: bytes, space: bytes, data: bytes, lsize: int) -> Any:
     if string is not None and not _strings(raw, *string):
         return _UNDECODED
     if not shape:  # a scalar dataspace: the numpy scalar h5py gives (``arr[()]``)
+        if string is not None:  # numpy's bytes_ scalar drops the trailing NULs
+            return np.bytes_(raw.rstrip(b"\x00"))
         return np.frombuffer(raw, dtype)[0]
     return np.frombuffer(raw, dtype).reshape(shape).copy()
 

@@ -44,7 +44,8 @@ class DataSet:
 
 def _done(directory: Path, params: dict[str, object]) -> bool:
     marker = directory / "done.json"
-    return marker.exists() and json.loads(marker.read_text()) == params
+    # (compared as JSON: the shapes are tuples here and lists in the marker)
+    return marker.exists() and json.loads(marker.read_text()) == json.loads(json.dumps(params))
 
 
 def _mark(directory: Path, params: dict[str, object]) -> None:

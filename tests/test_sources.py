@@ -129,3 +129,35 @@ def test_group_collects_and_attaches_sources() -> None:
         A + ".moved": INFO_A,
         B + ".moved": INFO_B,
     }
+
+
+def test_with_sources_is_the_manifest_the_constructor_builds() -> None:
+    """with_sources shares the validated arrays; the result is what the constructor gives."""
+    m = ChunkManifest.from_codes(
+        (A, B),
+        np.array([[0, -2], [1, -1]], np.int8),
+        np.arange(4).reshape(2, 2),
+        np.full((2, 2), 7),
+        {1: b"abc"},
+        sources={A: INFO_A},
+    )
+    got = m.with_sources({B: INFO_B, "other": INFO_A})
+    want = ChunkManifest(
+        m.paths,
+        m.path_index,
+        m.offsets,
+        m.lengths,
+        m.inline,
+        {A: INFO_A, B: INFO_B, "other": INFO_A},
+    )
+    assert got == want
+    assert got.paths == want.paths
+    assert dict(got.sources) == dict(want.sources) == {A: INFO_A, B: INFO_B}
+    assert dict(got.inline) == dict(want.inline)
+    assert got.inline is not m.inline
+    for name in ("path_index", "offsets", "lengths"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype
+        assert not a.flags.writeable
+        np.testing.assert_array_equal(a, b)
+    assert dict(m.sources) == {A: INFO_A}  # the original is unchanged

@@ -320,14 +320,17 @@ class ChunkManifest:
 
     def with_sources(self, sources: Mapping[str, SourceInfo]) -> ChunkManifest:
         """Return a copy whose source info is updated from ``sources`` (keyed by path)."""
-        return ChunkManifest(
-            self._paths,
-            self._path_index,
-            self._offsets,
-            self._lengths,
-            self._inline,
-            {**self._sources, **sources},
-        )
+        # The arrays are validated and read-only: shared, not checked again (every scanned
+        # manifest passes here once).
+        new = object.__new__(ChunkManifest)
+        new._paths = self._paths
+        new._path_index = self._path_index
+        new._offsets = self._offsets
+        new._lengths = self._lengths
+        new._inline = dict(self._inline)
+        merged = {**self._sources, **sources}
+        new._sources = {p: merged[p] for p in self._paths if p in merged}
+        return new
 
     @property
     def missing_code(self) -> int:

@@ -185,6 +185,35 @@ def _count(space: bytes, sizeof_len: int) -> int:
     return n
 
 
+_SIZES = struct.Struct("<HHH")
+
+
+def _positions(msg: bytes) -> tuple[int, int, int, int, int, int, int, int]:
+    """Return where the parts of an attribute message are.
+
+    ``(flags, name position, name size, datatype position, datatype size, dataspace
+    position, dataspace size, data position)``; ``flags`` bit 0: shared datatype, bit 1:
+    shared dataspace.
+    """
+    version = msg[0]
+    name_size, type_size, space_size = _SIZES.unpack_from(msg, 2)
+    if version == 1:  # name, datatype and dataspace each padded to 8 bytes
+        npos = 8
+        tpos = npos + (name_size + 7) // 8 * 8
+        spos = tpos + (type_size + 7) // 8 * 8
+        dpos = spos + (space_size + 7) // 8 * 8
+        flags = 0
+    elif version in (2, 3):
+        npos = 8 if version == 2 else 9
+        tpos = npos + name_size
+        spos = tpos + type_size
+        dpos = spos + space_size
+        flags = msg[1]
+    else:
+        raise UnknownStructureError(f"attribute message version {version}")
+    return flags, npos, name_size, tpos, type_size, spos, space_size, dpos
+
+
 _TYPES: dict[tuple[bytes, int], _Type] = {}
 """Parsed datatype messages (DIMENSION_LIST's and vlen strings' recur in every file)."""
 
@@ -224,8 +253,14 @@ class HeapGuard:
 
     # -- public --------------------------------------------------------------------------
 
-    def check_attributes(self, header_addr: int) -> str | None:
+    def check_attributes(
+        self, header_addr: int, messages: Iterable[bytes] | None = None
+    ) -> str | None:
         """Validate the collections the attributes of an object use.
+
+        ``messages``, when given, are the object's attribute messages (compact and dense
+        storage, none shared) as the caller has already parsed them from its header
+        (:func:`vz_hdf5._header_attrs.attrs_and_messages`); the header is then not read again.
 
         Returns
         -------
@@ -238,6 +273,10 @@ class HeapGuard:
             A collection is damaged; the message names the attribute.
         """
         try:
+            if messages is not None:
+                for data in messages:
+                    self._attribute(data, 0)
+                return None
             header = _Header(self.read_at, self.base, self.o, self.lsize)
             for mtype, flags, data in header.messages(header_addr, _ATTRIBUTE_MESSAGES):
                 if mtype == _ATTRIBUTE:
@@ -304,23 +343,70 @@ class HeapGuard:
             self._headers[header_addr] = found
         return found
 
+    def object_references(self, msg: bytes) -> list[tuple[int, ...]] | None:
+        """Return the object addresses held by an attribute of object-reference sequences.
+
+        ``msg`` is an attribute message whose value is a 1-D array of variable-length
+        sequences of (old-style) object references, as ``DIMENSION_LIST`` is; each
+        sequence is read from its global heap object. Call it after
+        :meth:`check_attributes` has validated the object's collections.
+
+        Returns
+        -------
+        list of tuple of int or None
+            The object header addresses of each element's sequence, in order; None for
+            any other type or dataspace (shared or committed types, region or new-style
+            references, other ranks) or a heap object that is missing or short, so the
+            caller reads the attribute through h5py instead.
+        """
+        o = self.o
+        try:
+            flags, _, _, tpos, type_size, spos, space_size, dpos = _positions(msg)
+            tbuf = msg[tpos : tpos + type_size]
+            space = msg[spos : spos + space_size]
+            if (
+                flags & 0x03  # shared datatype or dataspace
+                or len(tbuf) < 16
+                or tbuf[0] & 0x0F != 9  # variable-length ...
+                or tbuf[1] & 0x0F != 0  # ... sequence
+                or _uint(tbuf, 4, 4) != 8 + o
+                or tbuf[8] & 0x0F != 7  # of references ...
+                or tbuf[8] >> 4 >= 4  # ... old-style ...
+                or tbuf[9] & 0x0F != 0  # ... to objects
+                or _uint(tbuf, 12, 4) != o
+                or space[0] not in (1, 2)
+                or space[1] != 1  # one dimension
+                or (space[0] == 2 and space[3] != 1)  # simple
+            ):
+                return None
+            n = _count(space, self.lsize)
+            data = msg[dpos : dpos + n * (8 + o)]
+            if len(data) < n * (8 + o):
+                return None
+            out: list[tuple[int, ...]] = []
+            for i in range(n):
+                pos = i * (8 + o)
+                length = _uint(data, pos, 4)
+                if length == 0:
+                    out.append(())
+                    continue
+                addr, idx = _uint(data, pos + 4, o), _uint(data, pos + 4 + o, 4)
+                found = self._collection(addr, "object references", required=True)
+                found_obj = None if found is None else found.get(idx)
+                if found_obj is None or found_obj[1] < length * o:
+                    return None
+                raw = self.read_at(self.base + addr + found_obj[0], length * o)
+                if len(raw) < length * o:
+                    return None
+                out.append(tuple(_uint(raw, j * o, o) for j in range(length)))
+        except (HeapError, UnknownStructureError, IndexError, ValueError, struct.error):
+            return None  # (h5py reads it, as it did before this reader existed)
+        return out
+
     def _attribute(self, msg: bytes, msg_flags: int) -> None:
         if msg_flags & 0x02:
             raise UnknownStructureError("shared attribute message")
-        version = msg[0]
-        name_size, type_size, space_size = struct.unpack_from("<HHH", msg, 2)
-        if version == 1:  # name, datatype and dataspace each padded to 8 bytes
-            tpos = 8 + (name_size + 7) // 8 * 8
-            spos = tpos + (type_size + 7) // 8 * 8
-            dpos = spos + (space_size + 7) // 8 * 8
-            flags = 0
-        elif version in (2, 3):
-            tpos = (8 if version == 2 else 9) + name_size
-            spos = tpos + type_size
-            dpos = spos + space_size
-            flags = msg[1]
-        else:
-            raise UnknownStructureError(f"attribute message version {version}")
+        flags, npos, name_size, tpos, type_size, spos, space_size, dpos = _positions(msg)
         if not flags & 0x01 and msg[tpos] & 0x0F not in _HEAP_CLASSES:
             return  # no class that can hold heap references: the common case, cheap
         tbuf = msg[tpos : tpos + type_size]
@@ -337,7 +423,6 @@ class HeapGuard:
         if not vtype.slots:
             return
         n = _count(msg[spos : spos + space_size], self.lsize)
-        npos = 8 if version == 1 else tpos - name_size
         name = msg[npos : npos + name_size].split(b"\x00")[0].decode("utf-8", "replace")
         self._elements(msg[dpos : dpos + n * vtype.size], vtype, f"attribute {name!r}")
 

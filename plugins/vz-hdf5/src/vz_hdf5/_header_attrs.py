@@ -38,9 +38,15 @@ from typing import Any
 import numpy as np
 
 from vz_hdf5._btree import ChunkIndexError, _Header, _uint
-from vz_hdf5._gheap import HeapGuard, UnknownStructureError, _btree2_records, _FractalHeap
+from vz_hdf5._gheap import (
+    HeapGuard,
+    UnknownStructureError,
+    _btree2_records,
+    _FractalHeap,
+    _positions,
+)
 
-__all__ = ["header_attrs"]
+__all__ = ["attrs_and_messages", "header_attrs"]
 
 _ATTRIBUTE = 0x000C
 _ATTR_INFO = 0x0015
@@ -152,8 +158,26 @@ def _strings(raw: bytes, size: int, padding: int) -> bool:
     return True
 
 
-def _value(tbuf: bytes, space: bytes, data: bytes, lsize: int) -> Any:
-    """Decode one attribute's value, or return :data:`_UNDECODED`."""
+_LAYOUTS: dict[tuple[bytes, bytes, int], Any] = {}
+"""Decoded (datatype, dataspace) pairs: ``(dtype, shape, nbytes, string)`` or
+:data:`_UNDECODED`; ``string`` is ``(size, padding)`` for fixed-length strings, else None.
+The few pairs CF files use (scalar floats, short strings) recur on every object of every
+file, so each is parsed once per process."""
+
+
+def _layout(tbuf: bytes, space: bytes, lsize: int) -> Any:
+    """Return how to decode values of datatype ``tbuf`` and dataspace ``space``."""
+    key = (tbuf, space, lsize)
+    found = _LAYOUTS.get(key)
+    if found is not None:
+        return found
+    found = _parse_layout(tbuf, space, lsize)
+    if len(_LAYOUTS) < 4096:
+        _LAYOUTS[key] = found
+    return found
+
+
+def _parse_layout(tbuf: bytes, space: bytes, lsize: int) -> Any:
     dtype = _dtype(tbuf)
     if dtype is _UNDECODED:
         return _UNDECODED
@@ -165,22 +189,28 @@ def _value(tbuf: bytes, space: bytes, data: bytes, lsize: int) -> Any:
         count *= n
     if isinstance(dtype, tuple):
         size, padding, encoding = dtype
-        nbytes = count * size
-        if len(data) < nbytes:
-            return _UNDECODED
-        raw = data[:nbytes]
-        if not _strings(raw, size, padding):
-            return _UNDECODED
         import h5py
 
-        dtype = h5py.string_dtype(encoding, size)
-    else:
-        nbytes = count * dtype.itemsize
-        if len(data) < nbytes:
-            return _UNDECODED
-        raw = data[:nbytes]
-    arr = np.frombuffer(raw, dtype).reshape(shape).copy()
-    return arr[()] if arr.ndim == 0 else arr
+        return h5py.string_dtype(encoding, size), shape, count * size, (size, padding)
+    return dtype, shape, count * dtype.itemsize, None
+
+
+def _value(tbuf: bytes, space: bytes, data: bytes, lsize: int) -> Any:
+    """Decode one attribute's value, or return :data:`_UNDECODED`."""
+    layout = _layout(tbuf, space, lsize)
+    if layout is _UNDECODED:
+        return _UNDECODED
+    dtype, shape, nbytes, string = layout
+    if len(data) < nbytes:
+        return _UNDECODED
+    raw = data[:nbytes]
+    if string is not None and not _strings(raw, *string):
+        return _UNDECODED
+    if not shape:  # a scalar dataspace: the numpy scalar h5py gives (``arr[()]``)
+        if string is not None:  # numpy's bytes_ scalar drops the trailing NULs
+            return np.bytes_(raw.rstrip(b"\x00"))
+        return np.frombuffer(raw, dtype)[0]
+    return np.frombuffer(raw, dtype).reshape(shape).copy()
 
 
 def _messages(header: _Header, addr: int) -> tuple[bool, list[tuple[int, int, bytes, int]]] | None:
@@ -243,22 +273,7 @@ class _NotDecodedError(Exception):
 
 def _attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
     """Return the raw name, name and value (or :data:`_UNDECODED`) of an attribute message."""
-    version = msg[0]
-    name_size, type_size, space_size = struct.unpack_from("<HHH", msg, 2)
-    if version == 1:  # name, datatype and dataspace each padded to 8 bytes
-        npos = 8
-        tpos = npos + (name_size + 7) // 8 * 8
-        spos = tpos + (type_size + 7) // 8 * 8
-        dpos = spos + (space_size + 7) // 8 * 8
-        aflags = 0
-    elif version in (2, 3):
-        npos = 8 if version == 2 else 9
-        tpos = npos + name_size
-        spos = tpos + type_size
-        dpos = spos + space_size
-        aflags = msg[1]
-    else:
-        raise _NotDecodedError
+    aflags, npos, name_size, tpos, type_size, spos, space_size, dpos = _positions(msg)
     if name_size == 0 or dpos > len(msg) or msg[npos + name_size - 1] != 0:
         raise _NotDecodedError  # (HDF5 refuses a name without its terminating NUL)
     raw_name = msg[npos : npos + name_size - 1].split(b"\x00", 1)[0]
@@ -289,7 +304,7 @@ def _dense(guard: HeapGuard, info: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
-def _decode(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]]:
+def _decode(guard: HeapGuard, addr: int) -> Decoded:
     header = _Header(guard.read_at, guard.base, guard.o, guard.lsize)
     found = _messages(header, addr)
     if found is None:
@@ -297,6 +312,7 @@ def _decode(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]]:
     track, messages = found
     named: list[tuple[Any, str]] = []
     values: dict[str, Any] = {}
+    undecoded: dict[str, bytes] = {}
     attributes: list[tuple[int, bytes]] = []
     for mtype, mflags, msg, crt in messages:
         if mtype == _ATTR_INFO:
@@ -310,11 +326,18 @@ def _decode(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]]:
         named.append((crt if track else raw_name, name))
         if value is not _UNDECODED:
             values[name] = value
+        else:
+            undecoded[name] = msg
     named.sort(key=lambda kv: kv[0])
     names = [n for _, n in named]
     if len(set(names)) != len(names):
         raise _NotDecodedError
-    return names, values
+    return names, values, [msg for _, msg in attributes], undecoded
+
+
+Decoded = tuple[list[str], dict[str, Any], list[bytes], dict[str, bytes]]
+"""What :func:`attrs_and_messages` returns: names, decoded values, every attribute
+message, and the messages of the attributes left to h5py by name."""
 
 
 def header_attrs(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]] | None:
@@ -335,6 +358,19 @@ def header_attrs(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]
         by name (attributes missing from it are for h5py to read); None when the object's
         attributes must all be read through h5py (shared messages, names that are not
         UTF-8, structures this module cannot parse).
+    """
+    found = attrs_and_messages(guard, addr)
+    return None if found is None else (found[0], found[1])
+
+
+def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
+    """Return :func:`header_attrs`'s names and values and the attribute messages they came from.
+
+    The messages (compact and dense storage, none of them shared) are what
+    :meth:`~vz_hdf5._gheap.HeapGuard.check_attributes` checks, so the object header and its
+    dense storage are parsed once for both; the messages of the attributes not decoded
+    here, by name, let the reader resolve ``DIMENSION_LIST`` without h5py
+    (:meth:`~vz_hdf5._gheap.HeapGuard.object_references`).
     """
     try:
         return _decode(guard, addr)

@@ -27,6 +27,7 @@ kept in ``attrs`` exactly as stored. Anything that cannot be referenced byte for
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -60,7 +61,7 @@ from vzcore.types import Reader
 from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
-from vz_hdf5._header_attrs import header_attrs
+from vz_hdf5._header_attrs import Decoded, attrs_and_messages
 from vz_hdf5._names import decode_name, object_path
 from vz_hdf5._unlimited import pad_unlimited
 from vz_hdf5.plugin import HDF5_MAGIC
@@ -244,17 +245,19 @@ class _Attrs:
     decoded from the object header; h5py reads the others.
     """
 
-    __slots__ = ("_h5attrs", "_names", "_values")
+    __slots__ = ("_h5attrs", "_names", "_values", "undecoded")
 
-    def __init__(
-        self, obj: h5py.HLObject, decoded: tuple[list[str], dict[str, Any]] | None = None
-    ) -> None:
+    def __init__(self, obj: h5py.HLObject, decoded: tuple[Any, ...] | None = None) -> None:
         self._h5attrs = obj.attrs
+        self.undecoded: dict[str, bytes] = {}
+        """Attribute messages of the attributes left to h5py, by name (when known)."""
         if decoded is None:
             self._names = list(self._h5attrs)
             self._values: dict[str, Any] = {}
         else:
-            self._names, self._values = decoded
+            self._names, self._values = decoded[0], decoded[1]
+            if len(decoded) > 3:
+                self.undecoded = decoded[3]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -303,6 +306,9 @@ class _Survey:
     """Dimensions of the group in netCDF order: labeled ones, then phony ones."""
     problems: list[_Problem] = field(default_factory=list)
     """Links of the group that cannot be followed."""
+    named: dict[int, str] = field(default_factory=dict)
+    """Datasets of the group with one hard link (here), by object header address: the name
+    ``H5Rget_name`` gives a reference to them (see :meth:`_Scanner._dimension_list`)."""
 
 
 def _is_scale(attrs: _Attrs) -> bool:
@@ -602,7 +608,7 @@ class _Scanner:
                     continue
             else:
                 try:
-                    obj = grp[raw_name]
+                    obj = _open_child(grp, key)
                 except KeyError:
                     if kind == h5py.h5l.TYPE_SOFT:  # dangling soft link: nothing to read
                         continue
@@ -614,11 +620,14 @@ class _Scanner:
                 continue  # committed datatypes (netCDF-4 user types)
             dropped = self._dropped(name, path)
             try:
-                attrs: _Attrs | None = _Attrs(obj, scanner._check_heap_attrs(obj))
+                info = h5py.h5g.get_objinfo(obj.id)
+                if kind == h5py.h5l.TYPE_HARD and info.nlink == 1:
+                    survey.named[int(info.objno[0])] = name
+                attrs: _Attrs | None = _Attrs(obj, scanner._check_heap_attrs(obj, info))
                 assert attrs is not None
                 is_scale = _is_scale(attrs)
                 # references in another file's DIMENSION_LIST name that file's objects
-                dimlist = attrs.get("DIMENSION_LIST") if scanner is self else None
+                dimlist = scanner._dimension_list(attrs) if scanner is self else None
                 shape = _full_shape(obj)
             except (VZError, *_LIBRARY_ERRORS):
                 if not dropped:
@@ -752,6 +761,36 @@ class _Scanner:
         self._dimids[key] = out
         return out
 
+    def _dimension_list(self, attrs: _Attrs) -> Any:
+        """Return the ``DIMENSION_LIST`` of a dataset: per axis, the scales it refers to.
+
+        Read from the global heap when the attribute is a plain one (object header
+        addresses, named by :meth:`_dim_name`), else through h5py (h5py References).
+        """
+        if "DIMENSION_LIST" not in attrs:
+            return None
+        msg = attrs.undecoded.get("DIMENSION_LIST")
+        guard = self._heap_guard()
+        if msg is not None and guard is not None:
+            found = guard.object_references(msg)
+            if found is not None:
+                return found
+        return attrs["DIMENSION_LIST"]
+
+    def _dim_name(self, entry: _Entry, axis: int, ref: Any, survey: _Survey) -> str | None:
+        """Return the name of the dimension scale ``ref`` (of axis ``axis`` of ``entry``).
+
+        An address read by :meth:`_dimension_list` is named from the group's datasets
+        with one hard link (what ``H5Rget_name`` would give); any other goes to HDF5.
+        """
+        if isinstance(ref, int):
+            name = survey.named.get(ref)
+            if name is not None:
+                return name
+            assert entry.attrs is not None  # (a dimension list was read from them)
+            ref = entry.attrs["DIMENSION_LIST"][axis][-1]
+        return self._ref_basename(ref)
+
     def _ref_basename(self, ref: Any) -> str | None:
         try:
             # H5Rget_name: the name self.h5[ref].name gives, without opening the object
@@ -777,7 +816,7 @@ class _Scanner:
         if entry.dimlist is not None:
             for axis, refs in enumerate(entry.dimlist):
                 if axis < len(shape) and names[axis] is None and len(refs):
-                    names[axis] = self._ref_basename(refs[-1])
+                    names[axis] = self._dim_name(entry, axis, refs[-1], survey)
         used: Counter[int] = Counter()
         for axis, n in enumerate(names):
             if n is not None:
@@ -869,23 +908,24 @@ class _Scanner:
             )
         return self._heap
 
-    def _check_heap_attrs(self, obj: h5py.HLObject) -> tuple[list[str], dict[str, Any]] | None:
+    def _check_heap_attrs(self, obj: h5py.HLObject, info: Any = None) -> Decoded | None:
         """Validate the global heap collections the attributes of ``obj`` use (once).
 
-        Returns the attribute names and the values decoded from the object header
-        (:func:`~vz_hdf5._header_attrs.header_attrs`), or None when h5py must read them.
+        Returns the attribute names, the values decoded from the object header and the
+        attribute messages (:func:`~vz_hdf5._header_attrs.attrs_and_messages`), or None
+        when h5py must read them. ``info`` is ``obj``'s ``H5Gget_objinfo`` when at hand.
         Raises CorruptFileError naming the object and attribute.
         """
         guard = self._heap_guard()
         if guard is None:
             return None
-        addr = int(h5py.h5g.get_objinfo(obj.id).objno[0])
-        decoded = header_attrs(guard, addr)
+        addr = int((h5py.h5g.get_objinfo(obj.id) if info is None else info).objno[0])
+        found = attrs_and_messages(guard, addr)
         if addr in self._heap_checked:
-            return decoded
+            return found
         self._heap_checked.add(addr)
-        try:
-            why = guard.check_attributes(addr)
+        try:  # (the messages just parsed, when there are: the header is parsed once)
+            why = guard.check_attributes(addr, None if found is None else found[2])
         except HeapError as err:
             raise CorruptFileError(self.url, f"{object_path(obj)!r}: {err}") from err
         if why is not None:
@@ -895,7 +935,7 @@ class _Scanner:
                 object_path(obj),
                 why,
             )
-        return decoded
+        return found
 
     def _check_heap_values(self, dset: h5py.Dataset) -> None:
         """Validate the global heap collections the fill value and values of ``dset`` use."""
@@ -1428,6 +1468,43 @@ class _Scanner:
                 inline[flat] = raw
                 ln[flat] = len(raw)
         return self._manifest(grid, pi, off, ln, inline), codec_id
+
+
+class _ReadOnlyDataset(h5py.Dataset):  # type: ignore[misc]  # (h5py is untyped)
+    """An h5py Dataset of a file opened read-only, its type and extent asked of HDF5 once.
+
+    h5py builds a new numpy dtype (``H5Dget_type`` + conversion) on every ``.dtype`` and
+    a new dataspace on every ``.maxshape``; the reader asks for them several times per
+    dataset (survey, dimensions, variable, fill value). Nothing can change them while the
+    file is open read-only.
+    """
+
+    @functools.cached_property
+    def dtype(self) -> np.dtype[Any]:
+        """Numpy dtype representing the datatype (h5py's, computed once)."""
+        return super().dtype  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def maxshape(self) -> tuple[int | None, ...] | None:
+        """Shape up to which this dataset can be resized (h5py's, computed once)."""
+        return super().maxshape  # type: ignore[no-any-return]
+
+
+def _open_child(grp: h5py.Group, key: bytes) -> h5py.HLObject:
+    """Return ``grp[key]`` for a hard or soft link of a group of a read-only file.
+
+    What h5py's ``Group.__getitem__`` does, without the ``File`` object it builds (for its
+    mode) on every call; datasets come as :class:`_ReadOnlyDataset`.
+    """
+    oid = h5py.h5o.open(grp.id, key)
+    otype = h5py.h5i.get_type(oid)
+    if otype == h5py.h5i.GROUP:
+        return h5py.Group(oid)
+    if otype == h5py.h5i.DATASET:
+        return _ReadOnlyDataset(oid, readonly=True)
+    if otype == h5py.h5i.DATATYPE:
+        return h5py.Datatype(oid)
+    raise TypeError("Unknown object type")
 
 
 def _address(obj: h5py.HLObject) -> int:

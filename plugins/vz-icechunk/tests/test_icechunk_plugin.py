@@ -12,18 +12,11 @@ from .conftest import icechunk
 
 
 def test_writer_is_registered() -> None:
-    import vzcore
-    from vzcore import plugins
-    from vzcore.types import Writer
+    from vzcore.testing.registration import assert_writer_registered
 
     from vz_icechunk import IcechunkWriter
 
-    spec = plugins.get_writer("icechunk")
-    assert spec.load_class() is IcechunkWriter
-    assert isinstance(IcechunkWriter(), Writer)
-    info = {p.name: p for p in vzcore.list_plugins()}["icechunk"]
-    assert info.distribution == "vz-icechunk"
-    assert info.writers == ("icechunk",)
+    assert_writer_registered("icechunk", IcechunkWriter, "vz-icechunk")
 
 
 def test_plugin_module_imports_nothing_heavy() -> None:

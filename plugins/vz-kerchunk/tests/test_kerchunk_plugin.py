@@ -13,18 +13,11 @@ from .conftest import assert_same, reopen, write_small_netcdf
 
 
 def test_writer_is_registered():
-    import vzcore
-    from vzcore import plugins
-    from vzcore.types import Writer
+    from vzcore.testing.registration import assert_writer_registered
 
     from vz_kerchunk import KerchunkWriter
 
-    spec = plugins.get_writer("kerchunk")
-    assert spec.load_class() is KerchunkWriter
-    assert isinstance(KerchunkWriter(), Writer)
-    info = {p.name: p for p in vzcore.list_plugins()}["kerchunk"]
-    assert info.distribution == "vz-kerchunk"
-    assert info.writers == ("kerchunk",)
+    assert_writer_registered("kerchunk", KerchunkWriter, "vz-kerchunk")
 
 
 def test_reader_is_registered():

@@ -18,19 +18,12 @@ pytestmark = pytest.mark.filterwarnings(FASTPARQUET_DEPRECATED)
 
 
 def test_writer_is_registered():
-    import vzcore
-    from vzcore import plugins
-    from vzcore.types import Writer
+    from vzcore.testing.registration import assert_writer_registered
 
     from vz_parquet import ParquetWriter
 
-    spec = plugins.get_writer("parquet")
-    assert spec.load_class() is ParquetWriter
-    assert isinstance(ParquetWriter(), Writer)
+    assert_writer_registered("parquet", ParquetWriter, "vz-parquet")
     assert repr(ParquetWriter()) == "ParquetWriter(name='parquet')"
-    info = {p.name: p for p in vzcore.list_plugins()}["parquet"]
-    assert info.distribution == "vz-parquet"
-    assert info.writers == ("parquet",)
 
 
 def test_plugin_module_imports_nothing_heavy():

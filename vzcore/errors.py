@@ -35,6 +35,7 @@ __all__ = [
     "UnsupportedPartsError",
     "VZAttributeTextWarning",
     "VZError",
+    "VZOtherReadersWarning",
     "VZPluginLoadWarning",
     "VZSkippedFilesWarning",
     "VZSkippedPartsWarning",
@@ -538,6 +539,13 @@ class VZSkippedFilesWarning(VZWarning):
 
 class VZSkippedPartsWarning(VZWarning):
     """Parts of a file that use unsupported features were left out (on request)."""
+
+
+class VZOtherReadersWarning(VZWarning):
+    """References that vzcore reads right but other clients (fsspec, zarr) would misread.
+
+    :func:`vzcore.verify` reports these as problems: rewrite the references.
+    """
 
 
 class VZAttributeTextWarning(VZWarning, UnicodeWarning):

@@ -18,6 +18,7 @@ It never stops at the first problem: the :class:`VerifyReport` lists them all.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vzcore.errors import VZError
+from vzcore.errors import VZError, VZOtherReadersWarning
 from vzcore.manifests import ManifestArray, SourceInfo
 
 if TYPE_CHECKING:
@@ -152,12 +153,20 @@ class VerifyReport:
     range_ignored: list[str] = field(default_factory=list)
     """HTTP(S) files whose server ignores ``Range`` requests: no reader of byte-range
     references can read them."""
+    misread_elsewhere: list[str] = field(default_factory=list)
+    """What the references' reader found that vzcore reads right but other clients would
+    misread (a :class:`~vzcore.errors.VZOtherReadersWarning` each)."""
 
     @property
     def ok(self) -> bool:
         """True when no file is stale or missing and every reference is good."""
         return not (
-            self.stale or self.missing or self.out_of_range or self.bad_chunks or self.range_ignored
+            self.stale
+            or self.missing
+            or self.out_of_range
+            or self.bad_chunks
+            or self.range_ignored
+            or self.misread_elsewhere
         )
 
     def raise_if_failed(self) -> None:
@@ -182,6 +191,11 @@ class VerifyReport:
                     "file(s) on servers that ignore HTTP Range requests",
                     self.range_ignored,
                     "serve them from a server that answers byte ranges (206 Partial Content)",
+                ),
+                (
+                    "part(s) of the references other clients would misread",
+                    self.misread_elsewhere,
+                    "write the references again with this vzcore",
                 ),
             ):
                 if items:
@@ -343,8 +357,15 @@ def verify(
     from vzcore.errors import RangeRequestsIgnoredError
 
     storage_options = sync_storage_options(storage_options) if storage_options else None
-    group = _to_group(target, storage_options, reader_options, reader)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VZOtherReadersWarning)
+        group = _to_group(target, storage_options, reader_options, reader)
     report = VerifyReport(deep=deep)
+    for w in caught:
+        if issubclass(w.category, VZOtherReadersWarning):
+            report.misread_elsewhere.append(str(w.message))
+        else:  # not verify's business: pass it on as it was raised
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     arrays = list(_arrays(group))
     recorded = group.sources()
 

@@ -128,3 +128,50 @@ def test_wide_deltas_are_never_delta_encoded():
     assert _int_encoding(np.concatenate([near, near + 2**20])) == "DELTA_BINARY_PACKED"
     assert _int_encoding(np.concatenate([near, near + 2**33])) == "PLAIN"
     assert _int_encoding(np.concatenate([near + 2**29, near])) == "PLAIN"
+
+
+def test_references_fastparquet_would_misread_are_reported_and_rewritten(tmp_path):
+    """Parquet references as vz-parquet wrote them before: delta-encoded wide jumps.
+
+    vzcore (pyarrow) reads them right and warns; verify fails; writing them again fixes them.
+    """
+    from fsspec.implementations.reference import ReferenceNotReachable
+
+    from vzcore.errors import VZOtherReadersWarning
+
+    files = [
+        _write_jumping(tmp_path / f"f{i}.h5", 2**29 * (i % 2 == 0), 100.0 * i) for i in range(4)
+    ]
+    expected = np.concatenate([DATA8 + 100.0 * i for i in range(4)])
+    combined = xr.concat(
+        [vzcore.open_virtual_dataset(p, reader="hdf5") for p in files], dim="phony_dim_0"
+    )
+    old = tmp_path / "old.parquet"
+    combined.virtualize.to_kerchunk(str(old), format="parquet")
+    record = old / "v" / "refs.0.parq"
+    pq.write_table(  # the record as the writer wrote it before: offsets always delta-encoded
+        pq.read_table(record),
+        record,
+        compression="zstd",
+        use_dictionary=["path"],
+        column_encoding={"offset": "DELTA_BINARY_PACKED", "size": "DELTA_BINARY_PACKED"},
+        write_statistics=["offset", "size"],
+        store_schema=False,
+    )
+    try:  # the premise: fsspec reads these references wrong
+        misread = _read_back(str(old))
+    except ReferenceNotReachable:  # a wrong offset past the end of a file
+        misread = None
+    assert misread is None or not np.array_equal(misread, expected)
+
+    with pytest.warns(VZOtherReadersWarning, match=r"refs\.0\.parq.*'offset'.*fastparquet"):
+        reopened = vzcore.open_virtual_dataset(str(old), reader="kerchunk")
+    report = vzcore.verify(str(old))
+    assert not report.ok
+    assert "fastparquet" in report.misread_elsewhere[0]
+    assert "other clients would misread" in str(report)
+
+    new = tmp_path / "new.parquet"
+    reopened.virtualize.to_kerchunk(str(new), format="parquet")
+    np.testing.assert_array_equal(_read_back(str(new)), expected)
+    assert vzcore.verify(str(new)).ok

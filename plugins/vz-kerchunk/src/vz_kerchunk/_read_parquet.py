@@ -25,12 +25,18 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from vzcore.errors import CorruptFileError, SourceNotFoundError, UnsupportedFeatureError
+from vzcore.errors import (
+    CorruptFileError,
+    SourceNotFoundError,
+    UnsupportedFeatureError,
+    VZOtherReadersWarning,
+)
 from vzcore.io import open_source
 
 from vz_kerchunk._columns import INLINE, MISSING, WHOLE_FILE, ChunkColumns, ChunkKeys
@@ -39,6 +45,9 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = ["SOURCES_TABLE", "ParquetRefs", "load_parquet_refs"]
+
+_FASTPARQUET_DELTA_LIMIT = 2**28
+"""Span of deltas from which fastparquet misdecodes a ``DELTA_BINARY_PACKED`` column."""
 
 SOURCES_TABLE = ".vzcore-sources.parq"
 """The only table name ``"sources_table"`` may give (a file beside ``.zmetadata``)."""
@@ -119,11 +128,42 @@ class ParquetRefs:
         )
         try:
             with self.fs.open(name, "rb") as f:
-                return pq.read_table(f)
+                parquet = pq.ParquetFile(f)
+                table = parquet.read()
+                self._check_delta_columns(name, parquet.metadata, table)
+                return table
         except FileNotFoundError:
             return None  # fsspec writes no record file whose chunks are all missing
         except (pa.ArrowException, OSError, ValueError) as err:
             raise CorruptFileError(self.url, f"record file {name!r} is unreadable ({err})") from err
+
+    def _check_delta_columns(self, name: str, metadata: Any, table: Any) -> None:
+        """Warn when fastparquet (fsspec's reader) would misread this record's integers.
+
+        fastparquet decodes ``DELTA_BINARY_PACKED`` blocks of 29 bits or more per value
+        wrongly (vzcore's Parquet writer before 2026-12 wrote them when offsets jumped by
+        256 MiB or more); pyarrow, which vzcore reads with, decodes them right.
+        """
+        columns = {metadata.schema.column(j).path: j for j in range(metadata.num_columns)}
+        for column in ("offset", "size"):
+            j = columns.get(column)
+            if j is None or not any(
+                "DELTA_BINARY_PACKED" in metadata.row_group(g).column(j).encodings
+                for g in range(metadata.num_row_groups)
+            ):
+                continue
+            values = table.column(column).fill_null(0).to_numpy().astype(np.int64)
+            deltas = np.diff(values)
+            if deltas.size and int(deltas.max()) - int(deltas.min()) >= _FASTPARQUET_DELTA_LIMIT:
+                warnings.warn(
+                    f"{self.url}: {name!r} stores {column!r} delta-encoded with neighbouring "
+                    "values 2^28 or more apart; vzcore reads it right, but fsspec's Parquet "
+                    "reader (fastparquet) decodes it wrongly and would read the wrong bytes. "
+                    "Write the references again: vzcore.open_virtual_dataset(<these references>)"
+                    ".virtualize.to_kerchunk(<new directory>, format='parquet')",
+                    VZOtherReadersWarning,
+                    stacklevel=2,
+                )
 
     def array_columns(
         self, path: str, grid_shape: tuple[int, ...], keys: ChunkKeys

@@ -40,6 +40,7 @@ from types import FrameType
 from typing import Any
 
 import pandas as pd
+import xarray as xr
 from xarray.indexes import PandasIndex
 
 from vzcore.errors import CombineError
@@ -222,6 +223,8 @@ def _check_orderable(datasets: Any, dim: Hashable) -> None:
     """
     if not isinstance(datasets, list | tuple) or len(datasets) < 2:
         return
+    if not all(isinstance(ds, xr.Dataset) for ds in datasets):
+        return  # DataTrees: xarray's own checks
     first = datasets[0]
     dims = [d for d in first.dims if d in first]
     # PandasIndex.index, not Dataset.indexes: that calls to_pandas_index, which calls us

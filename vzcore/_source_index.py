@@ -244,6 +244,8 @@ def _check_orderable(datasets: Any, dim: Hashable) -> None:
             "finds no dimension to order them along. Leave one of them out, or use "
             "combine='nested' to concatenate them as given."
         )
+    if all(i.equals(indexes[0]) for i in indexes[1:]):
+        return  # a bystander: xarray does not order along it, in any order
     rising = [i.is_monotonic_increasing for i in indexes]
     falling = [i.is_monotonic_decreasing for i in indexes]
     if all(rising) or all(falling):

@@ -146,6 +146,23 @@ def test_files_that_cannot_be_ordered_are_named(tmp_path, combine, case):
         combine([_write_times(tmp_path / name, times) for name, times in files.items()])
 
 
+@pytest.mark.parametrize("combine", PATHS)
+def test_an_unordered_coordinate_every_file_shares_is_a_bystander(tmp_path, combine):
+    """As in xarray: a dimension on which all files agree is not ordered along."""
+    paths = []
+    for i in range(2):
+        with nc4.Dataset(tmp_path / f"s{i}.nc", "w") as nc:
+            nc.createDimension("time", 2)
+            nc.createDimension("station", 3)
+            nc.createVariable("time", "i4", ("time",))[:] = [2 * i, 2 * i + 1]
+            nc.createVariable("station", "i4", ("station",))[:] = [5, 3, 4]
+            nc.createVariable("v", "f4", ("time", "station"))[:] = np.full((2, 3), i, "f4")
+        paths.append(str(tmp_path / f"s{i}.nc"))
+    ds = combine(paths[::-1])
+    assert ds["time"].values.tolist() == [0, 1, 2, 3]
+    assert ds["station"].values.tolist() == [5, 3, 4]
+
+
 def test_nested_combine_of_overlapping_files_is_still_allowed(tmp_path):
     """Only combine_by_coords needs an order: concatenating as given works as in xarray."""
     a = _write(tmp_path / "a.nc", 0)

@@ -110,28 +110,24 @@ wrongly (fastparquet 2026.9: ``[0, 10, 2**33, 2**33 + 1]`` reads back as
 file, a missing chunk's 0) would point readers at the wrong bytes."""
 
 
-def _delta_safe(values: np.ndarray) -> bool:
-    """Whether fastparquet reads ``values`` back exactly from ``DELTA_BINARY_PACKED``."""
-    if values.size < 2:
-        return True
-    deltas = np.diff(values.astype(np.int64, copy=False))
-    return int(deltas.max()) - int(deltas.min()) < _DELTA_RANGE_LIMIT
-
-
 def _int_encoding(values: NDArray[np.int64]) -> str:
     """Return the Parquet encoding of an integer column: delta or plain (zstd follows).
 
     ``DELTA_BINARY_PACKED`` when consecutive values differ less than values differ from
     their median (smoothly varying chunk sizes, offsets of chunks laid out one after the
     other); ``PLAIN`` otherwise (sizes that vary at random, offsets that repeat file after
-    file), where zstd does better on the bytes. fastparquet, fsspec's default engine,
-    reads both (not ``BYTE_STREAM_SPLIT`` integers).
+    file), where zstd does better on the bytes, and always where the deltas span
+    :data:`_DELTA_RANGE_LIMIT` or more (fastparquet would misread them). fastparquet,
+    fsspec's default engine, reads both (not ``BYTE_STREAM_SPLIT`` integers).
     """
-    if values.size < 2 or not _delta_safe(values):
+    if values.size < 2:
+        return "PLAIN"
+    deltas = np.diff(values.astype(np.int64, copy=False))
+    if int(deltas.max()) - int(deltas.min()) >= _DELTA_RANGE_LIMIT:
         return "PLAIN"
     v = values.astype(np.float64)
     spread = np.abs(v - np.median(v)).mean()
-    step = np.abs(np.diff(v)).mean()
+    step = np.abs(deltas.astype(np.float64)).mean()
     return "DELTA_BINARY_PACKED" if step < spread else "PLAIN"
 
 

@@ -39,9 +39,20 @@ DATA = np.arange(20, dtype="f4").reshape(4, 5)
 DATA8 = np.arange(40, dtype="f4").reshape(8, 5)
 
 
-def _write(path, userblock=0, shift=0.0):
+def _write(path, data=DATA, userblock=0, shift=0.0, missing_rows=False):
+    """Write ``data + shift`` in chunks of 2 rows behind a ``userblock``-byte user block.
+
+    With ``missing_rows``, chunks 1 and 3 are never written: missing, offset 0 between
+    large ones. Skips the test where the file system does not keep the user block sparse.
+    """
     with h5py.File(path, "w", userblock_size=userblock) as f:
-        f.create_dataset("v", data=DATA + shift, chunks=(2, 5))
+        v = f.create_dataset("v", shape=data.shape, dtype="f4", chunks=(2, 5), fillvalue=-1)
+        if missing_rows:
+            v[0:2], v[4:6] = data[0:2] + shift, data[4:6] + shift
+        else:
+            v[...] = data + shift
+    if os.stat(path).st_blocks * 512 > 2**28:  # pragma: no cover - no sparse files here
+        pytest.skip("the file system does not keep sparse files")
     return str(path)
 
 
@@ -59,8 +70,6 @@ def test_small_manifests_keep_four_byte_positions():
 
 def test_a_file_past_four_gib_combines_with_a_small_one(tmp_path):
     big = _write(tmp_path / "big.h5", userblock=2**32)
-    if os.stat(big).st_blocks * 512 > 2**30:  # pragma: no cover - no sparse files here
-        pytest.skip("the file system does not keep sparse files")
     small = _write(tmp_path / "small.h5", shift=100.0)
     parts = [vzcore.open_virtual_dataset(p, reader="hdf5") for p in (big, small)]
     assert parts[0]["v"].data.manifest.offsets.dtype == np.uint64
@@ -76,18 +85,6 @@ def test_a_file_past_four_gib_combines_with_a_small_one(tmp_path):
         np.testing.assert_array_equal(back["v"].values, np.concatenate([DATA, DATA + 100.0]))
 
 
-def _write_jumping(path, userblock, shift, missing_rows=False):
-    with h5py.File(path, "w", userblock_size=userblock) as f:
-        v = f.create_dataset("v", shape=DATA8.shape, dtype="f4", chunks=(2, 5), fillvalue=-1)
-        if missing_rows:  # chunks 1 and 3 never written: missing, offset 0 between large ones
-            v[0:2], v[4:6] = DATA8[0:2] + shift, DATA8[4:6] + shift
-        else:
-            v[...] = DATA8 + shift
-    if os.stat(path).st_blocks * 512 > 2**28:  # pragma: no cover - no sparse files here
-        pytest.skip("the file system does not keep sparse files")
-    return str(path)
-
-
 def _read_back(target, zarr_format=2):
     fs = fsspec.filesystem("reference", fo=target, remote_protocol="file")
     return xr.open_zarr(fs.get_mapper(""), zarr_format=zarr_format)["v"].values
@@ -96,7 +93,7 @@ def _read_back(target, zarr_format=2):
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_offsets_jumping_between_large_files_read_back_exactly(tmp_path, zarr_format):
     files = [
-        _write_jumping(tmp_path / f"f{i}.h5", 2**29 * (i % 2 == 0), 100.0 * i) for i in range(4)
+        _write(tmp_path / f"f{i}.h5", DATA8, 2**29 * (i % 2 == 0), 100.0 * i) for i in range(4)
     ]
     combined = xr.concat(
         [vzcore.open_virtual_dataset(p, reader="hdf5") for p in files], dim="phony_dim_0"
@@ -110,7 +107,7 @@ def test_offsets_jumping_between_large_files_read_back_exactly(tmp_path, zarr_fo
 
 
 def test_missing_chunks_between_chunks_past_256_mib_read_back_exactly(tmp_path):
-    path = _write_jumping(tmp_path / "holes.h5", 2**29, 0.0, missing_rows=True)
+    path = _write(tmp_path / "holes.h5", DATA8, 2**29, missing_rows=True)
     target = str(tmp_path / "refs.parquet")
     vzcore.open_virtual_dataset(path, reader="hdf5").virtualize.to_kerchunk(
         target, format="parquet"
@@ -140,7 +137,7 @@ def test_references_fastparquet_would_misread_are_reported_and_rewritten(tmp_pat
     from vzcore.errors import VZOtherReadersWarning
 
     files = [
-        _write_jumping(tmp_path / f"f{i}.h5", 2**29 * (i % 2 == 0), 100.0 * i) for i in range(4)
+        _write(tmp_path / f"f{i}.h5", DATA8, 2**29 * (i % 2 == 0), 100.0 * i) for i in range(4)
     ]
     expected = np.concatenate([DATA8 + 100.0 * i for i in range(4)])
     combined = xr.concat(

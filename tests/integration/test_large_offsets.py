@@ -90,19 +90,24 @@ def _read_back(target, zarr_format=2):
     return xr.open_zarr(fs.get_mapper(""), zarr_format=zarr_format)["v"].values
 
 
-@pytest.mark.parametrize("zarr_format", [2, 3])
-def test_offsets_jumping_between_large_files_read_back_exactly(tmp_path, zarr_format):
+def _jumping_files(tmp_path):
+    """Four files, every other one behind a 512 MiB user block, combined; and their values."""
     files = [
         _write(tmp_path / f"f{i}.h5", DATA8, 2**29 * (i % 2 == 0), 100.0 * i) for i in range(4)
     ]
     combined = xr.concat(
         [vzcore.open_virtual_dataset(p, reader="hdf5") for p in files], dim="phony_dim_0"
     )
+    return combined, np.concatenate([DATA8 + 100.0 * i for i in range(4)])
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_offsets_jumping_between_large_files_read_back_exactly(tmp_path, zarr_format):
+    combined, expected = _jumping_files(tmp_path)
     target = str(tmp_path / "refs.parquet")
     combined.virtualize.to_kerchunk(target, format="parquet", zarr_format=zarr_format)
     encodings = pq.read_metadata(f"{target}/v/refs.0.parq").row_group(0).column(1).encodings
     assert "DELTA_BINARY_PACKED" not in encodings  # the jump forces PLAIN
-    expected = np.concatenate([DATA8 + 100.0 * i for i in range(4)])
     np.testing.assert_array_equal(_read_back(target, zarr_format), expected)
 
 
@@ -136,13 +141,7 @@ def test_references_fastparquet_would_misread_are_reported_and_rewritten(tmp_pat
 
     from vzcore.errors import VZOtherReadersWarning
 
-    files = [
-        _write(tmp_path / f"f{i}.h5", DATA8, 2**29 * (i % 2 == 0), 100.0 * i) for i in range(4)
-    ]
-    expected = np.concatenate([DATA8 + 100.0 * i for i in range(4)])
-    combined = xr.concat(
-        [vzcore.open_virtual_dataset(p, reader="hdf5") for p in files], dim="phony_dim_0"
-    )
+    combined, expected = _jumping_files(tmp_path)
     old = tmp_path / "old.parquet"
     combined.virtualize.to_kerchunk(str(old), format="parquet")
     record = old / "v" / "refs.0.parq"

@@ -119,51 +119,53 @@ class ParquetRefs:
         """Parquet records have no stray keys."""
         return []
 
-    def _read_record(self, path: str, record: int) -> Any:
+    def _record_name(self, path: str, record: int) -> str:
+        return (
+            f"{self.root}/{path}/refs.{record}.parq" if path else f"{self.root}/refs.{record}.parq"
+        )
+
+    def _read_record(self, path: str, record: int) -> tuple[Any, frozenset[str]] | None:
+        """Return the record's table and the names of its delta-encoded columns."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        name = (
-            f"{self.root}/{path}/refs.{record}.parq" if path else f"{self.root}/refs.{record}.parq"
-        )
+        name = self._record_name(path, record)
         try:
             with self.fs.open(name, "rb") as f:
                 parquet = pq.ParquetFile(f)
-                table = parquet.read()
-                self._check_delta_columns(name, parquet.metadata, table)
-                return table
+                meta = parquet.metadata
+                delta = frozenset(
+                    meta.schema.column(j).path
+                    for g in range(meta.num_row_groups)
+                    for j in range(meta.num_columns)
+                    if "DELTA_BINARY_PACKED" in meta.row_group(g).column(j).encodings
+                )
+                return parquet.read(), delta
         except FileNotFoundError:
             return None  # fsspec writes no record file whose chunks are all missing
         except (pa.ArrowException, OSError, ValueError) as err:
             raise CorruptFileError(self.url, f"record file {name!r} is unreadable ({err})") from err
 
-    def _check_delta_columns(self, name: str, metadata: Any, table: Any) -> None:
-        """Warn when fastparquet (fsspec's reader) would misread this record's integers.
+    def _warn_if_fastparquet_misreads(
+        self, name: str, column: str, values: NDArray[np.int64]
+    ) -> None:
+        """Warn when fastparquet (fsspec's reader) would misread a delta-encoded column.
 
         fastparquet decodes ``DELTA_BINARY_PACKED`` blocks of 29 bits or more per value
         wrongly (vzcore's Parquet writer before 2026-12 wrote them when offsets jumped by
         256 MiB or more); pyarrow, which vzcore reads with, decodes them right.
         """
-        columns = {metadata.schema.column(j).path: j for j in range(metadata.num_columns)}
-        for column in ("offset", "size"):
-            j = columns.get(column)
-            if j is None or not any(
-                "DELTA_BINARY_PACKED" in metadata.row_group(g).column(j).encodings
-                for g in range(metadata.num_row_groups)
-            ):
-                continue
-            values = table.column(column).fill_null(0).to_numpy().astype(np.int64)
-            deltas = np.diff(values)
-            if deltas.size and int(deltas.max()) - int(deltas.min()) >= _FASTPARQUET_DELTA_LIMIT:
-                warnings.warn(
-                    f"{self.url}: {name!r} stores {column!r} delta-encoded with neighbouring "
-                    "values 2^28 or more apart; vzcore reads it right, but fsspec's Parquet "
-                    "reader (fastparquet) decodes it wrongly and would read the wrong bytes. "
-                    "Write the references again: vzcore.open_virtual_dataset(<these references>)"
-                    ".virtualize.to_kerchunk(<new directory>, format='parquet')",
-                    VZOtherReadersWarning,
-                    stacklevel=2,
-                )
+        deltas = np.diff(values)
+        if deltas.size and int(deltas.max()) - int(deltas.min()) >= _FASTPARQUET_DELTA_LIMIT:
+            warnings.warn(
+                f"{self.url}: {name!r} stores {column!r} delta-encoded with neighbouring "
+                "values 2^28 or more apart; vzcore reads it right, but fsspec's Parquet "
+                "reader (fastparquet) decodes it wrongly and would read the wrong bytes. "
+                "Write the references again: vzcore.open_virtual_dataset(<these references>)"
+                ".virtualize.to_kerchunk(<new directory>, format='parquet')",
+                VZOtherReadersWarning,
+                stacklevel=2,
+            )
 
     def array_columns(
         self, path: str, grid_shape: tuple[int, ...], keys: ChunkKeys
@@ -179,9 +181,10 @@ class ParquetRefs:
         inline: dict[int, bytes] = {}
         table_urls: dict[str, int] = {}
         for record in range(math.ceil(n / self.record_size)):
-            table = self._read_record(path, record)
-            if table is None:
+            read = self._read_record(path, record)
+            if read is None:
                 continue
+            table, delta = read
             start = record * self.record_size
             rows = min(table.num_rows, n - start)
             if table.num_rows > self.record_size:
@@ -201,6 +204,7 @@ class ParquetRefs:
                 lengths[sl],
                 inline,
                 start,
+                delta,
             )
         return ChunkColumns(list(table_urls), codes, offsets, lengths, inline)
 
@@ -215,6 +219,7 @@ class ParquetRefs:
         lengths: NDArray[np.int64],
         inline: dict[int, bytes],
         start: int,
+        delta: frozenset[str],
     ) -> None:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -247,6 +252,9 @@ class ParquetRefs:
             idx = np.full(rows, -1, dtype=np.int64)
         off = self._int_column(table, "offset", where, rows)
         size = self._int_column(table, "size", where, rows)
+        for column, values in (("offset", off), ("size", size)):
+            if column in delta:
+                self._warn_if_fastparquet_misreads(self._record_name(path, record), column, values)
         real = idx >= 0
         codes[real] = idx[real]
         offsets[real] = off[real]

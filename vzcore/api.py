@@ -118,14 +118,15 @@ def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGr
     spec = _find_spec(full, opts)
     cls = spec.load_class()
     options = opts.options_for(spec.name)
+    keywords = reader_keywords(cls.read)  # one signature per file, not one per question
     flat = not is_keyed(opts.reader_options or {})
-    if flat and "drop_variables" not in reader_keywords(cls.read):
+    if flat and "drop_variables" not in keywords:
         options.pop("drop_variables", None)  # given flat: the core drops them (_dropped)
     spec.check_options(cls, options)  # the one check of reader options, before reading
     instance = cls()
-    if not subgroups and "subgroups" in reader_keywords(instance.read):
+    if not subgroups and "subgroups" in keywords:
         options["subgroups"] = False  # one group wanted: its children are not read at all
-    if opts.drop_variables and "drop_variables" in reader_keywords(instance.read):
+    if opts.drop_variables and "drop_variables" in keywords:
         # The reader skips them before parsing (see the module docstring).
         given = _names_of(options.get("drop_variables"))
         options["drop_variables"] = list(dict.fromkeys((*given, *opts.drop_variables)))
@@ -139,7 +140,7 @@ def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGr
             err.variable
             and getattr(err, "kind", "variable") == "variable"  # groups cannot be dropped
             and "drop_variables" not in err.hint
-            and "drop_variables" in reader_keywords(instance.read)
+            and "drop_variables" in keywords
         ):
             remedy = f"or leave it out: drop_variables=[{err.variable!r}]"
             raise UnsupportedFeatureError(

@@ -147,16 +147,19 @@ def dtype_values(dtype: np.dtype[Any] | str, n: int = 7) -> np.ndarray:
 
 
 def dtype_case(chunk_file: ChunkFile, dtype: np.dtype[Any] | str) -> Case:
-    """One dtype three ways: virtual (with a partial last chunk), virtual scalar, loaded."""
+    """One dtype four ways: virtual (with a partial last chunk), virtual scalar, loaded, and
+    loaded long enough that a numeric inline chunk is compressed (``store_plan.INLINE_CODECS``)."""
     dt = np.dtype(dtype)
     values = dtype_values(dt, 7)
     scalar = values[1:2].reshape(())
+    long = np.tile(values, 64)
     variables = {
         "virtual": Variable(("x",), chunk_file.array(values, (3,)), {}),
         "scalar": Variable((), chunk_file.array(scalar, ()), {}),
         "loaded": Variable(("x",), values.copy(), {}),
+        "loaded_long": Variable(("y",), long.copy(), {}),
     }
-    expected = {"virtual": values, "scalar": scalar, "loaded": values}
+    expected = {"virtual": values, "scalar": scalar, "loaded": values, "loaded_long": long}
     return ManifestGroup(variables=variables), expected
 
 

@@ -69,7 +69,8 @@ def test_the_smaller_of_byte_and_bit_shuffle_is_kept() -> None:
 def test_small_incompressible_or_non_numeric_chunks_stay_as_they_were(values: np.ndarray) -> None:
     codecs, raw = _inline(values)
     if values.dtype.kind == "O":
-        assert len(codecs) == 1 and codecs[0]["id"] in ("vlen-utf8", "vlen-bytes")
+        assert len(codecs) == 1
+        assert codecs[0]["id"] in ("vlen-utf8", "vlen-bytes")
         assert raw == bytes(numcodecs.get_codec(dict(codecs[0])).encode(values))
     else:
         assert codecs == ()
@@ -83,7 +84,8 @@ def test_compress_inline_false_keeps_the_earlier_raw_layout() -> None:
     for fmt in (2, 3):
         new = plan(group, fmt).arrays[0]
         old = plan(group, fmt, compress_inline=False).arrays[0]
-        assert new.metadata.codecs != () and old.metadata.codecs == ()
+        assert new.metadata.codecs != ()
+        assert old.metadata.codecs == ()
         assert old.manifest.inline[0] == TIME.tobytes()
         assert len(new.manifest.inline[0]) < len(old.manifest.inline[0]) // 50
         np.testing.assert_array_equal(new.values, old.values)
@@ -93,10 +95,12 @@ def test_documents_name_the_codec_for_zarr_v2_and_v3() -> None:
     group = ManifestGroup(variables={"time": Variable(("time",), TIME.copy(), {})})
     (codec,) = plan(group, 2).arrays[0].metadata.codecs
     zarray = plan(group, 2).metadata["time/.zarray"]
-    assert zarray["compressor"] == codec and zarray["filters"] is None
+    assert zarray["compressor"] == codec
+    assert zarray["filters"] is None
     v3 = plan(group, 3).metadata["time/zarr.json"]
     names = [c["name"] for c in v3["codecs"]]
     assert names == ["bytes", "blosc"]
     blosc = v3["codecs"][1]["configuration"]
-    assert blosc["cname"] == "zstd" and blosc["typesize"] == 8
+    assert blosc["cname"] == "zstd"
+    assert blosc["typesize"] == 8
     assert blosc["shuffle"] == {1: "shuffle", 2: "bitshuffle"}[int(codec["shuffle"])]

@@ -147,8 +147,11 @@ def dtype_values(dtype: np.dtype[Any] | str, n: int = 7) -> np.ndarray:
 
 
 def dtype_case(chunk_file: ChunkFile, dtype: np.dtype[Any] | str) -> Case:
-    """One dtype four ways: virtual (with a partial last chunk), virtual scalar, loaded, and
-    loaded long enough that a numeric inline chunk is compressed (``store_plan.INLINE_CODECS``)."""
+    """One dtype four ways: virtual (partial last chunk), virtual scalar, loaded, loaded long.
+
+    The long loaded array's inline chunk is compressed for numeric dtypes
+    (``vzcore.store_plan.INLINE_CODECS``).
+    """
     dt = np.dtype(dtype)
     values = dtype_values(dt, 7)
     scalar = values[1:2].reshape(())

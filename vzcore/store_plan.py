@@ -242,14 +242,10 @@ def _compressed(arr: np.ndarray, raw: bytes) -> tuple[CodecConfig, bytes] | None
         return None
     import numcodecs
 
-    best: tuple[CodecConfig, bytes] | None = None
-    for config in INLINE_CODECS:
-        # Encode the array, not ``raw``: blosc shuffles by the buffer's item size.
-        packed = bytes(numcodecs.get_codec(dict(config)).encode(arr))
-        if best is None or len(packed) < len(best[1]):
-            best = config, packed
-    assert best is not None
-    return best if len(best[1]) <= len(raw) * 3 // 4 else None
+    # Encode the array, not ``raw``: blosc shuffles by the buffer's item size.
+    tried = [(c, bytes(numcodecs.get_codec(dict(c)).encode(arr))) for c in INLINE_CODECS]
+    config, packed = min(tried, key=lambda t: len(t[1]))  # the first of equals
+    return (config, packed) if len(packed) <= len(raw) * 3 // 4 else None
 
 
 def in_memory_chunk(
@@ -302,8 +298,9 @@ def in_memory_chunk(
 
         raw = bytes(numcodecs.get_codec(dict(codecs[0])).encode(arr))
     else:
-        raw = np.ascontiguousarray(arr).tobytes()
-        packed = _compressed(np.ascontiguousarray(arr), raw) if compress else None
+        contiguous = np.ascontiguousarray(arr)
+        raw = contiguous.tobytes()
+        packed = _compressed(contiguous, raw) if compress else None
         if packed is not None:
             codecs, raw = (packed[0],), packed[1]
     meta = ArrayMetadata(arr.shape, arr.dtype, chunk_shape, codecs=codecs)

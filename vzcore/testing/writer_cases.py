@@ -147,16 +147,22 @@ def dtype_values(dtype: np.dtype[Any] | str, n: int = 7) -> np.ndarray:
 
 
 def dtype_case(chunk_file: ChunkFile, dtype: np.dtype[Any] | str) -> Case:
-    """One dtype three ways: virtual (with a partial last chunk), virtual scalar, loaded."""
+    """One dtype four ways: virtual (partial last chunk), virtual scalar, loaded, loaded long.
+
+    The long loaded array's inline chunk is compressed for numeric dtypes
+    (``vzcore.store_plan.INLINE_CODECS``).
+    """
     dt = np.dtype(dtype)
     values = dtype_values(dt, 7)
     scalar = values[1:2].reshape(())
+    long = np.tile(values, 64)
     variables = {
         "virtual": Variable(("x",), chunk_file.array(values, (3,)), {}),
         "scalar": Variable((), chunk_file.array(scalar, ()), {}),
         "loaded": Variable(("x",), values.copy(), {}),
+        "loaded_long": Variable(("y",), long.copy(), {}),
     }
-    expected = {"virtual": values, "scalar": scalar, "loaded": values}
+    expected = {"virtual": values, "scalar": scalar, "loaded": values, "loaded_long": long}
     return ManifestGroup(variables=variables), expected
 
 

@@ -8,9 +8,16 @@ encoded them, so a batch whose attributes differ would read back silently wrong 
 fill values read as data, days read as hours). This module compares them, before anything
 is written, by the rules every other concatenation of virtual arrays follows
 (:class:`vzcore.manifests.encoding.SourceEncoding`). The one exception: loaded times are
-re-encoded into the repository's ``units`` and ``calendar`` by the writer. The data type,
-codecs, fill value and chunk grid are compared with the rest of the array document by the
-writer itself.
+re-encoded into the repository's ``units`` and ``calendar`` by the writer.
+
+Codecs: an append keeps the codecs the repository's array already has. A virtual batch's
+data type, codecs, fill value and chunk grid must equal the repository's (the writer
+compares the array documents: virtual chunks cannot be re-encoded). A loaded batch is
+written through zarr into the repository's array, under that array's document, so its
+values are encoded with the repository's codecs whichever vzcore wrote it: a loaded
+coordinate stored raw by an earlier version stays raw, a compressed one
+(:data:`vzcore.store_plan.INLINE_CODECS`) stays compressed, even where the batch alone
+would be stored the other way (``tests/test_icechunk_append_codecs.py``).
 """
 
 from __future__ import annotations

@@ -77,6 +77,11 @@ def _boxes(keys: np.ndarray, nkeys: int) -> dict[int, tuple[_Box, int]]:
     }
 
 
+def _sel(box: _Box) -> tuple[slice, ...]:
+    """Return the index of a box of the grid."""
+    return tuple(slice(s, e) for s, e in zip(*box, strict=True))
+
+
 def _slabs(lo: Sequence[int], hi: Sequence[int]) -> Iterator[_Box]:
     """Split a box along its first axis into boxes of at most ``_SLAB_CHUNKS`` chunks."""
     if not lo:
@@ -124,7 +129,7 @@ def write_refs(
 
     def call(box: _Box, codes: np.ndarray, checksum: Any) -> None:
         lo, hi = box
-        sel = tuple(slice(s, e) for s, e in zip(lo, hi, strict=True))
+        sel = _sel(box)
         at = tuple(s + o for s, o in zip(lo, shift, strict=True))
         failed = store.set_virtual_refs_arr(
             path,
@@ -145,11 +150,6 @@ def write_refs(
                 "container of the repository. Discard this session."
             )
 
-    def whole(box: _Box) -> np.ndarray:
-        sel = tuple(slice(s, e) for s, e in zip(*box, strict=True))
-        out: np.ndarray = np.minimum(pi[sel], n)
-        return out
-
     # Files by checksum (only those the chunks reference): group ids and their checksums.
     groups: dict[Any, int] = {None: 0}
     group_of = np.zeros(n, dtype=np.intp)
@@ -159,9 +159,11 @@ def write_refs(
         for k in used:
             group_of[k] = groups.setdefault(checksum_of(m.sources.get(m.paths[k])), len(groups))
     checksums = list(groups)
-    if len(groups) == 1:
+    if len(checksums) == 1:
         for box in _slabs((0,) * pi.ndim, pi.shape):
-            call(box, whole(box), checksums[0])
+            call(box, np.minimum(pi[_sel(box)], n), checksums[0])
+        return
+    if not checksums:  # no chunk references a file (all missing or inline)
         return
     # Several checksums: chunk -> file code (n: none) -> checksum group (len(groups): none).
     codes = np.minimum(pi, n).astype(np.intp)
@@ -170,7 +172,7 @@ def write_refs(
     for g, ((lo, hi), count) in _boxes(gid, len(groups)).items():
         if math.prod(e - s for s, e in zip(lo, hi, strict=True)) <= 2 * count:
             for box in _slabs(lo, hi):
-                sel = tuple(slice(s, e) for s, e in zip(*box, strict=True))
+                sel = _sel(box)
                 call(box, np.where(gid[sel] == g, codes[sel], n), checksums[g])
             continue
         if per_file is None:  # the checksum's files are scattered: one box per file
@@ -178,8 +180,7 @@ def write_refs(
         for k in np.flatnonzero(group_of == g).tolist():
             if k in per_file:
                 for box in _slabs(*per_file[k][0]):
-                    sel = tuple(slice(s, e) for s, e in zip(*box, strict=True))
-                    call(box, np.where(codes[sel] == k, k, n), checksums[g])
+                    call(box, np.where(codes[_sel(box)] == k, k, n), checksums[g])
 
 
 def _used(pi: np.ndarray, n: int) -> np.ndarray:

@@ -17,9 +17,9 @@ object store (``s3://bucket/``, ``gs://bucket/``, ``az://container/``); HTTP sou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-import re
 from urllib.parse import quote, unquote, urlsplit
 
 from vzcore.errors import WriteError

@@ -20,7 +20,8 @@ beyond the calls themselves.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +33,36 @@ if TYPE_CHECKING:
     from vzcore.manifests import ChunkManifest
     from vzcore.manifests.sources import SourceInfo
 
-__all__ = ["checksum_of", "write_refs"]
+__all__ = ["checksum_of", "needs_icechunk_check", "write_refs"]
 
 _SLAB_CHUNKS = 1 << 18
 """Chunk references handed to Icechunk per call at most (each call builds a location list)."""
 
 _Box = tuple[tuple[int, ...], tuple[int, ...]]
 """``(lo, hi)``: a box of the chunk grid, ``hi`` exclusive."""
+
+
+_UNUSUAL = re.compile(r"^[^:]*[A-Z][^:]*://|^[^:]*://[^/]*[A-Z]|/\.\.?(/|$)").search
+"""Finds what Icechunk's URL parsing would normalise before matching a container: capitals
+in the scheme or host, ``.`` and ``..`` path segments."""
+
+
+def needs_icechunk_check(locations: Iterable[str]) -> bool:
+    """Whether Icechunk must check ``locations`` against its containers itself.
+
+    The writer checks every location first, as Icechunk does: it starts with a container's
+    prefix. Icechunk matches the URL as it parses it, though, which can differ for a
+    location with capitals in its scheme or host or with ``.``/``..`` segments; those are
+    left to Icechunk (``validate_containers=True``), the rest skip its second check.
+
+    Examples
+    --------
+    >>> needs_icechunk_check(["file:///data/a.nc", "s3://bucket/b%20c.nc"])
+    False
+    >>> needs_icechunk_check(["file:///data/sub/../a.nc"])
+    True
+    """
+    return any(_UNUSUAL(loc) for loc in locations)
 
 
 def checksum_of(info: SourceInfo | None) -> datetime | str | None:
@@ -100,6 +124,7 @@ def write_refs(
     offset: tuple[int, ...] | None,
     locations: Mapping[str, str],
     record_sources: bool,
+    validate_containers: bool,
 ) -> None:
     """Set the virtual references of ``manifest`` on the array at ``path``.
 
@@ -115,9 +140,12 @@ def write_refs(
         Where the manifest's grid starts in the array's, in chunks (an append); None: 0.
     locations
         Each of the manifest's URLs as an Icechunk location (percent-encoded); the caller
-        has checked that a virtual chunk container covers every one of them.
+        has checked that a virtual chunk container's prefix starts every one of them.
     record_sources
         Give each reference its file's checksum (:func:`checksum_of`).
+    validate_containers
+        Let Icechunk check the locations against its containers too (see
+        :func:`needs_icechunk_check`); a location it refuses is a WriteError.
     """
     m = manifest
     n = len(m.paths)
@@ -137,9 +165,7 @@ def write_refs(
             table[np.asarray(codes).ravel()].tolist(),
             np.ascontiguousarray(m.offsets[sel], dtype=np.uint64).ravel(),
             np.ascontiguousarray(m.lengths[sel], dtype=np.uint64).ravel(),
-            # The caller checked every location against the repository's containers, with
-            # Icechunk's rule (the location starts with a container's prefix).
-            validate_containers=False,
+            validate_containers=validate_containers,
             arr_offset=at if any(at) else None,
             checksum=checksum,
         )

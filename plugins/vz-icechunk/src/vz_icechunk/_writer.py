@@ -36,7 +36,7 @@ from vzcore.manifests import ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_v3 import chunk_key, group_metadata_v3
 from vzcore.store_plan import check_name, plan
 
-from vz_icechunk._refs import checksum_of, write_refs
+from vz_icechunk._refs import checksum_of, needs_icechunk_check, write_refs
 from vz_icechunk._times import is_time, reencode_times
 from vz_icechunk.containers import encode_location, missing_prefixes, recipe
 
@@ -662,11 +662,14 @@ class IcechunkWriter:
             if st.get_json(key) is not None:
                 st.delete_dir(prefix)
         st.set_many(docs)
+        validate = needs_icechunk_check(locations.values())
         for a in plan.arrays:
             if a.skip:
                 continue
             if a.manifest is not None:
-                write_refs(st.store, a.path, a.manifest, a.offset, locations, record_sources)
+                write_refs(
+                    st.store, a.path, a.manifest, a.offset, locations, record_sources, validate
+                )
                 _write_inline(st, a)
             else:
                 _write_loaded(st, a)

@@ -58,11 +58,15 @@ def _group(
 
 
 def _write(
-    tmp_path: Path, group: ManifestGroup, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    group: ManifestGroup,
+    monkeypatch: pytest.MonkeyPatch,
+    repo: Repo | None = None,
+    **options: Any,
 ) -> tuple[Repo, list[dict[str, Any]]]:
     from vz_icechunk import IcechunkWriter
 
-    repo = Repo(tmp_path / "repo", group)
+    repo = repo or Repo(tmp_path / "repo", group)
     session = repo.session()
     calls: list[dict[str, Any]] = []
     original = type(session.store).set_virtual_refs_arr
@@ -72,7 +76,7 @@ def _write(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(type(session.store), "set_virtual_refs_arr", counting)
-    IcechunkWriter().write(group, session)
+    IcechunkWriter().write(group, session, **options)
     monkeypatch.undo()
     session.commit("groups")
     return repo, calls
@@ -136,3 +140,22 @@ def test_one_checksum_for_all_files_is_one_call(
     assert calls[0]["checksum"] is not None
     assert "" in calls[0]["locations"]  # the missing chunk
     np.testing.assert_array_equal(_read(repo)[...], values)
+
+
+def test_append_places_each_checksum_after_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vz_icechunk.containers import referenced_urls
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, first_values, _ = _group(tmp_path / "a", [100, 100, 50], [0, 1, 2])
+    second, second_values, _ = _group(tmp_path / "b", [30, 10, 10], [0, 1, 2])
+    repo = Repo(tmp_path / "repo", referenced_urls(first) + referenced_urls(second))
+    _write(tmp_path, first, monkeypatch, repo)
+    _, calls = _write(tmp_path, second, monkeypatch, repo, append_dim="y")
+    assert [(c["shape"], c["arr_offset"]) for c in calls] == [
+        ((2, COLS), (6, 0)),
+        ((4, COLS), (8, 0)),
+    ]
+    np.testing.assert_array_equal(_read(repo)[...], np.concatenate([first_values, second_values]))

@@ -41,9 +41,9 @@ def test_slabs_write_every_reference(
 ) -> None:
     import zarr
 
-    from vz_icechunk import IcechunkWriter, _writer
+    from vz_icechunk import IcechunkWriter, _refs
 
-    monkeypatch.setattr(_writer, "_SLAB_CHUNKS", slab)  # 2 rows, 1 row, 1 row, all rows
+    monkeypatch.setattr(_refs, "_SLAB_CHUNKS", slab)  # 2 rows, 1 row, 1 row, all rows
     calls = []
 
     group, values = _group(tmp_path)

@@ -204,3 +204,21 @@ def test_unsafe_names_refused_before_writing(
     with pytest.raises(WriteError, match=problem):
         IcechunkWriter().write(tree, session)
     assert not session.has_uncommitted_changes
+
+
+def test_location_icechunk_parses_elsewhere_is_refused(tmp_path: Path) -> None:
+    """A ``..`` segment passes the writer's prefix check but not Icechunk's: a WriteError."""
+    from vzcore.group import ManifestGroup, Variable
+    from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
+
+    from vz_icechunk._writer import IcechunkWriter
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "f.bin").write_bytes(b"\x01\x02")
+    url = f"file://{tmp_path}/sub/../f.bin"  # under the prefix .../sub/../ as written
+    manifest = ChunkManifest([url], np.zeros(2, np.uint8), np.arange(2), np.ones(2, np.uint64))
+    arr = ManifestArray(ArrayMetadata((2,), np.dtype("u1"), (1,)), manifest)
+    group = ManifestGroup(variables={"v": Variable(("x",), arr, {})})
+    repo = Repo(tmp_path / "repo", group)
+    with pytest.raises(WriteError, match=r"Icechunk refused 2 chunk references of variable 'v'"):
+        IcechunkWriter().write(group, repo.session(), record_sources=False)

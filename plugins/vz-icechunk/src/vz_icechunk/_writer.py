@@ -5,9 +5,11 @@ What it writes into the caller's writable Icechunk session (it never commits):
 * a ``zarr.json`` group document per group, and per array a ``zarr.json`` array document,
   as planned by :func:`vzcore.store_plan.plan` (``zarr_format=3``);
 * each virtual array's chunk references, with ``IcechunkStore.set_virtual_refs_arr`` from the
-  manifest's flat numpy arrays (missing chunks are skipped and read as ``fill_value``;
-  inline chunks, bytes held in the manifest, are stored as real chunks);
-* loaded (numpy) variables as real Zarr data, one chunk per array, uncompressed.
+  manifest's flat numpy arrays, one call per checksum where it can (:mod:`vz_icechunk._refs`;
+  missing chunks are skipped and read as ``fill_value``; inline chunks, bytes held in the
+  manifest, are stored as real chunks);
+* loaded (numpy) variables as real Zarr data, one chunk per array (compressed when it pays,
+  :func:`vzcore.store_plan.in_memory_chunk`; an append keeps the repository's codecs).
 
 With ``record_sources=True`` each file's references carry its scan-time ETag, or else its
 modification time rounded *up* to the second (Icechunk compares whole seconds), as the
@@ -24,10 +26,8 @@ committed snapshots are untouched. No xarray import here.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
@@ -37,27 +37,16 @@ from vzcore.manifests import ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_v3 import chunk_key, group_metadata_v3
 from vzcore.store_plan import check_name, plan
 
+from vz_icechunk._refs import checksum_of, needs_icechunk_check, write_refs
 from vz_icechunk._times import is_time, reencode_times
 from vz_icechunk.containers import encode_location, missing_prefixes, recipe
 
 if TYPE_CHECKING:
     import icechunk
-    from vzcore.manifests.sources import SourceInfo
 
 __all__ = ["IcechunkWriter", "checksum_of"]
 
 Mode = Literal["w-", "w"]
-
-
-def checksum_of(info: SourceInfo | None) -> datetime | str | None:
-    """Return the Icechunk checksum of a source: its ETag, else its mtime rounded up."""
-    if info is None:
-        return None
-    if info.etag:
-        return info.etag
-    if info.mtime is not None:
-        return datetime.fromtimestamp(math.ceil(info.mtime), UTC)
-    return None
 
 
 # -- the plan ------------------------------------------------------------------------------
@@ -472,101 +461,18 @@ def _check_static(a: _Array, st: _Store, where: str) -> None:
 # -- writing -------------------------------------------------------------------------------
 
 
-_SLAB_CHUNKS = 1 << 18
-"""Chunk references handed to Icechunk per call when one call could take them all."""
-
-
-def _write_refs(
-    st: _Store,
-    a: _Array,
-    record_sources: bool,
-) -> None:
+def _write_inline(st: _Store, a: _Array) -> None:
+    """Store the manifest's inline chunks (bytes held in it) as real chunks."""
     m = a.manifest
     assert m is not None
     grid = m.grid_shape
-    n = len(m.paths)
-    pi = m.path_index
-    offset = a.offset
-    locs = [encode_location(p) for p in m.paths]
-    checks = [checksum_of(m.sources.get(p)) if record_sources else None for p in m.paths]
-    store = st.store
-
-    def call(
-        sub_pi: np.ndarray,
-        sub_off: np.ndarray,
-        sub_len: np.ndarray,
-        table: np.ndarray,
-        start: tuple[int, ...],
-        checksum: Any,
-    ) -> None:
-        codes = np.minimum(sub_pi.ravel(), table.size - 1).astype(np.intp)
-        locations = table[codes].tolist()
-        arr_offset = tuple(
-            s + (offset[i] if offset is not None else 0) for i, s in enumerate(start)
-        )
-        failed = store.set_virtual_refs_arr(
-            a.path,
-            tuple(sub_pi.shape),
-            locations,
-            np.ascontiguousarray(sub_off, dtype=np.uint64).ravel(),
-            np.ascontiguousarray(sub_len, dtype=np.uint64).ravel(),
-            arr_offset=arr_offset if any(arr_offset) else None,
-            checksum=checksum,
-        )
-        if failed:
-            raise WriteError(
-                f"Icechunk refused {len(failed)} chunk references of variable {a.path!r} "
-                f"(first at chunk {tuple(failed[0])}): their URLs match no virtual chunk "
-                "container of the repository. Discard this session."
-            )
-
-    if n and (not record_sources or len(set(map(str, checks))) == 1):
-        table = np.array([*locs, ""], dtype=object)
-        if not grid:
-            call(pi, m.offsets, m.lengths, table, (), checks[0])
-        else:
-            # Slabs along the first axis: the per-chunk location list Icechunk takes is built
-            # for one slab at a time, so memory stays bounded whatever the array's size.
-            per_row = int(np.prod(grid[1:], dtype=np.int64))
-            rows = max(1, _SLAB_CHUNKS // max(per_row, 1))
-            for r in range(0, grid[0], rows):
-                sel = slice(r, r + rows)
-                call(
-                    pi[sel],
-                    m.offsets[sel],
-                    m.lengths[sel],
-                    table,
-                    (r,) + (0,) * (len(grid) - 1),
-                    checks[0],
-                )
-    elif n:
-        # One call per file (its own checksum), over the bounding box of its chunks in the
-        # grid: for files concatenated along an axis that is exactly the file's slab.
-        flat = pi.ravel()
-        order = np.argsort(flat, kind="stable")
-        counts = np.bincount(flat[flat < n].astype(np.intp), minlength=n)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        for k in range(n):
-            idx = order[starts[k] : starts[k + 1]]
-            if not idx.size:
-                continue
-            coords = np.unravel_index(idx, grid)
-            lo = tuple(int(c.min()) for c in coords)
-            hi = tuple(int(c.max()) + 1 for c in coords)
-            box = tuple(slice(s, e) for s, e in zip(lo, hi, strict=True))
-            sub = pi[box]
-            sub_codes = np.where(sub == k, 0, 1).astype(np.uint8)
-            table = np.array([locs[k], ""], dtype=object)
-            call(sub_codes, m.offsets[box], m.lengths[box], table, lo, checks[k])
-    if m.inline:
-        shift = offset or (0,) * len(grid)
-        items = {}
-        for flat_index, raw in m.inline.items():
-            pos = [int(i) for i in np.unravel_index(flat_index, grid)] if grid else []
-            at = tuple(i + s for i, s in zip(pos, shift, strict=True))
-            key = f"{a.path}/{chunk_key(at)}"
-            items[key] = raw
-        st.set_many(items)
+    shift = a.offset or (0,) * len(grid)
+    items = {}
+    for flat_index, raw in m.inline.items():
+        pos = [int(i) for i in np.unravel_index(flat_index, grid)] if grid else []
+        at = tuple(i + s for i, s in zip(pos, shift, strict=True))
+        items[f"{a.path}/{chunk_key(at)}"] = raw
+    st.set_many(items)
 
 
 def _write_loaded(st: _Store, a: _Array) -> None:
@@ -680,8 +586,8 @@ class IcechunkWriter:
         # Containers: every referenced URL needs one, else Icechunk would refuse the refs.
         config = session.config
         configured = [c.url_prefix for c in (config.virtual_chunk_containers or {}).values()]
-        urls = {encode_location(u) for u in plan.urls()}
-        missing = missing_prefixes(sorted(urls), configured)
+        locations = {u: encode_location(u) for u in plan.urls()}
+        missing = missing_prefixes(sorted(set(locations.values())), configured)
         if missing:
             listed = ", ".join(f"{p!r} (e.g. {us[0]!r})" for p, us in missing.items())
             raise WriteError(
@@ -716,7 +622,7 @@ class IcechunkWriter:
                     f"it, append_dim=... to append, or group=... to write elsewhere."
                 )
         try:
-            self._write(plan, st, prefix, append_dim, mode, record_sources)
+            self._write(plan, st, prefix, append_dim, mode, locations, record_sources)
         except VZError:
             raise
         except Exception as err:  # icechunk/zarr failures mid-write: report ours
@@ -733,6 +639,7 @@ class IcechunkWriter:
         prefix: str,
         append_dim: str | None,
         mode: Mode,
+        locations: Mapping[str, str],
         record_sources: bool,
     ) -> None:
         append = append_dim is not None
@@ -756,10 +663,14 @@ class IcechunkWriter:
             if st.get_json(key) is not None:
                 st.delete_dir(prefix)
         st.set_many(docs)
+        validate = needs_icechunk_check(locations.values())
         for a in plan.arrays:
             if a.skip:
                 continue
             if a.manifest is not None:
-                _write_refs(st, a, record_sources)
+                write_refs(
+                    st.store, a.path, a.manifest, a.offset, locations, record_sources, validate
+                )
+                _write_inline(st, a)
             else:
                 _write_loaded(st, a)

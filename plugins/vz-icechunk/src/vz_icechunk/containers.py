@@ -17,9 +17,10 @@ object store (``s3://bucket/``, ``gs://bucket/``, ``az://container/``); HTTP sou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from vzcore.errors import WriteError
 
@@ -75,6 +76,9 @@ def referenced_urls(source: Any) -> list[str]:
 _PATH_SAFE = "/!$&'()*+,;=:@"
 """Characters a URL path keeps as they are (RFC 3986 ``pchar`` and ``/``, less ``%``)."""
 
+_NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9_.~/!$&'()*+,;=:@-]").search
+"""Finds a character :func:`urllib.parse.quote` would escape (besides ``_PATH_SAFE``)."""
+
 
 def encode_location(url: str) -> str:
     """Return ``url`` as Icechunk reads a virtual chunk location: its path percent-encoded.
@@ -88,12 +92,12 @@ def encode_location(url: str) -> str:
     >>> encode_location("file:///data/a b#1?%.nc")
     'file:///data/a%20b%231%3F%25.nc'
     """
-    from urllib.parse import quote
-
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
     netloc, slash, path = rest.partition("/")
+    if not _NEEDS_QUOTING(path):
+        return url
     return f"{scheme}://{netloc}{slash}{quote(path, safe=_PATH_SAFE)}"
 
 

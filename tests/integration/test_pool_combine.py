@@ -49,19 +49,19 @@ class Spy:
         self.plans: list[int | None] = []
         self.rescans = 0
         monkeypatch.setattr(_pool_combine, "batch_size", lambda n, workers: batch)
-        plan, singles = _pool_combine._plan, _pool_combine._singles
+        plan, rescan = _pool_combine._plan, _pool_combine._rescan
 
         def spy_plan(*args):
             pieces = plan(*args)
             self.plans.append(None if pieces is None else len(pieces))
             return pieces
 
-        def spy_singles(*args):
+        def spy_rescan(*args):
             self.rescans += 1
-            return singles(*args)
+            return rescan(*args)
 
         monkeypatch.setattr(_pool_combine, "_plan", spy_plan)
-        monkeypatch.setattr(_pool_combine, "_singles", spy_singles)
+        monkeypatch.setattr(_pool_combine, "_rescan", spy_rescan)
 
 
 def test_batches_combined_in_the_workers_equal_serial(files, pool, monkeypatch):

@@ -3,15 +3,21 @@
 With ``parallel=`` a :class:`distributed.Client` (or ``"dask"`` while a Client is active),
 :func:`open_on_cluster` runs the whole of ``open_virtual_mfdataset`` on the workers:
 
-1. one task per file scans it (retrying transient remote failures, see :func:`scan_file`)
-   and keeps its dataset, in compact form (:mod:`vzcore._compact`), on the worker;
-2. a second, tiny task per file sends the client a :class:`Summary` (a few numbers per
-   file: its data variables and the first and last value of each indexed coordinate),
-   which drives the progress bar and ``errors=``;
+1. one task per batch of consecutive files scans them (retrying transient remote failures,
+   see :func:`scan_file`) and, when they are already in combined order, combines them in
+   the worker (:func:`~vzcore._pool_combine.scan_and_combine_batch`, the process-pool
+   path's task); the result stays on the worker, in compact form (:mod:`vzcore._compact`)
+   whenever it travels;
+2. a second, tiny task per batch sends the client a :class:`Summary` per file (its data
+   variables and the first and last value of each indexed coordinate), which drives the
+   progress bar and ``errors=``;
 3. from the summaries the client orders the files (by coordinate values for
-   ``combine="by_coords"``, as given for ``"nested"``), then submits combine tasks over
-   groups of ``fan_in`` consecutive results, then over groups of those, ... to one; each
-   task runs :func:`~vzcore._combine.combine_virtual` (every check included) on a worker.
+   ``combine="by_coords"``, as given for ``"nested"``), uses each combined batch whose
+   files form a run of that order as one piece and each other file as its own piece, then
+   submits combine tasks over groups of ``fan_in`` consecutive pieces, then over groups of
+   those, ... to one; each task runs :func:`~vzcore._combine.combine_virtual` (every check
+   included) on a worker. Combined batches that cannot be used so (batches that
+   interleave, a layout combined at once) are scanned again, file by file.
 
 The client holds futures and summaries, never a per-file dataset; only the final result
 travels to it. Combining in stages gives the same dataset as combining all files at once

@@ -180,14 +180,6 @@ class Summary:
     """Dimension coordinates without an index (virtual): ``combine="by_coords"`` refuses them."""
 
 
-def _leaf(item: tuple[Any, dict[str, Any]], retries: int) -> Part | Failed:
-    result = scan_file(item, retries)
-    if isinstance(result, Failed):
-        return result
-    path = os.fspath(item[0])
-    return Part(result, path, path)
-
-
 def _batch_summaries(result: BatchResult) -> tuple[list[Summary], bool]:
     """On the worker: what the client needs of a scanned batch (its files, and whether combined)."""
     return result.summaries, result.part is not None

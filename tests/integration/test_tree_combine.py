@@ -161,7 +161,7 @@ def test_parts_travel_in_compact_form(files):
 
     from vzcore._compact import CompactDataset
 
-    part = _tree_combine._leaf((files[0], {}), 0)
+    part = _tree_combine.Part(vzcore.open_virtual_dataset(files[0]), str(files[0]), str(files[0]))
     travelled = pickle.loads(pickle.dumps(part, protocol=5))
     assert isinstance(travelled.data, CompactDataset)
     assert_same_dataset(travelled.dataset(), vzcore.open_virtual_dataset(files[0]))

@@ -47,6 +47,7 @@ from vzcore.errors import VZError, VZSkippedFilesWarning
 
 if TYPE_CHECKING:
     from vzcore._pool_combine import BatchResult
+    from vzcore._raw_values import RawPiece
 
 __all__ = [
     "DEFAULT_RETRIES",
@@ -152,10 +153,14 @@ class Part:
     dropped: dict[Hashable | None, frozenset[str]] = field(default_factory=dict)
     """Attribute names dropped as conflicting below this node, per variable (None: the
     dataset's), for ``combine_attrs="drop_conflicts"``."""
+    stored: dict[Hashable, RawPiece] = field(default_factory=dict)
+    """Stored values of loaded variables concatenated below this node, joined into one piece
+    (:func:`vzcore._raw_values.joined`; registered again wherever the part is unpickled), so
+    that the process writing the result writes them back as the serial path does."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         data = to_compact(self.data) if isinstance(self.data, xr.Dataset) else self.data
-        return (Part, (data, self.first, self.last, self.dropped))
+        return (Part, (data, self.first, self.last, self.dropped, self.stored))
 
     def dataset(self) -> xr.Dataset:
         """Return the dataset (rebuilt from the compact form when it travelled)."""
@@ -320,7 +325,32 @@ def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
             for n in names:
                 target.pop(n, None)
             dropped[key] = frozenset(names)
-    return Part(result, parts[0].first, parts[-1].last, dropped)
+    return Part(result, parts[0].first, parts[-1].last, dropped, _joined(result, parts, datasets))
+
+
+def _joined(
+    result: xr.Dataset, parts: Sequence[Part], datasets: list[xr.Dataset]
+) -> dict[Hashable, RawPiece]:
+    """Join the stored-value pieces of the 1-D loaded variables the combine concatenated."""
+    from vzcore._raw_values import ENCODING_KEY, joined
+
+    out: dict[Hashable, RawPiece] = {}
+    for name, var in result.variables.items():
+        if var.ndim != 1 or ENCODING_KEY not in var.encoding:
+            continue
+        pieces = []
+        for part, ds in zip(parts, datasets, strict=True):
+            own = ds.variables[name].encoding.get(ENCODING_KEY) if name in ds.variables else None
+            piece = part.stored.get(name, own)
+            if piece is None:
+                break
+            pieces.append(piece)
+        else:
+            if sum(p.decoded.shape[0] for p in pieces) == var.shape[0]:  # concatenated
+                piece = joined(pieces)
+                if piece is not None:
+                    out[name] = piece
+    return out
 
 
 # -- on the client --------------------------------------------------------------------------

@@ -192,3 +192,29 @@ def test_errors_skip_with_files_out_of_order(files, tmp_path, pool, monkeypatch,
     ds = vzcore.open_virtual_mfdataset(paths, errors="skip", parallel=pool)
     assert ds.encoding["skipped_files"] == [str(bad)]
     assert_same_dataset(ds, serial)
+
+
+def _stored_times(paths) -> np.ndarray:
+    out = []
+    for p in paths:
+        with netCDF4.Dataset(p) as nc:
+            nc.set_auto_maskandscale(False)
+            out.append(nc["time"][:])
+    return np.concatenate(out)
+
+
+def test_stored_values_of_loaded_coordinates_reach_the_calling_process(files, pool, monkeypatch):
+    """The batches bring `time`'s stored values joined, so the writer need not re-encode.
+
+    Serially every file's stored values are remembered in this process; here the files are
+    opened in the workers, and without the joined pieces the writer would re-encode `time`
+    (and import dask.array to check that the encoding decodes back).
+    """
+    from vzcore import _raw_values
+
+    Spy(monkeypatch, batch=3)
+    _raw_values.clear()
+    ds = vzcore.open_virtual_mfdataset(files, parallel=pool)
+    got = _raw_values.raw_values_for("time", ds["time"].encoding, ds["time"].values)
+    assert got is not None
+    assert got.tobytes() == _stored_times(files).tobytes()

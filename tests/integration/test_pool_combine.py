@@ -27,6 +27,7 @@ from .conftest import (
     write_annotated_files,
     write_sample_files,
 )
+from .test_coordinate_exactness import _stored
 from .test_tree_combine import assert_same_dataset
 
 
@@ -194,15 +195,6 @@ def test_errors_skip_with_files_out_of_order(files, tmp_path, pool, monkeypatch,
     assert_same_dataset(ds, serial)
 
 
-def _stored_times(paths) -> np.ndarray:
-    out = []
-    for p in paths:
-        with netCDF4.Dataset(p) as nc:
-            nc.set_auto_maskandscale(False)
-            out.append(nc["time"][:])
-    return np.concatenate(out)
-
-
 def test_stored_values_of_loaded_coordinates_reach_the_calling_process(files, pool, monkeypatch):
     """The batches bring `time`'s stored values joined, so the writer need not re-encode.
 
@@ -217,4 +209,4 @@ def test_stored_values_of_loaded_coordinates_reach_the_calling_process(files, po
     ds = vzcore.open_virtual_mfdataset(files, parallel=pool)
     got = _raw_values.raw_values_for("time", ds["time"].encoding, ds["time"].values)
     assert got is not None
-    assert got.tobytes() == _stored_times(files).tobytes()
+    assert got.tobytes() == _stored(files).tobytes()

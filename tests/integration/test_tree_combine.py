@@ -269,21 +269,16 @@ def test_files_with_different_variables_are_combined_at_once(files, tmp_path, cl
 def test_joined_stored_values_travel_with_a_part(files):
     """A combined part carries its loaded coordinates' stored values as one piece, registered
     again where it is unpickled (the client of a cluster), for the writer."""
+    import inspect
     import pickle
-
-    import netCDF4
 
     from vzcore import _raw_values
 
-    options = {
-        "combine": "by_coords",
-        "concat_dim": None,
-        "data_vars": None,
-        "coords": "minimal",
-        "compat": None,
-        "join": "exact",
-        "combine_attrs": "drop_conflicts",
-    }
+    from .test_coordinate_exactness import _stored
+
+    defaults = inspect.signature(vzcore.open_virtual_mfdataset).parameters
+    names = ("combine", "concat_dim", "data_vars", "coords", "compat", "join", "combine_attrs")
+    options = {k: defaults[k].default for k in names}
     parts = [_tree_combine.Part(vzcore.open_virtual_dataset(f), str(f), str(f)) for f in files]
     combined = _tree_combine._combine_parts(
         [_tree_combine._combine_parts(parts[i : i + 3], options) for i in (0, 3, 6)], options
@@ -292,10 +287,5 @@ def test_joined_stored_values_travel_with_a_part(files):
     travelled = pickle.loads(pickle.dumps(combined, protocol=5))
     ds = travelled.dataset()
     got = _raw_values.raw_values_for("time", ds["time"].encoding, ds["time"].values)
-    stored = []
-    for p in files:
-        with netCDF4.Dataset(p) as nc:
-            nc.set_auto_maskandscale(False)
-            stored.append(nc["time"][:])
     assert got is not None
-    assert got.tobytes() == np.concatenate(stored).tobytes()
+    assert got.tobytes() == _stored(files).tobytes()

@@ -8,7 +8,9 @@ step), consecutive in time, then measures, each in a fresh process and ``--repea
 * ``processes``: ``open_virtual_mfdataset(files, parallel="processes")``;
 * ``dask``: the same with ``parallel=client`` on a 2-worker ``distributed.LocalCluster``
   (one thread each), started before the clock starts (a cluster is a session's, not a
-  call's, cost).
+  call's, cost), its workers having imported ``vzcore.api`` and the netCDF4 reader, as the
+  calling process has before the clock in every mode (and the pool's forked workers with
+  it); ``VZ_SCALE_COLD_WORKERS=1`` leaves them cold.
 
 Each run combines along ``time`` and writes the result as Parquet references; reported are
 the wall time of the call plus the write, the client process's peak RSS (``VmHWM``, reset
@@ -98,6 +100,16 @@ if __name__ == "__main__":
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address=":0")
         parallel = Client(cluster)
+        if os.environ.get("VZ_SCALE_COLD_WORKERS") != "1":
+            # the workers import what this process imported before the clock (the pool's
+            # forked workers inherit it): like the cluster's start, a session's cost
+            import importlib
+            parallel.run(lambda: [importlib.import_module(m) for m in
+                                  ("vzcore.api", "vz_hdf5._reader")] and None)
+    def own_cpu():
+        import resource
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return own.ru_utime + own.ru_stime
     def cpu():
         import resource
         own = resource.getrusage(resource.RUSAGE_SELF)
@@ -108,7 +120,7 @@ if __name__ == "__main__":
         return total
     reset_hwm()
     base = hwm_kib("VmRSS")
-    c0 = cpu()
+    c0, o0 = cpu(), own_cpu()
     t0 = time.perf_counter()
     ds = vzcore.open_virtual_mfdataset(files, parallel=parallel, progress=False)
     t1 = time.perf_counter()
@@ -118,8 +130,9 @@ if __name__ == "__main__":
     if parallel == "processes":
         import gc; gc.collect()  # the pool's workers are reaped: their CPU is counted
     cpu_s = cpu() - c0
+    client_cpu_s = own_cpu() - o0
     nrefs = int(numpy.prod(ds["v"].data.manifest.grid_shape))
-    result = {"mode": mode, "scan_combine_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0, "cpu_s": cpu_s,
+    result = {"mode": mode, "scan_combine_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0, "cpu_s": cpu_s, "client_cpu_s": client_cpu_s,
               "rss_base_mib": base / 1024, "peak_mib": hwm_kib() / 1024,
               "peak_open_mib": peak_open / 1024, "refs": nrefs,
               "shape": list(ds["v"].shape)}
@@ -172,7 +185,8 @@ def main() -> None:
                 r = run_one(mode, files, Path(tmp))
                 runs[mode].append(r)
                 print(
-                    f"  {mode}: {r['total_s']:.1f} s, CPU {r['cpu_s']:.1f} s, "
+                    f"  {mode}: {r['total_s']:.1f} s, CPU {r['cpu_s']:.1f} s "
+                    f"(calling process {r['client_cpu_s']:.1f} s), "
                     f"peak {r['peak_mib']:.0f} MiB (in the call {r['peak_open_mib']:.0f}, "
                     f"before it {r['rss_base_mib']:.0f}), load {os.getloadavg()[0]:.1f}",
                     flush=True,

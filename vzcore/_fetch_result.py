@@ -24,6 +24,7 @@ from vzcore.manifests import ChunkManifest, ManifestArray
 if TYPE_CHECKING:
     import xarray as xr
 
+    from vzcore._raw_values import RawPiece
     from vzcore._tree_combine import Part
     from vzcore.manifests.metadata import ArrayMetadata
     from vzcore.manifests.sources import SourceInfo
@@ -48,8 +49,11 @@ class _Stub:
     """dtype of path_index, offsets, lengths."""
 
 
-def _skeleton(part: Part, limit: int) -> CompactDataset:
-    """On the worker: the result in compact form, large manifests as :class:`_Stub` (no arrays)."""
+def _skeleton(part: Part, limit: int) -> tuple[CompactDataset, dict[Hashable, RawPiece]]:
+    """On the worker: the result in compact form, large manifests as :class:`_Stub` (no arrays).
+
+    Returned with the part's joined stored values (:attr:`~vzcore._tree_combine.Part.stored`).
+    """
     compact = to_compact(part.dataset())
     variables = dict(compact.variables)
     for name, (dims, data, attrs, encoding) in compact.variables.items():
@@ -63,9 +67,10 @@ def _skeleton(part: Part, limit: int) -> CompactDataset:
                 tuple(getattr(m, f).dtype for f in _FIELDS),
             )
             variables[name] = (dims, stub, attrs, encoding)
-    return CompactDataset(
+    skeleton = CompactDataset(
         variables, compact.coord_names, compact.indexed, compact.attrs, compact.encoding
     )
+    return skeleton, part.stored
 
 
 def _slice(part: Part, name: Hashable, field: str, start: int, stop: int) -> np.ndarray:
@@ -90,7 +95,9 @@ def fetch_result(client: Any, future: Any, limit: int | None = None) -> xr.Datas
         Bytes per slice (default :data:`SLICE_BYTES`).
     """
     limit = SLICE_BYTES if limit is None else limit
-    skeleton: CompactDataset = client.submit(_skeleton, future, limit, pure=False).result()
+    # with the skeleton come the joined stored values of loaded variables: unpickling
+    # registers them here, for the writer (see vzcore._raw_values)
+    skeleton, _stored = client.submit(_skeleton, future, limit, pure=False).result()
     variables = dict(skeleton.variables)
     for name, (dims, data, attrs, encoding) in skeleton.variables.items():
         if not isinstance(data, _Stub):

@@ -40,12 +40,13 @@ from vzcore._tree_combine import (
     _combine_parts,
     _new_dim,
     _order,
+    _pick,
+    _plan,
     _summary,
     check_virtual,
     scan_file,
     scanned_files,
 )
-from vzcore.errors import VZError
 
 __all__ = ["BatchResult", "batch_size", "open_on_pool", "scan_and_combine_batch"]
 
@@ -178,68 +179,52 @@ def open_on_pool(
     args = (opener, kwargs, retries, options)
     numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
-    summaries = [s for r in batches for s in r.summaries]
-    kept, failed = scanned_files(summaries, errors)
+    summaries: list[Summary | None] = [s for r in batches for s in r.summaries]
+    kept, failed = scanned_files([s for s in summaries if s is not None], errors)
     if combine == "by_coords":
         check_virtual(kept)
     order = _order(kept, combine, options) if _stages(combine, concat_dim, options, kept) else None
-    pieces = _plan(batches, kept, order) if order is not None else None
-    if pieces is None:  # combined batches that cannot be used: scan them again, file by file
-        singles = _singles(executor, flat_paths, batches, args, size)
-        batches = []
-        sequence = [s.index for s in kept] if order is None else [kept[k].index for k in order]
-        pieces = [singles.pop(i) for i in sequence]
-        if order is None:  # one combine over every file, in the order given (serial path)
-            datasets = [p.dataset() for p in pieces]
-            result = combine_virtual(
-                datasets,
-                [p.first for p in pieces],
-                combine=combine,
-                nested=datasets if combine == "nested" else None,
-                **_without_combine(options),
-            )
-            return _finish(result, failed)
+    sequence = [s.index for s in kept] if order is None else [kept[k].index for k in order]
+    combined = [r.part is not None for r in batches]
+    planned = None if order is None else _plan(sequence, summaries, combined, size)
+    if planned is None:  # every file on its own: combined batches are scanned again
+        _rescan(executor, flat_paths, batches, numbers, args)
+        planned = [(i // size, i) for i in sequence]
+    pieces = [_pick(batches[b], i) for b, i in planned]
     del batches
-    if len(pieces) == 1 and pieces[0].first == pieces[0].last:
-        ds = pieces[0].dataset()  # a single file is checked and combined alone, as serially
+    if order is None or (len(pieces) == 1 and pieces[0].first == pieces[0].last):
+        # one combine over every file, in the order given, as serially (a single file is
+        # checked and combined alone too)
+        datasets = [p.dataset() for p in pieces]
+        del pieces
         result = combine_virtual(
-            [ds],
-            [pieces[0].first],
+            datasets,
+            [os.fspath(flat_paths[i]) for i in sequence],
             combine=combine,
-            nested=[ds] if combine == "nested" else None,
+            nested=datasets if combine == "nested" else None,
             **_without_combine(options),
         )
         return _finish(result, failed)
-    combined = _combine_parts(pieces, options).dataset()
+    combined_ds = _combine_parts(pieces, options).dataset()
     del pieces  # before _finish gives the freed memory back
-    return _finish(combined, failed)
+    return _finish(combined_ds, failed)
 
 
-def _singles(
+def _rescan(
     executor: cf.Executor,
     flat_paths: list[Any],
     batches: list[BatchResult],
+    numbers: list[list[int]],
     args: tuple[Any, ...],
-    size: int,
-) -> dict[int, Part]:
-    """Return every scanned file's own part, scanning combined batches' files again."""
-    singles: dict[int, Part] = {}
-    again: list[int] = []
-    for r in batches:
-        if r.part is None:
-            singles.update(r.parts)
-        else:
-            again.extend(s.index for s in r.summaries if s.failed is None)
-    numbers = [again[i : i + size] for i in range(0, len(again), size)]
-    for got in _run(executor, flat_paths, numbers, args, False, None):
-        for s in got.summaries:
-            if s.failed is not None:  # scanned the first time, not the second
-                raise VZError(
-                    f"{s.path!r} was scanned once but failed when scanned again to combine "
-                    f"it file by file: {s.failed}"
-                ) from s.failed
-        singles.update(got.parts)
-    return singles
+) -> None:
+    """Scan the combined batches again, file by file, in place."""
+    again = [b for b, r in enumerate(batches) if r.part is not None]
+    for b, got in zip(
+        again,
+        _run(executor, flat_paths, [numbers[b] for b in again], args, False, None),
+        strict=True,
+    ):
+        batches[b] = got
 
 
 def _without_combine(options: dict[str, Any]) -> dict[str, Any]:
@@ -253,34 +238,3 @@ def _finish(result: xr.Dataset, failed: list[Summary]) -> xr.Dataset:
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
     return result
-
-
-def _plan(batches: list[BatchResult], kept: list[Summary], order: list[int]) -> list[Part] | None:
-    """Return the parts to combine, in combined order, or None when a batch cannot be used.
-
-    A combined batch is used as it is where its files form a run of the global order, in
-    the same direction; per-file parts fill the rest.
-    """
-    singles: dict[int, Part] = {}
-    runs: dict[int, tuple[list[int], Part]] = {}  # first file number -> (its files, part)
-    for r in batches:
-        if r.part is None:
-            singles.update(r.parts)
-        else:
-            files = [s.index for s in r.summaries if s.failed is None]
-            runs[files[0]] = (files, r.part)
-    sequence = [kept[k].index for k in order]
-    pieces: list[Part] = []
-    k = 0
-    while k < len(sequence):
-        index = sequence[k]
-        if index in singles:
-            pieces.append(singles[index])
-            k += 1
-            continue
-        found = runs.get(index)
-        if found is None or sequence[k : k + len(found[0])] != found[0]:
-            return None
-        pieces.append(found[1])
-        k += len(found[0])
-    return pieces

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ENCODING_KEY", "RawPiece", "encoding_key", "raw_values_for", "remember_raw"]
+__all__ = ["ENCODING_KEY", "RawPiece", "encoding_key", "joined", "raw_values_for", "remember_raw"]
 
 ENCODING_KEY = "_vz_stored_values"
 """Where a loaded variable's :class:`RawPiece` sits in its ``encoding`` (writers of other
@@ -132,6 +132,30 @@ def remember_raw(name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any)
         return None  # large loaded variables are re-encoded (checked) instead of remembered
     raw_arr, dec_arr = raw_arr.copy(), dec_arr.copy()
     piece = RawPiece(name, encoding_key(name, encoding)[1], raw_arr, dec_arr)
+    _register(piece)
+    return piece
+
+
+def joined(pieces: Sequence[RawPiece]) -> RawPiece | None:
+    """Return (and register) one piece for 1-D pieces laid end to end, or None.
+
+    For combines done in stages in other processes (``parallel="processes"``, dask): the
+    process that writes the result holds one piece for the whole variable instead of one
+    per file, which it would never receive. The pieces must share name, encoding and
+    dtypes; None when they do not, or when the whole is too large to remember.
+    """
+    if len(pieces) < 2 or any(p.raw.ndim != 1 or p.decoded.ndim != 1 for p in pieces):
+        return None
+    kinds = {(p.name, p.key, p.raw.dtype, p.decoded.dtype) for p in pieces}
+    if len(kinds) != 1 or sum(p.nbytes for p in pieces) > MAX_BYTES // 4:
+        return None
+    first = pieces[0]
+    piece = RawPiece(
+        first.name,
+        first.key,
+        np.concatenate([p.raw for p in pieces]),
+        np.concatenate([p.decoded for p in pieces]),
+    )
     _register(piece)
     return piece
 

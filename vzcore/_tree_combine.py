@@ -3,15 +3,21 @@
 With ``parallel=`` a :class:`distributed.Client` (or ``"dask"`` while a Client is active),
 :func:`open_on_cluster` runs the whole of ``open_virtual_mfdataset`` on the workers:
 
-1. one task per file scans it (retrying transient remote failures, see :func:`scan_file`)
-   and keeps its dataset, in compact form (:mod:`vzcore._compact`), on the worker;
-2. a second, tiny task per file sends the client a :class:`Summary` (a few numbers per
-   file: its data variables and the first and last value of each indexed coordinate),
-   which drives the progress bar and ``errors=``;
+1. one task per batch of consecutive files scans them (retrying transient remote failures,
+   see :func:`scan_file`) and, when they are already in combined order, combines them in
+   the worker (:func:`~vzcore._pool_combine.scan_and_combine_batch`, the process-pool
+   path's task); the result stays on the worker, in compact form (:mod:`vzcore._compact`)
+   whenever it travels;
+2. a second, tiny task per batch sends the client a :class:`Summary` per file (its data
+   variables and the first and last value of each indexed coordinate), which drives the
+   progress bar and ``errors=``;
 3. from the summaries the client orders the files (by coordinate values for
-   ``combine="by_coords"``, as given for ``"nested"``), then submits combine tasks over
-   groups of ``fan_in`` consecutive results, then over groups of those, ... to one; each
-   task runs :func:`~vzcore._combine.combine_virtual` (every check included) on a worker.
+   ``combine="by_coords"``, as given for ``"nested"``), uses each combined batch whose
+   files form a run of that order as one piece and each other file as its own piece, then
+   submits combine tasks over groups of ``fan_in`` consecutive pieces, then over groups of
+   those, ... to one; each task runs :func:`~vzcore._combine.combine_virtual` (every check
+   included) on a worker. Combined batches that cannot be used so (batches that
+   interleave, a layout combined at once) are scanned again, file by file.
 
 The client holds futures and summaries, never a per-file dataset; only the final result
 travels to it. Combining in stages gives the same dataset as combining all files at once
@@ -32,12 +38,16 @@ import time
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
 from vzcore._compact import CompactDataset, expand, to_compact
 from vzcore.errors import VZError, VZSkippedFilesWarning
+
+if TYPE_CHECKING:
+    from vzcore._pool_combine import BatchResult
+    from vzcore._raw_values import RawPiece
 
 __all__ = [
     "DEFAULT_RETRIES",
@@ -143,10 +153,14 @@ class Part:
     dropped: dict[Hashable | None, frozenset[str]] = field(default_factory=dict)
     """Attribute names dropped as conflicting below this node, per variable (None: the
     dataset's), for ``combine_attrs="drop_conflicts"``."""
+    stored: dict[Hashable, RawPiece] = field(default_factory=dict)
+    """Stored values of loaded variables concatenated below this node, joined into one piece
+    (:func:`vzcore._raw_values.joined`; registered again wherever the part is unpickled), so
+    that the process writing the result writes them back as the serial path does."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         data = to_compact(self.data) if isinstance(self.data, xr.Dataset) else self.data
-        return (Part, (data, self.first, self.last, self.dropped))
+        return (Part, (data, self.first, self.last, self.dropped, self.stored))
 
     def dataset(self) -> xr.Dataset:
         """Return the dataset (rebuilt from the compact form when it travelled)."""
@@ -171,32 +185,31 @@ class Summary:
     """Dimension coordinates without an index (virtual): ``combine="by_coords"`` refuses them."""
 
 
-def _leaf(item: tuple[Any, dict[str, Any]], retries: int) -> Part | Failed:
-    result = scan_file(item, retries)
-    if isinstance(result, Failed):
-        return result
-    path = os.fspath(item[0])
-    return Part(result, path, path)
+def _batch_summaries(result: BatchResult) -> tuple[list[Summary], bool]:
+    """On the worker: what the client needs of a scanned batch (its files, and whether combined)."""
+    return result.summaries, result.part is not None
 
 
-def _scan_batch(items: list[tuple[Any, dict[str, Any]]], retries: int) -> list[Part | Failed]:
-    """Scan consecutive files in one task (one scheduler round trip for several files)."""
-    return [_leaf(item, retries) for item in items]
-
-
-def _summarize_batch(start: int, paths: list[str], parts: list[Part | Failed]) -> list[Summary]:
-    return [
-        _summary(start + k, p, part) for k, (p, part) in enumerate(zip(paths, parts, strict=True))
-    ]
+def _pick(result: BatchResult, index: int | None) -> Part:
+    """Return a batch's combined part (``index`` None) or its file number ``index``'s part."""
+    if index is None:
+        assert result.part is not None  # planned only for combined batches
+        return result.part
+    part = result.parts.get(index)
+    if part is None:  # scanned the first time, not when scanned again file by file
+        failed = next(s for s in result.summaries if s.index == index)
+        raise VZError(
+            f"{failed.path!r} was scanned once but failed when scanned again to combine "
+            f"it file by file: {failed.failed}"
+        ) from failed.failed
+    return part
 
 
 def _combine_picks(
-    batches: list[list[Part | Failed]], picks: list[tuple[int, int]], options: dict[str, Any]
+    batches: list[BatchResult], picks: list[tuple[int, int | None]], options: dict[str, Any]
 ) -> Part:
-    """Combine the files at ``picks`` (batch, position), in that order."""
-    parts = [batches[b][k] for b, k in picks]
-    assert all(isinstance(p, Part) for p in parts)  # failed files are never picked
-    return _combine_parts(parts, options)  # type: ignore[arg-type]  # checked above
+    """Combine the picked parts, ``(batch position, file number or None)``, in that order."""
+    return _combine_parts([_pick(batches[b], i) for b, i in picks], options)
 
 
 def _summary(index: int, path: str, part: Part | Failed) -> Summary:
@@ -312,7 +325,32 @@ def _combine_parts(parts: Sequence[Part], options: dict[str, Any]) -> Part:
             for n in names:
                 target.pop(n, None)
             dropped[key] = frozenset(names)
-    return Part(result, parts[0].first, parts[-1].last, dropped)
+    return Part(result, parts[0].first, parts[-1].last, dropped, _joined(result, parts, datasets))
+
+
+def _joined(
+    result: xr.Dataset, parts: Sequence[Part], datasets: list[xr.Dataset]
+) -> dict[Hashable, RawPiece]:
+    """Join the stored-value pieces of the 1-D loaded variables the combine concatenated."""
+    from vzcore._raw_values import ENCODING_KEY, joined
+
+    out: dict[Hashable, RawPiece] = {}
+    for name, var in result.variables.items():
+        if var.ndim != 1 or ENCODING_KEY not in var.encoding:
+            continue
+        pieces = []
+        for part, ds in zip(parts, datasets, strict=True):
+            own = ds.variables[name].encoding.get(ENCODING_KEY) if name in ds.variables else None
+            piece = part.stored.get(name, own)
+            if piece is None:
+                break
+            pieces.append(piece)
+        else:
+            if sum(p.decoded.shape[0] for p in pieces) == var.shape[0]:  # concatenated
+                piece = joined(pieces)
+                if piece is not None:
+                    out[name] = piece
+    return out
 
 
 # -- on the client --------------------------------------------------------------------------
@@ -382,36 +420,38 @@ def open_on_cluster(
     """Run ``open_virtual_mfdataset`` on the cluster of ``client`` (module docstring)."""
     from distributed import as_completed
 
-    fan_in = FAN_IN if fan_in is None else fan_in
-
     from vzcore._executors import _progress
+    from vzcore._pool_combine import scan_and_combine_batch
+    from vzcore.api import open_virtual_dataset
 
+    fan_in = FAN_IN if fan_in is None else fan_in
     n = len(flat_paths)
     size = _batch_size(n, len(client.scheduler_info().get("workers", {})), fan_in)
+    options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
+
+    def scan(numbers: list[int], combine_batch: bool) -> Any:
+        paths = [flat_paths[i] for i in numbers]
+        return client.submit(
+            scan_and_combine_batch,
+            numbers,
+            paths,
+            open_virtual_dataset,
+            open_kwargs,
+            retries,
+            options,
+            combine_batch,
+            pure=False,
+        )
+
     bar = _progress(n, progress)
     summaries: list[Summary | None] = [None] * n
+    combined: list[bool] = []
     try:
-        batches = [
-            client.submit(
-                _scan_batch,
-                [(p, open_kwargs) for p in flat_paths[i : i + size]],
-                retries,
-                pure=False,
-            )
-            for i in range(0, n, size)
-        ]
-        futures = [
-            client.submit(
-                _summarize_batch,
-                b * size,
-                [os.fspath(p) for p in flat_paths[b * size : (b + 1) * size]],
-                batch,
-                pure=False,
-            )
-            for b, batch in enumerate(batches)
-        ]
+        batches = [scan(list(range(i, min(n, i + size))), True) for i in range(0, n, size)]
+        futures = {client.submit(_batch_summaries, b, pure=False): k for k, b in enumerate(batches)}
+        combined = [False] * len(batches)
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # distributed is untyped
-            got = fut.result()
+            got, combined[futures[fut]] = fut.result()
             for s in got:
                 summaries[s.index] = s
             bar.update(len(got))
@@ -421,17 +461,22 @@ def open_on_cluster(
     kept, failed = scanned_files(done, errors)
     if combine == "by_coords":
         check_virtual(kept)
-    options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
     staged = not callable(combine_options.get("combine_attrs")) and not (
         combine == "nested" and _new_dim(concat_dim, kept)
     )
     order = _order(kept, combine, options) if staged else None
-    indexes = [s.index for s in kept] if order is None else [kept[k].index for k in order]
-    group = len(indexes) if order is None else fan_in  # None: one task over every file
+    sequence = [s.index for s in kept] if order is None else [kept[k].index for k in order]
+    pieces = None if order is None else _plan(sequence, summaries, combined, size)
+    if pieces is None:  # every file on its own: combined batches are scanned again
+        for b, was in enumerate(combined):
+            if was:
+                batches[b] = scan(list(range(b * size, min(n, (b + 1) * size))), False)
+        pieces = [(i // size, i) for i in sequence]
+    group = len(pieces) if order is None else fan_in  # None: one task over every file
     level = []
-    for g in range(0, len(indexes), group):
+    for g in range(0, len(pieces), group):
         used: dict[int, int] = {}  # batch number -> its position among this task's inputs
-        picks = [(used.setdefault(i // size, len(used)), i % size) for i in indexes[g : g + group]]
+        picks = [(used.setdefault(b, len(used)), i) for b, i in pieces[g : g + group]]
         level.append(
             client.submit(_combine_picks, [batches[b] for b in used], picks, options, pure=False)
         )
@@ -440,7 +485,7 @@ def open_on_cluster(
             client.submit(_combine_parts, level[i : i + fan_in], options, pure=False)
             for i in range(0, len(level), fan_in)
         ]
-    del batches, futures  # let the workers release the per-file results
+    del batches, futures  # let the workers release the batches' results
     from vzcore._fetch_result import fetch_result
     from vzcore._memory import release_free_memory
 
@@ -449,6 +494,33 @@ def open_on_cluster(
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]
     return result
+
+
+def _plan(
+    sequence: list[int], summaries: list[Summary | None], combined: list[bool], size: int
+) -> list[tuple[int, int | None]] | None:
+    """Return the pieces to combine in ``sequence`` order, or None when a batch cannot be used.
+
+    A piece is ``(batch, None)`` for a combined batch, used as it is where its scanned files
+    form a run of the sequence, or ``(batch, file number)`` for a file of a batch that was
+    not combined.
+    """
+    pieces: list[tuple[int, int | None]] = []
+    k = 0
+    while k < len(sequence):
+        index = sequence[k]
+        b = index // size
+        if not combined[b]:
+            pieces.append((b, index))
+            k += 1
+            continue
+        batch = summaries[b * size : (b + 1) * size]
+        files = [s.index for s in batch if s is not None and s.failed is None]
+        if sequence[k : k + len(files)] != files:
+            return None
+        pieces.append((b, None))
+        k += len(files)
+    return pieces
 
 
 def _batch_size(n: int, workers: int, fan_in: int) -> int:

@@ -27,6 +27,7 @@ from .conftest import (
     write_annotated_files,
     write_sample_files,
 )
+from .test_coordinate_exactness import _stored
 from .test_tree_combine import assert_same_dataset
 
 
@@ -49,19 +50,19 @@ class Spy:
         self.plans: list[int | None] = []
         self.rescans = 0
         monkeypatch.setattr(_pool_combine, "batch_size", lambda n, workers: batch)
-        plan, singles = _pool_combine._plan, _pool_combine._singles
+        plan, rescan = _pool_combine._plan, _pool_combine._rescan
 
         def spy_plan(*args):
             pieces = plan(*args)
             self.plans.append(None if pieces is None else len(pieces))
             return pieces
 
-        def spy_singles(*args):
+        def spy_rescan(*args):
             self.rescans += 1
-            return singles(*args)
+            return rescan(*args)
 
         monkeypatch.setattr(_pool_combine, "_plan", spy_plan)
-        monkeypatch.setattr(_pool_combine, "_singles", spy_singles)
+        monkeypatch.setattr(_pool_combine, "_rescan", spy_rescan)
 
 
 def test_batches_combined_in_the_workers_equal_serial(files, pool, monkeypatch):
@@ -192,3 +193,20 @@ def test_errors_skip_with_files_out_of_order(files, tmp_path, pool, monkeypatch,
     ds = vzcore.open_virtual_mfdataset(paths, errors="skip", parallel=pool)
     assert ds.encoding["skipped_files"] == [str(bad)]
     assert_same_dataset(ds, serial)
+
+
+def test_stored_values_of_loaded_coordinates_reach_the_calling_process(files, pool, monkeypatch):
+    """The batches bring `time`'s stored values joined, so the writer need not re-encode.
+
+    Serially every file's stored values are remembered in this process; here the files are
+    opened in the workers, and without the joined pieces the writer would re-encode `time`
+    (and import dask.array to check that the encoding decodes back).
+    """
+    from vzcore import _raw_values
+
+    Spy(monkeypatch, batch=3)
+    _raw_values.clear()
+    ds = vzcore.open_virtual_mfdataset(files, parallel=pool)
+    got = _raw_values.raw_values_for("time", ds["time"].encoding, ds["time"].values)
+    assert got is not None
+    assert got.tobytes() == _stored(files).tobytes()

@@ -46,8 +46,10 @@ def small_fan_in(monkeypatch):
     monkeypatch.setattr(_tree_combine, "FAN_IN", 2)  # 9 files: four levels of combining
 
 
-def assert_same_dataset(ds, serial):
-    assert list(ds.variables) == list(serial.variables)
+def assert_same_dataset(ds, serial, ordered=True):
+    if ordered:
+        assert list(ds.variables) == list(serial.variables)
+    assert set(ds.variables) == set(serial.variables)
     assert ds.attrs == serial.attrs
     assert ds.encoding.get("skipped_files") == serial.encoding.get("skipped_files")
     assert set(ds.xindexes) == set(serial.xindexes)
@@ -159,7 +161,7 @@ def test_parts_travel_in_compact_form(files):
 
     from vzcore._compact import CompactDataset
 
-    part = _tree_combine._leaf((files[0], {}), 0)
+    part = _tree_combine.Part(vzcore.open_virtual_dataset(files[0]), str(files[0]), str(files[0]))
     travelled = pickle.loads(pickle.dumps(part, protocol=5))
     assert isinstance(travelled.data, CompactDataset)
     assert_same_dataset(travelled.dataset(), vzcore.open_virtual_dataset(files[0]))
@@ -191,3 +193,99 @@ def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, smal
     assert len(offsets) > 1  # several slices,
     assert offsets[-1][1] == n  # covering every chunk
     assert ds["temp"].data.manifest.offsets.flags.writeable is False
+
+
+def _recording_scans(monkeypatch):
+    """Record (file numbers, combined in the worker?) of every batch scan task."""
+    import sys
+
+    from vzcore import _pool_combine
+
+    seen: list[tuple[list[int], bool]] = []
+    monkeypatch.setattr(_pool_combine, "_seen", seen, raising=False)
+    real = _pool_combine.scan_and_combine_batch
+
+    def recording(indexes, paths, opener, kwargs, retries, options, combine_batch):
+        # runs in this process (processes=False) as a copy: record through the module
+        sys.modules["vzcore._pool_combine"]._seen.append((list(indexes), combine_batch))
+        return real(indexes, paths, opener, kwargs, retries, options, combine_batch)
+
+    monkeypatch.setattr(_pool_combine, "scan_and_combine_batch", recording)
+    return seen
+
+
+def test_batches_are_combined_where_they_are_scanned(files, client, monkeypatch):
+    """Files in order: each scan task combines its batch, and no file is scanned twice."""
+    monkeypatch.setattr(_tree_combine, "FAN_IN", 2)
+    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: 3)
+    seen = _recording_scans(monkeypatch)
+    serial = vzcore.open_virtual_mfdataset(files)
+    ds = vzcore.open_virtual_mfdataset(files, parallel=client)
+    assert_same_dataset(ds, serial)
+    assert sorted(seen) == [([0, 1, 2], True), ([3, 4, 5], True), ([6, 7, 8], True)]
+
+
+def test_combined_batches_that_interleave_are_scanned_again(files, client, monkeypatch):
+    """Batches each in order but interleaved in the combined order: combined file by file."""
+    monkeypatch.setattr(_tree_combine, "FAN_IN", 2)
+    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: 2)
+    seen = _recording_scans(monkeypatch)
+    interleaved = [files[i] for i in (0, 2, 4, 6, 8, 1, 3, 5, 7)]
+    serial = vzcore.open_virtual_mfdataset(files)
+    ds = vzcore.open_virtual_mfdataset(interleaved, parallel=client)
+    assert_same_dataset(ds, serial)
+    again = sorted(numbers for numbers, combined in seen if not combined)
+    # the batches combined in order: files 0,2 / 4,6 / 3,5 (8,1 is out of order, 7 alone)
+    assert again == [[0, 1], [2, 3], [6, 7]]
+
+
+def test_files_with_different_variables_are_combined_at_once(files, tmp_path, client, monkeypatch):
+    """Two groups of variables (xarray merges them): one combine over every file, as serially."""
+    import xarray as xr
+
+    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: 3)
+    extra = []
+    for i, p in enumerate(files[:3]):  # the same days as files 0-2, another variable
+        q = tmp_path / f"extra_{i}.nc"
+        with xr.open_dataset(p) as src:
+            src[["temp"]].rename(temp="rain").to_netcdf(q)
+        extra.append(q)
+    paths = [*files[:3], *extra]
+    seen = _recording_scans(monkeypatch)
+    serial = vzcore.open_virtual_mfdataset(paths)
+    ds = vzcore.open_virtual_mfdataset(paths, parallel=client)
+    # the merged variable comes after the coordinates serially, before them here (the
+    # compact form rebuilds data variables first; the same before batches were combined)
+    assert_same_dataset(ds, serial, ordered=False)
+    assert {"rain", "temp"} <= set(ds.data_vars)
+    assert sorted(seen) == [  # each group combined in its batch, then scanned again
+        ([0, 1, 2], False),
+        ([0, 1, 2], True),
+        ([3, 4, 5], False),
+        ([3, 4, 5], True),
+    ]
+
+
+def test_joined_stored_values_travel_with_a_part(files):
+    """A combined part carries its loaded coordinates' stored values as one piece, registered
+    again where it is unpickled (the client of a cluster), for the writer."""
+    import inspect
+    import pickle
+
+    from vzcore import _raw_values
+
+    from .test_coordinate_exactness import _stored
+
+    defaults = inspect.signature(vzcore.open_virtual_mfdataset).parameters
+    names = ("combine", "concat_dim", "data_vars", "coords", "compat", "join", "combine_attrs")
+    options = {k: defaults[k].default for k in names}
+    parts = [_tree_combine.Part(vzcore.open_virtual_dataset(f), str(f), str(f)) for f in files]
+    combined = _tree_combine._combine_parts(
+        [_tree_combine._combine_parts(parts[i : i + 3], options) for i in (0, 3, 6)], options
+    )
+    _raw_values.clear()  # as in a client that never opened a file
+    travelled = pickle.loads(pickle.dumps(combined, protocol=5))
+    ds = travelled.dataset()
+    got = _raw_values.raw_values_for("time", ds["time"].encoding, ds["time"].values)
+    assert got is not None
+    assert got.tobytes() == _stored(files).tobytes()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import xarray as xr
 
@@ -330,13 +330,33 @@ def _scan_one(item: tuple[Any, OpenOptions, int]) -> xr.Dataset | _Failed:
     return scan_file((path, {"opts": opts}), retries, open_dataset_with)
 
 
+class _PoolBatches(TypedDict):
+    """How the process-pool path scans and combines batches (``open_on_pool``'s keywords)."""
+
+    combine: Literal["by_coords", "nested"]
+    concat_dim: str | Sequence[str] | None
+    errors: Literal["raise", "warn", "skip"]
+    retries: int
+    combine_options: dict[str, Any]
+
+
+class _Batches(_PoolBatches):
+    """How the cluster and process-pool paths scan and combine batches.
+
+    Typed so that mypy checks its names against ``open_on_cluster``'s and ``_open_on_pool``'s
+    keywords.
+    """
+
+    progress: bool | Literal["auto"] | None
+
+
 def _open_on_pool(
     pool: tuple[Any, bool, int],
     flat_paths: list[Any],
     opts: OpenOptions,
     *,
-    progress: Any,
-    **kwargs: Any,
+    progress: bool | Literal["auto"] | None,
+    **kwargs: Unpack[_PoolBatches],
 ) -> xr.Dataset:
     """Run :func:`vzcore._pool_combine.open_on_pool`, then shut down a pool made for it."""
     from vzcore._pool_combine import open_on_pool
@@ -570,7 +590,7 @@ def open_virtual_mfdataset(
         "join": join,
         "combine_attrs": combine_attrs,
     }
-    batched: dict[str, Any] = {  # how the cluster and process-pool paths scan and combine batches
+    batched: _Batches = {
         "combine": combine,
         "concat_dim": concat_dim,
         "errors": errors,

@@ -28,7 +28,7 @@ import xarray as xr
 from vzcore import plugins
 from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, _progress, map_files, own_process_pool
-from vzcore._file_access import read_head, scan_session, stat_source
+from vzcore._file_access import open_source, scan_session, stat_source
 from vzcore._open_options import (
     OpenKwargs,
     OpenOptions,
@@ -106,12 +106,13 @@ def read_group(
 def _find_spec(full: str, opts: OpenOptions) -> ReaderSpec:
     if opts.reader is not None:
         return plugins.get_reader(opts.reader)
-    directory = False
     try:
-        head = read_head(full, plugins.head_size(), opts.storage_options)
-    except IsADirectoryError:
-        head, directory = b"", True  # (e.g. Parquet references): readers match it by name
-    return plugins.find_reader(full, head, directory=directory)
+        source = open_source(full, opts.storage_options, allow_empty=True)
+    except IsADirectoryError:  # (e.g. Parquet references): readers match it by name
+        return plugins.find_reader(full, b"", directory=True)
+    with source:
+        head = source.read_at(0, plugins.head_size())
+        return plugins.find_reader(full, head, size=source.size, read_at=source.read_probe)
 
 
 def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGroup:

@@ -134,7 +134,8 @@ def test_scan_passes_reader_options(archive: list[Path], tmp_path: Path) -> None
     np.testing.assert_array_equal(got["temp"].values, orig["temp"].values)
     bad = vz_here("scan", str(archive[0]), "-o", str(tmp_path / "b.json"), "-R", "chunk_idx=hdf5")
     assert bad.returncode == 2
-    assert "chunk_idx" in bad.stderr and "chunk_index" in bad.stderr  # the closest valid name
+    assert "chunk_idx" in bad.stderr
+    assert "chunk_index" in bad.stderr
 
 
 def test_scan_parquet_threads_and_zarr_v3(archive: list[Path], tmp_path: Path) -> None:

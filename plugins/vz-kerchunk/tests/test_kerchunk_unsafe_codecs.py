@@ -186,6 +186,24 @@ def test_allow_pickle_opts_in_for_trusted_references(tmp_path):
     assert report.chunks_decoded == 1
 
 
+@pytest.mark.usefixtures("numcodecs_unpickles")
+def test_a_chunk_that_unpickles_to_no_array_names_the_chunk_and_what_it_was(tmp_path):
+    chunk = pickle.dumps({"not": "an array"})
+    doc = _refs(tmp_path, {"x": (_v2_array("|O", [1], [{"id": "pickle"}]), chunk)})
+    path = tmp_path / "refs.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(CorruptFileError) as caught:  # x is loaded: a dimension coordinate
+        vzcore.open_virtual_dataset(str(path), reader_options={"allow_pickle": True})
+    message = str(caught.value)
+    assert "chunk 0 of variable 'x' decoded to a builtins.dict" in message
+    assert "not an array or bytes of object elements" in message
+    assert caught.value.url.endswith("x.bin")
+    report = vzcore.verify(str(path), deep=True, reader_options={"allow_pickle": True})
+    (bad,) = report.bad_chunks
+    assert (bad.variable, bad.chunk) == ("x", (0,))
+    assert "decoded to a builtins.dict" in bad.error
+
+
 def test_numcodecs_refusing_to_unpickle_is_not_reported_as_corrupt(tmp_path, monkeypatch):
     monkeypatch.setattr(numcodecs.pickles, "ALLOW_UNSAFE_PICKLE_DECODE", False)
     strings = np.array(["alpha"], dtype=object)

@@ -120,7 +120,6 @@ def test_scan_writes_json_equal_to_the_originals(archive: list[Path], tmp_path: 
     assert_same_values(open_refs(out), originals(archive[:2]))
 
 
-@pytest.mark.filterwarnings(FASTPARQUET)
 def test_scan_passes_reader_options(archive: list[Path], tmp_path: Path) -> None:
     """``-R KEY=VALUE`` reaches the reader (flat, or keyed by reader name with a dotted KEY)."""
     out = tmp_path / "chosen.json"
@@ -138,6 +137,7 @@ def test_scan_passes_reader_options(archive: list[Path], tmp_path: Path) -> None
     assert "chunk_index" in bad.stderr
 
 
+@pytest.mark.filterwarnings(FASTPARQUET)
 def test_scan_parquet_threads_and_zarr_v3(archive: list[Path], tmp_path: Path) -> None:
     pytest.importorskip("vz_parquet")
     out = tmp_path / "refs.parq"

@@ -38,11 +38,11 @@ from vzcore._tree_combine import (
     Part,
     Summary,
     _combine_parts,
-    _leaf,
     _new_dim,
     _order,
     _summary,
     check_virtual,
+    leaf,
     scanned_files,
 )
 from vzcore._worker_warnings import raise_again
@@ -96,7 +96,7 @@ def scan_and_combine_batch(
     summaries: list[Summary] = []
     kept: list[tuple[Summary, Part]] = []
     for index, path in zip(indexes, paths, strict=True):
-        part = _leaf((path, kwargs), retries, opener)
+        part = leaf((path, kwargs), retries, opener)
         label = os.fspath(path)
         summary = _summary(index, label, part)
         summaries.append(summary)

@@ -178,7 +178,7 @@ class Summary:
     """vzcore warnings raised while scanning it in a worker process: the client warns them."""
 
 
-def _leaf(
+def leaf(
     item: tuple[Any, dict[str, Any]],
     retries: int,
     opener: Callable[..., xr.Dataset] | None = None,
@@ -195,7 +195,7 @@ def _leaf(
 
 def _scan_batch(items: list[tuple[Any, dict[str, Any]]], retries: int) -> list[Part | Failed]:
     """Scan consecutive files in one task (one scheduler round trip for several files)."""
-    return [_leaf(item, retries) for item in items]
+    return [leaf(item, retries) for item in items]
 
 
 def _summarize_batch(start: int, paths: list[str], parts: list[Part | Failed]) -> list[Summary]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +22,6 @@ def write_annotated_files(tmp_path: Path) -> list[Path]:
                 nc.note = "only in file 7"  # in one file only: kept
             nc["temp"].comment = "same everywhere"
     return paths
-
-
-@contextmanager
-def process_cluster(threads_per_worker: int = 1) -> Iterator[Any]:
-    """A distributed.LocalCluster of one worker process (not threads of this one)."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=threads_per_worker,
-        processes=True,
-        dashboard_address=":0",
-        host="127.0.0.1",
-    ) as cluster:
-        yield cluster
 
 
 def truncated_copy(path: Path, directory: Path) -> Path:

@@ -15,7 +15,7 @@ from vzcore.testing.samples import MINIMAL
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("netCDF4")
 
-from .conftest import process_cluster, write_sample_files
+from .conftest import write_sample_files
 
 
 @pytest.fixture
@@ -107,7 +107,16 @@ def test_chunks_that_do_not_tile_raise(tmp_path):
 def test_dask_distributed_local_cluster_with_process_workers(files):
     distributed = pytest.importorskip("distributed")
     serial = vzcore.open_virtual_mfdataset(files, **MINIMAL)
-    with process_cluster() as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         ds = vzcore.open_virtual_mfdataset(files, parallel="dask", **MINIMAL)
     assert _manifests(ds) == _manifests(serial)
 

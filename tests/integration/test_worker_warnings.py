@@ -17,8 +17,6 @@ import pytest
 import vzcore
 from vzcore.errors import VZAttributeTextWarning
 
-from .conftest import process_cluster
-
 h5py = pytest.importorskip("h5py")
 pytest.importorskip("vz_hdf5")
 
@@ -67,7 +65,13 @@ def test_warnings_of_worker_processes_reach_the_caller(files, parallel, preproce
 def test_warnings_of_dask_worker_processes_reach_the_caller(files):
     distributed = pytest.importorskip("distributed")
     with (
-        process_cluster(threads_per_worker=2) as cluster,
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            dashboard_address=":0",
+            host="127.0.0.1",
+        ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         _assert_once_per_file(_warned(files, parallel=client), files)  # the tree combine

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
-from vzcore._worker_warnings import Noting, unwrap
 from vzcore.errors import VZError
 
 __all__ = ["Parallel", "Progress", "map_files", "own_process_pool"]
@@ -133,10 +132,10 @@ def _dask_map(
     if client is not None:
         from distributed import as_completed
 
-        futures = client.map(Noting(func), items, pure=False)
+        futures = client.map(func, items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # untyped
-            yield index[fut.key], unwrap(fut.result(), stacklevel=4)
+            yield index[fut.key], fut.result()
         return
     from dask.base import compute
     from dask.delayed import delayed
@@ -148,7 +147,7 @@ def _dask_map(
 
 def _run_batch(func: Callable[[Any], Any], batch: Sequence[Any]) -> list[Any]:
     """Apply ``func`` to a batch of items in a worker process (one round trip per batch)."""
-    return [Noting(func)(item) for item in batch]
+    return [func(item) for item in batch]
 
 
 def _process_pool(preload: Sequence[str]) -> cf.ProcessPoolExecutor:
@@ -247,7 +246,7 @@ def map_files(
                     executor.submit(_run_batch, func, items[i : i + size]): i for i in starts
                 }
                 for fut in cf.as_completed(futures):
-                    batch = [unwrap(r, stacklevel=3) for r in fut.result()]
+                    batch = fut.result()
                     start = futures[fut]
                     results[start : start + len(batch)] = batch
                     bar.update(len(batch))

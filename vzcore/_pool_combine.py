@@ -42,10 +42,9 @@ from vzcore._tree_combine import (
     _order,
     _summary,
     check_virtual,
-    leaf,
+    scan_file,
     scanned_files,
 )
-from vzcore._worker_warnings import raise_again
 from vzcore.errors import VZError
 
 __all__ = ["BatchResult", "batch_size", "open_on_pool", "scan_and_combine_batch"]
@@ -96,12 +95,14 @@ def scan_and_combine_batch(
     summaries: list[Summary] = []
     kept: list[tuple[Summary, Part]] = []
     for index, path in zip(indexes, paths, strict=True):
-        part = leaf((path, kwargs), retries, opener)
+        scanned = scan_file((path, kwargs), retries, opener)
         label = os.fspath(path)
+        if isinstance(scanned, Failed):
+            summaries.append(Summary(index, label, failed=scanned.error))
+            continue
+        part = Part(scanned, label, label)
         summary = _summary(index, label, part)
         summaries.append(summary)
-        if isinstance(part, Failed):
-            continue
         kept.append((summary, part))
     combine = options["combine"]
     if combine_batch and len(kept) > 1:
@@ -178,7 +179,6 @@ def open_on_pool(
     numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
     summaries = [s for r in batches for s in r.summaries]
-    raise_again([n for s in summaries for n in s.notes], stacklevel=4)
     kept, failed = scanned_files(summaries, errors)
     if combine == "by_coords":
         check_virtual(kept)

@@ -31,13 +31,12 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import xarray as xr
 
 from vzcore._compact import CompactDataset, expand, to_compact
-from vzcore._worker_warnings import Note, noting, raise_again
 from vzcore.errors import VZError, VZSkippedFilesWarning
 
 __all__ = [
@@ -95,8 +94,6 @@ class Failed:
 
     path: str
     error: BaseException
-    notes: tuple[Note, ...] = ()
-    """vzcore warnings raised while scanning it in a worker process (see _worker_warnings)."""
 
 
 def scan_file(
@@ -146,12 +143,10 @@ class Part:
     dropped: dict[Hashable | None, frozenset[str]] = field(default_factory=dict)
     """Attribute names dropped as conflicting below this node, per variable (None: the
     dataset's), for ``combine_attrs="drop_conflicts"``."""
-    notes: tuple[Note, ...] = ()
-    """vzcore warnings raised while scanning the file in a worker process (leaves only)."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         data = to_compact(self.data) if isinstance(self.data, xr.Dataset) else self.data
-        return (Part, (data, self.first, self.last, self.dropped, self.notes))
+        return (Part, (data, self.first, self.last, self.dropped))
 
     def dataset(self) -> xr.Dataset:
         """Return the dataset (rebuilt from the compact form when it travelled)."""
@@ -174,28 +169,19 @@ class Summary:
     """``dim: (length, first value, last value)`` of each indexed dimension coordinate."""
     virtual: tuple[str, ...] = ()
     """Dimension coordinates without an index (virtual): ``combine="by_coords"`` refuses them."""
-    notes: tuple[Note, ...] = ()
-    """vzcore warnings raised while scanning it in a worker process: the client warns them."""
 
 
-def leaf(
-    item: tuple[Any, dict[str, Any]],
-    retries: int,
-    opener: Callable[..., xr.Dataset] | None = None,
-) -> Part | Failed:
-    """Scan one file (:func:`scan_file`), with the vzcore warnings of a worker process."""
-    with noting() as noted:
-        result = scan_file(item, retries, opener)
-    notes = tuple(noted)
+def _leaf(item: tuple[Any, dict[str, Any]], retries: int) -> Part | Failed:
+    result = scan_file(item, retries)
     if isinstance(result, Failed):
-        return replace(result, notes=notes)
+        return result
     path = os.fspath(item[0])
-    return Part(result, path, path, notes=notes)
+    return Part(result, path, path)
 
 
 def _scan_batch(items: list[tuple[Any, dict[str, Any]]], retries: int) -> list[Part | Failed]:
     """Scan consecutive files in one task (one scheduler round trip for several files)."""
-    return [leaf(item, retries) for item in items]
+    return [_leaf(item, retries) for item in items]
 
 
 def _summarize_batch(start: int, paths: list[str], parts: list[Part | Failed]) -> list[Summary]:
@@ -215,7 +201,7 @@ def _combine_picks(
 
 def _summary(index: int, path: str, part: Part | Failed) -> Summary:
     if isinstance(part, Failed):
-        return Summary(index, path, failed=part.error, notes=part.notes)
+        return Summary(index, path, failed=part.error)
     ds = part.dataset()
     coords = {}
     for name in ds.xindexes:
@@ -225,9 +211,7 @@ def _summary(index: int, path: str, part: Part | Failed) -> Summary:
             coords[str(name)] = (len(values), values[0], values[-1])
     data_vars = tuple(sorted(str(n) for n in ds.data_vars))
     virtual = tuple(str(n) for n, c in ds.coords.items() if c.dims == (n,) and n not in ds.xindexes)
-    return Summary(
-        index, path, data_vars=data_vars, coords=coords, virtual=virtual, notes=part.notes
-    )
+    return Summary(index, path, data_vars=data_vars, coords=coords, virtual=virtual)
 
 
 def warn_skipped(failed: list[tuple[Any, BaseException | None]], stacklevel: int) -> None:
@@ -434,7 +418,6 @@ def open_on_cluster(
     finally:
         bar.close()
     done = [s for s in summaries if s is not None]
-    raise_again([n for s in done for n in s.notes], stacklevel=3)
     kept, failed = scanned_files(done, errors)
     if combine == "by_coords":
         check_virtual(kept)

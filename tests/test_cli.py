@@ -120,6 +120,23 @@ def test_scan_writes_json_equal_to_the_originals(archive: list[Path], tmp_path: 
     assert_same_values(open_refs(out), originals(archive[:2]))
 
 
+def test_scan_passes_reader_options(archive: list[Path], tmp_path: Path) -> None:
+    """``-R KEY=VALUE`` reaches the reader (flat, or keyed by reader name with a dotted KEY)."""
+    out = tmp_path / "chosen.json"
+    res = vz_here(
+        "scan", *map(str, archive[:2]), "-o", str(out), "-R", 'hdf5.drop_variables=["wind"]'
+    )
+    assert res.returncode == 0, res.stderr
+    got = open_refs(out)
+    assert "wind" not in got
+    orig = originals(archive[:2])
+    np.testing.assert_array_equal(got["temp"].values, orig["temp"].values)
+    bad = vz_here("scan", str(archive[0]), "-o", str(tmp_path / "b.json"), "-R", "chunk_idx=hdf5")
+    assert bad.returncode == 2
+    assert "chunk_idx" in bad.stderr
+    assert "chunk_index" in bad.stderr
+
+
 @pytest.mark.filterwarnings(FASTPARQUET)
 def test_scan_parquet_threads_and_zarr_v3(archive: list[Path], tmp_path: Path) -> None:
     pytest.importorskip("vz_parquet")

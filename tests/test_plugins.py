@@ -196,6 +196,11 @@ def test_magic_at_user_block_offsets():
     m = Magic(b"\x89HDF\r\n\x1a\n", (0, 512, 1024))
     assert m.found_in(bytes(1024) + b"\x89HDF\r\n\x1a\n")
     assert not m.found_in(bytes(100) + b"\x89HDF\r\n\x1a\n")
+    doubling = Magic(b"\x89HDF\r\n\x1a\n", (0, 512), doubling=True)
+    assert list(doubling.candidates(5000)) == [0, 512, 1024, 2048, 4096]
+    assert doubling.found_in(bytes(4096) + b"\x89HDF\r\n\x1a\n")
+    assert not doubling.found_in(bytes(3000) + b"\x89HDF\r\n\x1a\n")
+    assert not Magic(b"CDF").found_past(b"XYZ", 2**40, lambda o, n: b"CDF")  # only offset 0
 
 
 def test_reader_priority_and_sniff(site):

@@ -33,7 +33,7 @@ KNOWN_READERS: dict[str, KnownReader] = {
     "hdf5": KnownReader(
         "vz-hdf5",
         (),
-        (Magic(b"\x89HDF\r\n\x1a\n", (0, 512, 1024, 2048, 4096, 8192, 16384, 32768)),),
+        (Magic(b"\x89HDF\r\n\x1a\n", (0, 512), doubling=True),),
     ),
     "netcdf3": KnownReader(
         "vz-netcdf3", (), (Magic(b"CDF\x01"), Magic(b"CDF\x02"), Magic(b"CDF\x05"))

@@ -323,7 +323,9 @@ def _to_variable(
         # A ManifestArray (a duck array) is stored unchanged either way (see _plain_numpy).
         fast = isinstance(data, ManifestArray) or _plain_numpy(data)
         return xr.Variable(v.dims, data, dict(v.attrs), fastpath=fast)
-    values = load_values(data, storage_options) if isinstance(data, ManifestArray) else data
+    values = (
+        load_values(data, storage_options, name=name) if isinstance(data, ManifestArray) else data
+    )
     values = np.asarray(values)
     if values.dtype.names is not None and not values.dtype.isnative:
         # xarray's endianness decoder cannot convert compound types: same values, native order

@@ -21,14 +21,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import xarray as xr
 
 from vzcore import plugins
 from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, _progress, map_files, own_process_pool
-from vzcore._file_access import read_head, scan_session, stat_source
+from vzcore._file_access import open_source, scan_session, stat_source
 from vzcore._open_options import (
     OpenKwargs,
     OpenOptions,
@@ -106,12 +106,13 @@ def read_group(
 def _find_spec(full: str, opts: OpenOptions) -> ReaderSpec:
     if opts.reader is not None:
         return plugins.get_reader(opts.reader)
-    directory = False
     try:
-        head = read_head(full, plugins.head_size(), opts.storage_options)
-    except IsADirectoryError:
-        head, directory = b"", True  # (e.g. Parquet references): readers match it by name
-    return plugins.find_reader(full, head, directory=directory)
+        source = open_source(full, opts.storage_options, allow_empty=True)
+    except IsADirectoryError:  # (e.g. Parquet references): readers match it by name
+        return plugins.find_reader(full, b"", directory=True)
+    with source:
+        head = source.read_at(0, plugins.head_size())
+        return plugins.find_reader(full, head, size=source.size, read_at=source.read_probe)
 
 
 def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGroup:
@@ -330,13 +331,33 @@ def _scan_one(item: tuple[Any, OpenOptions, int]) -> xr.Dataset | _Failed:
     return scan_file((path, {"opts": opts}), retries, open_dataset_with)
 
 
+class _PoolBatches(TypedDict):
+    """How the process-pool path scans and combines batches (``open_on_pool``'s keywords)."""
+
+    combine: Literal["by_coords", "nested"]
+    concat_dim: str | Sequence[str] | None
+    errors: Literal["raise", "warn", "skip"]
+    retries: int
+    combine_options: dict[str, Any]
+
+
+class _Batches(_PoolBatches):
+    """How the cluster and process-pool paths scan and combine batches.
+
+    Typed so that mypy checks its names against ``open_on_cluster``'s and ``_open_on_pool``'s
+    keywords.
+    """
+
+    progress: bool | Literal["auto"] | None
+
+
 def _open_on_pool(
     pool: tuple[Any, bool, int],
     flat_paths: list[Any],
     opts: OpenOptions,
     *,
-    progress: Any,
-    **kwargs: Any,
+    progress: bool | Literal["auto"] | None,
+    **kwargs: Unpack[_PoolBatches],
 ) -> xr.Dataset:
     """Run :func:`vzcore._pool_combine.open_on_pool`, then shut down a pool made for it."""
     from vzcore._pool_combine import open_on_pool
@@ -570,7 +591,7 @@ def open_virtual_mfdataset(
         "join": join,
         "combine_attrs": combine_attrs,
     }
-    batched: dict[str, Any] = {  # how the cluster and process-pool paths scan and combine batches
+    batched: _Batches = {
         "combine": combine,
         "concat_dim": concat_dim,
         "errors": errors,

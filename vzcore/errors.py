@@ -163,7 +163,8 @@ class UnsupportedFeatureError(VZError, NotImplementedError):
     hint
         What the user can do instead.
     kind
-        What ``variable`` names: ``"variable"`` or ``"group"`` (the message says which).
+        What ``variable`` names: ``"variable"``, ``"group"`` or ``"link"`` (an external link
+        whose target's kind is not known); the message says which.
     """
 
     def __init__(

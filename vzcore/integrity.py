@@ -469,7 +469,7 @@ def _deep(
                         if f is None:
                             f = handles[url] = open_url(url, storage_options)
                         raw = read_chunk(f, url, offset, length)
-                    decode_chunk(raw, array.metadata, url, index=idx)
+                    decode_chunk(raw, array.metadata, url, index=idx, name=name)
                 except (VZError, OSError) as err:
                     report.bad_chunks.append(BadChunk(name, idx, url, offset, length, str(err)))
                 else:

@@ -41,7 +41,7 @@ from vzcore.errors import (
 from vzcore.registry import ReaderRegistry, ReaderSpec, WriterRegistry, WriterSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "PluginInfo",
@@ -313,13 +313,23 @@ def head_size() -> int:
     return min(max(spans, default=16), _HEAD_CAP)
 
 
-def find_reader(url: str, head: bytes, *, directory: bool = False) -> ReaderSpec:
+def find_reader(
+    url: str,
+    head: bytes,
+    *,
+    directory: bool = False,
+    size: int | None = None,
+    read_at: Callable[[int, int], bytes] | None = None,
+) -> ReaderSpec:
     """Pick the reader for a file from its first bytes, then its name.
 
     Readers whose magic signature matches come first (highest ``priority`` wins); when
     several match, each class's ``sniff(head, url)`` (:class:`vzcore.types.Reader`) refines
     the choice. When no signature
-    matches, readers without signatures are tried by extension.
+    matches, readers without signatures are tried by extension. When none of them takes
+    the file either, signatures that may start past the head (an HDF5 superblock after a
+    large user block, :attr:`Magic.doubling <vzcore.registry.Magic.doubling>`) are looked
+    for with ``read_at``: one small read per candidate offset, about log2(size) at most.
 
     Parameters
     ----------
@@ -329,6 +339,9 @@ def find_reader(url: str, head: bytes, *, directory: bool = False) -> ReaderSpec
         Its first :func:`head_size` bytes (fewer for a short file, none for a directory).
     directory
         True when ``url`` names a directory (``head`` is then empty).
+    size, read_at
+        The file's size and a function ``read_at(offset, length) -> bytes`` reading it;
+        without both, only ``head`` is looked at.
 
     Raises
     ------
@@ -347,6 +360,21 @@ def find_reader(url: str, head: bytes, *, directory: bool = False) -> ReaderSpec
                 return spec
     installed = [s.name for s in specs]
     hint = suggest_reader(url, head, installed)
+    if size is not None and read_at is not None and len(head) < size:
+        from vzcore._known_plugins import KNOWN_READERS
+
+        for spec in specs:
+            if any(m.found_past(head, size, read_at) for m in spec.magic):
+                return spec
+        hint = hint or next(
+            (
+                known.distribution
+                for name, known in KNOWN_READERS.items()
+                if name not in installed
+                and any(m.found_past(head, size, read_at) for m in known.magic)
+            ),
+            None,
+        )
     raise NoReaderFoundError(
         url, installed, hint, None if hint else _why_unread(url, head, directory)
     )

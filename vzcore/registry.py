@@ -18,7 +18,7 @@ from vzcore.errors import PluginLoadError, UnknownOptionError
 from vzcore.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from vzcore.types import Reader, Writer
 
@@ -42,16 +42,41 @@ class Magic:
     """The bytes to look for."""
     offsets: tuple[int, ...] = (0,)
     """Byte offsets at which the signature may start (e.g. after an HDF5 user block)."""
+    doubling: bool = False
+    """When true, the signature may also start at every doubling of the last offset (2x,
+    4x, ...) up to the end of the file: an HDF5 superblock, after a user block of any power
+    of two from 512 bytes, is ``Magic(signature, (0, 512), doubling=True)``."""
 
     @property
     def span(self) -> int:
-        """How many leading bytes must be read to test every offset."""
+        """How many leading bytes must be read to test ``offsets`` (the head sniffed)."""
         return max(self.offsets) + len(self.signature)
 
-    def found_in(self, head: bytes) -> bool:
-        """Return True when ``head`` holds the signature at one of the offsets."""
+    def candidates(self, size: int) -> Iterator[int]:
+        """Yield, in increasing order, every offset the signature may start at in ``size`` bytes."""
         n = len(self.signature)
-        return any(head[o : o + n] == self.signature for o in self.offsets)
+        yield from (o for o in sorted(self.offsets) if o + n <= size)
+        o = 2 * max(self.offsets)
+        while self.doubling and o > 0 and o + n <= size:
+            yield o
+            o *= 2
+
+    def found_in(self, head: bytes) -> bool:
+        """Return True when ``head`` holds the signature at one of its candidate offsets."""
+        n = len(self.signature)
+        return any(head[o : o + n] == self.signature for o in self.candidates(len(head)))
+
+    def found_past(self, head: bytes, size: int, read_at: Callable[[int, int], bytes]) -> bool:
+        """Return True when the signature starts at a candidate offset past ``head``.
+
+        ``size`` is the file's size, ``read_at(offset, length)`` reads it: one read of the
+        signature's length per candidate offset that ``head`` does not hold, in increasing
+        order, until one matches (at most about log2(size) reads with ``doubling``).
+        """
+        n = len(self.signature)
+        return any(
+            read_at(o, n) == self.signature for o in self.candidates(size) if o + n > len(head)
+        )
 
 
 def _import_object(target: str) -> Any:

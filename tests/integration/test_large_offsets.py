@@ -171,3 +171,55 @@ def test_references_fastparquet_would_misread_are_reported_and_rewritten(tmp_pat
     reopened.virtualize.to_kerchunk(str(new), format="parquet")
     np.testing.assert_array_equal(_read_back(str(new)), expected)
     assert vzcore.verify(str(new)).ok
+
+
+@pytest.mark.parametrize("userblock", [1024, 2**16, 2**20, 2**32])
+def test_a_file_behind_any_user_block_is_recognised_as_hdf5(tmp_path, userblock):
+    """The superblock may follow a user block of any power of two from 512 bytes."""
+    path = _write(tmp_path / "ub.h5", userblock=userblock)
+    vds = vzcore.open_virtual_dataset(path)  # no reader=: sniffed
+    assert int(vds["v"].data.manifest.offsets.min()) > userblock
+    target = str(tmp_path / "refs.json")
+    vds.virtualize.to_kerchunk(target)
+    np.testing.assert_array_equal(_read_back(target), DATA)
+
+
+def test_a_remote_file_behind_a_large_user_block_is_sniffed_with_small_reads(tmp_path):
+    from vzcore.testing.servers import http_server
+
+    _write(tmp_path / "ub.h5", userblock=2**32)
+    with http_server(tmp_path) as http:
+        vds = vzcore.open_virtual_dataset(f"{http.url}/ub.h5")
+        probes = [r.range for r in http.reads("ub.h5") if r.nbytes == 8]
+        # one 8-byte ranged read per power of two past the head, up to 4 GiB, and no block
+        # of the cache (h5py's own search for the superblock reads blocks afterwards)
+        assert probes == [f"bytes={2**k}-{2**k + 7}" for k in range(10, 33)]
+    local = vzcore.open_virtual_dataset(str(tmp_path / "ub.h5"))["v"].data.manifest
+    remote = vds["v"].data.manifest
+    assert remote.paths == (f"{http.url}/ub.h5",)
+    np.testing.assert_array_equal(remote.offsets, local.offsets)  # read back above
+    np.testing.assert_array_equal(remote.lengths, local.lengths)
+
+
+def test_a_large_file_no_reader_takes_is_probed_at_most_log2_times(tmp_path):
+    """A sparse 8 GiB file of zeros: no reader, few probes, the usual message."""
+    from vzcore import plugins
+    from vzcore.errors import NoReaderFoundError
+
+    path = tmp_path / "zeros.bin"
+    with open(path, "wb") as f:
+        f.truncate(2**33)
+    reads = []
+
+    def read_at(offset, length):
+        reads.append(offset)
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(length)
+
+    head = bytes(plugins.head_size())
+    with pytest.raises(NoReaderFoundError, match="not a recognised format"):
+        plugins.find_reader(str(path), head, size=2**33, read_at=read_at)
+    assert reads == [2**k for k in range(10, 33)]
+    with pytest.raises(NoReaderFoundError, match="not a recognised format"):
+        vzcore.open_virtual_dataset(str(path))

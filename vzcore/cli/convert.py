@@ -17,7 +17,9 @@ import time
 from vzcore.cli.options import (
     add_allow_argument,
     add_output_arguments,
+    add_reader_option_argument,
     output_format,
+    parse_reader_options,
     parse_storage_options,
 )
 
@@ -28,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", metavar="OUT", help="where to write")
     add_output_arguments(parser)
     add_allow_argument(parser)
+    add_reader_option_argument(parser, "kerchunk reader (allow_pickle=true, ...)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -39,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     so = parse_storage_options(args.storage_option)
     fmt = output_format(args.output, args.format)
-    group = read_refs(args.source, so, args.allow)
+    group = read_refs(args.source, so, args.allow, parse_reader_options(args.reader_option))
     return write_and_report(args, group, fmt, so, t0, f"vz convert {args.source}")

@@ -14,10 +14,12 @@ __all__ = [
     "add_allow_argument",
     "add_common",
     "add_output_arguments",
+    "add_reader_option_argument",
     "emit_json",
     "human_bytes",
     "is_remote",
     "output_format",
+    "parse_reader_options",
     "parse_storage_options",
     "path_size",
 ]
@@ -87,18 +89,41 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_reader_option_argument(parser: argparse.ArgumentParser, what: str = "reader") -> None:
+    """Add ``--reader-option KEY=VALUE`` (``-R``, repeatable): options of the reader."""
+    parser.add_argument(
+        "--reader-option",
+        "-R",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="reader_option",
+        help=f"option of the {what}, repeatable (-R allow_pickle=true); VALUE is parsed as "
+        "JSON when it can be, a dotted KEY nests",
+    )
+
+
+def parse_reader_options(items: list[str]) -> dict[str, Any] | None:
+    """Turn ``--reader-option KEY=VALUE`` strings into ``reader_options`` (None when empty)."""
+    return _parse_key_values(items, "--reader-option", "-R allow_pickle=true")
+
+
 def parse_storage_options(items: list[str]) -> dict[str, Any] | None:
     """Turn ``KEY=VALUE`` strings into an fsspec ``storage_options`` dict (None when empty)."""
+    return _parse_key_values(
+        items, "--storage-option", "-S anon=true or -S endpoint_url=http://127.0.0.1:9000"
+    )
+
+
+def _parse_key_values(items: list[str], flag: str, example: str) -> dict[str, Any] | None:
+    """Turn ``KEY=VALUE`` strings into a dict: VALUE as JSON when it parses, dotted KEYs nest."""
     if not items:
         return None
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise UsageError(
-                f"--storage-option {item!r} is not KEY=VALUE; e.g. -S anon=true or "
-                "-S endpoint_url=http://127.0.0.1:9000"
-            )
+            raise UsageError(f"{flag} {item!r} is not KEY=VALUE; e.g. {example}")
         try:
             value: Any = json.loads(raw)
         except ValueError:
@@ -108,7 +133,7 @@ def parse_storage_options(items: list[str]) -> dict[str, Any] | None:
         for p in parents:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
-                raise UsageError(f"--storage-option {item!r}: {p!r} is already a value")
+                raise UsageError(f"{flag} {item!r}: {p!r} is already a value")
         node[last] = value
     return out
 

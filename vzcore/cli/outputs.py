@@ -60,10 +60,26 @@ def explain_refusal(refs: str) -> Iterator[None]:
 
 
 def read_refs(
-    target: str, storage_options: dict[str, Any] | None, allow: list[str] | None
+    target: str,
+    storage_options: dict[str, Any] | None,
+    allow: list[str] | None,
+    reader_options: dict[str, Any] | None = None,
 ) -> ManifestGroup:
-    """Read existing kerchunk references (JSON, Parquet, zarr v2 or v3) as a ManifestGroup."""
+    """Read existing kerchunk references (JSON, Parquet, zarr v2 or v3) as a ManifestGroup.
+
+    ``reader_options`` are the kerchunk reader's (``--reader-option``); ``--allow`` adds
+    its ``allowed_prefixes``.
+    """
     from vzcore.api import read_group
+
+    options = dict(reader_options or {})
+    if allow:
+        if "allowed_prefixes" in options:
+            raise UsageError(
+                "give the allowed prefixes once: --allow PREFIX or "
+                "--reader-option allowed_prefixes=[...], not both"
+            )
+        options.update(refs_options(allow) or {})
 
     if is_icechunk_repo(target):
         raise UsageError(
@@ -75,7 +91,7 @@ def read_refs(
             target,
             reader="kerchunk",
             storage_options=storage_options,
-            reader_options=refs_options(allow),
+            reader_options=options or None,
         )
 
 

@@ -20,9 +20,11 @@ from typing import Any
 from vzcore.cli.inputs import expand_inputs
 from vzcore.cli.options import (
     add_output_arguments,
+    add_reader_option_argument,
     emit_json,
     human_bytes,
     output_format,
+    parse_reader_options,
     parse_storage_options,
     path_size,
 )
@@ -77,6 +79,7 @@ def add_combine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reader", default=None, help="reader name (default: chosen by each file's magic bytes)"
     )
+    add_reader_option_argument(parser, "files' reader (keyed by reader: -R hdf5.KEY=VALUE)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +117,7 @@ def open_kwargs(args: argparse.Namespace, so: dict[str, Any] | None) -> dict[str
         "drop_variables": args.drop,
         "group": args.group,
         "reader": args.reader,
+        "reader_options": parse_reader_options(args.reader_option),
     }
     kwargs.update({k: v for k, v in optional.items() if v is not None})
     return kwargs

@@ -10,7 +10,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from vzcore.cli.options import emit_json, parse_storage_options
+from vzcore.cli.options import (
+    add_reader_option_argument,
+    emit_json,
+    parse_reader_options,
+    parse_storage_options,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PREFIX",
         help="URL prefix the references may point into, repeatable",
     )
+    add_reader_option_argument(parser, "kerchunk reader (allow_pickle=true, ...)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -37,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from vzcore.cli.outputs import read_refs
 
     so = parse_storage_options(args.storage_option)
-    group = read_refs(args.target, so, args.allow)
+    group = read_refs(args.target, so, args.allow, parse_reader_options(args.reader_option))
     report = vzcore.verify(group, deep=args.deep, storage_options=so)
     if args.json:
         emit_json({"ok": report.ok, **asdict(report)})

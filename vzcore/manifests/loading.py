@@ -109,12 +109,18 @@ def _check_vlen_header(buf: Any, n_items: int, codec: str, where: str = "") -> N
 
 
 def decode_chunk(
-    data: bytes, metadata: ArrayMetadata, where: str = "", *, index: tuple[int, ...] = ()
+    data: bytes,
+    metadata: ArrayMetadata,
+    where: str = "",
+    *,
+    index: tuple[int, ...] = (),
+    name: str = "",
 ) -> np.ndarray:
     """Decode one stored chunk into an array of ``metadata.chunk_shape``.
 
     For a rectilinear grid (``metadata.chunk_edges``) the chunk's shape depends on where it
-    is: pass its grid ``index``.
+    is: pass its grid ``index``. ``where`` (the file) and ``name`` (the variable) are for
+    messages.
     """
     import numcodecs
 
@@ -153,7 +159,17 @@ def decode_chunk(
     if isinstance(buf, np.ndarray) and buf.dtype == object:
         arr = buf
     else:
-        raw = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
+        try:
+            raw = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
+        except TypeError:  # e.g. numcodecs' pickle gives back whatever was pickled
+            key = ".".join(map(str, index)) or "0"
+            of = f" of variable {name!r}" if name else ""
+            raise CorruptFileError(
+                where,
+                f"chunk {key}{of} decoded to a {type(buf).__module__}.{type(buf).__qualname__} "
+                f"(codecs {[c.get('id') for c in metadata.codecs]}), not an array or bytes of "
+                f"{metadata.dtype} elements",
+            ) from None
         if len(raw) % metadata.dtype.itemsize:
             raise CorruptFileError(
                 where,
@@ -185,8 +201,10 @@ def _empty(metadata: ArrayMetadata, shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = None) -> np.ndarray:
-    """Read and decode every chunk of ``array`` into one numpy array."""
+def load_values(
+    array: ManifestArray, storage_options: dict[str, Any] | None = None, *, name: str = ""
+) -> np.ndarray:
+    """Read and decode every chunk of ``array`` into one numpy array (``name``: for messages)."""
     from vzcore._file_access import open_url
 
     meta = array.metadata
@@ -212,7 +230,7 @@ def load_values(array: ManifestArray, storage_options: dict[str, Any] | None = N
                     f = handles[path] = open_url(path, storage_options)
                 raw = read_chunk(f, path, offset, length)
                 where = path
-            decoded = decode_chunk(raw, meta, where, index=idx)
+            decoded = decode_chunk(raw, meta, where, index=idx, name=name)
             sel = tuple(
                 slice(int(b[i]), min(int(b[i + 1]), s))
                 for i, b, s in zip(idx, starts, meta.shape, strict=True)

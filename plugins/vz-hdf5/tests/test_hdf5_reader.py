@@ -351,6 +351,32 @@ def test_external_link_to_missing_file(hx, tmp_path: Path) -> None:
         hx.read(path)
 
 
+@pytest.mark.parametrize("target", ["missing file", "missing object"])
+def test_an_external_link_that_cannot_be_followed_is_called_a_link(tmp_path: Path, target) -> None:
+    """What the link leads to is not known: the message says "link", not "variable"."""
+    import vzcore
+
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f.create_dataset("there", data=np.arange(3))
+    path = tmp_path / "link.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("kept", data=np.arange(4))
+        f["ext"] = (
+            h5py.ExternalLink("nowhere.h5", "/x")
+            if target == "missing file"
+            else h5py.ExternalLink("other.h5", "/absent")
+        )
+    with pytest.raises(UnsupportedFeatureError) as caught:
+        vzcore.open_virtual_dataset(str(path))
+    message = str(caught.value)
+    assert caught.value.kind == "link"
+    assert "Cannot virtualize link '/ext' in" in message
+    assert "variable '/ext'" not in message
+    assert "drop_variables=['ext']" in message  # the remedy works:
+    vds = vzcore.open_virtual_dataset(str(path), drop_variables=["ext"])
+    assert list(vds.variables) == ["kept"]
+
+
 def test_unsupported_dtypes(hx, tmp_path: Path) -> None:
     path = tmp_path / "refs.h5"
     with h5py.File(path, "w") as f:

@@ -186,6 +186,24 @@ def test_allow_pickle_opts_in_for_trusted_references(tmp_path):
     assert report.chunks_decoded == 1
 
 
+@pytest.mark.usefixtures("numcodecs_unpickles")
+def test_a_chunk_that_unpickles_to_no_array_names_the_chunk_and_what_it_was(tmp_path):
+    chunk = pickle.dumps({"not": "an array"})
+    doc = _refs(tmp_path, {"x": (_v2_array("|O", [1], [{"id": "pickle"}]), chunk)})
+    path = tmp_path / "refs.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(CorruptFileError) as caught:  # x is loaded: a dimension coordinate
+        vzcore.open_virtual_dataset(str(path), reader_options={"allow_pickle": True})
+    message = str(caught.value)
+    assert "chunk 0 of variable 'x' decoded to a builtins.dict" in message
+    assert "not an array or bytes of object elements" in message
+    assert caught.value.url.endswith("x.bin")
+    report = vzcore.verify(str(path), deep=True, reader_options={"allow_pickle": True})
+    (bad,) = report.bad_chunks
+    assert (bad.variable, bad.chunk) == ("x", (0,))
+    assert "decoded to a builtins.dict" in bad.error
+
+
 def test_numcodecs_refusing_to_unpickle_is_not_reported_as_corrupt(tmp_path, monkeypatch):
     monkeypatch.setattr(numcodecs.pickles, "ALLOW_UNSAFE_PICKLE_DECODE", False)
     strings = np.array(["alpha"], dtype=object)
@@ -256,3 +274,65 @@ def test_vlen_chunk_that_is_true_decodes(tmp_path):
     assert report.chunks_decoded == 1
     ds = vzcore.open_virtual_dataset(str(path), loadable_variables=["s"])
     assert ds["s"].values.tolist() == words.tolist()
+
+
+# -- the command line passes reader options (vz verify / vz convert -R KEY=VALUE) ---------------
+
+
+def _vz(*args: str, unpickles: bool) -> Any:
+    """Run ``python -m vzcore ARGS`` as a user does, numcodecs unpickling or not."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMCODECS_ALLOW_UNSAFE_PICKLE_DECODE": "1" if unpickles else "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "vzcore", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.mark.usefixtures("numcodecs_unpickles")
+def test_vz_verify_and_convert_take_allow_pickle_as_a_reader_option(tmp_path):
+    strings = np.array(["alpha", "beta", "gamma"], dtype=object)
+    chunk = numcodecs.Pickle().encode(strings)
+    path = tmp_path / "refs.json"
+    path.write_text(
+        json.dumps(_refs(tmp_path, {"x": (_v2_array("|O", [3], [{"id": "pickle"}]), chunk)}))
+    )
+    refused = _vz("verify", str(path), "--deep", unpickles=True)
+    assert refused.returncode == 2, refused.stderr
+    assert "codec 'pickle' unpickles Python objects" in refused.stderr
+    ok = _vz("verify", str(path), "--deep", "--json", "-R", "allow_pickle=true", unpickles=True)
+    assert ok.returncode == 0, ok.stderr
+    report = json.loads(ok.stdout)
+    assert report["ok"]
+    assert report["chunks_decoded"] == 1
+    out = str(tmp_path / "copy.json")
+    refused = _vz("convert", str(path), out, unpickles=False)
+    assert "codec 'pickle' unpickles Python objects" in refused.stderr
+    # with the option the reader takes them; zarr v2 metadata cannot hold a pickled object
+    # array, which the writer says (no chunk is decoded, numcodecs may not unpickle here)
+    passed = _vz("convert", str(path), out, "--reader-option", "allow_pickle=true", unpickles=False)
+    assert passed.returncode == 2
+    assert "Cannot write variable 'x' as zarr format 2" in passed.stderr, passed.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("allow_pickle=yes", "invalid option allow_pickle='yes'"),
+        ("allow_pikle=true", "allow_pikle"),
+        ("allow_pickle", "--reader-option 'allow_pickle' is not KEY=VALUE"),
+    ],
+)
+def test_vz_verify_reports_a_bad_reader_option(tmp_path, option, message):
+    path = tmp_path / "refs.json"
+    path.write_text(json.dumps({"version": 1, "refs": {".zgroup": '{"zarr_format": 2}'}}))
+    done = _vz("verify", str(path), "-R", option, unpickles=False)
+    assert done.returncode == 2
+    assert message in done.stderr

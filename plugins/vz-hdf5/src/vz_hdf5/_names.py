@@ -15,7 +15,22 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["decode_name", "object_path"]
+from vzcore.errors import UnsupportedFeatureError
+
+__all__ = ["as_link_error", "decode_name", "object_path"]
+
+
+def as_link_error(err: UnsupportedFeatureError) -> UnsupportedFeatureError:
+    """Return ``err`` about the external link it names, saying "link '/x'".
+
+    What an external link that cannot be followed leads to (a dataset or a group) is not
+    known, so the message may not call it a variable.
+    """
+    if err.kind == "link":
+        return err
+    link = UnsupportedFeatureError(err.url, err.variable, err.feature, err.hint, kind="link")
+    link.__cause__ = err.__cause__
+    return link
 
 
 def decode_name(name: str | bytes) -> str:

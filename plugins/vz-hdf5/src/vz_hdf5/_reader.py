@@ -62,7 +62,7 @@ from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
 from vz_hdf5._header_attrs import Decoded, attrs_and_messages
-from vz_hdf5._names import decode_name, object_path
+from vz_hdf5._names import as_link_error, decode_name, object_path
 from vz_hdf5._unlimited import pad_unlimited
 from vz_hdf5.plugin import HDF5_MAGIC
 
@@ -604,7 +604,8 @@ class _Scanner:
                         )
                 except UnsupportedFeatureError as err:
                     if not self._dropped(name, path):  # (reported by _group, once)
-                        survey.problems.append(_Problem(err, self._drop_name(name, path)))
+                        link_err = as_link_error(err)  # the target's kind is not known
+                        survey.problems.append(_Problem(link_err, self._drop_name(name, path)))
                     continue
             else:
                 try:

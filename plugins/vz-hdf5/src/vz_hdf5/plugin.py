@@ -9,7 +9,7 @@ from vzcore.registry import Magic, ReaderSpec, register_readers
 
 __all__ = ["HDF5_MAGIC", "vz_register_readers"]
 
-HDF5_MAGIC = Magic(b"\x89HDF\r\n\x1a\n", (0, 512, 1024, 2048, 4096, 8192, 16384, 32768))
+HDF5_MAGIC = Magic(b"\x89HDF\r\n\x1a\n", (0, 512), doubling=True)
 """The HDF5 superblock signature, at 0 or after a user block of 512 * 2**n bytes."""
 
 vz_register_readers = register_readers(

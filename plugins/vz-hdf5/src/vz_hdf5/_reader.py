@@ -1180,7 +1180,12 @@ class _Scanner:
         if layout == h5py.h5d.CHUNKED:
             manifest, codecs = self._chunked(dset, shape, chunks, grid, filters, codecs, extra)
         elif layout == h5py.h5d.CONTIGUOUS:
-            manifest = self._contiguous_manifest(dset, shape, dtype, grid, dset.id.get_offset())
+            offset = dset.id.get_offset()
+            if offset is not None and offset < self.base:
+                # HDF5 adds the user block size to an unallocated dataset's undefined
+                # address, which wraps around to base - 1 (data never lies in the user block)
+                offset = None
+            manifest = self._contiguous_manifest(dset, shape, dtype, grid, offset)
         elif layout == h5py.h5d.COMPACT:
             manifest = self._compact_manifest(dset, dtype, grid)
         else:  # pragma: no cover - HDF5 has no other layouts today

@@ -253,19 +253,20 @@ def test_reader_output_same_with_and_without_header_metadata(
         assert a.manifest.inline == b.manifest.inline, name
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not CORPUS.is_dir() or not os.environ.get("VZCORE_CORPUS_TESTS"),
     reason="real-file corpus cache absent or VZCORE_CORPUS_TESTS unset",
 )
 def test_corpus_files_decode_as_h5py_reads_them() -> None:
+    """Every dataset of every HDF5 file in the corpus: decoded fields equal h5py's."""
     checked = decoded = 0
-    for path in sorted(CORPUS.iterdir()):
-        if not h5py.is_hdf5(path):
-            continue
+    for path in sorted(p for p in CORPUS.rglob("*") if p.is_file() and h5py.is_hdf5(p)):
         try:
             n, d = check_file(path)
         except (OSError, KeyError, ValueError, RuntimeError):
-            continue  # files h5py itself cannot walk
+            continue  # files h5py itself cannot walk (the corpus holds damaged files)
         checked += n
         decoded += d
-    assert decoded > 0 and checked >= decoded
+    print(f"{checked} datasets, {decoded} decoded from their headers")
+    assert decoded > 0

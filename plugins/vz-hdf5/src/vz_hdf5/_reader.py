@@ -34,7 +34,7 @@ import os
 import struct
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NoReturn
@@ -92,6 +92,9 @@ INLINE_LIMIT = 16 * 2**20
 """Largest values (bytes) the reader inlines because their stored bytes differ from what
 h5py reads (fixed-length strings cut at the NUL)."""
 
+SMALL_FILE = 256 * 2**10
+"""Local files up to this size (bytes) are read whole, once, for the native parsers."""
+
 _MISSING = ChunkManifest.MISSING
 _INLINE = ChunkManifest.INLINE
 
@@ -117,6 +120,28 @@ def _open(
             yield h5, source
         finally:
             h5.close()
+
+
+def _positional_reader(source: SourceFile) -> Callable[[int, int], bytes]:
+    """Return ``read_at(offset, size)`` over ``source`` for the native parsers.
+
+    The object headers, heaps and chunk indexes of a small file take some 70 reads of a
+    few hundred bytes each; a small local file is read whole once and those reads are
+    slices of it (the same bytes: fewer at the end of the file, none past it).
+    """
+    size = source.size
+    if source.local_path is None or size is None or size > SMALL_FILE:
+        return source.read_at
+    data = source.read_at(0, size)
+    if len(data) != size:  # the file changed under us: read it as it is
+        return source.read_at
+
+    def read_at(offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            return source.read_at(offset, length)  # (its own answer to a bad position)
+        return data[offset : offset + length]
+
+    return read_at
 
 
 class HDF5Reader(Reader):
@@ -420,7 +445,7 @@ class _Scanner:
         skip_unsupported: bool = False,
     ) -> None:
         self.url = url
-        self.raw = source.read_at
+        self.raw = _positional_reader(source)
         """Positional reads of the file's bytes (the native chunk-index reader's)."""
         self.native = native
         fcpl = h5.id.get_create_plist()

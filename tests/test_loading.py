@@ -24,8 +24,9 @@ def test_loaded_coordinates_of_one_file_share_one_handle(tmp_path, monkeypatch):
     """The dimension coordinates of one file are read through one file handle, closed after."""
     np = pytest.importorskip("numpy")
     h5py = pytest.importorskip("h5py")
-    import vzcore._file_access as file_access
     from vz_hdf5._reader import HDF5Reader
+
+    import vzcore._file_access as file_access
     from vzcore._to_xarray import group_to_dataset
 
     path = tmp_path / "coords.h5"
@@ -46,7 +47,8 @@ def test_loaded_coordinates_of_one_file_share_one_handle(tmp_path, monkeypatch):
     group = HDF5Reader().read(path.as_uri())
     monkeypatch.setattr(file_access, "open_url", counting)
     ds = group_to_dataset(group, source=path.as_uri())  # loads t, y and x
-    assert ds["x"].values.tolist() == [0, 2, 4, 6, 8] and ds["t"].values.tolist() == [0, 2, 4]
+    assert ds["x"].values.tolist() == [0, 2, 4, 6, 8]
+    assert ds["t"].values.tolist() == [0, 2, 4]
     assert ds["y"].values.tolist() == [0, 2, 4, 6]
     assert len(opened) == 1, opened  # one handle for the three coordinates (three before)
     assert all(h.closed for h in opened)

@@ -618,8 +618,9 @@ def test_array_element_type(hx, tmp_path: Path) -> None:
 @pytest.mark.parametrize("size", [1, 1000, 256 * 2**10, 256 * 2**10 + 1])
 def test_small_file_reads_are_the_file_bytes(tmp_path: Path, size: int) -> None:
     """The native parsers' positional reads of a small file read whole equal the file's."""
-    from vz_hdf5._reader import _positional_reader
     from vzcore.io import open_source
+
+    from vz_hdf5._reader import _positional_reader
 
     path = tmp_path / "f.bin"
     data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()

@@ -76,7 +76,7 @@ class HeaderDataset:
     """Fill time "never" (HDF5 writes no fill values into new chunks)."""
 
 
-class _Undecoded(Exception):
+class _UndecodedError(Exception):
     """Something here is for h5py to read."""
 
 
@@ -97,14 +97,14 @@ def header_dataset(
         return None
     try:
         return _decode(messages, sizeof_addr, sizeof_len)
-    except (_Undecoded, IndexError, ValueError, KeyError):
+    except (_UndecodedError, IndexError, ValueError, KeyError):
         return None
 
 
 def _data(messages: dict[int, tuple[int, bytes]], mtype: int) -> bytes:
     flags, data = messages[mtype]
     if flags & 0x02 or flags < 0:  # shared (committed) message, or seen twice
-        raise _Undecoded
+        raise _UndecodedError
     return data
 
 
@@ -114,36 +114,34 @@ def _decode(
     shape, maxshape = _space(_data(messages, _DATASPACE), sizeof_len)
     dtype = _dtype(_data(messages, _DATATYPE))
     if not isinstance(dtype, np.dtype):  # strings, and every class but numbers: h5py
-        raise _Undecoded
+        raise _UndecodedError
     layout, chunks, address = _layout(_data(messages, _LAYOUT), len(shape), dtype, sizeof_addr)
     filters = _filters(_data(messages, _FILTERS)) if _FILTERS in messages else ()
     if filters and layout != CHUNKED:
-        raise _Undecoded
+        raise _UndecodedError
     if _FILL not in messages:
-        raise _Undecoded  # (an old-style fill value message alone: HDF5 < 1.6)
+        raise _UndecodedError  # (an old-style fill value message alone: HDF5 < 1.6)
     fill, never = _fill(_data(messages, _FILL), dtype)
     return HeaderDataset(shape, maxshape, dtype, layout, chunks, address, filters, fill, never)
 
 
-def _space(
-    space: bytes, lsize: int
-) -> tuple[tuple[int, ...], tuple[int | None, ...]]:
+def _space(space: bytes, lsize: int) -> tuple[tuple[int, ...], tuple[int | None, ...]]:
     version, rank, flags = space[0], space[1], space[2]
     if version == 1:
         if flags & 0x02:  # permutation index
-            raise _Undecoded
+            raise _UndecodedError
         pos = 8
     elif version == 2:
         if space[3] == 0:  # scalar
             return (), ()
         if space[3] != 1:  # null dataspace: the reader's h5py path reports it
-            raise _Undecoded
+            raise _UndecodedError
         pos = 4
     else:
-        raise _Undecoded
+        raise _UndecodedError
     end = pos + rank * lsize * (2 if flags & 0x01 else 1)
     if len(space) < end:
-        raise _Undecoded
+        raise _UndecodedError
     shape = tuple(_uint(space, pos + i * lsize, lsize) for i in range(rank))
     if not flags & 0x01:
         return shape, shape
@@ -158,25 +156,25 @@ def _layout(
 ) -> tuple[int, tuple[int, ...] | None, int | None]:
     version, klass = layout[0], layout[1]
     if version not in (3, 4):
-        raise _Undecoded
+        raise _UndecodedError
     if klass == COMPACT:
         return COMPACT, None, None
     if klass == CONTIGUOUS:
         if len(layout) < 2 + sizeof_addr:
-            raise _Undecoded
+            raise _UndecodedError
         address = _uint(layout, 2, sizeof_addr)
         return CONTIGUOUS, None, None if address == (1 << (8 * sizeof_addr)) - 1 else address
     if klass != CHUNKED:
-        raise _Undecoded
+        raise _UndecodedError
     if version == 3:
         ndims, pos, width = layout[2], 3 + sizeof_addr, 4
     else:
         ndims, width, pos = layout[3], layout[4], 5
     dims = tuple(_uint(layout, pos + i * width, width) for i in range(ndims))
     if len(layout) < pos + ndims * width or ndims != rank + 1 or dims[-1] != dtype.itemsize:
-        raise _Undecoded
+        raise _UndecodedError
     if not rank or 0 in dims:
-        raise _Undecoded
+        raise _UndecodedError
     return CHUNKED, dims[:-1], None
 
 
@@ -184,7 +182,7 @@ def _filters(pipeline: bytes) -> tuple[tuple[int, int, tuple[int, ...], str], ..
     version, count = pipeline[0], pipeline[1]
     pos = 8 if version == 1 else 2
     if version not in (1, 2):
-        raise _Undecoded
+        raise _UndecodedError
     out = []
     for _ in range(count):
         code = _uint(pipeline, pos, 2)
@@ -196,14 +194,14 @@ def _filters(pipeline: bytes) -> tuple[tuple[int, int, tuple[int, ...], str], ..
         flags, nvalues = _uint(pipeline, pos, 2), _uint(pipeline, pos + 2, 2)
         pos += 4
         if version == 1 and name_len % 8:
-            raise _Undecoded  # (version 1 pads names to a multiple of eight)
+            raise _UndecodedError  # (version 1 pads names to a multiple of eight)
         pos += name_len
         values = tuple(_uint(pipeline, pos + 4 * i, 4) for i in range(nvalues))
         pos += 4 * nvalues
         if version == 1 and nvalues % 2:
             pos += 4
         if pos > len(pipeline) or code not in FILTER_NAMES:
-            raise _Undecoded  # (an unknown filter's name is HDF5's to give)
+            raise _UndecodedError  # (an unknown filter's name is HDF5's to give)
         out.append((code, flags, values, FILTER_NAMES[code]))
     return tuple(out)
 
@@ -214,7 +212,7 @@ def _fill(fill: bytes, dtype: np.dtype[Any]) -> tuple[Any, bool]:
     if version == 2:
         fill_time, defined = fill[2], fill[3]
         if fill_time > 2 or defined > 1:
-            raise _Undecoded
+            raise _UndecodedError
         if not defined:
             return None, fill_time == _FILL_TIME_NEVER
         size, pos = _uint(fill, 4, 4), 8
@@ -222,17 +220,17 @@ def _fill(fill: bytes, dtype: np.dtype[Any]) -> tuple[Any, bool]:
         flags = fill[1]
         fill_time = (flags >> 2) & 0x03
         if flags & 0xC0 or fill_time > 2 or (flags & 0x10 and flags & 0x20):
-            raise _Undecoded
+            raise _UndecodedError
         if not flags & 0x20:
             if flags & 0x10:  # explicitly undefined
-                raise _Undecoded
+                raise _UndecodedError
             return None, fill_time == _FILL_TIME_NEVER
         size, pos = _uint(fill, 2, 4), 6
     else:
-        raise _Undecoded
+        raise _UndecodedError
     if size == 0:
         return None, fill_time == _FILL_TIME_NEVER  # "defined" as HDF5's default
     if size != dtype.itemsize or len(fill) < pos + size:
-        raise _Undecoded
+        raise _UndecodedError
     value = np.frombuffer(fill[pos : pos + size], dtype)[0]
     return value, fill_time == _FILL_TIME_NEVER

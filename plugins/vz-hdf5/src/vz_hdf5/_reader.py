@@ -1248,9 +1248,7 @@ class _Scanner:
         shape, dtype, layout = header.shape, header.dtype, header.layout
         chunks = header.chunks or tuple(max(int(s), 1) for s in shape)
         filters = list(header.filters)
-        codecs = codecs_for_pipeline(
-            filters, dtype, self.url, object_path(dset), math.prod(chunks)
-        )
+        codecs = codecs_for_pipeline(filters, dtype, self.url, object_path(dset), math.prod(chunks))
         fill = None if header.fill is None else self._fill_from(dset, header.fill, "raw")
         extra = self._extra(layout, attr_dtypes)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))

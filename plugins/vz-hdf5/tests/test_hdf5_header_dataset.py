@@ -21,10 +21,11 @@ import h5py
 import numpy as np
 import pytest
 
-from vz_hdf5._gheap import HeapGuard
 from vz_hdf5._header_attrs import attrs_and_messages
 from vz_hdf5._header_dataset import HeaderDataset, header_dataset
 from vz_hdf5._reader import HDF5Reader, _ReadOnlyDataset
+
+from .conftest import heap_guard
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus" / ".cache" / "files"
 
@@ -33,17 +34,9 @@ NUMBERS = ["<i1", "<u1", "<i2", ">i2", "<u2", "<i4", ">i4", "<u4", "<i8", ">u8",
 
 
 def _decode(dset: h5py.Dataset, fd: int) -> HeaderDataset | None:
-    fcpl = dset.file.id.get_create_plist()
-    sizeof_addr, sizeof_len = fcpl.get_sizes()
-    guard = HeapGuard(
-        lambda off, n: os.pread(fd, n, off),
-        base=int(fcpl.get_userblock()),
-        sizeof_addr=sizeof_addr,
-        sizeof_len=sizeof_len,
-        file_size=os.fstat(fd).st_size,
-    )
+    guard = heap_guard(dset, fd)
     found = attrs_and_messages(guard, int(h5py.h5g.get_objinfo(dset.id).objno[0]))
-    return None if found is None else header_dataset(found[4], sizeof_addr, sizeof_len)
+    return None if found is None else header_dataset(found[4], guard.o, guard.lsize)
 
 
 def _same_value(a: Any, b: Any) -> bool:

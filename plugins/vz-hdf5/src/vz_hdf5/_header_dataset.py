@@ -31,16 +31,12 @@ import numpy as np
 
 from vz_hdf5._btree import _uint
 from vz_hdf5._filters import FILTER_NAMES
+from vz_hdf5._gheap import _DATASPACE, _DATATYPE, _FILL, _FILL_OLD, _LAYOUT
 from vz_hdf5._header_attrs import DATASET_MESSAGES, _dtype
 
 __all__ = ["DATASET_MESSAGES", "HeaderDataset", "header_dataset"]
 
-_DATASPACE = 0x0001
-_DATATYPE = 0x0003
-_FILL_OLD = 0x0004
-_FILL = 0x0005
 _EXTERNAL = 0x0007
-_LAYOUT = 0x0008
 _FILTERS = 0x000B
 
 assert frozenset({_DATASPACE, _DATATYPE, _FILL_OLD, _FILL, _EXTERNAL, _LAYOUT, _FILTERS}) == (

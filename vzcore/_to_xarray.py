@@ -277,11 +277,23 @@ def group_to_dataset(
     _check_dimension_names(group, names, source)
     strings = _stackable_dims(group, names)
     variables: dict[str, xr.Variable] = {}
-    for name in names:
-        v = group.variables[name]
-        variables[name] = _to_variable(
-            name, v, name in loadable, opts, storage_options, source, string_dims=strings
-        )
+    handles: dict[str, Any] = {}  # one handle per file for all the loaded variables
+    try:
+        for name in names:
+            v = group.variables[name]
+            variables[name] = _to_variable(
+                name,
+                v,
+                name in loadable,
+                opts,
+                storage_options,
+                source,
+                string_dims=strings,
+                handles=handles,
+            )
+    finally:
+        for f in handles.values():
+            f.close()
 
     coord_names: set[str] = {n for n, v in variables.items() if v.dims == (n,)}
     if opts.decode_coords:
@@ -313,6 +325,7 @@ def _to_variable(
     source: str = "",
     *,
     string_dims: frozenset[str] | None = None,
+    handles: dict[str, Any] | None = None,
 ) -> xr.Variable:
     data = v.data
     if not load:
@@ -323,9 +336,10 @@ def _to_variable(
         # A ManifestArray (a duck array) is stored unchanged either way (see _plain_numpy).
         fast = isinstance(data, ManifestArray) or _plain_numpy(data)
         return xr.Variable(v.dims, data, dict(v.attrs), fastpath=fast)
-    values = (
-        load_values(data, storage_options, name=name) if isinstance(data, ManifestArray) else data
-    )
+    if isinstance(data, ManifestArray):
+        values = load_values(data, storage_options, handles, name=name)
+    else:
+        values = data
     values = np.asarray(values)
     if values.dtype.names is not None and not values.dtype.isnative:
         # xarray's endianness decoder cannot convert compound types: same values, native order

@@ -202,9 +202,18 @@ def _empty(metadata: ArrayMetadata, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def load_values(
-    array: ManifestArray, storage_options: dict[str, Any] | None = None, *, name: str = ""
+    array: ManifestArray,
+    storage_options: dict[str, Any] | None = None,
+    handles: dict[str, Any] | None = None,
+    *,
+    name: str = "",
 ) -> np.ndarray:
-    """Read and decode every chunk of ``array`` into one numpy array (``name``: for messages)."""
+    """Read and decode every chunk of ``array`` into one numpy array.
+
+    ``handles`` (file objects by path) lets several arrays of one file share one handle:
+    the files opened here are added to it and left open for the caller to close. Without
+    it every file opened here is closed before returning. ``name`` is for messages.
+    """
     from vzcore._file_access import open_url
 
     meta = array.metadata
@@ -218,7 +227,9 @@ def load_values(
         starts = [
             np.arange(g + 1) * c for g, c in zip(manifest.grid_shape, meta.chunk_shape, strict=True)
         ]
-    handles: dict[str, Any] = {}
+    owned = handles is None
+    if handles is None:
+        handles = {}
     try:
         for idx, ref in manifest.iter_refs():
             if isinstance(ref, bytes):
@@ -237,6 +248,7 @@ def load_values(
             )
             out[sel] = decoded[tuple(slice(0, s.stop - s.start) for s in sel)]
     finally:
-        for f in handles.values():
-            f.close()
+        if owned:
+            for f in handles.values():
+                f.close()
     return out

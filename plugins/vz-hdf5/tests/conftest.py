@@ -13,6 +13,23 @@ h5py = pytest.importorskip("h5py")
 netCDF4 = pytest.importorskip("netCDF4")  # noqa: N816  # the module's own name
 
 
+def heap_guard(obj: Any, fd: int) -> Any:
+    """The :class:`~vz_hdf5._gheap.HeapGuard` of ``obj``'s file, reading through ``fd``."""
+    import os
+
+    from vz_hdf5._gheap import HeapGuard
+
+    fcpl = obj.file.id.get_create_plist()
+    sizeof_addr, sizeof_len = fcpl.get_sizes()
+    return HeapGuard(
+        lambda off, n: os.pread(fd, n, off),
+        base=int(fcpl.get_userblock()),
+        sizeof_addr=sizeof_addr,
+        sizeof_len=sizeof_len,
+        file_size=os.fstat(fd).st_size,
+    )
+
+
 def url_of(path: Path) -> str:
     from vzcore._urls import to_url
 

@@ -20,9 +20,10 @@ import h5py
 import numpy as np
 import pytest
 
-from vz_hdf5._gheap import HeapGuard
 from vz_hdf5._header_attrs import header_attrs
 from vz_hdf5._reader import _Attrs
+
+from .conftest import heap_guard
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus" / ".cache" / "files"
 
@@ -59,15 +60,7 @@ def decoded_attrs(obj: h5py.HLObject, fd: int) -> tuple[list[tuple[Any, Any]], i
 
     None when :func:`header_attrs` leaves the whole object to h5py.
     """
-    fcpl = obj.file.id.get_create_plist()
-    sizeof_addr, sizeof_len = fcpl.get_sizes()
-    guard = HeapGuard(
-        lambda off, n: os.pread(fd, n, off),
-        base=int(fcpl.get_userblock()),
-        sizeof_addr=sizeof_addr,
-        sizeof_len=sizeof_len,
-        file_size=os.fstat(fd).st_size,
-    )
+    guard = heap_guard(obj, fd)
     decoded = header_attrs(guard, int(h5py.h5g.get_objinfo(obj.id).objno[0]))
     if decoded is None:
         return None

@@ -639,3 +639,21 @@ def test_array_element_type(hx, tmp_path: Path) -> None:
     assert group.variables["mat"].data.dtype == np.dtype(">i2")
     assert group.variables["sparse"].data.manifest.missing().sum() == 2
     assert hx.assert_same_as_h5py(path, group) == 3
+
+
+@pytest.mark.parametrize("size", [1, 1000, 256 * 2**10, 256 * 2**10 + 1])
+def test_small_file_reads_are_the_file_bytes(tmp_path: Path, size: int) -> None:
+    """The native parsers' positional reads of a small file read whole equal the file's."""
+    from vzcore.io import open_source
+
+    from vz_hdf5._reader import _positional_reader
+
+    path = tmp_path / "f.bin"
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    path.write_bytes(data)
+    with open_source(path.as_uri()) as source:
+        read_at = _positional_reader(source)
+        assert (read_at == source.read_at) == (size > 256 * 2**10)  # (larger: left as is)
+        for offset, length in [(0, 10), (5, 0), (max(size - 3, 0), 10), (size, 4), (size + 9, 4),
+                               (0, size), (size // 2, 1024)]:  # fmt: skip
+            assert read_at(offset, length) == data[offset : offset + length]

@@ -56,6 +56,11 @@ _V1_MESSAGE = struct.Struct("<HHB")  # type, size, flags
 _V2_MESSAGE = struct.Struct("<BHB")
 _MAX_BLOCKS = 4096
 
+DATASET_MESSAGES = frozenset({0x0001, 0x0003, 0x0004, 0x0005, 0x0007, 0x0008, 0x000B})
+"""Dataspace, datatype, fill value (old and new), external files, data layout and filter
+pipeline: the messages :mod:`vz_hdf5._header_dataset` decodes, collected in the same pass
+as the attribute messages."""
+
 _FLOAT_LAYOUTS = {
     # size: (sign location, bit offset, precision, exponent location, exponent size,
     #        mantissa location, mantissa size, exponent bias)
@@ -213,16 +218,24 @@ def _value(tbuf: bytes, space: bytes, data: bytes, lsize: int) -> Any:
     return np.frombuffer(raw, dtype).reshape(shape).copy()
 
 
-def _messages(header: _Header, addr: int) -> tuple[bool, list[tuple[int, int, bytes, int]]] | None:
+def _messages(
+    header: _Header, addr: int, dataset: dict[int, tuple[int, bytes]]
+) -> tuple[bool, list[tuple[int, int, bytes, int]]] | None:
     """Return the attribute-related messages of the header at ``addr``.
 
     Returns whether creation order is tracked and ``(type, flags, data, creation index)``
-    of each attribute and attribute-info message; None when unparsable.
+    of each attribute and attribute-info message; None when unparsable. The messages of
+    :data:`DATASET_MESSAGES` go into ``dataset`` as ``{type: (flags, data)}`` (flags -1 for
+    a type seen more than once).
     """
     read_at, base = header.read_at, header.base
     buf = read_at(base + addr, _HEAD_READ)
     wanted = (_ATTRIBUTE, _ATTR_INFO)
     out: list[tuple[int, int, bytes, int]] = []
+
+    def keep(mtype: int, mflags: int, data: bytes) -> None:
+        dataset[mtype] = (-1, b"") if mtype in dataset else (mflags, data)
+
     seen = {addr}
     if buf[:4] == b"OHDR":
         flags = buf[5]
@@ -242,6 +255,8 @@ def _messages(header: _Header, addr: int) -> tuple[bool, list[tuple[int, int, by
                 if mtype in wanted:
                     crt = _uint(block, mpos + 4, 2) if track else 0
                     out.append((mtype, mflags, data, crt))
+                elif mtype in DATASET_MESSAGES:
+                    keep(mtype, mflags, data)
                 elif mtype == _CONTINUATION:
                     _, cont = header._continue(data, seen)
                     if cont[:4] != b"OCHK":
@@ -260,6 +275,8 @@ def _messages(header: _Header, addr: int) -> tuple[bool, list[tuple[int, int, by
                 data = block[pos + 8 : pos + 8 + msize]
                 if mtype in wanted:
                     out.append((mtype, mflags, data, 0))
+                elif mtype in DATASET_MESSAGES:
+                    keep(mtype, mflags, data)
                 elif mtype == _CONTINUATION:
                     blocks.append(header._continue(data, seen)[1])
                 pos += 8 + msize
@@ -306,7 +323,8 @@ def _dense(guard: HeapGuard, info: bytes) -> list[tuple[int, bytes]]:
 
 def _decode(guard: HeapGuard, addr: int) -> Decoded:
     header = _Header(guard.read_at, guard.base, guard.o, guard.lsize)
-    found = _messages(header, addr)
+    dataset: dict[int, tuple[int, bytes]] = {}
+    found = _messages(header, addr, dataset)
     if found is None:
         raise _NotDecodedError
     track, messages = found
@@ -332,12 +350,15 @@ def _decode(guard: HeapGuard, addr: int) -> Decoded:
     names = [n for _, n in named]
     if len(set(names)) != len(names):
         raise _NotDecodedError
-    return names, values, [msg for _, msg in attributes], undecoded
+    return names, values, [msg for _, msg in attributes], undecoded, dataset
 
 
-Decoded = tuple[list[str], dict[str, Any], list[bytes], dict[str, bytes]]
+Decoded = tuple[
+    list[str], dict[str, Any], list[bytes], dict[str, bytes], dict[int, tuple[int, bytes]]
+]
 """What :func:`attrs_and_messages` returns: names, decoded values, every attribute
-message, and the messages of the attributes left to h5py by name."""
+message, the messages of the attributes left to h5py by name, and the dataset messages
+(:data:`DATASET_MESSAGES`, ``{type: (flags, data)}``) for :mod:`vz_hdf5._header_dataset`."""
 
 
 def header_attrs(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]] | None:

@@ -34,7 +34,7 @@ import os
 import struct
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NoReturn
@@ -62,6 +62,7 @@ from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
 from vz_hdf5._header_attrs import Decoded, attrs_and_messages
+from vz_hdf5._header_dataset import HeaderDataset, header_dataset
 from vz_hdf5._names import as_link_error, decode_name, object_path
 from vz_hdf5._unlimited import pad_unlimited
 from vz_hdf5.plugin import HDF5_MAGIC
@@ -91,6 +92,9 @@ INLINE_LIMIT = 16 * 2**20
 """Largest values (bytes) the reader inlines because their stored bytes differ from what
 h5py reads (fixed-length strings cut at the NUL)."""
 
+SMALL_FILE = 256 * 2**10
+"""Local files up to this size (bytes) are read whole, once, for the native parsers."""
+
 _MISSING = ChunkManifest.MISSING
 _INLINE = ChunkManifest.INLINE
 
@@ -116,6 +120,28 @@ def _open(
             yield h5, source
         finally:
             h5.close()
+
+
+def _positional_reader(source: SourceFile) -> Callable[[int, int], bytes]:
+    """Return ``read_at(offset, size)`` over ``source`` for the native parsers.
+
+    The object headers, heaps and chunk indexes of a small file take some 70 reads of a
+    few hundred bytes each; a small local file is read whole once and those reads are
+    slices of it (the same bytes: fewer at the end of the file, none past it).
+    """
+    size = source.size
+    if source.local_path is None or size is None or size > SMALL_FILE:
+        return source.read_at
+    data = source.read_at(0, size)
+    if len(data) != size:  # the file changed under us: read it as it is
+        return source.read_at
+
+    def read_at(offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            return source.read_at(offset, length)  # (its own answer to a bad position)
+        return data[offset : offset + length]
+
+    return read_at
 
 
 class HDF5Reader(Reader):
@@ -245,19 +271,21 @@ class _Attrs:
     decoded from the object header; h5py reads the others.
     """
 
-    __slots__ = ("_h5attrs", "_names", "_values", "undecoded")
+    __slots__ = ("_h5attrs", "_names", "_values", "header", "undecoded")
 
     def __init__(self, obj: h5py.HLObject, decoded: tuple[Any, ...] | None = None) -> None:
         self._h5attrs = obj.attrs
         self.undecoded: dict[str, bytes] = {}
         """Attribute messages of the attributes left to h5py, by name (when known)."""
+        self.header: dict[int, tuple[int, bytes]] | None = None
+        """The object's dataset messages (:data:`vz_hdf5._header_attrs.DATASET_MESSAGES`)."""
         if decoded is None:
             self._names = list(self._h5attrs)
             self._values: dict[str, Any] = {}
         else:
             self._names, self._values = decoded[0], decoded[1]
-            if len(decoded) > 3:
-                self.undecoded = decoded[3]
+            if len(decoded) > 4:
+                self.undecoded, self.header = decoded[3], decoded[4]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -324,6 +352,9 @@ def _is_scale(attrs: _Attrs) -> bool:
 
 def _writes_no_fill(dset: h5py.Dataset) -> bool:
     """Whether HDF5 never writes fill values into ``dset``'s chunks (fill time "never")."""
+    header = _header(dset)
+    if header is not None:
+        return header.writes_no_fill
     return bool(dset.id.get_create_plist().get_fill_time() == h5py.h5d.FILL_TIME_NEVER)
 
 
@@ -414,7 +445,7 @@ class _Scanner:
         skip_unsupported: bool = False,
     ) -> None:
         self.url = url
-        self.raw = source.read_at
+        self.raw = _positional_reader(source)
         """Positional reads of the file's bytes (the native chunk-index reader's)."""
         self.native = native
         fcpl = h5.id.get_create_plist()
@@ -626,6 +657,10 @@ class _Scanner:
                     survey.named[int(info.objno[0])] = name
                 attrs: _Attrs | None = _Attrs(obj, scanner._check_heap_attrs(obj, info))
                 assert attrs is not None
+                if isinstance(obj, _ReadOnlyDataset):
+                    obj.set_header(
+                        header_dataset(attrs.header, scanner.sizeof_addr, scanner.sizeof_len)
+                    )
                 is_scale = _is_scale(attrs)
                 # references in another file's DIMENSION_LIST name that file's objects
                 dimlist = scanner._dimension_list(attrs) if scanner is self else None
@@ -1063,7 +1098,10 @@ class _Scanner:
     def _fill_value(self, dset: h5py.Dataset, plist: Any, kind: str) -> Any:
         if plist.fill_value_defined() != h5py.h5d.FILL_VALUE_USER_DEFINED:
             return None
-        value = dset.fillvalue
+        return self._fill_from(dset, dset.fillvalue, kind)
+
+    def _fill_from(self, dset: h5py.Dataset, value: Any, kind: str) -> Any:
+        """Return the fill value of ``dset`` given h5py's ``fillvalue`` ``value``."""
         if kind == "vlen-str":
             if isinstance(value, bytes):
                 return value.decode("utf-8", "surrogateescape") or None
@@ -1087,6 +1125,9 @@ class _Scanner:
     def _array(
         self, dset: h5py.Dataset, dims: tuple[str, ...], attr_dtypes: dict[str, str]
     ) -> ManifestArray:
+        header = _header(dset)
+        if header is not None and unsupported_dtype_reason(header.dtype) is None:
+            return self._header_array(dset, header, dims, attr_dtypes)
         shape = dset.shape
         if shape is None:
             self._unsupported(dset, "null dataspace (H5S_NULL: a dataset without a shape)")
@@ -1138,11 +1179,7 @@ class _Scanner:
             else codecs_for_pipeline(filters, dtype, self.url, object_path(dset), math.prod(chunks))
         )
         fill = self._fill_value(dset, plist, kind)
-        extra: dict[str, Any] = {
-            "hdf5_layout": {0: "compact", 1: "contiguous", 2: "chunked"}.get(layout, str(layout))
-        }
-        if attr_dtypes:
-            extra["attr_dtypes"] = attr_dtypes
+        extra = self._extra(layout, attr_dtypes)
         enum = h5py.check_enum_dtype(dtype)
         if enum is not None and dtype != np.dtype(bool):
             extra["enum"] = {str(k): int(v) for k, v in enum.items()}
@@ -1167,23 +1204,14 @@ class _Scanner:
                     ArrayMetadata(shape, dtype, chunks, fill, (), dims, extra), manifest
                 )
         if layout == h5py.h5d.CHUNKED:
-            manifest, extra["chunk_index"], skipped = self._chunked_manifest(
-                dset, shape, chunks, grid
-            )
-            if skipped is not None:
-                from vz_hdf5._filter_mask import filter_mask_codecs
-
-                codecs = filter_mask_codecs(
-                    filters,
-                    codecs,
-                    dset.dtype,
-                    math.prod(chunks),
-                    *skipped,
-                    self.url,
-                    object_path(dset),
-                )
+            manifest, codecs = self._chunked(dset, shape, chunks, grid, filters, codecs, extra)
         elif layout == h5py.h5d.CONTIGUOUS:
-            manifest = self._contiguous_manifest(dset, shape, dtype, grid)
+            offset = dset.id.get_offset()
+            if offset is not None and offset < self.base:
+                # HDF5 adds the user block size to an unallocated dataset's undefined
+                # address, which wraps around to base - 1 (data never lies in the user block)
+                offset = None
+            manifest = self._contiguous_manifest(dset, shape, dtype, grid, offset)
         elif layout == h5py.h5d.COMPACT:
             manifest = self._compact_manifest(dset, dtype, grid)
         else:  # pragma: no cover - HDF5 has no other layouts today
@@ -1204,6 +1232,72 @@ class _Scanner:
             extra["hdf5_array_type"] = list(sub)
         meta = ArrayMetadata(shape, dtype, chunks, fill, codecs, dims, extra)
         return ManifestArray(meta, manifest)
+
+    def _header_array(
+        self,
+        dset: h5py.Dataset,
+        header: HeaderDataset,
+        dims: tuple[str, ...],
+        attr_dtypes: dict[str, str],
+    ) -> ManifestArray:
+        """:meth:`_array` for a dataset of numbers whose metadata came from its header.
+
+        :func:`~vz_hdf5._header_dataset.header_dataset` decodes only plain integers and
+        IEEE floats (no strings, enums, compounds, arrays, external or virtual storage),
+        so none of :meth:`_array`'s refusals and special cases apply.
+        """
+        shape, dtype, layout = header.shape, header.dtype, header.layout
+        chunks = header.chunks or tuple(max(int(s), 1) for s in shape)
+        filters = list(header.filters)
+        codecs = codecs_for_pipeline(filters, dtype, self.url, object_path(dset), math.prod(chunks))
+        fill = None if header.fill is None else self._fill_from(dset, header.fill, "raw")
+        extra = self._extra(layout, attr_dtypes)
+        grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
+        if layout == h5py.h5d.CHUNKED:
+            manifest, codecs = self._chunked(dset, shape, chunks, grid, filters, codecs, extra)
+        elif layout == h5py.h5d.CONTIGUOUS:
+            address = header.address  # (relative to the base address, as the file holds it)
+            offset = None if address is None else address + self.base
+            manifest = self._contiguous_manifest(dset, shape, dtype, grid, offset)
+        else:
+            manifest = self._compact_manifest(dset, dtype, grid)
+        meta = ArrayMetadata(shape, dtype, chunks, fill, codecs, dims, extra)
+        return ManifestArray(meta, manifest)
+
+    @staticmethod
+    def _extra(layout: int, attr_dtypes: dict[str, str]) -> dict[str, Any]:
+        extra: dict[str, Any] = {
+            "hdf5_layout": {0: "compact", 1: "contiguous", 2: "chunked"}.get(layout, str(layout))
+        }
+        if attr_dtypes:
+            extra["attr_dtypes"] = attr_dtypes
+        return extra
+
+    def _chunked(
+        self,
+        dset: h5py.Dataset,
+        shape: tuple[int, ...],
+        chunks: tuple[int, ...],
+        grid: tuple[int, ...],
+        filters: list[tuple[int, int, tuple[int, ...], str]],
+        codecs: Any,
+        extra: dict[str, Any],
+    ) -> tuple[ChunkManifest, Any]:
+        """Return the manifest of a chunked dataset and its codecs (filter masks applied)."""
+        manifest, extra["chunk_index"], skipped = self._chunked_manifest(dset, shape, chunks, grid)
+        if skipped is not None:
+            from vz_hdf5._filter_mask import filter_mask_codecs
+
+            codecs = filter_mask_codecs(
+                filters,
+                codecs,
+                dset.dtype,
+                math.prod(chunks),
+                *skipped,
+                self.url,
+                object_path(dset),
+            )
+        return manifest, codecs
 
     # -- manifests -----------------------------------------------------------------------
 
@@ -1322,13 +1416,14 @@ class _Scanner:
         shape: tuple[int, ...],
         dtype: np.dtype[Any],
         grid: tuple[int, ...],
+        offset: int | None,
     ) -> ChunkManifest:
+        """Return the manifest of a contiguous dataset whose data is at ``offset``."""
         n = math.prod(grid)
         pi = np.full(n, _MISSING, np.int8)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         nbytes = math.prod(shape) * dtype.itemsize
-        offset = dset.id.get_offset()
         if n and nbytes and offset is not None:
             pi[0] = 0
             off[0] = offset
@@ -1489,6 +1584,23 @@ class _ReadOnlyDataset(h5py.Dataset):  # type: ignore[misc]  # (h5py is untyped)
     def maxshape(self) -> tuple[int | None, ...] | None:
         """Shape up to which this dataset can be resized (h5py's, computed once)."""
         return super().maxshape  # type: ignore[no-any-return]
+
+    header: HeaderDataset | None = None
+    """The dataset's metadata decoded from its object header (None: h5py's to give)."""
+
+    def set_header(self, header: HeaderDataset | None) -> None:
+        """Use ``header`` (decoded from the object header) for shape, dtype and maxshape."""
+        if header is None:
+            return
+        self.header = header
+        self._cache_props["shape"] = header.shape
+        self.__dict__["dtype"] = header.dtype
+        self.__dict__["maxshape"] = header.maxshape
+
+
+def _header(dset: h5py.Dataset) -> HeaderDataset | None:
+    """Return the metadata decoded from ``dset``'s object header, when it was."""
+    return dset.header if isinstance(dset, _ReadOnlyDataset) else None
 
 
 def _open_child(grp: h5py.Group, key: bytes) -> h5py.HLObject:

@@ -47,6 +47,7 @@ BYTES_CODECS: dict[int, tuple[str, CodecConfig]] = {
 """Lossless compressions that decode to the chunk's raw bytes: tag value -> (name, codec)."""
 
 IMAGE_CODECS: dict[int, tuple[str, str]] = {
+    6: ("old-style JPEG", "imagecodecs_jpeg"),
     7: ("JPEG", "imagecodecs_jpeg"),
     50001: ("WebP", "imagecodecs_webp"),
     34927: ("WebP (deprecated code)", "imagecodecs_webp"),

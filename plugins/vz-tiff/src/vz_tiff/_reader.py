@@ -584,7 +584,7 @@ class _Builder:
                 samplesperpixel=int(kf.samplesperpixel),
                 bitspersample=int(kf.bitspersample),
                 is_jfif=bool(kf.is_jfif),
-                jpegtables=kf.jpegtables if int(kf.compression) == 7 else None,
+                jpegtables=kf.jpegtables if int(kf.compression) in (6, 7) else None,
             )
         if comp is None:
             code = int(kf.compression)
@@ -619,7 +619,7 @@ class _Builder:
                     f"Predictor {int(kf.predictor)} with {bits}-bit packed samples",
                     "convert the file (e.g. gdal_translate -ot UInt16)",
                 )
-        if kf.is_subsampled and kf.compression != 7:
+        if kf.is_subsampled and kf.compression not in (6, 7):
             raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
         if kf.jpegheader is not None:
             raise self._unsupported(

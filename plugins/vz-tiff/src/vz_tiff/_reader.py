@@ -596,7 +596,7 @@ class _Builder:
             raise self._unsupported(
                 where,
                 f"compression {label} ({code})",
-                "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
+                "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, old-style JPEG, WebP, PNG, "
                 "JPEG 2000, JPEG XL, JPEG XR, LERC, CCITT RLE/T.4/T.6; re-compress the file with one of them "
                 "(e.g. tiffcp -c zip in.tif out.tif, or gdal_translate -co COMPRESS=DEFLATE)",
             )

@@ -150,6 +150,18 @@ class _Layout:
     grid: tuple[int, int, int, int, int]
 
 
+@dataclass(frozen=True)
+class _Segments:
+    """Where the strips/tiles of a series lie: arrays of shape ``(pages, *grid)``."""
+
+    offsets: np.ndarray
+    counts: np.ndarray
+    missing: np.ndarray
+    """True where a segment is absent (offset or byte count 0, or page missing)."""
+    path_index: np.ndarray
+    """The file of each segment in the manifest's path table."""
+
+
 class TiffReader(Reader):
     """Reads TIFF, BigTIFF, GeoTIFF and COG files into a ManifestGroup.
 
@@ -649,7 +661,8 @@ class _Builder:
         path_index = np.broadcast_to(page_path.reshape((npages,) + (1,) * 5), offsets.shape).copy()
         missing = (offsets == 0) | (counts == 0) | (path_index == _MISSING)
         if int(kf.compression) == 6:
-            self._check_ojpeg(series, offsets, counts, missing, path_index, layout, dtype, where)
+            segments = _Segments(offsets, counts, missing, path_index)
+            self._check_ojpeg(series, segments, layout, dtype, where)
         chunk = list(layout.chunk)
         grid = list(layout.grid)
         inline: dict[int, bytes] = {}
@@ -715,10 +728,7 @@ class _Builder:
             if short and samples is None and not comp.full_chunks:
                 inline = self._pad_short_strips(
                     series,
-                    offsets,
-                    counts,
-                    missing,
-                    path_index,
+                    _Segments(offsets, counts, missing, path_index),
                     comp.codec,
                     layout,
                     itemsize,
@@ -971,10 +981,7 @@ class _Builder:
     def _check_ojpeg(
         self,
         series: Any,
-        offsets: np.ndarray,
-        counts: np.ndarray,
-        missing: np.ndarray,
-        path_index: np.ndarray,
+        segments: _Segments,
         layout: _Layout,
         dtype: np.dtype[Any],
         where: str,
@@ -997,17 +1004,18 @@ class _Builder:
         nbits = "8" if dtype.itemsize == 1 else "9 to 16"
         read = self._segment_reader(series)
         pages = list(series.pages)
-        for idx in zip(*np.nonzero(~missing), strict=True):
-            page, row = int(idx[0]), int(idx[3])
+        offsets, counts = segments.offsets, segments.counts
+        for idx in zip(*np.nonzero(~segments.missing), strict=True):
+            page, row, code = int(idx[0]), int(idx[3]), int(segments.path_index[idx])
             offset, count = int(offsets[idx]), int(counts[idx])
             segment = int(np.ravel_multi_index(idx[1:], offsets.shape[1:]))
             ifd = pages[page].index if page < len(pages) and pages[page] is not None else page
-            head = read(page, int(path_index[idx]), offset, min(count, 1 << 16))
+            head = read(page, code, offset, min(count, 1 << 16))
             try:
                 frame = jpeg_frame(head)
             except ValueError:
                 if count > len(head):
-                    head = read(page, int(path_index[idx]), offset, count)
+                    head = read(page, code, offset, count)
                 try:
                     frame = jpeg_frame(head)
                 except ValueError as err:
@@ -1034,10 +1042,7 @@ class _Builder:
     def _pad_short_strips(
         self,
         series: Any,
-        offsets: np.ndarray,
-        counts: np.ndarray,
-        missing: np.ndarray,
-        path_index: np.ndarray,
+        segments: _Segments,
         codec_config: CodecConfig,
         layout: _Layout,
         itemsize: int,
@@ -1047,14 +1052,16 @@ class _Builder:
 
         codec = numcodecs.get_codec(dict(codec_config))
         full = math.prod(layout.chunk) * itemsize
-        last = offsets.shape[3] - 1
+        shape = segments.offsets.shape
+        last = shape[3] - 1
         read = self._segment_reader(series)
         out: dict[int, bytes] = {}
-        for page, s in np.ndindex(offsets.shape[0], offsets.shape[1]):
+        for page, s in np.ndindex(shape[0], shape[1]):
             idx = (page, s, 0, last, 0, 0)
-            if missing[idx]:
+            if segments.missing[idx]:
                 continue
-            raw = read(page, int(path_index[idx]), int(offsets[idx]), int(counts[idx]))
+            code = int(segments.path_index[idx])
+            raw = read(page, code, int(segments.offsets[idx]), int(segments.counts[idx]))
             try:
                 decoded = bytes(memoryview(codec.decode(raw)).cast("B"))
             except Exception as err:  # codec boundary: any decoder failure means bad data
@@ -1062,7 +1069,7 @@ class _Builder:
                     self.f.url, f"the last strip of page {page} does not decode: {err}"
                 ) from err
             padded = decoded[:full].ljust(full, b"\x00")
-            out[int(np.ravel_multi_index(idx, offsets.shape))] = bytes(codec.encode(padded))
+            out[int(np.ravel_multi_index(idx, shape))] = bytes(codec.encode(padded))
         return out
 
 

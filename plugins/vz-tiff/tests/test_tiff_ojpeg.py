@@ -189,6 +189,40 @@ def test_one_jpeg_stream_per_tile(tmp_path: Path, zarr_outputs: Any) -> None:
     _check(path, zarr_outputs, tmp_path)
 
 
+def test_one_jpeg_stream_per_plane(tmp_path: Path, zarr_outputs: Any) -> None:
+    """PlanarConfiguration 2: each sample plane one greyscale stream (strips of 12 rows)."""
+    image = _image(24, 32)
+    planes = [image[..., k] for k in range(3)]
+    blobs = [_jpeg(plane[r : r + 12]) for plane in planes for r in (0, 12)]
+
+    def ifds(offsets: list[int]) -> list[Tags]:
+        return [
+            _page_tags(
+                image,
+                t273=(LONG, offsets),
+                t278=(LONG, [12]),
+                t279=(LONG, [len(b) for b in blobs]),
+                t284=(SHORT, [2]),
+                t513=(LONG, [offsets[0]]),
+                t530=(SHORT, [1, 1]),
+            )
+        ]
+
+    path = tmp_path / "planar.tif"
+    _tiff(path, blobs, ifds)
+    assert tifffile.imread(path).shape == (3, 24, 32)
+    _check(path, zarr_outputs, tmp_path)
+    # Without YCbCrSubSampling (1, 1), the planes are chroma subsampled YCbCr, which
+    # tifffile does not read with separate planes: neither does vz-tiff.
+    subsampled = tmp_path / "planar-subsampled.tif"
+    _tiff(
+        subsampled, blobs, lambda offsets: [{k: v for k, v in ifds(offsets)[0].items() if k != 530}]
+    )
+    with pytest.raises(NotImplementedError, match="chroma subsampling"):
+        tifffile.imread(subsampled)
+    _unsupported(subsampled, "chroma subsampling with separate sample planes")
+
+
 @pytest.mark.parametrize("sized", [True, False], ids=["with-size-tags", "size-from-the-jpeg"])
 def test_interchange_format_only(tmp_path: Path, zarr_outputs: Any, sized: bool) -> None:
     image = _image(24, 40)

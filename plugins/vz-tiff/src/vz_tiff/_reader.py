@@ -634,6 +634,12 @@ class _Builder:
                 )
         if kf.is_subsampled and kf.compression not in (6, 7):
             raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
+        if kf.is_subsampled and kf.planarconfig == 2:
+            raise self._unsupported(
+                where,
+                "YCbCr chroma subsampling with separate sample planes",
+                "tifffile does not read it either",
+            )
         if kf.jpegheader is not None:
             raise self._unsupported(
                 where,

@@ -17,6 +17,7 @@ order, so their arrays are declared native-endian.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "Compression",
     "ccitt_compression",
     "compression_codec",
+    "jpeg_frame",
     "predictor_codec",
     "register_codecs",
 ]
@@ -47,6 +49,7 @@ BYTES_CODECS: dict[int, tuple[str, CodecConfig]] = {
 """Lossless compressions that decode to the chunk's raw bytes: tag value -> (name, codec)."""
 
 IMAGE_CODECS: dict[int, tuple[str, str]] = {
+    6: ("old-style JPEG", "imagecodecs_jpeg"),
     7: ("JPEG", "imagecodecs_jpeg"),
     50001: ("WebP", "imagecodecs_webp"),
     34927: ("WebP (deprecated code)", "imagecodecs_webp"),
@@ -68,6 +71,44 @@ CCITT: dict[int, str] = {
     4: "CCITT T.6 (Group 4 fax)",
 }
 """Bilevel fax compressions, decoded by vz-tiff's ``vz_tiff_ccitt``: tag value -> name."""
+
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # not DHT, JPG, DAC
+_STANDALONE_MARKERS = frozenset((0x01, *range(0xD0, 0xD8)))  # TEM, RSTn: no length
+
+
+def jpeg_frame(stream: bytes) -> tuple[int, int, int, int]:
+    """Return ``(precision, height, width, components)`` of a JPEG stream's frame header.
+
+    ``stream`` is the stream's start (SOI, then marker segments up to the frame header
+    SOFn, any of the 13 kinds). Raises ValueError saying what is there instead: no SOI
+    (the data is not a JPEG stream of its own, e.g. old-style JPEG scan data whose header
+    lies elsewhere), a scan or the end of the image before any frame header, or too few
+    bytes.
+    """
+    if stream[:2] != b"\xff\xd8":
+        raise ValueError(f"it starts with bytes {stream[:4].hex()}, not a JPEG SOI marker (ffd8)")
+    pos = 2
+    while pos + 4 <= len(stream):
+        if stream[pos] != 0xFF:
+            raise ValueError(f"byte {pos} is {stream[pos]:#04x}, not the JPEG marker expected")
+        marker = stream[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker in _STANDALONE_MARKERS:
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):
+            what = "the end of the image" if marker == 0xD9 else "a scan"
+            raise ValueError(f"it has {what} before any frame header (SOF)")
+        if marker in _SOF_MARKERS:
+            if pos + 10 > len(stream):
+                break
+            precision, height, width, components = struct.unpack_from(">BHHB", stream, pos + 4)
+            return precision, height, width, components
+        pos += 2 + int.from_bytes(stream[pos + 2 : pos + 4], "big")
+    raise ValueError(f"its first {len(stream)} bytes end before the frame header (SOF)")
+
 
 _REGISTERED = False
 

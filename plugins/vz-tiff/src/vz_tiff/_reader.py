@@ -46,7 +46,7 @@ import json
 import math
 import struct
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -70,6 +70,7 @@ from vz_tiff._codecs import (
     CCITT,
     ccitt_compression,
     compression_codec,
+    jpeg_frame,
     predictor_codec,
     register_codecs,
 )
@@ -147,6 +148,18 @@ class _Layout:
     shaped: tuple[int, int, int, int, int]
     chunk: tuple[int, int, int, int, int]
     grid: tuple[int, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """Where the strips/tiles of a series lie: arrays of shape ``(pages, *grid)``."""
+
+    offsets: np.ndarray
+    counts: np.ndarray
+    missing: np.ndarray
+    """True where a segment is absent (offset or byte count 0, or page missing)."""
+    path_index: np.ndarray
+    """The file of each segment in the manifest's path table."""
 
 
 class TiffReader(Reader):
@@ -584,7 +597,7 @@ class _Builder:
                 samplesperpixel=int(kf.samplesperpixel),
                 bitspersample=int(kf.bitspersample),
                 is_jfif=bool(kf.is_jfif),
-                jpegtables=kf.jpegtables if int(kf.compression) == 7 else None,
+                jpegtables=kf.jpegtables if int(kf.compression) in (6, 7) else None,
             )
         if comp is None:
             code = int(kf.compression)
@@ -595,7 +608,7 @@ class _Builder:
             raise self._unsupported(
                 where,
                 f"compression {label} ({code})",
-                "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, WebP, PNG, "
+                "supported: none, deflate, LZW, PackBits, zstd, LZMA, JPEG, old-style JPEG, WebP, PNG, "
                 "JPEG 2000, JPEG XL, JPEG XR, LERC, CCITT RLE/T.4/T.6; re-compress the file with one of them "
                 "(e.g. tiffcp -c zip in.tif out.tif, or gdal_translate -co COMPRESS=DEFLATE)",
             )
@@ -619,8 +632,14 @@ class _Builder:
                     f"Predictor {int(kf.predictor)} with {bits}-bit packed samples",
                     "convert the file (e.g. gdal_translate -ot UInt16)",
                 )
-        if kf.is_subsampled and kf.compression != 7:
+        if kf.is_subsampled and kf.compression not in (6, 7):
             raise self._unsupported(where, "YCbCr chroma subsampling without JPEG compression")
+        if kf.is_subsampled and kf.planarconfig == 2:
+            raise self._unsupported(
+                where,
+                "YCbCr chroma subsampling with separate sample planes",
+                "tifffile does not read it either",
+            )
         if kf.jpegheader is not None:
             raise self._unsupported(
                 where,
@@ -647,6 +666,9 @@ class _Builder:
         counts = counts.reshape((npages, *nseg_shape))
         path_index = np.broadcast_to(page_path.reshape((npages,) + (1,) * 5), offsets.shape).copy()
         missing = (offsets == 0) | (counts == 0) | (path_index == _MISSING)
+        if int(kf.compression) == 6:
+            segments = _Segments(offsets, counts, missing, path_index)
+            self._check_ojpeg(series, segments, layout, dtype, where)
         chunk = list(layout.chunk)
         grid = list(layout.grid)
         inline: dict[int, bytes] = {}
@@ -712,10 +734,7 @@ class _Builder:
             if short and samples is None and not comp.full_chunks:
                 inline = self._pad_short_strips(
                     series,
-                    offsets,
-                    counts,
-                    missing,
-                    path_index,
+                    _Segments(offsets, counts, missing, path_index),
                     comp.codec,
                     layout,
                     itemsize,
@@ -843,11 +862,13 @@ class _Builder:
                 if len(offs) != nseg or len(page.databytecounts) != nseg:
                     raise CorruptFileError(
                         f.url,
-                        f"{where}: page {i} has {len(offs)} strips/tiles where {nseg} "
-                        "were expected",
+                        f"{where}: page {i} has {len(offs)} strip/tile offsets and "
+                        f"{len(page.databytecounts)} byte counts where {nseg} were expected",
                     )
                 offsets[i] = offs
                 counts[i] = page.databytecounts
+                if kf.compression == 6 and not any(t in page.tags for t in (279, 325, 514)):
+                    counts[i] = self._ojpeg_counts(page, where)
                 parent = page.parent
                 code = parents.get(id(parent))
                 if code is None:
@@ -863,6 +884,28 @@ class _Builder:
                     f"has only {f.size} bytes",
                 )
         return paths, page_path, offsets, counts
+
+    def _ojpeg_counts(self, page: Any, where: str) -> list[int]:
+        """Byte counts of an old-style JPEG page without any (JPEGInterchangeFormat only).
+
+        tifffile then reads, from each offset, as many bytes as the uncompressed segment
+        would have (its estimate in ``page.databytecounts``), fewer at the end of the file,
+        and the JPEG decoder stops at the stream's end (EOI). The references take the same
+        bytes: the estimate, cut at the end of the file, which must therefore be known.
+        """
+        size = self.f.size
+        if size is None:
+            raise self._unsupported(
+                where,
+                f"old-style JPEG (Compression 6) data of page {page.index} without a length "
+                "(JPEGInterchangeFormat with neither JPEGInterchangeFormatLength nor "
+                "StripByteCounts) in a file of unknown size",
+                "open a copy whose size is known (e.g. a local file)",
+            )
+        return [
+            max(min(int(count), size - int(offset)), 0)
+            for offset, count in zip(page.dataoffsets, page.databytecounts, strict=True)
+        ]
 
     def _add_parent(self, parent: Any, paths: list[str], where: str) -> int:
         """Register another file of a multi-file series (OME-TIFF) and return its index."""
@@ -923,13 +966,89 @@ class _Builder:
             sub,
         )
 
+    def _segment_reader(self, series: Any) -> Callable[[int, int, int, int], bytes]:
+        """Return ``read(page, path_code, offset, size)``: bytes of a segment of ``series``.
+
+        ``path_code`` is the segment's file in the manifest's path table (0: this file,
+        others: the files of a multi-file series, read through their page's parent).
+        """
+        handles = {0: self.f.tif.filehandle}
+        pages = list(series.pages)
+
+        def read(page: int, code: int, offset: int, size: int) -> bytes:
+            fh = handles.get(code)
+            if fh is None:
+                fh = handles[code] = pages[page].parent.filehandle
+            fh.seek(offset)
+            return bytes(fh.read(size))
+
+        return read
+
+    def _check_ojpeg(
+        self,
+        series: Any,
+        segments: _Segments,
+        layout: _Layout,
+        dtype: np.dtype[Any],
+        where: str,
+    ) -> None:
+        """Check that each old-style JPEG strip/tile is a whole JPEG stream of its chunk.
+
+        tifffile decodes each segment of an old-style JPEG (Compression 6) page as a JPEG
+        stream of its own (with the JPEGTables tag, if any), as it does for Compression 7,
+        and so does ``vz_tiff_jpeg``. That holds when each segment starts with an SOI
+        marker and its frame has the segment's rows (a short last strip: the rows left),
+        width and samples. Other layouts (scan data whose header is elsewhere, in
+        JPEGInterchangeFormat or rebuilt from the JPEGQTables/DCTables/ACTables tags as
+        libtiff does; a frame of another size) raise UnsupportedFeatureError naming the
+        page and segment. One bounded read (64 KiB) of each segment's start.
+        """
+        tiled = bool(series.keyframe.is_tiled)
+        kind = "tile" if tiled else "strip"
+        rows, width, samples = layout.chunk[2], layout.chunk[3], layout.chunk[4]
+        length = layout.shaped[2]
+        nbits = "8" if dtype.itemsize == 1 else "9 to 16"
+        read = self._segment_reader(series)
+        pages = list(series.pages)
+        offsets, counts = segments.offsets, segments.counts
+        for idx in zip(*np.nonzero(~segments.missing), strict=True):
+            page, row, code = int(idx[0]), int(idx[3]), int(segments.path_index[idx])
+            offset, count = int(offsets[idx]), int(counts[idx])
+            segment = int(np.ravel_multi_index(idx[1:], offsets.shape[1:]))
+            ifd = pages[page].index if page < len(pages) and pages[page] is not None else page
+            head = read(page, code, offset, min(count, 1 << 16))
+            try:
+                frame = jpeg_frame(head)
+            except ValueError:
+                if count > len(head):
+                    head = read(page, code, offset, count)
+                try:
+                    frame = jpeg_frame(head)
+                except ValueError as err:
+                    raise self._unsupported(
+                        where,
+                        f"old-style JPEG (Compression 6) data: {kind} {segment} of page "
+                        f"{ifd} (byte {offset}) is not a JPEG stream of its own: {err}",
+                        "tifffile cannot decode it either; libtiff rebuilds such streams "
+                        "(tiffcp -c zip in.tif out.tif gives a file to open instead)",
+                    ) from None
+            want = (rows if tiled else min(rows, length - row * rows), width, samples)
+            precision, got = frame[0], frame[1:]
+            if got != want or not (precision <= 8) == (dtype.itemsize == 1):
+                raise self._unsupported(
+                    where,
+                    f"old-style JPEG (Compression 6) data: {kind} {segment} of page {ifd} "
+                    f"(byte {offset}) is a {precision}-bit JPEG frame of {got[0]} rows, "
+                    f"{got[1]} columns and {got[2]} components where the page's layout "
+                    f"needs {want[0]}, {want[1]} and {want[2]} of {nbits} bits",
+                    "its decoded values do not fill one chunk; tiffcp -c zip in.tif out.tif "
+                    "gives a file to open instead",
+                )
+
     def _pad_short_strips(
         self,
         series: Any,
-        offsets: np.ndarray,
-        counts: np.ndarray,
-        missing: np.ndarray,
-        path_index: np.ndarray,
+        segments: _Segments,
         codec_config: CodecConfig,
         layout: _Layout,
         itemsize: int,
@@ -939,20 +1058,16 @@ class _Builder:
 
         codec = numcodecs.get_codec(dict(codec_config))
         full = math.prod(layout.chunk) * itemsize
-        last = offsets.shape[3] - 1
-        handles = {0: self.f.tif.filehandle}
-        pages = list(series.pages)
+        shape = segments.offsets.shape
+        last = shape[3] - 1
+        read = self._segment_reader(series)
         out: dict[int, bytes] = {}
-        for page, s in np.ndindex(offsets.shape[0], offsets.shape[1]):
+        for page, s in np.ndindex(shape[0], shape[1]):
             idx = (page, s, 0, last, 0, 0)
-            if missing[idx]:
+            if segments.missing[idx]:
                 continue
-            code = int(path_index[idx])
-            fh = handles.get(code)
-            if fh is None:
-                fh = handles[code] = pages[page].parent.filehandle
-            fh.seek(int(offsets[idx]))
-            raw = fh.read(int(counts[idx]))
+            code = int(segments.path_index[idx])
+            raw = read(page, code, int(segments.offsets[idx]), int(segments.counts[idx]))
             try:
                 decoded = bytes(memoryview(codec.decode(raw)).cast("B"))
             except Exception as err:  # codec boundary: any decoder failure means bad data
@@ -960,7 +1075,7 @@ class _Builder:
                     self.f.url, f"the last strip of page {page} does not decode: {err}"
                 ) from err
             padded = decoded[:full].ljust(full, b"\x00")
-            out[int(np.ravel_multi_index(idx, offsets.shape))] = bytes(codec.encode(padded))
+            out[int(np.ravel_multi_index(idx, shape))] = bytes(codec.encode(padded))
         return out
 
 

@@ -6,7 +6,7 @@ table (the trailing axes of the grid together) or written as decimal numbers, of
 lengths written digit by digit (right-aligned). Unused leading positions hold NUL bytes,
 which JSON text never contains (``json.dumps`` escapes them), so deleting every NUL from the
 matrix leaves exactly the text ``'"%s":[%s,%d,%d]' %`` would give. A block whose chunks
-all come from one URL holds a one-byte placeholder (``\\x01``, also escaped in JSON text)
+all come from one URL holds a one-byte placeholder (byte 0x01, also escaped in JSON text)
 in the matrix instead of the URL, replaced once in the finished text: the matrix stays
 narrow however long the URL is. Several times faster than ``%``-formatting one entry at a
 time and faster than ``ujson.dumps`` of the same references as a dict.
@@ -62,7 +62,7 @@ def _digits_into(values: NDArray[np.integer], out: NDArray[np.uint8]) -> None:
     """
     width = out.shape[1]
     big = width > 9  # uint32 arithmetic (faster) holds values below 10**9
-    rest = values.astype(np.uint64 if big else np.uint32)
+    rest: NDArray[np.unsignedinteger] = values.astype(np.uint64 if big else np.uint32)
     digits = np.empty((width, rest.size), np.uint8)
     np.add(rest % 10, 48, out=digits[width - 1], casting="unsafe")
     for row in range(width - 2, -1, -1):

@@ -61,3 +61,26 @@ def test_largest_offsets_and_empty_selection():
         )
         == ""
     )
+
+
+@pytest.mark.parametrize("encoding", ["v2", "default"])
+@pytest.mark.parametrize(
+    "grid", [(5000,), (1440, 12, 6), (70, 70, 2), (3, 4097), (11, 10, 10, 10, 3)]
+)
+@pytest.mark.parametrize("high", [10**6, 10**9, 10**10], ids=["6-digit", "9-digit", "10-digit"])
+def test_rows_of_one_url_and_large_grids(encoding, grid, high):
+    # One URL per block: the URL goes in after the NULs are deleted (a placeholder in the
+    # matrix); grids whose leading axes are written as numbers, trailing ones from a table;
+    # offsets around the 32-bit arithmetic limit.
+    rng = np.random.default_rng(high % 97 + len(grid))
+    n = int(np.prod(grid, dtype=np.int64))
+    flat = np.sort(rng.choice(n, size=min(n, 4000), replace=False)).astype(np.intp)
+    flat[-1] = n - 1
+    tokens = [json.dumps("s3://b/other.nc"), json.dumps('file:///d/é "q".nc')]
+    codes = np.ones(flat.size, np.uint8)
+    offsets = rng.integers(0, high, flat.size, dtype=np.uint64)
+    offsets[:2] = [high - 1, 10 ** (len(str(high)) - 2)]
+    lengths = rng.integers(1, 10**5, flat.size).astype(np.uint64)
+    prefix = json.dumps("g/\x01v/")[1:-1]
+    got = reference_rows(prefix, key_pattern(encoding), grid, flat, tokens, codes, offsets, lengths)
+    assert got == _expected(prefix, encoding, grid, flat, tokens, codes, offsets, lengths)

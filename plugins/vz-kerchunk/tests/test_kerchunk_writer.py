@@ -349,13 +349,14 @@ def test_templates_shrink_output_and_both_engines_resolve_them(tmp_path):
     arrays = [f.array(p, (5,)) for f, p in zip(files, parts, strict=True)]
     combined = np.concatenate(arrays)
     group = ManifestGroup(variables={"x": Variable(("n",), combined, {})})
-    with_t = write_json(group, tmp_path, "with.json")
-    without = write_json(group, tmp_path, "without.json", templates=False)
+    with_t = write_json(group, tmp_path, "with.json", templates=True)
+    without = write_json(group, tmp_path, "without.json")  # the default: URLs spelled out
     refs = load_refs(with_t)
     assert set(refs["templates"]) == {"u0", "u1", "u2"}
     assert set(refs["templates"].values()) == {f.url for f in files}
     assert refs["refs"]["x/0"][0].startswith("{{u")
     assert "templates" not in load_refs(without)
+    assert load_refs(without)["refs"]["x/0"][0] == files[0].url
     assert Path(with_t).stat().st_size < Path(without).stat().st_size
     expected = xr.Dataset({"x": ("n", np.concatenate(parts))})
     for target in (with_t, without):
@@ -367,7 +368,7 @@ def test_template_only_where_it_pays(tmp_path, chunk_file):
     group = ManifestGroup(
         variables={"x": Variable(("n",), chunk_file.array(np.arange(3.0), (3,)), {})}
     )
-    refs = KerchunkWriter().write(group, None, format="dict")
+    refs = KerchunkWriter().write(group, None, format="dict", templates=True)
     assert "templates" not in refs  # a URL used once is cheaper spelled out
     assert refs["refs"]["x/0"][0] == chunk_file.url
 
@@ -375,7 +376,7 @@ def test_template_only_where_it_pays(tmp_path, chunk_file):
 def test_url_with_braces_disables_templates(tmp_path):
     f = ChunkFile(tmp_path / "odd{{name}} .bin")
     group = ManifestGroup(variables={"x": Variable(("n",), f.array(np.arange(20.0), (2,)), {})})
-    out = write_json(group, tmp_path)
+    out = write_json(group, tmp_path, templates=True)
     assert "templates" not in load_refs(out)
     for ds in reopen(out):
         np.testing.assert_array_equal(ds["x"].values, np.arange(20.0))
@@ -434,7 +435,8 @@ def test_large_manifest_is_fast(tmp_path):
     assert elapsed < 2.0, elapsed  # ~0.1 s here
     refs = load_refs(out)
     assert len(refs["refs"]) == n + 5
-    assert refs["refs"]["v/299.399"] == ["{{u0}}", (n - 1) * 4, 4]
+    assert refs["refs"]["v/299.399"] == [url, (n - 1) * 4, 4]
+    assert "templates" not in refs  # fsspec would expand 120,000 of them at every open
     m = fsspec.filesystem("reference", fo=out).get_mapper("")
     ds = xr.open_dataset(m, engine="zarr")
     np.testing.assert_array_equal(ds["v"][-2:, -3:].values, values.reshape(grid)[-2:, -3:])

@@ -192,14 +192,14 @@ def test_in_memory_variables_and_templates(tmp_path, chunk_file):
         },
         attrs={"title": "mixed", "version": np.int32(2)},
     )
-    out = write_v3(group, tmp_path)
+    out = write_v3(group, tmp_path, templates=True)
     refs = load_refs(out)
     assert refs["templates"] == {"u0": chunk_file.url}
     assert refs["refs"]["a/c/3/0"][0] == "{{u0}}"
     assert refs["refs"]["crs/c"].startswith("base64:")
     assert refs["refs"]["time/c/0"].startswith("base64:")
     assert json.loads(refs["refs"]["blob/zarr.json"])["data_type"] == "variable_length_bytes"
-    assert refs == KerchunkWriter().write(group, None, format="dict", zarr_format=3)
+    assert refs == KerchunkWriter().write(group, None, format="dict", zarr_format=3, templates=True)
     ds = open_v3(out)
     np.testing.assert_array_equal(
         ds["time"].values,

@@ -84,8 +84,15 @@ def _encode_loaded(name: str, var: xr.Variable) -> tuple[np.ndarray, dict[str, A
     var.encoding = {k: v for k, v in var.encoding.items() if k in _VALUE_ENCODING}
     # Without a _FillValue in its encoding the source had none: do not invent one.
     var.encoding.setdefault("_FillValue", None)
-    encoded = xr.conventions.encode_cf_variable(var, name=name)
     raw = raw_values_for(name, source_encoding, var.values)
+    try:
+        encoded = xr.conventions.encode_cf_variable(var, name=name)
+    except ValueError:
+        # xarray decodes some encodings it will not write (``_FillValue`` NaN beside
+        # ``missing_value`` -9999, ARM's files); stored values need no encoder
+        if raw is None:
+            raise
+        return raw, _stored_attrs(var.attrs, source_encoding)
     if raw is not None:
         attrs = dict(encoded.attrs)
         for key in ("units", "calendar"):  # as stored, not as xarray would spell them
@@ -107,6 +114,15 @@ def _encode_loaded(name: str, var: xr.Variable) -> tuple[np.ndarray, dict[str, A
             )
     values = np.asarray(encoded.values)
     return values, dict(encoded.attrs)
+
+
+def _stored_attrs(attrs: dict[Any, Any], encoding: dict[Any, Any]) -> dict[str, Any]:
+    """Return a loaded variable's attributes as stored: the decoded ones plus its encoding."""
+    out = {str(k): v for k, v in attrs.items()}
+    for key in (*_VALUE_ENCODING, "_Unsigned"):
+        if key in encoding and key != "dtype" and encoding[key] is not None:
+            out[key] = encoding[key]
+    return out
 
 
 def _decodes_back(name: str, encoded: xr.Variable, var: xr.Variable) -> bool:

@@ -205,3 +205,31 @@ def test_cftime_coordinates_write_the_stored_values(tmp_path):
     assert raw.attrs["calendar"] == "noleap"
     with xr.open_dataset(path, engine="netcdf4") as want:
         assert decoded.tolist() == want["time"].values.tolist()
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_fill_value_and_missing_value_that_xarray_cannot_encode(tmp_path, zarr_format):
+    """A coordinate with ``_FillValue`` NaN beside ``missing_value`` -9999 (ARM's files).
+
+    xarray decodes such a variable but refuses to encode it again ("conflicting _FillValue
+    and missing_value"); its stored values are known, so they are written back with both
+    attributes, and the output decodes like the original.
+    """
+    path = tmp_path / "arm.nc"
+    with nc.Dataset(path, "w") as d:
+        d.createDimension("wnum", 4)
+        w = d.createVariable("wnum", "f4", ("wnum",), fill_value=np.float32("nan"))
+        w.missing_value = np.float32(-9999.0)
+        w.units = "cm^-1"
+        w[:] = [520.25, -9999.0, 521.5, np.nan]
+        d.createVariable("v", "f4", ("wnum",))[:] = np.arange(4)
+    vds = vzcore.open_virtual_dataset(str(path))
+    refs = vds.virtualize.to_kerchunk(format="dict", zarr_format=zarr_format)
+    mapper = fsspec.filesystem("reference", fo=refs).get_mapper("")
+    kw = {"engine": "zarr", "zarr_format": zarr_format, "consolidated": False}
+    with xr.open_dataset(mapper, decode_cf=False, **kw) as raw:
+        np.testing.assert_array_equal(raw["wnum"].values, [520.25, -9999.0, 521.5, np.nan])
+        assert raw["wnum"].attrs["missing_value"] == -9999.0
+    with xr.open_dataset(mapper, **kw) as got, xr.open_dataset(path, engine="netcdf4") as want:
+        xr.testing.assert_identical(got["wnum"].reset_coords(drop=True), want["wnum"])
+        np.testing.assert_array_equal(got["wnum"].values, want["wnum"].values)

@@ -247,3 +247,16 @@ def test_group_not_found_error_lists_choices():
     err = GroupNotFoundError("file:///a.nc", "nope", ["/", "/child"])
     assert isinstance(err, KeyError)
     assert str(err) == "No group 'nope' in 'file:///a.nc'; groups there: '/', '/child'"
+
+
+def test_every_registered_reader_and_writer_shows_its_name():
+    from vzcore.types import Reader, Writer
+
+    for spec in plugins.readers():
+        reader = spec.load_class()()
+        assert isinstance(reader, Reader)
+        assert repr(reader).startswith(type(reader).__name__ + "(")
+    for spec in plugins.writers():
+        writer = spec.load_class()()
+        assert isinstance(writer, Writer)
+        assert repr(writer) == f"{type(writer).__name__}(name={writer.name!r})"

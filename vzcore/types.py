@@ -35,6 +35,9 @@ class Reader(Protocol):
     returned manifests point into, as they are now; a reader of existing references sets it
     to False and attaches what was recorded when those files were scanned."""
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
     @classmethod
     def sniff(cls, head: bytes, url: str) -> bool:
         """Return True when this reader takes the file that starts with ``head``.
@@ -69,11 +72,15 @@ class Writer(Protocol):
 
     The writer's options are keyword-only parameters of :meth:`write` with defaults (no
     ``**options``): vzcore checks the options a user gives against that signature before
-    calling, as it does for readers.
+    calling, as it does for readers. Writer classes subclass this protocol, as reader
+    classes subclass :class:`Reader`.
     """
 
     name: ClassVar[str]
     """The writer's canonical name, equal to its WriterSpec name."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
 
     def write(
         self,

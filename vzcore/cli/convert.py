@@ -18,6 +18,7 @@ from vzcore.cli.options import (
     add_allow_argument,
     add_output_arguments,
     add_reader_option_argument,
+    add_refs_argument,
     output_format,
     parse_reader_options,
     parse_storage_options,
@@ -26,7 +27,7 @@ from vzcore.cli.options import (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``convert`` arguments."""
-    parser.add_argument("source", metavar="IN", help="kerchunk references (JSON or Parquet)")
+    add_refs_argument(parser, "source", "IN")
     parser.add_argument("output", metavar="OUT", help="where to write")
     add_output_arguments(parser)
     add_allow_argument(parser)

@@ -51,6 +51,11 @@ def add_output_arguments(
     )
 
 
+def add_refs_argument(parser: argparse.ArgumentParser, dest: str, metavar: str = "REFS") -> None:
+    """Add the positional argument naming existing kerchunk references (JSON or Parquet)."""
+    parser.add_argument(dest, metavar=metavar, help="kerchunk references (JSON or Parquet)")
+
+
 def add_allow_argument(
     parser: argparse.ArgumentParser,
     help: str = "URL prefix the references may point into, repeatable",

@@ -16,6 +16,7 @@ from vzcore.cli.options import (
     UsageError,
     add_allow_argument,
     add_output_arguments,
+    add_refs_argument,
     output_format,
     parse_storage_options,
 )
@@ -23,7 +24,7 @@ from vzcore.cli.options import (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``rename`` arguments."""
-    parser.add_argument("source", metavar="REFS", help="kerchunk references (JSON or Parquet)")
+    add_refs_argument(parser, "source")
     parser.add_argument(
         "--from",
         dest="old",

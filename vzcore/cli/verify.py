@@ -12,6 +12,7 @@ from dataclasses import asdict
 
 from vzcore.cli.options import (
     add_reader_option_argument,
+    add_refs_argument,
     emit_json,
     parse_reader_options,
     parse_storage_options,
@@ -20,7 +21,7 @@ from vzcore.cli.options import (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``verify`` arguments."""
-    parser.add_argument("target", metavar="REFS", help="kerchunk references (JSON or Parquet)")
+    add_refs_argument(parser, "target")
     parser.add_argument(
         "--deep",
         action="store_true",

@@ -36,6 +36,7 @@ from vzcore.group import ManifestGroup
 from vzcore.manifests import ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_v3 import chunk_key, group_metadata_v3
 from vzcore.store_plan import check_name, plan
+from vzcore.types import Writer
 
 from vz_icechunk._refs import checksum_of, needs_icechunk_check, write_refs
 from vz_icechunk._times import is_time, reencode_times
@@ -491,7 +492,7 @@ def _write_loaded(st: _Store, a: _Array) -> None:
     arr[tuple(slice(o, o + s) for o, s in zip(start, values.shape, strict=True))] = values
 
 
-class IcechunkWriter:
+class IcechunkWriter(Writer):
     """Writes a virtual dataset tree into an Icechunk session as Zarr v3 (virtual) arrays.
 
     Examples
@@ -502,9 +503,6 @@ class IcechunkWriter:
 
     name: ClassVar[str] = "icechunk"
     """The writer's name, as registered."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
 
     def write(
         self,

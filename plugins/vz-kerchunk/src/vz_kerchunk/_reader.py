@@ -82,9 +82,6 @@ class KerchunkReader(Reader):
     references recorded then (``"vzcore": {"sources": ...}``), never the files' state now,
     which would hide a change (and cost one request per remote file)."""
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
-
     @classmethod
     def sniff(cls, head: bytes, url: str) -> bool:
         """Return True for a JSON object (or an empty head: a Parquet reference directory)."""

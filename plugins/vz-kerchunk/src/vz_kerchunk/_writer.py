@@ -47,6 +47,7 @@ from vzcore.errors import OptionError, WriteError
 from vzcore.io import WriteMode, atomic_text_file
 from vzcore.manifests.chunk_keys import key_pattern
 from vzcore.store_plan import ArrayPlan, MissingChunks, StorePlan, iter_missing, plan
+from vzcore.types import Writer
 
 from vz_kerchunk._json_rows import reference_rows
 
@@ -248,7 +249,7 @@ def _check_size(store: StorePlan, max_references: int | None, what: str) -> None
         )
 
 
-class KerchunkWriter:
+class KerchunkWriter(Writer):
     """Writes a virtual dataset tree as kerchunk JSON references (zarr format 2 metadata).
 
     Examples
@@ -259,9 +260,6 @@ class KerchunkWriter:
 
     name: ClassVar[str] = "kerchunk"
     """The writer's name, as registered (``format="json"`` and ``"dict"`` are its outputs)."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
 
     def write(
         self,

@@ -66,6 +66,7 @@ import numpy as np
 from vzcore.errors import OptionError
 from vzcore.io import WriteMode, atomic_directory
 from vzcore.store_plan import ArrayPlan, MissingChunks, StorePlan, iter_missing, plan
+from vzcore.types import Writer
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -311,7 +312,7 @@ def _check_options(
         )
 
 
-class ParquetWriter:
+class ParquetWriter(Writer):
     """Writes a virtual dataset tree as kerchunk Parquet references (zarr format 2 or 3).
 
     Examples
@@ -321,9 +322,6 @@ class ParquetWriter:
 
     name: ClassVar[str] = "parquet"
     """The writer's name, as registered."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
 
     def write(
         self,

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import gc
 import io
 import logging
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self
@@ -76,6 +78,37 @@ def _cache_settings(block_size: int | None, cache_type: str | None) -> tuple[int
     if block_size <= 0:
         raise ValueError(f"block_size must be a positive number of bytes, got {block_size!r}")
     return block_size, cache_type
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector off while a remote read waits for fsspec.
+
+    h5py (and any library that reads through a Python file object while holding its own
+    lock) blocks in a remote read until fsspec's event-loop thread has fetched the bytes. A
+    cyclic collection that starts on that thread and frees an h5py object needs h5py's lock:
+    both threads wait for ever. Pausing collection for the length of the read (process-wide,
+    nested reads counted) lets the loop finish; the collection runs later, on whichever
+    thread allocates next.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class _ReadOnlyFile(io.RawIOBase):
@@ -153,7 +186,8 @@ class CountingFile(_ReadOnlyFile):
         return int(self._f.tell())
 
     def read(self, size: int | None = -1) -> bytes:
-        data: bytes = self._f.read(-1 if size is None else size)
+        with _cyclic_gc_paused():
+            data: bytes = self._f.read(-1 if size is None else size)
         if not self._counts_fetches:  # no cache to watch: every read is a request
             self.requests += 1
             self.bytes_fetched += len(data)
@@ -554,7 +588,7 @@ class SourceFile:
         fetch = getattr(getattr(base, "_f", None), "_fetch_range", None)
         if fetch is None or self.size is None or length <= 0:
             return self.read_at(offset, length)
-        with source_errors(self.url):
+        with source_errors(self.url), _cyclic_gc_paused():
             data: bytes = fetch(offset, min(offset + length, self.size))
         base.requests += 1
         base.bytes_fetched += len(data)

@@ -1,0 +1,69 @@
+"""A remote HDF5 scan must not deadlock when cyclic garbage holds h5py objects.
+
+h5py reads a remote file through vzcore's file object while holding h5py's lock; the bytes
+come from fsspec's event-loop thread. A garbage collection on that thread that frees an
+h5py object needs the same lock. The scan runs in a child process with a time limit, with
+collections forced as often as Python allows, so a deadlock fails the test instead of
+hanging the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+CHILD = textwrap.dedent(
+    """
+    import gc, sys
+    from pathlib import Path
+    import h5py, numpy as np
+    import vzcore
+    from vzcore.testing.servers import http_server
+
+    root = Path(sys.argv[1])
+    with h5py.File(root / "remote.h5", "w") as f:
+        for i in range(20):
+            f.create_dataset(f"v{i}", data=np.arange(1000.0) + i, chunks=(100,))
+    h5py.File(root / "other.h5", "w").close()
+
+    import threading
+
+    class Cycle:
+        pass
+
+    stop = threading.Event()
+
+    def litter():  # garbage only the cyclic collector frees, holding h5py objects
+        while not stop.is_set():
+            c = Cycle()
+            c.me = c
+            c.file = h5py.File(root / "other.h5", "r")
+            c.group = c.file["/"]
+            del c
+
+    gc.set_threshold(1, 50, 1000)
+    threading.Thread(target=litter, daemon=True).start()
+    with http_server(root) as server:
+        for _ in range(int(sys.argv[2])):
+            url = f"{server.url}/remote.h5"
+            vds = vzcore.open_virtual_dataset(url, loadable_variables=[])
+    stop.set()
+    print(len(vds.data_vars))
+    """
+)
+
+
+def test_remote_hdf5_scan_does_not_deadlock_with_cyclic_garbage(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path), "1"],
+        check=False,
+        capture_output=True,
+        env={**os.environ, "VZCORE_BLOCK_SIZE": "512"},  # h5py's own reads fetch
+        text=True,
+        timeout=100,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "20"

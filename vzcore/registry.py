@@ -28,6 +28,7 @@ __all__ = [
     "ReaderSpec",
     "WriterRegistry",
     "WriterSpec",
+    "load_plugin_object",
     "package_getattr",
     "register_readers",
     "register_writers",
@@ -79,14 +80,40 @@ class Magic:
         )
 
 
-def _import_object(target: str) -> Any:
+def _import_object(target: str, *, module_allowed: bool = False) -> Any:
     module, _, attr = target.partition(":")
-    if not attr:
+    if not attr and not module_allowed:
         raise ValueError(f"load target {target!r} must look like 'package.module:Object'")
     obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
+    for part in attr.split(".") if attr else ():
         obj = getattr(obj, part)
     return obj
+
+
+def load_plugin_object(target: str, what: str, *, module_allowed: bool = False) -> Any:
+    """Import a plugin's ``"package.module:Object"`` (or, if allowed, ``"package.module"``).
+
+    Parameters
+    ----------
+    target
+        The descriptor's ``load`` string.
+    what
+        The thing being loaded, for the message (``"reader 'hdf5' from vz-hdf5"``).
+    module_allowed
+        Accept a bare module as the target.
+
+    Raises
+    ------
+    PluginLoadError
+        Whatever the import raised (the plugin boundary: any failure is the plugin's).
+    """
+    try:
+        return _import_object(target, module_allowed=module_allowed)
+    except Exception as err:  # plugin boundary: any import failure is the plugin's
+        raise PluginLoadError(
+            f"{what} failed to import {target!r}: {type(err).__name__}: {err}. Reinstall that "
+            "plugin or block it with VZCORE_DISABLE_PLUGINS."
+        ) from err
 
 
 @functools.cache
@@ -127,14 +154,8 @@ class _Spec:
 
     def load_class(self) -> Any:
         """Import and return the implementation class."""
-        try:
-            return _import_object(self.load)
-        except Exception as err:  # plugin boundary: any import failure is the plugin's
-            raise PluginLoadError(
-                f"{type(self).__name__[:-4].lower()} {self.name!r} from {self._source} failed "
-                f"to import {self.load!r}: {type(err).__name__}: {err}. Reinstall that plugin "
-                "or block it with VZCORE_DISABLE_PLUGINS."
-            ) from err
+        kind = type(self).__name__[:-4].lower()
+        return load_plugin_object(self.load, f"{kind} {self.name!r} from {self._source}")
 
     def check_options(self, cls: type, options: Mapping[str, Any]) -> None:
         """Refuse the ``options`` that ``cls``'s entry method does not take, before calling it.

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vzcore.errors import PluginLoadError
+from vzcore.registry import load_plugin_object
 
 __all__ = ["CommandRegistry", "CommandSpec"]
 
@@ -31,18 +30,10 @@ class CommandSpec:
 
     def load_command(self) -> Any:
         """Import and return the object with ``add_arguments`` and ``run``."""
-        module, _, attr = self.load.partition(":")
-        try:
-            obj: Any = importlib.import_module(module)
-            for part in attr.split(".") if attr else ():
-                obj = getattr(obj, part)
-        except Exception as err:  # plugin boundary: any import failure is the plugin's
-            raise PluginLoadError(
-                f"command {self.name!r} from {self.distribution or self.plugin or 'vzcore'} "
-                f"failed to import {self.load!r}: {type(err).__name__}: {err}. Reinstall "
-                "that plugin or block it with VZCORE_DISABLE_PLUGINS."
-            ) from err
-        return obj
+        source = self.distribution or self.plugin or "vzcore"
+        return load_plugin_object(
+            self.load, f"command {self.name!r} from {source}", module_allowed=True
+        )
 
 
 class CommandRegistry:

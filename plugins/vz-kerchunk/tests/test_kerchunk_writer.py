@@ -18,6 +18,7 @@ fsspec = pytest.importorskip("fsspec")
 
 from vzcore.errors import OptionError, WriteError
 from vzcore.group import ManifestGroup, Variable
+from vzcore.testing.samples import write_sample_files
 
 from vz_kerchunk import KerchunkWriter
 
@@ -288,55 +289,15 @@ def test_child_groups(tmp_path, chunk_file):
 def test_netcdf4_file_round_trip_equals_netcdf4_engine(tmp_path):
     pytest.importorskip("h5py")
     pytest.importorskip("netCDF4")
-    path = tmp_path / "sample.nc"
-    rng = np.random.default_rng(3)
-    temp = rng.normal(280, 5, (4, 5, 6)).astype("f4")
-    temp[0, 0, :2] = np.nan
-    counts = rng.integers(0, 3, (4, 5, 6)).astype("i4")
-    ds = xr.Dataset(
-        {
-            "temp": (("time", "lat", "lon"), temp, {"units": "K"}),
-            "counts": (("time", "lat", "lon"), counts),
-            "wind": (("time", "lat", "lon"), rng.normal(10, 3, (4, 5, 6))),
-            "elev": (("lat", "lon"), rng.normal(size=(5, 6))),
-            "label": ((), "station"),
-        },
-        coords={
-            "time": np.array(
-                ["2000-01-01", "2000-01-02", "2000-01-05", "2000-02-01"], "datetime64[ns]"
-            ),
-            "lat": np.linspace(-50, 50, 5),
-            "lon": np.linspace(0, 300, 6),
-        },
-        attrs={"title": "netCDF4 sample"},
-    )
-    encoding = {
-        "temp": {
-            "zlib": True,
-            "shuffle": True,
-            "complevel": 4,
-            "chunksizes": (2, 3, 4),
-            "_FillValue": np.float32(-9999.0),
-        },
-        "counts": {"chunksizes": (4, 5, 6), "_FillValue": None},
-        "wind": {
-            "dtype": "i2",
-            "scale_factor": 0.01,
-            "add_offset": 10.0,
-            "_FillValue": np.int16(-32767),
-            "zlib": True,
-            "chunksizes": (1, 5, 6),
-        },
-        "elev": {"contiguous": True, "_FillValue": None},
-        "time": {"units": "days since 2000-01-01", "dtype": "i4"},
-    }
-    ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
-    group = netcdf_group(path, loadable=("time", "label"))
+    # zlib + shuffle float32 with _FillValue and NaNs, int32 without _FillValue, CF-packed
+    # int16, a contiguous static variable and an int32 CF time axis
+    (path,) = write_sample_files(tmp_path, n_files=1)
+    group = netcdf_group(path, loadable=("time",))
     out = write_json(group, tmp_path)
     with xr.open_dataset(path, engine="netcdf4") as expected:
         for got in reopen(out):
             assert_same(got, expected)
-            assert int(got["temp"].isnull().sum()) == 2
+            assert int(got["temp"].isnull().sum()) == 3
             assert got["counts"].dtype == np.dtype("i4")
 
 

@@ -302,6 +302,71 @@ def test_external_links_become_references_into_the_other_file(tmp_path: Path) ->
     assert tree["grp"]["n"].data.manifest.paths == (to_url(other),)
 
 
+def _padded(path: Path) -> h5py.File:
+    """A new HDF5 file whose first 64 KiB hold other numbers (so wrong offsets still read)."""
+    f = h5py.File(path, "w")
+    f.create_dataset("padding", data=np.full(16384, 7, dtype="f4"))
+    return f
+
+
+def test_links_that_lead_through_other_links_reference_the_file_holding_the_data(
+    tmp_path: Path,
+) -> None:
+    # c.h5 holds the data; b.h5 reaches it by an external link (to the dataset, and to a
+    # group); a.h5 links to b.h5's links, and a soft link of a.h5 passes through an
+    # external link too. h5py follows every hop itself; the references must point at c.h5,
+    # not at the file holding the last link (b.h5 is padded so that c.h5's offsets lie
+    # inside it: read from b.h5 they would be silently wrong values).
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        f.create_dataset("x", data=np.arange(40.0), chunks=(10,), compression="gzip")
+        f.create_group("grp").create_dataset("y", data=np.arange(12, dtype="i4"), chunks=(5,))
+    with _padded(tmp_path / "b.h5") as f:
+        f["x"] = h5py.ExternalLink("c.h5", "/x")
+        f["g"] = h5py.ExternalLink("c.h5", "/grp")
+    path = tmp_path / "a.h5"
+    with h5py.File(path, "w") as f:
+        f["chain"] = h5py.ExternalLink("b.h5", "/x")  # a -> b -> c
+        f["through_group"] = h5py.ExternalLink("b.h5", "/g/y")  # b's /g is c's /grp
+        f["ext"] = h5py.ExternalLink("c.h5", "/grp")
+        f["soft"] = h5py.SoftLink("/ext/y")  # a soft link of a.h5 into c.h5
+    vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
+    for name in ("chain", "through_group", "soft"):
+        assert vds[name].data.manifest.paths == (to_url(tmp_path / "c.h5"),), name
+    group, _ = _refs(path, tmp_path)
+    with h5py.File(path, "r") as f:
+        for name in ("chain", "through_group", "soft"):
+            _assert_equal(group[name][...], f[name])
+
+
+def test_virtual_dataset_source_behind_an_external_link(tmp_path: Path) -> None:
+    (source,) = _sources(tmp_path, 1)
+    with _padded(tmp_path / "hop.h5") as f:
+        f["data"] = h5py.ExternalLink(source.name, "/data")
+    path = tmp_path / "vds_hop.h5"
+    with h5py.File(path, "w") as f:
+        layout = h5py.VirtualLayout(shape=(1, 100), dtype="f4")
+        layout[0] = h5py.VirtualSource("hop.h5", "data", shape=(100,))
+        f.create_virtual_dataset("stack", layout)
+    vds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
+    assert vds["stack"].data.manifest.paths == (to_url(source),)
+    group, _ = _refs(path, tmp_path)
+    with h5py.File(path, "r") as f:
+        _assert_equal(group["stack"][...], f["stack"])
+
+
+def test_a_loop_of_soft_links_is_reported_not_followed_forever(tmp_path: Path) -> None:
+    path = tmp_path / "soft_loop.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("good", data=np.arange(3))
+        f["l1"] = h5py.SoftLink("/l2")
+        f["l2"] = h5py.SoftLink("/l1")
+    with pytest.raises(UnsupportedPartsError, match="more than 16 links"):
+        HDF5Reader().read(to_url(path))
+    with pytest.warns(VZSkippedPartsWarning, match="l1"):
+        group = HDF5Reader().read(to_url(path), skip_unsupported=True)
+    assert set(group.variables) == {"good"}
+
+
 def _sources(tmp_path: Path, n: int = 3, chunks: tuple[int, ...] = (25,)) -> list[Path]:
     paths = []
     for i in range(n):

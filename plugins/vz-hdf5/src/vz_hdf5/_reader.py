@@ -370,6 +370,9 @@ def _not_a_variable(attrs: _Attrs | None) -> bool:
 _MAX_LINK_DEPTH = 8
 """How many files deep external links and virtual dataset sources are followed."""
 
+_MAX_LINK_HOPS = 16
+"""How many soft and external links one path may pass through (HDF5's default ``nlinks``)."""
+
 
 @dataclass
 class _Problem:
@@ -589,6 +592,54 @@ class _Scanner:
         self.shared.files[target] = child
         return child
 
+    def _follow(
+        self, target: bytes, where: str, what: str, hops: int = 0
+    ) -> tuple[_Scanner, h5py.HLObject | None]:
+        """Open ``target`` (a path from this file's root) following each link on the way.
+
+        h5py would follow an external link met on the way by itself and hand back an object
+        of a third file, to be read as if it were this file's (offsets into the wrong file).
+        Here every soft and external link is followed explicitly, an external one moving to
+        that file's scanner. Returns the scanner of the file holding the object, and the
+        object (None when the path leads nowhere: a missing name, a dangling link, a
+        user-defined link type).
+        """
+        grp: h5py.Group = self.h5
+        parts = [p for p in target.split(b"/") if p and p != b"."]
+        for i, part in enumerate(parts):
+            rest = b"/".join(parts[i + 1 :])
+            if not grp.id.links.exists(part):
+                return self, None
+            kind = grp.id.links.get_info(part).type
+            if kind in (h5py.h5l.TYPE_SOFT, h5py.h5l.TYPE_EXTERNAL):
+                if hops >= _MAX_LINK_HOPS:
+                    raise UnsupportedFeatureError(
+                        self.url, where, f"{what}: a path through more than {_MAX_LINK_HOPS} links"
+                    )
+                value = grp.id.links.get_val(part)
+                if kind == h5py.h5l.TYPE_SOFT:  # relative to the group holding the link
+                    base = (
+                        value
+                        if value.startswith(b"/")
+                        else h5py.h5i.get_name(grp.id) + b"/" + value
+                    )
+                    return self._follow(base + b"/" + rest, where, what, hops + 1)
+                filename, path = value
+                other = self._other_file(decode_name(filename), where, what)
+                return other._follow(path + b"/" + rest, where, what, hops + 1)
+            if kind != h5py.h5l.TYPE_HARD:
+                return self, None
+            try:
+                obj = _open_child(grp, part)
+            except KeyError:
+                return self, None
+            if not rest:
+                return self, obj
+            if not isinstance(obj, h5py.Group):
+                return self, None
+            grp = obj
+        return self, grp
+
     def _survey(self, grp: h5py.Group, gpath: str | None = None) -> _Survey:
         survey = _Survey()
         labeled_max: list[int | None] = []
@@ -619,14 +670,13 @@ class _Scanner:
             kind = grp.id.links.get_info(key).type
             scanner = self
             if kind == h5py.h5l.TYPE_EXTERNAL:
-                filename, target = (decode_name(v) for v in grp.id.links.get_val(key))
+                raw_file, raw_target = grp.id.links.get_val(key)
+                filename, target = decode_name(raw_file), decode_name(raw_target)
                 try:
-                    scanner = self._other_file(
-                        filename,
-                        path,
-                        f"external link to {filename!r}:{target!r}",
+                    what = f"external link to {filename!r}:{target!r}"
+                    scanner, obj = self._other_file(filename, path, what)._follow(
+                        raw_target, path, what
                     )
-                    obj = scanner.h5.get(target)
                     if obj is None:
                         raise UnsupportedFeatureError(
                             self.url,
@@ -638,13 +688,19 @@ class _Scanner:
                         link_err = as_link_error(err)  # the target's kind is not known
                         survey.problems.append(_Problem(link_err, self._drop_name(name, path)))
                     continue
-            else:
+            elif kind == h5py.h5l.TYPE_SOFT:  # (its path may pass through an external link)
                 try:
-                    obj = _open_child(grp, key)
-                except KeyError:
-                    if kind == h5py.h5l.TYPE_SOFT:  # dangling soft link: nothing to read
-                        continue
-                    raise  # a hard link whose object cannot be opened: a damaged file
+                    scanner, obj = self._follow(
+                        h5py.h5i.get_name(grp.id) + b"/" + key, path, "soft link"
+                    )
+                except UnsupportedFeatureError as err:
+                    if not self._dropped(name, path):
+                        survey.problems.append(_Problem(err, self._drop_name(name, path)))
+                    continue
+                if obj is None:  # dangling soft link: nothing to read
+                    continue
+            else:
+                obj = _open_child(grp, key)  # (a hard link that fails: a damaged file)
             if isinstance(obj, h5py.Group):
                 survey.groups.append((name, obj, scanner))
                 continue

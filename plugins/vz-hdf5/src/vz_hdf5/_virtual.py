@@ -83,7 +83,9 @@ def virtual_array(
             if filename == "."
             else scanner._other_file(filename, where, f"virtual dataset source {filename!r}")
         )
-        src = source_scanner.h5.get(src_path)
+        source_scanner, src = source_scanner._follow(
+            src_path.encode(), where, f"virtual dataset source {filename!r}:{src_path!r}"
+        )
         if not isinstance(src, h5py.Dataset):
             raise refuse(f"{mapping}: the source dataset does not exist")
         key = (source_scanner.url, object_path(src))

@@ -10,6 +10,7 @@ values raises :class:`~vzcore.errors.NotVirtualizableError` naming the operation
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from typing import Any
 
@@ -100,12 +101,19 @@ class _Replay:
             return type(node)(self.node(n) for n in node)
         return node
 
-    def _cast_error(self, task: Any) -> None:
-        """Explain a cast of virtual chunks: files of different dtypes meeting in a concat."""
+    def _cast(self, task: Any) -> ManifestArray | None:
+        """Replay xarray's cast of virtual chunks to a common dtype where it changes no value.
+
+        Otherwise explain it: files of different dtypes meeting in a concat (None: the
+        source is not virtual, and the caller says so).
+        """
         source = self.node(task.args[0]) if task.args else None
         if not isinstance(source, ManifestArray):
-            return
+            return None
         target = task.kwargs.get("astype_dtype", task.kwargs.get("dtype"))
+        if target is not None:
+            with contextlib.suppress(VirtualArrayValuesError):
+                return source.astype(target)
         to = "a common dtype" if target is None else np.dtype(target).str
         raise CombineError(
             f"variable {self.name!r}: its files do not share one dtype, and xarray casts "
@@ -121,7 +129,9 @@ class _Replay:
         if kind is None:
             fname = getattr(func, "__name__", repr(func))
             if fname == "astype":
-                self._cast_error(task)
+                cast = self._cast(task)
+                if cast is not None:
+                    return cast
             raise NotVirtualizableError(
                 f"variable {self.name!r} is a dask array that computes on values (task "
                 f"{fname!r}); only structure (selecting whole chunks, concatenating, "

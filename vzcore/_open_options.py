@@ -66,7 +66,8 @@ class OpenKwargs(TypedDict, total=False):
         Group inside the file (HDF5/netCDF4, references); None for the root.
     loadable_variables
         Variables to read into memory and CF-decode; None means the 1-D dimension
-        coordinates, which ``combine="by_coords"`` needs. Any subset may be given, ``[]``
+        coordinates, which ``combine="by_coords"`` needs, and the scalar (0-d) variables,
+        which xarray's default combine broadcasts (that needs their values). Any subset may be given, ``[]``
         included: a dimension coordinate left out stays virtual, a coordinate without an
         index, and is written like any virtual variable. Loaded variables are written as
         real data by writers.

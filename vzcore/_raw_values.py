@@ -227,11 +227,11 @@ def raw_values_for(name: str, encoding: Mapping[str, Any], decoded: Any) -> np.n
     i, n = 0, values.shape[0]
     # Longest pieces first: a file's values may begin like another (shorter) file's.
     for group in by_first.values():
-        group.sort(key=lambda p: -p.decoded.shape[0])
+        group.sort(key=lambda p: -p.decoded.shape[0] if p.decoded.ndim == 1 else 0)
     while i < n:
         for p in by_first.get(_first(values[i : i + 1]), ()):
-            m = p.decoded.shape[0]
-            if p.decoded.ndim == 1 and m and i + m <= n and _same(p.decoded, values[i : i + m]):
+            m = p.decoded.shape[0] if p.decoded.ndim == 1 else 0  # (a scalar's piece: no)
+            if m and i + m <= n and _same(p.decoded, values[i : i + m]):
                 out.append(p.raw)
                 i += m
                 break

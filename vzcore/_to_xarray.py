@@ -1,7 +1,7 @@
 """ManifestGroup -> xarray: virtual variables stay encoded, loadable ones are decoded.
 
 Loadable variables (by default the 1-D dimension coordinates, which ``combine="by_coords"``
-needs) are read through their manifests and CF-decoded with xarray's own decoders, so a
+needs, and the scalars, which xarray's default combine broadcasts) are read through their manifests and CF-decoded with xarray's own decoders, so a
 time axis becomes ``datetime64`` whatever units each file used. Every other variable stays
 a :class:`~vzcore.manifests.ManifestArray` with its CF encoding attributes
 (``_FillValue``, ``scale_factor``, ``units``, ...) untouched, so whoever reads the written
@@ -29,6 +29,7 @@ from vzcore.errors import CFDecodeError, UnsupportedFeatureError, VZError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.encoding import SourceEncoding
 from vzcore.manifests.loading import load_values
+from vzcore.manifests.object_elements import ObjectElementArray
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup, Variable
@@ -49,7 +50,8 @@ class DecodeOptions:
 
 
 def _default_loadable(group: ManifestGroup) -> list[str]:
-    return [name for name, v in group.variables.items() if v.dims == (name,)]
+    """1-D dimension coordinates, and scalars (xarray broadcasts them when it concatenates)."""
+    return [name for name, v in group.variables.items() if v.dims in ((name,), ())]
 
 
 class _LoadedDatetimeCoder(CFDatetimeCoder):
@@ -250,7 +252,8 @@ def group_to_dataset(
     group
         The group to convert (its child groups are ignored here).
     loadable_variables
-        Variables to read and decode into memory; None means the 1-D dimension coordinates.
+        Variables to read and decode into memory; None means the 1-D dimension coordinates
+        and the scalar (0-d) variables.
     drop_variables
         Variables to leave out.
     decode
@@ -333,6 +336,8 @@ def _to_variable(
             data = data.with_encoding(
                 SourceEncoding.from_attrs(v.attrs, source=source, variable=name)
             )
+            if data.dtype == object:  # xarray reads an element of object arrays it chunks
+                data = ObjectElementArray(data, storage_options, name)
         # A ManifestArray (a duck array) is stored unchanged either way (see _plain_numpy).
         fast = isinstance(data, ManifestArray) or _plain_numpy(data)
         return xr.Variable(v.dims, data, dict(v.attrs), fastpath=fast)

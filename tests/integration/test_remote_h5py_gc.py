@@ -45,12 +45,16 @@ CHILD = textwrap.dedent(
             del c
 
     gc.set_threshold(1, 50, 1000)
-    threading.Thread(target=litter, daemon=True).start()
+    littering = threading.Thread(target=litter, daemon=True)
+    littering.start()
     with http_server(root) as server:
         for _ in range(int(sys.argv[2])):
             url = f"{server.url}/remote.h5"
             vds = vzcore.open_virtual_dataset(url, loadable_variables=[])
+    # (joined: a daemon thread frozen at exit while it holds h5py's lock would hang the
+    # interpreter's last collection, which is this test's harness, not the scan)
     stop.set()
+    littering.join()
     print(len(vds.data_vars))
     """
 )

@@ -177,12 +177,19 @@ class ManifestArray:
         return self.shape[0]
 
     def astype(self, dtype: Any, *, copy: bool = True, **kwargs: Any) -> ManifestArray:
-        """Return ``self`` when ``dtype`` is the array's dtype; changing it needs the values."""
+        """Return ``self`` when the cast changes no value; changing values needs them.
+
+        No value changes when ``dtype`` is the array's dtype, the same in the other byte
+        order (the chunks keep their stored order, which readers decode), or unsized ``"S"``
+        / ``"U"`` of the same kind ("strings of any length", as numpy means it).
+        """
         target = np.dtype(dtype)
-        if target == self.dtype:
+        if target.newbyteorder("=") == self.dtype.newbyteorder("="):
             return self
         if target.itemsize == 0 and target.kind == self.dtype.kind:
-            return self  # unsized "S"/"U" means "strings of any length", as in numpy
+            return self
+        if _same_fields(target, self.dtype):
+            return self
         raise VirtualArrayValuesError(f"Casting a virtual {self.dtype} array to {np.dtype(dtype)}")
 
     def transpose(self, *axes: Any) -> ManifestArray:
@@ -321,6 +328,24 @@ class ManifestArray:
             elif not (isinstance(k, int | np.integer)):
                 real_seen += 1
         return result
+
+
+def _same_fields(a: np.dtype[Any], b: np.dtype[Any]) -> bool:
+    """Whether two compound dtypes hold the same named fields, laid out in any way.
+
+    numpy's promotion of a compound dtype with padding drops the padding; each field's
+    values are the same in either layout (the chunks keep their stored one).
+    """
+    if a.names is None or b.names is None:
+        return False
+    named = [n for n in b.names if not _is_padding(b, n)]
+    return list(a.names) == named and all(a.fields[n][0] == b.fields[n][0] for n in named)  # type: ignore[index]
+
+
+def _is_padding(dtype: np.dtype[Any], name: str) -> bool:
+    """Return whether the field is unnamed void (``f2: V2``), standing for padding."""
+    field = dtype.fields[name][0]  # type: ignore[index]
+    return field.kind == "V" and field.names is None and name.startswith("f") and name[1:].isdigit()
 
 
 def _unaligned(arr: ManifestArray, axis: int, key: Any, why: str) -> IndexError:

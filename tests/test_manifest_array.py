@@ -193,3 +193,27 @@ def test_astype_unsized_string_kind_is_a_no_op():
     assert s.astype("S") is s
     with pytest.raises(VirtualArrayValuesError):
         s.astype("U")
+
+
+def test_astype_to_the_other_byte_order_keeps_the_stored_one():
+    # the chunks decode by the stored dtype, so the values are the same in either order
+    big = marr((4,), (2,), dtype=">f4")
+    assert big.astype("<f4") is big
+    assert big.astype("=f4") is big
+    with pytest.raises(VirtualArrayValuesError):
+        big.astype("<f8")
+
+
+def test_astype_of_a_padded_compound_to_its_packed_fields_keeps_the_layout():
+    padded = np.dtype(
+        {"names": ["a", "b"], "formats": ["<f4", "<i2"], "offsets": [0, 4], "itemsize": 8}
+    )
+    spelled = np.dtype([("a", "<f4"), ("b", "<i2"), ("f2", "V2")])  # as zarr v2 spells padding
+    packed = np.dtype([("a", "<f4"), ("b", "<i2")])
+    for stored in (padded, spelled):
+        arr = marr((4,), (2,), dtype=stored)
+        assert arr.astype(packed) is arr
+    with pytest.raises(VirtualArrayValuesError):  # another field type changes the values
+        marr((4,), (2,), dtype=spelled).astype(np.dtype([("a", "<f8"), ("b", "<i2")]))
+    with pytest.raises(VirtualArrayValuesError):  # a named field is not padding
+        marr((4,), (2,), dtype=np.dtype([("a", "<f4"), ("b", "<i2"), ("c", "V2")])).astype(packed)

@@ -66,11 +66,11 @@ class OpenKwargs(TypedDict, total=False):
         Group inside the file (HDF5/netCDF4, references); None for the root.
     loadable_variables
         Variables to read into memory and CF-decode; None means the 1-D dimension
-        coordinates, which ``combine="by_coords"`` needs, and the scalar (0-d) variables,
-        which xarray's default combine broadcasts (that needs their values). Any subset may be given, ``[]``
-        included: a dimension coordinate left out stays virtual, a coordinate without an
-        index, and is written like any virtual variable. Loaded variables are written as
-        real data by writers.
+        coordinates, which ``combine="by_coords"`` needs, their CF ``bounds`` variables, and
+        the scalar (0-d) variables, which xarray's default combine broadcasts (that needs
+        their values). Any subset may be given, ``[]`` included: a dimension coordinate
+        left out stays virtual, a coordinate without an index, and is written like any
+        virtual variable. Loaded variables are written as real data by writers.
     drop_variables
         Variables to leave out. A reader that declares ``drop_variables`` (vz-hdf5,
         vz-netcdf3, vz-tiff, vz-kerchunk) never parses them, so a variable that cannot be

@@ -50,8 +50,43 @@ class DecodeOptions:
 
 
 def _default_loadable(group: ManifestGroup) -> list[str]:
-    """1-D dimension coordinates, and scalars (xarray broadcasts them when it concatenates)."""
-    return [name for name, v in group.variables.items() if v.dims in ((name,), ())]
+    """1-D dimension coordinates with their CF bounds, and scalars.
+
+    (xarray broadcasts scalars when its default combine concatenates, which needs values.)
+    """
+    names = [name for name, v in group.variables.items() if v.dims in ((name,), ())]
+    bounds = (group.variables[n].attrs.get("bounds") for n in names)
+    return names + [
+        b for b in bounds if isinstance(b, str) and b in group.variables and b not in names
+    ]
+
+
+def _inherited_time_attributes(group: ManifestGroup) -> dict[str, dict[str, Any]]:
+    """Return the CF time attributes each bounds variable takes from its time variable.
+
+    xarray's decoder gives a bounds variable without ``units``/``calendar`` those of the
+    time variable that names it (``xarray.conventions._update_bounds_attributes``): its
+    numbers mean nothing without them. Here they become the bounds variable's attributes,
+    so that loading decodes it as xarray does, the combine compares the units each file's
+    bounds really use (files whose time units differ then raise for virtual bounds instead
+    of being read with one file's units), and written references decode on their own,
+    whatever units the combined time coordinate is written in. (xarray's ``to_netcdf``
+    writes them on bounds variables too.)
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for v in group.variables.values():
+        units, bounds = v.attrs.get("units"), v.attrs.get("bounds")
+        if not (isinstance(units, str) and "since" in units and isinstance(bounds, str)):
+            continue
+        target = group.variables.get(bounds)
+        if target is None:
+            continue
+        extra: dict[str, Any] = {
+            k: v.attrs[k] for k in ("units", "calendar") if k in v.attrs and k not in target.attrs
+        }
+        if extra:
+            out[bounds] = extra
+    return out
 
 
 class _LoadedDatetimeCoder(CFDatetimeCoder):
@@ -281,9 +316,12 @@ def group_to_dataset(
     strings = _stackable_dims(group, names)
     variables: dict[str, xr.Variable] = {}
     handles: dict[str, Any] = {}  # one handle per file for all the loaded variables
+    inherited = _inherited_time_attributes(group)
     try:
         for name in names:
             v = group.variables[name]
+            if name in inherited:
+                v = replace(v, attrs={**v.attrs, **inherited[name]})
             variables[name] = _to_variable(
                 name,
                 v,

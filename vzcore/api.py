@@ -3,7 +3,7 @@
 ``open_virtual_dataset`` picks a reader (by magic bytes, or ``reader=``), asks it for a
 :class:`~vzcore.group.ManifestGroup`, and converts that to an :class:`xarray.Dataset` whose
 variables are :class:`~vzcore.manifests.ManifestArray` objects, except the loadable ones
-(1-D dimension coordinates and scalars by default), which are read and CF-decoded.
+(1-D dimension coordinates, their CF bounds and scalars by default), which are read and CF-decoded.
 
 Which path to use when:
 

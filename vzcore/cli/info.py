@@ -2,7 +2,7 @@
 
 Lists every variable (dimensions, shape, dtype, chunk shape, codecs, chunk count) and the
 referenced files (count, total bytes). For a source file it also says what a scan would
-keep virtual, what it would load (the 1-D dimension coordinates and scalars by default) and which
+keep virtual, what it would load (the 1-D dimension coordinates, their bounds and scalars by default) and which
 variables the reader cannot represent (unsupported).
 """
 

@@ -66,7 +66,7 @@ def add_combine_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="VAR",
         help="variable to load into the output as real data, repeatable "
-        "(default: the 1-D dimension coordinates and the scalar variables)",
+        "(default: the 1-D dimension coordinates, their CF bounds and the scalar variables)",
     )
     parser.add_argument(
         "--drop",

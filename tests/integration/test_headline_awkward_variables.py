@@ -16,7 +16,7 @@ import xarray as xr
 
 import vzcore
 
-netCDF4 = pytest.importorskip("netCDF4")
+netCDF4 = pytest.importorskip("netCDF4")  # noqa: N816  # the module's name
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("vz_kerchunk")
 fsspec = pytest.importorskip("fsspec")
@@ -87,14 +87,16 @@ def test_workflow_with_scalars_strings_chars_big_endian_and_compounds(tmp_path, 
     refs = fsspec.filesystem("reference", fo=out).references
     for name in ("big", "pair"):
         chunks = [v for k, v in refs.items() if k.startswith(f"{name}/") and "/." not in k]
-        assert chunks and all(isinstance(v, list) for v in chunks), name
+        assert chunks, name
+        assert all(isinstance(v, list) for v in chunks), name
 
 
 def test_scalars_are_loaded_by_default_and_virtual_on_request(tmp_path):
     path = tmp_path / "f0.nc"
     _write(path, 0)
     vds = vzcore.open_virtual_dataset(str(path))
-    assert isinstance(vds["crs"].data, np.ndarray) and int(vds["crs"]) == 0
+    assert isinstance(vds["crs"].data, np.ndarray)
+    assert int(vds["crs"]) == 0
     virtual = vzcore.open_virtual_dataset(str(path), loadable_variables=["time"])
     assert not isinstance(virtual["crs"].data, np.ndarray)
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
+from vzcore._worker_warnings import Noting, unwrap
 from vzcore.errors import VZError
 
 __all__ = ["Parallel", "Progress", "map_files", "own_process_pool"]
@@ -132,22 +133,24 @@ def _dask_map(
     if client is not None:
         from distributed import as_completed
 
-        futures = client.map(func, items, pure=False)
+        futures = client.map(Noting(func), items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # untyped
-            yield index[fut.key], fut.result()
+            yield index[fut.key], unwrap(fut.result(), stacklevel=4)
         return
     from dask.base import compute
     from dask.delayed import delayed
 
     # dask.compute is unannotated
-    results = compute(*[delayed(func)(x) for x in items])  # type: ignore[no-untyped-call]
-    yield from enumerate(results)
+    # (Noting: dask's scheduler may be configured to use processes)
+    results = compute(*[delayed(Noting(func))(x) for x in items])  # type: ignore[no-untyped-call]
+    for i, value in enumerate(results):
+        yield i, unwrap(value, stacklevel=4)
 
 
 def _run_batch(func: Callable[[Any], Any], batch: Sequence[Any]) -> list[Any]:
     """Apply ``func`` to a batch of items in a worker process (one round trip per batch)."""
-    return [func(item) for item in batch]
+    return [Noting(func)(item) for item in batch]
 
 
 def _process_pool(preload: Sequence[str]) -> cf.ProcessPoolExecutor:
@@ -246,7 +249,7 @@ def map_files(
                     executor.submit(_run_batch, func, items[i : i + size]): i for i in starts
                 }
                 for fut in cf.as_completed(futures):
-                    batch = fut.result()
+                    batch = [unwrap(r, stacklevel=3) for r in fut.result()]
                     start = futures[fut]
                     results[start : start + len(batch)] = batch
                     bar.update(len(batch))

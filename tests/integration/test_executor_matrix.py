@@ -19,7 +19,7 @@ from vzcore import _executors
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("netCDF4")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 pytestmark = pytest.mark.filterwarnings(
     # parallel="processes" forks when no other Python thread runs, but importing xarray
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
 )
 
-from .conftest import serial_and_parallel, truncated_copy, write_sample_files
+from .conftest import keep, serial_and_parallel, truncated_copy, write_sample_files
 from .test_tree_combine import assert_same_dataset
 
 EXECUTORS = [
@@ -37,40 +37,10 @@ EXECUTORS = [
     "processes",
     "processes_per_file",
     "dask",
-    "thread_cluster",
-    "process_cluster",
-    "process_cluster_per_file",
+    "thread_client",
+    "process_client",
+    "process_client_per_file",
 ]
-
-
-def _keep(ds):  # a module-level preprocess (picklable): the per-file path
-    return ds
-
-
-@pytest.fixture(scope="module")
-def thread_cluster():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def process_cluster():
-    with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=2,
-            processes=True,
-            dashboard_address=":0",
-            host="127.0.0.1",
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
 
 
 @pytest.fixture(params=EXECUTORS)
@@ -81,9 +51,9 @@ def options(request):
         with cf.ThreadPoolExecutor(2) as pool:
             yield {"parallel": pool}
         return
-    preprocess = {"preprocess": _keep} if name.endswith("_per_file") else {}
+    preprocess = {"preprocess": keep} if name.endswith("_per_file") else {}
     name = name.removesuffix("_per_file")
-    if name.endswith("_cluster"):
+    if name.endswith("_client"):
         yield {"parallel": request.getfixturevalue(name), **preprocess}
         return
     yield {"parallel": name, **preprocess}

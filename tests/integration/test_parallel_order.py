@@ -9,9 +9,6 @@ cluster of worker processes must give the same dataset, ``list(ds.variables)`` a
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
-
 import netCDF4
 import numpy as np
 import pytest
@@ -20,7 +17,7 @@ import vzcore
 from vzcore import _pool_combine, _tree_combine
 
 pytest.importorskip("vz_hdf5")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 from .conftest import serial_and_parallel, truncated_copy
 from .test_tree_combine import assert_same_dataset
@@ -73,40 +70,7 @@ def groups(tmp_path_factory):
     return [temp[i] for i in ORDER], [rain[i] for i in ORDER[::-1]], root
 
 
-@pytest.fixture(scope="module")
-def pool():
-    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as ex:
-        yield ex
-
-
-@pytest.fixture(scope="module")
-def thread_cluster():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def process_cluster():
-    """Two worker processes: parts travel between them (and to the client) in compact form."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            host="127.0.0.1",
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(params=["pool", "thread_cluster", "process_cluster"])
+@pytest.fixture(params=["pool", "thread_client", "process_client"])
 def executor(request, monkeypatch):
     monkeypatch.setattr(_pool_combine, "batch_size", lambda n, workers: 3)
     monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: 3)

@@ -16,6 +16,7 @@ pytest.importorskip("vz_hdf5")
 pytest.importorskip("netCDF4")
 pytest.importorskip("aiohttp")
 
+from .conftest import keep as _keep
 from .conftest import write_sample_files
 
 
@@ -52,10 +53,6 @@ def served(tmp_path, monkeypatch):
     flaky = Flaky(monkeypatch)
     with servers.http_server(tmp_path) as http:
         yield [f"{http.url}/{f.name}" for f in files], flaky
-
-
-def _keep(ds):  # a module-level preprocess (picklable): the per-file path
-    return ds
 
 
 @pytest.mark.parametrize("preprocess", [None, _keep], ids=["batches", "per file"])

@@ -26,14 +26,8 @@ from .conftest import (
 
 
 @pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as c,
-    ):
-        yield c
+def client(thread_client):
+    return thread_client
 
 
 @pytest.fixture

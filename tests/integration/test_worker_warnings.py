@@ -25,10 +25,12 @@ import vzcore
 from vzcore import _pool_combine, _tree_combine
 from vzcore.errors import VZAttributeTextWarning
 
+from .conftest import keep as _keep
+
 h5py = pytest.importorskip("h5py")
 nc4 = pytest.importorskip("netCDF4")
 pytest.importorskip("vz_hdf5")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 N = 3
 NESTED = {"combine": "nested", "concat_dim": "phony_dim_0"}
@@ -69,36 +71,6 @@ def timed_files(tmp_path_factory):
         _latin1_title(path)
         paths.append(str(path))
     return paths
-
-
-@pytest.fixture(scope="module")
-def process_client():
-    with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=2,
-            processes=True,
-            dashboard_address=":0",
-            host="127.0.0.1",
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def thread_client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
-
-
-def _keep(ds):  # a module-level preprocess: the per-file path, scanned in the workers
-    return ds
 
 
 def _warned(files, length=4 * N, **kwargs):

@@ -9,8 +9,9 @@ With ``parallel=`` a :class:`distributed.Client` (or ``"dask"`` while a Client i
    path's task); the result stays on the worker, in compact form (:mod:`vzcore._compact`)
    whenever it travels;
 2. a second, tiny task per batch sends the client a :class:`Summary` per file (its data
-   variables and the first and last value of each indexed coordinate), which drives the
-   progress bar and ``errors=``;
+   variables, the first and last value of each indexed coordinate and the vzcore warnings
+   its scan raised), which drives the progress bar and ``errors=`` and whose warnings the
+   client warns again (:mod:`vzcore._worker_warnings`);
 3. from the summaries the client orders the files (by coordinate values for
    ``combine="by_coords"``, as given for ``"nested"``), uses each combined batch whose
    files form a run of that order as one piece and each other file as its own piece, then

@@ -135,3 +135,20 @@ def test_a_filter_in_the_caller_decides(files, parallel, errors, request):
         warnings.simplefilter("error", VZAttributeTextWarning)
         with pytest.raises(VZAttributeTextWarning, match="caf"):
             vzcore.open_virtual_mfdataset(files, **NESTED, parallel=parallel, errors=errors)
+
+
+def test_held_back_warnings_in_the_calling_process():
+    """A block scanning again in the calling process drops its vzcore warnings only."""
+    from vzcore._worker_warnings import noting
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shown = warnings.showwarning
+        with noting(repeated=True) as notes:
+            assert warnings.showwarning is not shown  # the hook, while the block runs
+            warnings.warn("again", VZAttributeTextWarning, stacklevel=1)
+            warnings.warn("someone else's", UserWarning, stacklevel=1)
+        assert warnings.showwarning is shown  # restored
+        warnings.warn("after", VZAttributeTextWarning, stacklevel=1)
+    assert notes == []  # nothing to carry: the first scan warned here already
+    assert [str(w.message) for w in caught] == ["someone else's", "after"]

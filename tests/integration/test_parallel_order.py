@@ -27,13 +27,15 @@ ORDER = (4, 1, 5, 0, 3, 2)
 
 
 def _write(path, day, name, first, attrs):
-    """One file: days ``day``, ``day + 1`` of ``name``; ``first`` variable created first."""
+    """One file: days ``day``, ``day + 1`` of ``name`` and ``name_max``, created in an order
+    that depends on the day, after ``first``."""
     with netCDF4.Dataset(path, "w") as nc:
         for key, value in attrs:
             nc.setncattr(key, value)
         nc.createDimension("time", 2)
         nc.createDimension("x", 3)
-        for var in (first, *[v for v in ("time", name, "x") if v != first]):
+        data = (name, f"{name}_max") if day % 4 else (f"{name}_max", name)
+        for var in (first, *[v for v in ("time", *data, "x") if v != first]):
             if var == "time":
                 t = nc.createVariable("time", "i4", ("time",))
                 t.units = "days since 2000-01-01"
@@ -41,8 +43,8 @@ def _write(path, day, name, first, attrs):
             elif var == "x":
                 nc.createVariable("x", "f4", ("x",))[:] = [0.5, 1.5, 2.5]
             else:
-                v = nc.createVariable(name, "f4", ("time", "x"), chunksizes=(1, 3))
-                pairs = [("units", "K"), ("long_name", name), ("comment", f"file {day}")]
+                v = nc.createVariable(var, "f4", ("time", "x"), chunksizes=(1, 3))
+                pairs = [("units", "K"), ("long_name", var), ("comment", f"file {day}")]
                 for key, value in pairs if day % 4 else pairs[::-1]:
                     v.setncattr(key, value)
                 v[:] = np.arange(6, dtype="f4").reshape(2, 3) + day
@@ -85,8 +87,10 @@ def test_one_group_staged_in_another_order(groups, executor, errors):
     bad = truncated_copy(temp[0], root)
     serial, ds = serial_and_parallel([*temp[:3], bad, *temp[3:]], errors, executor)
     assert {tuple(vzcore.open_virtual_dataset(p).variables) for p in temp} == {
-        ("temp", "time", "x"),
-        ("temp", "x", "time"),
+        ("temp", "temp_max", "time", "x"),
+        ("temp_max", "temp", "time", "x"),
+        ("temp", "temp_max", "x", "time"),
+        ("temp_max", "temp", "x", "time"),
     }
     assert serial.attrs["note"] == "only in file 4"
     assert ds.encoding["skipped_files"] == [str(bad)]

@@ -38,3 +38,17 @@ def test_round_trip_keeps_exactly_the_indexes() -> None:
         assert list(got.xindexes) == indexed
         assert got.encoding == ds.encoding
         assert got["time"].encoding == {"dtype": "i4"}
+
+
+def test_round_trip_keeps_the_order_of_variables() -> None:
+    """Coordinates before, between and after data variables come back where they were."""
+    time = xr.Variable(("time",), np.arange(3))
+    ds = xr.Dataset(
+        {"b": (("time",), np.zeros(3)), "a": (("time",), np.ones(3))}, coords={"time": time}
+    )
+    for order in (["time", "b", "a"], ["b", "time", "a"], ["a", "b", "time"]):
+        shuffled = ds[order]
+        assert list(shuffled.variables) == order  # as a file can hold them
+        got = expand(pickle.loads(pickle.dumps(to_compact(shuffled), protocol=5)))
+        assert list(got.variables) == order
+        xr.testing.assert_identical(got, shuffled)

@@ -55,7 +55,12 @@ def to_compact(ds: xr.Dataset) -> CompactDataset:
 
 
 def expand(compact: CompactDataset) -> xr.Dataset:
-    """Rebuild the dataset :func:`to_compact` was given."""
+    """Rebuild the dataset :func:`to_compact` was given, its variables in the same order.
+
+    The order matters beyond looks: combining datasets whose variables differ (xarray
+    merges them) keeps the order in which they come, so the cluster and process-pool paths
+    equal the serial one only when every rebuilt dataset keeps its file's order.
+    """
     from vzcore._to_xarray import _plain_numpy
     from vzcore.manifests import ManifestArray
 
@@ -81,4 +86,7 @@ def expand(compact: CompactDataset) -> xr.Dataset:
         for name in compact.indexed:
             ds = ds.set_xindex([name])
     ds.encoding = dict(compact.encoding)
+    order = list(compact.variables)
+    if list(ds.variables) != order:  # the constructor puts data variables before coordinates
+        ds = ds[order]  # the same variables (no copies), attributes and encoding
     return ds

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
+from vzcore._worker_warnings import Noting, unwrap
 from vzcore.errors import VZError
 
 __all__ = ["Parallel", "Progress", "map_files", "own_process_pool"]
@@ -118,12 +119,12 @@ class _TextProgress:
 
 
 def _dask_map(
-    func: Callable[[Any], Any], items: Sequence[Any], client: Any = None
+    func: Callable[[Any], Any], items: Sequence[Any], client: Any, bar: Any
 ) -> Iterator[Any]:
-    """Yield ``(index, result)`` as dask computes them.
+    """Yield ``(index, result)`` as dask computes them, counting each finished item on ``bar``.
 
     On ``client``, else on the active dask.distributed Client, else with dask's default
-    scheduler.
+    scheduler (whose tasks report to ``bar`` as they finish, through a dask callback).
     """
     if client is None:
         from vzcore._tree_combine import resolve_client
@@ -132,22 +133,33 @@ def _dask_map(
     if client is not None:
         from distributed import as_completed
 
-        futures = client.map(func, items, pure=False)
+        futures = client.map(Noting(func), items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # untyped
-            yield index[fut.key], fut.result()
+            yield index[fut.key], unwrap(fut.result(), stacklevel=4)
+            bar.update(1)
         return
     from dask.base import compute
+    from dask.callbacks import Callback
     from dask.delayed import delayed
 
-    # dask.compute is unannotated
-    results = compute(*[delayed(func)(x) for x in items])  # type: ignore[no-untyped-call]
-    yield from enumerate(results)
+    tasks = [delayed(Noting(func))(x) for x in items]
+    keys = {t.key for t in tasks}
+
+    def finished(key: Any, *_: Any) -> None:  # in the scheduler's thread, one per item
+        if key in keys:
+            bar.update(1)
+
+    # (Noting: dask's scheduler may be configured to use processes)
+    with Callback(posttask=finished):  # type: ignore[no-untyped-call]  # untyped
+        results = compute(*tasks)  # type: ignore[no-untyped-call]
+    for i, value in enumerate(results):
+        yield i, unwrap(value, stacklevel=4)
 
 
 def _run_batch(func: Callable[[Any], Any], batch: Sequence[Any]) -> list[Any]:
     """Apply ``func`` to a batch of items in a worker process (one round trip per batch)."""
-    return [func(item) for item in batch]
+    return [Noting(func)(item) for item in batch]
 
 
 def _process_pool(preload: Sequence[str]) -> cf.ProcessPoolExecutor:
@@ -223,9 +235,9 @@ def map_files(
                 results[i] = func(item)
                 bar.update(1)
         elif (isinstance(parallel, str) and parallel == "dask") or _is_client(parallel):
-            for i, value in _dask_map(func, items, None if isinstance(parallel, str) else parallel):
+            client = None if isinstance(parallel, str) else parallel
+            for i, value in _dask_map(func, items, client, bar):
                 results[i] = value
-                bar.update(1)
         else:
             if isinstance(parallel, cf.Executor):
                 executor, own = parallel, False
@@ -246,7 +258,7 @@ def map_files(
                     executor.submit(_run_batch, func, items[i : i + size]): i for i in starts
                 }
                 for fut in cf.as_completed(futures):
-                    batch = fut.result()
+                    batch = [unwrap(r, stacklevel=3) for r in fut.result()]
                     start = futures[fut]
                     results[start : start + len(batch)] = batch
                     bar.update(len(batch))

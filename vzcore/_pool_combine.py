@@ -47,6 +47,7 @@ from vzcore._tree_combine import (
     scan_file,
     scanned_files,
 )
+from vzcore._worker_warnings import noting, raise_again
 
 __all__ = ["BatchResult", "batch_size", "open_on_pool", "scan_and_combine_batch"]
 
@@ -89,20 +90,24 @@ def scan_and_combine_batch(
 ) -> BatchResult:
     """Scan ``paths`` (the files numbered ``indexes``) and combine them if that is exact.
 
-    Runs in a worker process. A combine that fails is not raised here: the files come back
+    Runs in a worker process. ``combine_batch`` False scans the files again, file by file
+    (after a first scan combined them): their warnings were given by the first scan. The
+    vzcore warnings of a worker process travel in the summaries (:mod:`vzcore._worker_warnings`).
+    A combine that fails is not raised here: the files come back
     one by one and the calling process's combine of all files raises the serial path's
     error.
     """
     summaries: list[Summary] = []
     kept: list[tuple[Summary, Part]] = []
     for index, path in zip(indexes, paths, strict=True):
-        scanned = scan_file((path, kwargs), retries, opener)
+        with noting(repeated=not combine_batch) as noted:  # worker warnings, for the caller
+            scanned = scan_file((path, kwargs), retries, opener)
         label = os.fspath(path)
         if isinstance(scanned, Failed):
-            summaries.append(Summary(index, label, failed=scanned.error))
+            summaries.append(_summary(index, label, scanned, tuple(noted)))
             continue
         part = Part(scanned, label, label)
-        summary = _summary(index, label, part)
+        summary = _summary(index, label, part, tuple(noted))
         summaries.append(summary)
         kept.append((summary, part))
     combine = options["combine"]
@@ -180,6 +185,7 @@ def open_on_pool(
     numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
     summaries: list[Summary | None] = [s for r in batches for s in r.summaries]
+    raise_again([n for s in summaries if s is not None for n in s.notes], stacklevel=4)
     kept, failed = scanned_files([s for s in summaries if s is not None], errors)
     if combine == "by_coords":
         check_virtual(kept)

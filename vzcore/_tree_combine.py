@@ -9,8 +9,9 @@ With ``parallel=`` a :class:`distributed.Client` (or ``"dask"`` while a Client i
    path's task); the result stays on the worker, in compact form (:mod:`vzcore._compact`)
    whenever it travels;
 2. a second, tiny task per batch sends the client a :class:`Summary` per file (its data
-   variables and the first and last value of each indexed coordinate), which drives the
-   progress bar and ``errors=``;
+   variables, the first and last value of each indexed coordinate and the vzcore warnings
+   its scan raised), which drives the progress bar and ``errors=`` and whose warnings the
+   client warns again (:mod:`vzcore._worker_warnings`);
 3. from the summaries the client orders the files (by coordinate values for
    ``combine="by_coords"``, as given for ``"nested"``), uses each combined batch whose
    files form a run of that order as one piece and each other file as its own piece, then
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import xarray as xr
 
 from vzcore._compact import CompactDataset, expand, to_compact
+from vzcore._worker_warnings import Note, raise_again
 from vzcore.errors import VZError, VZSkippedFilesWarning
 
 if TYPE_CHECKING:
@@ -183,6 +185,9 @@ class Summary:
     """``dim: (length, first value, last value)`` of each indexed dimension coordinate."""
     virtual: tuple[str, ...] = ()
     """Dimension coordinates without an index (virtual): ``combine="by_coords"`` refuses them."""
+    notes: tuple[Note, ...] = ()
+    """vzcore warnings raised while scanning it in a worker process: the caller warns them
+    (:mod:`vzcore._worker_warnings`)."""
 
 
 def _batch_summaries(result: BatchResult) -> tuple[list[Summary], bool]:
@@ -212,9 +217,9 @@ def _combine_picks(
     return _combine_parts([_pick(batches[b], i) for b, i in picks], options)
 
 
-def _summary(index: int, path: str, part: Part | Failed) -> Summary:
+def _summary(index: int, path: str, part: Part | Failed, notes: tuple[Note, ...] = ()) -> Summary:
     if isinstance(part, Failed):
-        return Summary(index, path, failed=part.error)
+        return Summary(index, path, failed=part.error, notes=notes)
     ds = part.dataset()
     coords = {}
     for name in ds.xindexes:
@@ -224,7 +229,7 @@ def _summary(index: int, path: str, part: Part | Failed) -> Summary:
             coords[str(name)] = (len(values), values[0], values[-1])
     data_vars = tuple(sorted(str(n) for n in ds.data_vars))
     virtual = tuple(str(n) for n, c in ds.coords.items() if c.dims == (n,) and n not in ds.xindexes)
-    return Summary(index, path, data_vars=data_vars, coords=coords, virtual=virtual)
+    return Summary(index, path, data_vars=data_vars, coords=coords, virtual=virtual, notes=notes)
 
 
 def warn_skipped(failed: list[tuple[Any, BaseException | None]], stacklevel: int) -> None:
@@ -458,6 +463,7 @@ def open_on_cluster(
     finally:
         bar.close()
     done = [s for s in summaries if s is not None]
+    raise_again([n for s in done for n in s.notes], stacklevel=3)
     kept, failed = scanned_files(done, errors)
     if combine == "by_coords":
         check_virtual(kept)

@@ -534,7 +534,9 @@ def open_virtual_mfdataset(
     errors
         What to do with a file that cannot be scanned: ``"raise"``, ``"warn"`` (skip it
         with a warning listing every skipped file) or ``"skip"``. Skipped files are listed
-        in the result's ``encoding["skipped_files"]`` either way.
+        in the result's ``encoding["skipped_files"]`` either way. (vzcore warnings are not
+        failures: raised in worker processes, they are warned again here, once per file,
+        and a filter that turns them into errors raises them, whatever ``errors`` says.)
     retries
         Extra attempts for a file whose scan failed in a way that may pass (a timeout, a
         reset connection: an ``OSError`` other than a missing file or a permission error),

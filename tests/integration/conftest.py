@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import multiprocessing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,52 @@ def serial_and_parallel(paths: list[Path], errors: str, parallel: Any) -> tuple[
         return vzcore.open_virtual_mfdataset(paths, errors=errors, **options)
 
     return combine(), combine(parallel=parallel)
+
+
+def keep(ds: Any) -> Any:
+    """A ``preprocess=`` that changes nothing: it sends the files down the per-file path.
+
+    Module-level, so that it pickles for worker processes.
+    """
+    return ds
+
+
+def _client(processes: bool, threads_per_worker: int) -> Iterator[Any]:
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            dashboard_address=":0",
+            **({"host": "127.0.0.1"} if processes else {}),
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def thread_client() -> Iterator[Any]:
+    """A Client of a LocalCluster of two workers that are threads of this process."""
+    yield from _client(processes=False, threads_per_worker=1)
+
+
+@pytest.fixture(scope="module")
+def process_client() -> Iterator[Any]:
+    """A Client of a LocalCluster of two worker processes of two threads each.
+
+    Results travel between the workers and to the client pickled (in compact form).
+    """
+    yield from _client(processes=True, threads_per_worker=2)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[cf.ProcessPoolExecutor]:
+    """A process pool of two workers (a fork server: pytest may run threads, where fork is
+    unsafe and warns)."""
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as ex:
+        yield ex
 
 
 @pytest.fixture

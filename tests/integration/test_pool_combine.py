@@ -8,9 +8,6 @@ files with different variables); with ``errors=``, and on a real process pool.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
-
 import netCDF4
 import numpy as np
 import pytest
@@ -29,13 +26,6 @@ from .conftest import (
 )
 from .test_coordinate_exactness import _stored
 from .test_tree_combine import assert_same_dataset
-
-
-@pytest.fixture(scope="module")
-def pool():
-    # forkserver: pytest may run threads, where fork is unsafe (and warns)
-    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as ex:
-        yield ex
 
 
 @pytest.fixture

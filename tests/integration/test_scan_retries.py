@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import threading
 
 import numpy as np
@@ -15,6 +16,7 @@ pytest.importorskip("vz_hdf5")
 pytest.importorskip("netCDF4")
 pytest.importorskip("aiohttp")
 
+from .conftest import keep as _keep
 from .conftest import write_sample_files
 
 
@@ -53,12 +55,21 @@ def served(tmp_path, monkeypatch):
         yield [f"{http.url}/{f.name}" for f in files], flaky
 
 
-@pytest.mark.parametrize("parallel", [False, "threads", "processes"])
-def test_transient_failures_are_retried(served, parallel):
+@pytest.mark.parametrize("preprocess", [None, _keep], ids=["batches", "per file"])
+@pytest.mark.parametrize("parallel", [False, "threads", "thread_pool", "processes", "dask"])
+def test_transient_failures_are_retried(served, parallel, preprocess):
     urls, flaky = served
     expected = vzcore.open_virtual_mfdataset(urls)
     flaky.fail_next(2)
-    ds = vzcore.open_virtual_mfdataset(urls, parallel=parallel, retries=2)
+    if parallel == "thread_pool":
+        with cf.ThreadPoolExecutor(2) as pool:
+            ds = vzcore.open_virtual_mfdataset(
+                urls, parallel=pool, retries=2, preprocess=preprocess
+            )
+    else:
+        ds = vzcore.open_virtual_mfdataset(
+            urls, parallel=parallel, retries=2, preprocess=preprocess
+        )
     assert flaky.failed == 2
     for name in ("temp", "counts"):
         assert ds[name].data.manifest == expected[name].data.manifest
@@ -76,18 +87,27 @@ def test_retries_zero_gives_the_failure_to_errors(served):
         vzcore.open_virtual_mfdataset(urls, retries=0)
 
 
-def test_retries_on_a_cluster(served):
+@pytest.mark.parametrize(
+    ("processes", "preprocess"),
+    [(False, None), (True, None), (False, _keep)],
+    ids=["threads", "worker process", "threads, per file"],
+)
+def test_retries_on_a_cluster(served, processes, preprocess):
     distributed = pytest.importorskip("distributed")
     urls, flaky = served
     expected = vzcore.open_virtual_mfdataset(urls)
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+            n_workers=1,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=":0",
+            **({"host": "127.0.0.1"} if processes else {}),
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         flaky.fail_next(2)
-        ds = vzcore.open_virtual_mfdataset(urls, parallel=client)
+        ds = vzcore.open_virtual_mfdataset(urls, parallel=client, preprocess=preprocess)
     assert flaky.failed == 2
     assert ds["temp"].data.manifest == expected["temp"].data.manifest
 

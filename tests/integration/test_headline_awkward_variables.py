@@ -15,6 +15,7 @@ import pytest
 import xarray as xr
 
 import vzcore
+from vzcore.errors import VirtualArrayValuesError
 
 netCDF4 = pytest.importorskip("netCDF4")  # noqa: N816  # the module's name
 pytest.importorskip("vz_hdf5")
@@ -111,3 +112,44 @@ def test_an_element_of_a_virtual_string_array_is_read_from_its_chunk(tmp_path):
         station[3]
     with pytest.raises(IndexError, match="whole chunks"):
         station[1:2]  # anything but one element stays chunk-aligned selection
+
+
+def _curvilinear(path, i: int) -> None:
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("time", None)
+        ds.createDimension("y", 3)
+        ds.createDimension("x", 4)
+        t = ds.createVariable("time", "i4", ("time",))
+        t.units = "hours since 2000-01-01"
+        t[:] = np.arange(2) + 2 * i
+        for name, scale in (("lat", 1), ("lon", 2)):
+            ds.createVariable(name, "f4", ("y", "x"))[:] = np.arange(12).reshape(3, 4) * scale
+        sst = ds.createVariable("sst", "f4", ("time", "y", "x"), fill_value=np.float32(1e20))
+        sst.coordinates = "lat lon"
+        sst[:] = np.full((2, 3, 4), i, "f4")
+
+
+@pytest.mark.filterwarnings("ignore:In a future version of xarray:FutureWarning")
+def test_two_dimensional_coordinates_under_xarrays_combine_defaults(tmp_path):
+    # xarray's current default coords="different" compares lat/lon between files, which
+    # needs their values: the error says so and both remedies it names work; xarray's
+    # coming defaults (coords="minimal") need nothing.
+    paths = [tmp_path / f"c{i}.nc" for i in range(2)]
+    for i, path in enumerate(paths):
+        _curvilinear(path, i)
+    with pytest.raises(VirtualArrayValuesError, match="coords='minimal', compat='override'"):
+        xr.open_mfdataset(paths, engine="virtualizarr", combine="by_coords")
+    expected = xr.open_mfdataset(paths, engine="netcdf4", combine="by_coords").load()
+    remedies = [
+        ({"coords": "minimal", "compat": "override"}, False),
+        ({"loadable_variables": ["time", "lat", "lon"]}, False),
+        ({}, True),
+    ]
+    for k, (options, new_defaults) in enumerate(remedies):
+        out = str(tmp_path / f"c{k}.json")
+        with xr.set_options(use_new_combine_kwarg_defaults=new_defaults):
+            vds = xr.open_mfdataset(paths, engine="virtualizarr", combine="by_coords", **options)
+            vds.virtualize.to_kerchunk(out, format="json")
+        mapper = fsspec.filesystem("reference", fo=out).get_mapper("")
+        got = xr.open_dataset(mapper, engine="kerchunk").load()
+        xr.testing.assert_identical(got, expected)

@@ -130,7 +130,10 @@ class ManifestArray:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         raise VirtualArrayValuesError(
-            f"Converting the virtual array {self._describe()} to numpy (np.asarray)"
+            f"Converting the virtual array {self._describe()} to numpy (np.asarray; xarray "
+            "does it to compare a variable between files, as xr.open_mfdataset's current "
+            "default coords='different' does for coordinates that are not indexes, such as "
+            "2-D lat/lon: pass coords='minimal', compat='override' to keep them virtual)"
         )
 
     def __array_function__(

@@ -1,8 +1,8 @@
 """ManifestGroup -> xarray: virtual variables stay encoded, loadable ones are decoded.
 
 Loadable variables (by default the 1-D dimension coordinates, which ``combine="by_coords"``
-needs, and the scalars, which xarray's default combine broadcasts) are read through their manifests and CF-decoded with xarray's own decoders, so a
-time axis becomes ``datetime64`` whatever units each file used. Every other variable stays
+needs, their CF bounds, and the scalars, which xarray's default combine broadcasts) are read
+through their manifests and CF-decoded with xarray's own decoders, so a time axis becomes ``datetime64`` whatever units each file used. Every other variable stays
 a :class:`~vzcore.manifests.ManifestArray` with its CF encoding attributes
 (``_FillValue``, ``scale_factor``, ``units``, ...) untouched, so whoever reads the written
 references decodes it exactly as the original would be decoded.
@@ -287,8 +287,8 @@ def group_to_dataset(
     group
         The group to convert (its child groups are ignored here).
     loadable_variables
-        Variables to read and decode into memory; None means the 1-D dimension coordinates
-        and the scalar (0-d) variables.
+        Variables to read and decode into memory; None means the 1-D dimension coordinates,
+        their CF ``bounds`` variables and the scalar (0-d) variables.
     drop_variables
         Variables to leave out.
     decode

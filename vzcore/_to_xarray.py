@@ -2,8 +2,9 @@
 
 Loadable variables (by default the 1-D dimension coordinates, which ``combine="by_coords"``
 needs, their CF bounds, and the scalars, which xarray's default combine broadcasts) are read
-through their manifests and CF-decoded with xarray's own decoders, so a time axis becomes ``datetime64`` whatever units each file used. Every other variable stays
-a :class:`~vzcore.manifests.ManifestArray` with its CF encoding attributes
+through their manifests and CF-decoded with xarray's own decoders, so a time axis becomes
+``datetime64`` whatever units each file used. Every other variable stays a
+:class:`~vzcore.manifests.ManifestArray` with its CF encoding attributes
 (``_FillValue``, ``scale_factor``, ``units``, ...) untouched, so whoever reads the written
 references decodes it exactly as the original would be decoded.
 """

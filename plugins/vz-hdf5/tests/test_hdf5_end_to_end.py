@@ -55,6 +55,7 @@ def test_packed_variable_values_through_kerchunk(tmp_path: Path, nc4_file: Path)
 @pytest.mark.xfail(
     reason="JSON attributes cannot carry a float32 scale_factor, so xarray decodes the "
     "packed variable to float64 (the reader records the dtype in metadata.extra)",
+    strict=True,
 )
 def test_packed_variable_decoded_dtype_through_kerchunk(tmp_path: Path, nc4_file: Path) -> None:
     got = _through_kerchunk(nc4_file, tmp_path)

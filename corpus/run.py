@@ -128,7 +128,8 @@ def run(entries: list[Entry], jobs: int, timeout: float) -> list[dict[str, Any]]
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    # (messages name files by absolute URL: the checkout's own path says nothing to readers)
+    return text.replace(str(HERE.parent), "<repo>").replace("|", "\\|").replace("\n", " ")
 
 
 def render(results: list[dict[str, Any]], seconds: float) -> str:

@@ -379,7 +379,8 @@ def test_header_attrs_cached_messages_equal_h5py(tmp_path: Path, kind: str) -> N
         if kind in ("numbers", "netcdf"):
             assert arrays
         for a, b in arrays:
-            assert a is not b and not np.shares_memory(a, b)
+            assert a is not b
+            assert not np.shares_memory(a, b)
 
 
 def _hdf5_files() -> list[Path]:

@@ -164,7 +164,7 @@ def test_guard_checks_damaged_heap_after_alike_messages_were_kept(tmp_path: Path
     guard, addrs = _guard(path, _zero_free_space(data))
     with pytest.raises(HeapError, match=r"attribute 'late': .* zero-size free-space object"):
         guard.check_attributes(addrs["x"])
-    assert _gheap._NO_HEAP_REFERENCES == kept  # (the vlen message was never kept)
+    assert kept == _gheap._NO_HEAP_REFERENCES  # (the vlen message was never kept)
 
 
 def test_guard_overrunning_object(tmp_path: Path) -> None:

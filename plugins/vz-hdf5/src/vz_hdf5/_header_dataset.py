@@ -91,14 +91,17 @@ def header_dataset(
     """
     if not messages or _EXTERNAL in messages:
         return None
-    key = (frozenset(messages.items()), sizeof_addr, sizeof_len)
-    if key in _DECODED:
+    kept = all(type(d) is bytes for _, d in messages.values()) and (
+        sum(len(d) for _, d in messages.values()) <= _CACHED_MESSAGES
+    )
+    key = (frozenset(messages.items()), sizeof_addr, sizeof_len) if kept else None
+    if key is not None and key in _DECODED:
         return _DECODED[key]
     try:
         found: HeaderDataset | None = _decode(messages, sizeof_addr, sizeof_len)
     except (_UndecodedError, IndexError, ValueError, KeyError):
         found = None
-    if len(_DECODED) < 4096 and sum(len(d) for _, d in messages.values()) <= _CACHED_MESSAGES:
+    if key is not None and len(_DECODED) < 4096:
         _DECODED[key] = found
     return found
 

@@ -26,6 +26,7 @@ drops them after reading (docs/plugins/hooks.md).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -243,7 +244,18 @@ def is_keyed(reader_options: Mapping[str, Any]) -> bool:
 
 
 def reader_keywords(read: Any) -> frozenset[str]:
-    """Return the keyword parameters a reader's ``read`` declares by name (not ``**``)."""
+    """Return the keyword parameters a reader's ``read`` declares by name (not ``**``).
+
+    Cached per function (a reader class's ``read`` is one function for the whole run).
+    """
+    try:
+        return _reader_keywords(read)
+    except TypeError:  # an unhashable callable: asked each time
+        return _reader_keywords.__wrapped__(read)
+
+
+@functools.lru_cache(maxsize=256)
+def _reader_keywords(read: Any) -> frozenset[str]:
     try:
         params = inspect.signature(read).parameters.values()
     except (TypeError, ValueError):  # builtins or C callables: assume nothing

@@ -150,6 +150,23 @@ def test_guard_follows_every_heap_reference(tmp_path: Path) -> None:
             guard.check_attributes(addrs[name])
 
 
+def test_guard_checks_damaged_heap_after_alike_messages_were_kept(tmp_path: Path) -> None:
+    """Messages kept as holding no heap references never let a damaged vlen one through."""
+    from vz_hdf5 import _gheap
+
+    path = _dense_attr_file(tmp_path / "dense.h5")
+    data = path.read_bytes()
+    _gheap._NO_HEAP_REFERENCES.clear()
+    guard, addrs = _guard(path, data)
+    assert guard.check_attributes(addrs["x"]) is None
+    kept = set(_gheap._NO_HEAP_REFERENCES)
+    assert len(kept) >= 20  # the float attributes fixed_00, fixed_01, ...
+    guard, addrs = _guard(path, _zero_free_space(data))
+    with pytest.raises(HeapError, match=r"attribute 'late': .* zero-size free-space object"):
+        guard.check_attributes(addrs["x"])
+    assert kept == _gheap._NO_HEAP_REFERENCES  # (the vlen message was never kept)
+
+
 def test_guard_overrunning_object(tmp_path: Path) -> None:
     path = _vlen_attr_file(tmp_path / "a.h5")
     data = bytearray(path.read_bytes())

@@ -349,6 +349,40 @@ def test_header_attrs_string_conversions_are_h5py_s(tmp_path: Path) -> None:
         assert dict(spaces[0])["s"] == b"abc"
 
 
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+def test_header_attrs_cached_messages_equal_h5py(tmp_path: Path, kind: str) -> None:
+    """Messages decoded once and reused (the cache across files) still give h5py's values.
+
+    The file is compared with an empty cache, then again with every message cached; an
+    array value is each caller's own copy, so changing one changes no other.
+    """
+    from vz_hdf5 import _header_attrs
+
+    path = tmp_path / f"{kind}.h5"
+    MAKERS[kind](path, "earliest", False)
+    _header_attrs._ATTRIBUTES.clear()
+    cold = compare_file(path)
+    assert not cold[3], "\n".join(cold[3][:20])
+    assert _header_attrs._ATTRIBUTES  # filled by the first pass
+    warm = compare_file(path)
+    assert warm == cold
+    with _opened(path) as (f, fd):
+        arrays = []
+        for obj in objects(f):
+            got = decoded_attrs(obj, fd)
+            again = decoded_attrs(obj, fd)
+            if got is None or again is None:
+                continue
+            for (_, a), (_, b) in zip(got[0], again[0], strict=True):
+                if isinstance(a, np.ndarray) and a.size and not a.dtype.hasobject:
+                    arrays.append((a, b))
+        if kind in ("numbers", "netcdf"):
+            assert arrays
+        for a, b in arrays:
+            assert a is not b
+            assert not np.shares_memory(a, b)
+
+
 def _hdf5_files() -> list[Path]:
     if not CORPUS.is_dir():
         return []

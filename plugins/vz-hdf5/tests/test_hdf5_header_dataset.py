@@ -189,6 +189,32 @@ def test_decoded_fields_equal_h5py(case_file: tuple[Path, dict[str, bool]]) -> N
         os.close(fd)
 
 
+def test_decoded_fields_equal_h5py_when_cached(case_file: tuple[Path, dict[str, bool]]) -> None:
+    """A message set decoded before (another file's alike dataset) gives h5py's fields too.
+
+    The cache is emptied and filled by a first pass; the second pass takes every result
+    from it (the very objects of the first pass) and each field still equals h5py's.
+    """
+    from vz_hdf5 import _header_dataset
+
+    path, expect = case_file
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with h5py.File(path, "r") as f:
+            _header_dataset._DECODED.clear()
+            first = {name: _decode(f[name], fd) for name in expect}
+            assert _header_dataset._DECODED
+            for name, native in expect.items():
+                again = _decode(f[name], fd)
+                assert again is first[name], name  # (from the cache)
+                decoded = check_dataset(f[name], fd)
+                assert decoded == (again is not None), name
+                if not native:
+                    assert not decoded, f"{name} must be left to h5py"
+    finally:
+        os.close(fd)
+
+
 def _layout_version(dset: h5py.Dataset) -> int:
     from vz_hdf5._btree import read_layout_message
 

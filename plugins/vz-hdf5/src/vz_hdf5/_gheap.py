@@ -214,6 +214,12 @@ def _positions(msg: bytes) -> tuple[int, int, int, int, int, int, int, int]:
     return flags, npos, name_size, tpos, type_size, spos, space_size, dpos
 
 
+_NO_HEAP_REFERENCES: set[bytes] = set()
+"""Attribute messages (of at most :data:`_KEPT_MESSAGE` bytes) found to hold a type that
+cannot point into the global heap: the same messages recur in every file of a product."""
+
+_KEPT_MESSAGE = 512
+
 _TYPES: dict[tuple[bytes, int], _Type] = {}
 """Parsed datatype messages (DIMENSION_LIST's and vlen strings' recur in every file)."""
 
@@ -406,9 +412,15 @@ class HeapGuard:
     def _attribute(self, msg: bytes, msg_flags: int) -> None:
         if msg_flags & 0x02:
             raise UnknownStructureError("shared attribute message")
+        plain = type(msg) is bytes
+        if plain and msg in _NO_HEAP_REFERENCES:
+            return
         flags, npos, name_size, tpos, type_size, spos, space_size, dpos = _positions(msg)
         if not flags & 0x01 and msg[tpos] & 0x0F not in _HEAP_CLASSES:
-            return  # no class that can hold heap references: the common case, cheap
+            # no class that can hold heap references: the common case, cheap
+            if plain and len(msg) <= _KEPT_MESSAGE and len(_NO_HEAP_REFERENCES) < 4096:
+                _NO_HEAP_REFERENCES.add(msg)
+            return
         tbuf = msg[tpos : tpos + type_size]
         if flags & 0x01:
             tbuf = self._committed_type(tbuf)

@@ -288,8 +288,33 @@ class _NotDecodedError(Exception):
     """The object's attributes are all for h5py to read."""
 
 
+_ATTRIBUTES: dict[tuple[bytes, int], tuple[bytes, str, Any]] = {}
+"""Decoded attribute messages of at most :data:`_CACHED_MESSAGE` bytes, by message and
+length size. The messages of a product's files recur from file to file (``units``,
+``CLASS``, ``_Netcdf4Dimid``, ...), and decoding one is a pure function of its bytes."""
+
+_CACHED_MESSAGE = 512
+
+
 def _attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
-    """Return the raw name, name and value (or :data:`_UNDECODED`) of an attribute message."""
+    """Return the raw name, name and value (or :data:`_UNDECODED`) of an attribute message.
+
+    Each call returns its own copy of an array value (a numpy scalar or ``bytes_`` cannot
+    change, and is shared).
+    """
+    key = (msg if type(msg) is bytes else bytes(msg), lsize)  # (hashable)
+    found = _ATTRIBUTES.get(key)
+    if found is None:
+        found = _parse_attribute(msg, lsize)
+        if len(msg) <= _CACHED_MESSAGE and len(_ATTRIBUTES) < 4096:
+            _ATTRIBUTES[key] = found
+    value = found[2]
+    if isinstance(value, np.ndarray):
+        return found[0], found[1], value.copy()
+    return found
+
+
+def _parse_attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
     aflags, npos, name_size, tpos, type_size, spos, space_size, dpos = _positions(msg)
     if name_size == 0 or dpos > len(msg) or msg[npos + name_size - 1] != 0:
         raise _NotDecodedError  # (HDF5 refuses a name without its terminating NUL)

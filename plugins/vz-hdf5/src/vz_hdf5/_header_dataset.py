@@ -91,10 +91,28 @@ def header_dataset(
     """
     if not messages or _EXTERNAL in messages:
         return None
+    kept = all(type(d) is bytes for _, d in messages.values()) and (
+        sum(len(d) for _, d in messages.values()) <= _CACHED_MESSAGES
+    )
+    key = (frozenset(messages.items()), sizeof_addr, sizeof_len) if kept else None
+    if key is not None and key in _DECODED:
+        return _DECODED[key]
     try:
-        return _decode(messages, sizeof_addr, sizeof_len)
+        found: HeaderDataset | None = _decode(messages, sizeof_addr, sizeof_len)
     except (_UndecodedError, IndexError, ValueError, KeyError):
-        return None
+        found = None
+    if key is not None and len(_DECODED) < 4096:
+        _DECODED[key] = found
+    return found
+
+
+_DECODED: dict[tuple[frozenset[tuple[int, tuple[int, bytes]]], int, int], HeaderDataset | None] = {}
+"""Decoded message sets (a frozen result, or None for h5py) of at most
+:data:`_CACHED_MESSAGES` bytes. The datasets of a product's files are alike from file to
+file (a contiguous one's address included), and decoding is a pure function of the
+messages."""
+
+_CACHED_MESSAGES = 1024
 
 
 def _data(messages: dict[int, tuple[int, bytes]], mtype: int) -> bytes:

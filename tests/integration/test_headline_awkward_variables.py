@@ -25,15 +25,20 @@ fsspec = pytest.importorskip("fsspec")
 _PAIR = np.dtype([("a", "f4"), ("b", "i2")])
 
 
+def _time_axis(ds, units: str, values: np.ndarray, **sizes: int) -> None:
+    """An unlimited CF time axis and the other dimensions of a file being written."""
+    ds.createDimension("time", None)
+    for name, size in sizes.items():
+        ds.createDimension(name, size)
+    t = ds.createVariable("time", values.dtype, ("time",))
+    t.units = units
+    t[:] = values
+
+
 def _write(path, i: int) -> None:
     rng = np.random.default_rng(i)
     with netCDF4.Dataset(path, "w") as ds:
-        ds.createDimension("time", None)
-        ds.createDimension("y", 3)
-        ds.createDimension("nchar", 4)
-        t = ds.createVariable("time", "f8", ("time",))
-        t.units = "days since 2000-01-01"
-        t[:] = np.arange(4) + 4 * i
+        _time_axis(ds, "days since 2000-01-01", np.arange(4.0) + 4 * i, y=3, nchar=4)
         v = ds.createVariable("v", "f4", ("time", "y"), chunksizes=(2, 3), zlib=True)
         v.grid_mapping = "crs"
         v[:] = rng.normal(0, 100, (4, 3))
@@ -116,12 +121,7 @@ def test_an_element_of_a_virtual_string_array_is_read_from_its_chunk(tmp_path):
 
 def _curvilinear(path, i: int) -> None:
     with netCDF4.Dataset(path, "w") as ds:
-        ds.createDimension("time", None)
-        ds.createDimension("y", 3)
-        ds.createDimension("x", 4)
-        t = ds.createVariable("time", "i4", ("time",))
-        t.units = "hours since 2000-01-01"
-        t[:] = np.arange(2) + 2 * i
+        _time_axis(ds, "hours since 2000-01-01", np.arange(2, dtype="i4") + 2 * i, y=3, x=4)
         for name, scale in (("lat", 1), ("lon", 2)):
             ds.createVariable(name, "f4", ("y", "x"))[:] = np.arange(12).reshape(3, 4) * scale
         sst = ds.createVariable("sst", "f4", ("time", "y", "x"), fill_value=np.float32(1e20))

@@ -19,6 +19,9 @@ CODECS = [
     {"id": "fletcher32"},
     {"id": "zlib", "level": "4"},
     {"id": "blosc", "cname": "lz4"},
+    {"id": "blosc", "cname": "zstd", "clevel": 5, "shuffle": 2, "blocksize": 0},
+    {"id": "blosc", "cname": "lz5", "clevel": 5, "shuffle": 1, "blocksize": 0},
+    {"id": "blosc", "cname": "zstd", "clevel": 5, "shuffle": "2", "blocksize": 0},
     {"id": "vz_hdf5_lzf"},
 ]
 
@@ -63,6 +66,9 @@ def test_plain_documents_parse_in_zarr():
         {"fill_value": 1e400},
         {"extra": 1},
         {"compressor": {"id": "zlib", "level": True}},
+        {"compressor": {"id": "blosc", "cname": "lz5", "clevel": 5}},
+        {"compressor": {"id": "blosc", "cname": 3}},
+        {"compressor": {"id": "zlib", "cname": "zstd"}},
     ],
 )
 def test_other_documents_go_to_zarr(change):

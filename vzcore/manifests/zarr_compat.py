@@ -215,8 +215,15 @@ _PLAIN_CODECS: dict[str, frozenset[str]] = {
     "fletcher32": frozenset(),
     "crc32": frozenset(),
     "adler32": frozenset(),
+    "blosc": frozenset({"clevel", "shuffle", "blocksize"}),
 }
 """numcodecs built-in codecs (and their integer parameters) that zarr-python always parses."""
+
+_PLAIN_NAMES: dict[str, tuple[str, frozenset[str]]] = {
+    "blosc": ("cname", frozenset({"blosclz", "lz4", "lz4hc", "zlib", "zstd", "snappy"})),
+}
+"""Codecs with one text parameter, and the values it may take (Blosc's compressors; vzcore
+compresses loaded variables' inline chunks with ``blosc``/``zstd``)."""
 
 _PLAIN_KEYS = frozenset(
     {
@@ -236,9 +243,14 @@ _PLAIN_KEYS = frozenset(
 def _plain_codec(config: Any) -> bool:
     if not isinstance(config, dict):
         return False
-    params = _PLAIN_CODECS.get(config.get("id"))  # type: ignore[arg-type]  # any JSON value
+    codec = config.get("id")
+    params = _PLAIN_CODECS.get(codec)  # type: ignore[arg-type]  # any JSON value
+    text, values = _PLAIN_NAMES.get(codec, ("", frozenset()))  # type: ignore[arg-type]
     return params is not None and all(
-        k == "id" or (k in params and type(v) is int and 0 <= v < 2**31) for k, v in config.items()
+        k == "id"
+        or (k == text and v in values)
+        or (k in params and type(v) is int and 0 <= v < 2**31)
+        for k, v in config.items()
     )
 
 

@@ -183,8 +183,10 @@ class ManifestArray:
         """Return ``self`` when the cast changes no value; changing values needs them.
 
         No value changes when ``dtype`` is the array's dtype, the same in the other byte
-        order (the chunks keep their stored order, which readers decode), or unsized ``"S"``
-        / ``"U"`` of the same kind ("strings of any length", as numpy means it).
+        order (the chunks keep their stored order, which readers decode), unsized ``"S"``
+        / ``"U"`` of the same kind ("strings of any length", as numpy means it), or a
+        compound type's same named fields in another layout (numpy's promotion drops the
+        padding). The array returned keeps its stored dtype.
         """
         target = np.dtype(dtype)
         if target.newbyteorder("=") == self.dtype.newbyteorder("="):
@@ -334,7 +336,7 @@ class ManifestArray:
 
 
 def _same_fields(a: np.dtype[Any], b: np.dtype[Any]) -> bool:
-    """Whether two compound dtypes hold the same named fields, laid out in any way.
+    """Return whether two compound dtypes hold the same named fields, laid out in any way.
 
     numpy's promotion of a compound dtype with padding drops the padding; each field's
     values are the same in either layout (the chunks keep their stored one).

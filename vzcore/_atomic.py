@@ -26,12 +26,18 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from vzcore.errors import WriteError
 
-__all__ = ["WriteMode", "atomic_directory", "atomic_text_file", "local_target"]
+__all__ = [
+    "WriteMode",
+    "atomic_binary_file",
+    "atomic_directory",
+    "atomic_text_file",
+    "local_target",
+]
 
 WriteMode = Literal["w", "w-"]
 """``"w-"``: refuse an existing target; ``"w"``: replace it."""
@@ -137,6 +143,28 @@ def atomic_text_file(target: str | os.PathLike[str], mode: Mode = "w-") -> Itera
     IO[str]
         A UTF-8 text file to write into.
     """
+    with _atomic_file(target, mode, binary=False) as f:
+        yield f
+
+
+@contextlib.contextmanager
+def atomic_binary_file(target: str | os.PathLike[str], mode: Mode = "w-") -> Iterator[IO[bytes]]:
+    """Open a temporary binary file that replaces ``target`` when the block succeeds.
+
+    As :func:`atomic_text_file`, for writers whose output is already bytes (a JSON text
+    built as ASCII bytes is written without decoding and encoding it again).
+
+    Yields
+    ------
+    IO[bytes]
+        A binary file to write into.
+    """
+    with _atomic_file(target, mode, binary=True) as f:
+        yield f
+
+
+@contextlib.contextmanager
+def _atomic_file(target: str | os.PathLike[str], mode: Mode, *, binary: bool) -> Iterator[Any]:
     path = local_target(target)
     _check_target(path, mode)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
@@ -146,7 +174,10 @@ def atomic_text_file(target: str | os.PathLike[str], mode: Mode = "w-") -> Itera
     except OSError as err:
         raise WriteError(f"Cannot write {str(path)!r}: {err}") from err
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        opened = (
+            os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        )
+        with opened as f:
             yield f
             f.flush()
             os.fsync(f.fileno())

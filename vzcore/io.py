@@ -14,14 +14,21 @@ object storage and a request counter logged at DEBUG on the ``vzcore.io`` logger
 :func:`scan_session` (every ``vzcore.open_virtual_*`` call runs in one) a remote file is
 opened once and shared by sniffing, parsing, :func:`stat_source` and coordinate loading.
 
-Writers create their outputs with :func:`atomic_text_file` (one file) and
+Writers create their outputs with :func:`atomic_text_file` or :func:`atomic_binary_file`
+(one file) and
 :func:`atomic_directory` (a directory): written beside the target, fsync'ed, then renamed
 into place, so a reader sees the old output or the complete new one.
 """
 
 from __future__ import annotations
 
-from vzcore._atomic import WriteMode, atomic_directory, atomic_text_file, local_target
+from vzcore._atomic import (
+    WriteMode,
+    atomic_binary_file,
+    atomic_directory,
+    atomic_text_file,
+    local_target,
+)
 from vzcore._file_access import (
     EMPTY_FILE,
     SourceFile,
@@ -39,6 +46,7 @@ __all__ = [
     "EMPTY_FILE",
     "SourceFile",
     "WriteMode",
+    "atomic_binary_file",
     "atomic_directory",
     "atomic_text_file",
     "expand_glob",

@@ -85,8 +85,11 @@ def reference_rows(
     codes: NDArray[np.integer],
     offsets: NDArray[np.unsignedinteger],
     lengths: NDArray[np.unsignedinteger],
-) -> str:
+) -> bytes:
     """Return ``,"<key>":[<token>,<offset>,<length>]`` for each selected chunk, joined.
+
+    The text is ASCII (keys and tokens come JSON-escaped), returned as bytes: the writer
+    writes them to the file as they are.
 
     Parameters
     ----------
@@ -106,7 +109,7 @@ def reference_rows(
     """
     n = int(flat.size)
     if not n:
-        return ""
+        return b""
     head, sep, scalar = pattern
     grid = tuple(int(g) for g in grid_shape)
     # The layout, column block by column block: (columns, function filling them).
@@ -166,4 +169,4 @@ def reference_rows(
     text = matrix.tobytes().translate(None, b"\0")
     if single:
         text = text.replace(_PLACEHOLDER, tokens[first].encode("ascii"))
-    return text.decode("ascii")
+    return text

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from vzcore.errors import OptionError, WriteError
-from vzcore.io import WriteMode, atomic_text_file
+from vzcore.io import WriteMode, atomic_binary_file
 from vzcore.manifests.chunk_keys import key_pattern
 from vzcore.store_plan import ArrayPlan, MissingChunks, StorePlan, iter_missing, plan
 from vzcore.types import Writer
@@ -114,8 +114,8 @@ def _b64(raw: bytes) -> str:
     return "base64:" + base64.b64encode(raw).decode("ascii")
 
 
-def _array_entries_json(arr: ArrayPlan, url_tokens: dict[str, str]) -> Iterator[str]:
-    """Yield JSON text of the chunk entries of one array in blocks, each entry led by ``","``."""
+def _array_entries_json(arr: ArrayPlan, url_tokens: dict[str, str]) -> Iterator[bytes]:
+    """Yield JSON text (ASCII bytes) of one array's chunk entries in blocks, each led by ","."""
     m = arr.manifest
     prefix = json.dumps(f"{arr.path}/")[1:-1]
     pi = m.path_index.ravel()
@@ -133,14 +133,14 @@ def _array_entries_json(arr: ArrayPlan, url_tokens: dict[str, str]) -> Iterator[
         return
     keys = arr.keys(prefix)
     if m.inline:
-        yield "".join(f',"{keys[i]}":"{_b64(raw)}"' for i, raw in sorted(m.inline.items()))
+        inline = "".join(f',"{keys[i]}":"{_b64(raw)}"' for i, raw in sorted(m.inline.items()))
+        yield inline.encode("ascii")
     if arr.fill_chunk is not None:
         fill = _b64(arr.fill_chunk)
         missing = np.fromiter(iter_missing(arr), dtype=np.intp)
         for start in range(0, missing.size, _BLOCK):
-            yield "".join(
-                f',"{k}":"{fill}"' for k in keys[missing[start : start + _BLOCK]].tolist()
-            )
+            block = keys[missing[start : start + _BLOCK]].tolist()
+            yield "".join(f',"{k}":"{fill}"' for k in block).encode("ascii")
 
 
 def _array_entries_dict(arr: ArrayPlan, url_tokens: dict[str, str]) -> dict[str, Any]:
@@ -213,21 +213,33 @@ def iter_json(store: StorePlan, *, templates: bool = False) -> Iterator[str]:
 
     Parsed, the text equals :func:`refs_dict` of the same store.
     """
+    for piece in iter_json_bytes(store, templates=templates):
+        yield piece.decode("ascii")
+
+
+def iter_json_bytes(store: StorePlan, *, templates: bool = False) -> Iterator[bytes]:
+    """Yield the JSON text of the reference file in pieces, as ASCII bytes.
+
+    What :func:`iter_json` yields, encoded: every string in it is JSON-escaped to ASCII, and
+    the reference rows are built as bytes, so the file is written without a text layer.
+    """
     chosen = choose_templates(store.url_counts()) if templates else {}
     tokens = _url_tokens(store, chosen, quoted=True)
-    yield '{"version":1'
+    yield b'{"version":1'
     if chosen:
-        yield ',"templates":' + json.dumps(
+        yield b',"templates":' + json.dumps(
             {name: url for url, name in chosen.items()}, separators=(",", ":")
-        )
+        ).encode("ascii")
     if store.sources:
-        yield ',"vzcore":' + json.dumps(store.sources_json(), separators=(",", ":"))
-    yield ',"refs":{'
+        sources = json.dumps(store.sources_json(), separators=(",", ":"))
+        yield b',"vzcore":' + sources.encode("ascii")
+    yield b',"refs":{'
     # Metadata first: there is always at least ".zgroup", so every later piece starts with ",".
-    yield ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in _metadata_strings(store).items())
+    metadata = _metadata_strings(store).items()
+    yield ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in metadata).encode("ascii")
     for arr in store.arrays:
         yield from _array_entries_json(arr, tokens)
-    yield "}}"
+    yield b"}}"
 
 
 def _check_size(store: StorePlan, max_references: int | None, what: str) -> None:
@@ -353,7 +365,7 @@ class KerchunkWriter(Writer):
         _check_size(store, max_references, f"JSON references {os.fspath(target)!r}")
         if not record_sources:
             store = dataclasses.replace(store, sources={})
-        with atomic_text_file(target, mode) as f:
-            for piece in iter_json(store, templates=templates):
+        with atomic_binary_file(target, mode) as f:
+            for piece in iter_json_bytes(store, templates=templates):
                 f.write(piece)
         return None

@@ -68,6 +68,7 @@ def test_plain_documents_parse_in_zarr():
         {"compressor": {"id": "zlib", "level": True}},
         {"compressor": {"id": "blosc", "cname": "lz5", "clevel": 5}},
         {"compressor": {"id": "blosc", "cname": 3}},
+        {"compressor": {"id": "blosc", "cname": ["zstd"]}},
         {"compressor": {"id": "zlib", "cname": "zstd"}},
     ],
 )

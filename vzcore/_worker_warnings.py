@@ -71,11 +71,16 @@ _ALWAYS = ("always", None, VZWarning, None, 0)
 """The worker shows every vzcore warning (to :func:`_show`): the caller's filters decide."""
 
 
+def _hook() -> None:
+    """Make :func:`_show` the ``showwarning`` of this process (with ``_lock`` held)."""
+    if warnings.showwarning is not _show:
+        _show.original = warnings.showwarning  # type: ignore[attr-defined]
+        warnings.showwarning = _show
+
+
 def _install() -> None:
     with _lock:
-        if warnings.showwarning is not _show:
-            _show.original = warnings.showwarning  # type: ignore[attr-defined]
-            warnings.showwarning = _show
+        _hook()
         if not warnings.filters or warnings.filters[0] != _ALWAYS:
             # (else "default" would show a message once per worker process, and a filter
             # inherited by a forked worker could raise it there)
@@ -95,9 +100,8 @@ def _hold(delta: int) -> None:
     global _holding
     with _lock:
         _holding += delta
-        if delta > 0 and warnings.showwarning is not _show:
-            _show.original = warnings.showwarning  # type: ignore[attr-defined]
-            warnings.showwarning = _show
+        if delta > 0:
+            _hook()
         elif _holding == 0 and warnings.showwarning is _show:
             warnings.showwarning = _show.original  # type: ignore[attr-defined]
 

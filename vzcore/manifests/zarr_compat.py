@@ -248,7 +248,7 @@ def _plain_codec(config: Any) -> bool:
     text, values = _PLAIN_NAMES.get(codec, ("", frozenset()))  # type: ignore[arg-type]
     return params is not None and all(
         k == "id"
-        or (k == text and v in values)
+        or (k == text and isinstance(v, str) and v in values)
         or (k in params and type(v) is int and 0 <= v < 2**31)
         for k, v in config.items()
     )

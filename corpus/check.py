@@ -74,15 +74,22 @@ def check_mode(path: str, fmt: str, mode: str, reference: Any, engine: str | Non
     from compare import classify, compare_values, output_arrays
 
     import vzcore
-    from vzcore.errors import VZError
+    from vzcore.errors import DecodedDtypeError, VZError
 
     kwargs = MODES[mode]
+    refused: DecodedDtypeError | None = None
     try:
         if reference.has_groups:
             obj = vzcore.open_virtual_datatree(path, **kwargs)
         else:
             obj = vzcore.open_virtual_dataset(path, **kwargs)
-        refs = obj.virtualize.to_kerchunk(format="dict")
+        try:
+            refs = obj.virtualize.to_kerchunk(format="dict")
+        except DecodedDtypeError as exc:
+            # zarr cannot keep float32 packing attributes: a clear error, and the remedy it
+            # names must work, so every array is still checked, written with it.
+            refused = exc
+            refs = obj.virtualize.to_kerchunk(format="dict", allow_float64_decoding=True)
     except Exception as exc:  # noqa: BLE001 - every exception is classified
         return classify(
             exception=exc,
@@ -124,7 +131,10 @@ def check_mode(path: str, fmt: str, mode: str, reference: Any, engine: str | Non
         if why:
             mismatches[name] = why
     decoded = _decoded(path, _decoding_engines(fmt, engine), refs, reference.padded)
-    return classify(
+    if refused is not None:  # the refused variables decode to float64 by request
+        named = set(refused.variables) | {v.rsplit("/", 1)[-1] for v in refused.variables}
+        decoded = {k: v for k, v in decoded.items() if k.split(" (engine ")[0] not in named}
+    result = classify(
         exception=None,
         is_vz_error=False,
         compared=compared,
@@ -132,6 +142,9 @@ def check_mode(path: str, fmt: str, mode: str, reference: Any, engine: str | Non
         mismatches=mismatches,
         decoded=decoded,
     )
+    if refused is not None and result.status == "exact":
+        return classify(exception=refused, is_vz_error=True, compared=0, dropped=[], mismatches={})
+    return result
 
 
 def _decoding_engines(fmt: str, engine: str | None) -> list[str]:

@@ -120,6 +120,35 @@ def test_scan_writes_json_equal_to_the_originals(archive: list[Path], tmp_path: 
     assert_same_values(open_refs(out), originals(archive[:2]))
 
 
+def test_scan_refuses_float32_packing_and_names_the_flag(tmp_path: Path) -> None:
+    """A float32-packed variable: exit 2 naming it and the flag; with the flag, raw exact."""
+    import netCDF4
+
+    path = tmp_path / "packed.nc"
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("x", 4)
+        v = ds.createVariable("sst", "i2", ("x",))
+        v.scale_factor = np.float32(0.01)
+        v.set_auto_maskandscale(False)
+        v[:] = np.array([1, 2, -3, 4000], "i2")
+    out = tmp_path / "packed.json"
+    res = vz_here("scan", str(path), "-o", str(out))
+    assert res.returncode == 2
+    assert "'sst'" in res.stderr
+    assert "--allow-float64-decoding" in res.stderr
+    assert "--drop sst" in res.stderr
+    assert not out.exists()
+    res = vz_here("scan", str(path), "-o", str(out), "--allow-float64-decoding")
+    assert res.returncode == 0, res.stderr
+    import fsspec
+
+    mapper = fsspec.filesystem("reference", fo=str(out)).get_mapper("")
+    with xr.open_dataset(mapper, engine="zarr", consolidated=False, mask_and_scale=False) as got:
+        np.testing.assert_array_equal(got["sst"].values, np.array([1, 2, -3, 4000], "i2"))
+    dropped = vz_here("scan", str(path), "-o", str(tmp_path / "d.json"), "--drop", "sst")
+    assert dropped.returncode == 0, dropped.stderr
+
+
 def test_scan_passes_reader_options(archive: list[Path], tmp_path: Path) -> None:
     """``-R KEY=VALUE`` reaches the reader (flat, or keyed by reader name with a dotted KEY)."""
     out = tmp_path / "chosen.json"

@@ -20,6 +20,7 @@ from vzcore._raw_values import raw_values_for
 from vzcore.errors import NotVirtualizableError
 from vzcore.group import ManifestGroup, Variable
 from vzcore.manifests import ManifestArray
+from vzcore.manifests.attributes import PACKING_ATTRS
 
 __all__ = ["dataset_to_group", "datatree_to_group", "json_safe", "virtual_data"]
 
@@ -56,6 +57,20 @@ def json_safe(value: Any) -> Any:
         except UnicodeDecodeError:
             return value
     return value
+
+
+def variable_attrs(attrs: dict[Any, Any]) -> dict[str, Any]:
+    """Return a variable's attributes JSON-safe, numeric packing attributes kept as numpy.
+
+    The type of ``scale_factor``/``add_offset`` decides the dtype xarray decodes to, so the
+    store plan needs it (:mod:`vzcore.packed_dtypes`); writers store them as JSON numbers.
+    """
+    return {
+        str(k): v
+        if k in PACKING_ATTRS and isinstance(v, np.generic) and v.dtype.kind in "iuf"
+        else json_safe(v)
+        for k, v in attrs.items()
+    }
 
 
 def virtual_data(name: str, var: xr.Variable) -> ManifestArray | np.ndarray | None:
@@ -180,7 +195,7 @@ def dataset_to_group(ds: xr.Dataset) -> ManifestGroup:
         if "coordinates" in var.encoding and "coordinates" not in attrs:
             attrs["coordinates"] = var.encoding["coordinates"]
         if isinstance(data, ManifestArray):
-            out.variables[key] = Variable(var.dims, data, json_safe(attrs))
+            out.variables[key] = Variable(var.dims, data, variable_attrs(attrs))
             continue
         if data is not None:
             var = xr.Variable(var.dims, data, var.attrs, var.encoding)
@@ -193,7 +208,7 @@ def dataset_to_group(ds: xr.Dataset) -> ManifestGroup:
             ) from err
         if "coordinates" in attrs:
             enc_attrs.setdefault("coordinates", attrs["coordinates"])
-        out.variables[key] = Variable(var.dims, values, json_safe(enc_attrs))
+        out.variables[key] = Variable(var.dims, values, variable_attrs(enc_attrs))
     return out
 
 

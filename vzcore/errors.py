@@ -9,13 +9,14 @@ Each exception formats its own message from structured fields, and every message
 from __future__ import annotations
 
 import errno as _errno
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
     "CFDecodeError",
     "CombineError",
     "CorruptFileError",
+    "DecodedDtypeError",
     "GroupNotFoundError",
     "NoReaderFoundError",
     "NoWriterFoundError",
@@ -520,6 +521,54 @@ class UnknownOptionError(OptionError):
 
 class WriteError(VZError, OSError):
     """An output could not be written; the target is left as it was."""
+
+
+class DecodedDtypeError(WriteError):
+    """Packed variables would CF-decode to another dtype from the store than from their files.
+
+    xarray decodes a packed variable to the float type of its ``scale_factor`` and
+    ``add_offset``; zarr stores attributes as JSON, where a ``float32`` becomes a plain
+    number, so the store decodes to ``float64`` (see :mod:`vzcore.packed_dtypes`).
+
+    Parameters
+    ----------
+    changed
+        One :class:`vzcore.packed_dtypes.ChangedDecoding` per such array.
+    option
+        The writer option that accepts float64 decoding, as the user would type it.
+    drop
+        How the user leaves the variables out (default: ``vds.drop_vars([...])``).
+    """
+
+    def __init__(
+        self,
+        changed: Sequence[Any],
+        option: str = "allow_float64_decoding=True",
+        drop: str | None = None,
+    ) -> None:
+        self.changed = tuple(changed)
+        self.variables = tuple(c.path for c in self.changed)
+        self.option = option
+        parts = []
+        for c in self.changed:
+            more = f" and {len(c.files) - 1} more" if len(c.files) > 1 else ""
+            origin = f"file {c.files[0]!r}{more}" if c.files else "no file"
+            if c.loaded:
+                origin = f"loaded, {origin}"
+            parts.append(
+                f"{c.path!r} ({origin}; {c.attributes}): {c.source} from the source, "
+                f"{c.store} from the store"
+            )
+        names = [p.rsplit("/", 1)[-1] for p in self.variables]
+        drop = drop or f"vds.drop_vars({names!r}) before writing"
+        super().__init__(
+            f"Cannot write {len(parts)} packed variable{'s' if len(parts) > 1 else ''} "
+            f"exactly: {'; '.join(parts)}. xarray decodes a packed variable to the type of "
+            "its scale_factor/add_offset, and zarr keeps attributes as JSON numbers, which "
+            "have no float32, so the decoded values would differ from the original's "
+            f"(the raw values would not). Pass {option} to write anyway (xarray then "
+            f"decodes them to float64), or leave them out ({drop})."
+        )
 
 
 class PluginLoadError(VZError, ImportError):

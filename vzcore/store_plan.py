@@ -40,6 +40,7 @@ from vzcore.manifests.chunk_keys import chunk_key_table_v3
 from vzcore.manifests.zarr_compat import check_array_document
 from vzcore.manifests.zarr_v2 import MissingChunks, array_documents_v2
 from vzcore.manifests.zarr_v3 import ChunkKeyEncoding, array_metadata_v3, group_metadata_v3
+from vzcore.packed_dtypes import check_packed_dtypes
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -408,6 +409,7 @@ def plan(
     chunk_key_encoding: ChunkKeyEncoding = "default",
     prefix: str = "",
     compress_inline: bool = True,
+    allow_float64_decoding: bool = False,
 ) -> StorePlan:
     """Plan the zarr store of a ManifestGroup tree, making every check once.
 
@@ -430,6 +432,11 @@ def plan(
     compress_inline
         Compress in-memory variables' inline chunks where that pays (see
         :func:`in_memory_chunk`); False stores them raw, as earlier versions did.
+    allow_float64_decoding
+        Write packed variables whose ``float32`` (or other non-JSON) ``scale_factor`` /
+        ``add_offset`` make xarray decode them to another dtype from the store than from
+        their files (float64 instead of float32; see :mod:`vzcore.packed_dtypes`). Default
+        False: refuse them with :class:`~vzcore.errors.DecodedDtypeError`.
 
     Returns
     -------
@@ -441,6 +448,8 @@ def plan(
     vzcore.errors.WriteError
         A name, attribute, codec, dtype or fill value cannot be written in this format (the
         message says which).
+    vzcore.errors.DecodedDtypeError
+        Packed variables would decode to another dtype from the store (a WriteError).
     vzcore.errors.CombineError
         Zarr format 2 and an array with a rectilinear chunk grid.
     """
@@ -455,6 +464,7 @@ def plan(
     out = StorePlan(zarr_format=zarr_format, sources=group.sources())
     opts = _Options(zarr_format, missing_chunks, chunk_key_encoding, compress_inline)
     _walk(group, prefix, out, opts)
+    check_packed_dtypes(out, allow_float64_decoding)
     if zarr_format == 3:
         # zarr-python's inline consolidated metadata: every node below the root, by path.
         base = f"{prefix}/" if prefix else ""

@@ -18,7 +18,13 @@ import argparse
 import time
 from typing import Any
 
-from vzcore.cli.options import UsageError, add_allow_argument, output_format, parse_storage_options
+from vzcore.cli.options import (
+    UsageError,
+    add_allow_argument,
+    add_decoding_argument,
+    output_format,
+    parse_storage_options,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="zarr metadata of the rewritten references (default 2)",
     )
+    add_decoding_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_combine_arguments(parser)
 
@@ -126,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
             "icechunk",
             append_dim=args.dim,
             message=f"vz append: {len(files)} file(s) along {args.dim}",
+            allow_float64_decoding=args.allow_float64_decoding,
         )
         report(
             Stats.of(group), args.target, "icechunk", so, t0, args.json, appended_files=len(files)
@@ -155,6 +163,14 @@ def run(args: argparse.Namespace) -> int:
         concat_dim=args.dim,
     )
     group = combined.virtualize.to_group()
-    write_group(group, args.target, fmt, mode="w", zarr_format=args.zarr_format, storage_options=so)
+    write_group(
+        group,
+        args.target,
+        fmt,
+        mode="w",
+        zarr_format=args.zarr_format,
+        storage_options=so,
+        allow_float64_decoding=args.allow_float64_decoding,
+    )
     report(Stats.of(group), args.target, fmt, so, t0, args.json, appended_files=len(files))
     return 0

@@ -13,6 +13,7 @@ from vzcore.errors import VZError
 __all__ = [
     "add_allow_argument",
     "add_common",
+    "add_decoding_argument",
     "add_output_arguments",
     "add_reader_option_argument",
     "emit_json",
@@ -48,6 +49,17 @@ def add_output_arguments(
         choices=("w", "w-"),
         default="w-",
         help="w- (default) refuses to replace OUT; w replaces it",
+    )
+    add_decoding_argument(parser)
+
+
+def add_decoding_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--allow-float64-decoding`` (packed float32 variables decode as float64)."""
+    parser.add_argument(
+        "--allow-float64-decoding",
+        action="store_true",
+        help="write packed variables with float32 scale_factor/add_offset, which xarray "
+        "then decodes to float64 instead of float32 (refused by default)",
     )
 
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from vzcore.cli.options import UsageError, is_remote
+from vzcore.errors import DecodedDtypeError
 
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
@@ -111,14 +112,51 @@ def write_group(
     storage_options: dict[str, Any] | None = None,
     append_dim: str | None = None,
     message: str = "vz",
+    allow_float64_decoding: bool = False,
 ) -> None:
     """Write ``group`` to ``target`` in format ``fmt`` (``json``, ``parquet``, ``icechunk``)."""
+    try:
+        _write(
+            group,
+            target,
+            fmt,
+            mode,
+            zarr_format,
+            storage_options,
+            append_dim,
+            message,
+            allow_float64_decoding,
+        )
+    except DecodedDtypeError as err:  # the command line's spelling of the remedies
+        names = dict.fromkeys(p.rsplit("/", 1)[-1] for p in err.variables)
+        drop = " ".join(f"--drop {n}" for n in names) + " when scanning"
+        raise DecodedDtypeError(err.changed, "--allow-float64-decoding", drop) from None
+
+
+def _write(
+    group: ManifestGroup,
+    target: str,
+    fmt: str,
+    mode: str,
+    zarr_format: int | None,
+    storage_options: dict[str, Any] | None,
+    append_dim: str | None,
+    message: str,
+    allow_float64_decoding: bool,
+) -> None:
     if fmt == "icechunk":
         if zarr_format == 2:
             raise UsageError("Icechunk stores zarr format 3 only; drop --zarr-format 2")
-        _write_icechunk(group, target, mode=mode, append_dim=append_dim, message=message)
+        _write_icechunk(
+            group,
+            target,
+            mode=mode,
+            append_dim=append_dim,
+            message=message,
+            allow_float64_decoding=allow_float64_decoding,
+        )
         return
-    options: dict[str, Any] = {"mode": mode}
+    options: dict[str, Any] = {"mode": mode, "allow_float64_decoding": allow_float64_decoding}
     if zarr_format is not None:
         options["zarr_format"] = zarr_format
     if fmt == "json":
@@ -144,7 +182,13 @@ def write_group(
 
 
 def _write_icechunk(
-    group: ManifestGroup, target: str, *, mode: str, append_dim: str | None, message: str
+    group: ManifestGroup,
+    target: str,
+    *,
+    mode: str,
+    append_dim: str | None,
+    message: str,
+    allow_float64_decoding: bool,
 ) -> None:
     if is_remote(target):
         raise UsageError(
@@ -183,5 +227,11 @@ def _write_icechunk(
             config.set_virtual_chunk_container(c)
         repo = icechunk.Repository.create(storage, config, authorize_virtual_chunk_access=authorize)
     session = repo.writable_session("main")
-    _writer("icechunk").write(group, session, mode=mode, append_dim=append_dim)
+    _writer("icechunk").write(
+        group,
+        session,
+        mode=mode,
+        append_dim=append_dim,
+        allow_float64_decoding=allow_float64_decoding,
+    )
     session.commit(message)

@@ -178,6 +178,7 @@ def write_and_report(
         zarr_format=args.zarr_format,
         storage_options=so,
         message=message,
+        allow_float64_decoding=args.allow_float64_decoding,
     )
     report(Stats.of(group), args.output, fmt, so, t0, args.json, **extra)
     return 0

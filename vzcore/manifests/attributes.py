@@ -48,10 +48,20 @@ from vzcore.errors import VZAttributeTextWarning, WriteError
 if TYPE_CHECKING:
     from vzcore.group import ManifestGroup
 
-__all__ = ["DATA_ATTRS", "clean_tree_attributes", "json_attributes", "read_attributes"]
+__all__ = [
+    "DATA_ATTRS",
+    "PACKING_ATTRS",
+    "clean_tree_attributes",
+    "json_attributes",
+    "read_attributes",
+]
 
 DATA_ATTRS = frozenset({"_FillValue", "missing_value"})
 """Attributes compared with the data when xarray masks it: non-UTF-8 bytes stay bytes."""
+
+PACKING_ATTRS = frozenset({"scale_factor", "add_offset"})
+"""CF packing attributes, whose numeric type decides the dtype xarray decodes a packed
+variable to: kept as numpy scalars of their stored type (see :mod:`vzcore.packed_dtypes`)."""
 
 
 def _as_bytes(value: str) -> bytes | None:
@@ -84,7 +94,8 @@ def read_attributes(
     -------
     dict
         The attributes with JSON types; ``bytes`` remain only for non-UTF-8 values of
-        :data:`DATA_ATTRS`.
+        :data:`DATA_ATTRS`, numpy scalars only for numeric :data:`PACKING_ATTRS` (their type
+        decides the dtype xarray decodes to; writers store them as JSON numbers).
     """
 
     def text(raw: bytes, key: str) -> str | bytes:
@@ -108,6 +119,8 @@ def read_attributes(
         if isinstance(value, np.ndarray):
             return clean(value.tolist(), key)
         if isinstance(value, np.generic):
+            if key in PACKING_ATTRS and value.dtype.kind in "iuf":
+                return value.astype(value.dtype.newbyteorder("="))  # as netCDF4-python gives it
             return clean(value.item(), key)
         if isinstance(value, Mapping):
             return {str(k): clean(v, key) for k, v in value.items()}

@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from vzcore import plugins
-from vzcore.errors import OptionError, UnknownOptionError, VZError, WriteError
+from vzcore.errors import (
+    DecodedDtypeError,
+    OptionError,
+    UnknownOptionError,
+    VZError,
+    WriteError,
+)
 from vzcore.group import ManifestGroup, Variable
 from vzcore.testing import writer_cases as cases
 from vzcore.testing._known_gaps import KnownGaps
@@ -289,6 +295,29 @@ class WriterTests(KnownGaps):
             self.write(group, target)
         assert str(info.value)
         assert self.target_state(target) == before
+
+    def test_float32_packing_is_refused_unless_float64_decoding_is_allowed(
+        self, chunk_file: ChunkFile, target: Any
+    ) -> None:
+        """Float32-packed arrays are refused by name, written with the option.
+
+        xarray would decode them to float64 from the store (float32 from their files); the
+        float64-packed one is not named. With ``allow_float64_decoding=True`` raw values
+        are exact and the attributes hold the float32 values exactly.
+        """
+        group, expected = cases.packed_case(chunk_file)
+        before = self.target_state(target)
+        with pytest.raises(DecodedDtypeError) as info:
+            self.write(group, target)
+        assert info.value.variables == ("packed_f4", "loaded_packed_f4")
+        assert "allow_float64_decoding=True" in str(info.value)
+        assert self.target_state(target) == before
+        self.write(group, target, allow_float64_decoding=True)
+        out = self.open_output(target)
+        self.check_values(out, expected)
+        attrs = user_attrs(out["packed_f4"])
+        assert attrs["scale_factor"] == float(np.float32(0.1))
+        assert attrs["add_offset"] == float(np.float32(273.15))
 
     def test_unwritable_target_raises_write_error(
         self, chunk_file: ChunkFile, unwritable_target: Any

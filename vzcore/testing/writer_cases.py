@@ -32,6 +32,7 @@ __all__ = [
     "missing_and_inline_case",
     "names_case",
     "nested_case",
+    "packed_case",
     "scalar_case",
     "unwritable_case",
 ]
@@ -308,6 +309,25 @@ def empty_case(chunk_file: ChunkFile) -> Case:
         "loaded_1d": Variable(("n",), e1.copy(), {}),
     }
     return ManifestGroup(variables=variables), {"virtual_1d": e1, "virtual_2d": e2, "loaded_1d": e1}
+
+
+def packed_case(chunk_file: ChunkFile) -> Case:
+    """Packed int16 arrays, with float32 and with float64 packing attributes.
+
+    The float32 ones (virtual and loaded) would decode to float64 from a store (refused
+    unless ``allow_float64_decoding``); the float64 one decodes alike and is always written.
+    """
+    raw = np.array([-3, 0, 7, 12, 300, -32767, 5], "<i2")
+    f4 = {"scale_factor": np.float32(0.1), "add_offset": np.float32(273.15)}
+    variables = {
+        "packed_f4": Variable(("x",), chunk_file.array(raw, (3,)), dict(f4)),
+        "loaded_packed_f4": Variable(("x",), raw.copy(), {"scale_factor": np.float32(0.5)}),
+        "packed_f8": Variable(
+            ("x",), chunk_file.array(raw, (3,)), {"scale_factor": np.float64(0.1)}
+        ),
+    }
+    expected = {"packed_f4": raw, "loaded_packed_f4": raw, "packed_f8": raw}
+    return ManifestGroup(variables=variables), expected
 
 
 UNWRITABLE = (

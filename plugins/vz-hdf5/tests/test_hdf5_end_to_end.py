@@ -15,13 +15,15 @@ fsspec = pytest.importorskip("fsspec")
 from vzcore.testing import ReaderTests
 
 
-def _through_kerchunk(path: Path, tmp_path: Path, group: str | None = None) -> Any:
+def _through_kerchunk(
+    path: Path, tmp_path: Path, group: str | None = None, **write_options: Any
+) -> Any:
     pytest.importorskip("vz_kerchunk")
     import vzcore
 
     vds = vzcore.open_virtual_dataset(str(path), group=group)
     out = tmp_path / f"{path.stem}-{(group or 'root').replace('/', '_')}.json"
-    vds.virtualize.to_kerchunk(str(out), format="json")
+    vds.virtualize.to_kerchunk(str(out), format="json", **write_options)
     fs = fsspec.filesystem("reference", fo=str(out))
     return xr.open_dataset(fs.get_mapper(""), engine="zarr", consolidated=False, zarr_format=2)
 
@@ -39,28 +41,57 @@ def _assert_values_equal(got: Any, expected: Any) -> None:
 
 
 def test_netcdf4_through_kerchunk(tmp_path: Path, nc4_file: Path) -> None:
-    got = _through_kerchunk(nc4_file, tmp_path).drop_vars("packed")
+    got = _through_kerchunk(nc4_file, tmp_path, allow_float64_decoding=True)
+    got = got.drop_vars("packed")
     with xr.open_dataset(nc4_file, engine="netcdf4") as expected:
         _assert_values_equal(got, expected.drop_vars("packed"))
         xr.testing.assert_identical(got.drop_vars("label"), expected.drop_vars(["label", "packed"]))
 
 
-def test_packed_variable_values_through_kerchunk(tmp_path: Path, nc4_file: Path) -> None:
-    got = _through_kerchunk(nc4_file, tmp_path)
-    with xr.open_dataset(nc4_file, engine="netcdf4") as expected:
-        np.testing.assert_allclose(got["packed"].values, expected["packed"].values, rtol=1e-6)
-        assert got["packed"].encoding["dtype"] == expected["packed"].encoding["dtype"]
+def test_float32_packed_variable_is_refused_by_name(tmp_path: Path, nc4_file: Path) -> None:
+    """xarray decodes 'packed' (int16, float32 scale_factor) to float32 from the file and
+    would decode it to float64 from JSON attributes: the write says so and writes nothing."""
+    from vzcore.errors import DecodedDtypeError
+
+    with pytest.raises(DecodedDtypeError) as info:
+        _through_kerchunk(nc4_file, tmp_path)
+    assert info.value.variables == ("packed",)
+    assert nc4_file.name in str(info.value)
+    assert "float32" in str(info.value)
+    assert "allow_float64_decoding=True" in str(info.value)
+    assert not list(tmp_path.glob("*.json"))
 
 
-@pytest.mark.xfail(
-    reason="JSON attributes cannot carry a float32 scale_factor, so xarray decodes the "
-    "packed variable to float64 (the reader records the dtype in metadata.extra)",
-    strict=True,
-)
-def test_packed_variable_decoded_dtype_through_kerchunk(tmp_path: Path, nc4_file: Path) -> None:
-    got = _through_kerchunk(nc4_file, tmp_path)
-    with xr.open_dataset(nc4_file, engine="netcdf4") as expected:
-        assert got["packed"].dtype == expected["packed"].dtype
+def test_packed_variable_with_float64_decoding_allowed(tmp_path: Path, nc4_file: Path) -> None:
+    """The remedy works: raw values exact; decoded in float64 from the float32 attributes."""
+    got = _through_kerchunk(nc4_file, tmp_path, allow_float64_decoding=True)
+    with xr.open_dataset(nc4_file, engine="netcdf4", mask_and_scale=False) as raw:
+        stored = raw["packed"]
+        np.testing.assert_array_equal(got["packed"].encoding["dtype"], stored.dtype)
+        scale = float(stored.attrs["scale_factor"])
+        offset = float(stored.attrs["add_offset"])
+        want = stored.values.astype("f8") * scale + offset
+    assert got["packed"].dtype == np.float64
+    np.testing.assert_array_equal(got["packed"].values, want)
+
+
+def test_loaded_packed_coordinate_decodes_like_xarray(tmp_path: Path) -> None:
+    """A loaded coordinate packed with float32 attributes decodes to float32, as xarray's."""
+    nc = pytest.importorskip("netCDF4")
+    import vzcore
+
+    path = tmp_path / "packed_coord.nc"
+    with nc.Dataset(path, "w") as ds:
+        ds.createDimension("lat", 4)
+        v = ds.createVariable("lat", "i2", ("lat",))
+        v.scale_factor = np.float32(0.01)
+        v.add_offset = np.float32(27.15)
+        v.set_auto_maskandscale(False)
+        v[:] = np.array([1, 2, 3, 400], "i2")
+    vds = vzcore.open_virtual_dataset(str(path))
+    with xr.open_dataset(path, engine="netcdf4") as expected:
+        assert vds["lat"].dtype == expected["lat"].dtype == np.float32
+        np.testing.assert_array_equal(vds["lat"].values, expected["lat"].values)
 
 
 @pytest.mark.parametrize("group", ["sub", "sub/deeper"])

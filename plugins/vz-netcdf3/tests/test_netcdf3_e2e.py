@@ -136,21 +136,29 @@ def test_files_combine_along_records(tmp_path, make_file, nc3):
     assert_same(got, expected)
 
 
-@pytest.mark.xfail(
-    reason="zarr/kerchunk attributes are JSON: a float32 scale_factor comes back as a Python "
-    "float and xarray then decodes to float64 instead of float32 (not a reader issue)",
-    strict=True,
-)
-def test_float32_scale_factor_keeps_decoded_dtype(tmp_path):
+def test_float32_scale_factor_is_refused_then_decoded_as_float64_on_request(tmp_path):
+    """JSON attributes have no float32: the write names the variable, and the remedy works."""
     import netCDF4
+    from vzcore.errors import DecodedDtypeError
 
     path = tmp_path / "packed.nc"
     with netCDF4.Dataset(path, "w", format="NETCDF3_CLASSIC") as ds:
         ds.createDimension("x", 3)
         v = ds.createVariable("v", "i2", ("x",), fill_value=np.int16(-1))
-        v.scale_factor = np.float32(0.5)
+        v.scale_factor = np.float32(0.1)
         v.set_auto_maskandscale(False)
         v[:] = np.array([1, -1, 3], "i2")
-    _, got = roundtrip(path, tmp_path)
+    vds = vzcore.open_virtual_dataset(path)
+    out = tmp_path / "packed.json"
+    with pytest.raises(DecodedDtypeError) as info:
+        vds.virtualize.to_kerchunk(str(out), format="json")
+    assert info.value.variables == ("v",)
+    assert "packed.nc" in str(info.value)
+    assert not out.exists()
+    vds.virtualize.to_kerchunk(str(out), format="json", allow_float64_decoding=True)
+    got = xr.open_dataset(str(out), engine="kerchunk").load()
     expected = xr.open_dataset(path).load()
-    assert got["v"].dtype == expected["v"].dtype == np.dtype("f4")
+    assert expected["v"].dtype == np.float32
+    assert got["v"].dtype == np.float64
+    want = np.array([1.0, np.nan, 3.0]) * float(np.float32(0.1))
+    np.testing.assert_array_equal(got["v"].values, want)

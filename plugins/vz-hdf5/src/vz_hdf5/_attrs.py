@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from vzcore.manifests.attributes import PACKING_ATTRS
 
 from vz_hdf5._names import decode_name
 
@@ -267,6 +268,10 @@ def read_attrs(
             dtypes[name] = value.dtype.str
         if isinstance(value, str | bytes):  # the common case, without the generic path
             attrs[name] = value if isinstance(value, str) else bytes(value)
+            continue
+        if name in PACKING_ATTRS and name in dtypes and value.size == 1 and value.dtype.kind != "c":
+            # Its type decides xarray's decoded dtype: a numpy scalar, as netCDF4-python gives.
+            attrs[name] = np.asarray(value).reshape(())[()]
             continue
         attrs[name] = jsonable(value, file if file is not None else obj.file)
     return attrs, dtypes

@@ -88,9 +88,9 @@ class _Plan:
         return out
 
 
-def _plan(tree: ManifestGroup, prefix: str) -> _Plan:
+def _plan(tree: ManifestGroup, prefix: str, allow_float64_decoding: bool = False) -> _Plan:
     """Plan the arrays and groups of ``tree`` (:func:`vzcore.store_plan.plan` checks them)."""
-    store = plan(tree, 3, prefix=prefix)
+    store = plan(tree, 3, prefix=prefix, allow_float64_decoding=allow_float64_decoding)
     out = _Plan(groups=[(g.path, g.documents["zarr.json"]) for g in store.groups])
     for a in store.arrays:
         if a.values is not None:  # loaded: written through zarr, as real data
@@ -514,6 +514,7 @@ class IcechunkWriter(Writer):
         append_dim: str | None = None,
         mode: Mode = "w-",
         record_sources: bool = True,
+        allow_float64_decoding: bool = False,
     ) -> None:
         """Write ``tree`` into a writable Icechunk session; the caller commits.
 
@@ -543,6 +544,12 @@ class IcechunkWriter(Writer):
         record_sources
             Store each file's scan-time ETag (else modification time) as the checksum of its
             references, so Icechunk refuses to read chunks of a file that changed since.
+        allow_float64_decoding
+            Write packed variables whose ``float32`` ``scale_factor``/``add_offset`` make
+            xarray decode them to float64 from the repository but float32 from their files
+            (JSON attributes have no float32; see :mod:`vzcore.packed_dtypes`). Default
+            False: refuse them with :class:`~vzcore.errors.DecodedDtypeError`, which names
+            them.
 
         Raises
         ------
@@ -578,7 +585,7 @@ class IcechunkWriter(Writer):
         prefix = "/".join(p for p in (group or "").strip("/").split("/") if p)
         for part in prefix.split("/") if prefix else ():
             check_name(part, "group", 3)
-        plan = _plan(tree, prefix)
+        plan = _plan(tree, prefix, allow_float64_decoding)
         st = _Store(store)
 
         # Containers: every referenced URL needs one, else Icechunk would refuse the refs.

@@ -285,6 +285,7 @@ class KerchunkWriter(Writer):
         missing_chunks: MissingChunks = "fill",
         record_sources: bool = True,
         max_references: int | None = MAX_JSON_REFERENCES,
+        allow_float64_decoding: bool = False,
     ) -> dict[str, Any] | None:
         """Write ``group`` and its descendants as kerchunk references.
 
@@ -323,6 +324,12 @@ class KerchunkWriter(Writer):
             Refuse (WriteError) to write more chunk references than this (default
             1,000,000; see :data:`MAX_JSON_REFERENCES`): every reader loads a JSON reference
             file whole. None writes any size.
+        allow_float64_decoding
+            Write packed variables whose ``float32`` ``scale_factor``/``add_offset`` make
+            xarray decode them to float64 from the output but float32 from their files
+            (JSON attributes have no float32; see :mod:`vzcore.packed_dtypes`). Default
+            False: refuse them with :class:`~vzcore.errors.DecodedDtypeError`, which names
+            them.
 
         Returns
         -------
@@ -348,7 +355,12 @@ class KerchunkWriter(Writer):
                     "it returns the references and writes nothing; pass target=None, or "
                     "format='json' to write a file.",
                 )
-            planned = plan(group, zarr_format, missing_chunks=missing_chunks)
+            planned = plan(
+                group,
+                zarr_format,
+                missing_chunks=missing_chunks,
+                allow_float64_decoding=allow_float64_decoding,
+            )
             _check_size(planned, max_references, "a reference dict")
             if not record_sources:
                 planned = dataclasses.replace(planned, sources={})
@@ -361,7 +373,12 @@ class KerchunkWriter(Writer):
         if mode not in ("w", "w-"):
             raise OptionError(_OWNER, "mode", mode, "pass 'w-' (fail if it exists) or 'w'")
         # Plan first: a tree that cannot be written fails before any file is touched.
-        store = plan(group, zarr_format, missing_chunks=missing_chunks)
+        store = plan(
+            group,
+            zarr_format,
+            missing_chunks=missing_chunks,
+            allow_float64_decoding=allow_float64_decoding,
+        )
         _check_size(store, max_references, f"JSON references {os.fspath(target)!r}")
         if not record_sources:
             store = dataclasses.replace(store, sources={})

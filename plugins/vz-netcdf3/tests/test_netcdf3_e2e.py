@@ -162,3 +162,22 @@ def test_float32_scale_factor_is_refused_then_decoded_as_float64_on_request(tmp_
     assert got["v"].dtype == np.float64
     want = np.array([1.0, np.nan, 3.0]) * float(np.float32(0.1))
     np.testing.assert_array_equal(got["v"].values, want)
+
+
+def test_latin1_names_open_as_scipy_reads_them(tmp_path):
+    # scipy.io.netcdf_file writes names as Latin-1 bytes (b"Bandwidth (\xb5m)"), as older tools
+    # did: a valid classic file that xarray's scipy engine opens; so must the reader
+    from scipy.io import netcdf_file
+
+    path = tmp_path / "latin1.nc"
+    with netcdf_file(path, "w") as f:
+        f.createDimension("x", 3)
+        v = f.createVariable("band", "f4", ("x",))
+        v[:] = np.array([1.5, 2.5, 3.5], "f4")
+        setattr(v, "Bandwidth (\xb5m)", 0.065)
+        f.résolution = b"10 m"
+    assert b"Bandwidth (\xb5m)" in path.read_bytes()  # the stored name is not UTF-8
+    _, got = roundtrip(path, tmp_path, loadable_variables=[])
+    expected = xr.open_dataset(path, engine="scipy").load()
+    assert got["band"].attrs["Bandwidth (\xb5m)"] == expected["band"].attrs["Bandwidth (\xb5m)"]
+    assert_same(got, expected)

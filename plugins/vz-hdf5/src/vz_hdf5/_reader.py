@@ -1186,7 +1186,11 @@ class _Scanner:
             return self._header_array(dset, header, dims, attr_dtypes)
         shape = dset.shape
         if shape is None:
-            self._unsupported(dset, "null dataspace (H5S_NULL: a dataset without a shape)")
+            self._unsupported(
+                dset,
+                "null dataspace (H5S_NULL, h5py.Empty: a dataset without a shape, which no zarr "
+                "array can be: every zarr array has a shape)",
+            )
         try:
             dtype = dset.dtype
         except (TypeError, ValueError):  # h5py: "No NumPy equivalent for TypeTimeID

@@ -396,8 +396,11 @@ def _name(cur: _Cursor, what: str) -> str:
     raw = cur.padded(n)
     try:
         name = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise cur.fail(f"the name of {what} is not UTF-8 ({raw[:40]!r})") from err
+    except UnicodeDecodeError:
+        # a valid file all the same (netCDF-C writes the bytes it is given; older tools wrote
+        # Latin-1 names such as b"Bandwidth (\xb5m)"): decoded as Latin-1, as scipy.io.netcdf
+        # and vz-hdf5 do, every byte one character, none lost
+        name = raw.decode("latin-1")
     if "/" in name or "\x00" in name:
         raise cur.fail(f"the name {name!r} of {what} contains '/' or NUL")
     return name

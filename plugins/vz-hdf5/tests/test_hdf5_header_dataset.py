@@ -235,7 +235,7 @@ def _layout_version(dset: h5py.Dataset) -> int:
 def _reader_output(path: Path, monkeypatch: pytest.MonkeyPatch, native: bool) -> Any:
     with monkeypatch.context() as m:
         if not native:
-            m.setattr(_ReadOnlyDataset, "set_header", lambda self, header: None)
+            m.setattr(_ReadOnlyDataset, "set_header", lambda self, header, layout=None: None)
         return HDF5Reader().read(
             "file://" + str(path), drop_variables=["external"], skip_unsupported=True
         )

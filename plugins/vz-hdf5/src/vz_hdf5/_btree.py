@@ -176,6 +176,7 @@ def read_v1_chunk_rows(
     sizeof_addr: int,
     sizeof_len: int,
     ndim: int,
+    layout: bytes | None = None,
 ) -> np.ndarray | None:
     """Return the chunk rows of one dataset from its v1 B-tree, or None for other indexes.
 
@@ -191,6 +192,9 @@ def read_v1_chunk_rows(
         Sizes of file addresses and lengths, from the superblock.
     ndim
         Rank of the dataset.
+    layout
+        The dataset's Data Layout message, when the caller has parsed the object header
+        already (else it is read from the header at ``header_addr``).
 
     Returns
     -------
@@ -199,7 +203,8 @@ def read_v1_chunk_rows(
         like :func:`vz_hdf5._reader._chunk_rows`, byte offsets absolute; None when the
         dataset does not use a v1 B-tree chunk index.
     """
-    layout = _Header(read_at, base, sizeof_addr, sizeof_len).layout(header_addr)
+    if layout is None:
+        layout = _Header(read_at, base, sizeof_addr, sizeof_len).layout(header_addr)
     if layout is None:
         return None
     found = _btree_address(layout, sizeof_addr)

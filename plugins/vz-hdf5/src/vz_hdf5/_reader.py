@@ -92,6 +92,9 @@ INLINE_LIMIT = 16 * 2**20
 """Largest values (bytes) the reader inlines because their stored bytes differ from what
 h5py reads (fixed-length strings cut at the NUL)."""
 
+_LAYOUT_MESSAGE = 0x0008
+"""Type of the Data Layout message of an object header."""
+
 SMALL_FILE = 256 * 2**10
 """Local files up to this size (bytes) are read whole, once, for the native parsers."""
 
@@ -714,8 +717,10 @@ class _Scanner:
                 attrs: _Attrs | None = _Attrs(obj, scanner._check_heap_attrs(obj, info))
                 assert attrs is not None
                 if isinstance(obj, _ReadOnlyDataset):
+                    layout = (attrs.header or {}).get(_LAYOUT_MESSAGE)
                     obj.set_header(
-                        header_dataset(attrs.header, scanner.sizeof_addr, scanner.sizeof_len)
+                        header_dataset(attrs.header, scanner.sizeof_addr, scanner.sizeof_len),
+                        None if layout is None or layout[0] < 0 else layout[1],
                     )
                 is_scale = _is_scale(attrs)
                 # references in another file's DIMENSION_LIST name that file's objects
@@ -1456,9 +1461,10 @@ class _Scanner:
             return None
         from vz_hdf5._btree import ChunkIndexError, read_v1_chunk_rows
 
+        layout = dset.layout_message if isinstance(dset, _ReadOnlyDataset) else None
         try:
             # H5Gget_objinfo is O(1); H5Oget_info also sizes the chunk index (walks it).
-            addr = h5py.h5g.get_objinfo(dset.id).objno[0]
+            addr = -1 if layout is not None else h5py.h5g.get_objinfo(dset.id).objno[0]
             return read_v1_chunk_rows(
                 self.raw,
                 int(addr),
@@ -1466,6 +1472,7 @@ class _Scanner:
                 sizeof_addr=self.sizeof_addr,
                 sizeof_len=self.sizeof_len,
                 ndim=ndim,
+                layout=layout,  # (the header's, parsed by the survey)
             )
         except (ChunkIndexError, IndexError, ValueError, struct.error):
             return None  # let HDF5 itself read (and judge) the index
@@ -1648,11 +1655,19 @@ class _ReadOnlyDataset(h5py.Dataset):  # type: ignore[misc]  # (h5py is untyped)
     header: HeaderDataset | None = None
     """The dataset's metadata decoded from its object header (None: h5py's to give)."""
 
-    def set_header(self, header: HeaderDataset | None) -> None:
-        """Use ``header`` (decoded from the object header) for shape, dtype and maxshape."""
+    layout_message: bytes | None = None
+    """The Data Layout message of the object header (None: not parsed here)."""
+
+    def set_header(self, header: HeaderDataset | None, layout: bytes | None = None) -> None:
+        """Use ``header`` (decoded from the object header) for shape, dtype and maxshape.
+
+        ``layout`` is the header's Data Layout message, which the chunk index reader then
+        takes instead of parsing the header again.
+        """
         if header is None:
             return
         self.header = header
+        self.layout_message = layout
         self._cache_props["shape"] = header.shape
         self.__dict__["dtype"] = header.dtype
         self.__dict__["maxshape"] = header.maxshape

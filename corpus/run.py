@@ -211,7 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     results = run(entries, args.jobs, args.timeout)
     seconds = time.perf_counter() - start
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1, default=str))
+    saved = results
+    if args.only and RESULTS.exists():  # a partial run updates its files' rows, keeps the rest
+        checked = {r["name"] for r in results}
+        earlier = json.loads(RESULTS.read_text())
+        saved = [r for r in earlier if r["name"] not in checked] + results
+    RESULTS.write_text(json.dumps(saved, indent=1, default=str))
     if not args.no_doc and not args.only:
         DOC.write_text(render(results, seconds))
         print(f"wrote {DOC.relative_to(ROOT)}")

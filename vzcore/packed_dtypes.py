@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vzcore.errors import DecodedDtypeError
+from vzcore.manifests.attributes import PACKING_ATTRS
 
 if TYPE_CHECKING:
     from vzcore.store_plan import StorePlan
 
 __all__ = ["ChangedDecoding", "check_packed_dtypes", "decoded_dtypes"]
 
-_PACKING = ("scale_factor", "add_offset")
+_PACKING = tuple(sorted(PACKING_ATTRS, reverse=True))  # scale_factor, add_offset
 # Attributes that decide the decoded dtype (``_Unsigned`` changes the raw dtype first).
 _DECIDING = (*_PACKING, "_Unsigned")
 

@@ -6,17 +6,18 @@ to a writer plugin chosen by format name; it never imports a format library itse
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Literal
 
 import xarray as xr
 
-from vzcore import plugins
+from vzcore import _virtualizarr_compat, plugins
 from vzcore._from_xarray import dataset_to_group, datatree_to_group, virtual_data
 from vzcore.errors import NotVirtualizableError, VZError
 
-__all__ = ["VirtualizeDataTreeAccessor", "VirtualizeDatasetAccessor"]
+__all__ = ["VirtualizeDataTreeAccessor", "VirtualizeDatasetAccessor", "register"]
 
 _KERCHUNK_FORMATS = {"json": "kerchunk", "dict": "kerchunk", "parquet": "parquet"}
 
@@ -220,9 +221,20 @@ class _Virtualize[T: (xr.Dataset, xr.DataTree)]:
         self._dispatch("icechunk", store_or_session, options)
 
 
-@xr.register_dataset_accessor("virtualize")  # type: ignore[no-untyped-call]  # unannotated
 class VirtualizeDatasetAccessor(_Virtualize[xr.Dataset]):
-    """``ds.virtualize``: write a virtual Dataset as references."""
+    """``ds.virtualize``: write a virtual Dataset as references.
+
+    With VirtualiZarr imported too, a dataset that holds only VirtualiZarr's ManifestArrays
+    (none of vzcore's) gets VirtualiZarr's deprecated ``.virtualize`` accessor instead, as
+    it would without vzcore.
+    """
+
+    def __new__(cls, ds: xr.Dataset) -> Any:
+        """Return vzcore's accessor, or VirtualiZarr's for a dataset of its arrays only."""
+        peer = _virtualizarr_compat.peer_accessor("Dataset", [ds.variables.values()])
+        if peer is not None:
+            return peer(ds)
+        return super().__new__(cls)
 
     def __init__(self, ds: xr.Dataset) -> None:
         self._obj = ds
@@ -247,9 +259,20 @@ class VirtualizeDatasetAccessor(_Virtualize[xr.Dataset]):
         return nodes["/"]
 
 
-@xr.register_datatree_accessor("virtualize")  # type: ignore[no-untyped-call]  # unannotated
 class VirtualizeDataTreeAccessor(_Virtualize[xr.DataTree]):
-    """``dt.virtualize``: write a virtual DataTree (every group) as one reference set."""
+    """``dt.virtualize``: write a virtual DataTree (every group) as one reference set.
+
+    With VirtualiZarr imported too, a tree that holds only VirtualiZarr's ManifestArrays
+    (none of vzcore's) gets VirtualiZarr's deprecated ``.virtualize`` accessor instead.
+    """
+
+    def __new__(cls, tree: xr.DataTree) -> Any:
+        """Return vzcore's accessor, or VirtualiZarr's for a tree of its arrays only."""
+        nodes = [node.variables.values() for node in tree.subtree]
+        peer = _virtualizarr_compat.peer_accessor("DataTree", nodes)
+        if peer is not None:
+            return peer(tree)
+        return super().__new__(cls)
 
     def __init__(self, tree: xr.DataTree) -> None:
         self._obj = tree
@@ -263,3 +286,26 @@ class VirtualizeDataTreeAccessor(_Virtualize[xr.DataTree]):
 
     def _from_nodes(self, nodes: dict[str, xr.Dataset]) -> xr.DataTree:
         return xr.DataTree.from_dict(nodes, name=self._obj.name)
+
+
+def register() -> None:
+    """Register ``.virtualize`` on Dataset and DataTree unless vzcore's accessor already is.
+
+    Called on import and again right after ``virtualizarr.accessor`` has registered its
+    deprecated accessor of the same name (see :mod:`vzcore._accessor_hook`); replacing
+    that one does not warn, replacing any other does, as xarray always does.
+    """
+    registrations = (
+        (xr.Dataset, xr.register_dataset_accessor, VirtualizeDatasetAccessor),
+        (xr.DataTree, xr.register_datatree_accessor, VirtualizeDataTreeAccessor),
+    )
+    for target, register_accessor, accessor in registrations:
+        if getattr(target, _virtualizarr_compat.ACCESSOR_NAME, None) is accessor:
+            continue
+        with contextlib.ExitStack() as stack:
+            if _virtualizarr_compat.overrides_virtualizarr(target):
+                stack.enter_context(_virtualizarr_compat.quiet_override(target, __name__))
+            register_accessor(_virtualizarr_compat.ACCESSOR_NAME)(accessor)  # type: ignore[no-untyped-call]  # unannotated
+
+
+register()

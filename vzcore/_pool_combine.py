@@ -100,44 +100,32 @@ def scan_and_combine_batch(
     from vzcore._memory import scan_allocator
 
     with scan_allocator():  # a dask worker's fixed mmap threshold costs ~20% (see there)
-        return _scan_and_combine(indexes, paths, opener, kwargs, retries, options, combine_batch)
-
-
-def _scan_and_combine(
-    indexes: list[int],
-    paths: list[Any],
-    opener: Callable[..., xr.Dataset],
-    kwargs: dict[str, Any],
-    retries: int,
-    options: dict[str, Any],
-    combine_batch: bool,
-) -> BatchResult:
-    summaries: list[Summary] = []
-    kept: list[tuple[Summary, Part]] = []
-    for index, path in zip(indexes, paths, strict=True):
-        with noting(repeated=not combine_batch) as noted:  # worker warnings, for the caller
-            scanned = scan_file((path, kwargs), retries, opener)
-        label = os.fspath(path)
-        if isinstance(scanned, Failed):
-            summaries.append(_summary(index, label, scanned, tuple(noted)))
-            continue
-        part = Part(scanned, label, label)
-        summary = _summary(index, label, part, tuple(noted))
-        summaries.append(summary)
-        kept.append((summary, part))
-    combine = options["combine"]
-    if combine_batch and len(kept) > 1:
-        ks = [s for s, _ in kept]
-        if (
-            _stages(combine, options.get("concat_dim"), options, ks)
-            and not any(s.virtual for s in ks)
-            and _order(ks, combine, options) == list(range(len(ks)))
-        ):
-            try:
-                return BatchResult(summaries, _combine_parts([p for _, p in kept], options), {})
-            except Exception:  # noqa: BLE001, S110  # the combine of all files raises it again
-                pass
-    return BatchResult(summaries, None, {s.index: p for s, p in kept})
+        summaries: list[Summary] = []
+        kept: list[tuple[Summary, Part]] = []
+        for index, path in zip(indexes, paths, strict=True):
+            with noting(repeated=not combine_batch) as noted:  # worker warnings, for the caller
+                scanned = scan_file((path, kwargs), retries, opener)
+            label = os.fspath(path)
+            if isinstance(scanned, Failed):
+                summaries.append(_summary(index, label, scanned, tuple(noted)))
+                continue
+            part = Part(scanned, label, label)
+            summary = _summary(index, label, part, tuple(noted))
+            summaries.append(summary)
+            kept.append((summary, part))
+        combine = options["combine"]
+        if combine_batch and len(kept) > 1:
+            ks = [s for s, _ in kept]
+            if (
+                _stages(combine, options.get("concat_dim"), options, ks)
+                and not any(s.virtual for s in ks)
+                and _order(ks, combine, options) == list(range(len(ks)))
+            ):
+                try:
+                    return BatchResult(summaries, _combine_parts([p for _, p in kept], options), {})
+                except Exception:  # noqa: BLE001, S110  # the combine of all files raises it again
+                    pass
+        return BatchResult(summaries, None, {s.index: p for s, p in kept})
 
 
 def _run(

@@ -11,6 +11,7 @@ import argparse
 from dataclasses import asdict
 
 from vzcore.cli.options import (
+    add_allow_argument,
     add_reader_option_argument,
     add_refs_argument,
     emit_json,
@@ -27,13 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also fetch and decode every chunk (reads all referenced bytes)",
     )
-    parser.add_argument(
-        "--allow",
-        action="append",
-        default=None,
-        metavar="PREFIX",
-        help="URL prefix the references may point into, repeatable",
-    )
+    add_allow_argument(parser)
     add_reader_option_argument(parser, "kerchunk reader (allow_pickle=true, ...)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 

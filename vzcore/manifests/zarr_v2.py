@@ -41,6 +41,7 @@ from vzcore.manifests.codec_kinds import ARRAY_FILTERS, OBJECT_CODECS
 from vzcore.manifests.grid import refuse_rectilinear
 from vzcore.manifests.zarr_compat import check_array_document, zarr_v2_dtype
 from vzcore.manifests.zarr_v3 import encode_fill_value_v3
+from vzcore.manifests.zarr_v3.fill_values import _scalar
 
 if TYPE_CHECKING:
     from vzcore.manifests.manifest import ChunkManifest
@@ -123,10 +124,10 @@ def _decode_float(x: Any) -> float:
 def encode_fill_value(value: Any, dtype: np.dtype[Any] | str) -> Any:
     """Return ``value`` as a zarr v2 ``fill_value`` (JSON) for ``dtype``.
 
-    Floats are written as numbers or ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; complex
-    as ``[real, imag]``; bytes-like types (``S``, ``V``) base64-encoded; datetimes and
-    timedeltas as their int64 count; ``None`` stays ``None``. A one-element list (how an
-    attribute array arrives) is unwrapped.
+    Numbers, booleans, datetimes and timedeltas are written as zarr v3 writes them (see
+    :func:`~vzcore.manifests.zarr_v3.encode_fill_value_v3`); bytes-like types (``S``,
+    ``V``) base64-encoded without padding to the item size; strings as they are; ``None``
+    stays ``None``. A one-element list (how an attribute array arrives) is unwrapped.
 
     Raises
     ------
@@ -135,25 +136,17 @@ def encode_fill_value(value: Any, dtype: np.dtype[Any] | str) -> Any:
 
     Examples
     --------
-    >>> encode_fill_value(float("nan"), "<f4")
-    'NaN'
-    >>> encode_fill_value(-999.0, "<i2")
-    -999
+    >>> encode_fill_value(b"ab", "S4")
+    'YWI='
     """
     dt = np.dtype(dtype)
     if value is None:
         return None
     if dt.kind in "fiubcmM":  # numbers, booleans and times: the same JSON in zarr v2 and v3
         return encode_fill_value_v3(value, dt)
-    v = value
-    if isinstance(v, np.ndarray):
-        v = v.tolist() if v.ndim else v.item()
-    if isinstance(v, list | tuple):
-        if len(v) != 1:
-            raise ValueError(f"a fill value must be a single value, got {value!r}")
-        v = v[0]
-    if isinstance(v, np.generic):
-        v = v.item()
+    v = _scalar(value)
+    if isinstance(v, list | tuple) and len(v) != 1:
+        raise ValueError(f"a fill value must be a single value, got {value!r}")
     kind = dt.kind
     try:
         if kind in "SV":

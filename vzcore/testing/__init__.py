@@ -6,15 +6,12 @@ Example, in a plugin's tests::
 
     class TestMyReader(ReaderTests):
         reader_name = "myformat"
+        corrupt_length = 100  # the damaged file: the sample's first 100 bytes
 
         @pytest.fixture
         def sample(self, tmp_path):
             path = write_my_file(tmp_path / "a.myf")
             return path, {"data": reference_library_read(path)}
-
-        @pytest.fixture
-        def corrupt_file(self, tmp_path):
-            ...
 
 The suites need pytest; importing this module is only for tests.
 """

@@ -60,10 +60,14 @@ class ReaderTests(KnownGaps):
     ``(path, {variable path: values read by the format's reference library})`` (see
     :mod:`vzcore.testing.samples` for one file per format; paths of variables in subgroups
     are ``"group/sub/name"``) and ``corrupt_file`` returning the path of a damaged file of
-    the format. ``xfail_cases`` maps a test name to a reason, for gaps a reader documents.
+    the format, or instead of that fixture ``corrupt_length``: the sample cut to that many
+    bytes is the damaged file. ``xfail_cases`` maps a test name to a reason, for gaps a
+    reader documents.
     """
 
     reader_name: ClassVar[str]
+    corrupt_length: ClassVar[int | None] = None
+    """Bytes of the sample that the default ``corrupt_file`` keeps (None: no default)."""
 
     @pytest.fixture
     def sample(self, tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
@@ -71,9 +75,14 @@ class ReaderTests(KnownGaps):
         raise NotImplementedError
 
     @pytest.fixture
-    def corrupt_file(self, tmp_path: Path) -> Path:
-        """Return a damaged file of the format."""
-        raise NotImplementedError
+    def corrupt_file(self, tmp_path: Path, sample: tuple[Path, dict[str, Any]]) -> Path:
+        """Return a damaged file of the format: the sample cut to ``corrupt_length`` bytes."""
+        if self.corrupt_length is None:
+            raise NotImplementedError("set corrupt_length or override the corrupt_file fixture")
+        path = Path(sample[0])
+        out = tmp_path / f"cut{path.suffix}"
+        out.write_bytes(path.read_bytes()[: self.corrupt_length])
+        return out
 
     def remote_options(self, path: Path) -> dict[str, Any]:
         """Return the reader options that reading ``path``'s copy from a server needs."""

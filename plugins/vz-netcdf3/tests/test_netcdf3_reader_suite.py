@@ -14,13 +14,8 @@ from vzcore.testing.samples import netcdf3_sample
 
 class TestNetcdf3ReaderSuite(ReaderTests):
     reader_name = "netcdf3"
+    corrupt_length = 60
 
     @pytest.fixture(params=["NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET"])
     def sample(self, tmp_path, request):
         return netcdf3_sample(tmp_path, format=request.param)
-
-    @pytest.fixture
-    def corrupt_file(self, tmp_path, sample):
-        out = tmp_path / "cut.nc"
-        out.write_bytes(sample[0].read_bytes()[:60])
-        return out

@@ -13,13 +13,8 @@ from vzcore.testing.samples import tiff_sample
 
 class TestTiffReaderSuite(ReaderTests):
     reader_name = "tiff"
+    corrupt_length = 16
 
     @pytest.fixture
     def sample(self, tmp_path):
         return tiff_sample(tmp_path)
-
-    @pytest.fixture
-    def corrupt_file(self, tmp_path, sample):
-        out = tmp_path / "cut.tif"
-        out.write_bytes(sample[0].read_bytes()[:16])
-        return out

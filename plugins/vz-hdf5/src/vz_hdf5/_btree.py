@@ -68,11 +68,24 @@ class _Header:
         Continuation blocks are followed in order; a continuation chain that loops or
         exceeds :data:`_MAX_BLOCKS` raises :class:`ChunkIndexError`.
         """
+        _, found = self.indexed_messages(addr, wanted)
+        return ((mtype, mflags, data) for mtype, mflags, data, _ in found)
+
+    def indexed_messages(
+        self, addr: int, wanted: frozenset[int] | None = None
+    ) -> tuple[bool, Iterator[tuple[int, int, bytes, int]]]:
+        """Return :meth:`messages` with each message's creation index.
+
+        Returns whether the header tracks the creation order of its attributes (only a
+        version-2 header can) and ``(type, flags, data, creation index)`` for each message,
+        the index 0 when the order is not tracked. The header's first block is read here; a
+        header that is not one raises :class:`ChunkIndexError`.
+        """
         buf = self.read_at(self.base + addr, _HEAD_READ)
         if buf[:4] == b"OHDR":
-            return self._v2(addr, buf, wanted)
+            return bool(buf[5] & 0x04), self._v2(addr, buf, wanted)
         if buf[:1] == b"\x01":
-            return self._v1(addr, buf, wanted)
+            return False, self._v1(addr, buf, wanted)
         raise ChunkIndexError(f"no object header at address {addr}")
 
     def _block(self, addr: int, length: int, have: bytes, start: int) -> bytes:
@@ -89,7 +102,7 @@ class _Header:
 
     def _v1(
         self, addr: int, buf: bytes, wanted: frozenset[int] | None
-    ) -> Iterator[tuple[int, int, bytes]]:
+    ) -> Iterator[tuple[int, int, bytes, int]]:
         size = _uint(buf, 8, 4)
         blocks = [self._block(addr, size, buf, 16)]
         seen = {addr}
@@ -100,7 +113,7 @@ class _Header:
             while pos + 8 <= end:
                 mtype, msize, mflags = _V1_MESSAGE.unpack_from(block, pos)
                 if wanted is None or mtype in wanted:
-                    yield mtype, mflags, block[pos + 8 : pos + 8 + msize]
+                    yield mtype, mflags, block[pos + 8 : pos + 8 + msize], 0
                 if mtype == _CONTINUATION:
                     data = block[pos + 8 : pos + 8 + msize]
                     blocks.append(self._continue(data, seen)[1])
@@ -108,7 +121,7 @@ class _Header:
 
     def _v2(
         self, addr: int, buf: bytes, wanted: frozenset[int] | None
-    ) -> Iterator[tuple[int, int, bytes]]:
+    ) -> Iterator[tuple[int, int, bytes, int]]:
         flags = buf[5]
         pos = 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
         width = 1 << (flags & 0x03)
@@ -125,7 +138,8 @@ class _Header:
             while mpos + head <= end:
                 mtype, msize, mflags = _V2_MESSAGE.unpack_from(block, mpos)
                 if wanted is None or mtype in wanted:
-                    yield mtype, mflags, block[mpos + head : mpos + head + msize]
+                    crt = _uint(block, mpos + 4, 2) if track_order else 0
+                    yield mtype, mflags, block[mpos + head : mpos + head + msize], crt
                 if mtype == _CONTINUATION:
                     data = block[mpos + head : mpos + head + msize]
                     caddr, cont = self._continue(data, seen)

@@ -50,11 +50,6 @@ __all__ = ["attrs_and_messages", "header_attrs"]
 
 _ATTRIBUTE = 0x000C
 _ATTR_INFO = 0x0015
-_CONTINUATION = 0x0010
-_HEAD_READ = 1024
-_V1_MESSAGE = struct.Struct("<HHB")  # type, size, flags
-_V2_MESSAGE = struct.Struct("<BHB")
-_MAX_BLOCKS = 4096
 
 DATASET_MESSAGES = frozenset({0x0001, 0x0003, 0x0004, 0x0005, 0x0007, 0x0008, 0x000B})
 """Dataspace, datatype, fill value (old and new), external files, data layout and filter
@@ -220,68 +215,23 @@ def _value(tbuf: bytes, space: bytes, data: bytes, lsize: int) -> Any:
 
 def _messages(
     header: _Header, addr: int, dataset: dict[int, tuple[int, bytes]]
-) -> tuple[bool, list[tuple[int, int, bytes, int]]] | None:
+) -> tuple[bool, list[tuple[int, int, bytes, int]]]:
     """Return the attribute-related messages of the header at ``addr``.
 
     Returns whether creation order is tracked and ``(type, flags, data, creation index)``
-    of each attribute and attribute-info message; None when unparsable. The messages of
-    :data:`DATASET_MESSAGES` go into ``dataset`` as ``{type: (flags, data)}`` (flags -1 for
-    a type seen more than once).
+    of each attribute and attribute-info message, as
+    :meth:`~vz_hdf5._btree._Header.indexed_messages` walks them (raising ChunkIndexError
+    when they cannot be parsed). The messages of :data:`DATASET_MESSAGES` go into
+    ``dataset`` as ``{type: (flags, data)}`` (flags -1 for a type seen more than once).
     """
-    read_at, base = header.read_at, header.base
-    buf = read_at(base + addr, _HEAD_READ)
-    wanted = (_ATTRIBUTE, _ATTR_INFO)
+    track, messages = header.indexed_messages(addr)
     out: list[tuple[int, int, bytes, int]] = []
-
-    def keep(mtype: int, mflags: int, data: bytes) -> None:
-        dataset[mtype] = (-1, b"") if mtype in dataset else (mflags, data)
-
-    seen = {addr}
-    if buf[:4] == b"OHDR":
-        flags = buf[5]
-        pos = 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
-        width = 1 << (flags & 0x03)
-        size = _uint(buf, pos, width)
-        pos += width
-        track = bool(flags & 0x04)
-        head = 6 if track else 4
-        blocks = [header._block(addr, size, buf, pos)]
-        while blocks:
-            block = blocks.pop(0)
-            mpos, end = 0, len(block)
-            while mpos + head <= end:
-                mtype, msize, mflags = _V2_MESSAGE.unpack_from(block, mpos)
-                data = block[mpos + head : mpos + head + msize]
-                if mtype in wanted:
-                    crt = _uint(block, mpos + 4, 2) if track else 0
-                    out.append((mtype, mflags, data, crt))
-                elif mtype in DATASET_MESSAGES:
-                    keep(mtype, mflags, data)
-                elif mtype == _CONTINUATION:
-                    _, cont = header._continue(data, seen)
-                    if cont[:4] != b"OCHK":
-                        return None
-                    blocks.append(cont[4:-4])  # signature and checksum
-                mpos += head + msize
-        return track, out
-    if buf[:1] == b"\x01":
-        size = _uint(buf, 8, 4)
-        blocks = [header._block(addr, size, buf, 16)]
-        while blocks:
-            block = blocks.pop(0)
-            pos, end = 0, len(block)
-            while pos + 8 <= end:
-                mtype, msize, mflags = _V1_MESSAGE.unpack_from(block, pos)
-                data = block[pos + 8 : pos + 8 + msize]
-                if mtype in wanted:
-                    out.append((mtype, mflags, data, 0))
-                elif mtype in DATASET_MESSAGES:
-                    keep(mtype, mflags, data)
-                elif mtype == _CONTINUATION:
-                    blocks.append(header._continue(data, seen)[1])
-                pos += 8 + msize
-        return False, out
-    return None
+    for mtype, mflags, data, crt in messages:
+        if mtype in (_ATTRIBUTE, _ATTR_INFO):
+            out.append((mtype, mflags, data, crt))
+        elif mtype in DATASET_MESSAGES:
+            dataset[mtype] = (-1, b"") if mtype in dataset else (mflags, data)
+    return track, out
 
 
 class _NotDecodedError(Exception):
@@ -349,10 +299,7 @@ def _dense(guard: HeapGuard, info: bytes) -> list[tuple[int, bytes]]:
 def _decode(guard: HeapGuard, addr: int) -> Decoded:
     header = _Header(guard.read_at, guard.base, guard.o, guard.lsize)
     dataset: dict[int, tuple[int, bytes]] = {}
-    found = _messages(header, addr, dataset)
-    if found is None:
-        raise _NotDecodedError
-    track, messages = found
+    track, messages = _messages(header, addr, dataset)
     named: list[tuple[Any, str]] = []
     values: dict[str, Any] = {}
     undecoded: dict[str, bytes] = {}

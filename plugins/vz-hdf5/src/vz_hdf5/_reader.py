@@ -1021,17 +1021,9 @@ class _Scanner:
         if addr in self._heap_checked:
             return found
         self._heap_checked.add(addr)
-        try:  # (the messages just parsed, when there are: the header is parsed once)
-            why = guard.check_attributes(addr, None if found is None else found[2])
-        except HeapError as err:
-            raise CorruptFileError(self.url, f"{object_path(obj)!r}: {err}") from err
-        if why is not None:
-            _log.debug(
-                "%s: attributes of %r not checked for global heap damage: %s",
-                self.url,
-                object_path(obj),
-                why,
-            )
+        # (the messages just parsed, when there are: the header is parsed once)
+        messages = None if found is None else found[2]
+        self._heap_checked_by(obj, "attributes", lambda: guard.check_attributes(addr, messages))
         return found
 
     def _check_heap_values(self, dset: h5py.Dataset) -> None:
@@ -1040,15 +1032,28 @@ class _Scanner:
         if guard is None:
             return
         addr = int(h5py.h5g.get_objinfo(dset.id).objno[0])
+        self._heap_checked_by(
+            dset, "values", lambda: guard.check_dataset(addr, lambda: self._raw_chunks(dset))
+        )
+
+    def _heap_checked_by(
+        self, obj: h5py.HLObject, what: str, check: Callable[[], str | None]
+    ) -> None:
+        """Run a global heap ``check`` of ``obj``'s ``what``: raise on damage, log a skip.
+
+        A :class:`~vz_hdf5._gheap.HeapError` becomes a CorruptFileError naming the object; a
+        check that could not run (it returns why) is logged at debug level.
+        """
         try:
-            why = guard.check_dataset(addr, lambda: self._raw_chunks(dset))
+            why = check()
         except HeapError as err:
-            raise CorruptFileError(self.url, f"{object_path(dset)!r}: {err}") from err
+            raise CorruptFileError(self.url, f"{object_path(obj)!r}: {err}") from err
         if why is not None:
             _log.debug(
-                "%s: values of %r not checked for global heap damage: %s",
+                "%s: %s of %r not checked for global heap damage: %s",
                 self.url,
-                object_path(dset),
+                what,
+                object_path(obj),
                 why,
             )
 

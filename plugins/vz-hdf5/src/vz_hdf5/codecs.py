@@ -93,8 +93,8 @@ def _lzo_literals(data: bytes) -> bytes:
     return head + data + b"\x11\x00\x00"  # the end-of-stream marker
 
 
-class HDF5LZF(Codec):  # type: ignore[misc]  # numcodecs is untyped
-    """Decode h5py's LZF filter (HDF5 filter 32000).
+class _SizedCodec(Codec):  # type: ignore[misc]  # numcodecs is untyped
+    """A codec whose configuration is the decoded size of a chunk, checked both ways.
 
     Parameters
     ----------
@@ -102,10 +102,20 @@ class HDF5LZF(Codec):  # type: ignore[misc]  # numcodecs is untyped
         Decoded chunk size in bytes.
     """
 
-    codec_id = "vz_hdf5_lzf"
+    codec_id: str
 
     def __init__(self, size: int) -> None:
         self.size = int(size)
+
+    def _raw(self, buf: Any) -> bytes:
+        """Return the bytes of a chunk to encode, refusing one of another size."""
+        return _check_size(self.codec_id, _as_bytes(buf), self.size)
+
+
+class HDF5LZF(_SizedCodec):
+    """Decode h5py's LZF filter (HDF5 filter 32000)."""
+
+    codec_id = "vz_hdf5_lzf"
 
     def decode(self, buf: Any, out: Any = None) -> Any:
         """Return the decoded chunk bytes."""
@@ -115,23 +125,14 @@ class HDF5LZF(Codec):  # type: ignore[misc]  # numcodecs is untyped
 
     def encode(self, buf: Any) -> bytes:
         """Return ``buf`` as an LZF stream."""
-        raw = _check_size(self.codec_id, _as_bytes(buf), self.size)
+        raw = self._raw(buf)
         return bytes(_imagecodecs(self.codec_id).lzf_encode(raw))
 
 
-class HDF5LZO(Codec):  # type: ignore[misc]  # numcodecs is untyped
-    """Decode PyTables' LZO filter (HDF5 filter 305), checking its Adler-32 checksum.
-
-    Parameters
-    ----------
-    size
-        Decoded chunk size in bytes.
-    """
+class HDF5LZO(_SizedCodec):
+    """Decode PyTables' LZO filter (HDF5 filter 305), checking its Adler-32 checksum."""
 
     codec_id = "vz_hdf5_lzo"
-
-    def __init__(self, size: int) -> None:
-        self.size = int(size)
 
     def decode(self, buf: Any, out: Any = None) -> Any:
         """Return the decoded chunk bytes."""
@@ -153,7 +154,7 @@ class HDF5LZO(Codec):  # type: ignore[misc]  # numcodecs is untyped
 
     def encode(self, buf: Any) -> bytes:
         """Return ``buf`` as PyTables stores LZO chunks (one literal run, uncompressed)."""
-        raw = _check_size(self.codec_id, _as_bytes(buf), self.size)
+        raw = self._raw(buf)
         return (
             _lzo_literals(raw)
             + zlib.adler32(raw).to_bytes(4, "little")
@@ -177,19 +178,10 @@ def _schunk_frame(codec_id: str, raw: bytes) -> bytes:
     return b"".join(bytes(schunk.decompress_chunk(i)) for i in range(schunk.nchunks))
 
 
-class HDF5Blosc2(Codec):  # type: ignore[misc]  # numcodecs is untyped
-    """Decode the HDF5 Blosc2 filter (HDF5 filter 32026): Blosc2 chunks or B2ND frames.
-
-    Parameters
-    ----------
-    size
-        Decoded chunk size in bytes.
-    """
+class HDF5Blosc2(_SizedCodec):
+    """Decode the HDF5 Blosc2 filter (HDF5 filter 32026): Blosc2 chunks or B2ND frames."""
 
     codec_id = "vz_hdf5_blosc2"
-
-    def __init__(self, size: int) -> None:
-        self.size = int(size)
 
     def decode(self, buf: Any, out: Any = None) -> Any:
         """Return the decoded chunk bytes."""
@@ -206,7 +198,7 @@ class HDF5Blosc2(Codec):  # type: ignore[misc]  # numcodecs is untyped
 
     def encode(self, buf: Any) -> bytes:
         """Return ``buf`` as a Blosc2 chunk."""
-        raw = _check_size(self.codec_id, _as_bytes(buf), self.size)
+        raw = self._raw(buf)
         return bytes(_imagecodecs(self.codec_id).blosc2_encode(raw))
 
 

@@ -545,11 +545,7 @@ class IcechunkWriter(Writer):
             Store each file's scan-time ETag (else modification time) as the checksum of its
             references, so Icechunk refuses to read chunks of a file that changed since.
         allow_float64_decoding
-            Write packed variables whose ``float32`` ``scale_factor``/``add_offset`` make
-            xarray decode them to float64 from the repository but float32 from their files
-            (JSON attributes have no float32; see :mod:`vzcore.packed_dtypes`). Default
-            False: refuse them with :class:`~vzcore.errors.DecodedDtypeError`, which names
-            them.
+            True: write packed variables decoding to float64 (see :func:`vzcore.store_plan.plan`).
 
         Raises
         ------

@@ -325,11 +325,7 @@ class KerchunkWriter(Writer):
             1,000,000; see :data:`MAX_JSON_REFERENCES`): every reader loads a JSON reference
             file whole. None writes any size.
         allow_float64_decoding
-            Write packed variables whose ``float32`` ``scale_factor``/``add_offset`` make
-            xarray decode them to float64 from the output but float32 from their files
-            (JSON attributes have no float32; see :mod:`vzcore.packed_dtypes`). Default
-            False: refuse them with :class:`~vzcore.errors.DecodedDtypeError`, which names
-            them.
+            True: write packed variables decoding to float64 (see :func:`vzcore.store_plan.plan`).
 
         Returns
         -------

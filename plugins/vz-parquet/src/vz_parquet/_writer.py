@@ -364,11 +364,7 @@ class ParquetWriter(Writer):
             ``v2`` chunk keys, opened with ``xr.open_zarr(mapper, zarr_format=3)`` (see
             :mod:`vz_parquet._zarr3_parquet_layout`).
         allow_float64_decoding
-            Write packed variables whose ``float32`` ``scale_factor``/``add_offset`` make
-            xarray decode them to float64 from the output but float32 from their files
-            (JSON attributes have no float32; see :mod:`vzcore.packed_dtypes`). Default
-            False: refuse them with :class:`~vzcore.errors.DecodedDtypeError`, which names
-            them.
+            True: write packed variables decoding to float64 (see :func:`vzcore.store_plan.plan`).
 
         Raises
         ------

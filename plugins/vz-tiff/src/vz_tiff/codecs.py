@@ -74,17 +74,7 @@ class TiffSamples(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
         self.dtype = np.dtype(dtype).str
         self.size = int(size)
         self.bitspersample = int(bitspersample)
-        self.runlen = int(runlen)
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the JSON configuration."""
-        return {
-            "id": self.codec_id,
-            "dtype": self.dtype,
-            "size": self.size,
-            "bitspersample": self.bitspersample,
-            "runlen": self.runlen,
-        }
+        self.runlen = int(runlen)  # numcodecs' get_config returns these four attributes
 
     def _packed(self) -> bool:
         dtype = np.dtype(self.dtype)
@@ -224,17 +214,7 @@ class TiffCcitt(Codec):  # type: ignore[misc]  # numcodecs' Codec is untyped
             )
         self.height = int(height)
         self.width = int(width)
-        self.t4options = int(t4options)
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the JSON configuration."""
-        return {
-            "id": self.codec_id,
-            "compression": self.compression,
-            "height": self.height,
-            "width": self.width,
-            "t4options": self.t4options,
-        }
+        self.t4options = int(t4options)  # numcodecs' get_config returns these four
 
     def decode(self, buf: Any, out: Any = None) -> Any:
         """Return the ``height`` x ``width`` pixels of ``buf`` as ``bool``."""

@@ -44,28 +44,21 @@ FAKE_VIRTUALIZARR = {
                 self.obj = obj
 
 
-        @xr.register_dataset_accessor("vz")
-        class VirtualiZarrDatasetAccessor(_Accessor):
-            pass
-
-
-        @xr.register_dataset_accessor("virtualize")
-        class DeprecatedVirtualiZarrDatasetAccessor(_Accessor):
-            def __init__(self, ds):
-                super().__init__(ds)
+        class _Deprecated(_Accessor):
+            def __init__(self, obj):
+                super().__init__(obj)
                 warnings.warn(RENAMED, DeprecationWarning)
 
 
-        @xr.register_datatree_accessor("vz")
-        class VirtualiZarrDataTreeAccessor(_Accessor):
-            pass
-
-
-        @xr.register_datatree_accessor("virtualize")
-        class DeprecatedVirtualiZarrDataTreeAccessor(_Accessor):
-            def __init__(self, dt):
-                super().__init__(dt)
-                warnings.warn(RENAMED, DeprecationWarning)
+        # VirtualiZarr's four registrations: .vz and the deprecated .virtualize, on Dataset
+        # and on DataTree, by classes of these names in this module
+        for kind, register in (
+            ("Dataset", xr.register_dataset_accessor),
+            ("DataTree", xr.register_datatree_accessor),
+        ):
+            for name, base, prefix in (("vz", _Accessor, ""), ("virtualize", _Deprecated, "Deprecated")):
+                cls_name = f"{prefix}VirtualiZarr{kind}Accessor"
+                globals()[cls_name] = register(name)(type(cls_name, (base,), {}))
         """,
     "manifests.py": """
         import numpy as np
@@ -157,14 +150,15 @@ def _opener(paths: list[str]) -> str:
     )
 
 
+def _prelude(paths: list[str], order: str) -> str:
+    """Return the start of a script: warnings as errors, ``open_files()``, then ``order``."""
+    return STRICT + _opener(paths) + order
+
+
 def _headline(paths: list[str], order: str, out: Path, site: Path) -> str:
     """Return a script: ``order``, then the headline workflow, written and read back."""
-    return (
-        STRICT
-        + _opener(paths)
-        + order
-        + textwrap.dedent(
-            f"""
+    return _prelude(paths, order) + textwrap.dedent(
+        f"""
             import fsspec
             import xarray as xr
             import virtualizarr.accessor
@@ -181,7 +175,6 @@ def _headline(paths: list[str], order: str, out: Path, site: Path) -> str:
             back = xr.open_dataset(store, engine="zarr", zarr_format=2, consolidated=False)
             print(back["time"].values.tolist(), back["v"].values.tolist())
             """
-        )
     )
 
 
@@ -274,12 +267,8 @@ def test_other_clashes_still_warn(tmp_path):
 
 def real_virtualizarr_script(paths: list[str], order: str, out: str) -> str:
     """Return the script :func:`test_real_virtualizarr` runs (usable without pytest)."""
-    return (
-        STRICT
-        + _opener(paths)
-        + order
-        + textwrap.dedent(
-            f"""
+    return _prelude(paths, order) + textwrap.dedent(
+        f"""
             import warnings
             import fsspec
             import numpy as np
@@ -324,7 +313,6 @@ def real_virtualizarr_script(paths: list[str], order: str, out: str) -> str:
             assert type(vds.vz) is va.VirtualiZarrDatasetAccessor
             print(mine["v"].values.tolist(), theirs["v"].values.tolist())
             """
-        )
     )
 
 

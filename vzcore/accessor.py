@@ -83,6 +83,18 @@ def _renamed(ds: xr.Dataset, mapper: Callable[[str], str]) -> xr.Dataset:
 class _Virtualize[T: (xr.Dataset, xr.DataTree)]:
     _obj: T
 
+    def __new__(cls, obj: T) -> Any:
+        """Return vzcore's accessor, or VirtualiZarr's for an object of its arrays only."""
+        if isinstance(obj, xr.DataTree):
+            peer = _virtualizarr_compat.peer_accessor(
+                "DataTree", [node.variables.values() for node in obj.subtree]
+            )
+        else:
+            peer = _virtualizarr_compat.peer_accessor("Dataset", [obj.variables.values()])
+        if peer is not None:
+            return peer(obj)
+        return super().__new__(cls)
+
     def to_group(self) -> Any:
         raise NotImplementedError
 
@@ -229,13 +241,6 @@ class VirtualizeDatasetAccessor(_Virtualize[xr.Dataset]):
     it would without vzcore.
     """
 
-    def __new__(cls, ds: xr.Dataset) -> Any:
-        """Return vzcore's accessor, or VirtualiZarr's for a dataset of its arrays only."""
-        peer = _virtualizarr_compat.peer_accessor("Dataset", [ds.variables.values()])
-        if peer is not None:
-            return peer(ds)
-        return super().__new__(cls)
-
     def __init__(self, ds: xr.Dataset) -> None:
         self._obj = ds
 
@@ -265,14 +270,6 @@ class VirtualizeDataTreeAccessor(_Virtualize[xr.DataTree]):
     With VirtualiZarr imported too, a tree that holds only VirtualiZarr's ManifestArrays
     (none of vzcore's) gets VirtualiZarr's deprecated ``.virtualize`` accessor instead.
     """
-
-    def __new__(cls, tree: xr.DataTree) -> Any:
-        """Return vzcore's accessor, or VirtualiZarr's for a tree of its arrays only."""
-        nodes = [node.variables.values() for node in tree.subtree]
-        peer = _virtualizarr_compat.peer_accessor("DataTree", nodes)
-        if peer is not None:
-            return peer(tree)
-        return super().__new__(cls)
 
     def __init__(self, tree: xr.DataTree) -> None:
         self._obj = tree

@@ -187,6 +187,18 @@ def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, smal
     assert ds["temp"].data.manifest.offsets.flags.writeable is False
 
 
+def test_slices_are_placed_on_the_worker_holding_the_result(client):
+    """Slice tasks ask for the worker that holds the result (else one may copy all of it)."""
+    from vzcore._fetch_result import holder_placement
+
+    for address in client.scheduler_info()["workers"]:
+        held = client.submit(lambda: list(range(1000)), workers=[address], pure=False)
+        assert holder_placement(client, held) == {
+            "workers": [address],
+            "allow_other_workers": True,  # never waits for a worker that is gone
+        }
+
+
 def _recording_scans(monkeypatch):
     """Record (file numbers, combined in the worker?) of every batch scan task."""
     import sys

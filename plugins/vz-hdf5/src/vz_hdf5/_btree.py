@@ -31,6 +31,7 @@ _HEAD_READ = 1024
 _ENTRIES_GUESS = 64  # 2K for HDF5's default chunk B-tree K of 32
 _V1_MESSAGE = struct.Struct("<HHB")  # type, size, flags
 _V2_MESSAGE = struct.Struct("<BHB")
+_V2_ORDERED_MESSAGE = struct.Struct("<BHBH")  # type, size, flags, creation index
 _LAYOUT_ONLY = frozenset({_LAYOUT})
 _MAX_BLOCKS = 4096  # continuation blocks per object header: far more than HDF5 writes
 
@@ -130,15 +131,18 @@ class _Header:
         track_order = bool(flags & 0x04)
         blocks = [self._block(addr, size, buf, pos)]
         seen = {addr}
+        head = 6 if track_order else 4
         while blocks:
             block = blocks.pop(0)
             mpos = 0
-            head = 6 if track_order else 4
             end = len(block)
             while mpos + head <= end:
-                mtype, msize, mflags = _V2_MESSAGE.unpack_from(block, mpos)
+                if track_order:
+                    mtype, msize, mflags, crt = _V2_ORDERED_MESSAGE.unpack_from(block, mpos)
+                else:
+                    mtype, msize, mflags = _V2_MESSAGE.unpack_from(block, mpos)
+                    crt = 0
                 if wanted is None or mtype in wanted:
-                    crt = _uint(block, mpos + 4, 2) if track_order else 0
                     yield mtype, mflags, block[mpos + head : mpos + head + msize], crt
                 if mtype == _CONTINUATION:
                     data = block[mpos + head : mpos + head + msize]

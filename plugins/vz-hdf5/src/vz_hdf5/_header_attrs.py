@@ -55,6 +55,8 @@ DATASET_MESSAGES = frozenset({0x0001, 0x0003, 0x0004, 0x0005, 0x0007, 0x0008, 0x
 """Dataspace, datatype, fill value (old and new), external files, data layout and filter
 pipeline: the messages :mod:`vz_hdf5._header_dataset` decodes, collected in the same pass
 as the attribute messages."""
+_WANTED = frozenset({_ATTRIBUTE, _ATTR_INFO, *DATASET_MESSAGES})
+"""The messages :func:`_messages` asks the header walk for (the rest are not yielded)."""
 
 _FLOAT_LAYOUTS = {
     # size: (sign location, bit offset, precision, exponent location, exponent size,
@@ -224,7 +226,7 @@ def _messages(
     when they cannot be parsed). The messages of :data:`DATASET_MESSAGES` go into
     ``dataset`` as ``{type: (flags, data)}`` (flags -1 for a type seen more than once).
     """
-    track, messages = header.indexed_messages(addr)
+    track, messages = header.indexed_messages(addr, _WANTED)
     out: list[tuple[int, int, bytes, int]] = []
     for mtype, mflags, data, crt in messages:
         if mtype in (_ATTRIBUTE, _ATTR_INFO):

@@ -138,8 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (extra or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", "0")
+        self._record(status, 0)  # before the answer leaves: a client may act on it at once
         self.end_headers()
-        self._record(status, 0)
 
     def _resolve(self) -> Path | None:
         rel = unquote(urlsplit(self.path).path).lstrip("/")
@@ -183,8 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in self._headers_for(target).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(target.stat().st_size))
+        self._record(200, 0)  # before the answer leaves (as in _send_status)
         self.end_headers()
-        self._record(200, 0)
 
     def do_GET(self) -> None:
         if (target := self._answerable()) is None:
@@ -217,8 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
+        self._record(status, len(body))  # before the answer leaves (as in _send_status)
         self.end_headers()
-        self._record(status, len(body))  # before the body: a client may act on it at once
         self.wfile.write(body)
 
 

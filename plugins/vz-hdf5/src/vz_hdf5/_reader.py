@@ -98,6 +98,12 @@ _LAYOUT_MESSAGE = 0x0008
 SMALL_FILE = 256 * 2**10
 """Local files up to this size (bytes) are read whole, once, for the native parsers."""
 
+SPARSE_GRID_CELLS = 2**26
+"""Chunk grids of more cells than this (a 1.1 GB manifest) are refused when sparse."""
+
+SPARSE_RATIO = 16
+"""A grid is sparse when the file stores fewer than one chunk in this many of its cells."""
+
 _MISSING = ChunkManifest.MISSING
 _INLINE = ChunkManifest.INLINE
 
@@ -1410,10 +1416,8 @@ class _Scanner:
         """
         skipped: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         n = math.prod(grid)
-        pi = np.full(n, _MISSING, np.int8)
-        off = np.zeros(n, np.uint64)
-        ln = np.zeros(n, np.uint64)
         how = "hdf5" if n else "none"
+        rows = None
         if n:
             rows = self._native_rows(dset, len(shape))
             if rows is None:
@@ -1421,6 +1425,11 @@ class _Scanner:
                 rows = _chunk_rows(dset.id, len(shape))
             else:
                 how = "v1-btree"
+            self._check_sparse(dset, shape, chunks, n, rows.shape[0])
+        pi = np.full(n, _MISSING, np.int8)
+        off = np.zeros(n, np.uint64)
+        ln = np.zeros(n, np.uint64)
+        if rows is not None:
             ndim = len(shape)
             idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
             inside = (idx < np.asarray(grid, np.uint64)).all(axis=1)
@@ -1435,6 +1444,30 @@ class _Scanner:
                 ln[flat] = rows[:, ndim + 1]
                 self._check_extent(dset, int((rows[:, ndim] + rows[:, ndim + 1]).max()))
         return self._manifest(grid, pi, off, ln), how, skipped
+
+    def _check_sparse(
+        self,
+        dset: h5py.Dataset,
+        shape: tuple[int, ...],
+        chunks: tuple[int, ...],
+        cells: int,
+        stored: int,
+    ) -> None:
+        """Refuse a chunk grid far larger than its stored chunks, before allocating it.
+
+        A manifest holds 17 bytes per grid cell, stored or not: a sparse dataset (a huge
+        extent with few chunks written, or a damaged dataspace) would take gigabytes, or
+        more memory than exists, for a few references.
+        """
+        if cells <= SPARSE_GRID_CELLS or stored * SPARSE_RATIO >= cells:
+            return
+        self._unsupported(
+            dset,
+            f"sparse chunk grid: shape {shape} in chunks of {chunks} is {cells:,} grid cells, "
+            f"of which the file stores {stored:,}; a chunk manifest holds 17 bytes per cell "
+            f"({17 * cells / 1e9:,.1f} GB here)",
+            "if the extent is right, read the stored region with h5py instead",
+        )
 
     def _check_edge_filtering(self, dset: h5py.Dataset) -> None:
         """Refuse layouts whose partial edge chunks skip the filters without saying so."""

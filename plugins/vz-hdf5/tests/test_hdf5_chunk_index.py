@@ -180,3 +180,29 @@ def test_unfiltered_partial_edge_chunks_are_refused(hx, tmp_path: Path, chunk_in
         f["p"][...] = np.arange(10)
     with pytest.raises(UnsupportedFeatureError, match="partial edge chunks stored without"):
         hx.read(path, chunk_index=chunk_index)
+
+
+@pytest.mark.parametrize("chunk_index", ["auto", "hdf5"])
+def test_an_unfiltered_chunk_shorter_than_a_chunk_is_refused(
+    tmp_path: Path, chunk_index: str
+) -> None:
+    # Without filters HDF5 stores every chunk whole; a shorter one (here written directly)
+    # makes HDF5 read the bytes after it as values: garbage that h5py returns silently.
+    import vzcore
+    from vzcore.errors import CorruptFileError
+
+    path = tmp_path / "short.h5"
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("x", shape=(8,), chunks=(4,), dtype="<f8")
+        d[:] = np.arange(8.0)
+        d.id.write_direct_chunk((4,), np.arange(2.0).tobytes())
+        f.create_dataset("fine", data=np.arange(8.0), chunks=(4,))
+    with pytest.raises(
+        CorruptFileError,
+        match=r"'/x' has no filters, but its chunk \(1,\) stores 16 bytes where a chunk of \(4,\) float64 elements holds 32",
+    ):
+        vzcore.open_virtual_dataset(
+            str(path), loadable_variables=[], reader_options={"chunk_index": chunk_index}
+        )
+    ds = vzcore.open_virtual_dataset(str(path), loadable_variables=[], drop_variables=["x"])
+    assert list(ds.data_vars) == ["fine"]

@@ -8,6 +8,7 @@ opened with ``vzcore.open_virtual_dataset`` in a child process under a per-case 
 
 from __future__ import annotations
 
+import json
 import struct
 from collections import Counter
 from pathlib import Path
@@ -63,3 +64,91 @@ def test_corrupt_global_heap_does_not_hang(nc4_file: Path, tmp_path: Path) -> No
     # libhdf5 2.0 loops forever loading this collection; vz-hdf5 walks it first.
     assert (outcome.kind, outcome.error_type) == ("vzerror", "CorruptFileError"), outcome
     assert "global heap collection" in outcome.message
+
+
+_DIFFERENTIAL_CHILD = r"""
+import faulthandler, json, sys
+from pathlib import Path
+import fsspec, h5py, numpy as np, zarr
+import vzcore
+from vzcore.errors import VZError
+
+directory, limit = Path(sys.argv[1]), float(sys.argv[2])
+for path in sorted(directory.iterdir()):
+    faulthandler.dump_traceback_later(limit, exit=True)
+    out = {"case": path.stem, "compared": 0, "wrong": []}
+    try:
+        ds = vzcore.open_virtual_dataset(path, loadable_variables=[])
+        # (raw values are compared: float32 packing attributes are allowed to widen)
+        refs = ds.virtualize.to_kerchunk(format="dict", allow_float64_decoding=True)
+    except VZError:
+        out["kind"] = "vzerror"
+    else:
+        out["kind"] = "ok"
+        group = zarr.open_group(
+            fsspec.filesystem("reference", fo=refs).get_mapper(""), mode="r", zarr_format=2
+        )
+        with h5py.File(path, "r") as f:
+            for name in ds.variables:
+                try:
+                    expected = np.asarray(f[name][()])
+                except Exception:  # h5py cannot read it either: nothing to compare
+                    continue
+                try:
+                    actual = np.asarray(group[name][...])
+                except Exception as err:
+                    out["wrong"].append(f"{name}: h5py reads it, the references fail: {err!r}")
+                    continue
+                out["compared"] += 1
+                if "O" in (expected.dtype.kind, actual.dtype.kind):  # variable-length text:
+                    # h5py gives bytes objects, zarr str (the writer decodes them as UTF-8)
+                    expected, actual = (
+                        np.array([x.decode() if isinstance(x, bytes) else x for x in a.flat])
+                        .reshape(a.shape)
+                        .astype(str)
+                        for a in (expected, actual.astype(object))
+                    )
+                same = actual.shape == expected.shape and (
+                    actual.tobytes() == expected.tobytes()
+                    if actual.dtype == expected.dtype
+                    else bool(np.array_equal(actual, expected))
+                )
+                if not same:
+                    out["wrong"].append(f"{name}: {actual!r} where h5py reads {expected!r}")
+    faulthandler.cancel_dump_traceback_later()
+    print(json.dumps(out), flush=True)
+"""
+
+
+@pytest.mark.parametrize("sample", ["nc4_file", "h5_file"])
+def test_mutated_files_that_open_read_back_what_h5py_reads(
+    sample: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # Damage in the metadata (the first 4 KiB) that vz-hdf5 does not notice must not change
+    # a value: whatever opens reads back, through the written references, exactly what h5py
+    # reads from the same damaged file (or fails where h5py fails too).
+    import subprocess
+    import sys
+
+    data = request.getfixturevalue(sample).read_bytes()
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    for name, buf in [("original", data), *mutations(data, 40, seed=21, stop=4096)]:
+        (cases / f"{name}.h5").write_bytes(buf)
+    proc = subprocess.run(
+        [sys.executable, "-c", _DIFFERENTIAL_CHILD, str(cases), str(CASE_TIMEOUT)],
+        capture_output=True,
+        text=True,
+        timeout=CASE_TIMEOUT * 41 + 60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    outcomes = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(outcomes) == 41
+    wrong = {o["case"]: o["wrong"] for o in outcomes if o["wrong"]}
+    assert wrong == {}
+    original = next(o for o in outcomes if o["case"] == "original")
+    assert original["kind"] == "ok"
+    assert original["compared"] >= 5
+    # (most mutations of the headers make the file unreadable to h5py: nothing to compare)
+    assert sum(o["compared"] for o in outcomes) >= 3 * original["compared"]

@@ -1280,7 +1280,9 @@ class _Scanner:
                     ArrayMetadata(shape, dtype, chunks, fill, (), dims, extra), manifest
                 )
         if layout == h5py.h5d.CHUNKED:
-            manifest, codecs = self._chunked(dset, shape, chunks, grid, filters, codecs, extra)
+            manifest, codecs = self._chunked(
+                dset, shape, dtype, chunks, grid, filters, codecs, extra
+            )
         elif layout == h5py.h5d.CONTIGUOUS:
             offset = dset.id.get_offset()
             if offset is not None and offset < self.base:
@@ -1330,7 +1332,9 @@ class _Scanner:
         extra = self._extra(layout, attr_dtypes)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
         if layout == h5py.h5d.CHUNKED:
-            manifest, codecs = self._chunked(dset, shape, chunks, grid, filters, codecs, extra)
+            manifest, codecs = self._chunked(
+                dset, shape, dtype, chunks, grid, filters, codecs, extra
+            )
         elif layout == h5py.h5d.CONTIGUOUS:
             address = header.address  # (relative to the base address, as the file holds it)
             offset = None if address is None else address + self.base
@@ -1353,6 +1357,7 @@ class _Scanner:
         self,
         dset: h5py.Dataset,
         shape: tuple[int, ...],
+        dtype: np.dtype[Any],
         chunks: tuple[int, ...],
         grid: tuple[int, ...],
         filters: list[tuple[int, int, tuple[int, ...], str]],
@@ -1361,6 +1366,8 @@ class _Scanner:
     ) -> tuple[ChunkManifest, Any]:
         """Return the manifest of a chunked dataset and its codecs (filter masks applied)."""
         manifest, extra["chunk_index"], skipped = self._chunked_manifest(dset, shape, chunks, grid)
+        if not filters:
+            self._check_unfiltered(dset, manifest, chunks, dtype)
         if skipped is not None:
             from vz_hdf5._filter_mask import filter_mask_codecs
 
@@ -1444,6 +1451,32 @@ class _Scanner:
                 ln[flat] = rows[:, ndim + 1]
                 self._check_extent(dset, int((rows[:, ndim] + rows[:, ndim + 1]).max()))
         return self._manifest(grid, pi, off, ln), how, skipped
+
+    def _check_unfiltered(
+        self,
+        dset: h5py.Dataset,
+        manifest: ChunkManifest,
+        chunks: tuple[int, ...],
+        dtype: np.dtype[Any],
+    ) -> None:
+        """Refuse unfiltered chunks whose stored size is not a whole chunk's.
+
+        Without filters HDF5 stores every chunk whole, edge chunks included; a chunk index
+        saying otherwise is damaged (e.g. a filter pipeline message that lost its filters:
+        HDF5 would then read whole chunks of compressed bytes and the bytes after them).
+        """
+        nbytes = math.prod(chunks) * dtype.itemsize
+        stored = manifest.path_index < len(manifest.paths)  # (not missing, not inline)
+        wrong = stored & (manifest.lengths != nbytes)
+        if not wrong.any():
+            return
+        where = tuple(int(i[0]) for i in np.nonzero(wrong))
+        raise CorruptFileError(
+            self.url,
+            f"dataset {object_path(dset)!r} has no filters, but its chunk {where} stores "
+            f"{int(manifest.lengths[where])} bytes where a chunk of {chunks} {dtype} "
+            f"elements holds {nbytes}",
+        )
 
     def _check_sparse(
         self,

@@ -208,7 +208,11 @@ def _flat_objects(a: np.ndarray) -> Iterator[Any]:
 
 
 def _same_object(x: Any, y: Any) -> bool:
-    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+    if isinstance(x, np.void) and isinstance(y, tuple):  # a 0-d compound read as an object
+        y = np.array(y, dtype=x.dtype)
+    if isinstance(y, np.void) and isinstance(x, tuple):
+        x = np.array(x, dtype=y.dtype)
+    if isinstance(x, np.ndarray | np.void) or isinstance(y, np.ndarray | np.void):
         return compare_values(np.asarray(x), np.asarray(y)) is None
     if isinstance(x, float) and isinstance(y, float) and np.isnan(x) and np.isnan(y):
         return True

@@ -127,6 +127,11 @@ def test_compare_values_strings_and_compound() -> None:
     chars = np.array([[b"a", b"b"], [b"c", b""]], "S1")
     assert compare.compare_values(chars, np.array([b"ab", b"c"], "S2")) is None
     assert compare.compare_values(chars, np.array([b"ab", b"d"], "S2"))
+    # a 0-d compound: np.void (h5py) in an object array against the compound array read back
+    scalar = np.empty((), object)
+    scalar[()] = rec[0]
+    assert compare.compare_values(scalar, np.asarray(rec[0])) is None
+    assert "element 0" in compare.compare_values(scalar, np.asarray(rec[1]))
 
 
 def test_references_of_generated_files(tmp_path: Path) -> None:

@@ -20,7 +20,13 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["ChunkIndexError", "read_layout_message", "read_v1_chunk_rows", "unfiltered_edges"]
+__all__ = [
+    "ChunkIndexError",
+    "ChunkKeyError",
+    "read_layout_message",
+    "read_v1_chunk_rows",
+    "unfiltered_edges",
+]
 
 ReadAt = Callable[[int, int], bytes]
 """``read_at(offset, size)``: up to ``size`` bytes at absolute file ``offset``."""
@@ -38,6 +44,14 @@ _MAX_BLOCKS = 4096  # continuation blocks per object header: far more than HDF5 
 
 class ChunkIndexError(Exception):
     """The on-disk structures do not look like the format says (a damaged file)."""
+
+
+class ChunkKeyError(Exception):
+    """A chunk B-tree whose keys HDF5's own lookup cannot follow to the chunks it lists.
+
+    Not a :class:`ChunkIndexError`: HDF5's ``chunk_iter`` would list the same chunks while
+    its reads fill some of them with the fill value, so there is nothing to fall back to.
+    """
 
 
 def _uint(buf: bytes, pos: int, size: int) -> int:
@@ -170,20 +184,86 @@ def unfiltered_edges(layout: bytes) -> bool:
     return len(layout) > 2 and layout[0] >= 4 and layout[1] == 2 and bool(layout[2] & 0x01)
 
 
-def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int] | None:
-    """Return ``(B-tree address, dimensionality)`` for a chunked v1-3 layout, else None."""
+def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int, np.ndarray] | None:
+    """Return ``(B-tree address, dimensionality, chunk dims)`` for a chunked v1-3 layout.
+
+    The chunk dims are the chunk's size along each axis, then the element size (what the
+    B-tree keys' offsets are divided by). None for other layouts.
+    """
     version = layout[0]
     if version == 3:
         if layout[1] != 2:
             return None
-        dimensionality = layout[2]
-        return _uint(layout, 3, sizeof_addr), dimensionality
-    if version in (1, 2):
+        dimensionality, at = layout[2], 3
+    elif version in (1, 2):
         dimensionality, klass = layout[1], layout[2]
         if klass != 2:
             return None
-        return _uint(layout, 8, sizeof_addr), dimensionality
-    return None  # version 4: newer chunk indexes
+        at = 8
+    else:
+        return None  # version 4: newer chunk indexes
+    dims = np.frombuffer(layout, "<u4", count=dimensionality, offset=at + sizeof_addr)
+    return _uint(layout, at, sizeof_addr), dimensionality, dims.astype(np.uint64)
+
+
+def _less(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row by row, whether ``a`` sorts before ``b`` lexicographically (HDF5's key order).
+
+    (Equal rows: the first "differing" column is column 0, where they are equal: False.)
+    """
+    first = (a != b).argmax(axis=1)[:, None]
+    less: np.ndarray = (np.take_along_axis(a, first, 1) < np.take_along_axis(b, first, 1))[:, 0]
+    return less
+
+
+def _check_keys(
+    keys: np.ndarray,
+    finals: np.ndarray,
+    counts: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+    nodes: list[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check one level of a chunk B-tree: the keys HDF5's lookup follows.
+
+    ``keys`` holds the entries' keys of every node of the level in turn, ``finals`` each
+    node's last key, ``counts`` each node's number of entries (all in chunks, as HDF5
+    compares keys); ``bounds`` the lower and upper key its parent gives each node. A
+    node's keys must increase, and its entries lie within its bounds: else HDF5,
+    descending to the child whose keys enclose a chunk, misses chunks that walking the
+    nodes still lists. Returns the bounds of each entry's child (for the next level).
+    """
+    last = np.cumsum(counts) - 1  # each node's last entry (a node may have none)
+    full = counts > 0
+    high = np.empty_like(keys)  # each entry's upper bound: the key after it in its node
+    high[:-1] = keys[1:]
+    high[last[full]] = finals[full]
+    ordered = _less(keys, high)
+    if not ordered.all():
+        bad = int(np.searchsorted(last, np.argmin(ordered)))
+        raise ChunkKeyError(f"the keys of chunk B-tree node {nodes[bad]} are out of order")
+    if bounds is not None:
+        first = last[full] - counts[full] + 1
+        inside = ~_less(keys[first], bounds[0][full]) & _less(keys[last[full]], bounds[1][full])
+        if not inside.all():
+            bad = int(np.flatnonzero(full)[np.argmin(inside)])
+            raise ChunkKeyError(f"the keys of chunk B-tree node {nodes[bad]} are out of order")
+    return keys, high
+
+
+def _check_leaf(
+    keys: list[list[int]], final: list[int], bounds: tuple[list[int], list[int]] | None, node: int
+) -> None:
+    """:func:`_check_keys` and the element check for a level of one leaf, on Python lists.
+
+    (The usual small file's tree is one leaf of a few entries: list comparisons, which are
+    lexicographic as HDF5's, cost a fraction of the numpy calls there.)
+    """
+    if any(a >= b for a, b in zip(keys, [*keys[1:], final], strict=True)) or (
+        bounds is not None and keys and (keys[0] < bounds[0] or keys[-1] >= bounds[1])
+    ):
+        raise ChunkKeyError(f"the keys of chunk B-tree node {node} are out of order")
+    if any(key[-1] for key in keys):
+        raise ChunkKeyError(f"chunk B-tree node {node} has a nonzero element key")
 
 
 def read_v1_chunk_rows(
@@ -228,7 +308,7 @@ def read_v1_chunk_rows(
     found = _btree_address(layout, sizeof_addr)
     if found is None:
         return None
-    root, dimensionality = found
+    root, dimensionality, dims = found
     if dimensionality != ndim + 1:
         raise ChunkIndexError(f"layout has {dimensionality - 1} dimensions, dataset {ndim}")
     addr_t = {4: "<u4", 8: "<u8"}.get(sizeof_addr)
@@ -242,30 +322,51 @@ def read_v1_chunk_rows(
         return np.zeros((0, ndim + 3), np.uint64)
     head = 8 + 2 * sizeof_addr
     key_size = 8 + 8 * dimensionality
-    leaves: list[bytes] = []
-    level_nodes = [root]
-    while level_nodes:
-        children: list[np.ndarray] = []
-        for node in level_nodes:
+    if not dims.all():
+        raise ChunkIndexError(f"layout has a chunk dimension of 0: {dims.tolist()}")
+    level: list[int] = [root]
+    bounds: tuple[np.ndarray, np.ndarray] | None = None
+    while True:
+        blocks: list[bytes] = []  # each node's entries (key + child address)
+        finals: list[bytes] = []  # each node's last key (the upper bound of its last child)
+        counts: list[int] = []
+        depths = set()
+        for node in level:
             want = head + _ENTRIES_GUESS * entry.itemsize + key_size
             buf = read_at(base + node, want)
             if buf[:4] != b"TREE" or buf[4] != 1:
                 raise ChunkIndexError(f"no chunk B-tree node at address {node}")
-            level = buf[5]
+            depths.add(buf[5])
             n = _uint(buf, 6, 2)
             need = head + n * entry.itemsize + key_size
             if len(buf) < need:
                 buf = read_at(base + node, need)
                 if len(buf) < need:
                     raise ChunkIndexError(f"B-tree node at address {node} is truncated")
-            if level == 0:
-                leaves.append(buf[head : head + n * entry.itemsize])
-            else:
-                children.append(np.frombuffer(buf, entry, count=n, offset=head)["child"])
-        level_nodes = [int(c) for c in np.concatenate(children).tolist()] if children else []
-    if not leaves:
-        return np.zeros((0, ndim + 3), np.uint64)
-    allk = np.frombuffer(b"".join(leaves), entry)
+            blocks.append(buf[head : need - key_size])
+            finals.append(buf[need - key_size + 8 : need])
+            counts.append(n)
+        if len(depths) > 1:
+            raise ChunkIndexError(f"chunk B-tree nodes {level} are at different depths")
+        entries = np.frombuffer(b"".join(blocks), entry)
+        keys = entries["offs"] // dims  # in chunks, as HDF5 compares keys
+        last_keys = np.frombuffer(b"".join(finals), "<u8").reshape(-1, dimensionality) // dims
+        if len(level) == 1 and depths == {0}:
+            limits = None if bounds is None else (bounds[0][0].tolist(), bounds[1][0].tolist())
+            _check_leaf(keys.tolist(), last_keys[0].tolist(), limits, level[0])
+            break
+        bounds = _check_keys(keys, last_keys, np.asarray(counts), bounds, level)
+        if depths == {0}:
+            if keys[:, -1].any():  # (the element coordinate of a chunk is 0)
+                node = level[
+                    int(np.searchsorted(np.cumsum(counts), np.argmax(keys[:, -1] > 0), "right"))
+                ]
+                raise ChunkKeyError(f"chunk B-tree node {node} has a nonzero element key")
+            break
+        if not len(entries):
+            break
+        level = [int(c) for c in entries["child"].tolist()]
+    allk = entries if depths == {0} else entries[:0]
     rows = np.empty((allk.size, ndim + 3), np.uint64)
     rows[:, :ndim] = allk["offs"][:, :ndim]
     rows[:, ndim] = allk["child"].astype(np.uint64) + np.uint64(base)

@@ -1530,7 +1530,7 @@ class _Scanner:
         """Chunk rows from the native v1 B-tree reader, or None to use ``chunk_iter``."""
         if not self.native or self.raw is None:
             return None
-        from vz_hdf5._btree import ChunkIndexError, read_v1_chunk_rows
+        from vz_hdf5._btree import ChunkIndexError, ChunkKeyError, read_v1_chunk_rows
 
         layout = dset.layout_message if isinstance(dset, _ReadOnlyDataset) else None
         try:
@@ -1545,6 +1545,12 @@ class _Scanner:
                 ndim=ndim,
                 layout=layout,  # (the header's, parsed by the survey)
             )
+        except ChunkKeyError as err:
+            raise CorruptFileError(
+                self.url,
+                f"dataset {object_path(dset)!r}: {err}, so HDF5 reads some of its chunks "
+                "as fill values while its chunk index lists them",
+            ) from err
         except (ChunkIndexError, IndexError, ValueError, struct.error):
             return None  # let HDF5 itself read (and judge) the index
 

@@ -116,13 +116,39 @@ def _open(
                 "download it and scan the local copy",
             )
         try:
-            h5 = h5py.File(source.file if source.local_path is None else source.local_path, "r")
+            h5 = (
+                h5py.File(source.file, "r")
+                if source.local_path is None
+                else _open_local(source.local_path)
+            )
         except OSError as err:  # h5py reports corrupt/truncated/non-HDF5 files as bare OSError
             raise CorruptFileError(url, f"HDF5 cannot open it ({err})") from err
         try:
             yield h5, source
         finally:
             h5.close()
+
+
+@functools.cache
+def _read_only_fapl() -> Any:
+    """Return the file access property list of ``h5py.File(path, "r")``, made once.
+
+    h5py builds it (and a file creation property list that opening a file does not use) on
+    every ``File(...)``: two HDF5 property lists created and closed per small file. Its
+    settings for a local file with the defaults: library version bounds (earliest, latest),
+    alignment (1, 1), the default metadata cache (``test_hdf5_open_local.py`` compares it
+    with h5py's own). HDF5 copies the list when it opens a file, so one serves every open.
+    """
+    plist = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    plist.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_LATEST)
+    plist.set_alignment(1, 1)
+    return plist
+
+
+def _open_local(path: str) -> h5py.File:
+    """Return ``h5py.File(path, "r")``, opened with the shared :func:`_read_only_fapl`."""
+    fid = h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY, fapl=_read_only_fapl())
+    return h5py.File(fid)
 
 
 def _positional_reader(source: SourceFile) -> Callable[[int, int], bytes]:
@@ -1644,8 +1670,22 @@ class _ReadOnlyDataset(h5py.Dataset):  # type: ignore[misc]  # (h5py is untyped)
     h5py builds a new numpy dtype (``H5Dget_type`` + conversion) on every ``.dtype`` and
     a new dataspace on every ``.maxshape``; the reader asks for them several times per
     dataset (survey, dimensions, variable, fill value). Nothing can change them while the
-    file is open read-only.
+    file is open read-only. The data transfer property list that h5py creates with every
+    Dataset object is made on the first read instead (most datasets are never read here).
     """
+
+    def __init__(self, bind: h5py.h5d.DatasetID, *, readonly: bool = False) -> None:
+        # h5py's Dataset.__init__ without ``self._dxpl = h5p.create(DATASET_XFER)``
+        if not isinstance(bind, h5py.h5d.DatasetID):
+            raise ValueError(f"{bind} is not a DatasetID")  # noqa: TRY004  (h5py's error)
+        h5py.HLObject.__init__(self, bind)
+        self._readonly = readonly
+        self._cache_props: dict[Any, Any] = {}
+
+    @functools.cached_property
+    def _dxpl(self) -> Any:
+        """The data transfer property list of h5py's reads (default settings)."""
+        return h5py.h5p.create(h5py.h5p.DATASET_XFER)
 
     @functools.cached_property
     def dtype(self) -> np.dtype[Any]:

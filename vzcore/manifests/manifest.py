@@ -42,15 +42,24 @@ ChunkRef = tuple[str, int, int] | bytes
 _INDEX_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32), np.dtype(np.uint64))
 
 
+_INDEX_MAX = {dt: int(np.iinfo(dt).max) for dt in _INDEX_DTYPES}
+"""The largest value of each index dtype (its missing sentinel; inline is one below)."""
+
+
 def _index_dtype(n_paths: int) -> np.dtype[np.unsignedinteger]:
     """Return the smallest unsigned dtype holding ``n_paths`` indexes plus two sentinels."""
     for dt in _INDEX_DTYPES:
-        if n_paths + 2 <= np.iinfo(dt).max + 1:
+        if n_paths + 2 <= _INDEX_MAX[dt] + 1:
             return dt
     raise OverflowError(f"too many paths in one manifest: {n_paths}")  # pragma: no cover
 
 
 _U32_MAX = int(np.iinfo(np.uint32).max)
+
+_SMALL = 64
+"""Arrays of at most this many chunks are checked element by element in Python: for a
+small file's manifests (a few chunks each) numpy's per-call overhead is most of the cost
+of a whole-array reduction."""
 
 
 def _byte_positions(values: ArrayLike) -> NDArray[np.uint32] | NDArray[np.uint64]:
@@ -63,7 +72,10 @@ def _byte_positions(values: ArrayLike) -> NDArray[np.uint32] | NDArray[np.uint64
     if a.dtype == np.uint32:
         return a
     wide = np.asarray(a, dtype=np.uint64)
-    if wide.size == 0 or int(wide.max()) <= _U32_MAX:
+    if wide.size == 0:
+        return wide.astype(np.uint32)
+    top = max(wide.ravel().tolist()) if wide.size <= _SMALL else int(wide.max())
+    if top <= _U32_MAX:
         return wide.astype(np.uint32)
     return wide
 
@@ -130,12 +142,20 @@ class ChunkManifest:
             )
         inline_map = dict(inline or {})
         n_real = len(self._paths)
-        inline_code = np.iinfo(dtype).max - 1
+        inline_code = _INDEX_MAX[dtype] - 1
         n_inline = 0
-        for block in _blocks(pi):  # bounded temporaries, however many chunks
-            if bool(((block >= n_real) & (block < inline_code)).any()):
+        if pi.size <= _SMALL:  # (the same checks as below, without numpy's per-call cost)
+            codes = pi.ravel().tolist()
+            if any(n_real <= c < inline_code for c in codes):
                 raise ValueError("path_index holds values that are neither a path nor a sentinel")
-            n_inline += int(np.count_nonzero(block == inline_code))
+            n_inline = codes.count(inline_code)
+        else:
+            for block in _blocks(pi):  # bounded temporaries, however many chunks
+                if bool(((block >= n_real) & (block < inline_code)).any()):
+                    raise ValueError(
+                        "path_index holds values that are neither a path nor a sentinel"
+                    )
+                n_inline += int(np.count_nonzero(block == inline_code))
         if n_inline != len(inline_map) or any(
             not 0 <= k < pi.size or pi.flat[k] != inline_code for k in inline_map
         ):
@@ -204,7 +224,11 @@ class ChunkManifest:
             raise TypeError(f"codes must be an integer array, got {c.dtype}")
         n_paths = len(paths)
         if c.size:
-            lo, hi = int(c.min()), int(c.max())
+            if c.size <= _SMALL:
+                values = c.ravel().tolist()
+                lo, hi = min(values), max(values)
+            else:
+                lo, hi = int(c.min()), int(c.max())
             if lo < cls.INLINE or hi >= n_paths:
                 raise ValueError(
                     f"codes must be -2 (inline), -1 (missing) or an index below {n_paths} "
@@ -266,8 +290,8 @@ class ChunkManifest:
             return pi
         old = np.iinfo(pi.dtype).max
         new = pi.astype(dtype)
-        new[pi == old] = np.iinfo(dtype).max
-        new[pi == old - 1] = np.iinfo(dtype).max - 1
+        new[pi == old] = _INDEX_MAX[dtype]
+        new[pi == old - 1] = _INDEX_MAX[dtype] - 1
         return new
 
     @classmethod
@@ -335,12 +359,13 @@ class ChunkManifest:
     @property
     def missing_code(self) -> int:
         """The ``path_index`` value that marks a missing chunk."""
-        return int(np.iinfo(self._path_index.dtype).max)
+        dt = self._path_index.dtype
+        return _INDEX_MAX[dt] if dt in _INDEX_MAX else int(np.iinfo(dt).max)
 
     @property
     def inline_code(self) -> int:
         """The ``path_index`` value that marks an inline chunk."""
-        return int(np.iinfo(self._path_index.dtype).max) - 1
+        return self.missing_code - 1
 
     @property
     def grid_shape(self) -> tuple[int, ...]:

@@ -300,10 +300,11 @@ class _Attrs:
     decoded from the object header; h5py reads the others.
     """
 
-    __slots__ = ("_h5attrs", "_names", "_values", "header", "undecoded")
+    __slots__ = ("_manager", "_names", "_obj", "_values", "header", "undecoded")
 
     def __init__(self, obj: h5py.HLObject, decoded: tuple[Any, ...] | None = None) -> None:
-        self._h5attrs = obj.attrs
+        self._obj = obj
+        self._manager: h5py.AttributeManager | None = None
         self.undecoded: dict[str, bytes] = {}
         """Attribute messages of the attributes left to h5py, by name (when known)."""
         self.header: dict[int, tuple[int, bytes]] | None = None
@@ -315,6 +316,17 @@ class _Attrs:
             self._names, self._values = decoded[0], decoded[1]
             if len(decoded) > 4:
                 self.undecoded, self.header = decoded[3], decoded[4]
+
+    @property
+    def _h5attrs(self) -> h5py.AttributeManager:
+        """h5py's attributes of the object, made when one is read through h5py.
+
+        (An AttributeManager costs an h5py call per object, and the root group's makes
+        a Group and a File object; most objects have every attribute decoded already.)
+        """
+        if self._manager is None:
+            self._manager = self._obj.attrs
+        return self._manager
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)

@@ -110,3 +110,35 @@ def test_read_only_dataset_reads_as_h5py(small: Path) -> None:
         assert scalar[()] == f["s"][()]
         with pytest.raises(ValueError, match="not a DatasetID"):
             _ReadOnlyDataset(f.id)
+
+
+@pytest.mark.parametrize("track_order", [False, True])
+def test_links_in_h5pys_order_with_their_types(tmp_path: Path, track_order: bool) -> None:
+    from vz_hdf5._reader import _links
+
+    path = tmp_path / "links.h5"
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = 1
+    with h5py.File(path, "w", track_order=track_order) as f:
+        for name in ("zeta", "alpha", "mid"):  # creation order differs from name order
+            f[name] = np.arange(3)
+        f.create_group("g", track_order=track_order)
+        f["g/b"] = 1
+        f["g/a"] = 2
+        f["soft"] = h5py.SoftLink("/zeta")
+        f["dangling"] = h5py.SoftLink("/nowhere")
+        f["ext"] = h5py.ExternalLink(str(other), "/x")
+        f.id.links.create_hard(b"caf\xe9", f.id, b"mid")  # a name that is not UTF-8
+    with h5py.File(path, "r") as f:
+        for grp in (f, f["g"]):
+            found = _links(grp)
+            names = [n if isinstance(n, bytes) else n.encode() for n in grp]
+            assert [k for k, _ in found] == names
+            assert [t for _, t in found] == [grp.id.links.get_info(k).type for k in names]
+        kinds = dict(_links(f))
+        assert kinds[b"soft"] == h5py.h5l.TYPE_SOFT
+        assert kinds[b"ext"] == h5py.h5l.TYPE_EXTERNAL
+        assert kinds[b"caf\xe9"] == h5py.h5l.TYPE_HARD
+        if track_order:
+            assert [k for k, _ in _links(f)][:3] == [b"zeta", b"alpha", b"mid"]

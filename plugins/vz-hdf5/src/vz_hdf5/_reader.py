@@ -686,14 +686,12 @@ class _Scanner:
         labeled_max: list[int | None] = []
         phony: Counter[int] = Counter()
         gpath = object_path(grp) if gpath is None else gpath
-        for raw_name in grp:
-            name = decode_name(raw_name)
+        for key, kind in _links(grp):
+            name = decode_name(key)
             path = f"{gpath.rstrip('/')}/{name}"
             if (bad := name_problem(name)) is not None:  # e.g. '\\' (zarr: a path separator)
                 if not self._dropped(name, path):
-                    is_group = grp.id.links.get_info(
-                        raw_name if isinstance(raw_name, bytes) else raw_name.encode()
-                    ).type == h5py.h5l.TYPE_HARD and isinstance(grp.get(raw_name), h5py.Group)
+                    is_group = kind == h5py.h5l.TYPE_HARD and isinstance(grp.get(key), h5py.Group)
                     survey.problems.append(
                         _Problem(
                             UnsupportedFeatureError(
@@ -707,8 +705,6 @@ class _Scanner:
                     )
                 continue
             # (low-level calls: h5py's Group.get decodes names as strict UTF-8)
-            key = raw_name if isinstance(raw_name, bytes) else raw_name.encode()
-            kind = grp.id.links.get_info(key).type
             scanner = self
             if kind == h5py.h5l.TYPE_EXTERNAL:
                 raw_file, raw_target = grp.id.links.get_val(key)
@@ -1750,6 +1746,18 @@ def _open_child(grp: h5py.Group, key: bytes) -> h5py.HLObject:
     if otype == h5py.h5i.DATATYPE:
         return h5py.Datatype(oid)
     raise TypeError("Unknown object type")
+
+
+def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:
+    """Return the raw name and link type of each member of ``grp``, in h5py's order.
+
+    The names are h5py's own iteration (``for name in grp``, undecoded); the link types
+    come from one more ``H5Literate`` over the group instead of one ``H5Lget_info`` per
+    name.
+    """
+    kinds: dict[bytes, int] = {}
+    grp.id.links.iterate(lambda name, info: kinds.__setitem__(name, info.type), info=True)
+    return [(name, kinds[name]) for name in grp.id]
 
 
 def _address(obj: h5py.HLObject) -> int:

@@ -1456,6 +1456,12 @@ class _Scanner:
             else:
                 how = "v1-btree"
             ndim = len(shape)
+            few = rows.tolist() if rows.shape[0] <= _FEW_CHUNKS else None
+            if few is not None and not any(row[ndim + 2] for row in few):
+                end = _place_few(few, ndim, chunks, grid, pi, off, ln)
+                if end is not None:
+                    self._check_extent(dset, end)
+                return self._manifest(grid, pi, off, ln), how, skipped
             idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
             inside = (idx < np.asarray(grid, np.uint64)).all(axis=1)
             if not inside.all():  # chunks left behind by shrinking the dataset
@@ -1746,6 +1752,44 @@ def _open_child(grp: h5py.Group, key: bytes) -> h5py.HLObject:
     if otype == h5py.h5i.DATATYPE:
         return h5py.Datatype(oid)
     raise TypeError("Unknown object type")
+
+
+_FEW_CHUNKS = 64
+_U64 = 2**64 - 1
+"""Chunk rows up to this many are placed in the manifest arrays one by one in Python
+(:func:`_place_few`): numpy's per-call cost is most of the work for a few rows."""
+
+
+def _place_few(
+    rows: list[list[int]],
+    ndim: int,
+    chunks: tuple[int, ...],
+    grid: tuple[int, ...],
+    pi: np.ndarray,
+    off: np.ndarray,
+    ln: np.ndarray,
+) -> int | None:
+    """Place chunk ``rows`` (none with a filter mask) as ``_chunked_manifest`` does.
+
+    Rows whose chunk lies outside ``grid`` (left behind by shrinking the dataset) are
+    skipped; a later row for the same chunk wins. Returns the end of the last byte placed
+    (None when no row was).
+    """
+    end: int | None = None
+    for row in rows:
+        flat = 0
+        for axis in range(ndim):
+            i = row[axis] // chunks[axis]
+            if i >= grid[axis]:
+                break
+            flat = flat * grid[axis] + i
+        else:
+            pi[flat] = 0
+            off[flat] = row[ndim]
+            ln[flat] = row[ndim + 1]
+            stop = (row[ndim] + row[ndim + 1]) & _U64  # (numpy's uint64 sum, as before)
+            end = stop if end is None or stop > end else end
+    return end
 
 
 def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:

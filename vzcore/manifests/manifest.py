@@ -23,6 +23,7 @@ It takes no part in equality: two manifests are equal when they reference the sa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -435,9 +436,11 @@ class ChunkManifest:
         offs = self._offsets.ravel().tolist()
         lens = self._lengths.ravel().tolist()
         shape = self.grid_shape
-        for flat in np.flatnonzero(pi != self.missing_code).tolist():
-            code = int(pi[flat])
-            idx = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+        strides = [math.prod(shape[axis + 1 :]) for axis in range(len(shape))]
+        stored = np.flatnonzero(pi != self.missing_code).tolist()
+        for flat, code in zip(stored, pi[stored].tolist(), strict=True):
+            # (np.unravel_index's C-order index, in Python)
+            idx = tuple(flat // st % n for st, n in zip(strides, shape, strict=True))
             if code < n_paths:
                 yield idx, (paths[code], offs[flat], lens[flat])
             else:

@@ -407,11 +407,12 @@ def _to_variable(
     try:
         decoded = _decode(name, raw, opts)
         # remembered so that writers write these stored values back bit for bit
-        piece = remember_raw(name, decoded.encoding, raw.values, decoded.values)
+        # (``values`` is what ``raw.values`` returns, without xarray's indexing layers)
+        index_values = decoded.values
+        piece = remember_raw(name, decoded.encoding, values, index_values)
         if piece is not None:  # travels with the dataset to other processes
             decoded.encoding[RAW_ENCODING_KEY] = piece
         if decoded.dims == (name,):
-            index_values = decoded.values
             return xr.IndexVariable(  # type: ignore[no-untyped-call]  # xarray's is unannotated
                 decoded.dims,
                 index_values,

@@ -65,7 +65,7 @@ def test_scalars_as_the_general_path_gives_them(value: Any, name: str) -> None:
     else:
         expected = jsonable(value, None)
     assert type(got) is type(expected)
-    if isinstance(expected, float) and np.isnan(expected):
+    if isinstance(expected, float | np.floating) and np.isnan(expected):
         assert np.isnan(got)
     else:
         assert got == expected

@@ -86,3 +86,58 @@ def test_plugins_compute_no_sentinel_codes_by_hand() -> None:
         if "iinfo(np.uint" in p.read_text(encoding="utf-8")
     ]
     assert hand_made == []
+
+
+# Manifests of at most 64 chunks are checked element by element in Python, larger ones with
+# numpy: the same results and the same refusals either way.
+SIZES = [1, 4, 64, 65, 300]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_small_and_large_manifests_check_alike(n: int) -> None:
+    codes = np.zeros(n, np.int8)
+    codes[-1] = ChunkManifest.INLINE
+    if n > 2:
+        codes[1] = ChunkManifest.MISSING
+    offsets = np.arange(n, dtype=np.uint64) * 10
+    m = ChunkManifest.from_codes(["file:///a.nc"], codes, offsets, np.ones(n), {n - 1: b"x"})
+    assert m.offsets.dtype == np.uint32
+    assert m.missing().sum() == (1 if n > 2 else 0)
+    assert m.is_inline().tolist()[-1]
+    wide = offsets.copy()
+    wide[0] = 2**32  # one offset past uint32: every offset stays uint64
+    m = ChunkManifest.from_codes(["file:///a.nc"], codes, wide, np.ones(n), {n - 1: b"x"})
+    assert m.offsets.dtype == np.uint64
+    assert int(m.offsets[0]) == 2**32
+    edge = offsets.copy()
+    edge[0] = 2**32 - 1  # the largest uint32
+    m = ChunkManifest.from_codes(["file:///a.nc"], codes, edge, np.ones(n), {n - 1: b"x"})
+    assert m.offsets.dtype == np.uint32
+    assert int(m.offsets[0]) == 2**32 - 1
+    with pytest.raises(ValueError, match="inline chunk table"):
+        ChunkManifest.from_codes(["file:///a.nc"], codes, offsets, np.ones(n), {})
+    high = codes.copy()
+    high[0] = 1
+    with pytest.raises(ValueError, match=r"index below 1 \(the number of paths\)"):
+        ChunkManifest.from_codes(["file:///a.nc"], high, offsets, np.ones(n), {n - 1: b"x"})
+    low = codes.copy()
+    low[0] = -3
+    with pytest.raises(ValueError, match="got values from -3 to"):
+        ChunkManifest.from_codes(["file:///a.nc"], low, offsets, np.ones(n), {n - 1: b"x"})
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_small_and_large_path_indexes_refuse_values_between_paths_and_sentinels(n: int) -> None:
+    index = np.zeros(n, np.uint8)
+    index[-1] = 7  # neither one of the 2 paths nor a sentinel (254, 255)
+    with pytest.raises(ValueError, match="neither a path nor a sentinel"):
+        ChunkManifest(["file:///a.nc", "file:///b.nc"], index, np.zeros(n), np.ones(n))
+    index[-1] = 254  # the inline sentinel: needs its bytes
+    with pytest.raises(ValueError, match="inline chunk table"):
+        ChunkManifest(["file:///a.nc", "file:///b.nc"], index, np.zeros(n), np.ones(n))
+    m = ChunkManifest(
+        ["file:///a.nc", "file:///b.nc"], index, np.zeros(n), np.ones(n), {n - 1: b"y"}
+    )
+    assert m[(n - 1,)] == b"y"
+    assert m.missing_code == 255
+    assert m.inline_code == 254

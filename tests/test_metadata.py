@@ -26,3 +26,43 @@ def meta(dtype: str, fill: object) -> ArrayMetadata:
 )
 def test_fill_values_compare_like_missing_values(dtype, a, b, same) -> None:
     assert (meta(dtype, a).differences(meta(dtype, b)) == []) is same
+
+
+def test_with_encoding_equals_replace() -> None:
+    """``with_encoding`` is ``replace(encoding=...)`` without normalising every field again."""
+    from dataclasses import fields
+
+    from vzcore.manifests import ManifestArray
+    from vzcore.manifests.encoding import SourceEncoding
+    from vzcore.manifests.manifest import ChunkManifest
+
+    meta = ArrayMetadata(
+        shape=(4, 10),
+        dtype="<i2",
+        chunk_shape=(1, 10),
+        fill_value=-5,
+        codecs=[{"id": "shuffle", "elementsize": 2}, {"id": "zlib", "level": 4}],
+        dimension_names=["t", "x"],
+        extra={"hdf5_layout": "chunked"},
+    )
+    enc = SourceEncoding.from_attrs({"scale_factor": 0.5, "_FillValue": -5}, source="a.nc")
+    fast, slow = meta.with_encoding(enc), meta.replace(encoding=enc)
+    assert type(fast) is type(slow)
+    for f in fields(ArrayMetadata):
+        assert getattr(fast, f.name) == getattr(slow, f.name), f.name
+    assert fast == slow
+    assert fast.encoding is enc
+    assert fast.extra is meta.extra  # (as replace shares it)
+    assert all(a is not b for a, b in zip(fast.codecs, meta.codecs, strict=True))  # copied
+    assert meta.encoding is None  # the original is unchanged
+    assert fast.with_encoding(None).encoding is None
+    manifest = ChunkManifest.from_codes(
+        ["file:///a.nc"], np.zeros((4, 1), np.int8), np.arange(4).reshape(4, 1), np.ones((4, 1))
+    )
+    array = ManifestArray(meta, manifest)
+    carried = array.with_encoding(enc)
+    assert type(carried) is ManifestArray
+    assert carried.manifest is manifest
+    assert carried.metadata == array.metadata
+    assert carried.metadata.encoding is enc
+    assert array.metadata.encoding is None

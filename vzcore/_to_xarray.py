@@ -318,6 +318,8 @@ def group_to_dataset(
     variables: dict[str, xr.Variable] = {}
     handles: dict[str, Any] = {}  # one handle per file for all the loaded variables
     inherited = _inherited_time_attributes(group)
+    # (made once: most loaded variables are numbers, decoded without joining characters)
+    no_concat = replace(opts, concat_characters=False) if opts.concat_characters else None
     try:
         for name in names:
             v = group.variables[name]
@@ -332,6 +334,7 @@ def group_to_dataset(
                 source,
                 string_dims=strings,
                 handles=handles,
+                no_concat=no_concat,
             )
     finally:
         for f in handles.values():
@@ -368,6 +371,7 @@ def _to_variable(
     *,
     string_dims: frozenset[str] | None = None,
     handles: dict[str, Any] | None = None,
+    no_concat: DecodeOptions | None = None,
 ) -> xr.Variable:
     data = v.data
     if not load:
@@ -399,15 +403,16 @@ def _to_variable(
         and not (v.dims and v.dims[-1] in string_dims)
     ):
         # xarray joins characters only along "stackable" dimensions (see _stackable_dims)
-        opts = replace(opts, concat_characters=False)
+        opts = no_concat if no_concat is not None else replace(opts, concat_characters=False)
     try:
         decoded = _decode(name, raw, opts)
         # remembered so that writers write these stored values back bit for bit
-        piece = remember_raw(name, decoded.encoding, raw.values, decoded.values)
+        # (``values`` is what ``raw.values`` returns, without xarray's indexing layers)
+        index_values = decoded.values
+        piece = remember_raw(name, decoded.encoding, values, index_values)
         if piece is not None:  # travels with the dataset to other processes
             decoded.encoding[RAW_ENCODING_KEY] = piece
         if decoded.dims == (name,):
-            index_values = decoded.values
             return xr.IndexVariable(  # type: ignore[no-untyped-call]  # xarray's is unannotated
                 decoded.dims,
                 index_values,

@@ -213,7 +213,11 @@ class ManifestArray:
 
     def with_encoding(self, encoding: SourceEncoding | None) -> ManifestArray:
         """Return a copy that carries ``encoding`` (checked by every concatenation)."""
-        return ManifestArray(self._metadata.replace(encoding=encoding), self._manifest)
+        # (the grids are the ones this array's constructor checked)
+        new = object.__new__(ManifestArray)
+        new._metadata = self._metadata.with_encoding(encoding)
+        new._manifest = self._manifest
+        return new
 
     def rename_paths(self, func: Callable[[str], str]) -> ManifestArray:
         """Return a copy whose chunk paths are ``func(path)``."""

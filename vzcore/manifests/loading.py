@@ -8,6 +8,7 @@ library, so it works for every reader.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -177,7 +178,7 @@ def decode_chunk(
                 f"{metadata.dtype.itemsize}-byte {metadata.dtype} elements",
             )
         arr = np.frombuffer(raw, dtype=metadata.dtype)
-    n = int(np.prod(metadata.chunk_shape))
+    n = math.prod(metadata.chunk_shape)
     if arr.size != n:
         raise CorruptFileError(
             where, f"a chunk decoded to {arr.size} elements where {n} were expected"
@@ -222,10 +223,11 @@ def load_values(
     if meta.chunk_edges is not None:
         from vzcore.manifests.grid import axis_edges
 
-        starts = [np.cumsum((0, *axis_edges(meta, j))) for j in range(len(meta.shape))]
-    else:
+        starts: list[Any] = [np.cumsum((0, *axis_edges(meta, j))) for j in range(len(meta.shape))]
+    else:  # (a range indexes like np.arange(g + 1) * c, without numpy calls per chunk)
         starts = [
-            np.arange(g + 1) * c for g, c in zip(manifest.grid_shape, meta.chunk_shape, strict=True)
+            range(0, (g + 1) * c, c)
+            for g, c in zip(manifest.grid_shape, meta.chunk_shape, strict=True)
         ]
     owned = handles is None
     if handles is None:

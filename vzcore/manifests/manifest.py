@@ -23,6 +23,7 @@ It takes no part in equality: two manifests are equal when they reference the sa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -42,15 +43,24 @@ ChunkRef = tuple[str, int, int] | bytes
 _INDEX_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32), np.dtype(np.uint64))
 
 
+_INDEX_MAX = {dt: int(np.iinfo(dt).max) for dt in _INDEX_DTYPES}
+"""The largest value of each index dtype (its missing sentinel; inline is one below)."""
+
+
 def _index_dtype(n_paths: int) -> np.dtype[np.unsignedinteger]:
     """Return the smallest unsigned dtype holding ``n_paths`` indexes plus two sentinels."""
     for dt in _INDEX_DTYPES:
-        if n_paths + 2 <= np.iinfo(dt).max + 1:
+        if n_paths + 2 <= _INDEX_MAX[dt] + 1:
             return dt
     raise OverflowError(f"too many paths in one manifest: {n_paths}")  # pragma: no cover
 
 
 _U32_MAX = int(np.iinfo(np.uint32).max)
+
+_SMALL = 64
+"""Arrays of at most this many chunks are checked element by element in Python: for a
+small file's manifests (a few chunks each) numpy's per-call overhead is most of the cost
+of a whole-array reduction."""
 
 
 def _byte_positions(values: ArrayLike) -> NDArray[np.uint32] | NDArray[np.uint64]:
@@ -63,7 +73,10 @@ def _byte_positions(values: ArrayLike) -> NDArray[np.uint32] | NDArray[np.uint64
     if a.dtype == np.uint32:
         return a
     wide = np.asarray(a, dtype=np.uint64)
-    if wide.size == 0 or int(wide.max()) <= _U32_MAX:
+    if wide.size == 0:
+        return wide.astype(np.uint32)
+    top = max(wide.ravel().tolist()) if wide.size <= _SMALL else int(wide.max())
+    if top <= _U32_MAX:
         return wide.astype(np.uint32)
     return wide
 
@@ -130,12 +143,20 @@ class ChunkManifest:
             )
         inline_map = dict(inline or {})
         n_real = len(self._paths)
-        inline_code = np.iinfo(dtype).max - 1
+        inline_code = _INDEX_MAX[dtype] - 1
         n_inline = 0
-        for block in _blocks(pi):  # bounded temporaries, however many chunks
-            if bool(((block >= n_real) & (block < inline_code)).any()):
+        if pi.size <= _SMALL:  # (the same checks as below, without numpy's per-call cost)
+            codes = pi.ravel().tolist()
+            if any(n_real <= c < inline_code for c in codes):
                 raise ValueError("path_index holds values that are neither a path nor a sentinel")
-            n_inline += int(np.count_nonzero(block == inline_code))
+            n_inline = codes.count(inline_code)
+        else:
+            for block in _blocks(pi):  # bounded temporaries, however many chunks
+                if bool(((block >= n_real) & (block < inline_code)).any()):
+                    raise ValueError(
+                        "path_index holds values that are neither a path nor a sentinel"
+                    )
+                n_inline += int(np.count_nonzero(block == inline_code))
         if n_inline != len(inline_map) or any(
             not 0 <= k < pi.size or pi.flat[k] != inline_code for k in inline_map
         ):
@@ -204,7 +225,11 @@ class ChunkManifest:
             raise TypeError(f"codes must be an integer array, got {c.dtype}")
         n_paths = len(paths)
         if c.size:
-            lo, hi = int(c.min()), int(c.max())
+            if c.size <= _SMALL:
+                values = c.ravel().tolist()
+                lo, hi = min(values), max(values)
+            else:
+                lo, hi = int(c.min()), int(c.max())
             if lo < cls.INLINE or hi >= n_paths:
                 raise ValueError(
                     f"codes must be -2 (inline), -1 (missing) or an index below {n_paths} "
@@ -266,8 +291,8 @@ class ChunkManifest:
             return pi
         old = np.iinfo(pi.dtype).max
         new = pi.astype(dtype)
-        new[pi == old] = np.iinfo(dtype).max
-        new[pi == old - 1] = np.iinfo(dtype).max - 1
+        new[pi == old] = _INDEX_MAX[dtype]
+        new[pi == old - 1] = _INDEX_MAX[dtype] - 1
         return new
 
     @classmethod
@@ -335,12 +360,13 @@ class ChunkManifest:
     @property
     def missing_code(self) -> int:
         """The ``path_index`` value that marks a missing chunk."""
-        return int(np.iinfo(self._path_index.dtype).max)
+        dt = self._path_index.dtype
+        return _INDEX_MAX[dt] if dt in _INDEX_MAX else int(np.iinfo(dt).max)
 
     @property
     def inline_code(self) -> int:
         """The ``path_index`` value that marks an inline chunk."""
-        return int(np.iinfo(self._path_index.dtype).max) - 1
+        return self.missing_code - 1
 
     @property
     def grid_shape(self) -> tuple[int, ...]:
@@ -410,9 +436,11 @@ class ChunkManifest:
         offs = self._offsets.ravel().tolist()
         lens = self._lengths.ravel().tolist()
         shape = self.grid_shape
-        for flat in np.flatnonzero(pi != self.missing_code).tolist():
-            code = int(pi[flat])
-            idx = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+        strides = [math.prod(shape[axis + 1 :]) for axis in range(len(shape))]
+        stored = np.flatnonzero(pi != self.missing_code).tolist()
+        for flat, code in zip(stored, pi[stored].tolist(), strict=True):
+            # (np.unravel_index's C-order index, in Python)
+            idx = tuple(flat // st % n for st, n in zip(strides, shape, strict=True))
             if code < n_paths:
                 yield idx, (paths[code], offs[flat], lens[flat])
             else:

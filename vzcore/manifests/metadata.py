@@ -129,6 +129,19 @@ class ArrayMetadata:
             return []
         return self.encoding.differences(other.encoding)
 
+    def with_encoding(self, encoding: SourceEncoding | None) -> ArrayMetadata:
+        """Return ``replace(encoding=encoding)``, without normalising the other fields again.
+
+        They were normalised when this object was made, and ``encoding`` is checked by
+        nothing here; the codec configurations are copied as ``replace`` copies them.
+        """
+        new = object.__new__(type(self))
+        fields = dict(self.__dict__)
+        fields["codecs"] = tuple(dict(c) for c in self.codecs)
+        fields["encoding"] = encoding
+        new.__dict__.update(fields)
+        return new
+
     def replace(self, **changes: Any) -> ArrayMetadata:
         """Return a copy with some fields changed."""
         from dataclasses import replace

@@ -206,3 +206,75 @@ def test_an_unfiltered_chunk_shorter_than_a_chunk_is_refused(
         )
     ds = vzcore.open_virtual_dataset(str(path), loadable_variables=[], drop_variables=["x"])
     assert list(ds.data_vars) == ["fine"]
+
+
+@pytest.mark.parametrize("file_kwargs", [{}, {"libver": ("v108", "v108")}, {"libver": "latest"}])
+def test_few_chunk_rows_placed_as_numpy_places_them(
+    hx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_kwargs: dict
+) -> None:
+    """Datasets of at most 64 chunks are placed row by row in Python: same manifests."""
+    from vz_hdf5 import _reader
+
+    path = tmp_path / "few.h5"
+    _write(path, **file_kwargs)
+    with h5py.File(path, "a") as f:  # a few chunks, some outside the shrunk extent
+        few = f.create_dataset("few", data=np.arange(60.0).reshape(6, 10), maxshape=(None, 10))
+        few.resize((4, 10))
+        del few
+        f.create_dataset("few_chunked", data=np.arange(60.0).reshape(6, 10), chunks=(4, 3))
+        f.create_dataset("one_chunk", data=np.arange(5), chunks=(5,))
+        f.create_dataset("unwritten", shape=(9, 9), dtype="f4", chunks=(4, 4))
+        part = f.create_dataset("part", shape=(9, 9), dtype="i4", chunks=(4, 4))
+        part[:4, 4:8] = 7
+    calls: list[int] = []
+    real = _reader._place_few
+
+    def spy(rows, *args):
+        calls.append(len(rows))
+        return real(rows, *args)
+
+    monkeypatch.setattr(_reader, "_place_few", spy)
+    fast = hx.read(path)
+    assert calls  # the few-rows path ran
+    monkeypatch.setattr(_reader, "_FEW_CHUNKS", -1)  # numpy for every dataset
+    calls.clear()
+    slow = hx.read(path)
+    assert not calls
+    assert _same_manifests(fast, slow) >= 6
+    for (_, ga), (_, gb) in zip(fast.walk(), slow.walk(), strict=True):
+        for name, va in ga.variables.items():
+            assert va.data.metadata == gb.variables[name].data.metadata, name
+    assert hx.assert_same_as_h5py(path, fast) >= 6
+
+
+def test_place_few_equals_numpy_placement() -> None:
+    """Random rows, duplicates and chunks outside the grid: the numpy placement's result."""
+    from vz_hdf5._reader import _place_few
+
+    rng = np.random.default_rng(7)
+    for ndim in (1, 2, 3):
+        chunks = tuple(int(c) for c in rng.integers(1, 5, ndim))
+        grid = tuple(int(g) for g in rng.integers(1, 5, ndim))
+        n = int(np.prod(grid))
+        for _ in range(30):
+            k = int(rng.integers(0, 12))
+            starts = rng.integers(0, 6, (k, ndim)) * np.asarray(chunks)
+            rows = np.concatenate(
+                [starts, rng.integers(0, 2**40, (k, 2)), np.zeros((k, 1), np.int64)], axis=1
+            ).astype(np.uint64)
+            pi, off, ln = np.full(n, -1, np.int8), np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+            end = _place_few(rows.tolist(), ndim, chunks, grid, pi, off, ln)
+            # the numpy placement of _chunked_manifest
+            epi, eoff, eln = np.full(n, -1, np.int8), np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+            idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
+            inside = (idx < np.asarray(grid, np.uint64)).all(axis=1)
+            rows, idx = rows[inside], idx[inside]
+            expected_end = None
+            if rows.shape[0]:
+                flat = np.ravel_multi_index(tuple(idx.T.astype(np.intp)), grid)
+                epi[flat], eoff[flat], eln[flat] = 0, rows[:, ndim], rows[:, ndim + 1]
+                expected_end = int((rows[:, ndim] + rows[:, ndim + 1]).max())
+            np.testing.assert_array_equal(pi, epi)
+            np.testing.assert_array_equal(off, eoff)
+            np.testing.assert_array_equal(ln, eln)
+            assert end == expected_end

@@ -116,3 +116,15 @@ def test_damaged_leaves_of_a_multi_level_tree_are_refused(tmp_path: Path, damage
             ]
         }
     _expect_refused(_damaged(tmp_path / "a.h5", data, changes), original)
+
+
+@pytest.mark.parametrize("chunks", [10, 200])  # placed row by row / with numpy
+def test_a_chunk_address_whose_end_passes_2_to_the_64_is_refused(
+    tmp_path: Path, chunks: int
+) -> None:
+    # address + size wraps around 2**64 to a small number: not inside the file
+    data = _file(tmp_path / "a.h5", chunks)
+    leaf = next(n for n in _nodes(data) if data[n + 5] == 0)
+    damaged = _damaged(tmp_path / "a.h5", data, {leaf + HEAD + KEY: 2**64 - 8})
+    with pytest.raises(CorruptFileError, match="past the end of the file"):
+        vzcore.open_virtual_dataset(str(damaged), loadable_variables=[])

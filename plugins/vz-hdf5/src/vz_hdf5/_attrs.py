@@ -240,6 +240,20 @@ def read_attrs(
                 raise problem from err
             unreadable.append(problem)
             continue
+        # The common values first (the same results as the general path below): text ...
+        if isinstance(value, str | bytes):
+            attrs[name] = value if isinstance(value, str) else bytes(value)
+            continue
+        # ... and numpy scalars of integers, booleans and floats up to float64.
+        if isinstance(value, np.generic) and (
+            value.dtype.kind in "biu" or (value.dtype.kind == "f" and value.dtype.itemsize <= 8)
+        ):
+            dtypes[name] = value.dtype.str
+            if name in PACKING_ATTRS:
+                attrs[name] = np.asarray(value).reshape(())[()]
+            else:  # (what jsonable gives: np.float64 is a float, the others become Python's)
+                attrs[name] = value if isinstance(value, float) else value.item()
+            continue
         if (
             isinstance(value, np.ndarray | np.generic)
             and value.dtype.kind in "fc"

@@ -15,8 +15,10 @@ v2 B-tree) return ``None`` so the caller falls back to ``chunk_iter``.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -266,6 +268,15 @@ def _check_leaf(
         raise ChunkKeyError(f"chunk B-tree node {node} has a nonzero element key")
 
 
+@functools.lru_cache(maxsize=64)
+def _entry_dtype(dimensionality: int, sizeof_addr: int) -> np.dtype[Any]:
+    """Return the numpy dtype of one key and child pointer of a chunk B-tree node."""
+    addr_t = "<u4" if sizeof_addr == 4 else "<u8"
+    return np.dtype(
+        [("size", "<u4"), ("mask", "<u4"), ("offs", "<u8", (dimensionality,)), ("child", addr_t)]
+    )
+
+
 def read_v1_chunk_rows(
     read_at: ReadAt,
     header_addr: int,
@@ -311,12 +322,9 @@ def read_v1_chunk_rows(
     root, dimensionality, dims = found
     if dimensionality != ndim + 1:
         raise ChunkIndexError(f"layout has {dimensionality - 1} dimensions, dataset {ndim}")
-    addr_t = {4: "<u4", 8: "<u8"}.get(sizeof_addr)
-    if addr_t is None:
+    if sizeof_addr not in (4, 8):
         return None
-    entry = np.dtype(
-        [("size", "<u4"), ("mask", "<u4"), ("offs", "<u8", (dimensionality,)), ("child", addr_t)]
-    )
+    entry = _entry_dtype(dimensionality, sizeof_addr)
     undefined = (1 << (8 * sizeof_addr)) - 1
     if root == undefined:
         return np.zeros((0, ndim + 3), np.uint64)

@@ -392,11 +392,12 @@ class HeapGuard:
             out: list[tuple[int, ...]] = []
             for i in range(n):
                 pos = i * (8 + o)
-                length = _uint(data, pos, 4)
+                length = int.from_bytes(data[pos : pos + 4], "little")
                 if length == 0:
                     out.append(())
                     continue
-                addr, idx = _uint(data, pos + 4, o), _uint(data, pos + 4 + o, 4)
+                addr = int.from_bytes(data[pos + 4 : pos + 4 + o], "little")
+                idx = int.from_bytes(data[pos + 4 + o : pos + 8 + o], "little")
                 found = self._collection(addr, "object references", required=True)
                 found_obj = None if found is None else found.get(idx)
                 if found_obj is None or found_obj[1] < length * o:
@@ -404,7 +405,9 @@ class HeapGuard:
                 raw = self.read_at(self.base + addr + found_obj[0], length * o)
                 if len(raw) < length * o:
                     return None
-                out.append(tuple(_uint(raw, j * o, o) for j in range(length)))
+                out.append(
+                    tuple(int.from_bytes(raw[j : j + o], "little") for j in range(0, length * o, o))
+                )
         except (HeapError, UnknownStructureError, IndexError, ValueError, struct.error):
             return None  # (h5py reads it, as it did before this reader existed)
         return out
@@ -477,11 +480,11 @@ class HeapGuard:
                 for slot in vtype.slots:
                     pos = i * vtype.size + slot.offset
                     if slot.base_size == 0:  # region reference: (collection address, index)
-                        length, addr = 1, _uint(raw, pos, self.o)
-                        idx = _uint(raw, pos + self.o, 4)
+                        length, at = 1, pos
                     else:
-                        length, addr = _uint(raw, pos, 4), _uint(raw, pos + 4, self.o)
-                        idx = _uint(raw, pos + 4 + self.o, 4)
+                        length, at = int.from_bytes(raw[pos : pos + 4], "little"), pos + 4
+                    addr = int.from_bytes(raw[at : at + self.o], "little")
+                    idx = int.from_bytes(raw[at + self.o : at + self.o + 4], "little")
                     if addr != 0 and addr != self._undefined:
                         self._object(addr, idx, length, slot, what, depth)
             return
@@ -644,8 +647,10 @@ class _FractalHeap:
             return heap_id[1 : 1 + (heap_id[0] & 0x0F) + 1]
         if kind != 0:
             raise UnknownStructureError("huge fractal heap object")
-        off = _uint(heap_id, 1, self.off_size)
-        length = _uint(heap_id, 1 + self.off_size, self.len_size)
+        # (int.from_bytes inline: this runs once per attribute of dense storage)
+        split = 1 + self.off_size
+        off = int.from_bytes(heap_id[1:split], "little")
+        length = int.from_bytes(heap_id[split : split + self.len_size], "little")
         for boff, bsize, baddr in self._direct_blocks():
             if boff <= off and off + length <= boff + bsize:
                 data = self.g.read_at(self.g.base + baddr + off - boff, length)

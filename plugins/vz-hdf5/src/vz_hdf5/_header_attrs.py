@@ -294,7 +294,7 @@ def _dense(guard: HeapGuard, info: bytes) -> list[tuple[int, bytes]]:
     for record in _btree2_records(guard, name_index):
         if len(record) < n + 5 or record[n] & 0x02:  # a shared attribute message
             raise _NotDecodedError
-        out.append((_uint(record, n + 1, 4), heap.get(record[:n])))
+        out.append((int.from_bytes(record[n + 1 : n + 5], "little"), heap.get(record[:n])))
     return out
 
 

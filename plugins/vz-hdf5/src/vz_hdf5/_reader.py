@@ -122,13 +122,39 @@ def _open(
                 "download it and scan the local copy",
             )
         try:
-            h5 = h5py.File(source.file if source.local_path is None else source.local_path, "r")
+            h5 = (
+                h5py.File(source.file, "r")
+                if source.local_path is None
+                else _open_local(source.local_path)
+            )
         except OSError as err:  # h5py reports corrupt/truncated/non-HDF5 files as bare OSError
             raise CorruptFileError(url, f"HDF5 cannot open it ({err})") from err
         try:
             yield h5, source
         finally:
             h5.close()
+
+
+@functools.cache
+def _read_only_fapl() -> Any:
+    """Return the file access property list of ``h5py.File(path, "r")``, made once.
+
+    h5py builds it (and a file creation property list that opening a file does not use) on
+    every ``File(...)``: two HDF5 property lists created and closed per small file. Its
+    settings for a local file with the defaults: library version bounds (earliest, latest),
+    alignment (1, 1), the default metadata cache (``test_hdf5_open_local.py`` compares it
+    with h5py's own). HDF5 copies the list when it opens a file, so one serves every open.
+    """
+    plist = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    plist.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_LATEST)
+    plist.set_alignment(1, 1)
+    return plist
+
+
+def _open_local(path: str) -> h5py.File:
+    """Return ``h5py.File(path, "r")``, opened with the shared :func:`_read_only_fapl`."""
+    fid = h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY, fapl=_read_only_fapl())
+    return h5py.File(fid)
 
 
 def _positional_reader(source: SourceFile) -> Callable[[int, int], bytes]:
@@ -280,10 +306,11 @@ class _Attrs:
     decoded from the object header; h5py reads the others.
     """
 
-    __slots__ = ("_h5attrs", "_names", "_values", "header", "undecoded")
+    __slots__ = ("_manager", "_names", "_obj", "_values", "header", "undecoded")
 
     def __init__(self, obj: h5py.HLObject, decoded: tuple[Any, ...] | None = None) -> None:
-        self._h5attrs = obj.attrs
+        self._obj = obj
+        self._manager: h5py.AttributeManager | None = None
         self.undecoded: dict[str, bytes] = {}
         """Attribute messages of the attributes left to h5py, by name (when known)."""
         self.header: dict[int, tuple[int, bytes]] | None = None
@@ -295,6 +322,17 @@ class _Attrs:
             self._names, self._values = decoded[0], decoded[1]
             if len(decoded) > 4:
                 self.undecoded, self.header = decoded[3], decoded[4]
+
+    @property
+    def _h5attrs(self) -> h5py.AttributeManager:
+        """h5py's attributes of the object, made when one is read through h5py.
+
+        (An AttributeManager costs an h5py call per object, and the root group's makes
+        a Group and a File object; most objects have every attribute decoded already.)
+        """
+        if self._manager is None:
+            self._manager = self._obj.attrs
+        return self._manager
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -654,14 +692,12 @@ class _Scanner:
         labeled_max: list[int | None] = []
         phony: Counter[int] = Counter()
         gpath = object_path(grp) if gpath is None else gpath
-        for raw_name in grp:
-            name = decode_name(raw_name)
+        for key, kind in _links(grp):
+            name = decode_name(key)
             path = f"{gpath.rstrip('/')}/{name}"
             if (bad := name_problem(name)) is not None:  # e.g. '\\' (zarr: a path separator)
                 if not self._dropped(name, path):
-                    is_group = grp.id.links.get_info(
-                        raw_name if isinstance(raw_name, bytes) else raw_name.encode()
-                    ).type == h5py.h5l.TYPE_HARD and isinstance(grp.get(raw_name), h5py.Group)
+                    is_group = kind == h5py.h5l.TYPE_HARD and isinstance(grp.get(key), h5py.Group)
                     survey.problems.append(
                         _Problem(
                             UnsupportedFeatureError(
@@ -675,8 +711,6 @@ class _Scanner:
                     )
                 continue
             # (low-level calls: h5py's Group.get decodes names as strict UTF-8)
-            key = raw_name if isinstance(raw_name, bytes) else raw_name.encode()
-            kind = grp.id.links.get_info(key).type
             scanner = self
             if kind == h5py.h5l.TYPE_EXTERNAL:
                 raw_file, raw_target = grp.id.links.get_val(key)
@@ -1438,6 +1472,12 @@ class _Scanner:
         ln = np.zeros(n, np.uint64)
         if rows is not None:
             ndim = len(shape)
+            few = rows.tolist() if rows.shape[0] <= _FEW_CHUNKS else None
+            if few is not None and not any(row[ndim + 2] for row in few):
+                end = _place_few(few, ndim, chunks, grid, pi, off, ln)
+                if end is not None:
+                    self._check_extent(dset, end)
+                return self._manifest(grid, pi, off, ln), how, skipped
             idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
             inside = (idx < np.asarray(grid, np.uint64)).all(axis=1)
             if not inside.all():  # chunks left behind by shrinking the dataset
@@ -1449,7 +1489,9 @@ class _Scanner:
                 pi[flat] = 0
                 off[flat] = rows[:, ndim]
                 ln[flat] = rows[:, ndim + 1]
-                self._check_extent(dset, int((rows[:, ndim] + rows[:, ndim + 1]).max()))
+                starts, ends = rows[:, ndim], rows[:, ndim] + rows[:, ndim + 1]
+                wrapped = bool((ends < starts).any())  # a uint64 sum past 2**64
+                self._check_extent(dset, 1 << 64 if wrapped else int(ends.max()))
         return self._manifest(grid, pi, off, ln), how, skipped
 
     def _check_unfiltered(
@@ -1716,8 +1758,22 @@ class _ReadOnlyDataset(h5py.Dataset):  # type: ignore[misc]  # (h5py is untyped)
     h5py builds a new numpy dtype (``H5Dget_type`` + conversion) on every ``.dtype`` and
     a new dataspace on every ``.maxshape``; the reader asks for them several times per
     dataset (survey, dimensions, variable, fill value). Nothing can change them while the
-    file is open read-only.
+    file is open read-only. The data transfer property list that h5py creates with every
+    Dataset object is made on the first read instead (most datasets are never read here).
     """
+
+    def __init__(self, bind: h5py.h5d.DatasetID, *, readonly: bool = False) -> None:
+        # h5py's Dataset.__init__ without ``self._dxpl = h5p.create(DATASET_XFER)``
+        if not isinstance(bind, h5py.h5d.DatasetID):
+            raise ValueError(f"{bind} is not a DatasetID")  # noqa: TRY004  (h5py's error)
+        h5py.HLObject.__init__(self, bind)
+        self._readonly = readonly
+        self._cache_props: dict[Any, Any] = {}
+
+    @functools.cached_property
+    def _dxpl(self) -> Any:
+        """The data transfer property list of h5py's reads (default settings)."""
+        return h5py.h5p.create(h5py.h5p.DATASET_XFER)
 
     @functools.cached_property
     def dtype(self) -> np.dtype[Any]:
@@ -1770,6 +1826,55 @@ def _open_child(grp: h5py.Group, key: bytes) -> h5py.HLObject:
     if otype == h5py.h5i.DATATYPE:
         return h5py.Datatype(oid)
     raise TypeError("Unknown object type")
+
+
+_FEW_CHUNKS = 64
+"""Chunk rows up to this many are placed in the manifest arrays one by one in Python
+(:func:`_place_few`): numpy's per-call cost is most of the work for a few rows."""
+
+
+def _place_few(
+    rows: list[list[int]],
+    ndim: int,
+    chunks: tuple[int, ...],
+    grid: tuple[int, ...],
+    pi: np.ndarray,
+    off: np.ndarray,
+    ln: np.ndarray,
+) -> int | None:
+    """Place chunk ``rows`` (none with a filter mask) as ``_chunked_manifest`` does.
+
+    Rows whose chunk lies outside ``grid`` (left behind by shrinking the dataset) are
+    skipped; a later row for the same chunk wins. Returns the end of the last byte placed
+    (None when no row was).
+    """
+    end: int | None = None
+    for row in rows:
+        flat = 0
+        for axis in range(ndim):
+            i = row[axis] // chunks[axis]
+            if i >= grid[axis]:
+                break
+            flat = flat * grid[axis] + i
+        else:
+            pi[flat] = 0
+            off[flat] = row[ndim]
+            ln[flat] = row[ndim + 1]
+            stop = row[ndim] + row[ndim + 1]
+            end = stop if end is None or stop > end else end
+    return end
+
+
+def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:
+    """Return the raw name and link type of each member of ``grp``, in h5py's order.
+
+    The names are h5py's own iteration (``for name in grp``, undecoded); the link types
+    come from one more ``H5Literate`` over the group instead of one ``H5Lget_info`` per
+    name.
+    """
+    kinds: dict[bytes, int] = {}
+    grp.id.links.iterate(lambda name, info: kinds.__setitem__(name, info.type), info=True)
+    return [(name, kinds[name]) for name in grp.id]
 
 
 def _address(obj: h5py.HLObject) -> int:

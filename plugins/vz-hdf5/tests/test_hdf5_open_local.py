@@ -1,0 +1,144 @@
+"""The reader's own ``h5py.File`` and ``Dataset`` construction equals h5py's.
+
+A local file is opened with one file access property list made once per process
+(:func:`vz_hdf5._reader._read_only_fapl`) instead of the two lists ``h5py.File(path, "r")``
+builds per call, and :class:`vz_hdf5._reader._ReadOnlyDataset` makes its data transfer
+property list on the first read. These tests compare both with what h5py makes itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from vz_hdf5._reader import _open_child, _open_local, _read_only_fapl, _ReadOnlyDataset
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    path = tmp_path / "small.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("a", data=np.arange(24, dtype="<i4").reshape(4, 6), chunks=(2, 3))
+        f.create_dataset("s", data=np.float64(1.5))
+        f["a"].attrs["units"] = "m"
+    return path
+
+
+def _fapl_settings(plist: h5py.h5p.PropFAID) -> tuple[object, ...]:
+    return (
+        plist.get_libver_bounds(),
+        plist.get_alignment(),
+        plist.get_cache(),
+        plist.get_fclose_degree(),
+        plist.get_driver(),
+        plist.get_sieve_buf_size(),
+        plist.get_meta_block_size(),
+        plist.get_file_locking(),
+        plist.get_page_buffer_size(),
+    )
+
+
+def test_shared_fapl_equals_h5pys(small: Path) -> None:
+    from h5py._hl.files import make_fapl
+
+    theirs = make_fapl(None)  # what h5py.File(path, "r") uses
+    ours = _read_only_fapl()
+    assert ours.equal(theirs)
+    assert _fapl_settings(ours) == _fapl_settings(theirs)
+    assert _read_only_fapl() is ours  # made once
+
+
+def test_local_open_equals_h5py_file(small: Path) -> None:
+    with h5py.File(small, "r") as theirs:
+        ours = _open_local(str(small))
+        try:
+            assert isinstance(ours, h5py.File)
+            assert ours.mode == theirs.mode == "r"
+            assert ours.filename == theirs.filename
+            assert ours.driver == theirs.driver
+            assert ours.libver == theirs.libver
+            assert ours.userblock_size == theirs.userblock_size
+            assert _fapl_settings(ours.id.get_access_plist()) == _fapl_settings(
+                theirs.id.get_access_plist()
+            )
+            assert ours.id.get_intent() == theirs.id.get_intent() == h5py.h5f.ACC_RDONLY
+            assert list(ours) == list(theirs)
+            np.testing.assert_array_equal(ours["a"][()], theirs["a"][()])
+            assert ours["a"].attrs["units"] == theirs["a"].attrs["units"]
+            with pytest.raises((OSError, ValueError)):
+                ours.create_group("g")  # read-only, as h5py's "r"
+        finally:
+            ours.close()
+        assert not ours.id.valid
+
+
+def test_local_open_refuses_a_non_hdf5_file_as_h5py_does(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not an HDF5 file" * 10)
+    with pytest.raises(OSError) as theirs:
+        h5py.File(bad, "r")
+    with pytest.raises(OSError) as ours:
+        _open_local(str(bad))
+    assert type(ours.value) is type(theirs.value)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_read_only_dataset_reads_as_h5py(small: Path) -> None:
+    with h5py.File(small, "r") as f:
+        dset = _open_child(f, b"a")
+        assert isinstance(dset, _ReadOnlyDataset)
+        assert "_dxpl" not in dset.__dict__  # made on the first read
+        plain = f["a"]
+        # (before any read: HDF5 keeps per-read state in the list)
+        assert dset._dxpl.equal(plain._dxpl)
+        del dset.__dict__["_dxpl"]
+        np.testing.assert_array_equal(dset[()], plain[()])
+        np.testing.assert_array_equal(dset[1:3, ::2], plain[1:3, ::2])
+        out = np.zeros((4, 6), "<i4")
+        dset.read_direct(out)
+        np.testing.assert_array_equal(out, plain[()])
+        assert isinstance(dset._dxpl, h5py.h5p.PropDXID)
+        assert dset._dxpl is dset._dxpl  # one per dataset, as h5py's
+        assert dset.shape == plain.shape
+        assert dset.dtype == plain.dtype
+        assert dset.chunks == plain.chunks
+        assert dset.maxshape == plain.maxshape
+        scalar = _open_child(f, b"s")
+        assert scalar[()] == f["s"][()]
+        with pytest.raises(ValueError, match="not a DatasetID"):
+            _ReadOnlyDataset(f.id)
+
+
+@pytest.mark.parametrize("track_order", [False, True])
+def test_links_in_h5pys_order_with_their_types(tmp_path: Path, track_order: bool) -> None:
+    from vz_hdf5._reader import _links
+
+    path = tmp_path / "links.h5"
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = 1
+    with h5py.File(path, "w", track_order=track_order) as f:
+        for name in ("zeta", "alpha", "mid"):  # creation order differs from name order
+            f[name] = np.arange(3)
+        f.create_group("g", track_order=track_order)
+        f["g/b"] = 1
+        f["g/a"] = 2
+        f["soft"] = h5py.SoftLink("/zeta")
+        f["dangling"] = h5py.SoftLink("/nowhere")
+        f["ext"] = h5py.ExternalLink(str(other), "/x")
+        f.id.links.create_hard(b"caf\xe9", f.id, b"mid")  # a name that is not UTF-8
+    with h5py.File(path, "r") as f:
+        for grp in (f, f["g"]):
+            found = _links(grp)
+            names = [n if isinstance(n, bytes) else n.encode() for n in grp]
+            assert [k for k, _ in found] == names
+            assert [t for _, t in found] == [grp.id.links.get_info(k).type for k in names]
+        kinds = dict(_links(f))
+        assert kinds[b"soft"] == h5py.h5l.TYPE_SOFT
+        assert kinds[b"ext"] == h5py.h5l.TYPE_EXTERNAL
+        assert kinds[b"caf\xe9"] == h5py.h5l.TYPE_HARD
+        if track_order:
+            assert [k for k, _ in _links(f)][:3] == [b"zeta", b"alpha", b"mid"]

@@ -31,6 +31,15 @@ def _write(path: Path, extent: int, stored: int) -> None:
         f.create_dataset("dense", data=np.arange(50.0), chunks=(10,))
 
 
+def _read_back(ds: xr.Dataset) -> xr.Dataset:
+    """The dataset as xarray reads it back from kerchunk references (raw values)."""
+    refs = ds.virtualize.to_kerchunk(format="dict")
+    store = fsspec.filesystem("reference", fo=refs).get_mapper("")
+    return xr.open_dataset(
+        store, engine="zarr", zarr_format=2, consolidated=False, mask_and_scale=False
+    )
+
+
 def test_a_huge_sparse_grid_is_refused_without_allocating(tmp_path: Path) -> None:
     path = tmp_path / "huge.h5"
     _write(path, 2**60, 2)  # 1.15e17 grid cells: a dense manifest would take ~2 EB
@@ -48,14 +57,7 @@ def test_a_huge_sparse_grid_is_refused_without_allocating(tmp_path: Path) -> Non
         ds = vzcore.open_virtual_dataset(
             str(path), loadable_variables=[], reader_options={"skip_unsupported": True}
         )
-    refs = ds.virtualize.to_kerchunk(format="dict")
-    out = xr.open_dataset(
-        fsspec.filesystem("reference", fo=refs).get_mapper(""),
-        engine="zarr",
-        zarr_format=2,
-        consolidated=False,
-    )
-    np.testing.assert_array_equal(out["dense"].values, np.arange(50.0))
+    np.testing.assert_array_equal(_read_back(ds)["dense"].values, np.arange(50.0))
 
 
 @pytest.mark.parametrize(("stored", "refused"), [(9, True), (10, False)])
@@ -70,14 +72,6 @@ def test_the_limit_counts_stored_chunks(
         with pytest.raises(UnsupportedFeatureError, match="160 grid cells, of which the file"):
             vzcore.open_virtual_dataset(str(path), loadable_variables=[])
         return
-    ds = vzcore.open_virtual_dataset(str(path), loadable_variables=[])
-    refs = ds.virtualize.to_kerchunk(format="dict")
-    out = xr.open_dataset(
-        fsspec.filesystem("reference", fo=refs).get_mapper(""),
-        engine="zarr",
-        zarr_format=2,
-        consolidated=False,
-        mask_and_scale=False,
-    )
+    out = _read_back(vzcore.open_virtual_dataset(str(path), loadable_variables=[]))
     with h5py.File(path) as f:
         np.testing.assert_array_equal(out["sparse"].values, f["sparse"][:])

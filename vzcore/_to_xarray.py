@@ -319,7 +319,7 @@ def group_to_dataset(
     handles: dict[str, Any] = {}  # one handle per file for all the loaded variables
     inherited = _inherited_time_attributes(group)
     # (made once: most loaded variables are numbers, decoded without joining characters)
-    no_concat = replace(opts, concat_characters=False) if opts.concat_characters else None
+    no_concat = replace(opts, concat_characters=False) if opts.concat_characters else opts
     try:
         for name in names:
             v = group.variables[name]
@@ -371,7 +371,7 @@ def _to_variable(
     *,
     string_dims: frozenset[str] | None = None,
     handles: dict[str, Any] | None = None,
-    no_concat: DecodeOptions | None = None,
+    no_concat: DecodeOptions,
 ) -> xr.Variable:
     data = v.data
     if not load:
@@ -403,7 +403,7 @@ def _to_variable(
         and not (v.dims and v.dims[-1] in string_dims)
     ):
         # xarray joins characters only along "stackable" dimensions (see _stackable_dims)
-        opts = no_concat if no_concat is not None else replace(opts, concat_characters=False)
+        opts = no_concat  # (``opts`` without concat_characters)
     try:
         decoded = _decode(name, raw, opts)
         # remembered so that writers write these stored values back bit for bit

@@ -224,15 +224,17 @@ def _check_keys(
     counts: np.ndarray,
     bounds: tuple[np.ndarray, np.ndarray] | None,
     nodes: list[int],
-) -> tuple[np.ndarray, np.ndarray]:
+    leaves: bool,
+) -> np.ndarray:
     """Check one level of a chunk B-tree: the keys HDF5's lookup follows.
 
     ``keys`` holds the entries' keys of every node of the level in turn, ``finals`` each
     node's last key, ``counts`` each node's number of entries (all in chunks, as HDF5
     compares keys); ``bounds`` the lower and upper key its parent gives each node. A
-    node's keys must increase, and its entries lie within its bounds: else HDF5,
-    descending to the child whose keys enclose a chunk, misses chunks that walking the
-    nodes still lists. Returns the bounds of each entry's child (for the next level).
+    node's keys must increase, its entries lie within its bounds, and a leaf entry's
+    element coordinate is 0: else HDF5, descending to the child whose keys enclose a
+    chunk, misses chunks that walking the nodes still lists. Returns each entry's upper
+    bound (its lower bound is its key), the bounds of its child on the next level.
     """
     last = np.cumsum(counts) - 1  # each node's last entry (a node may have none)
     full = counts > 0
@@ -249,13 +251,16 @@ def _check_keys(
         if not inside.all():
             bad = int(np.flatnonzero(full)[np.argmin(inside)])
             raise ChunkKeyError(f"the keys of chunk B-tree node {nodes[bad]} are out of order")
-    return keys, high
+    if leaves and keys[:, -1].any():
+        bad = int(np.searchsorted(last, np.argmax(keys[:, -1] > 0)))
+        raise ChunkKeyError(f"chunk B-tree node {nodes[bad]} has a nonzero element key")
+    return high
 
 
 def _check_leaf(
     keys: list[list[int]], final: list[int], bounds: tuple[list[int], list[int]] | None, node: int
 ) -> None:
-    """:func:`_check_keys` and the element check for a level of one leaf, on Python lists.
+    """:func:`_check_keys` for a level of one leaf, on Python lists.
 
     (The usual small file's tree is one leaf of a few entries: list comparisons, which are
     lexicographic as HDF5's, cost a fraction of the numpy calls there.)
@@ -363,16 +368,10 @@ def read_v1_chunk_rows(
             limits = None if bounds is None else (bounds[0][0].tolist(), bounds[1][0].tolist())
             _check_leaf(keys.tolist(), last_keys[0].tolist(), limits, level[0])
             break
-        bounds = _check_keys(keys, last_keys, np.asarray(counts), bounds, level)
-        if depths == {0}:
-            if keys[:, -1].any():  # (the element coordinate of a chunk is 0)
-                node = level[
-                    int(np.searchsorted(np.cumsum(counts), np.argmax(keys[:, -1] > 0), "right"))
-                ]
-                raise ChunkKeyError(f"chunk B-tree node {node} has a nonzero element key")
+        high = _check_keys(keys, last_keys, np.asarray(counts), bounds, level, depths == {0})
+        if depths == {0} or not len(entries):
             break
-        if not len(entries):
-            break
+        bounds = (keys, high)
         level = [int(c) for c in entries["child"].tolist()]
     allk = entries if depths == {0} else entries[:0]
     rows = np.empty((allk.size, ndim + 3), np.uint64)

@@ -97,38 +97,52 @@ def read_attributes(
         :data:`DATA_ATTRS`, numpy scalars only for numeric :data:`PACKING_ATTRS` (their type
         decides the dtype xarray decodes to; writers store them as JSON numbers).
     """
+    out: dict[str, Any] = {}
+    for k, v in attrs.items():
+        key = k if type(k) is str else str(k)
+        out[key] = _clean(v, key, replaced)
+    return out
 
-    def text(raw: bytes, key: str) -> str | bytes:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            if key in DATA_ATTRS:
-                return bytes(raw)
-            if replaced is not None:
-                replaced.append((key, bytes(raw)))
-            return raw.decode("utf-8", "replace")
 
-    def clean(value: Any, key: str) -> Any:
-        if isinstance(value, str):
-            if value.isascii():
-                return str(value)
-            raw = _as_bytes(value)
-            return str(value) if raw is None else text(raw, key)
-        if isinstance(value, bytes):
-            return text(value, key)
-        if isinstance(value, np.ndarray):
-            return clean(value.tolist(), key)
-        if isinstance(value, np.generic):
-            if key in PACKING_ATTRS and value.dtype.kind in "iuf":
-                return value.astype(value.dtype.newbyteorder("="))  # as netCDF4-python gives it
-            return clean(value.item(), key)
-        if isinstance(value, Mapping):
-            return {str(k): clean(v, key) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v, key) for v in value]
+def _text(raw: bytes, key: str, replaced: list[tuple[str, bytes]] | None) -> str | bytes:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if key in DATA_ATTRS:
+            return bytes(raw)
+        if replaced is not None:
+            replaced.append((key, bytes(raw)))
+        return raw.decode("utf-8", "replace")
+
+
+def _clean(value: Any, key: str, replaced: list[tuple[str, bytes]] | None) -> Any:
+    """Return one attribute value under the text policy (see :func:`read_attributes`)."""
+    kind = type(value)
+    # (the common exact types first: what the general tests below give them, fewer tests)
+    if kind is bytes:
+        return _text(value, key, replaced)
+    if kind is str and value.isascii():
         return value
-
-    return {str(k): clean(v, str(k)) for k, v in attrs.items()}
+    if kind is int or kind is float:
+        return value
+    if isinstance(value, str):
+        if value.isascii():
+            return str(value)
+        raw = _as_bytes(value)
+        return str(value) if raw is None else _text(raw, key, replaced)
+    if isinstance(value, bytes):
+        return _text(value, key, replaced)
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist(), key, replaced)
+    if isinstance(value, np.generic):
+        if key in PACKING_ATTRS and value.dtype.kind in "iuf":
+            return value.astype(value.dtype.newbyteorder("="))  # as netCDF4-python gives it
+        return _clean(value.item(), key, replaced)
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v, key, replaced) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v, key, replaced) for v in value]
+    return value
 
 
 def clean_tree_attributes(tree: ManifestGroup, url: str) -> None:

@@ -115,11 +115,25 @@ class SourceIndex(PandasIndex):
 
 
 def source_index(variable: Any, name: Hashable, source: str) -> SourceIndex:
-    """Return the :class:`SourceIndex` of the 1-D dimension coordinate ``variable``."""
-    index = SourceIndex.from_variables({name: variable}, options={})
-    assert isinstance(index, SourceIndex)  # from_variables builds cls
-    index.source = source
-    return index
+    """Return the :class:`SourceIndex` of the 1-D dimension coordinate ``variable``.
+
+    The index ``SourceIndex.from_variables({name: variable})`` builds. For an
+    :class:`xarray.IndexVariable` named ``name`` along ``name`` (every loaded dimension
+    coordinate of :mod:`vzcore._to_xarray`), it is built from the pandas index the variable
+    already holds (``to_index``, a named shallow copy, as ``from_variables`` makes), without
+    the two further copies and casts of ``from_variables``; anything else (multi-indexes,
+    other variables) goes through ``from_variables``.
+    """
+    if type(variable) is xr.IndexVariable and variable.dims == (name,):
+        pd_index = variable.to_index()
+        if type(pd_index) is not pd.MultiIndex and pd_index.name == name:
+            index = SourceIndex(pd_index, name, coord_dtype=variable.dtype, fastpath=True)
+            index.source = source
+            return index
+    built = SourceIndex.from_variables({name: variable}, options={})
+    assert isinstance(built, SourceIndex)  # from_variables builds cls
+    built.source = source
+    return built
 
 
 def _caller_frame(function: str) -> FrameType | None:

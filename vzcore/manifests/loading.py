@@ -215,8 +215,75 @@ def load_values(
     the files opened here are added to it and left open for the caller to close. Without
     it every file opened here is closed before returning. ``name`` is for messages.
     """
+    meta = array.metadata
+    manifest = array.manifest
+    owned = handles is None
+    if handles is None:
+        handles = {}
+    try:
+        if (
+            manifest.nchunks == 1
+            and meta.chunk_edges is None
+            and meta.chunk_shape == meta.shape
+            and 0 not in meta.shape  # (a chunk of length 0: the general path's error)
+        ):
+            return _one_chunk(array, storage_options, handles, name)
+        return _load_chunks(array, storage_options, handles, name)
+    finally:
+        if owned:
+            for f in handles.values():
+                f.close()
+
+
+def _chunk_bytes(
+    ref: bytes | tuple[str, int, int],
+    storage_options: dict[str, Any] | None,
+    handles: dict[str, Any],
+) -> tuple[bytes, str]:
+    """Return one chunk's stored bytes and where they come from (for messages)."""
     from vzcore._file_access import open_url
 
+    if isinstance(ref, bytes):
+        return ref, "<inline chunk>"
+    path, offset, length = ref
+    f = handles.get(path)
+    if f is None:
+        f = handles[path] = open_url(path, storage_options)
+    return read_chunk(f, path, offset, length), path
+
+
+def _one_chunk(
+    array: ManifestArray,
+    storage_options: dict[str, Any] | None,
+    handles: dict[str, Any],
+    name: str,
+) -> np.ndarray:
+    """Return the values of an array stored as one chunk of its own shape.
+
+    The same operations as :func:`_load_chunks` for it (the output filled first, so a fill
+    value the dtype cannot hold fails alike, then the chunk placed over all of it), without
+    the grid walk and the per-chunk placement arithmetic.
+    """
+    meta = array.metadata
+    out = _empty(meta, meta.shape)
+    index = (0,) * len(meta.shape)
+    ref = array.manifest[index]
+    if ref is None:
+        return out
+    raw, where = _chunk_bytes(ref, storage_options, handles)
+    decoded = decode_chunk(raw, meta, where, index=index, name=name)
+    whole = tuple(slice(0, s) for s in meta.shape)
+    out[whole] = decoded[whole]
+    return out
+
+
+def _load_chunks(
+    array: ManifestArray,
+    storage_options: dict[str, Any] | None,
+    handles: dict[str, Any],
+    name: str,
+) -> np.ndarray:
+    """Return the values of ``array``: every stored chunk placed in a filled output."""
     meta = array.metadata
     manifest = array.manifest
     out = _empty(meta, meta.shape)
@@ -229,28 +296,12 @@ def load_values(
             range(0, (g + 1) * c, c)
             for g, c in zip(manifest.grid_shape, meta.chunk_shape, strict=True)
         ]
-    owned = handles is None
-    if handles is None:
-        handles = {}
-    try:
-        for idx, ref in manifest.iter_refs():
-            if isinstance(ref, bytes):
-                raw, where = ref, "<inline chunk>"
-            else:
-                path, offset, length = ref
-                f = handles.get(path)
-                if f is None:
-                    f = handles[path] = open_url(path, storage_options)
-                raw = read_chunk(f, path, offset, length)
-                where = path
-            decoded = decode_chunk(raw, meta, where, index=idx, name=name)
-            sel = tuple(
-                slice(int(b[i]), min(int(b[i + 1]), s))
-                for i, b, s in zip(idx, starts, meta.shape, strict=True)
-            )
-            out[sel] = decoded[tuple(slice(0, s.stop - s.start) for s in sel)]
-    finally:
-        if owned:
-            for f in handles.values():
-                f.close()
+    for idx, ref in manifest.iter_refs():
+        raw, where = _chunk_bytes(ref, storage_options, handles)
+        decoded = decode_chunk(raw, meta, where, index=idx, name=name)
+        sel = tuple(
+            slice(int(b[i]), min(int(b[i + 1]), s))
+            for i, b, s in zip(idx, starts, meta.shape, strict=True)
+        )
+        out[sel] = decoded[tuple(slice(0, s.stop - s.start) for s in sel)]
     return out

@@ -124,3 +124,96 @@ def test_local_glob(tmp_path):
         (tmp_path / name).write_bytes(b"")
     assert expand_glob(str(tmp_path / "*.nc")) == [str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]
     assert expand_glob("file://" + str(tmp_path / "a*")) == [str(tmp_path / "a.nc")]
+
+
+# -- to_url / local_path short paths give what the Path-based and checked forms give ---------
+
+
+def _to_url_by_path(s: str) -> str:
+    """``to_url`` as it was written with ``pathlib`` alone (the reference)."""
+    from pathlib import Path
+
+    if s.startswith("file://"):
+        return "file://" + str(Path(s[len("file://") :]).resolve())
+    return "file://" + str(Path(s).expanduser().resolve())
+
+
+def _outcome(fn, arg):
+    try:
+        return "ok", fn(arg)
+    except Exception as err:  # noqa: BLE001  # errors must match too
+        return "error", type(err)
+
+
+def test_to_url_equals_path_resolve(tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.nc").write_bytes(b"")
+    (tmp_path / "sp ace%20").mkdir()
+    os.symlink(tmp_path / "d", tmp_path / "link")
+    os.symlink(tmp_path / "d" / "f.nc", tmp_path / "flink.nc")
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    os.symlink("../d/f.nc", tmp_path / "d" / "rel.nc")
+    os.symlink(tmp_path / "loop2", tmp_path / "loop1")
+    os.symlink(tmp_path / "loop1", tmp_path / "loop2")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "d"))
+    names = [
+        "f.nc",
+        "d/f.nc",
+        "./d/./f.nc",
+        "d//f.nc",
+        "d/",
+        "d/../d/f.nc",
+        "link/f.nc",
+        "link/../d/f.nc",
+        "flink.nc",
+        "d/rel.nc",
+        "dangling",
+        "dangling/x.nc",
+        "loop1",
+        "loop1/x",
+        "missing/../f.nc",
+        "sp ace%20/x.nc",
+        "",
+        ".",
+        "..",
+        "~",
+        "~/f.nc",
+        "~vz-no-such-user-xyz/f.nc",
+        "/",
+        "//",
+        "//tmp/x",
+        str(tmp_path / "link" / "f.nc"),
+    ]
+    for name in names:
+        for s in (name, "file://" + name, f"file://{tmp_path}/{name}"):
+            assert _outcome(to_url, s) == _outcome(_to_url_by_path, s), s
+
+
+def test_local_path_without_percent_needs_no_filesystem_check(tmp_path, monkeypatch):
+    import os
+    from urllib.parse import unquote
+
+    def checked(s: str) -> str:  # local_path as it was: existence checks for every URL
+        path = s[len("file://") :]
+        if not os.path.exists(path) and os.path.exists(unquote(path)):
+            path = unquote(path)
+        return path
+
+    (tmp_path / "a b.nc").write_bytes(b"")
+    (tmp_path / "c%20d.nc").write_bytes(b"")
+    (tmp_path / "e f.nc").write_bytes(b"")
+    (tmp_path / "e%20f.nc").write_bytes(b"")
+    names = ["a b.nc", "a%20b.nc", "c%20d.nc", "e%20f.nc", "missing.nc", "missing%20.nc", "x%zz"]
+    for name in names:
+        url = f"file://{tmp_path}/{name}"
+        assert local_path(url) == checked(url), name
+    assert local_path(f"file://{tmp_path}/a%20b.nc") == f"{tmp_path}/a b.nc"
+
+    calls = []
+    real = os.path.exists
+    monkeypatch.setattr(os.path, "exists", lambda p: calls.append(p) or real(p))
+    assert local_path(f"file://{tmp_path}/missing.nc") == f"{tmp_path}/missing.nc"
+    assert calls == []

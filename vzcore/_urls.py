@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -34,10 +35,28 @@ def to_url(path: str | os.PathLike[str]) -> str:
     s = os.fspath(path)
     if _PROTOCOL.match(s):
         if s.startswith("file://"):
-            return "file://" + str(Path(s[len("file://") :]).resolve())
+            return "file://" + _resolved(s[len("file://") :])
         return s
     # Not Path.as_uri(): fsspec does not undo its percent-encoding of spaces and the like.
-    return "file://" + str(Path(s).expanduser().resolve())
+    return "file://" + _resolved(s, home=True)
+
+
+def _resolved(s: str, *, home: bool = False) -> str:
+    """Return ``str(Path(s).resolve())`` (after ``expanduser()`` when ``home``).
+
+    From Python 3.13 ``Path.resolve`` is ``os.path.realpath`` of the path, which gives the
+    same string without building two ``Path`` objects. Paths starting with ``~`` (where
+    ``expanduser`` may raise) and Python 3.12 (whose ``resolve`` also raises on symlink
+    loops) go through ``Path``.
+    """
+    if _REALPATH_IS_RESOLVE and not s.startswith("~"):
+        return os.path.realpath(s)
+    p = Path(s).expanduser() if home else Path(s)
+    return str(p.resolve())
+
+
+_REALPATH_IS_RESOLVE = sys.version_info >= (3, 13)
+"""Whether ``Path.resolve()`` is ``os.path.realpath`` (CPython 3.13's ``pathlib``)."""
 
 
 def local_path(url: str | os.PathLike[str]) -> str | None:
@@ -49,7 +68,8 @@ def local_path(url: str | os.PathLike[str]) -> str | None:
     s = os.fspath(url)
     if s.startswith("file://"):
         path = s[len("file://") :]
-        if not os.path.exists(path) and os.path.exists(unquote(path)):
+        # (without "%" the decoded path is the same: no filesystem checks)
+        if "%" in path and not os.path.exists(path) and os.path.exists(unquote(path)):
             path = unquote(path)
         return path
     if _PROTOCOL.match(s):

@@ -161,3 +161,22 @@ def test_with_sources_is_the_manifest_the_constructor_builds() -> None:
         assert not a.flags.writeable
         np.testing.assert_array_equal(a, b)
     assert dict(m.sources) == {A: INFO_A}  # the original is unchanged
+
+
+def test_array_with_sources_is_the_array_the_constructor_builds() -> None:
+    """ManifestArray.with_sources (no grid check: the grid is unchanged) equals the constructor's."""
+    from vzcore.manifests.encoding import SourceEncoding
+
+    meta = ArrayMetadata(shape=(4,), dtype=np.dtype(">i2"), chunk_shape=(2,), fill_value=-1)
+    array = ManifestArray(meta, manifest(A)).with_encoding(
+        SourceEncoding.from_attrs({"scale_factor": 0.5}, source=A, variable="x")
+    )
+    got = array.with_sources({A: INFO_A, B: INFO_B})
+    want = ManifestArray(array.metadata, array.manifest.with_sources({A: INFO_A, B: INFO_B}))
+    assert type(got) is type(want) is ManifestArray
+    assert got.metadata is array.metadata
+    assert got.metadata == want.metadata
+    assert got.manifest == want.manifest
+    assert dict(got.manifest.sources) == dict(want.manifest.sources) == {A: INFO_A}
+    assert got.encoding == want.encoding
+    assert dict(array.manifest.sources) == {}  # the original is unchanged

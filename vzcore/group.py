@@ -136,7 +136,7 @@ class ManifestGroup:
                 if isinstance(v.data, ManifestArray) and any(
                     p in sources for p in v.data.manifest.paths
                 ):
-                    v.data = ManifestArray(v.data.metadata, v.data.manifest.with_sources(sources))
+                    v.data = v.data.with_sources(sources)
 
     def referenced_paths(self) -> list[str]:
         """Return every path that a virtual variable of the tree points into, in order."""

@@ -11,8 +11,8 @@ and supports chunk-aligned indexing. Everything that would need the values (arit
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from vzcore.errors import CombineError, VirtualArrayValuesError
 from vzcore.manifests.encoding import SourceEncoding
 from vzcore.manifests.manifest import ChunkManifest
 from vzcore.manifests.metadata import ArrayMetadata
+
+if TYPE_CHECKING:
+    from vzcore.manifests.sources import SourceInfo
 
 __all__ = ["ManifestArray"]
 
@@ -217,6 +220,14 @@ class ManifestArray:
         new = object.__new__(ManifestArray)
         new._metadata = self._metadata.with_encoding(encoding)
         new._manifest = self._manifest
+        return new
+
+    def with_sources(self, sources: Mapping[str, SourceInfo]) -> ManifestArray:
+        """Return a copy whose manifest records ``sources`` (see ``ChunkManifest.with_sources``)."""
+        # (the same chunk grid: the one this array's constructor checked)
+        new = object.__new__(ManifestArray)
+        new._metadata = self._metadata
+        new._manifest = self._manifest.with_sources(sources)
         return new
 
     def rename_paths(self, func: Callable[[str], str]) -> ManifestArray:

@@ -259,17 +259,23 @@ def _stackable_dims(group: ManifestGroup, names: list[str]) -> frozenset[str]:
     every variable using it is a byte-string variable using it as its last dimension. A
     char coordinate such as AMBER's ``spatial(spatial)`` stays an array of characters.
     """
+    variables = group.variables
     out: set[str] = set()
     for name in names:
-        for d in group.variables[name].dims:
-            out.add(d)
-    out -= set(group.variables)
+        out.update(variables[name].dims)
+    out.difference_update(variables)
+    if not out:  # (every dimension has its variable: nothing to look at)
+        return frozenset()
     for name in names:
-        v = group.variables[name]
-        for i, d in enumerate(v.dims):
-            if getattr(v.data, "dtype", np.dtype(object)).kind != "S" or i != len(v.dims) - 1:
-                out.discard(d)
+        v = variables[name]
+        if getattr(v.data, "dtype", _OBJECT).kind == "S":
+            out.difference_update(v.dims[:-1])  # a byte-string variable's last dimension stays
+        else:
+            out.difference_update(v.dims)
     return frozenset(out)
+
+
+_OBJECT = np.dtype(object)
 
 
 def group_to_dataset(

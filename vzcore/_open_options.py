@@ -236,6 +236,8 @@ def _with_option_docs(doc: str) -> str:
 
 def is_keyed(reader_options: Mapping[str, Any]) -> bool:
     """Return True when every key names a reader (installed or first-party) with a dict."""
+    if not reader_options:  # (all() of nothing: no reader registry to look at)
+        return True
     from vzcore import plugins
     from vzcore._known_plugins import KNOWN_READERS
 

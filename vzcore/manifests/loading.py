@@ -123,8 +123,6 @@ def decode_chunk(
     is: pass its grid ``index``. ``where`` (the file) and ``name`` (the variable) are for
     messages.
     """
-    import numcodecs
-
     if metadata.chunk_edges is not None:
         from vzcore.manifests.grid import stored_chunk_shape
 
@@ -132,6 +130,8 @@ def decode_chunk(
         metadata = metadata.replace(shape=shape, chunk_shape=shape, chunk_edges=None)
 
     buf: Any = data
+    if metadata.codecs:  # (imported when a chunk has codecs to undo)
+        import numcodecs
     for config in reversed(metadata.codecs):
         try:
             codec = _get_codec(numcodecs, config)
@@ -241,13 +241,13 @@ def _chunk_bytes(
     handles: dict[str, Any],
 ) -> tuple[bytes, str]:
     """Return one chunk's stored bytes and where they come from (for messages)."""
-    from vzcore._file_access import open_url
-
     if isinstance(ref, bytes):
         return ref, "<inline chunk>"
     path, offset, length = ref
     f = handles.get(path)
     if f is None:
+        from vzcore._file_access import open_url
+
         f = handles[path] = open_url(path, storage_options)
     return read_chunk(f, path, offset, length), path
 

@@ -306,23 +306,43 @@ _session: contextvars.ContextVar[dict[tuple[str, str], CountingFile] | None] = (
 )
 
 
+_whole_files: contextvars.ContextVar[dict[str, bytes] | None] = contextvars.ContextVar(
+    "vzcore_scan_whole_files", default=None
+)
+
+WHOLE_FILE_CAP = 2**20
+"""A local file of at most this many bytes that a reader reads whole inside a
+:func:`scan_session` is kept (the last such file only) for :func:`session_bytes`."""
+
+
 @contextmanager
 def scan_session() -> Iterator[None]:
     """Share remote file handles opened with :func:`open_url` until the block ends.
 
-    Nested sessions reuse the outer one. Each thread has its own session.
+    The last local file of at most :data:`WHOLE_FILE_CAP` bytes that a reader read whole
+    (``SourceFile.read_at(0, size)``) is kept too: loading a coordinate of that file in the
+    same session slices those bytes (:func:`session_bytes`) instead of opening and reading
+    the file again. Nested sessions reuse the outer one. Each thread has its own session.
     """
     if _session.get() is not None:
         yield
         return
     files: dict[tuple[str, str], CountingFile] = {}
     token = _session.set(files)
+    whole_token = _whole_files.set({})
     try:
         yield
     finally:
+        _whole_files.reset(whole_token)
         _session.reset(token)
         for f in files.values():
             f.close()
+
+
+def session_bytes(url: str) -> bytes | None:
+    """Return the bytes of the local file ``url`` as read whole in this scan session, or None."""
+    whole = _whole_files.get()
+    return None if whole is None else whole.get(url)
 
 
 def _open_remote(
@@ -572,7 +592,13 @@ class SourceFile:
                         break
                     parts.append(data)
                     got += len(data)
-                return parts[0] if len(parts) == 1 else b"".join(parts)
+                out = parts[0] if len(parts) == 1 else b"".join(parts)
+                if offset == 0 and got == self.size and got <= WHOLE_FILE_CAP:
+                    whole = _whole_files.get()
+                    if whole is not None:  # the whole file, read in a scan session
+                        whole.clear()  # (one file kept: memory bounded by the cap)
+                        whole[self.url] = out
+                return out
             self._remote.seek(offset)
             remote: bytes = self._remote.read(length)
             return remote

@@ -246,10 +246,21 @@ def _chunk_bytes(
     path, offset, length = ref
     f = handles.get(path)
     if f is None:
-        from vzcore._file_access import open_url
+        from vzcore._file_access import open_url, session_bytes
 
+        whole = session_bytes(path)
+        if whole is not None and offset >= 0 and length >= 0:  # read whole in this session
+            return _sliced(whole, path, offset, length), path
         f = handles[path] = open_url(path, storage_options)
     return read_chunk(f, path, offset, length), path
+
+
+def _sliced(whole: bytes, url: str, offset: int, length: int) -> bytes:
+    """Return ``length`` bytes from ``offset`` of a file's bytes (as :func:`read_chunk`)."""
+    raw = whole[offset : offset + length]
+    if len(raw) != length:
+        raise ShortReadError(url, offset, length, len(raw))
+    return raw
 
 
 def _one_chunk(

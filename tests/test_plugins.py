@@ -260,3 +260,62 @@ def test_every_registered_reader_and_writer_shows_its_name():
         writer = spec.load_class()()
         assert isinstance(writer, Writer)
         assert repr(writer) == f"{type(writer).__name__}(name={writer.name!r})"
+
+
+def test_head_size_follows_the_registered_readers():
+    """head_size is kept per registry state: a reader registered or dropped changes it."""
+    from vzcore.registry import ReaderSpec
+
+    before = plugins.head_size()
+    mod = types.ModuleType("inproc_far_magic")
+
+    @vzcore.hookimpl
+    def vz_register_readers(registry):
+        registry.add(
+            ReaderSpec(name="far-magic", load="json:loads", magic=(Magic(b"FAR", (4000,)),))
+        )
+
+    mod.vz_register_readers = vz_register_readers
+    vzcore.register_plugin(mod, "inproc_far_magic")
+    try:
+        assert plugins.head_size() == 4003 != before
+        assert plugins.head_size() == plugins._head_size(plugins.readers())
+    finally:
+        plugins.unregister_plugin("inproc_far_magic")
+    assert plugins.head_size() == before == plugins._head_size(plugins.readers())
+
+
+def _found_in_by_candidates(magic: Magic, head: bytes) -> bool:
+    """``Magic.found_in`` as the candidate walk defines it (the reference)."""
+    n = len(magic.signature)
+    return any(head[o : o + n] == magic.signature for o in magic.candidates(len(head)))
+
+
+@pytest.mark.parametrize(
+    "magic",
+    [
+        Magic(b"CDF\x01"),
+        Magic(b"II*\x00"),
+        Magic(b"\x89HDF\r\n\x1a\n", (0, 512, 1024)),
+        Magic(b"\x89HDF\r\n\x1a\n", (0, 512), doubling=True),
+        Magic(b"AB", (3, 1)),
+        Magic(b"AB", ()),
+        Magic(b"", (0, 5)),
+        Magic(b"AB", (-2, 0)),
+    ],
+)
+def test_found_in_equals_the_candidate_walk(magic):
+    sig = magic.signature
+    heads = [b"", sig, sig[:-1], b"x" + sig, bytes(3) + sig, bytes(512) + sig, bytes(1024) + sig]
+    heads += [bytes(5) + sig + bytes(2), bytes(2048) + sig, b"zzAB", b"zAB", b"zzzAB"]
+    for head in heads:
+        assert _outcome(magic.found_in, head) == _outcome(
+            lambda h: _found_in_by_candidates(magic, h), head
+        ), head[:8]
+
+
+def _outcome(fn, head):
+    try:
+        return fn(head)
+    except Exception as err:  # noqa: BLE001  # (an invalid Magic fails alike)
+        return type(err)

@@ -304,9 +304,14 @@ def get_writer(name: str) -> WriterSpec:
 
 def head_size() -> int:
     """Return how many leading bytes are needed to test every registered signature."""
+    size: int = _manager.readers.derived("head_size", _head_size)  # (once per registry state)
+    return size
+
+
+def _head_size(specs: list[ReaderSpec]) -> int:
     from vzcore._known_plugins import KNOWN_READERS
 
-    spans = [m.span for s in _manager.readers.values() for m in s.magic]
+    spans = [m.span for s in specs for m in s.magic]
     # ... and the signatures of known readers that are not installed, so that the
     # "install vz-..." hint sees them whichever readers are installed
     spans += [m.span for _, _, magics in KNOWN_READERS.values() for m in magics]

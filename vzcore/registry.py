@@ -64,8 +64,13 @@ class Magic:
 
     def found_in(self, head: bytes) -> bool:
         """Return True when ``head`` holds the signature at one of its candidate offsets."""
-        n = len(self.signature)
-        return any(head[o : o + n] == self.signature for o in self.candidates(len(head)))
+        signature = self.signature
+        n = len(signature)
+        if self.doubling or not self.offsets or min(self.offsets) < 0:  # (the general walk)
+            return any(head[o : o + n] == signature for o in self.candidates(len(head)))
+        # the candidates of fixed offsets are those whose signature fits in the head
+        size = len(head)
+        return any(o + n <= size and head.startswith(signature, o) for o in self.offsets)
 
     def found_past(self, head: bytes, size: int, read_at: Callable[[int, int], bytes]) -> bool:
         """Return True when the signature starts at a candidate offset past ``head``.
@@ -234,6 +239,7 @@ class _Registry[S: (ReaderSpec, WriterSpec)]:
     def __init__(self) -> None:
         self._specs: dict[str, S] = {}
         self._current: tuple[str, str, str] | None = None
+        self._derived: dict[str, Any] = {}  # (see derived(); cleared on every change)
 
     def _begin(self, plugin: str, distribution: str, version: str) -> None:
         self._current = (plugin, distribution, version)
@@ -249,9 +255,22 @@ class _Registry[S: (ReaderSpec, WriterSpec)]:
                 f"{spec.name!r} is already registered by {first.distribution or first.plugin!r}"
             )
         self._specs[spec.name] = spec
+        self._derived.clear()
 
     def _drop_plugin(self, plugin: str) -> None:
         self._specs = {k: v for k, v in self._specs.items() if v.plugin != plugin}
+        self._derived.clear()
+
+    def derived(self, key: str, compute: Callable[[list[S]], Any]) -> Any:
+        """Return ``compute(self.values())``, kept until the registered specs change.
+
+        For what the core derives from every spec on each file (the head size to sniff).
+        Specs are frozen; the registry changes only through :meth:`add` and
+        ``_drop_plugin``, which forget what was kept.
+        """
+        if key not in self._derived:
+            self._derived[key] = compute(self.values())
+        return self._derived[key]
 
     def __getitem__(self, name: str) -> S:
         return self._specs[name]

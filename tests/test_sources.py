@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime
 
@@ -180,3 +181,65 @@ def test_array_with_sources_is_the_array_the_constructor_builds() -> None:
     assert dict(got.manifest.sources) == dict(want.manifest.sources) == {A: INFO_A}
     assert got.encoding == want.encoding
     assert dict(array.manifest.sources) == {}  # the original is unchanged
+
+
+def test_record_sources_equals_the_group_methods(tmp_path, monkeypatch) -> None:
+    """api._record_sources (one walk) does what sources/referenced_paths/attach_sources do."""
+    from vzcore import api
+
+    a, b = tmp_path / "a.nc", tmp_path / "b.nc"
+    a.write_bytes(b"0" * 10)
+    b.write_bytes(b"1" * 20)
+    ua, ub, gone = to_url(a), to_url(b), to_url(tmp_path / "gone.nc")
+    meta = ArrayMetadata(shape=(4,), dtype=np.dtype("f4"), chunk_shape=(2,))
+    kept = SourceInfo(size=1)
+
+    def tree() -> ManifestGroup:
+        return ManifestGroup(
+            variables={
+                "x": Variable(("t",), ManifestArray(meta, manifest(ua))),
+                "known": Variable(
+                    ("t",), ManifestArray(meta, manifest(gone, sources={gone: kept}))
+                ),
+                "values": Variable(("t",), np.zeros(4)),
+            },
+            groups={
+                "sub": ManifestGroup(
+                    variables={
+                        "y": Variable(("t",), ManifestArray(meta, manifest(ub))),
+                        "z": Variable(
+                            ("t",), ManifestArray(meta, manifest(tmp_path.as_uri() + "/no"))
+                        ),
+                    }
+                )
+            },
+        )
+
+    def by_methods(t: ManifestGroup) -> None:  # _record_sources as it was written
+        known = t.sources()
+        found = {}
+        for path in t.referenced_paths():
+            if path in known:
+                continue
+            with contextlib.suppress(OSError, ValueError, NotImplementedError):
+                found[path] = stat_source(path, None)
+        if found:
+            t.attach_sources(found)
+
+    stats: list[str] = []
+    real = api.stat_source
+    monkeypatch.setattr(api, "stat_source", lambda p, so: stats.append(p) or real(p, so))
+    got, want = tree(), tree()
+    api._record_sources(got, None)
+    by_methods(want)
+    assert stats == [ua, ub, tmp_path.as_uri() + "/no"]  # in order, known ones not stat'ed
+    assert got.sources() == want.sources()
+    assert got.sources()[gone] is kept
+    assert got.sources()[ua] == SourceInfo(size=10, mtime=os.stat(a).st_mtime)
+    for (_, g1), (_, g2) in zip(got.walk(), want.walk(), strict=True):
+        for name, v in g1.variables.items():
+            w = g2.variables[name]
+            assert type(v.data) is type(w.data)
+            if isinstance(v.data, ManifestArray):
+                assert dict(v.data.manifest.sources) == dict(w.data.manifest.sources)
+                assert v.data.manifest == w.data.manifest

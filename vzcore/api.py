@@ -47,11 +47,12 @@ from vzcore._tree_combine import (
 from vzcore._tree_combine import Failed as _Failed
 from vzcore._urls import expand_glob, to_url
 from vzcore.errors import UnsupportedFeatureError, VZError
+from vzcore.manifests import ManifestArray
 from vzcore.manifests.attributes import clean_tree_attributes
 from vzcore.names import validate_tree
 
 if TYPE_CHECKING:
-    from vzcore.group import ManifestGroup
+    from vzcore.group import ManifestGroup, Variable
     from vzcore.registry import ReaderSpec
 
 __all__ = ["open_virtual_dataset", "open_virtual_datatree", "open_virtual_mfdataset", "read_group"]
@@ -168,9 +169,19 @@ def _record_sources(tree: ManifestGroup, storage_options: dict[str, Any] | None)
     already attached theirs, and those are kept. A file that cannot be stat'ed is left
     without; the scan itself succeeded, and :func:`vzcore.verify` reports it later.
     """
-    known = tree.sources()
+    # (one walk: the tree's sources(), referenced_paths() and attach_sources() together)
+    virtual: list[tuple[Variable, ManifestArray]] = []
+    known: set[str] = set()
+    paths: dict[str, None] = {}  # in order of reference, as referenced_paths()
+    for _, group in tree.walk():
+        for v in group.variables.values():
+            if isinstance(v.data, ManifestArray):
+                manifest = v.data.manifest
+                virtual.append((v, v.data))
+                known.update(manifest.sources)
+                paths.update(dict.fromkeys(manifest.paths))
     found = {}
-    for path in tree.referenced_paths():
+    for path in paths:
         if path in known:
             continue
         try:
@@ -178,7 +189,9 @@ def _record_sources(tree: ManifestGroup, storage_options: dict[str, Any] | None)
         except (OSError, ValueError, NotImplementedError) as exc:
             _log.debug("could not stat %s: %s", path, exc)
     if found:
-        tree.attach_sources(found)
+        for v, array in virtual:
+            if not found.keys().isdisjoint(array.manifest.paths):
+                v.data = array.with_sources(found)
 
 
 def _dropped(opts: OpenOptions) -> list[str] | None:

@@ -277,3 +277,30 @@ def test_every_reader_reports_remote_404_and_403_alike(server: HTTPServer) -> No
     readers = _installed()
     _same_for_every_reader(f"{server.url}/nope.nc", readers, SourceNotFoundError)
     _same_for_every_reader(f"{server.url}/locked.bin", readers, SourcePermissionError)
+
+
+def test_source_errors_maps_what_source_error_maps_and_nothing_else() -> None:
+    """source_errors (a class-based context manager) raises source_error's answer."""
+    from vzcore._file_access import source_errors
+
+    url = "file:///nowhere/a.nc"
+    missing = FileNotFoundError(2, "No such file")
+    with pytest.raises(SourceNotFoundError) as info, source_errors(url):
+        raise missing
+    assert info.value.__cause__ is missing
+    assert url in str(info.value)
+    other = ValueError("not an access error")
+    with pytest.raises(ValueError) as same, source_errors(url):
+        raise other
+    assert same.value is other  # unchanged
+    with pytest.raises(KeyboardInterrupt), source_errors(url):
+        raise KeyboardInterrupt  # not an Exception: left alone
+    with source_errors(url) as entered:
+        assert entered is None
+
+    @source_errors(url)  # usable as a decorator, as a contextmanager function was
+    def read() -> None:
+        raise PermissionError(13, "denied")
+
+    with pytest.raises(SourcePermissionError):
+        read()

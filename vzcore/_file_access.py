@@ -37,7 +37,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from vzcore._urls import (
     http_origin,
@@ -414,20 +414,33 @@ def source_error(url: str, err: BaseException) -> BaseException:
     return err
 
 
-@contextmanager
-def source_errors(url: str) -> Iterator[None]:
+class source_errors(contextlib.ContextDecorator):  # noqa: N801  # a function's name, as it was
     """Raise what :func:`source_error` says for errors inside the block.
 
     For the rare access a reader makes outside :func:`open_source` (e.g. asking a
-    filesystem whether ``url`` is a directory).
+    filesystem whether ``url`` is a directory). (A class rather than a generator-based
+    ``contextmanager``: every read of a source file enters one, and a generator costs
+    several times more to enter and leave.)
     """
-    try:
-        yield
-    except Exception as err:
-        mapped = source_error(url, err)
-        if mapped is err:
-            raise
-        raise mapped from err
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
+        if not isinstance(exc, Exception):  # (none, or KeyboardInterrupt and the like)
+            return False
+        mapped = source_error(self.url, exc)
+        if mapped is exc:
+            return False  # raised unchanged
+        raise mapped from exc
 
 
 def open_url(

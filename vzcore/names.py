@@ -31,6 +31,8 @@ def name_problem(name: object) -> str | None:
         return "names must not contain '/' (absolute or nested paths)"
     if "\\" in name:
         return "names must not contain '\\', which zarr reads as a path separator"
+    if name.isascii() and name.isprintable():  # (ASCII without controls: nothing to find)
+        return None
     bad = next((c for c in name if ord(c) < 32 or ord(c) == 127), None)
     if bad is not None:
         return f"names must not contain control characters (found {bad!r})"

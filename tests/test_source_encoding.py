@@ -91,3 +91,47 @@ def test_unknown_encodings_are_not_compared():
     plain = arr(None)
     assert np.concatenate([plain, arr(enc(scale_factor=0.1))]).encoding == enc(scale_factor=0.1)
     assert np.concatenate([plain, plain]).encoding is None
+
+
+def _canonical_by_chain(value):
+    """_canonical as its isinstance chain alone defines it (the reference)."""
+    import math
+    from collections.abc import Mapping
+
+    from vzcore.manifests.encoding import _NAN
+
+    if isinstance(value, np.ndarray):
+        if value.size == 1:
+            return _canonical_by_chain(value.reshape(()).item())
+        return tuple(_canonical_by_chain(v) for v in value.ravel().tolist())
+    if isinstance(value, np.generic):
+        return _canonical_by_chain(value.item())
+    if isinstance(value, list | tuple):
+        if len(value) == 1:
+            return _canonical_by_chain(value[0])
+        return tuple(_canonical_by_chain(v) for v in value)
+    if isinstance(value, float) and math.isnan(value):
+        return _NAN
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _canonical_by_chain(v)) for k, v in value.items()))
+    return value
+
+
+def test_canonical_short_path_equals_the_chain():
+    from vzcore.manifests.encoding import _canonical
+
+    class Sub(str):
+        pass
+
+    values = ["K", "", Sub("x"), 1, -5, 2**80, True, 1.5, float("nan"), -0.0, float("inf")]
+    values += [np.float32(0.1), np.float64("nan"), np.int16(-3), np.bytes_(b"a"), b"\xff", b"ok"]
+    values += [np.array([1.0, np.nan]), np.array(3), [1], (2.0, float("nan")), {"a": 1}, None]
+    for value in values:
+        got, want = _canonical(value), _canonical_by_chain(value)
+        assert type(got) is type(want), value
+        assert got is want or got == want, value

@@ -46,6 +46,11 @@ NaN equal to NaN."""
 
 def _canonical(value: Any) -> Any:
     """Return a hashable Python value that compares like numpy compares ``value``."""
+    kind = type(value)
+    if kind is str or kind is int:  # (the common exact types: as the tests below give them)
+        return value
+    if kind is float:
+        return _NAN if math.isnan(value) else value
     if isinstance(value, np.ndarray):
         if value.size == 1:
             return _canonical(value.reshape(()).item())

@@ -141,3 +141,60 @@ def test_small_and_large_path_indexes_refuse_values_between_paths_and_sentinels(
     assert m[(n - 1,)] == b"y"
     assert m.missing_code == 255
     assert m.inline_code == 254
+
+
+def _outcome(build):
+    try:
+        return "ok", build()
+    except Exception as err:  # noqa: BLE001  # errors must match too
+        return "error", (type(err), str(err))
+
+
+def _same_manifest(a: ChunkManifest, b: ChunkManifest) -> None:
+    assert a == b
+    assert a.paths == b.paths
+    assert dict(a.inline) == dict(b.inline)
+    assert dict(a.sources) == dict(b.sources)
+    for name in ("path_index", "offsets", "lengths"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype
+        assert x.shape == y.shape
+        assert not x.flags.writeable
+        assert not y.flags.writeable
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("n", [1, 3, 64, 65])
+@pytest.mark.parametrize("case", ["ok", "inline_extra", "inline_missing", "shape", "unsigned"])
+def test_from_codes_equals_the_constructor(n: int, case: str) -> None:
+    """from_codes skips the constructor's code check for codes it checked: same result."""
+    from vzcore.manifests import SourceInfo
+
+    rng = np.random.default_rng(n)
+    paths = ["file:///a.nc", "file:///b.nc", "file:///c.nc"]
+    codes = rng.integers(-2, 3, size=(n, 2)).astype(np.int16)
+    if case == "unsigned":
+        codes = rng.integers(0, 3, size=(n, 2)).astype(np.uint8)
+    offsets = rng.integers(0, 2**40, size=codes.shape)
+    lengths = rng.integers(0, 2**20, size=codes.shape)
+    inline = {int(k): bytes([k % 256]) * 3 for k in np.flatnonzero(codes.ravel() == -2)}
+    if case == "inline_extra":
+        inline[2 * n + 5] = b"x"
+    if case == "inline_missing" and inline:
+        inline.pop(next(iter(inline)))
+    if case == "shape":
+        lengths = lengths[:, :1]
+    sources = {"file:///a.nc": SourceInfo(size=5), "elsewhere": SourceInfo(size=1)}
+
+    def by_constructor():
+        return ChunkManifest(paths, codes.astype(np.uint8), offsets, lengths, inline, sources)
+
+    def by_codes():
+        return ChunkManifest.from_codes(paths, codes, offsets, lengths, inline, sources)
+
+    got, want = _outcome(by_codes), _outcome(by_constructor)
+    assert got[0] == want[0]
+    if got[0] == "ok":
+        _same_manifest(got[1], want[1])
+    else:
+        assert got[1] == want[1]

@@ -85,6 +85,21 @@ _BLOCK = 2**20
 """Chunks per block where a whole-manifest computation needs temporaries."""
 
 
+def _checked_inline_count(pi: NDArray[np.unsignedinteger], n_real: int, inline_code: int) -> int:
+    """Return how many codes of ``pi`` are INLINE; raise if one is neither path nor sentinel."""
+    if pi.size <= _SMALL:  # (the same checks as below, without numpy's per-call cost)
+        codes = pi.ravel().tolist()
+        if any(n_real <= c < inline_code for c in codes):
+            raise ValueError("path_index holds values that are neither a path nor a sentinel")
+        return codes.count(inline_code)
+    n_inline = 0
+    for block in _blocks(pi):  # bounded temporaries, however many chunks
+        if bool(((block >= n_real) & (block < inline_code)).any()):
+            raise ValueError("path_index holds values that are neither a path nor a sentinel")
+        n_inline += int(np.count_nonzero(block == inline_code))
+    return n_inline
+
+
 def _blocks(a: NDArray[np.unsignedinteger]) -> Iterator[NDArray[np.unsignedinteger]]:
     """Yield flat views of ``a`` of :data:`_BLOCK` elements (temporaries stay small)."""
     flat = a.reshape(-1)
@@ -133,7 +148,22 @@ class ChunkManifest:
         pi = np.asarray(path_index)
         if pi.dtype.kind != "u":
             raise TypeError(f"path_index must be an unsigned integer array, got {pi.dtype}")
-        pi = self._recode(pi, dtype)
+        self._finish(self._recode(pi, dtype), offsets, lengths, inline, sources, None)
+
+    def _finish(
+        self,
+        pi: NDArray[np.unsignedinteger],
+        offsets: ArrayLike,
+        lengths: ArrayLike,
+        inline: Mapping[int, bytes] | None,
+        sources: Mapping[str, SourceInfo] | None,
+        n_inline: int | None,
+    ) -> None:
+        """Check and keep the arrays (``self._paths`` set, ``pi`` of its index dtype).
+
+        ``n_inline`` is the number of INLINE codes when the caller has already checked that
+        every code is a path or a sentinel (:meth:`from_codes`); None checks them here.
+        """
         off = _byte_positions(offsets)
         ln = _byte_positions(lengths)
         if not (pi.shape == off.shape == ln.shape):
@@ -143,20 +173,9 @@ class ChunkManifest:
             )
         inline_map = dict(inline or {})
         n_real = len(self._paths)
-        inline_code = _INDEX_MAX[dtype] - 1
-        n_inline = 0
-        if pi.size <= _SMALL:  # (the same checks as below, without numpy's per-call cost)
-            codes = pi.ravel().tolist()
-            if any(n_real <= c < inline_code for c in codes):
-                raise ValueError("path_index holds values that are neither a path nor a sentinel")
-            n_inline = codes.count(inline_code)
-        else:
-            for block in _blocks(pi):  # bounded temporaries, however many chunks
-                if bool(((block >= n_real) & (block < inline_code)).any()):
-                    raise ValueError(
-                        "path_index holds values that are neither a path nor a sentinel"
-                    )
-                n_inline += int(np.count_nonzero(block == inline_code))
+        inline_code = _INDEX_MAX[pi.dtype] - 1
+        if n_inline is None:
+            n_inline = _checked_inline_count(pi, n_real, inline_code)
         if n_inline != len(inline_map) or any(
             not 0 <= k < pi.size or pi.flat[k] != inline_code for k in inline_map
         ):
@@ -224,6 +243,7 @@ class ChunkManifest:
         if c.dtype.kind not in "iu":
             raise TypeError(f"codes must be an integer array, got {c.dtype}")
         n_paths = len(paths)
+        values: list[int] | None = None
         if c.size:
             if c.size <= _SMALL:
                 values = c.ravel().tolist()
@@ -238,7 +258,14 @@ class ChunkManifest:
         # Two's complement: -1 and -2 become the top two values of the unsigned type,
         # the sentinels the manifest keeps.
         pi = c.astype(_index_dtype(n_paths))
-        return cls(paths, pi, offsets, lengths, inline, sources)
+        if values is None:
+            return cls(paths, pi, offsets, lengths, inline, sources)
+        # Every code was just checked to be a path, MISSING or INLINE: the constructor's
+        # check of the codes is skipped, the rest (shapes, inline table) is the same.
+        new = object.__new__(cls)
+        new._paths = tuple(paths)
+        new._finish(pi, offsets, lengths, inline, sources, values.count(cls.INLINE))
+        return new
 
     @classmethod
     def from_arrays(

@@ -66,3 +66,30 @@ def test_with_encoding_equals_replace() -> None:
     assert carried.metadata == array.metadata
     assert carried.metadata.encoding is enc
     assert array.metadata.encoding is None
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunks", "match"),
+    [
+        ((4, 2), (2, 0), "chunk sizes must be positive"),
+        ((4,), (-1,), "chunk sizes must be positive"),
+        ((4, 2), (2,), "differ in length"),
+        ((), (), None),
+        ((np.int64(4), 2.0), (np.uint8(2), True), None),  # (anything int() takes)
+    ],
+)
+def test_shapes_normalised_and_checked(shape, chunks, match) -> None:
+    if match is not None:
+        with pytest.raises(ValueError, match=match):
+            ArrayMetadata(shape=shape, dtype=np.dtype("f4"), chunk_shape=chunks)
+        return
+    codec = {"id": "zlib", "level": 1}
+    meta = ArrayMetadata(shape=shape, dtype="f4", chunk_shape=chunks, codecs=[codec])
+    assert meta.codecs == (codec,)
+    assert meta.codecs[0] is not codec  # (a copy of each codec's configuration)
+    assert meta.shape == tuple(int(s) for s in shape)
+    assert meta.chunk_shape == tuple(int(c) for c in chunks)
+    assert all(type(s) is int for s in (*meta.shape, *meta.chunk_shape))
+    assert meta.dtype == np.dtype("f4")
+    with pytest.raises(TypeError):
+        ArrayMetadata(shape=(None,), dtype="f4", chunk_shape=(1,))

@@ -56,6 +56,8 @@ def _index_dtype(n_paths: int) -> np.dtype[np.unsignedinteger]:
 
 
 _U32_MAX = int(np.iinfo(np.uint32).max)
+_U32 = np.dtype(np.uint32)
+_U64 = np.dtype(np.uint64)
 
 _SMALL = 64
 """Arrays of at most this many chunks are checked element by element in Python: for a
@@ -70,14 +72,14 @@ def _byte_positions(values: ArrayLike) -> NDArray[np.uint32] | NDArray[np.uint64
     promotion keeps a concatenation with a larger file's ``uint64`` positions exact.
     """
     a = np.asarray(values)
-    if a.dtype == np.uint32:
+    if a.dtype == _U32:
         return a
-    wide = np.asarray(a, dtype=np.uint64)
+    wide = np.asarray(a, dtype=_U64)
     if wide.size == 0:
-        return wide.astype(np.uint32)
+        return wide.astype(_U32)
     top = max(wide.ravel().tolist()) if wide.size <= _SMALL else int(wide.max())
     if top <= _U32_MAX:
-        return wide.astype(np.uint32)
+        return wide.astype(_U32)
     return wide
 
 

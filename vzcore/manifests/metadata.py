@@ -71,15 +71,16 @@ class ArrayMetadata:
     every chunk along it: a rectilinear grid (see :mod:`vzcore.manifests.grid`)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
-        object.__setattr__(self, "chunk_shape", tuple(int(c) for c in self.chunk_shape))
+        # (map: the same int()/dict() per element as a generator, called from C)
+        object.__setattr__(self, "shape", tuple(map(int, self.shape)))
+        object.__setattr__(self, "chunk_shape", tuple(map(int, self.chunk_shape)))
         object.__setattr__(self, "dtype", np.dtype(self.dtype))
-        object.__setattr__(self, "codecs", tuple(dict(c) for c in self.codecs))
+        object.__setattr__(self, "codecs", tuple(map(dict, self.codecs)))
         if len(self.shape) != len(self.chunk_shape):
             raise ValueError(
                 f"shape {self.shape} and chunk_shape {self.chunk_shape} differ in length"
             )
-        if any(c <= 0 for c in self.chunk_shape):
+        if self.chunk_shape and min(self.chunk_shape) <= 0:
             raise ValueError(f"chunk sizes must be positive, got {self.chunk_shape}")
         if self.dimension_names is not None:
             names = tuple(self.dimension_names)

@@ -357,12 +357,14 @@ def find_reader(
     specs = _manager.readers.values()
     lowered = url.lower().rstrip("/")
     by_magic = [s for s in specs if any(m.found_in(head) for m in s.magic)]
-    by_ext = [s for s in specs if not s.magic and any(lowered.endswith(e) for e in s.extensions)]
-    for group in (by_magic, by_ext):
-        group.sort(key=lambda s: (-s.priority, not any(lowered.endswith(e) for e in s.extensions)))
-        for spec in group:
-            if len(group) == 1 or spec.load_class().sniff(head, url):
-                return spec
+    found = _pick(by_magic, lowered, head, url)
+    if found is None:  # (extensions only when no signature decides)
+        by_ext = [
+            s for s in specs if not s.magic and any(lowered.endswith(e) for e in s.extensions)
+        ]
+        found = _pick(by_ext, lowered, head, url)
+    if found is not None:
+        return found
     installed = [s.name for s in specs]
     hint = suggest_reader(url, head, installed)
     if size is not None and read_at is not None and len(head) < size:
@@ -383,6 +385,17 @@ def find_reader(
     raise NoReaderFoundError(
         url, installed, hint, None if hint else _why_unread(url, head, directory)
     )
+
+
+def _pick(group: list[ReaderSpec], lowered: str, head: bytes, url: str) -> ReaderSpec | None:
+    """Return the one reader of ``group``, or the first by priority whose ``sniff`` takes it."""
+    if len(group) == 1:
+        return group[0]
+    group.sort(key=lambda s: (-s.priority, not any(lowered.endswith(e) for e in s.extensions)))
+    for spec in group:
+        if spec.load_class().sniff(head, url):
+            return spec
+    return None
 
 
 def _why_unread(url: str, head: bytes, directory: bool) -> str:

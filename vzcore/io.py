@@ -12,7 +12,9 @@ Underneath, :func:`open_url` opens any URL: local paths and ``file://`` URLs are
 file objects; other fsspec URLs (``s3://``, ``https://``, ...) get a block cache sized for
 object storage and a request counter logged at DEBUG on the ``vzcore.io`` logger. Inside a
 :func:`scan_session` (every ``vzcore.open_virtual_*`` call runs in one) a remote file is
-opened once and shared by sniffing, parsing, :func:`stat_source` and coordinate loading.
+opened once and shared by sniffing, parsing, :func:`stat_source` and coordinate loading;
+the last small local file a reader read whole (``SourceFile.read_at(0, size)``) is kept
+for loading its coordinates without reading the file again.
 
 Writers create their outputs with :func:`atomic_text_file` or :func:`atomic_binary_file`
 (one file) and

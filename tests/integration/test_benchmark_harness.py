@@ -55,3 +55,32 @@ def test_vzcore_pipeline_and_readback(tmp_path: Path) -> None:
     assert got["dtype"] == expected["dtype"] == "float32"
     assert got["checksum"] == expected["checksum"]
     assert got["time_last"].startswith("2000-01-12")
+
+
+def test_output_digest_tells_equal_and_different_outputs(tmp_path: Path, capsys) -> None:
+    """benchmarks/output_digest.py: same tree -> equal digests; changed values -> differ."""
+    import netCDF4
+
+    inputs, digest = _load("_inputs"), _load("output_digest")
+    ds = inputs.make_small(tmp_path / "in", 2)
+    missing = str(tmp_path / "missing.nc")
+    listing = tmp_path / "files.txt"
+    listing.write_text("\n".join([*ds.files, missing]) + "\n")
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert digest.main([str(listing), str(first)]) == 0
+    assert "3 files digested: 2 opened, 1 refused" in capsys.readouterr().out
+    assert digest.main([str(listing), str(second), "--compare", str(first)]) == 0
+    assert "3 equal, 0 differ" in capsys.readouterr().out
+    roots = digest._tree_roots()
+    refused = digest.describe(missing, roots)
+    assert refused["error"][0] == "SourceNotFoundError"
+    assert "<vzcore>" not in refused["error"][1]  # (the data file's path is not the tree's)
+
+    with netCDF4.Dataset(ds.files[0], "a") as nc:  # a loaded coordinate's value changes
+        name = next(n for n, v in nc.variables.items() if v.dimensions == (n,))
+        nc.variables[name][0] = nc.variables[name][0] - 1
+    third = tmp_path / "c.json"
+    assert digest.main([str(listing), str(third), "--compare", str(first)]) == 1
+    out = capsys.readouterr().out
+    assert "2 equal, 1 differ" in out
+    assert ds.files[0] in out

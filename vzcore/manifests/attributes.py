@@ -100,7 +100,14 @@ def read_attributes(
     out: dict[str, Any] = {}
     for k, v in attrs.items():
         key = k if type(k) is str else str(k)
-        out[key] = _clean(v, key, replaced)
+        kind = type(v)
+        # (_clean's first answers, without a call per attribute)
+        if kind is bytes:
+            out[key] = _text(v, key, replaced)
+        elif (kind is str and v.isascii()) or kind is int or kind is float:
+            out[key] = v
+        else:
+            out[key] = _clean(v, key, replaced)
     return out
 
 
@@ -165,10 +172,12 @@ def clean_tree_attributes(tree: ManifestGroup, url: str) -> None:
         for name, var in group.variables.items():
             replaced = []
             var.attrs = read_attributes(var.attrs, replaced)
-            full = f"{where.rstrip('/')}/{name}"
-            notes += [
-                f"attribute {k!r} of variable {full!r} (stored bytes {b!r})" for k, b in replaced
-            ]
+            if replaced:
+                full = f"{where.rstrip('/')}/{name}"
+                notes += [
+                    f"attribute {k!r} of variable {full!r} (stored bytes {b!r})"
+                    for k, b in replaced
+                ]
     if notes:
         warnings.warn(
             f"{url}: text attributes that are not valid UTF-8 read with each invalid byte "

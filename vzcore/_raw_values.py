@@ -100,12 +100,19 @@ def encoding_key(name: str, encoding: Mapping[str, Any]) -> tuple[str, str]:
     for k in _KEYS:
         if k in encoding:
             v = encoding[k]
-            if isinstance(v, np.dtype | type):
+            if type(v) is str:  # (units, calendar: the common case, as below)
+                pass
+            elif isinstance(v, np.dtype):
+                v = v.str  # (np.dtype(v) is v)
+            elif isinstance(v, type):
                 v = np.dtype(v).str
-            elif isinstance(v, np.generic | np.ndarray):
+            elif isinstance(v, _NUMPY):
                 v = (np.asarray(v).dtype.str, np.asarray(v).tolist())
             parts.append(f"{k}={v!r}")
     return name, ";".join(parts)
+
+
+_NUMPY = (np.generic, np.ndarray)
 
 
 def _first(decoded: np.ndarray) -> Any:

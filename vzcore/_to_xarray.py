@@ -11,6 +11,7 @@ references decodes it exactly as the original would be decoded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -140,6 +141,19 @@ def _time_coders(opts: DecodeOptions) -> tuple[Any, Any] | None:
     else:
         return None
     return coder, delta
+
+
+def _without_concat(opts: DecodeOptions) -> DecodeOptions:
+    """Return ``replace(opts, concat_characters=False)``, made once per (hashable) options."""
+    try:
+        return _without_concat_cached(opts)
+    except TypeError:  # options holding something unhashable: made each time
+        return replace(opts, concat_characters=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _without_concat_cached(opts: DecodeOptions) -> DecodeOptions:
+    return replace(opts, concat_characters=False)
 
 
 def _decode(name: str, var: xr.Variable, opts: DecodeOptions) -> xr.Variable:
@@ -324,8 +338,8 @@ def group_to_dataset(
     variables: dict[str, xr.Variable] = {}
     handles: dict[str, Any] = {}  # one handle per file for all the loaded variables
     inherited = _inherited_time_attributes(group)
-    # (made once: most loaded variables are numbers, decoded without joining characters)
-    no_concat = replace(opts, concat_characters=False) if opts.concat_characters else opts
+    # (most loaded variables are numbers, decoded without joining characters)
+    no_concat = _without_concat(opts) if opts.concat_characters else opts
     try:
         for name in names:
             v = group.variables[name]

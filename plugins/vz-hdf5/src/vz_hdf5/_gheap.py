@@ -240,10 +240,19 @@ class HeapGuard:
         Sizes of addresses and lengths, from the superblock.
     file_size
         Size of the file in bytes.
+    whole
+        The whole file's bytes, when the caller holds them (``read_at`` reads from them).
     """
 
     def __init__(
-        self, read_at: ReadAt, *, base: int, sizeof_addr: int, sizeof_len: int, file_size: int
+        self,
+        read_at: ReadAt,
+        *,
+        base: int,
+        sizeof_addr: int,
+        sizeof_len: int,
+        file_size: int,
+        whole: bytes | None = None,
     ) -> None:
         def clamped(offset: int, size: int) -> bytes:  # a damaged size reads no more
             return read_at(offset, max(0, min(size, file_size - offset)))
@@ -253,6 +262,8 @@ class HeapGuard:
         self.o = sizeof_addr
         self.lsize = sizeof_len
         self.file_size = file_size
+        self.whole = whole if whole is not None and len(whole) == file_size else None
+        """The file's bytes (what ``read_at`` gives at any offset and size >= 0), or None."""
         self._undefined = (1 << (8 * sizeof_addr)) - 1
         self._collections: dict[int, dict[int, tuple[int, int]]] = {}
         self._headers: dict[int, list[tuple[int, int, bytes]]] = {}
@@ -642,6 +653,16 @@ class _FractalHeap:
         return blocks
 
     def get(self, heap_id: bytes) -> bytes:
+        found = self.locate(heap_id)
+        if isinstance(found, bytes):
+            return found
+        return read_object(self.g.read_at, *found)
+
+    def locate(self, heap_id: bytes) -> bytes | tuple[int, int]:
+        """Return a tiny object's data, or a managed object's file offset and length.
+
+        (Nothing of the object itself is read: :func:`read_object` reads it.)
+        """
         kind = (heap_id[0] >> 4) & 0x03
         if kind == 2:  # tiny: the data is in the ID
             return heap_id[1 : 1 + (heap_id[0] & 0x0F) + 1]
@@ -653,13 +674,18 @@ class _FractalHeap:
         length = int.from_bytes(heap_id[split : split + self.len_size], "little")
         for boff, bsize, baddr in self._direct_blocks():
             if boff <= off and off + length <= boff + bsize:
-                data = self.g.read_at(self.g.base + baddr + off - boff, length)
-                if len(data) < length:
-                    raise UnknownStructureError("fractal heap object past the end of the file")
-                return data
+                return self.g.base + baddr + off - boff, length
         raise UnknownStructureError(
             f"fractal heap object at heap offset {off} not in a direct block"
         )
+
+
+def read_object(read_at: ReadAt, offset: int, length: int) -> bytes:
+    """Read the fractal heap object that :meth:`_FractalHeap.locate` found at ``offset``."""
+    data = read_at(offset, length)
+    if len(data) < length:
+        raise UnknownStructureError("fractal heap object past the end of the file")
+    return data
 
 
 def _btree2_records(guard: HeapGuard, addr: int) -> list[bytes]:

@@ -164,11 +164,21 @@ def _positional_reader(source: SourceFile) -> Callable[[int, int], bytes]:
     few hundred bytes each; a small local file is read whole once and those reads are
     slices of it (the same bytes: fewer at the end of the file, none past it).
     """
+    return _reader_over(source, _whole_file(source))
+
+
+def _whole_file(source: SourceFile) -> bytes | None:
+    """Return the bytes of a small local file (None for any other, or one that changed)."""
     size = source.size
     if source.local_path is None or size is None or size > SMALL_FILE:
-        return source.read_at
+        return None
     data = source.read_at(0, size)
-    if len(data) != size:  # the file changed under us: read it as it is
+    return data if len(data) == size else None  # (changed under us: read it as it is)
+
+
+def _reader_over(source: SourceFile, data: bytes | None) -> Callable[[int, int], bytes]:
+    """Return :func:`_positional_reader`'s reader, over ``data`` (the whole file) when given."""
+    if data is None:
         return source.read_at
 
     def read_at(offset: int, length: int) -> bytes:
@@ -495,7 +505,9 @@ class _Scanner:
         skip_unsupported: bool = False,
     ) -> None:
         self.url = url
-        self.raw = _positional_reader(source)
+        self.whole = _whole_file(source)
+        """The bytes of a small local file, read once (None: read as needed)."""
+        self.raw = _reader_over(source, self.whole)
         """Positional reads of the file's bytes (the native chunk-index reader's)."""
         self.native = native
         fcpl = h5.id.get_create_plist()
@@ -1042,6 +1054,7 @@ class _Scanner:
                 sizeof_addr=self.sizeof_addr,
                 sizeof_len=self.sizeof_len,
                 file_size=self.size,
+                whole=self.whole,
             )
         return self._heap
 

@@ -215,7 +215,7 @@ def read_attrs(
     attrs: dict[str, Any] = {}
     dtypes: dict[str, str] = {}
     for raw_name in h5attrs:
-        name = decode_name(raw_name)
+        name = raw_name if type(raw_name) is str else decode_name(raw_name)
         if name in hidden:
             continue
         try:

@@ -258,6 +258,14 @@ class HeapGuard:
             return read_at(offset, max(0, min(size, file_size - offset)))
 
         self.read_at: ReadAt = clamped
+        if whole is not None and len(whole) == file_size:
+
+            def sliced(offset: int, size: int) -> bytes:  # clamped, in one call
+                if offset < 0 or size < 0:
+                    return clamped(offset, size)
+                return whole[offset : offset + size]
+
+            self.read_at = sliced
         self.base = base
         self.o = sizeof_addr
         self.lsize = sizeof_len

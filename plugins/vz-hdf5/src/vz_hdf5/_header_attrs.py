@@ -33,6 +33,7 @@ the caller then reads that object's attributes through h5py alone.
 from __future__ import annotations
 
 import copy as _copy
+import operator
 import struct
 from typing import Any
 
@@ -242,9 +243,9 @@ class _NotDecodedError(Exception):
     """The object's attributes are all for h5py to read."""
 
 
-_ATTRIBUTES: dict[tuple[bytes, int], tuple[bytes, str, Any]] = {}
-"""Decoded attribute messages of at most :data:`_CACHED_MESSAGE` bytes, by message and
-length size. The messages of a product's files recur from file to file (``units``,
+_ATTRIBUTES: dict[int, dict[bytes, tuple[bytes, str, Any]]] = {}
+"""Decoded attribute messages of at most :data:`_CACHED_MESSAGE` bytes, by length size
+and message. The messages of a product's files recur from file to file (``units``,
 ``CLASS``, ``_Netcdf4Dimid``, ...), and decoding one is a pure function of its bytes."""
 
 _CACHED_MESSAGE = 512
@@ -256,12 +257,13 @@ def _attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
     Each call returns its own copy of an array value (a numpy scalar or ``bytes_`` cannot
     change, and is shared).
     """
-    key = (msg if type(msg) is bytes else bytes(msg), lsize)  # (hashable)
-    found = _ATTRIBUTES.get(key)
+    key = msg if type(msg) is bytes else bytes(msg)  # (hashable)
+    kept = _ATTRIBUTES.setdefault(lsize, {})
+    found = kept.get(key)
     if found is None:
         found = _parse_attribute(msg, lsize)
-        if len(msg) <= _CACHED_MESSAGE and len(_ATTRIBUTES) < 4096:
-            _ATTRIBUTES[key] = found
+        if len(msg) <= _CACHED_MESSAGE and len(kept) < 4096:
+            kept[key] = found
     value = found[2]
     if isinstance(value, np.ndarray):
         return found[0], found[1], value.copy()
@@ -330,10 +332,19 @@ def _with_messages(guard: HeapGuard, found: list[tuple[int, Any]]) -> list[tuple
     """Return ``found`` with the messages of dense storage read from their heap."""
     if all(type(msg) is bytes for _, msg in found):
         return found
-    read_at = guard.read_at
-    return [
-        (crt, msg if isinstance(msg, bytes) else read_object(read_at, *msg)) for crt, msg in found
-    ]
+    whole = guard.whole
+    out: list[tuple[int, bytes]] = []
+    for crt, msg in found:
+        if type(msg) is not bytes:
+            if whole is None:
+                msg = read_object(guard.read_at, *msg)
+            else:  # (read_object's read, over the bytes read_at slices)
+                offset, length = msg
+                msg = whole[offset : offset + length]
+                if len(msg) < length:
+                    raise UnknownStructureError("fractal heap object past the end of the file")
+        out.append((crt, msg))
+    return out
 
 
 def _assemble(
@@ -346,19 +357,28 @@ def _assemble(
     named: list[tuple[Any, str]] = []
     values: dict[str, Any] = {}
     undecoded: dict[str, bytes] = {}
+    kept = _ATTRIBUTES.get(lsize, {})
     for crt, msg in attributes:
-        raw_name, name, value = _attribute(msg, lsize)
+        found = kept.get(msg)  # (:func:`_attribute`, inline for the messages it kept)
+        if found is None:
+            raw_name, name, value = _attribute(msg, lsize)
+        else:
+            raw_name, name, value = found
+            if isinstance(value, np.ndarray):
+                value = value.copy()
         named.append((crt if track else raw_name, name))
         if value is not _UNDECODED:
             values[name] = value
         else:
             undecoded[name] = msg
-    named.sort(key=lambda kv: kv[0])
+    named.sort(key=_first)
     names = [n for _, n in named]
     if len(set(names)) != len(names):
         raise _NotDecodedError
     return names, values, [msg for _, msg in attributes], undecoded, dataset
 
+
+_first = operator.itemgetter(0)
 
 Decoded = tuple[
     list[str], dict[str, Any], list[bytes], dict[str, bytes], dict[int, tuple[int, bytes]]

@@ -1881,13 +1881,21 @@ def _place_few(
 def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:
     """Return the raw name and link type of each member of ``grp``, in h5py's order.
 
-    The names are h5py's own iteration (``for name in grp``, undecoded); the link types
-    come from one more ``H5Literate`` over the group instead of one ``H5Lget_info`` per
-    name.
+    One ``H5Literate`` over the group in the order h5py's iteration (``for name in grp``)
+    uses: creation order when the group tracks it, else name order (as h5py's
+    ``GroupIter`` decides, from the group creation property list of the group, the root
+    group opened with ``h5o.open`` for a file); the link types come with the names instead
+    of one ``H5Lget_info`` per name.
     """
-    kinds: dict[bytes, int] = {}
-    grp.id.links.iterate(lambda name, info: kinds.__setitem__(name, info.type), info=True)
-    return [(name, kinds[name]) for name in grp.id]
+    gid = grp.id
+    if isinstance(gid, h5py.h5f.FileID):  # (its own plist is the file creation plist)
+        gid = h5py.h5o.open(gid, b"/")
+    gcpl = gid.get_create_plist()
+    tracked = gcpl.get_link_creation_order() & h5py.h5p.CRT_ORDER_TRACKED
+    index = h5py.h5.INDEX_CRT_ORDER if tracked else h5py.h5.INDEX_NAME
+    found: list[tuple[bytes, int]] = []
+    gid.links.iterate(lambda name, info: found.append((name, info.type)), idx_type=index, info=True)
+    return found
 
 
 def _address(obj: h5py.HLObject) -> int:

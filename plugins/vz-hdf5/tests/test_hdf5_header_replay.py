@@ -77,8 +77,10 @@ def _same(a: Any, b: Any) -> bool:
     """Equal results, type for type (arrays: dtype, shape and bytes)."""
     if a is None or b is None:
         return a is b
-    names_a, values_a, messages_a, undecoded_a, dataset_a = a
-    names_b, values_b, messages_b, undecoded_b, dataset_b = b
+    names_a, values_a, messages_a, undecoded_a, dataset_a, sources_a = a
+    names_b, values_b, messages_b, undecoded_b, dataset_b, sources_b = b
+    if set(sources_a) - set(values_a) or set(sources_b) - set(values_b):
+        return False
     if (names_a, messages_a, undecoded_a, dataset_a) != (
         names_b,
         messages_b,

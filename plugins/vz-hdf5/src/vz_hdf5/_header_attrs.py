@@ -357,6 +357,7 @@ def _assemble(
     named: list[tuple[Any, str]] = []
     values: dict[str, Any] = {}
     undecoded: dict[str, bytes] = {}
+    sources: dict[str, tuple[bytes, str, Any]] = {}
     kept = _ATTRIBUTES.get(lsize, {})
     for crt, msg in attributes:
         found = kept.get(msg)  # (:func:`_attribute`, inline for the messages it kept)
@@ -364,8 +365,10 @@ def _assemble(
             raw_name, name, value = _attribute(msg, lsize)
         else:
             raw_name, name, value = found
-            if isinstance(value, np.ndarray):
-                value = value.copy()
+            if value is not _UNDECODED:
+                sources[name] = found
+                if isinstance(value, np.ndarray):
+                    value = value.copy()
         named.append((crt if track else raw_name, name))
         if value is not _UNDECODED:
             values[name] = value
@@ -375,17 +378,25 @@ def _assemble(
     names = [n for _, n in named]
     if len(set(names)) != len(names):
         raise _NotDecodedError
-    return names, values, [msg for _, msg in attributes], undecoded, dataset
+    return names, values, [msg for _, msg in attributes], undecoded, dataset, sources
 
 
 _first = operator.itemgetter(0)
 
 Decoded = tuple[
-    list[str], dict[str, Any], list[bytes], dict[str, bytes], dict[int, tuple[int, bytes]]
+    list[str],
+    dict[str, Any],
+    list[bytes],
+    dict[str, bytes],
+    dict[int, tuple[int, bytes]],
+    dict[str, tuple[bytes, str, Any]],
 ]
 """What :func:`attrs_and_messages` returns: names, decoded values, every attribute
-message, the messages of the attributes left to h5py by name, and the dataset messages
-(:data:`DATASET_MESSAGES`, ``{type: (flags, data)}``) for :mod:`vz_hdf5._header_dataset`."""
+message, the messages of the attributes left to h5py by name, the dataset messages
+(:data:`DATASET_MESSAGES`, ``{type: (flags, data)}``) for :mod:`vz_hdf5._header_dataset`,
+and, by name, the :data:`_ATTRIBUTES` entry a value was taken from when it was kept
+(the same object for the same message in every file: :func:`vz_hdf5._attrs.read_attrs`
+keeps its conversion by it)."""
 
 
 def header_attrs(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]] | None:

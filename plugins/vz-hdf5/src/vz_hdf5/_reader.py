@@ -316,7 +316,7 @@ class _Attrs:
     decoded from the object header; h5py reads the others.
     """
 
-    __slots__ = ("_manager", "_names", "_obj", "_values", "header", "undecoded")
+    __slots__ = ("_manager", "_names", "_obj", "_values", "header", "sources", "undecoded")
 
     def __init__(self, obj: h5py.HLObject, decoded: tuple[Any, ...] | None = None) -> None:
         self._obj = obj
@@ -325,13 +325,15 @@ class _Attrs:
         """Attribute messages of the attributes left to h5py, by name (when known)."""
         self.header: dict[int, tuple[int, bytes]] | None = None
         """The object's dataset messages (:data:`vz_hdf5._header_attrs.DATASET_MESSAGES`)."""
+        self.sources: dict[str, Any] | None = None
+        """The kept decode each value came from, by name (see :func:`read_attrs`)."""
         if decoded is None:
             self._names = list(self._h5attrs)
             self._values: dict[str, Any] = {}
         else:
             self._names, self._values = decoded[0], decoded[1]
-            if len(decoded) > 4:
-                self.undecoded, self.header = decoded[3], decoded[4]
+            if len(decoded) > 5:
+                self.undecoded, self.header, self.sources = decoded[3], decoded[4], decoded[5]
 
     @property
     def _h5attrs(self) -> h5py.AttributeManager:

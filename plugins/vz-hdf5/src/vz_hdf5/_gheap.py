@@ -299,8 +299,10 @@ class HeapGuard:
         """
         try:
             if messages is not None:
+                plain = _NO_HEAP_REFERENCES
                 for data in messages:
-                    self._attribute(data, 0)
+                    if type(data) is not bytes or data not in plain:  # (_attribute's test)
+                        self._attribute(data, 0)
                 return None
             header = _Header(self.read_at, self.base, self.o, self.lsize)
             for mtype, flags, data in header.messages(header_addr, _ATTRIBUTE_MESSAGES):

@@ -300,3 +300,36 @@ def test_walks_kept_through_either_kind_of_read_are_checked_by_the_other(
         finally:
             os.close(fda)
             os.close(fdb)
+
+
+def test_kept_walks_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most ``_REPLAY_ENTRIES`` walks are kept (the oldest go first), none that read
+    more than ``_REPLAY_BYTES``; the results stay the general path's."""
+    path = tmp_path / "p.h5"
+    _product_file(path, 0)
+    addrs = _addresses(path)
+    data = path.read_bytes()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        guard = _guards(path, fd)[1]
+    finally:
+        os.close(fd)
+    monkeypatch.setattr(_header_attrs, "_REPLAY_ENTRIES", 2)
+    _header_attrs._REPLAYS.clear()
+    for addr in addrs:
+        assert _same(attrs_and_messages(guard, addr), _fresh_decode(guard, addr))
+        assert len(_header_attrs._REPLAYS) <= 2
+    assert [key[0] for key in _header_attrs._REPLAYS] == addrs[-2:]
+    monkeypatch.setattr(_header_attrs, "_REPLAY_ENTRIES", 1024)
+    _header_attrs._REPLAYS.clear()
+    sizes = {}
+    for addr in addrs:
+        attrs_and_messages(guard, addr)
+        sizes[addr] = sum(size for _, size, _ in _header_attrs._REPLAYS[addr, 0, 8, 8][0])
+    biggest = max(sizes, key=lambda a: sizes[a])
+    monkeypatch.setattr(_header_attrs, "_REPLAY_BYTES", sizes[biggest] - 1)
+    _header_attrs._REPLAYS.clear()
+    for addr in addrs:
+        assert _same(attrs_and_messages(_over(data, guard, True), addr), _fresh_decode(guard, addr))
+    assert (biggest, 0, 8, 8) not in _header_attrs._REPLAYS
+    assert len(_header_attrs._REPLAYS) == len(addrs) - 1

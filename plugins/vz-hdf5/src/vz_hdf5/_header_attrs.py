@@ -32,6 +32,7 @@ the caller then reads that object's attributes through h5py alone.
 
 from __future__ import annotations
 
+import contextlib
 import copy as _copy
 import operator
 import struct
@@ -465,8 +466,8 @@ of the walk: their heap objects are read again (:func:`_with_messages`), and eve
 message is decoded as before (:func:`_attribute` keeps the decode of each message)."""
 
 _REPLAY_ENTRIES = 1024
-_REPLAY_BYTES = 16384
-"""A walk that read more than this many bytes is not kept."""
+_REPLAY_BYTES = 8192
+"""A walk that read more than this many bytes is not kept (at most ~8 MiB kept in all)."""
 
 
 def _replayed(guard: HeapGuard, key: tuple[int, int, int, int]) -> _Found | None:
@@ -498,7 +499,9 @@ def _keep(
     if any(offset < 0 or size < 0 for offset, size, _ in reads):
         return
     if key not in _REPLAYS and len(_REPLAYS) >= _REPLAY_ENTRIES:
-        _REPLAYS.pop(next(iter(_REPLAYS)))  # (the oldest)
+        # the oldest goes (another thread may have taken it, or cleared them all)
+        with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+            del _REPLAYS[next(iter(_REPLAYS))]
     _REPLAYS[key] = (reads, found)
 
 

@@ -331,7 +331,10 @@ def _find(guard: HeapGuard, addr: int) -> _Found:
 
 def _with_messages(guard: HeapGuard, found: list[tuple[int, Any]]) -> list[tuple[int, bytes]]:
     """Return ``found`` with the messages of dense storage read from their heap."""
-    if all(type(msg) is bytes for _, msg in found):
+    for _, msg in found:  # (a loop: cheaper than all() over a generator)
+        if type(msg) is not bytes:
+            break
+    else:
         return found
     whole = guard.whole
     out: list[tuple[int, bytes]] = []

@@ -396,6 +396,8 @@ class _Survey:
     named: dict[int, str] = field(default_factory=dict)
     """Datasets of the group with one hard link (here), by object header address: the name
     ``H5Rget_name`` gives a reference to them (see :meth:`_Scanner._dimension_list`)."""
+    hdf5_path: str | None = None
+    """The group's path as HDF5 names it (``object_path``), once asked."""
 
 
 def _is_scale(attrs: _Attrs) -> bool:
@@ -886,7 +888,12 @@ class _Scanner:
 
         ``survey`` is the survey of ``grp`` when at hand (its datasets, in link order).
         """
-        key = object_path(grp)
+        if survey is None:
+            key = object_path(grp)
+        else:  # (the survey's group: its path asked of HDF5 once)
+            if survey.hdf5_path is None:
+                survey.hdf5_path = object_path(grp)
+            key = survey.hdf5_path
         if key in self._dimids:
             return self._dimids[key]
         out: dict[int, str] = {}
@@ -1376,7 +1383,12 @@ class _Scanner:
         shape, dtype, layout = header.shape, header.dtype, header.layout
         chunks = header.chunks or tuple(max(int(s), 1) for s in shape)
         filters = list(header.filters)
-        codecs = codecs_for_pipeline(filters, dtype, self.url, object_path(dset), math.prod(chunks))
+        try:  # (the dataset's path, an HDF5 call, is only for the error message)
+            codecs = codecs_for_pipeline(filters, dtype, self.url, "", math.prod(chunks))
+        except UnsupportedFeatureError:  # the same refusal, naming the dataset
+            codecs = codecs_for_pipeline(
+                filters, dtype, self.url, object_path(dset), math.prod(chunks)
+            )
         fill = None if header.fill is None else self._fill_from(dset, header.fill, "raw")
         extra = self._extra(layout, attr_dtypes)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))

@@ -112,14 +112,23 @@ def test_read_only_dataset_reads_as_h5py(small: Path) -> None:
             _ReadOnlyDataset(f.id)
 
 
+@pytest.mark.parametrize("creation_first", [False, True])
 @pytest.mark.parametrize("group_order", [False, True])
 @pytest.mark.parametrize("track_order", [False, True])
 def test_links_in_h5pys_order_with_their_types(
-    tmp_path: Path, track_order: bool, group_order: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    track_order: bool,
+    group_order: bool,
+    creation_first: bool,
 ) -> None:
     """Names in h5py's order (creation order where the group tracks it: the root's is
-    in the root group's creation plist, not the file's) and their link types."""
+    in the root group's creation plist, not the file's) and their link types, whichever
+    iteration is tried first."""
+    from vz_hdf5 import _reader
     from vz_hdf5._reader import _links
+
+    monkeypatch.setitem(_reader._LINK_ORDER, "creation_first", creation_first)
 
     path = tmp_path / "links.h5"
     other = tmp_path / "other.h5"

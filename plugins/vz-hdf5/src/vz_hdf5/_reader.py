@@ -1896,20 +1896,40 @@ def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:
     """Return the raw name and link type of each member of ``grp``, in h5py's order.
 
     One ``H5Literate`` over the group in the order h5py's iteration (``for name in grp``)
-    uses: creation order when the group tracks it, else name order (as h5py's
-    ``GroupIter`` decides, from the group creation property list of the group, the root
-    group opened with ``h5o.open`` for a file); the link types come with the names instead
-    of one ``H5Lget_info`` per name.
+    uses: creation order when the group tracks it, else name order. h5py's ``GroupIter``
+    decides from the group creation property list (of the root group, opened with
+    ``h5o.open``, for a file); HDF5 iterates in creation order exactly when the group
+    tracks it (``H5G__obj_iterate`` refuses otherwise: "no creation order index to
+    query"), so that iteration is tried first, and the property list asked only when it
+    fails. The link types come with the names instead of one ``H5Lget_info`` per name.
     """
+    found: list[tuple[bytes, int]] = []
+    if _LINK_ORDER["creation_first"]:
+        try:
+            grp.id.links.iterate(
+                lambda name, info: found.append((name, info.type)),
+                idx_type=h5py.h5.INDEX_CRT_ORDER,
+                info=True,
+            )
+        except _LIBRARY_ERRORS:
+            found.clear()
+        else:
+            return found
     gid = grp.id
     if isinstance(gid, h5py.h5f.FileID):  # (its own plist is the file creation plist)
         gid = h5py.h5o.open(gid, b"/")
     gcpl = gid.get_create_plist()
     tracked = gcpl.get_link_creation_order() & h5py.h5p.CRT_ORDER_TRACKED
+    _LINK_ORDER["creation_first"] = bool(tracked)  # (the next group is likely alike)
     index = h5py.h5.INDEX_CRT_ORDER if tracked else h5py.h5.INDEX_NAME
-    found: list[tuple[bytes, int]] = []
     gid.links.iterate(lambda name, info: found.append((name, info.type)), idx_type=index, info=True)
     return found
+
+
+_LINK_ORDER = {"creation_first": True}
+"""Whether :func:`_links` tries the creation-order iteration first: the last group's
+order (netCDF-4 files track it; h5py's, by default, do not), so a failed first try is
+paid once per change of kind. Either way the result is the same."""
 
 
 def _address(obj: h5py.HLObject) -> int:

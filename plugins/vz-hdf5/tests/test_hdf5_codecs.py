@@ -361,3 +361,36 @@ def test_pytables_blosc2_chunks_read_back_exactly(tmp_path: Path) -> None:
             "/", "earr", obj=values[:, 0].astype("i8"), filters=filters, chunkshape=(7,)
         )
     _check_all_outputs(path, tmp_path, ["carr", "earr"])
+
+
+@pytest.mark.parametrize("code", [32002, 257, 6])  # MAFISC, hzip: no codec; scaleoffset
+def test_a_refused_filter_names_the_variable(tmp_path: Path, code: int) -> None:
+    """A pipeline the header decodes but no codec reads is refused naming the variable,
+    as the path through h5py's metadata refuses it (the same error)."""
+    from vzcore.errors import UnsupportedFeatureError
+
+    from vz_hdf5 import _reader
+
+    path = tmp_path / "f.h5"
+    with h5py.File(path, "w") as f:
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk((4,))
+        values = (1, 4, 10, 1, 4, *([0] * 15)) if code == 6 else (1, 2)  # (scale type 1)
+        dcpl.set_filter(code, h5py.h5z.FLAG_OPTIONAL, values)
+        space = h5py.h5s.create_simple((8,))
+        dsid = h5py.h5d.create(f.id, b"v", h5py.h5t.py_create(np.dtype("<f4")), space, dcpl=dcpl)
+        for start in (0, 4):
+            dsid.write_direct_chunk((start,), bytes(16), filter_mask=1)
+    errors = []
+    for header in (True, False):
+        patch = pytest.MonkeyPatch()
+        if not header:
+            patch.setattr(_reader, "header_dataset", lambda *a, **k: None)
+        try:
+            with pytest.raises(UnsupportedFeatureError) as info:
+                _reader.HDF5Reader().read(path.as_uri())
+        finally:
+            patch.undo()
+        errors.append(str(info.value))
+    assert "'/v'" in errors[0] or "'v'" in errors[0], errors[0]
+    assert errors[0] == errors[1]

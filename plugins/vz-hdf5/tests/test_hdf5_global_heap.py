@@ -130,6 +130,9 @@ def _guard(path: Path, data: bytes) -> tuple[HeapGuard, dict[str, int]]:
 
 
 def test_guard_follows_every_heap_reference(tmp_path: Path) -> None:
+    from vz_hdf5 import _gheap
+
+    _gheap._CHECKED.clear()  # (a check kept from another test would walk nothing here)
     path = _rich_file(tmp_path / "rich.h5")
     data = path.read_bytes()
     guard, addrs = _guard(path, data)
@@ -230,3 +233,97 @@ def test_valid_netcdf4_vlen_strings_read_the_same(tmp_path: Path, hx) -> None:
     group = hx.read(path)
     assert group.variables["v"].attrs["tags"] == ["q", "rr"]
     assert hx.assert_same_as_h5py(path, group) == 2
+
+
+def _netcdf_dims_file(path: Path) -> Path:
+    """A netCDF4 file: DIMENSION_LIST and REFERENCE_LIST attributes (global heap)."""
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("t", 3)
+        ds.createDimension("y", 2)
+        ds.createVariable("t", "f8", ("t",))[:] = [1.0, 2.0, 3.0]
+        ds.createVariable("y", "f4", ("y",))[:] = [5.0, 6.0]
+        ds.createVariable("v", "i2", ("t", "y"))[:] = np.arange(6).reshape(3, 2)
+        ds.createVariable("w", "f4", ("y", "t"))[:] = np.arange(6.0).reshape(2, 3)
+        ds.createVariable("s", str, ("t",))[:] = np.array(["a", "bb", "ccc"], dtype=object)
+    return path
+
+
+def _checks(path: Path, data: bytes, whole: bool) -> dict[str, object]:
+    """Each object's check outcome (None, why it was incomplete, or the HeapError) and the
+    object references of its DIMENSION_LIST."""
+    from vz_hdf5._header_attrs import attrs_and_messages
+
+    plain, addrs = _guard(path, data)
+    guard = HeapGuard(
+        plain.read_at,
+        base=0,
+        sizeof_addr=plain.o,
+        sizeof_len=plain.lsize,
+        file_size=len(data),
+        whole=data if whole else None,
+    )
+    out: dict[str, object] = {}
+    for name, addr in addrs.items():
+        try:
+            out[name] = guard.check_attributes(addr)
+        except HeapError as err:
+            out[name] = ("HeapError", str(err))
+        found = attrs_and_messages(guard, addr)
+        if found is not None and "DIMENSION_LIST" in found[3]:
+            out[name + "@refs"] = guard.object_references(found[3]["DIMENSION_LIST"])
+    return out
+
+
+@pytest.mark.parametrize("whole", [False, True], ids=["read_at", "whole"])
+@pytest.mark.parametrize("make", [_rich_file, _netcdf_dims_file], ids=["rich", "netcdf"])
+def test_kept_heap_checks_never_pass_a_changed_collection(
+    tmp_path: Path, make: object, whole: bool
+) -> None:
+    """Checks and object references kept from an intact file (``_gheap._CHECKED``,
+    ``_REFERENCES``) give a copy with any byte of its collections changed the outcome
+    the general path gives it (a HeapError where the damage shows), never the kept one."""
+    from vz_hdf5 import _gheap
+
+    path = make(tmp_path / "f.h5")  # type: ignore[operator]
+    data = path.read_bytes()
+    _gheap._CHECKED.clear()
+    _gheap._REFERENCES.clear()
+    intact = _checks(path, data, whole)
+    assert any(reads for reads, _ in _gheap._CHECKED.values())  # (checks that read heaps)
+    kept = dict(_gheap._CHECKED), dict(_gheap._REFERENCES)
+    assert _checks(path, data, whole) == intact  # (from the kept checks)
+    positions = [
+        p
+        for start in _collections(data)
+        for p in range(start, start + struct.unpack_from("<Q", data, start + 8)[0])
+    ]
+    step = max(1, len(positions) // (150 if make is _rich_file else 600))
+    damaged = 0
+    for pos in positions[::step]:
+        copy = bytearray(data)
+        copy[pos] ^= 0x3C
+        changed = bytes(copy)
+        _gheap._CHECKED.clear()
+        _gheap._REFERENCES.clear()
+        general = _checks(path, changed, whole)
+        _gheap._CHECKED.update(kept[0])
+        _gheap._REFERENCES.update(kept[1])
+        assert _checks(path, changed, whole) == general, pos
+        damaged += general != intact
+    assert damaged >= 10  # (the damage shows: the comparison can fail)
+
+
+def test_kept_object_references_are_the_callers_own(tmp_path: Path) -> None:
+    from vz_hdf5 import _gheap
+
+    path = _netcdf_dims_file(tmp_path / "f.nc")
+    data = path.read_bytes()
+    _gheap._REFERENCES.clear()
+    first = _checks(path, data, True)
+    refs = [v for k, v in first.items() if k.endswith("@refs")]
+    assert refs
+    assert all(isinstance(v, list) and v for v in refs)
+    for v in refs:
+        v.clear()  # the caller's list: the kept one is another
+    assert _checks(path, data, True) != first
+    assert all(v for k, v in _checks(path, data, True).items() if k.endswith("@refs"))

@@ -112,9 +112,23 @@ def test_read_only_dataset_reads_as_h5py(small: Path) -> None:
             _ReadOnlyDataset(f.id)
 
 
+@pytest.mark.parametrize("creation_first", [False, True])
+@pytest.mark.parametrize("group_order", [False, True])
 @pytest.mark.parametrize("track_order", [False, True])
-def test_links_in_h5pys_order_with_their_types(tmp_path: Path, track_order: bool) -> None:
+def test_links_in_h5pys_order_with_their_types(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    track_order: bool,
+    group_order: bool,
+    creation_first: bool,
+) -> None:
+    """Names in h5py's order (creation order where the group tracks it: the root's is
+    in the root group's creation plist, not the file's) and their link types, whichever
+    iteration is tried first."""
+    from vz_hdf5 import _reader
     from vz_hdf5._reader import _links
+
+    monkeypatch.setitem(_reader._LINK_ORDER, "creation_first", creation_first)
 
     path = tmp_path / "links.h5"
     other = tmp_path / "other.h5"
@@ -123,7 +137,7 @@ def test_links_in_h5pys_order_with_their_types(tmp_path: Path, track_order: bool
     with h5py.File(path, "w", track_order=track_order) as f:
         for name in ("zeta", "alpha", "mid"):  # creation order differs from name order
             f[name] = np.arange(3)
-        f.create_group("g", track_order=track_order)
+        f.create_group("g", track_order=group_order)
         f["g/b"] = 1
         f["g/a"] = 2
         f["soft"] = h5py.SoftLink("/zeta")
@@ -142,3 +156,4 @@ def test_links_in_h5pys_order_with_their_types(tmp_path: Path, track_order: bool
         assert kinds[b"caf\xe9"] == h5py.h5l.TYPE_HARD
         if track_order:
             assert [k for k, _ in _links(f)][:3] == [b"zeta", b"alpha", b"mid"]
+        assert [k for k, _ in _links(f["g"])] == ([b"b", b"a"] if group_order else [b"a", b"b"])

@@ -176,6 +176,15 @@ def _kind(obj: Any) -> str:
     return "group" if isinstance(obj, h5py.Group) else "variable"
 
 
+_CONVERTED: dict[int, tuple[Any, Any, str | None]] = {}
+""":func:`read_attrs`'s value and dtype of an attribute whose value came from a kept
+decode (``_header_attrs._ATTRIBUTES``: one object per attribute message), by that decode's
+id, the decode itself kept beside them (so the id cannot be another object's). Only
+values that cannot change are kept (text, numbers, numpy scalars)."""
+
+_IMMUTABLE = frozenset({str, bytes, int, float, bool, type(None)})
+
+
 def read_attrs(
     obj: h5py.HLObject,
     hidden: frozenset[str] = HIDDEN_ATTRS,
@@ -214,10 +223,20 @@ def read_attrs(
     h5attrs = obj.attrs if cached is None else cached
     attrs: dict[str, Any] = {}
     dtypes: dict[str, str] = {}
+    # the kept decode of each value, when it came from one (vz_hdf5._header_attrs)
+    sources = getattr(h5attrs, "sources", None) if hidden is HIDDEN_ATTRS else None
     for raw_name in h5attrs:
-        name = decode_name(raw_name)
+        name = raw_name if type(raw_name) is str else decode_name(raw_name)
         if name in hidden:
             continue
+        source = None if sources is None else sources.get(raw_name)
+        if source is not None:
+            kept = _CONVERTED.get(id(source))
+            if kept is not None and kept[0] is source:  # (the same message as before)
+                attrs[name] = kept[1]
+                if kept[2] is not None:
+                    dtypes[name] = kept[2]
+                continue
         try:
             value = h5attrs[raw_name]
         except (OSError, TypeError, ValueError) as err:  # h5py: no conversion path
@@ -240,21 +259,20 @@ def read_attrs(
                 raise problem from err
             unreadable.append(problem)
             continue
+        dtype: str | None = None
         # The common values first (the same results as the general path below): text ...
         if isinstance(value, str | bytes):
-            attrs[name] = value if isinstance(value, str) else bytes(value)
-            continue
+            out: Any = value if isinstance(value, str) else bytes(value)
         # ... and numpy scalars of integers, booleans and floats up to float64.
-        if isinstance(value, np.generic) and (
+        elif isinstance(value, np.generic) and (
             value.dtype.kind in "biu" or (value.dtype.kind == "f" and value.dtype.itemsize <= 8)
         ):
-            dtypes[name] = value.dtype.str
+            dtype = value.dtype.str
             if name in PACKING_ATTRS:
-                attrs[name] = np.asarray(value).reshape(())[()]
+                out = np.asarray(value).reshape(())[()]
             else:  # (what jsonable gives: np.float64 is a float, the others become Python's)
-                attrs[name] = value if isinstance(value, float) else value.item()
-            continue
-        if (
+                out = value if isinstance(value, float) else value.item()
+        elif (
             isinstance(value, np.ndarray | np.generic)
             and value.dtype.kind in "fc"
             and (value.dtype.itemsize > (8 if value.dtype.kind == "f" else 16))
@@ -262,32 +280,43 @@ def read_attrs(
             as64 = np.asarray(value).astype(
                 np.complex128 if value.dtype.kind == "c" else np.float64
             )
-            if bool((as64 == np.asarray(value)).all()):
-                attrs[name] = jsonable(as64 if isinstance(value, np.ndarray) else as64[()])
+            if not bool((as64 == np.asarray(value)).all()):
+                from vzcore.errors import UnsupportedFeatureError
+
+                from vz_hdf5._names import object_path
+
+                problem = UnsupportedFeatureError(
+                    url,
+                    object_path(obj),
+                    f"attribute {name!r} of type long double ({value.dtype}) whose values "
+                    "float64 cannot hold exactly, and JSON or zarr attributes hold no wider "
+                    "float",
+                    kind=_kind(obj),
+                )
+                if unreadable is None:
+                    raise problem
+                unreadable.append(problem)
                 continue
-            from vzcore.errors import UnsupportedFeatureError
-
-            from vz_hdf5._names import object_path
-
-            problem = UnsupportedFeatureError(
-                url,
-                object_path(obj),
-                f"attribute {name!r} of type long double ({value.dtype}) whose values "
-                "float64 cannot hold exactly, and JSON or zarr attributes hold no wider float",
-                kind=_kind(obj),
-            )
-            if unreadable is None:
-                raise problem
-            unreadable.append(problem)
-            continue
-        if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "biufc":
-            dtypes[name] = value.dtype.str
-        if isinstance(value, str | bytes):  # the common case, without the generic path
-            attrs[name] = value if isinstance(value, str) else bytes(value)
-            continue
-        if name in PACKING_ATTRS and name in dtypes and value.size == 1 and value.dtype.kind != "c":
-            # Its type decides xarray's decoded dtype: a numpy scalar, as netCDF4-python gives.
-            attrs[name] = np.asarray(value).reshape(())[()]
-            continue
-        attrs[name] = jsonable(value, file if file is not None else obj.file)
+            out = jsonable(as64 if isinstance(value, np.ndarray) else as64[()])
+        else:
+            if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "biufc":
+                dtype = value.dtype.str
+            if (
+                name in PACKING_ATTRS
+                and dtype is not None
+                and value.size == 1
+                and value.dtype.kind != "c"
+            ):  # Its type decides xarray's decoded dtype: a numpy scalar, as netCDF4-python gives
+                out = np.asarray(value).reshape(())[()]
+            else:
+                out = jsonable(value, file if file is not None else obj.file)
+        attrs[name] = out
+        if dtype is not None:
+            dtypes[name] = dtype
+        if (
+            source is not None
+            and (type(out) in _IMMUTABLE or isinstance(out, np.generic))
+            and len(_CONVERTED) < 4096
+        ):  # (the source is kept beside: its id stays its own)
+            _CONVERTED[id(source)] = (source, out, dtype)
     return attrs, dtypes

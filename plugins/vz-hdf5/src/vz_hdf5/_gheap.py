@@ -33,9 +33,12 @@ fractal heaps, nested indirect blocks, new-style references) make the check repo
 
 from __future__ import annotations
 
+import contextlib
+import copy as _copy
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -223,6 +226,47 @@ _KEPT_MESSAGE = 512
 _TYPES: dict[tuple[bytes, int], _Type] = {}
 """Parsed datatype messages (DIMENSION_LIST's and vlen strings' recur in every file)."""
 
+_Reads = list[tuple[int, int, bytes]]
+
+_CHECKED: dict[tuple[bytes, int, int, int], tuple[_Reads, None]] = {}
+"""Attribute messages whose values may point into the global heap (``DIMENSION_LIST``)
+that passed the check, by (message, base address, sizes of addresses and lengths), with
+every ``(offset, size, bytes)`` the check read (collections, objects, committed types),
+itself starting from nothing parsed. The check is a function of those and of what its
+reads return: the same message whose reads give the same bytes passes again (files of
+one product hold the same lists in the same collections); any other byte checks anew."""
+
+_REFERENCES: dict[tuple[bytes, int, int, int], tuple[_Reads, list[tuple[int, ...]]]] = {}
+""":meth:`HeapGuard.object_references` results kept the same way (and by the same rule)."""
+
+_KEPT_ENTRIES = 256
+_KEPT_BYTES = 16384
+"""A check or lookup that read more than this many bytes is not kept (4 MiB per memo)."""
+
+
+def _same_reads(guard: HeapGuard, reads: _Reads) -> bool:
+    """Whether every read of ``reads`` gives the same bytes in ``guard``'s file."""
+    whole = guard.whole
+    if whole is not None:  # (offsets and sizes are >= 0: see _keep)
+        for offset, size, data in reads:  # noqa: SIM110  # (cheaper than all() over a generator)
+            if whole[offset : offset + size] != data:
+                return False
+        return True
+    read_at = guard.read_at
+    return all(read_at(offset, size) == data for offset, size, data in reads)
+
+
+def _keep(memo: dict[Any, Any], key: Any, reads: _Reads, result: Any) -> None:
+    """Keep ``result`` with the reads that gave it, when they are few enough."""
+    if sum(size for _, size, _ in reads) > _KEPT_BYTES:
+        return
+    if any(offset < 0 or size < 0 for offset, size, _ in reads):
+        return
+    if key not in memo and len(memo) >= _KEPT_ENTRIES:
+        with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # (threads)
+            del memo[next(iter(memo))]  # the oldest
+    memo[key] = (reads, result)
+
 
 # -- the guard -----------------------------------------------------------------------------
 
@@ -240,19 +284,38 @@ class HeapGuard:
         Sizes of addresses and lengths, from the superblock.
     file_size
         Size of the file in bytes.
+    whole
+        The whole file's bytes, when the caller holds them (``read_at`` reads from them).
     """
 
     def __init__(
-        self, read_at: ReadAt, *, base: int, sizeof_addr: int, sizeof_len: int, file_size: int
+        self,
+        read_at: ReadAt,
+        *,
+        base: int,
+        sizeof_addr: int,
+        sizeof_len: int,
+        file_size: int,
+        whole: bytes | None = None,
     ) -> None:
         def clamped(offset: int, size: int) -> bytes:  # a damaged size reads no more
             return read_at(offset, max(0, min(size, file_size - offset)))
 
         self.read_at: ReadAt = clamped
+        if whole is not None and len(whole) == file_size:
+
+            def sliced(offset: int, size: int) -> bytes:  # clamped, in one call
+                if offset < 0 or size < 0:
+                    return clamped(offset, size)
+                return whole[offset : offset + size]
+
+            self.read_at = sliced
         self.base = base
         self.o = sizeof_addr
         self.lsize = sizeof_len
         self.file_size = file_size
+        self.whole = whole if whole is not None and len(whole) == file_size else None
+        """The file's bytes (what ``read_at`` gives at any offset and size >= 0), or None."""
         self._undefined = (1 << (8 * sizeof_addr)) - 1
         self._collections: dict[int, dict[int, tuple[int, int]]] = {}
         self._headers: dict[int, list[tuple[int, int, bytes]]] = {}
@@ -280,8 +343,10 @@ class HeapGuard:
         """
         try:
             if messages is not None:
+                plain = _NO_HEAP_REFERENCES
                 for data in messages:
-                    self._attribute(data, 0)
+                    if type(data) is not bytes or data not in plain:  # (_attribute's test)
+                        self._attribute(data, 0)
                 return None
             header = _Header(self.read_at, self.base, self.o, self.lsize)
             for mtype, flags, data in header.messages(header_addr, _ATTRIBUTE_MESSAGES):
@@ -365,6 +430,19 @@ class HeapGuard:
             references, other ranks) or a heap object that is missing or short, so the
             caller reads the attribute through h5py instead.
         """
+        if type(msg) is not bytes:
+            return self._object_references(msg)
+        key = (msg, self.base, self.o, self.lsize)
+        kept = _REFERENCES.get(key)
+        if kept is not None and _same_reads(self, kept[0]):
+            return list(kept[1])
+        reads: list[tuple[int, int, bytes]] = []
+        found = self._recording(reads)._object_references(msg)
+        if found is not None:
+            _keep(_REFERENCES, key, reads, list(found))  # (a list of its own: not the caller's)
+        return found
+
+    def _object_references(self, msg: bytes) -> list[tuple[int, ...]] | None:
         o = self.o
         try:
             flags, _, _, tpos, type_size, spos, space_size, dpos = _positions(msg)
@@ -418,12 +496,43 @@ class HeapGuard:
         plain = type(msg) is bytes
         if plain and msg in _NO_HEAP_REFERENCES:
             return
-        flags, npos, name_size, tpos, type_size, spos, space_size, dpos = _positions(msg)
+        flags, _, _, tpos, _, _, _, _ = _positions(msg)
         if not flags & 0x01 and msg[tpos] & 0x0F not in _HEAP_CLASSES:
             # no class that can hold heap references: the common case, cheap
             if plain and len(msg) <= _KEPT_MESSAGE and len(_NO_HEAP_REFERENCES) < 4096:
                 _NO_HEAP_REFERENCES.add(msg)
             return
+        if not plain:
+            self._heap_attribute(msg)
+            return
+        key = (msg, self.base, self.o, self.lsize)
+        kept = _CHECKED.get(key)
+        if kept is not None and _same_reads(self, kept[0]):
+            return  # (the same bytes as a check that passed)
+        reads: list[tuple[int, int, bytes]] = []
+        recording = self._recording(reads)
+        recording._heap_attribute(msg)  # (raises on damage: nothing kept)
+        _keep(_CHECKED, key, reads, None)
+        self._collections.update(recording._collections)  # (this file's, walked)
+
+    def _recording(self, reads: list[tuple[int, int, bytes]]) -> HeapGuard:
+        """Return a copy of this guard, nothing parsed yet, whose reads go to ``reads``."""
+        read_at = self.read_at
+
+        def recorded(offset: int, size: int) -> bytes:
+            data = read_at(offset, size)
+            reads.append((offset, size, data))
+            return data
+
+        copy = _copy.copy(self)
+        copy.read_at = recorded
+        copy._collections = {}
+        copy._headers = {}
+        return copy
+
+    def _heap_attribute(self, msg: bytes) -> None:
+        """:meth:`_attribute` for a message whose type may hold heap references."""
+        flags, npos, name_size, tpos, type_size, spos, space_size, dpos = _positions(msg)
         tbuf = msg[tpos : tpos + type_size]
         if flags & 0x01:
             tbuf = self._committed_type(tbuf)
@@ -642,6 +751,16 @@ class _FractalHeap:
         return blocks
 
     def get(self, heap_id: bytes) -> bytes:
+        found = self.locate(heap_id)
+        if isinstance(found, bytes):
+            return found
+        return read_object(self.g.read_at, *found)
+
+    def locate(self, heap_id: bytes) -> bytes | tuple[int, int]:
+        """Return a tiny object's data, or a managed object's file offset and length.
+
+        (Nothing of the object itself is read: :func:`read_object` reads it.)
+        """
         kind = (heap_id[0] >> 4) & 0x03
         if kind == 2:  # tiny: the data is in the ID
             return heap_id[1 : 1 + (heap_id[0] & 0x0F) + 1]
@@ -653,13 +772,18 @@ class _FractalHeap:
         length = int.from_bytes(heap_id[split : split + self.len_size], "little")
         for boff, bsize, baddr in self._direct_blocks():
             if boff <= off and off + length <= boff + bsize:
-                data = self.g.read_at(self.g.base + baddr + off - boff, length)
-                if len(data) < length:
-                    raise UnknownStructureError("fractal heap object past the end of the file")
-                return data
+                return self.g.base + baddr + off - boff, length
         raise UnknownStructureError(
             f"fractal heap object at heap offset {off} not in a direct block"
         )
+
+
+def read_object(read_at: ReadAt, offset: int, length: int) -> bytes:
+    """Read the fractal heap object that :meth:`_FractalHeap.locate` found at ``offset``."""
+    data = read_at(offset, length)
+    if len(data) < length:
+        raise UnknownStructureError("fractal heap object past the end of the file")
+    return data
 
 
 def _btree2_records(guard: HeapGuard, addr: int) -> list[bytes]:

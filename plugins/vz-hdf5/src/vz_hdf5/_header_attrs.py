@@ -32,6 +32,9 @@ the caller then reads that object's attributes through h5py alone.
 
 from __future__ import annotations
 
+import contextlib
+import copy as _copy
+import operator
 import struct
 from typing import Any
 
@@ -44,6 +47,7 @@ from vz_hdf5._gheap import (
     _btree2_records,
     _FractalHeap,
     _positions,
+    read_object,
 )
 
 __all__ = ["attrs_and_messages", "header_attrs"]
@@ -240,9 +244,9 @@ class _NotDecodedError(Exception):
     """The object's attributes are all for h5py to read."""
 
 
-_ATTRIBUTES: dict[tuple[bytes, int], tuple[bytes, str, Any]] = {}
-"""Decoded attribute messages of at most :data:`_CACHED_MESSAGE` bytes, by message and
-length size. The messages of a product's files recur from file to file (``units``,
+_ATTRIBUTES: dict[int, dict[bytes, tuple[bytes, str, Any]]] = {}
+"""Decoded attribute messages of at most :data:`_CACHED_MESSAGE` bytes, by length size
+and message. The messages of a product's files recur from file to file (``units``,
 ``CLASS``, ``_Netcdf4Dimid``, ...), and decoding one is a pure function of its bytes."""
 
 _CACHED_MESSAGE = 512
@@ -254,12 +258,13 @@ def _attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
     Each call returns its own copy of an array value (a numpy scalar or ``bytes_`` cannot
     change, and is shared).
     """
-    key = (msg if type(msg) is bytes else bytes(msg), lsize)  # (hashable)
-    found = _ATTRIBUTES.get(key)
+    key = msg if type(msg) is bytes else bytes(msg)  # (hashable)
+    kept = _ATTRIBUTES.setdefault(lsize, {})
+    found = kept.get(key)
     if found is None:
         found = _parse_attribute(msg, lsize)
-        if len(msg) <= _CACHED_MESSAGE and len(_ATTRIBUTES) < 4096:
-            _ATTRIBUTES[key] = found
+        if len(msg) <= _CACHED_MESSAGE and len(kept) < 4096:
+            kept[key] = found
     value = found[2]
     if isinstance(value, np.ndarray):
         return found[0], found[1], value.copy()
@@ -281,31 +286,39 @@ def _parse_attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
     return raw_name, name, value
 
 
-def _dense(guard: HeapGuard, info: bytes) -> list[tuple[int, bytes]]:
-    """Return ``(creation index, attribute message)`` of dense attribute storage."""
+def _dense(guard: HeapGuard, info: bytes) -> list[tuple[int, bytes | tuple[int, int]]]:
+    """Return the attributes of dense attribute storage, where their messages are.
+
+    Each is ``(creation index, message)`` for an object held in its heap ID, else
+    ``(creation index, (file offset, length))`` (:meth:`~vz_hdf5._gheap._FractalHeap.locate`),
+    read by :func:`_with_messages`.
+    """
     pos = 2 + (2 if info[1] & 0x01 else 0)
     heap_addr = _uint(info, pos, guard.o)
     name_index = _uint(info, pos + guard.o, guard.o)
     if heap_addr == guard._undefined:
         return []
     heap = _FractalHeap(guard, heap_addr)
-    out = []
+    out: list[tuple[int, bytes | tuple[int, int]]] = []
     n = heap.id_len
     for record in _btree2_records(guard, name_index):
         if len(record) < n + 5 or record[n] & 0x02:  # a shared attribute message
             raise _NotDecodedError
-        out.append((int.from_bytes(record[n + 1 : n + 5], "little"), heap.get(record[:n])))
+        out.append((int.from_bytes(record[n + 1 : n + 5], "little"), heap.locate(record[:n])))
     return out
 
 
-def _decode(guard: HeapGuard, addr: int) -> Decoded:
+_Found = tuple[bool, list[tuple[int, Any]], dict[int, tuple[int, bytes]]]
+"""What :func:`_find` returns: whether creation order is tracked, each attribute's
+``(creation index, message or where it is)`` and the dataset messages."""
+
+
+def _find(guard: HeapGuard, addr: int) -> _Found:
+    """Walk the object header at ``addr`` and its dense attribute storage."""
     header = _Header(guard.read_at, guard.base, guard.o, guard.lsize)
     dataset: dict[int, tuple[int, bytes]] = {}
     track, messages = _messages(header, addr, dataset)
-    named: list[tuple[Any, str]] = []
-    values: dict[str, Any] = {}
-    undecoded: dict[str, bytes] = {}
-    attributes: list[tuple[int, bytes]] = []
+    attributes: list[tuple[int, Any]] = []
     for mtype, mflags, msg, crt in messages:
         if mtype == _ATTR_INFO:
             attributes.extend(_dense(guard, msg))
@@ -313,26 +326,81 @@ def _decode(guard: HeapGuard, addr: int) -> Decoded:
             raise _NotDecodedError
         else:
             attributes.append((crt, msg))
+    return track, attributes, dataset
+
+
+def _with_messages(guard: HeapGuard, found: list[tuple[int, Any]]) -> list[tuple[int, bytes]]:
+    """Return ``found`` with the messages of dense storage read from their heap."""
+    for _, msg in found:  # (a loop: cheaper than all() over a generator)
+        if type(msg) is not bytes:
+            break
+    else:
+        return found
+    whole = guard.whole
+    out: list[tuple[int, bytes]] = []
+    for crt, msg in found:
+        if type(msg) is not bytes:
+            if whole is None:
+                msg = read_object(guard.read_at, *msg)
+            else:  # (read_object's read, over the bytes read_at slices)
+                offset, length = msg
+                msg = whole[offset : offset + length]
+                if len(msg) < length:
+                    raise UnknownStructureError("fractal heap object past the end of the file")
+        out.append((crt, msg))
+    return out
+
+
+def _assemble(
+    track: bool,
+    attributes: list[tuple[int, bytes]],
+    dataset: dict[int, tuple[int, bytes]],
+    lsize: int,
+) -> Decoded:
+    """Decode the attribute messages of one object (names in h5py's order)."""
+    named: list[tuple[Any, str]] = []
+    values: dict[str, Any] = {}
+    undecoded: dict[str, bytes] = {}
+    sources: dict[str, tuple[bytes, str, Any]] = {}
+    kept = _ATTRIBUTES.get(lsize, {})
     for crt, msg in attributes:
-        raw_name, name, value = _attribute(msg, guard.lsize)
+        found = kept.get(msg)  # (:func:`_attribute`, inline for the messages it kept)
+        if found is None:
+            raw_name, name, value = _attribute(msg, lsize)
+        else:
+            raw_name, name, value = found
+            if value is not _UNDECODED:
+                sources[name] = found
+                if isinstance(value, np.ndarray):
+                    value = value.copy()
         named.append((crt if track else raw_name, name))
         if value is not _UNDECODED:
             values[name] = value
         else:
             undecoded[name] = msg
-    named.sort(key=lambda kv: kv[0])
+    named.sort(key=_first)
     names = [n for _, n in named]
     if len(set(names)) != len(names):
         raise _NotDecodedError
-    return names, values, [msg for _, msg in attributes], undecoded, dataset
+    return names, values, [msg for _, msg in attributes], undecoded, dataset, sources
 
+
+_first = operator.itemgetter(0)
 
 Decoded = tuple[
-    list[str], dict[str, Any], list[bytes], dict[str, bytes], dict[int, tuple[int, bytes]]
+    list[str],
+    dict[str, Any],
+    list[bytes],
+    dict[str, bytes],
+    dict[int, tuple[int, bytes]],
+    dict[str, tuple[bytes, str, Any]],
 ]
 """What :func:`attrs_and_messages` returns: names, decoded values, every attribute
-message, the messages of the attributes left to h5py by name, and the dataset messages
-(:data:`DATASET_MESSAGES`, ``{type: (flags, data)}``) for :mod:`vz_hdf5._header_dataset`."""
+message, the messages of the attributes left to h5py by name, the dataset messages
+(:data:`DATASET_MESSAGES`, ``{type: (flags, data)}``) for :mod:`vz_hdf5._header_dataset`,
+and, by name, the :data:`_ATTRIBUTES` entry a value was taken from when it was kept
+(the same object for the same message in every file: :func:`vz_hdf5._attrs.read_attrs`
+keeps its conversion by it)."""
 
 
 def header_attrs(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]] | None:
@@ -366,9 +434,20 @@ def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
     dense storage are parsed once for both; the messages of the attributes not decoded
     here, by name, let the reader resolve ``DIMENSION_LIST`` without h5py
     (:meth:`~vz_hdf5._gheap.HeapGuard.object_references`).
+
+    The walk of the header and its dense storage is kept with every byte it read
+    (:data:`_REPLAYS`): the object at the same address of the next file of a product,
+    whose reads give the same bytes, has the same messages without the walk.
     """
     try:
-        return _decode(guard, addr)
+        key = (addr, guard.base, guard.o, guard.lsize)
+        found = _replayed(guard, key)
+        if found is None:
+            recorded: list[tuple[int, int, bytes]] = []
+            found = _find(_recording(guard, recorded), addr)
+            _keep(key, recorded, found)
+        track, located, dataset = found
+        return _assemble(track, _with_messages(guard, located), dict(dataset), guard.lsize)
     except (
         _NotDecodedError,
         UnknownStructureError,
@@ -378,3 +457,90 @@ def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
         struct.error,
     ):
         return None
+
+
+_REPLAYS: dict[tuple[int, int, int, int], tuple[list[tuple[int, int, bytes]], _Found]] = {}
+"""Object header walks (:func:`_find`) kept by (header address, base address, sizes of
+addresses and lengths). The walk is a function of those four numbers and of what its
+reads return, so reads returning the same bytes find the same messages. Files of one
+product hold the same objects at the same addresses; what differs from file to file is
+most often an attribute value, and the attribute messages of dense storage are not part
+of the walk: their heap objects are read again (:func:`_with_messages`), and every
+message is decoded as before (:func:`_attribute` keeps the decode of each message)."""
+
+_REPLAY_ENTRIES = 1024
+_REPLAY_BYTES = 8192
+"""A walk that read more than this many bytes is not kept (at most ~8 MiB kept in all)."""
+
+
+def _replayed(guard: HeapGuard, key: tuple[int, int, int, int]) -> _Found | None:
+    """Return what the kept walk of ``key`` found, when every read gives the same bytes."""
+    kept = _REPLAYS.get(key)
+    if kept is None:
+        return None
+    reads, found = kept
+    whole = guard.whole
+    if whole is not None:  # (the reads' offsets and sizes are >= 0: see _keep)
+        for offset, size, data in reads:
+            if whole[offset : offset + size] != data:
+                return None
+        return found
+    read_at = guard.read_at
+    for offset, size, data in reads:
+        if read_at(offset, size) != data:
+            return None
+    return found
+
+
+def _keep(
+    key: tuple[int, int, int, int], recorded: list[tuple[int, int, bytes]], found: _Found
+) -> None:
+    """Keep a walk, when its reads are few enough."""
+    reads = _header_extent(recorded)
+    if reads is None or sum(r[1] for r in reads) > _REPLAY_BYTES:
+        return
+    if any(offset < 0 or size < 0 for offset, size, _ in reads):
+        return
+    if key not in _REPLAYS and len(_REPLAYS) >= _REPLAY_ENTRIES:
+        # the oldest goes (another thread may have taken it, or cleared them all)
+        with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+            del _REPLAYS[next(iter(_REPLAYS))]
+    _REPLAYS[key] = (reads, found)
+
+
+def _recording(guard: HeapGuard, reads: list[tuple[int, int, bytes]]) -> HeapGuard:
+    """Return a copy of ``guard`` whose reads are appended to ``reads``."""
+    read_at = guard.read_at
+
+    def recorded(offset: int, size: int) -> bytes:
+        data = read_at(offset, size)
+        reads.append((offset, size, data))
+        return data
+
+    copy = _copy.copy(guard)
+    copy.read_at = recorded
+    return copy
+
+
+def _header_extent(reads: list[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]] | None:
+    """Return ``reads`` with the first (the object header's first block) cut to what was used.
+
+    :meth:`~vz_hdf5._btree._Header.indexed_messages` reads :data:`~vz_hdf5._btree._HEAD_READ`
+    bytes at the header's address, more than a small header holds; the walk uses the
+    prefix and, when it is all there, the message block after it (else it reads the block
+    again, a read of its own). None when the header is neither version 1 nor 2.
+    """
+    if not reads:
+        return None
+    offset, _, buf = reads[0]
+    if buf[:4] == b"OHDR":
+        flags = buf[5]
+        pos = 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
+        width = 1 << (flags & 0x03)
+        start, size = pos + width, _uint(buf, pos, width)
+    elif buf[:1] == b"\x01":
+        start, size = 16, _uint(buf, 8, 4)
+    else:
+        return None
+    used = start + size if len(buf) >= start + size else start
+    return [(offset, used, buf[:used]), *reads[1:]]

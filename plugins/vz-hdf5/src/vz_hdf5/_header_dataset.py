@@ -91,9 +91,13 @@ def header_dataset(
     """
     if not messages or _EXTERNAL in messages:
         return None
-    kept = all(type(d) is bytes for _, d in messages.values()) and (
-        sum(len(d) for _, d in messages.values()) <= _CACHED_MESSAGES
-    )
+    size = 0
+    for _, data in messages.values():  # (a loop: the generator expressions cost more)
+        if type(data) is not bytes:
+            size = _CACHED_MESSAGES + 1
+            break
+        size += len(data)
+    kept = size <= _CACHED_MESSAGES
     key = (frozenset(messages.items()), sizeof_addr, sizeof_len) if kept else None
     if key is not None and key in _DECODED:
         return _DECODED[key]

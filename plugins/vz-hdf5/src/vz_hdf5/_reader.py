@@ -164,11 +164,21 @@ def _positional_reader(source: SourceFile) -> Callable[[int, int], bytes]:
     few hundred bytes each; a small local file is read whole once and those reads are
     slices of it (the same bytes: fewer at the end of the file, none past it).
     """
+    return _reader_over(source, _whole_file(source))
+
+
+def _whole_file(source: SourceFile) -> bytes | None:
+    """Return the bytes of a small local file (None for any other, or one that changed)."""
     size = source.size
     if source.local_path is None or size is None or size > SMALL_FILE:
-        return source.read_at
+        return None
     data = source.read_at(0, size)
-    if len(data) != size:  # the file changed under us: read it as it is
+    return data if len(data) == size else None  # (changed under us: read it as it is)
+
+
+def _reader_over(source: SourceFile, data: bytes | None) -> Callable[[int, int], bytes]:
+    """Return :func:`_positional_reader`'s reader, over ``data`` (the whole file) when given."""
+    if data is None:
         return source.read_at
 
     def read_at(offset: int, length: int) -> bytes:
@@ -306,7 +316,7 @@ class _Attrs:
     decoded from the object header; h5py reads the others.
     """
 
-    __slots__ = ("_manager", "_names", "_obj", "_values", "header", "undecoded")
+    __slots__ = ("_manager", "_names", "_obj", "_values", "header", "sources", "undecoded")
 
     def __init__(self, obj: h5py.HLObject, decoded: tuple[Any, ...] | None = None) -> None:
         self._obj = obj
@@ -315,13 +325,15 @@ class _Attrs:
         """Attribute messages of the attributes left to h5py, by name (when known)."""
         self.header: dict[int, tuple[int, bytes]] | None = None
         """The object's dataset messages (:data:`vz_hdf5._header_attrs.DATASET_MESSAGES`)."""
+        self.sources: dict[str, Any] | None = None
+        """The kept decode each value came from, by name (see :func:`read_attrs`)."""
         if decoded is None:
             self._names = list(self._h5attrs)
             self._values: dict[str, Any] = {}
         else:
             self._names, self._values = decoded[0], decoded[1]
-            if len(decoded) > 4:
-                self.undecoded, self.header = decoded[3], decoded[4]
+            if len(decoded) > 5:
+                self.undecoded, self.header, self.sources = decoded[3], decoded[4], decoded[5]
 
     @property
     def _h5attrs(self) -> h5py.AttributeManager:
@@ -384,6 +396,8 @@ class _Survey:
     named: dict[int, str] = field(default_factory=dict)
     """Datasets of the group with one hard link (here), by object header address: the name
     ``H5Rget_name`` gives a reference to them (see :meth:`_Scanner._dimension_list`)."""
+    hdf5_path: str | None = None
+    """The group's path as HDF5 names it (``object_path``), once asked."""
 
 
 def _is_scale(attrs: _Attrs) -> bool:
@@ -495,7 +509,9 @@ class _Scanner:
         skip_unsupported: bool = False,
     ) -> None:
         self.url = url
-        self.raw = _positional_reader(source)
+        self.whole = _whole_file(source)
+        """The bytes of a small local file, read once (None: read as needed)."""
+        self.raw = _reader_over(source, self.whole)
         """Positional reads of the file's bytes (the native chunk-index reader's)."""
         self.native = native
         fcpl = h5.id.get_create_plist()
@@ -872,7 +888,12 @@ class _Scanner:
 
         ``survey`` is the survey of ``grp`` when at hand (its datasets, in link order).
         """
-        key = object_path(grp)
+        if survey is None:
+            key = object_path(grp)
+        else:  # (the survey's group: its path asked of HDF5 once)
+            if survey.hdf5_path is None:
+                survey.hdf5_path = object_path(grp)
+            key = survey.hdf5_path
         if key in self._dimids:
             return self._dimids[key]
         out: dict[int, str] = {}
@@ -1042,6 +1063,7 @@ class _Scanner:
                 sizeof_addr=self.sizeof_addr,
                 sizeof_len=self.sizeof_len,
                 file_size=self.size,
+                whole=self.whole,
             )
         return self._heap
 
@@ -1361,7 +1383,12 @@ class _Scanner:
         shape, dtype, layout = header.shape, header.dtype, header.layout
         chunks = header.chunks or tuple(max(int(s), 1) for s in shape)
         filters = list(header.filters)
-        codecs = codecs_for_pipeline(filters, dtype, self.url, object_path(dset), math.prod(chunks))
+        try:  # (the dataset's path, an HDF5 call, is only for the error message)
+            codecs = codecs_for_pipeline(filters, dtype, self.url, "", math.prod(chunks))
+        except UnsupportedFeatureError:  # the same refusal, naming the dataset
+            codecs = codecs_for_pipeline(
+                filters, dtype, self.url, object_path(dset), math.prod(chunks)
+            )
         fill = None if header.fill is None else self._fill_from(dset, header.fill, "raw")
         extra = self._extra(layout, attr_dtypes)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
@@ -1868,13 +1895,41 @@ def _place_few(
 def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:
     """Return the raw name and link type of each member of ``grp``, in h5py's order.
 
-    The names are h5py's own iteration (``for name in grp``, undecoded); the link types
-    come from one more ``H5Literate`` over the group instead of one ``H5Lget_info`` per
-    name.
+    One ``H5Literate`` over the group in the order h5py's iteration (``for name in grp``)
+    uses: creation order when the group tracks it, else name order. h5py's ``GroupIter``
+    decides from the group creation property list (of the root group, opened with
+    ``h5o.open``, for a file); HDF5 iterates in creation order exactly when the group
+    tracks it (``H5G__obj_iterate`` refuses otherwise: "no creation order index to
+    query"), so that iteration is tried first, and the property list asked only when it
+    fails. The link types come with the names instead of one ``H5Lget_info`` per name.
     """
-    kinds: dict[bytes, int] = {}
-    grp.id.links.iterate(lambda name, info: kinds.__setitem__(name, info.type), info=True)
-    return [(name, kinds[name]) for name in grp.id]
+    found: list[tuple[bytes, int]] = []
+    if _LINK_ORDER["creation_first"]:
+        try:
+            grp.id.links.iterate(
+                lambda name, info: found.append((name, info.type)),
+                idx_type=h5py.h5.INDEX_CRT_ORDER,
+                info=True,
+            )
+        except _LIBRARY_ERRORS:
+            found.clear()
+        else:
+            return found
+    gid = grp.id
+    if isinstance(gid, h5py.h5f.FileID):  # (its own plist is the file creation plist)
+        gid = h5py.h5o.open(gid, b"/")
+    gcpl = gid.get_create_plist()
+    tracked = gcpl.get_link_creation_order() & h5py.h5p.CRT_ORDER_TRACKED
+    _LINK_ORDER["creation_first"] = bool(tracked)  # (the next group is likely alike)
+    index = h5py.h5.INDEX_CRT_ORDER if tracked else h5py.h5.INDEX_NAME
+    gid.links.iterate(lambda name, info: found.append((name, info.type)), idx_type=index, info=True)
+    return found
+
+
+_LINK_ORDER = {"creation_first": True}
+"""Whether :func:`_links` tries the creation-order iteration first: the last group's
+order (netCDF-4 files track it; h5py's, by default, do not), so a failed first try is
+paid once per change of kind. Either way the result is the same."""
 
 
 def _address(obj: h5py.HLObject) -> int:

@@ -35,6 +35,7 @@ import logging
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -83,6 +84,14 @@ def _cache_settings(block_size: int | None, cache_type: str | None) -> tuple[int
 _gc_lock = threading.Lock()
 _gc_pauses = 0
 _gc_was_enabled = True
+_collecting = False
+"""True while a cyclic collection runs, on any thread (kept by :func:`_watch_collections`)."""
+
+
+def _watch_collections(phase: str, info: dict[str, int]) -> None:
+    """``gc.callbacks`` entry: note when a collection starts and ends (one at a time)."""
+    global _collecting
+    _collecting = phase == "start"
 
 
 @contextmanager
@@ -94,7 +103,8 @@ def _cyclic_gc_paused() -> Iterator[None]:
     cyclic collection that starts on that thread and frees an h5py object needs h5py's lock:
     both threads wait for ever. Pausing collection for the length of the read (process-wide,
     nested reads counted) lets the loop finish; the collection runs later, on whichever
-    thread allocates next.
+    thread allocates next. A collection that had already started on that thread when the
+    read began is not stopped by this: :func:`collection_paused` covers that case.
     """
     global _gc_pauses, _gc_was_enabled
     with _gc_lock:
@@ -109,6 +119,34 @@ def _cyclic_gc_paused() -> Iterator[None]:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+COLLECTION_WAIT = 10.0
+"""Seconds :func:`collection_paused` waits at most for a running collection to end."""
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector off for the block, once no collection is running.
+
+    For a reader that hands a remote file to a library which reads it while holding a
+    lock of its own (h5py): enter this *before* the library takes its lock, around all of
+    its use of the file. Each read already pauses collection (:func:`_cyclic_gc_paused`),
+    but a collection that started on another thread before the read, on fsspec's
+    event-loop thread for one, runs on, and when it frees one of the library's objects it
+    waits for the lock the reading thread holds while that thread waits for the loop: a
+    deadlock. Here collection is turned off first and then any collection already running
+    is left to finish (it can take the library's lock: nothing holds it yet), for at most
+    :data:`COLLECTION_WAIT` seconds. Collection stays off until the block ends (nested and
+    concurrent pauses are counted); garbage made meanwhile is collected afterwards.
+    """
+    if _watch_collections not in gc.callbacks:
+        gc.callbacks.append(_watch_collections)  # (first use: from then on)
+    with _cyclic_gc_paused():
+        deadline = time.monotonic() + COLLECTION_WAIT
+        while _collecting and time.monotonic() < deadline:
+            time.sleep(0.001)  # (releases the GIL: the collection goes on)
+        yield
 
 
 class _ReadOnlyFile(io.RawIOBase):

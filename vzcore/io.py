@@ -34,6 +34,7 @@ from vzcore._atomic import (
 from vzcore._file_access import (
     EMPTY_FILE,
     SourceFile,
+    collection_paused,
     open_source,
     open_url,
     read_head,
@@ -51,6 +52,7 @@ __all__ = [
     "atomic_binary_file",
     "atomic_directory",
     "atomic_text_file",
+    "collection_paused",
     "expand_glob",
     "local_path",
     "local_target",

@@ -35,7 +35,7 @@ import struct
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NoReturn
 
@@ -52,7 +52,7 @@ from vzcore.errors import (
     VZSkippedPartsWarning,
 )
 from vzcore.group import ManifestGroup, Variable
-from vzcore.io import SourceFile, local_path, open_source, scan_session
+from vzcore.io import SourceFile, collection_paused, local_path, open_source, scan_session
 from vzcore.manifests import ArrayMetadata, ChunkManifest, ManifestArray
 from vzcore.manifests.zarr_compat import unsupported_dtype_reason
 from vzcore.names import name_problem
@@ -121,18 +121,22 @@ def _open(
                 "remote file whose size the server does not report",
                 "download it and scan the local copy",
             )
-        try:
-            h5 = (
-                h5py.File(source.file, "r")
-                if source.local_path is None
-                else _open_local(source.local_path)
-            )
-        except OSError as err:  # h5py reports corrupt/truncated/non-HDF5 files as bare OSError
-            raise CorruptFileError(url, f"HDF5 cannot open it ({err})") from err
-        try:
-            yield h5, source
-        finally:
-            h5.close()
+        # h5py reads a remote file while holding its lock, waiting for fsspec's loop thread:
+        # no cyclic collection may free h5py objects there meanwhile (vzcore.io docs)
+        paused = collection_paused() if source.local_path is None else nullcontext()
+        with paused:
+            try:
+                h5 = (
+                    h5py.File(source.file, "r")
+                    if source.local_path is None
+                    else _open_local(source.local_path)
+                )
+            except OSError as err:  # h5py reports corrupt/truncated/non-HDF5 files as OSError
+                raise CorruptFileError(url, f"HDF5 cannot open it ({err})") from err
+            try:
+                yield h5, source
+            finally:
+                h5.close()
 
 
 @functools.cache

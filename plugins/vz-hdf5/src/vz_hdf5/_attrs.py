@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from vzcore.manifests.attributes import PACKING_ATTRS
 
+from vz_hdf5._kept import make_room
 from vz_hdf5._names import decode_name
 
 if TYPE_CHECKING:
@@ -313,10 +314,9 @@ def read_attrs(
         attrs[name] = out
         if dtype is not None:
             dtypes[name] = dtype
-        if (
-            source is not None
-            and (type(out) in _IMMUTABLE or isinstance(out, np.generic))
-            and len(_CONVERTED) < 4096
+        if source is not None and (
+            type(out) in _IMMUTABLE or isinstance(out, np.generic)
         ):  # (the source is kept beside: its id stays its own)
+            make_room(_CONVERTED)
             _CONVERTED[id(source)] = (source, out, dtype)
     return attrs, dtypes

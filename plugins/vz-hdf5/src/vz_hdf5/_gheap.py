@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from vz_hdf5._btree import ChunkIndexError, ReadAt, _Header, _uint
+from vz_hdf5._kept import make_room
 
 __all__ = ["HeapError", "HeapGuard", "UnknownStructureError"]
 
@@ -499,7 +500,8 @@ class HeapGuard:
         flags, _, _, tpos, _, _, _, _ = _positions(msg)
         if not flags & 0x01 and msg[tpos] & 0x0F not in _HEAP_CLASSES:
             # no class that can hold heap references: the common case, cheap
-            if plain and len(msg) <= _KEPT_MESSAGE and len(_NO_HEAP_REFERENCES) < 4096:
+            if plain and len(msg) <= _KEPT_MESSAGE:
+                make_room(_NO_HEAP_REFERENCES)
                 _NO_HEAP_REFERENCES.add(msg)
             return
         if not plain:

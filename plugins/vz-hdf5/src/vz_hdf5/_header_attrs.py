@@ -49,6 +49,7 @@ from vz_hdf5._gheap import (
     _positions,
     read_object,
 )
+from vz_hdf5._kept import make_room
 
 __all__ = ["attrs_and_messages", "header_attrs"]
 
@@ -263,7 +264,8 @@ def _attribute(msg: bytes, lsize: int) -> tuple[bytes, str, Any]:
     found = kept.get(key)
     if found is None:
         found = _parse_attribute(msg, lsize)
-        if len(msg) <= _CACHED_MESSAGE and len(kept) < 4096:
+        if len(msg) <= _CACHED_MESSAGE:
+            make_room(kept)
             kept[key] = found
     value = found[2]
     if isinstance(value, np.ndarray):

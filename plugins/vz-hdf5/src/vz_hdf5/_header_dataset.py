@@ -33,6 +33,7 @@ from vz_hdf5._btree import _uint
 from vz_hdf5._filters import FILTER_NAMES
 from vz_hdf5._gheap import _DATASPACE, _DATATYPE, _FILL, _FILL_OLD, _LAYOUT
 from vz_hdf5._header_attrs import DATASET_MESSAGES, _dtype
+from vz_hdf5._kept import make_room
 
 __all__ = ["DATASET_MESSAGES", "HeaderDataset", "header_dataset"]
 
@@ -105,7 +106,8 @@ def header_dataset(
         found: HeaderDataset | None = _decode(messages, sizeof_addr, sizeof_len)
     except (_UndecodedError, IndexError, ValueError, KeyError):
         found = None
-    if key is not None and len(_DECODED) < 4096:
+    if key is not None:
+        make_room(_DECODED)
         _DECODED[key] = found
     return found
 

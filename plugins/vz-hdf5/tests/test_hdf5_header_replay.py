@@ -56,6 +56,19 @@ def _addresses(path: Path) -> list[int]:
         return [int(h5py.h5g.get_objinfo(o.id).objno[0]) for o in objs]
 
 
+def _one_product_file(tmp_path: Path, kind: int) -> tuple[list[int], bytes, HeapGuard]:
+    """A product file's object addresses, bytes and guard (0: through a descriptor, closed
+    again; 1: over the whole file's bytes)."""
+    path = tmp_path / "p.h5"
+    _product_file(path, 0)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        guard = _guards(path, fd)[kind]
+    finally:
+        os.close(fd)
+    return _addresses(path), path.read_bytes(), guard
+
+
 def _guards(path: Path, fd: int) -> list[HeapGuard]:
     """The file's guard reading through ``fd``, and one over the whole file's bytes."""
     with h5py.File(path, "r") as f:
@@ -193,15 +206,7 @@ def test_any_changed_byte_of_a_kept_read_misses(tmp_path: Path, whole: bool) -> 
     one copy per byte: the result must be the general path's for the changed file, never
     the kept one (unless the change leaves the result the same).
     """
-    path = tmp_path / "p.h5"
-    _product_file(path, 0)
-    addrs = _addresses(path)
-    data = path.read_bytes()
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        like = _guards(path, fd)[0]
-    finally:
-        os.close(fd)
+    addrs, data, like = _one_product_file(tmp_path, 0)
     _header_attrs._REPLAYS.clear()
     good = _over(data, like, whole)
     unchanged = {addr: attrs_and_messages(good, addr) for addr in addrs}
@@ -305,15 +310,7 @@ def test_walks_kept_through_either_kind_of_read_are_checked_by_the_other(
 def test_kept_walks_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """At most ``_REPLAY_ENTRIES`` walks are kept (the oldest go first), none that read
     more than ``_REPLAY_BYTES``; the results stay the general path's."""
-    path = tmp_path / "p.h5"
-    _product_file(path, 0)
-    addrs = _addresses(path)
-    data = path.read_bytes()
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        guard = _guards(path, fd)[1]
-    finally:
-        os.close(fd)
+    addrs, data, guard = _one_product_file(tmp_path, 1)
     monkeypatch.setattr(_header_attrs, "_REPLAY_ENTRIES", 2)
     _header_attrs._REPLAYS.clear()
     for addr in addrs:

@@ -438,7 +438,7 @@ class HeapGuard:
         if kept is not None and _same_reads(self, kept[0]):
             return list(kept[1])
         reads: list[tuple[int, int, bytes]] = []
-        found = self._recording(reads)._object_references(msg)
+        found = self.recording(reads)._object_references(msg)
         if found is not None:
             _keep(_REFERENCES, key, reads, list(found))  # (a list of its own: not the caller's)
         return found
@@ -512,13 +512,18 @@ class HeapGuard:
         if kept is not None and _same_reads(self, kept[0]):
             return  # (the same bytes as a check that passed)
         reads: list[tuple[int, int, bytes]] = []
-        recording = self._recording(reads)
+        recording = self.recording(reads)
         recording._heap_attribute(msg)  # (raises on damage: nothing kept)
         _keep(_CHECKED, key, reads, None)
         self._collections.update(recording._collections)  # (this file's, walked)
 
-    def _recording(self, reads: list[tuple[int, int, bytes]]) -> HeapGuard:
-        """Return a copy of this guard, nothing parsed yet, whose reads go to ``reads``."""
+    def recording(self, reads: list[tuple[int, int, bytes]], *, fresh: bool = True) -> HeapGuard:
+        """Return a copy of this guard whose reads are appended to ``reads``.
+
+        ``fresh``: the copy has parsed nothing yet (no headers or heap collections known),
+        so that every byte a check depends on is read, and recorded, again; otherwise it
+        shares what this guard has parsed (for walks that read through ``read_at`` only).
+        """
         read_at = self.read_at
 
         def recorded(offset: int, size: int) -> bytes:
@@ -528,8 +533,9 @@ class HeapGuard:
 
         copy = _copy.copy(self)
         copy.read_at = recorded
-        copy._collections = {}
-        copy._headers = {}
+        if fresh:
+            copy._collections = {}
+            copy._headers = {}
         return copy
 
     def _heap_attribute(self, msg: bytes) -> None:

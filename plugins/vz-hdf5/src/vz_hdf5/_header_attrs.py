@@ -33,7 +33,6 @@ the caller then reads that object's attributes through h5py alone.
 from __future__ import annotations
 
 import contextlib
-import copy as _copy
 import operator
 import struct
 from typing import Any
@@ -446,7 +445,7 @@ def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
         found = _replayed(guard, key)
         if found is None:
             recorded: list[tuple[int, int, bytes]] = []
-            found = _find(_recording(guard, recorded), addr)
+            found = _find(guard.recording(recorded, fresh=False), addr)
             _keep(key, recorded, found)
         track, located, dataset = found
         return _assemble(track, _with_messages(guard, located), dict(dataset), guard.lsize)
@@ -508,20 +507,6 @@ def _keep(
         with contextlib.suppress(StopIteration, KeyError, RuntimeError):
             del _REPLAYS[next(iter(_REPLAYS))]
     _REPLAYS[key] = (reads, found)
-
-
-def _recording(guard: HeapGuard, reads: list[tuple[int, int, bytes]]) -> HeapGuard:
-    """Return a copy of ``guard`` whose reads are appended to ``reads``."""
-    read_at = guard.read_at
-
-    def recorded(offset: int, size: int) -> bytes:
-        data = read_at(offset, size)
-        reads.append((offset, size, data))
-        return data
-
-    copy = _copy.copy(guard)
-    copy.read_at = recorded
-    return copy
 
 
 def _header_extent(reads: list[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]] | None:

@@ -17,21 +17,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vzcore.manifests.attributes import DATA_ATTRS, PACKING_ATTRS, _as_bytes, read_attributes
+from vzcore.manifests.attributes import (
+    PACKING_ATTRS,
+    _as_bytes,
+    _text,
+    read_attributes,
+)
 
 
 def _reference(
     attrs: Mapping[Any, Any], replaced: list[tuple[str, bytes]] | None = None
 ) -> dict[str, Any]:
-    def text(raw: bytes, key: str) -> str | bytes:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            if key in DATA_ATTRS:
-                return bytes(raw)
-            if replaced is not None:
-                replaced.append((key, bytes(raw)))
-            return raw.decode("utf-8", "replace")
+    def text(raw: bytes, key: str) -> str | bytes:  # (the policy for text, unchanged)
+        return _text(raw, key, replaced)
 
     def clean(value: Any, key: str) -> Any:
         if isinstance(value, str):

@@ -8,7 +8,9 @@ library, so it works for every reader.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -227,7 +229,10 @@ def load_values(
             and meta.chunk_shape == meta.shape
             and 0 not in meta.shape  # (a chunk of length 0: the general path's error)
         ):
-            return _one_chunk(array, storage_options, handles, name)
+            fetch = functools.partial(
+                _chunk_bytes, storage_options=storage_options, handles=handles
+            )
+            return _one_chunk(array, fetch, name)
         return _load_chunks(array, storage_options, handles, name)
     finally:
         if owned:
@@ -265,15 +270,15 @@ def _sliced(whole: bytes, url: str, offset: int, length: int) -> bytes:
 
 def _one_chunk(
     array: ManifestArray,
-    storage_options: dict[str, Any] | None,
-    handles: dict[str, Any],
+    fetch: Callable[[bytes | tuple[str, int, int]], tuple[bytes, str]],
     name: str,
 ) -> np.ndarray:
     """Return the values of an array stored as one chunk of its own shape.
 
     The same operations as :func:`_load_chunks` for it (the output filled first, so a fill
     value the dtype cannot hold fails alike, then the chunk placed over all of it), without
-    the grid walk and the per-chunk placement arithmetic.
+    the grid walk and the per-chunk placement arithmetic. ``fetch`` is :func:`_chunk_bytes`
+    with the caller's storage options and handles.
     """
     meta = array.metadata
     out = _empty(meta, meta.shape)
@@ -281,7 +286,7 @@ def _one_chunk(
     ref = array.manifest[index]
     if ref is None:
         return out
-    raw, where = _chunk_bytes(ref, storage_options, handles)
+    raw, where = fetch(ref)
     decoded = decode_chunk(raw, meta, where, index=index, name=name)
     whole = tuple(slice(0, s) for s in meta.shape)
     out[whole] = decoded[whole]

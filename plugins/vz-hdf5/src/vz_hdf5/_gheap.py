@@ -257,13 +257,25 @@ def _same_reads(guard: HeapGuard, reads: _Reads) -> bool:
     return all(read_at(offset, size) == data for offset, size, data in reads)
 
 
-def _keep(memo: dict[Any, Any], key: Any, reads: _Reads, result: Any) -> None:
-    """Keep ``result`` with the reads that gave it, when they are few enough."""
-    if sum(size for _, size, _ in reads) > _KEPT_BYTES:
+def _keep(
+    memo: dict[Any, Any],
+    key: Any,
+    reads: _Reads,
+    result: Any,
+    *,
+    entries: int = _KEPT_ENTRIES,
+    max_bytes: int = _KEPT_BYTES,
+) -> None:
+    """Keep ``result`` with the reads that gave it, when they are few enough.
+
+    At most ``entries`` results in ``memo`` (the oldest goes first), none whose reads
+    total more than ``max_bytes``.
+    """
+    if sum(size for _, size, _ in reads) > max_bytes:
         return
     if any(offset < 0 or size < 0 for offset, size, _ in reads):
         return
-    if key not in memo and len(memo) >= _KEPT_ENTRIES:
+    if key not in memo and len(memo) >= entries:
         with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # (threads)
             del memo[next(iter(memo))]  # the oldest
     memo[key] = (reads, result)

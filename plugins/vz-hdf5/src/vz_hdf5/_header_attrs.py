@@ -32,7 +32,6 @@ the caller then reads that object's attributes through h5py alone.
 
 from __future__ import annotations
 
-import contextlib
 import operator
 import struct
 from typing import Any
@@ -45,7 +44,9 @@ from vz_hdf5._gheap import (
     UnknownStructureError,
     _btree2_records,
     _FractalHeap,
+    _keep,
     _positions,
+    _same_reads,
     read_object,
 )
 from vz_hdf5._kept import make_room
@@ -446,7 +447,7 @@ def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
         if found is None:
             recorded: list[tuple[int, int, bytes]] = []
             found = _find(guard.recording(recorded, fresh=False), addr)
-            _keep(key, recorded, found)
+            _keep_walk(key, recorded, found)
         track, located, dataset = found
         return _assemble(track, _with_messages(guard, located), dict(dataset), guard.lsize)
     except (
@@ -477,36 +478,19 @@ _REPLAY_BYTES = 8192
 def _replayed(guard: HeapGuard, key: tuple[int, int, int, int]) -> _Found | None:
     """Return what the kept walk of ``key`` found, when every read gives the same bytes."""
     kept = _REPLAYS.get(key)
-    if kept is None:
+    if kept is None or not _same_reads(guard, kept[0]):
         return None
-    reads, found = kept
-    whole = guard.whole
-    if whole is not None:  # (the reads' offsets and sizes are >= 0: see _keep)
-        for offset, size, data in reads:
-            if whole[offset : offset + size] != data:
-                return None
-        return found
-    read_at = guard.read_at
-    for offset, size, data in reads:
-        if read_at(offset, size) != data:
-            return None
+    found: _Found = kept[1]
     return found
 
 
-def _keep(
+def _keep_walk(
     key: tuple[int, int, int, int], recorded: list[tuple[int, int, bytes]], found: _Found
 ) -> None:
-    """Keep a walk, when its reads are few enough."""
+    """Keep a walk, when its reads are few enough (the header's first read cut to its use)."""
     reads = _header_extent(recorded)
-    if reads is None or sum(r[1] for r in reads) > _REPLAY_BYTES:
-        return
-    if any(offset < 0 or size < 0 for offset, size, _ in reads):
-        return
-    if key not in _REPLAYS and len(_REPLAYS) >= _REPLAY_ENTRIES:
-        # the oldest goes (another thread may have taken it, or cleared them all)
-        with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-            del _REPLAYS[next(iter(_REPLAYS))]
-    _REPLAYS[key] = (reads, found)
+    if reads is not None:
+        _keep(_REPLAYS, key, reads, found, entries=_REPLAY_ENTRIES, max_bytes=_REPLAY_BYTES)
 
 
 def _header_extent(reads: list[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]] | None:

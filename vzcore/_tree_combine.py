@@ -222,14 +222,15 @@ def _summary(index: int, path: str, part: Part | Failed, notes: tuple[Note, ...]
     if isinstance(part, Failed):
         return Summary(index, path, failed=part.error, notes=notes)
     ds = part.dataset()
+    variables, indexes = ds.variables, ds.xindexes
     coords = {}
-    for name in ds.xindexes:
-        var = ds.variables[name]
+    for name in indexes:
+        var = variables[name]
         if var.dims == (name,) and var.size:
             values = var.values
             coords[str(name)] = (len(values), values[0], values[-1])
     data_vars = tuple(sorted(str(n) for n in ds.data_vars))
-    virtual = tuple(str(n) for n, c in ds.coords.items() if c.dims == (n,) and n not in ds.xindexes)
+    virtual = tuple(str(n) for n in ds.coords if n not in indexes and variables[n].dims == (n,))
     return Summary(index, path, data_vars=data_vars, coords=coords, virtual=virtual, notes=notes)
 
 

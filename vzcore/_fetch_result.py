@@ -7,11 +7,12 @@ into shards and joins them on receipt): about twice the result at its peak. Here
 asks the worker holding the result for its skeleton (everything but the large manifests'
 per-chunk arrays) and then for the per-chunk arrays in slices of at most
 :data:`SLICE_BYTES`, copying each into arrays allocated once. The client's peak is then the
-result plus one or two slices.
+result plus :data:`AHEAD` + 1 slices (asked for in one pipeline across all per-chunk arrays).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,9 @@ __all__ = ["SLICE_BYTES", "fetch_result", "holder_placement"]
 
 SLICE_BYTES = 16 * 2**20
 """Bytes per slice fetched (and manifests smaller than this travel whole)."""
+
+AHEAD = 1
+"""Slices asked for beyond the one being copied (each is memory the client holds meanwhile)."""
 
 _FIELDS = ("path_index", "offsets", "lengths")
 
@@ -104,6 +108,13 @@ def holder_placement(client: Any, future: Any) -> dict[str, Any]:
     return {"workers": list(holders), "allow_other_workers": True}
 
 
+def _copy_in(task: Any, out: np.ndarray, start: int) -> None:
+    """Wait for a slice and copy it into its place in ``out``; release it on the worker."""
+    got = task.result()
+    out[start : start + got.size] = got
+    task.release()
+
+
 def fetch_result(client: Any, future: Any, limit: int | None = None) -> xr.Dataset:
     """Return the dataset of the :class:`~vzcore._tree_combine.Part` held by ``future``.
 
@@ -122,43 +133,37 @@ def fetch_result(client: Any, future: Any, limit: int | None = None) -> xr.Datas
     # registers them here, for the writer (see vzcore._raw_values)
     skeleton, _stored = client.submit(_skeleton, future, limit, pure=False, **where).result()
     variables = dict(skeleton.variables)
-    for name, (dims, data, attrs, encoding) in skeleton.variables.items():
+    arrays: dict[Hashable, list[np.ndarray]] = {}
+    slices: list[tuple[np.ndarray, Hashable, str, int, int]] = []
+    for name, (_, data, _, _) in skeleton.variables.items():
         if not isinstance(data, _Stub):
             continue
-        grid = data.metadata.grid_shape
-        size = int(np.prod(grid, dtype=np.int64))
-        arrays: list[np.ndarray] = []
+        size = int(np.prod(data.metadata.grid_shape, dtype=np.int64))
+        arrays[name] = []
         for field, dtype in zip(_FIELDS, data.dtypes, strict=True):
             out = np.empty(size, dtype)  # pages are committed as the slices arrive
+            arrays[name].append(out)
             step = max(1, limit // max(1, dtype.itemsize))
-            starts = list(range(0, size, step))
-            pending = None
-            for k, start in enumerate(starts):  # one slice in flight while one is copied
-                if pending is None:
-                    pending = client.submit(
-                        _slice,
-                        future,
-                        name,
-                        field,
-                        start,
-                        min(size, start + step),
-                        pure=False,
-                        **where,
-                    )
-                nxt = None
-                if k + 1 < len(starts):
-                    s = starts[k + 1]
-                    nxt = client.submit(
-                        _slice, future, name, field, s, min(size, s + step), pure=False, **where
-                    )
-                got = pending.result()
-                out[start : start + got.size] = got
-                del got
-                pending.release()
-                pending = nxt
-            arrays.append(out.reshape(grid))
-        pi, offsets, lengths = arrays
-        manifest = ChunkManifest(data.paths, pi, offsets, lengths, data.inline, data.sources)
+            slices += [(out, name, field, s, min(size, s + step)) for s in range(0, size, step)]
+    pending: deque[tuple[Any, np.ndarray, int]] = deque()
+    for out, name, field, start, stop in slices:  # AHEAD slices asked for beyond the oldest
+        task = client.submit(_slice, future, name, field, start, stop, pure=False, **where)
+        pending.append((task, out, start))
+        if len(pending) > AHEAD:
+            _copy_in(*pending.popleft())
+    while pending:
+        _copy_in(*pending.popleft())
+    for name, (pi, offsets, lengths) in arrays.items():
+        dims, data, attrs, encoding = variables[name]
+        grid = data.metadata.grid_shape
+        manifest = ChunkManifest(
+            data.paths,
+            pi.reshape(grid),
+            offsets.reshape(grid),
+            lengths.reshape(grid),
+            data.inline,
+            data.sources,
+        )
         variables[name] = (dims, ManifestArray(data.metadata, manifest), attrs, encoding)
     return expand(
         CompactDataset(

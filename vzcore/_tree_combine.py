@@ -493,11 +493,13 @@ def open_on_cluster(
             client.submit(_combine_parts, level[i : i + fan_in], options, pure=False)
             for i in range(0, len(level), fan_in)
         ]
-    del batches, futures  # let the workers release the batches' results
     from vzcore._fetch_result import fetch_result
     from vzcore._memory import release_free_memory
 
     result = fetch_result(client, level[0])  # in slices: the client never holds it twice
+    # only now may the workers release the batches' results: freeing them (~10^7 references
+    # in 10^4 files: 0.1 s) delays the fetch when it runs in the worker's event loop meanwhile
+    del batches, futures, level
     release_free_memory()  # the slices' buffers, freed in the comm thread's arena
     if failed:
         result.encoding["skipped_files"] = [f.path for f in failed]

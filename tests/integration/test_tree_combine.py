@@ -159,8 +159,12 @@ def test_parts_travel_in_compact_form(files):
     assert_same_dataset(travelled.dataset(), vzcore.open_virtual_dataset(files[0]))
 
 
-def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, small_fan_in):
-    """The client gets the root result in slices (bounded memory), equal to the serial one."""
+@pytest.mark.parametrize("ahead", [1, 3])
+def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, small_fan_in, ahead):
+    """The client gets the root result in slices (bounded memory), equal to the serial one.
+
+    ``ahead``: slices asked for beyond the one being copied (across the three fields).
+    """
     from vzcore import _fetch_result
 
     calls: list[tuple] = []
@@ -176,6 +180,7 @@ def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, smal
         return real(part, name, field, start, stop)
 
     monkeypatch.setattr(_fetch_result, "SLICE_BYTES", 40)  # a few chunks per slice
+    monkeypatch.setattr(_fetch_result, "AHEAD", ahead)
     monkeypatch.setattr(_fetch_result, "_slice", counting)
     serial = vzcore.open_virtual_mfdataset(files)
     ds = vzcore.open_virtual_mfdataset(files, parallel=client)

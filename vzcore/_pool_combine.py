@@ -6,7 +6,8 @@ With ``parallel="processes"`` (or a :class:`concurrent.futures.ProcessPoolExecut
 combining is exact for them (see below), combines them itself with
 :func:`~vzcore._combine.combine_virtual` (every check of the serial path), so that one
 compact dataset (:mod:`vzcore._compact`: a few numpy buffers per variable) per batch comes
-back, with a :class:`~vzcore._tree_combine.Summary` per file. The calling process then
+back, with the batch's :class:`~vzcore._summaries.SummaryTable` (a few numbers per file).
+The calling process then
 only orders and combines one part per batch: the scan and nearly all of the combining run
 in the workers.
 
@@ -33,13 +34,12 @@ from typing import Any, Literal
 
 import xarray as xr
 
+from vzcore._summaries import Summary, SummaryTable
 from vzcore._tree_combine import (
     Failed,
     Part,
-    Summary,
     _combine_parts,
     _new_dim,
-    _order,
     _pick,
     _plan,
     _summary,
@@ -59,8 +59,8 @@ MAX_BATCH = 64
 class BatchResult:
     """What one batch task returns (pickled back to the calling process)."""
 
-    summaries: list[Summary]
-    """One per file of the batch, failed ones included, in the order given."""
+    summaries: SummaryTable
+    """One row per file of the batch, failed ones included, in the order given."""
     part: Part | None
     """The batch's scanned files combined, in the order given; None when not combined."""
     parts: dict[int, Part]
@@ -72,9 +72,9 @@ def batch_size(n: int, workers: int) -> int:
     return max(1, min(MAX_BATCH, n // (8 * max(1, workers))))
 
 
-def _stages(combine: str, concat_dim: Any, options: dict[str, Any], kept: list[Summary]) -> bool:
+def _stages(combine: str, concat_dim: Any, options: dict[str, Any], kept: SummaryTable) -> bool:
     """Tell whether staged combining may be exact for ``kept`` (the cluster path's rule)."""
-    if callable(options.get("combine_attrs")) or not kept:
+    if callable(options.get("combine_attrs")) or not len(kept):
         return False
     return not (combine == "nested" and _new_dim(concat_dim, kept))
 
@@ -114,18 +114,19 @@ def scan_and_combine_batch(
             summaries.append(summary)
             kept.append((summary, part))
         combine = options["combine"]
+        table = SummaryTable.of(summaries)
         if combine_batch and len(kept) > 1:
-            ks = [s for s, _ in kept]
+            ks = table.kept()
             if (
                 _stages(combine, options.get("concat_dim"), options, ks)
-                and not any(s.virtual for s in ks)
-                and _order(ks, combine, options) == list(range(len(ks)))
+                and not ks.virtual
+                and ks.order(combine) == list(range(len(ks)))
             ):
                 try:
-                    return BatchResult(summaries, _combine_parts([p for _, p in kept], options), {})
+                    return BatchResult(table, _combine_parts([p for _, p in kept], options), {})
                 except Exception:  # noqa: BLE001, S110  # the combine of all files raises it again
                     pass
-        return BatchResult(summaries, None, {s.index: p for s, p in kept})
+        return BatchResult(table, None, {s.index: p for s, p in kept})
 
 
 def _run(
@@ -187,15 +188,15 @@ def open_on_pool(
     args = (opener, kwargs, retries, options)
     numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
-    summaries: list[Summary | None] = [s for r in batches for s in r.summaries]
-    raise_again([n for s in summaries if s is not None for n in s.notes], stacklevel=4)
-    kept, failed = scanned_files([s for s in summaries if s is not None], errors)
+    summaries = SummaryTable.join([r.summaries for r in batches])  # in file order
+    raise_again(summaries.all_notes(), stacklevel=4)
+    kept, failed = scanned_files(summaries, errors)
     if combine == "by_coords":
         check_virtual(kept)
-    order = _order(kept, combine, options) if _stages(combine, concat_dim, options, kept) else None
-    sequence = [s.index for s in kept] if order is None else [kept[k].index for k in order]
+    order = kept.order(combine) if _stages(combine, concat_dim, options, kept) else None
+    sequence = kept.index.tolist() if order is None else kept.index[order].tolist()
     combined = [r.part is not None for r in batches]
-    planned = None if order is None else _plan(sequence, summaries, combined, size)
+    planned = None if order is None else _plan(sequence, summaries.failed, combined, size, n)
     if planned is None:  # every file on its own: combined batches are scanned again
         _rescan(executor, flat_paths, batches, numbers, args)
         planned = [(i // size, i) for i in sequence]
@@ -240,10 +241,10 @@ def _without_combine(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k != "combine"}
 
 
-def _finish(result: xr.Dataset, failed: list[Summary]) -> xr.Dataset:
+def _finish(result: xr.Dataset, failed: list[tuple[str, BaseException]]) -> xr.Dataset:
     from vzcore._memory import release_free_memory
 
     release_free_memory()  # the batches' parts, freed by now
     if failed:
-        result.encoding["skipped_files"] = [f.path for f in failed]
+        result.encoding["skipped_files"] = [path for path, _ in failed]
     return result

@@ -8,10 +8,11 @@ With ``parallel=`` a :class:`distributed.Client` (or ``"dask"`` while a Client i
    the worker (:func:`~vzcore._pool_combine.scan_and_combine_batch`, the process-pool
    path's task); the result stays on the worker, in compact form (:mod:`vzcore._compact`)
    whenever it travels;
-2. a second, tiny task per batch sends the client a :class:`Summary` per file (its data
-   variables, the first and last value of each indexed coordinate and the vzcore warnings
-   its scan raised), which drives the progress bar and ``errors=`` and whose warnings the
-   client warns again (:mod:`vzcore._worker_warnings`);
+2. a second, tiny task per batch sends the client the batch's
+   :class:`~vzcore._summaries.SummaryTable` (columns of a few numbers per file: its data
+   variables, the length, first and last value of each indexed coordinate; and the
+   failures and vzcore warnings of its scan), which drives the progress bar and ``errors=``
+   and whose warnings the client warns again (:mod:`vzcore._worker_warnings`);
 3. from the summaries the client orders the files (by coordinate values for
    ``combine="by_coords"``, as given for ``"nested"``), uses each combined batch whose
    files form a run of that order as one piece and each other file as its own piece, then
@@ -20,8 +21,8 @@ With ``parallel=`` a :class:`distributed.Client` (or ``"dask"`` while a Client i
    included) on a worker. Combined batches that cannot be used so (batches that
    interleave, a layout combined at once) are scanned again, file by file.
 
-The client holds futures and summaries, never a per-file dataset; only the final result
-travels to it. Combining in stages gives the same dataset as combining all files at once
+The client holds futures and the summaries' columns (tens of bytes per file), never a
+per-file object; only the final result travels to it. Combining in stages gives the same dataset as combining all files at once
 when the files tile one dimension in order. Attributes combined with
 ``combine_attrs="drop_conflicts"`` (the default) are kept associative by carrying, with each
 partial result, the attribute names already dropped below it. Layouts for which staging is
@@ -33,17 +34,17 @@ the executor path of :mod:`vzcore._executors` instead.)
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Container, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
 from vzcore._compact import CompactDataset, expand, to_compact
+from vzcore._summaries import Summary, SummaryTable
 from vzcore._worker_warnings import Note, raise_again
 from vzcore.errors import VZError, VZSkippedFilesWarning
 
@@ -174,24 +175,7 @@ class Part:
         return self.first if self.first == self.last else f"{self.first} … {self.last}"
 
 
-@dataclass(frozen=True)
-class Summary:
-    """What the client learns of one scanned file: enough to order it and nothing more."""
-
-    index: int
-    path: str
-    failed: BaseException | None = None
-    data_vars: tuple[str, ...] = ()
-    coords: dict[str, tuple[int, Any, Any]] = field(default_factory=dict)
-    """``dim: (length, first value, last value)`` of each indexed dimension coordinate."""
-    virtual: tuple[str, ...] = ()
-    """Dimension coordinates without an index (virtual): ``combine="by_coords"`` refuses them."""
-    notes: tuple[Note, ...] = ()
-    """vzcore warnings raised while scanning it in a worker process: the caller warns them
-    (:mod:`vzcore._worker_warnings`)."""
-
-
-def _batch_summaries(result: BatchResult) -> tuple[list[Summary], bool]:
+def _batch_summaries(result: BatchResult) -> tuple[SummaryTable, bool]:
     """On the worker: what the client needs of a scanned batch (its files, and whether combined)."""
     return result.summaries, result.part is not None
 
@@ -203,11 +187,11 @@ def _pick(result: BatchResult, index: int | None) -> Part:
         return result.part
     part = result.parts.get(index)
     if part is None:  # scanned the first time, not when scanned again file by file
-        failed = next(s for s in result.summaries if s.index == index)
+        path, error = result.summaries.failed[index]
         raise VZError(
-            f"{failed.path!r} was scanned once but failed when scanned again to combine "
-            f"it file by file: {failed.failed}"
-        ) from failed.failed
+            f"{path!r} was scanned once but failed when scanned again to combine "
+            f"it file by file: {error}"
+        ) from error
     return part
 
 
@@ -247,40 +231,42 @@ def warn_skipped(failed: list[tuple[Any, BaseException | None]], stacklevel: int
     )
 
 
-def scanned_files(summaries: list[Summary], errors: str) -> tuple[list[Summary], list[Summary]]:
-    """Split summaries into scanned and failed files, applying ``errors=``.
+def scanned_files(
+    summaries: SummaryTable, errors: str
+) -> tuple[SummaryTable, list[tuple[str, BaseException]]]:
+    """Split summaries into the scanned files and the failed ones' ``(path, error)``.
 
-    ``"raise"`` raises the first file's error, ``"warn"`` warns once naming every failed
-    file (``VZSkippedFilesWarning``, at the caller of ``open_virtual_mfdataset``), and any
-    other value skips them silently; no file left is a :class:`VZError`.
+    Applies ``errors=``: ``"raise"`` raises the first file's error, ``"warn"`` warns once
+    naming every failed file (``VZSkippedFilesWarning``, at the caller of
+    ``open_virtual_mfdataset``), and any other value skips them silently; no file left is a
+    :class:`VZError`.
     """
-    failed = [s for s in summaries if s.failed is not None]
+    failed = summaries.failures()
     if failed and errors == "raise":
-        assert failed[0].failed is not None
-        raise failed[0].failed
+        raise failed[0][1]
     if failed and errors == "warn":
-        warn_skipped([(f.path, f.failed) for f in failed], stacklevel=4)
-    kept = [s for s in summaries if s.failed is None]
-    if not kept:
-        raise VZError("none of the files could be scanned") from failed[0].failed
+        warn_skipped(list(failed), stacklevel=4)
+    kept = summaries.kept()
+    if not len(kept):
+        raise VZError("none of the files could be scanned") from failed[0][1]
     return kept, failed
 
 
-def check_virtual(kept: list[Summary]) -> None:
+def check_virtual(kept: SummaryTable) -> None:
     """Refuse ``combine="by_coords"`` over virtual dimension coordinates, saying what to do.
 
     Ordering files by coordinate values needs those values: a dimension coordinate left out
     of ``loadable_variables`` is virtual and has no index.
     """
-    for s in kept:
-        if s.virtual:
-            raise VZError(
-                f"combine='by_coords' orders files by the values of their dimension "
-                f"coordinates, but {list(s.virtual)} in {s.path!r} are virtual (not in "
-                "loadable_variables), so their values are not known. Load them "
-                f"(loadable_variables=[..., {s.virtual[0]!r}]) or give the order yourself: "
-                "combine='nested', concat_dim=<dimension>."
-            )
+    for number in sorted(kept.virtual):
+        path, virtual = kept.virtual[number]
+        raise VZError(
+            f"combine='by_coords' orders files by the values of their dimension "
+            f"coordinates, but {list(virtual)} in {path!r} are virtual (not in "
+            "loadable_variables), so their values are not known. Load them "
+            f"(loadable_variables=[..., {virtual[0]!r}]) or give the order yourself: "
+            "combine='nested', concat_dim=<dimension>."
+        )
 
 
 def _attr_sets(ds: xr.Dataset) -> dict[Hashable | None, set[str]]:
@@ -382,35 +368,6 @@ def resolve_client(parallel: Any) -> Any | None:
     return None
 
 
-def _order(summaries: list[Summary], combine: str, options: dict[str, Any]) -> list[int] | None:
-    """Return the order in which staged combining is exact, or None (combine at once)."""
-    if combine == "nested":
-        return list(range(len(summaries)))
-    if len({s.data_vars for s in summaries}) != 1:
-        return None  # several groups of variables: xarray merges them
-    dims = set(summaries[0].coords)
-    if any(set(s.coords) != dims for s in summaries):
-        return None
-    varying = [d for d in dims if len({repr(s.coords[d]) for s in summaries}) > 1]
-    if len(varying) != 1:
-        return None  # none or several concatenation dimensions
-    dim = varying[0]
-    firsts = [s.coords[dim][1] for s in summaries]
-    lasts = [s.coords[dim][2] for s in summaries]
-    try:
-        ascending = all(f <= last for f, last in zip(firsts, lasts, strict=True))
-        descending = all(f >= last for f, last in zip(firsts, lasts, strict=True))
-        if not (ascending or descending):
-            return None
-        order = sorted(range(len(summaries)), key=lambda k: firsts[k], reverse=not ascending)
-        for a, b in itertools.pairwise(order):  # strictly apart: no ties, no overlap
-            if not (lasts[a] < firsts[b] if ascending else lasts[a] > firsts[b]):
-                return None
-    except TypeError:  # unorderable values
-        return None
-    return order
-
-
 def open_on_cluster(
     client: Any,
     flat_paths: list[Any],
@@ -451,30 +408,29 @@ def open_on_cluster(
         )
 
     bar = _progress(n, progress)
-    summaries: list[Summary | None] = [None] * n
+    tables: list[SummaryTable | None] = []
     combined: list[bool] = []
     try:
         batches = [scan(list(range(i, min(n, i + size))), True) for i in range(0, n, size)]
         futures = {client.submit(_batch_summaries, b, pure=False): k for k, b in enumerate(batches)}
-        combined = [False] * len(batches)
+        tables, combined = [None] * len(batches), [False] * len(batches)
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # distributed is untyped
             got, combined[futures[fut]] = fut.result()
-            for s in got:
-                summaries[s.index] = s
+            tables[futures[fut]] = got
             bar.update(len(got))
     finally:
         bar.close()
-    done = [s for s in summaries if s is not None]
-    raise_again([n for s in done for n in s.notes], stacklevel=3)
-    kept, failed = scanned_files(done, errors)
+    summaries = SummaryTable.join([t for t in tables if t is not None])  # in file order
+    raise_again(summaries.all_notes(), stacklevel=3)
+    kept, failed = scanned_files(summaries, errors)
     if combine == "by_coords":
         check_virtual(kept)
     staged = not callable(combine_options.get("combine_attrs")) and not (
         combine == "nested" and _new_dim(concat_dim, kept)
     )
-    order = _order(kept, combine, options) if staged else None
-    sequence = [s.index for s in kept] if order is None else [kept[k].index for k in order]
-    pieces = None if order is None else _plan(sequence, summaries, combined, size)
+    order = kept.order(combine) if staged else None
+    sequence = kept.index.tolist() if order is None else kept.index[order].tolist()
+    pieces = None if order is None else _plan(sequence, summaries.failed, combined, size, n)
     if pieces is None:  # every file on its own: combined batches are scanned again
         for b, was in enumerate(combined):
             if was:
@@ -502,18 +458,18 @@ def open_on_cluster(
     del batches, futures, level
     release_free_memory()  # the slices' buffers, freed in the comm thread's arena
     if failed:
-        result.encoding["skipped_files"] = [f.path for f in failed]
+        result.encoding["skipped_files"] = [path for path, _ in failed]
     return result
 
 
 def _plan(
-    sequence: list[int], summaries: list[Summary | None], combined: list[bool], size: int
+    sequence: list[int], failed: Container[int], combined: list[bool], size: int, n: int
 ) -> list[tuple[int, int | None]] | None:
     """Return the pieces to combine in ``sequence`` order, or None when a batch cannot be used.
 
-    A piece is ``(batch, None)`` for a combined batch, used as it is where its scanned files
-    form a run of the sequence, or ``(batch, file number)`` for a file of a batch that was
-    not combined.
+    A piece is ``(batch, None)`` for a combined batch (of ``size`` of the ``n`` files), used
+    as it is where its scanned files (those not ``failed``) form a run of the sequence, or
+    ``(batch, file number)`` for a file of a batch that was not combined.
     """
     pieces: list[tuple[int, int | None]] = []
     k = 0
@@ -524,8 +480,7 @@ def _plan(
             pieces.append((b, index))
             k += 1
             continue
-        batch = summaries[b * size : (b + 1) * size]
-        files = [s.index for s in batch if s is not None and s.failed is None]
+        files = [i for i in range(b * size, min(n, (b + 1) * size)) if i not in failed]
         if sequence[k : k + len(files)] != files:
             return None
         pieces.append((b, None))
@@ -538,6 +493,6 @@ def _batch_size(n: int, workers: int, fan_in: int) -> int:
     return max(1, min(fan_in, n // (8 * max(1, workers))))
 
 
-def _new_dim(concat_dim: Any, kept: list[Summary]) -> bool:
+def _new_dim(concat_dim: Any, kept: SummaryTable) -> bool:
     dims = [concat_dim] if isinstance(concat_dim, str) else list(concat_dim or [])
-    return any(d not in kept[0].coords for d in dims)
+    return any(d not in kept.dims(0) for d in dims)

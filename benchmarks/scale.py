@@ -16,7 +16,9 @@ Each run combines along ``time`` and writes the result as Parquet references; re
 the wall time of the call plus the write, the client process's peak RSS (``VmHWM``, reset
 after imports and cluster start so it is the call's own peak; also the peak before the
 write, and the RSS before the call), the medians and the spread
-(min-max) of the repeats, the ratios to serial and the load average. The result is checked
+(min-max) of the repeats, the ratios to serial (of the medians, and round by round: the
+modes alternate within a round, so a round's ratio is taken under one load) and the load
+average. The result is checked
 against the serial one (same references in the written Parquet's chunk count and shape).
 
     .venv/bin/python benchmarks/scale.py --files 1000 --chunks 100 --repeat 3
@@ -222,6 +224,19 @@ def main() -> None:
             f"{peak[0]:5.0f} ({peak[1]:.0f}-{peak[2]:.0f}){'':<8} {ratio}"
         )
         summary[mode] = {"total_s": tot, "peak_mib": peak, "cpu_s": med(mode, "cpu_s")}
+    if "serial" in runs:  # modes alternate within a round: a round's ratio shares its load
+        for mode in modes:
+            if mode == "serial":
+                continue
+            per_round = [
+                float(s["total_s"]) / float(r["total_s"])  # type: ignore[arg-type]
+                for s, r in zip(runs["serial"], runs[mode], strict=True)
+            ]
+            summary[mode]["x_serial_per_round"] = per_round
+            print(
+                f"{mode} / serial per round: {', '.join(f'{x:.2f}' for x in per_round)} "
+                f"(median {statistics.median(per_round):.2f})"
+            )
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     with open(results / "scale.jsonl", "a") as f:

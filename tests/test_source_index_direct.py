@@ -8,6 +8,11 @@ same index: type (``DatetimeIndex``, ``CFTimeIndex``, ...), values, dtype, name,
 object, and the same behaviour in selection and concatenation. Variables the short path
 does not take (base Variables, names other than the dimension) go through
 ``from_variables``.
+
+``indexed_coordinate`` builds the variable and its index from the values with one named
+pandas index: both must be what ``xr.IndexVariable`` and ``source_index`` of it give, and
+values whose cast xarray makes otherwise (objects, cftime, strings, ``float16``, days)
+are refused (None), for the caller to take that path.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pytest
 import xarray as xr
 from xarray.indexes import PandasIndex
 
-from vzcore._source_index import SourceIndex, source_index
+from vzcore._source_index import SourceIndex, indexed_coordinate, source_index
 
 VALUES: dict[str, Any] = {
     "float32": np.array([1.5, 2.5, 3.5], dtype="f4"),
@@ -104,3 +109,68 @@ def test_other_variables_go_through_from_variables() -> None:
     level = xr.Dataset(coords=xr.Coordinates.from_pandas_multiindex(midx, "x")).variables["one"]
     assert level.dims == ("x",)
     _same(source_index(level, "one", "s"), _by_from_variables(level, "one", "s"))
+
+
+TAKEN = ["float32", "float64", "float_nan", "int16_be", "uint8", "int64", "datetime_ns"]
+TAKEN += ["datetime_s", "datetime_nat", "timedelta", "empty", "duplicates"]
+
+
+@pytest.mark.parametrize("kind", list(VALUES))
+def test_indexed_coordinate_equals_index_variable_and_source_index(kind: str) -> None:
+    values = VALUES[kind]
+    attrs, encoding = {"units": "u"}, {"dtype": values.dtype}
+    built = indexed_coordinate("x", values, attrs, encoding, "file:///a.nc")
+    if kind not in TAKEN:
+        assert built is None
+        return
+    assert built is not None
+    variable, index = built
+    want = _index_variable("x", values)
+    assert type(variable) is xr.IndexVariable
+    xr.testing.assert_identical(variable, want)
+    assert variable.dtype == want.dtype
+    assert variable.encoding == want.encoding
+    assert variable.attrs is not attrs
+    assert variable.encoding is not encoding
+    got_index = variable.to_index()
+    want_index = want.to_index()
+    assert type(got_index) is type(want_index)
+    assert got_index.dtype == want_index.dtype
+    assert got_index.equals(want_index)
+    _same(index, source_index(want, "x", "file:///a.nc"))
+    # the index and the coordinate share one pandas index, as xarray's create_variables makes
+    assert index.index is variable._data.array
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([1, 2], dtype="f2"),
+        np.array(["2000-01-01", "2000-01-02"], dtype="M8[D]"),
+        np.zeros((2, 2)),
+        [1.0, 2.0],
+    ],
+    ids=["float16", "days", "2-d", "list"],
+)
+def test_indexed_coordinate_refuses_other_casts(values: Any) -> None:
+    assert indexed_coordinate("x", values, {}, {}, "s") is None
+
+
+@pytest.mark.parametrize("kind", ["float32", "datetime_ns"])
+def test_indexed_coordinate_datasets_alike(kind: str) -> None:
+    values = VALUES[kind]
+    built = indexed_coordinate("x", values, {"units": "u"}, {}, "s")
+    assert built is not None
+    variable, index = built
+    want = _index_variable("x", values)
+
+    def dataset(var: xr.IndexVariable, idx: SourceIndex) -> xr.Dataset:
+        coords = xr.Coordinates({"x": var}, indexes={"x": idx})
+        return xr.Dataset({"v": ("x", np.arange(values.size))}, coords=coords)
+
+    a = dataset(variable, index)
+    b = dataset(want, source_index(want, "x", "s"))
+    xr.testing.assert_identical(a, b)
+    xr.testing.assert_identical(a.isel(x=slice(1, None)), b.isel(x=slice(1, None)))
+    xr.testing.assert_identical(xr.concat([a, a], "x"), xr.concat([b, b], "x"))
+    xr.testing.assert_identical(a.copy(deep=True), b.copy(deep=True))

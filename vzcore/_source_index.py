@@ -39,13 +39,14 @@ from collections.abc import Hashable, Iterable, Sequence
 from types import FrameType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 from xarray.indexes import PandasIndex
 
 from vzcore.errors import CombineError
 
-__all__ = ["SourceIndex", "source_index"]
+__all__ = ["SourceIndex", "indexed_coordinate", "source_index"]
 
 _FRAMES_UP = 40
 """How far up the stack ``combine_by_coords``' frame is looked for (it is ~8 calls up)."""
@@ -134,6 +135,38 @@ def source_index(variable: Any, name: Hashable, source: str) -> SourceIndex:
     assert isinstance(built, SourceIndex)  # from_variables builds cls
     built.source = source
     return built
+
+
+def indexed_coordinate(
+    name: str,
+    values: Any,
+    attrs: dict[str, Any],
+    encoding: dict[str, Any],
+    source: str,
+) -> tuple[xr.IndexVariable, SourceIndex] | None:
+    """Return the loaded dimension coordinate ``name`` and its :class:`SourceIndex`, sharing one index.
+
+    What ``xr.IndexVariable((name,), values, attrs, encoding)`` and then
+    :func:`source_index` of it give, with the pandas index built once, already named
+    (as xarray's own ``PandasIndex.create_variables`` shares one named index between an
+    index and its coordinate): the variable's adapter builds ``pd.Index(values)`` and
+    ``to_index`` then copies it to name it. Only for plain numbers and times, for which
+    xarray's cast is exactly ``pd.Index(values)`` (``xarray.core.indexes.safe_cast_to_index``:
+    objects, cftime dates and ``float16`` are cast otherwise) and pandas keeps the dtype;
+    None otherwise (the caller takes xarray's own path).
+    """
+    if type(values) is not np.ndarray or values.ndim != 1:
+        return None
+    dtype = values.dtype
+    if dtype.kind not in "iufmM" or dtype == np.float16:
+        return None
+    pd_index = pd.Index(values, name=name)
+    if pd_index.dtype != dtype:  # (e.g. datetime64[D], which pandas holds in seconds)
+        return None
+    variable = xr.IndexVariable((name,), pd_index, attrs, encoding)  # type: ignore[no-untyped-call]
+    index = SourceIndex(pd_index, name, coord_dtype=variable.dtype, fastpath=True)
+    index.source = source
+    return variable, index
 
 
 def _caller_frame(function: str) -> FrameType | None:

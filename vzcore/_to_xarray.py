@@ -26,7 +26,7 @@ from xarray.indexes import Index
 
 from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
 from vzcore._raw_values import remember_raw
-from vzcore._source_index import source_index
+from vzcore._source_index import SourceIndex, indexed_coordinate, source_index
 from vzcore.errors import CFDecodeError, UnsupportedFeatureError, VZError
 from vzcore.manifests import ManifestArray
 from vzcore.manifests.encoding import SourceEncoding
@@ -202,6 +202,7 @@ def _dataset(
     loaded: set[str],
     attrs: dict[str, Any],
     source: str = "",
+    built: dict[str, SourceIndex] | None = None,
 ) -> xr.Dataset:
     """Return the Dataset of one file's variables, indexed only by its loaded coordinates.
 
@@ -221,9 +222,14 @@ def _dataset(
     ``calculate_dimensions``. Anything the direct path would not build exactly as the
     constructor does (names clashing with dimensions, conflicting sizes, a data variable
     named like its dimension) goes through the constructor, for its checks and errors.
+    ``built`` holds the indexes already made with their coordinates
+    (:func:`~vzcore._source_index.indexed_coordinate`), by name.
     """
+    built = built or {}
     indexes: dict[Hashable, Index] = {
-        n: source_index(v, n, source) for n, v in coords.items() if n in loaded and v.dims == (n,)
+        n: built[n] if n in built else source_index(v, n, source)
+        for n, v in coords.items()
+        if n in loaded and v.dims == (n,)
     }
     construct: Any = getattr(xr.Dataset, "_construct_direct", None)
     if construct is not None and not any(v.dims == (n,) for n, v in data_vars.items()):
@@ -337,6 +343,7 @@ def group_to_dataset(
     strings = _stackable_dims(group, names)
     variables: dict[str, xr.Variable] = {}
     handles: dict[str, Any] = {}  # one handle per file for all the loaded variables
+    indexes: dict[str, SourceIndex] = {}  # the loaded dimension coordinates' (_to_variable)
     inherited = _inherited_time_attributes(group)
     # (most loaded variables are numbers, decoded without joining characters)
     no_concat = _without_concat(opts) if opts.concat_characters else opts
@@ -355,6 +362,7 @@ def group_to_dataset(
                 string_dims=strings,
                 handles=handles,
                 no_concat=no_concat,
+                indexes=indexes,
             )
     finally:
         for f in handles.values():
@@ -375,6 +383,7 @@ def group_to_dataset(
         loadable,
         dict(group.attrs),
         source,
+        indexes,
     )
     if source:
         ds.encoding["source"] = source
@@ -392,6 +401,7 @@ def _to_variable(
     string_dims: frozenset[str] | None = None,
     handles: dict[str, Any] | None = None,
     no_concat: DecodeOptions,
+    indexes: dict[str, SourceIndex] | None = None,
 ) -> xr.Variable:
     data = v.data
     if not load:
@@ -433,6 +443,13 @@ def _to_variable(
         if piece is not None:  # travels with the dataset to other processes
             decoded.encoding[RAW_ENCODING_KEY] = piece
         if decoded.dims == (name,):
+            if indexes is not None:
+                built = indexed_coordinate(
+                    name, index_values, decoded.attrs, decoded.encoding, source
+                )
+                if built is not None:
+                    indexes[name] = built[1]  # (its index, for _dataset)
+                    return built[0]
             return xr.IndexVariable(  # type: ignore[no-untyped-call]  # xarray's is unannotated
                 decoded.dims,
                 index_values,

@@ -353,28 +353,52 @@ WHOLE_FILE_CAP = 2**20
 :func:`scan_session` is kept (the last such file only) for :func:`session_bytes`."""
 
 
-@contextmanager
-def scan_session() -> Iterator[None]:
+class scan_session(contextlib.ContextDecorator):  # noqa: N801  # a function's name, as it was
     """Share remote file handles opened with :func:`open_url` until the block ends.
 
     The last local file of at most :data:`WHOLE_FILE_CAP` bytes that a reader read whole
     (``SourceFile.read_at(0, size)``) is kept too: loading a coordinate of that file in the
     same session slices those bytes (:func:`session_bytes`) instead of opening and reading
     the file again. Nested sessions reuse the outer one. Each thread has its own session.
+    Use it as ``with scan_session():`` or as a decorator, ``@scan_session()`` (each call
+    of the decorated function its own session, or the caller's). (A class rather than a
+    generator-based ``contextmanager``, as :class:`source_errors`: every file opened is
+    one or two sessions entered, and a generator costs several times more.)
     """
-    if _session.get() is not None:
-        yield
-        return
-    files: dict[tuple[str, str], CountingFile] = {}
-    token = _session.set(files)
-    whole_token = _whole_files.set({})
-    try:
-        yield
-    finally:
-        _whole_files.reset(whole_token)
-        _session.reset(token)
-        for f in files.values():
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[str, str], CountingFile] = {}
+        self._tokens: (
+            tuple[
+                contextvars.Token[dict[tuple[str, str], CountingFile] | None],
+                contextvars.Token[dict[str, bytes] | None],
+            ]
+            | None
+        ) = None
+
+    def _recreate_cm(self) -> scan_session:
+        return scan_session()  # (a decorated function's every call: its own block)
+
+    def __enter__(self) -> None:
+        if _session.get() is not None:
+            return  # nested: the outer session's
+        self._tokens = (_session.set(self._files), _whole_files.set({}))
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
+        tokens = self._tokens
+        if tokens is None:
+            return False
+        self._tokens = None
+        _whole_files.reset(tokens[1])
+        _session.reset(tokens[0])
+        for f in self._files.values():
             f.close()
+        return False
 
 
 def session_bytes(url: str) -> bytes | None:

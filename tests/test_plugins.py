@@ -319,3 +319,40 @@ def _outcome(fn, head):
         return fn(head)
     except Exception as err:  # noqa: BLE001  # (an invalid Magic fails alike)
         return type(err)
+
+
+MAGICS = [
+    Magic(b"CDF\x01"),
+    Magic(b"II*\x00"),
+    Magic(b"\x89HDF\r\n\x1a\n", (0, 512, 1024)),
+    Magic(b"\x89HDF\r\n\x1a\n", (0, 512), doubling=True),
+    Magic(b"AB", (3, 1)),
+    Magic(b"", (0, 5)),
+    Magic(b"FAR", (4000,)),
+]
+
+
+@pytest.mark.parametrize("odd", [None, Magic(b"AB", (-2, 0))], ids=["usual", "negative"])
+def test_readers_found_by_magic_as_by_found_in(odd):
+    """find_reader's table of candidate offsets finds what each signature's found_in finds."""
+    from vzcore.registry import ReaderRegistry, ReaderSpec
+
+    registry = ReaderRegistry()
+    for k, magic in enumerate(MAGICS):
+        registry.add(ReaderSpec(name=f"r{k}", load="json:loads", magic=(magic,)))
+    registry.add(ReaderSpec(name="none", load="json:loads"))
+    registry.add(ReaderSpec(name="two", load="json:loads", magic=(MAGICS[0], MAGICS[4])))
+    if odd is not None:
+        registry.add(ReaderSpec(name="odd", load="json:loads", magic=(odd,)))
+    size, table = registry.derived("magic_candidates", plugins._magic_candidates)
+    assert size == plugins._head_size(registry.values())
+    assert (table is None) == (odd is not None)
+    heads = [b"", b"zzAB", b"zAB", b"zzzAB", b"abc", bytes(5), bytes(4000) + b"FAR"]
+    for m in MAGICS:
+        sig = m.signature
+        heads += [sig, sig[:-1], b"x" + sig, bytes(3) + sig, bytes(512) + sig]
+        heads += [bytes(1024) + sig, bytes(5) + sig + bytes(2), bytes(2048) + sig]
+    heads += [h + bytes(size + 10) for h in heads[:12]]  # longer than the head sniffed
+    for head in heads:
+        want = [s for s in registry.values() if any(m.found_in(head) for m in s.magic)]
+        assert plugins._found_by_magic(head, registry) == want, head[:8]

@@ -354,9 +354,10 @@ def find_reader(
         Saying what is true: the reader to install, a directory, an empty file, or a
         format no installed reader recognises (with the file's first bytes).
     """
-    specs = _manager.readers.values()
+    registry = _manager.readers
+    specs = registry.values()
     lowered = url.lower().rstrip("/")
-    by_magic = [s for s in specs if any(m.found_in(head) for m in s.magic)]
+    by_magic = _found_by_magic(head, registry)
     found = _pick(by_magic, lowered, head, url)
     if found is None:  # (extensions only when no signature decides)
         by_ext = [
@@ -385,6 +386,51 @@ def find_reader(
     raise NoReaderFoundError(
         url, installed, hint, None if hint else _why_unread(url, head, directory)
     )
+
+
+_Candidates = tuple[tuple[int, bytes], ...]
+"""Where a reader's signatures may start in a head: ``(offset, signature)`` pairs."""
+
+
+def _magic_candidates(
+    specs: list[ReaderSpec],
+) -> tuple[int, list[tuple[ReaderSpec, _Candidates]] | None]:
+    """Return the head size and every reader's ``(offset, signature)`` candidates in such a head.
+
+    The candidates of each signature (:meth:`Magic.candidates
+    <vzcore.registry.Magic.candidates>`) in a head of :func:`head_size` bytes. Those past
+    the end of a shorter head cannot match there (``bytes.startswith`` at such an offset is
+    False), so testing them all finds the signatures of a head of any length up to that
+    size. None instead of the table when a signature has no offset or a negative one:
+    :meth:`Magic.found_in <vzcore.registry.Magic.found_in>` then judges every head.
+    """
+    size = _head_size(specs)
+    if any(not m.offsets or min(m.offsets) < 0 for s in specs for m in s.magic):
+        return size, None
+    table = [
+        (s, tuple(sorted({(o, m.signature) for m in s.magic for o in m.candidates(size)})))
+        for s in specs
+    ]
+    return size, table
+
+
+def _found_by_magic(head: bytes, registry: ReaderRegistry) -> list[ReaderSpec]:
+    """Return the readers (in registration order) with a signature found in ``head``.
+
+    ``[s for s in specs if any(m.found_in(head) for m in s.magic)]``, with each reader's
+    candidate offsets worked out once per registry state (:func:`_magic_candidates`): on
+    every file opened, one ``startswith`` per candidate instead of a walk per signature.
+    """
+    size, table = registry.derived("magic_candidates", _magic_candidates)
+    if table is None or len(head) > size:  # (unusual signatures, a longer head)
+        return [s for s in registry.values() if any(m.found_in(head) for m in s.magic)]
+    found: list[ReaderSpec] = []
+    for spec, candidates in table:
+        for offset, signature in candidates:
+            if head.startswith(signature, offset):
+                found.append(spec)
+                break
+    return found
 
 
 def _pick(group: list[ReaderSpec], lowered: str, head: bytes, url: str) -> ReaderSpec | None:

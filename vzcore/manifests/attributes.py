@@ -103,7 +103,10 @@ def read_attributes(
         kind = type(v)
         # (_clean's first answers, without a call per attribute)
         if kind is bytes:
-            out[key] = _text(v, key, replaced)
+            try:
+                out[key] = v.decode("utf-8")
+            except UnicodeDecodeError:
+                out[key] = _text(v, key, replaced)
         elif (kind is str and v.isascii()) or kind is int or kind is float:
             out[key] = v
         else:
@@ -143,6 +146,8 @@ def _clean(value: Any, key: str, replaced: list[tuple[str, bytes]] | None) -> An
         return _clean(value.tolist(), key, replaced)
     if isinstance(value, np.generic):
         if key in PACKING_ATTRS and value.dtype.kind in "iuf":
+            if value.dtype.isnative:  # (astype to its own dtype: an equal scalar)
+                return value
             return value.astype(value.dtype.newbyteorder("="))  # as netCDF4-python gives it
         return _clean(value.item(), key, replaced)
     if isinstance(value, Mapping):

@@ -112,8 +112,8 @@ class SourceEncoding:
         cls, attrs: Mapping[str, Any], *, source: str = "", variable: str = ""
     ) -> SourceEncoding:
         """Pick the CF encoding attributes out of a variable's attributes."""
-        raw = tuple((k, attrs[k]) for k in CF_ENCODING_ATTRS if k in attrs)
-        values = tuple(sorted((k, _canonical(v)) for k, v in raw))
+        raw = tuple([(k, attrs[k]) for k in CF_ENCODING_ATTRS if k in attrs])
+        values = tuple(sorted([(k, _canonical(v)) for k, v in raw]))
         return cls(values, raw, source, variable)
 
     def differences(self, other: SourceEncoding) -> list[tuple[str, str, str]]:

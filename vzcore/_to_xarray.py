@@ -426,7 +426,8 @@ def _to_variable(
     # the Variables the decoders build skip xarray's duck-array probe (see _plain_numpy).
     # xarray's NumpyIndexingAdapter.__init__ is unannotated
     adapter = NumpyIndexingAdapter(np.asarray(values))  # type: ignore[no-untyped-call]
-    raw = xr.Variable(v.dims, LazilyIndexedArray(adapter), dict(v.attrs))
+    # (fastpath: xarray keeps a LazilyIndexedArray as it is either way)
+    raw = xr.Variable(v.dims, LazilyIndexedArray(adapter), dict(v.attrs), fastpath=True)
     if (
         string_dims is not None
         and opts.concat_characters

@@ -105,6 +105,7 @@ SPARSE_RATIO = 16
 """A grid is sparse when the file stores fewer than one chunk in this many of its cells."""
 
 _MISSING = ChunkManifest.MISSING
+_U32_MAX = 2**32 - 1
 _INLINE = ChunkManifest.INLINE
 
 
@@ -537,6 +538,11 @@ class _Scanner:
         self.sizeof_addr, self.sizeof_len = (int(x) for x in fcpl.get_sizes())
         self.h5 = h5
         self.size: int = source.size or 0  # (known: _open refuses files of unknown size)
+        self.positions = np.uint32 if self.size <= _U32_MAX else np.uint64
+        """The dtype of the chunk offsets and lengths placed in manifests: ``uint32`` when
+        the file is smaller than 4 GiB (then every byte position that passes
+        :meth:`_check_extent` fits), which vzcore keeps as it is; it converts ``uint64``
+        positions that fit to ``uint32`` itself (a check and a copy per array)."""
         self.drop = drop
         self.load_unsupported = load_unsupported
         self.storage_options = storage_options
@@ -1513,13 +1519,18 @@ class _Scanner:
                 how = "v1-btree"
             self._check_sparse(dset, shape, chunks, n, rows.shape[0])
         pi = np.full(n, _MISSING, np.int8)
-        off = np.zeros(n, np.uint64)
-        ln = np.zeros(n, np.uint64)
+        off = np.zeros(n, self.positions)
+        ln = np.zeros(n, self.positions)
         if rows is not None:
             ndim = len(shape)
             few = rows.tolist() if rows.shape[0] <= _FEW_CHUNKS else None
             if few is not None and not any(row[ndim + 2] for row in few):
-                end = _place_few(few, ndim, chunks, grid, pi, off, ln)
+                try:
+                    end = _place_few(few, ndim, chunks, grid, pi, off, ln)
+                except OverflowError:  # past 4 GiB in a smaller file: _check_extent says so
+                    pi = np.full(n, _MISSING, np.int8)
+                    off, ln = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+                    end = _place_few(few, ndim, chunks, grid, pi, off, ln)
                 if end is not None:
                     self._check_extent(dset, end)
                 return self._manifest(grid, pi, off, ln), how, skipped
@@ -1532,7 +1543,7 @@ class _Scanner:
                     skipped = rows[:, ndim + 2], rows[:, ndim + 1], rows[:, :ndim]
                 flat = np.ravel_multi_index(tuple(idx.T.astype(np.intp)), grid)
                 pi[flat] = 0
-                off[flat] = rows[:, ndim]
+                off[flat] = rows[:, ndim]  # (cast to self.positions: checked just below)
                 ln[flat] = rows[:, ndim + 1]
                 starts, ends = rows[:, ndim], rows[:, ndim] + rows[:, ndim + 1]
                 wrapped = bool((ends < starts).any())  # a uint64 sum past 2**64
@@ -1652,14 +1663,14 @@ class _Scanner:
         """Return the manifest of a contiguous dataset whose data is at ``offset``."""
         n = math.prod(grid)
         pi = np.full(n, _MISSING, np.int8)
-        off = np.zeros(n, np.uint64)
-        ln = np.zeros(n, np.uint64)
+        off = np.zeros(n, self.positions)
+        ln = np.zeros(n, self.positions)
         nbytes = math.prod(shape) * dtype.itemsize
         if n and nbytes and offset is not None:
+            self._check_extent(dset, int(offset) + nbytes)  # (so both fit self.positions)
             pi[0] = 0
             off[0] = offset
             ln[0] = nbytes
-            self._check_extent(dset, int(offset) + nbytes)
         return self._manifest(grid, pi, off, ln)
 
     def _compact_manifest(

@@ -848,7 +848,8 @@ class _Scanner:
         gpath = object_path(grp) if gpath is None else gpath
         survey = self._survey(grp, gpath)
         self.shared.problems.extend(survey.problems)
-        cached = _Attrs(grp, self._check_heap_attrs(grp))
+        info = h5py.h5g.get_objinfo(grp.id)  # (its address: the heap check's and the cycle key's)
+        cached = _Attrs(grp, self._check_heap_attrs(grp, info))
         unreadable: list[UnsupportedFeatureError] = []
         attrs, _ = read_attrs(grp, url=self.url, file=self.h5, cached=cached, unreadable=unreadable)
         for err in unreadable:
@@ -883,7 +884,7 @@ class _Scanner:
         groups: dict[str, ManifestGroup] = {}
         if not self.shared.subgroups:
             return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
-        key = (self.url, _address(grp))
+        key = (self.url, int(info.objno[0]))  # (_address(grp))
         self.shared.group_stack.add(key)
         try:
             for name, child, scanner in survey.groups:
@@ -1477,13 +1478,13 @@ class _Scanner:
         lengths: np.ndarray,
         inline: dict[int, bytes] | None = None,
     ) -> ChunkManifest:
-        return ChunkManifest.from_codes(
-            (self.url,),
-            path_index.reshape(grid),
-            offsets.reshape(grid),
-            lengths.reshape(grid),
-            inline,
-        )
+        if len(grid) != 1:  # (one axis: the arrays have the grid's shape already)
+            path_index, offsets, lengths = (
+                path_index.reshape(grid),
+                offsets.reshape(grid),
+                lengths.reshape(grid),
+            )
+        return ChunkManifest.from_codes((self.url,), path_index, offsets, lengths, inline)
 
     def _check_extent(self, dset: h5py.Dataset, end: int) -> None:
         if end > self.size:
@@ -1518,7 +1519,7 @@ class _Scanner:
             else:
                 how = "v1-btree"
             self._check_sparse(dset, shape, chunks, n, rows.shape[0])
-        pi = np.full(n, _MISSING, np.int8)
+        pi = _codes(n, _MISSING)
         off = np.zeros(n, self.positions)
         ln = np.zeros(n, self.positions)
         if rows is not None:
@@ -1528,7 +1529,7 @@ class _Scanner:
                 try:
                     end = _place_few(few, ndim, chunks, grid, pi, off, ln)
                 except OverflowError:  # past 4 GiB in a smaller file: _check_extent says so
-                    pi = np.full(n, _MISSING, np.int8)
+                    pi = _codes(n, _MISSING)
                     off, ln = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
                     end = _place_few(few, ndim, chunks, grid, pi, off, ln)
                 if end is not None:
@@ -1662,7 +1663,7 @@ class _Scanner:
     ) -> ChunkManifest:
         """Return the manifest of a contiguous dataset whose data is at ``offset``."""
         n = math.prod(grid)
-        pi = np.full(n, _MISSING, np.int8)
+        pi = _codes(n, _MISSING)
         off = np.zeros(n, self.positions)
         ln = np.zeros(n, self.positions)
         nbytes = math.prod(shape) * dtype.itemsize
@@ -1677,7 +1678,7 @@ class _Scanner:
         self, dset: h5py.Dataset, dtype: np.dtype[Any], grid: tuple[int, ...]
     ) -> ChunkManifest:
         n = math.prod(grid)
-        pi = np.full(n, _MISSING, np.int8)
+        pi = _codes(n, _MISSING)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
@@ -1738,7 +1739,7 @@ class _Scanner:
     ) -> ChunkManifest:
         """Return a manifest holding ``values`` as inline, uncompressed C-order chunks."""
         n = math.prod(grid)
-        pi = np.full(n, _INLINE, np.int8)
+        pi = _codes(n, _INLINE)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
@@ -1770,7 +1771,7 @@ class _Scanner:
         shape = tuple(dset.shape)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
         n = math.prod(grid)
-        pi = np.full(n, _INLINE, np.int8)
+        pi = _codes(n, _INLINE)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
@@ -1959,6 +1960,13 @@ _LINK_ORDER = {"creation_first": True}
 """Whether :func:`_links` tries the creation-order iteration first: the last group's
 order (netCDF-4 files track it; h5py's, by default, do not), so a failed first try is
 paid once per change of kind. Either way the result is the same."""
+
+
+def _codes(n: int, code: int) -> np.ndarray:
+    """Return ``np.full(n, code, np.int8)`` (without its Python-level dispatch)."""
+    out = np.empty(n, np.int8)
+    out.fill(code)
+    return out
 
 
 def _address(obj: h5py.HLObject) -> int:

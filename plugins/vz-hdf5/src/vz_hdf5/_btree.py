@@ -273,6 +273,48 @@ def _check_leaf(
         raise ChunkKeyError(f"chunk B-tree node {node} has a nonzero element key")
 
 
+FEW_ROWS = 64
+"""A tree that is one leaf of at most this many entries is read in Python (:func:`_leaf_rows`):
+numpy's per-call cost is most of the work for a few rows."""
+
+
+@functools.lru_cache(maxsize=64)
+def _entry_struct(dimensionality: int, sizeof_addr: int) -> struct.Struct:
+    """Return :func:`_entry_dtype` as a :class:`struct.Struct` (the same packed layout)."""
+    return struct.Struct(f"<II{dimensionality}Q{'I' if sizeof_addr == 4 else 'Q'}")
+
+
+_U64_MASK = (1 << 64) - 1
+
+
+def _leaf_rows(
+    block: bytes,
+    final: bytes,
+    dims: list[int],
+    ndim: int,
+    sizeof_addr: int,
+    base: int,
+    node: int,
+) -> list[list[int]]:
+    """:func:`read_v1_chunk_rows`'s rows of a tree that is one leaf, on Python ints.
+
+    ``block`` holds the leaf's entries (key and child address each), ``final`` the
+    offsets of its last key, ``dims`` the chunk dims and element size. The keys are
+    checked as :func:`_check_leaf` checks them after numpy's reading; byte offsets wrap
+    at 2**64 as numpy's ``uint64`` sum does.
+    """
+    dimensionality = len(dims)
+    keys: list[list[int]] = []
+    rows: list[list[int]] = []
+    for entry in _entry_struct(dimensionality, sizeof_addr).iter_unpack(block):
+        offs = entry[2 : 2 + dimensionality]
+        keys.append([o // d for o, d in zip(offs, dims, strict=True)])
+        rows.append([*offs[:ndim], (entry[-1] + base) & _U64_MASK, entry[0], entry[1]])
+    last = struct.unpack(f"<{dimensionality}Q", final)
+    _check_leaf(keys, [o // d for o, d in zip(last, dims, strict=True)], None, node)
+    return rows
+
+
 @functools.lru_cache(maxsize=64)
 def _entry_dtype(dimensionality: int, sizeof_addr: int) -> np.dtype[Any]:
     """Return the numpy dtype of one key and child pointer of a chunk B-tree node."""
@@ -291,7 +333,7 @@ def read_v1_chunk_rows(
     sizeof_len: int,
     ndim: int,
     layout: bytes | None = None,
-) -> np.ndarray | None:
+) -> np.ndarray | list[list[int]] | None:
     """Return the chunk rows of one dataset from its v1 B-tree, or None for other indexes.
 
     Parameters
@@ -312,10 +354,12 @@ def read_v1_chunk_rows(
 
     Returns
     -------
-    numpy.ndarray or None
+    numpy.ndarray or list of list of int or None
         ``uint64`` rows ``(element offset per axis..., byte offset, size, filter mask)``
-        like :func:`vz_hdf5._reader._chunk_rows`, byte offsets absolute; None when the
-        dataset does not use a v1 B-tree chunk index.
+        like :func:`vz_hdf5._reader._chunk_rows`, byte offsets absolute; the same rows as
+        lists of Python ints when the tree is one leaf of at most :data:`FEW_ROWS`
+        entries (:func:`_leaf_rows`); None when the dataset does not use a v1 B-tree
+        chunk index.
     """
     if layout is None:
         layout = _Header(read_at, base, sizeof_addr, sizeof_len).layout(header_addr)
@@ -361,6 +405,8 @@ def read_v1_chunk_rows(
             counts.append(n)
         if len(depths) > 1:
             raise ChunkIndexError(f"chunk B-tree nodes {level} are at different depths")
+        if bounds is None and depths == {0} and counts[0] <= FEW_ROWS:  # (a root leaf)
+            return _leaf_rows(blocks[0], finals[0], dims.tolist(), ndim, sizeof_addr, base, root)
         entries = np.frombuffer(b"".join(blocks), entry)
         keys = entries["offs"] // dims  # in chunks, as HDF5 compares keys
         last_keys = np.frombuffer(b"".join(finals), "<u8").reshape(-1, dimensionality) // dims

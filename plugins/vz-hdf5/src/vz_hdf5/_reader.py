@@ -1510,7 +1510,7 @@ class _Scanner:
         skipped: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         n = math.prod(grid)
         how = "hdf5" if n else "none"
-        rows = None
+        rows: np.ndarray | list[list[int]] | None = None
         if n:
             rows = self._native_rows(dset, len(shape))
             if rows is None:
@@ -1518,13 +1518,15 @@ class _Scanner:
                 rows = _chunk_rows(dset.id, len(shape))
             else:
                 how = "v1-btree"
-            self._check_sparse(dset, shape, chunks, n, rows.shape[0])
+            self._check_sparse(dset, shape, chunks, n, len(rows))
         pi = _codes(n, _MISSING)
         off = np.zeros(n, self.positions)
         ln = np.zeros(n, self.positions)
         if rows is not None:
             ndim = len(shape)
-            few = rows.tolist() if rows.shape[0] <= _FEW_CHUNKS else None
+            few: list[list[int]] | None = None
+            if len(rows) <= _FEW_CHUNKS:
+                few = rows if isinstance(rows, list) else rows.tolist()
             if few is not None and not any(row[ndim + 2] for row in few):
                 try:
                     end = _place_few(few, ndim, chunks, grid, pi, off, ln)
@@ -1535,6 +1537,8 @@ class _Scanner:
                 if end is not None:
                     self._check_extent(dset, end)
                 return self._manifest(grid, pi, off, ln), how, skipped
+            if isinstance(rows, list):  # (rows of the native reader's Python path)
+                rows = np.array(rows, np.uint64).reshape(-1, ndim + 3)
             idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
             inside = (idx < np.asarray(grid, np.uint64)).all(axis=1)
             if not inside.all():  # chunks left behind by shrinking the dataset
@@ -1625,8 +1629,11 @@ class _Scanner:
                 "(h5repack) or load it",
             )
 
-    def _native_rows(self, dset: h5py.Dataset, ndim: int) -> np.ndarray | None:
-        """Chunk rows from the native v1 B-tree reader, or None to use ``chunk_iter``."""
+    def _native_rows(self, dset: h5py.Dataset, ndim: int) -> np.ndarray | list[list[int]] | None:
+        """Chunk rows from the native v1 B-tree reader, or None to use ``chunk_iter``.
+
+        (A list of rows of Python ints for a small tree: see ``read_v1_chunk_rows``.)
+        """
         if not self.native or self.raw is None:
             return None
         from vz_hdf5._btree import ChunkIndexError, ChunkKeyError, read_v1_chunk_rows

@@ -186,7 +186,7 @@ def unfiltered_edges(layout: bytes) -> bool:
     return len(layout) > 2 and layout[0] >= 4 and layout[1] == 2 and bool(layout[2] & 0x01)
 
 
-def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int, np.ndarray] | None:
+def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int, list[int]] | None:
     """Return ``(B-tree address, dimensionality, chunk dims)`` for a chunked v1-3 layout.
 
     The chunk dims are the chunk's size along each axis, then the element size (what the
@@ -204,8 +204,8 @@ def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int, np.ndarra
         at = 8
     else:
         return None  # version 4: newer chunk indexes
-    dims = np.frombuffer(layout, "<u4", count=dimensionality, offset=at + sizeof_addr)
-    return _uint(layout, at, sizeof_addr), dimensionality, dims.astype(np.uint64)
+    dims = struct.unpack_from(f"<{dimensionality}I", layout, at + sizeof_addr)
+    return _uint(layout, at, sizeof_addr), dimensionality, list(dims)
 
 
 def _less(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -379,8 +379,9 @@ def read_v1_chunk_rows(
         return np.zeros((0, ndim + 3), np.uint64)
     head = 8 + 2 * sizeof_addr
     key_size = 8 + 8 * dimensionality
-    if not dims.all():
-        raise ChunkIndexError(f"layout has a chunk dimension of 0: {dims.tolist()}")
+    if not all(dims):
+        raise ChunkIndexError(f"layout has a chunk dimension of 0: {dims}")
+    dims_array: np.ndarray | None = None  # (made for a tree read with numpy)
     level: list[int] = [root]
     bounds: tuple[np.ndarray, np.ndarray] | None = None
     while True:
@@ -406,10 +407,12 @@ def read_v1_chunk_rows(
         if len(depths) > 1:
             raise ChunkIndexError(f"chunk B-tree nodes {level} are at different depths")
         if bounds is None and depths == {0} and counts[0] <= FEW_ROWS:  # (a root leaf)
-            return _leaf_rows(blocks[0], finals[0], dims.tolist(), ndim, sizeof_addr, base, root)
+            return _leaf_rows(blocks[0], finals[0], dims, ndim, sizeof_addr, base, root)
+        if dims_array is None:
+            dims_array = np.asarray(dims, np.uint64)
         entries = np.frombuffer(b"".join(blocks), entry)
-        keys = entries["offs"] // dims  # in chunks, as HDF5 compares keys
-        last_keys = np.frombuffer(b"".join(finals), "<u8").reshape(-1, dimensionality) // dims
+        keys = entries["offs"] // dims_array  # in chunks, as HDF5 compares keys
+        last_keys = np.frombuffer(b"".join(finals), "<u8").reshape(-1, dimensionality) // dims_array
         if len(level) == 1 and depths == {0}:
             limits = None if bounds is None else (bounds[0][0].tolist(), bounds[1][0].tolist())
             _check_leaf(keys.tolist(), last_keys[0].tolist(), limits, level[0])

@@ -939,8 +939,9 @@ class _Scanner:
                         scales.append((name, attrs))
         for name, attrs in scales:
             dimid = attrs.get("_Netcdf4Dimid")
-            if dimid is not None:
-                out[int(np.asarray(dimid).ravel()[0])] = name
+            if dimid is not None:  # (a numpy scalar is its own first element)
+                first = dimid if isinstance(dimid, np.generic) else np.asarray(dimid).ravel()[0]
+                out[int(first)] = name
         self._dimids[key] = out
         return out
 
@@ -991,7 +992,7 @@ class _Scanner:
         attrs = entry.attrs
         if entry.is_scale and attrs is not None:  # (attrs: None only for dropped entries)
             if "_Netcdf4Coordinates" in attrs:
-                ids = np.asarray(attrs["_Netcdf4Coordinates"]).ravel().tolist()
+                ids = _values(attrs["_Netcdf4Coordinates"])
                 table = self._dimid_names(grp, survey)
                 if len(ids) == len(shape) and all(int(i) in table for i in ids):
                     return tuple(table[int(i)] for i in ids)
@@ -1414,7 +1415,8 @@ class _Scanner:
             codecs = codecs_for_pipeline(
                 filters, dtype, self.url, object_path(dset), math.prod(chunks)
             )
-        fill = None if header.fill is None else self._fill_from(dset, header.fill, "raw")
+        # (a numpy scalar of header.dtype, a plain number: _fill_from gives its item)
+        fill = None if header.fill is None else header.fill.item()
         extra = self._extra(layout, attr_dtypes)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
         if layout == h5py.h5d.CHUNKED:
@@ -1967,6 +1969,13 @@ _LINK_ORDER = {"creation_first": True}
 """Whether :func:`_links` tries the creation-order iteration first: the last group's
 order (netCDF-4 files track it; h5py's, by default, do not), so a failed first try is
 paid once per change of kind. Either way the result is the same."""
+
+
+def _values(value: Any) -> list[Any]:
+    """Return ``np.asarray(value).ravel().tolist()`` (a 1-D array's ``tolist()``)."""
+    if type(value) is np.ndarray and value.ndim == 1:
+        return value.tolist()  # type: ignore[no-any-return]
+    return np.asarray(value).ravel().tolist()
 
 
 def _codes(n: int, code: int) -> np.ndarray:

@@ -1915,13 +1915,14 @@ def _place_few(
     (None when no row was).
     """
     end: int | None = None
+    axes = list(zip(chunks, grid, strict=True))  # (ndim of them: zip stops the rows there)
     for row in rows:
         flat = 0
-        for axis in range(ndim):
-            i = row[axis] // chunks[axis]
-            if i >= grid[axis]:
+        for start, (chunk, size) in zip(row, axes, strict=False):
+            i = start // chunk
+            if i >= size:
                 break
-            flat = flat * grid[axis] + i
+            flat = flat * size + i
         else:
             pi[flat] = 0
             off[flat] = row[ndim]

@@ -845,8 +845,11 @@ class _Scanner:
         return name.removeprefix(NON_COORD_PREFIX) if parent == self.shared.top else path
 
     def _group(self, grp: h5py.Group, gpath: str | None = None) -> ManifestGroup:
+        named = gpath is None
         gpath = object_path(grp) if gpath is None else gpath
         survey = self._survey(grp, gpath)
+        if named:  # (the path HDF5 gives: what _dimid_names asks of it)
+            survey.hdf5_path = gpath
         self.shared.problems.extend(survey.problems)
         info = h5py.h5g.get_objinfo(grp.id)  # (its address: the heap check's and the cycle key's)
         cached = _Attrs(grp, self._check_heap_attrs(grp, info))

@@ -171,9 +171,16 @@ default; see :func:`_read_only_fapl`)."""
 
 
 def _open_local(path: str) -> h5py.File:
-    """Return ``h5py.File(path, "r")``, opened with the shared :func:`_read_only_fapl`."""
+    """Return ``h5py.File(path, "r")``, opened with the shared :func:`_read_only_fapl`.
+
+    ``h5py.File(fid)`` would bind a second identifier of the file (``H5Iget_file_id``),
+    then drop ``fid``; its constructor does nothing else for an identifier, so the File
+    is bound to ``fid`` itself (``Group.__init__``, as ``File.__init__`` ends).
+    """
     fid = h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY, fapl=_read_only_fapl())
-    return h5py.File(fid)
+    h5: h5py.File = h5py.File.__new__(h5py.File)
+    h5py.Group.__init__(h5, fid)
+    return h5
 
 
 def _positional_reader(source: SourceFile) -> Callable[[int, int], bytes]:

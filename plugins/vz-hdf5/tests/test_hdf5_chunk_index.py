@@ -278,3 +278,42 @@ def test_place_few_equals_numpy_placement() -> None:
             np.testing.assert_array_equal(off, eoff)
             np.testing.assert_array_equal(ln, eln)
             assert end == expected_end
+
+
+@pytest.mark.parametrize("file_kwargs", [{}, {"libver": ("v108", "v108")}])
+def test_one_leaf_trees_read_in_python_as_numpy_reads_them(
+    hx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_kwargs: dict
+) -> None:
+    """A tree of one leaf of at most 64 entries is read on Python ints: the same rows."""
+    from vz_hdf5 import _btree
+
+    path = tmp_path / "leaf.h5"
+    _write(path, **file_kwargs)
+    with h5py.File(path, "a") as f:
+        f.create_dataset("few_chunked", data=np.arange(60.0).reshape(6, 10), chunks=(4, 3))
+        f.create_dataset("one_chunk", data=np.arange(5), chunks=(5,))
+        f.create_dataset("unwritten", shape=(9, 9), dtype="f4", chunks=(4, 4))
+        part = f.create_dataset("part", shape=(9, 9, 2), dtype="i4", chunks=(4, 4, 1))
+        part[:4, 4:8] = 7
+        f.create_dataset("filtered", data=np.arange(90.0), chunks=(10,), compression="gzip")
+    rows: list[list[list[int]]] = []
+    real = _btree._leaf_rows
+
+    def spy(*args):
+        rows.append(real(*args))
+        return rows[-1]
+
+    monkeypatch.setattr(_btree, "_leaf_rows", spy)
+    fast = hx.read(path)
+    assert len(rows) >= 4  # (the unwritten dataset has no tree)
+    assert all(type(v) is int for found in rows for row in found for v in row)
+    monkeypatch.setattr(_btree, "FEW_ROWS", -1)  # numpy for every tree
+    rows.clear()
+    slow = hx.read(path)
+    assert not rows
+    assert _same_manifests(fast, slow) >= 5
+    assert _methods(fast) == _methods(slow) == {"v1-btree"}
+    for (_, ga), (_, gb) in zip(fast.walk(), slow.walk(), strict=True):
+        for name, va in ga.variables.items():
+            assert va.data.metadata == gb.variables[name].data.metadata, name
+    assert hx.assert_same_as_h5py(path, fast) >= 5

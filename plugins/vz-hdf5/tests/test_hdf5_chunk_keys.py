@@ -128,3 +128,16 @@ def test_a_chunk_address_whose_end_passes_2_to_the_64_is_refused(
     damaged = _damaged(tmp_path / "a.h5", data, {leaf + HEAD + KEY: 2**64 - 8})
     with pytest.raises(CorruptFileError, match="past the end of the file"):
         vzcore.open_virtual_dataset(str(damaged), loadable_variables=[])
+
+
+@pytest.mark.parametrize("chunks", [10, 200])  # placed row by row / with numpy
+def test_a_chunk_address_past_4_gib_in_a_small_file_is_refused(tmp_path: Path, chunks: int) -> None:
+    # (a small file's positions are placed as uint32: this one does not fit, and is
+    # refused as past the end of the file, its end named exactly)
+    data = _file(tmp_path / "a.h5", chunks)
+    leaf = next(n for n in _nodes(data) if data[n + 5] == 0)
+    size = struct.unpack_from("<I", data, leaf + HEAD)[0]  # the first chunk's stored size
+    damaged = _damaged(tmp_path / "a.h5", data, {leaf + HEAD + KEY: 2**32 + 8})
+    end = 2**32 + 8 + size
+    with pytest.raises(CorruptFileError, match=f"up to offset {end}, past the end of the file"):
+        vzcore.open_virtual_dataset(str(damaged), loadable_variables=[])

@@ -14,7 +14,13 @@ import h5py
 import numpy as np
 import pytest
 
-from vz_hdf5._reader import _open_child, _open_local, _read_only_fapl, _ReadOnlyDataset
+from vz_hdf5._reader import (
+    CHUNK_CACHE_SLOTS,
+    _open_child,
+    _open_local,
+    _read_only_fapl,
+    _ReadOnlyDataset,
+)
 
 
 @pytest.fixture
@@ -41,17 +47,37 @@ def _fapl_settings(plist: h5py.h5p.PropFAID) -> tuple[object, ...]:
     )
 
 
+def _with_slots(settings: tuple[object, ...], slots: int) -> tuple[object, ...]:
+    """``settings`` with the chunk cache's number of hash slots replaced."""
+    mdc, _, nbytes, w0 = settings[2]  # type: ignore[misc]
+    return (*settings[:2], (mdc, slots, nbytes, w0), *settings[3:])
+
+
 def test_shared_fapl_equals_h5pys(small: Path) -> None:
+    """h5py's list, but for the chunk cache's hash slots (_read_only_fapl's docstring)."""
     from h5py._hl.files import make_fapl
 
     theirs = make_fapl(None)  # what h5py.File(path, "r") uses
     ours = _read_only_fapl()
-    assert ours.equal(theirs)
+    assert not ours.equal(theirs)
+    assert ours.get_cache()[1] == CHUNK_CACHE_SLOTS != theirs.get_cache()[1]
+    theirs.set_cache(*_with_slots(_fapl_settings(theirs), CHUNK_CACHE_SLOTS)[2])  # type: ignore[misc]
+    assert ours.equal(theirs)  # (every other property, the ones not listed here too)
     assert _fapl_settings(ours) == _fapl_settings(theirs)
     assert _read_only_fapl() is ours  # made once
 
 
 def test_local_open_equals_h5py_file(small: Path) -> None:
+    # (alone: a file open twice at once shares the first open's chunk cache settings)
+    with h5py.File(small, "r") as theirs:
+        their_settings = _fapl_settings(theirs.id.get_access_plist())
+    ours = _open_local(str(small))
+    try:
+        assert _fapl_settings(ours.id.get_access_plist()) == _with_slots(
+            their_settings, CHUNK_CACHE_SLOTS
+        )
+    finally:
+        ours.close()
     with h5py.File(small, "r") as theirs:
         ours = _open_local(str(small))
         try:
@@ -61,9 +87,6 @@ def test_local_open_equals_h5py_file(small: Path) -> None:
             assert ours.driver == theirs.driver
             assert ours.libver == theirs.libver
             assert ours.userblock_size == theirs.userblock_size
-            assert _fapl_settings(ours.id.get_access_plist()) == _fapl_settings(
-                theirs.id.get_access_plist()
-            )
             assert ours.id.get_intent() == theirs.id.get_intent() == h5py.h5f.ACC_RDONLY
             assert list(ours) == list(theirs)
             np.testing.assert_array_equal(ours["a"][()], theirs["a"][()])

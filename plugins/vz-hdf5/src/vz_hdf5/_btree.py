@@ -186,7 +186,7 @@ def unfiltered_edges(layout: bytes) -> bool:
     return len(layout) > 2 and layout[0] >= 4 and layout[1] == 2 and bool(layout[2] & 0x01)
 
 
-def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int, np.ndarray] | None:
+def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int, list[int]] | None:
     """Return ``(B-tree address, dimensionality, chunk dims)`` for a chunked v1-3 layout.
 
     The chunk dims are the chunk's size along each axis, then the element size (what the
@@ -204,8 +204,8 @@ def _btree_address(layout: bytes, sizeof_addr: int) -> tuple[int, int, np.ndarra
         at = 8
     else:
         return None  # version 4: newer chunk indexes
-    dims = np.frombuffer(layout, "<u4", count=dimensionality, offset=at + sizeof_addr)
-    return _uint(layout, at, sizeof_addr), dimensionality, dims.astype(np.uint64)
+    dims = struct.unpack_from(f"<{dimensionality}I", layout, at + sizeof_addr)
+    return _uint(layout, at, sizeof_addr), dimensionality, list(dims)
 
 
 def _less(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -273,6 +273,48 @@ def _check_leaf(
         raise ChunkKeyError(f"chunk B-tree node {node} has a nonzero element key")
 
 
+FEW_ROWS = 64
+"""A tree that is one leaf of at most this many entries is read in Python (:func:`_leaf_rows`):
+numpy's per-call cost is most of the work for a few rows."""
+
+
+@functools.lru_cache(maxsize=64)
+def _entry_struct(dimensionality: int, sizeof_addr: int) -> struct.Struct:
+    """Return :func:`_entry_dtype` as a :class:`struct.Struct` (the same packed layout)."""
+    return struct.Struct(f"<II{dimensionality}Q{'I' if sizeof_addr == 4 else 'Q'}")
+
+
+_U64_MASK = (1 << 64) - 1
+
+
+def _leaf_rows(
+    block: bytes,
+    final: bytes,
+    dims: list[int],
+    ndim: int,
+    sizeof_addr: int,
+    base: int,
+    node: int,
+) -> list[list[int]]:
+    """:func:`read_v1_chunk_rows`'s rows of a tree that is one leaf, on Python ints.
+
+    ``block`` holds the leaf's entries (key and child address each), ``final`` the
+    offsets of its last key, ``dims`` the chunk dims and element size. The keys are
+    checked as :func:`_check_leaf` checks them after numpy's reading; byte offsets wrap
+    at 2**64 as numpy's ``uint64`` sum does.
+    """
+    dimensionality = len(dims)
+    keys: list[list[int]] = []
+    rows: list[list[int]] = []
+    for entry in _entry_struct(dimensionality, sizeof_addr).iter_unpack(block):
+        offs = entry[2 : 2 + dimensionality]
+        keys.append([o // d for o, d in zip(offs, dims, strict=True)])
+        rows.append([*offs[:ndim], (entry[-1] + base) & _U64_MASK, entry[0], entry[1]])
+    last = struct.unpack(f"<{dimensionality}Q", final)
+    _check_leaf(keys, [o // d for o, d in zip(last, dims, strict=True)], None, node)
+    return rows
+
+
 @functools.lru_cache(maxsize=64)
 def _entry_dtype(dimensionality: int, sizeof_addr: int) -> np.dtype[Any]:
     """Return the numpy dtype of one key and child pointer of a chunk B-tree node."""
@@ -291,7 +333,7 @@ def read_v1_chunk_rows(
     sizeof_len: int,
     ndim: int,
     layout: bytes | None = None,
-) -> np.ndarray | None:
+) -> np.ndarray | list[list[int]] | None:
     """Return the chunk rows of one dataset from its v1 B-tree, or None for other indexes.
 
     Parameters
@@ -312,10 +354,12 @@ def read_v1_chunk_rows(
 
     Returns
     -------
-    numpy.ndarray or None
+    numpy.ndarray or list of list of int or None
         ``uint64`` rows ``(element offset per axis..., byte offset, size, filter mask)``
-        like :func:`vz_hdf5._reader._chunk_rows`, byte offsets absolute; None when the
-        dataset does not use a v1 B-tree chunk index.
+        like :func:`vz_hdf5._reader._chunk_rows`, byte offsets absolute; the same rows as
+        lists of Python ints when the tree is one leaf of at most :data:`FEW_ROWS`
+        entries (:func:`_leaf_rows`); None when the dataset does not use a v1 B-tree
+        chunk index.
     """
     if layout is None:
         layout = _Header(read_at, base, sizeof_addr, sizeof_len).layout(header_addr)
@@ -335,8 +379,9 @@ def read_v1_chunk_rows(
         return np.zeros((0, ndim + 3), np.uint64)
     head = 8 + 2 * sizeof_addr
     key_size = 8 + 8 * dimensionality
-    if not dims.all():
-        raise ChunkIndexError(f"layout has a chunk dimension of 0: {dims.tolist()}")
+    if not all(dims):
+        raise ChunkIndexError(f"layout has a chunk dimension of 0: {dims}")
+    dims_array: np.ndarray | None = None  # (made for a tree read with numpy)
     level: list[int] = [root]
     bounds: tuple[np.ndarray, np.ndarray] | None = None
     while True:
@@ -361,9 +406,13 @@ def read_v1_chunk_rows(
             counts.append(n)
         if len(depths) > 1:
             raise ChunkIndexError(f"chunk B-tree nodes {level} are at different depths")
+        if bounds is None and depths == {0} and counts[0] <= FEW_ROWS:  # (a root leaf)
+            return _leaf_rows(blocks[0], finals[0], dims, ndim, sizeof_addr, base, root)
+        if dims_array is None:
+            dims_array = np.asarray(dims, np.uint64)
         entries = np.frombuffer(b"".join(blocks), entry)
-        keys = entries["offs"] // dims  # in chunks, as HDF5 compares keys
-        last_keys = np.frombuffer(b"".join(finals), "<u8").reshape(-1, dimensionality) // dims
+        keys = entries["offs"] // dims_array  # in chunks, as HDF5 compares keys
+        last_keys = np.frombuffer(b"".join(finals), "<u8").reshape(-1, dimensionality) // dims_array
         if len(level) == 1 and depths == {0}:
             limits = None if bounds is None else (bounds[0][0].tolist(), bounds[1][0].tolist())
             _check_leaf(keys.tolist(), last_keys[0].tolist(), limits, level[0])

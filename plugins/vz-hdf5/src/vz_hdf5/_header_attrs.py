@@ -365,26 +365,29 @@ def _assemble(
     undecoded: dict[str, bytes] = {}
     sources: dict[str, tuple[bytes, str, Any]] = {}
     kept = _ATTRIBUTES.get(lsize, {})
+    messages: list[bytes] = []
     for crt, msg in attributes:
+        messages.append(msg)
         found = kept.get(msg)  # (:func:`_attribute`, inline for the messages it kept)
         if found is None:
             raw_name, name, value = _attribute(msg, lsize)
+            if value is _UNDECODED:
+                undecoded[name] = msg
+            else:
+                values[name] = value
         else:
             raw_name, name, value = found
-            if value is not _UNDECODED:
+            if value is _UNDECODED:
+                undecoded[name] = msg
+            else:
                 sources[name] = found
-                if isinstance(value, np.ndarray):
-                    value = value.copy()
+                values[name] = value.copy() if isinstance(value, np.ndarray) else value
         named.append((crt if track else raw_name, name))
-        if value is not _UNDECODED:
-            values[name] = value
-        else:
-            undecoded[name] = msg
     named.sort(key=_first)
     names = [n for _, n in named]
     if len(set(names)) != len(names):
         raise _NotDecodedError
-    return names, values, [msg for _, msg in attributes], undecoded, dataset, sources
+    return names, values, messages, undecoded, dataset, sources
 
 
 _first = operator.itemgetter(0)

@@ -105,6 +105,7 @@ SPARSE_RATIO = 16
 """A grid is sparse when the file stores fewer than one chunk in this many of its cells."""
 
 _MISSING = ChunkManifest.MISSING
+_U32_MAX = 2**32 - 1
 _INLINE = ChunkManifest.INLINE
 
 
@@ -148,17 +149,38 @@ def _read_only_fapl() -> Any:
     settings for a local file with the defaults: library version bounds (earliest, latest),
     alignment (1, 1), the default metadata cache (``test_hdf5_open_local.py`` compares it
     with h5py's own). HDF5 copies the list when it opens a file, so one serves every open.
+
+    One setting differs: the raw data chunk cache has :data:`CHUNK_CACHE_SLOTS` hash slots
+    instead of HDF5 2's 8191 (its byte size and preemption policy are HDF5's). HDF5 zeroes
+    the slot table of every chunked dataset it opens (64 KiB at 8191 slots: ~65,000
+    instructions per dataset, more than the rest of the open); the reader opens every
+    dataset and reads the values of few (whole, so a chunk is read once either way), so
+    the cache decides no value, only how fast a read of many small chunks repeats.
     """
     plist = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
     plist.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_LATEST)
     plist.set_alignment(1, 1)
+    mdc, _, nbytes, w0 = plist.get_cache()
+    plist.set_cache(mdc, CHUNK_CACHE_SLOTS, nbytes, w0)
     return plist
 
 
+CHUNK_CACHE_SLOTS = 521
+"""Hash slots of the raw data chunk cache of the files the reader opens (HDF5 1.x's
+default; see :func:`_read_only_fapl`)."""
+
+
 def _open_local(path: str) -> h5py.File:
-    """Return ``h5py.File(path, "r")``, opened with the shared :func:`_read_only_fapl`."""
+    """Return ``h5py.File(path, "r")``, opened with the shared :func:`_read_only_fapl`.
+
+    ``h5py.File(fid)`` would bind a second identifier of the file (``H5Iget_file_id``),
+    then drop ``fid``; its constructor does nothing else for an identifier, so the File
+    is bound to ``fid`` itself (``Group.__init__``, as ``File.__init__`` ends).
+    """
     fid = h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY, fapl=_read_only_fapl())
-    return h5py.File(fid)
+    h5: h5py.File = h5py.File.__new__(h5py.File)
+    h5py.Group.__init__(h5, fid)
+    return h5
 
 
 def _positional_reader(source: SourceFile) -> Callable[[int, int], bytes]:
@@ -523,6 +545,11 @@ class _Scanner:
         self.sizeof_addr, self.sizeof_len = (int(x) for x in fcpl.get_sizes())
         self.h5 = h5
         self.size: int = source.size or 0  # (known: _open refuses files of unknown size)
+        self.positions = np.uint32 if self.size <= _U32_MAX else np.uint64
+        """The dtype of the chunk offsets and lengths placed in manifests: ``uint32`` when
+        the file is smaller than 4 GiB (then every byte position that passes
+        :meth:`_check_extent` fits), which vzcore keeps as it is; it converts ``uint64``
+        positions that fit to ``uint32`` itself (a check and a copy per array)."""
         self.drop = drop
         self.load_unsupported = load_unsupported
         self.storage_options = storage_options
@@ -825,10 +852,14 @@ class _Scanner:
         return name.removeprefix(NON_COORD_PREFIX) if parent == self.shared.top else path
 
     def _group(self, grp: h5py.Group, gpath: str | None = None) -> ManifestGroup:
+        named = gpath is None
         gpath = object_path(grp) if gpath is None else gpath
         survey = self._survey(grp, gpath)
+        if named:  # (the path HDF5 gives: what _dimid_names asks of it)
+            survey.hdf5_path = gpath
         self.shared.problems.extend(survey.problems)
-        cached = _Attrs(grp, self._check_heap_attrs(grp))
+        info = h5py.h5g.get_objinfo(grp.id)  # (its address: the heap check's and the cycle key's)
+        cached = _Attrs(grp, self._check_heap_attrs(grp, info))
         unreadable: list[UnsupportedFeatureError] = []
         attrs, _ = read_attrs(grp, url=self.url, file=self.h5, cached=cached, unreadable=unreadable)
         for err in unreadable:
@@ -863,7 +894,7 @@ class _Scanner:
         groups: dict[str, ManifestGroup] = {}
         if not self.shared.subgroups:
             return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
-        key = (self.url, _address(grp))
+        key = (self.url, int(info.objno[0]))  # (_address(grp))
         self.shared.group_stack.add(key)
         try:
             for name, child, scanner in survey.groups:
@@ -918,8 +949,9 @@ class _Scanner:
                         scales.append((name, attrs))
         for name, attrs in scales:
             dimid = attrs.get("_Netcdf4Dimid")
-            if dimid is not None:
-                out[int(np.asarray(dimid).ravel()[0])] = name
+            if dimid is not None:  # (a numpy scalar is its own first element)
+                first = dimid if isinstance(dimid, np.generic) else np.asarray(dimid).ravel()[0]
+                out[int(first)] = name
         self._dimids[key] = out
         return out
 
@@ -970,7 +1002,7 @@ class _Scanner:
         attrs = entry.attrs
         if entry.is_scale and attrs is not None:  # (attrs: None only for dropped entries)
             if "_Netcdf4Coordinates" in attrs:
-                ids = np.asarray(attrs["_Netcdf4Coordinates"]).ravel().tolist()
+                ids = _values(attrs["_Netcdf4Coordinates"])
                 table = self._dimid_names(grp, survey)
                 if len(ids) == len(shape) and all(int(i) in table for i in ids):
                     return tuple(table[int(i)] for i in ids)
@@ -1393,7 +1425,8 @@ class _Scanner:
             codecs = codecs_for_pipeline(
                 filters, dtype, self.url, object_path(dset), math.prod(chunks)
             )
-        fill = None if header.fill is None else self._fill_from(dset, header.fill, "raw")
+        # (a numpy scalar of header.dtype, a plain number: _fill_from gives its item)
+        fill = None if header.fill is None else header.fill.item()
         extra = self._extra(layout, attr_dtypes)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
         if layout == h5py.h5d.CHUNKED:
@@ -1457,13 +1490,13 @@ class _Scanner:
         lengths: np.ndarray,
         inline: dict[int, bytes] | None = None,
     ) -> ChunkManifest:
-        return ChunkManifest.from_codes(
-            (self.url,),
-            path_index.reshape(grid),
-            offsets.reshape(grid),
-            lengths.reshape(grid),
-            inline,
-        )
+        if len(grid) != 1:  # (one axis: the arrays have the grid's shape already)
+            path_index, offsets, lengths = (
+                path_index.reshape(grid),
+                offsets.reshape(grid),
+                lengths.reshape(grid),
+            )
+        return ChunkManifest.from_codes((self.url,), path_index, offsets, lengths, inline)
 
     def _check_extent(self, dset: h5py.Dataset, end: int) -> None:
         if end > self.size:
@@ -1489,7 +1522,7 @@ class _Scanner:
         skipped: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         n = math.prod(grid)
         how = "hdf5" if n else "none"
-        rows = None
+        rows: np.ndarray | list[list[int]] | None = None
         if n:
             rows = self._native_rows(dset, len(shape))
             if rows is None:
@@ -1497,18 +1530,27 @@ class _Scanner:
                 rows = _chunk_rows(dset.id, len(shape))
             else:
                 how = "v1-btree"
-            self._check_sparse(dset, shape, chunks, n, rows.shape[0])
-        pi = np.full(n, _MISSING, np.int8)
-        off = np.zeros(n, np.uint64)
-        ln = np.zeros(n, np.uint64)
+            self._check_sparse(dset, shape, chunks, n, len(rows))
+        pi = _codes(n, _MISSING)
+        off = np.zeros(n, self.positions)
+        ln = np.zeros(n, self.positions)
         if rows is not None:
             ndim = len(shape)
-            few = rows.tolist() if rows.shape[0] <= _FEW_CHUNKS else None
+            few: list[list[int]] | None = None
+            if len(rows) <= _FEW_CHUNKS:
+                few = rows if isinstance(rows, list) else rows.tolist()
             if few is not None and not any(row[ndim + 2] for row in few):
-                end = _place_few(few, ndim, chunks, grid, pi, off, ln)
+                try:
+                    end = _place_few(few, ndim, chunks, grid, pi, off, ln)
+                except OverflowError:  # past 4 GiB in a smaller file: _check_extent says so
+                    pi = _codes(n, _MISSING)
+                    off, ln = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+                    end = _place_few(few, ndim, chunks, grid, pi, off, ln)
                 if end is not None:
                     self._check_extent(dset, end)
                 return self._manifest(grid, pi, off, ln), how, skipped
+            if isinstance(rows, list):  # (rows of the native reader's Python path)
+                rows = np.array(rows, np.uint64).reshape(-1, ndim + 3)
             idx = rows[:, :ndim] // np.asarray(chunks, np.uint64)
             inside = (idx < np.asarray(grid, np.uint64)).all(axis=1)
             if not inside.all():  # chunks left behind by shrinking the dataset
@@ -1518,7 +1560,7 @@ class _Scanner:
                     skipped = rows[:, ndim + 2], rows[:, ndim + 1], rows[:, :ndim]
                 flat = np.ravel_multi_index(tuple(idx.T.astype(np.intp)), grid)
                 pi[flat] = 0
-                off[flat] = rows[:, ndim]
+                off[flat] = rows[:, ndim]  # (cast to self.positions: checked just below)
                 ln[flat] = rows[:, ndim + 1]
                 starts, ends = rows[:, ndim], rows[:, ndim] + rows[:, ndim + 1]
                 wrapped = bool((ends < starts).any())  # a uint64 sum past 2**64
@@ -1599,8 +1641,11 @@ class _Scanner:
                 "(h5repack) or load it",
             )
 
-    def _native_rows(self, dset: h5py.Dataset, ndim: int) -> np.ndarray | None:
-        """Chunk rows from the native v1 B-tree reader, or None to use ``chunk_iter``."""
+    def _native_rows(self, dset: h5py.Dataset, ndim: int) -> np.ndarray | list[list[int]] | None:
+        """Chunk rows from the native v1 B-tree reader, or None to use ``chunk_iter``.
+
+        (A list of rows of Python ints for a small tree: see ``read_v1_chunk_rows``.)
+        """
         if not self.native or self.raw is None:
             return None
         from vz_hdf5._btree import ChunkIndexError, ChunkKeyError, read_v1_chunk_rows
@@ -1637,22 +1682,22 @@ class _Scanner:
     ) -> ChunkManifest:
         """Return the manifest of a contiguous dataset whose data is at ``offset``."""
         n = math.prod(grid)
-        pi = np.full(n, _MISSING, np.int8)
-        off = np.zeros(n, np.uint64)
-        ln = np.zeros(n, np.uint64)
+        pi = _codes(n, _MISSING)
+        off = np.zeros(n, self.positions)
+        ln = np.zeros(n, self.positions)
         nbytes = math.prod(shape) * dtype.itemsize
         if n and nbytes and offset is not None:
+            self._check_extent(dset, int(offset) + nbytes)  # (so both fit self.positions)
             pi[0] = 0
             off[0] = offset
             ln[0] = nbytes
-            self._check_extent(dset, int(offset) + nbytes)
         return self._manifest(grid, pi, off, ln)
 
     def _compact_manifest(
         self, dset: h5py.Dataset, dtype: np.dtype[Any], grid: tuple[int, ...]
     ) -> ChunkManifest:
         n = math.prod(grid)
-        pi = np.full(n, _MISSING, np.int8)
+        pi = _codes(n, _MISSING)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
@@ -1713,7 +1758,7 @@ class _Scanner:
     ) -> ChunkManifest:
         """Return a manifest holding ``values`` as inline, uncompressed C-order chunks."""
         n = math.prod(grid)
-        pi = np.full(n, _INLINE, np.int8)
+        pi = _codes(n, _INLINE)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
@@ -1745,7 +1790,7 @@ class _Scanner:
         shape = tuple(dset.shape)
         grid = tuple(math.ceil(s / c) for s, c in zip(shape, chunks, strict=True))
         n = math.prod(grid)
-        pi = np.full(n, _INLINE, np.int8)
+        pi = _codes(n, _INLINE)
         off = np.zeros(n, np.uint64)
         ln = np.zeros(n, np.uint64)
         inline: dict[int, bytes] = {}
@@ -1880,13 +1925,14 @@ def _place_few(
     (None when no row was).
     """
     end: int | None = None
+    axes = list(zip(chunks, grid, strict=True))  # (ndim of them: zip stops the rows there)
     for row in rows:
         flat = 0
-        for axis in range(ndim):
-            i = row[axis] // chunks[axis]
-            if i >= grid[axis]:
+        for start, (chunk, size) in zip(row, axes, strict=False):
+            i = start // chunk
+            if i >= size:
                 break
-            flat = flat * grid[axis] + i
+            flat = flat * size + i
         else:
             pi[flat] = 0
             off[flat] = row[ndim]
@@ -1934,6 +1980,20 @@ _LINK_ORDER = {"creation_first": True}
 """Whether :func:`_links` tries the creation-order iteration first: the last group's
 order (netCDF-4 files track it; h5py's, by default, do not), so a failed first try is
 paid once per change of kind. Either way the result is the same."""
+
+
+def _values(value: Any) -> list[Any]:
+    """Return ``np.asarray(value).ravel().tolist()`` (a 1-D array's ``tolist()``)."""
+    if type(value) is np.ndarray and value.ndim == 1:
+        return value.tolist()  # type: ignore[no-any-return]
+    return np.asarray(value).ravel().tolist()
+
+
+def _codes(n: int, code: int) -> np.ndarray:
+    """Return ``np.full(n, code, np.int8)`` (without its Python-level dispatch)."""
+    out = np.empty(n, np.int8)
+    out.fill(code)
+    return out
 
 
 def _address(obj: h5py.HLObject) -> int:

@@ -52,6 +52,8 @@ def pad_unlimited(
         removed from ``variables`` and the caller reports them.
     """
     refused: list[str] = []
+    if not any(m is not None and None in m for m in maxshapes.values()):
+        return refused  # (no unlimited axis: nothing to pad, as the loops below find)
     lengths: dict[str, int] = {}
     for v in variables.values():
         for d, n in zip(v.dims, v.data.shape, strict=False):

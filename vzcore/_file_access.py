@@ -353,7 +353,31 @@ WHOLE_FILE_CAP = 2**20
 :func:`scan_session` is kept (the last such file only) for :func:`session_bytes`."""
 
 
-class scan_session(contextlib.ContextDecorator):  # noqa: N801  # a function's name, as it was
+class _Block(contextlib.ContextDecorator):
+    """A context manager (and decorator) as a class: cheaper to enter than a generator's.
+
+    Subclasses set up in ``__enter__`` and end the block in :meth:`_leave`, which gets the
+    exception raised in the block (or None) and may raise another; the exception is never
+    swallowed.
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
+        self._leave(exc)
+        return False
+
+    def _leave(self, exc: BaseException | None) -> None:
+        """End the block; ``exc`` is what was raised in it, or None."""
+
+
+class scan_session(_Block):  # noqa: N801  # a function's name, as it was
     """Share remote file handles opened with :func:`open_url` until the block ends.
 
     The last local file of at most :data:`WHOLE_FILE_CAP` bytes that a reader read whole
@@ -384,21 +408,15 @@ class scan_session(contextlib.ContextDecorator):  # noqa: N801  # a function's n
             return  # nested: the outer session's
         self._tokens = (_session.set(self._files), _whole_files.set({}))
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Literal[False]:
+    def _leave(self, exc: BaseException | None) -> None:
         tokens = self._tokens
         if tokens is None:
-            return False
+            return
         self._tokens = None
         _whole_files.reset(tokens[1])
         _session.reset(tokens[0])
         for f in self._files.values():
             f.close()
-        return False
 
 
 def session_bytes(url: str) -> bytes | None:
@@ -476,7 +494,7 @@ def source_error(url: str, err: BaseException) -> BaseException:
     return err
 
 
-class source_errors(contextlib.ContextDecorator):  # noqa: N801  # a function's name, as it was
+class source_errors(_Block):  # noqa: N801  # a function's name, as it was
     """Raise what :func:`source_error` says for errors inside the block.
 
     For the rare access a reader makes outside :func:`open_source` (e.g. asking a
@@ -488,21 +506,12 @@ class source_errors(contextlib.ContextDecorator):  # noqa: N801  # a function's 
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Literal[False]:
+    def _leave(self, exc: BaseException | None) -> None:
         if not isinstance(exc, Exception):  # (none, or KeyboardInterrupt and the like)
-            return False
+            return
         mapped = source_error(self.url, exc)
-        if mapped is exc:
-            return False  # raised unchanged
-        raise mapped from exc
+        if mapped is not exc:  # (else raised unchanged)
+            raise mapped from exc
 
 
 def open_url(

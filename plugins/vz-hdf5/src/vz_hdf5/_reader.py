@@ -800,7 +800,7 @@ class _Scanner:
             try:
                 info = h5py.h5g.get_objinfo(obj.id)
                 if kind == h5py.h5l.TYPE_HARD and info.nlink == 1:
-                    survey.named[int(info.objno[0])] = name
+                    survey.named[_address(obj, info)] = name
                 attrs: _Attrs | None = _Attrs(obj, scanner._check_heap_attrs(obj, info))
                 assert attrs is not None
                 if isinstance(obj, _ReadOnlyDataset):
@@ -894,7 +894,7 @@ class _Scanner:
         groups: dict[str, ManifestGroup] = {}
         if not self.shared.subgroups:
             return ManifestGroup(variables=variables, attrs=attrs, groups=groups)
-        key = (self.url, int(info.objno[0]))  # (_address(grp))
+        key = (self.url, _address(grp, info))
         self.shared.group_stack.add(key)
         try:
             for name, child, scanner in survey.groups:
@@ -1114,7 +1114,7 @@ class _Scanner:
         guard = self._heap_guard()
         if guard is None:
             return None
-        addr = int((h5py.h5g.get_objinfo(obj.id) if info is None else info).objno[0])
+        addr = _address(obj, info)
         found = attrs_and_messages(guard, addr)
         if addr in self._heap_checked:
             return found
@@ -1129,7 +1129,7 @@ class _Scanner:
         guard = self._heap_guard()
         if guard is None:
             return
-        addr = int(h5py.h5g.get_objinfo(dset.id).objno[0])
+        addr = _address(dset)
         self._heap_checked_by(
             dset, "values", lambda: guard.check_dataset(addr, lambda: self._raw_chunks(dset))
         )
@@ -1626,7 +1626,7 @@ class _Scanner:
         try:
             layout = read_layout_message(
                 self.raw,
-                int(h5py.h5g.get_objinfo(dset.id).objno[0]),
+                _address(dset),
                 base=self.base,
                 sizeof_addr=self.sizeof_addr,
                 sizeof_len=self.sizeof_len,
@@ -1653,10 +1653,10 @@ class _Scanner:
         layout = dset.layout_message if isinstance(dset, _ReadOnlyDataset) else None
         try:
             # H5Gget_objinfo is O(1); H5Oget_info also sizes the chunk index (walks it).
-            addr = -1 if layout is not None else h5py.h5g.get_objinfo(dset.id).objno[0]
+            addr = -1 if layout is not None else _address(dset)
             return read_v1_chunk_rows(
                 self.raw,
-                int(addr),
+                addr,
                 base=self.base,
                 sizeof_addr=self.sizeof_addr,
                 sizeof_len=self.sizeof_len,
@@ -1996,9 +1996,12 @@ def _codes(n: int, code: int) -> np.ndarray:
     return out
 
 
-def _address(obj: h5py.HLObject) -> int:
-    """Return the object header address of ``obj`` (its identity within its file)."""
-    return int(h5py.h5g.get_objinfo(obj.id).objno[0])
+def _address(obj: h5py.HLObject, info: Any = None) -> int:
+    """Return the object header address of ``obj`` (its identity within its file).
+
+    ``info``: ``obj``'s ``H5Gget_objinfo``, when the caller has it already.
+    """
+    return int((h5py.h5g.get_objinfo(obj.id) if info is None else info).objno[0])
 
 
 def _full_shape(dset: h5py.Dataset) -> tuple[int, ...]:

@@ -128,9 +128,7 @@ def source_index(variable: Any, name: Hashable, source: str) -> SourceIndex:
     if type(variable) is xr.IndexVariable and variable.dims == (name,):
         pd_index = variable.to_index()
         if type(pd_index) is not pd.MultiIndex and pd_index.name == name:
-            index = SourceIndex(pd_index, name, coord_dtype=variable.dtype, fastpath=True)
-            index.source = source
-            return index
+            return _from_index(pd_index, name, variable.dtype, source)
     built = SourceIndex.from_variables({name: variable}, options={})
     assert isinstance(built, SourceIndex)  # from_variables builds cls
     built.source = source
@@ -164,9 +162,14 @@ def indexed_coordinate(
     if pd_index.dtype != dtype:  # (e.g. datetime64[D], which pandas holds in seconds)
         return None
     variable = xr.IndexVariable((name,), pd_index, attrs, encoding)  # type: ignore[no-untyped-call]
-    index = SourceIndex(pd_index, name, coord_dtype=variable.dtype, fastpath=True)
+    return variable, _from_index(pd_index, name, variable.dtype, source)
+
+
+def _from_index(pd_index: pd.Index, name: Hashable, dtype: Any, source: str) -> SourceIndex:
+    """Return the :class:`SourceIndex` over the named ``pd_index`` of a coordinate of ``dtype``."""
+    index = SourceIndex(pd_index, name, coord_dtype=dtype, fastpath=True)
     index.source = source
-    return variable, index
+    return index
 
 
 def _caller_frame(function: str) -> FrameType | None:

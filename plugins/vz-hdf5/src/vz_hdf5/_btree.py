@@ -145,7 +145,8 @@ class _Header:
         size = _uint(buf, pos, width)
         pos += width
         track_order = bool(flags & 0x04)
-        blocks = [self._block(addr, size, buf, pos)]
+        # (read with the chunk's checksum, which a kept walk's replay then compares too)
+        blocks = [self._block(addr, size + 4, buf, pos)[:size]]
         seen = {addr}
         head = 6 if track_order else 4
         while blocks:

@@ -431,7 +431,9 @@ def header_attrs(guard: HeapGuard, addr: int) -> tuple[list[str], dict[str, Any]
     return None if found is None else (found[0], found[1])
 
 
-def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
+def attrs_and_messages(
+    guard: HeapGuard, addr: int, walk: list[Any] | None = None
+) -> Decoded | None:
     """Return :func:`header_attrs`'s names and values and the attribute messages they came from.
 
     The messages (compact and dense storage, none of them shared) are what
@@ -443,6 +445,11 @@ def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
     The walk of the header and its dense storage is kept with every byte it read
     (:data:`_REPLAYS`): the object at the same address of the next file of a product,
     whose reads give the same bytes, has the same messages without the walk.
+
+    ``walk``, when given, gets the walk's result appended (on success): the same object
+    when the next file's walk is replayed from it, so the caller can tell that the header
+    read the same bytes (first block with its checksum, continuation blocks, dense
+    storage) as one it has seen.
     """
     try:
         key = (addr, guard.base, guard.o, guard.lsize)
@@ -452,7 +459,10 @@ def attrs_and_messages(guard: HeapGuard, addr: int) -> Decoded | None:
             found = _find(guard.recording(recorded, fresh=False), addr)
             _keep_walk(key, recorded, found)
         track, located, dataset = found
-        return _assemble(track, _with_messages(guard, located), dict(dataset), guard.lsize)
+        decoded = _assemble(track, _with_messages(guard, located), dict(dataset), guard.lsize)
+        if walk is not None:
+            walk.append(found)
+        return decoded
     except (
         _NotDecodedError,
         UnknownStructureError,
@@ -502,7 +512,9 @@ def _header_extent(reads: list[tuple[int, int, bytes]]) -> list[tuple[int, int, 
     :meth:`~vz_hdf5._btree._Header.indexed_messages` reads :data:`~vz_hdf5._btree._HEAD_READ`
     bytes at the header's address, more than a small header holds; the walk uses the
     prefix and, when it is all there, the message block after it (else it reads the block
-    again, a read of its own). None when the header is neither version 1 nor 2.
+    again, a read of its own). A version-2 header's block is kept with the checksum after
+    it (read with the block when that is read again): a kept walk then stands for bytes
+    HDF5 would accept or refuse alike. None when the header is neither version 1 nor 2.
     """
     if not reads:
         return None
@@ -511,10 +523,12 @@ def _header_extent(reads: list[tuple[int, int, bytes]]) -> list[tuple[int, int, 
         flags = buf[5]
         pos = 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
         width = 1 << (flags & 0x03)
-        start, size = pos + width, _uint(buf, pos, width)
+        start = pos + width
+        end = start + _uint(buf, pos, width) + 4  # (the checksum after the block)
     elif buf[:1] == b"\x01":
-        start, size = 16, _uint(buf, 8, 4)
+        start = 16
+        end = start + _uint(buf, 8, 4)
     else:
         return None
-    used = start + size if len(buf) >= start + size else start
+    used = end if len(buf) >= end else start
     return [(offset, used, buf[:used]), *reads[1:]]

@@ -64,6 +64,7 @@ from vz_hdf5._gheap import HeapError, HeapGuard
 from vz_hdf5._header_attrs import Decoded, attrs_and_messages
 from vz_hdf5._header_dataset import HeaderDataset, header_dataset
 from vz_hdf5._names import as_link_error, decode_name, object_path
+from vz_hdf5._opened import end_of_allocation, mark_opened, opened_before
 from vz_hdf5._unlimited import pad_unlimited
 from vz_hdf5.plugin import HDF5_MAGIC
 
@@ -558,6 +559,10 @@ class _Scanner:
         self._dimids: dict[str, dict[int, str]] = {}
         self._heap: HeapGuard | None = None
         self._heap_checked: set[int] = set()
+        self._walked: dict[int, tuple[Decoded | None, Any]] = {}
+        """Headers walked before their object was opened, by address: what
+        :func:`attrs_and_messages` gave and the walk (see :meth:`_unopened`), for
+        :meth:`_check_heap_attrs` to take."""
 
     @property
     def phony_count(self) -> int:
@@ -739,7 +744,7 @@ class _Scanner:
         labeled_max: list[int | None] = []
         phony: Counter[int] = Counter()
         gpath = object_path(grp) if gpath is None else gpath
-        for key, kind in _links(grp):
+        for key, kind, address in _link_rows(grp):
             name = decode_name(key)
             path = f"{gpath.rstrip('/')}/{name}"
             if (bad := name_problem(name)) is not None:  # e.g. '\\' (zarr: a path separator)
@@ -790,7 +795,9 @@ class _Scanner:
                 if obj is None:  # dangling soft link: nothing to read
                     continue
             else:
-                obj = _open_child(grp, key)  # (a hard link that fails: a damaged file)
+                obj = self._unopened(grp, key, address)
+                if obj is None:
+                    obj = _open_child(grp, key)  # (a hard link that fails: a damaged file)
             if isinstance(obj, h5py.Group):
                 survey.groups.append((name, obj, scanner))
                 continue
@@ -798,12 +805,17 @@ class _Scanner:
                 continue  # committed datatypes (netCDF-4 user types)
             dropped = self._dropped(name, path)
             try:
-                info = h5py.h5g.get_objinfo(obj.id)
-                if kind == h5py.h5l.TYPE_HARD and info.nlink == 1:
-                    survey.named[_address(obj, info)] = name
-                attrs: _Attrs | None = _Attrs(obj, scanner._check_heap_attrs(obj, info))
+                if isinstance(obj, _ReadOnlyDataset) and obj.nlink is not None:  # (unopened)
+                    if obj.nlink == 1:
+                        survey.named[address] = name
+                    attrs: _Attrs | None = _Attrs(obj, self._check_heap_attrs(obj, addr=address))
+                else:
+                    info = h5py.h5g.get_objinfo(obj.id)
+                    if kind == h5py.h5l.TYPE_HARD and info.nlink == 1:
+                        survey.named[_address(obj, info)] = name
+                    attrs = _Attrs(obj, scanner._check_heap_attrs(obj, info, opened=True))
                 assert attrs is not None
-                if isinstance(obj, _ReadOnlyDataset):
+                if isinstance(obj, _ReadOnlyDataset) and obj.header is None:
                     layout = (attrs.header or {}).get(_LAYOUT_MESSAGE)
                     obj.set_header(
                         header_dataset(attrs.header, scanner.sizeof_addr, scanner.sizeof_len),
@@ -1103,19 +1115,31 @@ class _Scanner:
             )
         return self._heap
 
-    def _check_heap_attrs(self, obj: h5py.HLObject, info: Any = None) -> Decoded | None:
+    def _check_heap_attrs(
+        self, obj: h5py.HLObject, info: Any = None, *, addr: int | None = None, opened: bool = False
+    ) -> Decoded | None:
         """Validate the global heap collections the attributes of ``obj`` use (once).
 
         Returns the attribute names, the values decoded from the object header and the
         attribute messages (:func:`~vz_hdf5._header_attrs.attrs_and_messages`), or None
-        when h5py must read them. ``info`` is ``obj``'s ``H5Gget_objinfo`` when at hand.
-        Raises CorruptFileError naming the object and attribute.
+        when h5py must read them. ``info`` is ``obj``'s ``H5Gget_objinfo`` when at hand,
+        ``addr`` its header address (for an object not opened). ``opened``: ``obj`` is a
+        dataset HDF5 has just opened (``info`` given): its header walk is recorded as one
+        HDF5 opens (:mod:`vz_hdf5._opened`). Raises CorruptFileError naming the object and
+        attribute.
         """
         guard = self._heap_guard()
         if guard is None:
             return None
-        addr = _address(obj, info)
-        found = attrs_and_messages(guard, addr)
+        if addr is None:
+            addr = _address(obj, info)
+        walked = self._walked.pop(addr, None)
+        if walked is None:
+            found = attrs_and_messages(guard, addr)
+        else:
+            found, walk = walked
+            if opened and walk is not None and isinstance(obj, _ReadOnlyDataset):
+                mark_opened(self._walk_key(addr), walk, info.nlink)
         if addr in self._heap_checked:
             return found
         self._heap_checked.add(addr)
@@ -1123,6 +1147,51 @@ class _Scanner:
         messages = None if found is None else found[2]
         self._heap_checked_by(obj, "attributes", lambda: guard.check_attributes(addr, messages))
         return found
+
+    def _walk_key(self, addr: int) -> tuple[int, int, int, int]:
+        """Return the key of the kept walk of the header at ``addr`` (``_header_attrs._REPLAYS``)."""
+        return (addr, self.base, self.sizeof_addr, self.sizeof_len)
+
+    @functools.cached_property
+    def _end_of_allocation(self) -> int | None:
+        """The file's end of allocation relative to its base address (None: unknown)."""
+        try:
+            return end_of_allocation(self.raw, self.base, self.sizeof_addr)
+        except (IndexError, ValueError, OSError):
+            return None
+
+    def _unopened(self, grp: h5py.Group, key: bytes, addr: int) -> _ReadOnlyDataset | None:
+        """Return the dataset a hard link of ``grp`` leads to, without opening it, or None.
+
+        ``addr`` is its object header address. The header is walked here (its attributes
+        and dataset messages, kept for :meth:`_check_heap_attrs`); when HDF5 opened a
+        header of exactly these bytes as a dataset before (:mod:`vz_hdf5._opened`) and its
+        metadata decodes from the header, the dataset is returned unopened (HDF5 opens it
+        when something the header does not give is asked of it). None: open the object
+        through HDF5, which judges it.
+        """
+        guard = self._heap_guard()
+        if guard is None or addr < 0:
+            return None
+        walk: list[Any] = []
+        found = attrs_and_messages(guard, addr, walk)
+        self._walked[addr] = (found, walk[0] if walk else None)
+        if found is None:
+            return None
+        messages = found[4]
+        header = header_dataset(messages, self.sizeof_addr, self.sizeof_len)
+        if header is None:
+            return None
+        layout = messages.get(_LAYOUT_MESSAGE)
+        message = None if layout is None or layout[0] < 0 else layout[1]
+        nlink = opened_before(
+            self._walk_key(addr), walk[0], header, message, self._end_of_allocation
+        )
+        if nlink is None:
+            return None
+        dset = _ReadOnlyDataset.unopened(grp.id, key, nlink)
+        dset.set_header(header, message)
+        return dset
 
     def _check_heap_values(self, dset: h5py.Dataset) -> None:
         """Validate the global heap collections the fill value and values of ``dset`` use."""
@@ -1846,6 +1915,40 @@ class _ReadOnlyDataset(h5py.Dataset):  # type: ignore[misc]  # (h5py is untyped)
         self._readonly = readonly
         self._cache_props: dict[Any, Any] = {}
 
+    nlink: int | None = None
+    """The link count of a dataset not opened yet (see :meth:`unopened`); else None."""
+
+    _link: tuple[Any, bytes] | None = None
+
+    @classmethod
+    def unopened(cls, parent: Any, key: bytes, nlink: int) -> _ReadOnlyDataset:
+        """Return the dataset of the hard link ``key`` of ``parent``, not opened yet.
+
+        HDF5 opens it on the first use of its :attr:`id`. ``parent``: the GroupID or FileID
+        of the group holding the link; ``nlink``: the dataset's link count (what
+        ``H5Gget_objinfo`` would give).
+        """
+        self = cls.__new__(cls)
+        self._id = None
+        self._link = (parent, key)
+        self._readonly = True
+        self._cache_props = {}
+        self.nlink = nlink
+        return self
+
+    @property
+    def id(self) -> h5py.h5d.DatasetID:
+        """Low-level identifier of the dataset (opened now when it was not)."""
+        oid: Any = self._id  # type: ignore[has-type]  # (h5py's attribute, untyped)
+        if oid is None:
+            assert self._link is not None
+            parent, key = self._link
+            oid = h5py.h5o.open(parent, key)
+            if not isinstance(oid, h5py.h5d.DatasetID):  # (HDF5 opened these bytes as one)
+                raise TypeError(f"{key!r} is no longer a dataset")
+            self._id = oid
+        return oid
+
     @functools.cached_property
     def _dxpl(self) -> Any:
         """The data transfer property list of h5py's reads (default settings)."""
@@ -1945,22 +2048,34 @@ def _place_few(
 def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:
     """Return the raw name and link type of each member of ``grp``, in h5py's order.
 
+    (:func:`_link_rows` without the addresses.)
+    """
+    return [(name, kind) for name, kind, _ in _link_rows(grp)]
+
+
+def _link_rows(grp: h5py.Group) -> list[tuple[bytes, int, int]]:
+    """Return the raw name, link type and target address of each member of ``grp``.
+
+    In h5py's order; the address is -1 for a link that is not hard.
     One ``H5Literate`` over the group in the order h5py's iteration (``for name in grp``)
     uses: creation order when the group tracks it, else name order. h5py's ``GroupIter``
     decides from the group creation property list (of the root group, opened with
     ``h5o.open``, for a file); HDF5 iterates in creation order exactly when the group
     tracks it (``H5G__obj_iterate`` refuses otherwise: "no creation order index to
     query"), so that iteration is tried first, and the property list asked only when it
-    fails. The link types come with the names instead of one ``H5Lget_info`` per name.
+    fails. The link types and addresses come with the names instead of one
+    ``H5Lget_info`` per name.
     """
-    found: list[tuple[bytes, int]] = []
+    found: list[tuple[bytes, int, int]] = []
+    hard = h5py.h5l.TYPE_HARD
+
+    def add(name: bytes, info: Any) -> None:
+        kind = info.type
+        found.append((name, kind, info.u if kind == hard else -1))
+
     if _LINK_ORDER["creation_first"]:
         try:
-            grp.id.links.iterate(
-                lambda name, info: found.append((name, info.type)),
-                idx_type=h5py.h5.INDEX_CRT_ORDER,
-                info=True,
-            )
+            grp.id.links.iterate(add, idx_type=h5py.h5.INDEX_CRT_ORDER, info=True)
         except _LIBRARY_ERRORS:
             found.clear()
         else:
@@ -1972,7 +2087,7 @@ def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:
     tracked = gcpl.get_link_creation_order() & h5py.h5p.CRT_ORDER_TRACKED
     _LINK_ORDER["creation_first"] = bool(tracked)  # (the next group is likely alike)
     index = h5py.h5.INDEX_CRT_ORDER if tracked else h5py.h5.INDEX_NAME
-    gid.links.iterate(lambda name, info: found.append((name, info.type)), idx_type=index, info=True)
+    gid.links.iterate(add, idx_type=index, info=True)
     return found
 
 

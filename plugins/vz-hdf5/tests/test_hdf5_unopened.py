@@ -1,0 +1,203 @@
+"""Datasets left unopened because HDF5 opened a header of the same bytes before.
+
+:mod:`vz_hdf5._opened`: when the walk of a dataset's header is replayed (every byte it read
+is the same, a v2 header's checksum included) and HDF5 opened that walk's header as a
+dataset before, the reader does not open it again. These tests read files of one
+"product" one after another and compare every result (and every error) with a read whose
+kept walks and opened headers were emptied first, which opens every dataset as before.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+from vzcore.errors import VZError
+
+from vz_hdf5 import _header_attrs, _opened
+
+from .conftest import assert_same_as_h5py, make_compact, read
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_opened, "_OPENED", {})
+    monkeypatch.setattr(_header_attrs, "_REPLAYS", {})
+
+
+def _product_file(path: Path, i: int, libver: str = "latest") -> None:
+    """One file of a product: the same layout every time, other values and one attribute."""
+    with h5py.File(path, "w", libver=libver, track_order=True) as f:
+        f.attrs["history"] = np.bytes_(f"file {i:03d}".encode())
+        contiguous = f.create_dataset("contiguous", data=np.arange(6.0) + i, track_order=True)
+        contiguous.attrs["units"] = np.bytes_(b"K")
+        contiguous.attrs["valid_range"] = np.array([0, 9], "i2")
+        f.create_dataset("chunked", data=np.arange(40.0).reshape(4, 10) * i, chunks=(1, 10))
+        make_compact(f, "compact", np.arange(3, dtype="<i4") + i)
+        f.create_dataset("scalar", data=np.float32(i))
+        f.create_dataset("empty", shape=(5,), dtype="i2", fillvalue=7)  # (never written)
+        f.create_dataset("text", data=np.array([b"ab", b"cd"]))  # (strings: h5py's metadata)
+        g = f.create_group("g", track_order=True)
+        g.create_dataset("inner", data=np.arange(4, dtype=">u2") * i)
+        f["hard_twice"] = f["contiguous"]  # (a second hard link: two links to one header)
+        # (last: its compressed size, which differs from file to file, moves nothing else)
+        f.create_dataset(
+            "zipped", data=np.arange(40.0).reshape(4, 10) * i, chunks=(1, 10), compression="gzip"
+        )
+
+
+def _summary(group: Any) -> list[Any]:
+    """Everything the reader gives, as comparable values."""
+    from vzcore.manifests import ManifestArray
+
+    out: list[Any] = []
+    for gpath, g in group.walk():
+        out.append((gpath, sorted(g.attrs.items(), key=str)))
+        for name, var in g.variables.items():
+            item: list[Any] = [gpath, name, var.dims, sorted(var.attrs.items(), key=str)]
+            data = var.data
+            if isinstance(data, ManifestArray):
+                m = data.manifest
+                item += [
+                    repr(data.metadata),
+                    m.paths,
+                    m.path_index.tolist(),
+                    m.offsets.tolist(),
+                    m.lengths.tolist(),
+                    sorted((k, bytes(v)) for k, v in (m.inline or {}).items()),
+                ]
+            else:
+                item.append(np.asarray(data).tobytes())
+            out.append(item)
+    return out
+
+
+def _fresh(path: Path) -> Any:
+    """What reading ``path`` gives with nothing kept from earlier files (or its error)."""
+    saved = dict(_opened._OPENED), dict(_header_attrs._REPLAYS)
+    _opened._OPENED.clear()
+    _header_attrs._REPLAYS.clear()
+    try:
+        return _outcome(path)
+    finally:
+        _opened._OPENED.update(saved[0])
+        _header_attrs._REPLAYS.update(saved[1])
+
+
+def _outcome(path: Path) -> Any:
+    try:
+        return _summary(read(path))
+    except VZError as err:
+        return type(err).__name__, str(err)
+
+
+def _opens(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Record the names of the objects ``H5Oopen`` opens from now on."""
+    opened: list[bytes] = []
+    real = h5py.h5o.open
+
+    def counting(loc: Any, name: bytes, *args: Any, **kwargs: Any) -> Any:
+        opened.append(name)
+        return real(loc, name, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.h5o, "open", counting)
+    return opened
+
+
+@pytest.mark.parametrize("libver", ["earliest", "latest"])
+def test_the_next_file_of_a_product_opens_no_plain_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, libver: str
+) -> None:
+    paths = [tmp_path / f"p{i}.h5" for i in range(3)]
+    for i, path in enumerate(paths):
+        _product_file(path, i + 1, libver)
+    first = _outcome(paths[0])
+    assert first == _fresh(paths[0])
+    opened = _opens(monkeypatch)
+    for path in paths[1:]:
+        opened.clear()
+        got = _outcome(path)
+        names = set(opened)
+        assert got == _fresh(path)
+        assert_same_as_h5py(path, read(path))
+        # the plain ones stay unopened; the compact one is opened to read its values, the
+        # strings for their metadata (h5py's), chunked layouts of message version 5
+        # (libver="latest" with HDF5 2) as the header decode leaves them to h5py
+        plain = {b"contiguous", b"scalar", b"empty", b"inner", b"hard_twice"}
+        v5 = {b"chunked", b"zipped"}
+        assert not names & (plain if libver == "latest" else plain | v5), names
+        assert {b"compact", b"text"} | (v5 if libver == "latest" else set()) <= names, names
+    assert _summary(read(paths[1])) != _summary(read(paths[2]))  # (other values)
+
+
+def _header_block(data: bytes, addr: int) -> tuple[int, int]:
+    """Return where the first block of the v2 object header at ``addr`` ends and its size."""
+    assert data[addr : addr + 4] == b"OHDR"
+    flags = data[addr + 5]
+    pos = addr + 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
+    width = 1 << (flags & 0x03)
+    size = int.from_bytes(data[pos : pos + width], "little")
+    return pos + width + size, size
+
+
+def _address(path: Path, name: str) -> int:
+    with h5py.File(path, "r") as f:
+        return int(h5py.h5g.get_objinfo(f[name].id).objno[0])
+
+
+@pytest.mark.parametrize("name", ["contiguous", "chunked", "g/inner"])
+def test_a_damaged_header_checksum_is_judged_by_hdf5(tmp_path: Path, name: str) -> None:
+    good, bad = tmp_path / "good.h5", tmp_path / "bad.h5"
+    _product_file(good, 1)
+    shutil.copy(good, bad)
+    data = bytearray(bad.read_bytes())
+    end, _ = _header_block(data, _address(good, name))
+    data[end] ^= 0x5A  # the checksum after the first block: every message byte unchanged
+    bad.write_bytes(bytes(data))
+    expected = _fresh(bad)
+    assert expected[0] == "CorruptFileError", expected  # (HDF5 refuses the header)
+    assert _outcome(good) == _fresh(good)
+    assert _outcome(bad) == expected
+
+
+def test_contiguous_data_past_the_end_of_allocation_is_judged_by_hdf5(tmp_path: Path) -> None:
+    # a version-0 superblock has no checksum: a file whose end of allocation was lowered
+    # into the data of its last dataset opens, and HDF5 then refuses that dataset
+    good, bad = tmp_path / "good.h5", tmp_path / "bad.h5"
+    with h5py.File(good, "w", libver="earliest") as f:
+        f.attrs["title"] = np.bytes_(b"end of allocation")
+        f.create_dataset("first", data=np.arange(4.0))
+        f.create_dataset("tail", data=np.arange(100.0))
+    data = bytearray(good.read_bytes())
+    assert data[8] == 0  # superblock version 0: base, free space, end of allocation at 24
+    eoa_at = 24 + 2 * 8
+    with h5py.File(good, "r") as f:
+        start = f["tail"].id.get_offset()
+    assert struct.unpack_from("<Q", data, eoa_at) == (len(data),) == (start + 800,)
+    struct.pack_into("<Q", data, eoa_at, start + 8)  # (all metadata lies before the data)
+    bad.write_bytes(bytes(data))
+    expected = _fresh(bad)
+    assert expected[0] == "CorruptFileError", expected
+    assert "invalid dataset size" in expected[1], expected  # (H5D__contig_check)
+    assert _outcome(good) == _fresh(good)
+    assert _outcome(bad) == expected
+
+
+def test_end_of_allocation_read_from_the_superblock(tmp_path: Path) -> None:
+    for libver in ("earliest", "latest"):
+        for userblock in (0, 512):
+            path = tmp_path / f"{libver}{userblock}.h5"
+            with h5py.File(path, "w", libver=libver, userblock_size=userblock) as f:
+                f["x"] = np.arange(10)
+            data = path.read_bytes()
+
+            def read_at(offset: int, size: int, data: bytes = data) -> bytes:
+                return data[offset : offset + size]
+
+            assert _opened.end_of_allocation(read_at, userblock, 8) == len(data) - userblock
+            assert _opened.end_of_allocation(read_at, 0 if userblock else 512, 8) is None

@@ -180,3 +180,52 @@ def test_links_in_h5pys_order_with_their_types(
         if track_order:
             assert [k for k, _ in _links(f)][:3] == [b"zeta", b"alpha", b"mid"]
         assert [k for k, _ in _links(f["g"])] == ([b"b", b"a"] if group_order else [b"a", b"b"])
+
+
+def _open_files() -> int:
+    """How many HDF5 file identifiers the process holds."""
+    return int(h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE))
+
+
+def test_close_closes_the_file_alone_or_as_h5py_does(small: Path, monkeypatch) -> None:
+    """``_close``: the file's identifier alone when nothing else of it is open; else
+    ``File.close`` (which closes what is still open, then walks h5py's identifiers)."""
+    from vz_hdf5 import _reader
+
+    calls: list[str] = []
+    real = h5py.File.close
+    monkeypatch.setattr(h5py.File, "close", lambda self: (calls.append("h5py"), real(self)))
+    before = _open_files()
+    h5 = _open_local(str(small))
+    _reader._close(h5)
+    assert calls == []
+    assert not h5.id.valid
+    assert _open_files() == before
+
+    h5 = _open_local(str(small))
+    dset = _open_child(h5, b"a")  # (still open: File.close closes it)
+    _reader._close(h5)
+    assert calls == ["h5py"]
+    assert not h5.id.valid
+    assert not dset.id.valid
+    assert _open_files() == before
+
+    with h5py.File(small, "r") as theirs:  # the same file open elsewhere: h5py's close
+        calls.clear()
+        h5 = _open_local(str(small))
+        _reader._close(h5)
+        assert calls == ["h5py"]
+        assert not h5.id.valid
+        assert theirs["a"][0, 0] == 0  # (theirs stays open)
+    assert _open_files() == before
+
+
+def test_a_read_leaves_no_file_open(small: Path) -> None:
+    from vz_hdf5._reader import HDF5Reader
+
+    before = _open_files()
+    for _ in range(2):  # (the second read leaves the datasets unopened: vz_hdf5._opened)
+        group = HDF5Reader().read(small.as_uri())
+        assert set(group.variables) == {"a", "s"}
+        assert _open_files() == before
+    small.write_bytes(small.read_bytes())  # (rewritable in place: nothing holds it)

@@ -138,7 +138,24 @@ def _open(
             try:
                 yield h5, source
             finally:
-                h5.close()
+                _close(h5)
+
+
+def _close(h5: h5py.File) -> None:
+    """Close ``h5`` as ``h5.close()`` does, without its walk when nothing else is open.
+
+    h5py's ``File.close`` closes every object of the file still open (two
+    ``H5Fget_obj_ids``), then the file, then walks every h5py identifier of the process
+    (``nonlocal_close``) to invalidate those HDF5 closed behind their backs. When the
+    file's own identifier is its only open object (the reader's groups and datasets are
+    gone by then), closing that identifier closes nothing else: there is nothing to
+    invalidate, and only the identifier is closed.
+    """
+    fid = h5.id
+    if fid.valid and h5py.h5f.get_obj_count(fid, h5py.h5f.OBJ_ALL) == 1:
+        fid._close()  # (h5py's FileID.close without the walk)
+    else:
+        h5.close()
 
 
 @functools.cache

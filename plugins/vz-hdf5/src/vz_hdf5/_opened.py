@@ -21,57 +21,79 @@ other bytes, goes through ``H5Oopen`` as before, which judges it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from vz_hdf5._btree import _uint
 from vz_hdf5._header_dataset import CONTIGUOUS, HeaderDataset
 from vz_hdf5._kept import make_room
 
-__all__ = ["end_of_allocation", "mark_opened", "opened_before"]
+__all__ = ["Opened", "end_of_allocation", "mark_opened", "opened_before"]
 
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
-_OPENED: dict[tuple[int, int, int, int], tuple[Any, int]] = {}
+_OPENED: dict[tuple[int, int, int, int], Opened] = {}
 """Header walks HDF5 opened as a dataset, by the kept walk's key (header address, base
-address, sizes of addresses and lengths): the walk's result (the very object the kept
-walk replays) and the dataset's link count (``H5Gget_objinfo``'s ``nlink``)."""
+address, sizes of addresses and lengths)."""
 
 
-def mark_opened(key: tuple[int, int, int, int], walk: Any, nlink: int) -> None:
-    """Record that HDF5 opened the header of walk ``walk`` as a dataset of ``nlink`` links."""
-    if _OPENED.get(key, (None,))[0] is not walk:
-        make_room(_OPENED)
-        _OPENED[key] = (walk, int(nlink))
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A dataset header HDF5 opened: the walk, the link count, the decoded dataset."""
 
+    walk: Any
+    """The walk's result (the very object the kept walk replays)."""
+    nlink: int
+    """The dataset's link count (``H5Gget_objinfo``'s ``nlink``)."""
+    header: HeaderDataset
+    """The dataset's metadata decoded from the header (:mod:`vz_hdf5._header_dataset`)."""
+    layout: bytes | None
+    """The header's Data Layout message."""
 
-def opened_before(
-    key: tuple[int, int, int, int],
-    walk: Any,
-    header: HeaderDataset,
-    layout: bytes | None,
-    eoa: int | None,
-) -> int | None:
-    """Return the link count of a dataset whose header HDF5 opened before, else None.
+    def within(self, eoa: int | None) -> bool:
+        """Whether HDF5 opens the dataset in a file whose end of allocation is ``eoa``.
 
-    ``walk`` is this file's walk of the header (the kept object when it was replayed),
-    ``header`` and ``layout`` its decoded dataset and Data Layout message, ``eoa`` the file's
-    end of allocation relative to its base address (:func:`end_of_allocation`; None when
-    unknown, which leaves an allocated contiguous dataset to HDF5).
-    """
-    found = _OPENED.get(key)
-    if found is None or found[0] is not walk:
-        return None
-    if header.layout == CONTIGUOUS and header.address is not None:
-        if eoa is None or layout is None:
-            return None
+        (Only a contiguous dataset's data is checked against it: ``H5D__contig_check``.)
+        """
+        header = self.header
+        if header.layout != CONTIGUOUS or header.address is None:
+            return True
+        if eoa is None or self.layout is None:
+            return False  # (unknown: HDF5 judges)
         nbytes = header.dtype.itemsize
         for n in header.shape:
             nbytes *= n
-        sizeof_addr, sizeof_len = key[2], key[3]
-        stored = _uint(layout, 2 + sizeof_addr, sizeof_len)  # (the size the message gives)
-        if header.address + max(nbytes, stored) > eoa:
-            return None  # (HDF5 refuses data past the end of allocation)
-    return found[1]
+        _, _, sizeof_addr, sizeof_len = self.key
+        stored = _uint(self.layout, 2 + sizeof_addr, sizeof_len)  # (the size the message gives)
+        return header.address + max(nbytes, stored) <= eoa
+
+    key: tuple[int, int, int, int] = (0, 0, 8, 8)
+    """The kept walk's key."""
+
+
+def mark_opened(
+    key: tuple[int, int, int, int],
+    walk: Any,
+    nlink: int,
+    header: HeaderDataset,
+    layout: bytes | None,
+) -> None:
+    """Record that HDF5 opened the header of walk ``walk`` as the dataset ``header``."""
+    found = _OPENED.get(key)
+    if found is None or found.walk is not walk:
+        make_room(_OPENED)
+        _OPENED[key] = Opened(walk, int(nlink), header, layout, key)
+
+
+def opened_before(key: tuple[int, int, int, int], walk: Any) -> Opened | None:
+    """Return the record of the header of this file's walk ``walk``, when HDF5 opened it.
+
+    ``walk`` is the kept object when this file's walk was replayed from it; any other
+    walk has no record. The caller checks :meth:`Opened.within` the file's end of
+    allocation.
+    """
+    found = _OPENED.get(key)
+    return found if found is not None and found.walk is walk else None
 
 
 def end_of_allocation(read_at: Any, base: int, sizeof_addr: int) -> int | None:

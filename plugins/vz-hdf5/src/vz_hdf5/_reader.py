@@ -576,10 +576,12 @@ class _Scanner:
         self._dimids: dict[str, dict[int, str]] = {}
         self._heap: HeapGuard | None = None
         self._heap_checked: set[int] = set()
-        self._walked: dict[int, tuple[Decoded | None, Any]] = {}
+        self._walked: dict[int, Decoded | None] = {}
         """Headers walked before their object was opened, by address: what
-        :func:`attrs_and_messages` gave and the walk (see :meth:`_unopened`), for
+        :func:`attrs_and_messages` gave (see :meth:`_unopened`), for
         :meth:`_check_heap_attrs` to take."""
+        self._walks: dict[int, Any] = {}
+        """The walks of those headers (for :func:`mark_opened`), by address."""
 
     @property
     def phony_count(self) -> int:
@@ -830,14 +832,18 @@ class _Scanner:
                     info = h5py.h5g.get_objinfo(obj.id)
                     if kind == h5py.h5l.TYPE_HARD and info.nlink == 1:
                         survey.named[_address(obj, info)] = name
-                    attrs = _Attrs(obj, scanner._check_heap_attrs(obj, info, opened=True))
+                    attrs = _Attrs(obj, scanner._check_heap_attrs(obj, info))
+                    if isinstance(obj, _ReadOnlyDataset):
+                        layout = (attrs.header or {}).get(_LAYOUT_MESSAGE)
+                        obj.set_header(
+                            header_dataset(attrs.header, scanner.sizeof_addr, scanner.sizeof_len),
+                            None if layout is None or layout[0] < 0 else layout[1],
+                        )
+                        walk = self._walks.pop(address, None) if address >= 0 else None
+                        if walk is not None and obj.header is not None:  # (HDF5 opened it)
+                            at = self._walk_key(address)
+                            mark_opened(at, walk, info.nlink, obj.header, obj.layout_message)
                 assert attrs is not None
-                if isinstance(obj, _ReadOnlyDataset) and obj.header is None:
-                    layout = (attrs.header or {}).get(_LAYOUT_MESSAGE)
-                    obj.set_header(
-                        header_dataset(attrs.header, scanner.sizeof_addr, scanner.sizeof_len),
-                        None if layout is None or layout[0] < 0 else layout[1],
-                    )
                 is_scale = _is_scale(attrs)
                 # references in another file's DIMENSION_LIST name that file's objects
                 dimlist = scanner._dimension_list(attrs) if scanner is self else None
@@ -1133,30 +1139,23 @@ class _Scanner:
         return self._heap
 
     def _check_heap_attrs(
-        self, obj: h5py.HLObject, info: Any = None, *, addr: int | None = None, opened: bool = False
+        self, obj: h5py.HLObject, info: Any = None, *, addr: int | None = None
     ) -> Decoded | None:
         """Validate the global heap collections the attributes of ``obj`` use (once).
 
         Returns the attribute names, the values decoded from the object header and the
         attribute messages (:func:`~vz_hdf5._header_attrs.attrs_and_messages`), or None
         when h5py must read them. ``info`` is ``obj``'s ``H5Gget_objinfo`` when at hand,
-        ``addr`` its header address (for an object not opened). ``opened``: ``obj`` is a
-        dataset HDF5 has just opened (``info`` given): its header walk is recorded as one
-        HDF5 opens (:mod:`vz_hdf5._opened`). Raises CorruptFileError naming the object and
-        attribute.
+        ``addr`` its header address (for an object not opened). Raises CorruptFileError
+        naming the object and attribute.
         """
         guard = self._heap_guard()
         if guard is None:
             return None
         if addr is None:
             addr = _address(obj, info)
-        walked = self._walked.pop(addr, None)
-        if walked is None:
-            found = attrs_and_messages(guard, addr)
-        else:
-            found, walk = walked
-            if opened and walk is not None and isinstance(obj, _ReadOnlyDataset):
-                mark_opened(self._walk_key(addr), walk, info.nlink)
+        walked = self._walked
+        found = walked.pop(addr) if addr in walked else attrs_and_messages(guard, addr)
         if addr in self._heap_checked:
             return found
         self._heap_checked.add(addr)
@@ -1191,23 +1190,15 @@ class _Scanner:
         if guard is None or addr < 0:
             return None
         walk: list[Any] = []
-        found = attrs_and_messages(guard, addr, walk)
-        self._walked[addr] = (found, walk[0] if walk else None)
-        if found is None:
+        self._walked[addr] = attrs_and_messages(guard, addr, walk)
+        if not walk:
             return None
-        messages = found[4]
-        header = header_dataset(messages, self.sizeof_addr, self.sizeof_len)
-        if header is None:
+        opened = opened_before(self._walk_key(addr), walk[0])
+        if opened is None or not opened.within(self._end_of_allocation):
+            self._walks[addr] = walk[0]  # (HDF5 opens it: mark_opened records that)
             return None
-        layout = messages.get(_LAYOUT_MESSAGE)
-        message = None if layout is None or layout[0] < 0 else layout[1]
-        nlink = opened_before(
-            self._walk_key(addr), walk[0], header, message, self._end_of_allocation
-        )
-        if nlink is None:
-            return None
-        dset = _ReadOnlyDataset.unopened(grp.id, key, nlink)
-        dset.set_header(header, message)
+        dset = _ReadOnlyDataset.unopened(grp.id, key, opened.nlink)
+        dset.set_header(opened.header, opened.layout)  # (decoded from the same messages)
         return dset
 
     def _check_heap_values(self, dset: h5py.Dataset) -> None:

@@ -201,3 +201,15 @@ def test_end_of_allocation_read_from_the_superblock(tmp_path: Path) -> None:
 
             assert _opened.end_of_allocation(read_at, userblock, 8) == len(data) - userblock
             assert _opened.end_of_allocation(read_at, 0 if userblock else 512, 8) is None
+
+
+def test_the_records_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most ``_ENTRIES`` records (then emptied: a record whose walk is no longer kept
+    would only keep that walk alive); the results stay the general path's."""
+    monkeypatch.setattr(_opened, "_ENTRIES", 2)
+    paths = [tmp_path / f"p{i}.h5" for i in range(3)]
+    for i, path in enumerate(paths):
+        _product_file(path, i + 1)
+    for path in paths:
+        assert _outcome(path) == _fresh(path)
+        assert 0 < len(_opened._OPENED) <= 2

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vz_hdf5._btree import _uint
+from vz_hdf5._header_attrs import _REPLAY_ENTRIES
 from vz_hdf5._header_dataset import CONTIGUOUS, HeaderDataset
-from vz_hdf5._kept import make_room
 
 __all__ = ["Opened", "end_of_allocation", "mark_opened", "opened_before"]
 
@@ -36,11 +36,17 @@ _OPENED: dict[tuple[int, int, int, int], Opened] = {}
 """Header walks HDF5 opened as a dataset, by the kept walk's key (header address, base
 address, sizes of addresses and lengths)."""
 
+_ENTRIES = _REPLAY_ENTRIES
+"""Records kept before :data:`_OPENED` is emptied: as many as kept walks (a record whose
+walk is no longer kept is never used again, and would keep that walk alive)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Opened:
     """A dataset header HDF5 opened: the walk, the link count, the decoded dataset."""
 
+    key: tuple[int, int, int, int]
+    """The kept walk's key."""
     walk: Any
     """The walk's result (the very object the kept walk replays)."""
     nlink: int
@@ -67,9 +73,6 @@ class Opened:
         stored = _uint(self.layout, 2 + sizeof_addr, sizeof_len)  # (the size the message gives)
         return header.address + max(nbytes, stored) <= eoa
 
-    key: tuple[int, int, int, int] = (0, 0, 8, 8)
-    """The kept walk's key."""
-
 
 def mark_opened(
     key: tuple[int, int, int, int],
@@ -81,8 +84,9 @@ def mark_opened(
     """Record that HDF5 opened the header of walk ``walk`` as the dataset ``header``."""
     found = _OPENED.get(key)
     if found is None or found.walk is not walk:
-        make_room(_OPENED)
-        _OPENED[key] = Opened(walk, int(nlink), header, layout, key)
+        if len(_OPENED) >= _ENTRIES:
+            _OPENED.clear()
+        _OPENED[key] = Opened(key, walk, int(nlink), header, layout)
 
 
 def opened_before(key: tuple[int, int, int, int], walk: Any) -> Opened | None:

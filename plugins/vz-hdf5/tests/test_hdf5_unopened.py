@@ -9,8 +9,11 @@ kept walks and opened headers were emptied first, which opens every dataset as b
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +191,25 @@ def test_contiguous_data_past_the_end_of_allocation_is_judged_by_hdf5(tmp_path: 
     assert _outcome(bad) == expected
 
 
+def test_a_header_past_the_end_of_allocation_is_judged_by_hdf5(tmp_path: Path) -> None:
+    # the same with the end of allocation lowered into the last dataset's header: HDF5
+    # reads no metadata past it
+    good, bad = tmp_path / "good.h5", tmp_path / "bad.h5"
+    with h5py.File(good, "w", libver="earliest") as f:
+        f.attrs["title"] = np.bytes_(b"end of allocation")
+        f.create_dataset("first", shape=(4,), dtype="f8")  # (no data: nothing allocated)
+        f.create_dataset("tail", shape=(100,), dtype="f8")
+    data = bytearray(good.read_bytes())
+    header = _address(good, "tail")
+    struct.pack_into("<Q", data, 24 + 2 * 8, header + 16)  # (within its first block)
+    bad.write_bytes(bytes(data))
+    expected = _fresh(bad)
+    assert expected[0] == "CorruptFileError", expected
+    assert "exceeds EOA" in expected[1], expected  # (the header's read)
+    assert _outcome(good) == _fresh(good)
+    assert _outcome(bad) == expected
+
+
 def test_end_of_allocation_read_from_the_superblock(tmp_path: Path) -> None:
     for libver in ("earliest", "latest"):
         for userblock in (0, 512):
@@ -213,3 +235,75 @@ def test_the_records_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     for path in paths:
         assert _outcome(path) == _fresh(path)
         assert 0 < len(_opened._OPENED) <= 2
+
+
+_WARM_AND_FRESH = r"""
+import faulthandler, json, sys
+from pathlib import Path
+from vzcore.errors import VZError
+from vzcore.manifests.attributes import clean_tree_attributes
+from vz_hdf5 import _header_attrs, _opened
+from vz_hdf5._reader import HDF5Reader
+
+def outcome(path):
+    try:
+        group = HDF5Reader().read(path.as_uri())
+        clean_tree_attributes(group, path.as_uri())
+    except VZError as err:
+        return [type(err).__name__, str(err)]
+    out = []
+    for gpath, g in group.walk():
+        out.append([gpath, repr(sorted(g.attrs.items(), key=str))])
+        for name, var in g.variables.items():
+            data = var.data
+            m = getattr(data, "manifest", None)
+            out.append([gpath, name, list(var.dims), repr(sorted(var.attrs.items(), key=str)),
+                        repr(getattr(data, "metadata", None)),
+                        None if m is None else [m.path_index.tolist(), m.offsets.tolist(),
+                                                m.lengths.tolist(), repr(m.inline)],
+                        None if m is not None else data.tobytes().hex()])
+    return out
+
+original, limit = Path(sys.argv[1]), float(sys.argv[2])
+for path in sorted(Path(sys.argv[3]).iterdir()):
+    faulthandler.dump_traceback_later(limit, exit=True)
+    _opened._OPENED.clear(); _header_attrs._REPLAYS.clear()
+    fresh = outcome(path)
+    outcome(original)  # (its headers kept and opened)
+    warm = outcome(path)
+    opened = len(_opened._OPENED)
+    faulthandler.cancel_dump_traceback_later()
+    print(json.dumps({"case": path.stem, "same": warm == fresh, "ok": fresh[0] != "CorruptFileError",
+                      "opened": opened}), flush=True)
+"""
+
+
+@pytest.mark.parametrize("sample", ["nc4_file", "h5_file"])
+def test_damaged_copies_read_as_if_nothing_was_kept(
+    sample: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # Each damaged copy of a file is read once with nothing kept, and once right after
+    # the intact file (whose dataset headers are then kept and recorded as opened by
+    # HDF5): both reads give the same result, or the same error.
+    from vzcore.testing.fuzz import mutations
+
+    original: Path = request.getfixturevalue(sample)
+    data = original.read_bytes()
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    for name, buf in mutations(data, 60, seed=15):
+        (cases / f"{name}.h5").write_bytes(buf)
+    limit = 20.0
+    proc = subprocess.run(
+        [sys.executable, "-c", _WARM_AND_FRESH, str(original), str(limit), str(cases)],
+        capture_output=True,
+        text=True,
+        timeout=limit * 61 + 60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    outcomes = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(outcomes) == 60
+    assert [o["case"] for o in outcomes if not o["same"]] == []
+    assert sum(o["ok"] for o in outcomes) > 0  # (some damage is left alone by everyone)
+    assert all(o["opened"] > 0 for o in outcomes)  # (the intact file's headers recorded)

@@ -449,19 +449,24 @@ def attrs_and_messages(
     ``walk``, when given, gets the walk's result appended (on success): the same object
     when the next file's walk is replayed from it, so the caller can tell that the header
     read the same bytes (first block with its checksum, continuation blocks, dense
-    storage) as one it has seen.
+    storage) as one it has seen; then the end of the walk's reads (the file offset after
+    the last byte it compares: None when it is not kept).
     """
     try:
         key = (addr, guard.base, guard.o, guard.lsize)
-        found = _replayed(guard, key)
-        if found is None:
+        kept = _REPLAYS.get(key)
+        if kept is not None and _same_reads(guard, kept[0]):
+            reads: list[tuple[int, int, bytes]] | None = kept[0]
+            found: _Found = kept[1]
+        else:
             recorded: list[tuple[int, int, bytes]] = []
             found = _find(guard.recording(recorded, fresh=False), addr)
-            _keep_walk(key, recorded, found)
+            reads = _keep_walk(key, recorded, found)
         track, located, dataset = found
         decoded = _assemble(track, _with_messages(guard, located), dict(dataset), guard.lsize)
         if walk is not None:
             walk.append(found)
+            walk.append(None if reads is None else max(o + n for o, n, _ in reads))
         return decoded
     except (
         _NotDecodedError,
@@ -488,22 +493,17 @@ _REPLAY_BYTES = 8192
 """A walk that read more than this many bytes is not kept (at most ~8 MiB kept in all)."""
 
 
-def _replayed(guard: HeapGuard, key: tuple[int, int, int, int]) -> _Found | None:
-    """Return what the kept walk of ``key`` found, when every read gives the same bytes."""
-    kept = _REPLAYS.get(key)
-    if kept is None or not _same_reads(guard, kept[0]):
-        return None
-    found: _Found = kept[1]
-    return found
-
-
 def _keep_walk(
     key: tuple[int, int, int, int], recorded: list[tuple[int, int, bytes]], found: _Found
-) -> None:
-    """Keep a walk, when its reads are few enough (the header's first read cut to its use)."""
+) -> list[tuple[int, int, bytes]] | None:
+    """Keep a walk, when its reads are few enough (the header's first read cut to its use).
+
+    Returns the reads as they are kept (None: a header of neither version 1 nor 2).
+    """
     reads = _header_extent(recorded)
     if reads is not None:
         _keep(_REPLAYS, key, reads, found, entries=_REPLAY_ENTRIES, max_bytes=_REPLAY_BYTES)
+    return reads
 
 
 def _header_extent(reads: list[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]] | None:

@@ -10,13 +10,21 @@ Files of one product hold the same dataset headers at the same addresses. A walk
 header is kept with every byte it read (``_header_attrs._REPLAYS``: the first block with
 its checksum, continuation blocks, dense attribute storage), and the next file's walk is
 replayed from it only when its reads give those very bytes. What ``H5Oopen`` does with a
-dataset's header is a function of those bytes, of the file's base address and sizes of
-addresses and lengths (the key of the kept walk) and, for a contiguous dataset, of the
-file's end of allocation (``H5D__contig_check`` refuses data past it). So when a walk
-that HDF5 opened as a dataset is replayed, HDF5 would open the object again as the same
-dataset, with the same link count: the reader then leaves it unopened (and opens it only
-if something the header does not give is asked of it). Any other walk, a new header or
-other bytes, goes through ``H5Oopen`` as before, which judges it.
+dataset is a function of:
+
+* the link HDF5 looks up by name in the group: the reader asks for it
+  (``H5Lget_info``, the same lookup) and requires a hard link to the header it walked
+  (a damaged group can list a name its lookup does not find, or find another link);
+* the header's bytes (the kept walk's, checksums included), the file's base address and
+  sizes of addresses and lengths (the kept walk's key);
+* the file's end of allocation: HDF5 reads no metadata past it, and refuses a contiguous
+  dataset whose data lies past it (``H5D__contig_check``); the reader requires the
+  header's reads, the data and a chunk index address to lie before it.
+
+So when a walk that HDF5 opened as a dataset is replayed, and the rest holds, HDF5 would
+open the object again as the same dataset, with the same link count: the reader then
+leaves it unopened (and opens it only if something the header does not give is asked of
+it). Any other dataset goes through ``H5Oopen`` as before, which judges it.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import Any
 
 from vz_hdf5._btree import _uint
 from vz_hdf5._header_attrs import _REPLAY_ENTRIES
-from vz_hdf5._header_dataset import CONTIGUOUS, HeaderDataset
+from vz_hdf5._header_dataset import CHUNKED, CONTIGUOUS, HeaderDataset
 
 __all__ = ["Opened", "end_of_allocation", "mark_opened", "opened_before"]
 
@@ -55,38 +63,56 @@ class Opened:
     """The dataset's metadata decoded from the header (:mod:`vz_hdf5._header_dataset`)."""
     layout: bytes | None
     """The header's Data Layout message."""
+    end: int
+    """The file offset after the last byte of the walk's reads (the header's blocks)."""
 
     def within(self, eoa: int | None) -> bool:
         """Whether HDF5 opens the dataset in a file whose end of allocation is ``eoa``.
 
-        (Only a contiguous dataset's data is checked against it: ``H5D__contig_check``.)
+        ``eoa`` is relative to the base address (:func:`end_of_allocation`; None: unknown,
+        and HDF5 judges). HDF5 reads no metadata past it (the header's blocks must end
+        before it) and refuses a contiguous dataset whose data does not
+        (``H5D__contig_check``). A chunked dataset's index address is asked to lie before
+        it too (a version-3 layout; HDF5 judges the others).
         """
-        header = self.header
+        if eoa is None or self.layout is None:
+            return False
+        _, base, sizeof_addr, sizeof_len = self.key
+        if self.end > base + eoa:
+            return False
+        header, layout = self.header, self.layout
+        if header.layout == CHUNKED:
+            if layout[0] != 3:
+                return False
+            return _uint(layout, 3, sizeof_addr) < eoa or layout[3 : 3 + sizeof_addr] == (
+                b"\xff" * sizeof_addr
+            )  # (undefined: no chunk written)
         if header.layout != CONTIGUOUS or header.address is None:
             return True
-        if eoa is None or self.layout is None:
-            return False  # (unknown: HDF5 judges)
         nbytes = header.dtype.itemsize
         for n in header.shape:
             nbytes *= n
-        _, _, sizeof_addr, sizeof_len = self.key
-        stored = _uint(self.layout, 2 + sizeof_addr, sizeof_len)  # (the size the message gives)
+        stored = _uint(layout, 2 + sizeof_addr, sizeof_len)  # (the size the message gives)
         return header.address + max(nbytes, stored) <= eoa
 
 
 def mark_opened(
     key: tuple[int, int, int, int],
-    walk: Any,
+    walk: tuple[Any, int | None],
     nlink: int,
     header: HeaderDataset,
     layout: bytes | None,
 ) -> None:
-    """Record that HDF5 opened the header of walk ``walk`` as the dataset ``header``."""
+    """Record that HDF5 opened the header of ``walk`` as the dataset ``header``.
+
+    ``walk``: what :func:`~vz_hdf5._header_attrs.attrs_and_messages` gave for the header
+    (its result and the end of its reads; a walk that is not kept is not recorded).
+    """
     found = _OPENED.get(key)
-    if found is None or found.walk is not walk:
+    if walk[1] is not None and (found is None or found.walk is not walk[0]):
         if len(_OPENED) >= _ENTRIES:
             _OPENED.clear()
-        _OPENED[key] = Opened(key, walk, int(nlink), header, layout)
+        _OPENED[key] = Opened(key, walk[0], int(nlink), header, layout, walk[1])
 
 
 def opened_before(key: tuple[int, int, int, int], walk: Any) -> Opened | None:

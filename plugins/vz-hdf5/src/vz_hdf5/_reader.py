@@ -580,7 +580,7 @@ class _Scanner:
         """Headers walked before their object was opened, by address: what
         :func:`attrs_and_messages` gave (see :meth:`_unopened`), for
         :meth:`_check_heap_attrs` to take."""
-        self._walks: dict[int, Any] = {}
+        self._walks: dict[int, tuple[Any, int | None]] = {}
         """The walks of those headers (for :func:`mark_opened`), by address."""
 
     @property
@@ -1181,10 +1181,11 @@ class _Scanner:
 
         ``addr`` is its object header address. The header is walked here (its attributes
         and dataset messages, kept for :meth:`_check_heap_attrs`); when HDF5 opened a
-        header of exactly these bytes as a dataset before (:mod:`vz_hdf5._opened`) and its
-        metadata decodes from the header, the dataset is returned unopened (HDF5 opens it
-        when something the header does not give is asked of it). None: open the object
-        through HDF5, which judges it.
+        header of exactly these bytes as a dataset before and would again (its link, the
+        file's end of allocation: :mod:`vz_hdf5._opened`), the dataset is returned
+        unopened, its metadata decoded from the header then (HDF5 opens it when something
+        the header does not give is asked of it). None: open the object through HDF5,
+        which judges it.
         """
         guard = self._heap_guard()
         if guard is None or addr < 0:
@@ -1195,8 +1196,14 @@ class _Scanner:
             return None
         opened = opened_before(self._walk_key(addr), walk[0])
         if opened is None or not opened.within(self._end_of_allocation):
-            self._walks[addr] = walk[0]  # (HDF5 opens it: mark_opened records that)
+            self._walks[addr] = (walk[0], walk[1])  # (HDF5 opens it: mark_opened records it)
             return None
+        try:  # the link HDF5 would look up by name to open it (H5Lget_info: the same lookup)
+            link = grp.id.links.get_info(key)
+        except _LIBRARY_ERRORS:
+            return None  # (H5Oopen then says why)
+        if link.type != h5py.h5l.TYPE_HARD or link.u != addr:
+            return None  # (a damaged group: another link of the same name)
         dset = _ReadOnlyDataset.unopened(grp.id, key, opened.nlink)
         dset.set_header(opened.header, opened.layout)  # (decoded from the same messages)
         return dset

@@ -307,3 +307,31 @@ def test_damaged_copies_read_as_if_nothing_was_kept(
     assert [o["case"] for o in outcomes if not o["same"]] == []
     assert sum(o["ok"] for o in outcomes) > 0  # (some damage is left alone by everyone)
     assert all(o["opened"] > 0 for o in outcomes)  # (the intact file's headers recorded)
+
+
+@pytest.mark.parametrize(
+    ("libver", "track_order", "links", "compact"),
+    [
+        ("latest", True, 5, True),  # link messages in the header
+        ("latest", True, 20, False),  # dense storage (more than 8 links)
+        ("latest", False, 5, True),
+        ("earliest", False, 5, False),  # a symbol table (old-style group)
+    ],
+)
+def test_compact_link_storage_is_told_from_the_link_info_message(
+    tmp_path: Path, libver: str, track_order: bool, links: int, compact: bool
+) -> None:
+    from vz_hdf5._reader import _open, _Scanner
+
+    path = tmp_path / "links.h5"
+    with h5py.File(path, "w", libver=libver, track_order=track_order) as f:
+        g = f.create_group("g", track_order=track_order)
+        for i in range(links):
+            g.create_dataset(f"d{i:02d}", data=np.arange(3) + i)
+    url = path.as_uri()
+    with _open(url, None) as (h5, source):
+        scanner = _Scanner(url, h5, source)
+        assert scanner._compact_links(h5["g"], None) is compact
+        # the datasets read the same either way (H5Lget_info asked when not compact)
+    assert _outcome(path) == _fresh(path)
+    assert _outcome(path) == _fresh(path)

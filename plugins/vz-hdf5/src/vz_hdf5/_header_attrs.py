@@ -60,7 +60,11 @@ DATASET_MESSAGES = frozenset({0x0001, 0x0003, 0x0004, 0x0005, 0x0007, 0x0008, 0x
 """Dataspace, datatype, fill value (old and new), external files, data layout and filter
 pipeline: the messages :mod:`vz_hdf5._header_dataset` decodes, collected in the same pass
 as the attribute messages."""
-_WANTED = frozenset({_ATTRIBUTE, _ATTR_INFO, *DATASET_MESSAGES})
+LINK_INFO = 0x0002
+"""The Link Info message of a new-style group (where its links are: see
+:meth:`vz_hdf5._reader._Scanner._compact_links`), collected with the dataset messages."""
+_OBJECT_MESSAGES = DATASET_MESSAGES | {LINK_INFO}
+_WANTED = frozenset({_ATTRIBUTE, _ATTR_INFO, *_OBJECT_MESSAGES})
 """The messages :func:`_messages` asks the header walk for (the rest are not yielded)."""
 
 _FLOAT_LAYOUTS = {
@@ -228,15 +232,16 @@ def _messages(
     Returns whether creation order is tracked and ``(type, flags, data, creation index)``
     of each attribute and attribute-info message, as
     :meth:`~vz_hdf5._btree._Header.indexed_messages` walks them (raising ChunkIndexError
-    when they cannot be parsed). The messages of :data:`DATASET_MESSAGES` go into
-    ``dataset`` as ``{type: (flags, data)}`` (flags -1 for a type seen more than once).
+    when they cannot be parsed). The messages of :data:`DATASET_MESSAGES` and the Link
+    Info message go into ``dataset`` as ``{type: (flags, data)}`` (flags -1 for a type
+    seen more than once).
     """
     track, messages = header.indexed_messages(addr, _WANTED)
     out: list[tuple[int, int, bytes, int]] = []
     for mtype, mflags, data, crt in messages:
         if mtype in (_ATTRIBUTE, _ATTR_INFO):
             out.append((mtype, mflags, data, crt))
-        elif mtype in DATASET_MESSAGES:
+        elif mtype in _OBJECT_MESSAGES:
             dataset[mtype] = (-1, b"") if mtype in dataset else (mflags, data)
     return track, out
 

@@ -61,7 +61,7 @@ from vzcore.types import Reader
 from vz_hdf5._attrs import read_attrs, type_description
 from vz_hdf5._filters import codecs_for_pipeline, hdf5_plugin_source
 from vz_hdf5._gheap import HeapError, HeapGuard
-from vz_hdf5._header_attrs import Decoded, attrs_and_messages
+from vz_hdf5._header_attrs import LINK_INFO, Decoded, attrs_and_messages
 from vz_hdf5._header_dataset import HeaderDataset, header_dataset
 from vz_hdf5._names import as_link_error, decode_name, object_path
 from vz_hdf5._opened import end_of_allocation, mark_opened, opened_before
@@ -758,12 +758,18 @@ class _Scanner:
             grp = obj
         return self, grp
 
-    def _survey(self, grp: h5py.Group, gpath: str | None = None) -> _Survey:
+    def _survey(
+        self, grp: h5py.Group, gpath: str | None = None, gaddr: int | None = None
+    ) -> _Survey:
+        """Return the datasets, subgroups and dimensions of ``grp`` (header at ``gaddr``)."""
         survey = _Survey()
         labeled_max: list[int | None] = []
         phony: Counter[int] = Counter()
         gpath = object_path(grp) if gpath is None else gpath
-        for key, kind, address in _link_rows(grp):
+        rows = _link_rows(grp)
+        # HDF5 finds each listed name again by itself when it looks it up (see _unopened)
+        looked_up = len({row[0] for row in rows}) == len(rows) and self._compact_links(grp, gaddr)
+        for key, kind, address in rows:
             name = decode_name(key)
             path = f"{gpath.rstrip('/')}/{name}"
             if (bad := name_problem(name)) is not None:  # e.g. '\\' (zarr: a path separator)
@@ -814,7 +820,7 @@ class _Scanner:
                 if obj is None:  # dangling soft link: nothing to read
                     continue
             else:
-                obj = self._unopened(grp, key, address)
+                obj = self._unopened(grp, key, address, looked_up)
                 if obj is None:
                     obj = _open_child(grp, key)  # (a hard link that fails: a damaged file)
             if isinstance(obj, h5py.Group):
@@ -889,11 +895,11 @@ class _Scanner:
     def _group(self, grp: h5py.Group, gpath: str | None = None) -> ManifestGroup:
         named = gpath is None
         gpath = object_path(grp) if gpath is None else gpath
-        survey = self._survey(grp, gpath)
+        info = h5py.h5g.get_objinfo(grp.id)  # (its address: the heap check's and the cycle key's)
+        survey = self._survey(grp, gpath, _address(grp, info))
         if named:  # (the path HDF5 gives: what _dimid_names asks of it)
             survey.hdf5_path = gpath
         self.shared.problems.extend(survey.problems)
-        info = h5py.h5g.get_objinfo(grp.id)  # (its address: the heap check's and the cycle key's)
         cached = _Attrs(grp, self._check_heap_attrs(grp, info))
         unreadable: list[UnsupportedFeatureError] = []
         attrs, _ = read_attrs(grp, url=self.url, file=self.h5, cached=cached, unreadable=unreadable)
@@ -1176,10 +1182,40 @@ class _Scanner:
         except (IndexError, ValueError, OSError):
             return None
 
-    def _unopened(self, grp: h5py.Group, key: bytes, addr: int) -> _ReadOnlyDataset | None:
+    def _compact_links(self, grp: h5py.Group, addr: int | None) -> bool:
+        """Whether HDF5 looks a name of ``grp`` up among the link messages of its header.
+
+        That is a new-style group whose Link Info message gives no dense storage (HDF5's
+        ``H5G__obj_lookup``): the lookup takes the first link message of that name, the
+        one HDF5's iteration listed when no other has that name. ``addr``: the group's
+        header address (asked of HDF5 when None). The header is walked here (kept for
+        :meth:`_check_heap_attrs`): HDF5 itself has read it, to list the links.
+        """
+        guard = self._heap_guard()
+        if guard is None:
+            return False
+        if addr is None:
+            addr = _address(grp)
+        walked = self._walked
+        found = walked[addr] if addr in walked else attrs_and_messages(guard, addr)
+        walked[addr] = found
+        linfo = None if found is None else found[4].get(LINK_INFO)
+        if linfo is None or linfo[0] < 0 or linfo[0] & 0x02:  # (none, twice, shared)
+            return False
+        data = linfo[1]
+        pos = 2 + (8 if data[1] & 0x01 else 0)  # (version, flags, max creation index)
+        if data[0] != 0 or len(data) < pos + self.sizeof_addr:
+            return False
+        return data[pos : pos + self.sizeof_addr] == b"\xff" * self.sizeof_addr
+
+    def _unopened(
+        self, grp: h5py.Group, key: bytes, addr: int, looked_up: bool = False
+    ) -> _ReadOnlyDataset | None:
         """Return the dataset a hard link of ``grp`` leads to, without opening it, or None.
 
-        ``addr`` is its object header address. The header is walked here (its attributes
+        ``addr`` is its object header address; ``looked_up``: HDF5's lookup of ``key`` in
+        ``grp`` is known to find the link listed (:meth:`_compact_links`), else it is
+        asked (``H5Lget_info``). The header is walked here (its attributes
         and dataset messages, kept for :meth:`_check_heap_attrs`); when HDF5 opened a
         header of exactly these bytes as a dataset before and would again (its link, the
         file's end of allocation: :mod:`vz_hdf5._opened`), the dataset is returned
@@ -1198,12 +1234,13 @@ class _Scanner:
         if opened is None or not opened.within(self._end_of_allocation):
             self._walks[addr] = (walk[0], walk[1])  # (HDF5 opens it: mark_opened records it)
             return None
-        try:  # the link HDF5 would look up by name to open it (H5Lget_info: the same lookup)
-            link = grp.id.links.get_info(key)
-        except _LIBRARY_ERRORS:
-            return None  # (H5Oopen then says why)
-        if link.type != h5py.h5l.TYPE_HARD or link.u != addr:
-            return None  # (a damaged group: another link of the same name)
+        if not looked_up:  # the link HDF5 looks up by name to open it (the same lookup)
+            try:
+                link = grp.id.links.get_info(key)
+            except _LIBRARY_ERRORS:
+                return None  # (H5Oopen then says why)
+            if link.type != h5py.h5l.TYPE_HARD or link.u != addr:
+                return None  # (a damaged group: another link of the same name)
         dset = _ReadOnlyDataset.unopened(grp.id, key, opened.nlink)
         dset.set_header(opened.header, opened.layout)  # (decoded from the same messages)
         return dset

@@ -210,19 +210,28 @@ def test_a_header_past_the_end_of_allocation_is_judged_by_hdf5(tmp_path: Path) -
     assert _outcome(bad) == expected
 
 
-def test_end_of_allocation_read_from_the_superblock(tmp_path: Path) -> None:
-    for libver in ("earliest", "latest"):
-        for userblock in (0, 512):
-            path = tmp_path / f"{libver}{userblock}.h5"
-            with h5py.File(path, "w", libver=libver, userblock_size=userblock) as f:
-                f["x"] = np.arange(10)
-            data = path.read_bytes()
+@pytest.mark.parametrize("libver", ["earliest", "v108", "v110", "latest"])
+@pytest.mark.parametrize("userblock", [0, 512, 4096])
+def test_superblock_fields_read_as_hdf5_gives_them(
+    tmp_path: Path, libver: str, userblock: int
+) -> None:
+    from vz_hdf5._superblock import end_of_allocation, superblock_sizes
 
-            def read_at(offset: int, size: int, data: bytes = data) -> bytes:
-                return data[offset : offset + size]
+    path = tmp_path / "file.h5"
+    with h5py.File(path, "w", libver=libver, userblock_size=userblock) as f:
+        f["x"] = np.arange(10)
+    data = path.read_bytes()
+    with h5py.File(path, "r") as f:
+        fcpl = f.id.get_create_plist()
+        expected = (fcpl.get_userblock(), *fcpl.get_sizes())
+    assert superblock_sizes(data) == expected == (userblock, 8, 8)
 
-            assert _opened.end_of_allocation(read_at, userblock, 8) == len(data) - userblock
-            assert _opened.end_of_allocation(read_at, 0 if userblock else 512, 8) is None
+    def read_at(offset: int, size: int) -> bytes:
+        return data[offset : offset + size]
+
+    assert end_of_allocation(read_at, userblock, 8) == len(data) - userblock
+    assert end_of_allocation(read_at, 512 if userblock == 0 else 0, 8) is None
+    assert superblock_sizes(data[:userblock] + b"\0" * 8 + data[userblock + 8 :]) is None
 
 
 def test_the_records_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,9 +36,7 @@ from vz_hdf5._btree import _uint
 from vz_hdf5._header_attrs import _REPLAY_ENTRIES
 from vz_hdf5._header_dataset import CHUNKED, CONTIGUOUS, HeaderDataset
 
-__all__ = ["Opened", "end_of_allocation", "mark_opened", "opened_before"]
-
-_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+__all__ = ["Opened", "mark_opened", "opened_before"]
 
 _OPENED: dict[tuple[int, int, int, int], Opened] = {}
 """Header walks HDF5 opened as a dataset, by the kept walk's key (header address, base
@@ -69,7 +67,7 @@ class Opened:
     def within(self, eoa: int | None) -> bool:
         """Whether HDF5 opens the dataset in a file whose end of allocation is ``eoa``.
 
-        ``eoa`` is relative to the base address (:func:`end_of_allocation`; None: unknown,
+        ``eoa`` is relative to the base address (:func:`vz_hdf5._superblock.end_of_allocation`; None: unknown,
         and HDF5 judges). HDF5 reads no metadata past it (the header's blocks must end
         before it) and refuses a contiguous dataset whose data does not
         (``H5D__contig_check``). A chunked dataset's index address is asked to lie before
@@ -124,27 +122,3 @@ def opened_before(key: tuple[int, int, int, int], walk: Any) -> Opened | None:
     """
     found = _OPENED.get(key)
     return found if found is not None and found.walk is walk else None
-
-
-def end_of_allocation(read_at: Any, base: int, sizeof_addr: int) -> int | None:
-    """Return the end of allocation of the file (relative to its base address), or None.
-
-    Read from the superblock at ``base`` (versions 0 to 3); None when the superblock is
-    not there or its base address is not ``base``.
-    """
-    head = read_at(base, 64 + 4 * sizeof_addr)
-    if head[:8] != _SIGNATURE:
-        return None
-    version = head[8]
-    if version in (2, 3):
-        pos = 12
-    elif version in (0, 1):
-        pos = 24 if version == 0 else 28
-    else:
-        return None
-    if len(head) < pos + 3 * sizeof_addr:
-        return None
-    stored_base = _uint(head, pos, sizeof_addr)
-    if stored_base != base:
-        return None
-    return _uint(head, pos + 2 * sizeof_addr, sizeof_addr) - stored_base

@@ -64,7 +64,8 @@ from vz_hdf5._gheap import HeapError, HeapGuard
 from vz_hdf5._header_attrs import LINK_INFO, Decoded, attrs_and_messages
 from vz_hdf5._header_dataset import HeaderDataset, header_dataset
 from vz_hdf5._names import as_link_error, decode_name, object_path
-from vz_hdf5._opened import end_of_allocation, mark_opened, opened_before
+from vz_hdf5._opened import mark_opened, opened_before
+from vz_hdf5._superblock import end_of_allocation, superblock_sizes
 from vz_hdf5._unlimited import pad_unlimited
 from vz_hdf5.plugin import HDF5_MAGIC
 
@@ -558,9 +559,12 @@ class _Scanner:
         self.raw = _reader_over(source, self.whole)
         """Positional reads of the file's bytes (the native chunk-index reader's)."""
         self.native = native
-        fcpl = h5.id.get_create_plist()
-        self.base = int(fcpl.get_userblock())
-        self.sizeof_addr, self.sizeof_len = (int(x) for x in fcpl.get_sizes())
+        sizes = None if self.whole is None else superblock_sizes(self.whole)
+        if sizes is None:  # (HDF5's, through a copy of the file creation property list)
+            fcpl = h5.id.get_create_plist()
+            sizeof_addr, sizeof_len = fcpl.get_sizes()
+            sizes = int(fcpl.get_userblock()), int(sizeof_addr), int(sizeof_len)
+        self.base, self.sizeof_addr, self.sizeof_len = sizes
         self.h5 = h5
         self.size: int = source.size or 0  # (known: _open refuses files of unknown size)
         self.positions = np.uint32 if self.size <= _U32_MAX else np.uint64

@@ -34,7 +34,6 @@ fractal heaps, nested indirect blocks, new-style references) make the check repo
 from __future__ import annotations
 
 import contextlib
-import copy as _copy
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -543,7 +542,8 @@ class HeapGuard:
             reads.append((offset, size, data))
             return data
 
-        copy = _copy.copy(self)
+        copy = object.__new__(type(self))  # (copy.copy's result, without its protocol)
+        copy.__dict__.update(self.__dict__)
         copy.read_at = recorded
         if fresh:
             copy._collections = {}

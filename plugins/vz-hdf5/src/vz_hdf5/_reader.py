@@ -898,7 +898,9 @@ class _Scanner:
 
     def _group(self, grp: h5py.Group, gpath: str | None = None) -> ManifestGroup:
         named = gpath is None
-        gpath = object_path(grp) if gpath is None else gpath
+        if named:  # (the file's root: HDF5 names a file identifier "/")
+            gpath = "/" if grp is self.h5 else object_path(grp)
+        assert gpath is not None
         info = h5py.h5g.get_objinfo(grp.id)  # (its address: the heap check's and the cycle key's)
         survey = self._survey(grp, gpath, _address(grp, info))
         if named:  # (the path HDF5 gives: what _dimid_names asks of it)

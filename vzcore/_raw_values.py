@@ -27,7 +27,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ENCODING_KEY", "RawPiece", "encoding_key", "joined", "raw_values_for", "remember_raw"]
+__all__ = [
+    "ENCODING_KEY",
+    "RawPiece",
+    "encoding_key",
+    "joined",
+    "raw_values_for",
+    "remember_again",
+    "remember_raw",
+]
 
 ENCODING_KEY = "_vz_stored_values"
 """Where a loaded variable's :class:`RawPiece` sits in its ``encoding`` (writers of other
@@ -141,6 +149,15 @@ def remember_raw(name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any)
     piece = RawPiece(name, encoding_key(name, encoding)[1], raw_arr, dec_arr)
     _register(piece)
     return piece
+
+
+def remember_again(piece: RawPiece) -> None:
+    """Register ``piece`` again: a later file loaded the same values (see :mod:`vzcore._decoded_memo`).
+
+    What :func:`remember_raw` does for a file whose piece is already known: the entry moves
+    to the most recently used end, and the piece is registered anew if it was dropped.
+    """
+    _register(piece)
 
 
 def joined(pieces: Sequence[RawPiece]) -> RawPiece | None:

@@ -325,9 +325,9 @@ def test_values_that_change_from_file_to_file_stop_being_kept(
     kept: list[tuple[str, ...]] = []
     keepable = to_xarray.keepable
 
-    def counted(dims: Any, *args: Any) -> Any:
-        kept.append(dims)
-        return keepable(dims, *args)
+    def counted(variable: Any, index: Any) -> Any:
+        kept.append(variable.dims)
+        return keepable(variable, index)
 
     monkeypatch.setattr(to_xarray, "keepable", counted)
     for path in paths:

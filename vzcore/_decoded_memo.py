@@ -42,10 +42,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
-from vzcore._raw_values import RawPiece, remember_again
+from vzcore._raw_values import RawPiece, digest, remember_again
 
 if TYPE_CHECKING:
-    import pandas as pd
     import xarray as xr
 
     from vzcore._source_index import SourceIndex
@@ -117,29 +116,30 @@ def _fresh_dict(d: dict[Any, Any]) -> dict[Any, Any]:
 class Decoded:
     """One loaded variable as decoded: what a file with the same inputs gets a copy of.
 
-    Either a dimension coordinate with its pandas index (``index`` set; built again as
-    :func:`vzcore._source_index.indexed_coordinate` builds it) or a plain Variable of
+    Either a dimension coordinate over a pandas index (``index``: its
+    :class:`~xarray.core.indexing.PandasIndexingAdapter`, shared as xarray shares indexes;
+    the Variable and :class:`~vzcore._source_index.SourceIndex` built again over it as
+    :func:`vzcore._source_index.indexed_coordinate` builds them) or a plain Variable of
     numpy ``values``.
     """
 
-    __slots__ = ("attrs", "dims", "encoding", "index", "piece", "values", "writeable")
+    __slots__ = ("attrs", "digest", "dims", "encoding", "index", "piece", "values", "writeable")
 
-    def __init__(
-        self,
-        dims: tuple[Hashable, ...],
-        values: np.ndarray | None,
-        index: pd.Index | None,
-        attrs: dict[Any, Any],
-        encoding: dict[Any, Any],
-    ) -> None:
-        self.dims = dims
-        self.values = None if values is None else values.copy()
-        self.writeable = values is not None and values.flags.writeable
-        self.index = index
-        self.attrs = _fresh_dict(attrs)
-        self.encoding = _fresh_dict(encoding)
-        piece = encoding.get(RAW_ENCODING_KEY)
+    def __init__(self, variable: xr.Variable, index: SourceIndex | None) -> None:
+        self.dims = variable.dims
+        self.index: Any = None
+        self.values: np.ndarray | None = None
+        self.writeable = False
+        if index is not None:
+            self.index = variable._data  # (the adapter over index.index)
+        else:
+            self.values = variable.data.copy()
+            self.writeable = bool(variable.data.flags.writeable)
+        self.attrs = _fresh_dict(variable.attrs)
+        self.encoding = _fresh_dict(variable.encoding)
+        piece = variable.encoding.get(RAW_ENCODING_KEY)
         self.piece = piece if isinstance(piece, RawPiece) else None
+        self.digest = None if self.piece is None else digest(self.piece)
 
     def build(self, name: str, source: str) -> tuple[xr.Variable, SourceIndex | None]:
         """Return a new Variable (and the index of a dimension coordinate) for ``source``."""
@@ -147,12 +147,12 @@ class Decoded:
 
         from vzcore._source_index import from_index
 
-        if self.piece is not None:
-            remember_again(self.piece)  # (as remember_raw did for the first file)
+        if self.piece is not None and self.digest is not None:
+            remember_again(self.piece, self.digest)  # (as remember_raw did for the first file)
         attrs, encoding = _fresh_dict(self.attrs), _fresh_dict(self.encoding)
         if self.index is not None:
-            variable = xr.IndexVariable(self.dims, self.index, attrs, encoding)  # type: ignore[no-untyped-call]  # xarray's is unannotated
-            return variable, from_index(self.index, name, variable.dtype, source)
+            variable = xr.IndexVariable(self.dims, self.index, attrs, encoding, fastpath=True)  # type: ignore[no-untyped-call]  # xarray's is unannotated
+            return variable, from_index(self.index.array, name, variable.dtype, source)
         assert self.values is not None  # (one or the other)
         values = self.values.copy()
         values.flags.writeable = self.writeable  # (as the first file's)
@@ -274,17 +274,18 @@ def decode_once(
     return variable, index
 
 
-def keepable(
-    dims: tuple[Hashable, ...],
-    values: Any,
-    index: pd.Index | None,
-    attrs: dict[Any, Any],
-    encoding: dict[Any, Any],
-) -> Decoded | None:
-    """Return what to keep of a decoded variable, or None when it is not plain data."""
-    if index is None and (type(values) is not np.ndarray or values.dtype.kind not in _KINDS):
+def keepable(variable: xr.Variable, index: SourceIndex | None) -> Decoded | None:
+    """Return what to keep of a decoded variable (and its index), or None when not plain data.
+
+    ``variable`` is a plain Variable of numpy values, or the IndexVariable of ``index``.
+    """
+    if index is None:
+        data = variable._data
+        if type(data) is not np.ndarray or data.dtype.kind not in _KINDS:
+            return None
+    elif getattr(variable._data, "array", None) is not index.index:
         return None
     try:
-        return Decoded(dims, None if index is not None else values, index, attrs, encoding)
+        return Decoded(variable, index)
     except _UnkeyableError:
         return None

@@ -480,14 +480,7 @@ def _decode_loaded(
                 )
                 if built is not None:
                     variable, index = built
-                    kept = (
-                        keepable(
-                            variable.dims, None, index.index, variable.attrs, variable.encoding
-                        )
-                        if keep
-                        else None
-                    )
-                    return variable, index, kept
+                    return variable, index, keepable(variable, index) if keep else None
             plain = xr.IndexVariable(  # type: ignore[no-untyped-call]  # xarray's is unannotated
                 decoded.dims,
                 index_values,
@@ -501,12 +494,7 @@ def _decode_loaded(
         # xarray/pandas/cftime reject values their CF attributes cannot decode (e.g. times
         # out of range in a damaged file): say which variable of which file.
         raise CFDecodeError(source, name, f"{type(err).__name__}: {err}") from err
-    kept = (
-        keepable(decoded.dims, decoded.data, None, decoded.attrs, decoded.encoding)
-        if keep
-        else None
-    )
-    return decoded, None, kept
+    return decoded, None, keepable(decoded, None) if keep else None
 
 
 class _NodeOptions(TypedDict, total=False):

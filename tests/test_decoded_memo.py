@@ -400,3 +400,19 @@ def test_each_file_is_decoded_once_when_nothing_can_be_kept(
     assert cftime == [1, 1, 1, 1, 1]
     # recorded (a warning: decoded again to issue it) until the second miss in a row
     assert warned == [2, 2, 1, 1, 1]
+
+
+@pytest.mark.parametrize(("names", "nbytes"), [(3, 2**20), (256, 100)], ids=["names", "bytes"])
+def test_what_is_kept_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: int, nbytes: int
+) -> None:
+    monkeypatch.setattr(_decoded_memo, "MAX_NAMES", names)
+    monkeypatch.setattr(_decoded_memo, "MAX_BYTES", nbytes)
+    paths = [write(tmp_path / f"f{i}.nc", hours=(i,)) for i in range(3)]
+    got = []
+    for path in paths:
+        got.append(vzcore.open_virtual_dataset(path, **LOAD))
+        assert _decoded_memo.kept() <= names
+        assert _decoded_memo._held <= nbytes
+    for path, ds in zip(paths, got, strict=True):
+        same_loaded(ds, alone(path, **LOAD))

@@ -54,8 +54,11 @@ __all__ = ["Decoded", "clear", "decode_once", "keepable", "kept", "recording_is_
 MAX_VALUE_BYTES = 2**16
 """Stored values larger than this are not kept (loaded coordinates are small)."""
 
-MAX_NAMES = 1024
+MAX_NAMES = 256
 """Kept results (one per name and dimensions); all are forgotten when there would be more."""
+
+MAX_BYTES = 16 * 2**20
+"""Stored and decoded values all kept results may hold; all are forgotten past it."""
 
 RETRY_EVERY = 16
 """From its second miss in a row on, a name's decoding is kept at every this many misses."""
@@ -162,9 +165,10 @@ class Decoded:
 class _Kept:
     """The inputs and result of a name's last decoding, and its run of misses."""
 
-    __slots__ = ("inputs", "misses", "result", "values")
+    __slots__ = ("inputs", "misses", "nbytes", "result", "values")
 
     def __init__(self) -> None:
+        self.nbytes = 0
         self.values: tuple[Any, ...] | None = None
         self.inputs: Hashable = None
         self.result: Decoded | None = None
@@ -175,10 +179,16 @@ _kept: dict[tuple[str, tuple[Hashable, ...]], _Kept] = {}
 _lock = threading.Lock()
 
 
+_held = 0
+"""Bytes of values the kept results hold (stored and decoded)."""
+
+
 def clear() -> None:
     """Forget every kept result (tests)."""
+    global _held
     with _lock:
         _kept.clear()
+        _held = 0
 
 
 def kept() -> int:
@@ -265,13 +275,25 @@ def decode_once(
     new.values, new.inputs, new.misses = head, inputs, misses
     if not (failed or caught):
         new.result = result  # (None when it is not plain data)
-    with _lock:
-        if len(_kept) >= MAX_NAMES and slot not in _kept:
-            _kept.clear()
-        _kept[slot] = new
+    new.nbytes = 2 * values.nbytes  # (stored and decoded values, about)
+    _keep(slot, new)
     if failed or caught:
         return decode(False)[:2]  # xarray's warnings and errors, issued as xarray issues them
     return variable, index
+
+
+def _keep(slot: tuple[str, tuple[Hashable, ...]], new: _Kept) -> None:
+    """Keep ``new`` for ``slot``, forgetting everything when there would be too much."""
+    global _held
+    with _lock:
+        old = _kept.pop(slot, None)
+        if old is not None:
+            _held -= old.nbytes
+        if len(_kept) >= MAX_NAMES or _held + new.nbytes > MAX_BYTES:
+            _kept.clear()
+            _held = 0
+        _kept[slot] = new
+        _held += new.nbytes
 
 
 def keepable(variable: xr.Variable, index: SourceIndex | None) -> Decoded | None:

@@ -416,3 +416,39 @@ def test_what_is_kept_is_bounded(
         assert _decoded_memo._held <= nbytes
     for path, ds in zip(paths, got, strict=True):
         same_loaded(ds, alone(path, **LOAD))
+
+
+PAIRS = [
+    ("1", 1),
+    (1, True),
+    (1, 1.0),
+    (0.0, -0.0),
+    (float("nan"), -float("nan")),
+    (np.float32(1), 1.0),
+    (np.float32(1), np.float64(1)),
+    (np.int32(1), np.array(1, "i4")),
+    ([1], (1,)),
+    (["a"], "a"),
+    (["a", "b"], "a b"),
+    ({"a": 1}, [("a", 1)]),
+    (b"a", "a"),
+    (np.array([1], "i4"), np.array([1], "i8")),
+    (np.array([1], "<i4"), np.array([1], ">i4")),
+    (np.array([1, 2]), np.array([[1, 2]])),
+    (None, "None"),
+]
+
+
+@pytest.mark.parametrize(("one", "other"), PAIRS, ids=[repr(p) for p in PAIRS])
+def test_attribute_values_that_differ_have_different_keys(one: Any, other: Any) -> None:
+    assert _decoded_memo._key({"x": one}) != _decoded_memo._key({"x": other})
+    assert _decoded_memo._key({"x": one}) == _decoded_memo._key({"x": one})
+    for value in (one, other):  # (NaN too: compared by its bytes)
+        copied = {"x": _decoded_memo._fresh(value)}
+        assert _decoded_memo._key(copied) == _decoded_memo._key({"x": value})
+
+
+def test_objects_are_not_keyed() -> None:
+    for value in (object(), np.array([object()]), {1, 2}, np.zeros(1, "f4,i4")):
+        with pytest.raises(_decoded_memo._UnkeyableError):
+            _decoded_memo._key({"x": value})

@@ -75,9 +75,14 @@ class _UnkeyableError(Exception):
 
 
 def _key(value: Any) -> Hashable:
-    """Return an exact, hashable stand-in of an attribute value; raise _UnkeyableError otherwise."""
+    """Return an exact, hashable stand-in of an attribute value; raise _UnkeyableError otherwise.
+
+    A ``str`` stands for itself (every other stand-in is a tuple starting with the type).
+    """
     kind = type(value)
-    if kind is str or kind is bytes or value is None:
+    if kind is str:
+        return str(value)  # (itself: an exact str)
+    if kind is bytes or value is None:
         return kind, value
     if kind is float:
         return kind, struct.pack("<d", value)
@@ -88,9 +93,14 @@ def _key(value: Any) -> Hashable:
     if kind is np.ndarray and value.dtype.kind in _KINDS:
         return kind, value.dtype.str, value.shape, value.tobytes()
     if kind is list or kind is tuple:
-        return kind, tuple(_key(v) for v in value)
+        return kind, tuple([v if type(v) is str else _key(v) for v in value])
     if kind is dict:
-        return kind, tuple((_key(k), _key(v)) for k, v in value.items())
+        return kind, tuple(
+            [
+                (k if type(k) is str else _key(k), v if type(v) is str else _key(v))
+                for k, v in value.items()
+            ]
+        )
     raise _UnkeyableError
 
 
@@ -113,7 +123,7 @@ def _fresh(value: Any) -> Any:
 
 
 def _fresh_dict(d: dict[Any, Any]) -> dict[Any, Any]:
-    return {k: _fresh(v) for k, v in d.items()}
+    return {k: v if type(v) is str else _fresh(v) for k, v in d.items()}
 
 
 class Decoded:

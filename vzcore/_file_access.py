@@ -419,7 +419,7 @@ class scan_session(_Block):  # noqa: N801  # a function's name, as it was
 
     def __init__(self) -> None:
         self._files: dict[tuple[str, str], CountingFile] = {}
-        self._local = _LocalFiles()
+        self._local: _LocalFiles | None = None  # (made by the outermost __enter__)
         self._tokens: (
             tuple[
                 contextvars.Token[dict[tuple[str, str], CountingFile] | None],
@@ -434,8 +434,8 @@ class scan_session(_Block):  # noqa: N801  # a function's name, as it was
     def __enter__(self) -> None:
         if _session.get() is not None:
             return  # nested: the outer session's
-        self._local = _LocalFiles()
-        self._tokens = (_session.set(self._files), _local_files.set(self._local))
+        local = self._local = _LocalFiles()
+        self._tokens = (_session.set(self._files), _local_files.set(local))
 
     def _leave(self, exc: BaseException | None) -> None:
         tokens = self._tokens
@@ -444,7 +444,8 @@ class scan_session(_Block):  # noqa: N801  # a function's name, as it was
         self._tokens = None
         _local_files.reset(tokens[1])
         _session.reset(tokens[0])
-        self._local.close()
+        if self._local is not None:
+            self._local.close()
         for f in self._files.values():
             f.close()
 

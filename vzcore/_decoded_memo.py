@@ -40,13 +40,13 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import xarray as xr
 
 from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
 from vzcore._raw_values import RawPiece, digest, remember_again
+from vzcore._source_index import from_index
 
 if TYPE_CHECKING:
-    import xarray as xr
-
     from vzcore._source_index import SourceIndex
 
 __all__ = ["Decoded", "clear", "decode_once", "keepable", "kept", "recording_is_safe"]
@@ -156,10 +156,6 @@ class Decoded:
 
     def build(self, name: str, source: str) -> tuple[xr.Variable, SourceIndex | None]:
         """Return a new Variable (and the index of a dimension coordinate) for ``source``."""
-        import xarray as xr
-
-        from vzcore._source_index import from_index
-
         if self.piece is not None and self.digest is not None:
             remember_again(self.piece, self.digest)  # (as remember_raw did for the first file)
         attrs, encoding = _fresh_dict(self.attrs), _fresh_dict(self.encoding)

@@ -227,8 +227,8 @@ def test_record_sources_equals_the_group_methods(tmp_path, monkeypatch) -> None:
             t.attach_sources(found)
 
     stats: list[str] = []
-    real = api.stat_source
-    monkeypatch.setattr(api, "stat_source", lambda p, so: stats.append(p) or real(p, so))
+    real = api.scanned_source
+    monkeypatch.setattr(api, "scanned_source", lambda p, so: stats.append(p) or real(p, so))
     got, want = tree(), tree()
     api._record_sources(got, None)
     by_methods(want)

@@ -344,13 +344,38 @@ _session: contextvars.ContextVar[dict[tuple[str, str], CountingFile] | None] = (
 )
 
 
-_whole_files: contextvars.ContextVar[dict[str, bytes] | None] = contextvars.ContextVar(
-    "vzcore_scan_whole_files", default=None
+class _LocalFiles:
+    """What a :func:`scan_session` keeps of the local files it opened (one of each kind).
+
+    ``whole``: the bytes of the last small file a reader read whole (:func:`session_bytes`);
+    ``parked``: the last file opened to pick its reader, for the reader to open
+    (:func:`park_source`); ``stats``: size and mtime of each file as opened (``fstat`` of
+    the descriptor that was read), for :func:`scanned_source`.
+    """
+
+    __slots__ = ("parked", "stats", "whole")
+
+    def __init__(self) -> None:
+        self.whole: dict[str, bytes] = {}
+        self.parked: dict[str, SourceFile] = {}
+        self.stats: dict[str, tuple[int, float]] = {}
+
+    def close(self) -> None:
+        for f in self.parked.values():
+            f.close()
+        self.parked.clear()
+
+
+_local_files: contextvars.ContextVar[_LocalFiles | None] = contextvars.ContextVar(
+    "vzcore_scan_local_files", default=None
 )
 
 WHOLE_FILE_CAP = 2**20
 """A local file of at most this many bytes that a reader reads whole inside a
 :func:`scan_session` is kept (the last such file only) for :func:`session_bytes`."""
+
+_STATS_KEPT = 64
+"""Local files whose ``fstat`` a session keeps for :func:`scanned_source` (the last ones)."""
 
 
 class _Block(contextlib.ContextDecorator):
@@ -383,7 +408,9 @@ class scan_session(_Block):  # noqa: N801  # a function's name, as it was
     The last local file of at most :data:`WHOLE_FILE_CAP` bytes that a reader read whole
     (``SourceFile.read_at(0, size)``) is kept too: loading a coordinate of that file in the
     same session slices those bytes (:func:`session_bytes`) instead of opening and reading
-    the file again. Nested sessions reuse the outer one. Each thread has its own session.
+    the file again. A local file opened to pick its reader is handed to the reader
+    (:func:`park_source`), and :func:`scanned_source` answers from the ``fstat`` of the
+    descriptor each local file was read through. Nested sessions reuse the outer one. Each thread has its own session.
     Use it as ``with scan_session():`` or as a decorator, ``@scan_session()`` (each call
     of the decorated function its own session, or the caller's). (A class rather than a
     generator-based ``contextmanager``, as :class:`source_errors`: every file opened is
@@ -392,10 +419,11 @@ class scan_session(_Block):  # noqa: N801  # a function's name, as it was
 
     def __init__(self) -> None:
         self._files: dict[tuple[str, str], CountingFile] = {}
+        self._local: _LocalFiles | None = None  # (made by the outermost __enter__)
         self._tokens: (
             tuple[
                 contextvars.Token[dict[tuple[str, str], CountingFile] | None],
-                contextvars.Token[dict[str, bytes] | None],
+                contextvars.Token[_LocalFiles | None],
             ]
             | None
         ) = None
@@ -406,23 +434,44 @@ class scan_session(_Block):  # noqa: N801  # a function's name, as it was
     def __enter__(self) -> None:
         if _session.get() is not None:
             return  # nested: the outer session's
-        self._tokens = (_session.set(self._files), _whole_files.set({}))
+        local = self._local = _LocalFiles()
+        self._tokens = (_session.set(self._files), _local_files.set(local))
 
     def _leave(self, exc: BaseException | None) -> None:
         tokens = self._tokens
         if tokens is None:
             return
         self._tokens = None
-        _whole_files.reset(tokens[1])
+        _local_files.reset(tokens[1])
         _session.reset(tokens[0])
+        if self._local is not None:
+            self._local.close()
         for f in self._files.values():
             f.close()
 
 
 def session_bytes(url: str) -> bytes | None:
     """Return the bytes of the local file ``url`` as read whole in this scan session, or None."""
-    whole = _whole_files.get()
-    return None if whole is None else whole.get(url)
+    local = _local_files.get()
+    return None if local is None else local.whole.get(url)
+
+
+def park_source(source: SourceFile) -> bool:
+    """Keep the open local ``source`` for :func:`open_source` of its URL in this scan session.
+
+    The core opens a file to read its first bytes and pick its reader; the reader then
+    opens it again. Inside a :func:`scan_session` the reader gets this same open file
+    instead (the same descriptor, its ``fstat`` size), once; the session closes it if no
+    reader takes it. One file is kept (a file parked earlier is closed). Returns False,
+    keeping nothing, outside a session or for a remote file (remote files are shared by the
+    session anyway): then close ``source`` yourself.
+    """
+    local = _local_files.get()
+    if local is None or source._fd is None:
+        return False
+    local.close()
+    local.parked[source.url] = source
+    return True
 
 
 def _open_remote(
@@ -598,6 +647,28 @@ def stat_source(url: str, storage_options: dict[str, Any] | None = None) -> Sour
         return SourceInfo.from_fsspec_info(fs.info(path))
 
 
+def scanned_source(url: str, storage_options: dict[str, Any] | None = None) -> SourceInfo:
+    """Return :func:`stat_source` of ``url`` as the running scan read it.
+
+    A local file opened in this :func:`scan_session` (by :func:`open_source`) answers from
+    the ``fstat`` of the descriptor it was read through, taken when it was opened: the file
+    that was read, as it was then (a change after that is what :func:`vzcore.verify`
+    reports), without another ``stat``. Anything else is :func:`stat_source`.
+
+    Raises
+    ------
+    vzcore.errors.SourceAccessError
+        As :func:`stat_source`.
+    """
+    opened = _local_files.get()
+    known = None if opened is None else opened.stats.get(url)
+    if known is None:
+        return stat_source(url, storage_options)
+    from vzcore.manifests.sources import SourceInfo
+
+    return SourceInfo(size=known[0], mtime=known[1])
+
+
 EMPTY_FILE = "the file is empty (0 bytes); it was not written completely or its download failed"
 """What is true of a source file of 0 bytes, for messages."""
 
@@ -635,6 +706,11 @@ class SourceFile:
                     self.close()
                     raise SourceIsADirectoryError(url)
                 self.size = st.st_size
+                opened = _local_files.get()
+                if opened is not None:  # (for scanned_source in this session)
+                    if len(opened.stats) >= _STATS_KEPT:
+                        opened.stats.clear()
+                    opened.stats[url] = (st.st_size, st.st_mtime)
             else:
                 # vzcore's remote opener: a block cache sized for object storage, shared
                 # inside a scan session, so many small reads become a few range requests.
@@ -678,10 +754,10 @@ class SourceFile:
                     got += len(data)
                 out = parts[0] if len(parts) == 1 else b"".join(parts)
                 if offset == 0 and got == self.size and got <= WHOLE_FILE_CAP:
-                    whole = _whole_files.get()
-                    if whole is not None:  # the whole file, read in a scan session
-                        whole.clear()  # (one file kept: memory bounded by the cap)
-                        whole[self.url] = out
+                    local = _local_files.get()
+                    if local is not None:  # the whole file, read in a scan session
+                        local.whole.clear()  # (one file kept: memory bounded by the cap)
+                        local.whole[self.url] = out
                 return out
             self._remote.seek(offset)
             remote: bytes = self._remote.read(length)
@@ -759,7 +835,9 @@ def open_source(
     vzcore.errors.CorruptFileError
         It is empty (0 bytes), unless ``allow_empty``.
     """
-    source = SourceFile(url, storage_options)
+    local = _local_files.get()
+    parked = None if local is None else local.parked.pop(url, None)
+    source = parked if parked is not None else SourceFile(url, storage_options)
     if source.size == 0 and not allow_empty:
         source.close()
         raise CorruptFileError(url, EMPTY_FILE)

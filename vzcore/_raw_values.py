@@ -27,7 +27,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ENCODING_KEY", "RawPiece", "encoding_key", "joined", "raw_values_for", "remember_raw"]
+__all__ = [
+    "ENCODING_KEY",
+    "RawPiece",
+    "digest",
+    "encoding_key",
+    "joined",
+    "raw_values_for",
+    "remember_again",
+    "remember_raw",
+]
 
 ENCODING_KEY = "_vz_stored_values"
 """Where a loaded variable's :class:`RawPiece` sits in its ``encoding`` (writers of other
@@ -143,6 +152,21 @@ def remember_raw(name: str, encoding: Mapping[str, Any], raw: Any, decoded: Any)
     return piece
 
 
+def digest(piece: RawPiece) -> tuple[int, int]:
+    """Return what tells ``piece`` from the other pieces of its name and encoding."""
+    return _digest(piece.raw), _digest(piece.decoded)
+
+
+def remember_again(piece: RawPiece, known: tuple[int, int]) -> None:
+    """Register ``piece`` again: a later file loaded the same values (see :mod:`vzcore._decoded_memo`).
+
+    What :func:`remember_raw` does for a file whose piece is already known: the entry moves
+    to the most recently used end, and the piece is registered anew if it was dropped.
+    ``known`` is the piece's :func:`digest`.
+    """
+    _register(piece, known)
+
+
 def joined(pieces: Sequence[RawPiece]) -> RawPiece | None:
     """Return (and register) one piece for 1-D pieces laid end to end, or None.
 
@@ -167,18 +191,18 @@ def joined(pieces: Sequence[RawPiece]) -> RawPiece | None:
     return piece
 
 
-def _register(piece: RawPiece) -> None:
+def _register(piece: RawPiece, known: tuple[int, int] | None = None) -> None:
     global _total
     key = (piece.name, piece.key)
-    digest = (_digest(piece.raw), _digest(piece.decoded))
+    found = digest(piece) if known is None else known
     with _lock:
         entry = _registry.get(key)
         if entry is None:
             entry = _registry[key] = _Entry()
         _registry.move_to_end(key)
-        if digest in entry.digests:  # the same file loaded again: keep one copy
+        if found in entry.digests:  # the same file loaded again: keep one copy
             return
-        entry.digests.add(digest)
+        entry.digests.add(found)
         entry.pieces.append(piece)
         entry.by_first.setdefault(_first(piece.decoded), []).append(piece)
         entry.nbytes += piece.nbytes

@@ -46,7 +46,7 @@ from xarray.indexes import PandasIndex
 
 from vzcore.errors import CombineError
 
-__all__ = ["SourceIndex", "indexed_coordinate", "source_index"]
+__all__ = ["SourceIndex", "from_index", "indexed_coordinate", "source_index"]
 
 _FRAMES_UP = 40
 """How far up the stack ``combine_by_coords``' frame is looked for (it is ~8 calls up)."""
@@ -128,7 +128,7 @@ def source_index(variable: Any, name: Hashable, source: str) -> SourceIndex:
     if type(variable) is xr.IndexVariable and variable.dims == (name,):
         pd_index = variable.to_index()
         if type(pd_index) is not pd.MultiIndex and pd_index.name == name:
-            return _from_index(pd_index, name, variable.dtype, source)
+            return from_index(pd_index, name, variable.dtype, source)
     built = SourceIndex.from_variables({name: variable}, options={})
     assert isinstance(built, SourceIndex)  # from_variables builds cls
     built.source = source
@@ -162,10 +162,10 @@ def indexed_coordinate(
     if pd_index.dtype != dtype:  # (e.g. datetime64[D], which pandas holds in seconds)
         return None
     variable = xr.IndexVariable((name,), pd_index, attrs, encoding)  # type: ignore[no-untyped-call]
-    return variable, _from_index(pd_index, name, variable.dtype, source)
+    return variable, from_index(pd_index, name, variable.dtype, source)
 
 
-def _from_index(pd_index: pd.Index, name: Hashable, dtype: Any, source: str) -> SourceIndex:
+def from_index(pd_index: pd.Index, name: Hashable, dtype: Any, source: str) -> SourceIndex:
     """Return the :class:`SourceIndex` over the named ``pd_index`` of a coordinate of ``dtype``."""
     index = SourceIndex(pd_index, name, coord_dtype=dtype, fastpath=True)
     index.source = source

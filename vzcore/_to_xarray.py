@@ -24,6 +24,7 @@ from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
 from xarray.core.variable import calculate_dimensions
 from xarray.indexes import Index
 
+from vzcore._decoded_memo import Decoded, decode_once, keepable
 from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
 from vzcore._raw_values import remember_raw
 from vzcore._source_index import SourceIndex, indexed_coordinate, source_index
@@ -422,12 +423,6 @@ def _to_variable(
     if values.dtype.names is not None and not values.dtype.isnative:
         # xarray's endianness decoder cannot convert compound types: same values, native order
         values = values.astype(values.dtype.newbyteorder("="))
-    # Wrapped as a backend array (as xarray's own backends hand data to its decoders), so
-    # the Variables the decoders build skip xarray's duck-array probe (see _plain_numpy).
-    # xarray's NumpyIndexingAdapter.__init__ is unannotated
-    adapter = NumpyIndexingAdapter(np.asarray(values))  # type: ignore[no-untyped-call]
-    # (fastpath: xarray keeps a LazilyIndexedArray as it is either way)
-    raw = xr.Variable(v.dims, LazilyIndexedArray(adapter), dict(v.attrs), fastpath=True)
     if (
         string_dims is not None
         and opts.concat_characters
@@ -435,6 +430,41 @@ def _to_variable(
     ):
         # xarray joins characters only along "stackable" dimensions (see _stackable_dims)
         opts = no_concat  # (``opts`` without concat_characters)
+    decode = functools.partial(
+        _decode_loaded, name, v.dims, values, v.attrs, opts, source, indexed=indexes is not None
+    )
+    if indexes is None:
+        return decode(False)[0]
+    # (the files of a collection repeat their spatial coordinates: decoded once)
+    variable, index = decode_once(name, v.dims, values, v.attrs, opts, source, decode)
+    if index is not None:
+        indexes[name] = index  # (for _dataset)
+    return variable
+
+
+def _decode_loaded(
+    name: str,
+    dims: tuple[Hashable, ...],
+    values: np.ndarray,
+    attrs: dict[str, Any],
+    opts: DecodeOptions,
+    source: str,
+    keep: bool,
+    *,
+    indexed: bool,
+) -> tuple[xr.Variable, SourceIndex | None, Decoded | None]:
+    """Decode the stored ``values`` of a loaded variable with xarray's decoders.
+
+    Returns the Variable, its :class:`SourceIndex` when it is a dimension coordinate
+    (``indexed``: the caller keeps the indexes) and, when ``keep``, what
+    :mod:`vzcore._decoded_memo` keeps of them for the next file (None if it cannot).
+    """
+    # Wrapped as a backend array (as xarray's own backends hand data to its decoders), so
+    # the Variables the decoders build skip xarray's duck-array probe (see _plain_numpy).
+    # xarray's NumpyIndexingAdapter.__init__ is unannotated
+    adapter = NumpyIndexingAdapter(np.asarray(values))  # type: ignore[no-untyped-call]
+    # (fastpath: xarray keeps a LazilyIndexedArray as it is either way)
+    raw = xr.Variable(dims, LazilyIndexedArray(adapter), dict(attrs), fastpath=True)
     try:
         decoded = _decode(name, raw, opts)
         # remembered so that writers write these stored values back bit for bit
@@ -444,26 +474,27 @@ def _to_variable(
         if piece is not None:  # travels with the dataset to other processes
             decoded.encoding[RAW_ENCODING_KEY] = piece
         if decoded.dims == (name,):
-            if indexes is not None:
+            if indexed:
                 built = indexed_coordinate(
                     name, index_values, decoded.attrs, decoded.encoding, source
                 )
                 if built is not None:
-                    indexes[name] = built[1]  # (its index, for _dataset)
-                    return built[0]
-            return xr.IndexVariable(  # type: ignore[no-untyped-call]  # xarray's is unannotated
+                    variable, index = built
+                    return variable, index, keepable(variable, index) if keep else None
+            plain = xr.IndexVariable(  # type: ignore[no-untyped-call]  # xarray's is unannotated
                 decoded.dims,
                 index_values,
                 decoded.attrs,
                 decoded.encoding,
                 fastpath=_plain_numpy(index_values),
             )
+            return plain, None, None
         decoded.load()  # xarray decodes lazily: surface decoding errors here
     except (ValueError, TypeError, OverflowError, ArithmeticError) as err:
         # xarray/pandas/cftime reject values their CF attributes cannot decode (e.g. times
         # out of range in a damaged file): say which variable of which file.
         raise CFDecodeError(source, name, f"{type(err).__name__}: {err}") from err
-    return decoded
+    return decoded, None, keepable(decoded, None) if keep else None
 
 
 class _NodeOptions(TypedDict, total=False):

@@ -28,7 +28,7 @@ import xarray as xr
 from vzcore import plugins
 from vzcore._combine import combine_virtual
 from vzcore._executors import Parallel, _progress, map_files, own_process_pool
-from vzcore._file_access import open_source, scan_session, stat_source
+from vzcore._file_access import open_source, park_source, scan_session, scanned_source
 from vzcore._open_options import (
     OpenKwargs,
     OpenOptions,
@@ -111,9 +111,15 @@ def _find_spec(full: str, opts: OpenOptions) -> ReaderSpec:
         source = open_source(full, opts.storage_options, allow_empty=True)
     except IsADirectoryError:  # (e.g. Parquet references): readers match it by name
         return plugins.find_reader(full, b"", directory=True)
-    with source:
+    try:
         head = source.read_at(0, plugins.head_size())
-        return plugins.find_reader(full, head, size=source.size, read_at=source.read_probe)
+        spec = plugins.find_reader(full, head, size=source.size, read_at=source.read_probe)
+    except BaseException:
+        source.close()
+        raise
+    if not park_source(source):  # (in a scan session the reader opens this same file)
+        source.close()
+    return spec
 
 
 def _read(full: str, opts: OpenOptions, *, subgroups: bool = True) -> ManifestGroup:
@@ -185,7 +191,7 @@ def _record_sources(tree: ManifestGroup, storage_options: dict[str, Any] | None)
         if path in known:
             continue
         try:
-            found[path] = stat_source(path, storage_options)
+            found[path] = scanned_source(path, storage_options)  # (as read now)
         except (OSError, ValueError, NotImplementedError) as exc:
             _log.debug("could not stat %s: %s", path, exc)
     if found:

@@ -183,7 +183,7 @@ class ChunkManifest:
         ):
             raise ValueError("inline chunk table does not match the INLINE entries of path_index")
         for arr in (pi, off, ln):
-            arr.flags.writeable = False
+            arr.setflags(write=False)  # (no flags object made per array)
         self._path_index: NDArray[np.unsignedinteger] = pi
         self._offsets: NDArray[np.uint32] | NDArray[np.uint64] = off
         self._lengths: NDArray[np.uint32] | NDArray[np.uint64] = ln

@@ -1,0 +1,319 @@
+"""The last decoding of each loaded variable, kept for the next file that stores the same.
+
+The files of a collection repeat most of their loaded variables value for value: a time
+series' ``lat`` and ``lon``, a scalar ``height``. :mod:`vzcore._to_xarray` CF-decodes every
+loaded variable with xarray's decoders and builds its pandas index, which is most of the
+cost of a small file's spatial coordinates. Decoding is a function of what it is given:
+the variable's name, dimensions, stored values (dtype, shape and bytes) and attributes, and
+the decode options. So for each (name, dimensions) the last result is kept with exactly
+those inputs, and a file giving the same inputs gets a copy of that result instead of
+calling the decoders again: the same values, dtypes, attributes and encoding (its
+:class:`~vzcore._raw_values.RawPiece` included), the same pandas index.
+
+A result is kept only when nothing could make a second decoding differ:
+
+* the inputs are plain data compared exactly (bytes for numbers, so ``-0.0``, NaN
+  payloads, ``1`` and ``True`` and ``np.float32(1)`` are all told apart); attributes of any
+  other type, object or structured values, and decode options holding coder objects
+  (which may be changed between calls) are never kept;
+* the decoding issued no warning at all: it runs under :func:`warnings.catch_warnings`
+  with every warning recorded; when one was (or it raised), it is run again as usual, so
+  xarray's warnings and errors reach the caller as xarray issues them, and nothing is
+  kept. Recording changes the process-wide warning state, so it is only done when no other
+  thread runs (another thread's warnings would be recorded here): with threads, results
+  kept earlier are used, no new one is kept;
+* what is handed out is never shared mutably: values and attribute arrays are copied for
+  every file (the pandas index, immutable, is shared as xarray shares indexes).
+
+Variables whose values change from file to file (a time axis) would be kept in vain: from
+the second miss in a row on, a name's decoding is kept only at every
+:data:`RETRY_EVERY`-th miss.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
+from vzcore._raw_values import RawPiece, digest, remember_again
+from vzcore._source_index import from_index
+
+if TYPE_CHECKING:
+    from vzcore._source_index import SourceIndex
+
+__all__ = ["Decoded", "clear", "decode_once", "keepable", "kept", "recording_is_safe"]
+
+MAX_VALUE_BYTES = 2**16
+"""Stored values larger than this are not kept (loaded coordinates are small)."""
+
+MAX_NAMES = 256
+"""Kept results (one per name and dimensions); all are forgotten when there would be more."""
+
+MAX_BYTES = 16 * 2**20
+"""Stored and decoded values all kept results may hold; all are forgotten past it."""
+
+RETRY_EVERY = 16
+"""From its second miss in a row on, a name's decoding is kept at every this many misses."""
+
+_KINDS = frozenset("biufcmMSU")
+"""dtype kinds of plain values (no objects, no structured or void types)."""
+
+_OPTION_TYPES = (bool, type(None), str)
+"""Types of decode options that are kept as they are (no coder objects)."""
+
+
+class _UnkeyableError(Exception):
+    """An input or result that is not plain data: its decoding is not kept."""
+
+
+def _key(value: Any) -> Hashable:
+    """Return an exact, hashable stand-in of an attribute value; raise _UnkeyableError otherwise.
+
+    A ``str`` stands for itself (every other stand-in is a tuple starting with the type).
+    """
+    kind = type(value)
+    if kind is str:
+        return str(value)  # (itself: an exact str)
+    if kind is bytes or value is None:
+        return kind, value
+    if kind is float:
+        return kind, struct.pack("<d", value)
+    if kind is int or kind is bool:
+        return kind, value
+    if isinstance(value, np.generic) and value.dtype.kind in _KINDS:
+        return kind, value.dtype.str, value.tobytes()
+    if kind is np.ndarray and value.dtype.kind in _KINDS:
+        return kind, value.dtype.str, value.shape, value.tobytes()
+    if kind is list or kind is tuple:
+        return kind, tuple([v if type(v) is str else _key(v) for v in value])
+    if kind is dict:
+        return kind, tuple(
+            [
+                (k if type(k) is str else _key(k), v if type(v) is str else _key(v))
+                for k, v in value.items()
+            ]
+        )
+    raise _UnkeyableError
+
+
+def _fresh(value: Any) -> Any:
+    """Return ``value`` itself when immutable, else a copy (arrays, lists, dicts)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or value is None:
+        return value
+    if kind is np.ndarray:
+        return value.copy()
+    if kind is list:
+        return [_fresh(v) for v in value]
+    if kind is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if kind is tuple:
+        return tuple(_fresh(v) for v in value)
+    if kind is bytes or kind is bool or isinstance(value, np.generic | np.dtype | RawPiece):
+        return value
+    raise _UnkeyableError
+
+
+def _fresh_dict(d: dict[Any, Any]) -> dict[Any, Any]:
+    return {k: v if type(v) is str else _fresh(v) for k, v in d.items()}
+
+
+class Decoded:
+    """One loaded variable as decoded: what a file with the same inputs gets a copy of.
+
+    Either a dimension coordinate over a pandas index (``index``: its
+    :class:`~xarray.core.indexing.PandasIndexingAdapter`, shared as xarray shares indexes;
+    the Variable and :class:`~vzcore._source_index.SourceIndex` built again over it as
+    :func:`vzcore._source_index.indexed_coordinate` builds them) or a plain Variable of
+    numpy ``values``.
+    """
+
+    __slots__ = ("attrs", "digest", "dims", "encoding", "index", "piece", "values", "writeable")
+
+    def __init__(self, variable: xr.Variable, index: SourceIndex | None) -> None:
+        self.dims = variable.dims
+        self.index: Any = None
+        self.values: np.ndarray | None = None
+        self.writeable = False
+        if index is not None:
+            self.index = variable._data  # (the adapter over index.index)
+        else:
+            self.values = variable.data.copy()
+            self.writeable = bool(variable.data.flags.writeable)
+        self.attrs = _fresh_dict(variable.attrs)
+        self.encoding = _fresh_dict(variable.encoding)
+        piece = variable.encoding.get(RAW_ENCODING_KEY)
+        self.piece = piece if isinstance(piece, RawPiece) else None
+        self.digest = None if self.piece is None else digest(self.piece)
+
+    def build(self, name: str, source: str) -> tuple[xr.Variable, SourceIndex | None]:
+        """Return a new Variable (and the index of a dimension coordinate) for ``source``."""
+        if self.piece is not None and self.digest is not None:
+            remember_again(self.piece, self.digest)  # (as remember_raw did for the first file)
+        attrs, encoding = _fresh_dict(self.attrs), _fresh_dict(self.encoding)
+        if self.index is not None:
+            variable = xr.IndexVariable(self.dims, self.index, attrs, encoding, fastpath=True)  # type: ignore[no-untyped-call]  # xarray's is unannotated
+            return variable, from_index(self.index.array, name, variable.dtype, source)
+        assert self.values is not None  # (one or the other)
+        values = self.values.copy()
+        values.flags.writeable = self.writeable  # (as the first file's)
+        return xr.Variable(self.dims, values, attrs, encoding, fastpath=True), None
+
+
+class _Kept:
+    """The inputs and result of a name's last decoding, and its run of misses."""
+
+    __slots__ = ("inputs", "misses", "nbytes", "result", "values")
+
+    def __init__(self) -> None:
+        self.nbytes = 0
+        self.values: tuple[Any, ...] | None = None
+        self.inputs: Hashable = None
+        self.result: Decoded | None = None
+        self.misses = 0
+
+
+_kept: dict[tuple[str, tuple[Hashable, ...]], _Kept] = {}
+_lock = threading.Lock()
+
+
+_held = 0
+"""Bytes of values the kept results hold (stored and decoded)."""
+
+
+def clear() -> None:
+    """Forget every kept result (tests)."""
+    global _held
+    with _lock:
+        _kept.clear()
+        _held = 0
+
+
+def kept() -> int:
+    """Return how many results are kept (tests)."""
+    return sum(1 for k in list(_kept.values()) if k.result is not None)
+
+
+def recording_is_safe() -> bool:
+    """Return whether recording warnings here cannot record another thread's.
+
+    True when no other thread runs, or when ``catch_warnings`` is local to the running
+    context (Python 3.14's ``context_aware_warnings``, on in free-threaded builds).
+    """
+    return threading.active_count() == 1 or bool(getattr(sys.flags, "context_aware_warnings", 0))
+
+
+def _options_key(opts: Any) -> Hashable:
+    """Return the decode options as a key, or raise _UnkeyableError when they hold objects."""
+    fields = (
+        opts.mask_and_scale,
+        opts.decode_times,
+        opts.concat_characters,
+        opts.decode_coords,
+        opts.use_cftime,
+        opts.decode_timedelta,
+    )
+    if not all(type(f) in _OPTION_TYPES for f in fields):
+        raise _UnkeyableError
+    return fields
+
+
+def decode_once(
+    name: str,
+    dims: tuple[Hashable, ...],
+    values: np.ndarray,
+    attrs: dict[Any, Any],
+    opts: Any,
+    source: str,
+    decode: Callable[[bool], tuple[xr.Variable, SourceIndex | None, Decoded | None]],
+) -> tuple[xr.Variable, SourceIndex | None]:
+    """Return ``decode``'s Variable and index, or a copy of the last equal decoding's.
+
+    ``decode(keep)`` decodes the variable (``name``, ``dims``, stored ``values``,
+    ``attrs``) with ``opts`` for the file ``source``; it returns the Variable, the index of
+    a dimension coordinate (or None) and, when ``keep``, what to keep of them
+    (:func:`keepable`; None when they cannot be kept).
+    """
+    if values.dtype.kind not in _KINDS or values.nbytes > MAX_VALUE_BYTES:
+        return decode(False)[:2]
+    slot = (name, dims)
+    entry = _kept.get(slot)
+    head = (values.dtype.str, values.shape, values.tobytes())
+    if entry is not None and entry.values == head:
+        try:
+            inputs = (_options_key(opts), _key(attrs))
+        except _UnkeyableError:
+            return decode(False)[:2]
+        found = entry.result
+        if found is not None and entry.inputs == inputs:
+            entry.misses = 0
+            return found.build(name, source)
+    else:
+        inputs = None
+    misses = entry.misses + 1 if entry is not None else 0
+    if entry is not None:
+        entry.misses = misses
+    keep = (misses < 2 or misses % RETRY_EVERY == 0) and recording_is_safe()
+    if not keep:
+        return decode(False)[:2]
+    try:
+        if inputs is None:
+            inputs = (_options_key(opts), _key(attrs))
+    except _UnkeyableError:
+        return decode(False)[:2]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            variable, index, result = decode(True)
+        except Exception:  # noqa: BLE001  # decoded again below, raising as xarray does
+            failed = True
+        else:
+            failed = False
+    new = _Kept()  # (kept even without a result: it counts the misses)
+    new.values, new.inputs, new.misses = head, inputs, misses
+    if not (failed or caught):
+        new.result = result  # (None when it is not plain data)
+    new.nbytes = 2 * values.nbytes  # (stored and decoded values, about)
+    _keep(slot, new)
+    if failed or caught:
+        return decode(False)[:2]  # xarray's warnings and errors, issued as xarray issues them
+    return variable, index
+
+
+def _keep(slot: tuple[str, tuple[Hashable, ...]], new: _Kept) -> None:
+    """Keep ``new`` for ``slot``, forgetting everything when there would be too much."""
+    global _held
+    with _lock:
+        old = _kept.pop(slot, None)
+        if old is not None:
+            _held -= old.nbytes
+        if len(_kept) >= MAX_NAMES or _held + new.nbytes > MAX_BYTES:
+            _kept.clear()
+            _held = 0
+        _kept[slot] = new
+        _held += new.nbytes
+
+
+def keepable(variable: xr.Variable, index: SourceIndex | None) -> Decoded | None:
+    """Return what to keep of a decoded variable (and its index), or None when not plain data.
+
+    ``variable`` is a plain Variable of numpy values, or the IndexVariable of ``index``.
+    """
+    if index is None:
+        data = variable._data
+        if type(data) is not np.ndarray or data.dtype.kind not in _KINDS:
+            return None
+    elif getattr(variable._data, "array", None) is not index.index:
+        return None
+    try:
+        return Decoded(variable, index)
+    except _UnkeyableError:
+        return None

@@ -217,3 +217,19 @@ def test_local_path_without_percent_needs_no_filesystem_check(tmp_path, monkeypa
     monkeypatch.setattr(os.path, "exists", lambda p: calls.append(p) or real(p))
     assert local_path(f"file://{tmp_path}/missing.nc") == f"{tmp_path}/missing.nc"
     assert calls == []
+
+
+def test_scan_session_entered_again_opens_files_again(vz_http):
+    # one scan_session object used for two blocks: the second block must not be handed
+    # the handles the first one closed
+    pytest.importorskip("aiohttp")
+    (vz_http.root / "blob.bin").write_bytes(BLOB)
+    url = vz_http.url + "/blob.bin"
+    session = scan_session()
+    with session:
+        assert read_head(url, 8) == BLOB[:8]
+    with session:
+        assert read_head(url, 8) == BLOB[:8]
+        with open_url(url) as f:
+            f.seek(100)
+            assert f.read(3) == BLOB[100:103]

@@ -448,6 +448,7 @@ class scan_session(_Block):  # noqa: N801  # a function's name, as it was
             self._local.close()
         for f in self._files.values():
             f.close()
+        self._files.clear()  # (the object may be entered again: nothing closed is handed out)
 
 
 def session_bytes(url: str) -> bytes | None:

@@ -30,6 +30,7 @@ from vzcore import _decoded_memo
 from vzcore._raw_values import ENCODING_KEY, RawPiece
 from vzcore.errors import CFDecodeError
 from vzcore.manifests import ManifestArray
+from vzcore.testing.compare import assert_same_indexes
 
 LOADED = ("time", "lat", "lon", "height", "lat_bnds", "label", "step")
 
@@ -132,12 +133,9 @@ def same_loaded(a: xr.Dataset, b: xr.Dataset, names: tuple[str, ...] = LOADED) -
     """Loaded variables, indexes and their sources equal in every respect."""
     assert list(a.variables) == list(b.variables)
     assert list(a.coords) == list(b.coords)
-    assert list(a.xindexes) == list(b.xindexes)
+    assert_same_indexes(a, b)
     for name, index in a.xindexes.items():
         other = b.xindexes[name]
-        assert type(index) is type(other)
-        assert getattr(index, "source", None) == getattr(other, "source", None)
-        assert index.equals(other)
         assert type(index.index) is type(other.index)  # type: ignore[attr-defined]
         assert index.index.name == other.index.name  # type: ignore[attr-defined]
     for name in names:
@@ -370,9 +368,9 @@ def test_each_file_is_decoded_once_when_nothing_can_be_kept(
     calls: list[str] = []
     decode_loaded = to_xarray._decode_loaded
 
-    def counted(name: str, *args: Any, **kwargs: Any) -> Any:
-        calls.append(name)
-        return decode_loaded(name, *args, **kwargs)
+    def counted(stored: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(stored.name)
+        return decode_loaded(stored, *args, **kwargs)
 
     monkeypatch.setattr(to_xarray, "_decode_loaded", counted)
     warned, cftime, opened = [], [], []

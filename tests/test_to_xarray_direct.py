@@ -21,6 +21,7 @@ import xarray as xr
 import vzcore
 import vzcore._to_xarray as to_xarray
 from vzcore.manifests import ManifestArray
+from vzcore.testing.compare import assert_same_indexes
 
 
 def constructor_only(*args: Any) -> Any:
@@ -76,12 +77,7 @@ def same(a: xr.Dataset, b: xr.Dataset) -> None:
     assert list(a.sizes) == list(b.sizes)
     assert a.attrs == b.attrs
     assert a.encoding == b.encoding
-    assert list(a.xindexes) == list(b.xindexes)
-    for name, index in a.xindexes.items():
-        other = b.xindexes[name]
-        assert type(index) is type(other)
-        assert getattr(index, "source", None) == getattr(other, "source", None)
-        assert index.equals(other)
+    assert_same_indexes(a, b)
     for name, var in a.variables.items():
         other = b.variables[name]
         assert type(var) is type(other), name

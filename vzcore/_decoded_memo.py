@@ -37,7 +37,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -49,7 +49,7 @@ from vzcore._source_index import from_index
 if TYPE_CHECKING:
     from vzcore._source_index import SourceIndex
 
-__all__ = ["Decoded", "clear", "decode_once", "keepable", "kept", "recording_is_safe"]
+__all__ = ["Decoded", "Stored", "clear", "decode_once", "keepable", "kept", "recording_is_safe"]
 
 MAX_VALUE_BYTES = 2**16
 """Stored values larger than this are not kept (loaded coordinates are small)."""
@@ -226,24 +226,33 @@ def _options_key(opts: Any) -> Hashable:
     return fields
 
 
+class Stored(NamedTuple):
+    """What a loaded variable's decoding is given: all that decides its result."""
+
+    name: str
+    dims: tuple[Hashable, ...]
+    values: np.ndarray
+    """The stored values."""
+    attrs: dict[Any, Any]
+    opts: Any
+    """The decode options (:class:`vzcore._open_options.DecodeOptions`)."""
+    source: str
+    """The file (named by the variable's index, not part of the decoding)."""
+
+
 def decode_once(
-    name: str,
-    dims: tuple[Hashable, ...],
-    values: np.ndarray,
-    attrs: dict[Any, Any],
-    opts: Any,
-    source: str,
-    decode: Callable[[bool], tuple[xr.Variable, SourceIndex | None, Decoded | None]],
+    stored: Stored,
+    decode: Callable[[Stored, bool], tuple[xr.Variable, SourceIndex | None, Decoded | None]],
 ) -> tuple[xr.Variable, SourceIndex | None]:
     """Return ``decode``'s Variable and index, or a copy of the last equal decoding's.
 
-    ``decode(keep)`` decodes the variable (``name``, ``dims``, stored ``values``,
-    ``attrs``) with ``opts`` for the file ``source``; it returns the Variable, the index of
-    a dimension coordinate (or None) and, when ``keep``, what to keep of them
-    (:func:`keepable`; None when they cannot be kept).
+    ``decode(stored, keep)`` decodes the variable ``stored`` describes; it returns the
+    Variable, the index of a dimension coordinate (or None) and, when ``keep``, what to
+    keep of them (:func:`keepable`; None when they cannot be kept).
     """
+    name, dims, values, attrs, opts, source = stored
     if values.dtype.kind not in _KINDS or values.nbytes > MAX_VALUE_BYTES:
-        return decode(False)[:2]
+        return decode(stored, False)[:2]
     slot = (name, dims)
     entry = _kept.get(slot)
     head = (values.dtype.str, values.shape, values.tobytes())
@@ -251,7 +260,7 @@ def decode_once(
         try:
             inputs = (_options_key(opts), _key(attrs))
         except _UnkeyableError:
-            return decode(False)[:2]
+            return decode(stored, False)[:2]
         found = entry.result
         if found is not None and entry.inputs == inputs:
             entry.misses = 0
@@ -263,16 +272,16 @@ def decode_once(
         entry.misses = misses
     keep = (misses < 2 or misses % RETRY_EVERY == 0) and recording_is_safe()
     if not keep:
-        return decode(False)[:2]
+        return decode(stored, False)[:2]
     try:
         if inputs is None:
             inputs = (_options_key(opts), _key(attrs))
     except _UnkeyableError:
-        return decode(False)[:2]
+        return decode(stored, False)[:2]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            variable, index, result = decode(True)
+            variable, index, result = decode(stored, True)
         except Exception:  # noqa: BLE001  # decoded again below, raising as xarray does
             failed = True
         else:
@@ -284,7 +293,9 @@ def decode_once(
     new.nbytes = 2 * values.nbytes  # (stored and decoded values, about)
     _keep(slot, new)
     if failed or caught:
-        return decode(False)[:2]  # xarray's warnings and errors, issued as xarray issues them
+        return decode(stored, False)[
+            :2
+        ]  # xarray's warnings and errors, issued as xarray issues them
     return variable, index
 
 

@@ -24,7 +24,7 @@ from xarray.core.indexing import LazilyIndexedArray, NumpyIndexingAdapter
 from xarray.core.variable import calculate_dimensions
 from xarray.indexes import Index
 
-from vzcore._decoded_memo import Decoded, decode_once, keepable
+from vzcore._decoded_memo import Decoded, Stored, decode_once, keepable
 from vzcore._raw_values import ENCODING_KEY as RAW_ENCODING_KEY
 from vzcore._raw_values import remember_raw
 from vzcore._source_index import SourceIndex, indexed_coordinate, source_index
@@ -430,35 +430,26 @@ def _to_variable(
     ):
         # xarray joins characters only along "stackable" dimensions (see _stackable_dims)
         opts = no_concat  # (``opts`` without concat_characters)
-    decode = functools.partial(
-        _decode_loaded, name, v.dims, values, v.attrs, opts, source, indexed=indexes is not None
-    )
+    stored = Stored(name, v.dims, values, v.attrs, opts, source)
     if indexes is None:
-        return decode(False)[0]
+        return _decode_loaded(stored, False, indexed=False)[0]
     # (the files of a collection repeat their spatial coordinates: decoded once)
-    variable, index = decode_once(name, v.dims, values, v.attrs, opts, source, decode)
+    variable, index = decode_once(stored, functools.partial(_decode_loaded, indexed=True))
     if index is not None:
         indexes[name] = index  # (for _dataset)
     return variable
 
 
 def _decode_loaded(
-    name: str,
-    dims: tuple[Hashable, ...],
-    values: np.ndarray,
-    attrs: dict[str, Any],
-    opts: DecodeOptions,
-    source: str,
-    keep: bool,
-    *,
-    indexed: bool,
+    stored: Stored, keep: bool, *, indexed: bool
 ) -> tuple[xr.Variable, SourceIndex | None, Decoded | None]:
-    """Decode the stored ``values`` of a loaded variable with xarray's decoders.
+    """Decode the stored values of a loaded variable with xarray's decoders.
 
     Returns the Variable, its :class:`SourceIndex` when it is a dimension coordinate
     (``indexed``: the caller keeps the indexes) and, when ``keep``, what
     :mod:`vzcore._decoded_memo` keeps of them for the next file (None if it cannot).
     """
+    name, dims, values, attrs, opts, source = stored
     # Wrapped as a backend array (as xarray's own backends hand data to its decoders), so
     # the Variables the decoders build skip xarray's duck-array probe (see _plain_numpy).
     # xarray's NumpyIndexingAdapter.__init__ is unannotated

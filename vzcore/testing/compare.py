@@ -4,19 +4,24 @@
   same metadata (shape, dtype, chunk shape, codecs, and nothing else differs) and the same
   chunk manifest: a reader of references gives back what was written;
 - :func:`assert_same_attrs`: the same attribute names, each value of the same Python type
-  and equal (arrays element by element).
+  and equal (arrays element by element);
+- :func:`assert_same_indexes`: two datasets' indexes, in the same order, of the same types,
+  naming the same source file and equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vzcore.manifests import ManifestArray
 
-__all__ = ["assert_same_attrs", "assert_same_virtual_array"]
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["assert_same_attrs", "assert_same_indexes", "assert_same_virtual_array"]
 
 
 def assert_same_virtual_array(got: ManifestArray, want: ManifestArray, where: str) -> None:
@@ -38,3 +43,13 @@ def assert_same_attrs(got: Mapping[str, Any], want: Mapping[str, Any], where: st
     for key, value in want.items():
         assert type(got[key]) is type(value), (where, key)
         np.testing.assert_array_equal(got[key], value)
+
+
+def assert_same_indexes(got: xr.Dataset, want: xr.Dataset) -> None:
+    """Assert the same indexes in the same order: same types, same ``source``, equal."""
+    assert list(got.xindexes) == list(want.xindexes)
+    for name, index in got.xindexes.items():
+        other = want.xindexes[name]
+        assert type(index) is type(other), name
+        assert getattr(index, "source", None) == getattr(other, "source", None), name
+        assert index.equals(other), name

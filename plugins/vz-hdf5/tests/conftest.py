@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,26 @@ import pytest
 
 h5py = pytest.importorskip("h5py")
 netCDF4 = pytest.importorskip("netCDF4")  # noqa: N816  # the module's own name
+
+
+def child_outcomes(
+    script: str, args: list[str], cases: int, timeout: float
+) -> list[dict[str, Any]]:
+    """Run ``script`` in a fresh interpreter with ``args``; return its JSON lines, one per case.
+
+    Asserts that it exited cleanly and printed one line for each of the ``cases`` cases.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    outcomes = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(outcomes) == cases
+    return outcomes
 
 
 def heap_guard(obj: Any, fd: int) -> Any:

@@ -8,7 +8,6 @@ opened with ``vzcore.open_virtual_dataset`` in a child process under a per-case 
 
 from __future__ import annotations
 
-import json
 import struct
 from collections import Counter
 from pathlib import Path
@@ -18,6 +17,8 @@ import pytest
 pytest.importorskip("vz_hdf5")
 
 from vzcore.testing.fuzz import mutations, open_cases, truncations
+
+from .conftest import child_outcomes
 
 CASE_TIMEOUT = 20.0  # generous: the machine is shared; a real hang never ends
 TRUNCATIONS = 25
@@ -127,24 +128,13 @@ def test_mutated_files_that_open_read_back_what_h5py_reads(
     # Damage in the metadata (the first 4 KiB) that vz-hdf5 does not notice must not change
     # a value: whatever opens reads back, through the written references, exactly what h5py
     # reads from the same damaged file (or fails where h5py fails too).
-    import subprocess
-    import sys
-
     data = request.getfixturevalue(sample).read_bytes()
     cases = tmp_path / "cases"
     cases.mkdir()
     for name, buf in [("original", data), *mutations(data, 40, seed=21, stop=4096)]:
         (cases / f"{name}.h5").write_bytes(buf)
-    proc = subprocess.run(
-        [sys.executable, "-c", _DIFFERENTIAL_CHILD, str(cases), str(CASE_TIMEOUT)],
-        capture_output=True,
-        text=True,
-        timeout=CASE_TIMEOUT * 41 + 60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    outcomes = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert len(outcomes) == 41
+    args = [str(cases), str(CASE_TIMEOUT)]
+    outcomes = child_outcomes(_DIFFERENTIAL_CHILD, args, 41, timeout=CASE_TIMEOUT * 41 + 60)
     wrong = {o["case"]: o["wrong"] for o in outcomes if o["wrong"]}
     assert wrong == {}
     original = next(o for o in outcomes if o["case"] == "original")

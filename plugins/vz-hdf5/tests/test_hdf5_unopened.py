@@ -9,11 +9,8 @@ kept walks and opened headers were emptied first, which opens every dataset as b
 
 from __future__ import annotations
 
-import json
 import shutil
 import struct
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,7 @@ from vzcore.errors import VZError
 
 from vz_hdf5 import _header_attrs, _opened
 
-from .conftest import assert_same_as_h5py, make_compact, read
+from .conftest import assert_same_as_h5py, child_outcomes, make_compact, read
 
 
 @pytest.fixture(autouse=True)
@@ -168,46 +165,51 @@ def test_a_damaged_header_checksum_is_judged_by_hdf5(tmp_path: Path, name: str) 
     assert _outcome(bad) == expected
 
 
+def _two_datasets(path: Path, first: dict[str, Any], tail: dict[str, Any]) -> None:
+    """Write a version-0 superblock file (no checksum) of datasets ``first`` and ``tail``."""
+    with h5py.File(path, "w", libver="earliest") as f:
+        f.attrs["title"] = np.bytes_(b"end of allocation")
+        f.create_dataset("first", **first)
+        f.create_dataset("tail", **tail)
+
+
+def _refused_as_when_fresh(good: Path, bad: Path, eoa: int) -> str:
+    """Write ``good`` as ``bad`` with its end of allocation lowered to ``eoa``.
+
+    Asserts that a fresh read refuses ``bad`` with a CorruptFileError and that a read
+    right after ``good`` (its headers recorded) gives the same; returns the message.
+    """
+    data = bytearray(good.read_bytes())
+    assert data[8] == 0  # superblock version 0: base, free space, end of allocation at 24
+    struct.pack_into("<Q", data, 24 + 2 * 8, eoa)
+    bad.write_bytes(bytes(data))
+    expected = _fresh(bad)
+    assert expected[0] == "CorruptFileError", expected
+    assert _outcome(good) == _fresh(good)
+    assert _outcome(bad) == expected
+    return str(expected[1])
+
+
 def test_contiguous_data_past_the_end_of_allocation_is_judged_by_hdf5(tmp_path: Path) -> None:
     # a version-0 superblock has no checksum: a file whose end of allocation was lowered
     # into the data of its last dataset opens, and HDF5 then refuses that dataset
     good, bad = tmp_path / "good.h5", tmp_path / "bad.h5"
-    with h5py.File(good, "w", libver="earliest") as f:
-        f.attrs["title"] = np.bytes_(b"end of allocation")
-        f.create_dataset("first", data=np.arange(4.0))
-        f.create_dataset("tail", data=np.arange(100.0))
-    data = bytearray(good.read_bytes())
-    assert data[8] == 0  # superblock version 0: base, free space, end of allocation at 24
-    eoa_at = 24 + 2 * 8
+    _two_datasets(good, {"data": np.arange(4.0)}, {"data": np.arange(100.0)})
     with h5py.File(good, "r") as f:
         start = f["tail"].id.get_offset()
-    assert struct.unpack_from("<Q", data, eoa_at) == (len(data),) == (start + 800,)
-    struct.pack_into("<Q", data, eoa_at, start + 8)  # (all metadata lies before the data)
-    bad.write_bytes(bytes(data))
-    expected = _fresh(bad)
-    assert expected[0] == "CorruptFileError", expected
-    assert "invalid dataset size" in expected[1], expected  # (H5D__contig_check)
-    assert _outcome(good) == _fresh(good)
-    assert _outcome(bad) == expected
+    size = len(good.read_bytes())
+    assert struct.unpack_from("<Q", good.read_bytes(), 24 + 2 * 8) == (size,) == (start + 800,)
+    # (all metadata lies before the data; H5D__contig_check refuses the dataset)
+    assert "invalid dataset size" in _refused_as_when_fresh(good, bad, start + 8)
 
 
 def test_a_header_past_the_end_of_allocation_is_judged_by_hdf5(tmp_path: Path) -> None:
-    # the same with the end of allocation lowered into the last dataset's header: HDF5
-    # reads no metadata past it
+    # the same with the end of allocation lowered into the last dataset's header (within
+    # its first block): HDF5 reads no metadata past it
     good, bad = tmp_path / "good.h5", tmp_path / "bad.h5"
-    with h5py.File(good, "w", libver="earliest") as f:
-        f.attrs["title"] = np.bytes_(b"end of allocation")
-        f.create_dataset("first", shape=(4,), dtype="f8")  # (no data: nothing allocated)
-        f.create_dataset("tail", shape=(100,), dtype="f8")
-    data = bytearray(good.read_bytes())
-    header = _address(good, "tail")
-    struct.pack_into("<Q", data, 24 + 2 * 8, header + 16)  # (within its first block)
-    bad.write_bytes(bytes(data))
-    expected = _fresh(bad)
-    assert expected[0] == "CorruptFileError", expected
-    assert "exceeds EOA" in expected[1], expected  # (the header's read)
-    assert _outcome(good) == _fresh(good)
-    assert _outcome(bad) == expected
+    # (no data: nothing allocated)
+    _two_datasets(good, {"shape": (4,), "dtype": "f8"}, {"shape": (100,), "dtype": "f8"})
+    assert "exceeds EOA" in _refused_as_when_fresh(good, bad, _address(good, "tail") + 16)
 
 
 @pytest.mark.parametrize("libver", ["earliest", "v108", "v110", "latest"])
@@ -303,16 +305,8 @@ def test_damaged_copies_read_as_if_nothing_was_kept(
     for name, buf in mutations(data, 60, seed=15):
         (cases / f"{name}.h5").write_bytes(buf)
     limit = 20.0
-    proc = subprocess.run(
-        [sys.executable, "-c", _WARM_AND_FRESH, str(original), str(limit), str(cases)],
-        capture_output=True,
-        text=True,
-        timeout=limit * 61 + 60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    outcomes = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert len(outcomes) == 60
+    args = [str(original), str(limit), str(cases)]
+    outcomes = child_outcomes(_WARM_AND_FRESH, args, 60, timeout=limit * 61 + 60)
     assert [o["case"] for o in outcomes if not o["same"]] == []
     assert sum(o["ok"] for o in outcomes) > 0  # (some damage is left alone by everyone)
     assert all(o["opened"] > 0 for o in outcomes)  # (the intact file's headers recorded)

@@ -29,15 +29,10 @@ def superblock_sizes(whole: bytes) -> tuple[int, int, int] | None:
     while base < size and whole[base : base + 8] != _SIGNATURE:
         base = 512 if base == 0 else 2 * base
     head = whole[base : base + 64]
-    if len(head) < 16:
+    fields = _fields(head)
+    if fields is None:
         return None
-    version = head[8]
-    if version in (0, 1):
-        sizeof_addr, sizeof_len, pos = head[13], head[14], 24 if version == 0 else 28
-    elif version in (2, 3):
-        sizeof_addr, sizeof_len, pos = head[9], head[10], 12
-    else:
-        return None
+    pos, sizeof_addr, sizeof_len = fields
     if sizeof_addr not in (2, 4, 8, 16, 32) or sizeof_len not in (2, 4, 8, 16, 32):
         return None
     if len(head) < pos + sizeof_addr or _uint(head, pos, sizeof_addr) != base:
@@ -52,18 +47,29 @@ def end_of_allocation(read_at: Any, base: int, sizeof_addr: int) -> int | None:
     not there or its base address is not ``base``.
     """
     head = read_at(base, 64 + 4 * sizeof_addr)
-    if head[:8] != _SIGNATURE:
+    fields = _fields(head) if head[:8] == _SIGNATURE else None
+    if fields is None:
         return None
-    version = head[8]
-    if version in (2, 3):
-        pos = 12
-    elif version in (0, 1):
-        pos = 24 if version == 0 else 28
-    else:
-        return None
+    pos = fields[0]
     if len(head) < pos + 3 * sizeof_addr:
         return None
     stored_base = _uint(head, pos, sizeof_addr)
     if stored_base != base:
         return None
     return _uint(head, pos + 2 * sizeof_addr, sizeof_addr) - stored_base
+
+
+def _fields(head: bytes) -> tuple[int, int, int] | None:
+    """Return where the base address is and the sizes of addresses and lengths of a superblock.
+
+    ``head`` starts at the superblock's signature; None for a version other than 0 to 3 or
+    too few bytes.
+    """
+    if len(head) < 16:
+        return None
+    version = head[8]
+    if version in (0, 1):
+        return 24 if version == 0 else 28, head[13], head[14]
+    if version in (2, 3):
+        return 12, head[9], head[10]
+    return None

@@ -149,7 +149,7 @@ def test_links_in_h5pys_order_with_their_types(
     in the root group's creation plist, not the file's) and their link types, whichever
     iteration is tried first."""
     from vz_hdf5 import _reader
-    from vz_hdf5._reader import _links
+    from vz_hdf5._reader import _link_rows
 
     monkeypatch.setitem(_reader._LINK_ORDER, "creation_first", creation_first)
 
@@ -169,17 +169,22 @@ def test_links_in_h5pys_order_with_their_types(
         f.id.links.create_hard(b"caf\xe9", f.id, b"mid")  # a name that is not UTF-8
     with h5py.File(path, "r") as f:
         for grp in (f, f["g"]):
-            found = _links(grp)
+            found = _link_rows(grp)
             names = [n if isinstance(n, bytes) else n.encode() for n in grp]
-            assert [k for k, _ in found] == names
-            assert [t for _, t in found] == [grp.id.links.get_info(k).type for k in names]
-        kinds = dict(_links(f))
+            assert [k for k, _, _ in found] == names
+            infos = [grp.id.links.get_info(k) for k in names]
+            assert [t for _, t, _ in found] == [i.type for i in infos]
+            hard = h5py.h5l.TYPE_HARD
+            assert [a for _, _, a in found] == [i.u if i.type == hard else -1 for i in infos]
+        kinds = {k: t for k, t, _ in _link_rows(f)}
         assert kinds[b"soft"] == h5py.h5l.TYPE_SOFT
         assert kinds[b"ext"] == h5py.h5l.TYPE_EXTERNAL
         assert kinds[b"caf\xe9"] == h5py.h5l.TYPE_HARD
         if track_order:
-            assert [k for k, _ in _links(f)][:3] == [b"zeta", b"alpha", b"mid"]
-        assert [k for k, _ in _links(f["g"])] == ([b"b", b"a"] if group_order else [b"a", b"b"])
+            assert [k for k, _, _ in _link_rows(f)][:3] == [b"zeta", b"alpha", b"mid"]
+        assert [k for k, _, _ in _link_rows(f["g"])] == (
+            [b"b", b"a"] if group_order else [b"a", b"b"]
+        )
 
 
 def _open_files() -> int:

@@ -2103,14 +2103,6 @@ def _place_few(
     return end
 
 
-def _links(grp: h5py.Group) -> list[tuple[bytes, int]]:
-    """Return the raw name and link type of each member of ``grp``, in h5py's order.
-
-    (:func:`_link_rows` without the addresses.)
-    """
-    return [(name, kind) for name, kind, _ in _link_rows(grp)]
-
-
 def _link_rows(grp: h5py.Group) -> list[tuple[bytes, int, int]]:
     """Return the raw name, link type and target address of each member of ``grp``.
 
@@ -2150,7 +2142,7 @@ def _link_rows(grp: h5py.Group) -> list[tuple[bytes, int, int]]:
 
 
 _LINK_ORDER = {"creation_first": True}
-"""Whether :func:`_links` tries the creation-order iteration first: the last group's
+"""Whether :func:`_link_rows` tries the creation-order iteration first: the last group's
 order (netCDF-4 files track it; h5py's, by default, do not), so a failed first try is
 paid once per change of kind. Either way the result is the same."""
 

@@ -136,7 +136,7 @@ class Decoded:
     numpy ``values``.
     """
 
-    __slots__ = ("attrs", "digest", "dims", "encoding", "index", "piece", "values", "writeable")
+    __slots__ = ("attrs", "dims", "encoding", "index", "remembered", "values", "writeable")
 
     def __init__(self, variable: xr.Variable, index: SourceIndex | None) -> None:
         self.dims = variable.dims
@@ -151,13 +151,13 @@ class Decoded:
         self.attrs = _fresh_dict(variable.attrs)
         self.encoding = _fresh_dict(variable.encoding)
         piece = variable.encoding.get(RAW_ENCODING_KEY)
-        self.piece = piece if isinstance(piece, RawPiece) else None
-        self.digest = None if self.piece is None else digest(self.piece)
+        self.remembered = (piece, digest(piece)) if isinstance(piece, RawPiece) else None
+        """The stored values registered with the first file, and their digest."""
 
     def build(self, name: str, source: str) -> tuple[xr.Variable, SourceIndex | None]:
         """Return a new Variable (and the index of a dimension coordinate) for ``source``."""
-        if self.piece is not None and self.digest is not None:
-            remember_again(self.piece, self.digest)  # (as remember_raw did for the first file)
+        if self.remembered is not None:
+            remember_again(*self.remembered)  # (as remember_raw did for the first file)
         attrs, encoding = _fresh_dict(self.attrs), _fresh_dict(self.encoding)
         if self.index is not None:
             variable = xr.IndexVariable(self.dims, self.index, attrs, encoding, fastpath=True)  # type: ignore[no-untyped-call]  # xarray's is unannotated

@@ -140,3 +140,26 @@ def test_accessor_after_xarray_engine_without_importing_vzcore(tmp_path):
         """
     )
     assert out == "['v/.zarray', 'v/.zattrs', 'v/0.0', 'v/1.0', 'v/2.0', 'v/3.0']"
+
+
+@pytest.mark.parametrize("parallel", [False, "processes"])
+def test_open_virtual_mfdataset_imports_distributed_only_for_dask(tmp_path, parallel):
+    """Only ``parallel="dask"`` (or a Client) needs distributed: 0.2 s and 15 MiB otherwise."""
+    import h5py
+
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"f{i}.nc"
+        with h5py.File(path, "w") as f:
+            f.create_dataset("x", data=[float(i)], maxshape=(None,), chunks=(1,))
+        paths.append(str(path))
+    out = _run(
+        f"""
+        import sys, vzcore
+        ds = vzcore.open_virtual_mfdataset({paths!r}, combine="nested", concat_dim="phony_dim_0",
+                                           parallel={parallel!r}, progress=False)
+        assert ds.sizes["phony_dim_0"] == 2, ds
+        print("distributed" in sys.modules)
+        """
+    )
+    assert out == "False"

@@ -69,6 +69,29 @@ def test_concatenate_grows_the_index_dtype_past_254_paths():
     assert out[(299,)] == ("f299", 0, 10)
 
 
+def test_concatenate_along_a_later_axis_recodes_every_part_in_place():
+    a = make([["p", ""], ["q", "p"]])
+    b = make([["x"], [""]], inline=None)
+    c = make([["q", "r"], ["", ""]], inline={(1, 1): b"zz"})
+    out = ChunkManifest.concatenate([a, b, c], axis=1)
+    assert out.grid_shape == (2, 5)
+    expected = {
+        (0, 0): "p", (0, 1): None, (0, 2): "x", (0, 3): "q", (0, 4): "r",
+        (1, 0): "q", (1, 1): "p", (1, 2): None, (1, 3): None, (1, 4): b"zz",
+    }  # fmt: skip
+    for index, want in expected.items():
+        got = out[index]
+        assert (got if got is None or isinstance(got, bytes) else got[0]) == want, index
+    for field in ("offsets", "lengths"):
+        want = np.concatenate([getattr(m, field) for m in (a, b, c)], axis=1)
+        np.testing.assert_array_equal(getattr(out, field), want)
+
+
+def test_concatenate_refuses_grids_that_differ_off_the_axis():
+    with pytest.raises(ValueError, match=r"chunk grids \(1, 2\) and \(1, 3\) along axis 0"):
+        ChunkManifest.concatenate([make([["a", "b"]]), make([["a", "b", "c"]])], axis=0)
+
+
 def test_concatenate_rejects_mismatched_ndim():
     with pytest.raises(CombineError):
         ChunkManifest.concatenate([make(["a"]), make([["a"]])], axis=0)

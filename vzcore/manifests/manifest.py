@@ -560,17 +560,27 @@ class ChunkManifest:
         dtype = _index_dtype(len(table))
         new_missing = np.iinfo(dtype).max
         new_inline = new_missing - 1
-        parts = []
         inline: dict[int, bytes] = {}
         total = list(manifests[0].grid_shape)
         total[axis] = sum(m.grid_shape[axis] for m in manifests)
+        for m in manifests[1:]:  # (np.concatenate's own check, before anything is allocated)
+            other = list(m.grid_shape)
+            other[axis] = total[axis]
+            if other != total:
+                raise ValueError(
+                    f"cannot concatenate chunk grids {manifests[0].grid_shape} and "
+                    f"{m.grid_shape} along axis {axis}"
+                )
+        # recoded straight into the result: no second copy of every path index
+        path_index = np.empty(total, dtype)
         start = 0
         for m in manifests:
             lut = np.array([table[p] for p in m.paths] + [new_inline, new_missing], dtype=dtype)
             pi = m.path_index
             n = len(m.paths)
             codes = np.where(pi >= m.inline_code, pi - m.inline_code + n, pi)
-            parts.append(lut[codes])
+            where = (slice(None),) * axis + (slice(start, start + m.grid_shape[axis]),)
+            np.take(lut, codes, out=path_index[where])
             if m.inline:
                 old = np.unravel_index(np.fromiter(m.inline, np.intp), m.grid_shape)
                 moved = list(old)
@@ -580,7 +590,7 @@ class ChunkManifest:
             start += m.grid_shape[axis]
         return ChunkManifest(
             list(table),
-            np.concatenate(parts, axis=axis),
+            path_index,
             np.concatenate([m.offsets for m in manifests], axis=axis),
             np.concatenate([m.lengths for m in manifests], axis=axis),
             inline,

@@ -59,6 +59,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -395,15 +396,29 @@ class ParquetWriter(Writer):
 
 
 def _write_records(root: Path, store: StorePlan, record_size: int) -> None:
+    """Write every array's record files, each built while the one before is written.
+
+    pyarrow encodes, compresses and writes a table without holding the GIL, so one
+    thread writes record ``r`` while this one builds record ``r + 1``: at most two
+    records are in memory at once.
+    """
     import pyarrow.parquet as pq
 
-    for arr in store.arrays:
-        if arr.manifest.nchunks == 0:
-            continue  # no chunks, no record files (readers never look for any)
-        directory = root / arr.path
-        directory.mkdir(parents=True, exist_ok=True)
-        for r, table in enumerate(iter_record_tables(arr, record_size)):
-            pq.write_table(table, str(directory / f"refs.{r}.parq"), **_record_options(table))
+    with ThreadPoolExecutor(1, thread_name_prefix="vz-parquet-write") as writer:
+        writing: Future[None] | None = None
+        for arr in store.arrays:
+            if arr.manifest.nchunks == 0:
+                continue  # no chunks, no record files (readers never look for any)
+            directory = root / arr.path
+            directory.mkdir(parents=True, exist_ok=True)
+            for r, table in enumerate(iter_record_tables(arr, record_size)):
+                options = _record_options(table)
+                if writing is not None:
+                    writing.result()  # (raises the write's error, if any)
+                path = str(directory / f"refs.{r}.parq")
+                writing = writer.submit(pq.write_table, table, path, **options)
+        if writing is not None:
+            writing.result()
 
 
 def sources_table(sources: Mapping[str, SourceInfo]) -> pa.Table:

@@ -71,3 +71,48 @@ def test_worker_scans_with_large_thresholds_then_restores_its_own(tmp_path):
     before, inside, after, per_file = got
     assert (before, inside, after) == (True, False, True)  # 128 KiB, 32 MiB, 128 KiB again
     assert per_file < 20  # not the ~130 of a 516 KiB block mapped and faulted in per file
+
+
+def _combine_on_worker(paths):
+    """On the worker: whether a 4 MiB block is mapped while parts combine, and after."""
+    from vzcore import _combine
+    from vzcore._memory import _libc, fixed_thresholds
+    from vzcore._tree_combine import Part, _combine_parts
+    from vzcore.api import open_virtual_dataset
+
+    libc = _libc()
+    if libc is None or fixed_thresholds() is None:
+        return None
+    seen = []
+    real = _combine.combine_virtual
+
+    def recording(*args, **kwargs):
+        seen.append(_mapped(libc, 4 * 2**20))
+        return real(*args, **kwargs)
+
+    _combine.combine_virtual = recording
+    try:
+        parts = [Part(open_virtual_dataset(p), p, p) for p in paths]
+        combined = _combine_parts(parts, {"combine": "by_coords", "concat_dim": None})
+    finally:
+        _combine.combine_virtual = real
+    return seen, _mapped(libc, 16 * 2**20), combined.dataset().sizes["time"]
+
+
+def test_worker_combines_with_large_thresholds_then_restores_its_own(tmp_path):
+    """The tree's combines (the root's: 10^7 references) map no temporary of a few MB."""
+    distributed = pytest.importorskip("distributed")
+    paths = write_sample_files(tmp_path, n_files=3)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        got = client.submit(_combine_on_worker, paths, pure=False).result()
+    if got is None:
+        pytest.skip("the worker's C library is not glibc, or its nanny fixed no threshold")
+    seen, after, steps = got
+    assert seen == [False]  # inside the combine: 32 MiB threshold
+    assert after is True  # the worker's own 128 KiB again
+    assert steps > len(paths)  # (the files were combined along time)

@@ -87,6 +87,42 @@ def test_concatenate_along_a_later_axis_recodes_every_part_in_place():
         np.testing.assert_array_equal(getattr(out, field), want)
 
 
+def _refs_grid(m):
+    """Every chunk's reference (or None) in an object array shaped like the grid."""
+    out = np.empty(m.grid_shape, dtype=object)
+    for index in np.ndindex(*m.grid_shape):
+        out[index] = m[index]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_concatenate_equals_the_references_concatenated(seed):
+    """Random grids, path tables of up to 300 paths, missing and inline chunks, any axis."""
+    rng = np.random.default_rng(seed)
+    ndim = int(rng.integers(1, 4))
+    axis = int(rng.integers(0, ndim))
+    shape = [int(x) for x in rng.integers(1, 4, ndim)]
+    pool = [f"s3://b/f{k}.nc" for k in range(int(rng.choice([3, 300])))]
+    manifests = []
+    for _ in range(int(rng.integers(1, 5))):
+        part = list(shape)
+        part[axis] = int(rng.integers(1, 4) if len(pool) < 10 else rng.integers(40, 90))
+        paths = rng.choice([*pool, "", ""], size=part).astype(object)
+        inline = {i: rng.bytes(3) for i in np.ndindex(*part) if rng.random() < 0.15}
+        offsets = rng.integers(0, 2**40 if rng.random() < 0.3 else 2**20, size=part)
+        manifests.append(
+            ChunkManifest.from_arrays(paths, offsets, rng.integers(1, 99, part), inline)
+        )
+    out = ChunkManifest.concatenate(manifests, axis=axis)
+    want = np.concatenate([_refs_grid(m) for m in manifests], axis=axis)
+    assert out.grid_shape == want.shape
+    for index in np.ndindex(*want.shape):
+        assert out[index] == want[index], index
+    assert set(out.paths) == {p for m in manifests for p in m.paths}
+    if len(out.paths) > 254:  # (some seeds: more paths than a uint8 index holds)
+        assert out.path_index.dtype == np.uint16
+
+
 def test_concatenate_refuses_grids_that_differ_off_the_axis():
     with pytest.raises(ValueError, match=r"chunk grids \(1, 2\) and \(1, 3\) along axis 0"):
         ChunkManifest.concatenate([make([["a", "b"]]), make([["a", "b", "c"]])], axis=0)

@@ -243,3 +243,17 @@ def test_record_sources_equals_the_group_methods(tmp_path, monkeypatch) -> None:
             if isinstance(v.data, ManifestArray):
                 assert dict(v.data.manifest.sources) == dict(w.data.manifest.sources)
                 assert v.data.manifest == w.data.manifest
+
+
+@pytest.mark.parametrize(
+    "info",
+    [SourceInfo(), SourceInfo(5), SourceInfo(None, 1.5), SourceInfo(7, -0.0, '"e-1"')],
+)
+def test_pickles_to_an_equal_record(info):
+    import pickle
+
+    for protocol in (2, 5):
+        back = pickle.loads(pickle.dumps(info, protocol=protocol))
+        assert back == info
+        assert type(back) is SourceInfo
+        assert repr(back.mtime) == repr(info.mtime)  # (-0.0 stays -0.0)

@@ -250,6 +250,8 @@ def main() -> None:
                     "runs": runs,
                     "summary": summary,
                     "date": time.strftime("%Y-%m-%d %H:%M"),
+                    # dask settings given by environment (e.g. the workers' profiler off)
+                    "dask_env": {k: v for k, v in os.environ.items() if k.startswith("DASK_")},
                 }
             )
             + "\n"

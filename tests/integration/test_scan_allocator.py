@@ -56,19 +56,24 @@ def _on_worker(paths):
     return before, inside, _mapped(libc, 16 * 2**20), per_file
 
 
-def test_worker_scans_with_large_thresholds_then_restores_its_own(tmp_path):
+def _run_on_a_worker(func, paths):
+    """``func(paths)`` on the one worker of a real LocalCluster (its nanny's environment)."""
     distributed = pytest.importorskip("distributed")
-    paths = write_sample_files(tmp_path, n_files=10)
     with (
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
-        got = client.submit(_on_worker, paths, pure=False).result()
+        got = client.submit(func, paths, pure=False).result()
     if got is None:
         pytest.skip("the worker's C library is not glibc, or its nanny fixed no threshold")
-    before, inside, after, per_file = got
+    return got
+
+
+def test_worker_scans_with_large_thresholds_then_restores_its_own(tmp_path):
+    paths = write_sample_files(tmp_path, n_files=10)
+    before, inside, after, per_file = _run_on_a_worker(_on_worker, paths)
     assert (before, inside, after) == (True, False, True)  # 128 KiB, 32 MiB, 128 KiB again
     assert per_file < 20  # not the ~130 of a 516 KiB block mapped and faulted in per file
 
@@ -101,18 +106,8 @@ def _combine_on_worker(paths):
 
 def test_worker_combines_with_large_thresholds_then_restores_its_own(tmp_path):
     """The tree's combines (the root's: 10^7 references) map no temporary of a few MB."""
-    distributed = pytest.importorskip("distributed")
     paths = write_sample_files(tmp_path, n_files=3)
-    with (
-        distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        got = client.submit(_combine_on_worker, paths, pure=False).result()
-    if got is None:
-        pytest.skip("the worker's C library is not glibc, or its nanny fixed no threshold")
-    seen, after, steps = got
+    seen, after, steps = _run_on_a_worker(_combine_on_worker, paths)
     assert seen == [False]  # inside the combine: 32 MiB threshold
     assert after is True  # the worker's own 128 KiB again
     assert steps > len(paths)  # (the files were combined along time)

@@ -304,6 +304,7 @@ def test_no_new_result_is_kept_while_recording_is_not_safe(
 ) -> None:
     paths = [write(tmp_path / f"f{i}.nc", hours=(i,)) for i in range(3)]
     monkeypatch.setattr(_decoded_memo, "recording_is_safe", lambda: False)
+    monkeypatch.setattr(_decoded_memo, "watching_is_possible", lambda: False)
     vzcore.open_virtual_dataset(paths[0], **LOAD)
     assert _decoded_memo.kept() == 0  # (its warnings could be another thread's)
     monkeypatch.setattr(_decoded_memo, "recording_is_safe", lambda: True)
@@ -314,6 +315,129 @@ def test_no_new_result_is_kept_while_recording_is_not_safe(
     got = vzcore.open_virtual_dataset(paths[1], **LOAD)  # what is kept is still used
     assert len(served.names) == len(LOADED) - 1  # (all but the time axis)
     same_loaded(got, alone(paths[1], **LOAD))
+
+
+# -- with other threads running: decodings watched, not caught ---------------------------
+
+
+@pytest.fixture
+def watched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recording as in a process with other threads (a Jupyter kernel, a dask worker)."""
+    if not _decoded_memo.watching_is_possible():
+        pytest.skip(f"warnings cannot be watched per context on Python {sys.version_info[:2]}")
+    monkeypatch.setattr(_decoded_memo, "recording_is_safe", lambda: False)
+
+
+def test_watching_is_possible_on_python_3_12_and_3_13() -> None:
+    expected = sys.version_info[:2] in ((3, 12), (3, 13))
+    assert _decoded_memo.watching_is_possible() is expected
+    if expected:  # installed around the module's own function, shown warnings unchanged
+        assert warnings._showwarnmsg is _decoded_memo._shown  # type: ignore[attr-defined]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.warn("still shown", UserWarning, stacklevel=1)
+        assert [str(w.message) for w in caught] == ["still shown"]
+
+
+def test_watched_decodings_are_kept_and_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: None
+) -> None:
+    paths = [write(tmp_path / f"f{i}.nc", hours=(i,)) for i in range(3)]
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # (as in a Jupyter kernel)
+    other.start()
+    try:
+        first = vzcore.open_virtual_dataset(paths[0], **LOAD)
+        assert _decoded_memo.kept() == len(LOADED)
+        served = Served(monkeypatch)
+        later = [vzcore.open_virtual_dataset(p, **LOAD) for p in paths[1:]]
+    finally:
+        stop.set()
+        other.join()
+    assert len(served.names) == 2 * (len(LOADED) - 1)  # (all but the time axis)
+    for path, ds in zip(paths, [first, *later], strict=True):
+        same_loaded(ds, alone(path, **LOAD))
+
+
+def test_another_threads_warnings_are_neither_taken_nor_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: None
+) -> None:
+    """Warnings another thread issues while decodings are watched reach it, each once."""
+
+    class Elsewhere(UserWarning):
+        pass
+
+    paths = [write(tmp_path / f"f{i}.nc", hours=(i,)) for i in range(20)]
+    stop = threading.Event()
+    issued = []
+
+    def warn_meanwhile() -> None:
+        while not stop.wait(0.0001):  # (a few thousand, throughout the decodings)
+            warnings.warn(f"from the other thread {len(issued)}", Elsewhere, stacklevel=1)
+            issued.append(1)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        other = threading.Thread(target=warn_meanwhile)
+        other.start()
+        try:
+            for path in paths:
+                _decoded_memo.clear()  # (every file decoded, and watched)
+                vzcore.open_virtual_dataset(path, **LOAD)
+        finally:
+            stop.set()
+            other.join()
+    theirs = [w for w in caught if w.category is Elsewhere]
+    assert len(issued) > 0
+    assert len(theirs) == len(issued)  # none recorded as a decoding's, none lost
+    assert not [w for w in caught if w.category is not Elsewhere]
+    assert _decoded_memo.kept() == len(LOADED)  # (their warnings were not the decoding's)
+
+
+def test_a_watched_decoding_that_warns_warns_once_and_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: None
+) -> None:
+    paths = [
+        write(tmp_path / f"f{i}.nc", lat_attrs={"_Unsigned": "true"}, hours=(i,)) for i in range(3)
+    ]
+    calls: list[str] = []
+    decode_loaded = to_xarray._decode_loaded
+
+    def counted(stored: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(stored.name)
+        return decode_loaded(stored, *args, **kwargs)
+
+    monkeypatch.setattr(to_xarray, "_decode_loaded", counted)
+    for path in paths:
+        calls.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            vzcore.open_virtual_dataset(path)
+        unsigned = [w for w in caught if "_Unsigned attribute" in str(w.message)]
+        assert len(unsigned) == 1  # as xarray issues it: decoded once, not twice
+        assert calls.count("lat") == 1
+    assert _decoded_memo._kept[("lat", ("lat",))].result is None
+
+
+def test_a_watched_result_is_served_only_under_its_filters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: None
+) -> None:
+    """A warning the filters ignored when it was kept still comes once they no longer do."""
+    paths = [
+        write(tmp_path / f"f{i}.nc", lat_attrs={"_Unsigned": "true"}, hours=(i,)) for i in range(3)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SerializationWarning)
+        expected = alone(paths[1])
+        vzcore.open_virtual_dataset(paths[0])  # lat's warning ignored: kept
+        served = Served(monkeypatch)
+        same_loaded(vzcore.open_virtual_dataset(paths[1]), expected)
+        assert "lat" in served.names
+    assert _decoded_memo._kept[("lat", ("lat",))].result is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SerializationWarning)
+        with pytest.raises(SerializationWarning, match="_Unsigned attribute"):
+            vzcore.open_virtual_dataset(paths[2])
 
 
 def test_values_that_change_from_file_to_file_stop_being_kept(

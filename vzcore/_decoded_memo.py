@@ -19,9 +19,21 @@ A result is kept only when nothing could make a second decoding differ:
 * the decoding issued no warning at all: it runs under :func:`warnings.catch_warnings`
   with every warning recorded; when one was (or it raised), it is run again as usual, so
   xarray's warnings and errors reach the caller as xarray issues them, and nothing is
-  kept. Recording changes the process-wide warning state, so it is only done when no other
-  thread runs (another thread's warnings would be recorded here): with threads, results
-  kept earlier are used, no new one is kept;
+  kept. Recording so changes the process-wide warning state, so it is only done when no
+  other thread runs (another thread's warnings would be recorded here);
+* with other threads running (a Jupyter kernel, a dask worker), the decoding runs once,
+  as usual, while the warnings the process shows are watched (:func:`_shown`, wrapped
+  around ``warnings._showwarnmsg``, which every shown or recorded warning goes through,
+  telling this context's apart by a context variable): a result is kept only when this
+  decoding showed none, and it is served only while the warning filters are those it was
+  decoded under (a warning the filters ignored then is not hidden after they change).
+  What this cannot see is a warning held back when the result was kept: by the registry
+  of "default"/"once"/"module" filters because it had been shown already (after a later
+  reset of the registries, a ``catch_warnings`` block, with the same filters, xarray would
+  show it once more and the kept result does not), or by a filter another thread had put
+  in place for that moment (which hid it from this decoding too). Only on Python 3.12 and 3.13,
+  whose warnings go through ``warnings._showwarnmsg`` (Python 3.14's context-aware
+  warnings use the first mode in every thread, elsewhere nothing new is kept);
 * what is handed out is never shared mutably: values and attribute arrays are copied for
   every file (the pandas index, immutable, is shared as xarray shares indexes).
 
@@ -37,6 +49,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -49,7 +62,16 @@ from vzcore._source_index import from_index
 if TYPE_CHECKING:
     from vzcore._source_index import SourceIndex
 
-__all__ = ["Decoded", "Stored", "clear", "decode_once", "keepable", "kept", "recording_is_safe"]
+__all__ = [
+    "Decoded",
+    "Stored",
+    "clear",
+    "decode_once",
+    "keepable",
+    "kept",
+    "recording_is_safe",
+    "watching_is_possible",
+]
 
 MAX_VALUE_BYTES = 2**16
 """Stored values larger than this are not kept (loaded coordinates are small)."""
@@ -171,7 +193,7 @@ class Decoded:
 class _Kept:
     """The inputs and result of a name's last decoding, and its run of misses."""
 
-    __slots__ = ("inputs", "misses", "nbytes", "result", "values")
+    __slots__ = ("filters", "inputs", "misses", "nbytes", "result", "values")
 
     def __init__(self) -> None:
         self.nbytes = 0
@@ -179,6 +201,9 @@ class _Kept:
         self.inputs: Hashable = None
         self.result: Decoded | None = None
         self.misses = 0
+        self.filters: tuple[Any, ...] | None = None
+        """The warning filters the result was decoded under, when it may be served only
+        under the same (a watched decoding); None: under any."""
 
 
 _kept: dict[tuple[str, tuple[Hashable, ...]], _Kept] = {}
@@ -209,6 +234,44 @@ def recording_is_safe() -> bool:
     context (Python 3.14's ``context_aware_warnings``, on in free-threaded builds).
     """
     return threading.active_count() == 1 or bool(getattr(sys.flags, "context_aware_warnings", 0))
+
+
+_watching: ContextVar[list[type[Warning]] | None] = ContextVar(
+    "vzcore_decoded_memo_watching", default=None
+)
+"""The categories of the warnings shown in this context while a decoding is watched."""
+
+
+def _shown(msg: Any) -> None:
+    """``warnings._showwarnmsg``, noting the warnings of a watched decoding first."""
+    seen = _watching.get()
+    if seen is not None:
+        seen.append(msg.category)
+    _shown.original(msg)  # type: ignore[attr-defined]
+
+
+_WATCHABLE = ((3, 12), (3, 13))
+"""Pythons whose shown warnings all go through ``warnings._showwarnmsg`` (the C warnings
+module looks it up there at every warning)."""
+
+
+def watching_is_possible() -> bool:
+    """Return whether this process's shown warnings can be watched per context.
+
+    Installs :func:`_shown` around ``warnings._showwarnmsg`` the first time (it changes
+    nothing about how warnings are shown); False on other Pythons, and when something
+    has replaced it since (then it is not known to be called).
+    """
+    if sys.version_info[:2] not in _WATCHABLE:
+        return False
+    current = getattr(warnings, "_showwarnmsg", None)
+    if current is _shown:
+        return True
+    with _lock:
+        if getattr(_shown, "original", None) is None and callable(current):
+            _shown.original = current  # type: ignore[attr-defined]
+            warnings._showwarnmsg = _shown  # type: ignore[attr-defined]
+    return getattr(warnings, "_showwarnmsg", None) is _shown
 
 
 def _options_key(opts: Any) -> Hashable:
@@ -262,7 +325,11 @@ def decode_once(
         except _UnkeyableError:
             return decode(stored, False)[:2]
         found = entry.result
-        if found is not None and entry.inputs == inputs:
+        if (
+            found is not None
+            and entry.inputs == inputs
+            and (entry.filters is None or entry.filters == tuple(warnings.filters))
+        ):
             entry.misses = 0
             return found.build(name, source)
     else:
@@ -270,14 +337,21 @@ def decode_once(
     misses = entry.misses + 1 if entry is not None else 0
     if entry is not None:
         entry.misses = misses
-    keep = (misses < 2 or misses % RETRY_EVERY == 0) and recording_is_safe()
-    if not keep:
+    if not (misses < 2 or misses % RETRY_EVERY == 0):
+        return decode(stored, False)[:2]
+    caught_here = recording_is_safe()
+    if not (caught_here or watching_is_possible()):
         return decode(stored, False)[:2]
     try:
         if inputs is None:
             inputs = (_options_key(opts), _key(attrs))
     except _UnkeyableError:
         return decode(stored, False)[:2]
+    new = _Kept()  # (kept even without a result: it counts the misses)
+    new.values, new.inputs, new.misses = head, inputs, misses
+    new.nbytes = 2 * values.nbytes  # (stored and decoded values, about)
+    if not caught_here:
+        return _decode_watched(slot, new, stored, decode)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -286,16 +360,40 @@ def decode_once(
             failed = True
         else:
             failed = False
-    new = _Kept()  # (kept even without a result: it counts the misses)
-    new.values, new.inputs, new.misses = head, inputs, misses
     if not (failed or caught):
         new.result = result  # (None when it is not plain data)
-    new.nbytes = 2 * values.nbytes  # (stored and decoded values, about)
     _keep(slot, new)
     if failed or caught:
-        return decode(stored, False)[
-            :2
-        ]  # xarray's warnings and errors, issued as xarray issues them
+        # xarray's warnings and errors, issued as xarray issues them
+        return decode(stored, False)[:2]
+    return variable, index
+
+
+def _decode_watched(
+    slot: tuple[str, tuple[Hashable, ...]],
+    new: _Kept,
+    stored: Stored,
+    decode: Callable[[Stored, bool], tuple[xr.Variable, SourceIndex | None, Decoded | None]],
+) -> tuple[xr.Variable, SourceIndex | None]:
+    """Decode once, as usual, watching the warnings it shows (module docstring).
+
+    ``new`` is kept with the result when the decoding showed no warning and the filters
+    did not change meanwhile, else without it (counting the miss). Errors are raised as
+    the decoding raises them, after the warnings it showed (once).
+    """
+    filters = tuple(warnings.filters)
+    shown: list[type[Warning]] = []
+    token = _watching.set(shown)
+    try:
+        variable, index, result = decode(stored, True)
+    except BaseException:
+        _keep(slot, new)  # (no result: counts the miss)
+        raise
+    finally:
+        _watching.reset(token)
+    if not shown and tuple(warnings.filters) == filters:
+        new.result, new.filters = result, filters
+    _keep(slot, new)
     return variable, index
 
 

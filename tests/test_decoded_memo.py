@@ -113,6 +113,19 @@ class Served:
         monkeypatch.setattr(_decoded_memo.Decoded, "build", counted)
 
 
+def decodings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the name of every variable xarray's decoders are run on (to_xarray's calls)."""
+    calls: list[str] = []
+    decode_loaded = to_xarray._decode_loaded
+
+    def counted(stored: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(stored.name)
+        return decode_loaded(stored, *args, **kwargs)
+
+    monkeypatch.setattr(to_xarray, "_decode_loaded", counted)
+    return calls
+
+
 def plain(attrs: dict[str, Any]) -> dict[str, Any]:
     """Attributes as JSON types (vzcore gives lists where xarray's netcdf4 engine gives arrays)."""
     return {k: np.asarray(v).tolist() for k, v in attrs.items()}
@@ -400,14 +413,7 @@ def test_a_watched_decoding_that_warns_warns_once_and_is_not_kept(
     paths = [
         write(tmp_path / f"f{i}.nc", lat_attrs={"_Unsigned": "true"}, hours=(i,)) for i in range(3)
     ]
-    calls: list[str] = []
-    decode_loaded = to_xarray._decode_loaded
-
-    def counted(stored: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(stored.name)
-        return decode_loaded(stored, *args, **kwargs)
-
-    monkeypatch.setattr(to_xarray, "_decode_loaded", counted)
+    calls = decodings(monkeypatch)
     for path in paths:
         calls.clear()
         with warnings.catch_warnings(record=True) as caught:
@@ -489,14 +495,7 @@ def test_the_remembered_stored_values_stay_registered(tmp_path: Path) -> None:
 def test_each_file_is_decoded_once_when_nothing_can_be_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[str] = []
-    decode_loaded = to_xarray._decode_loaded
-
-    def counted(stored: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(stored.name)
-        return decode_loaded(stored, *args, **kwargs)
-
-    monkeypatch.setattr(to_xarray, "_decode_loaded", counted)
+    calls = decodings(monkeypatch)
     warned, cftime, opened = [], [], []
     for i in range(5):
         path = tmp_path / f"f{i}.nc"

@@ -31,9 +31,10 @@ A result is kept only when nothing could make a second decoding differ:
   of "default"/"once"/"module" filters because it had been shown already (after a later
   reset of the registries, a ``catch_warnings`` block, with the same filters, xarray would
   show it once more and the kept result does not), or by a filter another thread had put
-  in place for that moment (which hid it from this decoding too). Only on Python 3.12 and 3.13,
-  whose warnings go through ``warnings._showwarnmsg`` (Python 3.14's context-aware
-  warnings use the first mode in every thread, elsewhere nothing new is kept);
+  in place for that moment (which hid it from this decoding too). Only on Python 3.12
+  and 3.13, whose warnings go through ``warnings._showwarnmsg`` (Python 3.14's
+  context-aware warnings use the first mode in every thread, elsewhere nothing new is
+  kept while other threads run);
 * what is handed out is never shared mutably: values and attribute arrays are copied for
   every file (the pandas index, immutable, is shared as xarray shares indexes).
 

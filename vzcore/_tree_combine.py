@@ -35,7 +35,6 @@ the executor path of :mod:`vzcore._executors` instead.)
 from __future__ import annotations
 
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable, Container, Hashable, Sequence
@@ -365,6 +364,8 @@ def resolve_client(parallel: Any) -> Any | None:
     distributed is imported only for ``"dask"`` (0.2 s and 15 MiB that no other mode needs:
     a Client exists only once distributed has been imported).
     """
+    from vzcore._executors import _is_client
+
     if isinstance(parallel, str) and parallel == "dask":
         try:
             from distributed import get_client
@@ -374,10 +375,7 @@ def resolve_client(parallel: Any) -> Any | None:
             return get_client()
         except ValueError:  # no active Client: dask's local scheduler (see _executors)
             return None
-    module = sys.modules.get("distributed")
-    if module is not None and isinstance(parallel, module.Client):
-        return parallel
-    return None
+    return parallel if _is_client(parallel) else None
 
 
 def open_on_cluster(

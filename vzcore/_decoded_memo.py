@@ -387,15 +387,12 @@ def _decode_watched(
     token = _watching.set(shown)
     try:
         variable, index, result = decode(stored, True)
-    except BaseException:
-        _keep(slot, new)  # (no result: counts the miss)
-        raise
+        if not shown and tuple(warnings.filters) == filters:
+            new.result, new.filters = result, filters
+        return variable, index
     finally:
         _watching.reset(token)
-    if not shown and tuple(warnings.filters) == filters:
-        new.result, new.filters = result, filters
-    _keep(slot, new)
-    return variable, index
+        _keep(slot, new)  # (after an error too, without a result: it counts the miss)
 
 
 def _keep(slot: tuple[str, tuple[Hashable, ...]], new: _Kept) -> None:

@@ -95,12 +95,11 @@ def _refs_grid(m):
     return out
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_concatenate_equals_the_references_concatenated(seed):
+def _random_parts(seed, axis=None):
     """Random grids, path tables of up to 300 paths, missing and inline chunks, any axis."""
     rng = np.random.default_rng(seed)
     ndim = int(rng.integers(1, 4))
-    axis = int(rng.integers(0, ndim))
+    axis = int(rng.integers(0, ndim)) if axis is None else axis
     shape = [int(x) for x in rng.integers(1, 4, ndim)]
     pool = [f"s3://b/f{k}.nc" for k in range(int(rng.choice([3, 300])))]
     manifests = []
@@ -113,6 +112,12 @@ def test_concatenate_equals_the_references_concatenated(seed):
         manifests.append(
             ChunkManifest.from_arrays(paths, offsets, rng.integers(1, 99, part), inline)
         )
+    return manifests, axis
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_concatenate_equals_the_references_concatenated(seed):
+    manifests, axis = _random_parts(seed)
     out = ChunkManifest.concatenate(manifests, axis=axis)
     want = np.concatenate([_refs_grid(m) for m in manifests], axis=axis)
     assert out.grid_shape == want.shape
@@ -121,6 +126,98 @@ def test_concatenate_equals_the_references_concatenated(seed):
     assert set(out.paths) == {p for m in manifests for p in m.paths}
     if len(out.paths) > 254:  # (some seeds: more paths than a uint8 index holds)
         assert out.path_index.dtype == np.uint16
+
+
+def _assert_identical(got, want):
+    """The same manifest down to the dtypes, path order and source info."""
+    assert got.paths == want.paths
+    assert dict(got.inline) == dict(want.inline)
+    assert dict(got.sources) == dict(want.sources)
+    for field in ("path_index", "offsets", "lengths"):
+        a, b = getattr(got, field), getattr(want, field)
+        assert (a.dtype, a.shape) == (b.dtype, b.shape), field
+        np.testing.assert_array_equal(a, b, err_msg=field)
+        assert not a.flags.writeable
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_manifest_joined_later_equals_the_one_joined_now(seed):
+    """Inside joining_later, a concatenation along the first axis is written when first read.
+
+    Until then it answers shape, size and dtypes, and gives any flat range of its arrays as
+    pieces of the parts' arrays; read, pickled or compared, it is the eager result.
+    """
+    import pickle
+
+    from vzcore.manifests.joined import JoinedManifest, joining_later
+
+    manifests, _axis = _random_parts(seed, axis=0)
+    now = ChunkManifest.concatenate(manifests, axis=0)
+    with joining_later():
+        later = ChunkManifest.concatenate(manifests, axis=0)
+    if len(manifests) == 1:
+        assert type(later) is ChunkManifest
+        return
+    assert isinstance(later, JoinedManifest)
+    assert not later.is_joined
+    assert later.grid_shape == now.grid_shape
+    assert later.ndim == now.ndim
+    assert (later.nchunks, later.missing_code, later.inline_code) == (
+        now.nchunks, now.missing_code, now.inline_code,
+    )  # fmt: skip
+    assert later.dtypes() == tuple(
+        getattr(now, f).dtype for f in ("path_index", "offsets", "lengths")
+    )
+    assert later.nbytes == now.nbytes
+    rng = np.random.default_rng(seed)
+    for field in ("path_index", "offsets", "lengths"):
+        whole = getattr(now, field).ravel()
+        for _ in range(5):
+            start, stop = sorted(int(x) for x in rng.integers(0, whole.size + 1, 2))
+            out = np.full(whole.size, 77, whole.dtype)
+            for at, values, table in later.segments(field, start, stop):
+                out[at : at + values.size] = values if table is None else table[values]
+            np.testing.assert_array_equal(out[start:stop], whole[start:stop])
+            assert (out[:start] == 77).all()
+            assert (out[stop:] == 77).all()
+    assert not later.is_joined  # nothing above wrote the arrays
+    travelled = pickle.loads(pickle.dumps(later, protocol=5))
+    assert type(travelled) is ChunkManifest
+    _assert_identical(travelled, now)
+    assert later == now
+    assert later.is_joined
+    _assert_identical(later, now)
+
+
+def test_only_flat_runs_are_joined_later():
+    """Along a later axis the parts interleave in C order: joined at once."""
+    from vzcore.manifests.joined import JoinedManifest, joining_later
+
+    a, b = make([["p", ""], ["q", "p"]]), make([["x"], [""]])
+    with joining_later():
+        assert type(ChunkManifest.concatenate([a, b], axis=1)) is ChunkManifest
+        leading = [make([[f"f{i}", "g"]]) for i in range(3)]  # (1, 2) grids: a run each
+        assert isinstance(ChunkManifest.concatenate(leading, axis=1), JoinedManifest)
+    assert type(ChunkManifest.concatenate(leading, axis=1)) is ChunkManifest  # outside
+
+
+def test_parts_with_wide_path_indexes_are_recoded_on_the_worker():
+    """A part of more than 65,534 paths: its slice comes recoded (no 2**32-entry table)."""
+    from vzcore.manifests.joined import joining_later
+
+    n = 70_000
+    wide = ChunkManifest(
+        [f"f{i}" for i in range(n)], np.arange(n, dtype=np.uint32), np.arange(n), np.ones(n)
+    )
+    small = make(["g", ""])
+    with joining_later():
+        later = ChunkManifest.concatenate([small, wide], axis=0)
+    now = ChunkManifest.concatenate([small, wide], axis=0)
+    pieces = later.segments("path_index", 1, n + 2)
+    assert [(at, values.size, table is None) for at, values, table in pieces] == [
+        (1, 1, False), (2, n, True),
+    ]  # fmt: skip
+    np.testing.assert_array_equal(pieces[1][1], now.path_index[2:])
 
 
 def test_concatenate_refuses_grids_that_differ_off_the_axis():

@@ -8,6 +8,11 @@ asks the worker holding the result for its skeleton (everything but the large ma
 per-chunk arrays) and then for the per-chunk arrays in slices of at most
 :data:`SLICE_BYTES`, copying each into arrays allocated once. The client's peak is then the
 result plus :data:`AHEAD` + 1 slices (asked for in one pipeline across all per-chunk arrays).
+
+The root of the tree leaves its concatenations unjoined
+(:class:`~vzcore.manifests.joined.JoinedManifest`): a slice is then a few views of the
+parts' own arrays, and a part's path codes come with the table that recodes them, applied
+as they are copied in. The result's arrays are written once, on the client.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 
 from vzcore._compact import CompactDataset, expand, to_compact
 from vzcore.manifests import ChunkManifest, ManifestArray
+from vzcore.manifests.joined import JoinedManifest
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -63,13 +69,12 @@ def _skeleton(part: Part, limit: int) -> tuple[CompactDataset, dict[Hashable, Ra
     for name, (dims, data, attrs, encoding) in compact.variables.items():
         if isinstance(data, ManifestArray) and data.manifest.nbytes > limit:
             m = data.manifest
-            stub = _Stub(
-                data.metadata,
-                m.paths,
-                dict(m.sources),
-                dict(m.inline),
-                tuple(getattr(m, f).dtype for f in _FIELDS),
+            dtypes = (
+                m.dtypes()
+                if isinstance(m, JoinedManifest)
+                else tuple(getattr(m, f).dtype for f in _FIELDS)
             )
+            stub = _Stub(data.metadata, m.paths, dict(m.sources), dict(m.inline), dtypes)
             variables[name] = (dims, stub, attrs, encoding)
     skeleton = CompactDataset(
         variables, compact.coord_names, compact.indexed, compact.attrs, compact.encoding
@@ -77,17 +82,23 @@ def _skeleton(part: Part, limit: int) -> tuple[CompactDataset, dict[Hashable, Ra
     return skeleton, part.stored
 
 
-def _slice(part: Part, name: Hashable, field: str, start: int, stop: int) -> np.ndarray:
-    """On the worker: ``[start:stop]`` of one per-chunk array, flat in C order.
+def _slice(
+    part: Part, name: Hashable, field: str, start: int, stop: int
+) -> list[tuple[int, np.ndarray, np.ndarray | None]]:
+    """On the worker: ``[start:stop]`` of one per-chunk array, flat in C order, in pieces.
 
-    A view when the array is contiguous (it travels without a copy: its buffer is sent as
-    it is, and the result it views is held on the worker until the fetch ends anyway).
+    Each piece is ``(position, values, table)`` as :meth:`JoinedManifest.segments` gives
+    them: views of the parts' arrays for a manifest the root left unjoined, else one view
+    of the manifest's array. Views travel without a copy: their buffers are sent as they
+    are, and what they view is held on the worker until the fetch ends.
     """
     data = part.dataset().variables[name]._data
     from vzcore._dask_graph import unwrap_duck_array
 
     manifest = unwrap_duck_array(data).manifest
-    return np.ascontiguousarray(getattr(manifest, field).ravel()[start:stop])
+    if isinstance(manifest, JoinedManifest):
+        return manifest.segments(field, start, stop)
+    return [(start, np.ascontiguousarray(getattr(manifest, field).ravel()[start:stop]), None)]
 
 
 def holder_placement(client: Any, future: Any) -> dict[str, Any]:
@@ -108,10 +119,14 @@ def holder_placement(client: Any, future: Any) -> dict[str, Any]:
     return {"workers": list(holders), "allow_other_workers": True}
 
 
-def _copy_in(task: Any, out: np.ndarray, start: int) -> None:
-    """Wait for a slice and copy it into its place in ``out``; release it on the worker."""
-    got = task.result()
-    out[start : start + got.size] = got
+def _copy_in(task: Any, out: np.ndarray) -> None:
+    """Wait for a slice and copy its pieces into their places in ``out``; release it."""
+    for start, values, table in task.result():
+        where = out[start : start + values.size]
+        if table is None:
+            where[...] = values
+        else:
+            np.take(table, values, out=where)
     task.release()
 
 
@@ -145,10 +160,10 @@ def fetch_result(client: Any, future: Any, limit: int | None = None) -> xr.Datas
             arrays[name].append(out)
             step = max(1, limit // max(1, dtype.itemsize))
             slices += [(out, name, field, s, min(size, s + step)) for s in range(0, size, step)]
-    pending: deque[tuple[Any, np.ndarray, int]] = deque()
+    pending: deque[tuple[Any, np.ndarray]] = deque()
     for out, name, field, start, stop in slices:  # AHEAD slices asked for beyond the oldest
         task = client.submit(_slice, future, name, field, start, stop, pure=False, **where)
-        pending.append((task, out, start))
+        pending.append((task, out))
         if len(pending) > AHEAD:
             _copy_in(*pending.popleft())
     while pending:

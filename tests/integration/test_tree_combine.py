@@ -163,6 +163,8 @@ def test_parts_travel_in_compact_form(files):
 def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, small_fan_in, ahead):
     """The client gets the root result in slices (bounded memory), equal to the serial one.
 
+    The root leaves its concatenations unjoined: the slices are cut from its parts' arrays.
+
     ``ahead``: slices asked for beyond the one being copied (across the three fields).
     """
     from vzcore import _fetch_result
@@ -176,7 +178,12 @@ def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, smal
         # record through the module
         import sys
 
-        sys.modules["vzcore._fetch_result"]._seen.append((name, field, start, stop))
+        from vzcore._dask_graph import unwrap_duck_array
+        from vzcore.manifests.joined import JoinedManifest
+
+        manifest = unwrap_duck_array(part.dataset().variables[name]._data).manifest
+        later = isinstance(manifest, JoinedManifest) and not manifest.is_joined
+        sys.modules["vzcore._fetch_result"]._seen.append((name, field, start, stop, later))
         return real(part, name, field, start, stop)
 
     monkeypatch.setattr(_fetch_result, "SLICE_BYTES", 40)  # a few chunks per slice
@@ -186,9 +193,11 @@ def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, smal
     ds = vzcore.open_virtual_mfdataset(files, parallel=client)
     assert_same_dataset(ds, serial)
     n = serial["temp"].data.manifest.nchunks
-    offsets = [(s, e) for name, f, s, e in calls if name == "temp" and f == "offsets"]
+    offsets = [(s, e) for name, f, s, e, _ in calls if name == "temp" and f == "offsets"]
     assert len(offsets) > 1  # several slices,
-    assert offsets[-1][1] == n  # covering every chunk
+    assert offsets[-1][1] == n  # covering every chunk,
+    # cut from the root's parts, never joined there (elevation, not concatenated: whole)
+    assert all(later for name, *_, later in calls if name == "temp")
     assert ds["temp"].data.manifest.offsets.flags.writeable is False
 
 

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from vzcore.errors import CombineError
 from vzcore.manifests.sources import SourceInfo
 
 if TYPE_CHECKING:
@@ -561,61 +560,15 @@ class ChunkManifest:
 
     @staticmethod
     def concatenate(manifests: Sequence[ChunkManifest], axis: int) -> ChunkManifest:
-        """Concatenate manifests along a grid axis, merging their path tables."""
-        if not manifests:
-            raise ValueError("need at least one manifest to concatenate")
-        ndim = manifests[0].ndim
-        for m in manifests:
-            if m.ndim != ndim:
-                raise CombineError(
-                    f"cannot concatenate chunk grids of {ndim} and {m.ndim} dimensions"
-                )
-        table: dict[str, int] = {}
-        sources: dict[str, SourceInfo] = {}
-        for m in manifests:
-            for p in m.paths:
-                table.setdefault(p, len(table))
-            for p, info in m.sources.items():
-                sources.setdefault(p, info)
-        dtype = _index_dtype(len(table))
-        new_missing = np.iinfo(dtype).max
-        new_inline = new_missing - 1
-        inline: dict[int, bytes] = {}
-        total = list(manifests[0].grid_shape)
-        total[axis] = sum(m.grid_shape[axis] for m in manifests)
-        for m in manifests[1:]:  # (np.concatenate's own check, before anything is allocated)
-            other = list(m.grid_shape)
-            other[axis] = total[axis]
-            if other != total:
-                raise ValueError(
-                    f"cannot concatenate chunk grids {manifests[0].grid_shape} and "
-                    f"{m.grid_shape} along axis {axis}"
-                )
-        # recoded straight into the result: no second copy of every path index
-        path_index = np.empty(total, dtype)
-        start = 0
-        for m in manifests:
-            lut = np.array([table[p] for p in m.paths] + [new_inline, new_missing], dtype=dtype)
-            pi = m.path_index
-            n = len(m.paths)
-            codes = np.where(pi >= m.inline_code, pi - m.inline_code + n, pi)
-            where = (slice(None),) * axis + (slice(start, start + m.grid_shape[axis]),)
-            np.take(lut, codes, out=path_index[where])
-            if m.inline:
-                old = np.unravel_index(np.fromiter(m.inline, np.intp), m.grid_shape)
-                moved = list(old)
-                moved[axis] = moved[axis] + start
-                flat_new = np.ravel_multi_index(tuple(moved), tuple(total))
-                inline.update(zip(flat_new.tolist(), m.inline.values(), strict=True))
-            start += m.grid_shape[axis]
-        return ChunkManifest(
-            list(table),
-            path_index,
-            np.concatenate([m.offsets for m in manifests], axis=axis),
-            np.concatenate([m.lengths for m in manifests], axis=axis),
-            inline,
-            sources,
-        )
+        """Concatenate manifests along a grid axis, merging their path tables.
+
+        (Inside :func:`vzcore.manifests.joined.joining_later` the result may be a
+        :class:`~vzcore.manifests.joined.JoinedManifest`, equal to this one and written
+        when first read.)
+        """
+        from vzcore.manifests.joined import join
+
+        return join(manifests, axis)
 
     # -- comparison --------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from vzcore._tree_combine import (
     scanned_files,
 )
 from vzcore._worker_warnings import noting, raise_again
+from vzcore.errors import VZError
 
 __all__ = ["BatchResult", "batch_size", "open_on_pool", "scan_and_combine_batch"]
 
@@ -185,7 +186,9 @@ def open_on_pool(
     n = len(flat_paths)
     size = batch_size(n, workers)
     options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
-    args = (opener, kwargs, retries, options)
+    args = (opener, kwargs, retries, _for_workers(options))
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        _check_picklable(args)
     numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
     summaries = SummaryTable.join([r.summaries for r in batches])  # in file order
@@ -218,6 +221,44 @@ def open_on_pool(
     combined_ds = _combine_parts(pieces, options).dataset()
     del pieces  # before _finish gives the freed memory back
     return _finish(combined_ds, failed)
+
+
+class _AppliedByCaller:
+    """Stands in the workers for a ``combine_attrs`` callable, which only the caller applies.
+
+    Batches are not combined in the workers when ``combine_attrs`` is callable
+    (:func:`_stages`): the workers only need to know that it is one, and a lambda or a
+    local function, which pickle cannot send, works as it does serially.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("combine_attrs is applied by the calling process")  # never called
+
+
+def _for_workers(options: dict[str, Any]) -> dict[str, Any]:
+    """Return the combine options as the worker tasks get them (see :class:`_AppliedByCaller`)."""
+    if callable(options.get("combine_attrs")):
+        return {**options, "combine_attrs": _AppliedByCaller()}
+    return options
+
+
+def _check_picklable(args: tuple[Any, ...]) -> None:
+    """Refuse, before any task is sent, options that a process pool cannot send to workers.
+
+    Pickled as the pool pickles them (otherwise the error comes from inside
+    multiprocessing, once per task).
+    """
+    from multiprocessing.reduction import ForkingPickler
+
+    try:
+        ForkingPickler.dumps(args)
+    except Exception as err:  # pickle raises PicklingError, TypeError, AttributeError...
+        raise VZError(
+            "parallel='processes' sends the open options to its worker processes by "
+            f"pickling them, and they cannot be pickled: {err}. Pass options that pickle "
+            "(functions defined at module level, no open files, locks or clients), or use "
+            "parallel=False or a dask.distributed Client (whose cloudpickle sends lambdas)."
+        ) from err
 
 
 def _rescan(

@@ -200,3 +200,27 @@ def test_stored_values_of_loaded_coordinates_reach_the_calling_process(files, po
     got = _raw_values.raw_values_for("time", ds["time"].encoding, ds["time"].values)
     assert got is not None
     assert got.tobytes() == _stored(files).tobytes()
+
+
+def test_a_combine_attrs_lambda_works_on_a_process_pool(files, pool):
+    """The workers never apply a callable combine_attrs: it is not sent (pickle cannot)."""
+    serial, parallel = (
+        vzcore.open_virtual_mfdataset(
+            files, parallel=p, combine_attrs=lambda attrs, context=None: {"n": len(attrs)}
+        )
+        for p in (False, pool)
+    )
+    assert_same_dataset(parallel, serial)
+    assert set(parallel.attrs) == {"n"}  # (applied: equal to the serial ones above)
+
+
+def test_options_a_process_pool_cannot_send_are_refused_up_front(files, pool):
+    """A clear vzcore error before any task runs, not pickle's from a feeder thread."""
+    import threading
+
+    from vzcore.errors import VZError
+
+    with pytest.raises(VZError, match=r"cannot be pickled: .*lock.* or use parallel=False"):
+        vzcore.open_virtual_mfdataset(
+            files, parallel=pool, storage_options={"lock": threading.Lock()}
+        )

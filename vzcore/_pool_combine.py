@@ -43,12 +43,12 @@ from vzcore._tree_combine import (
     _pick,
     _plan,
     _summary,
+    check_picklable,
     check_virtual,
     scan_file,
     scanned_files,
 )
 from vzcore._worker_warnings import noting, raise_again
-from vzcore.errors import VZError
 
 __all__ = ["BatchResult", "batch_size", "open_on_pool", "scan_and_combine_batch"]
 
@@ -188,7 +188,14 @@ def open_on_pool(
     options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
     args = (opener, kwargs, retries, _for_workers(options))
     if isinstance(executor, cf.ProcessPoolExecutor):
-        _check_picklable(args)
+        from multiprocessing.reduction import ForkingPickler
+
+        check_picklable(  # as the pool pickles them
+            args,
+            ForkingPickler.dumps,
+            "parallel='processes'",
+            "parallel=False or a dask.distributed Client (whose cloudpickle sends lambdas)",
+        )
     numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
     summaries = SummaryTable.join([r.summaries for r in batches])  # in file order
@@ -240,25 +247,6 @@ def _for_workers(options: dict[str, Any]) -> dict[str, Any]:
     if callable(options.get("combine_attrs")):
         return {**options, "combine_attrs": _AppliedByCaller()}
     return options
-
-
-def _check_picklable(args: tuple[Any, ...]) -> None:
-    """Refuse, before any task is sent, options that a process pool cannot send to workers.
-
-    Pickled as the pool pickles them (otherwise the error comes from inside
-    multiprocessing, once per task).
-    """
-    from multiprocessing.reduction import ForkingPickler
-
-    try:
-        ForkingPickler.dumps(args)
-    except Exception as err:  # pickle raises PicklingError, TypeError, AttributeError...
-        raise VZError(
-            "parallel='processes' sends the open options to its worker processes by "
-            f"pickling them, and they cannot be pickled: {err}. Pass options that pickle "
-            "(functions defined at module level, no open files, locks or clients), or use "
-            "parallel=False or a dask.distributed Client (whose cloudpickle sends lambdas)."
-        ) from err
 
 
 def _rescan(

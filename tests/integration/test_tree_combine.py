@@ -305,3 +305,15 @@ def test_joined_stored_values_travel_with_a_part(files):
     got = _raw_values.raw_values_for("time", ds["time"].encoding, ds["time"].values)
     assert got is not None
     assert got.tobytes() == _stored(files).tobytes()
+
+
+def test_options_the_cluster_cannot_be_sent_are_refused_up_front(files, client):
+    """A vzcore error naming the remedy, not dask's "Could not serialize object"."""
+    import threading
+
+    from vzcore.errors import VZError
+
+    with pytest.raises(VZError, match=r"a dask Client sends .*cannot be pickled: .*lock"):
+        vzcore.open_virtual_mfdataset(
+            files, parallel=client, storage_options={"lock": threading.Lock()}
+        )

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from vzcore._worker_warnings import Noting, unwrap
 from vzcore.errors import VZError
 
-__all__ = ["Parallel", "Progress", "map_files", "own_process_pool"]
+__all__ = ["Parallel", "Progress", "check_pool_picklable", "map_files", "own_process_pool"]
 
 Parallel = bool | Literal["threads", "processes", "dask"] | cf.Executor | Any
 """``parallel=`` values: Any stands for a ``distributed.Client`` (an optional dependency)."""
@@ -131,8 +131,12 @@ def _dask_map(
 
         client = resolve_client("dask")
     if client is not None:
+        import cloudpickle
         from distributed import as_completed
 
+        from vzcore._tree_combine import check_picklable
+
+        check_picklable((func, items[0]), cloudpickle.dumps, "a dask Client", "parallel=False")
         futures = client.map(Noting(func), items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # untyped
@@ -214,6 +218,20 @@ def _is_process_pool(executor: cf.Executor) -> bool:
     return isinstance(executor, cf.ProcessPoolExecutor)
 
 
+def check_pool_picklable(func: Callable[..., Any], item: Any) -> None:
+    """Refuse items a process pool cannot send, before any task runs (pickled as it will)."""
+    from multiprocessing.reduction import ForkingPickler
+
+    from vzcore._tree_combine import check_picklable
+
+    check_picklable(
+        (func, item),
+        ForkingPickler.dumps,
+        "parallel='processes'",
+        "parallel=False or a dask.distributed Client (whose cloudpickle sends lambdas)",
+    )
+
+
 def map_files(
     func: Callable[[Any], Any],
     items: Sequence[Any],
@@ -251,6 +269,8 @@ def map_files(
                     f"distributed.Client or a concurrent.futures.Executor, got {parallel!r}"
                 )
             try:
+                if _is_process_pool(executor):
+                    check_pool_picklable(func, items[0])
                 # ~100 batches: few round trips, and a short tail when the last ones run.
                 size = max(1, min(64, len(items) // 100)) if _is_process_pool(executor) else 1
                 starts = range(0, len(items), size)

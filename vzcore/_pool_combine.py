@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import xarray as xr
 
+from vzcore._executors import check_pool_picklable
 from vzcore._summaries import Summary, SummaryTable
 from vzcore._tree_combine import (
     Failed,
@@ -43,7 +44,6 @@ from vzcore._tree_combine import (
     _pick,
     _plan,
     _summary,
-    check_picklable,
     check_virtual,
     scan_file,
     scanned_files,
@@ -188,14 +188,7 @@ def open_on_pool(
     options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
     args = (opener, kwargs, retries, _for_workers(options))
     if isinstance(executor, cf.ProcessPoolExecutor):
-        from multiprocessing.reduction import ForkingPickler
-
-        check_picklable(  # as the pool pickles them
-            args,
-            ForkingPickler.dumps,
-            "parallel='processes'",
-            "parallel=False or a dask.distributed Client (whose cloudpickle sends lambdas)",
-        )
+        check_pool_picklable(scan_and_combine_batch, args)
     numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
     summaries = SummaryTable.join([r.summaries for r in batches])  # in file order

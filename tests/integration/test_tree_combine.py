@@ -317,3 +317,23 @@ def test_options_the_cluster_cannot_be_sent_are_refused_up_front(files, client):
         vzcore.open_virtual_mfdataset(
             files, parallel=client, storage_options={"lock": threading.Lock()}
         )
+
+
+def _keep_temp(ds):
+    return ds[["temp"]]
+
+
+@pytest.mark.parametrize("on", ["client", "processes"])
+def test_preprocess_path_refuses_options_it_cannot_send(files, client, on):
+    """The executor path (preprocess=) checks too, on a Client and on a process pool."""
+    import threading
+
+    from vzcore.errors import VZError
+
+    with pytest.raises(VZError, match=r"cannot be pickled: .*lock"):
+        vzcore.open_virtual_mfdataset(
+            files,
+            parallel=client if on == "client" else "processes",
+            preprocess=_keep_temp,
+            storage_options={"lock": threading.Lock()},
+        )

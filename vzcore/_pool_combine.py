@@ -47,6 +47,7 @@ from vzcore._tree_combine import (
     check_virtual,
     scan_file,
     scanned_files,
+    uniform_starts,
 )
 from vzcore._worker_warnings import noting, raise_again
 
@@ -199,7 +200,8 @@ def open_on_pool(
     order = kept.order(combine) if _stages(combine, concat_dim, options, kept) else None
     sequence = kept.index.tolist() if order is None else kept.index[order].tolist()
     combined = [r.part is not None for r in batches]
-    planned = None if order is None else _plan(sequence, summaries.failed, combined, size, n)
+    starts = uniform_starts(n, size)
+    planned = None if order is None else _plan(sequence, summaries.failed, combined, starts)
     if planned is None:  # every file on its own: combined batches are scanned again
         _rescan(executor, flat_paths, batches, numbers, args)
         planned = [(i // size, i) for i in sequence]

@@ -34,7 +34,9 @@ the executor path of :mod:`vzcore._executors` instead.)
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import os
 import time
 import warnings
@@ -64,6 +66,7 @@ __all__ = [
     "resolve_client",
     "scan_file",
     "scanned_files",
+    "uniform_starts",
 ]
 
 DEFAULT_RETRIES = 2
@@ -73,8 +76,12 @@ _BACKOFF = 0.2
 """Seconds before the first retry; doubled at each next one."""
 
 FAN_IN = 128
-"""Results combined by one task of the tree, and files per scan task at most (128: 1.46-1.48x
-serial at 10^7 references on 2 workers against 1.37x with 32, CPU -8%; benchmarks/README.md)."""
+"""Results combined by one task of the tree (128 against 32: 1.46-1.48x serial at 10^7
+references on 2 workers against 1.37x, CPU -8%; benchmarks/README.md)."""
+
+SCAN_BATCH = 256
+"""Files per scan task at most (each task costs its worker ~2.4 ms between tasks at 10^7
+references on 2 workers; the last tasks are smaller, see :func:`_batch_starts`)."""
 
 _PERMANENT_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
@@ -430,7 +437,7 @@ def open_on_cluster(
     check_picklable((open_kwargs, options), cloudpickle.dumps, "a dask Client", "parallel=False")
     fan_in = FAN_IN if fan_in is None else fan_in
     n = len(flat_paths)
-    size = _batch_size(n, len(client.scheduler_info().get("workers", {})), fan_in)
+    starts = _batch_starts(n, len(client.scheduler_info().get("workers", {})), SCAN_BATCH)
 
     def scan(numbers: list[int], combine_batch: bool) -> Any:
         paths = [flat_paths[i] for i in numbers]
@@ -450,7 +457,7 @@ def open_on_cluster(
     tables: list[SummaryTable | None] = []
     combined: list[bool] = []
     try:
-        batches = [scan(list(range(i, min(n, i + size))), True) for i in range(0, n, size)]
+        batches = [scan(list(range(a, b)), True) for a, b in itertools.pairwise(starts)]
         futures = {client.submit(_batch_summaries, b, pure=False): k for k, b in enumerate(batches)}
         tables, combined = [None] * len(batches), [False] * len(batches)
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # distributed is untyped
@@ -469,12 +476,12 @@ def open_on_cluster(
     )
     order = kept.order(combine) if staged else None
     sequence = kept.index.tolist() if order is None else kept.index[order].tolist()
-    pieces = None if order is None else _plan(sequence, summaries.failed, combined, size, n)
+    pieces = None if order is None else _plan(sequence, summaries.failed, combined, starts)
     if pieces is None:  # every file on its own: combined batches are scanned again
         for b, was in enumerate(combined):
             if was:
-                batches[b] = scan(list(range(b * size, min(n, (b + 1) * size))), False)
-        pieces = [(i // size, i) for i in sequence]
+                batches[b] = scan(list(range(starts[b], starts[b + 1])), False)
+        pieces = [(_batch_of(starts, i), i) for i in sequence]
     group = len(pieces) if order is None else fan_in  # None: one task over every file
     level = []
     for g in range(0, len(pieces), group):
@@ -506,24 +513,25 @@ def open_on_cluster(
 
 
 def _plan(
-    sequence: list[int], failed: Container[int], combined: list[bool], size: int, n: int
+    sequence: list[int], failed: Container[int], combined: list[bool], starts: Sequence[int]
 ) -> list[tuple[int, int | None]] | None:
     """Return the pieces to combine in ``sequence`` order, or None when a batch cannot be used.
 
-    A piece is ``(batch, None)`` for a combined batch (of ``size`` of the ``n`` files), used
-    as it is where its scanned files (those not ``failed``) form a run of the sequence, or
-    ``(batch, file number)`` for a file of a batch that was not combined.
+    Batch ``b`` holds files ``starts[b]`` to ``starts[b + 1] - 1``. A piece is ``(batch,
+    None)`` for a combined batch, used as it is where its scanned files (those not
+    ``failed``) form a run of the sequence, or ``(batch, file number)`` for a file of a batch
+    that was not combined.
     """
     pieces: list[tuple[int, int | None]] = []
     k = 0
     while k < len(sequence):
         index = sequence[k]
-        b = index // size
+        b = _batch_of(starts, index)
         if not combined[b]:
             pieces.append((b, index))
             k += 1
             continue
-        files = [i for i in range(b * size, min(n, (b + 1) * size)) if i not in failed]
+        files = [i for i in range(starts[b], starts[b + 1]) if i not in failed]
         if sequence[k : k + len(files)] != files:
             return None
         pieces.append((b, None))
@@ -531,9 +539,33 @@ def _plan(
     return pieces
 
 
-def _batch_size(n: int, workers: int, fan_in: int) -> int:
-    """Files per scan task: up to ``fan_in``, and at least 8 tasks per worker to balance."""
-    return max(1, min(fan_in, n // (8 * max(1, workers))))
+def _batch_of(starts: Sequence[int], index: int) -> int:
+    """Return the number of the batch (see :func:`_plan`) that holds file ``index``."""
+    return bisect.bisect_right(starts, index) - 1
+
+
+def uniform_starts(n: int, size: int) -> list[int]:
+    """Return the starts of batches of ``size`` files (the last one shorter), then ``n``."""
+    return [*range(0, n, size), n]
+
+
+def _batch_starts(n: int, workers: int, largest: int) -> list[int]:
+    """Return where each scan task's files begin, then ``n``: the last tasks are smaller.
+
+    Tasks take ``largest`` files, or fewer so that each worker has at least 8 tasks; once
+    the files left would fill fewer than 4 such tasks per worker, each takes a quarter of
+    a worker's share of what is left (down to an eighth of the first size), so that the
+    workers finish within a small task of each other instead of up to a whole one.
+    """
+    workers = max(1, workers)
+    size = max(1, min(largest, n // (8 * workers)))
+    smallest = -(-size // 8)
+    starts = []
+    at = 0
+    while at < n:
+        starts.append(at)
+        at += min(size, max(smallest, -(-(n - at) // (4 * workers))))
+    return [*starts, n]
 
 
 def _new_dim(concat_dim: Any, kept: SummaryTable) -> bool:

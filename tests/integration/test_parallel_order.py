@@ -15,6 +15,7 @@ import pytest
 
 import vzcore
 from vzcore import _pool_combine, _tree_combine
+from vzcore._tree_combine import uniform_starts
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("distributed")
@@ -75,7 +76,9 @@ def groups(tmp_path_factory):
 @pytest.fixture(params=["pool", "thread_client", "process_client"])
 def executor(request, monkeypatch):
     monkeypatch.setattr(_pool_combine, "batch_size", lambda n, workers: 3)
-    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: 3)
+    monkeypatch.setattr(
+        _tree_combine, "_batch_starts", lambda n, workers, largest: uniform_starts(n, 3)
+    )
     monkeypatch.setattr(_tree_combine, "FAN_IN", 2)  # several levels of combine tasks
     return request.getfixturevalue(request.param)
 

@@ -11,6 +11,7 @@ import pytest
 
 import vzcore
 from vzcore import _tree_combine
+from vzcore._tree_combine import uniform_starts
 from vzcore.errors import CombineError
 
 pytest.importorskip("vz_hdf5")
@@ -79,12 +80,64 @@ def test_files_out_of_order(files, client, small_fan_in):
 @pytest.mark.parametrize("batch", [2, 4])
 def test_batched_scans_out_of_order_with_a_bad_file(files, tmp_path, client, monkeypatch, batch):
     monkeypatch.setattr(_tree_combine, "FAN_IN", 3)
-    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: batch)
+    monkeypatch.setattr(
+        _tree_combine, "_batch_starts", lambda n, workers, largest: uniform_starts(n, batch)
+    )
     bad = truncated_copy(files[0], tmp_path)
     shuffled = [files[i] for i in (3, 0, 8, 5)] + [bad] + [files[i] for i in (1, 7, 4, 2, 6)]
     serial = vzcore.open_virtual_mfdataset(shuffled, errors="skip")
     ds = vzcore.open_virtual_mfdataset(shuffled, errors="skip", parallel=client)
     assert_same_dataset(ds, serial)
+
+
+@pytest.mark.parametrize("order", ["given", "shuffled"])
+def test_batches_of_shrinking_sizes_with_a_bad_file(files, tmp_path, client, monkeypatch, order):
+    """Batches of uneven sizes (as _batch_starts makes them: smaller at the end)."""
+    monkeypatch.setattr(_tree_combine, "FAN_IN", 3)
+    monkeypatch.setattr(
+        _tree_combine, "_batch_starts", lambda n, workers, largest: [0, 4, 6, 8, 9, n]
+    )
+    bad = truncated_copy(files[0], tmp_path)
+    listed = [*files[:5], bad, *files[5:]]
+    if order == "shuffled":
+        listed = [listed[i] for i in (3, 0, 9, 5, 1, 7, 4, 2, 6, 8)]
+    serial = vzcore.open_virtual_mfdataset(listed, errors="skip")
+    ds = vzcore.open_virtual_mfdataset(listed, errors="skip", parallel=client)
+    assert_same_dataset(ds, serial)
+
+
+def test_batch_starts_shrink_towards_the_end():
+    from vzcore._tree_combine import _batch_starts
+
+    for n, workers in [(10_000, 2), (10_000, 7), (1_000_000, 64), (300, 2), (9, 2), (1, 1)]:
+        starts = _batch_starts(n, workers, 256)
+        sizes = np.diff(starts)
+        assert starts[0] == 0
+        assert starts[-1] == n
+        assert (sizes > 0).all()
+        assert (np.diff(sizes) <= 0).all()  # never larger than the one before
+        first = max(1, min(256, n // (8 * workers)))  # as before: 8 tasks per worker at least
+        assert sizes[0] == first
+        assert sizes[-1] <= -(-first // 8) or len(sizes) == 1 or first == 1
+    assert np.diff(_batch_starts(10_000, 2, 256))[-2:].tolist() == [32, 16]  # not 256 files
+    assert _batch_starts(9, 2, 256) == list(range(10))  # small inputs: one file per task
+
+
+def test_plan_follows_uneven_batches():
+    from vzcore._tree_combine import _plan
+
+    starts = [0, 4, 6, 7, 9]
+    combined = [True, True, False, True]
+    assert _plan(list(range(9)), set(), combined, starts) == [
+        (0, None), (1, None), (2, 6), (3, None),
+    ]  # fmt: skip
+    assert _plan([0, 1, 2, 3, 5, 6, 7, 8], {4}, combined, starts) == [
+        (0, None), (1, None), (2, 6), (3, None),
+    ]  # fmt: skip
+    assert _plan([4, 5, 0, 1, 2, 3, 6, 7, 8], set(), combined, starts) == [
+        (1, None), (0, None), (2, 6), (3, None),
+    ]  # fmt: skip
+    assert _plan([0, 1, 2, 4, 3, 5, 6, 7, 8], set(), combined, starts) is None  # interleave
 
 
 def test_nested_along_an_existing_dimension(files, client, small_fan_in):
@@ -193,9 +246,10 @@ def test_result_fetched_in_slices_equals_serial(files, client, monkeypatch, smal
     ds = vzcore.open_virtual_mfdataset(files, parallel=client)
     assert_same_dataset(ds, serial)
     n = serial["temp"].data.manifest.nchunks
-    offsets = [(s, e) for name, f, s, e, _ in calls if name == "temp" and f == "offsets"]
-    assert len(offsets) > 1  # several slices,
-    assert offsets[-1][1] == n  # covering every chunk,
+    offsets = sorted((s, e) for name, f, s, e, _ in calls if name == "temp" and f == "offsets")
+    assert len(offsets) > 1  # several slices (run in any order on the worker's threads),
+    assert [s for s, _ in offsets] == [0, *(e for _, e in offsets[:-1])]  # tiling
+    assert offsets[-1][1] == n  # every chunk,
     # cut from the root's parts, never joined there (elevation, not concatenated: whole)
     assert all(later for name, *_, later in calls if name == "temp")
     assert ds["temp"].data.manifest.offsets.flags.writeable is False
@@ -235,7 +289,9 @@ def _recording_scans(monkeypatch):
 def test_batches_are_combined_where_they_are_scanned(files, client, monkeypatch):
     """Files in order: each scan task combines its batch, and no file is scanned twice."""
     monkeypatch.setattr(_tree_combine, "FAN_IN", 2)
-    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: 3)
+    monkeypatch.setattr(
+        _tree_combine, "_batch_starts", lambda n, workers, largest: uniform_starts(n, 3)
+    )
     seen = _recording_scans(monkeypatch)
     serial = vzcore.open_virtual_mfdataset(files)
     ds = vzcore.open_virtual_mfdataset(files, parallel=client)
@@ -246,7 +302,9 @@ def test_batches_are_combined_where_they_are_scanned(files, client, monkeypatch)
 def test_combined_batches_that_interleave_are_scanned_again(files, client, monkeypatch):
     """Batches each in order but interleaved in the combined order: combined file by file."""
     monkeypatch.setattr(_tree_combine, "FAN_IN", 2)
-    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: 2)
+    monkeypatch.setattr(
+        _tree_combine, "_batch_starts", lambda n, workers, largest: uniform_starts(n, 2)
+    )
     seen = _recording_scans(monkeypatch)
     interleaved = [files[i] for i in (0, 2, 4, 6, 8, 1, 3, 5, 7)]
     serial = vzcore.open_virtual_mfdataset(files)
@@ -261,7 +319,9 @@ def test_files_with_different_variables_are_combined_at_once(files, tmp_path, cl
     """Two groups of variables (xarray merges them): one combine over every file, as serially."""
     import xarray as xr
 
-    monkeypatch.setattr(_tree_combine, "_batch_size", lambda n, workers, fan_in: 3)
+    monkeypatch.setattr(
+        _tree_combine, "_batch_starts", lambda n, workers, largest: uniform_starts(n, 3)
+    )
     extra = []
     for i, p in enumerate(files[:3]):  # the same days as files 0-2, another variable
         q = tmp_path / f"extra_{i}.nc"

@@ -27,6 +27,7 @@ combined batches.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from vzcore._summaries import Summary, SummaryTable
 from vzcore._tree_combine import (
     Failed,
     Part,
+    _batch_of,
+    _batch_starts,
     _combine_parts,
     _new_dim,
     _pick,
@@ -47,11 +50,10 @@ from vzcore._tree_combine import (
     check_virtual,
     scan_file,
     scanned_files,
-    uniform_starts,
 )
 from vzcore._worker_warnings import noting, raise_again
 
-__all__ = ["BatchResult", "batch_size", "open_on_pool", "scan_and_combine_batch"]
+__all__ = ["BatchResult", "batch_starts", "open_on_pool", "scan_and_combine_batch"]
 
 MAX_BATCH = 64
 """Files per task at most: the progress bar moves at least every 64 files."""
@@ -69,9 +71,13 @@ class BatchResult:
     """File index -> its own (uncombined) part, when ``part`` is None."""
 
 
-def batch_size(n: int, workers: int) -> int:
-    """Files per task: at least 8 tasks per worker to balance, at most :data:`MAX_BATCH`."""
-    return max(1, min(MAX_BATCH, n // (8 * max(1, workers))))
+def batch_starts(n: int, workers: int) -> list[int]:
+    """Return where each task's files begin, then ``n``.
+
+    At most :data:`MAX_BATCH` files per task, at least 8 tasks per worker, the last tasks
+    smaller (see :func:`vzcore._tree_combine._batch_starts`).
+    """
+    return _batch_starts(n, workers, MAX_BATCH)
 
 
 def _stages(combine: str, concat_dim: Any, options: dict[str, Any], kept: SummaryTable) -> bool:
@@ -185,12 +191,12 @@ def open_on_pool(
     from vzcore._combine import combine_virtual
 
     n = len(flat_paths)
-    size = batch_size(n, workers)
+    starts = batch_starts(n, workers)
     options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
     args = (opener, kwargs, retries, _for_workers(options))
     if isinstance(executor, cf.ProcessPoolExecutor):
         check_pool_picklable(scan_and_combine_batch, args)
-    numbers = [list(range(i, min(n, i + size))) for i in range(0, n, size)]
+    numbers = [list(range(a, b)) for a, b in itertools.pairwise(starts)]
     batches = _run(executor, flat_paths, numbers, args, True, bar)
     summaries = SummaryTable.join([r.summaries for r in batches])  # in file order
     raise_again(summaries.all_notes(), stacklevel=4)
@@ -200,11 +206,10 @@ def open_on_pool(
     order = kept.order(combine) if _stages(combine, concat_dim, options, kept) else None
     sequence = kept.index.tolist() if order is None else kept.index[order].tolist()
     combined = [r.part is not None for r in batches]
-    starts = uniform_starts(n, size)
     planned = None if order is None else _plan(sequence, summaries.failed, combined, starts)
     if planned is None:  # every file on its own: combined batches are scanned again
         _rescan(executor, flat_paths, batches, numbers, args)
-        planned = [(i // size, i) for i in sequence]
+        planned = [(_batch_of(starts, i), i) for i in sequence]
     pieces = [_pick(batches[b], i) for b, i in planned]
     del batches
     if order is None or (len(pieces) == 1 and pieces[0].first == pieces[0].last):

@@ -66,7 +66,6 @@ __all__ = [
     "resolve_client",
     "scan_file",
     "scanned_files",
-    "uniform_starts",
 ]
 
 DEFAULT_RETRIES = 2
@@ -542,11 +541,6 @@ def _plan(
 def _batch_of(starts: Sequence[int], index: int) -> int:
     """Return the number of the batch (see :func:`_plan`) that holds file ``index``."""
     return bisect.bisect_right(starts, index) - 1
-
-
-def uniform_starts(n: int, size: int) -> list[int]:
-    """Return the starts of batches of ``size`` files (the last one shorter), then ``n``."""
-    return [*range(0, n, size), n]
 
 
 def _batch_starts(n: int, workers: int, largest: int) -> list[int]:

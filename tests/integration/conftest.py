@@ -100,3 +100,8 @@ def pool() -> Iterator[cf.ProcessPoolExecutor]:
 @pytest.fixture
 def sample_files(tmp_path: Path) -> list[Path]:
     return write_sample_files(tmp_path, n_files=10)
+
+
+def uniform_starts(n: int, size: int) -> list[int]:
+    """Batch starts (see ``vzcore._tree_combine._plan``) of ``size`` files each, then ``n``."""
+    return [*range(0, n, size), n]

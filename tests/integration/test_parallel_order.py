@@ -15,12 +15,11 @@ import pytest
 
 import vzcore
 from vzcore import _pool_combine, _tree_combine
-from vzcore._tree_combine import uniform_starts
 
 pytest.importorskip("vz_hdf5")
 pytest.importorskip("distributed")
 
-from .conftest import serial_and_parallel, truncated_copy
+from .conftest import serial_and_parallel, truncated_copy, uniform_starts
 from .test_tree_combine import assert_same_dataset
 
 ORDER = (4, 1, 5, 0, 3, 2)
@@ -75,7 +74,7 @@ def groups(tmp_path_factory):
 
 @pytest.fixture(params=["pool", "thread_client", "process_client"])
 def executor(request, monkeypatch):
-    monkeypatch.setattr(_pool_combine, "batch_size", lambda n, workers: 3)
+    monkeypatch.setattr(_pool_combine, "batch_starts", lambda n, workers: uniform_starts(n, 3))
     monkeypatch.setattr(
         _tree_combine, "_batch_starts", lambda n, workers, largest: uniform_starts(n, 3)
     )

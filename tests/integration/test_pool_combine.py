@@ -21,6 +21,7 @@ pytest.importorskip("vz_hdf5")
 from .conftest import (
     serial_and_parallel,
     truncated_copy,
+    uniform_starts,
     write_annotated_files,
     write_sample_files,
 )
@@ -39,7 +40,9 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
         self.plans: list[int | None] = []
         self.rescans = 0
-        monkeypatch.setattr(_pool_combine, "batch_size", lambda n, workers: batch)
+        monkeypatch.setattr(
+            _pool_combine, "batch_starts", lambda n, workers: uniform_starts(n, batch)
+        )
         plan, rescan = _pool_combine._plan, _pool_combine._rescan
 
         def spy_plan(*args):

@@ -11,7 +11,6 @@ import pytest
 
 import vzcore
 from vzcore import _tree_combine
-from vzcore._tree_combine import uniform_starts
 from vzcore.errors import CombineError
 
 pytest.importorskip("vz_hdf5")
@@ -21,6 +20,7 @@ distributed = pytest.importorskip("distributed")
 from .conftest import (
     serial_and_parallel,
     truncated_copy,
+    uniform_starts,
     write_annotated_files,
     write_sample_files,
 )

@@ -23,10 +23,10 @@ import pytest
 
 import vzcore
 from vzcore import _pool_combine, _tree_combine
-from vzcore._tree_combine import uniform_starts
 from vzcore.errors import VZAttributeTextWarning
 
 from .conftest import keep as _keep
+from .conftest import uniform_starts
 
 h5py = pytest.importorskip("h5py")
 nc4 = pytest.importorskip("netCDF4")
@@ -106,7 +106,7 @@ def test_warnings_of_dask_workers_reach_the_caller(files, cluster, request):
 @pytest.mark.parametrize("parallel", ["processes", "process_client", "thread_client"])
 def test_batches_scanned_again_warn_once(timed_files, parallel, request, monkeypatch):
     """Batches combined in the workers, then scanned again file by file: one warning a file."""
-    monkeypatch.setattr(_pool_combine, "batch_size", lambda n, workers: 2)
+    monkeypatch.setattr(_pool_combine, "batch_starts", lambda n, workers: uniform_starts(n, 2))
     monkeypatch.setattr(
         _tree_combine, "_batch_starts", lambda n, workers, largest: uniform_starts(n, 2)
     )

@@ -78,9 +78,10 @@ FAN_IN = 128
 """Results combined by one task of the tree (128 against 32: 1.46-1.48x serial at 10^7
 references on 2 workers against 1.37x, CPU -8%; benchmarks/README.md)."""
 
-SCAN_BATCH = 256
+SCAN_BATCH = 254
 """Files per scan task at most (each task costs its worker ~2.4 ms between tasks at 10^7
-references on 2 workers; the last tasks are smaller, see :func:`_batch_starts`)."""
+references on 2 workers; the last tasks are smaller, see :func:`_batch_starts`). 254: a
+combined batch's path index stays one byte per chunk (254 paths and two sentinels)."""
 
 _PERMANENT_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 

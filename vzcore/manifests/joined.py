@@ -194,7 +194,8 @@ class JoinedManifest(ChunkManifest):
 
     def __reduce__(self) -> tuple[Any, ...]:
         arrays = (self._path_index, self._offsets, self._lengths)
-        return (_plain, (self._paths, *arrays, self._inline, self._sources))
+        # unpickled as the plain manifest it equals (a bound classmethod pickles by name)
+        return (ChunkManifest._of_checked, (self._paths, *arrays, self._inline, self._sources))
 
     @property
     def is_joined(self) -> bool:
@@ -270,18 +271,6 @@ class JoinedManifest(ChunkManifest):
                     pieces.append((lo, np.ravel(getattr(m, field))[lo - at : hi - at], None))
             at += size
         return pieces
-
-
-def _plain(
-    paths: tuple[str, ...],
-    path_index: NDArray[np.unsignedinteger],
-    offsets: NDArray[np.unsignedinteger],
-    lengths: NDArray[np.unsignedinteger],
-    inline: dict[int, bytes],
-    sources: dict[str, SourceInfo],
-) -> ChunkManifest:
-    """Unpickle a JoinedManifest as the plain manifest it equals."""
-    return ChunkManifest._of_checked(paths, path_index, offsets, lengths, inline, sources)
 
 
 def _codes_and_table(

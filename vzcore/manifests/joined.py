@@ -114,9 +114,10 @@ def _plan(manifests: Sequence[ChunkManifest], axis: int) -> _Plan:
     )
 
 
-def _recoded(m: ChunkManifest, lut: NDArray[Any], out: NDArray[Any] | None = None) -> Any:
-    """``m``'s path index (or ``out``'s worth of it) in the result's codes."""
-    pi = m.path_index
+def _recoded(
+    m: ChunkManifest, pi: NDArray[Any], lut: NDArray[Any], out: NDArray[Any] | None = None
+) -> Any:
+    """Return ``pi`` (path codes of ``m``) in the result's codes, into ``out`` if given."""
     codes = np.where(pi >= m.inline_code, pi - m.inline_code + len(m.paths), pi)
     return np.take(lut, codes, out=out)
 
@@ -127,7 +128,7 @@ def _joined(plan: _Plan) -> ChunkManifest:
     start = 0
     for m, lut in zip(plan.parts, plan.luts, strict=True):
         where = (slice(None),) * plan.axis + (slice(start, start + m.grid_shape[plan.axis]),)
-        _recoded(m, lut, out=path_index[where])
+        _recoded(m, m.path_index, lut, out=path_index[where])
         start += m.grid_shape[plan.axis]
     return ChunkManifest(
         plan.paths,
@@ -283,8 +284,7 @@ def _codes_and_table(
     """
     pi = np.ravel(m.path_index)[lo:hi]
     if pi.dtype.itemsize > 2:
-        n = len(m.paths)
-        return np.take(lut, np.where(pi >= m.inline_code, pi - m.inline_code + n, pi)), None
+        return _recoded(m, pi, lut), None
     table = np.zeros(_INDEX_MAX[pi.dtype] + 1, lut.dtype)  # codes between: never used
     n = len(m.paths)
     table[:n] = lut[:n]

@@ -15,7 +15,15 @@ from typing import Any, Literal
 from vzcore._worker_warnings import Noting, unwrap
 from vzcore.errors import VZError
 
-__all__ = ["Parallel", "Progress", "check_pool_picklable", "map_files", "own_process_pool"]
+__all__ = [
+    "Parallel",
+    "Progress",
+    "check_client_picklable",
+    "check_picklable",
+    "check_pool_picklable",
+    "map_files",
+    "own_process_pool",
+]
 
 Parallel = bool | Literal["threads", "processes", "dask"] | cf.Executor | Any
 """``parallel=`` values: Any stands for a ``distributed.Client`` (an optional dependency)."""
@@ -131,12 +139,9 @@ def _dask_map(
 
         client = resolve_client("dask")
     if client is not None:
-        import cloudpickle
         from distributed import as_completed
 
-        from vzcore._tree_combine import check_picklable
-
-        check_picklable((func, items[0]), cloudpickle.dumps, "a dask Client", "parallel=False")
+        check_client_picklable((func, items[0]))
         futures = client.map(Noting(func), items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]  # untyped
@@ -218,11 +223,26 @@ def _is_process_pool(executor: cf.Executor) -> bool:
     return isinstance(executor, cf.ProcessPoolExecutor)
 
 
+def check_picklable(args: Any, dumps: Callable[[Any], Any], mode: str, instead: str) -> None:
+    """Refuse, before any task is sent, options the workers cannot be sent (pickled).
+
+    ``dumps`` pickles as the executor will; ``mode`` and ``instead`` name the executor
+    and what to use instead. Otherwise the error comes from inside the executor (pickle's,
+    or dask's "Could not serialize object"), once per task.
+    """
+    try:
+        dumps(args)
+    except Exception as err:  # pickle raises PicklingError, TypeError, AttributeError...
+        raise VZError(
+            f"{mode} sends the open options to its workers by pickling them, and they "
+            f"cannot be pickled: {err}. Pass options that pickle (functions defined at "
+            f"module level, no open files, locks or clients), or use {instead}."
+        ) from err
+
+
 def check_pool_picklable(func: Callable[..., Any], item: Any) -> None:
     """Refuse items a process pool cannot send, before any task runs (pickled as it will)."""
     from multiprocessing.reduction import ForkingPickler
-
-    from vzcore._tree_combine import check_picklable
 
     check_picklable(
         (func, item),
@@ -230,6 +250,13 @@ def check_pool_picklable(func: Callable[..., Any], item: Any) -> None:
         "parallel='processes'",
         "parallel=False or a dask.distributed Client (whose cloudpickle sends lambdas)",
     )
+
+
+def check_client_picklable(args: Any) -> None:
+    """Refuse task arguments a dask Client cannot send, before any task runs (cloudpickle)."""
+    import cloudpickle
+
+    check_picklable(args, cloudpickle.dumps, "a dask Client", "parallel=False")
 
 
 def map_files(

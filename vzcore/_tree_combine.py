@@ -59,7 +59,6 @@ __all__ = [
     "DEFAULT_RETRIES",
     "Failed",
     "Summary",
-    "check_picklable",
     "check_virtual",
     "is_transient",
     "open_on_cluster",
@@ -264,23 +263,6 @@ def scanned_files(
     return kept, failed
 
 
-def check_picklable(args: Any, dumps: Callable[[Any], Any], mode: str, instead: str) -> None:
-    """Refuse, before any task is sent, options the workers cannot be sent (pickled).
-
-    ``dumps`` pickles as the executor will; ``mode`` and ``instead`` name the executor
-    and what to use instead. Otherwise the error comes from inside the executor (pickle's,
-    or dask's "Could not serialize object"), once per task.
-    """
-    try:
-        dumps(args)
-    except Exception as err:  # pickle raises PicklingError, TypeError, AttributeError...
-        raise VZError(
-            f"{mode} sends the open options to its workers by pickling them, and they "
-            f"cannot be pickled: {err}. Pass options that pickle (functions defined at "
-            f"module level, no open files, locks or clients), or use {instead}."
-        ) from err
-
-
 def check_virtual(kept: SummaryTable) -> None:
     """Refuse ``combine="by_coords"`` over virtual dimension coordinates, saying what to do.
 
@@ -426,15 +408,14 @@ def open_on_cluster(
     fan_in: int | None = None,
 ) -> xr.Dataset:
     """Run ``open_virtual_mfdataset`` on the cluster of ``client`` (module docstring)."""
-    import cloudpickle
     from distributed import as_completed
 
-    from vzcore._executors import _progress
+    from vzcore._executors import _progress, check_client_picklable
     from vzcore._pool_combine import scan_and_combine_batch
     from vzcore.api import open_virtual_dataset
 
     options = {"combine": combine, "concat_dim": concat_dim, **combine_options}
-    check_picklable((open_kwargs, options), cloudpickle.dumps, "a dask Client", "parallel=False")
+    check_client_picklable((open_kwargs, options))
     fan_in = FAN_IN if fan_in is None else fan_in
     n = len(flat_paths)
     starts = _batch_starts(n, len(client.scheduler_info().get("workers", {})), SCAN_BATCH)
